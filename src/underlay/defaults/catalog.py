@@ -1,0 +1,185 @@
+"""The cited defaults: typed models of ``defaults.yaml`` and the loader that applies overrides."""
+
+from __future__ import annotations
+
+import copy
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from underlay.errors import ScenarioError
+from underlay.model.scenario import CpuMilli, MemoryMiB, Resources, SystemPod
+
+__all__ = [
+    "ControlPlaneDefaults",
+    "Defaults",
+    "HypervisorProfile",
+    "ReservationPolicy",
+    "SandboxRuntime",
+    "VmMemoryOverhead",
+    "load_defaults",
+    "raw_defaults",
+]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+class VmMemoryOverhead(_Model):
+    """Per-VM memory the hypervisor keeps beyond the guest's RAM, as a linear formula."""
+
+    fixed_mib: float = Field(ge=0)
+    per_gib_mib: float = Field(ge=0)
+    per_vcpu_mib: float = Field(ge=0)
+    per_gpu_mib: float = Field(ge=0)
+
+    def mib(self, *, vcpus: int, memory_mib: int, gpus: float) -> int:
+        """Overhead in MiB for one VM (rounded up)."""
+        total = (
+            self.fixed_mib
+            + self.per_gib_mib * memory_mib / 1024
+            + self.per_vcpu_mib * vcpus
+            + self.per_gpu_mib * (1 if 0 < gpus < 1 else gpus)
+        )
+        return int(-(-total // 1))
+
+
+class HypervisorProfile(_Model):
+    """Overheads, costs and times of one hypervisor."""
+
+    cpu_overhead_percent: float = Field(ge=0, lt=100)
+    storage_iops_factor: float = Field(gt=0, le=1)
+    network_latency_add_us: float = Field(ge=0)
+    gpu_passthrough_efficiency: float = Field(gt=0, le=1.1)
+    vgpu_efficiency: float = Field(gt=0, le=1.1)
+    vm_memory_overhead: VmMemoryOverhead
+    host_reserved: Resources
+    licence_per_core_year_usd: float = Field(ge=0)
+    vm_replace_minutes: float = Field(gt=0)
+    source: str
+
+
+class SandboxRuntime(_Model):
+    """Overheads of a per-pod sandbox runtime."""
+
+    pod_overhead: Resources
+    cpu_overhead_percent: float = Field(ge=0, lt=100)
+    storage_iops_factor: float = Field(gt=0, le=1)
+    network_latency_add_us: float = Field(ge=0)
+    source: str
+
+
+class ReservationPolicy(_Model):
+    """A managed-Kubernetes formula for kube-reserved + system-reserved + eviction."""
+
+    cpu_tiers: list[tuple[float | None, float]] | None = None
+    cpu_points: list[tuple[float, float]] | None = None
+    memory_tiers: list[tuple[float | None, float]] | None = None
+    memory_per_pod_mib: float | None = None
+    memory_base_mib: float | None = None
+    memory_cap_fraction: float | None = None
+    eviction_mib: float = 0
+    source: str
+
+
+class GpuMode(_Model):
+    """Relative GPU throughput of one way of giving GPUs to pods."""
+
+    efficiency: float = Field(gt=0, le=1.1)
+    source: str
+
+
+class ControlPlaneDefaults(_Model):
+    """Sizes of dedicated and hosted control planes."""
+
+    dedicated_vm_shape: dict[str, Any]
+    hosted_per_cluster: Resources
+    hosted_node_count: int = Field(ge=1)
+    source: str
+
+    @property
+    def dedicated_vm_vcpus(self) -> int:
+        """vCPUs of one dedicated control-plane VM."""
+        return int(self.dedicated_vm_shape["vcpus"])
+
+    @property
+    def dedicated_vm_memory_mib(self) -> int:
+        """Memory of one dedicated control-plane VM."""
+        return Resources.model_validate({"memory": self.dedicated_vm_shape["memory"]}).memory_mib
+
+
+class MaxPodsDefaults(_Model):
+    """Published max-pods figures."""
+
+    kubelet_default: int
+    openshift_supported: int
+    openshift_tested: int
+    source: str
+
+
+class Lifecycle(_Model):
+    """Reboot, reprovision and replace times."""
+
+    baremetal_reboot_minutes: float = Field(gt=0)
+    baremetal_reprovision_minutes: float = Field(gt=0)
+    vm_replace_minutes: float = Field(gt=0)
+    source: str
+
+
+class Defaults(_Model):
+    """Every default underlay uses, each with its source."""
+
+    hypervisors: dict[str, HypervisorProfile]
+    sandbox_runtimes: dict[str, SandboxRuntime]
+    node_reservation: dict[str, ReservationPolicy]
+    max_pods: MaxPodsDefaults
+    gpu_modes: dict[str, GpuMode]
+    control_plane: ControlPlaneDefaults
+    system_pods: list[SystemPod]
+    system_pods_source: str
+    lifecycle: Lifecycle
+
+
+# Kept for type checkers: these aliases are part of the defaults file's vocabulary.
+_ = (CpuMilli, MemoryMiB)
+
+
+@cache
+def raw_defaults() -> dict[str, Any]:
+    """The packaged defaults as plain data (do not mutate; copy first)."""
+    text = resources.files("underlay.defaults").joinpath("defaults.yaml").read_text("utf-8")
+    data: dict[str, Any] = yaml.safe_load(text)
+    return data
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any], path: str) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for key, value in extra.items():
+        if key not in out and path == "overrides":
+            known = ", ".join(sorted(out))
+            raise ScenarioError(f"overrides.{key}: unknown defaults section (known: {known})")
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value, f"{path}.{key}")
+        else:
+            out[key] = value
+    return out
+
+
+def load_defaults(overrides: dict[str, Any] | None = None, *, source: str = "scenario") -> Defaults:
+    """The defaults with a scenario's ``overrides`` merged in (same layout as the file).
+
+    A new hypervisor or runtime may be added by giving all its fields under a new name.
+    """
+    data = _merge(raw_defaults(), overrides or {}, "overrides")
+    try:
+        return Defaults.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors(include_url=False):
+            loc = ".".join(str(p) for p in err["loc"])
+            problems.append(f"{source}: overrides.{loc}: {err['msg']}")
+        raise ScenarioError("\n".join(problems)) from None

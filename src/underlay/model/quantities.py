@@ -1,0 +1,95 @@
+"""Kubernetes resource quantities, parsed once at the edge into integer units.
+
+underlay keeps CPU in millicores (``cpu_milli``), memory in MiB (``memory_mib``) and
+GPU shares in milli-GPUs (``gpu_milli``, 1000 = one whole GPU).  Requests are rounded
+*up* to the unit, capacities *down*, so rounding never lets more fit than really does.
+
+The grammar is the one of ``k8s.io/apimachinery/pkg/api/resource`` (kubernetes.io,
+"Resource units in Kubernetes"): a decimal number followed by an optional suffix —
+binary ``Ki Mi Gi Ti Pi Ei``, decimal ``k M G T P E``, ``m`` (milli) or an exponent
+``e3`` / ``E3``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from decimal import Decimal, InvalidOperation
+
+__all__ = ["cpu_to_milli", "format_cpu", "format_memory", "memory_to_mib", "parse_quantity"]
+
+_SUFFIX: dict[str, Decimal] = {
+    "": Decimal(1),
+    "m": Decimal("0.001"),
+    "k": Decimal(10) ** 3,
+    "M": Decimal(10) ** 6,
+    "G": Decimal(10) ** 9,
+    "T": Decimal(10) ** 12,
+    "P": Decimal(10) ** 15,
+    "E": Decimal(10) ** 18,
+    "Ki": Decimal(2) ** 10,
+    "Mi": Decimal(2) ** 20,
+    "Gi": Decimal(2) ** 30,
+    "Ti": Decimal(2) ** 40,
+    "Pi": Decimal(2) ** 50,
+    "Ei": Decimal(2) ** 60,
+}
+_QUANTITY = re.compile(r"^\s*([+-]?(?:\d+\.?\d*|\.\d+))\s*(?:([eE][+-]?\d+)|(Ki|Mi|Gi|Ti|Pi|Ei|[mkMGTPE]))?\s*$")
+_MIB = Decimal(2) ** 20
+
+
+def parse_quantity(value: str | int | float) -> Decimal:
+    """Return the exact value of a Kubernetes quantity (``"500m"`` → 0.5, ``"1Ki"`` → 1024).
+
+    Raises ``ValueError`` with a short explanation when the text is not a quantity.
+    """
+    if isinstance(value, bool):
+        raise ValueError(f"expected a quantity, got {value!r}")
+    if isinstance(value, int | float):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"expected a finite quantity, got {value!r}")
+        return Decimal(str(value))
+    match = _QUANTITY.match(value)
+    if match is None:
+        raise ValueError(
+            f"{value!r} is not a Kubernetes quantity (examples: '500m', '2', '1.5', '4Gi', '512Mi')"
+        )
+    number, exponent, suffix = match.groups()
+    try:
+        base = Decimal(number)
+    except InvalidOperation as exc:  # pragma: no cover - the regex admits only decimals
+        raise ValueError(f"{value!r} is not a number") from exc
+    if exponent:
+        return base * (Decimal(10) ** int(exponent[1:]))
+    return base * _SUFFIX[suffix or ""]
+
+
+def cpu_to_milli(value: str | int | float, *, round_up: bool = True) -> int:
+    """CPU quantity → millicores (``"250m"`` → 250, ``"1.5"`` → 1500); requests round up."""
+    milli = parse_quantity(value) * 1000
+    return int(milli.to_integral_value(rounding="ROUND_CEILING" if round_up else "ROUND_FLOOR"))
+
+
+def memory_to_mib(value: str | int | float, *, round_up: bool = True) -> int:
+    """Memory quantity → MiB (``"4Gi"`` → 4096, ``"1G"`` → 954 rounded up); a bare number is bytes."""
+    mib = parse_quantity(value) / _MIB
+    return int(mib.to_integral_value(rounding="ROUND_CEILING" if round_up else "ROUND_FLOOR"))
+
+
+def format_cpu(milli: float) -> str:
+    """Millicores → a short human string (``1500`` → ``"1.5"``, ``250`` → ``"250m"``)."""
+    if milli % 1000 == 0:
+        return str(int(milli // 1000))
+    if milli >= 10_000:
+        return f"{milli / 1000:.1f}"
+    return f"{int(round(milli))}m"
+
+
+def format_memory(mib: float) -> str:
+    """MiB → a short human string (``4096`` → ``"4Gi"``, ``1536`` → ``"1.5Gi"``, ``200`` → ``"200Mi"``)."""
+    if mib >= 1024 * 1024:
+        return f"{mib / (1024 * 1024):.1f}Ti"
+    if mib >= 1024:
+        gib = mib / 1024
+        return f"{gib:.0f}Gi" if gib == int(gib) else f"{gib:.1f}Gi"
+    return f"{int(round(mib))}Mi"

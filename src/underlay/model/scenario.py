@@ -1,0 +1,508 @@
+"""The scenario: fleet, substrates to compare, tenants, clusters and workloads.
+
+Parsed once at the edge (:mod:`underlay.model.loading`) into these frozen models; the
+rest of underlay never sees raw dicts.  Quantities are written as Kubernetes quantities
+in the file (``cpu: 500m``, ``memory: 4Gi``) and stored in integer units
+(``cpu_milli``, ``memory_mib``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+
+from underlay.model.quantities import cpu_to_milli, memory_to_mib
+
+__all__ = [
+    "SUBSTRATE_KINDS",
+    "BaremetalDedicated",
+    "BaremetalShared",
+    "Cluster",
+    "GpuRequest",
+    "Hardware",
+    "HostModel",
+    "InventoryEntry",
+    "KubernetesSettings",
+    "MaxPodsPolicy",
+    "PlacementSettings",
+    "Resources",
+    "Sandboxed",
+    "Scenario",
+    "Sla",
+    "Spread",
+    "Substrate",
+    "SystemPod",
+    "Tenant",
+    "Vm",
+    "VmShape",
+    "Workload",
+]
+
+# Sanity bounds: anything beyond is a typo, not a real machine or pod.
+MAX_CPU_MILLI = 4096 * 1000  # 4,096 cores
+MAX_MEMORY_MIB = 64 * 1024 * 1024  # 64 TiB
+
+
+def _cpu(value: Any) -> int:
+    milli = cpu_to_milli(value)
+    if milli < 0:
+        raise ValueError("must not be negative")
+    if milli > MAX_CPU_MILLI:
+        raise ValueError(f"{value!r} is more than {MAX_CPU_MILLI // 1000} cores; is the unit right?")
+    return milli
+
+
+def _memory(value: Any) -> int:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise ValueError(
+            f"{value!r} has no unit; write memory as a quantity such as '512Mi' or '4Gi'"
+        )
+    mib = memory_to_mib(value)
+    if mib < 0:
+        raise ValueError("must not be negative")
+    if mib > MAX_MEMORY_MIB:
+        raise ValueError(f"{value!r} is more than 64Ti; is the unit right?")
+    return mib
+
+
+_QUANTITY_SCHEMA = {"anyOf": [{"type": "string"}, {"type": "number"}]}
+CpuMilli = Annotated[
+    int,
+    BeforeValidator(_cpu),
+    WithJsonSchema({**_QUANTITY_SCHEMA, "description": "CPU quantity, e.g. 500m or 2"}),
+]
+MemoryMiB = Annotated[
+    int,
+    BeforeValidator(_memory),
+    WithJsonSchema({"type": "string", "description": "memory quantity, e.g. 512Mi or 4Gi"}),
+]
+Name = Annotated[str, Field(min_length=1, max_length=63, pattern=r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")]
+KubeVersion = Annotated[str, Field(pattern=r"^1\.\d{1,2}$", description="minor version, e.g. '1.31'")]
+
+WorkloadClass = Literal[
+    "cpu", "memory", "storage-io", "network-latency", "gpu-training", "gpu-inference", "batch"
+]
+IsolationClass = Literal["regulated", "internal", "untrusted"]
+SubstrateKind = Literal["baremetal-dedicated", "baremetal-shared", "vm", "sandboxed"]
+SUBSTRATE_KINDS: tuple[SubstrateKind, ...] = (
+    "baremetal-dedicated",
+    "baremetal-shared",
+    "vm",
+    "sandboxed",
+)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+# --------------------------------------------------------------------------- hardware
+
+
+class GpuSpec(_Model):
+    """The GPUs of one host model: all of one model."""
+
+    model: Name
+    count: int = Field(ge=1, le=64)
+
+
+class PowerCurve(_Model):
+    """Host power draw: linear between idle and peak, or SPECpower-style points."""
+
+    idle_watts: float = Field(ge=0, le=20_000)
+    peak_watts: float = Field(ge=0, le=20_000)
+
+    @model_validator(mode="after")
+    def _peak_above_idle(self) -> PowerCurve:
+        if self.peak_watts < self.idle_watts:
+            raise ValueError("peak_watts must be at least idle_watts")
+        return self
+
+
+class HostModel(_Model):
+    """A kind of server that can be bought or is in the inventory."""
+
+    name: Name
+    cpu_milli: CpuMilli = Field(alias="cores", description="schedulable CPUs (hardware threads)")
+    memory_mib: MemoryMiB = Field(alias="memory")
+    gpus: GpuSpec | None = None
+    price_usd: float = Field(default=0.0, ge=0, le=10_000_000)
+    lifetime_years: float = Field(default=5.0, gt=0, le=30)
+    power: PowerCurve = PowerCurve(idle_watts=150, peak_watts=450)
+
+    @field_validator("cpu_milli")
+    @classmethod
+    def _whole_cores(cls, v: int) -> int:
+        if v <= 0:
+            raise ValueError("a host needs at least one core")
+        return v
+
+    @field_validator("memory_mib")
+    @classmethod
+    def _some_memory(cls, v: int) -> int:
+        if v < 1024:
+            raise ValueError("a host needs at least 1Gi of memory")
+        return v
+
+    @property
+    def gpu_count(self) -> int:
+        """Number of GPUs in the host (0 when none)."""
+        return self.gpus.count if self.gpus else 0
+
+
+class InventoryEntry(_Model):
+    """Hosts the team already has."""
+
+    model: Name
+    count: int = Field(ge=1, le=100_000)
+
+
+class Topology(_Model):
+    """Failure domains: hosts go round-robin into racks, racks round-robin into zones."""
+
+    racks: int | None = Field(default=None, ge=1, le=10_000, description="default: hosts / hosts_per_rack")
+    hosts_per_rack: int = Field(default=40, ge=1, le=1_000)
+    zones: int = Field(default=1, ge=1, le=64)
+
+
+class Hardware(_Model):
+    """Host models, failure domains and either an inventory or "size it for me"."""
+
+    host_models: list[HostModel] = Field(min_length=1)
+    inventory: list[InventoryEntry] | None = Field(
+        default=None, description="hosts you have; omit to let underlay size the fleet"
+    )
+    size_with: Name | None = Field(
+        default=None, description="host model to buy when sizing (default: the first one)"
+    )
+    topology: Topology = Topology()
+
+    @model_validator(mode="after")
+    def _models_exist(self) -> Hardware:
+        names = [m.name for m in self.host_models]
+        if len(set(names)) != len(names):
+            raise ValueError(f"host model names must be unique, got {names}")
+        for entry in self.inventory or []:
+            if entry.model not in names:
+                raise ValueError(f"inventory names host model {entry.model!r}; known: {names}")
+        if self.size_with is not None and self.size_with not in names:
+            raise ValueError(f"size_with names host model {self.size_with!r}; known: {names}")
+        return self
+
+    def model_named(self, name: str) -> HostModel:
+        """The host model called ``name``."""
+        return next(m for m in self.host_models if m.name == name)
+
+    @property
+    def sizing_model(self) -> HostModel:
+        """The host model bought when underlay sizes the fleet."""
+        return self.model_named(self.size_with) if self.size_with else self.host_models[0]
+
+
+# -------------------------------------------------------------------------- substrates
+
+
+class VmShape(_Model):
+    """A VM size: vCPUs, memory and whole GPUs or one vGPU slice."""
+
+    name: Name
+    vcpus: int = Field(ge=1, le=1024)
+    memory_mib: MemoryMiB = Field(alias="memory")
+    gpus: float = Field(
+        default=0, ge=0, le=64, description="whole GPUs (passthrough) or a fraction < 1 (one vGPU profile)"
+    )
+
+    @field_validator("gpus")
+    @classmethod
+    def _whole_or_slice(cls, v: float) -> float:
+        if v >= 1 and v != int(v):
+            raise ValueError("a VM gets whole GPUs or one vGPU slice (< 1), not a mix")
+        return v
+
+
+class BaremetalDedicated(_Model):
+    """Each host is one node of exactly one tenant cluster."""
+
+    kind: Literal["baremetal-dedicated"]
+
+
+class BaremetalShared(_Model):
+    """One multi-tenant cluster on bare metal; tenants are namespaces."""
+
+    kind: Literal["baremetal-shared"]
+    kubernetes_version: KubeVersion | None = Field(
+        default=None, description="the one version of the shared cluster (default: most wanted)"
+    )
+
+
+class Vm(_Model):
+    """Tenant clusters run on VMs on a hypervisor; each VM is one node."""
+
+    kind: Literal["vm"]
+    hypervisor: Name = "kvm"
+    shapes: Literal["auto"] | list[VmShape] = "auto"
+    cpu_overcommit: float = Field(default=1.0, ge=1.0, le=32.0)
+    memory_overcommit: float = Field(default=1.0, ge=1.0, le=4.0)
+    licence_per_core_year_usd: float | None = Field(
+        default=None, ge=0, description="default: the hypervisor profile's list price"
+    )
+    gpu_mode: Literal["passthrough", "vgpu"] = "passthrough"
+
+
+class Sandboxed(_Model):
+    """Pods in per-pod micro-VMs (Kata, gVisor) on one shared bare-metal cluster."""
+
+    kind: Literal["sandboxed"]
+    runtime: Name = "kata"
+    kubernetes_version: KubeVersion | None = None
+
+
+Substrate = Annotated[
+    BaremetalDedicated | BaremetalShared | Vm | Sandboxed, Field(discriminator="kind")
+]
+
+
+# ----------------------------------------------------------------- tenants / workloads
+
+
+class Resources(_Model):
+    """CPU and memory, as Kubernetes quantities."""
+
+    cpu_milli: CpuMilli = Field(default=0, alias="cpu")
+    memory_mib: MemoryMiB = Field(default=0, alias="memory")
+
+
+class GpuRequest(_Model):
+    """GPUs per pod: ``count`` whole GPUs, or one GPU at ``fraction`` of it."""
+
+    count: int = Field(default=1, ge=0, le=16)
+    fraction: float = Field(default=1.0, gt=0, le=1.0, description="share of each GPU, 1 = whole")
+    models: list[Name] = Field(default_factory=list, description="allowed GPU models, empty = any")
+
+    @model_validator(mode="after")
+    def _fraction_single(self) -> GpuRequest:
+        if self.fraction < 1 and self.count > 1:
+            raise ValueError("a fractional GPU request takes one GPU (count: 1)")
+        return self
+
+    @property
+    def gpu_milli(self) -> int:
+        """Milli-GPUs per requested GPU (1000 = whole)."""
+        return round(self.fraction * 1000)
+
+
+class Spread(_Model):
+    """Anti-affinity and spread of a workload's replicas."""
+
+    anti_affinity: Literal["none", "host", "rack"] = Field(
+        default="none", description="at most one replica per host / per rack"
+    )
+    spread_racks: bool = Field(default=False, description="topology spread across racks, max skew 1")
+
+
+class Workload(_Model):
+    """A Deployment-like group of identical pods."""
+
+    name: Name
+    replicas: int = Field(ge=0, le=1_000_000)
+    requests: Resources
+    limits: Resources | None = None
+    gpu: GpuRequest | None = None
+    qos: Literal["auto", "guaranteed", "burstable", "besteffort"] = "auto"
+    workload_class: WorkloadClass = Field(default="cpu", alias="class")
+    spread: Spread = Spread()
+
+    @model_validator(mode="after")
+    def _limits_cover_requests(self) -> Workload:
+        if self.limits is not None:
+            if self.limits.cpu_milli and self.limits.cpu_milli < self.requests.cpu_milli:
+                raise ValueError("limits.cpu is below requests.cpu")
+            if self.limits.memory_mib and self.limits.memory_mib < self.requests.memory_mib:
+                raise ValueError("limits.memory is below requests.memory")
+        return self
+
+    @property
+    def qos_class(self) -> Literal["guaranteed", "burstable", "besteffort"]:
+        """The Kubernetes QoS class, derived from requests and limits unless set."""
+        if self.qos != "auto":
+            return self.qos
+        req = self.requests
+        if req.cpu_milli == 0 and req.memory_mib == 0 and self.limits is None:
+            return "besteffort"
+        lim = self.limits
+        if lim is not None and lim.cpu_milli == req.cpu_milli and lim.memory_mib == req.memory_mib:
+            return "guaranteed"
+        return "burstable"
+
+    @property
+    def gpu_count(self) -> int:
+        """GPUs touched per pod (0 when none)."""
+        return self.gpu.count if self.gpu else 0
+
+    @property
+    def gpu_milli(self) -> int:
+        """Milli-GPUs needed on each GPU touched (0 when none)."""
+        return self.gpu.gpu_milli if self.gpu and self.gpu.count else 0
+
+
+class SystemPod(_Model):
+    """A DaemonSet pod that runs on every node of a cluster (CNI, CSI, logging, ...)."""
+
+    name: Name
+    cpu_milli: CpuMilli = Field(alias="cpu")
+    memory_mib: MemoryMiB = Field(alias="memory")
+
+
+class MaxPodsPolicy(_Model):
+    """How many pods a node may run: kubelet maxPods, a per-core cap and the pod CIDR."""
+
+    per_node: int = Field(default=110, ge=1, le=2_000)
+    per_core: int | None = Field(default=None, ge=1, le=100)
+    pod_cidr_prefix: int = Field(
+        default=24, ge=16, le=28, description="per-node pod CIDR; maxPods stays under half of it"
+    )
+
+    def limit(self, cpu_milli: int) -> int:
+        """Max pods on a node with ``cpu_milli`` CPUs under this policy."""
+        cidr_half = 2 ** (32 - self.pod_cidr_prefix) // 2
+        limit = min(self.per_node, cidr_half)
+        if self.per_core is not None:
+            limit = min(limit, self.per_core * max(1, cpu_milli // 1000))
+        return limit
+
+
+class Cluster(_Model):
+    """One Kubernetes cluster of a tenant."""
+
+    name: Name
+    control_plane: Literal["dedicated", "hosted"] = "dedicated"
+    system_pods: list[SystemPod] | None = Field(
+        default=None, description="DaemonSet pods on every node (default: the defaults file's set)"
+    )
+    max_pods: MaxPodsPolicy = MaxPodsPolicy()
+    workloads: list[Workload] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_workloads(self) -> Cluster:
+        _require_unique("workload", [w.name for w in self.workloads])
+        return self
+
+
+class Sla(_Model):
+    """What the tenant was promised."""
+
+    availability_percent: float = Field(default=99.9, ge=0, le=100)
+    cpu_satisfaction_percent: float = Field(
+        default=99.0, ge=0, le=100, description="share of CPU demand that must be granted"
+    )
+
+
+class Tenant(_Model):
+    """A team or customer with its clusters."""
+
+    name: Name
+    kubernetes_version: KubeVersion = "1.33"
+    isolation: IsolationClass = "internal"
+    sla: Sla = Sla()
+    upgrade_cadence_months: int = Field(default=12, ge=1, le=60)
+    clusters: list[Cluster] = Field(min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _single_cluster_shorthand(cls, data: Any) -> Any:
+        # `workloads:` directly under a tenant means one cluster named after the tenant.
+        if isinstance(data, dict) and "workloads" in data and "clusters" not in data:
+            data = dict(data)
+            cluster = {"name": data.get("name", "cluster"), "workloads": data.pop("workloads")}
+            for key in ("control_plane", "system_pods", "max_pods"):
+                if key in data:
+                    cluster[key] = data.pop(key)
+            data["clusters"] = [cluster]
+        return data
+
+    @model_validator(mode="after")
+    def _unique_clusters(self) -> Tenant:
+        _require_unique("cluster", [c.name for c in self.clusters])
+        return self
+
+
+# -------------------------------------------------------------------------- settings
+
+
+class KubernetesSettings(_Model):
+    """Cluster-wide Kubernetes choices."""
+
+    node_reservation: Literal["gke", "aks", "eks", "none"] = Field(
+        default="gke", description="kube/system-reserved and eviction formula"
+    )
+
+
+class PlacementSettings(_Model):
+    """How pods are packed."""
+
+    strategy: Literal[
+        "first-fit-decreasing", "best-fit", "least-allocated", "dominant-resource", "gpu-fragmentation"
+    ] = "best-fit"
+    weights: dict[str, float] = Field(
+        default_factory=dict, description="score plugin weights overriding the strategy's profile"
+    )
+
+
+class Scenario(_Model):
+    """Everything underlay needs to compare substrates for one fleet."""
+
+    name: Name
+    description: str = ""
+    hardware: Hardware
+    substrates: list[Substrate] = Field(
+        default_factory=lambda: [
+            BaremetalDedicated(kind="baremetal-dedicated"),
+            BaremetalShared(kind="baremetal-shared"),
+            Vm(kind="vm"),
+            Sandboxed(kind="sandboxed"),
+        ],
+        min_length=1,
+    )
+    tenants: list[Tenant] = Field(min_length=1)
+    kubernetes: KubernetesSettings = KubernetesSettings()
+    placement: PlacementSettings = PlacementSettings()
+    overrides: dict[str, Any] = Field(
+        default_factory=dict, description="replace any default, same layout as `underlay defaults`"
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Scenario:
+        _require_unique("tenant", [t.name for t in self.tenants])
+        _require_unique("substrate kind", [s.kind for s in self.substrates])
+        gpu_models = {m.gpus.model for m in self.hardware.host_models if m.gpus}
+        for tenant in self.tenants:
+            for cluster in tenant.clusters:
+                for w in cluster.workloads:
+                    for model in w.gpu.models if w.gpu else []:
+                        if model not in gpu_models:
+                            raise ValueError(
+                                f"workload {tenant.name}/{cluster.name}/{w.name} allows GPU model "
+                                f"{model!r}, but no host model has it (hosts have: {sorted(gpu_models)})"
+                            )
+        return self
+
+    def substrate(self, kind: str) -> BaremetalDedicated | BaremetalShared | Vm | Sandboxed:
+        """The substrate of this kind."""
+        return next(s for s in self.substrates if s.kind == kind)
+
+
+def _require_unique(what: str, names: list[str]) -> None:
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise ValueError(f"{what} name {name!r} appears twice")
+        seen.add(name)

@@ -1,0 +1,289 @@
+"""The placer: puts batches of identical pods on a pool's nodes, opening nodes as needed.
+
+For each batch it (1) asks every filter plugin how many replicas each node can take,
+(2) ranks the candidate nodes by the profile's weighted score plugins (ties: lower node
+index first, so results never depend on dict order), (3) lays the replicas out — packed
+or spread — honouring anti-affinity and rack spread, (4) opens new nodes from its
+:class:`NodeSource` while replicas are left, and (5) reports what is left, with the reason
+as data. ``can_place`` answers without changing anything; ``place`` commits.
+
+Why whole batches: with identical replicas, best-fit by a score that only grows as a node
+fills keeps choosing the same node until it is full, so filling nodes in score order
+gives the per-pod answer in one vectorised step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+from underlay.placement.framework import UNLIMITED, PodBatch, Profile, Registry, Unfit
+from underlay.placement.pool import GPU_WHOLE, NodePool, NodeTemplate
+
+__all__ = ["BatchResult", "NodeSource", "Placer", "template_fit"]
+
+I64 = NDArray[np.int64]
+
+
+class NodeSource(Protocol):
+    """Where new nodes come from: bought hosts, an inventory, or new VMs."""
+
+    def template_for(self, batch: PodBatch) -> NodeTemplate | None:
+        """The node it would open next for ``batch``; None when it has nothing suitable."""
+        ...
+
+    def available(self, template: NodeTemplate) -> int:
+        """How many more nodes of ``template`` can be opened."""
+        ...
+
+    def open(self, pool: NodePool, template: NodeTemplate, count: int) -> I64:
+        """Open ``count`` nodes in ``pool``; returns their indices."""
+        ...
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """Where one batch's replicas went."""
+
+    key: int
+    nodes: I64
+    counts: I64
+    unplaced: int
+    reason: Unfit | None
+
+    @property
+    def placed(self) -> int:
+        """Replicas placed."""
+        return int(self.counts.sum())
+
+
+def template_fit(template: NodeTemplate, batch: PodBatch) -> tuple[int, Unfit | None]:
+    """Replicas of ``batch`` an empty node of ``template`` takes, and why none when 0."""
+    limits: list[tuple[int, Unfit]] = []
+    if batch.cpu_milli > 0:
+        limits.append((template.cpu_milli // batch.cpu_milli,
+                       Unfit("cpu_milli", batch.cpu_milli, template.cpu_milli, template.cpu_milli, "larger than an empty node")))  # fmt: skip
+    if batch.memory_mib > 0:
+        limits.append((template.memory_mib // batch.memory_mib,
+                       Unfit("memory_mib", batch.memory_mib, template.memory_mib, template.memory_mib, "larger than an empty node")))  # fmt: skip
+    if batch.pod_slots > 0:
+        limits.append((template.pods // batch.pod_slots,
+                       Unfit("pods", batch.pod_slots, template.pods, template.pods, "no pod slot left after system pods")))  # fmt: skip
+    if batch.needs_gpu:
+        if batch.gpu_models is not None and template.gpu_model not in batch.gpu_models:
+            limits.append((0, Unfit("gpu_model", batch.gpu_count, 0, template.gpus, "no host with an allowed GPU model")))
+        elif batch.gpu_milli >= GPU_WHOLE:
+            whole = template.gpus if template.gpu_slice_milli >= GPU_WHOLE else 0
+            limits.append((whole // batch.gpu_count,
+                           Unfit("gpus", batch.gpu_count, whole, whole, "whole GPUs on an empty node")))  # fmt: skip
+        else:
+            per_gpu = (template.gpu_slice_milli if template.gpus < 1 else GPU_WHOLE) // batch.gpu_milli
+            devices = max(1, int(template.gpus)) if template.gpus > 0 else 0
+            limits.append((per_gpu * devices,
+                           Unfit("gpu_milli", batch.gpu_milli, template.gpu_slice_milli, template.gpu_slice_milli, "share of one GPU")))  # fmt: skip
+    if not limits:
+        return int(UNLIMITED), None
+    fit = min(v for v, _ in limits)
+    reason = next((u for v, u in limits if v == fit), None) if fit == 0 else None
+    return int(fit), reason
+
+
+class Placer:
+    """Places batches on one pool under one profile; see the module docstring."""
+
+    def __init__(
+        self,
+        pool: NodePool,
+        source: NodeSource,
+        profile: Profile,
+        registry: Registry,
+        *,
+        racks: int = 1,
+    ) -> None:
+        self.pool = pool
+        self.source = source
+        self.profile = profile
+        self.registry = registry
+        self.racks = max(1, racks)
+        self._filters = registry.filters()
+        self._scores = [(registry.score(name), w) for name, w in sorted(profile.weights.items()) if w]
+
+    # ---------------------------------------------------------------- check
+    def fit(self, batch: PodBatch, nodes: I64 | None = None) -> I64:
+        """Replicas of ``batch`` each live node (or each of ``nodes``) can take now."""
+        fit = np.full(self.pool.n, UNLIMITED, np.int64)
+        for plugin in self._filters:
+            fit = np.minimum(fit, plugin.fit(self.pool, batch))
+        if batch.anti_affinity != "none":
+            fit = np.minimum(fit, 1)
+        return fit if nodes is None else fit[nodes]
+
+    def can_place(self, batch: PodBatch) -> tuple[int, Unfit | None]:
+        """How many replicas would fit on the live nodes, and the reason for the rest."""
+        fit = self.fit(batch)
+        total = int(min(fit.sum(), batch.replicas)) if self.pool.n else 0
+        if total >= batch.replicas:
+            return total, None
+        return total, self._why(batch, fit)
+
+    # ---------------------------------------------------------------- commit
+    def place(self, batch: PodBatch) -> BatchResult:
+        """Place as many replicas as fit, opening nodes from the source; commit them."""
+        remaining = batch.replicas
+        nodes_out: list[I64] = []
+        counts_out: list[I64] = []
+        rack_used = np.zeros(self.racks, np.int64)
+        if self.pool.n:
+            remaining = self._fill(batch, None, remaining, rack_used, nodes_out, counts_out)
+        reason: Unfit | None = None
+        while remaining > 0:
+            template = self.source.template_for(batch)
+            if template is None:
+                reason = self._why(batch, self.fit(batch)) if self.pool.n else Unfit(
+                    "hosts", 1, 0, 0, "no host model suits this pod"
+                )
+                break
+            per_node, too_big = template_fit(template, batch)
+            if per_node == 0:
+                reason = too_big
+                break
+            if batch.anti_affinity != "none":
+                per_node = 1
+            want = -(-remaining // min(per_node, remaining))
+            count = min(want, self.source.available(template))
+            if count <= 0:
+                reason = self._why(batch, self.fit(batch))
+                reason = Unfit(reason.resource, reason.requested, reason.free, reason.capacity,
+                               "no host left in the inventory" + (f"; {reason.detail}" if reason.detail else ""))  # fmt: skip
+                break
+            new = self.source.open(self.pool, template, count)
+            before = remaining
+            remaining = self._fill(batch, new, remaining, rack_used, nodes_out, counts_out)
+            if remaining == before:
+                reason = Unfit("racks", 1, 0, self.racks, f"{batch.anti_affinity or 'spread'} needs more racks")
+                break
+        nodes = np.concatenate(nodes_out) if nodes_out else np.zeros(0, np.int64)
+        counts = np.concatenate(counts_out) if counts_out else np.zeros(0, np.int64)
+        return BatchResult(batch.key, nodes, counts, remaining, reason if remaining else None)
+
+    def _fill(
+        self,
+        batch: PodBatch,
+        among: I64 | None,
+        remaining: int,
+        rack_used: I64,
+        nodes_out: list[I64],
+        counts_out: list[I64],
+    ) -> int:
+        fit = self.fit(batch) if among is None else self.fit(batch)[among]
+        cand = (np.flatnonzero(fit > 0) if among is None else among[fit > 0]).astype(np.int64)
+        if len(cand) == 0:
+            return remaining
+        fit_c = (fit[fit > 0]).astype(np.int64)
+        order = self._rank(batch, cand)
+        cand, fit_c = cand[order], fit_c[order]
+        take = self._layout(self._rack_caps(batch, cand, fit_c, rack_used), remaining)
+        if batch.anti_affinity == "rack" or batch.spread_racks:
+            np.add.at(rack_used, self.pool.rack[cand] % self.racks, take)
+        keep = take > 0
+        cand, take = cand[keep], take[keep]
+        if len(cand) == 0:
+            return remaining
+        self._commit(batch, cand, take)
+        nodes_out.append(cand)
+        counts_out.append(take)
+        return remaining - int(take.sum())
+
+    def _rank(self, batch: PodBatch, cand: I64) -> I64:
+        if not self._scores:
+            return np.arange(len(cand))
+        total = np.zeros(len(cand))
+        for plugin, weight in self._scores:
+            total += weight * np.clip(plugin.score(self.pool, batch, cand), 0.0, 100.0)
+        # Highest score first; ties by node index (cand is ascending) — stable sort.
+        order: I64 = np.argsort(-total, kind="stable")
+        return order
+
+    def _layout(self, fit: I64, remaining: int) -> I64:
+        fit = np.minimum(fit, remaining)
+        if self.profile.fill == "pack":
+            before = np.cumsum(fit) - fit
+            taken: I64 = np.clip(remaining - before, 0, fit)
+            return taken
+        # Water-filling: the smallest level L with sum(min(fit, L)) >= remaining, then one
+        # more replica on the best-ranked nodes that still have room at level L.
+        if int(fit.sum()) <= remaining:
+            return fit
+        lo, hi = 0, int(fit.max())
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if int(np.minimum(fit, mid).sum()) >= remaining:
+                hi = mid
+            else:
+                lo = mid + 1
+        base = np.minimum(fit, lo - 1)
+        extra_room = (fit >= lo).astype(np.int64)
+        left = remaining - int(base.sum())
+        extra = np.clip(left - (np.cumsum(extra_room) - extra_room), 0, extra_room)
+        spread: I64 = base + extra
+        return spread
+
+    def _rack_caps(self, batch: PodBatch, cand: I64, take: I64, rack_used: I64) -> I64:
+        """Lower each node's ``take`` so no rack exceeds its cap, in rank order."""
+        if batch.anti_affinity == "rack":
+            cap = 1
+        elif batch.spread_racks:
+            cap = -(-batch.replicas // self.racks)
+        else:
+            return take
+        racks = self.pool.rack[cand] % self.racks
+        out = np.zeros_like(take)
+        # Sequential within a rack, in rank order: a grouped cumulative sum.
+        order = np.lexsort((np.arange(len(cand)), racks))
+        r_sorted, t_sorted = racks[order], take[order]
+        csum = np.cumsum(t_sorted)
+        starts = np.r_[0, np.flatnonzero(np.diff(r_sorted)) + 1]
+        group_start = np.repeat(csum[starts] - t_sorted[starts], np.diff(np.r_[starts, len(r_sorted)]))
+        before = csum - t_sorted - group_start + rack_used[r_sorted]
+        out[order] = np.clip(cap - before, 0, t_sorted)
+        return out
+
+    def _commit(self, batch: PodBatch, nodes: I64, counts: I64) -> None:
+        pool = self.pool
+        pool.free_cpu[nodes] -= counts * batch.cpu_milli
+        pool.free_mem[nodes] -= counts * batch.memory_mib
+        pool.free_pods[nodes] -= counts * batch.pod_slots
+        if batch.needs_gpu:
+            for node, count in zip(nodes.tolist(), counts.tolist(), strict=True):
+                _take_gpus(pool.gpu_free[node], batch, count)
+
+    def _why(self, batch: PodBatch, fit: I64) -> Unfit:
+        """The binding filter on the node closest to fitting."""
+        pool = self.pool
+        if pool.n == 0:
+            return Unfit("hosts", 1, 0, 0, "no node available")
+        # Closest node: the one with the most free of the scarcest resource.
+        best = int(np.argmax(pool.live("free_cpu") / np.maximum(pool.live("cap_cpu"), 1)
+                             + pool.live("free_mem") / np.maximum(pool.live("cap_mem"), 1)))  # fmt: skip
+        for plugin in self._filters:
+            if plugin.fit(pool, batch)[best] == 0:
+                return plugin.unfit(pool, batch, best)
+        if batch.anti_affinity != "none":
+            return Unfit("anti_affinity", 1, 0, 1, f"one replica per {batch.anti_affinity}")
+        return Unfit("racks", 1, 0, self.racks, "rack spread")
+
+
+def _take_gpus(free: I64, batch: PodBatch, count: int) -> None:
+    """Assign GPUs on one node: fully free devices for whole GPUs; tightest device for shares."""
+    if batch.gpu_milli >= GPU_WHOLE:
+        devices = np.flatnonzero(free >= GPU_WHOLE)[: batch.gpu_count * count]
+        free[devices] -= GPU_WHOLE
+        return
+    for _ in range(count):
+        ok = free >= batch.gpu_milli
+        # Best fit inside the node: the device with least room that still fits.
+        device = int(np.argmin(np.where(ok, free, np.iinfo(np.int64).max)))
+        free[device] -= batch.gpu_milli

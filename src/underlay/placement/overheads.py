@@ -1,0 +1,69 @@
+"""Pure resource arithmetic for node reservations, max pods and per-VM overheads.
+
+Every formula is the published one named in the defaults file (``underlay defaults``).
+"""
+
+from __future__ import annotations
+
+import math
+
+from underlay.defaults.catalog import ReservationPolicy
+
+__all__ = ["node_reservation", "tiered"]
+
+
+def tiered(amount: float, tiers: list[tuple[float | None, float]]) -> float:
+    """Sum of ``fraction × slice`` over consecutive slices of ``amount``.
+
+    ``tiers = [(4, 0.25), (4, 0.20), (None, 0.02)]`` reserves 25 % of the first 4 units,
+    20 % of the next 4 and 2 % of the rest.
+    """
+    total, left = 0.0, amount
+    for size, fraction in tiers:
+        part = left if size is None else min(left, size)
+        total += part * fraction
+        left -= part
+        if left <= 0:
+            break
+    return total
+
+
+def _interpolate(x: float, points: list[tuple[float, float]]) -> float:
+    xs = [p[0] for p in points]
+    ys = [p[1] for p in points]
+    if x <= xs[0]:
+        return ys[0]
+    if x >= xs[-1]:  # extend at the last segment's slope
+        slope = (ys[-1] - ys[-2]) / (xs[-1] - xs[-2])
+        return ys[-1] + slope * (x - xs[-1])
+    for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
+        if x0 <= x <= x1:
+            return y0 + (y1 - y0) * (x - x0) / (x1 - x0)
+    return ys[-1]  # pragma: no cover
+
+
+def node_reservation(
+    policy: ReservationPolicy, *, cpu_milli: int, memory_mib: int, max_pods: int
+) -> tuple[int, int]:
+    """(cpu_milli, memory_mib) a node keeps back from pods: kube + system reserved + eviction.
+
+    Example (GKE, 8 cores, 32 GiB): CPU 60 + 10 + 2×5 + 4×2.5 = 90m; memory
+    0.25×4 + 0.20×4 + 0.10×8 + 0.06×16 = 3.56 GiB = 3646 MiB, + 100 MiB eviction = 3746 MiB.
+    """
+    cores = cpu_milli / 1000
+    if policy.cpu_tiers is not None:
+        cpu = tiered(cores, policy.cpu_tiers) * 1000
+    elif policy.cpu_points is not None:
+        cpu = _interpolate(cores, policy.cpu_points)
+    else:
+        cpu = 0.0
+    if policy.memory_tiers is not None:
+        mem = tiered(memory_mib / 1024, policy.memory_tiers) * 1024
+    elif policy.memory_per_pod_mib is not None:
+        mem = policy.memory_per_pod_mib * max_pods + (policy.memory_base_mib or 0.0)
+        if policy.memory_cap_fraction is not None:
+            mem = min(mem, policy.memory_cap_fraction * memory_mib)
+    else:
+        mem = 0.0
+    mem += policy.eviction_mib
+    return math.ceil(cpu), math.ceil(mem)

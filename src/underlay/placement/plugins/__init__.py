@@ -1,0 +1,23 @@
+"""Filter and score plugins of the placement framework, and the default registry."""
+
+from underlay.placement.framework import Registry
+from underlay.placement.plugins.filters import GpuFit, NodeResourcesFit, PodSlots
+from underlay.placement.plugins.scores import (
+    DominantResourceAlignment,
+    GpuAvoidance,
+    LeastAllocated,
+    MostAllocated,
+    NodeOrder,
+)
+
+__all__ = ["default_registry"]
+
+
+def default_registry() -> Registry:
+    """A registry holding every built-in plugin."""
+    registry = Registry()
+    for f in (NodeResourcesFit(), PodSlots(), GpuFit()):
+        registry.add_filter(f)
+    for s in (NodeOrder(), MostAllocated(), LeastAllocated(), DominantResourceAlignment(), GpuAvoidance()):
+        registry.add_score(s)
+    return registry

@@ -1,0 +1,118 @@
+"""What placement produced for one substrate: hosts, nodes, where each workload went."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from underlay.model.scenario import Cluster, Tenant, Workload
+from underlay.placement.fleet import HostTable
+from underlay.placement.framework import Unfit
+
+__all__ = ["ClusterRef", "NodeTable", "SubstratePlacement", "Unplaced", "WorkloadRef"]
+
+I64 = NDArray[np.int64]
+
+# Node roles (also host roles, see fleet.ROLE_NAMES).
+WORKER, CONTROL_PLANE, HOSTED_CONTROL_PLANE = 0, 1, 2
+SHARED_CLUSTER = -1  # node_cluster of the one multi-tenant cluster
+HOSTED_POOL = -2  # node_cluster of shared nodes running hosted control planes
+
+
+@dataclass(frozen=True)
+class ClusterRef:
+    """A tenant cluster with its global index."""
+
+    index: int
+    tenant_index: int
+    tenant: Tenant
+    cluster: Cluster
+
+
+@dataclass(frozen=True)
+class WorkloadRef:
+    """A workload with its global index and owners."""
+
+    index: int
+    cluster_index: int
+    tenant_index: int
+    workload: Workload
+
+
+@dataclass(frozen=True)
+class Unplaced:
+    """Pods of one workload that could not be placed, and why (as data)."""
+
+    workload_index: int
+    pods: int
+    reason: Unfit
+
+
+@dataclass
+class NodeTable:
+    """One row per node (a bare-metal host's node or a VM), as NumPy columns.
+
+    ``size_*`` is the machine (host or VM); ``reserved_*`` the kubelet/system reservation;
+    ``system_*`` the DaemonSet pods; ``alloc_*`` what is left for tenant pods; ``used_*``
+    the tenant pods' requests placed there (with sandbox overhead in ``sandbox_*``).
+    """
+
+    host: I64
+    cluster: I64
+    role: I64
+    is_vm: NDArray[np.bool_]
+    size_cpu: I64
+    size_mem: I64
+    reserved_cpu: I64
+    reserved_mem: I64
+    system_cpu: I64
+    system_mem: I64
+    system_pods: I64
+    vm_overhead_mem: I64
+    alloc_cpu: I64
+    alloc_mem: I64
+    alloc_pods: I64
+    used_cpu: I64
+    used_mem: I64
+    used_pods: I64
+    sandbox_cpu: I64
+    sandbox_mem: I64
+    gpu_cap_milli: I64
+    gpu_used_milli: I64
+
+    def __len__(self) -> int:
+        return len(self.host)
+
+    @staticmethod
+    def concat(tables: list[NodeTable]) -> NodeTable:
+        """All rows of ``tables`` in order."""
+        names = list(NodeTable.__dataclass_fields__)
+        if not tables:
+            return NodeTable(**{n: np.zeros(0, bool if n == "is_vm" else np.int64) for n in names})
+        return NodeTable(**{n: np.concatenate([getattr(t, n) for t in tables]) for n in names})
+
+
+@dataclass
+class SubstratePlacement:
+    """The placement of a whole scenario on one substrate."""
+
+    kind: str
+    host_models: list[str]
+    hosts: HostTable
+    host_cpu: I64  # raw host cores (milli)
+    host_mem: I64
+    host_gpus: I64
+    host_hypervisor_cpu: I64  # kept by the hypervisor (reservation + CPU overhead)
+    host_hypervisor_mem: I64
+    nodes: NodeTable
+    clusters: list[ClusterRef]
+    workloads: list[WorkloadRef]
+    placed: I64  # pods placed per workload
+    pod_nodes: list[I64]  # per workload: node indices ...
+    pod_counts: list[I64]  # ... and replicas on each
+    unplaced: list[Unplaced]
+    shared_version: str | None = None
+    sizing: bool = True
+    notes: list[str] = field(default_factory=list)

@@ -1,0 +1,656 @@
+"""How each substrate turns tenants into nodes and hosts, and places every pod.
+
+- ``baremetal-dedicated``: every tenant cluster gets whole hosts (one node per host);
+  a dedicated control plane is 3 more whole hosts, a hosted one a share of 3+ shared
+  control-plane hosts.
+- ``baremetal-shared``: one multi-tenant cluster; its control plane is 3 hosts.
+- ``sandboxed``: like ``baremetal-shared``, each pod paying the runtime's pod overhead.
+- ``vm``: pods go onto VMs of each tenant cluster (level 1), VMs onto hypervisor hosts
+  (level 2). A VM's footprint on its host is its vCPUs ÷ CPU overcommit and its memory ÷
+  memory overcommit plus the hypervisor's per-VM memory overhead; each host keeps the
+  hypervisor's reservation and CPU overhead back. Pod anti-affinity is enforced per VM
+  (one replica per VM); control-plane VMs of one cluster go on different hosts.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from underlay.defaults.catalog import Defaults, HypervisorProfile
+from underlay.errors import ScenarioError
+from underlay.model.scenario import (
+    BaremetalShared,
+    HostModel,
+    MaxPodsPolicy,
+    Sandboxed,
+    Scenario,
+    SystemPod,
+    Vm,
+    VmShape,
+)
+from underlay.placement.engine import BatchResult, Placer
+from underlay.placement.fleet import HostNodes, HostSupply, VmNodes
+from underlay.placement.framework import PodBatch, Profile, Registry, Unfit
+from underlay.placement.overheads import node_reservation
+from underlay.placement.plugins import default_registry
+from underlay.placement.pool import GPU_WHOLE, NodePool, NodeTemplate
+from underlay.placement.result import (
+    CONTROL_PLANE,
+    HOSTED_CONTROL_PLANE,
+    HOSTED_POOL,
+    SHARED_CLUSTER,
+    WORKER,
+    ClusterRef,
+    NodeTable,
+    SubstratePlacement,
+    Unplaced,
+    WorkloadRef,
+)
+from underlay.placement.strategies import profile_for
+
+__all__ = ["flatten", "place_substrate"]
+
+I64 = NDArray[np.int64]
+Progress = Callable[[int], None]
+_NO_POD_LIMIT = 1 << 30
+_AUTO_SPLITS = (1, 2, 3, 4, 6, 8, 12, 16)
+
+
+def flatten(scenario: Scenario) -> tuple[list[ClusterRef], list[WorkloadRef]]:
+    """Clusters and workloads with global indices, in file order."""
+    clusters: list[ClusterRef] = []
+    workloads: list[WorkloadRef] = []
+    for ti, tenant in enumerate(scenario.tenants):
+        for cluster in tenant.clusters:
+            ci = len(clusters)
+            clusters.append(ClusterRef(ci, ti, tenant, cluster))
+            for w in cluster.workloads:
+                workloads.append(WorkloadRef(len(workloads), ci, ti, w))
+    return clusters, workloads
+
+
+def place_substrate(
+    scenario: Scenario, defaults: Defaults, kind: str, *, progress: Progress | None = None
+) -> SubstratePlacement:
+    """Place the whole scenario on substrate ``kind``; ``progress(n)`` is told of pods placed."""
+    run = _Run(scenario, defaults, progress)
+    substrate = scenario.substrate(kind)
+    if kind == "baremetal-dedicated":
+        run.baremetal_dedicated()
+    elif isinstance(substrate, BaremetalShared | Sandboxed):
+        run.shared_cluster(substrate)
+    elif isinstance(substrate, Vm):
+        run.vms(substrate)
+    return run.result(kind)
+
+
+@dataclass
+class _PoolRows:
+    pool: NodePool
+    role: int
+    cluster: I64 | int
+    is_vm: bool
+    size_cpu: I64
+    size_mem: I64
+    reserved_cpu: I64
+    reserved_mem: I64
+    system_cpu: int
+    system_mem: int
+    system_pods: int
+    vm_overhead_mem: I64 | int = 0
+    sandbox_cpu_per_pod: int = 0
+    sandbox_mem_per_pod: int = 0
+
+
+class _Run:
+    def __init__(self, scenario: Scenario, defaults: Defaults, progress: Progress | None) -> None:
+        self.scenario = scenario
+        self.defaults = defaults
+        self.progress = progress
+        self.profile: Profile = profile_for(scenario.placement.strategy, scenario.placement.weights)
+        self.registry: Registry = default_registry()
+        _check_weights(self.registry, self.profile)
+        self.clusters, self.workloads = flatten(scenario)
+        self.gpu_models = sorted({m.gpus.model for m in scenario.hardware.host_models if m.gpus})
+        self.racks = self._rack_count()
+        self.supply = HostSupply(scenario.hardware, self.gpu_models, self.racks)
+        self.reservation = defaults.node_reservation[scenario.kubernetes.node_reservation]
+        self.rows: list[_PoolRows] = []
+        self.pod_nodes: list[list[I64]] = [[] for _ in self.workloads]
+        self.pod_counts: list[list[I64]] = [[] for _ in self.workloads]
+        self.unplaced: list[Unplaced] = []
+        self.notes: list[str] = []
+        self.hypervisor: HypervisorProfile | None = None
+        self.shared_version: str | None = None
+        self._offset = 0
+        self._vm_hosts: list[tuple[int, I64]] = []  # (rows index, host of each VM)
+
+    # ------------------------------------------------------------------ helpers
+    def _rack_count(self) -> int:
+        topo = self.scenario.hardware.topology
+        if topo.racks:
+            return topo.racks
+        inventory = self.scenario.hardware.inventory
+        if inventory is not None:
+            return max(1, math.ceil(sum(e.count for e in inventory) / topo.hosts_per_rack))
+        model = self.scenario.hardware.sizing_model
+        cpu = sum(w.workload.replicas * w.workload.requests.cpu_milli for w in self.workloads)
+        mem = sum(w.workload.replicas * w.workload.requests.memory_mib for w in self.workloads)
+        hosts = max(cpu / model.cpu_milli, mem / model.memory_mib)
+        return max(1, math.ceil(hosts / topo.hosts_per_rack))
+
+    def _system_pods(self, pods: list[SystemPod] | None) -> tuple[int, int, int]:
+        chosen = self.defaults.system_pods if pods is None else pods
+        return (sum(p.cpu_milli for p in chosen), sum(p.memory_mib for p in chosen), len(chosen))
+
+    def _node_template(
+        self, cpu: int, mem: int, policy: MaxPodsPolicy, system: tuple[int, int, int], **gpu: int
+    ) -> tuple[NodeTemplate, int, int]:
+        max_pods = policy.limit(cpu)
+        r_cpu, r_mem = node_reservation(self.reservation, cpu_milli=cpu, memory_mib=mem, max_pods=max_pods)
+        template = NodeTemplate(
+            cpu_milli=max(0, cpu - r_cpu - system[0]),
+            memory_mib=max(0, mem - r_mem - system[1]),
+            pods=max(0, max_pods - system[2]),
+            **gpu,
+        )
+        return template, r_cpu, r_mem
+
+    def _host_templates(self, policy: MaxPodsPolicy, system: tuple[int, int, int]) -> list[NodeTemplate]:
+        out = []
+        for i, m in enumerate(self.scenario.hardware.host_models):
+            t, _, _ = self._node_template(
+                m.cpu_milli, m.memory_mib, policy, system,
+                gpus=m.gpu_count, gpu_model=self._gpu_code(m), host_model=i,
+            )  # fmt: skip
+            out.append(t)
+        return out
+
+    def _gpu_code(self, model: HostModel) -> int:
+        return self.gpu_models.index(model.gpus.model) if model.gpus else -1
+
+    def _batch(self, ref: WorkloadRef, extra_cpu: int = 0, extra_mem: int = 0) -> PodBatch:
+        w = ref.workload
+        models = None
+        if w.gpu and w.gpu.models:
+            models = frozenset(self.gpu_models.index(m) for m in w.gpu.models)
+        return PodBatch(
+            key=ref.index,
+            replicas=w.replicas,
+            cpu_milli=w.requests.cpu_milli + extra_cpu,
+            memory_mib=w.requests.memory_mib + extra_mem,
+            gpu_count=w.gpu_count,
+            gpu_milli=w.gpu_milli,
+            gpu_models=models,
+            anti_affinity=w.spread.anti_affinity,
+            spread_racks=w.spread.spread_racks,
+        )
+
+    def _ordered(self, batches: Iterable[PodBatch]) -> list[PodBatch]:
+        batches = list(batches)
+        if not self.profile.decreasing:
+            return batches
+        ref = self.scenario.hardware.sizing_model
+
+        def size(b: PodBatch) -> tuple[float, int]:
+            gpu = b.gpu_count * b.gpu_milli / GPU_WHOLE
+            share = max(b.cpu_milli / ref.cpu_milli, b.memory_mib / ref.memory_mib, gpu)
+            return (-share, b.key)
+
+        return sorted(batches, key=size)
+
+    def _place_all(self, placer: Placer, batches: list[PodBatch], offset_of: Callable[[], int]) -> list[BatchResult]:
+        results = []
+        for batch in self._ordered(batches):
+            res = placer.place(batch)
+            results.append(res)
+            if self.progress:
+                self.progress(batch.replicas)
+        return results
+
+    def _record_pods(self, results: list[BatchResult], offset: int) -> None:
+        for res in results:
+            if res.placed:
+                self.pod_nodes[res.key].append(res.nodes + offset)
+                self.pod_counts[res.key].append(res.counts)
+            if res.unplaced:
+                assert res.reason is not None
+                self.unplaced.append(Unplaced(res.key, res.unplaced, res.reason))
+
+    def _add_rows(self, rows: _PoolRows) -> int:
+        offset = self._offset
+        self.rows.append(rows)
+        self._offset += rows.pool.n
+        return offset
+
+    def _control_plane_hosts(self, owner: int) -> None:
+        """Three whole hosts running one cluster's control plane."""
+        system = self._system_pods(None)
+        templates = self._host_templates(MaxPodsPolicy(), system)
+        pool = NodePool(max_gpus=self._max_gpus())
+        source = HostNodes(self.supply, templates, CONTROL_PLANE, owner)
+        template = source.template_for(PodBatch(key=-1, replicas=3, cpu_milli=0, memory_mib=0))
+        opened = 0
+        if template is not None:
+            opened = min(3, source.available(template))
+            source.open(pool, template, opened)
+        if opened < 3:
+            self.notes.append(f"control plane of {self._cluster_name(owner)}: needs 3 hosts, got {opened}")
+        self._add_bm_rows(pool, CONTROL_PLANE, owner, MaxPodsPolicy(), system)
+
+    def _cluster_name(self, index: int) -> str:
+        if index == SHARED_CLUSTER:
+            return "the shared cluster"
+        ref = self.clusters[index]
+        return f"{ref.tenant.name}/{ref.cluster.name}"
+
+    def _max_gpus(self) -> int:
+        return max([m.gpu_count for m in self.scenario.hardware.host_models] + [1])
+
+    def _add_bm_rows(
+        self, pool: NodePool, role: int, cluster: int, policy: MaxPodsPolicy, system: tuple[int, int, int],
+        sandbox: tuple[int, int] = (0, 0),
+    ) -> int:  # fmt: skip
+        models = self.scenario.hardware.host_models
+        size_cpu = np.array([models[m].cpu_milli for m in pool.live("host_model")], np.int64)
+        size_mem = np.array([models[m].memory_mib for m in pool.live("host_model")], np.int64)
+        res = [
+            node_reservation(self.reservation, cpu_milli=int(c), memory_mib=int(m), max_pods=policy.limit(int(c)))
+            for c, m in zip(size_cpu, size_mem, strict=True)
+        ]
+        return self._add_rows(
+            _PoolRows(
+                pool, role, cluster, False, size_cpu, size_mem,
+                np.array([r[0] for r in res], np.int64), np.array([r[1] for r in res], np.int64),
+                *system, sandbox_cpu_per_pod=sandbox[0], sandbox_mem_per_pod=sandbox[1],
+            )
+        )  # fmt: skip
+
+    def _hosted_control_planes(self, hosted: list[int], *, vm_shape: VmShape | None) -> None:
+        """Hosted control planes: 3 replicas per cluster on a shared pool of nodes."""
+        if not hosted:
+            return
+        cp = self.defaults.control_plane
+        system = self._system_pods(None)
+        pool = NodePool(max_gpus=self._max_gpus())
+        if vm_shape is None:
+            templates = self._host_templates(MaxPodsPolicy(), system)
+            source: HostNodes | VmNodes = HostNodes(self.supply, templates, HOSTED_CONTROL_PLANE, HOSTED_POOL)
+        else:
+            template, _, _ = self._node_template(vm_shape.vcpus * 1000, vm_shape.memory_mib, MaxPodsPolicy(), system)
+            source = VmNodes(template)
+        first = source.template_for(PodBatch(key=-1, replicas=1, cpu_milli=0, memory_mib=0))
+        if first is not None:
+            source.open(pool, first, min(cp.hosted_node_count, source.available(first)))
+        placer = Placer(pool, source, profile_for("least-allocated"), self.registry, racks=self.racks)
+        per_replica_cpu = -(-cp.hosted_per_cluster.cpu_milli // 3)
+        per_replica_mem = -(-cp.hosted_per_cluster.memory_mib // 3)
+        for ci in hosted:
+            res = placer.place(
+                PodBatch(key=ci, replicas=3, cpu_milli=per_replica_cpu, memory_mib=per_replica_mem, anti_affinity="host")
+            )
+            if res.unplaced:
+                self.notes.append(f"hosted control plane of {self._cluster_name(ci)}: {res.unplaced} of 3 replicas unplaced")
+        if vm_shape is None:
+            self._add_bm_rows(pool, HOSTED_CONTROL_PLANE, HOSTED_POOL, MaxPodsPolicy(), system)
+        else:
+            self._vm_rows(pool, HOSTED_CONTROL_PLANE, HOSTED_POOL, vm_shape, MaxPodsPolicy(), system)
+
+    # --------------------------------------------------------------- substrates
+    def baremetal_dedicated(self) -> None:
+        hosted = [c.index for c in self.clusters if c.cluster.control_plane == "hosted"]
+        for c in self.clusters:
+            if c.cluster.control_plane == "dedicated":
+                self._control_plane_hosts(c.index)
+        self._hosted_control_planes(hosted, vm_shape=None)
+        for c in self.clusters:
+            system = self._system_pods(c.cluster.system_pods)
+            policy = c.cluster.max_pods
+            pool = NodePool(max_gpus=self._max_gpus())
+            source = HostNodes(self.supply, self._host_templates(policy, system), WORKER, c.index)
+            placer = Placer(pool, source, self.profile, self.registry, racks=self.racks)
+            batches = [self._batch(w) for w in self.workloads if w.cluster_index == c.index]
+            results = self._place_all(placer, batches, lambda: self._offset)
+            offset = self._add_bm_rows(pool, WORKER, c.index, policy, system)
+            self._record_pods(results, offset)
+
+    def shared_cluster(self, substrate: BaremetalShared | Sandboxed) -> None:
+        wanted = Counter(t.kubernetes_version for t in self.scenario.tenants)
+        top = max(wanted.values())
+        most = max((v for v, n in wanted.items() if n == top), key=lambda v: tuple(map(int, v.split("."))))
+        self.shared_version = substrate.kubernetes_version or most
+        self._control_plane_hosts(SHARED_CLUSTER)
+        sandbox = (0, 0)
+        if isinstance(substrate, Sandboxed):
+            runtime = self.defaults.sandbox_runtimes.get(substrate.runtime)
+            if runtime is None:
+                known = ", ".join(sorted(self.defaults.sandbox_runtimes))
+                raise ScenarioError(f"substrates: sandboxed runtime {substrate.runtime!r} is unknown (known: {known})")
+            sandbox = (runtime.pod_overhead.cpu_milli, runtime.pod_overhead.memory_mib)
+        system = self._system_pods(None)
+        policy = MaxPodsPolicy()
+        pool = NodePool(max_gpus=self._max_gpus())
+        source = HostNodes(self.supply, self._host_templates(policy, system), WORKER, SHARED_CLUSTER)
+        placer = Placer(pool, source, self.profile, self.registry, racks=self.racks)
+        batches = [self._batch(w, *sandbox) for w in self.workloads]
+        results = self._place_all(placer, batches, lambda: self._offset)
+        offset = self._add_bm_rows(pool, WORKER, SHARED_CLUSTER, policy, system, sandbox)
+        self._record_pods(results, offset)
+
+    def vms(self, substrate: Vm) -> None:
+        hyp = self.defaults.hypervisors.get(substrate.hypervisor)
+        if hyp is None:
+            known = ", ".join(sorted(self.defaults.hypervisors))
+            raise ScenarioError(f"substrates: hypervisor {substrate.hypervisor!r} is unknown (known: {known})")
+        self.hypervisor = hyp
+        self.vm = substrate
+        cp = self.defaults.control_plane
+        cp_shape = VmShape(name="control-plane", vcpus=cp.dedicated_vm_vcpus, memory=f"{cp.dedicated_vm_memory_mib}Mi")
+        groups: list[tuple[int, VmShape, list[BatchResult], bool]] = []  # rows index, shape, results, anti
+        hosted = [c.index for c in self.clusters if c.cluster.control_plane == "hosted"]
+        system_default = self._system_pods(None)
+        for c in self.clusters:
+            if c.cluster.control_plane == "dedicated":
+                pool = NodePool(max_gpus=self._max_gpus())
+                template, _, _ = self._node_template(cp_shape.vcpus * 1000, cp_shape.memory_mib, MaxPodsPolicy(), system_default)
+                VmNodes(template).open(pool, template, 3)
+                groups.append((len(self.rows), cp_shape, [], True))
+                self._vm_rows(pool, CONTROL_PLANE, c.index, cp_shape, MaxPodsPolicy(), system_default)
+        if hosted:
+            hosted_shape = VmShape(name="hosted-control-plane", vcpus=2 * cp_shape.vcpus, memory=f"{2 * cp_shape.memory_mib}Mi")
+            self._hosted_control_planes(hosted, vm_shape=hosted_shape)
+            groups.append((len(self.rows) - 1, hosted_shape, [], True))
+        for c in self.clusters:
+            system = self._system_pods(c.cluster.system_pods)
+            refs = [w for w in self.workloads if w.cluster_index == c.index]
+            by_gpu: dict[tuple[bool, frozenset[int] | None], list[PodBatch]] = {}
+            for w in refs:
+                b = self._batch(w)
+                by_gpu.setdefault((b.needs_gpu, b.gpu_models), []).append(b)
+            for (needs_gpu, models), batches in sorted(by_gpu.items(), key=lambda kv: (kv[0][0], sorted(kv[0][1] or []))):
+                shape = self._choose_shape(substrate, hyp, batches, needs_gpu, models, c.cluster.max_pods, system)
+                if shape is None:
+                    for b in batches:
+                        self.unplaced.append(Unplaced(b.key, b.replicas, Unfit("vm_shape", b.cpu_milli, 0, 0, "no VM shape fits this pod")))
+                    continue
+                pool, results = self._vm_pool(shape, batches, c.cluster.max_pods, system, self.progress)
+                index = len(self.rows)
+                offset = self._vm_rows(pool, WORKER, c.index, shape, c.cluster.max_pods, system)
+                self._record_pods(results, offset)
+                groups.append((index, shape, results, False))
+        self._vms_onto_hosts(substrate, hyp, groups)
+
+    # ----------------------------------------------------------------- VM helpers
+    def _vm_template(self, shape: VmShape, policy: MaxPodsPolicy, system: tuple[int, int, int]) -> NodeTemplate:
+        gpu_code = -1
+        gpus = shape.gpus
+        template, _, _ = self._node_template(
+            shape.vcpus * 1000, shape.memory_mib, policy, system,
+            gpus=int(gpus) if gpus >= 1 else (1 if gpus > 0 else 0),
+            gpu_model=gpu_code,
+            gpu_slice_milli=round(gpus * GPU_WHOLE) if 0 < gpus < 1 else GPU_WHOLE,
+        )  # fmt: skip
+        return template
+
+    def _vm_pool(
+        self, shape: VmShape, batches: list[PodBatch], policy: MaxPodsPolicy, system: tuple[int, int, int],
+        progress: Progress | None,
+    ) -> tuple[NodePool, list[BatchResult]]:  # fmt: skip
+        template = self._vm_template(shape, policy, system)
+        # GPU models are matched at level 2 (the host); inside the VM any GPU is allowed.
+        batches = [PodBatch(**{**b.__dict__, "gpu_models": None}) for b in batches]
+        pool = NodePool(max_gpus=max(1, int(shape.gpus)))
+        placer = Placer(pool, VmNodes(template), self.profile, self.registry, racks=1)
+        results = []
+        for batch in self._ordered(batches):
+            results.append(placer.place(batch))
+            if progress:
+                progress(batch.replicas)
+        return pool, results
+
+    def _footprint(self, shape: VmShape, hyp: HypervisorProfile, substrate: Vm) -> tuple[int, int]:
+        cpu = math.ceil(shape.vcpus * 1000 / substrate.cpu_overcommit)
+        mem = math.ceil(shape.memory_mib / substrate.memory_overcommit) + hyp.vm_memory_overhead.mib(
+            vcpus=shape.vcpus, memory_mib=shape.memory_mib, gpus=shape.gpus
+        )
+        return cpu, mem
+
+    def _vm_host_templates(self, hyp: HypervisorProfile) -> list[NodeTemplate]:
+        out = []
+        for i, m in enumerate(self.scenario.hardware.host_models):
+            usable_cpu = (m.cpu_milli - hyp.host_reserved.cpu_milli) * (1 - hyp.cpu_overhead_percent / 100)
+            out.append(
+                NodeTemplate(
+                    cpu_milli=max(0, int(usable_cpu)),
+                    memory_mib=max(0, m.memory_mib - hyp.host_reserved.memory_mib),
+                    pods=_NO_POD_LIMIT,
+                    gpus=m.gpu_count,
+                    gpu_model=self._gpu_code(m),
+                    host_model=i,
+                )
+            )
+        return out
+
+    def _candidate_shapes(
+        self, substrate: Vm, hyp: HypervisorProfile, needs_gpu: bool, models: frozenset[int] | None, batches: list[PodBatch]
+    ) -> list[VmShape]:  # fmt: skip
+        if substrate.shapes != "auto":
+            return [s for s in substrate.shapes if (s.gpus > 0) == needs_gpu]
+        host_i = self.supply.choose(batches[0]) if needs_gpu else self.supply.choose(None)
+        if host_i is None:
+            host_i = self.scenario.hardware.host_models.index(self.scenario.hardware.sizing_model)
+        host = self._vm_host_templates(hyp)[host_i]
+        splits: list[tuple[int, float]] = []  # (VMs per host, GPUs per VM)
+        if not needs_gpu:
+            splits = [(k, 0.0) for k in _AUTO_SPLITS]
+        else:
+            g = host.gpus
+            most = max(b.gpu_count for b in batches)
+            for per_vm in (1, 2, 4, 8, 16):
+                if most <= per_vm <= g and g % per_vm == 0:
+                    splits.append((g // per_vm, float(per_vm)))
+            if substrate.gpu_mode == "vgpu" and all(b.gpu_milli < GPU_WHOLE for b in batches):
+                largest = max(b.gpu_milli for b in batches)
+                for slice_milli in (125, 250, 500):
+                    if largest <= slice_milli:
+                        splits.append((g * GPU_WHOLE // slice_milli, slice_milli / GPU_WHOLE))
+        shapes = []
+        for k, gpus in splits:
+            vcpus = int(host.cpu_milli * substrate.cpu_overcommit / 1000 // k)
+            share_mem = host.memory_mib * substrate.memory_overcommit / k
+            overhead = hyp.vm_memory_overhead.mib(vcpus=vcpus, memory_mib=int(share_mem), gpus=gpus)
+            mem_gib = int((share_mem - overhead * substrate.memory_overcommit) // 1024)
+            if vcpus >= 1 and mem_gib >= 1:
+                label = f"{vcpus}c{mem_gib}g" + (f"-{gpus:g}gpu" if gpus else "")
+                shapes.append(VmShape(name=label, vcpus=vcpus, memory=f"{mem_gib}Gi", gpus=gpus))
+        return shapes
+
+    def _choose_shape(
+        self, substrate: Vm, hyp: HypervisorProfile, batches: list[PodBatch], needs_gpu: bool,
+        models: frozenset[int] | None, policy: MaxPodsPolicy, system: tuple[int, int, int],
+    ) -> VmShape | None:  # fmt: skip
+        candidates = self._candidate_shapes(substrate, hyp, needs_gpu, models, batches)
+        host_i = self.supply.choose(batches[0]) if needs_gpu else self.supply.choose(None)
+        if host_i is None:
+            host_i = 0
+        host = self._vm_host_templates(hyp)[host_i]
+        best: tuple[tuple[int, float, int], VmShape] | None = None
+        total = sum(b.replicas for b in batches)
+        for shape in candidates:
+            if shape.gpus >= 1 and host.gpus and shape.gpus > host.gpus:
+                continue
+            pool, results = self._vm_pool(shape, batches, policy, system, None)
+            placed = sum(r.placed for r in results)
+            cpu, mem = self._footprint(shape, hyp, substrate)
+            gpu_share = (shape.gpus / host.gpus) if host.gpus else 0.0
+            share = max(cpu / max(host.cpu_milli, 1), mem / max(host.memory_mib, 1), gpu_share)
+            key = (total - placed, pool.n * share, pool.n)
+            if best is None or key < best[0]:
+                best = (key, shape)
+        return None if best is None else best[1]
+
+    def _vm_rows(
+        self, pool: NodePool, role: int, cluster: int, shape: VmShape, policy: MaxPodsPolicy, system: tuple[int, int, int]
+    ) -> int:  # fmt: skip
+        n = pool.n
+        r_cpu, r_mem = node_reservation(
+            self.reservation, cpu_milli=shape.vcpus * 1000, memory_mib=shape.memory_mib, max_pods=policy.limit(shape.vcpus * 1000)
+        )
+        hyp = self.hypervisor
+        overhead = hyp.vm_memory_overhead.mib(vcpus=shape.vcpus, memory_mib=shape.memory_mib, gpus=shape.gpus) if hyp else 0
+        return self._add_rows(
+            _PoolRows(
+                pool, role, cluster, True,
+                np.full(n, shape.vcpus * 1000, np.int64), np.full(n, shape.memory_mib, np.int64),
+                np.full(n, r_cpu, np.int64), np.full(n, r_mem, np.int64),
+                *system, vm_overhead_mem=overhead,
+            )
+        )  # fmt: skip
+
+    def _vms_onto_hosts(self, substrate: Vm, hyp: HypervisorProfile, groups: list[tuple[int, VmShape, list[BatchResult], bool]]) -> None:
+        templates = self._vm_host_templates(hyp)
+        hosts = NodePool(max_gpus=self._max_gpus())
+        source = HostNodes(self.supply, templates, WORKER, -1)
+        placer = Placer(hosts, source, self.profile, self.registry, racks=self.racks)
+        batches = []
+        for gi, (rows_index, shape, results, anti) in enumerate(groups):
+            n_vms = self.rows[rows_index].pool.n
+            if n_vms == 0:
+                continue
+            cpu, mem = self._footprint(shape, hyp, substrate)
+            models = None
+            keys = [r.key for r in results]
+            w_models = {self.workloads[k].workload.gpu.models if self.workloads[k].workload.gpu else None for k in keys}
+            named = [set(m) for m in w_models if m]
+            if named:
+                allowed = set.intersection(*named)
+                models = frozenset(self.gpu_models.index(m) for m in allowed)
+            whole = shape.gpus >= 1
+            batches.append(
+                PodBatch(
+                    key=gi, replicas=n_vms, cpu_milli=cpu, memory_mib=mem,
+                    gpu_count=int(shape.gpus) if whole else (1 if shape.gpus > 0 else 0),
+                    gpu_milli=GPU_WHOLE if whole else round(shape.gpus * GPU_WHOLE),
+                    gpu_models=models, anti_affinity="host" if anti else "none", pod_slots=0,
+                )
+            )  # fmt: skip
+        control = [b for b in batches if b.anti_affinity == "host"]
+        rest = [b for b in batches if b.anti_affinity != "host"]
+        level2 = [placer.place(b) for b in control] + [placer.place(b) for b in self._ordered(rest)]
+        vm_host: dict[int, I64] = {}
+        for res in level2:
+            rows_index = groups[res.key][0]
+            n_vms = self.rows[rows_index].pool.n
+            host_of_vm = np.full(n_vms, -1, np.int64)
+            placed = np.repeat(hosts.live("host")[res.nodes] if len(res.nodes) else res.nodes, res.counts)
+            host_of_vm[: len(placed)] = placed
+            vm_host[rows_index] = host_of_vm
+            if res.unplaced:
+                self._drop_pods_on_unhosted(rows_index, len(placed), res.reason)
+        for rows_index, host_of_vm in vm_host.items():
+            self.rows[rows_index].pool.host[: len(host_of_vm)] = host_of_vm
+            self.rows[rows_index].pool.rack[: len(host_of_vm)] = np.where(host_of_vm >= 0, host_of_vm % self.racks, -1)
+        self.host_pool = hosts
+
+    def _drop_pods_on_unhosted(self, rows_index: int, first_unhosted: int, reason: Unfit | None) -> None:
+        offset = sum(r.pool.n for r in self.rows[:rows_index])
+        lo = offset + first_unhosted
+        hi = offset + self.rows[rows_index].pool.n
+        why = reason or Unfit("hosts", 1, 0, 0)
+        why = Unfit(why.resource, why.requested, why.free, why.capacity, "its VM found no host" + (f"; {why.detail}" if why.detail else ""))
+        for k in range(len(self.workloads)):
+            kept_nodes, kept_counts, lost = [], [], 0
+            for nodes, counts in zip(self.pod_nodes[k], self.pod_counts[k], strict=True):
+                gone = (nodes >= lo) & (nodes < hi)
+                lost += int(counts[gone].sum())
+                kept_nodes.append(nodes[~gone])
+                kept_counts.append(counts[~gone])
+            if lost:
+                self.pod_nodes[k], self.pod_counts[k] = kept_nodes, kept_counts
+                self.unplaced.append(Unplaced(k, lost, why))
+
+    # ------------------------------------------------------------------ result
+    def result(self, kind: str) -> SubstratePlacement:
+        tables = [self._table(r) for r in self.rows]
+        nodes = NodeTable.concat(tables)
+        models = self.scenario.hardware.host_models
+        host_model = np.array(self.supply.hosts.model, np.int64)
+        host_cpu = np.array([models[m].cpu_milli for m in host_model], np.int64)
+        host_mem = np.array([models[m].memory_mib for m in host_model], np.int64)
+        host_gpus = np.array([models[m].gpu_count for m in host_model], np.int64)
+        hyp_cpu = np.zeros(len(host_model), np.int64)
+        hyp_mem = np.zeros(len(host_model), np.int64)
+        if self.hypervisor is not None:
+            h = self.hypervisor
+            hyp_cpu = (h.host_reserved.cpu_milli + (host_cpu - h.host_reserved.cpu_milli) * h.cpu_overhead_percent / 100).astype(np.int64)
+            hyp_mem = np.full(len(host_model), h.host_reserved.memory_mib, np.int64)
+        placed = np.zeros(len(self.workloads), np.int64)
+        pod_nodes, pod_counts = [], []
+        for k in range(len(self.workloads)):
+            pn = np.concatenate(self.pod_nodes[k]) if self.pod_nodes[k] else np.zeros(0, np.int64)
+            pc = np.concatenate(self.pod_counts[k]) if self.pod_counts[k] else np.zeros(0, np.int64)
+            pod_nodes.append(pn)
+            pod_counts.append(pc)
+            placed[k] = int(pc.sum())
+        return SubstratePlacement(
+            kind=kind,
+            host_models=[m.name for m in models],
+            hosts=self.supply.hosts,
+            host_cpu=host_cpu,
+            host_mem=host_mem,
+            host_gpus=host_gpus,
+            host_hypervisor_cpu=hyp_cpu,
+            host_hypervisor_mem=hyp_mem,
+            nodes=nodes,
+            clusters=self.clusters,
+            workloads=self.workloads,
+            placed=placed,
+            pod_nodes=pod_nodes,
+            pod_counts=pod_counts,
+            unplaced=sorted(self.unplaced, key=lambda u: u.workload_index),
+            shared_version=self.shared_version,
+            sizing=self.supply.sizing,
+            notes=self.notes,
+        )
+
+    def _table(self, r: _PoolRows) -> NodeTable:
+        pool, n = r.pool, r.pool.n
+        used_pods = pool.live("cap_pods") - pool.live("free_pods")
+        full = lambda v: np.full(n, v, np.int64) if np.isscalar(v) else np.asarray(v, np.int64)  # noqa: E731
+        return NodeTable(
+            host=pool.live("host").copy(),
+            cluster=full(r.cluster),
+            role=full(r.role),
+            is_vm=np.full(n, r.is_vm),
+            size_cpu=full(r.size_cpu),
+            size_mem=full(r.size_mem),
+            reserved_cpu=full(r.reserved_cpu),
+            reserved_mem=full(r.reserved_mem),
+            system_cpu=full(r.system_cpu),
+            system_mem=full(r.system_mem),
+            system_pods=full(r.system_pods),
+            vm_overhead_mem=full(r.vm_overhead_mem),
+            alloc_cpu=pool.live("cap_cpu").copy(),
+            alloc_mem=pool.live("cap_mem").copy(),
+            alloc_pods=pool.live("cap_pods").copy(),
+            used_cpu=pool.live("cap_cpu") - pool.live("free_cpu"),
+            used_mem=pool.live("cap_mem") - pool.live("free_mem"),
+            used_pods=used_pods,
+            sandbox_cpu=used_pods * r.sandbox_cpu_per_pod,
+            sandbox_mem=used_pods * r.sandbox_mem_per_pod,
+            gpu_cap_milli=pool.gpu_cap[:n].sum(axis=1),
+            gpu_used_milli=(pool.gpu_cap[:n] - pool.gpu_free[:n]).sum(axis=1),
+        )
+
+
+def _check_weights(registry: Registry, profile: Profile) -> None:
+    known = set(registry.score_names())
+    for name in profile.weights:
+        if name not in known:
+            raise ScenarioError(f"placement.weights: unknown score plugin {name!r} (known: {', '.join(sorted(known))})")
