@@ -130,6 +130,22 @@ class Lifecycle(_Model):
     source: str
 
 
+class Costs(_Model):
+    """Prices that turn power into money."""
+
+    electricity_usd_per_kwh: float = Field(ge=0)
+    pue: float = Field(ge=1, le=5)
+    hours_per_month: float = Field(gt=0)
+    source: str
+
+
+class Licensing(_Model):
+    """How per-core hypervisor licences are counted."""
+
+    min_cores_per_cpu: int = Field(ge=0)
+    source: str
+
+
 class Defaults(_Model):
     """Every default underlay uses, each with its source."""
 
@@ -142,6 +158,8 @@ class Defaults(_Model):
     system_pods: list[SystemPod]
     system_pods_source: str
     lifecycle: Lifecycle
+    costs: Costs
+    licensing: Licensing
 
 
 # Kept for type checkers: these aliases are part of the defaults file's vocabulary.

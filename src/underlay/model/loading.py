@@ -52,7 +52,9 @@ def parse_scenario(text: str, *, source: str = "<scenario>") -> Scenario:
         raise ScenarioError(f"{source}: malformed YAML: {exc}") from None
     if not isinstance(data, dict):
         kind = type(data).__name__ if data is not None else "nothing"
-        raise ScenarioError(f"{source}: expected a mapping of scenario fields at the top, got {kind}")
+        raise ScenarioError(
+            f"{source}: expected a mapping of scenario fields at the top, got {kind}"
+        )
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
@@ -184,7 +186,11 @@ def _child(node: yaml.Node | None, part: int | str) -> yaml.Node | None:
         for key_node, value_node in node.value:
             if key_node.value == part:
                 return value_node  # type: ignore[no-any-return]
-    elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+    elif (
+        isinstance(node, yaml.SequenceNode)
+        and isinstance(part, int)
+        and 0 <= part < len(node.value)
+    ):
         return node.value[part]  # type: ignore[no-any-return]
     return None
 

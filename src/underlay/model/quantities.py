@@ -34,7 +34,9 @@ _SUFFIX: dict[str, Decimal] = {
     "Pi": Decimal(2) ** 50,
     "Ei": Decimal(2) ** 60,
 }
-_QUANTITY = re.compile(r"^\s*([+-]?(?:\d+\.?\d*|\.\d+))\s*(?:([eE][+-]?\d+)|(Ki|Mi|Gi|Ti|Pi|Ei|[mkMGTPE]))?\s*$")
+_QUANTITY = re.compile(
+    r"^\s*([+-]?(?:\d+\.?\d*|\.\d+))\s*(?:([eE][+-]?\d+)|(Ki|Mi|Gi|Ti|Pi|Ei|[mkMGTPE]))?\s*$"
+)
 _MIB = Decimal(2) ** 20
 
 

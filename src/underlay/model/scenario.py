@@ -57,7 +57,9 @@ def _cpu(value: Any) -> int:
     if milli < 0:
         raise ValueError("must not be negative")
     if milli > MAX_CPU_MILLI:
-        raise ValueError(f"{value!r} is more than {MAX_CPU_MILLI // 1000} cores; is the unit right?")
+        raise ValueError(
+            f"{value!r} is more than {MAX_CPU_MILLI // 1000} cores; is the unit right?"
+        )
     return milli
 
 
@@ -85,8 +87,12 @@ MemoryMiB = Annotated[
     BeforeValidator(_memory),
     WithJsonSchema({"type": "string", "description": "memory quantity, e.g. 512Mi or 4Gi"}),
 ]
-Name = Annotated[str, Field(min_length=1, max_length=63, pattern=r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")]
-KubeVersion = Annotated[str, Field(pattern=r"^1\.\d{1,2}$", description="minor version, e.g. '1.31'")]
+Name = Annotated[
+    str, Field(min_length=1, max_length=63, pattern=r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
+]
+KubeVersion = Annotated[
+    str, Field(pattern=r"^1\.\d{1,2}$", description="minor version, e.g. '1.31'")
+]
 
 WorkloadClass = Literal[
     "cpu", "memory", "storage-io", "network-latency", "gpu-training", "gpu-inference", "batch"
@@ -135,6 +141,10 @@ class HostModel(_Model):
     cpu_milli: CpuMilli = Field(alias="cores", description="schedulable CPUs (hardware threads)")
     memory_mib: MemoryMiB = Field(alias="memory")
     gpus: GpuSpec | None = None
+    sockets: int = Field(default=2, ge=1, le=16, description="CPU sockets (licences count per CPU)")
+    threads_per_core: int = Field(
+        default=2, ge=1, le=8, description="SMT: cores = physical cores x this"
+    )
     price_usd: float = Field(default=0.0, ge=0, le=10_000_000)
     lifetime_years: float = Field(default=5.0, gt=0, le=30)
     power: PowerCurve = PowerCurve(idle_watts=150, peak_watts=450)
@@ -158,6 +168,11 @@ class HostModel(_Model):
         """Number of GPUs in the host (0 when none)."""
         return self.gpus.count if self.gpus else 0
 
+    @property
+    def physical_cores(self) -> int:
+        """Physical cores: schedulable CPUs divided by SMT threads per core."""
+        return max(1, self.cpu_milli // 1000 // self.threads_per_core)
+
 
 class InventoryEntry(_Model):
     """Hosts the team already has."""
@@ -169,7 +184,9 @@ class InventoryEntry(_Model):
 class Topology(_Model):
     """Failure domains: hosts go round-robin into racks, racks round-robin into zones."""
 
-    racks: int | None = Field(default=None, ge=1, le=10_000, description="default: hosts / hosts_per_rack")
+    racks: int | None = Field(
+        default=None, ge=1, le=10_000, description="default: hosts / hosts_per_rack"
+    )
     hosts_per_rack: int = Field(default=40, ge=1, le=1_000)
     zones: int = Field(default=1, ge=1, le=64)
 
@@ -218,7 +235,10 @@ class VmShape(_Model):
     vcpus: int = Field(ge=1, le=1024)
     memory_mib: MemoryMiB = Field(alias="memory")
     gpus: float = Field(
-        default=0, ge=0, le=64, description="whole GPUs (passthrough) or a fraction < 1 (one vGPU profile)"
+        default=0,
+        ge=0,
+        le=64,
+        description="whole GPUs (passthrough) or a fraction < 1 (one vGPU profile)",
     )
 
     @field_validator("gpus")
@@ -306,7 +326,9 @@ class Spread(_Model):
     anti_affinity: Literal["none", "host", "rack"] = Field(
         default="none", description="at most one replica per host / per rack"
     )
-    spread_racks: bool = Field(default=False, description="topology spread across racks, max skew 1")
+    spread_racks: bool = Field(
+        default=False, description="topology spread across racks, max skew 1"
+    )
 
 
 class Workload(_Model):
@@ -450,7 +472,11 @@ class PlacementSettings(_Model):
     """How pods are packed."""
 
     strategy: Literal[
-        "first-fit-decreasing", "best-fit", "least-allocated", "dominant-resource", "gpu-fragmentation"
+        "first-fit-decreasing",
+        "best-fit",
+        "least-allocated",
+        "dominant-resource",
+        "gpu-fragmentation",
     ] = "best-fit"
     weights: dict[str, float] = Field(
         default_factory=dict, description="score plugin weights overriding the strategy's profile"

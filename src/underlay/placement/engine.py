@@ -74,13 +74,26 @@ def template_fit(template: NodeTemplate, batch: PodBatch) -> tuple[int, Unfit | 
                        Unfit("pods", batch.pod_slots, template.pods, template.pods, "no pod slot left after system pods")))  # fmt: skip
     if batch.needs_gpu:
         if batch.gpu_models is not None and template.gpu_model not in batch.gpu_models:
-            limits.append((0, Unfit("gpu_model", batch.gpu_count, 0, template.gpus, "no host with an allowed GPU model")))
+            limits.append(
+                (
+                    0,
+                    Unfit(
+                        "gpu_model",
+                        batch.gpu_count,
+                        0,
+                        template.gpus,
+                        "no host with an allowed GPU model",
+                    ),
+                )
+            )
         elif batch.gpu_milli >= GPU_WHOLE:
             whole = template.gpus if template.gpu_slice_milli >= GPU_WHOLE else 0
             limits.append((whole // batch.gpu_count,
                            Unfit("gpus", batch.gpu_count, whole, whole, "whole GPUs on an empty node")))  # fmt: skip
         else:
-            per_gpu = (template.gpu_slice_milli if template.gpus < 1 else GPU_WHOLE) // batch.gpu_milli
+            per_gpu = (
+                template.gpu_slice_milli if template.gpus < 1 else GPU_WHOLE
+            ) // batch.gpu_milli
             devices = max(1, int(template.gpus)) if template.gpus > 0 else 0
             limits.append((per_gpu * devices,
                            Unfit("gpu_milli", batch.gpu_milli, template.gpu_slice_milli, template.gpu_slice_milli, "share of one GPU")))  # fmt: skip
@@ -109,7 +122,9 @@ class Placer:
         self.registry = registry
         self.racks = max(1, racks)
         self._filters = registry.filters()
-        self._scores = [(registry.score(name), w) for name, w in sorted(profile.weights.items()) if w]
+        self._scores = [
+            (registry.score(name), w) for name, w in sorted(profile.weights.items()) if w
+        ]
 
     # ---------------------------------------------------------------- check
     def fit(self, batch: PodBatch, nodes: I64 | None = None) -> I64:
@@ -142,8 +157,10 @@ class Placer:
         while remaining > 0:
             template = self.source.template_for(batch)
             if template is None:
-                reason = self._why(batch, self.fit(batch)) if self.pool.n else Unfit(
-                    "hosts", 1, 0, 0, "no host model suits this pod"
+                reason = (
+                    self._why(batch, self.fit(batch))
+                    if self.pool.n
+                    else Unfit("hosts", 1, 0, 0, "no host model suits this pod")
                 )
                 break
             per_node, too_big = template_fit(template, batch)
@@ -163,7 +180,9 @@ class Placer:
             before = remaining
             remaining = self._fill(batch, new, remaining, rack_used, nodes_out, counts_out)
             if remaining == before:
-                reason = Unfit("racks", 1, 0, self.racks, f"{batch.anti_affinity or 'spread'} needs more racks")
+                reason = Unfit(
+                    "racks", 1, 0, self.racks, f"{batch.anti_affinity or 'spread'} needs more racks"
+                )
                 break
         nodes = np.concatenate(nodes_out) if nodes_out else np.zeros(0, np.int64)
         counts = np.concatenate(counts_out) if counts_out else np.zeros(0, np.int64)
@@ -246,7 +265,9 @@ class Placer:
         r_sorted, t_sorted = racks[order], take[order]
         csum = np.cumsum(t_sorted)
         starts = np.r_[0, np.flatnonzero(np.diff(r_sorted)) + 1]
-        group_start = np.repeat(csum[starts] - t_sorted[starts], np.diff(np.r_[starts, len(r_sorted)]))
+        group_start = np.repeat(
+            csum[starts] - t_sorted[starts], np.diff(np.r_[starts, len(r_sorted)])
+        )
         before = csum - t_sorted - group_start + rack_used[r_sorted]
         out[order] = np.clip(cap - before, 0, t_sorted)
         return out

@@ -49,6 +49,7 @@ class HostSupply:
         self.remaining = [
             _SIZING_CAP if self.sizing else counts.get(m.name, 0) for m in self.models
         ]
+        self.initial = list(self.remaining)
         self.racks = max(1, racks)
         self.hosts = HostTable()
         sizing = hardware.sizing_model
@@ -92,7 +93,9 @@ class HostSupply:
 class HostNodes:
     """Node source where each new node is a whole host (bare metal, or hosts for VMs)."""
 
-    def __init__(self, supply: HostSupply, templates: list[NodeTemplate], role: int, owner: int) -> None:
+    def __init__(
+        self, supply: HostSupply, templates: list[NodeTemplate], role: int, owner: int
+    ) -> None:
         self.supply = supply
         self.templates = templates  # one per host model
         self.role = role

@@ -361,8 +361,13 @@ class TypicalPods:
         if not 0.0 < coverage <= 1.0:
             raise ValueError(f"coverage must be in (0, 1], got {coverage}")
         rows = np.column_stack(
-            [pods.cpu_milli, pods.memory_mib, pods.num_gpu, pods.gpu_milli,
-             pods.allowed_models.astype(np.int64)]  # fmt: skip
+            [
+                pods.cpu_milli,
+                pods.memory_mib,
+                pods.num_gpu,
+                pods.gpu_milli,
+                pods.allowed_models.astype(np.int64),
+            ]  # fmt: skip
         )
         if rows.shape[0] == 0:
             uniq = rows
@@ -706,7 +711,10 @@ class _Fgd:
         if mode == "gpu":
             return 0.01 * (st.gpu[nodes].sum(axis=1) - req.k * req.d) / st.gpu_cap[nodes]
         if mode == "gpucpu":
-            return 0.01 * ((st.gpu[nodes].sum(axis=1) - req.k * req.d) / st.gpu_cap[nodes] + (st.cpu[nodes] - req.cpu) / st.cpu_cap[nodes])
+            return 0.01 * (
+                (st.gpu[nodes].sum(axis=1) - req.k * req.d) / st.gpu_cap[nodes]
+                + (st.cpu[nodes] - req.cpu) / st.cpu_cap[nodes]
+            )
         return 0.0
 
     def commit(self, st: _State, node: int) -> None:
@@ -811,8 +819,13 @@ def pack(
     # One cache row per distinct request; pods of the same request share scores.
     if n_pods:
         rows = np.column_stack(
-            [pods.cpu_milli, pods.memory_mib, pods.num_gpu, pods.gpu_milli,
-             pods.allowed_models.astype(np.int64)]  # fmt: skip
+            [
+                pods.cpu_milli,
+                pods.memory_mib,
+                pods.num_gpu,
+                pods.gpu_milli,
+                pods.allowed_models.astype(np.int64),
+            ]  # fmt: skip
         )
         _, first, key_of_pod = np.unique(rows, axis=0, return_index=True, return_inverse=True)
         key_of_pod = key_of_pod.reshape(-1)

@@ -115,4 +115,5 @@ class SubstratePlacement:
     unplaced: list[Unplaced]
     shared_version: str | None = None
     sizing: bool = True
+    lower_bound_hosts: int = 0
     notes: list[str] = field(default_factory=list)

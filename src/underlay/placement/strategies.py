@@ -28,4 +28,6 @@ def profile_for(strategy: str, weights: dict[str, float] | None = None) -> Profi
     base = STRATEGIES[strategy]
     if not weights:
         return base
-    return Profile(base.name, {**base.weights, **weights}, base.fill, base.decreasing, base.gpu_per_pod)
+    return Profile(
+        base.name, {**base.weights, **weights}, base.fill, base.decreasing, base.gpu_per_pod
+    )

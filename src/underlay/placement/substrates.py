@@ -34,6 +34,7 @@ from underlay.model.scenario import (
     Vm,
     VmShape,
 )
+from underlay.placement.bounds import hosts_lower_bound
 from underlay.placement.engine import BatchResult, Placer
 from underlay.placement.fleet import HostNodes, HostSupply, VmNodes
 from underlay.placement.framework import PodBatch, Profile, Registry, Unfit
@@ -129,7 +130,7 @@ class _Run:
         self.hypervisor: HypervisorProfile | None = None
         self.shared_version: str | None = None
         self._offset = 0
-        self._vm_hosts: list[tuple[int, I64]] = []  # (rows index, host of each VM)
+        self.lower_bound = 0  # LP lower bound on hosts, summed over independent pools
 
     # ------------------------------------------------------------------ helpers
     def _rack_count(self) -> int:
@@ -153,7 +154,9 @@ class _Run:
         self, cpu: int, mem: int, policy: MaxPodsPolicy, system: tuple[int, int, int], **gpu: int
     ) -> tuple[NodeTemplate, int, int]:
         max_pods = policy.limit(cpu)
-        r_cpu, r_mem = node_reservation(self.reservation, cpu_milli=cpu, memory_mib=mem, max_pods=max_pods)
+        r_cpu, r_mem = node_reservation(
+            self.reservation, cpu_milli=cpu, memory_mib=mem, max_pods=max_pods
+        )
         template = NodeTemplate(
             cpu_milli=max(0, cpu - r_cpu - system[0]),
             memory_mib=max(0, mem - r_mem - system[1]),
@@ -162,7 +165,9 @@ class _Run:
         )
         return template, r_cpu, r_mem
 
-    def _host_templates(self, policy: MaxPodsPolicy, system: tuple[int, int, int]) -> list[NodeTemplate]:
+    def _host_templates(
+        self, policy: MaxPodsPolicy, system: tuple[int, int, int]
+    ) -> list[NodeTemplate]:
         out = []
         for i, m in enumerate(self.scenario.hardware.host_models):
             t, _, _ = self._node_template(
@@ -205,7 +210,7 @@ class _Run:
 
         return sorted(batches, key=size)
 
-    def _place_all(self, placer: Placer, batches: list[PodBatch], offset_of: Callable[[], int]) -> list[BatchResult]:
+    def _place_all(self, placer: Placer, batches: list[PodBatch]) -> list[BatchResult]:
         results = []
         for batch in self._ordered(batches):
             res = placer.place(batch)
@@ -241,7 +246,9 @@ class _Run:
             opened = min(3, source.available(template))
             source.open(pool, template, opened)
         if opened < 3:
-            self.notes.append(f"control plane of {self._cluster_name(owner)}: needs 3 hosts, got {opened}")
+            self.notes.append(
+                f"control plane of {self._cluster_name(owner)}: needs 3 hosts, got {opened}"
+            )
         self._add_bm_rows(pool, CONTROL_PLANE, owner, MaxPodsPolicy(), system)
 
     def _cluster_name(self, index: int) -> str:
@@ -261,7 +268,9 @@ class _Run:
         size_cpu = np.array([models[m].cpu_milli for m in pool.live("host_model")], np.int64)
         size_mem = np.array([models[m].memory_mib for m in pool.live("host_model")], np.int64)
         res = [
-            node_reservation(self.reservation, cpu_milli=int(c), memory_mib=int(m), max_pods=policy.limit(int(c)))
+            node_reservation(
+                self.reservation, cpu_milli=int(c), memory_mib=int(m), max_pods=policy.limit(int(c))
+            )
             for c, m in zip(size_cpu, size_mem, strict=True)
         ]
         return self._add_rows(
@@ -281,26 +290,67 @@ class _Run:
         pool = NodePool(max_gpus=self._max_gpus())
         if vm_shape is None:
             templates = self._host_templates(MaxPodsPolicy(), system)
-            source: HostNodes | VmNodes = HostNodes(self.supply, templates, HOSTED_CONTROL_PLANE, HOSTED_POOL)
+            source: HostNodes | VmNodes = HostNodes(
+                self.supply, templates, HOSTED_CONTROL_PLANE, HOSTED_POOL
+            )
         else:
-            template, _, _ = self._node_template(vm_shape.vcpus * 1000, vm_shape.memory_mib, MaxPodsPolicy(), system)
+            template, _, _ = self._node_template(
+                vm_shape.vcpus * 1000, vm_shape.memory_mib, MaxPodsPolicy(), system
+            )
             source = VmNodes(template)
         first = source.template_for(PodBatch(key=-1, replicas=1, cpu_milli=0, memory_mib=0))
         if first is not None:
             source.open(pool, first, min(cp.hosted_node_count, source.available(first)))
-        placer = Placer(pool, source, profile_for("least-allocated"), self.registry, racks=self.racks)
+        placer = Placer(
+            pool, source, profile_for("least-allocated"), self.registry, racks=self.racks
+        )
         per_replica_cpu = -(-cp.hosted_per_cluster.cpu_milli // 3)
         per_replica_mem = -(-cp.hosted_per_cluster.memory_mib // 3)
         for ci in hosted:
             res = placer.place(
-                PodBatch(key=ci, replicas=3, cpu_milli=per_replica_cpu, memory_mib=per_replica_mem, anti_affinity="host")
+                PodBatch(
+                    key=ci,
+                    replicas=3,
+                    cpu_milli=per_replica_cpu,
+                    memory_mib=per_replica_mem,
+                    anti_affinity="host",
+                )
             )
             if res.unplaced:
-                self.notes.append(f"hosted control plane of {self._cluster_name(ci)}: {res.unplaced} of 3 replicas unplaced")
+                self.notes.append(
+                    f"hosted control plane of {self._cluster_name(ci)}: {res.unplaced} of 3 replicas unplaced"
+                )
         if vm_shape is None:
             self._add_bm_rows(pool, HOSTED_CONTROL_PLANE, HOSTED_POOL, MaxPodsPolicy(), system)
         else:
-            self._vm_rows(pool, HOSTED_CONTROL_PLANE, HOSTED_POOL, vm_shape, MaxPodsPolicy(), system)
+            self._vm_rows(
+                pool, HOSTED_CONTROL_PLANE, HOSTED_POOL, vm_shape, MaxPodsPolicy(), system
+            )
+
+    def _bound(self, templates: list[NodeTemplate], batches: list[PodBatch]) -> int:
+        """LP lower bound on hosts of ``templates`` for ``batches`` (see placement.bounds)."""
+        cap = np.array([[t.cpu_milli, t.memory_mib, t.pods] for t in templates], np.float64)
+        demand = np.zeros(3)
+        groups: list[tuple[NDArray[np.float64], float]] = []
+        at_least = 0
+        for b in batches:
+            demand += b.replicas * np.array([b.cpu_milli, b.memory_mib, b.pod_slots], np.float64)
+            if b.needs_gpu:
+                usable = np.array(
+                    [t.gpus * GPU_WHOLE if t.gpu_model >= 0 and (b.gpu_models is None or t.gpu_model in b.gpu_models) else 0
+                     for t in templates], np.float64,
+                )  # fmt: skip
+                groups.append((usable, float(b.replicas * b.gpu_count * b.gpu_milli)))
+            if b.anti_affinity != "none":
+                at_least = max(at_least, b.replicas)
+            elif b.spread_racks:  # max skew 1 across racks needs a host in every rack used
+                at_least = max(at_least, min(self.racks, b.replicas))
+        available = None
+        if not self.supply.sizing:
+            available = np.array(self.supply.initial, np.float64)
+        return hosts_lower_bound(
+            cap, demand, gpu_groups=groups, at_least=at_least, available=available
+        )
 
     # --------------------------------------------------------------- substrates
     def baremetal_dedicated(self) -> None:
@@ -316,14 +366,17 @@ class _Run:
             source = HostNodes(self.supply, self._host_templates(policy, system), WORKER, c.index)
             placer = Placer(pool, source, self.profile, self.registry, racks=self.racks)
             batches = [self._batch(w) for w in self.workloads if w.cluster_index == c.index]
-            results = self._place_all(placer, batches, lambda: self._offset)
+            self.lower_bound += self._bound(source.templates, batches)
+            results = self._place_all(placer, batches)
             offset = self._add_bm_rows(pool, WORKER, c.index, policy, system)
             self._record_pods(results, offset)
 
     def shared_cluster(self, substrate: BaremetalShared | Sandboxed) -> None:
         wanted = Counter(t.kubernetes_version for t in self.scenario.tenants)
         top = max(wanted.values())
-        most = max((v for v, n in wanted.items() if n == top), key=lambda v: tuple(map(int, v.split("."))))
+        most = max(
+            (v for v, n in wanted.items() if n == top), key=lambda v: tuple(map(int, v.split(".")))
+        )
         self.shared_version = substrate.kubernetes_version or most
         self._control_plane_hosts(SHARED_CLUSTER)
         sandbox = (0, 0)
@@ -331,15 +384,20 @@ class _Run:
             runtime = self.defaults.sandbox_runtimes.get(substrate.runtime)
             if runtime is None:
                 known = ", ".join(sorted(self.defaults.sandbox_runtimes))
-                raise ScenarioError(f"substrates: sandboxed runtime {substrate.runtime!r} is unknown (known: {known})")
+                raise ScenarioError(
+                    f"substrates: sandboxed runtime {substrate.runtime!r} is unknown (known: {known})"
+                )
             sandbox = (runtime.pod_overhead.cpu_milli, runtime.pod_overhead.memory_mib)
         system = self._system_pods(None)
         policy = MaxPodsPolicy()
         pool = NodePool(max_gpus=self._max_gpus())
-        source = HostNodes(self.supply, self._host_templates(policy, system), WORKER, SHARED_CLUSTER)
+        source = HostNodes(
+            self.supply, self._host_templates(policy, system), WORKER, SHARED_CLUSTER
+        )
         placer = Placer(pool, source, self.profile, self.registry, racks=self.racks)
         batches = [self._batch(w, *sandbox) for w in self.workloads]
-        results = self._place_all(placer, batches, lambda: self._offset)
+        self.lower_bound += self._bound(source.templates, batches)
+        results = self._place_all(placer, batches)
         offset = self._add_bm_rows(pool, WORKER, SHARED_CLUSTER, policy, system, sandbox)
         self._record_pods(results, offset)
 
@@ -347,23 +405,39 @@ class _Run:
         hyp = self.defaults.hypervisors.get(substrate.hypervisor)
         if hyp is None:
             known = ", ".join(sorted(self.defaults.hypervisors))
-            raise ScenarioError(f"substrates: hypervisor {substrate.hypervisor!r} is unknown (known: {known})")
+            raise ScenarioError(
+                f"substrates: hypervisor {substrate.hypervisor!r} is unknown (known: {known})"
+            )
         self.hypervisor = hyp
         self.vm = substrate
         cp = self.defaults.control_plane
-        cp_shape = VmShape(name="control-plane", vcpus=cp.dedicated_vm_vcpus, memory=f"{cp.dedicated_vm_memory_mib}Mi")
-        groups: list[tuple[int, VmShape, list[BatchResult], bool]] = []  # rows index, shape, results, anti
+        cp_shape = VmShape(
+            name="control-plane",
+            vcpus=cp.dedicated_vm_vcpus,
+            memory=f"{cp.dedicated_vm_memory_mib}Mi",
+        )
+        groups: list[
+            tuple[int, VmShape, list[BatchResult], bool]
+        ] = []  # rows index, shape, results, anti
         hosted = [c.index for c in self.clusters if c.cluster.control_plane == "hosted"]
         system_default = self._system_pods(None)
         for c in self.clusters:
             if c.cluster.control_plane == "dedicated":
                 pool = NodePool(max_gpus=self._max_gpus())
-                template, _, _ = self._node_template(cp_shape.vcpus * 1000, cp_shape.memory_mib, MaxPodsPolicy(), system_default)
+                template, _, _ = self._node_template(
+                    cp_shape.vcpus * 1000, cp_shape.memory_mib, MaxPodsPolicy(), system_default
+                )
                 VmNodes(template).open(pool, template, 3)
                 groups.append((len(self.rows), cp_shape, [], True))
-                self._vm_rows(pool, CONTROL_PLANE, c.index, cp_shape, MaxPodsPolicy(), system_default)
+                self._vm_rows(
+                    pool, CONTROL_PLANE, c.index, cp_shape, MaxPodsPolicy(), system_default
+                )
         if hosted:
-            hosted_shape = VmShape(name="hosted-control-plane", vcpus=2 * cp_shape.vcpus, memory=f"{2 * cp_shape.memory_mib}Mi")
+            hosted_shape = VmShape(
+                name="hosted-control-plane",
+                vcpus=2 * cp_shape.vcpus,
+                memory=f"{2 * cp_shape.memory_mib}Mi",
+            )
             self._hosted_control_planes(hosted, vm_shape=hosted_shape)
             groups.append((len(self.rows) - 1, hosted_shape, [], True))
         for c in self.clusters:
@@ -373,13 +447,25 @@ class _Run:
             for w in refs:
                 b = self._batch(w)
                 by_gpu.setdefault((b.needs_gpu, b.gpu_models), []).append(b)
-            for (needs_gpu, models), batches in sorted(by_gpu.items(), key=lambda kv: (kv[0][0], sorted(kv[0][1] or []))):
-                shape = self._choose_shape(substrate, hyp, batches, needs_gpu, models, c.cluster.max_pods, system)
+            for (needs_gpu, models), batches in sorted(
+                by_gpu.items(), key=lambda kv: (kv[0][0], sorted(kv[0][1] or []))
+            ):
+                shape = self._choose_shape(
+                    substrate, hyp, batches, needs_gpu, models, c.cluster.max_pods, system
+                )
                 if shape is None:
                     for b in batches:
-                        self.unplaced.append(Unplaced(b.key, b.replicas, Unfit("vm_shape", b.cpu_milli, 0, 0, "no VM shape fits this pod")))
+                        self.unplaced.append(
+                            Unplaced(
+                                b.key,
+                                b.replicas,
+                                Unfit("vm_shape", b.cpu_milli, 0, 0, "no VM shape fits this pod"),
+                            )
+                        )
                     continue
-                pool, results = self._vm_pool(shape, batches, c.cluster.max_pods, system, self.progress)
+                pool, results = self._vm_pool(
+                    shape, batches, c.cluster.max_pods, system, self.progress
+                )
                 index = len(self.rows)
                 offset = self._vm_rows(pool, WORKER, c.index, shape, c.cluster.max_pods, system)
                 self._record_pods(results, offset)
@@ -387,7 +473,9 @@ class _Run:
         self._vms_onto_hosts(substrate, hyp, groups)
 
     # ----------------------------------------------------------------- VM helpers
-    def _vm_template(self, shape: VmShape, policy: MaxPodsPolicy, system: tuple[int, int, int]) -> NodeTemplate:
+    def _vm_template(
+        self, shape: VmShape, policy: MaxPodsPolicy, system: tuple[int, int, int]
+    ) -> NodeTemplate:
         gpu_code = -1
         gpus = shape.gpus
         template, _, _ = self._node_template(
@@ -416,7 +504,9 @@ class _Run:
 
     def _footprint(self, shape: VmShape, hyp: HypervisorProfile, substrate: Vm) -> tuple[int, int]:
         cpu = math.ceil(shape.vcpus * 1000 / substrate.cpu_overcommit)
-        mem = math.ceil(shape.memory_mib / substrate.memory_overcommit) + hyp.vm_memory_overhead.mib(
+        mem = math.ceil(
+            shape.memory_mib / substrate.memory_overcommit
+        ) + hyp.vm_memory_overhead.mib(
             vcpus=shape.vcpus, memory_mib=shape.memory_mib, gpus=shape.gpus
         )
         return cpu, mem
@@ -424,7 +514,9 @@ class _Run:
     def _vm_host_templates(self, hyp: HypervisorProfile) -> list[NodeTemplate]:
         out = []
         for i, m in enumerate(self.scenario.hardware.host_models):
-            usable_cpu = (m.cpu_milli - hyp.host_reserved.cpu_milli) * (1 - hyp.cpu_overhead_percent / 100)
+            usable_cpu = (m.cpu_milli - hyp.host_reserved.cpu_milli) * (
+                1 - hyp.cpu_overhead_percent / 100
+            )
             out.append(
                 NodeTemplate(
                     cpu_milli=max(0, int(usable_cpu)),
@@ -500,10 +592,19 @@ class _Run:
     ) -> int:  # fmt: skip
         n = pool.n
         r_cpu, r_mem = node_reservation(
-            self.reservation, cpu_milli=shape.vcpus * 1000, memory_mib=shape.memory_mib, max_pods=policy.limit(shape.vcpus * 1000)
+            self.reservation,
+            cpu_milli=shape.vcpus * 1000,
+            memory_mib=shape.memory_mib,
+            max_pods=policy.limit(shape.vcpus * 1000),
         )
         hyp = self.hypervisor
-        overhead = hyp.vm_memory_overhead.mib(vcpus=shape.vcpus, memory_mib=shape.memory_mib, gpus=shape.gpus) if hyp else 0
+        overhead = (
+            hyp.vm_memory_overhead.mib(
+                vcpus=shape.vcpus, memory_mib=shape.memory_mib, gpus=shape.gpus
+            )
+            if hyp
+            else 0
+        )
         return self._add_rows(
             _PoolRows(
                 pool, role, cluster, True,
@@ -513,7 +614,12 @@ class _Run:
             )
         )  # fmt: skip
 
-    def _vms_onto_hosts(self, substrate: Vm, hyp: HypervisorProfile, groups: list[tuple[int, VmShape, list[BatchResult], bool]]) -> None:
+    def _vms_onto_hosts(
+        self,
+        substrate: Vm,
+        hyp: HypervisorProfile,
+        groups: list[tuple[int, VmShape, list[BatchResult], bool]],
+    ) -> None:
         templates = self._vm_host_templates(hyp)
         hosts = NodePool(max_gpus=self._max_gpus())
         source = HostNodes(self.supply, templates, WORKER, -1)
@@ -526,7 +632,10 @@ class _Run:
             cpu, mem = self._footprint(shape, hyp, substrate)
             models = None
             keys = [r.key for r in results]
-            w_models = {self.workloads[k].workload.gpu.models if self.workloads[k].workload.gpu else None for k in keys}
+            w_models = {
+                self.workloads[k].workload.gpu.models if self.workloads[k].workload.gpu else None
+                for k in keys
+            }
             named = [set(m) for m in w_models if m]
             if named:
                 allowed = set.intersection(*named)
@@ -540,6 +649,7 @@ class _Run:
                     gpu_models=models, anti_affinity="host" if anti else "none", pod_slots=0,
                 )
             )  # fmt: skip
+        self.lower_bound += self._bound(templates, batches)
         control = [b for b in batches if b.anti_affinity == "host"]
         rest = [b for b in batches if b.anti_affinity != "host"]
         level2 = [placer.place(b) for b in control] + [placer.place(b) for b in self._ordered(rest)]
@@ -548,22 +658,34 @@ class _Run:
             rows_index = groups[res.key][0]
             n_vms = self.rows[rows_index].pool.n
             host_of_vm = np.full(n_vms, -1, np.int64)
-            placed = np.repeat(hosts.live("host")[res.nodes] if len(res.nodes) else res.nodes, res.counts)
+            placed = np.repeat(
+                hosts.live("host")[res.nodes] if len(res.nodes) else res.nodes, res.counts
+            )
             host_of_vm[: len(placed)] = placed
             vm_host[rows_index] = host_of_vm
             if res.unplaced:
                 self._drop_pods_on_unhosted(rows_index, len(placed), res.reason)
         for rows_index, host_of_vm in vm_host.items():
             self.rows[rows_index].pool.host[: len(host_of_vm)] = host_of_vm
-            self.rows[rows_index].pool.rack[: len(host_of_vm)] = np.where(host_of_vm >= 0, host_of_vm % self.racks, -1)
+            self.rows[rows_index].pool.rack[: len(host_of_vm)] = np.where(
+                host_of_vm >= 0, host_of_vm % self.racks, -1
+            )
         self.host_pool = hosts
 
-    def _drop_pods_on_unhosted(self, rows_index: int, first_unhosted: int, reason: Unfit | None) -> None:
+    def _drop_pods_on_unhosted(
+        self, rows_index: int, first_unhosted: int, reason: Unfit | None
+    ) -> None:
         offset = sum(r.pool.n for r in self.rows[:rows_index])
         lo = offset + first_unhosted
         hi = offset + self.rows[rows_index].pool.n
         why = reason or Unfit("hosts", 1, 0, 0)
-        why = Unfit(why.resource, why.requested, why.free, why.capacity, "its VM found no host" + (f"; {why.detail}" if why.detail else ""))
+        why = Unfit(
+            why.resource,
+            why.requested,
+            why.free,
+            why.capacity,
+            "its VM found no host" + (f"; {why.detail}" if why.detail else ""),
+        )
         for k in range(len(self.workloads)):
             kept_nodes, kept_counts, lost = [], [], 0
             for nodes, counts in zip(self.pod_nodes[k], self.pod_counts[k], strict=True):
@@ -588,7 +710,10 @@ class _Run:
         hyp_mem = np.zeros(len(host_model), np.int64)
         if self.hypervisor is not None:
             h = self.hypervisor
-            hyp_cpu = (h.host_reserved.cpu_milli + (host_cpu - h.host_reserved.cpu_milli) * h.cpu_overhead_percent / 100).astype(np.int64)
+            hyp_cpu = (
+                h.host_reserved.cpu_milli
+                + (host_cpu - h.host_reserved.cpu_milli) * h.cpu_overhead_percent / 100
+            ).astype(np.int64)
             hyp_mem = np.full(len(host_model), h.host_reserved.memory_mib, np.int64)
         placed = np.zeros(len(self.workloads), np.int64)
         pod_nodes, pod_counts = [], []
@@ -616,8 +741,15 @@ class _Run:
             unplaced=sorted(self.unplaced, key=lambda u: u.workload_index),
             shared_version=self.shared_version,
             sizing=self.supply.sizing,
+            lower_bound_hosts=self.lower_bound + self._fixed_hosts(),
             notes=self.notes,
         )
+
+    def _fixed_hosts(self) -> int:
+        """Bare-metal hosts that run only control planes: fixed by the substrate's rules."""
+        if self.hypervisor is not None:
+            return 0
+        return sum(1 for role in self.supply.hosts.role if role != WORKER)
 
     def _table(self, r: _PoolRows) -> NodeTable:
         pool, n = r.pool, r.pool.n
@@ -653,4 +785,6 @@ def _check_weights(registry: Registry, profile: Profile) -> None:
     known = set(registry.score_names())
     for name in profile.weights:
         if name not in known:
-            raise ScenarioError(f"placement.weights: unknown score plugin {name!r} (known: {', '.join(sorted(known))})")
+            raise ScenarioError(
+                f"placement.weights: unknown score plugin {name!r} (known: {', '.join(sorted(known))})"
+            )

@@ -18,6 +18,12 @@ def default_registry() -> Registry:
     registry = Registry()
     for f in (NodeResourcesFit(), PodSlots(), GpuFit()):
         registry.add_filter(f)
-    for s in (NodeOrder(), MostAllocated(), LeastAllocated(), DominantResourceAlignment(), GpuAvoidance()):
+    for s in (
+        NodeOrder(),
+        MostAllocated(),
+        LeastAllocated(),
+        DominantResourceAlignment(),
+        GpuAvoidance(),
+    ):
         registry.add_score(s)
     return registry

@@ -32,8 +32,12 @@ class NodeResourcesFit:
 
     def unfit(self, pool: NodePool, batch: PodBatch, node: int) -> Unfit:
         if pool.free_cpu[node] < batch.cpu_milli:
-            return Unfit("cpu_milli", batch.cpu_milli, float(pool.free_cpu[node]), float(pool.cap_cpu[node]))
-        return Unfit("memory_mib", batch.memory_mib, float(pool.free_mem[node]), float(pool.cap_mem[node]))
+            return Unfit(
+                "cpu_milli", batch.cpu_milli, float(pool.free_cpu[node]), float(pool.cap_cpu[node])
+            )
+        return Unfit(
+            "memory_mib", batch.memory_mib, float(pool.free_mem[node]), float(pool.cap_mem[node])
+        )
 
 
 class PodSlots:
@@ -45,7 +49,13 @@ class PodSlots:
         return _per_node(pool.live("free_pods"), batch.pod_slots)
 
     def unfit(self, pool: NodePool, batch: PodBatch, node: int) -> Unfit:
-        return Unfit("pods", batch.pod_slots, float(pool.free_pods[node]), float(pool.cap_pods[node]), "max pods")
+        return Unfit(
+            "pods",
+            batch.pod_slots,
+            float(pool.free_pods[node]),
+            float(pool.cap_pods[node]),
+            "max pods",
+        )
 
 
 class GpuFit:
@@ -69,7 +79,13 @@ class GpuFit:
 
     def unfit(self, pool: NodePool, batch: PodBatch, node: int) -> Unfit:
         if batch.gpu_models is not None and pool.gpu_model[node] not in batch.gpu_models:
-            return Unfit("gpu_model", batch.gpu_count, 0, float(pool.gpu_cap[node].sum()) / GPU_WHOLE, "model not allowed")
+            return Unfit(
+                "gpu_model",
+                batch.gpu_count,
+                0,
+                float(pool.gpu_cap[node].sum()) / GPU_WHOLE,
+                "model not allowed",
+            )
         if batch.gpu_milli >= GPU_WHOLE:
             whole = float((pool.gpu_free[node] >= GPU_WHOLE).sum())
             cap = float((pool.gpu_cap[node] >= GPU_WHOLE).sum())

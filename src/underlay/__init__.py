@@ -1,0 +1,35 @@
+"""underlay: where should your Kubernetes clusters run — bare metal, VMs, or a mix?
+
+The public Python API, returning plain data::
+
+    from underlay import load_scenario, compare
+    result = compare(load_scenario("examples/saas-platform.yaml"))
+    for s in result.substrates:
+        print(s.kind, s.hosts, s.cost_per_month_usd)
+"""
+
+from underlay.analysis.capacity import SubstrateStatic, TenantStatic
+from underlay.defaults.catalog import Defaults, load_defaults
+from underlay.errors import InfeasibleError, InputError, ScenarioError, TraceError, UnderlayError
+from underlay.model.loading import load_scenario, parse_scenario
+from underlay.model.scenario import Scenario
+from underlay.pipeline import Comparison, compare
+
+__all__ = [
+    "Comparison",
+    "Defaults",
+    "InfeasibleError",
+    "InputError",
+    "Scenario",
+    "ScenarioError",
+    "SubstrateStatic",
+    "TenantStatic",
+    "TraceError",
+    "UnderlayError",
+    "compare",
+    "load_defaults",
+    "load_scenario",
+    "parse_scenario",
+]
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Analyses of a placement: capacity, overheads, stranded resources, sharing, cost."""

@@ -1,0 +1,416 @@
+"""The static comparison of one substrate: machines, capacity, overheads, stranded
+capacity by cause, Kubernetes versions and tenants per host and kernel, cost — overall
+and per tenant.
+
+Accounting (CPU in millicores, memory in MiB, GPUs in milli-GPUs), for every host:
+
+    capacity = allocated (tenant pod requests)
+             + overhead  (hypervisor, per-VM memory, kubelet reservations, DaemonSet pods,
+                          sandbox pod overhead, control planes)
+             + stranded  (left unused, by cause)
+
+With CPU or memory overcommit the VMs' contents may exceed their hosts' capacity; the
+identity then holds per VM, not per host.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from underlay.analysis.cost import host_costs
+from underlay.defaults.catalog import Defaults
+from underlay.model.scenario import Scenario, Vm
+from underlay.placement.result import (
+    HOSTED_POOL,
+    SHARED_CLUSTER,
+    WORKER,
+    SubstratePlacement,
+)
+
+__all__ = ["Resources3", "SubstrateStatic", "TenantStatic", "UnplacedRow", "analyse"]
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class Resources3:
+    """CPU (millicores), memory (MiB) and GPU (milli-GPUs) totals."""
+
+    cpu_milli: float = 0.0
+    memory_mib: float = 0.0
+    gpu_milli: float = 0.0
+
+    def __add__(self, other: Resources3) -> Resources3:
+        return Resources3(
+            self.cpu_milli + other.cpu_milli,
+            self.memory_mib + other.memory_mib,
+            self.gpu_milli + other.gpu_milli,
+        )
+
+    def share_of(self, whole: Resources3) -> Resources3:
+        """Each resource as a fraction of ``whole`` (0 where ``whole`` has none)."""
+
+        def frac(a: float, b: float) -> float:
+            return a / b if b else 0.0
+
+        return Resources3(
+            frac(self.cpu_milli, whole.cpu_milli),
+            frac(self.memory_mib, whole.memory_mib),
+            frac(self.gpu_milli, whole.gpu_milli),
+        )
+
+
+@dataclass(frozen=True)
+class UnplacedRow:
+    """Pods of one workload that could not be placed, with the reason as data."""
+
+    tenant: str
+    cluster: str
+    workload: str
+    pods: int
+    resource: str
+    requested: float
+    free: float
+    capacity: float
+    detail: str
+
+
+@dataclass(frozen=True)
+class TenantStatic:
+    """One tenant on one substrate."""
+
+    name: str
+    isolation: str
+    wanted_version: str
+    running_version: str
+    pods: int
+    pods_placed: int
+    allocated: Resources3
+    nodes: int
+    hosts: int
+    control_plane_machines: int
+    shares_kernel_with: list[str]
+    shares_hosts_with: list[str]
+    cost_per_month_usd: float
+
+
+@dataclass(frozen=True)
+class SubstrateStatic:
+    """One substrate, whole scenario."""
+
+    kind: str
+    sizing: bool
+    hosts: int
+    hosts_worker: int
+    hosts_control_plane: int
+    hosts_lower_bound: int
+    nodes: int
+    vms: int
+    control_plane_machines: int
+    capacity: Resources3
+    allocated: Resources3
+    overhead: dict[str, Resources3]
+    stranded: dict[str, Resources3]
+    versions_per_host_max: int
+    versions_per_host_mean: float
+    tenants_per_kernel_max: int
+    tenants_per_host_max: int
+    cost_capex: float
+    cost_power: float
+    cost_licences: float
+    watts: float
+    pods: int
+    pods_placed: int
+    unplaced: list[UnplacedRow]
+    tenants: list[TenantStatic]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def packing_ratio(self) -> float:
+        """Hosts used ÷ LP lower bound (1.0 = provably optimal)."""
+        return self.hosts / self.hosts_lower_bound if self.hosts_lower_bound else 1.0
+
+    @property
+    def cost_per_month_usd(self) -> float:
+        """Capex + power + licences per month."""
+        return self.cost_capex + self.cost_power + self.cost_licences
+
+
+def _sum(cpu: F64 | I64, mem: F64 | I64, gpu: F64 | I64 | float = 0.0) -> Resources3:
+    return Resources3(float(np.sum(cpu)), float(np.sum(mem)), float(np.sum(gpu)))
+
+
+def analyse(scenario: Scenario, defaults: Defaults, p: SubstratePlacement) -> SubstrateStatic:
+    """Everything the static comparison shows for placement ``p``."""
+    nodes, n_hosts = p.nodes, len(p.hosts)
+    host_role = np.array(p.hosts.role, np.int64)
+    host_owner = np.array(p.hosts.owner, np.int64)
+    host_model = np.array(p.hosts.model, np.int64)
+    is_vm = p.kind == "vm"
+    worker = nodes.role == WORKER
+    on_host = nodes.host >= 0
+    cluster_tenant = np.array([c.tenant_index for c in p.clusters] + [-1], np.int64)
+    tenants = scenario.tenants
+    n_t = len(tenants)
+
+    # ---- pods per (tenant, node) -------------------------------------------------
+    t_idx, n_idx, cpu, mem, gpu, cnt = [], [], [], [], [], []
+    for ref, pn, pc in zip(p.workloads, p.pod_nodes, p.pod_counts, strict=True):
+        if not len(pn):
+            continue
+        w = ref.workload
+        t_idx.append(np.full(len(pn), ref.tenant_index))
+        n_idx.append(pn)
+        cnt.append(pc)
+        cpu.append(pc * w.requests.cpu_milli)
+        mem.append(pc * w.requests.memory_mib)
+        gpu.append(pc * w.gpu_count * w.gpu_milli)
+    cat = lambda xs: np.concatenate(xs) if xs else np.zeros(0, np.int64)  # noqa: E731
+    T, N, C, M, G, K = map(cat, (t_idx, n_idx, cpu, mem, gpu, cnt))
+    H = nodes.host[N] if len(N) else N
+
+    # ---- capacity, allocated, overheads -------------------------------------------
+    capacity = _sum(p.host_cpu, p.host_mem, p.host_gpus * 1000)
+    allocated = _sum(C, M, G)
+    cp_nodes = ~worker
+    overhead: dict[str, Resources3] = {}
+    vm_substrate = scenario.substrate("vm") if is_vm else None
+    if is_vm:
+        assert isinstance(vm_substrate, Vm)
+        overhead["hypervisor"] = _sum(p.host_hypervisor_cpu, p.host_hypervisor_mem)
+        overhead["vm_memory"] = _sum(0, nodes.vm_overhead_mem[worker & on_host])
+    overhead["kubelet_reserved"] = _sum(nodes.reserved_cpu[worker], nodes.reserved_mem[worker])
+    overhead["system_pods"] = _sum(nodes.system_cpu[worker], nodes.system_mem[worker])
+    if nodes.sandbox_cpu.any():
+        overhead["sandbox"] = _sum(nodes.sandbox_cpu[worker], nodes.sandbox_mem[worker])
+    if is_vm:
+        assert isinstance(vm_substrate, Vm)
+        cp_cpu = nodes.size_cpu[cp_nodes & on_host] / vm_substrate.cpu_overcommit
+        cp_mem = (
+            nodes.size_mem[cp_nodes & on_host] / vm_substrate.memory_overcommit
+            + nodes.vm_overhead_mem[cp_nodes & on_host]
+        )
+        overhead["control_plane"] = _sum(cp_cpu, cp_mem)
+    else:
+        cp_hosts = host_role != WORKER
+        overhead["control_plane"] = _sum(
+            p.host_cpu[cp_hosts], p.host_mem[cp_hosts], p.host_gpus[cp_hosts] * 1000
+        )
+
+    # ---- stranded, by cause --------------------------------------------------------
+    stranded: dict[str, Resources3] = {}
+    free_cpu = nodes.alloc_cpu - nodes.used_cpu
+    free_mem = nodes.alloc_mem - nodes.used_mem
+    free_gpu = nodes.gpu_cap_milli - nodes.gpu_used_milli
+    pods_full = worker & (nodes.used_pods >= nodes.alloc_pods)
+    rest = worker & ~pods_full
+
+    def add(cause: str, mask: NDArray[np.bool_]) -> None:
+        if mask.any():
+            stranded[cause] = stranded.get(cause, Resources3()) + _sum(
+                free_cpu[mask], free_mem[mask], free_gpu[mask]
+            )
+
+    add("max_pods", pods_full)
+    if p.kind == "baremetal-dedicated":
+        add("dedicated_hosts", rest)
+    elif is_vm:
+        add("vm_shapes", rest & on_host)
+    else:
+        add("fragmentation", rest)
+    if is_vm:
+        assert isinstance(vm_substrate, Vm)
+        fp_cpu = np.zeros(n_hosts)
+        fp_mem = np.zeros(n_hosts)
+        fp_gpu = np.zeros(n_hosts)
+        hv = nodes.host[on_host]
+        np.add.at(fp_cpu, hv, nodes.size_cpu[on_host] / vm_substrate.cpu_overcommit)
+        np.add.at(
+            fp_mem,
+            hv,
+            nodes.size_mem[on_host] / vm_substrate.memory_overcommit
+            + nodes.vm_overhead_mem[on_host],
+        )
+        np.add.at(fp_gpu, hv, nodes.gpu_cap_milli[on_host])
+        left_cpu = np.maximum(p.host_cpu - p.host_hypervisor_cpu - fp_cpu, 0)
+        left_mem = np.maximum(p.host_mem - p.host_hypervisor_mem - fp_mem, 0)
+        left_gpu = np.maximum(p.host_gpus * 1000 - fp_gpu, 0)
+        stranded["host_fragmentation"] = _sum(left_cpu, left_mem, left_gpu)
+
+    # ---- versions and sharing ------------------------------------------------------
+    def version_of_cluster(ci: int) -> str:
+        if ci == SHARED_CLUSTER:
+            return p.shared_version or ""
+        if ci == HOSTED_POOL:
+            return "platform"
+        return p.clusters[ci].tenant.kubernetes_version
+
+    node_version = np.array([version_of_cluster(int(c)) for c in nodes.cluster], dtype=object)
+    versions_per_host = np.ones(n_hosts, np.int64)
+    if is_vm and len(nodes):
+        pairs = {
+            (int(h), str(v))
+            for h, v in zip(nodes.host, node_version, strict=True)
+            if h >= 0 and v != "platform"
+        }
+        counts = np.zeros(n_hosts, np.int64)
+        for h, _ in pairs:
+            counts[h] += 1
+        versions_per_host = np.maximum(counts, 1)
+    # tenants per host (who has pods, or VMs, on it)
+    host_tenant_pairs: set[tuple[int, int]] = set()
+    if is_vm:
+        for h, c in zip(nodes.host, nodes.cluster, strict=True):
+            if h >= 0 and c >= 0:
+                host_tenant_pairs.add((int(h), int(cluster_tenant[c])))
+    else:
+        host_tenant_pairs = {(int(h), int(t)) for h, t in zip(H, T, strict=True)}
+    tenants_on_host: dict[int, set[int]] = {}
+    for h, t in host_tenant_pairs:
+        tenants_on_host.setdefault(h, set()).add(t)
+    tenants_per_host_max = max((len(v) for v in tenants_on_host.values()), default=0)
+    kernel_shared = p.kind == "baremetal-shared"
+    tenants_per_kernel_max = (
+        tenants_per_host_max if kernel_shared else (1 if tenants_on_host else 0)
+    )
+
+    # ---- cost -----------------------------------------------------------------------
+    busy_cpu = np.zeros(n_hosts)
+    if len(nodes):
+        node_busy = nodes.used_cpu + nodes.reserved_cpu + nodes.system_cpu
+        if is_vm:
+            assert isinstance(vm_substrate, Vm)
+            node_busy = np.minimum(node_busy, nodes.size_cpu) / vm_substrate.cpu_overcommit
+        np.add.at(busy_cpu, nodes.host[on_host], node_busy[on_host])
+    busy_cpu += p.host_hypervisor_cpu
+    utilisation = np.divide(busy_cpu, p.host_cpu, out=np.zeros(n_hosts), where=p.host_cpu > 0)
+    licence = 0.0
+    if is_vm:
+        assert isinstance(vm_substrate, Vm)
+        hyp = defaults.hypervisors[vm_substrate.hypervisor]
+        licence = vm_substrate.licence_per_core_year_usd
+        if licence is None:
+            licence = hyp.licence_per_core_year_usd
+    costs = host_costs(scenario, defaults, host_model, utilisation, licence)
+    host_total = costs.total
+
+    # ---- per tenant -----------------------------------------------------------------
+    # Host cost goes to the host's owner (dedicated hosts), else to the tenants on it by
+    # their share of what is placed there; unattributed hosts (shared control planes,
+    # hosted control-plane pools) by each tenant's share of everything allocated.
+    share_tenant = np.zeros((n_t, n_hosts))
+    if is_vm:
+        assert isinstance(vm_substrate, Vm)
+        fp = nodes.size_cpu / 1000 / vm_substrate.cpu_overcommit
+        for h, c, f in zip(nodes.host, nodes.cluster, fp, strict=True):
+            if h >= 0 and c >= 0:
+                share_tenant[cluster_tenant[c], h] += f
+    else:
+        weight = (
+            C / np.maximum(p.host_cpu[H], 1) + M / np.maximum(p.host_mem[H], 1) if len(H) else C
+        )
+        np.add.at(share_tenant, (T, H), weight)
+        for h in np.flatnonzero(host_owner >= 0):
+            share_tenant[:, h] = 0
+            share_tenant[cluster_tenant[host_owner[h]], h] = 1
+    col = share_tenant.sum(axis=0)
+    overall = share_tenant.sum(axis=1)
+    overall = overall / overall.sum() if overall.sum() else np.full(n_t, 1 / max(n_t, 1))
+    tenant_cost = (share_tenant / np.where(col > 0, col, 1)) @ host_total + overall * host_total[
+        col == 0
+    ].sum()
+
+    tenant_rows: list[TenantStatic] = []
+    for ti, tenant in enumerate(tenants):
+        mine = ti == T
+        t_nodes = np.unique(N[mine])
+        t_hosts = {h for h, t in host_tenant_pairs if t == ti}
+        co_host = sorted(
+            {tenants[t].name for h in t_hosts for t in tenants_on_host.get(h, set()) if t != ti}
+        )
+        my_clusters = [c.index for c in p.clusters if c.tenant_index == ti]
+        if is_vm:
+            own = np.isin(nodes.cluster, my_clusters)
+            nodes_count = int((own & worker).sum())
+            cp_machines = int((own & ~worker).sum())
+        else:
+            nodes_count = len(t_nodes)
+            cp_machines = (
+                int(np.isin(host_owner[host_role != WORKER], my_clusters).sum()) if n_hosts else 0
+            )
+        pods = sum(r.workload.replicas for r in p.workloads if r.tenant_index == ti)
+        placed = int(K[mine].sum())
+        running = p.shared_version if p.shared_version else tenant.kubernetes_version
+        tenant_rows.append(
+            TenantStatic(
+                name=tenant.name,
+                isolation=tenant.isolation,
+                wanted_version=tenant.kubernetes_version,
+                running_version=running,
+                pods=pods,
+                pods_placed=placed,
+                allocated=_sum(C[mine], M[mine], G[mine]),
+                nodes=nodes_count,
+                hosts=len(t_hosts),
+                control_plane_machines=cp_machines,
+                shares_kernel_with=co_host if kernel_shared else [],
+                shares_hosts_with=co_host,
+                cost_per_month_usd=float(tenant_cost[ti]),
+            )
+        )
+
+    unplaced = []
+    for u in p.unplaced:
+        ref = p.workloads[u.workload_index]
+        c = p.clusters[ref.cluster_index]
+        unplaced.append(
+            UnplacedRow(
+                c.tenant.name,
+                c.cluster.name,
+                ref.workload.name,
+                u.pods,
+                u.reason.resource,
+                u.reason.requested,
+                u.reason.free,
+                u.reason.capacity,
+                u.reason.detail,
+            )  # fmt: skip
+        )
+    vm_count = int((nodes.is_vm & on_host).sum()) if is_vm else 0
+    cp_machines_total = (
+        int((~worker & (nodes.is_vm if is_vm else True)).sum())
+        if is_vm
+        else int((host_role != WORKER).sum())
+    )
+    return SubstrateStatic(
+        kind=p.kind,
+        sizing=p.sizing,
+        hosts=n_hosts,
+        hosts_worker=int((host_role == WORKER).sum()),
+        hosts_control_plane=int((host_role != WORKER).sum()),
+        hosts_lower_bound=p.lower_bound_hosts,
+        nodes=int(worker.sum()),
+        vms=vm_count,
+        control_plane_machines=cp_machines_total,
+        capacity=capacity,
+        allocated=allocated,
+        overhead=overhead,
+        stranded=stranded,
+        versions_per_host_max=int(versions_per_host.max()) if n_hosts else 0,
+        versions_per_host_mean=float(versions_per_host.mean()) if n_hosts else 0.0,
+        tenants_per_kernel_max=tenants_per_kernel_max,
+        tenants_per_host_max=tenants_per_host_max,
+        cost_capex=float(costs.capex.sum()),
+        cost_power=float(costs.power.sum()),
+        cost_licences=float(costs.licences.sum()),
+        watts=float(costs.watts.sum()),
+        pods=sum(r.workload.replicas for r in p.workloads),
+        pods_placed=int(p.placed.sum()),
+        unplaced=unplaced,
+        tenants=tenant_rows,
+        notes=list(p.notes),
+    )

@@ -1,0 +1,164 @@
+"""The ``underlay`` command line: thin; parses arguments, calls the pipeline, renders.
+
+Exit codes: 0 success; 1 an underlay error; 2 bad input (a file or option); 3 the
+scenario cannot be satisfied at all.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import yaml
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from underlay.errors import InputError, UnderlayError
+from underlay.model.loading import load_scenario
+from underlay.model.scenario import SUBSTRATE_KINDS, Scenario
+from underlay.pipeline import compare as run_compare
+from underlay.pipeline import total_pods
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    help="Where should your Kubernetes clusters run: bare metal, VMs, or a mix?",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+import_app = typer.Typer(
+    help="Turn real inputs into a scenario file you can edit.", no_args_is_help=True
+)
+app.add_typer(import_app, name="import")
+
+out = Console()
+err = Console(stderr=True)
+_PROGRESS_FROM_PODS = 50_000
+
+
+def _fail(exc: UnderlayError) -> typer.Exit:
+    err.print(f"[bold red]Error:[/bold red] {exc}", highlight=False, markup=True, soft_wrap=True)
+    return typer.Exit(exc.exit_code)
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` via a temporary file, so no half-written file is left."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise InputError(f"{path}: cannot write ({exc.strerror})") from None
+
+
+@app.command()
+def compare(
+    scenario: Annotated[Path, typer.Argument(help="scenario YAML file")],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="print JSON (schema: docs/json.md)")
+    ] = False,
+    substrate: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--substrate",
+            "-s",
+            help=f"only these substrates (repeatable): {', '.join(SUBSTRATE_KINDS)}",
+        ),
+    ] = None,
+    strategy: Annotated[
+        str | None, typer.Option(help="placement strategy, overriding the scenario's")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="write to this file instead of stdout")
+    ] = None,
+) -> None:
+    """Place every tenant on each substrate and compare them side by side."""
+    try:
+        sc = load_scenario(scenario)
+        if strategy is not None:
+            from underlay.placement.strategies import STRATEGIES
+
+            if strategy not in STRATEGIES:
+                raise InputError(
+                    f"--strategy: unknown {strategy!r} (known: {', '.join(STRATEGIES)})"
+                )
+        result = _with_progress(sc, substrate, strategy, quiet=as_json)
+    except UnderlayError as exc:
+        raise _fail(exc) from None
+    if as_json:
+        from underlay.report.json import comparison_to_dict
+
+        text = json.dumps(comparison_to_dict(result), indent=2) + "\n"
+        if output:
+            write_atomically(output, text)
+        else:
+            sys.stdout.write(text)
+        return
+    from underlay.report.terminal import render_comparison
+
+    if output:
+        console = Console(record=True, width=160, file=open(__import__("os").devnull, "w"))  # noqa: SIM115
+        render_comparison(result, console)
+        write_atomically(output, console.export_text())
+    else:
+        render_comparison(result, out)
+
+
+def _with_progress(sc: Scenario, substrate: list[str] | None, strategy: str | None, *, quiet: bool):  # type: ignore[no-untyped-def]
+    pods = total_pods(sc)
+    kinds = substrate or [s.kind for s in sc.substrates]
+    if pods < _PROGRESS_FROM_PODS or quiet or not err.is_terminal:
+        return run_compare(sc, substrates=substrate, strategy=strategy)
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("placing", total=pods * len(kinds))
+
+        def on_substrate(kind: str) -> None:
+            bar.update(task, description=f"placing on {kind}")
+
+        def on_pods(n: int) -> None:
+            bar.advance(task, n)
+
+        return run_compare(
+            sc, substrates=substrate, strategy=strategy, on_substrate=on_substrate, on_pods=on_pods
+        )
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of scenario files (for editors and validators)."""
+    sys.stdout.write(json.dumps(Scenario.model_json_schema(by_alias=True), indent=2) + "\n")
+
+
+@app.command()
+def defaults(
+    as_json: Annotated[bool, typer.Option("--json", help="print as JSON instead of YAML")] = False,
+) -> None:
+    """Show every default underlay uses, each with its source."""
+    from underlay.defaults.catalog import raw_defaults
+
+    data = raw_defaults()
+    if as_json:
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+    else:
+        sys.stdout.write(yaml.safe_dump(data, sort_keys=False, width=100, allow_unicode=True))
+
+
+def main() -> None:
+    """Entry point."""
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

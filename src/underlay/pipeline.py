@@ -1,0 +1,64 @@
+"""The pipeline as plain functions: scenario → placement per substrate → static analysis.
+
+This is the Python API notebooks use; the CLI is a thin layer over it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from underlay.analysis.capacity import SubstrateStatic, analyse
+from underlay.defaults.catalog import Defaults, load_defaults
+from underlay.errors import ScenarioError
+from underlay.model.scenario import Scenario
+from underlay.placement.result import SubstratePlacement
+from underlay.placement.substrates import place_substrate
+
+__all__ = ["Comparison", "compare", "total_pods"]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The static comparison of every chosen substrate for one scenario."""
+
+    scenario: Scenario
+    defaults: Defaults
+    substrates: list[SubstrateStatic]
+    placements: list[SubstratePlacement]
+
+
+def total_pods(scenario: Scenario) -> int:
+    """Pods the scenario asks for, across all tenants."""
+    return sum(w.replicas for t in scenario.tenants for c in t.clusters for w in c.workloads)
+
+
+def compare(
+    scenario: Scenario,
+    *,
+    substrates: Sequence[str] | None = None,
+    strategy: str | None = None,
+    on_substrate: Callable[[str], None] | None = None,
+    on_pods: Callable[[int], None] | None = None,
+) -> Comparison:
+    """Place and analyse ``scenario`` on each chosen substrate (default: all it lists)."""
+    if strategy is not None:
+        scenario = scenario.model_copy(
+            update={"placement": scenario.placement.model_copy(update={"strategy": strategy})}
+        )
+    defaults = load_defaults(scenario.overrides)
+    kinds = [s.kind for s in scenario.substrates]
+    chosen = list(substrates) if substrates else kinds
+    for kind in chosen:
+        if kind not in kinds:
+            raise ScenarioError(
+                f"substrate {kind!r} is not in the scenario (it lists: {', '.join(kinds)})"
+            )
+    placements, statics = [], []
+    for kind in chosen:
+        if on_substrate:
+            on_substrate(kind)
+        placement = place_substrate(scenario, defaults, kind, progress=on_pods)
+        placements.append(placement)
+        statics.append(analyse(scenario, defaults, placement))
+    return Comparison(scenario, defaults, statics, placements)

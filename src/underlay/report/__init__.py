@@ -1,0 +1,1 @@
+"""Writers of results: terminal tables, JSON."""

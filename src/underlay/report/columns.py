@@ -1,0 +1,107 @@
+"""Tables declared as fields (title, unit, accessor), rendered by each writer.
+
+The comparison is shown transposed: one row per measure, one column per substrate, so
+four substrates fit an 80-column terminal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from underlay.analysis.capacity import SubstrateStatic, TenantStatic
+
+__all__ = ["SUBSTRATE_COLUMNS", "TENANT_COLUMNS", "Column", "tenant_cell"]
+
+Row = TypeVar("Row")
+
+
+@dataclass(frozen=True)
+class Column(Generic[Row]):
+    """One column: a title, a unit, and how to get the text of a row."""
+
+    title: str
+    unit: str
+    text: Callable[[Row], str]
+    justify: str = "right"
+
+
+def _pct(part: float, whole: float) -> str:
+    return f"{100 * part / whole:.0f}%" if whole else "–"
+
+
+def _cores(milli: float) -> str:
+    return f"{milli / 1000:,.0f}" if milli >= 10_000 else f"{milli / 1000:,.1f}"
+
+
+def _gib(mib: float) -> str:
+    return f"{mib / 1024:,.0f}"
+
+
+def _overhead(s: SubstrateStatic) -> tuple[float, float]:
+    cpu = sum(v.cpu_milli for k, v in s.overhead.items())
+    mem = sum(v.memory_mib for k, v in s.overhead.items())
+    return cpu, mem
+
+
+def _stranded_cause(s: SubstrateStatic) -> str:
+    if not s.stranded:
+        return "–"
+    return max(s.stranded.items(), key=lambda kv: (kv[1].cpu_milli, kv[0]))[0].replace("_", " ")
+
+
+SUBSTRATE_COLUMNS: list[Column[SubstrateStatic]] = [
+    Column("hosts", "", lambda s: f"{s.hosts:,}"),
+    Column(
+        "LP lower bound", "hosts", lambda s: f"{s.hosts_lower_bound:,} ({s.packing_ratio:.2f}×)"
+    ),
+    Column("worker nodes", "", lambda s: f"{s.nodes:,}" + (" VMs" if s.vms else "")),
+    Column("control-plane", "machines", lambda s: f"{s.control_plane_machines:,}"),
+    Column("CPU alloc", "of capacity", lambda s: _pct(s.allocated.cpu_milli, s.capacity.cpu_milli)),
+    Column(
+        "mem alloc", "of capacity", lambda s: _pct(s.allocated.memory_mib, s.capacity.memory_mib)
+    ),
+    Column("GPU alloc", "of capacity", lambda s: _pct(s.allocated.gpu_milli, s.capacity.gpu_milli)),
+    Column(
+        "overhead", "cores / GiB", lambda s: f"{_cores(_overhead(s)[0])} / {_gib(_overhead(s)[1])}"
+    ),
+    Column("stranded", "cores", lambda s: _cores(sum(v.cpu_milli for v in s.stranded.values()))),
+    Column("stranded mostly by", "", _stranded_cause),
+    Column("versions", "per host (max)", lambda s: str(s.versions_per_host_max)),
+    Column("tenants", "per kernel (max)", lambda s: str(s.tenants_per_kernel_max)),
+    Column("cost", "USD / month", lambda s: f"{s.cost_per_month_usd:,.0f}"),
+    Column("unplaced", "pods", lambda s: f"{s.pods - s.pods_placed:,}"),
+]
+
+
+def tenant_cell(t: TenantStatic) -> str:
+    """One tenant on one substrate, in two short lines."""
+    parts = [f"${t.cost_per_month_usd:,.0f}/mo · {t.hosts} host{'s' if t.hosts != 1 else ''}"]
+    if t.pods_placed < t.pods:
+        parts.append(f"{t.pods - t.pods_placed:,} pods unplaced")
+    if t.running_version != t.wanted_version:
+        parts.append(f"runs {t.running_version}, wants {t.wanted_version}")
+    if t.shares_kernel_with:
+        parts.append(f"kernel shared with {len(t.shares_kernel_with)}")
+    return "\n".join(parts)
+
+
+TENANT_COLUMNS: list[Column[TenantStatic]] = [
+    Column("tenant", "", lambda t: t.name, "left"),
+    Column("isolation", "", lambda t: t.isolation, "left"),
+    Column(
+        "version",
+        "wanted → runs",
+        lambda t: (
+            t.wanted_version
+            + ("" if t.running_version == t.wanted_version else f" → {t.running_version}")
+        ),
+    ),
+    Column("pods", "placed / asked", lambda t: f"{t.pods_placed:,} / {t.pods:,}"),
+    Column("nodes", "", lambda t: f"{t.nodes:,}"),
+    Column("hosts", "touched", lambda t: f"{t.hosts:,}"),
+    Column("CP", "machines", lambda t: f"{t.control_plane_machines:,}"),
+    Column("shares kernel with", "", lambda t: ", ".join(t.shares_kernel_with) or "–", "left"),
+    Column("cost", "USD / month", lambda t: f"{t.cost_per_month_usd:,.0f}"),
+]

@@ -1,0 +1,75 @@
+"""Terminal output: Rich tables built from the column declarations."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from underlay.pipeline import Comparison
+from underlay.report.columns import SUBSTRATE_COLUMNS, Column, tenant_cell
+
+__all__ = ["render_comparison"]
+
+
+def _transposed(
+    title: str, columns: Sequence[Column[Any]], items: Sequence[Any], names: list[str]
+) -> Table:
+    table = Table(title=title, title_justify="left", header_style="bold")
+    table.add_column("")
+    for name in names:
+        table.add_column(name, justify="right")
+    for col in columns:
+        label = f"{col.title} [dim]{col.unit}[/dim]" if col.unit else col.title
+        table.add_row(label, *(col.text(item) for item in items))
+    return table
+
+
+def render_comparison(result: Comparison, console: Console) -> None:
+    """Print the substrate table, the per-tenant table, and unplaced pods."""
+    sc = result.scenario
+    mode = "sized by underlay" if result.scenario.hardware.inventory is None else "given inventory"
+    console.print(
+        f"[bold]{sc.name}[/bold] — {len(sc.tenants)} tenants, {mode}, strategy {sc.placement.strategy}"
+    )
+    names = [s.kind for s in result.substrates]
+    console.print(_transposed("Substrates", SUBSTRATE_COLUMNS, result.substrates, names))
+    tenants = Table(
+        title="Tenants (cost, hosts touched, what they give up)",
+        title_justify="left",
+        header_style="bold",
+    )
+    tenants.add_column("tenant")
+    for name in names:
+        tenants.add_column(name)
+    for i, tenant in enumerate(sc.tenants):
+        label = f"{tenant.name}\n[dim]{tenant.isolation}, {tenant.kubernetes_version}[/dim]"
+        tenants.add_row(
+            label, *(tenant_cell(s.tenants[i]) for s in result.substrates), end_section=True
+        )
+    console.print(tenants)
+    for s in result.substrates:
+        if s.unplaced:
+            t = Table(
+                title=f"Unplaced pods on {s.kind}", title_justify="left", header_style="bold red"
+            )
+            for h in (
+                "tenant/cluster/workload",
+                "pods",
+                "resource",
+                "requested",
+                "largest free",
+                "capacity",
+                "why",
+            ):
+                t.add_column(h)
+            for u in s.unplaced:
+                t.add_row(
+                    f"{u.tenant}/{u.cluster}/{u.workload}", f"{u.pods:,}", u.resource,
+                    f"{u.requested:g}", f"{u.free:g}", f"{u.capacity:g}", u.detail,
+                )  # fmt: skip
+            console.print(t)
+        for note in s.notes:
+            console.print(f"[yellow]note[/yellow] ({s.kind}): {note}")
