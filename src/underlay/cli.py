@@ -67,7 +67,7 @@ def compare(
         typer.Option(
             "--substrate",
             "-s",
-            help=f"only these substrates (repeatable): {', '.join(SUBSTRATE_KINDS)}",
+            help=f"only these substrates, by name or kind (repeatable): {', '.join(SUBSTRATE_KINDS)}",
         ),
     ] = None,
     strategy: Annotated[
@@ -111,7 +111,7 @@ def compare(
 
 def _with_progress(sc: Scenario, substrate: list[str] | None, strategy: str | None, *, quiet: bool):  # type: ignore[no-untyped-def]
     pods = total_pods(sc)
-    kinds = substrate or [s.kind for s in sc.substrates]
+    kinds = substrate or sc.substrate_labels
     if pods < _PROGRESS_FROM_PODS or quiet or not err.is_terminal:
         return run_compare(sc, substrates=substrate, strategy=strategy)
     with Progress(

@@ -47,18 +47,18 @@ def compare(
             update={"placement": scenario.placement.model_copy(update={"strategy": strategy})}
         )
     defaults = load_defaults(scenario.overrides)
-    kinds = [s.kind for s in scenario.substrates]
-    chosen = list(substrates) if substrates else kinds
-    for kind in chosen:
-        if kind not in kinds:
+    labels = scenario.substrate_labels
+    chosen = list(substrates) if substrates else labels
+    for label in chosen:
+        if label not in labels:
             raise ScenarioError(
-                f"substrate {kind!r} is not in the scenario (it lists: {', '.join(kinds)})"
+                f"substrate {label!r} is not in the scenario (it lists: {', '.join(labels)})"
             )
     placements, statics = [], []
-    for kind in chosen:
+    for label in chosen:
         if on_substrate:
-            on_substrate(kind)
-        placement = place_substrate(scenario, defaults, kind, progress=on_pods)
+            on_substrate(label)
+        placement = place_substrate(scenario, defaults, label, progress=on_pods)
         placements.append(placement)
         statics.append(analyse(scenario, defaults, placement))
     return Comparison(scenario, defaults, statics, placements)

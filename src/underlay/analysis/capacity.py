@@ -103,6 +103,7 @@ class SubstrateStatic:
     """One substrate, whole scenario."""
 
     kind: str
+    name: str
     sizing: bool
     hosts: int
     hosts_worker: int
@@ -178,7 +179,7 @@ def analyse(scenario: Scenario, defaults: Defaults, p: SubstratePlacement) -> Su
     allocated = _sum(C, M, G)
     cp_nodes = ~worker
     overhead: dict[str, Resources3] = {}
-    vm_substrate = scenario.substrate("vm") if is_vm else None
+    vm_substrate = scenario.substrate(p.name) if is_vm else None
     if is_vm:
         assert isinstance(vm_substrate, Vm)
         overhead["hypervisor"] = _sum(p.host_hypervisor_cpu, p.host_hypervisor_mem)
@@ -388,6 +389,7 @@ def analyse(scenario: Scenario, defaults: Defaults, p: SubstratePlacement) -> Su
     )
     return SubstrateStatic(
         kind=p.kind,
+        name=p.name,
         sizing=p.sizing,
         hosts=n_hosts,
         hosts_worker=int((host_role == WORKER).sum()),

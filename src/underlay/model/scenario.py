@@ -253,12 +253,14 @@ class BaremetalDedicated(_Model):
     """Each host is one node of exactly one tenant cluster."""
 
     kind: Literal["baremetal-dedicated"]
+    name: Name | None = Field(default=None, description="label, to compare two of one kind")
 
 
 class BaremetalShared(_Model):
     """One multi-tenant cluster on bare metal; tenants are namespaces."""
 
     kind: Literal["baremetal-shared"]
+    name: Name | None = Field(default=None, description="label, to compare two of one kind")
     kubernetes_version: KubeVersion | None = Field(
         default=None, description="the one version of the shared cluster (default: most wanted)"
     )
@@ -268,6 +270,7 @@ class Vm(_Model):
     """Tenant clusters run on VMs on a hypervisor; each VM is one node."""
 
     kind: Literal["vm"]
+    name: Name | None = Field(default=None, description="label, e.g. vm-passthrough / vm-vgpu")
     hypervisor: Name = "kvm"
     shapes: Literal["auto"] | list[VmShape] = "auto"
     cpu_overcommit: float = Field(default=1.0, ge=1.0, le=32.0)
@@ -282,6 +285,7 @@ class Sandboxed(_Model):
     """Pods in per-pod micro-VMs (Kata, gVisor) on one shared bare-metal cluster."""
 
     kind: Literal["sandboxed"]
+    name: Name | None = Field(default=None, description="label, e.g. kata / gvisor")
     runtime: Name = "kata"
     kubernetes_version: KubeVersion | None = None
 
@@ -508,7 +512,7 @@ class Scenario(_Model):
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
         _require_unique("tenant", [t.name for t in self.tenants])
-        _require_unique("substrate kind", [s.kind for s in self.substrates])
+        _require_unique("substrate name", [s.name or s.kind for s in self.substrates])
         gpu_models = {m.gpus.model for m in self.hardware.host_models if m.gpus}
         for tenant in self.tenants:
             for cluster in tenant.clusters:
@@ -521,9 +525,14 @@ class Scenario(_Model):
                             )
         return self
 
-    def substrate(self, kind: str) -> BaremetalDedicated | BaremetalShared | Vm | Sandboxed:
-        """The substrate of this kind."""
-        return next(s for s in self.substrates if s.kind == kind)
+    def substrate(self, label: str) -> BaremetalDedicated | BaremetalShared | Vm | Sandboxed:
+        """The substrate with this name (or, when unnamed, this kind)."""
+        return next(s for s in self.substrates if (s.name or s.kind) == label)
+
+    @property
+    def substrate_labels(self) -> list[str]:
+        """Each substrate's name, or its kind when unnamed, in file order."""
+        return [s.name or s.kind for s in self.substrates]
 
 
 def _require_unique(what: str, names: list[str]) -> None:

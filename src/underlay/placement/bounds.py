@@ -1,18 +1,22 @@
-"""LP lower bounds on hosts, so packing quality is visible (hosts used ÷ bound ≥ 1).
+"""Lower bounds on hosts, so packing quality is visible (hosts used ÷ bound ≥ 1).
 
-The bound relaxes bin packing to a linear programme solved with SciPy's HiGHS: choose a
-fractional number of hosts ``x_m`` of each host model so that, for every resource, the
-capacity bought covers the demand placed on that substrate's nodes:
+Bin packing is relaxed to a small mixed-integer programme solved with SciPy's HiGHS.
+Pods are grouped by the set of host models they may use (GPU pods: models with an
+allowed GPU; others: any model). Let ``x_m`` be the hosts of model ``m`` (whole numbers)
+and ``y[g, m, r]`` the amount of resource ``r`` (CPU, memory, pod slots, GPU) of group
+``g`` put on model ``m`` (divisible):
 
-    minimise Σ_m x_m   s.t.  Σ_m x_m · cap[m, r] ≥ demand[r]  (cpu, memory, pod slots)
-                              Σ_{m with an allowed GPU} x_m · gpus[m] ≥ gpu demand of each GPU group
-                              0 ≤ x_m ≤ inventory[m]
+    minimise Σ_m x_m
+    s.t.     Σ_{m allowed for g} y[g, m, r] ≥ demand[g, r]       every group, resource
+             Σ_g y[g, m, r]               ≤ x_m · cap[m, r]      every model, resource
+             0 ≤ x_m ≤ inventory[m]
 
-and rounds the optimum up (hosts are whole). Hosts that run only control planes are
-fixed counts added on top. Bare-metal-dedicated clusters cannot share hosts, so their
-bound is the sum of per-cluster bounds. For VMs the demand is the chosen VMs' footprints
-(vCPU ÷ overcommit, memory + per-VM overhead) against hypervisor hosts — a bound given
-the VM shapes chosen, so shape waste shows up under "stranded", not here.
+Every real placement is a solution of this programme, so its optimum (rounded up) never
+exceeds the hosts really needed. Hosts that run only control planes are fixed counts the
+caller adds. Bare-metal-dedicated clusters cannot share hosts, so their bound is the sum
+of per-cluster bounds. For VMs the demand is the chosen VMs' footprints (vCPU ÷
+overcommit, memory + per-VM overhead) on hypervisor hosts — a bound given the VM shapes
+chosen, so shape waste shows under "stranded", not here.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import math
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.optimize import linprog
+from scipy.optimize import Bounds, LinearConstraint, milp
 
 __all__ = ["hosts_lower_bound"]
 
@@ -30,35 +34,67 @@ F64 = NDArray[np.float64]
 
 def hosts_lower_bound(
     cap: F64,
-    demand: F64,
+    groups: list[tuple[NDArray[np.bool_], F64]],
     *,
-    gpu_groups: list[tuple[F64, float]] | None = None,
     at_least: int = 0,
     available: F64 | None = None,
 ) -> int:
-    """Fewest whole hosts (LP-relaxed, rounded up) covering ``demand``.
+    """Fewest whole hosts that can hold every group's demand (see the module docstring).
 
-    ``cap`` is (models × resources) per-host capacity, ``demand`` (resources,) the total;
-    each GPU group is (GPUs per host of each model usable by the group, GPUs needed);
-    ``at_least`` is a count forced by anti-affinity (one replica per host).
+    ``cap`` is (models × resources) per-host capacity; each group is (allowed models mask,
+    demand per resource); ``at_least`` is a count forced by anti-affinity or spread.
     """
-    models = cap.shape[0]
-    if models == 0:
+    models, resources = cap.shape
+    groups = [(allowed, demand) for allowed, demand in groups if demand.any()]
+    if models == 0 or not groups:
         return at_least
-    rows = [-cap[:, r] for r in range(cap.shape[1]) if demand[r] > 0]
-    rhs = [-demand[r] for r in range(cap.shape[1]) if demand[r] > 0]
-    for per_host, needed in gpu_groups or []:
-        if needed > 0:
-            rows.append(-per_host)
-            rhs.append(-needed)
-    if not rows:
-        return at_least
-    bounds = [(0.0, None if available is None else float(available[m])) for m in range(models)]
-    res = linprog(
-        c=np.ones(models), A_ub=np.array(rows), b_ub=np.array(rhs), bounds=bounds, method="highs"
+    # Variable layout: x_0..x_{M-1}, then y[g, m, r] for allowed (g, m) and demanded r.
+    y_index: list[tuple[int, int, int]] = []
+    for g, (allowed, demand) in enumerate(groups):
+        for m in np.flatnonzero(allowed):
+            for r in np.flatnonzero(demand > 0):
+                y_index.append((g, int(m), int(r)))
+    n_vars = models + len(y_index)
+    rows: list[F64] = []
+    lower: list[float] = []
+    upper: list[float] = []
+    for g, (_, demand) in enumerate(groups):  # demand covered
+        for r in np.flatnonzero(demand > 0):
+            row = np.zeros(n_vars)
+            for k, (gg, _, rr) in enumerate(y_index):
+                if gg == g and rr == r:
+                    row[models + k] = 1.0
+            rows.append(row)
+            lower.append(float(demand[r]))
+            upper.append(np.inf)
+    for m in range(models):  # capacity respected
+        for r in range(resources):
+            ks = [k for k, (_, mm, rr) in enumerate(y_index) if mm == m and rr == r]
+            if not ks:
+                continue
+            row = np.zeros(n_vars)
+            row[[models + k for k in ks]] = 1.0
+            row[m] = -cap[m, r]
+            rows.append(row)
+            lower.append(-np.inf)
+            upper.append(0.0)
+    cost = np.zeros(n_vars)
+    cost[:models] = 1.0
+    integrality = np.zeros(n_vars)
+    integrality[:models] = 1
+    limits = (
+        [np.full(models, np.inf)]
+        if available is None
+        else [np.asarray(available, np.float64), np.full(models, np.inf)]
     )
-    if res.status != 0:  # infeasible within the inventory: no finite bound; use the LP without it
-        res = linprog(c=np.ones(models), A_ub=np.array(rows), b_ub=np.array(rhs), method="highs")
-        if res.status != 0:
-            return at_least
-    return max(at_least, math.ceil(res.fun - 1e-9))
+    for limit in limits:  # without the inventory when it cannot hold everything
+        hi = np.concatenate([limit, np.full(len(y_index), np.inf)])
+        res = milp(
+            c=cost,
+            constraints=LinearConstraint(np.array(rows), np.array(lower), np.array(upper)),
+            integrality=integrality,
+            bounds=Bounds(0, hi),
+        )
+        if res.status == 0:
+            return max(at_least, math.ceil(res.fun - 1e-6))
+    return at_least

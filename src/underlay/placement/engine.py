@@ -43,6 +43,10 @@ class NodeSource(Protocol):
         """Open ``count`` nodes in ``pool``; returns their indices."""
         ...
 
+    def exhausted(self, batch: PodBatch) -> str:
+        """Why no node can be opened for ``batch`` (one short phrase)."""
+        ...
+
 
 @dataclass(frozen=True)
 class BatchResult:
@@ -91,11 +95,8 @@ def template_fit(template: NodeTemplate, batch: PodBatch) -> tuple[int, Unfit | 
             limits.append((whole // batch.gpu_count,
                            Unfit("gpus", batch.gpu_count, whole, whole, "whole GPUs on an empty node")))  # fmt: skip
         else:
-            per_gpu = (
-                template.gpu_slice_milli if template.gpus < 1 else GPU_WHOLE
-            ) // batch.gpu_milli
-            devices = max(1, int(template.gpus)) if template.gpus > 0 else 0
-            limits.append((per_gpu * devices,
+            per_device = template.gpu_slice_milli // batch.gpu_milli
+            limits.append((per_device * template.gpus,
                            Unfit("gpu_milli", batch.gpu_milli, template.gpu_slice_milli, template.gpu_slice_milli, "share of one GPU")))  # fmt: skip
     if not limits:
         return int(UNLIMITED), None
@@ -157,11 +158,11 @@ class Placer:
         while remaining > 0:
             template = self.source.template_for(batch)
             if template is None:
-                reason = (
-                    self._why(batch, self.fit(batch))
-                    if self.pool.n
-                    else Unfit("hosts", 1, 0, 0, "no host model suits this pod")
-                )
+                reason = Unfit("hosts", 1, 0, 0, self.source.exhausted(batch))
+                if self.pool.n:
+                    why = self._why(batch, self.fit(batch))
+                    detail = f"{self.source.exhausted(batch)}; {why.detail}".rstrip("; ")
+                    reason = Unfit(why.resource, why.requested, why.free, why.capacity, detail)
                 break
             per_node, too_big = template_fit(template, batch)
             if per_node == 0:

@@ -72,9 +72,12 @@ class HostSupply:
         plain = [i for i in usable if self.gpu_code[i] < 0]
         if plain:
             return plain[0]
-        if self.sizing:
-            return None
         return usable[0] if usable else None
+
+    @property
+    def buys_gpu_hosts_for_gpu_pods_only(self) -> bool:
+        """Sizing with a GPU-less model on offer: GPU hosts are bought only for GPU pods."""
+        return self.sizing and any(code < 0 for code in self.gpu_code)
 
     def take(self, model: int, count: int, role: int, owner: int) -> tuple[I64, I64]:
         """Open ``count`` hosts of ``model``; returns (host ids, racks)."""
@@ -112,6 +115,13 @@ class HostNodes:
         hosts, racks = self.supply.take(template.host_model, count, self.role, self.owner)
         return pool.open(template, hosts, racks)
 
+    def exhausted(self, batch: PodBatch) -> str:
+        if batch.needs_gpu and not any(code >= 0 for code in self.supply.gpu_code):
+            return "no host model has GPUs"
+        if self.supply.sizing:
+            return "no host model has an allowed GPU"
+        return "inventory exhausted: no suitable host left"
+
 
 class VmNodes:
     """Node source of new VMs of one shape (unlimited here; hosts are checked at level 2)."""
@@ -128,3 +138,6 @@ class VmNodes:
     def open(self, pool: NodePool, template: NodeTemplate, count: int) -> I64:
         none = np.full(count, -1, np.int64)
         return pool.open(template, none, np.zeros(count, np.int64))
+
+    def exhausted(self, batch: PodBatch) -> str:
+        return "no more VMs can be made"

@@ -24,9 +24,9 @@ class NodeTemplate:
     cpu_milli: int
     memory_mib: int
     pods: int
-    gpus: int = 0
+    gpus: int = 0  # GPU devices the node sees
     gpu_model: int = -1  # code into the fleet's GPU model list, -1 = none
-    gpu_slice_milli: int = GPU_WHOLE  # a vGPU VM has one GPU of this size
+    gpu_slice_milli: int = GPU_WHOLE  # capacity of each device: a vGPU VM sees one slice
     host_model: int = 0
     label: str = ""
 
@@ -85,10 +85,7 @@ class NodePool:
         self.cap_mem[idx] = self.free_mem[idx] = template.memory_mib
         self.cap_pods[idx] = self.free_pods[idx] = template.pods
         self.gpu_cap[idx] = 0
-        if template.gpus >= 1:
-            self.gpu_cap[idx, : template.gpus] = GPU_WHOLE
-        elif template.gpus > 0 or template.gpu_slice_milli < GPU_WHOLE:
-            self.gpu_cap[idx, 0] = template.gpu_slice_milli
+        self.gpu_cap[idx, : template.gpus] = template.gpu_slice_milli
         self.gpu_free[idx] = self.gpu_cap[idx]
         self.gpu_model[idx] = template.gpu_model
         self.host[idx] = hosts

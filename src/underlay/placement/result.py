@@ -99,6 +99,7 @@ class SubstratePlacement:
     """The placement of a whole scenario on one substrate."""
 
     kind: str
+    name: str
     host_models: list[str]
     hosts: HostTable
     host_cpu: I64  # raw host cores (milli)

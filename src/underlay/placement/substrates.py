@@ -17,7 +17,8 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -77,18 +78,31 @@ def flatten(scenario: Scenario) -> tuple[list[ClusterRef], list[WorkloadRef]]:
 
 
 def place_substrate(
-    scenario: Scenario, defaults: Defaults, kind: str, *, progress: Progress | None = None
+    scenario: Scenario, defaults: Defaults, label: str, *, progress: Progress | None = None
 ) -> SubstratePlacement:
-    """Place the whole scenario on substrate ``kind``; ``progress(n)`` is told of pods placed."""
+    """Place the whole scenario on the substrate named ``label`` (its kind when unnamed);
+    ``progress(n)`` is told of pods as they are placed."""
     run = _Run(scenario, defaults, progress)
-    substrate = scenario.substrate(kind)
+    substrate = scenario.substrate(label)
+    kind = substrate.kind
     if kind == "baremetal-dedicated":
         run.baremetal_dedicated()
     elif isinstance(substrate, BaremetalShared | Sandboxed):
         run.shared_cluster(substrate)
     elif isinstance(substrate, Vm):
         run.vms(substrate)
-    return run.result(kind)
+    return run.result(kind, label)
+
+
+@dataclass(frozen=True)
+class _VmGroup:
+    """Identical VMs of one cluster, and the placement rule they carry to the hosts."""
+
+    rows_index: int
+    shape: VmShape
+    results: list[BatchResult]
+    anti_affinity: Literal["none", "host", "rack"] = "none"
+    spread_racks: bool = False
 
 
 @dataclass
@@ -198,17 +212,21 @@ class _Run:
         )
 
     def _ordered(self, batches: Iterable[PodBatch]) -> list[PodBatch]:
-        batches = list(batches)
-        if not self.profile.decreasing:
-            return batches
+        """GPU pods first (they decide which GPU hosts exist), then, in each part, the most
+        constrained first: anti-affine batches (most replicas first), rack-spread ones,
+        then the rest — largest first when the profile says so."""
         ref = self.scenario.hardware.sizing_model
 
-        def size(b: PodBatch) -> tuple[float, int]:
+        def key(b: PodBatch) -> tuple[bool, int, float, int]:
             gpu = b.gpu_count * b.gpu_milli / GPU_WHOLE
             share = max(b.cpu_milli / ref.cpu_milli, b.memory_mib / ref.memory_mib, gpu)
-            return (-share, b.key)
+            if b.anti_affinity != "none":
+                return (not b.needs_gpu, 0, -b.replicas, b.key)
+            if b.spread_racks:
+                return (not b.needs_gpu, 1, -b.replicas, b.key)
+            return (not b.needs_gpu, 2, -share if self.profile.decreasing else 0.0, b.key)
 
-        return sorted(batches, key=size)
+        return sorted(batches, key=key)
 
     def _place_all(self, placer: Placer, batches: list[PodBatch]) -> list[BatchResult]:
         results = []
@@ -328,29 +346,50 @@ class _Run:
             )
 
     def _bound(self, templates: list[NodeTemplate], batches: list[PodBatch]) -> int:
-        """LP lower bound on hosts of ``templates`` for ``batches`` (see placement.bounds)."""
-        cap = np.array([[t.cpu_milli, t.memory_mib, t.pods] for t in templates], np.float64)
-        demand = np.zeros(3)
-        groups: list[tuple[NDArray[np.float64], float]] = []
+        """Lower bound on hosts of ``templates`` for ``batches`` (see placement.bounds)."""
+        cap = np.array(
+            [[t.cpu_milli, t.memory_mib, t.pods, t.gpus * GPU_WHOLE] for t in templates], np.float64
+        )
+        demand: dict[tuple[bool, ...], NDArray[np.float64]] = {}
         at_least = 0
         for b in batches:
-            demand += b.replicas * np.array([b.cpu_milli, b.memory_mib, b.pod_slots], np.float64)
-            if b.needs_gpu:
-                usable = np.array(
-                    [t.gpus * GPU_WHOLE if t.gpu_model >= 0 and (b.gpu_models is None or t.gpu_model in b.gpu_models) else 0
-                     for t in templates], np.float64,
-                )  # fmt: skip
-                groups.append((usable, float(b.replicas * b.gpu_count * b.gpu_milli)))
+            allowed = tuple(
+                not b.needs_gpu
+                or (t.gpus > 0 and (b.gpu_models is None or t.gpu_model in b.gpu_models))
+                for t in templates
+            )
+            need = np.array(
+                [
+                    b.cpu_milli,
+                    b.memory_mib,
+                    b.pod_slots,
+                    b.gpu_count * b.gpu_milli if b.needs_gpu else 0,
+                ],
+                np.float64,
+            )
+            demand[allowed] = demand.get(allowed, np.zeros(4)) + b.replicas * need
             if b.anti_affinity != "none":
                 at_least = max(at_least, b.replicas)
             elif b.spread_racks:  # max skew 1 across racks needs a host in every rack used
                 at_least = max(at_least, min(self.racks, b.replicas))
+        groups = [(np.array(mask, bool), d) for mask, d in demand.items()]
         available = None
         if not self.supply.sizing:
             available = np.array(self.supply.initial, np.float64)
-        return hosts_lower_bound(
-            cap, demand, gpu_groups=groups, at_least=at_least, available=available
-        )
+        elif self.supply.buys_gpu_hosts_for_gpu_pods_only:
+            # Each GPU host bought holds at least one GPU pod, so there are at most as many
+            # hosts of a GPU model as GPU pods (or VMs) allowed on it.
+            gpu_items = np.zeros(len(templates))
+            for b in batches:
+                if b.needs_gpu:
+                    for i, t in enumerate(templates):
+                        if t.gpus > 0 and (b.gpu_models is None or t.gpu_model in b.gpu_models):
+                            gpu_items[i] += b.replicas
+            available = np.array(
+                [np.inf if t.gpus == 0 else gpu_items[i] for i, t in enumerate(templates)],
+                np.float64,
+            )
+        return hosts_lower_bound(cap, groups, at_least=at_least, available=available)
 
     # --------------------------------------------------------------- substrates
     def baremetal_dedicated(self) -> None:
@@ -416,9 +455,7 @@ class _Run:
             vcpus=cp.dedicated_vm_vcpus,
             memory=f"{cp.dedicated_vm_memory_mib}Mi",
         )
-        groups: list[
-            tuple[int, VmShape, list[BatchResult], bool]
-        ] = []  # rows index, shape, results, anti
+        groups: list[_VmGroup] = []
         hosted = [c.index for c in self.clusters if c.cluster.control_plane == "hosted"]
         system_default = self._system_pods(None)
         for c in self.clusters:
@@ -428,7 +465,7 @@ class _Run:
                     cp_shape.vcpus * 1000, cp_shape.memory_mib, MaxPodsPolicy(), system_default
                 )
                 VmNodes(template).open(pool, template, 3)
-                groups.append((len(self.rows), cp_shape, [], True))
+                groups.append(_VmGroup(len(self.rows), cp_shape, [], "host"))
                 self._vm_rows(
                     pool, CONTROL_PLANE, c.index, cp_shape, MaxPodsPolicy(), system_default
                 )
@@ -439,17 +476,22 @@ class _Run:
                 memory=f"{2 * cp_shape.memory_mib}Mi",
             )
             self._hosted_control_planes(hosted, vm_shape=hosted_shape)
-            groups.append((len(self.rows) - 1, hosted_shape, [], True))
+            groups.append(_VmGroup(len(self.rows) - 1, hosted_shape, [], "host"))
         for c in self.clusters:
             system = self._system_pods(c.cluster.system_pods)
             refs = [w for w in self.workloads if w.cluster_index == c.index]
-            by_gpu: dict[tuple[bool, frozenset[int] | None], list[PodBatch]] = {}
+            by_gpu: dict[tuple[bool, bool, tuple[int, ...], int], list[PodBatch]] = {}
             for w in refs:
                 b = self._batch(w)
-                by_gpu.setdefault((b.needs_gpu, b.gpu_models), []).append(b)
-            for (needs_gpu, models), batches in sorted(
-                by_gpu.items(), key=lambda kv: (kv[0][0], sorted(kv[0][1] or []))
-            ):
+                # vGPU slices suit fractional pods; whole-GPU pods get passthrough-sized VMs.
+                sliced = substrate.gpu_mode == "vgpu" and b.needs_gpu and b.gpu_milli < GPU_WHOLE
+                # Anti-affine or rack-spread workloads get VMs of their own, one replica per
+                # VM, and those VMs carry the rule to the hosts.
+                own = w.index if (b.anti_affinity != "none" or b.spread_racks) else -1
+                models_key = tuple(sorted(b.gpu_models)) if b.gpu_models is not None else (-1,)
+                by_gpu.setdefault((b.needs_gpu, sliced, models_key, own), []).append(b)
+            for (needs_gpu, _, _, own), batches in sorted(by_gpu.items()):
+                models = batches[0].gpu_models
                 shape = self._choose_shape(
                     substrate, hyp, batches, needs_gpu, models, c.cluster.max_pods, system
                 )
@@ -469,7 +511,14 @@ class _Run:
                 index = len(self.rows)
                 offset = self._vm_rows(pool, WORKER, c.index, shape, c.cluster.max_pods, system)
                 self._record_pods(results, offset)
-                groups.append((index, shape, results, False))
+                rule = batches[0] if own >= 0 else None
+                groups.append(
+                    _VmGroup(
+                        index, shape, results,
+                        rule.anti_affinity if rule else "none",
+                        rule.spread_racks if rule else False,
+                    )
+                )  # fmt: skip
         self._vms_onto_hosts(substrate, hyp, groups)
 
     # ----------------------------------------------------------------- VM helpers
@@ -492,7 +541,12 @@ class _Run:
     ) -> tuple[NodePool, list[BatchResult]]:  # fmt: skip
         template = self._vm_template(shape, policy, system)
         # GPU models are matched at level 2 (the host); inside the VM any GPU is allowed.
-        batches = [PodBatch(**{**b.__dict__, "gpu_models": None}) for b in batches]
+        # Anti-affinity inside the cluster: one replica per VM (the hosts are checked at level 2).
+        batches = [
+            replace(b, gpu_models=None, spread_racks=False,
+                    anti_affinity="host" if b.anti_affinity != "none" or b.spread_racks else "none")
+            for b in batches
+        ]  # fmt: skip
         pool = NodePool(max_gpus=max(1, int(shape.gpus)))
         placer = Placer(pool, VmNodes(template), self.profile, self.registry, racks=1)
         results = []
@@ -561,6 +615,56 @@ class _Run:
             if vcpus >= 1 and mem_gib >= 1:
                 label = f"{vcpus}c{mem_gib}g" + (f"-{gpus:g}gpu" if gpus else "")
                 shapes.append(VmShape(name=label, vcpus=vcpus, memory=f"{mem_gib}Gi", gpus=gpus))
+        return shapes + self._pod_sized_shapes(substrate, host, batches)
+
+    def _pod_sized_shapes(
+        self, substrate: Vm, host: NodeTemplate, batches: list[PodBatch]
+    ) -> list[VmShape]:
+        """Shapes just big enough for 1, 2, 4 or 8 of the group's largest pod.
+
+        Small clusters and one-replica-per-VM workloads waste less in a VM cut to size
+        than in a fixed fraction of a host. The kubelet reservation grows with the VM, so
+        the size is found by stepping up a core or a GiB until the pods fit.
+        """
+        cluster = self.clusters[self.workloads[batches[0].key].cluster_index].cluster
+        policy = cluster.max_pods
+        system = self._system_pods(cluster.system_pods)
+        big = max(batches, key=lambda b: (b.cpu_milli, b.memory_mib, b.gpu_count * b.gpu_milli))
+        shapes = []
+        for n in (1, 2, 4, 8):
+            gpus = 0.0
+            if big.needs_gpu:
+                if big.gpu_milli >= GPU_WHOLE:
+                    gpus = float(big.gpu_count * n)
+                elif substrate.gpu_mode == "vgpu" and n == 1:
+                    gpus = next(
+                        sl / GPU_WHOLE for sl in (125, 250, 500, 1000) if sl >= big.gpu_milli
+                    )
+                else:
+                    gpus = float(math.ceil(n * big.gpu_milli / GPU_WHOLE))
+                if gpus > host.gpus:
+                    break
+            need_cpu = n * big.cpu_milli + system[0]
+            need_mem = n * big.memory_mib + system[1]
+            vcpus, gib = max(1, math.ceil(need_cpu / 1000)), max(1, math.ceil(need_mem / 1024))
+            for _ in range(256):
+                max_pods = policy.limit(vcpus * 1000)
+                r_cpu, r_mem = node_reservation(
+                    self.reservation,
+                    cpu_milli=vcpus * 1000,
+                    memory_mib=gib * 1024,
+                    max_pods=max_pods,
+                )
+                if vcpus * 1000 - r_cpu < need_cpu or max_pods - system[2] < n:
+                    vcpus += 1
+                elif gib * 1024 - r_mem < need_mem:
+                    gib += 1
+                else:
+                    break
+            if vcpus * 1000 > host.cpu_milli * substrate.cpu_overcommit:
+                break
+            label = f"{vcpus}c{gib}g" + (f"-{gpus:g}gpu" if gpus else "") + f"-fits{n}"
+            shapes.append(VmShape(name=label, vcpus=vcpus, memory=f"{gib}Gi", gpus=gpus))
         return shapes
 
     def _choose_shape(
@@ -618,24 +722,25 @@ class _Run:
         self,
         substrate: Vm,
         hyp: HypervisorProfile,
-        groups: list[tuple[int, VmShape, list[BatchResult], bool]],
+        groups: list[_VmGroup],
     ) -> None:
         templates = self._vm_host_templates(hyp)
         hosts = NodePool(max_gpus=self._max_gpus())
         source = HostNodes(self.supply, templates, WORKER, -1)
         placer = Placer(hosts, source, self.profile, self.registry, racks=self.racks)
         batches = []
-        for gi, (rows_index, shape, results, anti) in enumerate(groups):
+        for gi, group in enumerate(groups):
+            rows_index, shape, results = group.rows_index, group.shape, group.results
             n_vms = self.rows[rows_index].pool.n
             if n_vms == 0:
                 continue
             cpu, mem = self._footprint(shape, hyp, substrate)
             models = None
             keys = [r.key for r in results]
-            w_models = {
+            w_models = [
                 self.workloads[k].workload.gpu.models if self.workloads[k].workload.gpu else None
                 for k in keys
-            }
+            ]
             named = [set(m) for m in w_models if m]
             if named:
                 allowed = set.intersection(*named)
@@ -646,16 +751,14 @@ class _Run:
                     key=gi, replicas=n_vms, cpu_milli=cpu, memory_mib=mem,
                     gpu_count=int(shape.gpus) if whole else (1 if shape.gpus > 0 else 0),
                     gpu_milli=GPU_WHOLE if whole else round(shape.gpus * GPU_WHOLE),
-                    gpu_models=models, anti_affinity="host" if anti else "none", pod_slots=0,
+                    gpu_models=models, anti_affinity=group.anti_affinity, spread_racks=group.spread_racks, pod_slots=0,
                 )
             )  # fmt: skip
         self.lower_bound += self._bound(templates, batches)
-        control = [b for b in batches if b.anti_affinity == "host"]
-        rest = [b for b in batches if b.anti_affinity != "host"]
-        level2 = [placer.place(b) for b in control] + [placer.place(b) for b in self._ordered(rest)]
+        level2 = [placer.place(b) for b in self._ordered(batches)]
         vm_host: dict[int, I64] = {}
         for res in level2:
-            rows_index = groups[res.key][0]
+            rows_index = groups[res.key].rows_index
             n_vms = self.rows[rows_index].pool.n
             host_of_vm = np.full(n_vms, -1, np.int64)
             placed = np.repeat(
@@ -698,7 +801,7 @@ class _Run:
                 self.unplaced.append(Unplaced(k, lost, why))
 
     # ------------------------------------------------------------------ result
-    def result(self, kind: str) -> SubstratePlacement:
+    def result(self, kind: str, label: str) -> SubstratePlacement:
         tables = [self._table(r) for r in self.rows]
         nodes = NodeTable.concat(tables)
         models = self.scenario.hardware.host_models
@@ -725,6 +828,7 @@ class _Run:
             placed[k] = int(pc.sum())
         return SubstratePlacement(
             kind=kind,
+            name=label,
             host_models=[m.name for m in models],
             hosts=self.supply.hosts,
             host_cpu=host_cpu,

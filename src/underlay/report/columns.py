@@ -45,6 +45,13 @@ def _overhead(s: SubstrateStatic) -> tuple[float, float]:
     return cpu, mem
 
 
+def _bound(s: SubstrateStatic) -> str:
+    # The bound is for placing every pod; with pods left over the ratio means nothing.
+    if s.pods_placed < s.pods:
+        return f"{s.hosts_lower_bound:,} (n/a: pods unplaced)"
+    return f"{s.hosts_lower_bound:,} ({s.packing_ratio:.2f}×)"
+
+
 def _stranded_cause(s: SubstrateStatic) -> str:
     if not s.stranded:
         return "–"

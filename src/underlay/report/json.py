@@ -27,6 +27,7 @@ def _res(r: Resources3) -> dict[str, float]:
 
 def _substrate(s: SubstrateStatic) -> dict[str, Any]:
     return {
+        "name": s.name,
         "kind": s.kind,
         "sized_by_underlay": s.sizing,
         "hosts": {

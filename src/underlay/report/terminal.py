@@ -34,7 +34,7 @@ def render_comparison(result: Comparison, console: Console) -> None:
     console.print(
         f"[bold]{sc.name}[/bold] — {len(sc.tenants)} tenants, {mode}, strategy {sc.placement.strategy}"
     )
-    names = [s.kind for s in result.substrates]
+    names = [s.name for s in result.substrates]
     console.print(_transposed("Substrates", SUBSTRATE_COLUMNS, result.substrates, names))
     tenants = Table(
         title="Tenants (cost, hosts touched, what they give up)",
@@ -53,7 +53,7 @@ def render_comparison(result: Comparison, console: Console) -> None:
     for s in result.substrates:
         if s.unplaced:
             t = Table(
-                title=f"Unplaced pods on {s.kind}", title_justify="left", header_style="bold red"
+                title=f"Unplaced pods on {s.name}", title_justify="left", header_style="bold red"
             )
             for h in (
                 "tenant/cluster/workload",
@@ -72,4 +72,4 @@ def render_comparison(result: Comparison, console: Console) -> None:
                 )  # fmt: skip
             console.print(t)
         for note in s.notes:
-            console.print(f"[yellow]note[/yellow] ({s.kind}): {note}")
+            console.print(f"[yellow]note[/yellow] ({s.name}): {note}")

@@ -1,0 +1,157 @@
+"""Kubernetes quantities → integer units (millicores, MiB), table-driven."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from underlay.model.quantities import (
+    cpu_to_milli,
+    format_cpu,
+    format_memory,
+    memory_to_mib,
+    parse_quantity,
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "milli"),
+    [
+        ("500m", 500),
+        ("1", 1000),
+        ("1.5", 1500),  # 1.5 cores × 1000
+        ("0.1", 100),
+        (".5", 500),
+        ("2", 2000),
+        (2, 2000),  # a YAML integer
+        (0.25, 250),  # a YAML float
+        ("1e3", 1_000_000),  # 1 × 10³ cores = 1,000,000m
+        ("1E1", 10_000),
+        ("1k", 1_000_000),  # decimal kilo: 1000 cores
+        ("250m", 250),
+        ("0.0001", 1),  # 0.1m rounds *up* to 1m (requests never shrink)
+        ("1001m", 1001),
+        (" 4 ", 4000),  # surrounding blanks are tolerated
+    ],
+)
+def test_cpu_to_milli(text: str | int | float, milli: int) -> None:
+    assert cpu_to_milli(text) == milli
+
+
+def test_cpu_rounds_down_for_capacities() -> None:
+    # 0.0015 cores = 1.5m: a request rounds up to 2m, a capacity down to 1m.
+    assert cpu_to_milli("0.0015") == 2
+    assert cpu_to_milli("0.0015", round_up=False) == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "mib"),
+    [
+        ("4Gi", 4096),  # 4 × 1024
+        ("512Mi", 512),
+        ("1Ti", 1024 * 1024),
+        ("1536Mi", 1536),
+        ("1.5Gi", 1536),  # 1.5 × 1024
+        ("1024Ki", 1),  # 1024 KiB = 1 MiB exactly
+        ("1Ki", 1),  # 1/1024 MiB rounds up to 1
+        # 1G = 10⁹ bytes = 10⁹ / 2²⁰ MiB = 953.674… MiB → 954 rounded up.
+        ("1G", 954),
+        # 1M = 10⁶ bytes = 0.9537 MiB → 1.
+        ("1M", 1),
+        # 1e9 bytes is the same quantity as 1G.
+        ("1e9", 954),
+        # A bare number is bytes: 1048576 B = 1 MiB.
+        ("1048576", 1),
+        ("0", 0),
+    ],
+)
+def test_memory_to_mib(text: str, mib: int) -> None:
+    assert memory_to_mib(text) == mib
+
+
+def test_memory_rounds_down_for_capacities() -> None:
+    # 1G = 953.67 MiB: a capacity must not claim 954.
+    assert memory_to_mib("1G", round_up=False) == 953
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("500m", Decimal("0.5")),
+        ("1Ki", Decimal(1024)),
+        ("1k", Decimal(1000)),
+        ("1e3", Decimal(1000)),
+        ("-1", Decimal(-1)),
+        ("+2", Decimal(2)),
+        ("1Ei", Decimal(2) ** 60),
+    ],
+)
+def test_parse_quantity_exact(text: str, value: Decimal) -> None:
+    assert parse_quantity(text) == value
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "",
+        "   ",
+        "abc",
+        "1x",
+        "4GB",  # not a Kubernetes suffix
+        "4 gi",  # suffixes are case-sensitive
+        "1.2.3",
+        "m",
+        "Gi",
+        "1e",
+        "--1",
+        "1 000",
+        "0x10",
+        True,  # YAML `yes` / `true` is not a quantity
+        float("nan"),
+        float("inf"),
+    ],
+)
+def test_bad_quantities_raise_value_error(bad: object) -> None:
+    with pytest.raises(ValueError):
+        parse_quantity(bad)  # type: ignore[arg-type]
+
+
+def test_error_message_gives_examples() -> None:
+    with pytest.raises(ValueError, match="500m"):
+        cpu_to_milli("lots")
+
+
+@pytest.mark.parametrize(
+    ("milli", "text"),
+    [
+        pytest.param(
+            1500,
+            "1.5",
+            marks=pytest.mark.xfail(
+                reason="BUG: format_cpu's docstring promises 1500 -> '1.5', it returns '1500m'",
+                strict=True,
+            ),
+        ),
+        (250, "250m"),
+        (2000, "2"),
+        (12_500, "12.5"),
+        (0, "0"),
+    ],
+)
+def test_format_cpu(milli: int, text: str) -> None:
+    assert format_cpu(milli) == text
+
+
+@pytest.mark.parametrize(
+    ("mib", "text"),
+    [(4096, "4Gi"), (1536, "1.5Gi"), (200, "200Mi"), (1024 * 1024, "1.0Ti")],
+)
+def test_format_memory(mib: int, text: str) -> None:
+    assert format_memory(mib) == text
+
+
+@pytest.mark.parametrize("milli", [1, 250, 999, 1000, 1500, 9_999, 64_000])
+def test_cpu_format_parse_round_trip(milli: int) -> None:
+    # Below 10 cores and on whole cores the formatted text parses back exactly.
+    assert cpu_to_milli(format_cpu(milli)) == milli
