@@ -56,8 +56,9 @@ DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared/data/openb"
 PUBLISHED_BEST = 0.954  # the best policy's figure on this trace, as given in the brief
 
 
-def workload(pods: GpuPods, order_by_name: np.ndarray, total_gpu_milli: int,
-             inflation: float, seed: int) -> GpuPods:  # fmt: skip
+def workload(
+    pods: GpuPods, order_by_name: np.ndarray, total_gpu_milli: int, inflation: float, seed: int
+) -> GpuPods:
     """The reference protocol's pod sequence for one seed (see the module docstring)."""
     rng = np.random.default_rng(seed)
     base = rng.permutation(order_by_name)
@@ -135,15 +136,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=10, help="number of seeds (0..n-1)")
     parser.add_argument("--strategies", default=",".join(STRATEGIES))
     parser.add_argument("--inflation", type=float, default=1.3)
-    parser.add_argument("--baseline-pods", type=int, default=400,
-                        help="pods for the pure-Python speed baseline (0 = skip)")  # fmt: skip
+    parser.add_argument(
+        "--baseline-pods",
+        type=int,
+        default=400,
+        help="pods for the pure-Python speed baseline (0 = skip)",
+    )
     args = parser.parse_args(argv)
 
     node_file, pod_file = args.data / NODE_LIST, args.data / POD_LISTS[args.pods]
     for f in (node_file, pod_file):
         if not f.is_file():
-            print(f"Error: {f} not found; point --data at the openb folder "
-                  "(../shared/data/openb from the repository root)", file=sys.stderr)  # fmt: skip
+            print(
+                f"Error: {f} not found; point --data at the openb folder "
+                "(../shared/data/openb from the repository root)",
+                file=sys.stderr,
+            )
             return 2
     strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
     unknown = [s for s in strategies if s not in STRATEGIES]
@@ -160,9 +168,11 @@ def main(argv: list[str] | None = None) -> int:
     pods = pod_table.to_gpu_pods(nodes.model_names)
     by_name = pod_table.sorted_by_name()
     typical = TypicalPods.from_pods(pods)
-    print(f"openb {args.pods}: {nodes.n_nodes} nodes, {nodes.total_gpu_milli // 1000} GPUs, "
-          f"{pods.n_pods} pods ({typical.n_types} types), inflation {args.inflation}, "
-          f"{args.seeds} seeds")  # fmt: skip
+    print(
+        f"openb {args.pods}: {nodes.n_nodes} nodes, {nodes.total_gpu_milli // 1000} GPUs, "
+        f"{pods.n_pods} pods ({typical.n_types} types), inflation {args.inflation}, "
+        f"{args.seeds} seeds"
+    )
 
     rows = {s: Row(s, [], [], []) for s in strategies}
     sizes: list[int] = []

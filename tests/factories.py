@@ -144,6 +144,9 @@ class FixedNodes:
     def open(self, pool: NodePool, template: NodeTemplate, count: int) -> Any:
         raise AssertionError("FixedNodes never opens nodes")
 
+    def exhausted(self, batch: PodBatch) -> str:
+        return "fixed pool: no node can be added"
+
 
 def make_batch(
     *, replicas: int = 1, cpu_milli: int = 1000, memory_mib: int = 0, key: int = 0, **kw: Any

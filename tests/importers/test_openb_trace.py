@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import numpy as np
@@ -163,7 +164,7 @@ def test_header_only_gives_empty_tables(tmp_path: Path) -> None:
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.text(alphabet=st.sampled_from("ab,1-.\n\"x 0"), max_size=80))
+@given(st.text(alphabet=st.sampled_from('ab,1-.\n"x 0'), max_size=80))
 def test_readers_never_crash_on_arbitrary_input(text: str) -> None:
     import tempfile
 
@@ -171,10 +172,8 @@ def test_readers_never_crash_on_arbitrary_input(text: str) -> None:
         for header, reader in ((POD_HEADER, read_openb_pods), (NODE_HEADER, read_openb_nodes)):
             path = Path(folder) / "fuzz.csv"
             path.write_text(header + "\n" + text, encoding="utf-8")
-            try:
+            with contextlib.suppress(TraceError):
                 reader(path)
-            except TraceError:
-                pass
 
 
 # ---- the real trace (../shared/data/openb), skipped where it is absent ---------------

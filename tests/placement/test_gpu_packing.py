@@ -43,9 +43,15 @@ def make_nodes(
     g = nodes.max_gpus
     table = np.array([list(f) + [0] * (g - len(f)) for f in free], dtype=np.int32)
     return GpuNodes(
-        nodes.cpu_free_milli, nodes.memory_free_mib, table, nodes.gpu_model, MODELS,
-        nodes.cpu_capacity_milli, nodes.memory_capacity_mib, nodes.gpu_count,
-    )  # fmt: skip
+        nodes.cpu_free_milli,
+        nodes.memory_free_mib,
+        table,
+        nodes.gpu_model,
+        MODELS,
+        nodes.cpu_capacity_milli,
+        nodes.memory_capacity_mib,
+        nodes.gpu_count,
+    )
 
 
 def make_pods(
@@ -207,6 +213,19 @@ def test_fgd_beats_best_fit_on_fragmentation() -> None:
     assert gpu_fragmentation(after_fgd, typical).tolist() == pytest.approx([0, 0])
 
 
+def test_fgd_keeps_cpu_only_pods_off_nodes_they_would_strand() -> None:
+    # node 0: one whole free GPU, 16 cores; node 1: its GPU fully used, 16 cores.
+    # typical: a 1-GPU pod with 8 cores (pop 1) and a 12-core CPU-only pod (pop 1).
+    # A 12-core CPU-only pod on node 0 leaves 4 cores: neither type runs there any more,
+    # usable V drops 1*1000 (GPU type) + 1*1000 (CPU-only type: runs -> no fragment)
+    # to 0, loss 2000. On node 1 the free GPU milli is 0, so V is 0 before and after.
+    nodes = make_nodes((1, 1), cpu=16000, free=[(1000,), (0,)])
+    typical = TypicalPods.from_pods(make_pods([1000, 0], cpu=[8000, 12000]))
+    pod = make_pods([0], cpu=12000)
+    assert pack(nodes, pod, "fgd", typical).node_of_pod.tolist() == [1]
+    assert pack(nodes, pod, "first-fit").node_of_pod.tolist() == [0]
+
+
 def test_fragmentation_counts_cpu_starved_gpus() -> None:
     # A 2-GPU node with 4 cores free; typical pod needs 8 cores + 1 GPU: it cannot run,
     # so all 2000 free milli are fragments. With 16 cores it runs: no fragment.
@@ -276,9 +295,15 @@ def scenarios(draw: st.DrawFn) -> tuple[GpuNodes, GpuPods]:
     used = draw(st.lists(st.sampled_from([0, 0, 200, 500, 1000]), min_size=n * g, max_size=n * g))
     free = np.maximum(nodes.gpu_free_milli - np.array(used, dtype=np.int32).reshape(n, g), 0)
     nodes = GpuNodes(
-        nodes.cpu_free_milli, nodes.memory_free_mib, free.astype(np.int32), nodes.gpu_model,
-        MODELS, nodes.cpu_capacity_milli, nodes.memory_capacity_mib, nodes.gpu_count,
-    )  # fmt: skip
+        nodes.cpu_free_milli,
+        nodes.memory_free_mib,
+        free.astype(np.int32),
+        nodes.gpu_model,
+        MODELS,
+        nodes.cpu_capacity_milli,
+        nodes.memory_capacity_mib,
+        nodes.gpu_count,
+    )
     p = draw(st.integers(0, 14))
     pod_rows = draw(
         st.lists(
@@ -390,9 +415,9 @@ def test_fgd_picks_a_least_fragmenting_option(scenario: tuple[GpuNodes, GpuPods]
 
 
 def test_validation_of_arrays() -> None:
-    with pytest.raises(ValueError, match="0..1000 and 0 on missing"):
+    with pytest.raises(ValueError, match=r"0\.\.1000 and 0 on missing"):
         make_nodes((1,), free=[(1200,)])
-    with pytest.raises(ValueError, match="1..1000"):
+    with pytest.raises(ValueError, match=r"1\.\.1000"):
         GpuPods.from_requests([1], [1], [1], [0], MODELS)
     with pytest.raises(ValueError, match="model"):
         pack(make_nodes(), GpuPods.from_requests([1], [1], [0], [0], ("A",)), "best-fit")

@@ -183,7 +183,7 @@ def analyse(scenario: Scenario, defaults: Defaults, p: SubstratePlacement) -> Su
     if is_vm:
         assert isinstance(vm_substrate, Vm)
         overhead["hypervisor"] = _sum(p.host_hypervisor_cpu, p.host_hypervisor_mem)
-        overhead["vm_memory"] = _sum(0, nodes.vm_overhead_mem[worker & on_host])
+        overhead["vm_memory"] = _sum(np.zeros(1), nodes.vm_overhead_mem[worker & on_host])
     overhead["kubelet_reserved"] = _sum(nodes.reserved_cpu[worker], nodes.reserved_mem[worker])
     overhead["system_pods"] = _sum(nodes.system_cpu[worker], nodes.system_mem[worker])
     if nodes.sandbox_cpu.any():
@@ -293,9 +293,8 @@ def analyse(scenario: Scenario, defaults: Defaults, p: SubstratePlacement) -> Su
     if is_vm:
         assert isinstance(vm_substrate, Vm)
         hyp = defaults.hypervisors[vm_substrate.hypervisor]
-        licence = vm_substrate.licence_per_core_year_usd
-        if licence is None:
-            licence = hyp.licence_per_core_year_usd
+        given = vm_substrate.licence_per_core_year_usd
+        licence = hyp.licence_per_core_year_usd if given is None else given
     costs = host_costs(scenario, defaults, host_model, utilisation, licence)
     host_total = costs.total
 
@@ -315,7 +314,7 @@ def analyse(scenario: Scenario, defaults: Defaults, p: SubstratePlacement) -> Su
             C / np.maximum(p.host_cpu[H], 1) + M / np.maximum(p.host_mem[H], 1) if len(H) else C
         )
         np.add.at(share_tenant, (T, H), weight)
-        for h in np.flatnonzero(host_owner >= 0):
+        for h in np.flatnonzero(host_owner >= 0).tolist():
             share_tenant[:, h] = 0
             share_tenant[cluster_tenant[host_owner[h]], h] = 1
     col = share_tenant.sum(axis=0)

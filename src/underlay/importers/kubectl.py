@@ -232,7 +232,12 @@ class _At:
             path = f"{self.path}.{key}" if self.path else key
         else:
             path = f"{self.path}[{json.dumps(key)}]"
-        value = self.value.get(key) if isinstance(self.value, dict) else self.value[key]
+        if isinstance(self.value, dict):
+            value = self.value.get(key)
+        elif isinstance(self.value, list) and isinstance(key, int):
+            value = self.value[key]
+        else:
+            value = None
         return _At(value, path, self.source)
 
     def mapping(self, key: str) -> _At | None:
@@ -396,11 +401,6 @@ def _fmt_memory(size: Decimal) -> str:
     return str(whole)
 
 
-def _fmt_memory_floor_mib(size: Decimal) -> str:
-    mib = int((size / 2**20).to_integral_value(rounding=ROUND_FLOOR))
-    return _fmt_memory(Decimal(mib) * 2**20)
-
-
 def _fmt(resource: str, amount: Decimal) -> str:
     if resource == _CPU:
         return _fmt_cpu(amount)
@@ -439,7 +439,7 @@ class _NodeInfo:
 
 def _parse_node(item: _At) -> _NodeInfo:
     meta = item.mapping("metadata")
-    name = (meta.text("name") if meta else None) or item.path
+    name = (meta.text("name") if meta else None) or item.path or "node"
     labels = meta.strings("labels") if meta else {}
     status = item.mapping("status")
     capacity = (status.mapping("capacity") or status.mapping("allocatable")) if status else None
@@ -514,7 +514,7 @@ class _PodInfo:
 
 def _parse_pod(item: _At, tenant_label: str | None) -> _PodInfo:
     meta = item.mapping("metadata")
-    name = (meta.text("name") if meta else None) or item.path
+    name = (meta.text("name") if meta else None) or item.path or "pod"
     namespace = (meta.text("namespace") if meta else None) or "default"
     labels = meta.strings("labels") if meta else {}
     annotations = meta.strings("annotations") if meta else {}
@@ -536,10 +536,7 @@ def _parse_pod(item: _At, tenant_label: str | None) -> _PodInfo:
     if owner_kind == "Node":
         owner_kind, owner_name = "Pod", name
 
-    if tenant_label is None:
-        tenant = namespace
-    else:
-        tenant = labels.get(tenant_label) or _UNLABELLED
+    tenant = namespace if tenant_label is None else (labels.get(tenant_label) or _UNLABELLED)
     requests, limits = _pod_resources(spec)
     return _PodInfo(
         path=item.path,
@@ -586,17 +583,15 @@ class _Sum:
     app: list[Decimal] = field(default_factory=list)
     sidecars: list[Decimal] = field(default_factory=list)
     init: Decimal = Decimal(0)
-    init_text: str = ""
-    has_init: bool = False
+    init_terms: list[Decimal] | None = None  # the largest init step; None: no init containers
 
     def add_init(self, amount: Decimal, *, restartable: bool) -> None:
         # An init container runs next to the sidecars started before it (and a sidecar
         # next to its predecessors): kubernetes.io "Sidecar Containers", resource sharing.
-        total = sum(self.sidecars, Decimal(0)) + amount
-        if total > self.init or not self.has_init:
-            self.init = max(self.init, total)
-            self.init_text = " + ".join([*map(str, self.sidecars), str(amount)])
-        self.has_init = True
+        terms = [*self.sidecars, amount]
+        total = sum(terms, Decimal(0))
+        if self.init_terms is None or total > self.init:
+            self.init, self.init_terms = total, terms
         if restartable:
             self.sidecars.append(amount)
 
@@ -605,16 +600,16 @@ class _Sum:
         return max(running, self.init) + overhead
 
     def formula(self, resource: str, overhead: Decimal) -> str:
-        terms = [_fmt(resource, a) for a in self.app] + [
-            f"sidecar {_fmt(resource, s)}" for s in self.sidecars
-        ]
+        """The arithmetic of :meth:`total` as text; empty when there is nothing to show."""
+        terms = [_fmt(resource, a) for a in self.app]
+        terms += [f"sidecar {_fmt(resource, s)}" for s in self.sidecars]
         text = " + ".join(terms) or "0"
-        if self.has_init:
-            init = " + ".join(_fmt(resource, Decimal(t)) for t in self.init_text.split(" + "))
+        if self.init_terms is not None:
+            init = " + ".join(_fmt(resource, t) for t in self.init_terms)
             text = f"max({text}, init {init})"
         if overhead:
             text = f"{text} + overhead {_fmt(resource, overhead)}"
-        simple = len(terms) <= 1 and not self.has_init and not overhead
+        simple = len(terms) <= 1 and self.init_terms is None and not overhead
         return "" if simple else text
 
 
@@ -683,9 +678,10 @@ def _pod_resources(spec: _At) -> tuple[dict[str, _Term], dict[str, Decimal | Non
             pod_limits[resource] = None
         else:
             # Limits are at least the requests container by container, so also in total.
-            pod_limits[resource] = limit_sums[resource].total(overhead.get(resource, Decimal(0)))
-            if pod_limits[resource] > _CEILING[resource]:  # type: ignore[operator]
+            limit = limit_sums[resource].total(overhead.get(resource, Decimal(0)))
+            if limit > _CEILING[resource]:
                 raise spec.fail(f"the pod's {resource} limit is too large; is a unit wrong?")
+            pod_limits[resource] = limit
     return terms, pod_limits
 
 
@@ -809,7 +805,8 @@ class _Builder:
             if len({(p.requests[_CPU].amount, p.requests[_MEMORY].amount) for p in pods}) > 1:
                 note += "; pods differ, the largest request is kept"
             entries.append({"name": name, "cpu": _fmt_cpu(cpu), "memory": _fmt_memory(memory)})
-            self.comments.after[("system_pods", len(entries) - 1)] = note
+            # The list is written once, under the first tenant; the others alias it.
+            self.comments.after[("tenants", 0, "system_pods", len(entries) - 1)] = note
         return entries
 
     def _workload(self, group: _Group, name: str, path: tuple[str | int, ...]) -> dict[str, Any]:
@@ -824,9 +821,9 @@ class _Builder:
             "requests": requests,
         }
         limits = {
-            key: _fmt(resource, amount)
+            key: _fmt(resource, limit)
             for resource, key in ((_CPU, "cpu"), (_MEMORY, "memory"))
-            if (amount := group.limit(resource)) is not None
+            if (limit := group.limit(resource)) is not None
         }
         if limits:
             workload["limits"] = limits
@@ -966,7 +963,9 @@ class _Builder:
             per_node=per_node,
         )
         # Each cluster gets the same DaemonSets: one list, anchored, so it is edited once.
-        anchors = {("tenants", 0, "system_pods"): "system_pods"} if system_pods else {}
+        anchors: dict[tuple[str | int, ...], str] = {}
+        if system_pods:
+            anchors[("tenants", 0, "system_pods")] = "system_pods"
         body = _Emitter(self.comments, anchors).document(data)
         text = header + body
         scenario = _validate(text, data, name)
@@ -1043,10 +1042,10 @@ class _Builder:
         ]
         if not has_system_pods:
             lines.append("- no DaemonSet pods were found: clusters get the default system pods.")
-        if per_node is None:
+        if per_node is None and len({n.max_pods for n in self.nodes if n.max_pods}) > 1:
             lines.append("- the nodes differ in their pods capacity: max_pods keeps its default.")
         lines += [f"- {note}" for note in self.notes]
-        return "".join(f"# {line}".rstrip() + "\n" for line in lines)
+        return "".join(f"# {_comment(line)}".rstrip() + "\n" for line in lines)
 
 
 def _validate(text: str, data: dict[str, Any], name: str) -> Scenario:
@@ -1094,6 +1093,9 @@ def _unique(candidates: list[str], taken: set[str]) -> str:
 # ---------------------------------------------------------------------- YAML out
 
 
+_BLOCK_ITEMS: Final = frozenset({"host_models", "tenants", "workloads"})
+
+
 class _Emitter:
     """Block-style YAML with comments; small mappings of scalars in flow style."""
 
@@ -1109,11 +1111,11 @@ class _Emitter:
 
     def _eol(self, path: tuple[str | int, ...]) -> str:
         text = self.comments.after.get(path)
-        return f"  # {text}" if text else ""
+        return f"  # {_comment(text)}" if text else ""
 
     def _before(self, path: tuple[str | int, ...], indent: int) -> None:
         for line in self.comments.before.get(path, []):
-            self.lines.append(f"{' ' * indent}# {line}")
+            self.lines.append(f"{' ' * indent}# {_comment(line)}")
 
     def _mapping(
         self, data: dict[str, Any], indent: int, path: tuple[str | int, ...], lead: str | None
@@ -1145,21 +1147,23 @@ class _Emitter:
         for index, item in enumerate(items):
             here = (*path, index)
             self._before(here, indent)
-            if isinstance(item, dict) and item and not _is_flow(item):
+            if isinstance(item, dict) and item and not _is_flow(item, path[-1]):
                 self._mapping(item, indent + 2, here, f"{pad}- ")
             else:
                 self.lines.append(f"{pad}- {_flow(item)}{self._eol(here)}")
 
 
-def _is_flow(value: Any) -> bool:
+def _comment(text: str) -> str:
+    # Names from the dump may hold anything, line breaks included; a comment must not.
+    return "".join(ch if ch.isprintable() else " " for ch in text)
+
+
+def _is_flow(value: Any, parent: str | int | None = None) -> bool:
     if isinstance(value, dict):
-        return (
-            all(not isinstance(v, dict | list) for v in value.values())
-            and (len(value) <= 3 or not value)
-            and "name" not in value
-        )
+        scalars = all(not isinstance(v, dict | list) for v in value.values())
+        return scalars and parent not in _BLOCK_ITEMS
     if isinstance(value, list):
-        return not value or all(not isinstance(v, dict | list) for v in value)
+        return all(not isinstance(v, dict | list) for v in value)
     return True
 
 

@@ -399,8 +399,8 @@ class MaxPodsPolicy(_Model):
 
     def limit(self, cpu_milli: int) -> int:
         """Max pods on a node with ``cpu_milli`` CPUs under this policy."""
-        cidr_half = 2 ** (32 - self.pod_cidr_prefix) // 2
-        limit = min(self.per_node, cidr_half)
+        cidr_half: int = 2 ** (32 - self.pod_cidr_prefix) // 2
+        limit: int = min(self.per_node, cidr_half)
         if self.per_core is not None:
             limit = min(limit, self.per_core * max(1, cpu_milli // 1000))
         return limit
@@ -494,7 +494,7 @@ class Scenario(_Model):
     description: str = ""
     hardware: Hardware
     substrates: list[Substrate] = Field(
-        default_factory=lambda: [
+        default_factory=lambda: [  # type: ignore[arg-type]
             BaremetalDedicated(kind="baremetal-dedicated"),
             BaremetalShared(kind="baremetal-shared"),
             Vm(kind="vm"),

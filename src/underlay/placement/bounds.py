@@ -51,15 +51,15 @@ def hosts_lower_bound(
     # Variable layout: x_0..x_{M-1}, then y[g, m, r] for allowed (g, m) and demanded r.
     y_index: list[tuple[int, int, int]] = []
     for g, (allowed, demand) in enumerate(groups):
-        for m in np.flatnonzero(allowed):
-            for r in np.flatnonzero(demand > 0):
-                y_index.append((g, int(m), int(r)))
+        for m in np.flatnonzero(allowed).tolist():
+            for r in np.flatnonzero(demand > 0).tolist():
+                y_index.append((g, m, r))
     n_vars = models + len(y_index)
     rows: list[F64] = []
     lower: list[float] = []
     upper: list[float] = []
     for g, (_, demand) in enumerate(groups):  # demand covered
-        for r in np.flatnonzero(demand > 0):
+        for r in np.flatnonzero(demand > 0).tolist():
             row = np.zeros(n_vars)
             for k, (gg, _, rr) in enumerate(y_index):
                 if gg == g and rr == r:
@@ -96,5 +96,9 @@ def hosts_lower_bound(
             bounds=Bounds(0, hi),
         )
         if res.status == 0:
-            return max(at_least, math.ceil(res.fun - 1e-6))
+            return max(at_least, _ceil(res.fun))
     return at_least
+
+
+def _ceil(value: float) -> int:
+    return math.ceil(float(value) - 1e-6)

@@ -311,8 +311,13 @@ class GpuPods:
                     for name in names:
                         if name in column:
                             allowed[i, column[name]] = True
-        return cls(cpu, _i64(memory_mib, "memory_mib"), _i64(num_gpu, "num_gpu"),
-                   _i64(gpu_milli, "gpu_milli"), allowed)  # fmt: skip
+        return cls(
+            cpu,
+            _i64(memory_mib, "memory_mib"),
+            _i64(num_gpu, "num_gpu"),
+            _i64(gpu_milli, "gpu_milli"),
+            allowed,
+        )
 
     @property
     def n_pods(self) -> int:
@@ -327,8 +332,13 @@ class GpuPods:
     def take(self, index: npt.ArrayLike) -> GpuPods:
         """The pods at ``index`` (reorder, subset or repeat), in that order."""
         idx = np.asarray(index, dtype=np.int64)
-        return GpuPods(self.cpu_milli[idx], self.memory_mib[idx], self.num_gpu[idx],
-                       self.gpu_milli[idx], self.allowed_models[idx])  # fmt: skip
+        return GpuPods(
+            self.cpu_milli[idx],
+            self.memory_mib[idx],
+            self.num_gpu[idx],
+            self.gpu_milli[idx],
+            self.allowed_models[idx],
+        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -370,7 +380,7 @@ class TypicalPods:
                 pods.num_gpu,
                 pods.gpu_milli,
                 pods.allowed_models.astype(np.int64),
-            ]  # fmt: skip
+            ]
         )
         if rows.shape[0] == 0:
             uniq = rows
@@ -528,11 +538,12 @@ class _FirstFit:
 def _remaining(st: _State, idx: I64, req: _Request) -> F64:
     """Normalised free capacity after placement: cpu + memory + GPU shares (0..3)."""
     gpu_after = st.gpu[idx].sum(axis=1) - req.k * req.d
-    return (
+    result: F64 = (
         (st.cpu[idx] - req.cpu) / st.cpu_cap[idx]
         + (st.mem[idx] - req.mem) / st.mem_cap[idx]
         + gpu_after / st.gpu_cap[idx]
     )
+    return result
 
 
 class _BestFit:
@@ -754,8 +765,9 @@ def _why(st: _State, req: _Request, model_ok: B) -> FailureReason:
     return FailureReason.GPU
 
 
-def _scorer(strategy: str, st: _State, pods: GpuPods, typical: TypicalPods | None,
-            n_models: int) -> _Scorer:  # fmt: skip
+def _scorer(
+    strategy: str, st: _State, pods: GpuPods, typical: TypicalPods | None, n_models: int
+) -> _Scorer:
     if strategy == "fgd":
         return _Fgd(st, TypicalPods.from_pods(pods) if typical is None else typical, n_models)
     simple: dict[str, _Scorer] = {
@@ -827,7 +839,7 @@ def pack(
                 pods.num_gpu,
                 pods.gpu_milli,
                 pods.allowed_models.astype(np.int64),
-            ]  # fmt: skip
+            ]
         )
         _, first, key_of_pod = np.unique(rows, axis=0, return_index=True, return_inverse=True)
         key_of_pod = key_of_pod.reshape(-1)
@@ -848,9 +860,12 @@ def pack(
             allowed = pods.allowed_models[j]
             model_ok = allowed[st.model] if allowed.size else np.ones(n_nodes, np.bool_)
             req = _Request(
-                int(pods.cpu_milli[j]), int(pods.memory_mib[j]), int(pods.num_gpu[j]),
-                int(pods.gpu_milli[j]), allowed,
-            )  # fmt: skip
+                int(pods.cpu_milli[j]),
+                int(pods.memory_mib[j]),
+                int(pods.num_gpu[j]),
+                int(pods.gpu_milli[j]),
+                allowed,
+            )
             row = _CacheRow(
                 req=req,
                 score=np.empty(n_nodes),

@@ -18,7 +18,7 @@ import math
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -62,6 +62,13 @@ I64 = NDArray[np.int64]
 Progress = Callable[[int], None]
 _NO_POD_LIMIT = 1 << 30
 _AUTO_SPLITS = (1, 2, 3, 4, 6, 8, 12, 16)
+
+
+def vm_shape(*, name: str, vcpus: int, memory_mib: int, gpus: float = 0.0) -> VmShape:
+    """A VM shape from integer units (the model itself parses quantities)."""
+    return VmShape.model_validate(
+        {"name": name, "vcpus": vcpus, "memory": f"{memory_mib}Mi", "gpus": gpus}
+    )
 
 
 def flatten(scenario: Scenario) -> tuple[list[ClusterRef], list[WorkloadRef]]:
@@ -165,7 +172,7 @@ class _Run:
         return (sum(p.cpu_milli for p in chosen), sum(p.memory_mib for p in chosen), len(chosen))
 
     def _node_template(
-        self, cpu: int, mem: int, policy: MaxPodsPolicy, system: tuple[int, int, int], **gpu: int
+        self, cpu: int, mem: int, policy: MaxPodsPolicy, system: tuple[int, int, int], **gpu: Any
     ) -> tuple[NodeTemplate, int, int]:
         max_pods = policy.limit(cpu)
         r_cpu, r_mem = node_reservation(
@@ -450,10 +457,10 @@ class _Run:
         self.hypervisor = hyp
         self.vm = substrate
         cp = self.defaults.control_plane
-        cp_shape = VmShape(
+        cp_shape = vm_shape(
             name="control-plane",
             vcpus=cp.dedicated_vm_vcpus,
-            memory=f"{cp.dedicated_vm_memory_mib}Mi",
+            memory_mib=cp.dedicated_vm_memory_mib,
         )
         groups: list[_VmGroup] = []
         hosted = [c.index for c in self.clusters if c.cluster.control_plane == "hosted"]
@@ -470,10 +477,10 @@ class _Run:
                     pool, CONTROL_PLANE, c.index, cp_shape, MaxPodsPolicy(), system_default
                 )
         if hosted:
-            hosted_shape = VmShape(
+            hosted_shape = vm_shape(
                 name="hosted-control-plane",
                 vcpus=2 * cp_shape.vcpus,
-                memory=f"{2 * cp_shape.memory_mib}Mi",
+                memory_mib=2 * cp_shape.memory_mib,
             )
             self._hosted_control_planes(hosted, vm_shape=hosted_shape)
             groups.append(_VmGroup(len(self.rows) - 1, hosted_shape, [], "host"))
@@ -614,7 +621,9 @@ class _Run:
             mem_gib = int((share_mem - overhead * substrate.memory_overcommit) // 1024)
             if vcpus >= 1 and mem_gib >= 1:
                 label = f"{vcpus}c{mem_gib}g" + (f"-{gpus:g}gpu" if gpus else "")
-                shapes.append(VmShape(name=label, vcpus=vcpus, memory=f"{mem_gib}Gi", gpus=gpus))
+                shapes.append(
+                    vm_shape(name=label, vcpus=vcpus, memory_mib=mem_gib * 1024, gpus=gpus)
+                )
         return shapes + self._pod_sized_shapes(substrate, host, batches)
 
     def _pod_sized_shapes(
@@ -664,7 +673,7 @@ class _Run:
             if vcpus * 1000 > host.cpu_milli * substrate.cpu_overcommit:
                 break
             label = f"{vcpus}c{gib}g" + (f"-{gpus:g}gpu" if gpus else "") + f"-fits{n}"
-            shapes.append(VmShape(name=label, vcpus=vcpus, memory=f"{gib}Gi", gpus=gpus))
+            shapes.append(vm_shape(name=label, vcpus=vcpus, memory_mib=gib * 1024, gpus=gpus))
         return shapes
 
     def _choose_shape(
@@ -737,11 +746,8 @@ class _Run:
             cpu, mem = self._footprint(shape, hyp, substrate)
             models = None
             keys = [r.key for r in results]
-            w_models = [
-                self.workloads[k].workload.gpu.models if self.workloads[k].workload.gpu else None
-                for k in keys
-            ]
-            named = [set(m) for m in w_models if m]
+            gpu_requests = [self.workloads[k].workload.gpu for k in keys]
+            named = [set(g.models) for g in gpu_requests if g is not None and g.models]
             if named:
                 allowed = set.intersection(*named)
                 models = frozenset(self.gpu_models.index(m) for m in allowed)
@@ -856,9 +862,11 @@ class _Run:
         return sum(1 for role in self.supply.hosts.role if role != WORKER)
 
     def _table(self, r: _PoolRows) -> NodeTable:
+        def full(v: I64 | int) -> I64:
+            return np.full(r.pool.n, v, np.int64) if np.isscalar(v) else np.asarray(v, np.int64)
+
         pool, n = r.pool, r.pool.n
         used_pods = pool.live("cap_pods") - pool.live("free_pods")
-        full = lambda v: np.full(n, v, np.int64) if np.isscalar(v) else np.asarray(v, np.int64)  # noqa: E731
         return NodeTable(
             host=pool.live("host").copy(),
             cluster=full(r.cluster),

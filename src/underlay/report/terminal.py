@@ -52,24 +52,13 @@ def render_comparison(result: Comparison, console: Console) -> None:
     console.print(tenants)
     for s in result.substrates:
         if s.unplaced:
-            t = Table(
-                title=f"Unplaced pods on {s.name}", title_justify="left", header_style="bold red"
-            )
-            for h in (
-                "tenant/cluster/workload",
-                "pods",
-                "resource",
-                "requested",
-                "largest free",
-                "capacity",
-                "why",
-            ):
-                t.add_column(h)
+            console.print(f"[bold red]Unplaced pods on {s.name}[/bold red]")
             for u in s.unplaced:
-                t.add_row(
-                    f"{u.tenant}/{u.cluster}/{u.workload}", f"{u.pods:,}", u.resource,
-                    f"{u.requested:g}", f"{u.free:g}", f"{u.capacity:g}", u.detail,
-                )  # fmt: skip
-            console.print(t)
+                why = f"{u.resource}: requested {u.requested:g}, largest free {u.free:g}, capacity {u.capacity:g}"
+                console.print(
+                    f"  {u.tenant}/{u.cluster}/{u.workload}: {u.pods:,} pod{'s' if u.pods != 1 else ''} — "
+                    f"{why}" + (f" ({u.detail})" if u.detail else ""),
+                    highlight=False,
+                )
         for note in s.notes:
             console.print(f"[yellow]note[/yellow] ({s.name}): {note}")

@@ -75,7 +75,8 @@ class GpuFit:
         if batch.gpu_models is not None:
             allowed = np.isin(pool.gpu_model[:n], np.fromiter(batch.gpu_models, np.int64))
             fit = np.where(allowed, fit, 0)
-        return fit.astype(np.int64)
+        out: I64 = fit.astype(np.int64)
+        return out
 
     def unfit(self, pool: NodePool, batch: PodBatch, node: int) -> Unfit:
         if batch.gpu_models is not None and pool.gpu_model[node] not in batch.gpu_models:

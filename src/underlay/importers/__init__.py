@@ -1,0 +1,1 @@
+"""Importers: real inputs (dumps, live clusters, public traces) into underlay data."""
