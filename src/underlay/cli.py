@@ -155,6 +155,63 @@ def defaults(
         sys.stdout.write(yaml.safe_dump(data, sort_keys=False, width=100, allow_unicode=True))
 
 
+@import_app.command()
+def kubectl(
+    nodes: Annotated[Path, typer.Option("--nodes", help="JSON from `kubectl get nodes -o json`")],
+    pods: Annotated[Path, typer.Option("--pods", help="JSON from `kubectl get pods -A -o json`")],
+    tenant_from: Annotated[
+        str, typer.Option("--tenant-from", help="tenants from 'namespace' or 'label:KEY'")
+    ] = "namespace",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="write the scenario here, not stdout")
+    ] = None,
+    name: Annotated[
+        str | None,
+        typer.Option(help="scenario name (default: the --output file's stem, or kubectl-import)"),
+    ] = None,
+) -> None:
+    """Turn `kubectl get nodes/pods -o json` dumps into a scenario file to review and edit."""
+    from underlay.importers.kubectl import import_kubectl
+
+    try:
+        result = import_kubectl(
+            nodes, pods, tenant_from=tenant_from, name=name or (output.stem if output else None)
+        )
+        if output:
+            write_atomically(output, result.text)
+    except UnderlayError as exc:
+        raise _fail(exc) from None
+    if output:
+        err.print(f"Wrote {output}: {result.summary}. Review its header.", highlight=False)
+    else:
+        sys.stdout.write(result.text)
+
+
+@import_app.command()
+def openb(
+    nodes: Annotated[Path, typer.Option("--nodes", help="openb node list CSV")],
+    pods: Annotated[Path, typer.Option("--pods", help="openb pod list CSV")],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="write the scenario here, not stdout")
+    ] = None,
+    name: Annotated[str, typer.Option(help="scenario name")] = "openb",
+) -> None:
+    """Turn the Alibaba GPU trace (cluster-trace-gpu-v2023, "openb") into a scenario file."""
+    from underlay.importers.openb import openb_scenario, render
+
+    try:
+        data, header = openb_scenario(nodes, pods, name=name)
+        text = render(data, header)
+        if output:
+            write_atomically(output, text)
+    except UnderlayError as exc:
+        raise _fail(exc) from None
+    if output:
+        err.print(f"Wrote {output}. Review its header.", highlight=False)
+    else:
+        sys.stdout.write(text)
+
+
 def main() -> None:
     """Entry point."""
     app()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -11,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from underlay.placement import gpu_packing
 from underlay.placement.gpu_packing import (
     STRATEGIES,
     FailureReason,
@@ -421,3 +423,36 @@ def test_validation_of_arrays() -> None:
         GpuPods.from_requests([1], [1], [1], [0], MODELS)
     with pytest.raises(ValueError, match="model"):
         pack(make_nodes(), GpuPods.from_requests([1], [1], [0], [0], ("A",)), "best-fit")
+
+
+@settings(max_examples=40, deadline=None)
+@given(scenarios())
+def test_fgd_lookup_table_matches_direct_sums(
+    scenario: tuple[GpuNodes, GpuPods],
+) -> None:
+    """FGD's prefix-sum table and its fallback (compare + matmul) agree exactly."""
+    nodes, pods = scenario
+    with_table = pack(nodes, pods, "fgd")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(gpu_packing, "_FGD_TABLE_ENTRIES", 0)
+        without = pack(nodes, pods, "fgd")
+    assert np.array_equal(with_table.node_of_pod, without.node_of_pod)
+    assert np.array_equal(with_table.gpu_mask, without.gpu_mask)
+
+
+REAL = Path(__file__).resolve().parents[3] / "shared" / "data" / "openb"
+
+
+@pytest.mark.skipif(not REAL.is_dir(), reason=f"real openb data not found at {REAL}")
+def test_real_trace_prefix_all_strategies() -> None:
+    from underlay.importers.openb_trace import read_openb_nodes, read_openb_pods
+
+    nodes = read_openb_nodes(REAL / "openb_node_list_gpu_node.csv").to_gpu_nodes()
+    table = read_openb_pods(REAL / "openb_pod_list_default.csv")
+    pods = table.to_gpu_pods(nodes.model_names).take(np.arange(1500))
+    for strategy in STRATEGIES:
+        result = pack(nodes, pods, strategy)
+        # 1,500 pods ask far less than the 6,212 GPUs: everything fits
+        assert result.n_failed == 0, strategy
+        used = result.nodes_after.allocated_gpu_milli
+        assert used == int(pods.gpu_milli_requested.sum())

@@ -18,7 +18,9 @@ Input
 Tenants
     One tenant per namespace (default), or per value of a pod label
     (``--tenant-from label:team``; pods without the label go to tenant ``unlabelled``).
-    Each tenant gets one cluster named after it, running the imported Kubernetes version.
+    Each tenant gets one cluster named after it, running the imported Kubernetes version;
+    its control plane is ``hosted`` when the dump has no control-plane node (a managed
+    cluster), else the default ``dedicated``.
 
 System pods
     Pods owned by a DaemonSet (in any namespace) become every cluster's ``system_pods``:
@@ -82,6 +84,7 @@ import yaml
 
 from underlay.errors import InputError, ScenarioError, TraceError
 from underlay.model.loading import parse_scenario
+from underlay.model.quantities import parse_quantity
 from underlay.model.scenario import MAX_CPU_MILLI, MAX_MEMORY_MIB, Scenario
 
 __all__ = [
@@ -349,8 +352,6 @@ def _items(doc: _At, kind: str) -> list[_At]:
 
 def _quantity(at: _At, resource: str) -> Decimal:
     """The quantity at ``at`` in the resource's base unit (cores, bytes, GPUs)."""
-    from underlay.model.quantities import parse_quantity
-
     value = at.value
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise at.fail(f"expected a quantity such as '500m' or '4Gi', got {_kind(value)}")
@@ -444,7 +445,13 @@ def _parse_node(item: _At) -> _NodeInfo:
     status = item.mapping("status")
     capacity = (status.mapping("capacity") or status.mapping("allocatable")) if status else None
     if capacity is None:
-        raise item.fail("status.capacity: missing; a node needs its cpu and memory capacity")
+        spec = item.mapping("spec")
+        hint = (
+            " (this looks like a Pod: is it the pods file?)"
+            if spec and "containers" in spec.value
+            else ""
+        )
+        raise item.fail(f"status.capacity: missing; a node needs its cpu and memory capacity{hint}")
     amounts: dict[str, Decimal] = {}
     for resource in _RESOURCES:
         if capacity.value.get(resource) is not None:
@@ -765,7 +772,7 @@ class _Builder:
             name = _unique([_safe_name(instance_type, generic), generic], taken)
             model: dict[str, Any] = {
                 "name": name,
-                "cores": _fmt_cpu(Decimal(cpu_milli) / 1000),
+                "cores": cpu_milli // 1000 if cpu_milli % 1000 == 0 else f"{cpu_milli}m",
                 "memory": _fmt_memory(Decimal(memory_mib) * 2**20),
             }
             if gpus:
@@ -775,7 +782,7 @@ class _Builder:
             listed = ", ".join(names[:3]) + (
                 f" and {len(names) - 3} more" if len(names) > 3 else ""
             )
-            self.comments.before[path] = [f"{len(members)} node(s): {listed}"]
+            self.comments.before[path] = [f"{_n(len(members), 'node')}: {listed}"]
             self.comments.after[(*path, "memory")] = "capacity, rounded down to MiB"
             models.append(model)
             inventory.append({"model": name, "count": len(members)})
@@ -839,7 +846,8 @@ class _Builder:
         if group.kind != "Pod" and first.via != f"{group.kind} {group.name}":
             origin += f" (via {first.via})"
         where = f"namespace {group.namespace}"
-        lines = [f"{origin} in {where}: {len(group.pods)} pod(s) on {nodes} node(s)"]
+        placed = f"on {_n(nodes, 'node')}" if nodes else "not scheduled yet"
+        lines = [f"{origin} in {where}: {_n(len(group.pods), 'pod')} {placed}"]
         if group.kind == "Pod":
             lines = [f"bare pod {group.name} in {where}"]
         for resource in (_CPU, _MEMORY, _GPU):
@@ -870,7 +878,7 @@ class _Builder:
             memory = max(p.requests[_MEMORY].amount for p in members)
             what = f"{kind} {name}" if kind != "Pod" else f"pod {name}"
             yield (
-                f"  {namespace}/{what}: {len(members)} pod(s) requesting "
+                f"  {namespace}/{what}: {_n(len(members), 'pod')} requesting "
                 f"cpu {_fmt_cpu(cpu)}, memory {_fmt_memory(memory)} each"
             )
 
@@ -900,9 +908,10 @@ class _Builder:
             key = (pod.tenant, pod.namespace, pod.owner_kind, pod.owner_name)
             groups.setdefault(key, _Group(*key)).pods.append(pod)
         by_tenant: dict[str, list[_Group]] = {}
-        for key in sorted(groups):
+        for key in sorted(groups, key=lambda k: (k[0], k[3], k[1], k[2])):  # tenant, name
             by_tenant.setdefault(key[0], []).append(groups[key])
 
+        control_plane_nodes = sum(n.control_plane for n in self.nodes)
         max_pods = {n.max_pods for n in self.nodes}
         per_node = next(iter(max_pods)) if len(max_pods) == 1 else None
         tenants: list[dict[str, Any]] = []
@@ -914,6 +923,11 @@ class _Builder:
             tenant: dict[str, Any] = {"name": tenant_name}
             if version is not None:
                 tenant["kubernetes_version"] = version
+            if not control_plane_nodes:
+                tenant["control_plane"] = "hosted"
+                self.comments.after[(*path, "control_plane")] = (
+                    "no control-plane node in the dump: a managed control plane"
+                )
             if system_pods:
                 tenant["system_pods"] = system_pods
             if per_node is not None and per_node != _DEFAULT_MAX_PODS and 1 <= per_node <= 2000:
@@ -970,9 +984,9 @@ class _Builder:
         text = header + body
         scenario = _validate(text, data, name)
         summary = (
-            f"{len(tenants)} tenant(s), {len(groups)} workload(s), {len(apps)} pod(s), "
-            f"{len(system_pods)} DaemonSet(s) as system pods, {nodes_n} node(s) in "
-            f"{len(hardware['host_models'])} host model(s)"
+            f"{_n(len(tenants), 'tenant')}, {_n(len(groups), 'workload')} of "
+            f"{_n(len(apps), 'pod')}, {_n(len(system_pods), 'DaemonSet')} as system pods, "
+            f"{_n(nodes_n, 'node')} as {_n(len(hardware['host_models']), 'host model')}"
         )
         return KubectlImport(text=text, scenario=scenario, summary=summary)
 
@@ -997,38 +1011,45 @@ class _Builder:
             "Imported by `underlay import kubectl` from:",
             f"  nodes: {self.nodes_source} ({len(self.nodes)} nodes)",
             f"  pods:  {self.pods_source} ({len(self.all_pods)} pods)",
-            f"{len(apps)} pods became {workloads} workloads of {tenants} tenants (tenants from {tenant_rule}).",
-            f"{len(daemon)} DaemonSet pods became the clusters' system_pods.",
+            f"{_n(len(apps), 'pod')} became {_n(workloads, 'workload')} of "
+            f"{_n(tenants, 'tenant')} (tenants from {tenant_rule}).",
+            f"{_n(len(daemon), 'DaemonSet pod')} became the clusters' system_pods.",
         ]
         if finished:
             counts = ", ".join(
                 f"{n} {phase}" for phase, n in sorted(phases.items(), key=lambda kv: str(kv[0]))
             )
-            lines.append(f"Skipped {len(finished)} finished pods ({counts}).")
+            lines.append(f"Skipped {_n(len(finished), 'finished pod')} ({counts}).")
         if control_plane:
             lines.append(
-                f"Skipped {len(control_plane)} control-plane pods (the scenario's "
+                f"Skipped {_n(len(control_plane), 'control-plane pod')} (the scenario's "
                 "control_plane setting models them):"
             )
             lines.extend(self._describe_pods(control_plane))
         if addons:
             lines.append(
-                f"Skipped {len(addons)} cluster add-on pods of system namespaces: they run "
+                f"Skipped {_n(len(addons), 'cluster add-on pod')} of system namespaces: they run "
                 "once per cluster, which a scenario cannot say; add them to a tenant's "
                 "workloads if they matter:"
             )
             lines.extend(self._describe_pods(addons))
         unscheduled = sum(1 for p in apps if not p.node)
         if unscheduled:
-            lines.append(f"{unscheduled} imported pods were not scheduled to a node yet (Pending).")
+            lines.append(f"{_n(unscheduled, 'imported pod')} had no node yet (Pending).")
         lines += [
             "",
             "Review before trusting the results:",
             "- hardware: price_usd, lifetime_years, power, sockets and threads_per_core are",
             "  not in a kubectl dump; the defaults are used, so costs need your prices.",
-            "- the inventory counts the nodes as hosts, control-plane nodes included",
-            f"  ({sum(n.control_plane for n in self.nodes)} here).",
+            "- the inventory counts every node as a host.",
         ]
+        control_plane_nodes = sum(n.control_plane for n in self.nodes)
+        if control_plane_nodes:
+            lines += [
+                f"- the dump has {_n(control_plane_nodes, 'control-plane node')} (in the inventory);",
+                "  underlay's dedicated control plane takes 3 nodes per cluster, on bare metal",
+                "  3 whole hosts: consider control_plane: hosted, or more hosts.",
+            ]
         providers = sorted({n.provider for n in self.nodes if n.provider})
         if providers:
             lines.append(
@@ -1045,7 +1066,7 @@ class _Builder:
         if per_node is None and len({n.max_pods for n in self.nodes if n.max_pods}) > 1:
             lines.append("- the nodes differ in their pods capacity: max_pods keeps its default.")
         lines += [f"- {note}" for note in self.notes]
-        return "".join(f"# {_comment(line)}".rstrip() + "\n" for line in lines)
+        return "".join(f"# {_comment(line)}".rstrip() + "\n" for line in lines) + "\n"
 
 
 def _validate(text: str, data: dict[str, Any], name: str) -> Scenario:
@@ -1062,6 +1083,10 @@ def _validate(text: str, data: dict[str, Any], name: str) -> Scenario:
 
 
 # ------------------------------------------------------------------------- names
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def _is_name(text: str) -> bool:

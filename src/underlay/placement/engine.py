@@ -15,7 +15,7 @@ gives the per-pod answer in one vectorised step.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -123,9 +123,18 @@ class Placer:
         self.registry = registry
         self.racks = max(1, racks)
         self._filters = registry.filters()
+        self._typical: list[PodBatch] = []
+        self._typical_cache: dict[tuple[str, ...], Any] = {}
+        self.gpu_model_names: tuple[str, ...] = ()
         self._scores = [
             (registry.score(name), w) for name, w in sorted(profile.weights.items()) if w
         ]
+
+    def expect(self, batches: list[PodBatch], gpu_model_names: tuple[str, ...]) -> None:
+        """Tell the placer the whole target workload, for fragmentation-aware GPU scoring."""
+        self._typical = list(batches)
+        self._typical_cache.clear()
+        self.gpu_model_names = gpu_model_names
 
     # ---------------------------------------------------------------- check
     def fit(self, batch: PodBatch, nodes: I64 | None = None) -> I64:
@@ -152,8 +161,13 @@ class Placer:
         nodes_out: list[I64] = []
         counts_out: list[I64] = []
         rack_used = np.zeros(self.racks, np.int64)
+        per_pod = bool(self.profile.gpu_per_pod and batch.needs_gpu and batch.anti_affinity == "none"
+                       and not batch.spread_racks)  # fmt: skip
         if self.pool.n:
-            remaining = self._fill(batch, None, remaining, rack_used, nodes_out, counts_out)
+            if per_pod:
+                remaining = self._fill_gpu_per_pod(batch, remaining, nodes_out, counts_out)
+            else:
+                remaining = self._fill(batch, None, remaining, rack_used, nodes_out, counts_out)
         reason: Unfit | None = None
         while remaining > 0:
             template = self.source.template_for(batch)
@@ -179,7 +193,10 @@ class Placer:
                 break
             new = self.source.open(self.pool, template, count)
             before = remaining
-            remaining = self._fill(batch, new, remaining, rack_used, nodes_out, counts_out)
+            if per_pod:
+                remaining = self._fill_gpu_per_pod(batch, remaining, nodes_out, counts_out)
+            else:
+                remaining = self._fill(batch, new, remaining, rack_used, nodes_out, counts_out)
             if remaining == before:
                 reason = Unfit(
                     "racks", 1, 0, self.racks, f"{batch.anti_affinity or 'spread'} needs more racks"
@@ -216,6 +233,62 @@ class Placer:
         nodes_out.append(cand)
         counts_out.append(take)
         return remaining - int(take.sum())
+
+    def _fill_gpu_per_pod(
+        self, batch: PodBatch, remaining: int, nodes_out: list[I64], counts_out: list[I64]
+    ) -> int:
+        """Place GPU pods one by one with the GPU kernel (fragmentation gradient descent).
+
+        Pods are identical, but each changes the fragmentation landscape, so they go one
+        at a time. Each call hands the kernel at most as many pods as the fullest usable
+        node has pod slots, so pod slots can never be overrun.
+        """
+        from underlay.placement.gpu_packing import GpuNodes, GpuPods, TypicalPods, pack
+
+        pool, n = self.pool, self.pool.n
+        known = self.gpu_model_names
+        highest = int(pool.gpu_model[:n].max(initial=-1))
+        names = ("",) + known + tuple(f"gpu-{i}" for i in range(len(known), highest + 1))
+        while remaining > 0:
+            slots = pool.free_pods[:n]
+            usable = slots >= batch.pod_slots
+            if not usable.any():
+                break
+            chunk = min(remaining, int(slots[usable].min()) // max(batch.pod_slots, 1) or 1)
+            nodes = GpuNodes(
+                cpu_free_milli=np.where(usable, pool.free_cpu[:n], 0),
+                memory_free_mib=pool.free_mem[:n],
+                gpu_free_milli=pool.gpu_free[:n],
+                gpu_model=np.maximum(pool.gpu_model[:n] + 1, 0),
+                model_names=names,
+                cpu_capacity_milli=pool.cap_cpu[:n],
+                memory_capacity_mib=pool.cap_mem[:n],
+                gpu_count=(pool.gpu_cap[:n] > 0).sum(axis=1),
+            )
+            pods = _gpu_pods([batch], names, chunk)
+            if self._typical:
+                if names not in self._typical_cache:
+                    self._typical_cache[names] = TypicalPods.from_pods(
+                        _gpu_pods(self._typical, names, None)
+                    )
+                typical = self._typical_cache[names]
+            else:
+                typical = TypicalPods.from_pods(_gpu_pods([batch], names, None))
+            result = pack(nodes, pods, self.profile.gpu_per_pod or "fgd", typical)
+            where = result.node_of_pod[result.node_of_pod >= 0]
+            if len(where) == 0:
+                break
+            node_ids, counts = np.unique(where, return_counts=True)
+            pool.free_cpu[node_ids] -= counts * batch.cpu_milli
+            pool.free_mem[node_ids] -= counts * batch.memory_mib
+            pool.free_pods[node_ids] -= counts * batch.pod_slots
+            pool.gpu_free[:n] = result.nodes_after.gpu_free_milli
+            nodes_out.append(node_ids.astype(np.int64))
+            counts_out.append(counts.astype(np.int64))
+            remaining -= len(where)
+            if len(where) < chunk:
+                break
+        return remaining
 
     def _rank(self, batch: PodBatch, cand: I64) -> I64:
         if not self._scores:
@@ -296,6 +369,29 @@ class Placer:
         if batch.anti_affinity != "none":
             return Unfit("anti_affinity", 1, 0, 1, f"one replica per {batch.anti_affinity}")
         return Unfit("racks", 1, 0, self.racks, "rack spread")
+
+
+def _gpu_pods(batches: list[PodBatch], names: tuple[str, ...], count: int | None) -> Any:
+    """The replicas of ``batches`` as the GPU kernel's pod arrays (``count`` of the first)."""
+    from underlay.placement.gpu_packing import GpuPods
+
+    reps = np.array(
+        [count if count is not None else b.replicas for b in batches[: 1 if count else None]]
+    )
+    chosen = batches[: len(reps)]
+    allowed = np.ones((len(chosen), len(names)), bool)
+    for i, b in enumerate(chosen):
+        if b.gpu_models is not None:
+            allowed[i] = False
+            allowed[i, [c + 1 for c in b.gpu_models]] = True
+    gpu = np.array([b.gpu_count if b.needs_gpu else 0 for b in chosen])
+    return GpuPods(
+        np.repeat([b.cpu_milli for b in chosen], reps),
+        np.repeat([b.memory_mib for b in chosen], reps),
+        np.repeat(gpu, reps),
+        np.repeat([b.gpu_milli if b.needs_gpu else 0 for b in chosen], reps),
+        np.repeat(allowed, reps, axis=0),
+    )
 
 
 def _take_gpus(free: I64, batch: PodBatch, count: int) -> None:

@@ -98,6 +98,7 @@ _CACHE_ENTRIES: Final = 24_000_000
 # FGD breaks exact ties of its (integer) fragmentation loss by the best-fit scalar (0..3);
 # scaled by this it stays below 1, so it never overrides a real difference in loss.
 _FGD_TIE_WEIGHT: Final = 0.01
+_FGD_TABLE_ENTRIES: Final = 8_000_000  # FGD's type-weight lookup table, at most 64 MB
 
 
 class FailureReason(enum.IntEnum):
@@ -639,9 +640,34 @@ class _Fragmentation:
         # model_ok_types[m, t]: type t may run on a node of model m
         self.model_ok_types = np.ascontiguousarray(typical.allowed_models.T)
         self.model_ok_types[:, t_k == 0] = True  # the model filter ignores CPU-only pods
+        # Lookup table of the same sums: weights of the types with cpu_t <= cpu and
+        # mem_t <= mem, per model, as a 2-D prefix sum over the distinct CPU and memory
+        # requests. A lookup per node replaces an (n, T) comparison and a BLAS matmul
+        # (whose threads slow down badly on a busy machine); skipped if it gets large.
+        self.cpu_vals = np.unique(self.t_cpu)
+        self.mem_vals = np.unique(self.t_mem)
+        n_m = self.model_ok_types.shape[0]
+        size = n_m * (self.cpu_vals.size + 1) * (self.mem_vals.size + 1) * weights.shape[1]
+        self.table: F64 | None = None
+        if 0 < size <= _FGD_TABLE_ENTRIES:
+            table = np.zeros((n_m, self.cpu_vals.size + 1, self.mem_vals.size + 1, n_d + n_q))
+            row = np.searchsorted(self.cpu_vals, self.t_cpu) + 1
+            col = np.searchsorted(self.mem_vals, self.t_mem) + 1
+            column = np.where(t_k > 1, 0, d_col)
+            for q in range(n_q):
+                column[(d_col == multi[q, 0]) & (t_k == multi[q, 1])] = n_d + q
+            for m in range(n_m):  # a handful of GPU models, once per pack()
+                ok = self.model_ok_types[m]
+                np.add.at(table[m], (row[ok], col[ok], column[ok]), pop[ok])
+            self.table = np.cumsum(np.cumsum(table, axis=1), axis=2)
 
     def _type_weights(self, cpu: I64, mem: I64, model: I64) -> F64:
         """Popularity of the types whose CPU, memory and model fit: (n, D + Q)."""
+        if self.table is not None:
+            row = np.searchsorted(self.cpu_vals, cpu, side="right")
+            col = np.searchsorted(self.mem_vals, mem, side="right")
+            looked_up: F64 = self.table[model, row, col]
+            return looked_up
         fit = (cpu[:, None] >= self.t_cpu) & (mem[:, None] >= self.t_mem)
         if self.model_ok_types.shape[0]:
             fit &= self.model_ok_types[model]

@@ -236,6 +236,7 @@ class _Run:
         return sorted(batches, key=key)
 
     def _place_all(self, placer: Placer, batches: list[PodBatch]) -> list[BatchResult]:
+        placer.expect(batches, tuple(self.gpu_models))
         results = []
         for batch in self._ordered(batches):
             res = placer.place(batch)

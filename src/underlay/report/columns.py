@@ -60,9 +60,7 @@ def _stranded_cause(s: SubstrateStatic) -> str:
 
 SUBSTRATE_COLUMNS: list[Column[SubstrateStatic]] = [
     Column("hosts", "", lambda s: f"{s.hosts:,}"),
-    Column(
-        "LP lower bound", "hosts", lambda s: f"{s.hosts_lower_bound:,} ({s.packing_ratio:.2f}×)"
-    ),
+    Column("LP lower bound", "hosts", _bound),
     Column("worker nodes", "", lambda s: f"{s.nodes:,}" + (" VMs" if s.vms else "")),
     Column("control-plane", "machines", lambda s: f"{s.control_plane_machines:,}"),
     Column("CPU alloc", "of capacity", lambda s: _pct(s.allocated.cpu_milli, s.capacity.cpu_milli)),

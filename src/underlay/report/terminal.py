@@ -18,7 +18,7 @@ def _transposed(
     title: str, columns: Sequence[Column[Any]], items: Sequence[Any], names: list[str]
 ) -> Table:
     table = Table(title=title, title_justify="left", header_style="bold")
-    table.add_column("")
+    table.add_column("", no_wrap=True)
     for name in names:
         table.add_column(name, justify="right")
     for col in columns:
