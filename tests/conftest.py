@@ -12,7 +12,6 @@ if str(TESTS) not in sys.path:
     sys.path.insert(0, str(TESTS))
 
 from factories import make_scenario  # noqa: E402
-
 from underlay.defaults.catalog import Defaults, load_defaults  # noqa: E402
 from underlay.model.scenario import Scenario  # noqa: E402
 

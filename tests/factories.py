@@ -122,9 +122,7 @@ def scenario_yaml(**overrides: Any) -> str:
     return yaml.safe_dump(scenario_dict(**overrides), sort_keys=False)
 
 
-def place(
-    scenario: Scenario, kind: str, defaults: Defaults | None = None
-) -> SubstratePlacement:
+def place(scenario: Scenario, kind: str, defaults: Defaults | None = None) -> SubstratePlacement:
     """Place ``scenario`` on its substrate ``kind`` with the packaged defaults."""
     return place_substrate(scenario, defaults or load_defaults(scenario.overrides), kind)
 
@@ -152,9 +150,7 @@ def make_batch(
     *, replicas: int = 1, cpu_milli: int = 1000, memory_mib: int = 0, key: int = 0, **kw: Any
 ) -> PodBatch:
     """A batch of identical pods (CPU in millicores, memory in MiB)."""
-    return PodBatch(
-        key=key, replicas=replicas, cpu_milli=cpu_milli, memory_mib=memory_mib, **kw
-    )
+    return PodBatch(key=key, replicas=replicas, cpu_milli=cpu_milli, memory_mib=memory_mib, **kw)
 
 
 def make_placer(

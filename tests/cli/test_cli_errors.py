@@ -10,9 +10,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from factories import make_host_model, make_tenant, make_workload, scenario_yaml
 from typer.testing import CliRunner
 
+from factories import make_host_model, make_tenant, make_workload, scenario_yaml
 from underlay.cli import app
 
 WriteYaml = Callable[..., Path]
@@ -99,12 +99,15 @@ def test_bad_scenario_in_a_real_process(write_yaml: WriteYaml) -> None:
 
 TOO_BIG = scenario_yaml(
     tenants=[
-        make_tenant("t", workloads=[
-            make_workload("huge", replicas=2, cpu="100", memory="8Gi"),
-            make_workload("small", replicas=3, cpu="1", memory="1Gi"),
-        ])
+        make_tenant(
+            "t",
+            workloads=[
+                make_workload("huge", replicas=2, cpu="100", memory="8Gi"),
+                make_workload("small", replicas=3, cpu="1", memory="1Gi"),
+            ],
+        )
     ],
-)  # fmt: skip
+)
 
 
 def test_pod_larger_than_any_host_is_reported_unplaced(write_yaml: WriteYaml) -> None:
@@ -172,10 +175,10 @@ def test_never_a_traceback_even_on_an_internal_error(write_yaml: WriteYaml) -> N
             "inventory": [{"model": "cpu", "count": 4}],
         },
         substrates=[{"kind": "vm", "gpu_mode": "vgpu"}],
-        tenants=[make_tenant(workloads=[
-            make_workload(cpu="1", gpu={"count": 1, "fraction": 0.25})
-        ])],
-    )  # fmt: skip
+        tenants=[
+            make_tenant(workloads=[make_workload(cpu="1", gpu={"count": 1, "fraction": 0.25})])
+        ],
+    )
     proc = subprocess.run(
         [sys.executable, "-m", "underlay.cli", "compare", str(write_yaml(text))],
         capture_output=True,

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 import yaml
-from factories import scenario_dict
 from typer.testing import CliRunner
 
+from factories import scenario_dict
 from underlay.cli import app
 from underlay.defaults.catalog import raw_defaults
 from underlay.model.loading import load_scenario
@@ -122,9 +122,7 @@ def validation_errors(schema: dict[str, Any], document: Any) -> list[str]:
     """Problems of ``document``; jsonschema's when available, else the small validator's."""
     if jsonschema is not None:
         validator = jsonschema.Draft202012Validator(schema)
-        return [
-            f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(document)
-        ]
+        return [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(document)]
     return _errors(schema, document, schema, "$")
 
 

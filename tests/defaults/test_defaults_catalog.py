@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from factories import make_scenario, scenario_yaml
 
+from factories import make_scenario, scenario_yaml
 from underlay.defaults.catalog import Defaults, load_defaults, raw_defaults
 from underlay.errors import ScenarioError
 from underlay.model.loading import load_scenario
@@ -197,9 +197,15 @@ def test_scenario_overrides_reach_placement() -> None:
         substrates=[{"kind": "baremetal-shared"}],
         kubernetes={"node_reservation": "none"},
         overrides={"system_pods": []},
-        tenants=[{"name": "t", "workloads": [{"name": "w", "replicas": 64,
-                                               "requests": {"cpu": "1", "memory": "1Gi"}}]}],
-    )  # fmt: skip
+        tenants=[
+            {
+                "name": "t",
+                "workloads": [
+                    {"name": "w", "replicas": 64, "requests": {"cpu": "1", "memory": "1Gi"}}
+                ],
+            }
+        ],
+    )
     result = compare(sc)
     (static,) = result.substrates
     assert static.hosts_worker == 1

@@ -7,8 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from factories import make_tenant, make_workload, scenario_dict, scenario_yaml
 
+from factories import make_tenant, make_workload, scenario_dict, scenario_yaml
 from underlay.errors import InputError, ScenarioError, UnderlayError
 from underlay.model.loading import load_scenario, parse_scenario
 from underlay.model.scenario import Scenario
@@ -343,14 +343,26 @@ def test_shorthand_moves_cluster_settings_into_the_cluster() -> None:
 @pytest.mark.parametrize(
     ("old", "new", "line", "path"),
     [
-        ("    - name: db\n        replicas: 2", "    - name: db\n        replicas: -2", 16,
-         "tenants[1].workloads[1].replicas"),
-        ("name: api\n        replicas: 2", "name: api\n        replicas: 2\n        replics: 1", 14,
-         "tenants[1].workloads[0].replics"),
-        ("max_pods: {per_node: 250}", "max_pods: {per_node: 0}", 10,
-         "tenants[1].max_pods.per_node"),
+        (
+            "    - name: db\n        replicas: 2",
+            "    - name: db\n        replicas: -2",
+            16,
+            "tenants[1].workloads[1].replicas",
+        ),
+        (
+            "name: api\n        replicas: 2",
+            "name: api\n        replicas: 2\n        replics: 1",
+            14,
+            "tenants[1].workloads[0].replics",
+        ),
+        (
+            "max_pods: {per_node: 250}",
+            "max_pods: {per_node: 0}",
+            10,
+            "tenants[1].max_pods.per_node",
+        ),
         ("control_plane: hosted", "control_plane: shared", 9, "tenants[1].control_plane"),
-    ],  # fmt: skip
+    ],
     ids=["replicas", "typo", "max_pods", "control_plane"],
 )
 def test_shorthand_errors_point_at_the_line_as_written(
@@ -376,9 +388,7 @@ def test_shorthand_duplicate_workload_names() -> None:
 
 
 def test_explicit_clusters_keep_their_path() -> None:
-    tenant = make_tenant(
-        "x", clusters=[{"name": "c", "workloads": [make_workload(replicas=-5)]}]
-    )
+    tenant = make_tenant("x", clusters=[{"name": "c", "workloads": [make_workload(replicas=-5)]}])
     with pytest.raises(ScenarioError, match=r"tenants\[0\]\.clusters\[0\]\.workloads\[0\]"):
         parse_scenario(scenario_yaml(tenants=[tenant]), source="s.yaml")
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from factories import make_host_model, make_scenario, make_tenant, make_workload
 from pydantic import ValidationError
 
+from factories import make_host_model, make_scenario, make_tenant, make_workload
 from underlay.model.scenario import (
     GpuRequest,
     MaxPodsPolicy,

@@ -24,10 +24,10 @@ from collections import Counter
 from typing import Any
 
 import numpy as np
-from factories import make_host_model, scenario_dict
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from factories import make_host_model, scenario_dict
 from underlay.defaults.catalog import load_defaults
 from underlay.model.scenario import Scenario, Vm
 from underlay.pipeline import compare
@@ -59,7 +59,7 @@ def host_models(draw: st.DrawFn) -> list[dict[str, Any]]:
     out = []
     for i in range(count):
         extra: dict[str, Any] = {}
-        if draw(st.booleans()) and i > 0 or draw(st.integers(0, 5)) == 0:
+        if (draw(st.booleans()) and i > 0) or draw(st.integers(0, 5)) == 0:
             extra["gpus"] = {
                 "model": draw(st.sampled_from(["a100", "h100"])),
                 "count": draw(st.sampled_from([1, 2, 4, 8])),
@@ -139,8 +139,13 @@ def scenario_dicts(draw: st.DrawFn) -> dict[str, Any]:
         "memory_overcommit": draw(st.sampled_from([1.0, 1.0, 1.5])),
     }
     if draw(st.integers(0, 3)) == 0:
-        vm["shapes"] = [{"name": "fixed", "vcpus": draw(st.sampled_from([4, 8, 16])),
-                         "memory": draw(st.sampled_from(["16Gi", "32Gi", "64Gi"]))}]  # fmt: skip
+        vm["shapes"] = [
+            {
+                "name": "fixed",
+                "vcpus": draw(st.sampled_from([4, 8, 16])),
+                "memory": draw(st.sampled_from(["16Gi", "32Gi", "64Gi"])),
+            }
+        ]
     return scenario_dict(
         hardware=hardware,
         tenants=tenants,
@@ -265,9 +270,7 @@ def _known_crash(sc: Scenario) -> bool:
         if sc.hardware.inventory is not None
         else {m.name for m in sc.hardware.host_models}
     )
-    gpu_in_stock = {
-        m.gpus.model for m in sc.hardware.host_models if m.gpus and m.name in stock
-    }
+    gpu_in_stock = {m.gpus.model for m in sc.hardware.host_models if m.gpus and m.name in stock}
     for t in sc.tenants:
         for c in t.clusters:
             for w in c.workloads:

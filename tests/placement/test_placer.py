@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from factories import FixedNodes, make_batch, make_placer
 
+from factories import FixedNodes, make_batch, make_placer
 from underlay.placement.engine import Placer, template_fit
 from underlay.placement.framework import UNLIMITED, Registry
 from underlay.placement.plugins import default_registry
@@ -150,13 +150,18 @@ def test_host_anti_affinity_puts_one_replica_per_node() -> None:
 def test_spread_racks_caps_each_rack_at_its_share() -> None:
     # Nodes 0..3 in racks 0, 1, 0, 1. Eight pods over 2 racks: at most ceil(8/2) = 4 a rack.
     nodes = [{"cpu": 64_000, "rack": i % 2} for i in range(4)]
-    spread = _layout(make_placer("first-fit-decreasing", nodes, racks=2), replicas=8,
-                     cpu_milli=1_000, spread_racks=True)  # fmt: skip
+    spread = _layout(
+        make_placer("first-fit-decreasing", nodes, racks=2),
+        replicas=8,
+        cpu_milli=1_000,
+        spread_racks=True,
+    )
     per_rack = [sum(c for n, c in spread.items() if n % 2 == r) for r in (0, 1)]
     assert per_rack == [4, 4]
     # Without spread, first fit puts all eight on node 0.
-    assert _layout(make_placer("first-fit-decreasing", nodes, racks=2), replicas=8,
-                   cpu_milli=1_000) == {0: 8}  # fmt: skip
+    assert _layout(
+        make_placer("first-fit-decreasing", nodes, racks=2), replicas=8, cpu_milli=1_000
+    ) == {0: 8}
 
 
 def test_rack_anti_affinity_puts_one_replica_per_rack() -> None:
@@ -199,9 +204,10 @@ def test_gpu_model_filter() -> None:
     ]
     placer = make_placer("first-fit-decreasing", nodes, max_gpus=4)
     res = placer.place(
-        make_batch(replicas=4, cpu_milli=100, gpu_count=1, gpu_milli=GPU_WHOLE,
-                   gpu_models=frozenset({1}))
-    )  # fmt: skip
+        make_batch(
+            replicas=4, cpu_milli=100, gpu_count=1, gpu_milli=GPU_WHOLE, gpu_models=frozenset({1})
+        )
+    )
     assert dict(zip(res.nodes.tolist(), res.counts.tolist(), strict=True)) == {1: 4}
     res = placer.place(
         make_batch(cpu_milli=100, gpu_count=1, gpu_milli=GPU_WHOLE, gpu_models=frozenset({1}))
@@ -276,7 +282,7 @@ def test_profile_weights_override() -> None:
 
 @pytest.mark.parametrize("name", default_registry().score_names())
 def test_scores_are_bounded(name: str) -> None:
-    placer = make_placer("best-fit", THREE + [{"cpu": 10_000, "used": 10_000, "gpus": 1}])
+    placer = make_placer("best-fit", [*THREE, {"cpu": 10_000, "used": 10_000, "gpus": 1}])
     plugin = default_registry().score(name)
     for batch in (make_batch(cpu_milli=2_000), make_batch(cpu_milli=20_000, memory_mib=10**6)):
         scores = plugin.score(placer.pool, batch, np.arange(placer.pool.n))

@@ -7,8 +7,8 @@ and the comments naming these tests); remove that when the bug is fixed.
 from __future__ import annotations
 
 import pytest
-from factories import make_host_model, make_scenario, make_tenant, make_workload, place
 
+from factories import make_host_model, make_scenario, make_tenant, make_workload, place
 from underlay.placement.result import WORKER
 
 
@@ -31,10 +31,12 @@ def test_vgpu_without_a_gpu_host_does_not_crash() -> None:
             "inventory": [{"model": "cpu", "count": 4}],
         },
         substrates=[{"kind": "vm", "gpu_mode": "vgpu"}],
-        tenants=[make_tenant(workloads=[
-            make_workload(replicas=1, cpu="1", gpu={"count": 1, "fraction": 0.25})
-        ])],
-    )  # fmt: skip
+        tenants=[
+            make_tenant(
+                workloads=[make_workload(replicas=1, cpu="1", gpu={"count": 1, "fraction": 0.25})]
+            )
+        ],
+    )
     p = place(sc, "vm")
     (unplaced,) = p.unplaced
     assert unplaced.pods == 1

@@ -11,8 +11,8 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from factories import make_host_model, make_scenario, make_tenant, make_workload, place
 
+from factories import make_host_model, make_scenario, make_tenant, make_workload, place
 from underlay.model.scenario import Scenario
 from underlay.placement.result import WORKER, SubstratePlacement
 
@@ -71,10 +71,14 @@ def test_higher_max_pods_fits_more_per_host() -> None:
         substrates=[{"kind": "baremetal-dedicated"}],
         hardware={"host_models": [make_host_model(cores=128, memory="1Ti")]},
         tenants=[
-            make_tenant("t", control_plane="hosted", workloads=[workload],
-                        max_pods={"per_node": 250, "pod_cidr_prefix": 23})
+            make_tenant(
+                "t",
+                control_plane="hosted",
+                workloads=[workload],
+                max_pods={"per_node": 250, "pod_cidr_prefix": 23},
+            )
         ],
-    )  # fmt: skip
+    )
     p = place(sc, "baremetal-dedicated")
     owned = [h for h, owner in enumerate(p.hosts.owner) if owner == 0]
     assert len(owned) == 1
@@ -258,8 +262,11 @@ def test_gpu_model_missing_from_the_inventory_is_reported() -> None:
 
 
 def test_cpu_pods_do_not_buy_gpu_hosts() -> None:
-    sc = _one(make_workload(replicas=50, cpu="2", memory="4Gi"), kind="baremetal-shared",
-              hardware={"host_models": list(reversed(GPU_HARDWARE["host_models"]))})  # fmt: skip
+    sc = _one(
+        make_workload(replicas=50, cpu="2", memory="4Gi"),
+        kind="baremetal-shared",
+        hardware={"host_models": list(reversed(GPU_HARDWARE["host_models"]))},
+    )
     p = place(sc, "baremetal-shared")
     assert {p.host_models[m] for m in p.hosts.model} == {"cpu"}
 
@@ -302,12 +309,20 @@ def _vm_scenario(**vm: object) -> Scenario:
     return make_scenario(
         substrates=[{"kind": "vm", **vm}],
         tenants=[
-            make_tenant("a", workloads=[make_workload("api", replicas=40, cpu="1", memory="2Gi"),
-                                        make_workload("db", replicas=3, cpu="8", memory="64Gi")]),
-            make_tenant("b", control_plane="hosted",
-                        workloads=[make_workload("web", replicas=90, cpu="500m", memory="1Gi")]),
+            make_tenant(
+                "a",
+                workloads=[
+                    make_workload("api", replicas=40, cpu="1", memory="2Gi"),
+                    make_workload("db", replicas=3, cpu="8", memory="64Gi"),
+                ],
+            ),
+            make_tenant(
+                "b",
+                control_plane="hosted",
+                workloads=[make_workload("web", replicas=90, cpu="500m", memory="1Gi")],
+            ),
         ],
-    )  # fmt: skip
+    )
 
 
 @pytest.mark.parametrize(
@@ -377,9 +392,14 @@ def test_vm_cpu_overcommit_packs_more_vms_per_host() -> None:
         return _one(
             make_workload(replicas=400, cpu="1", memory="1Gi"),
             kind="vm",
-            substrates=[{"kind": "vm", "cpu_overcommit": overcommit,
-                         "shapes": [{"name": "m", "vcpus": 16, "memory": "32Gi"}]}],
-        )  # fmt: skip
+            substrates=[
+                {
+                    "kind": "vm",
+                    "cpu_overcommit": overcommit,
+                    "shapes": [{"name": "m", "vcpus": 16, "memory": "32Gi"}],
+                }
+            ],
+        )
 
     base, over = place(scenario(1.0), "vm"), place(scenario(4.0), "vm")
     worker = base.nodes.role == WORKER
@@ -397,10 +417,13 @@ def test_baremetal_dedicated_hosts_belong_to_one_cluster() -> None:
         tenants=[
             make_tenant("a", workloads=[make_workload(replicas=3, cpu="1", memory="1Gi")]),
             make_tenant("b", workloads=[make_workload(replicas=3, cpu="1", memory="1Gi")]),
-            make_tenant("c", control_plane="hosted",
-                        workloads=[make_workload(replicas=100, cpu="1", memory="1Gi")]),
+            make_tenant(
+                "c",
+                control_plane="hosted",
+                workloads=[make_workload(replicas=100, cpu="1", memory="1Gi")],
+            ),
         ],
-    )  # fmt: skip
+    )
     p = place(sc, "baremetal-dedicated")
     clusters_on_host: dict[int, set[int]] = {}
     for host, cluster in zip(p.nodes.host.tolist(), p.nodes.cluster.tolist(), strict=True):
@@ -445,7 +468,9 @@ def test_inventory_never_opens_more_hosts_than_it_has() -> None:
         "host_models": [make_host_model("small", cores=16, memory="64Gi"), make_host_model()],
         "inventory": [{"model": "small", "count": 2}, {"model": "std", "count": 2}],
     }
-    sc = make_scenario(hardware=hardware, tenants=[make_tenant(workloads=[make_workload(replicas=500)])])
+    sc = make_scenario(
+        hardware=hardware, tenants=[make_tenant(workloads=[make_workload(replicas=500)])]
+    )
     for kind in ("baremetal-dedicated", "baremetal-shared", "vm", "sandboxed"):
         p = place(sc, kind)
         assert Counter(p.hosts.model) <= Counter({0: 2, 1: 2})
@@ -453,8 +478,11 @@ def test_inventory_never_opens_more_hosts_than_it_has() -> None:
 
 
 def test_a_short_inventory_leaves_a_note_about_the_control_plane() -> None:
-    sc = _one(make_workload(), kind="baremetal-shared",
-              hardware={"inventory": [{"model": "std", "count": 2}]})  # fmt: skip
+    sc = _one(
+        make_workload(),
+        kind="baremetal-shared",
+        hardware={"inventory": [{"model": "std", "count": 2}]},
+    )
     p = place(sc, "baremetal-shared")
     assert any("control plane" in note and "got 2" in note for note in p.notes)
 

@@ -22,7 +22,7 @@ from numpy.typing import NDArray
 
 from underlay.analysis.cost import host_costs
 from underlay.defaults.catalog import Defaults
-from underlay.model.scenario import Scenario, Vm
+from underlay.model.scenario import Sandboxed, Scenario, Vm
 from underlay.placement.result import (
     HOSTED_POOL,
     SHARED_CLUSTER,
@@ -126,6 +126,8 @@ class SubstrateStatic:
     watts: float
     pods: int
     pods_placed: int
+    gpu_efficiency: float
+    cpu_efficiency: float
     unplaced: list[UnplacedRow]
     tenants: list[TenantStatic]
     notes: list[str] = field(default_factory=list)
@@ -380,6 +382,21 @@ def analyse(scenario: Scenario, defaults: Defaults, p: SubstratePlacement) -> Su
                 u.reason.detail,
             )  # fmt: skip
         )
+    # Throughput of a GPU and of a CPU relative to bare metal, from the cited defaults.
+    gpu_eff, cpu_eff = defaults.gpu_modes["baremetal"].efficiency, 1.0
+    substrate = scenario.substrate(p.name)
+    if isinstance(substrate, Vm):
+        hyp_profile = defaults.hypervisors[substrate.hypervisor]
+        gpu_eff = (
+            hyp_profile.vgpu_efficiency
+            if substrate.gpu_mode == "vgpu"
+            else hyp_profile.gpu_passthrough_efficiency
+        )
+        cpu_eff = 1 - hyp_profile.cpu_overhead_percent / 100
+    elif isinstance(substrate, Sandboxed):
+        runtime = defaults.sandbox_runtimes[substrate.runtime]
+        gpu_eff = defaults.gpu_modes["passthrough"].efficiency  # Kata passes GPUs through VFIO
+        cpu_eff = 1 - runtime.cpu_overhead_percent / 100
     vm_count = int((nodes.is_vm & on_host).sum()) if is_vm else 0
     cp_machines_total = (
         int((~worker & (nodes.is_vm if is_vm else True)).sum())
@@ -410,6 +427,8 @@ def analyse(scenario: Scenario, defaults: Defaults, p: SubstratePlacement) -> Su
         cost_licences=float(costs.licences.sum()),
         watts=float(costs.watts.sum()),
         pods=sum(r.workload.replicas for r in p.workloads),
+        gpu_efficiency=gpu_eff,
+        cpu_efficiency=cpu_eff,
         pods_placed=int(p.placed.sum()),
         unplaced=unplaced,
         tenants=tenant_rows,

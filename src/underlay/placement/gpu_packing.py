@@ -99,6 +99,7 @@ _CACHE_ENTRIES: Final = 24_000_000
 # scaled by this it stays below 1, so it never overrides a real difference in loss.
 _FGD_TIE_WEIGHT: Final = 0.01
 _FGD_TABLE_ENTRIES: Final = 8_000_000  # FGD's type-weight lookup table, at most 64 MB
+EXP = {"cpu_only": "runs", "tie": "best-fit", "quant": False, "bf": "node"}
 
 
 class FailureReason(enum.IntEnum):
@@ -547,10 +548,21 @@ def _remaining(st: _State, idx: I64, req: _Request) -> F64:
     return result
 
 
+_RNG = np.random.default_rng(0)
+
+
 class _BestFit:
     def score(self, st: _State, idx: I64, req: _Request, model_ok: B) -> tuple[F64, I64]:
         ok, slot = _fits(st, idx, req, model_ok)
-        score = np.where(ok, _remaining(st, idx, req), _INF)
+        if EXP["bf"] == "sim":
+            cpu_max = float(np.max(np.where(np.isinf(st.cpu_cap), 0, st.cpu_cap)))
+            gpu_max = float(np.max(np.where(np.isinf(st.gpu_cap), 0, st.gpu_cap)))
+            rem = 0.5 * (st.cpu[idx] - req.cpu) / cpu_max + 0.5 * (st.gpu[idx].sum(axis=1) - req.k * req.d) / gpu_max
+            if EXP["tie"] == "random":
+                rem = np.floor((1 - rem) * 100) * -1.0 + _RNG.random(idx.shape[0]) * 0.5
+            score = np.where(ok, rem, _INF)
+        else:
+            score = np.where(ok, _remaining(st, idx, req), _INF)
         return score, _bits(_choose(st.gpu[idx], slot, req.k, "tightest"))
 
     def commit(self, st: _State, node: int) -> None:
@@ -622,6 +634,8 @@ class _Fragmentation:
         t_k = typical.num_gpu
         t_d = typical.gpu_milli  # 0 for CPU-only types: every GPU passes "free >= 0"
         pop = typical.popularity.astype(np.float64)
+        if EXP["cpu_only"] == "paper":
+            pop = np.where(t_k == 0, 0.0, pop)
         self.total_popularity = float(typical.popularity.sum())
         self.dvals = np.unique(t_d)  # (D,)
         d_col = np.searchsorted(self.dvals, t_d)
@@ -739,19 +753,29 @@ class _Fgd:
             v_after = frag.usable_from_parts(w[:, None, :], usable_g, count_g)  # (n, G)
             loss = np.where(slot[live], self.v_now[nodes, None] - v_after, _INF)
             best = loss.argmin(axis=1)
-            score[live] = loss[np.arange(live.size), best] + self._tie(st, nodes, req)
+            score[live] = self._q(loss[np.arange(live.size), best], req) + self._tie(st, nodes, req)
             mask[live] = np.left_shift(np.int64(1), best.astype(np.int64))
             return score, mask
         chosen = _choose(free, slot[live], req.k, "tightest")
         usable, count = frag.parts(free - req.d * chosen)
-        score[live] = self.v_now[nodes] - frag.usable_from_parts(w, usable, count)
+        score[live] = self._q(self.v_now[nodes] - frag.usable_from_parts(w, usable, count), req)
         score[live] += self._tie(st, nodes, req)
         mask[live] = _bits(chosen)
         return score, mask
 
+    def _q(self, loss: F64, req: _Request) -> F64:
+        if not EXP["quant"]:
+            return loss
+        delta = loss / self.frag.total_popularity - req.k * req.d  # frag growth
+        return -np.floor(100.0 / (1.0 + np.exp(delta / 1000.0)))
+
     @staticmethod
     def _tie(st: _State, nodes: I64, req: _Request) -> F64:
         """Tie-breaker below one loss unit: prefer the node tighter by best-fit's scalar."""
+        if EXP["tie"] == "index":
+            return np.zeros(nodes.shape[0])
+        if EXP["tie"] == "random":
+            return _RNG.random(nodes.shape[0]) * 0.5
         result: F64 = _FGD_TIE_WEIGHT * _remaining(st, nodes, req)
         return result
 

@@ -57,6 +57,7 @@ def _substrate(s: SubstrateStatic) -> dict[str, Any]:
             "total": round(s.cost_per_month_usd, 2),
         },
         "power_watts": round(s.watts, 1),
+        "throughput_vs_baremetal": {"cpu": round(s.cpu_efficiency, 4), "gpu": round(s.gpu_efficiency, 4)},
         "pods": {"requested": s.pods, "placed": s.pods_placed},
         "unplaced": [asdict(u) for u in s.unplaced],
         "tenants": [

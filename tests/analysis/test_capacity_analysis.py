@@ -1,0 +1,133 @@
+"""The static analysis: capacity = allocated + overhead + stranded; sharing; per-tenant cost."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from factories import make_scenario, make_tenant, make_workload
+from underlay.analysis.capacity import Resources3, SubstrateStatic
+from underlay.model.loading import load_scenario
+from underlay.pipeline import compare, total_pods
+
+REPO = Path(__file__).resolve().parents[2]
+KINDS = ["baremetal-dedicated", "baremetal-shared", "vm", "sandboxed"]
+
+
+def _three_tenants() -> object:
+    return make_scenario(
+        tenants=[
+            make_tenant(
+                "a",
+                isolation="regulated",
+                kubernetes_version="1.31",
+                workloads=[make_workload(replicas=50, cpu="1", memory="2Gi")],
+            ),
+            make_tenant(
+                "b",
+                kubernetes_version="1.32",
+                control_plane="hosted",
+                workloads=[make_workload(replicas=20, cpu="500m", memory="1Gi")],
+            ),
+            make_tenant(
+                "c",
+                isolation="untrusted",
+                workloads=[make_workload(replicas=30, cpu="250m", memory="512Mi")],
+            ),
+        ]
+    )
+
+
+def _total(parts: dict[str, Resources3]) -> Resources3:
+    out = Resources3()
+    for value in parts.values():
+        out = out + value
+    return out
+
+
+def _identity(s: SubstrateStatic) -> None:
+    total = s.allocated + _total(s.overhead) + _total(s.stranded)
+    assert total.cpu_milli == pytest.approx(s.capacity.cpu_milli)
+    assert total.memory_mib == pytest.approx(s.capacity.memory_mib)
+
+
+@pytest.mark.parametrize("strategy", ["best-fit", "least-allocated", "first-fit-decreasing"])
+def test_capacity_is_allocated_plus_overhead_plus_stranded(strategy: str) -> None:
+    result = compare(_three_tenants(), strategy=strategy)  # type: ignore[arg-type]
+    assert [s.kind for s in result.substrates] == KINDS
+    for s in result.substrates:
+        _identity(s)
+        for part in list(s.overhead.values()) + list(s.stranded.values()):
+            assert part.cpu_milli >= 0 and part.memory_mib >= 0
+
+
+@pytest.mark.parametrize(
+    "example", sorted((REPO / "examples").glob("*.yaml")), ids=lambda p: p.stem
+)
+def test_identity_on_the_bundled_examples(example: Path) -> None:
+    sc = load_scenario(example)
+    result = compare(sc)
+    for s in result.substrates:
+        vm = sc.substrate(s.name)
+        if (
+            getattr(vm, "cpu_overcommit", 1.0) == 1.0
+            and getattr(vm, "memory_overcommit", 1.0) == 1.0
+        ):
+            _identity(s)
+        assert s.pods == total_pods(sc)
+
+
+def test_tenant_costs_add_up_to_the_substrate_cost() -> None:
+    for s in compare(_three_tenants()).substrates:  # type: ignore[arg-type]
+        assert sum(t.cost_per_month_usd for t in s.tenants) == pytest.approx(s.cost_per_month_usd)
+        assert s.cost_per_month_usd == pytest.approx(s.cost_capex + s.cost_power + s.cost_licences)
+        assert s.cost_per_month_usd > 0
+
+
+def test_kernel_and_version_sharing_by_substrate() -> None:
+    by_kind = {s.kind: s for s in compare(_three_tenants()).substrates}  # type: ignore[arg-type]
+    shared = by_kind["baremetal-shared"]
+    # 100 pods, ~63 cores: all three tenants land on shared hosts, one version (most wanted:
+    # 1.31, 1.32, 1.33 once each → the newest, 1.33).
+    assert shared.tenants_per_kernel_max >= 2
+    assert shared.versions_per_host_max == 1
+    assert {t.running_version for t in shared.tenants} == {"1.33"}
+    a = next(t for t in shared.tenants if t.name == "a")
+    assert a.wanted_version == "1.31"
+    assert a.shares_kernel_with  # regulated tenant a shares a kernel on bare-metal-shared
+    for kind in ("baremetal-dedicated", "vm", "sandboxed"):
+        s = by_kind[kind]
+        assert s.tenants_per_kernel_max == 1
+        assert all(t.shares_kernel_with == [] for t in s.tenants)
+        assert [t.running_version for t in s.tenants] == (
+            ["1.31", "1.32", "1.33"] if kind != "sandboxed" else ["1.33"] * 3
+        )
+    assert by_kind["baremetal-dedicated"].versions_per_host_max == 1
+    assert by_kind["baremetal-dedicated"].tenants_per_host_max == 1
+
+
+def test_pods_placed_per_tenant() -> None:
+    for s in compare(_three_tenants()).substrates:  # type: ignore[arg-type]
+        assert [(t.pods, t.pods_placed) for t in s.tenants] == [(50, 50), (20, 20), (30, 30)]
+        assert s.pods == s.pods_placed == 100
+        assert s.unplaced == []
+
+
+def test_control_plane_machines() -> None:
+    by_kind = {s.kind: s for s in compare(_three_tenants()).substrates}  # type: ignore[arg-type]
+    # dedicated: a and c have 3 control-plane hosts each, b's is hosted on 3 shared hosts.
+    assert by_kind["baremetal-dedicated"].hosts_control_plane == 9
+    # one shared cluster: 3 hosts.
+    assert by_kind["baremetal-shared"].hosts_control_plane == 3
+    assert by_kind["sandboxed"].hosts_control_plane == 3
+    # VMs: 3 + 3 dedicated control-plane VMs + 3 hosted-control-plane VMs, no host of its own.
+    assert by_kind["vm"].hosts_control_plane == 0
+    assert by_kind["vm"].control_plane_machines == 9
+
+
+def test_substrate_subset_and_strategy_override() -> None:
+    sc = _three_tenants()
+    result = compare(sc, substrates=["vm"], strategy="least-allocated")  # type: ignore[arg-type]
+    assert [s.kind for s in result.substrates] == ["vm"]
+    assert result.scenario.placement.strategy == "least-allocated"
