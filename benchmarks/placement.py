@@ -44,7 +44,6 @@ import cProfile
 import gc
 import io
 import json
-import math
 import pstats
 import resource
 import subprocess
@@ -94,7 +93,7 @@ def generate(pods: int, workloads: int, tenants: int, seed: int, *,
     per_cluster[: workloads - per_cluster.sum()] += 1  # top up (no-op when equal)
     # Which workloads need GPUs: the first ``gpu_share`` of the workloads in the first
     # cluster of ~10 % of tenants (capped at 64 replicas each).
-    gpu_workloads = int(round(gpu_share * workloads))
+    gpu_workloads = round(gpu_share * workloads)
     ml_tenants = set(rng.choice(tenants, size=max(1, tenants // 10), replace=False).tolist())
     tenant_of_cluster = np.repeat(np.arange(tenants), n_clusters_of)
     first_cluster = np.r_[True, np.diff(tenant_of_cluster) != 0]
@@ -199,7 +198,7 @@ def generate(pods: int, workloads: int, tenants: int, seed: int, *,
                  "price_usd": 250000, "power": {"idle_watts": 900, "peak_watts": 6500}},
                 {"name": "l4x4", "cores": 64, "memory": "512Gi", "gpus": {"model": "l4", "count": 4},
                  "price_usd": 30000, "power": {"idle_watts": 250, "peak_watts": 900}},
-            ],  # fmt: skip
+            ],
             "size_with": "cpu64",
             "topology": {"hosts_per_rack": 40, "zones": 4},
         },

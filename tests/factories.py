@@ -139,7 +139,7 @@ class FixedNodes:
     def available(self, template: NodeTemplate) -> int:
         return 0
 
-    def open(self, pool: NodePool, template: NodeTemplate, count: int) -> Any:
+    def open(self, pool: NodePool, template: NodeTemplate, count: int, racks: Any = None) -> Any:
         raise AssertionError("FixedNodes never opens nodes")
 
     def exhausted(self, batch: PodBatch) -> str:

@@ -138,7 +138,9 @@ def _with_progress(sc: Scenario, substrate: list[str] | None, strategy: str | No
 @app.command()
 def schema() -> None:
     """Print the JSON Schema of scenario files (for editors and validators)."""
-    sys.stdout.write(json.dumps(Scenario.model_json_schema(by_alias=True), indent=2) + "\n")
+    from underlay.model.scenario import scenario_json_schema
+
+    sys.stdout.write(json.dumps(scenario_json_schema(), indent=2) + "\n")
 
 
 @app.command()

@@ -174,17 +174,34 @@ def raw_defaults() -> dict[str, Any]:
     return data
 
 
-def _merge(base: dict[str, Any], extra: dict[str, Any], path: str) -> dict[str, Any]:
+def _merge(base: dict[str, Any], extra: dict[str, Any], top: bool) -> dict[str, Any]:
     out = copy.deepcopy(base)
     for key, value in extra.items():
-        if key not in out and path == "overrides":
-            known = ", ".join(sorted(out))
-            raise ScenarioError(f"overrides.{key}: unknown defaults section (known: {known})")
+        if key not in out and top:
+            raise _UnknownSection(key, sorted(out))
         if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value, f"{path}.{key}")
+            out[key] = _merge(out[key], value, False)
         else:
             out[key] = value
     return out
+
+
+class _UnknownSection(Exception):
+    def __init__(self, key: str, known: list[str]) -> None:
+        self.key, self.known = key, known
+
+
+def override_problems(overrides: dict[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
+    """What is wrong with a scenario's ``overrides``: (path under ``overrides``, problem)."""
+    try:
+        data = _merge(raw_defaults(), overrides, True)
+    except _UnknownSection as exc:
+        return [((exc.key,), f"unknown defaults section (known: {', '.join(exc.known)})")]
+    try:
+        Defaults.model_validate(data)
+    except ValidationError as exc:
+        return [(tuple(err["loc"]), str(err["msg"])) for err in exc.errors(include_url=False)]
+    return []
 
 
 def load_defaults(overrides: dict[str, Any] | None = None, *, source: str = "scenario") -> Defaults:
@@ -192,12 +209,11 @@ def load_defaults(overrides: dict[str, Any] | None = None, *, source: str = "sce
 
     A new hypervisor or runtime may be added by giving all its fields under a new name.
     """
-    data = _merge(raw_defaults(), overrides or {}, "overrides")
-    try:
-        return Defaults.model_validate(data)
-    except ValidationError as exc:
-        problems = []
-        for err in exc.errors(include_url=False):
-            loc = ".".join(str(p) for p in err["loc"])
-            problems.append(f"{source}: overrides.{loc}: {err['msg']}")
-        raise ScenarioError("\n".join(problems)) from None
+    problems = override_problems(overrides or {})
+    if problems:
+        raise ScenarioError(
+            "\n".join(
+                f"{source}: overrides.{'.'.join(map(str, loc))}: {msg}" for loc, msg in problems
+            )
+        )
+    return Defaults.model_validate(_merge(raw_defaults(), overrides or {}, True))

@@ -16,7 +16,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from underlay.errors import ScenarioError
-from underlay.model.scenario import Scenario
+from underlay.model.scenario import Sandboxed, Scenario, Vm
 
 __all__ = ["load_scenario", "parse_scenario"]
 
@@ -56,9 +56,45 @@ def parse_scenario(text: str, *, source: str = "<scenario>") -> Scenario:
             f"{source}: expected a mapping of scenario fields at the top, got {kind}"
         )
     try:
-        return Scenario.model_validate(data)
+        scenario = Scenario.model_validate(data)
     except ValidationError as exc:
         raise ScenarioError(_describe(exc, source, root)) from None
+    problems = _against_defaults(scenario)
+    if problems:
+        lines = []
+        for loc, message in problems[:_MAX_ERRORS_SHOWN]:
+            line = _line_of(root, loc)
+            lines.append(f"{source}: {f'line {line}: ' if line else ''}{_dotted(loc)}: {message}")
+        raise ScenarioError("\n".join(lines))
+    return scenario
+
+
+def _against_defaults(scenario: Scenario) -> list[tuple[tuple[int | str, ...], str]]:
+    """Overrides that break the defaults, and hypervisors or runtimes that do not exist."""
+    from underlay.defaults.catalog import load_defaults, override_problems
+
+    problems: list[tuple[tuple[int | str, ...], str]] = [
+        (("overrides", *loc), msg) for loc, msg in override_problems(scenario.overrides)
+    ]
+    if problems:
+        return problems
+    defaults = load_defaults(scenario.overrides)
+    for i, sub in enumerate(scenario.substrates):
+        if isinstance(sub, Vm) and sub.hypervisor not in defaults.hypervisors:
+            known = sorted(defaults.hypervisors)
+            problems.append(
+                (("substrates", i, "hypervisor"), _unknown("hypervisor", sub.hypervisor, known))
+            )
+        if isinstance(sub, Sandboxed) and sub.runtime not in defaults.sandbox_runtimes:
+            known = sorted(defaults.sandbox_runtimes)
+            problems.append((("substrates", i, "runtime"), _unknown("runtime", sub.runtime, known)))
+    return problems
+
+
+def _unknown(what: str, name: str, known: list[str]) -> str:
+    hint = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    fix = f"; did you mean {hint[0]!r}?" if hint else ""
+    return f"unknown {what} {name!r}{fix} (known: {', '.join(known)}; add one under overrides)"
 
 
 def _describe(exc: ValidationError, source: str, root: yaml.Node | None) -> str:
@@ -67,6 +103,10 @@ def _describe(exc: ValidationError, source: str, root: yaml.Node | None) -> str:
     for err in errors[:_MAX_ERRORS_SHOWN]:
         loc = tuple(p for p in err["loc"] if not _is_union_tag(p))
         message = _message(err, loc)
+        if message.startswith("@") and ": " in message:
+            # A cross-field check names its field: "@tenants.1.name: ...".
+            path, message = message[1:].split(": ", 1)
+            loc = loc + tuple(int(p) if p.isdigit() else p for p in path.split("."))
         loc = _as_written(root, loc)
         line = _line_of(root, loc)
         where = f"line {line}: " if line else ""

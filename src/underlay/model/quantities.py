@@ -82,7 +82,7 @@ def format_cpu(milli: float) -> str:
     """Millicores → a short human string (``1500`` → ``"1.5"``, ``250`` → ``"250m"``)."""
     if milli % 1000 == 0:
         return str(int(milli // 1000))
-    if milli >= 10_000:
+    if milli >= 10_000 or milli % 100 == 0:
         return f"{milli / 1000:.1f}"
     return f"{int(round(milli))}m"
 

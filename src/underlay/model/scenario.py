@@ -8,6 +8,7 @@ in the file (``cpu: 500m``, ``memory: 4Gi``) and stored in integer units
 
 from __future__ import annotations
 
+import difflib
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -15,6 +16,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PlainSerializer,
     WithJsonSchema,
     field_validator,
     model_validator,
@@ -45,6 +47,7 @@ __all__ = [
     "Vm",
     "VmShape",
     "Workload",
+    "scenario_json_schema",
 ]
 
 # Sanity bounds: anything beyond is a typo, not a real machine or pod.
@@ -80,11 +83,13 @@ _QUANTITY_SCHEMA = {"anyOf": [{"type": "string"}, {"type": "number"}]}
 CpuMilli = Annotated[
     int,
     BeforeValidator(_cpu),
+    PlainSerializer(lambda v: f"{v}m", return_type=str),
     WithJsonSchema({**_QUANTITY_SCHEMA, "description": "CPU quantity, e.g. 500m or 2"}),
 ]
 MemoryMiB = Annotated[
     int,
     BeforeValidator(_memory),
+    PlainSerializer(lambda v: f"{v}Mi", return_type=str),
     WithJsonSchema({"type": "string", "description": "memory quantity, e.g. 512Mi or 4Gi"}),
 ]
 Name = Annotated[
@@ -206,13 +211,18 @@ class Hardware(_Model):
     @model_validator(mode="after")
     def _models_exist(self) -> Hardware:
         names = [m.name for m in self.host_models]
-        if len(set(names)) != len(names):
-            raise ValueError(f"host model names must be unique, got {names}")
-        for entry in self.inventory or []:
+        _require_unique("host model", names, "host_models")
+        for i, entry in enumerate(self.inventory or []):
             if entry.model not in names:
-                raise ValueError(f"inventory names host model {entry.model!r}; known: {names}")
+                raise ValueError(
+                    f"{at('inventory', i, 'model')}no host model is called {entry.model!r}"
+                    f"{_did_you_mean(entry.model, names)} (known: {', '.join(names)})"
+                )
         if self.size_with is not None and self.size_with not in names:
-            raise ValueError(f"size_with names host model {self.size_with!r}; known: {names}")
+            raise ValueError(
+                f"{at('size_with')}no host model is called {self.size_with!r}"
+                f"{_did_you_mean(self.size_with, names)} (known: {', '.join(names)})"
+            )
         return self
 
     def model_named(self, name: str) -> HostModel:
@@ -419,7 +429,7 @@ class Cluster(_Model):
 
     @model_validator(mode="after")
     def _unique_workloads(self) -> Cluster:
-        _require_unique("workload", [w.name for w in self.workloads])
+        _require_unique("workload", [w.name for w in self.workloads], "workloads")
         return self
 
 
@@ -457,7 +467,7 @@ class Tenant(_Model):
 
     @model_validator(mode="after")
     def _unique_clusters(self) -> Tenant:
-        _require_unique("cluster", [c.name for c in self.clusters])
+        _require_unique("cluster", [c.name for c in self.clusters], "clusters")
         return self
 
 
@@ -511,17 +521,21 @@ class Scenario(_Model):
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
-        _require_unique("tenant", [t.name for t in self.tenants])
-        _require_unique("substrate name", [s.name or s.kind for s in self.substrates])
-        gpu_models = {m.gpus.model for m in self.hardware.host_models if m.gpus}
-        for tenant in self.tenants:
-            for cluster in tenant.clusters:
-                for w in cluster.workloads:
-                    for model in w.gpu.models if w.gpu else []:
+        _require_unique("tenant", [t.name for t in self.tenants], "tenants")
+        _require_unique("substrate", [s.name or s.kind for s in self.substrates], "substrates")
+        gpu_models = sorted({m.gpus.model for m in self.hardware.host_models if m.gpus})
+        for ti, tenant in enumerate(self.tenants):
+            for ci, cluster in enumerate(tenant.clusters):
+                for wi, w in enumerate(cluster.workloads):
+                    for mi, model in enumerate(w.gpu.models if w.gpu else []):
                         if model not in gpu_models:
+                            where = at(
+                                "tenants", ti, "clusters", ci, "workloads", wi, "gpu", "models", mi
+                            )
                             raise ValueError(
-                                f"workload {tenant.name}/{cluster.name}/{w.name} allows GPU model "
-                                f"{model!r}, but no host model has it (hosts have: {sorted(gpu_models)})"
+                                f"{where}no host model has GPU model {model!r}"
+                                f"{_did_you_mean(model, gpu_models)} (hosts have: "
+                                f"{', '.join(gpu_models) or 'no GPUs'})"
                             )
         return self
 
@@ -535,9 +549,38 @@ class Scenario(_Model):
         return [s.name or s.kind for s in self.substrates]
 
 
-def _require_unique(what: str, names: list[str]) -> None:
+def scenario_json_schema() -> dict[str, Any]:
+    """The JSON Schema of scenario files, as editors should see them.
+
+    Pydantic's schema, plus the tenant shorthand: ``workloads:`` (and the cluster
+    settings) written directly under a tenant stand for one cluster.
+    """
+    schema = Scenario.model_json_schema(by_alias=True)
+    tenant = schema["$defs"]["Tenant"]
+    props = tenant.setdefault("properties", {})
+    props["workloads"] = {"type": "array", "items": {"$ref": "#/$defs/Workload"}}
+    props["control_plane"] = {"enum": ["dedicated", "hosted"]}
+    props["system_pods"] = {"type": "array", "items": {"$ref": "#/$defs/SystemPod"}}
+    props["max_pods"] = {"$ref": "#/$defs/MaxPodsPolicy"}
+    tenant["required"] = [r for r in tenant.get("required", []) if r != "clusters"]
+    tenant["oneOf"] = [{"required": ["clusters"]}, {"required": ["workloads"]}]
+    return schema
+
+
+def at(*path: str | int) -> str:
+    """Prefix for a validator's message naming the field it is about, relative to the model
+    being validated (the loader turns it into the field path and line of the file)."""
+    return "@" + ".".join(str(p) for p in path) + ": "
+
+
+def _did_you_mean(name: str, known: list[str]) -> str:
+    hint = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    return f"; did you mean {hint[0]!r}?" if hint else ""
+
+
+def _require_unique(what: str, names: list[str], field: str) -> None:
     seen: set[str] = set()
-    for name in names:
+    for i, name in enumerate(names):
         if name in seen:
-            raise ValueError(f"{what} name {name!r} appears twice")
+            raise ValueError(f"{at(field, i, 'name')}{what} name {name!r} appears twice")
         seen.add(name)

@@ -39,8 +39,10 @@ class NodeSource(Protocol):
         """How many more nodes of ``template`` can be opened."""
         ...
 
-    def open(self, pool: NodePool, template: NodeTemplate, count: int) -> I64:
-        """Open ``count`` nodes in ``pool``; returns their indices."""
+    def open(
+        self, pool: NodePool, template: NodeTemplate, count: int, racks: I64 | None = None
+    ) -> I64:
+        """Open ``count`` nodes in ``pool`` (in ``racks`` when given); returns their indices."""
         ...
 
     def exhausted(self, batch: PodBatch) -> str:
@@ -123,6 +125,7 @@ class Placer:
         self.registry = registry
         self.racks = max(1, racks)
         self._filters = registry.filters()
+        self._quota: I64 | None = None
         self._typical: list[PodBatch] = []
         self._typical_cache: dict[tuple[str, ...], Any] = {}
         self.gpu_model_names: tuple[str, ...] = ()
@@ -161,6 +164,7 @@ class Placer:
         nodes_out: list[I64] = []
         counts_out: list[I64] = []
         rack_used = np.zeros(self.racks, np.int64)
+        self._quota = self._rack_quota(batch)
         per_pod = bool(self.profile.gpu_per_pod and batch.needs_gpu and batch.anti_affinity == "none"
                        and not batch.spread_racks)  # fmt: skip
         if self.pool.n:
@@ -185,13 +189,26 @@ class Placer:
             if batch.anti_affinity != "none":
                 per_node = 1
             want = -(-remaining // min(per_node, remaining))
+            racks: I64 | None = None
+            if self._quota is not None:
+                # Open nodes only in racks that still have room under the rule.
+                need = np.maximum(self._quota - rack_used, 0)
+                per_rack = -(-need // per_node)
+                racks = np.repeat(np.arange(self.racks, dtype=np.int64), per_rack)
+                want = len(racks)
             count = min(want, self.source.available(template))
+            if count <= 0 and racks is not None and want == 0:
+                reason = Unfit("racks", batch.replicas, int((self._quota > 0).sum()), self.racks,
+                               f"{'one replica per rack' if batch.anti_affinity == 'rack' else 'rack spread'} needs more racks")  # fmt: skip
+                break
             if count <= 0:
                 reason = self._why(batch, self.fit(batch))
                 reason = Unfit(reason.resource, reason.requested, reason.free, reason.capacity,
                                "no host left in the inventory" + (f"; {reason.detail}" if reason.detail else ""))  # fmt: skip
                 break
-            new = self.source.open(self.pool, template, count)
+            new = self.source.open(
+                self.pool, template, count, None if racks is None else racks[:count]
+            )
             before = remaining
             if per_pod:
                 remaining = self._fill_gpu_per_pod(batch, remaining, nodes_out, counts_out)
@@ -324,13 +341,31 @@ class Placer:
         spread: I64 = base + extra
         return spread
 
-    def _rack_caps(self, batch: PodBatch, cand: I64, take: I64, rack_used: I64) -> I64:
-        """Lower each node's ``take`` so no rack exceeds its cap, in rank order."""
+    def _rack_quota(self, batch: PodBatch) -> I64 | None:
+        """Replicas each rack may hold: one per rack for rack anti-affinity; for rack spread
+        (max skew 1) ``n // racks`` each, plus one in the ``n % racks`` racks with the most
+        room now (ties: lower rack)."""
         if batch.anti_affinity == "rack":
-            cap = 1
-        elif batch.spread_racks:
-            cap = -(-batch.replicas // self.racks)
-        else:
+            return np.ones(self.racks, np.int64)
+        if not batch.spread_racks:
+            return None
+        base, extra = divmod(batch.replicas, self.racks)
+        quota = np.full(self.racks, base, np.int64)
+        room = np.zeros(self.racks, np.int64)
+        if self.pool.n:
+            np.add.at(
+                room,
+                self.pool.live("rack") % self.racks,
+                np.minimum(self.fit(batch), batch.replicas),
+            )
+        order = np.lexsort((np.arange(self.racks), -room))
+        quota[order[:extra]] += 1
+        return quota
+
+    def _rack_caps(self, batch: PodBatch, cand: I64, take: I64, rack_used: I64) -> I64:
+        """Lower each node's ``take`` so no rack exceeds its quota, in rank order."""
+        quota = self._quota
+        if quota is None:
             return take
         racks = self.pool.rack[cand] % self.racks
         out = np.zeros_like(take)
@@ -343,7 +378,7 @@ class Placer:
             csum[starts] - t_sorted[starts], np.diff(np.r_[starts, len(r_sorted)])
         )
         before = csum - t_sorted - group_start + rack_used[r_sorted]
-        out[order] = np.clip(cap - before, 0, t_sorted)
+        out[order] = np.clip(quota[r_sorted] - before, 0, t_sorted)
         return out
 
     def _commit(self, batch: PodBatch, nodes: I64, counts: I64) -> None:
@@ -360,9 +395,15 @@ class Placer:
         pool = self.pool
         if pool.n == 0:
             return Unfit("hosts", 1, 0, 0, "no node available")
-        # Closest node: the one with the most free of the scarcest resource.
-        best = int(np.argmax(pool.live("free_cpu") / np.maximum(pool.live("cap_cpu"), 1)
-                             + pool.live("free_mem") / np.maximum(pool.live("cap_mem"), 1)))  # fmt: skip
+        blocked = np.flatnonzero(fit == 0)
+        if len(blocked) == 0:
+            # Every node has room for some, just not for all the replicas.
+            return Unfit("replicas", batch.replicas, float(fit.sum()), float(fit.sum()),
+                         "the nodes have room for only part of the replicas")  # fmt: skip
+        # Closest blocked node: the one with the most free CPU and memory, as shares.
+        room = (pool.free_cpu[blocked] / np.maximum(pool.cap_cpu[blocked], 1)
+                + pool.free_mem[blocked] / np.maximum(pool.cap_mem[blocked], 1))  # fmt: skip
+        best = int(blocked[np.argmax(room)])
         for plugin in self._filters:
             if plugin.fit(pool, batch)[best] == 0:
                 return plugin.unfit(pool, batch, best)

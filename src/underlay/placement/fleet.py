@@ -79,13 +79,18 @@ class HostSupply:
         """Sizing with a GPU-less model on offer: GPU hosts are bought only for GPU pods."""
         return self.sizing and any(code < 0 for code in self.gpu_code)
 
-    def take(self, model: int, count: int, role: int, owner: int) -> tuple[I64, I64]:
-        """Open ``count`` hosts of ``model``; returns (host ids, racks)."""
+    def take(
+        self, model: int, count: int, role: int, owner: int, racks: I64 | None = None
+    ) -> tuple[I64, I64]:
+        """Open ``count`` hosts of ``model`` (in ``racks`` if given, else round-robin);
+        returns (host ids, racks)."""
         count = min(count, self.remaining[model])
         self.remaining[model] -= count
         start = len(self.hosts)
         ids = np.arange(start, start + count, dtype=np.int64)
-        racks = ids % self.racks
+        racks = (
+            ids % self.racks if racks is None else np.asarray(racks[:count], np.int64) % self.racks
+        )
         self.hosts.model.extend([model] * count)
         self.hosts.rack.extend(racks.tolist())
         self.hosts.role.extend([role] * count)
@@ -111,9 +116,11 @@ class HostNodes:
     def available(self, template: NodeTemplate) -> int:
         return self.supply.remaining[template.host_model]
 
-    def open(self, pool: NodePool, template: NodeTemplate, count: int) -> I64:
-        hosts, racks = self.supply.take(template.host_model, count, self.role, self.owner)
-        return pool.open(template, hosts, racks)
+    def open(
+        self, pool: NodePool, template: NodeTemplate, count: int, racks: I64 | None = None
+    ) -> I64:
+        hosts, got = self.supply.take(template.host_model, count, self.role, self.owner, racks)
+        return pool.open(template, hosts, got)
 
     def exhausted(self, batch: PodBatch) -> str:
         if batch.needs_gpu and not any(code >= 0 for code in self.supply.gpu_code):
@@ -135,7 +142,9 @@ class VmNodes:
     def available(self, template: NodeTemplate) -> int:
         return _SIZING_CAP
 
-    def open(self, pool: NodePool, template: NodeTemplate, count: int) -> I64:
+    def open(
+        self, pool: NodePool, template: NodeTemplate, count: int, racks: I64 | None = None
+    ) -> I64:
         none = np.full(count, -1, np.int64)
         return pool.open(template, none, np.zeros(count, np.int64))
 

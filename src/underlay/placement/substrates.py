@@ -491,6 +491,8 @@ class _Run:
             by_gpu: dict[tuple[bool, bool, tuple[int, ...], int], list[PodBatch]] = {}
             for w in refs:
                 b = self._batch(w)
+                if b.replicas == 0:
+                    continue
                 # vGPU slices suit fractional pods; whole-GPU pods get passthrough-sized VMs.
                 sliced = substrate.gpu_mode == "vgpu" and b.needs_gpu and b.gpu_milli < GPU_WHOLE
                 # Anti-affine or rack-spread workloads get VMs of their own, one replica per
@@ -605,6 +607,8 @@ class _Run:
             splits = [(k, 0.0) for k in _AUTO_SPLITS]
         else:
             g = host.gpus
+            if g == 0:  # no host with GPUs for this group: no VM can carry its pods
+                return []
             most = max(b.gpu_count for b in batches)
             for per_vm in (1, 2, 4, 8, 16):
                 if most <= per_vm <= g and g % per_vm == 0:
@@ -774,6 +778,11 @@ class _Run:
             host_of_vm[: len(placed)] = placed
             vm_host[rows_index] = host_of_vm
             if res.unplaced:
+                if not groups[res.key].results:  # control-plane VMs
+                    self.notes.append(
+                        f"{res.unplaced} of {n_vms} control-plane VMs ({groups[res.key].shape.name}) "
+                        f"found no host: {res.reason.describe() if res.reason else 'no room'}"
+                    )
                 self._drop_pods_on_unhosted(rows_index, len(placed), res.reason)
         for rows_index, host_of_vm in vm_host.items():
             self.rows[rows_index].pool.host[: len(host_of_vm)] = host_of_vm

@@ -68,7 +68,11 @@ SUBSTRATE_COLUMNS: list[Column[SubstrateStatic]] = [
         "mem alloc", "of capacity", lambda s: _pct(s.allocated.memory_mib, s.capacity.memory_mib)
     ),
     Column("GPU alloc", "of capacity", lambda s: _pct(s.allocated.gpu_milli, s.capacity.gpu_milli)),
-    Column("CPU / GPU work", "vs bare metal", lambda s: f"{100 * s.cpu_efficiency:.0f}% / {100 * s.gpu_efficiency:.0f}%"),
+    Column(
+        "CPU / GPU work",
+        "vs bare metal",
+        lambda s: f"{100 * s.cpu_efficiency:.0f}% / {100 * s.gpu_efficiency:.0f}%",
+    ),
     Column(
         "overhead", "cores / GiB", lambda s: f"{_cores(_overhead(s)[0])} / {_gib(_overhead(s)[1])}"
     ),

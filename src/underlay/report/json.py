@@ -35,7 +35,8 @@ def _substrate(s: SubstrateStatic) -> dict[str, Any]:
             "worker": s.hosts_worker,
             "control_plane": s.hosts_control_plane,
             "lower_bound": s.hosts_lower_bound,
-            "packing_ratio": round(s.packing_ratio, 4),
+            # null when pods are unplaced: the bound is for placing every pod
+            "packing_ratio": round(s.packing_ratio, 4) if s.pods_placed == s.pods else None,
         },
         "nodes": s.nodes,
         "vms": s.vms,
@@ -57,7 +58,10 @@ def _substrate(s: SubstrateStatic) -> dict[str, Any]:
             "total": round(s.cost_per_month_usd, 2),
         },
         "power_watts": round(s.watts, 1),
-        "throughput_vs_baremetal": {"cpu": round(s.cpu_efficiency, 4), "gpu": round(s.gpu_efficiency, 4)},
+        "throughput_vs_baremetal": {
+            "cpu": round(s.cpu_efficiency, 4),
+            "gpu": round(s.gpu_efficiency, 4),
+        },
         "pods": {"requested": s.pods, "placed": s.pods_placed},
         "unplaced": [asdict(u) for u in s.unplaced],
         "tenants": [
