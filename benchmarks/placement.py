@@ -144,13 +144,18 @@ def generate(pods: int, workloads: int, tenants: int, seed: int, *,
                     "name": f"w{w:05d}",
                     "replicas": r,
                     "requests": {"cpu": f"{int(cpu[w])}m", "memory": f"{int(mem[w])}Mi"},
-                    "class": str(rng.choice(["cpu", "memory", "network-latency", "batch", "storage-io"])),
+                    "class": str(
+                        rng.choice(["cpu", "memory", "network-latency", "batch", "storage-io"])
+                    ),
                 }
                 if is_gpu[w]:
                     if rng.random() < 0.6:  # training: whole H100s
                         count = int(rng.choice([1, 2, 4, 8], p=[0.4, 0.3, 0.2, 0.1]))
                         workload["gpu"] = {"count": count, "models": ["h100"]}
-                        workload["requests"] = {"cpu": f"{8 * count}", "memory": f"{min(32, 16 * count)}Gi"}
+                        workload["requests"] = {
+                            "cpu": f"{8 * count}",
+                            "memory": f"{min(32, 16 * count)}Gi",
+                        }
                         workload["class"] = "gpu-training"
                     else:  # inference: a share of one L4 (or any GPU)
                         frac = float(rng.choice([0.25, 0.5, 1.0]))
@@ -183,7 +188,9 @@ def generate(pods: int, workloads: int, tenants: int, seed: int, *,
             {
                 "name": f"t{t:03d}",
                 "kubernetes_version": str(rng.choice(VERSIONS, p=[0.1, 0.2, 0.3, 0.4])),
-                "isolation": str(rng.choice(["regulated", "internal", "untrusted"], p=[0.15, 0.65, 0.2])),
+                "isolation": str(
+                    rng.choice(["regulated", "internal", "untrusted"], p=[0.15, 0.65, 0.2])
+                ),
                 "clusters": clusters,
             }
         )
@@ -192,12 +199,29 @@ def generate(pods: int, workloads: int, tenants: int, seed: int, *,
         "description": f"benchmarks/placement.py pods={pods} workloads={workloads} tenants={tenants} seed={seed}",
         "hardware": {
             "host_models": [
-                {"name": "cpu64", "cores": 64, "memory": "512Gi", "price_usd": 14000,
-                 "power": {"idle_watts": 150, "peak_watts": 500}},
-                {"name": "h100x8", "cores": 96, "memory": "1Ti", "gpus": {"model": "h100", "count": 8},
-                 "price_usd": 250000, "power": {"idle_watts": 900, "peak_watts": 6500}},
-                {"name": "l4x4", "cores": 64, "memory": "512Gi", "gpus": {"model": "l4", "count": 4},
-                 "price_usd": 30000, "power": {"idle_watts": 250, "peak_watts": 900}},
+                {
+                    "name": "cpu64",
+                    "cores": 64,
+                    "memory": "512Gi",
+                    "price_usd": 14000,
+                    "power": {"idle_watts": 150, "peak_watts": 500},
+                },
+                {
+                    "name": "h100x8",
+                    "cores": 96,
+                    "memory": "1Ti",
+                    "gpus": {"model": "h100", "count": 8},
+                    "price_usd": 250000,
+                    "power": {"idle_watts": 900, "peak_watts": 6500},
+                },
+                {
+                    "name": "l4x4",
+                    "cores": 64,
+                    "memory": "512Gi",
+                    "gpus": {"model": "l4", "count": 4},
+                    "price_usd": 30000,
+                    "power": {"idle_watts": 250, "peak_watts": 900},
+                },
             ],
             "size_with": "cpu64",
             "topology": {"hosts_per_rack": 40, "zones": 4},
@@ -236,7 +260,9 @@ def check(p: SubstratePlacement, total: int) -> list[str]:
     problems = []
     unplaced = sum(u.pods for u in p.unplaced)
     if int(p.placed.sum()) + unplaced != total:
-        problems.append(f"pods not conserved: placed {int(p.placed.sum())} + unplaced {unplaced} != {total}")
+        problems.append(
+            f"pods not conserved: placed {int(p.placed.sum())} + unplaced {unplaced} != {total}"
+        )
     n = p.nodes
     for res in ("cpu", "mem", "pods"):
         used, alloc = getattr(n, f"used_{res}"), getattr(n, f"alloc_{res}")
@@ -389,7 +415,9 @@ def pods_in_order(scenario: Scenario) -> list[tuple[int, int, int, bool]]:
     for t in scenario.tenants:
         for c in t.clusters:
             for w in c.workloads:
-                share = max(w.requests.cpu_milli / ref.cpu_milli, w.requests.memory_mib / ref.memory_mib)
+                share = max(
+                    w.requests.cpu_milli / ref.cpu_milli, w.requests.memory_mib / ref.memory_mib
+                )
                 batches.append((-share, key, w.requests.cpu_milli, w.requests.memory_mib,
                                 w.replicas, w.spread.anti_affinity != "none"))  # fmt: skip
                 key += 1
@@ -400,7 +428,9 @@ def pods_in_order(scenario: Scenario) -> list[tuple[int, int, int, bool]]:
     return pods
 
 
-def python_best_fit(pods: list[tuple[int, int, int, bool]], cap: tuple[int, int, int]) -> tuple[int, int]:
+def python_best_fit(
+    pods: list[tuple[int, int, int, bool]], cap: tuple[int, int, int]
+) -> tuple[int, int]:
     """Per-pod best fit (Kubernetes MostAllocated) in plain Python: every pod scans every
     open node; opens a node when none fits. Returns (nodes opened, node-steps scanned)."""
     cap_cpu, cap_mem, cap_pods = cap
@@ -519,7 +549,9 @@ def ok(flag: bool) -> str:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--pods", type=int, default=1_000_000)
     ap.add_argument("--workloads", type=int, default=20_000)
     ap.add_argument("--tenants", type=int, default=200)
@@ -581,8 +613,14 @@ def main() -> int:
         if "error" in r:
             print(f"{r['kind']:<20} {r['error']}")
             continue
-        tm_p = f"{gib(r['place_tracemalloc_peak_mib'])}" if "place_tracemalloc_peak_mib" in r else "-"
-        tm_a = f"{gib(r['analyse_tracemalloc_peak_mib'])}" if "analyse_tracemalloc_peak_mib" in r else "-"
+        tm_p = (
+            f"{gib(r['place_tracemalloc_peak_mib'])}" if "place_tracemalloc_peak_mib" in r else "-"
+        )
+        tm_a = (
+            f"{gib(r['analyse_tracemalloc_peak_mib'])}"
+            if "analyse_tracemalloc_peak_mib" in r
+            else "-"
+        )
         print(f"{r['kind']:<20} {r['place_s']:>8.1f} {r['analyse_s']:>9.1f} "
               f"{r['placed'] / max(r['place_s'], 1e-9):>9,.0f} {gib(r['rss_peak_mib']):>7} "
               f"{tm_p:>8} {tm_a:>7} {r['hosts']:>7,} {r['hosts_cp']:>5,} {r['bound']:>8,} "
@@ -597,7 +635,9 @@ def main() -> int:
             extra.append(f"{r['vms']:,} VMs")
         extra.append(f"pods/node {r['pods_per_node_mean']:.1f} of {r['alloc_pods_mean']:.0f} slots")
         extra.append(f"CPU allocated {r['cpu_alloc_share']:.1%} of host cores")
-        extra.append("stranded cores " + ", ".join(f"{k} {v:,}" for k, v in r["stranded_cpu_cores"].items()))
+        extra.append(
+            "stranded cores " + ", ".join(f"{k} {v:,}" for k, v in r["stranded_cpu_cores"].items())
+        )
         print(f"  {r['kind']}: " + "; ".join(extra))
         if r["unplaced"]:
             print(f"    unplaced {r['unplaced']:,} pods in {r['unplaced_workloads']} workloads: "
@@ -612,7 +652,9 @@ def main() -> int:
         print(f"\nper-pod baseline ({args.baseline_fraction:.0%} subsample: {base['pods']:,} pods, "
               f"{base['workloads']:,} workloads, no GPU / rack rules; baremetal-shared best fit, node "
               f"allocatable {base['cap'][0]}m / {base['cap'][1]} MiB / {base['cap'][2]} pods):")  # fmt: skip
-        print(f"  vectorised place_substrate : {base['vec_s']:8.3f} s, {base['vec_nodes']:,} worker nodes")
+        print(
+            f"  vectorised place_substrate : {base['vec_s']:8.3f} s, {base['vec_nodes']:,} worker nodes"
+        )
         print(f"  plain-Python per-pod scan   : {base['py_s']:8.3f} s, {base['py_nodes']:,} nodes, "
               f"{base['py_steps']:,} node-steps")  # fmt: skip
         speed = base["py_s"] / max(base["vec_s"], 1e-9)
@@ -640,15 +682,22 @@ def main() -> int:
 
     if ex_rows:
         print(f"\nbundled examples (target ratio <= {TARGET_RATIO}):")
-        print(f"  {'example':<24} {'substrate':<20} {'hosts':>6} {'LP bound':>8} {'ratio':>6} {'unplaced':>8}")
+        print(
+            f"  {'example':<24} {'substrate':<20} {'hosts':>6} {'LP bound':>8} {'ratio':>6} {'unplaced':>8}"
+        )
         for e in ex_rows:
-            flag = "  <-- above target" if e["ratio"] > TARGET_RATIO else (
-                "  <-- bound above hosts used" if e["ratio"] < 1 else "")
+            flag = (
+                "  <-- above target"
+                if e["ratio"] > TARGET_RATIO
+                else ("  <-- bound above hosts used" if e["ratio"] < 1 else "")
+            )
             print(f"  {e['example']:<24} {e['kind']:<20} {e['hosts']:>6} {e['bound']:>8} "
                   f"{e['ratio']:>6.3f} {e['unplaced']:>8}{flag}")  # fmt: skip
 
     # ---------------------------------------------------------------- targets
-    print(f"\ntargets ({args.pods:,} pods; this machine: {len(__import__('os').sched_getaffinity(0))} cores):")
+    print(
+        f"\ntargets ({args.pods:,} pods; this machine: {len(__import__('os').sched_getaffinity(0))} cores):"
+    )
     for r in results:
         if "error" in r:
             print(f"  {r['kind']:<20} time NO ({r['error']})")

@@ -158,13 +158,6 @@ def test_bad_input_leaves_no_output_file(write_yaml: WriteYaml, tmp_path: Path) 
     assert not list(tmp_path.glob(".*tmp"))
 
 
-@pytest.mark.xfail(
-    reason=(
-        "BUG: ZeroDivisionError in vm _candidate_shapes (vgpu, no GPU host in stock) escapes "
-        "as a traceback: see tests/placement/test_substrate_bugs.py"
-    ),
-    strict=True,
-)
 def test_never_a_traceback_even_on_an_internal_error(write_yaml: WriteYaml) -> None:
     text = scenario_yaml(
         hardware={

@@ -181,33 +181,7 @@ def test_a_scenario_with_explicit_clusters_validates() -> None:
     assert validation_errors(_schema(), doc) == []
 
 
-def _uses_shorthand(path: Path) -> bool:
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return any("workloads" in t for t in data.get("tenants", []))
-
-
-@pytest.mark.parametrize(
-    "example",
-    [
-        pytest.param(
-            path,
-            id=path.stem,
-            marks=[
-                pytest.mark.xfail(
-                    reason=(
-                        "BUG: the schema has no tenant `workloads:` shorthand (Tenant requires "
-                        "`clusters`, additionalProperties false), so files using it — the "
-                        "bundled examples — fail in editors though underlay accepts them"
-                    ),
-                    strict=True,
-                )
-            ]
-            if _uses_shorthand(path)
-            else [],
-        )
-        for path in EXAMPLES
-    ],
-)
+@pytest.mark.parametrize("example", [pytest.param(p, id=p.stem) for p in EXAMPLES])
 def test_bundled_examples_validate_against_the_schema(example: Path) -> None:
     load_scenario(example)  # underlay itself accepts it
     document = yaml.safe_load(example.read_text(encoding="utf-8"))

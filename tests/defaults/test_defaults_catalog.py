@@ -218,13 +218,6 @@ def test_bad_scenario_overrides_raise_scenario_error_from_compare() -> None:
         compare(sc)
 
 
-@pytest.mark.xfail(
-    reason=(
-        "BUG: overrides are validated only in compare(), so the error names neither the "
-        "scenario file nor the line ('scenario: overrides....')"
-    ),
-    strict=True,
-)
 def test_bad_overrides_are_reported_with_the_file_and_line(tmp_path: Path) -> None:
     path = tmp_path / "over.yaml"
     path.write_text(scenario_yaml(overrides={"costs": {"pue": "high"}}), encoding="utf-8")

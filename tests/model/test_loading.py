@@ -148,7 +148,7 @@ CASES: list[tuple[str, Callable[[str], str], int | None, list[str]]] = [
         "GPU model not on any host",
         lambda b: b.replace(REQUESTS, REQUESTS + "\n        gpu: {count: 1, models: [h100]}"),
         None,
-        ["'h100'", "no host model has it"],
+        ["'h100'", "no host model has GPU model"],
     ),
     (
         "unknown inventory model",
@@ -156,7 +156,7 @@ CASES: list[tuple[str, Callable[[str], str], int | None, list[str]]] = [
             "memory: 256Gi", "memory: 256Gi\n  inventory:\n    - {model: nope, count: 2}"
         ),
         None,
-        ["hardware", "inventory names host model 'nope'", "std"],
+        ["hardware", "no host model is called 'nope'", "std"],
     ),
     (
         "unknown substrate kind",
@@ -308,7 +308,7 @@ SHORTHAND = textwrap.dedent(
           - {name: w, replicas: 1, requests: {cpu: "1", memory: 1Gi}}
       - name: b
         control_plane: hosted
-        max_pods: {per_node: 250}
+        max_pods: {per_node: 250, pod_cidr_prefix: 23}
         workloads:
           - name: api
             replicas: 2
@@ -321,7 +321,7 @@ SHORTHAND = textwrap.dedent(
 #  4 tenants:
 #  8   - name: b
 #  9     control_plane: hosted
-# 10     max_pods: {per_node: 250}
+# 10     max_pods: {per_node: 250, pod_cidr_prefix: 23}
 # 11     workloads:
 # 12       - name: api
 # 13         replicas: 2
@@ -356,7 +356,7 @@ def test_shorthand_moves_cluster_settings_into_the_cluster() -> None:
             "tenants[1].workloads[0].replics",
         ),
         (
-            "max_pods: {per_node: 250}",
+            "max_pods: {per_node: 250, pod_cidr_prefix: 23}",
             "max_pods: {per_node: 0}",
             10,
             "tenants[1].max_pods.per_node",
@@ -417,13 +417,6 @@ PRECISE = [
 ]
 
 
-@pytest.mark.xfail(
-    reason=(
-        "BUG: cross-field checks in Scenario/Hardware model validators raise at the parent "
-        "(`(top level)` / `hardware`, line 1-2), not at the offending field and its line"
-    ),
-    strict=True,
-)
 @pytest.mark.parametrize(("text", "needles"), [c[1:] for c in PRECISE], ids=[c[0] for c in PRECISE])
 def test_cross_field_errors_point_at_the_offending_field(
     text: str, needles: tuple[str, str]

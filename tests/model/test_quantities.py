@@ -125,14 +125,7 @@ def test_error_message_gives_examples() -> None:
 @pytest.mark.parametrize(
     ("milli", "text"),
     [
-        pytest.param(
-            1500,
-            "1.5",
-            marks=pytest.mark.xfail(
-                reason="BUG: format_cpu's docstring promises 1500 -> '1.5', it returns '1500m'",
-                strict=True,
-            ),
-        ),
+        (1500, "1.5"),
         (250, "250m"),
         (2000, "2"),
         (12_500, "12.5"),

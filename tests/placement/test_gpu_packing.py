@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -92,7 +93,8 @@ TWO_GPU_CASES = [
     ("dot-product", [(0, (0,)), (0, (0,)), (0, (1,))]),
     # fgd (typical = these pods: 500 x2, 1000 x1): second 500 on GPU0 leaves (0, 1000),
     # usable V = 2*1000 (500s) + 1*1000 (1000) = 3000; on GPU1 it leaves (500, 500),
-    # V = 2*(500+500) + 0 = 2000; losses 1000 vs 2000 -> GPU0.
+    # V = 2*(500+500) + 0 = 2000; losses 1000 vs 2000 -> GPU0 (the GPU choice inside a
+    # node is by exact loss).
     ("fgd", [(0, (0,)), (0, (0,)), (0, (1,))]),
 ]
 
@@ -116,10 +118,12 @@ def test_multi_gpu_pod_takes_whole_free_gpus() -> None:
 
 def test_node_choice_best_fit_least_allocated_dot_product() -> None:
     # node 0: 8 GPUs, node 1: 2 GPUs; equal cpu 64 cores, memory 256 GiB; a 1-GPU pod
-    # with 8 cores, 32 GiB.
-    # best-fit scalar after placement = cpu'/cap + mem'/cap + gpu'/gpu_cap:
-    #   node 0: 56/64 + 224/256 + 7000/8000 = 0.875 * 3 = 2.625
-    #   node 1: 56/64 + 224/256 + 1000/2000 = 0.875 * 2 + 0.5 = 2.25  -> tighter
+    # with 8 cores, 32 GiB. Fleet maxima: 64 cores, 8000 milli-GPU.
+    # best-fit scalar after placement = 0.5 cpu'/max_cpu + 0.5 gpu'/max_gpu:
+    #   node 0: 0.5 * 56/64 + 0.5 * 7000/8000 = 0.875
+    #   node 1: 0.5 * 56/64 + 0.5 * 1000/8000 = 0.5  -> tighter
+    # least-allocated (per-node capacities, with memory):
+    #   node 0: 56/64 + 224/256 + 7000/8000 = 2.625 -> looser, node 1: 2.25
     # dot-product = sum (req/cap) * (free/cap):
     #   node 0: 8/64*1 + 32/256*1 + 1000/8000*1 = 0.375
     #   node 1: 8/64*1 + 32/256*1 + 1000/2000*1 = 0.75  -> larger
@@ -129,6 +133,19 @@ def test_node_choice_best_fit_least_allocated_dot_product() -> None:
     assert pack(nodes, pod, "least-allocated").node_of_pod.tolist() == [0]
     assert pack(nodes, pod, "dot-product").node_of_pod.tolist() == [1]
     assert pack(nodes, pod, "first-fit").node_of_pod.tolist() == [0]
+
+
+def test_best_fit_uses_fleet_maxima_not_node_capacity() -> None:
+    # node 0: 2 GPUs, one used (1000 free); node 1: 8 GPUs, six used (2000 free); both
+    # 64 cores. A 1-GPU pod leaves 0 vs 1000 free milli-GPU. Fleet maxima (64 cores,
+    # 8000 milli): 0.5*56/64 + 0 vs 0.5*56/64 + 0.5*1000/8000 -> node 0 is tighter.
+    nodes = make_nodes((2, 8), free=[(0, 1000), (0, 0, 0, 0, 0, 0, 1000, 1000)])
+    assert pack(nodes, make_pods([1000]), "best-fit").node_of_pod.tolist() == [0]
+    # memory is not part of best-fit: less memory left does not make a node tighter,
+    # equal scores go to the lowest index
+    nodes = make_nodes((1, 1), mem=[262_144, 65_536])
+    pod = make_pods([1000], mem=32_768)
+    assert pack(nodes, pod, "best-fit").node_of_pod.tolist() == [0]
 
 
 def test_ties_go_to_the_lowest_node() -> None:
@@ -201,8 +218,10 @@ def test_fgd_beats_best_fit_on_fragmentation() -> None:
     # fgd: usable V = sum over types of popularity x free milli on GPUs it fits.
     #   300 on node 0: before 1*800 + 2*800 = 2400, after (500) 1*500 + 0 = 500 -> 1900
     #   300 on node 1: before 1*1000 + 2*1000 = 3000, after (700) 700 + 1400 = 2100 -> 900
-    # node 1 loses less. Then a 700 on node 0 (800 -> 100) loses 2400 - 0, on node 1
-    # (700 -> 0) loses 1*700 + 2*700 = 2100 -> node 1; the last 700 goes to node 0.
+    # growth = loss / 3 - 300: 333 vs 0 milli; score floor(100 sigmoid(-growth/1000)):
+    # 41 vs 50 -> node 1. Then a 700 on node 0 (800 -> 100) loses 2400 (growth 100,
+    # score 47), on node 1 (700 -> 0) loses 2100 (growth 0, score 50) -> node 1; the last
+    # 700 goes to node 0.
     fgd = pack(nodes, pods, "fgd", typical)
     assert fgd.node_of_pod.tolist() == [1, 1, 0]
     assert fgd.gpu_allocation_ratio > best.gpu_allocation_ratio  # 1900/2000 vs 1200/2000
@@ -218,9 +237,10 @@ def test_fgd_beats_best_fit_on_fragmentation() -> None:
 def test_fgd_keeps_cpu_only_pods_off_nodes_they_would_strand() -> None:
     # node 0: one whole free GPU, 16 cores; node 1: its GPU fully used, 16 cores.
     # typical: a 1-GPU pod with 8 cores (pop 1) and a 12-core CPU-only pod (pop 1).
-    # A 12-core CPU-only pod on node 0 leaves 4 cores: neither type runs there any more,
-    # usable V drops 1*1000 (GPU type) + 1*1000 (CPU-only type: runs -> no fragment)
-    # to 0, loss 2000. On node 1 the free GPU milli is 0, so V is 0 before and after.
+    # A 12-core CPU-only pod on node 0 leaves 4 cores: the GPU type cannot run there any
+    # more, usable V drops 1*1000 to 0 (the CPU-only type never uses a GPU: it adds
+    # nothing to V), loss 1000, growth 500 -> score 37. On node 1 the free GPU milli is
+    # 0, V is 0 before and after, growth 0 -> score 50.
     nodes = make_nodes((1, 1), cpu=16000, free=[(1000,), (0,)])
     typical = TypicalPods.from_pods(make_pods([1000, 0], cpu=[8000, 12000]))
     pod = make_pods([0], cpu=12000)
@@ -234,6 +254,56 @@ def test_fragmentation_counts_cpu_starved_gpus() -> None:
     typical = TypicalPods.from_pods(make_pods([1000], cpu=8000))
     assert gpu_fragmentation(make_nodes((2,), cpu=4000), typical).tolist() == [2000]
     assert gpu_fragmentation(make_nodes((2,), cpu=16000), typical).tolist() == [0]
+
+
+def test_all_free_gpu_is_a_fragment_to_a_cpu_only_type() -> None:
+    # The paper: a task asking for no GPU can use none, so every free milli-GPU is a
+    # fragment to it, whether it could run on the node or not. Typical: a CPU-only pod
+    # (pop 1) and a 500 milli pod (pop 1); a node with GPUs free (1000, 300), 16 cores:
+    #   CPU-only type (runs): 1300; 500 type (runs): the 300 GPU -> 300
+    #   expected = (1300 + 300) / 2 = 800
+    typical = TypicalPods.from_pods(make_pods([0, 500], cpu=[4000, 4000]))
+    nodes = make_nodes((2,), cpu=16_000, free=[(1000, 300)])
+    assert gpu_fragmentation(nodes, typical).tolist() == [800]
+
+
+def test_fgd_integer_score_ties_go_to_best_fit() -> None:
+    # Two 4-GPU nodes, one with 2 GPUs already used, a whole-GPU workload: every
+    # whole-GPU placement has growth -1000 + 0 (nothing becomes unusable), so the
+    # scores tie and best-fit's scalar picks the fuller node 1, not the lowest index.
+    nodes = make_nodes((4, 4), free=[(1000, 1000, 1000, 1000), (0, 0, 1000, 1000)])
+    pods = make_pods([1000])
+    assert pack(nodes, pods, "fgd").node_of_pod.tolist() == [1]
+
+
+def test_fgd_score_resolution_merges_near_ties(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Two 2-GPU nodes, 20 and 16 cores; a 1-GPU pod with 6 cores leaves 14 / 10 cores
+    # and one free GPU. Typical types (all 1 x 1000): A 6 cores (pop a), B 15 cores
+    # (pop 2), C 12 cores (pop 1); P = a + 3. A type that still runs loses 1000 usable,
+    # one that no longer runs loses 2000:
+    #   node 0: A runs, B no, C runs: loss 1000a + 4000 + 1000 -> growth 2000 / P
+    #   node 1: A runs, B no, C no:   loss 1000a + 4000 + 2000 -> growth 3000 / P
+    # score = floor(100 * sigmoid(-growth / 1000)).
+    nodes = make_nodes((2, 2), cpu=[20_000, 16_000])
+    pod = make_pods([1000], cpu=6000)
+
+    def typical(a: int) -> TypicalPods:
+        return TypicalPods(
+            cpu_milli=np.array([6000, 15_000, 12_000]),
+            memory_mib=np.array([1024, 1024, 1024]),
+            num_gpu=np.array([1, 1, 1]),
+            gpu_milli=np.array([1000, 1000, 1000]),
+            allowed_models=np.ones((3, 2), dtype=np.bool_),
+            popularity=np.array([a, 2, 1]),
+        )
+
+    # a = 1: growths 500 / 750 -> scores 37 / 32 -> node 0
+    assert pack(nodes, pod, "fgd", typical(1)).node_of_pod.tolist() == [0]
+    # a = 1000: growths 2.0 / 3.0 milli-GPU -> both score 49: best-fit's tighter node 1
+    assert pack(nodes, pod, "fgd", typical(1000)).node_of_pod.tolist() == [1]
+    # ranked by the exact growth, node 0 wins
+    monkeypatch.setattr(gpu_packing, "_FGD_SCORE_LEVELS", 0)
+    assert pack(nodes, pod, "fgd", typical(1000)).node_of_pod.tolist() == [0]
 
 
 def test_typical_pods_condense_and_coverage() -> None:
@@ -277,9 +347,9 @@ def brute_frag(cpu: int, mem: int, free: list[int], model: int, typical: Typical
             and (k == 0 or bool(typical.allowed_models[t, model]))
             and sum(f >= d for f in free) >= k
         )
-        # where a type runs, the GPUs it cannot use are fragments (none for a CPU-only
-        # type: d = 0); where it cannot run, all free GPU is
-        lost = sum(f for f in free if f < d) if runs else sum(free)
+        # where a type runs, the GPUs it cannot use are fragments; where it cannot run,
+        # all free GPU is; to a type asking for no GPU all free GPU always is (the paper)
+        lost = sum(f for f in free if f < d) if runs and k > 0 else sum(free)
         frag += typical.popularity[t] / total * lost
     return frag
 
@@ -375,18 +445,30 @@ def test_invariants(scenario: tuple[GpuNodes, GpuPods], strategy: str) -> None:
     assert (after.gpu_free_milli[~exists] == 0).all()
 
 
+def fgd_score(growth: float) -> float:
+    """The reference plugin's node score of a fragmentation growth (milli-GPU)."""
+    return 100.0 / (1.0 + math.exp(min(growth / 1000.0, 700.0)))
+
+
 @settings(max_examples=120, deadline=None)
-@given(scenarios())
-def test_fgd_picks_a_least_fragmenting_option(scenario: tuple[GpuNodes, GpuPods]) -> None:
+@given(scenarios(), st.booleans())
+def test_fgd_picks_a_least_fragmenting_option(
+    scenario: tuple[GpuNodes, GpuPods], exact: bool
+) -> None:
     """Each FGD step adds the least expected fragmentation over all legal options.
 
-    For pods with more than one GPU the kernel only tries its k tightest GPUs, so the
-    brute force is restricted to one- and zero-GPU pods; whole-GPU choices are all
-    equivalent anyway.
+    Exactly so with ``_FGD_SCORE_LEVELS = 0``; with the integer score the chosen node's
+    score is the best integer score, and inside the node the chosen GPU is the least
+    growth. For pods with more than one GPU the kernel only tries its k tightest GPUs,
+    so the brute force is restricted to one- and zero-GPU pods; whole-GPU choices are
+    all equivalent anyway.
     """
     nodes, pods = scenario
     typical = TypicalPods.from_pods(pods)
-    result = pack(nodes, pods, "fgd", typical)
+    with pytest.MonkeyPatch.context() as patch:
+        if exact:
+            patch.setattr(gpu_packing, "_FGD_SCORE_LEVELS", 0)
+        result = pack(nodes, pods, "fgd", typical)
     cpu = nodes.cpu_free_milli.tolist()
     mem = nodes.memory_free_mib.tolist()
     free = nodes.gpu_free_milli.tolist()
@@ -403,7 +485,13 @@ def test_fgd_picks_a_least_fragmenting_option(scenario: tuple[GpuNodes, GpuPods]
                     after = brute_frag(cpu[n] - c, mem[n] - m, state, model[n], typical)
                     growth[(n, tuple(gpus))] = after - before
             chosen = growth[(node, result.gpus_of_pod(i))]
-            assert chosen == pytest.approx(min(growth.values()), abs=1e-6)
+            in_node = [g for (n, _), g in growth.items() if n == node]
+            assert chosen == pytest.approx(min(in_node), abs=1e-6)
+            if exact:
+                assert chosen == pytest.approx(min(growth.values()), abs=1e-6)
+            else:  # integer scores; 1e-9 guards the floor against rounding
+                best = max(math.floor(fgd_score(g) - 1e-9) for g in growth.values())
+                assert math.floor(fgd_score(chosen) + 1e-9) >= best
         if node >= 0:
             cpu[node] -= c
             mem[node] -= m

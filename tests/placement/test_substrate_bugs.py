@@ -1,4 +1,4 @@
-"""Minimal reproductions of bugs the property tests found (xfail until fixed in src).
+"""Minimal reproductions of bugs the property tests found (fixed; kept as regressions).
 
 ``test_placement_properties.py`` steers around each of these (see its ``_known_crash``
 and the comments naming these tests); remove that when the bug is fixed.
@@ -6,21 +6,10 @@ and the comments naming these tests); remove that when the bug is fixed.
 
 from __future__ import annotations
 
-import pytest
-
 from factories import make_host_model, make_scenario, make_tenant, make_workload, place
 from underlay.placement.result import WORKER
 
 
-@pytest.mark.xfail(
-    reason=(
-        "BUG: vm with gpu_mode vgpu and a fractional-GPU pod but no GPU host in stock: "
-        "_candidate_shapes falls back to a GPU-less host, g = 0 → (0 VMs per host) → "
-        "ZeroDivisionError"
-    ),
-    raises=ZeroDivisionError,
-    strict=True,
-)
 def test_vgpu_without_a_gpu_host_does_not_crash() -> None:
     sc = make_scenario(
         hardware={
@@ -42,13 +31,6 @@ def test_vgpu_without_a_gpu_host_does_not_crash() -> None:
     assert unplaced.pods == 1
 
 
-@pytest.mark.xfail(
-    reason=(
-        "BUG: a workload with replicas: 0 that no VM shape suits is reported as an "
-        "Unplaced row of 0 pods (vms() appends Unplaced(b.key, b.replicas, ...) unconditionally)"
-    ),
-    strict=True,
-)
 def test_no_unplaced_rows_of_zero_pods() -> None:
     sc = make_scenario(
         hardware={"host_models": [make_host_model(gpus={"model": "a100", "count": 1})]},
@@ -59,14 +41,6 @@ def test_no_unplaced_rows_of_zero_pods() -> None:
     assert [u.pods for u in p.unplaced if u.pods == 0] == []
 
 
-@pytest.mark.xfail(
-    reason=(
-        "BUG: vm substrate: control-plane VMs that find no host are dropped silently — no "
-        "note (bare metal says 'needs 3 hosts, got 1'), no unplaced row — and the host lower "
-        "bound (3, from their anti-affinity) then exceeds the hosts used (1)"
-    ),
-    strict=True,
-)
 def test_unhosted_control_plane_vms_are_reported() -> None:
     sc = make_scenario(
         substrates=[{"kind": "vm"}],

@@ -139,14 +139,6 @@ def test_rack_anti_affinity_beyond_the_racks_is_reported() -> None:
     assert unplaced.reason.resource == "racks"
 
 
-@pytest.mark.xfail(
-    reason=(
-        "BUG: sizing buys hosts that stay empty when rack anti-affinity runs out of racks "
-        "(Placer.place opens `want` hosts, the rack cap then leaves the extra ones unused, "
-        "and the loop opens one more before giving up)"
-    ),
-    strict=True,
-)
 def test_rack_anti_affinity_beyond_the_racks_buys_no_empty_hosts() -> None:
     sc = _one(
         make_workload(replicas=5, cpu="1", memory="1Gi", spread={"anti_affinity": "rack"}),
@@ -172,13 +164,6 @@ def test_spread_racks_even_counts(kind: str, replicas: int) -> None:
     assert sorted(per_rack.values()) == [replicas // 4] * 4
 
 
-@pytest.mark.xfail(
-    reason=(
-        "BUG: spread_racks caps each rack at ceil(replicas / racks) and packs racks in "
-        "order, so 10 replicas over 4 racks become 3/3/3/1 (skew 2), not 3/3/2/2 (max skew 1)"
-    ),
-    strict=True,
-)
 @pytest.mark.parametrize("kind", ["baremetal-shared", "vm"])
 def test_spread_racks_max_skew_one(kind: str) -> None:
     sc = _one(

@@ -380,7 +380,7 @@ def analyse(scenario: Scenario, defaults: Defaults, p: SubstratePlacement) -> Su
                 u.reason.free,
                 u.reason.capacity,
                 u.reason.detail,
-            )  # fmt: skip
+            )
         )
     # Throughput of a GPU and of a CPU relative to bare metal, from the cited defaults.
     gpu_eff, cpu_eff = defaults.gpu_modes["baremetal"].efficiency, 1.0

@@ -236,19 +236,16 @@ def _child(node: yaml.Node | None, part: int | str) -> yaml.Node | None:
 
 
 def _line_of(root: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
-    """1-based line of the deepest YAML node on ``loc`` that exists in the file."""
+    """1-based line of the deepest YAML node on ``loc`` that exists in the file (the key
+    itself for the last part, so "unknown key" points at the key)."""
     node = root
     line = node.start_mark.line + 1 if node is not None else None
-    for part in loc:
-        child: yaml.Node | None = None
-        if isinstance(node, yaml.MappingNode):
-            for key_node, value_node in node.value:
-                if key_node.value == part:
-                    child = value_node if part != loc[-1] else key_node
-                    break
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
-            if 0 <= part < len(node.value):
-                child = node.value[part]
+    for i, part in enumerate(loc):
+        if isinstance(node, yaml.MappingNode) and i == len(loc) - 1:
+            key = next((k for k, _ in node.value if k.value == part), None)
+            if key is not None:
+                return int(key.start_mark.line) + 1
+        child = _child(node, part)
         if child is None:
             break
         node = child

@@ -84,7 +84,7 @@ def format_cpu(milli: float) -> str:
         return str(int(milli // 1000))
     if milli >= 10_000 or milli % 100 == 0:
         return f"{milli / 1000:.1f}"
-    return f"{int(round(milli))}m"
+    return f"{round(milli)}m"
 
 
 def format_memory(mib: float) -> str:
@@ -94,4 +94,4 @@ def format_memory(mib: float) -> str:
     if mib >= 1024:
         gib = mib / 1024
         return f"{gib:.0f}Gi" if gib == int(gib) else f"{gib:.1f}Gi"
-    return f"{int(round(mib))}Mi"
+    return f"{round(mib)}Mi"

@@ -235,6 +235,38 @@ class Hardware(_Model):
         return self.model_named(self.size_with) if self.size_with else self.host_models[0]
 
 
+class MaxPodsPolicy(_Model):
+    """How many pods a node may run: kubelet maxPods, a per-core cap and the pod CIDR."""
+
+    per_node: int = Field(default=110, ge=1, le=2_000)
+    per_core: int | None = Field(default=None, ge=1, le=100)
+    pod_cidr_prefix: int = Field(
+        default=24, ge=16, le=28, description="per-node pod CIDR; maxPods stays under half of it"
+    )
+
+    @model_validator(mode="after")
+    def _cidr_holds_pods(self) -> MaxPodsPolicy:
+        # An explicit per_node the CIDR cannot hold is a mistake; the default 110 is
+        # simply capped by a small CIDR.
+        cidr_half = 2 ** (32 - self.pod_cidr_prefix) // 2
+        if "per_node" in self.model_fields_set and self.per_node > cidr_half:
+            need = 32 - max(1, (2 * self.per_node - 1).bit_length())
+            raise ValueError(
+                f"{at('per_node')}{self.per_node} pods do not fit a /{self.pod_cidr_prefix} pod CIDR "
+                f"({2 * cidr_half} addresses; max pods stays under half of them): set "
+                f"pod_cidr_prefix: {need} or lower"
+            )
+        return self
+
+    def limit(self, cpu_milli: int) -> int:
+        """Max pods on a node with ``cpu_milli`` CPUs under this policy."""
+        cidr_half: int = 2 ** (32 - self.pod_cidr_prefix) // 2
+        limit: int = min(self.per_node, cidr_half)
+        if self.per_core is not None:
+            limit = min(limit, self.per_core * max(1, cpu_milli // 1000))
+        return limit
+
+
 # -------------------------------------------------------------------------- substrates
 
 
@@ -271,6 +303,9 @@ class BaremetalShared(_Model):
 
     kind: Literal["baremetal-shared"]
     name: Name | None = Field(default=None, description="label, to compare two of one kind")
+    max_pods: MaxPodsPolicy = Field(
+        default_factory=lambda: MaxPodsPolicy(), description="max-pods policy of the shared cluster"
+    )
     kubernetes_version: KubeVersion | None = Field(
         default=None, description="the one version of the shared cluster (default: most wanted)"
     )
@@ -296,6 +331,9 @@ class Sandboxed(_Model):
 
     kind: Literal["sandboxed"]
     name: Name | None = Field(default=None, description="label, e.g. kata / gvisor")
+    max_pods: MaxPodsPolicy = Field(
+        default_factory=lambda: MaxPodsPolicy(), description="max-pods policy of the shared cluster"
+    )
     runtime: Name = "kata"
     kubernetes_version: KubeVersion | None = None
 
@@ -396,24 +434,6 @@ class SystemPod(_Model):
     name: Name
     cpu_milli: CpuMilli = Field(alias="cpu")
     memory_mib: MemoryMiB = Field(alias="memory")
-
-
-class MaxPodsPolicy(_Model):
-    """How many pods a node may run: kubelet maxPods, a per-core cap and the pod CIDR."""
-
-    per_node: int = Field(default=110, ge=1, le=2_000)
-    per_core: int | None = Field(default=None, ge=1, le=100)
-    pod_cidr_prefix: int = Field(
-        default=24, ge=16, le=28, description="per-node pod CIDR; maxPods stays under half of it"
-    )
-
-    def limit(self, cpu_milli: int) -> int:
-        """Max pods on a node with ``cpu_milli`` CPUs under this policy."""
-        cidr_half: int = 2 ** (32 - self.pod_cidr_prefix) // 2
-        limit: int = min(self.per_node, cidr_half)
-        if self.per_core is not None:
-            limit = min(limit, self.per_core * max(1, cpu_milli // 1000))
-        return limit
 
 
 class Cluster(_Model):

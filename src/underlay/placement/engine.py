@@ -142,9 +142,14 @@ class Placer:
     # ---------------------------------------------------------------- check
     def fit(self, batch: PodBatch, nodes: I64 | None = None) -> I64:
         """Replicas of ``batch`` each live node (or each of ``nodes``) can take now."""
-        fit = np.full(self.pool.n, UNLIMITED, np.int64)
+        fit: I64 | None = None
         for plugin in self._filters:
-            fit = np.minimum(fit, plugin.fit(self.pool, batch))
+            if not plugin.relevant(batch):
+                continue
+            limit = plugin.fit(self.pool, batch)
+            fit = limit if fit is None else np.minimum(fit, limit)
+        if fit is None:
+            fit = np.full(self.pool.n, UNLIMITED, np.int64)
         if batch.anti_affinity != "none":
             fit = np.minimum(fit, 1)
         return fit if nodes is None else fit[nodes]
@@ -178,7 +183,7 @@ class Placer:
             if template is None:
                 reason = Unfit("hosts", 1, 0, 0, self.source.exhausted(batch))
                 if self.pool.n:
-                    why = self._why(batch, self.fit(batch))
+                    why = self._why(batch, self.fit(batch), _taken(nodes_out))
                     detail = f"{self.source.exhausted(batch)}; {why.detail}".rstrip("; ")
                     reason = Unfit(why.resource, why.requested, why.free, why.capacity, detail)
                 break
@@ -190,19 +195,20 @@ class Placer:
                 per_node = 1
             want = -(-remaining // min(per_node, remaining))
             racks: I64 | None = None
-            if self._quota is not None:
+            quota = self._quota
+            if quota is not None:
                 # Open nodes only in racks that still have room under the rule.
-                need = np.maximum(self._quota - rack_used, 0)
+                need = np.maximum(quota - rack_used, 0)
                 per_rack = -(-need // per_node)
                 racks = np.repeat(np.arange(self.racks, dtype=np.int64), per_rack)
                 want = len(racks)
             count = min(want, self.source.available(template))
-            if count <= 0 and racks is not None and want == 0:
-                reason = Unfit("racks", batch.replicas, int((self._quota > 0).sum()), self.racks,
+            if count <= 0 and quota is not None and want == 0:
+                reason = Unfit("racks", batch.replicas, int((quota > 0).sum()), self.racks,
                                f"{'one replica per rack' if batch.anti_affinity == 'rack' else 'rack spread'} needs more racks")  # fmt: skip
                 break
             if count <= 0:
-                reason = self._why(batch, self.fit(batch))
+                reason = self._why(batch, self.fit(batch), _taken(nodes_out))
                 reason = Unfit(reason.resource, reason.requested, reason.free, reason.capacity,
                                "no host left in the inventory" + (f"; {reason.detail}" if reason.detail else ""))  # fmt: skip
                 break
@@ -260,12 +266,12 @@ class Placer:
         at a time. Each call hands the kernel at most as many pods as the fullest usable
         node has pod slots, so pod slots can never be overrun.
         """
-        from underlay.placement.gpu_packing import GpuNodes, GpuPods, TypicalPods, pack
+        from underlay.placement.gpu_packing import GpuNodes, TypicalPods, pack
 
         pool, n = self.pool, self.pool.n
         known = self.gpu_model_names
         highest = int(pool.gpu_model[:n].max(initial=-1))
-        names = ("",) + known + tuple(f"gpu-{i}" for i in range(len(known), highest + 1))
+        names = ("", *known, *tuple(f"gpu-{i}" for i in range(len(known), highest + 1)))
         while remaining > 0:
             slots = pool.free_pods[:n]
             usable = slots >= batch.pod_slots
@@ -275,7 +281,7 @@ class Placer:
             nodes = GpuNodes(
                 cpu_free_milli=np.where(usable, pool.free_cpu[:n], 0),
                 memory_free_mib=pool.free_mem[:n],
-                gpu_free_milli=pool.gpu_free[:n],
+                gpu_free_milli=pool.gpu_free[:n].astype(np.int32),
                 gpu_model=np.maximum(pool.gpu_model[:n] + 1, 0),
                 model_names=names,
                 cpu_capacity_milli=pool.cap_cpu[:n],
@@ -390,16 +396,31 @@ class Placer:
             for node, count in zip(nodes.tolist(), counts.tolist(), strict=True):
                 _take_gpus(pool.gpu_free[node], batch, count)
 
-    def _why(self, batch: PodBatch, fit: I64) -> Unfit:
-        """The binding filter on the node closest to fitting."""
+    def _why(self, batch: PodBatch, fit: I64, taken: I64 | None = None) -> Unfit:
+        """The binding filter on the node closest to fitting (``taken``: nodes this batch
+        already uses, which anti-affinity closes to it)."""
         pool = self.pool
         if pool.n == 0:
             return Unfit("hosts", 1, 0, 0, "no node available")
+        if taken is not None and batch.anti_affinity != "none":
+            fit = fit.copy()
+            fit[taken] = 0
         blocked = np.flatnonzero(fit == 0)
         if len(blocked) == 0:
-            # Every node has room for some, just not for all the replicas.
-            return Unfit("replicas", batch.replicas, float(fit.sum()), float(fit.sum()),
-                         "the nodes have room for only part of the replicas")  # fmt: skip
+            # Every node has room for some, not for all: name the filter with least room.
+            totals = [
+                (int(p.fit(pool, batch).sum()), i)
+                for i, p in enumerate(self._filters)
+                if p.relevant(batch)
+            ]
+            if not totals:
+                return Unfit("replicas", batch.replicas, float(fit.sum()), float(fit.sum()))
+            _, first = min(totals)
+            plugin = self._filters[first]
+            roomiest = int(np.argmax(plugin.fit(pool, batch)))
+            why = plugin.unfit(pool, batch, roomiest)
+            return Unfit(why.resource, why.requested, why.free, why.capacity,
+                         f"room for {int(fit.sum())} of {batch.replicas} replicas")  # fmt: skip
         # Closest blocked node: the one with the most free CPU and memory, as shares.
         room = (pool.free_cpu[blocked] / np.maximum(pool.cap_cpu[blocked], 1)
                 + pool.free_mem[blocked] / np.maximum(pool.cap_mem[blocked], 1))  # fmt: skip
@@ -433,6 +454,10 @@ def _gpu_pods(batches: list[PodBatch], names: tuple[str, ...], count: int | None
         np.repeat([b.gpu_milli if b.needs_gpu else 0 for b in chosen], reps),
         np.repeat(allowed, reps, axis=0),
     )
+
+
+def _taken(nodes_out: list[I64]) -> I64:
+    return np.concatenate(nodes_out) if nodes_out else np.zeros(0, np.int64)
 
 
 def _take_gpus(free: I64, batch: PodBatch, count: int) -> None:

@@ -77,6 +77,10 @@ class FilterPlugin(Protocol):
 
     name: str
 
+    def relevant(self, batch: PodBatch) -> bool:
+        """False when the filter cannot limit ``batch`` (it is then skipped)."""
+        ...
+
     def fit(self, pool: NodePool, batch: PodBatch) -> I64: ...
 
     def unfit(self, pool: NodePool, batch: PodBatch, node: int) -> Unfit: ...

@@ -5,6 +5,7 @@ Every formula is the published one named in the defaults file (``underlay defaul
 
 from __future__ import annotations
 
+import itertools
 import math
 
 from underlay.defaults.catalog import ReservationPolicy
@@ -36,7 +37,7 @@ def _interpolate(x: float, points: list[tuple[float, float]]) -> float:
     if x >= xs[-1]:  # extend at the last segment's slope
         slope = (ys[-1] - ys[-2]) / (xs[-1] - xs[-2])
         return ys[-1] + slope * (x - xs[-1])
-    for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
+    for (x0, y0), (x1, y1) in itertools.pairwise(points):
         if x0 <= x <= x1:
             return y0 + (y1 - y0) * (x - x0) / (x1 - x0)
     return ys[-1]  # pragma: no cover

@@ -36,7 +36,7 @@ from underlay.model.scenario import (
     VmShape,
 )
 from underlay.placement.bounds import hosts_lower_bound
-from underlay.placement.engine import BatchResult, Placer
+from underlay.placement.engine import BatchResult, Placer, template_fit
 from underlay.placement.fleet import HostNodes, HostSupply, VmNodes
 from underlay.placement.framework import PodBatch, Profile, Registry, Unfit
 from underlay.placement.overheads import node_reservation
@@ -436,7 +436,7 @@ class _Run:
                 )
             sandbox = (runtime.pod_overhead.cpu_milli, runtime.pod_overhead.memory_mib)
         system = self._system_pods(None)
-        policy = MaxPodsPolicy()
+        policy = substrate.max_pods
         pool = NodePool(max_gpus=self._max_gpus())
         source = HostNodes(
             self.supply, self._host_templates(policy, system), WORKER, SHARED_CLUSTER
@@ -550,13 +550,7 @@ class _Run:
         progress: Progress | None,
     ) -> tuple[NodePool, list[BatchResult]]:  # fmt: skip
         template = self._vm_template(shape, policy, system)
-        # GPU models are matched at level 2 (the host); inside the VM any GPU is allowed.
-        # Anti-affinity inside the cluster: one replica per VM (the hosts are checked at level 2).
-        batches = [
-            replace(b, gpu_models=None, spread_racks=False,
-                    anti_affinity="host" if b.anti_affinity != "none" or b.spread_racks else "none")
-            for b in batches
-        ]  # fmt: skip
+        batches = _vm_level(batches)
         pool = NodePool(max_gpus=max(1, int(shape.gpus)))
         placer = Placer(pool, VmNodes(template), self.profile, self.registry, racks=1)
         results = []
@@ -685,22 +679,42 @@ class _Run:
         self, substrate: Vm, hyp: HypervisorProfile, batches: list[PodBatch], needs_gpu: bool,
         models: frozenset[int] | None, policy: MaxPodsPolicy, system: tuple[int, int, int],
     ) -> VmShape | None:  # fmt: skip
+        """The candidate shape whose VMs take the least host capacity (all pods placed first).
+
+        Each shape gets a cheap lower bound on its VMs (per resource, total demand over a
+        VM's allocatable; one VM per replica under anti-affinity); shapes are tried best
+        bound first and a shape whose bound cannot beat the best so far is skipped. For a
+        group of one workload the bound is exact (identical pods on identical VMs), so no
+        trial placement is needed at all.
+        """
         candidates = self._candidate_shapes(substrate, hyp, needs_gpu, models, batches)
         host_i = self.supply.choose(batches[0]) if needs_gpu else self.supply.choose(None)
         if host_i is None:
             host_i = 0
         host = self._vm_host_templates(hyp)[host_i]
-        best: tuple[tuple[int, float, int], VmShape] | None = None
         total = sum(b.replicas for b in batches)
+        vm_batches = _vm_level(batches)
+        scored = []
         for shape in candidates:
             if shape.gpus >= 1 and host.gpus and shape.gpus > host.gpus:
                 continue
-            pool, results = self._vm_pool(shape, batches, policy, system, None)
-            placed = sum(r.placed for r in results)
             cpu, mem = self._footprint(shape, hyp, substrate)
             gpu_share = (shape.gpus / host.gpus) if host.gpus else 0.0
             share = max(cpu / max(host.cpu_milli, 1), mem / max(host.memory_mib, 1), gpu_share)
-            key = (total - placed, pool.n * share, pool.n)
+            template = self._vm_template(shape, policy, system)
+            unplaced, vms, exact = _vms_needed(template, vm_batches)
+            scored.append(((unplaced, vms * share, vms), exact, share, shape))
+        scored.sort(key=lambda item: item[0])
+        best: tuple[tuple[int, float, int], VmShape] | None = None
+        for bound, exact, share, shape in scored:
+            if best is not None and bound >= best[0]:
+                continue
+            if exact:
+                key = bound
+            else:
+                pool, results = self._vm_pool(shape, batches, policy, system, None)
+                placed = sum(r.placed for r in results)
+                key = (total - placed, pool.n * share, pool.n)
             if best is None or key < best[0]:
                 best = (key, shape)
         return None if best is None else best[1]
@@ -779,9 +793,15 @@ class _Run:
             vm_host[rows_index] = host_of_vm
             if res.unplaced:
                 if not groups[res.key].results:  # control-plane VMs
+                    owner = self.rows[rows_index].cluster
+                    whose = (
+                        self._cluster_name(owner)
+                        if isinstance(owner, int) and owner >= 0
+                        else "hosted clusters"
+                    )
                     self.notes.append(
-                        f"{res.unplaced} of {n_vms} control-plane VMs ({groups[res.key].shape.name}) "
-                        f"found no host: {res.reason.describe() if res.reason else 'no room'}"
+                        f"control plane of {whose}: {res.unplaced} of {n_vms} VMs found no host"
+                        + (f" ({res.reason.describe()})" if res.reason else "")
                     )
                 self._drop_pods_on_unhosted(rows_index, len(placed), res.reason)
         for rows_index, host_of_vm in vm_host.items():
@@ -901,6 +921,46 @@ class _Run:
             gpu_cap_milli=pool.gpu_cap[:n].sum(axis=1),
             gpu_used_milli=(pool.gpu_cap[:n] - pool.gpu_free[:n]).sum(axis=1),
         )
+
+
+def _vm_level(batches: list[PodBatch]) -> list[PodBatch]:
+    """Batches as placed into VMs: GPU models are matched at level 2 (the host), so inside
+    the VM any GPU is allowed; anti-affinity and rack spread mean one replica per VM (the
+    rule itself is checked on the hosts)."""
+    return [
+        replace(b, gpu_models=None, spread_racks=False,
+                anti_affinity="host" if b.anti_affinity != "none" or b.spread_racks else "none")
+        for b in batches
+    ]  # fmt: skip
+
+
+def _vms_needed(template: NodeTemplate, batches: list[PodBatch]) -> tuple[int, int, bool]:
+    """(pods that cannot fit any VM, lower bound on VMs, whether the bound is exact)."""
+    unplaced, demand = 0, np.zeros(4)
+    most = 0
+    for b in batches:
+        per_vm, _ = template_fit(template, b)
+        if b.anti_affinity != "none":
+            per_vm = min(per_vm, 1)
+        if per_vm == 0:
+            unplaced += b.replicas
+            continue
+        most = max(most, -(-b.replicas // per_vm))
+        gpu = b.gpu_count * b.gpu_milli if b.needs_gpu else 0
+        demand += b.replicas * np.array([b.cpu_milli, b.memory_mib, b.pod_slots, gpu], np.float64)
+    cap = np.array(
+        [
+            template.cpu_milli,
+            template.memory_mib,
+            template.pods,
+            template.gpus * template.gpu_slice_milli,
+        ],
+        np.float64,
+    )
+    ratios = np.divide(demand, cap, out=np.zeros(4), where=cap > 0)
+    vms = max(most, math.ceil(float(ratios.max()) - 1e-9) if len(batches) else 0)
+    exact = len(batches) == 1  # identical pods on identical VMs: ceil(replicas / per VM)
+    return unplaced, vms, exact
 
 
 def _check_weights(registry: Registry, profile: Profile) -> None:

@@ -24,6 +24,9 @@ class NodeResourcesFit:
 
     name = "NodeResourcesFit"
 
+    def relevant(self, batch: PodBatch) -> bool:
+        return batch.cpu_milli > 0 or batch.memory_mib > 0
+
     def fit(self, pool: NodePool, batch: PodBatch) -> I64:
         return np.minimum(
             _per_node(pool.live("free_cpu"), batch.cpu_milli),
@@ -31,7 +34,9 @@ class NodeResourcesFit:
         )
 
     def unfit(self, pool: NodePool, batch: PodBatch, node: int) -> Unfit:
-        if pool.free_cpu[node] < batch.cpu_milli:
+        by_cpu = pool.free_cpu[node] // batch.cpu_milli if batch.cpu_milli else UNLIMITED
+        by_mem = pool.free_mem[node] // batch.memory_mib if batch.memory_mib else UNLIMITED
+        if by_cpu <= by_mem:
             return Unfit(
                 "cpu_milli", batch.cpu_milli, float(pool.free_cpu[node]), float(pool.cap_cpu[node])
             )
@@ -44,6 +49,9 @@ class PodSlots:
     """Free pod slots under the node's max-pods policy (DaemonSet pods already counted)."""
 
     name = "PodSlots"
+
+    def relevant(self, batch: PodBatch) -> bool:
+        return batch.pod_slots > 0
 
     def fit(self, pool: NodePool, batch: PodBatch) -> I64:
         return _per_node(pool.live("free_pods"), batch.pod_slots)
@@ -62,6 +70,9 @@ class GpuFit:
     """Whole GPUs (fully free devices) or a fraction of one device, of an allowed model."""
 
     name = "GpuFit"
+
+    def relevant(self, batch: PodBatch) -> bool:
+        return batch.needs_gpu
 
     def fit(self, pool: NodePool, batch: PodBatch) -> I64:
         n = pool.n

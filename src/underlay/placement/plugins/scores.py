@@ -26,7 +26,8 @@ def _used_after(pool: NodePool, batch: PodBatch, nodes: I64) -> F64:
     cap_mem = np.maximum(pool.cap_mem[nodes], 1)
     cpu = (cap_cpu - pool.free_cpu[nodes] + batch.cpu_milli) / cap_cpu
     mem = (cap_mem - pool.free_mem[nodes] + batch.memory_mib) / cap_mem
-    used: F64 = (np.clip(cpu, 0, 1) + np.clip(mem, 0, 1)) / 2
+    # Candidates fit the pod, so both shares are already within 0..1.
+    used: F64 = (cpu + mem) / 2
     return used
 
 
