@@ -4,13 +4,15 @@ Mapping rules:
 
 - **hosts**: nodes with identical (CPU, memory, GPU count, GPU model) become one host
   model named ``<model>-<gpus>gpu-<cores>c`` (``cpu-<cores>c`` without GPUs); the node
-  list is the **inventory**. The trace gives no prices or power: they are 0 until you
-  fill them in.
+  list is the **inventory**. The trace gives no prices or power: prices are 0 and power
+  is underlay's default until you fill them in.
 - **tenants**: one per QoS class of the trace (``LS`` latency-sensitive → tenant
   ``openb-ls``, ``BE`` best-effort → ``openb-be``, ...); a pod list without the column
   is one tenant ``openb``.
 - **workloads**: pods with identical requests (CPU, memory, GPUs, milli-GPU per GPU,
-  allowed GPU models) become one workload whose replicas are the pod count. ``gpu_milli``
+  allowed GPU models) become one workload whose replicas are the pod count; pods that
+  allow only GPU models no node has could never run, so they are left out and counted in
+  the header. ``gpu_milli``
   < 1000 is a fractional GPU (``fraction = gpu_milli / 1000``); ``gpu_spec`` gives the
   allowed models. Class: LS pods with GPUs → ``gpu-inference``; other GPU pods →
   ``gpu-training``; pods without GPUs → ``batch``.
@@ -62,9 +64,16 @@ def _host_models(nodes: OpenbNodeTable) -> tuple[list[dict[str, Any]], list[dict
     return models, inventory
 
 
-def _tenants(pods: OpenbPodTable, known_models: set[str]) -> list[dict[str, Any]]:
+def _tenants(
+    pods: OpenbPodTable, known_models: set[str], left_out: Counter[str]
+) -> list[dict[str, Any]]:
     groups: dict[str, Counter[tuple[int, int, int, int, str]]] = {}
     for i in range(len(pods)):
+        spec = str(pods.gpu_spec[i])
+        wanted = {m for m in spec.split("|") if m}
+        if int(pods.num_gpu[i]) and wanted and not wanted & known_models:
+            left_out[spec] += 1  # no node has any of its GPU models: it could never run
+            continue
         qos = str(pods.qos[i])
         tenant = _QOS_TENANTS.get(qos, f"openb-{qos.lower()}" if qos else "openb")
         key = (int(pods.cpu_milli[i]), int(pods.memory_mib[i]), int(pods.num_gpu[i]),
@@ -98,6 +107,7 @@ def openb_scenario(
     pods = read_openb_pods(pods_path)
     host_models, inventory = _host_models(nodes)
     known = {str(m) for m in nodes.model if str(m)}
+    left_out: Counter[str] = Counter()
     data: dict[str, Any] = {
         "name": name,
         "description": f"Imported from the openb trace: {Path(nodes_path).name}, {Path(pods_path).name}.",
@@ -108,7 +118,7 @@ def openb_scenario(
             {"kind": "vm", "name": "vm-passthrough", "gpu_mode": "passthrough"},
             {"kind": "vm", "name": "vm-vgpu", "gpu_mode": "vgpu"},
         ],
-        "tenants": _tenants(pods, known),
+        "tenants": _tenants(pods, known, left_out),
         "kubernetes": {"node_reservation": "none"},
         "placement": {"strategy": "gpu-fragmentation"},
     }
@@ -129,6 +139,15 @@ def openb_scenario(
             f"({100 * asked / max(gpu_total, 1):.0f}%). Final phases in the trace: "
             + ", ".join(f"{k or 'unknown'} {v}" for k, v in sorted(phases.items()))
             + ".",
+            *(
+                [
+                    f"# Left out {sum(left_out.values())} pods asking only for GPU models no node has: "
+                    + ", ".join(f"{spec} ({n})" for spec, n in sorted(left_out.items()))
+                    + "."
+                ]
+                if left_out
+                else []
+            ),
             "# Review: host prices are 0 and power is underlay's default (the trace has neither);",
             "# tenants are the trace's QoS classes.",
         ]
