@@ -6,7 +6,9 @@ scenario cannot be satisfied at all.
 
 from __future__ import annotations
 
+import io
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -19,8 +21,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from underlay.errors import InputError, UnderlayError
 from underlay.model.loading import load_scenario
 from underlay.model.scenario import SUBSTRATE_KINDS, Scenario
+from underlay.pipeline import Comparison, total_pods
 from underlay.pipeline import compare as run_compare
-from underlay.pipeline import total_pods
 
 __all__ = ["app", "main"]
 
@@ -76,6 +78,9 @@ def compare(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="write to this file instead of stdout")
     ] = None,
+    all_tenants: Annotated[
+        bool, typer.Option("--all-tenants", help="list every tenant (default: the first 25)")
+    ] = False,
 ) -> None:
     """Place every tenant on each substrate and compare them side by side."""
     try:
@@ -102,14 +107,16 @@ def compare(
     from underlay.report.terminal import render_comparison
 
     if output:
-        console = Console(record=True, width=160, file=open(__import__("os").devnull, "w"))  # noqa: SIM115
-        render_comparison(result, console)
+        console = Console(record=True, width=160, file=io.StringIO())
+        render_comparison(result, console, max_tenants=None if all_tenants else 25)
         write_atomically(output, console.export_text())
     else:
-        render_comparison(result, out)
+        render_comparison(result, out, max_tenants=None if all_tenants else 25)
 
 
-def _with_progress(sc: Scenario, substrate: list[str] | None, strategy: str | None, *, quiet: bool):  # type: ignore[no-untyped-def]
+def _with_progress(
+    sc: Scenario, substrate: list[str] | None, strategy: str | None, *, quiet: bool
+) -> Comparison:
     pods = total_pods(sc)
     kinds = substrate or sc.substrate_labels
     if pods < _PROGRESS_FROM_PODS or quiet or not err.is_terminal:
@@ -215,8 +222,20 @@ def openb(
 
 
 def main() -> None:
-    """Entry point."""
-    app()
+    """Entry point: the app, with unexpected failures reported in one line, not a traceback
+    (set UNDERLAY_DEBUG=1 to see it)."""
+    try:
+        app()
+    except Exception as exc:  # a bug in underlay, not bad input: those are UnderlayError
+        if os.environ.get("UNDERLAY_DEBUG"):
+            raise
+        err.print(
+            f"[bold red]Internal error:[/bold red] {type(exc).__name__}: {exc}\n"
+            "This is a bug in underlay. Rerun with UNDERLAY_DEBUG=1 for the traceback and "
+            "report it with the scenario file.",
+            highlight=False,
+        )
+        sys.exit(1)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -27,7 +27,9 @@ def _transposed(
     return table
 
 
-def render_comparison(result: Comparison, console: Console) -> None:
+def render_comparison(
+    result: Comparison, console: Console, *, max_tenants: int | None = 25
+) -> None:
     """Print the substrate table, the per-tenant table, and unplaced pods."""
     sc = result.scenario
     mode = "sized by underlay" if result.scenario.hardware.inventory is None else "given inventory"
@@ -44,12 +46,18 @@ def render_comparison(result: Comparison, console: Console) -> None:
     tenants.add_column("tenant")
     for name in names:
         tenants.add_column(name)
-    for i, tenant in enumerate(sc.tenants):
+    shown = sc.tenants if max_tenants is None else sc.tenants[:max_tenants]
+    for i, tenant in enumerate(shown):
         label = f"{tenant.name}\n[dim]{tenant.isolation}, {tenant.kubernetes_version}[/dim]"
         tenants.add_row(
             label, *(tenant_cell(s.tenants[i]) for s in result.substrates), end_section=True
         )
     console.print(tenants)
+    if len(shown) < len(sc.tenants):
+        console.print(
+            f"[dim]… and {len(sc.tenants) - len(shown):,} more tenants "
+            "(--all-tenants shows them; --json has every figure)[/dim]"
+        )
     for s in result.substrates:
         if s.unplaced:
             console.print(f"[bold red]Unplaced pods on {s.name}[/bold red]")
