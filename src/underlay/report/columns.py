@@ -45,6 +45,12 @@ def _overhead(s: SubstrateStatic) -> tuple[float, float]:
     return cpu, mem
 
 
+def _throughput(s: SubstrateStatic) -> str:
+    # Work per CPU and per GPU relative to bare metal, from the cited defaults.
+    gpu = f"{100 * s.gpu_efficiency:.0f}%" if s.capacity.gpu_milli else "–"
+    return f"{100 * s.cpu_efficiency:.0f}% / {gpu}"
+
+
 def _bound(s: SubstrateStatic) -> str:
     # The bound is for placing every pod; with pods left over the ratio means nothing.
     if s.pods_placed < s.pods:
@@ -68,11 +74,7 @@ SUBSTRATE_COLUMNS: list[Column[SubstrateStatic]] = [
         "mem alloc", "of capacity", lambda s: _pct(s.allocated.memory_mib, s.capacity.memory_mib)
     ),
     Column("GPU alloc", "of capacity", lambda s: _pct(s.allocated.gpu_milli, s.capacity.gpu_milli)),
-    Column(
-        "CPU / GPU work",
-        "vs bare metal",
-        lambda s: f"{100 * s.cpu_efficiency:.0f}% / {100 * s.gpu_efficiency:.0f}%",
-    ),
+    Column("throughput", "CPU / GPU", _throughput),
     Column(
         "overhead", "cores / GiB", lambda s: f"{_cores(_overhead(s)[0])} / {_gib(_overhead(s)[1])}"
     ),

@@ -62,11 +62,16 @@ def render_comparison(
         if s.unplaced:
             console.print(f"[bold red]Unplaced pods on {s.name}[/bold red]")
             for u in s.unplaced:
-                why = f"{u.resource}: requested {u.requested:g}, largest free {u.free:g}, capacity {u.capacity:g}"
+                pods = f"{u.pods:,} pod{'s' if u.pods != 1 else ''}"
+                if u.resource == "hosts":  # no node to look at: the detail says it all
+                    why = u.detail
+                else:
+                    why = (
+                        f"{u.resource}: requested {u.requested:g}, largest free {u.free:g}, "
+                        f"capacity {u.capacity:g}" + (f" ({u.detail})" if u.detail else "")
+                    )
                 console.print(
-                    f"  {u.tenant}/{u.cluster}/{u.workload}: {u.pods:,} pod{'s' if u.pods != 1 else ''} — "
-                    f"{why}" + (f" ({u.detail})" if u.detail else ""),
-                    highlight=False,
+                    f"  {u.tenant}/{u.cluster}/{u.workload}: {pods} — {why}", highlight=False
                 )
         for note in s.notes:
             console.print(f"[yellow]note[/yellow] ({s.name}): {note}")
