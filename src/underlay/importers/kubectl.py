@@ -83,6 +83,7 @@ from typing import Any, Final
 import yaml
 
 from underlay.errors import InputError, ScenarioError, TraceError
+from underlay.files import read_text
 from underlay.model.loading import parse_scenario
 from underlay.model.quantities import parse_quantity
 from underlay.model.scenario import MAX_CPU_MILLI, MAX_MEMORY_MIB, Scenario
@@ -303,16 +304,7 @@ def _kind(value: Any) -> str:
 
 
 def _read_json(path: Path) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise TraceError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise TraceError(f"{path}: is a directory, expected a JSON file") from None
-    except UnicodeDecodeError as exc:
-        raise TraceError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    except OSError as exc:
-        raise TraceError(f"{path}: cannot read ({exc.strerror})") from None
+    text = read_text(path, TraceError, "a JSON file")
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:

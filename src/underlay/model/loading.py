@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from underlay.errors import ScenarioError
+from underlay.files import read_text
 from underlay.model.scenario import Sandboxed, Scenario, Vm
 
 __all__ = ["load_scenario", "parse_scenario"]
@@ -26,14 +27,7 @@ _MAX_ERRORS_SHOWN = 8
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate the scenario file at ``path``."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise ScenarioError(f"{path}: is a directory, expected a YAML scenario file") from None
-    except UnicodeDecodeError as exc:
-        raise ScenarioError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    text = read_text(path, ScenarioError, "a YAML scenario file")
     return parse_scenario(text, source=str(path))
 
 
