@@ -575,6 +575,9 @@ class _Run:
             usable_cpu = (m.cpu_milli - hyp.host_reserved.cpu_milli) * (
                 1 - hyp.cpu_overhead_percent / 100
             )
+            if self.vm.cpu_overcommit == 1:
+                # Without overcommit each VM takes whole vCPUs, so only whole cores count.
+                usable_cpu = usable_cpu // 1000 * 1000
             out.append(
                 NodeTemplate(
                     cpu_milli=max(0, int(usable_cpu)),
@@ -700,13 +703,17 @@ class _Run:
                 continue
             cpu, mem = self._footprint(shape, hyp, substrate)
             gpu_share = (shape.gpus / host.gpus) if host.gpus else 0.0
-            share = max(cpu / max(host.cpu_milli, 1), mem / max(host.memory_mib, 1), gpu_share)
+            cpu_share, mem_share = cpu / max(host.cpu_milli, 1), mem / max(host.memory_mib, 1)
+            share = max(cpu_share, mem_share, gpu_share)
+            # On a tie, the shape that leaves more CPU and memory on its hosts for other
+            # VMs wins (a GPU VM need not take a whole host's cores).
+            room = cpu_share + mem_share
             template = self._vm_template(shape, policy, system)
             unplaced, vms, exact = _vms_needed(template, vm_batches)
-            scored.append(((unplaced, vms * share, vms), exact, share, shape))
+            scored.append(((unplaced, vms * share, vms, vms * room), exact, share, room, shape))
         scored.sort(key=lambda item: item[0])
-        best: tuple[tuple[int, float, int], VmShape] | None = None
-        for bound, exact, share, shape in scored:
+        best: tuple[tuple[int, float, int, float], VmShape] | None = None
+        for bound, exact, share, room, shape in scored:
             if best is not None and bound >= best[0]:
                 continue
             if exact:
@@ -714,7 +721,7 @@ class _Run:
             else:
                 pool, results = self._vm_pool(shape, batches, policy, system, None)
                 placed = sum(r.placed for r in results)
-                key = (total - placed, pool.n * share, pool.n)
+                key = (total - placed, pool.n * share, pool.n, pool.n * room)
             if best is None or key < best[0]:
                 best = (key, shape)
         return None if best is None else best[1]
