@@ -14,8 +14,9 @@ from underlay.errors import ScenarioError
 from underlay.model.scenario import Scenario
 from underlay.placement.result import SubstratePlacement
 from underlay.placement.substrates import place_substrate
+from underlay.simulation.results import SubstrateSimulation
 
-__all__ = ["Comparison", "compare", "total_pods"]
+__all__ = ["Comparison", "Simulation", "compare", "simulate", "total_pods"]
 
 
 @dataclass(frozen=True)
@@ -62,3 +63,38 @@ def compare(
         placements.append(placement)
         statics.append(analyse(scenario, defaults, placement))
     return Comparison(scenario, defaults, statics, placements)
+
+
+@dataclass(frozen=True)
+class Simulation:
+    """The time-stepped replay on every chosen substrate."""
+
+    scenario: Scenario
+    placements: list[SubstratePlacement]
+    results: list[SubstrateSimulation]
+
+
+def simulate(
+    scenario: Scenario,
+    *,
+    substrates: Sequence[str] | None = None,
+    seed: int | None = None,
+    comparison: Comparison | None = None,
+    on_substrate: Callable[[str], None] | None = None,
+    on_steps: Callable[[int], None] | None = None,
+) -> Simulation:
+    """Place (or reuse ``comparison``'s placements) and replay usage over the horizon."""
+    from underlay.simulation.engine import simulate_substrate
+
+    if comparison is None:
+        comparison = compare(scenario, substrates=substrates)
+    results = []
+    for placement in comparison.placements:
+        if on_substrate:
+            on_substrate(placement.name)
+        results.append(
+            simulate_substrate(
+                scenario, comparison.defaults, placement, seed=seed, progress=on_steps
+            )
+        )
+    return Simulation(scenario, comparison.placements, results)

@@ -28,7 +28,7 @@ def load_scenario(path: str | Path) -> Scenario:
     """Read and validate the scenario file at ``path``."""
     path = Path(path)
     text = read_text(path, ScenarioError, "a YAML scenario file")
-    return parse_scenario(text, source=str(path))
+    return parse_scenario(text, source=str(path)).with_base_dir(path.resolve().parent)
 
 
 def parse_scenario(text: str, *, source: str = "<scenario>") -> Scenario:

@@ -9,6 +9,7 @@ in the file (``cpu: 500m``, ``memory: 4Gi``) and stored in integer units
 from __future__ import annotations
 
 import difflib
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -17,6 +18,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    PrivateAttr,
     WithJsonSchema,
     field_validator,
     model_validator,
@@ -39,11 +41,13 @@ __all__ = [
     "Resources",
     "Sandboxed",
     "Scenario",
+    "SimulationSettings",
     "Sla",
     "Spread",
     "Substrate",
     "SystemPod",
     "Tenant",
+    "Usage",
     "Vm",
     "VmShape",
     "Workload",
@@ -383,6 +387,58 @@ class Spread(_Model):
     )
 
 
+class Usage(_Model):
+    """How a workload's pods use CPU and memory over time (the simulation replays it).
+
+    ``constant`` and ``diurnal`` levels are fractions of the pod's request (of its limit
+    when it requests nothing; of 100m / 128Mi when it has neither); ``trace`` replays
+    absolute usage from a file in underlay's trace format (``series,time_s,cpu_cores,
+    memory_mib``), one series per replica, cycled when there are fewer series.
+    """
+
+    model: Literal["constant", "diurnal", "trace"] = "constant"
+    cpu: float = Field(
+        default=0.45,
+        ge=0,
+        le=100,
+        description=(
+            "mean CPU level, fraction of request (default 0.45: Alibaba's 2018 cluster used "
+            "40-50 % of its CPU, Cheng et al. arXiv 1808.02919)"
+        ),
+    )
+    memory: float = Field(
+        default=0.8,
+        ge=0,
+        le=100,
+        description="memory level, fraction of request (default: assumption)",
+    )
+    amplitude: float = Field(
+        default=0.0, ge=0, le=100, description="diurnal swing (fraction of request)"
+    )
+    peak_hour: float = Field(default=14.0, ge=0, lt=24, description="hour of the daily peak")
+    noise: float = Field(
+        default=0.0, ge=0, le=10, description="per-step noise, sd as fraction of request"
+    )
+    correlation: float = Field(
+        default=0.5, ge=0, le=1, description="share of the noise common to all pods of the workload"
+    )
+    burst_probability: float = Field(
+        default=0.0, ge=0, le=1, description="chance a burst starts, per step"
+    )
+    burst_factor: float = Field(
+        default=1.0, ge=1, le=100, description="CPU demand multiplier in a burst"
+    )
+    burst_steps: int = Field(default=6, ge=1, le=10_000, description="steps a burst lasts")
+    trace: str | None = Field(default=None, description="trace file, relative to the scenario file")
+    series: list[str] = Field(default_factory=list, description="trace series, one per replica")
+
+    @model_validator(mode="after")
+    def _trace_named(self) -> Usage:
+        if self.model == "trace" and not self.trace:
+            raise ValueError(f"{at('trace')}a trace usage model needs `trace: FILE`")
+        return self
+
+
 class Workload(_Model):
     """A Deployment-like group of identical pods."""
 
@@ -394,6 +450,7 @@ class Workload(_Model):
     qos: Literal["auto", "guaranteed", "burstable", "besteffort"] = "auto"
     workload_class: WorkloadClass = Field(default="cpu", alias="class")
     spread: Spread = Spread()
+    usage: Usage = Usage()
 
     @model_validator(mode="after")
     def _limits_cover_requests(self) -> Workload:
@@ -517,8 +574,34 @@ class PlacementSettings(_Model):
     )
 
 
+class SimulationSettings(_Model):
+    """The time-stepped replay of usage."""
+
+    horizon_hours: float = Field(default=168.0, gt=0, le=24 * 366, description="default: 7 days")
+    step_minutes: float = Field(default=5.0, gt=0, le=24 * 60)
+    seed: int = Field(default=0, ge=0)
+    shared_hardware_slowdown: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description=(
+            "slowdown at full host load from shared caches, memory bandwidth and I/O queues "
+            "(0 = off); applies on every substrate unless cpus are pinned"
+        ),
+    )
+    pinned_cpus: bool = Field(default=False, description="VMs pinned to cores and NUMA nodes")
+
+    @property
+    def steps(self) -> int:
+        """Number of steps in the horizon."""
+        return max(1, round(self.horizon_hours * 60 / self.step_minutes))
+
+
 class Scenario(_Model):
     """Everything underlay needs to compare substrates for one fleet."""
+
+    # Folder that relative paths in the file (trace files) are resolved against.
+    _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
 
     name: Name
     description: str = ""
@@ -535,6 +618,7 @@ class Scenario(_Model):
     tenants: list[Tenant] = Field(min_length=1)
     kubernetes: KubernetesSettings = KubernetesSettings()
     placement: PlacementSettings = PlacementSettings()
+    simulation: SimulationSettings = SimulationSettings()
     overrides: dict[str, Any] = Field(
         default_factory=dict, description="replace any default, same layout as `underlay defaults`"
     )
@@ -557,6 +641,16 @@ class Scenario(_Model):
                                 f"{_did_you_mean(model, gpu_models)} (hosts have: "
                                 f"{', '.join(gpu_models) or 'no GPUs'})"
                             )
+        return self
+
+    @property
+    def base_dir(self) -> Path:
+        """Folder of the scenario file: relative paths in it are resolved from here."""
+        return self._base_dir
+
+    def with_base_dir(self, folder: Path) -> Scenario:
+        """This scenario, resolving relative paths from ``folder``."""
+        self._base_dir = folder
         return self
 
     def substrate(self, label: str) -> BaremetalDedicated | BaremetalShared | Vm | Sandboxed:

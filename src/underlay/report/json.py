@@ -10,7 +10,8 @@ from dataclasses import asdict
 from typing import Any
 
 from underlay.analysis.capacity import Resources3, SubstrateStatic
-from underlay.pipeline import Comparison
+from underlay.pipeline import Comparison, Simulation
+from underlay.simulation.results import SubstrateSimulation
 
 __all__ = ["SCHEMA_VERSION", "comparison_to_dict"]
 
@@ -84,12 +85,71 @@ def _substrate(s: SubstrateStatic) -> dict[str, Any]:
     }
 
 
-def comparison_to_dict(result: Comparison) -> dict[str, Any]:
-    """The whole comparison as JSON-ready data."""
-    sc = result.scenario
+def _simulated(r: SubstrateSimulation, names: list[str]) -> dict[str, Any]:
+    def num(x: float) -> float:
+        return round(float(x), 4)
+
     return {
+        "steps": r.steps,
+        "step_minutes": r.step_minutes,
+        "slatah_percent": num(r.slatah_percent),
+        "host_cpu_utilisation": {
+            "mean": num(r.host_utilisation_mean.mean()) if r.steps else 0.0,
+            "p95_peak": num(r.host_utilisation_p95.max()) if r.steps else 0.0,
+        },
+        "who_hurt_whom": [
+            {"victim": v, "culprit": c, "core_hours": num(h)}
+            for v, c, h in r.who_hurt_whom(names, top=20)
+        ],
+        "tenants": [
+            {
+                "name": t.name,
+                "cpu_core_hours": {
+                    "demand": num(t.demand_core_hours),
+                    "granted": num(t.granted_core_hours),
+                    "unmet": num(t.unmet_core_hours),
+                    "throttled": num(t.throttled_core_hours),
+                    "slowdown": num(t.slowdown_core_hours),
+                },
+                "unmet_percent": num(t.unmet_percent),
+                "unmet_pod_hours": num(t.unmet_pod_hours),
+                "throttled_pod_hours": num(t.throttled_pod_hours),
+                "oom_kills": t.oom_kills,
+                "evictions": t.evictions,
+                "cpu_ready_percent": num(t.cpu_ready_percent),
+                "risk_percent": num(t.risk_percent),
+                "latency_inflation": {
+                    "p50": num(t.latency_inflation_p50),
+                    "p95": num(t.latency_inflation_p95),
+                    "network_add_us": num(t.latency_add_us),
+                },
+                "sla": {
+                    "target_percent": num(t.sla_target_percent),
+                    "attainment_percent": num(t.sla_attainment_percent),
+                },
+                "unplaced_pods": t.unplaced_pods,
+            }
+            for t in r.tenants
+        ],
+    }
+
+
+def comparison_to_dict(result: Comparison, simulation: Simulation | None = None) -> dict[str, Any]:
+    """The whole comparison (with the simulation, when given) as JSON-ready data."""
+    sc = result.scenario
+    out: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "scenario": sc.name,
         "strategy": sc.placement.strategy,
         "substrates": [_substrate(s) for s in result.substrates],
     }
+    if simulation is not None:
+        names = [t.name for t in sc.tenants]
+        out["simulation"] = {
+            "horizon_hours": sc.simulation.horizon_hours,
+            "step_minutes": sc.simulation.step_minutes,
+            "seed": sc.simulation.seed,
+        }
+        for entry, r in zip(out["substrates"], simulation.results, strict=True):
+            entry["simulation"] = _simulated(r, names)
+    return out

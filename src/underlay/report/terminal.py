@@ -8,10 +8,10 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from underlay.pipeline import Comparison
+from underlay.pipeline import Comparison, Simulation
 from underlay.report.columns import SUBSTRATE_COLUMNS, Column, tenant_cell
 
-__all__ = ["render_comparison"]
+__all__ = ["render_comparison", "render_simulation"]
 
 
 def _transposed(
@@ -75,3 +75,43 @@ def render_comparison(
                 )
         for note in s.notes:
             console.print(f"[yellow]note[/yellow] ({s.name}): {note}")
+
+
+def render_simulation(
+    result: Simulation, console: Console, *, max_tenants: int | None = 25
+) -> None:
+    """Print the simulated measures per substrate, per tenant, and who hurt whom."""
+    from underlay.report.simulation_columns import SIMULATION_ROWS, tenant_sim_cell
+
+    sc = result.scenario
+    sim = sc.simulation
+    console.print(
+        f"[bold]Over time[/bold] — {sim.horizon_hours:g} h at {sim.step_minutes:g}-minute steps, "
+        f"seed {sim.seed}"
+    )
+    names = [r.name for r in result.results]
+    console.print(_transposed("Usage replayed", SIMULATION_ROWS, result.results, names))
+    table = Table(
+        title="Tenants over time (unmet CPU, SLA, what hurt them)",
+        title_justify="left",
+        header_style="bold",
+    )
+    table.add_column("tenant")
+    for name in names:
+        table.add_column(name)
+    shown = sc.tenants if max_tenants is None else sc.tenants[:max_tenants]
+    for i, tenant in enumerate(shown):
+        label = f"{tenant.name}\n[dim]SLA {tenant.sla.cpu_satisfaction_percent:g}%[/dim]"
+        table.add_row(
+            label, *(tenant_sim_cell(r.tenants[i]) for r in result.results), end_section=True
+        )
+    console.print(table)
+    tenant_names = [t.name for t in sc.tenants]
+    for r in result.results:
+        pairs = r.who_hurt_whom(tenant_names)
+        if pairs:
+            text = "; ".join(
+                f"{culprit} took {core_h:,.1f} core-h from {victim}"
+                for victim, culprit, core_h in pairs
+            )
+            console.print(f"[bold]who hurt whom on {r.name}:[/bold] {text}", highlight=False)

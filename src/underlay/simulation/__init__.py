@@ -1,0 +1,1 @@
+"""Time: replay each workload's usage on each substrate's placement, step by step."""

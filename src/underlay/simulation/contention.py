@@ -1,0 +1,147 @@
+"""The contention model: who gets how much CPU and memory, per step, per kernel.
+
+Everything here is a pure function of (pods × steps) arrays whose pods are sorted by the
+kernel they run on (a bare-metal node, or a VM's guest), so per-kernel sums are
+``np.add.reduceat`` over contiguous segments.
+
+**CPU on one kernel** (Linux CFS, as Kubernetes configures it):
+
+1. a pod may use at most its limit: demand above it is *throttled* (cpu.cfs_quota);
+2. it is guaranteed up to its request (cpu.shares sum to at most the node's allocatable);
+3. the CPU left is shared among pods that want more, in proportion to their requests
+   (cpu.shares; a pod without request weighs 2 millicores, the kernel's minimum), each
+   capped at what it wants — water-filling, a few rounds (``ROUNDS``) that converge to
+   within a few percent of the exact fixed point.
+
+What a pod wanted within its limit but did not get is *unmet* (contention); the CPU other
+pods used above their own requests is what took it.
+
+**Memory on one kernel**: a pod above its memory limit is OOM-killed (and restarts the
+next step); when the pods' memory exceeds the node's allocatable, the kubelet evicts in
+Kubernetes' order — BestEffort first, then Burstable pods by how far usage exceeds the
+request, Guaranteed last — until the rest fits. A killed or evicted pod gets no CPU and
+holds no memory for that step.
+
+**VMs on a host**: each VM is a kernel of its own: the rules above apply among that VM's
+pods only, against the VM's allocatable, and a VM never uses another VM's idle CPU. With
+CPU overcommit > 1, the VMs' CPU (what their pods were granted) competes on the host:
+each VM is guaranteed ``vcpus ÷ overcommit`` and the rest is shared by vCPU weight; what a
+VM loses is *CPU-ready* time, and its pods lose it in proportion.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from underlay.simulation.pods import QOS_BESTEFFORT, QOS_BURSTABLE
+
+__all__ = ["ROUNDS", "CpuShares", "Kernels", "cpu_on_kernels", "evict_memory", "share_by_weight"]
+
+F32 = NDArray[np.float32]
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+B = NDArray[np.bool_]
+ROUNDS = 3
+MIN_SHARES_MILLI = 2.0  # cpu.shares floor (2) in millicores
+
+
+@dataclass(frozen=True)
+class Kernels:
+    """Pods (sorted) grouped into kernels: ``starts[k]`` is the first pod of kernel ``k``."""
+
+    starts: I64
+    counts: I64
+
+    @property
+    def n(self) -> int:
+        """Number of kernels."""
+        return len(self.starts)
+
+    def total(self, x: NDArray[Any]) -> NDArray[Any]:
+        """Per-kernel sums of a (pods × steps) array → (kernels × steps)."""
+        out: NDArray[Any] = (
+            np.add.reduceat(x, self.starts, axis=0)
+            if len(x)
+            else np.zeros((0, x.shape[1]), x.dtype)
+        )
+        return out
+
+    def spread(self, per_kernel: NDArray[Any]) -> NDArray[Any]:
+        """A (kernels × steps) array repeated for each pod of the kernel."""
+        out: NDArray[Any] = np.repeat(per_kernel, self.counts, axis=0)
+        return out
+
+
+def share_by_weight(
+    want: F32, weight: F32, free: F32, kernels: Kernels, rounds: int = ROUNDS
+) -> F32:
+    """Split each kernel's ``free`` among its pods by ``weight``, each capped at ``want``."""
+    given = np.zeros_like(want)
+    want = want.copy()
+    free = np.maximum(free, 0)
+    for _ in range(rounds):
+        active = np.where(want > 0, weight, np.float32(0))
+        per_weight = free / np.maximum(kernels.total(active), np.float32(1e-9))
+        give = np.minimum(want, kernels.spread(per_weight) * active)
+        given += give
+        want -= give
+        free = np.maximum(free - kernels.total(give), 0)
+    return given
+
+
+@dataclass(frozen=True)
+class CpuShares:
+    """CPU outcome of one chunk, (pods × steps) in millicores."""
+
+    granted: F32
+    unmet: F32  # wanted within the limit, not granted (contention)
+    throttled: F32  # demand above the limit
+    burst: F32  # granted above the request (what may have taken others' CPU)
+
+
+def cpu_on_kernels(
+    demand: F32, request: F32, limit: F32, capacity: F32, kernels: Kernels
+) -> CpuShares:
+    """CFS on each kernel (see the module docstring). ``request``/``limit`` are per pod
+    (pods × 1), ``capacity`` per kernel (kernels × 1 or kernels × steps)."""
+    allowed = np.minimum(demand, limit)
+    throttled = demand - allowed
+    guaranteed = np.minimum(allowed, request)
+    want = allowed - guaranteed
+    free = capacity - kernels.total(guaranteed)
+    weight = np.maximum(request, np.float32(MIN_SHARES_MILLI))
+    extra = share_by_weight(want, np.broadcast_to(weight, want.shape), free, kernels)
+    granted = guaranteed + extra
+    return CpuShares(granted=granted, unmet=want - extra, throttled=throttled, burst=extra)
+
+
+def evict_memory(
+    memory: F32, request_mem: F32, limit_mem: F32, qos: I64, capacity: F32, kernels: Kernels
+) -> tuple[B, B]:
+    """(OOM-killed over their own limit, evicted for node pressure), (pods × steps) each."""
+    oom = memory > limit_mem
+    held = np.where(oom, np.float32(0), memory)
+    over = kernels.total(held) > capacity  # (kernels × steps)
+    evicted = np.zeros_like(oom)
+    if not over.any():
+        return oom, evicted
+    # Eviction order inside a kernel: BestEffort, then Burstable by usage above request
+    # (largest first), then Guaranteed; evict from the front until the rest fits.
+    for k, s in zip(*np.nonzero(over), strict=True):
+        lo, hi = kernels.starts[k], kernels.starts[k] + kernels.counts[k]
+        use = held[lo:hi, s].astype(np.float64)
+        excess = use - request_mem[lo:hi, 0]
+        rank = np.where(
+            qos[lo:hi] == QOS_BESTEFFORT, 0, np.where(qos[lo:hi] == QOS_BURSTABLE, 1, 2)
+        )
+        order = np.lexsort((np.arange(hi - lo), -excess, rank))
+        freed_before = np.cumsum(use[order]) - use[order]
+        out = use.sum() - freed_before > float(
+            capacity[k, 0] if capacity.shape[1] == 1 else capacity[k, s]
+        )
+        evicted[lo + order[out], s] = True
+    return oom, evicted

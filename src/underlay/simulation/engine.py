@@ -1,0 +1,334 @@
+"""The stepping engine: usage × placement → contention, chunk by chunk, accumulated per tenant.
+
+Pods are sorted by the kernel they run on once; then, for each chunk of steps, the usage
+models give every pod's demand, the substrate's CPU overhead inflates it (a VM or a
+sandbox needs more CPU for the same work), :mod:`underlay.simulation.contention` decides
+what each pod gets, and sums per tenant, host and step are kept. Memory per chunk is
+bounded by pods × ``CHUNK_STEPS``.
+
+Measures (per tenant unless stated):
+
+- demand, granted, unmet (demand within the limit not granted) and throttled (above the
+  limit) CPU; OOM kills (over the pod's limit) and evictions (node pressure), counted
+  when a pod goes from running to killed;
+- CPU-ready: CPU a VM lost to other VMs on an overcommitted host;
+- risk: pod-time on hosts whose utilisation over a chunk has μ + σ ≥ 1 (the load-variation
+  risk line of the Trimaran scheduler plugin, η = 1);
+- latency inflation of latency-sensitive pods (class ``network-latency``) by an M/M/1
+  queue: response time grows as 1 / (1 − ρ) with ρ the utilisation of the CPU the pod
+  competes for (its node's, or its VM's and, with overcommit, its host's), relative to
+  an idle one; a pod starved below its demand adds demand ÷ granted. Percentiles come from
+  a log-spaced histogram. The substrate's per-request network latency is reported apart;
+- SLA attainment: share of steps in which the tenant got at least ``sla.cpu_satisfaction``
+  of its demand within limits;
+- slowdown from shared hardware (caches, memory bandwidth, I/O queues), if the scenario
+  sets ``shared_hardware_slowdown = k``: a host at utilisation L delivers ``1 − k·L`` of
+  the work it grants; VMs escape it only with ``pinned_cpus`` (then their own load
+  counts) — cgroups never do;
+- per substrate: SLATAH (Beloglazov & Buyya 2012: share of active host time at 100 %
+  CPU), host utilisation over time, and the cross-tenant interference matrix: on each
+  kernel and step with unmet demand, what each tenant lost is split among the tenants
+  that used CPU above their requests there, in proportion to that use.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import NDArray
+
+from underlay.defaults.catalog import Defaults
+from underlay.model.scenario import Sandboxed, Scenario, Vm
+from underlay.placement.result import SubstratePlacement
+from underlay.simulation.contention import Kernels, cpu_on_kernels, evict_memory, share_by_weight
+from underlay.simulation.pods import PodTable, pod_nodes, pod_table
+from underlay.simulation.results import SubstrateSimulation, TenantSimulation
+from underlay.simulation.usage import CHUNK_STEPS, UsageSampler
+
+__all__ = ["simulate_substrate"]
+
+F32 = NDArray[np.float32]
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+_LAT_BINS = np.concatenate([[0.0], np.geomspace(1.0, 1000.0, 241)])  # 3 % resolution
+_RHO_MAX = 0.99
+
+
+def simulate_substrate(
+    scenario: Scenario,
+    defaults: Defaults,
+    placement: SubstratePlacement,
+    *,
+    seed: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> SubstrateSimulation:
+    """Replay the scenario's usage on ``placement`` (``progress(n)`` hears of steps done)."""
+    started = time.perf_counter()
+    sim = scenario.simulation
+    steps, step_h = sim.steps, sim.step_minutes / 60.0
+    pods = pod_table(scenario, placement.workloads)
+    sampler = UsageSampler(scenario, placement.workloads, pods, seed=seed)
+    node = pod_nodes(placement, pods)
+    placed = np.flatnonzero(node >= 0)
+    order = placed[np.argsort(node[placed], kind="stable")]
+    kernel_ids, counts = np.unique(node[order], return_counts=True)
+    kernels = Kernels(
+        starts=(np.cumsum(counts) - counts).astype(np.int64), counts=counts.astype(np.int64)
+    )
+    nodes = placement.nodes
+    substrate = scenario.substrate(placement.name)
+    t_count = len(scenario.tenants)
+    tenant = pods.tenant[order]
+
+    # Per-pod parameters, sorted, as (pods × 1) columns; sandboxes add the pod overhead.
+    cpu_factor, lat_add = _overhead(substrate, defaults)
+    sandbox_cpu = sandbox_mem = 0.0
+    if isinstance(substrate, Sandboxed):
+        over = defaults.sandbox_runtimes[substrate.runtime].pod_overhead
+        sandbox_cpu, sandbox_mem = float(over.cpu_milli), float(over.memory_mib)
+    req_cpu = (pods.req_cpu[order] + sandbox_cpu).astype(np.float32)[:, None]
+    lim_cpu = (pods.lim_cpu[order] + sandbox_cpu).astype(np.float32)[:, None]
+    req_mem = (pods.req_mem[order] + sandbox_mem).astype(np.float32)[:, None]
+    lim_mem = (pods.lim_mem[order] + sandbox_mem).astype(np.float32)[:, None]
+    qos = pods.qos[order]
+    cap_cpu = nodes.alloc_cpu[kernel_ids].astype(np.float32)[:, None]
+    cap_mem = nodes.alloc_mem[kernel_ids].astype(np.float32)[:, None]
+    latency_pods = np.isin(
+        pods.workload[order],
+        [i for i, c in enumerate(pods.workload_class) if c == "network-latency"],
+    )
+
+    # Hosts: which host each kernel is on, as a sparse (hosts × kernels) sum.
+    n_hosts = len(placement.hosts)
+    kernel_host = nodes.host[kernel_ids]
+    to_host = sp.csr_matrix(
+        (np.ones(len(kernel_ids), np.float32), (kernel_host, np.arange(len(kernel_ids)))),
+        shape=(n_hosts, len(kernel_ids)),
+    )
+    host_cap = placement.host_cpu.astype(np.float32)[:, None]
+    is_vm = isinstance(substrate, Vm)
+    overcommit = substrate.cpu_overcommit if isinstance(substrate, Vm) else 1.0
+    vm_cores = nodes.size_cpu[kernel_ids].astype(np.float32)[:, None]
+    host_usable = (placement.host_cpu - placement.host_hypervisor_cpu).astype(np.float32)[:, None]
+    tenant_of = sp.csr_matrix(
+        (np.ones(len(order), np.float32), (tenant, np.arange(len(order)))),
+        shape=(t_count, len(order)),
+    )
+
+    acc = {k: np.zeros(t_count) for k in (
+        "demand", "granted", "unmet", "throttled", "unmet_steps", "throttled_steps", "ready",
+        "risk_steps", "pod_steps", "slow", "oom", "evict", "sla_ok",
+    )}  # fmt: skip
+    lat_hist = np.zeros((t_count, len(_LAT_BINS) - 1))
+    interference = np.zeros((t_count, t_count))
+    util_mean = np.zeros(steps)
+    util_p95 = np.zeros(steps)
+    at_full = active_host_steps = 0.0
+    was_killed = np.zeros(len(order), bool)
+    sla_target = np.array(
+        [t.sla.cpu_satisfaction_percent / 100 for t in scenario.tenants], np.float32
+    )
+
+    for start in range(0, steps, CHUNK_STEPS):
+        stop = min(steps, start + CHUNK_STEPS)
+        cpu_all, mem_all = sampler.chunk(start, stop)
+        demand = cpu_all[order] * np.float32(cpu_factor)
+        memory = mem_all[order] + np.float32(sandbox_mem)
+        del cpu_all, mem_all
+        oom, evicted = evict_memory(memory, req_mem, lim_mem, qos, cap_mem, kernels)
+        killed = oom | evicted
+        demand_run = np.where(killed, np.float32(0), demand)
+        shares = cpu_on_kernels(demand_run, req_cpu, lim_cpu, cap_cpu, kernels)
+        granted, unmet = shares.granted, shares.unmet
+        kernel_used = kernels.total(granted)
+
+        # VMs on an overcommitted host: VMs compete for the host's cores.
+        ready = np.zeros_like(granted)
+        if is_vm and overcommit > 1:
+            reserve = vm_cores / np.float32(overcommit)
+            guaranteed = np.minimum(kernel_used, reserve)
+            host_free = host_usable - to_host @ guaranteed
+            perm, hosts_present, by_host = _by_host(kernel_host)
+            extra = np.zeros_like(kernel_used)
+            extra[perm] = share_by_weight(
+                (kernel_used - guaranteed)[perm], np.broadcast_to(vm_cores[perm], kernel_used.shape),
+                host_free[hosts_present], by_host,
+            )  # fmt: skip
+            got = guaranteed + extra
+            factor = np.where(kernel_used > 0, got / np.maximum(kernel_used, 1e-9), np.float32(1))
+            scaled = granted * kernels.spread(factor)
+            ready = granted - scaled
+            granted, kernel_used = scaled, got
+
+        host_used = to_host @ kernel_used
+        host_util = host_used / np.maximum(host_cap, 1)
+        util_mean[start:stop] = host_util.mean(axis=0) if n_hosts else 0
+        util_p95[start:stop] = np.percentile(host_util, 95, axis=0) if n_hosts else 0
+        active = host_used > 0
+        active_host_steps += float(active.sum())
+        full = host_used >= 0.999 * (host_usable if is_vm else to_host @ cap_cpu)
+        at_full += float((full & active).sum())
+        risky_host = (host_util.mean(axis=1) + host_util.std(axis=1)) >= 1.0
+        risky_pod = kernels.spread(risky_host[kernel_host][:, None].astype(np.float32))[:, 0] > 0
+
+        # Shared hardware: a host at load L delivers 1 - k·L of what it grants.
+        slow = np.zeros(len(order))
+        if sim.shared_hardware_slowdown > 0:
+            load = kernel_used / np.maximum(cap_cpu, 1) if (is_vm and sim.pinned_cpus) else (
+                (host_util[kernel_host]) if n_hosts else np.zeros_like(kernel_used))  # fmt: skip
+            lost = granted * kernels.spread(
+                np.float32(sim.shared_hardware_slowdown) * np.minimum(load, 1)
+            )
+            slow = lost.sum(axis=1)
+
+        # Latency of latency-sensitive pods: M/M/1 on the CPU pool they compete in.
+        if latency_pods.any():
+            rho = np.minimum(kernel_used / np.maximum(cap_cpu, 1), _RHO_MAX)
+            if is_vm and overcommit > 1:
+                rho = np.maximum(rho, np.minimum(host_util[kernel_host], _RHO_MAX))
+            inflation = kernels.spread(1.0 / (1.0 - rho))[latency_pods]
+            allowed = np.minimum(demand_run, lim_cpu)[latency_pods]
+            starved = np.where(
+                granted[latency_pods] > 0, allowed / np.maximum(granted[latency_pods], 1e-9), 1.0
+            )
+            inflation = inflation * np.maximum(starved, 1.0)
+            t_lat = tenant[latency_pods]
+            for t in np.unique(t_lat):
+                lat_hist[t] += np.histogram(inflation[t_lat == t], bins=_LAT_BINS)[0]
+
+        # Per-tenant sums.
+        allowed_all = np.minimum(demand_run, lim_cpu)
+        newly_killed = killed & ~np.concatenate([was_killed[:, None], killed[:, :-1]], axis=1)
+        was_killed = killed[:, -1].copy()
+        n = stop - start
+        for key, per_pod in (
+            ("demand", demand.sum(axis=1)),
+            ("granted", granted.sum(axis=1)),
+            ("unmet", unmet.sum(axis=1)),
+            ("throttled", shares.throttled.sum(axis=1)),
+            ("unmet_steps", (unmet > 1e-3).sum(axis=1)),
+            ("throttled_steps", (shares.throttled > 1e-3).sum(axis=1)),
+            ("ready", ready.sum(axis=1)),
+            ("risk_steps", risky_pod * n),
+            ("pod_steps", np.full(len(order), n)),
+            ("slow", slow),
+            ("oom", (newly_killed & oom).sum(axis=1)),
+            ("evict", (newly_killed & evicted).sum(axis=1)),
+        ):
+            acc[key] += np.bincount(tenant, weights=per_pod, minlength=t_count)
+        got_t = tenant_of @ granted
+        want_t = tenant_of @ allowed_all
+        acc["sla_ok"] += ((want_t <= 0) | (got_t >= sla_target[:, None] * want_t - 1e-3)).sum(
+            axis=1
+        )
+        interference += _interference(unmet, shares.burst, tenant, kernels, t_count)
+        if progress:
+            progress(n)
+
+    return _summarise(scenario, placement, pods, node, acc, lat_hist, interference, util_mean, util_p95,
+                      at_full, active_host_steps, steps, step_h, lat_add, started)  # fmt: skip
+
+
+def _by_host(kernel_host: I64) -> tuple[I64, I64, Kernels]:
+    """Kernels (VMs) regrouped by host: (permutation, host of each group, groups)."""
+    perm = np.argsort(kernel_host, kind="stable").astype(np.int64)
+    hosts, counts = np.unique(kernel_host[perm], return_counts=True)
+    starts = (np.cumsum(counts) - counts).astype(np.int64)
+    return perm, hosts.astype(np.int64), Kernels(starts=starts, counts=counts.astype(np.int64))
+
+
+def _percentile(hist: F64, q: float) -> float:
+    total = hist.sum()
+    if total <= 0:
+        return 1.0
+    idx = int(np.searchsorted(np.cumsum(hist), q * total))
+    return float(_LAT_BINS[min(idx + 1, len(_LAT_BINS) - 1)])
+
+
+def _summarise(
+    scenario: Scenario, placement: SubstratePlacement, pods: PodTable, node: I64,
+    acc: dict[str, F64], lat_hist: F64, interference: F64, util_mean: F64, util_p95: F64,
+    at_full: float, active_host_steps: float, steps: int, step_h: float, lat_add: float,
+    started: float,
+) -> SubstrateSimulation:  # fmt: skip
+    to_core_h = step_h / 1000.0  # millicore-steps → core-hours
+    unplaced = np.bincount(pods.tenant[node < 0], minlength=len(scenario.tenants))
+    tenants = []
+    for t, ten in enumerate(scenario.tenants):
+        within = acc["demand"][t] - acc["throttled"][t]
+        pod_steps = max(acc["pod_steps"][t], 1.0)
+        tenants.append(
+            TenantSimulation(
+                name=ten.name,
+                demand_core_hours=acc["demand"][t] * to_core_h,
+                granted_core_hours=acc["granted"][t] * to_core_h,
+                unmet_core_hours=acc["unmet"][t] * to_core_h,
+                unmet_percent=100.0 * acc["unmet"][t] / within if within > 0 else 0.0,
+                unmet_pod_hours=acc["unmet_steps"][t] * step_h,
+                throttled_pod_hours=acc["throttled_steps"][t] * step_h,
+                throttled_core_hours=acc["throttled"][t] * to_core_h,
+                oom_kills=int(acc["oom"][t]),
+                evictions=int(acc["evict"][t]),
+                cpu_ready_percent=100.0 * acc["ready"][t] / within if within > 0 else 0.0,
+                risk_percent=100.0 * acc["risk_steps"][t] / pod_steps
+                if acc["pod_steps"][t]
+                else 0.0,
+                latency_inflation_p50=_percentile(lat_hist[t], 0.50),
+                latency_inflation_p95=_percentile(lat_hist[t], 0.95),
+                latency_add_us=lat_add,
+                sla_target_percent=ten.sla.cpu_satisfaction_percent,
+                sla_attainment_percent=100.0 * acc["sla_ok"][t] / steps,
+                slowdown_core_hours=acc["slow"][t] * to_core_h,
+                unplaced_pods=int(unplaced[t]),
+            )
+        )
+    return SubstrateSimulation(
+        name=placement.name,
+        kind=placement.kind,
+        steps=steps,
+        step_minutes=scenario.simulation.step_minutes,
+        tenants=tenants,
+        slatah_percent=100.0 * at_full / active_host_steps if active_host_steps else 0.0,
+        host_utilisation_mean=util_mean,
+        host_utilisation_p95=util_p95,
+        interference_core_hours=interference * to_core_h,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _overhead(substrate: object, defaults: Defaults) -> tuple[float, float]:
+    """(CPU demand multiplier, network latency added in µs) of a substrate."""
+    if isinstance(substrate, Vm):
+        h = defaults.hypervisors[substrate.hypervisor]
+        return 1.0 / (1.0 - h.cpu_overhead_percent / 100.0), h.network_latency_add_us
+    if isinstance(substrate, Sandboxed):
+        r = defaults.sandbox_runtimes[substrate.runtime]
+        return 1.0 / (1.0 - r.cpu_overhead_percent / 100.0), r.network_latency_add_us
+    return 1.0, 0.0
+
+
+def _interference(unmet: F32, burst: F32, tenant: I64, kernels: Kernels, t_count: int) -> F64:
+    """Core-steps (millicore-steps) each tenant lost while others burst, this chunk."""
+    lost_k = kernels.total(unmet)
+    took_k = kernels.total(burst)
+    events = (lost_k > 1e-3) & (took_k > 1e-3)
+    if not events.any():
+        return np.zeros((t_count, t_count))
+    event_id = np.full(events.shape, -1, np.int64)
+    event_id[events] = np.arange(int(events.sum()))
+    per_pod = kernels.spread(event_id.astype(np.float32)).astype(np.int64)
+    rows_u, cols_u = np.nonzero((per_pod >= 0) & (unmet > 1e-3))
+    rows_b, cols_b = np.nonzero((per_pod >= 0) & (burst > 1e-3))
+    e_count = int(events.sum())
+    lost = sp.csr_matrix(
+        (unmet[rows_u, cols_u], (per_pod[rows_u, cols_u], tenant[rows_u])), shape=(e_count, t_count)
+    )
+    took = sp.csr_matrix(
+        (burst[rows_b, cols_b], (per_pod[rows_b, cols_b], tenant[rows_b])), shape=(e_count, t_count)
+    )
+    share = sp.diags(1.0 / np.maximum(np.asarray(took.sum(axis=1)).ravel(), 1e-9)) @ took
+    out: F64 = (lost.T @ share).toarray().astype(np.float64)
+    return out

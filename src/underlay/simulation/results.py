@@ -1,0 +1,63 @@
+"""What the simulation measured, per substrate and per tenant (plain data)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ["SubstrateSimulation", "TenantSimulation"]
+
+F64 = NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class TenantSimulation:
+    """One tenant on one substrate over the horizon."""
+
+    name: str
+    demand_core_hours: float  # CPU asked for, within limits and above them
+    granted_core_hours: float
+    unmet_core_hours: float  # wanted within the limit, not granted (contention)
+    unmet_percent: float  # of demand within limits
+    unmet_pod_hours: float  # pod-time with some unmet demand
+    throttled_pod_hours: float  # pod-time above the CPU limit
+    throttled_core_hours: float
+    oom_kills: int  # over their own memory limit
+    evictions: int  # node memory pressure
+    cpu_ready_percent: float  # VM CPU lost to other VMs (CPU overcommit)
+    risk_percent: float  # pod-time on hosts over the Trimaran risk line (μ + σ ≥ capacity)
+    latency_inflation_p50: float  # latency-sensitive pods; 1.0 = as on an idle host
+    latency_inflation_p95: float
+    latency_add_us: float  # network round-trip added by the substrate (per request)
+    sla_target_percent: float  # share of CPU demand to be granted, per step
+    sla_attainment_percent: float  # share of steps meeting it
+    slowdown_core_hours: float  # work lost to shared caches / memory bandwidth
+    unplaced_pods: int
+
+
+@dataclass(frozen=True)
+class SubstrateSimulation:
+    """One substrate over the horizon."""
+
+    name: str
+    kind: str
+    steps: int
+    step_minutes: float
+    tenants: list[TenantSimulation]
+    slatah_percent: float  # Beloglazov: share of active host time at 100 % CPU
+    host_utilisation_mean: F64  # per step, mean over hosts
+    host_utilisation_p95: F64  # per step, 95th percentile over hosts
+    interference_core_hours: F64  # [victim, culprit]: CPU one tenant lost while the other burst
+    seconds: float  # wall time of the simulation
+    notes: list[str] = field(default_factory=list)
+
+    def who_hurt_whom(self, names: list[str], top: int = 5) -> list[tuple[str, str, float]]:
+        """The largest cross-tenant interference pairs: (victim, culprit, core-hours)."""
+        m = self.interference_core_hours.copy()
+        np.fill_diagonal(m, 0)
+        pairs = [
+            (names[v], names[c], float(m[v, c])) for v, c in zip(*np.nonzero(m > 0), strict=True)
+        ]
+        return sorted(pairs, key=lambda x: (-x[2], x[0], x[1]))[:top]

@@ -1,0 +1,205 @@
+"""Usage models: what each pod asks for at each step, vectorised over pods and steps.
+
+One protocol — :meth:`UsageSampler.chunk` returns (pods × steps) arrays of CPU demand
+(millicores) and memory use (MiB) for a range of steps — behind three models:
+
+- **constant**: ``cpu`` and ``memory`` levels, fractions of the pod's base (its request;
+  its limit when it requests nothing; else 100m / 128Mi).
+- **diurnal** (synthetic): ``cpu + amplitude · cos(2π (hour − peak_hour) / 24)`` plus
+  Gaussian noise of sd ``noise``, of which a share ``correlation`` of the variance is
+  common to all pods of the workload (so two of its pods correlate by ``correlation``);
+  bursts start with probability ``burst_probability`` per step for the whole workload
+  and multiply CPU demand by ``burst_factor`` for ``burst_steps`` steps. Memory stays at
+  its level. Negative demand is clipped to 0.
+- **trace**: absolute usage from a trace file (``series,time_s,cpu_cores,memory_mib``),
+  one series per replica (cycled); resampled to the step as the mean over each step
+  (exact integration of the linear interpolation between samples, so gaps are
+  interpolated and coarser traces are spread evenly); the trace repeats past its end.
+
+Randomness comes from ``numpy.random.default_rng([seed, first_step])`` per chunk of
+steps, drawn for pods in canonical order, so the same seed gives the same usage on every
+substrate and in every run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from underlay.errors import TraceError
+from underlay.model.scenario import Scenario
+from underlay.placement.result import WorkloadRef
+from underlay.simulation.pods import PodTable
+
+__all__ = ["CHUNK_STEPS", "UsageSampler", "resample_mean"]
+
+F32 = NDArray[np.float32]
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+CHUNK_STEPS = 32  # part of the model: random draws are made per chunk of this many steps
+_KINDS = {"constant": 0, "diurnal": 1, "trace": 2}
+
+
+def resample_mean(time_s: F64, values: F64, step_s: float, steps: int) -> F64:
+    """Mean of the piecewise-linear ``values(time_s)`` over each step ``[k·step, (k+1)·step)``,
+    the trace repeating after its last sample (its period is the last time plus one
+    sampling interval)."""
+    if len(time_s) == 1:
+        return np.full(steps, float(values[0]))
+    interval = float(np.median(np.diff(time_s)))
+    t = np.append(time_s - time_s[0], time_s[-1] - time_s[0] + interval)
+    v = np.append(values, values[0])  # wrap to the start
+    area = np.concatenate([[0.0], np.cumsum(np.diff(t) * (v[1:] + v[:-1]) / 2)])
+    period, total = t[-1], area[-1]
+
+    def integral(x: F64) -> F64:
+        laps, rest = np.divmod(x, period)
+        j = np.clip(np.searchsorted(t, rest, side="right") - 1, 0, len(t) - 2)
+        slope = (v[j + 1] - v[j]) / np.maximum(t[j + 1] - t[j], 1e-12)
+        partial = area[j] + (rest - t[j]) * (v[j] + 0.5 * slope * (rest - t[j]))
+        out: F64 = laps * total + partial
+        return out
+
+    edges = np.arange(steps + 1, dtype=np.float64) * step_s
+    mean: F64 = np.diff(integral(edges)) / step_s
+    return mean
+
+
+@dataclass(frozen=True)
+class _Traces:
+    cpu: F32  # (series, steps) millicores
+    mem: F32  # (series, steps) MiB
+
+
+class UsageSampler:
+    """Per-pod usage for any range of steps (see the module docstring)."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        workloads: list[WorkloadRef],
+        pods: PodTable,
+        *,
+        seed: int | None = None,
+    ) -> None:
+        sim = scenario.simulation
+        self.steps = sim.steps
+        self.step_s = sim.step_minutes * 60.0
+        self.seed = sim.seed if seed is None else seed
+        self.pods = pods
+        usage = [w.workload.usage for w in workloads]
+        per_w = {
+            "kind": np.array([_KINDS[u.model] for u in usage], np.int64),
+            "cpu": np.array([u.cpu for u in usage]),
+            "mem": np.array([u.memory for u in usage]),
+            "amp": np.array([u.amplitude for u in usage]),
+            "peak": np.array([u.peak_hour for u in usage]),
+            "noise": np.array([u.noise for u in usage]),
+            "corr": np.array([u.correlation for u in usage]),
+        }
+        self.n_workloads = len(workloads)
+        self.burst_p = np.array([u.burst_probability for u in usage])
+        self.burst_factor = np.array([u.burst_factor for u in usage], np.float32)
+        self.burst_steps = np.array([u.burst_steps for u in usage], np.int64)
+        self._burst_left = np.zeros(self.n_workloads, np.int64)
+        self._next_step = 0
+        wid = pods.workload
+        self.kind = per_w["kind"][wid]
+        self.cpu_level = (per_w["cpu"][wid] * pods.base_cpu).astype(np.float32)
+        self.mem_level = (per_w["mem"][wid] * pods.base_mem).astype(np.float32)
+        self.amp = (per_w["amp"][wid] * pods.base_cpu).astype(np.float32)
+        self.peak_s = per_w["peak"][wid] * 3600.0
+        self.noisy = np.flatnonzero((per_w["noise"][wid] > 0) & (self.kind == 1))
+        self.noise_sd = (per_w["noise"][wid] * pods.base_cpu).astype(np.float32)
+        self.corr = per_w["corr"][wid].astype(np.float32)
+        self.diurnal = np.flatnonzero(self.kind == 1)
+        self.traced = np.flatnonzero(self.kind == 2)
+        self.series_of_pod = np.zeros(len(pods), np.int64)
+        self.traces = self._load_traces(scenario, workloads, pods)
+
+    # ------------------------------------------------------------------ traces
+    def _load_traces(
+        self, scenario: Scenario, workloads: list[WorkloadRef], pods: PodTable
+    ) -> _Traces:
+        files: dict[Path, dict[str, object]] = {}
+        names: list[tuple[Path, str]] = []
+        index: dict[tuple[Path, str], int] = {}
+        for w, ref in enumerate(workloads):
+            u = ref.workload.usage
+            if u.model != "trace" or u.trace is None:
+                continue
+            path = (scenario.base_dir / u.trace).resolve()
+            if path not in files:
+                from underlay.importers.trace_format import read_trace
+
+                files[path] = dict(read_trace(path))
+            available = list(files[path])
+            series = u.series or available
+            for name in series:
+                if name not in files[path]:
+                    raise TraceError(
+                        f"{path}: no series {name!r} (workload {ref.workload.name}; "
+                        f"the file has {len(available)} series, e.g. {', '.join(available[:3])})"
+                    )
+                if (path, name) not in index:
+                    index[(path, name)] = len(names)
+                    names.append((path, name))
+            mine = np.flatnonzero(pods.workload == w)
+            codes = np.array([index[(path, n)] for n in series], np.int64)
+            self.series_of_pod[mine] = codes[pods.replica[mine] % len(codes)]
+        cpu = np.zeros((len(names), self.steps), np.float32)
+        mem = np.zeros((len(names), self.steps), np.float32)
+        for i, (path, name) in enumerate(names):
+            s = files[path][name]
+            cpu[i] = resample_mean(s.time_s, s.cpu_cores * 1000.0, self.step_s, self.steps)  # type: ignore[attr-defined]
+            mem[i] = resample_mean(s.time_s, s.memory_mib, self.step_s, self.steps)  # type: ignore[attr-defined]
+        return _Traces(cpu, mem)
+
+    # ------------------------------------------------------------------ sampling
+    def chunk(self, start: int, stop: int) -> tuple[F32, F32]:
+        """(cpu millicores, memory MiB), each (pods × (stop − start)), for steps [start, stop).
+
+        Chunks must be asked for in order (bursts carry from one chunk to the next).
+        """
+        if start != self._next_step:
+            raise ValueError(
+                f"chunks must come in order: expected step {self._next_step}, got {start}"
+            )
+        self._next_step = stop
+        n = stop - start
+        rng = np.random.default_rng([self.seed, start])
+        cpu = np.repeat(self.cpu_level[:, None], n, axis=1)
+        mem = np.repeat(self.mem_level[:, None], n, axis=1)
+        if len(self.diurnal):
+            t = (np.arange(start, stop) * self.step_s)[None, :]
+            d = self.diurnal
+            wave = np.cos(2 * np.pi * (t - self.peak_s[d, None]) / 86400.0).astype(np.float32)
+            cpu[d] += self.amp[d, None] * wave
+        if len(self.noisy):
+            common = rng.standard_normal((self.n_workloads, n), dtype=np.float32)
+            own = rng.standard_normal((len(self.noisy), n), dtype=np.float32)
+            k = self.noisy
+            rho = self.corr[k, None]
+            z = np.sqrt(rho) * common[self.pods.workload[k]] + np.sqrt(1 - rho) * own
+            cpu[k] += self.noise_sd[k, None] * z
+        if self.burst_p.any():
+            bursting = np.zeros((self.n_workloads, n), bool)
+            draws = rng.random((self.n_workloads, n))
+            for s in range(n):
+                starts = draws[:, s] < self.burst_p
+                self._burst_left = np.where(
+                    starts, self.burst_steps, np.maximum(self._burst_left - 1, 0)
+                )
+                bursting[:, s] = self._burst_left > 0
+            factor = np.where(bursting, self.burst_factor[:, None], np.float32(1.0))
+            cpu *= factor[self.pods.workload]
+        if len(self.traced):
+            k, codes = self.traced, self.series_of_pod[self.traced]
+            cpu[k] = self.traces.cpu[codes, start:stop]
+            mem[k] = self.traces.mem[codes, start:stop]
+        np.maximum(cpu, 0, out=cpu)
+        np.maximum(mem, 0, out=mem)
+        return cpu, mem
