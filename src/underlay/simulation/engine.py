@@ -54,7 +54,7 @@ F32 = NDArray[np.float32]
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 _LAT_BINS = np.concatenate([[0.0], np.geomspace(1.0, 1000.0, 241)])  # 3 % resolution
-_RHO_MAX = 0.99
+_RHO_MAX = 0.95  # caps the M/M/1 inflation at 20×
 
 
 def simulate_substrate(
@@ -184,17 +184,27 @@ def simulate_substrate(
             )
             slow = lost.sum(axis=1)
 
-        # Latency of latency-sensitive pods: M/M/1 on the CPU pool they compete in.
+        # Latency of latency-sensitive pods: an M/M/1 queue whose server is the CPU the pod
+        # can get this step — what it was granted plus its weighted share of what the
+        # kernel left idle — against the same pod on an idle kernel (all CPU up to its limit).
         if latency_pods.any():
-            rho = np.minimum(kernel_used / np.maximum(cap_cpu, 1), _RHO_MAX)
-            if is_vm and overcommit > 1:
-                rho = np.maximum(rho, np.minimum(host_util[kernel_host], _RHO_MAX))
-            inflation = kernels.spread(1.0 / (1.0 - rho))[latency_pods]
-            allowed = np.minimum(demand_run, lim_cpu)[latency_pods]
-            starved = np.where(
-                granted[latency_pods] > 0, allowed / np.maximum(granted[latency_pods], 1e-9), 1.0
+            lp = latency_pods
+            idle_left = np.maximum(cap_cpu - kernel_used, 0)
+            weight = np.maximum(req_cpu, np.float32(2.0))
+            share = kernels.spread(
+                idle_left / np.maximum(kernels.total(np.broadcast_to(weight, granted.shape)), 1e-9)
             )
-            inflation = inflation * np.maximum(starved, 1.0)
+            capacity = np.minimum(granted + share * weight, lim_cpu)[lp]
+            alone = np.minimum(
+                lim_cpu[lp],
+                cap_cpu[np.searchsorted(kernels.starts, np.flatnonzero(lp), side="right") - 1],
+            )
+            wanted = np.minimum(demand_run, lim_cpu)[lp]
+            rho = np.minimum(wanted / np.maximum(capacity, 1e-6), _RHO_MAX)
+            rho_idle = np.minimum(wanted / np.maximum(alone, 1e-6), _RHO_MAX)
+            inflation = (1.0 - rho_idle) / (1.0 - rho)
+            if is_vm and overcommit > 1:  # CPU-ready delays every request of the VM
+                inflation = inflation / np.maximum(kernels.spread(factor)[lp], 1e-3)
             t_lat = tenant[latency_pods]
             for t in np.unique(t_lat):
                 lat_hist[t] += np.histogram(inflation[t_lat == t], bins=_LAT_BINS)[0]
