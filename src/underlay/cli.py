@@ -21,8 +21,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from underlay.errors import InputError, UnderlayError
 from underlay.model.loading import load_scenario
 from underlay.model.scenario import SUBSTRATE_KINDS, Scenario
-from underlay.pipeline import Comparison, total_pods
+from underlay.pipeline import Comparison, Simulation, total_pods
 from underlay.pipeline import compare as run_compare
+from underlay.pipeline import simulate as run_simulate
 
 __all__ = ["app", "main"]
 
@@ -58,33 +59,70 @@ def write_atomically(path: Path, text: str) -> None:
         raise InputError(f"{path}: cannot write ({exc.strerror})") from None
 
 
+_SUBSTRATE_HELP = (
+    f"only these substrates, by name or kind (repeatable): {', '.join(SUBSTRATE_KINDS)}"
+)
+SubstrateOpt = Annotated[list[str] | None, typer.Option("--substrate", "-s", help=_SUBSTRATE_HELP)]
+JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON (schema: docs/json.md)")]
+OutputOpt = Annotated[
+    Path | None, typer.Option("--output", "-o", help="write to this file instead of stdout")
+]
+SeedOpt = Annotated[
+    int | None, typer.Option(help="random seed of the usage models (default: the scenario's)")
+]
+AllTenantsOpt = Annotated[
+    bool, typer.Option("--all-tenants", help="list every tenant (default: the first 25)")
+]
+
+
 @app.command()
 def compare(
     scenario: Annotated[Path, typer.Argument(help="scenario YAML file")],
-    as_json: Annotated[
-        bool, typer.Option("--json", help="print JSON (schema: docs/json.md)")
-    ] = False,
-    substrate: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--substrate",
-            "-s",
-            help=f"only these substrates, by name or kind (repeatable): {', '.join(SUBSTRATE_KINDS)}",
-        ),
-    ] = None,
+    as_json: JsonOpt = False,
+    substrate: SubstrateOpt = None,
     strategy: Annotated[
         str | None, typer.Option(help="placement strategy, overriding the scenario's")
     ] = None,
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="write to this file instead of stdout")
-    ] = None,
-    all_tenants: Annotated[
-        bool, typer.Option("--all-tenants", help="list every tenant (default: the first 25)")
-    ] = False,
+    simulate_usage: Annotated[
+        bool, typer.Option("--simulate/--no-simulate", help="also replay usage over time")
+    ] = True,
+    seed: SeedOpt = None,
+    output: OutputOpt = None,
+    all_tenants: AllTenantsOpt = False,
 ) -> None:
-    """Place every tenant on each substrate and compare them side by side."""
+    """Place every tenant on each substrate, replay usage, and compare side by side."""
+    _run(
+        scenario,
+        as_json,
+        substrate,
+        strategy,
+        simulate_usage,
+        seed,
+        output,
+        all_tenants,
+        static=True,
+    )
+
+
+@app.command()
+def simulate(
+    scenario: Annotated[Path, typer.Argument(help="scenario YAML file")],
+    as_json: JsonOpt = False,
+    substrate: SubstrateOpt = None,
+    seed: SeedOpt = None,
+    output: OutputOpt = None,
+    all_tenants: AllTenantsOpt = False,
+) -> None:
+    """Replay every workload's usage over the horizon on each substrate's placement."""
+    _run(scenario, as_json, substrate, None, True, seed, output, all_tenants, static=False)
+
+
+def _run(
+    path: Path, as_json: bool, substrate: list[str] | None, strategy: str | None,
+    with_simulation: bool, seed: int | None, output: Path | None, all_tenants: bool, *, static: bool,
+) -> None:  # fmt: skip
     try:
-        sc = load_scenario(scenario)
+        sc = load_scenario(path)
         if strategy is not None:
             from underlay.placement.strategies import STRATEGIES
 
@@ -92,35 +130,46 @@ def compare(
                 raise InputError(
                     f"--strategy: unknown {strategy!r} (known: {', '.join(STRATEGIES)})"
                 )
-        result = _with_progress(sc, substrate, strategy, quiet=as_json)
+        if seed is not None:
+            sc = sc.model_copy(
+                update={"simulation": sc.simulation.model_copy(update={"seed": seed})}
+            ).with_base_dir(sc.base_dir)
+        result, simulation = _with_progress(sc, substrate, strategy, with_simulation, quiet=as_json)
     except UnderlayError as exc:
         raise _fail(exc) from None
     if as_json:
         from underlay.report.json import comparison_to_dict
 
-        text = json.dumps(comparison_to_dict(result), indent=2) + "\n"
+        text = json.dumps(comparison_to_dict(result, simulation), indent=2) + "\n"
         if output:
             write_atomically(output, text)
         else:
             sys.stdout.write(text)
         return
-    from underlay.report.terminal import render_comparison
+    from underlay.report.terminal import render_comparison, render_simulation
 
+    limit = None if all_tenants else 25
+    console = Console(record=True, width=160, file=io.StringIO()) if output else out
+    if static:
+        render_comparison(result, console, max_tenants=limit)
+    if simulation is not None:
+        render_simulation(simulation, console, max_tenants=limit)
     if output:
-        console = Console(record=True, width=160, file=io.StringIO())
-        render_comparison(result, console, max_tenants=None if all_tenants else 25)
         write_atomically(output, console.export_text())
-    else:
-        render_comparison(result, out, max_tenants=None if all_tenants else 25)
 
 
 def _with_progress(
-    sc: Scenario, substrate: list[str] | None, strategy: str | None, *, quiet: bool
-) -> Comparison:
+    sc: Scenario, substrate: list[str] | None, strategy: str | None, with_simulation: bool,
+    *, quiet: bool,
+) -> tuple[Comparison, Simulation | None]:  # fmt: skip
     pods = total_pods(sc)
     kinds = substrate or sc.substrate_labels
-    if pods < _PROGRESS_FROM_PODS or quiet or not err.is_terminal:
-        return run_compare(sc, substrates=substrate, strategy=strategy)
+    big = pods >= _PROGRESS_FROM_PODS or (
+        with_simulation and pods * sc.simulation.steps >= 50_000_000
+    )
+    if not big or quiet or not err.is_terminal:
+        result = run_compare(sc, substrates=substrate, strategy=strategy)
+        return result, run_simulate(sc, comparison=result) if with_simulation else None
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -130,16 +179,20 @@ def _with_progress(
         transient=True,
     ) as bar:
         task = bar.add_task("placing", total=pods * len(kinds))
-
-        def on_substrate(kind: str) -> None:
-            bar.update(task, description=f"placing on {kind}")
-
-        def on_pods(n: int) -> None:
-            bar.advance(task, n)
-
-        return run_compare(
-            sc, substrates=substrate, strategy=strategy, on_substrate=on_substrate, on_pods=on_pods
-        )
+        result = run_compare(
+            sc, substrates=substrate, strategy=strategy,
+            on_substrate=lambda k: bar.update(task, description=f"placing on {k}"),
+            on_pods=lambda n: bar.advance(task, n),
+        )  # fmt: skip
+        if not with_simulation:
+            return result, None
+        steps = bar.add_task("simulating", total=sc.simulation.steps * len(kinds))
+        simulation = run_simulate(
+            sc, comparison=result,
+            on_substrate=lambda k: bar.update(steps, description=f"simulating {k}"),
+            on_steps=lambda n: bar.advance(steps, n),
+        )  # fmt: skip
+        return result, simulation
 
 
 @app.command()
@@ -219,6 +272,155 @@ def openb(
         err.print(f"Wrote {output}. Review its header.", highlight=False)
     else:
         sys.stdout.write(text)
+
+
+_TraceOutput = Annotated[
+    Path,
+    typer.Option(
+        "--output", "-o", help="scenario YAML to write; its trace goes beside it (<stem>.trace.csv)"
+    ),
+]
+_Tenants = Annotated[int, typer.Option(help="split the workloads round-robin into N tenants")]
+
+
+class _TraceProgress:
+    """A progress bar on stderr while a trace importer reads (only on a terminal);
+    called as ``progress(done, total)``."""
+
+    def __init__(self, what: str) -> None:
+        self._what = what
+        self._bar: Progress | None = None
+        self._task = 0
+
+    def __enter__(self) -> _TraceProgress:
+        if err.is_terminal:
+            self._bar = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TimeElapsedColumn(),
+                console=err,
+                transient=True,
+            )
+            self._bar.start()
+            self._task = self._bar.add_task(f"reading {self._what}", total=None)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+    def __call__(self, done: int, total: int) -> None:
+        if self._bar is not None:
+            self._bar.update(self._task, completed=done, total=total)  # type: ignore[arg-type]
+
+
+def _wrote_trace_import(output: Path, trace: Path, summary: str) -> None:
+    err.print(f"Wrote {output} and {trace}: {summary}. Review its header.", highlight=False)
+
+
+@import_app.command()
+def bitbrains(
+    paths: Annotated[
+        list[Path], typer.Argument(help="Bitbrains VM files (GWA-T-12 .csv), or folders of them")
+    ],
+    output: _TraceOutput,
+    host_cores: Annotated[int, typer.Option(help="cores of the host model to size with")] = 64,
+    host_memory: Annotated[str, typer.Option(help="memory of the host model")] = "512Gi",
+    tenants: _Tenants = 1,
+    name: Annotated[str, typer.Option(help="scenario name")] = "bitbrains",
+) -> None:
+    """Turn Bitbrains VM traces (GWA-T-12) into a scenario that replays their usage."""
+    from underlay.importers.bitbrains import bitbrains_import
+    from underlay.importers.trace_format import trace_path_for, write_import
+
+    trace = trace_path_for(output)
+    try:
+        with _TraceProgress("Bitbrains files") as progress:
+            result = bitbrains_import(
+                paths, trace_file=trace.name, name=name, host_cores=host_cores,
+                host_memory=host_memory, tenants=tenants, progress=progress,
+            )  # fmt: skip
+        write_import(output, result)
+    except UnderlayError as exc:
+        raise _fail(exc) from None
+    _wrote_trace_import(output, trace, result.summary)
+
+
+@import_app.command()
+def alibaba2018(
+    usage: Annotated[Path, typer.Option("--usage", help="machine_usage.csv (no header)")],
+    meta: Annotated[Path, typer.Option("--meta", help="machine_meta.csv (no header)")],
+    output: _TraceOutput,
+    containers: Annotated[
+        Path | None, typer.Option("--containers", help="container_usage.csv: import app groups")
+    ] = None,
+    container_meta: Annotated[
+        Path | None, typer.Option("--container-meta", help="container_meta.csv (with --containers)")
+    ] = None,
+    machines: Annotated[
+        int | None, typer.Option(help="only the first N machines of the usage file")
+    ] = None,
+    machine_memory: Annotated[
+        str, typer.Option(help="memory of a machine with mem_size 100 (the trace normalises it)")
+    ] = "512Gi",
+    host_cores: Annotated[
+        int | None, typer.Option(help="cores of the host model (default: 2x the largest machine)")
+    ] = None,
+    host_memory: Annotated[
+        str | None, typer.Option(help="memory of the host model (default: 2x the largest machine)")
+    ] = None,
+    tenants: _Tenants = 1,
+    name: Annotated[str, typer.Option(help="scenario name")] = "alibaba2018",
+) -> None:
+    """Turn the Alibaba cluster trace v2018 (machines, or containers by app group) into a
+    scenario that replays their usage."""
+    from underlay.importers.alibaba2018 import alibaba2018_import
+    from underlay.importers.trace_format import trace_path_for, write_import
+
+    trace = trace_path_for(output)
+    try:
+        with _TraceProgress(usage.name) as progress:
+            result = alibaba2018_import(
+                usage, meta, trace_file=trace.name, containers_path=containers,
+                container_meta_path=container_meta, machines=machines,
+                machine_memory=machine_memory, host_cores=host_cores, host_memory=host_memory,
+                tenants=tenants, name=name, progress=progress,
+            )  # fmt: skip
+        write_import(output, result)
+    except UnderlayError as exc:
+        raise _fail(exc) from None
+    _wrote_trace_import(output, trace, result.summary)
+
+
+@import_app.command()
+def planetlab(
+    folder: Annotated[Path, typer.Argument(help="a PlanetLab day folder, one file per VM")],
+    output: _TraceOutput,
+    limit: Annotated[int | None, typer.Option(help="only the first N files, by name")] = None,
+    group: Annotated[int, typer.Option(help="N files per workload (replicas N)")] = 1,
+    vm_cores: Annotated[int, typer.Option(help="cores that 100% of a VM means")] = 1,
+    vm_memory: Annotated[str, typer.Option(help="memory of each VM (the trace has none)")] = "1Gi",
+    host_cores: Annotated[int, typer.Option(help="cores of the host model to size with")] = 64,
+    host_memory: Annotated[str, typer.Option(help="memory of the host model")] = "512Gi",
+    tenants: _Tenants = 1,
+    name: Annotated[str, typer.Option(help="scenario name")] = "planetlab",
+) -> None:
+    """Turn PlanetLab VM CPU traces (as shipped with CloudSim) into a scenario that replays them."""
+    from underlay.importers.planetlab import planetlab_import
+    from underlay.importers.trace_format import trace_path_for, write_import
+
+    trace = trace_path_for(output)
+    try:
+        with _TraceProgress("PlanetLab files") as progress:
+            result = planetlab_import(
+                folder, trace_file=trace.name, limit=limit, group=group, vm_cores=vm_cores,
+                vm_memory=vm_memory, host_cores=host_cores, host_memory=host_memory,
+                tenants=tenants, name=name, progress=progress,
+            )  # fmt: skip
+        write_import(output, result)
+    except UnderlayError as exc:
+        raise _fail(exc) from None
+    _wrote_trace_import(output, trace, result.summary)
 
 
 def main() -> None:

@@ -76,8 +76,11 @@ def test_compare_json_golden() -> None:
 
 def test_json_matches_the_python_api() -> None:
     from underlay import compare, load_scenario
+    from underlay.pipeline import simulate
     from underlay.report.json import comparison_to_dict
 
-    data = comparison_to_dict(compare(load_scenario(EXAMPLE)))
+    scenario = load_scenario(EXAMPLE)
+    result = compare(scenario)
+    data = comparison_to_dict(result, simulate(scenario, comparison=result))
     golden = json.loads((GOLDEN / "saas-platform.json").read_text(encoding="utf-8"))
     assert json.loads(json.dumps(data)) == golden

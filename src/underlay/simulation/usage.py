@@ -44,14 +44,20 @@ _KINDS = {"constant": 0, "diurnal": 1, "trace": 2}
 
 
 def resample_mean(time_s: F64, values: F64, step_s: float, steps: int) -> F64:
-    """Mean of the piecewise-linear ``values(time_s)`` over each step ``[k·step, (k+1)·step)``,
-    the trace repeating after its last sample (its period is the last time plus one
-    sampling interval)."""
+    """Mean of the piecewise-linear ``values(time_s)`` over each step ``[k·step, (k+1)·step)``.
+
+    Times count from the trace's origin (0); a series that starts later holds its first
+    value until then. The trace repeats after its last sample (its period is the last
+    time plus one sampling interval).
+    """
     if len(time_s) == 1:
         return np.full(steps, float(values[0]))
     interval = float(np.median(np.diff(time_s)))
-    t = np.append(time_s - time_s[0], time_s[-1] - time_s[0] + interval)
-    v = np.append(values, values[0])  # wrap to the start
+    t, v = time_s.astype(np.float64), values.astype(np.float64)
+    if t[0] > 0:  # a series that starts late holds its first value from the trace's origin
+        t, v = np.concatenate([[0.0], t]), np.concatenate([[v[0]], v])
+    t = np.append(t, t[-1] + interval)
+    v = np.append(v, v[0])  # wrap to the start
     area = np.concatenate([[0.0], np.cumsum(np.diff(t) * (v[1:] + v[:-1]) / 2)])
     period, total = t[-1], area[-1]
 

@@ -1,0 +1,303 @@
+"""``underlay import bitbrains``: a scenario from the GWA-T-12 Bitbrains VM traces.
+
+The Bitbrains traces (Grid Workloads Archive GWA-T-12; Shen, van Beek, Iosup, CCGrid
+2015) have one file per VM, ``;``-and-tab separated with a header::
+
+    Timestamp [ms]; CPU cores; CPU capacity provisioned [MHZ]; CPU usage [MHZ];
+    CPU usage [%]; Memory capacity provisioned [KB]; Memory usage [KB]; ...
+
+sampled every 5 minutes. Despite its name the timestamp is in **seconds** (Unix time).
+
+Mapping rules (each VM is one series of the trace file and one workload):
+
+- ``cpu_cores = CPU usage [MHZ] / (CPU capacity provisioned [MHZ] / CPU cores)``: the
+  MHz a VM used, in units of one of its own cores, row by row;
+- ``memory_mib = Memory usage [KB] / 1024``;
+- ``time_s`` = timestamp − the earliest first timestamp of the files imported (so the
+  VMs stay aligned);
+- a workload per VM, replicas 1, class ``cpu``; requests by
+  :data:`~underlay.importers.trace_format.REQUEST_RULE`; limits = the provisioned cores
+  and memory (their largest value over the trace), never below the requests;
+- tenants: one, ``bitbrains``, or ``--tenants N`` round-robin;
+- hosts: one host model from the options (default 64 cores, 512Gi), sizing mode.
+
+Rows repeating the previous timestamp are dropped (the first is kept); gaps longer than
+two steps are counted in the header (the simulator interpolates across them); time
+going backwards is an error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+
+from underlay.errors import TraceError
+from underlay.importers.trace_format import (
+    REQUEST_RULE,
+    ImportedTrace,
+    ProgressCallback,
+    Series,
+    build_scenario,
+    count_gaps,
+    cpu_quantity,
+    host_model,
+    memory_option,
+    memory_quantity,
+    requests_from_usage,
+    validate_import,
+    workload_names,
+)
+
+__all__ = ["BITBRAINS_COLUMNS", "STEP_S", "BitbrainsVm", "bitbrains_import", "read_bitbrains"]
+
+F64 = npt.NDArray[np.float64]
+
+STEP_S: Final = 300.0
+"""Sampling interval of the Bitbrains traces (5 minutes)."""
+
+_TIME, _CORES, _CAP, _USE = (
+    "Timestamp [ms]",
+    "CPU cores",
+    "CPU capacity provisioned [MHZ]",
+    "CPU usage [MHZ]",
+)
+_MEM_CAP, _MEM_USE = "Memory capacity provisioned [KB]", "Memory usage [KB]"
+BITBRAINS_COLUMNS: Final = (_TIME, _CORES, _CAP, _USE, _MEM_CAP, _MEM_USE)
+"""The columns the importer needs (the files have more)."""
+
+
+@dataclass(frozen=True, eq=False)
+class BitbrainsVm:
+    """One Bitbrains VM file, converted: duplicates dropped, times in file order."""
+
+    path: Path
+    """The file read."""
+    timestamp_s: F64
+    """Unix time of each sample, seconds."""
+    cpu_cores: F64
+    """CPU used, in cores of the VM."""
+    memory_mib: F64
+    """Memory used, MiB."""
+    provisioned_cores: float
+    """Largest ``CPU cores`` over the file."""
+    provisioned_memory_mib: float
+    """Largest ``Memory capacity provisioned [KB]`` over the file, in MiB."""
+    duplicates: int
+    """Rows dropped because they repeated the previous timestamp."""
+    gaps: int
+    """Gaps longer than two steps (10 minutes)."""
+
+
+def _key(column: str) -> str:
+    return " ".join(column.split()).lower()
+
+
+def _value(path: Path, line: int, column: str, text: str) -> float:
+    where = f"{path}, line {line}, column {column!r}"
+    value = text.strip()
+    if not value:
+        raise TraceError(f"{where}: empty, expected a number")
+    try:
+        number = float(value)
+    except ValueError:
+        raise TraceError(f"{where}: {value[:40]!r} is not a number") from None
+    if not math.isfinite(number):
+        raise TraceError(f"{where}: {value[:40]!r} is not a finite number")
+    if number < 0:
+        raise TraceError(f"{where}: {value[:40]!r} is negative, expected >= 0")
+    return number
+
+
+def _lines(path: Path) -> list[str]:
+    try:
+        return path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise TraceError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise TraceError(f"{path}: is a directory, expected a Bitbrains CSV file") from None
+    except UnicodeDecodeError as exc:
+        raise TraceError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except OSError as exc:
+        raise TraceError(f"{path}: cannot read ({exc.strerror or exc})") from None
+
+
+def read_bitbrains(path: str | Path) -> BitbrainsVm:
+    """Read one Bitbrains VM file (strict: TraceError naming file, line, column)."""
+    file = Path(path)
+    lines = _lines(file)
+    if not lines or not lines[0].strip():
+        raise TraceError(
+            f"{file}, line 1: empty file; expected a header with the columns "
+            f"{'; '.join(BITBRAINS_COLUMNS)}"
+        )
+    header = [h.strip().lstrip("\ufeff") for h in lines[0].split(";")]
+    index = {_key(h): i for i, h in enumerate(header)}
+    missing = [c for c in BITBRAINS_COLUMNS if _key(c) not in index]
+    if missing:
+        raise TraceError(
+            f"{file}, line 1: missing column(s) {', '.join(map(repr, missing))} "
+            f"(found: {'; '.join(header)[:300]}); is this a Bitbrains (GWA-T-12) file?"
+        )
+    cols = [index[_key(c)] for c in BITBRAINS_COLUMNS]
+    rows: list[tuple[float, float, float, float, float]] = []
+    duplicates = 0
+    for number, text in enumerate(lines[1:], start=2):
+        if not text.strip():
+            continue
+        fields = text.split(";")
+        if len(fields) != len(header):
+            raise TraceError(
+                f"{file}, line {number}: expected {len(header)} fields as in the header, "
+                f"found {len(fields)}"
+            )
+        t, cores, cap, use, mem_cap, mem_use = (
+            _value(file, number, c, fields[i]) for c, i in zip(BITBRAINS_COLUMNS, cols, strict=True)
+        )
+        if cores <= 0:
+            raise TraceError(f"{file}, line {number}, column {_CORES!r}: 0 cores; expected >= 1")
+        if cap <= 0:
+            raise TraceError(
+                f"{file}, line {number}, column {_CAP!r}: 0 MHz provisioned; cannot convert "
+                "MHz to cores"
+            )
+        if rows and t <= rows[-1][0]:
+            if t == rows[-1][0]:
+                duplicates += 1  # a repeated sample: keep the first
+                continue
+            raise TraceError(
+                f"{file}, line {number}, column {_TIME!r}: {t:.15g} is before the previous "
+                f"sample ({rows[-1][0]:.15g}); rows must be in time order"
+            )
+        rows.append((t, use / (cap / cores), mem_use / 1024.0, cores, mem_cap / 1024.0))
+    if not rows:
+        raise TraceError(f"{file}, line 2: no rows after the header")
+    table = np.array(rows, dtype=np.float64)
+    return BitbrainsVm(
+        path=file,
+        timestamp_s=table[:, 0].copy(),
+        cpu_cores=table[:, 1].copy(),
+        memory_mib=table[:, 2].copy(),
+        provisioned_cores=float(table[:, 3].max()),
+        provisioned_memory_mib=float(table[:, 4].max()),
+        duplicates=duplicates,
+        gaps=count_gaps(table[:, 0], STEP_S),
+    )
+
+
+def _files(paths: Sequence[str | Path]) -> list[Path]:
+    files: list[Path] = []
+    for given in paths:
+        path = Path(given)
+        if path.is_dir():
+            found = sorted(p for p in path.glob("*.csv") if p.is_file())
+            if not found:
+                raise TraceError(f"{path}: no .csv files in this folder")
+            files.extend(found)
+        else:
+            files.append(path)
+    if not files:
+        raise TraceError("no Bitbrains files given")
+    return files
+
+
+def _series_names(files: list[Path]) -> list[str]:
+    # The file stem names the VM; the same stem in two folders (the archive's
+    # 2013-7/1.csv, 2013-8/1.csv ...) gets the folder as a prefix.
+    stems = [f.stem for f in files]
+    return [f"{f.parent.name}-{f.stem}" if stems.count(f.stem) > 1 else f.stem for f in files]
+
+
+def bitbrains_import(
+    paths: Sequence[str | Path],
+    *,
+    trace_file: str,
+    name: str = "bitbrains",
+    host_cores: int = 64,
+    host_memory: str = "512Gi",
+    tenants: int = 1,
+    progress: ProgressCallback | None = None,
+) -> ImportedTrace:
+    """Import Bitbrains VM files (or folders of them) as a scenario whose workloads
+    replay the VMs' usage from ``trace_file`` (a path relative to the scenario file)."""
+    host = host_model(host_cores, memory_option("--host-memory", host_memory))
+    files = _files(paths)
+    vms: list[BitbrainsVm] = []
+    for i, file in enumerate(files):
+        vms.append(read_bitbrains(file))
+        if progress:
+            progress(i + 1, len(files))
+    names = _series_names(files)
+    t0 = min(float(vm.timestamp_s[0]) for vm in vms)
+    series: list[Series] = [
+        (n, vm.timestamp_s - t0, vm.cpu_cores, vm.memory_mib)
+        for n, vm in zip(names, vms, strict=True)
+    ]
+    workloads: list[dict[str, Any]] = []
+    for wname, sname, vm in zip(workload_names(names), names, vms, strict=True):
+        cpu_m, mem = requests_from_usage([vm.cpu_cores], [vm.memory_mib])
+        cpu_limit = max(cpu_m, round(vm.provisioned_cores * 1000))
+        mem_limit = max(mem, math.ceil(vm.provisioned_memory_mib))
+        workloads.append(
+            {
+                "name": wname,
+                "replicas": 1,
+                "requests": {"cpu": cpu_quantity(cpu_m), "memory": memory_quantity(mem)},
+                "limits": {"cpu": cpu_quantity(cpu_limit), "memory": memory_quantity(mem_limit)},
+                "class": "cpu",
+                "usage": {"model": "trace", "trace": trace_file, "series": [sname]},
+            }
+        )
+    span = max(float(s[1][-1]) for s in series)
+    data = build_scenario(
+        name=name,
+        description=f"Imported from {len(files)} Bitbrains (GWA-T-12) VM files.",
+        host=host,
+        workloads=workloads,
+        tenant="bitbrains",
+        tenants=tenants,
+        span_s=span,
+    )
+    validate_import(data, "<bitbrains import>")
+    samples = sum(len(s[1]) for s in series)
+    gaps = sum(vm.gaps for vm in vms)
+    gappy = sum(1 for vm in vms if vm.gaps)
+    dups = sum(vm.duplicates for vm in vms)
+    start = dt.datetime.fromtimestamp(t0, tz=dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    cores = sum(vm.provisioned_cores for vm in vms)
+    mean_used = sum(float(vm.cpu_cores.mean()) for vm in vms)
+    shown = ", ".join(str(f) for f in files[:3]) + (
+        f" and {len(files) - 3} more" if len(files) > 3 else ""
+    )
+    header = "\n".join(
+        [
+            f"# Imported by `underlay import bitbrains` from {shown}",
+            "# (GWA-T-12 Bitbrains; acknowledge the Grid Workloads Archive when publishing).",
+            f"# {len(vms)} VMs -> {len(vms)} workloads (replicas 1) in "
+            f"{len(data['tenants'])} tenant(s); usage replayed from {trace_file}:",
+            f"# {samples:,} samples over {span / 86400:.1f} days, 5-minute steps; time_s 0 = {start}.",
+            "# Mapping: cpu_cores = CPU usage [MHZ] / (CPU capacity provisioned [MHZ] / CPU cores);",
+            "# memory_mib = Memory usage [KB] / 1024; the timestamp is read as seconds (despite [ms]).",
+            f"# Requests: {REQUEST_RULE};",
+            "# limits: the VM's provisioned cores and memory (largest value over the trace).",
+            f"# The VMs were given {cores:g} cores and used {mean_used:.2f} on average "
+            f"({100 * mean_used / max(cores, 1e-9):.1f}%).",
+            f"# Gaps: {gaps} gaps longer than 2 steps (10 min) in {gappy} of {len(vms)} VMs; "
+            "the simulator interpolates across them.",
+            f"# Duplicates: {dups} rows repeating the previous timestamp were dropped.",
+            f"# Hosts: one model, {host['name']} ({host['cores']} cores, {host['memory']}), "
+            "sized by underlay (no inventory).",
+            "# Review: host prices are 0 and power is underlay's default; all workloads are class",
+            "# cpu; tenants are arbitrary (round-robin); simulation.horizon_hours covers the trace.",
+        ]
+    )
+    summary = (
+        f"{len(vms)} VMs, {samples:,} samples, {gaps} gaps > 2 steps, {dups} duplicates dropped"
+    )
+    return ImportedTrace(data=data, header=header, series=series, summary=summary)

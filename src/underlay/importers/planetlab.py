@@ -1,0 +1,202 @@
+"""``underlay import planetlab``: a scenario from the PlanetLab VM CPU traces.
+
+The traces (CoMon project, March–April 2011, as shipped with CloudSim; Beloglazov &
+Buyya, CCPE 2012) are folders of files, one per VM, each holding 288 integers: the VM's
+CPU utilisation in percent at 5-minute steps over one day.
+
+Mapping rules:
+
+- **CPU**: CloudSim reads each value as a percentage of the VM's MIPS; underlay reads it
+  as a percentage of ``vm_cores`` cores (``--vm-cores``, default 1):
+  ``cpu_cores = value / 100 × vm_cores``;
+- **memory**: the traces have none; every sample is the constant ``vm_memory``
+  (``--vm-memory``, default 1Gi), which is also the memory request and limit;
+- ``time_s = 300 × (line − 1)``;
+- a workload per file (replicas 1, class ``cpu``), or with ``--group N`` one per N
+  files in name order (replicas N, one series per replica); CPU request by
+  :data:`~underlay.importers.trace_format.REQUEST_RULE` (the largest over the group),
+  CPU limit = ``vm_cores`` (only the CPU half of the rule applies);
+- files are taken in name order (hidden files skipped), the first ``--limit N`` of them;
+- tenants: one, ``planetlab``, or ``--tenants N`` round-robin; hosts: one model from the
+  options (default 64 cores, 512Gi), sizing mode.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+
+from underlay.errors import InputError, TraceError
+from underlay.importers.trace_format import (
+    ImportedTrace,
+    ProgressCallback,
+    Series,
+    build_scenario,
+    cpu_quantity,
+    host_model,
+    memory_option,
+    memory_quantity,
+    requests_from_usage,
+    validate_import,
+    workload_names,
+)
+
+__all__ = ["STEP_S", "PlanetLabVm", "planetlab_files", "planetlab_import", "read_planetlab"]
+
+F64 = npt.NDArray[np.float64]
+
+STEP_S: Final = 300.0
+"""Sampling interval of the PlanetLab traces (5 minutes)."""
+SAMPLES_PER_DAY: Final = 288
+
+
+@dataclass(frozen=True, eq=False)
+class PlanetLabVm:
+    """One PlanetLab VM file: CPU utilisation in percent, one value per 5 minutes."""
+
+    path: Path
+    cpu_percent: F64
+
+
+def read_planetlab(path: str | Path) -> PlanetLabVm:
+    """Read one VM file (strict: TraceError naming file, line and problem)."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise TraceError(f"{file}: no such file") from None
+    except UnicodeDecodeError as exc:
+        raise TraceError(f"{file}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except OSError as exc:
+        raise TraceError(f"{file}: cannot read ({exc.strerror or exc})") from None
+    values: list[int] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        value = line.strip()
+        if not value:
+            continue
+        where = f"{file}, line {number}, column 1"
+        if not value.isascii() or not value.isdigit():
+            raise TraceError(
+                f"{where}: {value[:40]!r} is not a CPU percentage (a whole number 0-100)"
+            )
+        percent = int(value)
+        if percent > 100:
+            raise TraceError(f"{where}: {percent} is more than 100%")
+        values.append(percent)
+    if not values:
+        raise TraceError(f"{file}, line 1: empty file; expected one CPU percentage per line")
+    return PlanetLabVm(file, np.array(values, dtype=np.float64))
+
+
+def planetlab_files(folder: str | Path, limit: int | None = None) -> list[Path]:
+    """The VM files of a PlanetLab folder, in name order, the first ``limit`` of them."""
+    path = Path(folder)
+    if not path.is_dir():
+        raise TraceError(f"{path}: not a folder; give the folder of one day (e.g. 20110303)")
+    if limit is not None and limit < 1:
+        raise InputError(f"--limit: {limit} must be at least 1")
+    files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+    if not files:
+        raise TraceError(f"{path}: no files in this folder")
+    return files[:limit] if limit is not None else files
+
+
+def planetlab_import(
+    folder: str | Path,
+    *,
+    trace_file: str,
+    limit: int | None = None,
+    group: int = 1,
+    vm_cores: int = 1,
+    vm_memory: str = "1Gi",
+    host_cores: int = 64,
+    host_memory: str = "512Gi",
+    tenants: int = 1,
+    name: str = "planetlab",
+    progress: ProgressCallback | None = None,
+) -> ImportedTrace:
+    """Import a PlanetLab folder as a scenario whose workloads replay the VMs' CPU use
+    from ``trace_file`` (a path relative to the scenario file)."""
+    if group < 1:
+        raise InputError(f"--group: {group} must be at least 1")
+    if vm_cores < 1:
+        raise InputError(f"--vm-cores: {vm_cores} must be at least 1")
+    mem_mib = memory_option("--vm-memory", vm_memory)
+    host = host_model(host_cores, memory_option("--host-memory", host_memory))
+    files = planetlab_files(folder, limit)
+    vms: list[PlanetLabVm] = []
+    for i, file in enumerate(files):
+        vms.append(read_planetlab(file))
+        if progress:
+            progress(i + 1, len(files))
+    names = [f.name for f in files]
+    series: list[Series] = []
+    for sname, vm in zip(names, vms, strict=True):
+        t = np.arange(len(vm.cpu_percent), dtype=np.float64) * STEP_S
+        cpu = vm.cpu_percent / 100 * vm_cores
+        series.append((sname, t, cpu, np.full(len(t), float(mem_mib))))
+    groups = [list(range(i, min(i + group, len(files)))) for i in range(0, len(files), group)]
+    labels = [names[g[0]] if group == 1 else f"vms-{k + 1:04d}" for k, g in enumerate(groups)]
+    workloads: list[dict[str, Any]] = []
+    for wname, members in zip(workload_names(labels), groups, strict=True):
+        cpu_m, _ = requests_from_usage([series[i][2] for i in members], [])
+        workloads.append(
+            {
+                "name": wname,
+                "replicas": len(members),
+                "requests": {"cpu": cpu_quantity(cpu_m), "memory": memory_quantity(mem_mib)},
+                "limits": {
+                    "cpu": cpu_quantity(max(cpu_m, vm_cores * 1000)),
+                    "memory": memory_quantity(mem_mib),
+                },
+                "class": "cpu",
+                "usage": {
+                    "model": "trace",
+                    "trace": trace_file,
+                    "series": [names[i] for i in members],
+                },
+            }
+        )
+    lengths = sorted({len(vm.cpu_percent) for vm in vms})
+    span = max(float(s[1][-1]) for s in series) + STEP_S
+    data = build_scenario(
+        name=name,
+        description=f"Imported from {len(files)} PlanetLab VM files of {Path(folder).name}.",
+        host=host,
+        workloads=workloads,
+        tenant="planetlab",
+        tenants=tenants,
+        span_s=span,
+    )
+    validate_import(data, "<planetlab import>")
+    mean = float(np.mean([vm.cpu_percent.mean() for vm in vms]))
+    odd = [] if lengths == [SAMPLES_PER_DAY] else [
+        f"# Note: files have {lengths[0]}-{lengths[-1]} samples, not {SAMPLES_PER_DAY} (one day)."
+    ]  # fmt: skip
+    grouping = "replicas 1" if group == 1 else f"--group {group}: up to {group} files per workload"
+    header = "\n".join(
+        [
+            f"# Imported by `underlay import planetlab` from {folder}",
+            "# (PlanetLab CoMon CPU traces as shipped with CloudSim; Beloglazov & Buyya 2012).",
+            f"# {len(files)} VMs -> {len(workloads)} workloads ({grouping}) in "
+            f"{len(data['tenants'])} tenant(s); usage replayed from {trace_file}:",
+            f"# {sum(len(s[1]) for s in series):,} samples, 5-minute steps; mean CPU {mean:.1f}%.",
+            *odd,
+            f"# Mapping: cpu_cores = value / 100 x {vm_cores} (--vm-cores; CloudSim reads the value",
+            "# as % of the VM's MIPS, underlay as % of the VM's cores);",
+            f"# memory: not in the trace; a constant {memory_quantity(mem_mib)} (--vm-memory), "
+            "also the memory request and limit.",
+            "# CPU request: p95 of the samples rounded up to 100m (at least 100m; the largest in",
+            f"# the group); CPU limit: the VM's {vm_cores} core(s).",
+            f"# Hosts: one model, {host['name']} ({host['cores']} cores, {host['memory']}), sized by "
+            "underlay (no inventory).",
+            "# Review: memory is invented (set --vm-memory); host prices are 0 and power is",
+            "# underlay's default; tenants are arbitrary (round-robin).",
+        ]
+    )
+    summary = f"{len(files)} VMs -> {len(workloads)} workloads, mean CPU {mean:.1f}%"
+    return ImportedTrace(data=data, header=header, series=series, summary=summary)
