@@ -331,7 +331,7 @@ def bitbrains(
 ) -> None:
     """Turn Bitbrains VM traces (GWA-T-12) into a scenario that replays their usage."""
     from underlay.importers.bitbrains import bitbrains_import
-    from underlay.importers.trace_format import trace_path_for, write_import
+    from underlay.importers.trace_import import trace_path_for, write_import
 
     trace = trace_path_for(output)
     try:
@@ -375,7 +375,7 @@ def alibaba2018(
     """Turn the Alibaba cluster trace v2018 (machines, or containers by app group) into a
     scenario that replays their usage."""
     from underlay.importers.alibaba2018 import alibaba2018_import
-    from underlay.importers.trace_format import trace_path_for, write_import
+    from underlay.importers.trace_import import trace_path_for, write_import
 
     trace = trace_path_for(output)
     try:
@@ -407,7 +407,7 @@ def planetlab(
 ) -> None:
     """Turn PlanetLab VM CPU traces (as shipped with CloudSim) into a scenario that replays them."""
     from underlay.importers.planetlab import planetlab_import
-    from underlay.importers.trace_format import trace_path_for, write_import
+    from underlay.importers.trace_import import trace_path_for, write_import
 
     trace = trace_path_for(output)
     try:

@@ -11,14 +11,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from underlay.errors import TraceError
-from underlay.importers.trace_format import (
-    TRACE_COLUMNS,
+from underlay.importers.trace_format import TRACE_COLUMNS, read_trace, write_trace
+from underlay.importers.trace_import import (
     count_gaps,
-    read_trace,
     requests_from_usage,
     trace_path_for,
     workload_names,
-    write_trace,
 )
 
 HEADER = ",".join(TRACE_COLUMNS) + "\n"

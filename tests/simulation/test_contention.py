@@ -67,7 +67,9 @@ def test_guaranteed_up_to_the_request_when_the_kernel_is_full() -> None:
 def test_a_pod_below_its_request_gets_all_it_wants() -> None:
     # A wants 300 of its 1000 request; B wants 5000 on 4000m: A gets 300 (guaranteed),
     # B gets its 2000 request plus all of the free 4000 - 300 - 2000 = 1700 → 3700.
-    shares = cpu_on_kernels(col(300, 5000), col(1000, 2000), col(INF, INF), col(4000), one_kernel(2))
+    shares = cpu_on_kernels(
+        col(300, 5000), col(1000, 2000), col(INF, INF), col(4000), one_kernel(2)
+    )
     close(shares.granted, [[300], [3700]])
     close(shares.unmet, [[0], [1300]])
     close(shares.burst, [[0], [1700]])
@@ -97,7 +99,9 @@ def test_free_cpu_split_by_request_weight() -> None:
     # Capacity 6000m; A requests 1000, B 3000; both want 4000 more than their request.
     # Free = 6000 - 4000 = 2000, split 1:3 → A +500, B +1500 (neither reaches its want,
     # so round one is already the fixed point).
-    shares = cpu_on_kernels(col(5000, 7000), col(1000, 3000), col(INF, INF), col(6000), one_kernel(2))
+    shares = cpu_on_kernels(
+        col(5000, 7000), col(1000, 3000), col(INF, INF), col(6000), one_kernel(2)
+    )
     close(shares.granted, [[1500], [4500]])
     close(shares.unmet, [[3500], [2500]])
 
@@ -106,7 +110,9 @@ def test_excess_capped_by_want_goes_to_the_other_pod() -> None:
     # Capacity 6000m; A requests 1000 wants 1200 (200 more), B requests 1000 wants 9000.
     # Free 4000; equal weights: round 1 offers 2000 each, A takes 200, B 2000; round 2
     # gives B the remaining 1800 → B 1000 + 3800 = 4800, A 1200, total 6000.
-    shares = cpu_on_kernels(col(1200, 9000), col(1000, 1000), col(INF, INF), col(6000), one_kernel(2))
+    shares = cpu_on_kernels(
+        col(1200, 9000), col(1000, 1000), col(INF, INF), col(6000), one_kernel(2)
+    )
     close(shares.granted, [[1200], [4800]])
     close(shares.unmet, [[0], [4200]])
 

@@ -39,11 +39,10 @@ import numpy as np
 import numpy.typing as npt
 
 from underlay.errors import TraceError
-from underlay.importers.trace_format import (
+from underlay.importers.trace_format import ProgressCallback, Series
+from underlay.importers.trace_import import (
     REQUEST_RULE,
     ImportedTrace,
-    ProgressCallback,
-    Series,
     build_scenario,
     count_gaps,
     cpu_quantity,

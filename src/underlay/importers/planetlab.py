@@ -31,10 +31,9 @@ import numpy as np
 import numpy.typing as npt
 
 from underlay.errors import InputError, TraceError
-from underlay.importers.trace_format import (
+from underlay.importers.trace_format import ProgressCallback, Series
+from underlay.importers.trace_import import (
     ImportedTrace,
-    ProgressCallback,
-    Series,
     build_scenario,
     cpu_quantity,
     host_model,

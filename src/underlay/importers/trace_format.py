@@ -1,5 +1,4 @@
-"""underlay's trace format: absolute usage of pods over time, and the import helpers
-shared by the trace importers (Bitbrains, Alibaba 2018, PlanetLab).
+"""underlay's trace format: absolute usage of pods over time.
 
 The format is a UTF-8 CSV with the header ``series,time_s,cpu_cores,memory_mib``:
 
@@ -15,16 +14,13 @@ format can grow. :func:`read_trace` is strict: every problem raises
 :class:`~underlay.errors.TraceError` naming the file, the line, the column and what is
 wrong.
 
-The helpers at the end turn usage series into workload requests by one documented rule
-(:func:`requests_from_usage`) and write an imported scenario and its trace together,
-atomically (:func:`write_import`).
+Turning usage series into scenarios is :mod:`underlay.importers.trace_import`.
 """
 
 from __future__ import annotations
 
 import csv
 import math
-import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,25 +32,11 @@ import numpy.typing as npt
 from underlay.errors import InputError, TraceError
 
 __all__ = [
-    "REQUEST_RULE",
     "TRACE_COLUMNS",
-    "ImportedTrace",
     "ProgressCallback",
     "Series",
     "TraceSeries",
-    "build_scenario",
-    "count_gaps",
-    "cpu_quantity",
-    "dump_yaml",
-    "host_model",
-    "memory_option",
-    "memory_quantity",
     "read_trace",
-    "requests_from_usage",
-    "trace_path_for",
-    "validate_import",
-    "workload_names",
-    "write_import",
     "write_trace",
 ]
 
@@ -267,189 +249,3 @@ def read_trace(path: str | Path) -> dict[str, TraceSeries]:
         )
         for name, (ts, cs, ms) in columns.items()
     }
-
-
-# ---------------------------------------------------------------- shared import helpers
-
-CPU_ROUND_MILLI: Final = 100
-"""CPU requests derived from usage are rounded up to this many millicores."""
-MEMORY_ROUND_MIB: Final = 64
-"""Memory requests derived from usage are rounded up to this many MiB."""
-REQUEST_PERCENTILE: Final = 95.0
-"""Requests derived from usage cover this percentile of the samples."""
-
-REQUEST_RULE: Final = (
-    f"p{REQUEST_PERCENTILE:g} of the usage samples, CPU rounded up to "
-    f"{CPU_ROUND_MILLI}m, memory rounded up to {MEMORY_ROUND_MIB}Mi (at least that much)"
-)
-"""The request rule in words, for scenario headers."""
-
-
-def requests_from_usage(cpu_cores: Sequence[F64], memory_mib: Sequence[F64]) -> tuple[int, int]:
-    """``(cpu_milli, memory_mib)`` requests covering the p95 of usage.
-
-    The percentile of each series is taken and the largest kept (a workload's replicas
-    share one request); CPU is rounded up to 100m, memory up to 64Mi, and neither is
-    below one rounding unit (a request of 0 would make the pod best-effort).
-    """
-    cpu_p = max((float(np.percentile(c, REQUEST_PERCENTILE)) for c in cpu_cores), default=0.0)
-    mem_p = max((float(np.percentile(m, REQUEST_PERCENTILE)) for m in memory_mib), default=0.0)
-    # round() first so 0.30000000000000004 cores stays 300m, not 400m
-    cpu_milli = math.ceil(round(cpu_p * 1000, 6) / CPU_ROUND_MILLI) * CPU_ROUND_MILLI
-    memory = math.ceil(round(mem_p, 6) / MEMORY_ROUND_MIB) * MEMORY_ROUND_MIB
-    return max(cpu_milli, CPU_ROUND_MILLI), max(memory, MEMORY_ROUND_MIB)
-
-
-def count_gaps(time_s: F64, step_s: float) -> int:
-    """Gaps longer than two sampling steps (``step_s``) between consecutive samples."""
-    if len(time_s) < 2:
-        return 0
-    return int(np.count_nonzero(np.diff(time_s) > 2 * step_s))
-
-
-_NAME_BAD = re.compile(r"[^-A-Za-z0-9_.]+")
-
-
-def workload_names(raw: Sequence[str]) -> list[str]:
-    """Valid, unique workload names for ``raw`` labels: characters outside
-    ``[-A-Za-z0-9_.]`` become ``-``, at most 63 characters, ``-2``, ``-3`` ... on clashes."""
-    out: list[str] = []
-    taken: set[str] = set()
-    for label in raw:
-        base = _NAME_BAD.sub("-", label).strip("-_.")[:63].strip("-_.") or "w"
-        name, n = base, 1
-        while name in taken:
-            n += 1
-            suffix = f"-{n}"
-            name = base[: 63 - len(suffix)].rstrip("-_.") + suffix
-        taken.add(name)
-        out.append(name)
-    return out
-
-
-def trace_path_for(scenario_path: str | Path) -> Path:
-    """The trace file written beside a scenario: ``<stem>.trace.csv``."""
-    path = Path(scenario_path)
-    return path.with_name(f"{path.stem}.trace.csv")
-
-
-@dataclass(frozen=True, eq=False)
-class ImportedTrace:
-    """What a trace importer produces: the scenario (data + header) and its series."""
-
-    data: dict[str, Any]
-    """The scenario, as plain data ready to dump as YAML (validated)."""
-    header: str
-    """The comment block on top of the file: source, counts, mapping rules, review."""
-    series: list[Series]
-    """The usage series to write to the trace file."""
-    summary: str
-    """One line for the terminal."""
-
-    @property
-    def text(self) -> str:
-        """The scenario file's text: the header comment, then the YAML."""
-        return self.header + "\n" + dump_yaml(self.data)
-
-
-def cpu_quantity(milli: int) -> str:
-    """Millicores as an exact Kubernetes quantity (``2000`` → ``2``, ``250`` → ``250m``)."""
-    return str(milli // 1000) if milli % 1000 == 0 else f"{milli}m"
-
-
-def memory_quantity(mib: int) -> str:
-    """MiB as an exact Kubernetes quantity (``4096`` → ``4Gi``, ``1472`` → ``1472Mi``)."""
-    return f"{mib // 1024}Gi" if mib % 1024 == 0 and mib else f"{mib}Mi"
-
-
-def memory_option(option: str, value: str) -> int:
-    """A memory quantity given on the command line (``512Gi``), in MiB; InputError if bad."""
-    from underlay.model.quantities import memory_to_mib
-
-    try:
-        mib = memory_to_mib(value)
-    except ValueError as exc:
-        raise InputError(f"{option}: {exc}; write a quantity such as 512Gi") from None
-    if mib <= 0:
-        raise InputError(f"{option}: {value!r} must be more than 0")
-    return mib
-
-
-def host_model(cores: int, memory_mib: int) -> dict[str, Any]:
-    """The one host model of an imported scenario (sizing mode: underlay buys enough)."""
-    if cores < 1:
-        raise InputError(f"--host-cores: {cores} must be at least 1")
-    if memory_mib < 1024:
-        raise InputError(f"--host-memory: {memory_mib}Mi is less than 1Gi")
-    return {"name": f"host-{cores}c", "cores": cores, "memory": memory_quantity(memory_mib)}
-
-
-def build_scenario(
-    *,
-    name: str,
-    description: str,
-    host: dict[str, Any],
-    workloads: Sequence[dict[str, Any]],
-    tenant: str,
-    tenants: int,
-    span_s: float,
-) -> dict[str, Any]:
-    """Scenario data: one host model to size with, workloads round-robin into ``tenants``
-    tenants (``tenant`` or ``tenant-1`` ... ``tenant-N``), a simulation horizon covering
-    the trace (``span_s``, at least one hour)."""
-    if tenants < 1:
-        raise InputError(f"--tenants: {tenants} must be at least 1")
-    count = min(tenants, max(1, len(workloads)))
-    names = [tenant] if count == 1 else [f"{tenant}-{i + 1}" for i in range(count)]
-    groups: list[list[dict[str, Any]]] = [[] for _ in names]
-    for i, workload in enumerate(workloads):
-        groups[i % count].append(workload)
-    horizon_h = min(max(1.0, math.ceil(span_s / 3600)), 24 * 366)
-    return {
-        "name": name,
-        "description": description,
-        "hardware": {"host_models": [host]},
-        "tenants": [
-            {"name": t, "isolation": "internal", "workloads": ws}
-            for t, ws in zip(names, groups, strict=True)
-        ],
-        "simulation": {"horizon_hours": horizon_h, "step_minutes": 5},
-    }
-
-
-def dump_yaml(data: dict[str, Any]) -> str:
-    """The scenario data as YAML, in the field order given."""
-    import yaml
-
-    return yaml.safe_dump(data, sort_keys=False, width=100)
-
-
-def validate_import(data: dict[str, Any], source: str) -> None:
-    """Check the imported scenario loads (a failure here is a bug in the importer)."""
-    from underlay.model.loading import parse_scenario
-
-    parse_scenario(dump_yaml(data), source=source)
-
-
-def write_import(scenario_path: str | Path, result: ImportedTrace) -> Path:
-    """Write the scenario and its trace (``<stem>.trace.csv`` beside it); both or neither.
-
-    Returns the trace path. Each file goes through a temporary file; if the scenario
-    cannot be written after the trace was, the trace is removed again.
-    """
-    target = Path(scenario_path)
-    trace = trace_path_for(target)
-    if trace.resolve() == target.resolve():
-        raise InputError(f"{target}: the scenario file cannot be named like its trace file")
-    existed = trace.exists()
-    write_trace(trace, result.series)
-    tmp = target.with_name(f".{target.name}.tmp")
-    try:
-        tmp.write_text(result.text, encoding="utf-8")
-        tmp.replace(target)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        if not existed:
-            trace.unlink(missing_ok=True)
-        raise InputError(f"{target}: cannot write ({exc.strerror or exc})") from None
-    return trace
