@@ -128,6 +128,7 @@ def _simulated(r: SubstrateSimulation, names: list[str]) -> dict[str, Any]:
                     "attainment_percent": num(t.sla_attainment_percent),
                 },
                 "unplaced_pods": t.unplaced_pods,
+                "throughput_percent": num(t.throughput_percent),
             }
             for t in r.tenants
         ],

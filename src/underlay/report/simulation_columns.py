@@ -43,6 +43,11 @@ SIMULATION_ROWS: list[Column[SubstrateSimulation]] = [
         "worst, × idle",
         lambda s: _worst_tenant(s, "latency_inflation_p95", "{:.1f}×", fine=2.0),
     ),
+    Column(
+        "throughput",
+        "worst, vs metal",
+        lambda s: f"{min((t.throughput_percent for t in s.tenants), default=100):.0f}%",
+    ),
     Column("throttled", "pod-hours", lambda s: f"{_total(s, 'throttled_pod_hours'):,.0f}"),
     Column(
         "OOM kills / evictions",

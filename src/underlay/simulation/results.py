@@ -34,6 +34,7 @@ class TenantSimulation:
     sla_target_percent: float  # share of CPU demand to be granted, per step
     sla_attainment_percent: float  # share of steps meeting it
     slowdown_core_hours: float  # work lost to shared caches / memory bandwidth
+    throughput_percent: float  # work per resource vs bare metal, by workload class (defaults)
     unplaced_pods: int
 
 
