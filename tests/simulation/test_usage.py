@@ -21,7 +21,9 @@ from underlay.simulation.usage import CHUNK_STEPS, UsageSampler, resample_mean
 F32 = NDArray[np.float32]
 
 
-def scenario(*workloads: dict[str, Any], hours: float = 24, step_minutes: float = 60, seed: int = 0) -> Scenario:
+def scenario(
+    *workloads: dict[str, Any], hours: float = 24, step_minutes: float = 60, seed: int = 0
+) -> Scenario:
     return make_scenario(
         tenants=[make_tenant("t", workloads=list(workloads))],
         simulation={"horizon_hours": hours, "step_minutes": step_minutes, "seed": seed},
@@ -89,7 +91,9 @@ def test_constant_levels_without_request_or_limit_are_of_100m_and_128mi() -> Non
 def test_mixed_request_and_limit() -> None:
     # CPU requested, memory only limited: each resource falls back on its own.
     cpu, mem = usage_of(
-        make_workload("w", cpu="1", memory="0", limits={"memory": "1Gi"}, usage={"cpu": 2, "memory": 0.5})
+        make_workload(
+            "w", cpu="1", memory="0", limits={"memory": "1Gi"}, usage={"cpu": 2, "memory": 0.5}
+        )
     )
     assert np.all(cpu == 2000) and np.all(mem == 512)
 

@@ -1,0 +1,298 @@
+"""Invariants of the simulation on small random scenarios (Hypothesis).
+
+Few tenants and workloads with random requests, limits and usage parameters, on all four
+substrates (VMs with and without CPU overcommit), over 2–6 hours at 5–15 minute steps.
+Over the whole run, per tenant and substrate:
+
+* granted ≤ demand; unmet, throttled, CPU-ready, slowdown ≥ 0;
+* conservation: demand = granted + unmet + throttled + CPU-ready (+ what killed pods did
+  not get: with OOM kills or evictions, demand is only an upper bound);
+* on every host at every step, CPU granted ≤ the host's cores (checked inside the engine:
+  the (hosts × steps) utilisation it takes percentiles of is ≤ 1), and on every kernel
+  ≤ its allocatable;
+* a tenant whose pods are all placed asks for the same work on every substrate (its
+  demand differs only by the substrate's CPU overhead factor);
+* the same seed gives identical JSON; another seed gives different JSON when some placed
+  pod has noise.
+
+``UNDERLAY_HYPOTHESIS_EXAMPLES`` raises the example count for a longer hunt.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from factories import make_host_model, make_tenant, make_workload, scenario_dict
+from underlay.defaults.catalog import load_defaults
+from underlay.model.scenario import Sandboxed, Scenario, Vm
+from underlay.pipeline import Comparison, Simulation, compare, simulate
+from underlay.report.json import comparison_to_dict
+from underlay.simulation import engine
+
+EXAMPLES = int(os.environ.get("UNDERLAY_HYPOTHESIS_EXAMPLES", "30"))
+PROPERTY = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+CPUS = ["0", "100m", "250m", "500m", "1", "2", "4"]
+MEMORIES = ["0", "128Mi", "512Mi", "1Gi", "2Gi"]
+# Core-hours are sums of float32 millicores; 1e-4 relative (and 1e-6 absolute) is far
+# above their rounding and far below any modelling effect.
+REL, ABS = 1e-4, 1e-6
+
+
+@st.composite
+def usages(draw: st.DrawFn) -> dict[str, Any]:
+    model = draw(st.sampled_from(["constant", "diurnal"]))
+    level = st.floats(0, 3, allow_nan=False).map(lambda x: round(x, 2))
+    usage: dict[str, Any] = {"model": model, "cpu": draw(level)}
+    usage["memory"] = draw(st.sampled_from([0.2, 0.5, 0.8, 1.0, 1.3, 3.0]))
+    if model == "diurnal":
+        usage.update(
+            amplitude=draw(st.sampled_from([0, 0.3, 1.0])),
+            peak_hour=draw(st.integers(0, 23)),
+            noise=draw(st.sampled_from([0, 0.1, 0.5])),
+            correlation=draw(st.sampled_from([0, 0.5, 1])),
+            burst_probability=draw(st.sampled_from([0, 0.1, 0.5, 1])),
+            burst_factor=draw(st.sampled_from([1, 2, 5])),
+            burst_steps=draw(st.integers(1, 6)),
+        )
+    return usage
+
+
+@st.composite
+def workloads(draw: st.DrawFn, name: str) -> dict[str, Any]:
+    cpu = draw(st.sampled_from(CPUS))
+    memory = draw(st.sampled_from(MEMORIES))
+    extra: dict[str, Any] = {"usage": draw(usages())}
+    limits: dict[str, str] = {}
+    if draw(st.booleans()):
+        limits["cpu"] = draw(st.sampled_from(["500m", "1", "2", "4", "8"]))
+        if cpu != "0" and _milli(limits["cpu"]) < _milli(cpu):
+            limits["cpu"] = cpu
+    if draw(st.booleans()):
+        limits["memory"] = draw(st.sampled_from(["512Mi", "1Gi", "2Gi", "4Gi"]))
+        if memory != "0" and _mib(limits["memory"]) < _mib(memory):
+            limits["memory"] = memory
+    if limits:
+        extra["limits"] = limits
+    replicas = draw(st.integers(1, 3))
+    return make_workload(name, replicas=replicas, cpu=cpu, memory=memory, **extra)
+
+
+def _milli(q: str) -> int:
+    return int(q[:-1]) if q.endswith("m") else int(q) * 1000
+
+
+def _mib(q: str) -> int:
+    return int(q[:-2]) * (1024 if q.endswith("Gi") else 1)
+
+
+@st.composite
+def scenarios(draw: st.DrawFn) -> Scenario:
+    tenants = []
+    for t in range(draw(st.integers(1, 3))):
+        ws = [draw(workloads(f"w{i}")) for i in range(draw(st.integers(1, 2)))]
+        tenants.append(
+            make_tenant(
+                f"t{t}",
+                workloads=ws,
+                control_plane=draw(st.sampled_from(["hosted", "dedicated"])),
+            )
+        )
+    cores = draw(st.sampled_from([4, 8, 16]))
+    memory = draw(st.sampled_from(["8Gi", "16Gi", "32Gi"]))
+    step = draw(st.sampled_from([5, 10, 15]))
+    data = scenario_dict(
+        hardware={"host_models": [make_host_model(cores=cores, memory=memory)]},
+        substrates=[
+            {"kind": "baremetal-dedicated"},
+            {"kind": "baremetal-shared"},
+            {"kind": "vm", "cpu_overcommit": draw(st.sampled_from([1, 1.5, 2, 4]))},
+            {"kind": "sandboxed", "runtime": draw(st.sampled_from(["kata", "gvisor"]))},
+        ],
+        tenants=tenants,
+        simulation={
+            "horizon_hours": draw(st.integers(2, 6)),
+            "step_minutes": step,
+            "seed": draw(st.integers(0, 10_000)),
+            "shared_hardware_slowdown": draw(st.sampled_from([0, 0, 0.3])),
+            "pinned_cpus": draw(st.booleans()),
+        },
+    )
+    return Scenario.model_validate(data)
+
+
+class _CapacityChecks:
+    """numpy, as the engine sees it, with its percentile over the (hosts × steps) host
+    utilisation checked ≤ 1 (every host, every step), and the kernels' grants checked
+    against their capacity."""
+
+    def __init__(self) -> None:
+        self.host_checks = 0
+        self.kernel_checks = 0
+        self.worst_host = 0.0
+
+    def percentile(self, a: Any, q: Any, *args: Any, **kw: Any) -> Any:
+        arr = np.asarray(a)
+        if q == 95 and arr.ndim == 2 and arr.size:
+            self.host_checks += 1
+            self.worst_host = max(self.worst_host, float(arr.max()))
+            assert arr.max() <= 1.0 + 1e-5, f"host over capacity: {arr.max()}"
+        return np.percentile(a, q, *args, **kw)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(np, name)
+
+
+@contextmanager
+def capacity_checks() -> Iterator[_CapacityChecks]:
+    checks = _CapacityChecks()
+    real = engine.cpu_on_kernels
+
+    def checked(demand: Any, request: Any, limit: Any, capacity: Any, kernels: Any) -> Any:
+        shares = real(demand, request, limit, capacity, kernels)
+        used = kernels.total(shares.granted)
+        assert np.all(used <= capacity * (1 + 1e-5) + 1e-2), "kernel over its allocatable"
+        assert np.all(shares.granted <= np.minimum(demand, limit) + 1e-2)
+        checks.kernel_checks += 1
+        return shares
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(engine, "np", checks)
+        mp.setattr(engine, "cpu_on_kernels", checked)
+        yield checks
+
+
+def _close(a: float, b: float) -> bool:
+    return abs(a - b) <= REL * max(abs(a), abs(b)) + ABS
+
+
+@PROPERTY
+@given(scenarios())
+def test_accounting_and_capacity_hold_on_every_substrate(sc: Scenario) -> None:
+    with capacity_checks() as checks:
+        sim = simulate(sc)
+    for result in sim.results:
+        assert len(result.tenants) == len(sc.tenants)
+        assert np.all(result.host_utilisation_p95 <= 1 + 1e-5)
+        assert np.all(result.host_utilisation_mean <= 1 + 1e-5)
+        for t in result.tenants:
+            where = (result.name, t.name)
+            for value in (
+                t.demand_core_hours,
+                t.granted_core_hours,
+                t.unmet_core_hours,
+                t.throttled_core_hours,
+                t.slowdown_core_hours,
+                t.cpu_ready_percent,
+            ):
+                assert value >= -ABS, where
+            assert t.granted_core_hours <= t.demand_core_hours * (1 + REL) + ABS, where
+            assert 0 <= t.sla_attainment_percent <= 100, where
+            within = t.demand_core_hours - t.throttled_core_hours
+            ready = t.cpu_ready_percent / 100 * within
+            accounted = t.granted_core_hours + t.unmet_core_hours + t.throttled_core_hours + ready
+            if t.oom_kills == 0 and t.evictions == 0:
+                assert _close(t.demand_core_hours, accounted), (where, t)
+            else:  # killed pods' demand is in demand only
+                assert accounted <= t.demand_core_hours * (1 + REL) + ABS, (where, t)
+            substrate = sc.substrate(result.name)
+            if not isinstance(substrate, Vm) or substrate.cpu_overcommit == 1:
+                assert t.cpu_ready_percent == 0, where
+            assert (
+                t.slowdown_core_hours
+                <= sc.simulation.shared_hardware_slowdown * (t.granted_core_hours) * (1 + REL) + ABS
+            )
+    _same_usage_on_every_substrate(sc, sim)
+    placed_any = any(len(n) for p in sim.placements for n in p.pod_nodes)
+    if placed_any:
+        assert checks.kernel_checks > 0 and checks.host_checks > 0
+    tenants = [t for r in sim.results for t in r.tenants]
+    event("placed" if placed_any else "nothing placed")
+    for label, seen in (
+        ("unmet", any(t.unmet_core_hours > 0 for t in tenants)),
+        ("throttled", any(t.throttled_core_hours > 0 for t in tenants)),
+        ("CPU-ready", any(t.cpu_ready_percent > 0 for t in tenants)),
+        ("killed", any(t.oom_kills or t.evictions for t in tenants)),
+        ("a host at ≥ 90 %", checks.worst_host >= 0.9),
+    ):
+        if seen:
+            event(label)
+
+
+def _same_usage_on_every_substrate(sc: Scenario, sim: Simulation) -> None:
+    """A tenant whose pods are all placed on two substrates asks for the same work on
+    both: its demand differs only by the substrate's CPU factor 1 / (1 − overhead)."""
+    defaults = load_defaults()
+    work: dict[str, list[float]] = {}
+    for result in sim.results:
+        substrate = sc.substrate(result.name)
+        overhead = 0.0
+        if isinstance(substrate, Vm):
+            overhead = defaults.hypervisors[substrate.hypervisor].cpu_overhead_percent / 100
+        elif isinstance(substrate, Sandboxed):
+            overhead = defaults.sandbox_runtimes[substrate.runtime].cpu_overhead_percent / 100
+        for t in result.tenants:
+            if t.unplaced_pods == 0:
+                work.setdefault(t.name, []).append(t.demand_core_hours * (1 - overhead))
+    for name, values in work.items():
+        assert max(values) - min(values) <= REL * max(values) + ABS, (name, values)
+
+
+def _noisy_and_placed(cmp: Comparison) -> bool:
+    """Some placed pod's demand has continuous noise, so that another seed changes it.
+    (Bursts alone are not enough: two seeds can give the same number of burst steps; nor
+    is noise on a level the wave keeps below 0, where demand is clipped to 0.)"""
+    for p in cmp.placements:
+        for ref, placed in zip(p.workloads, p.placed, strict=True):
+            u = ref.workload.usage
+            above_zero = u.cpu >= u.amplitude + 0.1  # not clipped to 0 all the time
+            if placed and u.model == "diurnal" and u.noise >= 0.1 and above_zero:
+                return True
+    return False
+
+
+@PROPERTY
+@given(scenarios(), st.integers(0, 10_000))
+def test_same_seed_same_json_other_seed_other_json(sc: Scenario, other: int) -> None:
+    cmp = compare(sc)
+    one = json.dumps(comparison_to_dict(cmp, simulate(sc, comparison=cmp)), sort_keys=True)
+    again = json.dumps(comparison_to_dict(cmp, simulate(sc, comparison=cmp)), sort_keys=True)
+    assert one == again
+    # the seed through the API, and the seed in the scenario, are the same thing
+    via_api = comparison_to_dict(cmp, simulate(sc, comparison=cmp, seed=sc.simulation.seed))
+    assert json.dumps(via_api, sort_keys=True) == one
+    if other == sc.simulation.seed:
+        return
+    reseeded = comparison_to_dict(cmp, simulate(sc, comparison=cmp, seed=other))
+    if _noisy_and_placed(cmp):
+        a = [s["simulation"]["tenants"] for s in json.loads(one)["substrates"]]
+        b = [s["simulation"]["tenants"] for s in reseeded["substrates"]]
+        assert a != b
+
+
+@pytest.mark.xfail(
+    reason=(
+        "BUG: simulate(..., seed=7) replays with seed 7 but comparison_to_dict reports the "
+        "scenario's seed (3): the Simulation does not record the seed it used, so JSON from "
+        "the Python API is not reproducible from what it says"
+    ),
+    strict=True,
+)
+def test_json_reports_the_seed_the_simulation_used() -> None:
+    sc = Scenario.model_validate(scenario_dict(simulation={"horizon_hours": 2, "seed": 3}))
+    cmp = compare(sc)
+    data = comparison_to_dict(cmp, simulate(sc, comparison=cmp, seed=7))
+    assert data["simulation"]["seed"] == 7
