@@ -72,6 +72,7 @@ class Simulation:
     scenario: Scenario
     placements: list[SubstratePlacement]
     results: list[SubstrateSimulation]
+    seed: int  # the usage models' seed this run used
 
 
 def simulate(
@@ -97,4 +98,5 @@ def simulate(
                 scenario, comparison.defaults, placement, seed=seed, progress=on_steps
             )
         )
-    return Simulation(scenario, comparison.placements, results)
+    used = scenario.simulation.seed if seed is None else seed
+    return Simulation(scenario, comparison.placements, results, used)

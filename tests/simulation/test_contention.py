@@ -223,15 +223,6 @@ def test_water_filling_converges_within_rounds(
     np.testing.assert_allclose(got, exact, rtol=WATER_TOL, atol=1.0)
 
 
-@pytest.mark.xfail(
-    reason=(
-        "BUG: share_by_weight stops after ROUNDS=3 rounds; when pods saturate one by one "
-        "(a BestEffort pod of weight 2 next to Burstable pods whose wants run out in turn) "
-        "free CPU stays idle while a pod still wants it (up to ~2/3 of it in random cases) "
-        "— CFS is work-conserving. Here 1990m of 8000m are left ungiven."
-    ),
-    strict=True,
-)
 def test_water_filling_is_work_conserving_when_saturation_takes_more_rounds() -> None:
     # Free 8000m; weights BE 2, A 4000, B 1000, C 2000; wants 6000, 500, 3000, 2500.
     # Total want 12,000 > 8000, so all 8000 must be given. Exact: A, B, C get all they
@@ -249,13 +240,6 @@ def test_water_filling_is_work_conserving_when_saturation_takes_more_rounds() ->
     assert sum(exact) - float(got.sum()) <= WATER_TOL * free + 1.0, got
 
 
-@pytest.mark.xfail(
-    reason=(
-        "BUG: same as above through cpu_on_kernels: a BestEffort pod is starved of idle "
-        "CPU (gets ~10m of 2000m idle) because water-filling stops after 3 rounds"
-    ),
-    strict=True,
-)
 def test_cpu_on_kernels_gives_idle_cpu_to_besteffort() -> None:
     # Capacity 15000m; requests BE 0, A 4000, B 1000, C 2000 (guaranteed 7000, free 8000);
     # demands BE 6000, A 4500, B 4000, C 4500 → wants above request 6000, 500, 3000, 2500:

@@ -283,14 +283,6 @@ def test_same_seed_same_json_other_seed_other_json(sc: Scenario, other: int) -> 
         assert a != b
 
 
-@pytest.mark.xfail(
-    reason=(
-        "BUG: simulate(..., seed=7) replays with seed 7 but comparison_to_dict reports the "
-        "scenario's seed (3): the Simulation does not record the seed it used, so JSON from "
-        "the Python API is not reproducible from what it says"
-    ),
-    strict=True,
-)
 def test_json_reports_the_seed_the_simulation_used() -> None:
     sc = Scenario.model_validate(scenario_dict(simulation={"horizon_hours": 2, "seed": 3}))
     cmp = compare(sc)

@@ -109,6 +109,7 @@ def _simulated(r: SubstrateSimulation, names: list[str]) -> dict[str, Any]:
                     "granted": num(t.granted_core_hours),
                     "unmet": num(t.unmet_core_hours),
                     "throttled": num(t.throttled_core_hours),
+                    "killed": num(t.killed_core_hours),
                     "slowdown": num(t.slowdown_core_hours),
                 },
                 "unmet_percent": num(t.unmet_percent),
@@ -149,7 +150,7 @@ def comparison_to_dict(result: Comparison, simulation: Simulation | None = None)
         out["simulation"] = {
             "horizon_hours": sc.simulation.horizon_hours,
             "step_minutes": sc.simulation.step_minutes,
-            "seed": sc.simulation.seed,
+            "seed": simulation.seed,
         }
         for entry, r in zip(out["substrates"], simulation.results, strict=True):
             entry["simulation"] = _simulated(r, names)

@@ -10,8 +10,8 @@ kernel they run on (a bare-metal node, or a VM's guest), so per-kernel sums are
 2. it is guaranteed up to its request (cpu.shares sum to at most the node's allocatable);
 3. the CPU left is shared among pods that want more, in proportion to their requests
    (cpu.shares; a pod without request weighs 2 millicores, the kernel's minimum), each
-   capped at what it wants — water-filling, a few rounds (``ROUNDS``) that converge to
-   within a few percent of the exact fixed point.
+   capped at what it wants — water-filling, repeated until no CPU is left or nobody
+   wants more (the exact fixed point).
 
 What a pod wanted within its limit but did not get is *unmet* (contention); the CPU other
 pods used above their own requests is what took it.
@@ -45,7 +45,7 @@ F32 = NDArray[np.float32]
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 B = NDArray[np.bool_]
-ROUNDS = 3
+ROUNDS = 3  # at least this many rounds; more until nothing is left to hand out
 MIN_SHARES_MILLI = 2.0  # cpu.shares floor (2) in millicores
 
 
@@ -79,14 +79,26 @@ class Kernels:
 def share_by_weight(
     want: F32, weight: F32, free: F32, kernels: Kernels, rounds: int = ROUNDS
 ) -> F32:
-    """Split each kernel's ``free`` among its pods by ``weight``, each capped at ``want``."""
+    """Split each kernel's ``free`` among its pods by ``weight``, each capped at ``want``.
+
+    Water-filling: each round gives every pod that still wants CPU its weighted share of
+    what is free; a pod capped by its want frees the rest for the next round. Every round
+    either hands out all the free CPU or caps at least one more pod, so it ends within
+    (pods on the busiest kernel + 1) rounds; it stops as soon as no kernel has both free
+    CPU and a pod wanting it (usually after two or three rounds).
+    """
     given = np.zeros_like(want)
     want = want.copy()
     free = np.maximum(free, 0)
-    for _ in range(rounds):
-        active = np.where(want > 0, weight, np.float32(0))
-        per_weight = free / np.maximum(kernels.total(active), np.float32(1e-9))
-        give = np.minimum(want, kernels.spread(per_weight) * active)
+    limit = max(rounds, int(kernels.counts.max(initial=0)) + 1)
+    for _ in range(limit):
+        active = np.where(want > 1e-6, weight, np.float32(0))
+        active_weight = kernels.total(active)
+        busy = (free > 1e-3) & (active_weight > 0)
+        if not busy.any():
+            break
+        per_weight = np.where(busy, free / np.maximum(active_weight, np.float32(1e-9)), 0)
+        give = np.minimum(want, kernels.spread(per_weight.astype(np.float32)) * active)
         given += give
         want -= give
         free = np.maximum(free - kernels.total(give), 0)

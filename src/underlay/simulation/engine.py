@@ -8,9 +8,10 @@ bounded by pods × ``CHUNK_STEPS``.
 
 Measures (per tenant unless stated):
 
-- demand, granted, unmet (demand within the limit not granted) and throttled (above the
-  limit) CPU; OOM kills (over the pod's limit) and evictions (node pressure), counted
-  when a pod goes from running to killed;
+- demand, granted, unmet (demand within the limit not granted, including what killed pods
+  wanted) and throttled (above the limit) CPU; OOM kills (over the pod's limit) and
+  evictions (node pressure), one per killed pod-step (a pod restarts and, still over the
+  line, is killed again: CrashLoopBackOff retries within minutes);
 - CPU-ready: CPU a VM lost to other VMs on an overcommitted host;
 - risk: pod-time on hosts whose utilisation over a chunk has μ + σ ≥ 1 (the load-variation
   risk line of the Trimaran scheduler plugin, η = 1);
@@ -108,11 +109,18 @@ def simulate_substrate(
         (np.ones(len(kernel_ids), np.float32), (kernel_host, np.arange(len(kernel_ids)))),
         shape=(n_hosts, len(kernel_ids)),
     )
-    host_cap = placement.host_cpu.astype(np.float32)[:, None]
     is_vm = isinstance(substrate, Vm)
+    # What pods can use on each host: its nodes' allocatable (bare metal), or the cores the
+    # hypervisor leaves to VMs (its CPU tax is in the VMs' inflated demand, so only its
+    # reservation is taken here). Utilisation, the risk line and SLATAH are against this.
+    if isinstance(substrate, Vm):
+        reserved = defaults.hypervisors[substrate.hypervisor].host_reserved.cpu_milli
+        host_cap = (placement.host_cpu - reserved).astype(np.float32)[:, None]
+    else:
+        host_cap = np.asarray(to_host @ cap_cpu, np.float32)
     overcommit = substrate.cpu_overcommit if isinstance(substrate, Vm) else 1.0
     vm_cores = nodes.size_cpu[kernel_ids].astype(np.float32)[:, None]
-    host_usable = (placement.host_cpu - placement.host_hypervisor_cpu).astype(np.float32)[:, None]
+    host_usable = host_cap
     tenant_of = sp.csr_matrix(
         (np.ones(len(order), np.float32), (tenant, np.arange(len(order)))),
         shape=(t_count, len(order)),
@@ -120,14 +128,13 @@ def simulate_substrate(
 
     acc = {k: np.zeros(t_count) for k in (
         "demand", "granted", "unmet", "throttled", "unmet_steps", "throttled_steps", "ready",
-        "risk_steps", "pod_steps", "slow", "oom", "evict", "sla_ok",
+        "risk_steps", "pod_steps", "slow", "oom", "evict", "sla_ok", "killed",
     )}  # fmt: skip
     lat_hist = np.zeros((t_count, len(_LAT_BINS) - 1))
     interference = np.zeros((t_count, t_count))
     util_mean = np.zeros(steps)
     util_p95 = np.zeros(steps)
     at_full = active_host_steps = 0.0
-    was_killed = np.zeros(len(order), bool)
     sla_target = np.array(
         [t.sla.cpu_satisfaction_percent / 100 for t in scenario.tenants], np.float32
     )
@@ -169,7 +176,7 @@ def simulate_substrate(
         util_p95[start:stop] = np.percentile(host_util, 95, axis=0) if n_hosts else 0
         active = host_used > 0
         active_host_steps += float(active.sum())
-        full = host_used >= 0.999 * (host_usable if is_vm else to_host @ cap_cpu)
+        full = host_used >= 0.999 * host_cap
         at_full += float((full & active).sum())
         risky_host = (host_util.mean(axis=1) + host_util.std(axis=1)) >= 1.0
         risky_pod = kernels.spread(risky_host[kernel_host][:, None].astype(np.float32))[:, 0] > 0
@@ -210,9 +217,9 @@ def simulate_substrate(
                 lat_hist[t] += np.histogram(inflation[t_lat == t], bins=_LAT_BINS)[0]
 
         # Per-tenant sums.
-        allowed_all = np.minimum(demand_run, lim_cpu)
-        newly_killed = killed & ~np.concatenate([was_killed[:, None], killed[:, :-1]], axis=1)
-        was_killed = killed[:, -1].copy()
+        # A killed pod wanted CPU it did not get: it counts as unmet and against its SLA.
+        allowed_all = np.minimum(demand, lim_cpu)
+        killed_cpu = np.where(killed, allowed_all, np.float32(0))
         n = stop - start
         for key, per_pod in (
             ("demand", demand.sum(axis=1)),
@@ -225,8 +232,11 @@ def simulate_substrate(
             ("risk_steps", risky_pod * n),
             ("pod_steps", np.full(len(order), n)),
             ("slow", slow),
-            ("oom", (newly_killed & oom).sum(axis=1)),
-            ("evict", (newly_killed & evicted).sum(axis=1)),
+            ("killed", killed_cpu.sum(axis=1)),
+            # A killed pod restarts and is killed again each step it stays over the line
+            # (CrashLoopBackOff retries within minutes), so every killed step counts.
+            ("oom", oom.sum(axis=1)),
+            ("evict", (evicted & ~oom).sum(axis=1)),
         ):
             acc[key] += np.bincount(tenant, weights=per_pod, minlength=t_count)
         got_t = tenant_of @ granted
@@ -286,7 +296,10 @@ def _summarise(
                 demand_core_hours=acc["demand"][t] * to_core_h,
                 granted_core_hours=acc["granted"][t] * to_core_h,
                 unmet_core_hours=acc["unmet"][t] * to_core_h,
-                unmet_percent=100.0 * acc["unmet"][t] / within if within > 0 else 0.0,
+                unmet_percent=(
+                    100.0 * (acc["unmet"][t] + acc["killed"][t]) / within if within > 0 else 0.0
+                ),
+                killed_core_hours=acc["killed"][t] * to_core_h,
                 unmet_pod_hours=acc["unmet_steps"][t] * step_h,
                 throttled_pod_hours=acc["throttled_steps"][t] * step_h,
                 throttled_core_hours=acc["throttled"][t] * to_core_h,

@@ -20,7 +20,8 @@ class TenantSimulation:
     demand_core_hours: float  # CPU asked for, within limits and above them
     granted_core_hours: float
     unmet_core_hours: float  # wanted within the limit, not granted (contention)
-    unmet_percent: float  # of demand within limits
+    unmet_percent: float  # of demand within limits (contention and kills)
+    killed_core_hours: float  # CPU wanted by pods while OOM-killed or evicted
     unmet_pod_hours: float  # pod-time with some unmet demand
     throttled_pod_hours: float  # pod-time above the CPU limit
     throttled_core_hours: float
