@@ -29,7 +29,10 @@ Measures (per tenant unless stated):
 - per substrate: SLATAH (Beloglazov & Buyya 2012: share of active host time at 100 %
   CPU), host utilisation over time, and the cross-tenant interference matrix: on each
   kernel and step with unmet demand, what each tenant lost is split among the tenants
-  that used CPU above their requests there, in proportion to that use.
+  that used CPU above their requests there, in proportion to that use; on an
+  overcommitted host, what a VM lost (CPU-ready) is split among the VMs above their
+  reservation. A tenant that wants far more than it requested is often the largest
+  "victim": it asked for CPU nobody promised it.
 """
 
 from __future__ import annotations
@@ -168,6 +171,11 @@ def simulate_substrate(
             factor = np.where(kernel_used > 0, got / np.maximum(kernel_used, 1e-9), np.float32(1))
             scaled = granted * kernels.spread(factor)
             ready = granted - scaled
+            # CPU-ready between VMs: what a VM lost went to the VMs above their reservation.
+            vm_tenant = tenant[kernels.starts][perm]
+            interference += _interference(
+                (kernel_used - got)[perm], extra[perm], vm_tenant, by_host, t_count
+            )
             granted, kernel_used = scaled, got
 
         host_used = to_host @ kernel_used
