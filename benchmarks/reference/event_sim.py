@@ -11,16 +11,19 @@ The model, as the docstrings state it (per step, per kernel = a bare-metal node 
   memory of the pods still running exceeds the kernel's allocatable memory, the kubelet
   evicts in Kubernetes' order — BestEffort first, then Burstable by how far usage exceeds
   the request (largest first), Guaranteed last; ties in canonical pod order — from the
-  front until the rest fits. A killed or evicted pod gets no CPU that step. A kill is
-  counted when a pod goes from running to killed.
+  front until the rest fits. A killed or evicted pod gets no CPU that step; what it
+  wanted within its limit is counted apart (``killed``). Every killed pod-step counts as
+  one kill (the pod restarts and is killed again while it stays over the line).
 - **CPU** (CFS): demand above the limit is throttled; each pod is guaranteed up to its
   request; the CPU left on the kernel is water-filled among the pods that want more, by
-  weight max(request, 2m), each capped at what it wants. Here the water-filling is exact:
+  weight max(request, 2m), each capped at what it wants. The water-filling is exact:
   rounds repeat until no pod wants more or no CPU is left (at most pods + 1 rounds);
-  ``rounds=N`` stops after N rounds instead (underlay uses ``ROUNDS = 3``).
+  ``rounds=N`` stops after N rounds instead (underlay did, with 3, before fbe0bc0 — kept
+  to measure what that truncation changed).
   Unmet = wanted within the limit, not granted.
 - **VMs with CPU overcommit > 1**: on each host, a VM is guaranteed min(its pods' grant,
-  vCPUs ÷ overcommit); the host's usable CPU left (cores minus the hypervisor's share) is
+  vCPUs ÷ overcommit); the host's CPU left (cores minus the hypervisor's reservation; its
+  CPU tax is already in the VMs' inflated demand) is
   water-filled among the VMs by vCPU weight, capped at what each VM's pods were granted;
   a VM's pods lose the rest in proportion (CPU-ready).
 - the substrate's CPU overhead multiplies demand (VMs and sandboxes); a sandbox adds the
@@ -43,7 +46,7 @@ import numpy as np
 
 QOS_RANK = {"besteffort": 0, "burstable": 1, "guaranteed": 2}
 MIN_SHARES_MILLI = 2.0
-MEASURES = ("demand", "granted", "unmet", "throttled", "ready", "oom", "evict")
+MEASURES = ("demand", "granted", "unmet", "throttled", "ready", "killed", "oom", "evict")
 
 
 @dataclass
@@ -55,7 +58,6 @@ class Pod:
     req_mem: float
     lim_mem: float
     rank: int  # eviction rank: 0 BestEffort, 1 Burstable, 2 Guaranteed
-    killed: bool = False  # last step
 
 
 @dataclass
@@ -86,11 +88,12 @@ def build(scenario: Any, defaults: Any, placement: Any) -> Model:
     """Pods, kernels and hosts of one placement, from the scenario and placement data."""
     substrate = scenario.substrate(placement.name)
     kind = substrate.kind
-    cpu_factor, sb_cpu, sb_mem, overcommit = 1.0, 0.0, 0.0, 1.0
+    cpu_factor, sb_cpu, sb_mem, overcommit, host_reserved = 1.0, 0.0, 0.0, 1.0, 0.0
     if kind == "vm":
         h = defaults.hypervisors[substrate.hypervisor]
         cpu_factor = 1.0 / (1.0 - h.cpu_overhead_percent / 100.0)
         overcommit = substrate.cpu_overcommit
+        host_reserved = float(h.host_reserved.cpu_milli)
     elif kind == "sandboxed":
         r = defaults.sandbox_runtimes[substrate.runtime]
         cpu_factor = 1.0 / (1.0 - r.cpu_overhead_percent / 100.0)
@@ -127,7 +130,7 @@ def build(scenario: Any, defaults: Any, placement: Any) -> Model:
     for n in sorted(kernels):
         h = int(nodes.host[n])
         if h not in hosts:
-            usable = float(placement.host_cpu[h] - placement.host_hypervisor_cpu[h])
+            usable = float(placement.host_cpu[h]) - host_reserved
             hosts[h] = Host(usable_cpu=usable)
         hosts[h].kernels.append(kernels[n])
     for k in kernels.values():  # canonical order inside each kernel
@@ -191,7 +194,7 @@ def kernel_step(
     evicted: set[int] = set()
     rest = sum(u for _, u in held)
     if rest > k.cap_mem:
-        for pos, (p, use) in sorted(
+        for _pos, (p, use) in sorted(
             enumerate(held), key=lambda e: (e[1][0].rank, -(e[1][1] - e[1][0].req_mem), e[0])
         ):
             if rest <= k.cap_mem:
@@ -206,13 +209,11 @@ def kernel_step(
     for p in k.pods:
         d = float(cpu[p.index, s]) * m.cpu_factor
         acc["demand"][p.tenant] += d
-        killed = p.index in oom or p.index in evicted
-        if killed and not p.killed:
-            acc["oom" if p.index in oom else "evict"][p.tenant] += 1
-        p.killed = killed
-        if killed:
-            continue
         allowed = min(d, p.lim_cpu)
+        if p.index in oom or p.index in evicted:
+            acc["oom" if p.index in oom else "evict"][p.tenant] += 1
+            acc["killed"][p.tenant] += allowed
+            continue
         acc["throttled"][p.tenant] += d - allowed
         g = min(allowed, p.req_cpu)
         running.append(p)
@@ -233,21 +234,24 @@ def host_process(env: Any, h: Host, steps: int, cpu: np.ndarray, mem: np.ndarray
         per_kernel = [kernel_step(k, s, cpu, mem, m, acc, rounds) for k in h.kernels]
         if m.vm_overcommit > 1.0:
             used = [sum(g) for _, g in per_kernel]
-            reserve = [min(u, k.vcpus_milli / m.vm_overcommit) for u, k in zip(used, h.kernels)]
+            reserve = [
+                min(u, k.vcpus_milli / m.vm_overcommit)
+                for u, k in zip(used, h.kernels, strict=True)
+            ]
             extra = water_fill(
-                [u - r for u, r in zip(used, reserve)],
+                [u - r for u, r in zip(used, reserve, strict=True)],
                 [k.vcpus_milli for k in h.kernels],
                 h.usable_cpu - sum(reserve),
                 rounds,
             )
-            for (running, granted), u, r, e in zip(per_kernel, used, reserve, extra):
+            for (running, granted), u, r, e in zip(per_kernel, used, reserve, extra, strict=True):
                 factor = (r + e) / u if u > 0 else 1.0
                 for i, p in enumerate(running):
                     lost = granted[i] * (1.0 - factor)
                     granted[i] -= lost
                     acc["ready"][p.tenant] += lost
         for running, granted in per_kernel:
-            for p, g in zip(running, granted):
+            for p, g in zip(running, granted, strict=True):
                 acc["granted"][p.tenant] += g
         yield env.timeout(m.step_s)
 
@@ -257,10 +261,6 @@ def run(m: Model, cpu: np.ndarray, mem: np.ndarray, *, rounds: int | None = None
     """Per-tenant totals (millicore-steps; kill counts) over ``cpu.shape[1]`` steps."""
     import simpy
 
-    for h in m.hosts:
-        for k in h.kernels:
-            for p in k.pods:
-                p.killed = False
     acc = {key: [0.0] * m.tenants for key in MEASURES}
     env = simpy.Environment()
     steps = cpu.shape[1]
