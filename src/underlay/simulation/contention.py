@@ -32,9 +32,11 @@ VM loses is *CPU-ready* time, and its pods lose it in proportion.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from underlay.simulation.pods import QOS_BESTEFFORT, QOS_BURSTABLE
@@ -61,19 +63,40 @@ class Kernels:
         """Number of kernels."""
         return len(self.starts)
 
+    @cached_property
+    def _matrix(self) -> sp.csr_matrix:
+        # (kernels × pods) 0/1 matrix: a sparse product sums contiguous rows far faster
+        # than np.add.reduceat along axis 0 of a large (pods × steps) array.
+        pods = int(self.counts.sum())
+        rows = np.repeat(np.arange(self.n), self.counts)
+        return sp.csr_matrix(
+            (np.ones(pods, np.float32), (rows, np.arange(pods))), shape=(self.n, pods)
+        )
+
+    @cached_property
+    def kernel_of_pod(self) -> I64:
+        """Kernel index of every pod."""
+        out: I64 = np.repeat(np.arange(self.n, dtype=np.int64), self.counts)
+        return out
+
     def total(self, x: NDArray[Any]) -> NDArray[Any]:
         """Per-kernel sums of a (pods × steps) array → (kernels × steps)."""
-        out: NDArray[Any] = (
-            np.add.reduceat(x, self.starts, axis=0)
-            if len(x)
-            else np.zeros((0, x.shape[1]), x.dtype)
-        )
+        if not len(x):
+            return np.zeros((0, x.shape[1]), x.dtype)
+        out: NDArray[Any] = np.asarray(self._matrix @ x)
         return out
 
     def spread(self, per_kernel: NDArray[Any]) -> NDArray[Any]:
         """A (kernels × steps) array repeated for each pod of the kernel."""
         out: NDArray[Any] = np.repeat(per_kernel, self.counts, axis=0)
         return out
+
+    def subset(self, kernels: I64) -> tuple[Kernels, I64]:
+        """The given kernels as a grouping of their own, and the indices of their pods."""
+        counts = self.counts[kernels]
+        starts = np.cumsum(counts) - counts
+        pods = np.repeat(self.starts[kernels] - starts, counts) + np.arange(int(counts.sum()))
+        return Kernels(starts=starts.astype(np.int64), counts=counts), pods.astype(np.int64)
 
 
 def share_by_weight(
@@ -85,17 +108,25 @@ def share_by_weight(
     what is free; a pod capped by its want frees the rest for the next round. Every round
     either hands out all the free CPU or caps at least one more pod, so it ends within
     (pods on the busiest kernel + 1) rounds; it stops as soon as no kernel has both free
-    CPU and a pod wanting it (usually after two or three rounds).
+    CPU and a pod wanting it (usually after two or three rounds). After ``rounds`` rounds
+    it carries on with only the kernels that are still busy.
     """
     given = np.zeros_like(want)
     want = want.copy()
     free = np.maximum(free, 0)
+    weight = np.broadcast_to(weight, want.shape)
     limit = max(rounds, int(kernels.counts.max(initial=0)) + 1)
-    for _ in range(limit):
+    for done in range(limit):
         active = np.where(want > 1e-6, weight, np.float32(0))
         active_weight = kernels.total(active)
         busy = (free > 1e-3) & (active_weight > 0)
         if not busy.any():
+            break
+        still = np.flatnonzero(busy.any(axis=1))
+        if done >= rounds and len(still) < kernels.n // 2:
+            # Few kernels left: finish them alone (same rules, smaller arrays).
+            sub, pods = kernels.subset(still)
+            given[pods] += share_by_weight(want[pods], weight[pods], free[still], sub, rounds)
             break
         per_weight = np.where(busy, free / np.maximum(active_weight, np.float32(1e-9)), 0)
         give = np.minimum(want, kernels.spread(per_weight.astype(np.float32)) * active)
@@ -126,7 +157,21 @@ def cpu_on_kernels(
     want = allowed - guaranteed
     free = capacity - kernels.total(guaranteed)
     weight = np.maximum(request, np.float32(MIN_SHARES_MILLI))
-    extra = share_by_weight(want, np.broadcast_to(weight, want.shape), free, kernels)
+    # Only pods that want more than their request at some step take part in the sharing:
+    # the same kernels, each holding just those pods (in the same order).
+    extra = np.zeros_like(want)
+    wanting = np.flatnonzero((want > 0).any(axis=1))
+    if len(wanting):
+        per_kernel = np.bincount(kernels.kernel_of_pod[wanting], minlength=kernels.n)
+        keep = np.flatnonzero(per_kernel)
+        sub = Kernels(
+            starts=(np.cumsum(per_kernel[keep]) - per_kernel[keep]).astype(np.int64),
+            counts=per_kernel[keep].astype(np.int64),
+        )
+        extra[wanting] = share_by_weight(
+            want[wanting], np.broadcast_to(weight[wanting], (len(wanting), want.shape[1])),
+            free[keep], sub,
+        )  # fmt: skip
     granted = guaranteed + extra
     return CpuShares(granted=granted, unmet=want - extra, throttled=throttled, burst=extra)
 

@@ -209,7 +209,8 @@ def simulate_substrate(
             share = kernels.spread(
                 idle_left / np.maximum(kernels.total(np.broadcast_to(weight, granted.shape)), 1e-9)
             )
-            capacity = np.minimum(granted + share * weight, lim_cpu)[lp]
+            # A pod always has its request (cpu.shares guarantee it), up to its limit.
+            capacity = np.minimum(np.maximum(granted + share * weight, req_cpu), lim_cpu)[lp]
             alone = np.minimum(
                 lim_cpu[lp],
                 cap_cpu[np.searchsorted(kernels.starts, np.flatnonzero(lp), side="right") - 1],

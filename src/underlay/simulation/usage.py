@@ -180,10 +180,18 @@ class UsageSampler:
         cpu = np.repeat(self.cpu_level[:, None], n, axis=1)
         mem = np.repeat(self.mem_level[:, None], n, axis=1)
         if len(self.diurnal):
-            t = (np.arange(start, stop) * self.step_s)[None, :]
+            # cos(t − peak) = cos t · cos peak + sin t · sin peak: two products per
+            # pod-step instead of a cosine.
+            t = 2 * np.pi * np.arange(start, stop) * self.step_s / 86400.0
             d = self.diurnal
-            wave = np.cos(2 * np.pi * (t - self.peak_s[d, None]) / 86400.0).astype(np.float32)
-            cpu[d] += self.amp[d, None] * wave
+            peak = 2 * np.pi * self.peak_s[d] / 86400.0
+            amp = self.amp[d, None]
+            cpu[d] += (amp * np.cos(peak).astype(np.float32)[:, None]) * np.cos(t).astype(
+                np.float32
+            )[None, :]
+            cpu[d] += (amp * np.sin(peak).astype(np.float32)[:, None]) * np.sin(t).astype(
+                np.float32
+            )[None, :]
         if len(self.noisy):
             common = rng.standard_normal((self.n_workloads, n), dtype=np.float32)
             own = rng.standard_normal((len(self.noisy), n), dtype=np.float32)
