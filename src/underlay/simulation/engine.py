@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
@@ -77,8 +78,14 @@ def simulate_substrate(
     sampler = UsageSampler(scenario, placement.workloads, pods, seed=seed)
     node = pod_nodes(placement, pods)
     placed = np.flatnonzero(node >= 0)
-    order = placed[np.argsort(node[placed], kind="stable")]
-    kernel_ids, counts = np.unique(node[order], return_counts=True)
+    # Pods sorted by host, then by kernel (node or VM), so that blocks of whole hosts are
+    # contiguous: each block is processed on its own, small enough to stay in cache.
+    node_host = placement.nodes.host
+    order = placed[np.lexsort((node[placed], node_host[node[placed]]))]
+    change = np.flatnonzero(np.diff(node[order])) + 1
+    first = np.concatenate([[0], change]).astype(np.int64) if len(order) else np.zeros(0, np.int64)
+    kernel_ids = node[order][first]
+    counts = np.diff(np.concatenate([first, [len(order)]])).astype(np.int64)
     kernels = Kernels(
         starts=(np.cumsum(counts) - counts).astype(np.int64), counts=counts.astype(np.int64)
     )
@@ -123,12 +130,7 @@ def simulate_substrate(
         host_cap = np.asarray(to_host @ cap_cpu, np.float32)
     overcommit = substrate.cpu_overcommit if isinstance(substrate, Vm) else 1.0
     vm_cores = nodes.size_cpu[kernel_ids].astype(np.float32)[:, None]
-    host_usable = host_cap
-    tenant_of = sp.csr_matrix(
-        (np.ones(len(order), np.float32), (tenant, np.arange(len(order)))),
-        shape=(t_count, len(order)),
-    )
-
+    blocks = _blocks(kernels, kernel_host, tenant, t_count)
     acc = {k: np.zeros(t_count) for k in (
         "demand", "granted", "unmet", "throttled", "unmet_steps", "throttled_steps", "ready",
         "risk_steps", "pod_steps", "slow", "oom", "evict", "sla_ok", "killed",
@@ -142,118 +144,128 @@ def simulate_substrate(
         [t.sla.cpu_satisfaction_percent / 100 for t in scenario.tenants], np.float32
     )
 
+    shared_hw = np.float32(sim.shared_hardware_slowdown)
     for start in range(0, steps, CHUNK_STEPS):
         stop = min(steps, start + CHUNK_STEPS)
-        cpu_all, mem_all = sampler.chunk(start, stop)
-        demand = cpu_all[order] * np.float32(cpu_factor)
-        memory = mem_all[order] + np.float32(sandbox_mem)
-        del cpu_all, mem_all
-        oom, evicted = evict_memory(memory, req_mem, lim_mem, qos, cap_mem, kernels)
-        killed = oom | evicted
-        demand_run = np.where(killed, np.float32(0), demand)
-        shares = cpu_on_kernels(demand_run, req_cpu, lim_cpu, cap_cpu, kernels)
-        granted, unmet = shares.granted, shares.unmet
-        kernel_used = kernels.total(granted)
-
-        # VMs on an overcommitted host: VMs compete for the host's cores.
-        ready = np.zeros_like(granted)
-        if is_vm and overcommit > 1:
-            reserve = vm_cores / np.float32(overcommit)
-            guaranteed = np.minimum(kernel_used, reserve)
-            host_free = host_usable - to_host @ guaranteed
-            perm, hosts_present, by_host = _by_host(kernel_host)
-            extra = np.zeros_like(kernel_used)
-            extra[perm] = share_by_weight(
-                (kernel_used - guaranteed)[perm], np.broadcast_to(vm_cores[perm], kernel_used.shape),
-                host_free[hosts_present], by_host,
-            )  # fmt: skip
-            got = guaranteed + extra
-            factor = np.where(kernel_used > 0, got / np.maximum(kernel_used, 1e-9), np.float32(1))
-            scaled = granted * kernels.spread(factor)
-            ready = granted - scaled
-            # CPU-ready between VMs: what a VM lost went to the VMs above their reservation.
-            vm_tenant = tenant[kernels.starts][perm]
-            interference += _interference(
-                (kernel_used - got)[perm], extra[perm], vm_tenant, by_host, t_count
-            )
-            granted, kernel_used = scaled, got
-
-        host_used = to_host @ kernel_used
-        host_util = host_used / np.maximum(host_cap, 1)
-        util_mean[start:stop] = host_util.mean(axis=0) if n_hosts else 0
-        util_p95[start:stop] = np.percentile(host_util, 95, axis=0) if n_hosts else 0
-        active = host_used > 0
-        active_host_steps += float(active.sum())
-        full = host_used >= 0.999 * host_cap
-        at_full += float((full & active).sum())
-        risky_host = (host_util.mean(axis=1) + host_util.std(axis=1)) >= 1.0
-        risky_pod = kernels.spread(risky_host[kernel_host][:, None].astype(np.float32))[:, 0] > 0
-
-        # Shared hardware: a host at load L delivers 1 - k·L of what it grants.
-        slow = np.zeros(len(order))
-        if sim.shared_hardware_slowdown > 0:
-            load = kernel_used / np.maximum(cap_cpu, 1) if (is_vm and sim.pinned_cpus) else (
-                (host_util[kernel_host]) if n_hosts else np.zeros_like(kernel_used))  # fmt: skip
-            lost = granted * kernels.spread(
-                np.float32(sim.shared_hardware_slowdown) * np.minimum(load, 1)
-            )
-            slow = lost.sum(axis=1)
-
-        # Latency of latency-sensitive pods: an M/M/1 queue whose server is the CPU the pod
-        # can get this step — what it was granted plus its weighted share of what the
-        # kernel left idle — against the same pod on an idle kernel (all CPU up to its limit).
-        if latency_pods.any():
-            lp = latency_pods
-            idle_left = np.maximum(cap_cpu - kernel_used, 0)
-            weight = np.maximum(req_cpu, np.float32(2.0))
-            share = kernels.spread(
-                idle_left / np.maximum(kernels.total(np.broadcast_to(weight, granted.shape)), 1e-9)
-            )
-            # A pod always has its request (cpu.shares guarantee it), up to its limit.
-            capacity = np.minimum(np.maximum(granted + share * weight, req_cpu), lim_cpu)[lp]
-            alone = np.minimum(
-                lim_cpu[lp],
-                cap_cpu[np.searchsorted(kernels.starts, np.flatnonzero(lp), side="right") - 1],
-            )
-            wanted = np.minimum(demand_run, lim_cpu)[lp]
-            rho = np.minimum(wanted / np.maximum(capacity, 1e-6), _RHO_MAX)
-            rho_idle = np.minimum(wanted / np.maximum(alone, 1e-6), _RHO_MAX)
-            inflation = (1.0 - rho_idle) / (1.0 - rho)
-            if is_vm and overcommit > 1:  # CPU-ready delays every request of the VM
-                inflation = inflation / np.maximum(kernels.spread(factor)[lp], 1e-3)
-            t_lat = tenant[latency_pods]
-            for t in np.unique(t_lat):
-                lat_hist[t] += np.histogram(inflation[t_lat == t], bins=_LAT_BINS)[0]
-
-        # Per-tenant sums.
-        # A killed pod wanted CPU it did not get: it counts as unmet and against its SLA.
-        allowed_all = np.minimum(demand, lim_cpu)
-        killed_cpu = np.where(killed, allowed_all, np.float32(0))
         n = stop - start
-        for key, per_pod in (
-            ("demand", demand.sum(axis=1)),
-            ("granted", granted.sum(axis=1)),
-            ("unmet", unmet.sum(axis=1)),
-            ("throttled", shares.throttled.sum(axis=1)),
-            ("unmet_steps", (unmet > 1e-3).sum(axis=1)),
-            ("throttled_steps", (shares.throttled > 1e-3).sum(axis=1)),
-            ("ready", ready.sum(axis=1)),
-            ("risk_steps", risky_pod * n),
-            ("pod_steps", np.full(len(order), n)),
-            ("slow", slow),
-            ("killed", killed_cpu.sum(axis=1)),
-            # A killed pod restarts and is killed again each step it stays over the line
-            # (CrashLoopBackOff retries within minutes), so every killed step counts.
-            ("oom", oom.sum(axis=1)),
-            ("evict", (evicted & ~oom).sum(axis=1)),
-        ):
-            acc[key] += np.bincount(tenant, weights=per_pod, minlength=t_count)
-        got_t = tenant_of @ granted
-        want_t = tenant_of @ allowed_all
+        cpu_all, mem_all = sampler.chunk(start, stop)
+        demand_all = cpu_all[order] * np.float32(cpu_factor)
+        memory_all = mem_all[order] + np.float32(sandbox_mem)
+        del cpu_all, mem_all
+        host_used_all = np.zeros((n_hosts, n), np.float32)
+        got_t = np.zeros((t_count, n))
+        want_t = np.zeros((t_count, n))
+        for blk in blocks:
+            p, k = slice(blk.p0, blk.p1), slice(blk.k0, blk.k1)
+            kern, hosts = blk.kernels, blk.hosts
+            demand, memory = demand_all[p], memory_all[p]
+            oom, evicted = evict_memory(memory, req_mem[p], lim_mem[p], qos[p], cap_mem[k], kern)
+            killed = oom | evicted
+            demand_run = np.where(killed, np.float32(0), demand)
+            shares = cpu_on_kernels(demand_run, req_cpu[p], lim_cpu[p], cap_cpu[k], kern)
+            granted, unmet = shares.granted, shares.unmet
+            kernel_used = kern.total(granted)
+
+            # VMs on an overcommitted host: VMs compete for the host's cores.
+            ready = np.zeros_like(granted)
+            factor = np.ones_like(kernel_used)
+            if is_vm and overcommit > 1:
+                reserve = vm_cores[k] / np.float32(overcommit)
+                guaranteed = np.minimum(kernel_used, reserve)
+                host_free = host_cap[hosts] - blk.to_host @ guaranteed
+                perm, present, by_host = _by_host(blk.kernel_host)
+                extra = np.zeros_like(kernel_used)
+                extra[perm] = share_by_weight(
+                    (kernel_used - guaranteed)[perm],
+                    np.broadcast_to(vm_cores[k][perm], kernel_used.shape),
+                    host_free[present], by_host,
+                )  # fmt: skip
+                got = guaranteed + extra
+                factor = np.where(
+                    kernel_used > 0, got / np.maximum(kernel_used, 1e-9), np.float32(1)
+                )
+                scaled = granted * kern.spread(factor)
+                ready = granted - scaled
+                # CPU-ready between VMs: what a VM lost went to the VMs above their reservation.
+                vm_tenant = blk.tenant[kern.starts][perm]
+                interference += _interference(
+                    (kernel_used - got)[perm], extra[perm], vm_tenant, by_host, t_count
+                )
+                granted, kernel_used = scaled, got
+
+            host_used = np.asarray(blk.to_host @ kernel_used, np.float32)
+            host_used_all[hosts] = host_used
+            host_util = host_used / np.maximum(host_cap[hosts], 1)
+            active = host_used > 0
+            active_host_steps += float(active.sum())
+            at_full += float(((host_used >= 0.999 * host_cap[hosts]) & active).sum())
+            risky_host = (host_util.mean(axis=1) + host_util.std(axis=1)) >= 1.0
+            risky_pod = risky_host[blk.kernel_host][kern.kernel_of_pod]
+
+            # Shared hardware: a host at load L delivers 1 - k·L of what it grants.
+            slow = np.zeros(blk.p1 - blk.p0)
+            if shared_hw > 0:
+                if is_vm and sim.pinned_cpus:
+                    load = kernel_used / np.maximum(cap_cpu[k], 1)
+                else:
+                    load = host_util[blk.kernel_host]
+                slow = (granted * kern.spread(shared_hw * np.minimum(load, 1))).sum(axis=1)
+
+            # Latency of latency-sensitive pods: an M/M/1 queue whose server is the CPU the
+            # pod can get this step — its grant plus its weighted share of what the kernel
+            # left idle, at least its request — against the same pod on an idle kernel.
+            lp = latency_pods[p]
+            if lp.any():
+                idle_left = np.maximum(cap_cpu[k] - kernel_used, 0)
+                weight = np.maximum(req_cpu[p], np.float32(2.0))
+                share = kern.spread(
+                    idle_left / np.maximum(kern.total(np.broadcast_to(weight, granted.shape)), 1e-9)
+                )
+                capacity = np.minimum(np.maximum(granted + share * weight, req_cpu[p]), lim_cpu[p])[
+                    lp
+                ]
+                alone = np.minimum(lim_cpu[p][lp], cap_cpu[k][kern.kernel_of_pod[lp]])
+                wanted = np.minimum(demand_run, lim_cpu[p])[lp]
+                rho = np.minimum(wanted / np.maximum(capacity, 1e-6), _RHO_MAX)
+                rho_idle = np.minimum(wanted / np.maximum(alone, 1e-6), _RHO_MAX)
+                inflation = (1.0 - rho_idle) / (1.0 - rho)
+                if is_vm and overcommit > 1:  # CPU-ready delays every request of the VM
+                    inflation = inflation / np.maximum(kern.spread(factor)[lp], 1e-3)
+                t_lat = blk.tenant[lp]
+                for t in np.unique(t_lat):
+                    lat_hist[t] += np.histogram(inflation[t_lat == t], bins=_LAT_BINS)[0]
+
+            # Per-tenant sums. A killed pod wanted CPU it did not get: unmet, against its SLA.
+            allowed_all = np.minimum(demand, lim_cpu[p])
+            killed_cpu = np.where(killed, allowed_all, np.float32(0))
+            for key, per_pod in (
+                ("demand", demand.sum(axis=1)),
+                ("granted", granted.sum(axis=1)),
+                ("unmet", unmet.sum(axis=1)),
+                ("throttled", shares.throttled.sum(axis=1)),
+                ("unmet_steps", (unmet > 1e-3).sum(axis=1)),
+                ("throttled_steps", (shares.throttled > 1e-3).sum(axis=1)),
+                ("ready", ready.sum(axis=1)),
+                ("risk_steps", risky_pod * n),
+                ("pod_steps", np.full(blk.p1 - blk.p0, n)),
+                ("slow", slow),
+                ("killed", killed_cpu.sum(axis=1)),
+                # A killed pod restarts and is killed again each step it stays over the
+                # line (CrashLoopBackOff retries within minutes): every killed step counts.
+                ("oom", oom.sum(axis=1)),
+                ("evict", (evicted & ~oom).sum(axis=1)),
+            ):
+                acc[key] += np.bincount(blk.tenant, weights=per_pod, minlength=t_count)
+            got_t += blk.tenant_of @ granted
+            want_t += blk.tenant_of @ allowed_all
+            interference += _interference(unmet, shares.burst, blk.tenant, kern, t_count)
+
+        host_util_all = host_used_all / np.maximum(host_cap, 1)
+        util_mean[start:stop] = host_util_all.mean(axis=0) if n_hosts else 0
+        util_p95[start:stop] = np.percentile(host_util_all, 95, axis=0) if n_hosts else 0
         acc["sla_ok"] += ((want_t <= 0) | (got_t >= sla_target[:, None] * want_t - 1e-3)).sum(
             axis=1
         )
-        interference += _interference(unmet, shares.burst, tenant, kernels, t_count)
         if progress:
             progress(n)
 
@@ -269,6 +281,68 @@ def simulate_substrate(
     )  # fmt: skip
     return _summarise(scenario, placement, pods, node, acc, lat_hist, interference, util_mean, util_p95,
                       at_full, active_host_steps, steps, step_h, lat_add, started, throughput)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _Block:
+    """Whole hosts' worth of sorted pods [p0, p1) on kernels [k0, k1)."""
+
+    p0: int
+    p1: int
+    k0: int
+    k1: int
+    kernels: Kernels  # local to the block
+    hosts: I64  # global host ids in the block
+    kernel_host: I64  # local host index of each kernel
+    to_host: sp.csr_matrix  # (block hosts × block kernels)
+    tenant: I64
+    tenant_of: sp.csr_matrix  # (tenants × block pods)
+
+
+BLOCK_PODS = 65_536  # pods per block: (pods × steps) temporaries of a few MB stay in cache
+
+
+def _blocks(kernels: Kernels, kernel_host: I64, tenant: I64, t_count: int) -> list[_Block]:
+    """Cut the sorted pods into blocks of whole hosts of about ``BLOCK_PODS`` pods."""
+    out: list[_Block] = []
+    k, n = 0, kernels.n
+    while k < n:
+        p0 = int(kernels.starts[k])
+        k1 = k
+        while k1 < n and (
+            k1 == k
+            or int(kernels.starts[k1]) - p0 < BLOCK_PODS
+            or kernel_host[k1] == kernel_host[k1 - 1]
+        ):
+            k1 += 1
+        p1 = int(kernels.starts[k1 - 1] + kernels.counts[k1 - 1])
+        local = Kernels(
+            starts=(kernels.starts[k:k1] - p0).astype(np.int64), counts=kernels.counts[k:k1]
+        )
+        hosts, kh = np.unique(kernel_host[k:k1], return_inverse=True)
+        to_host = sp.csr_matrix(
+            (np.ones(k1 - k, np.float32), (kh, np.arange(k1 - k))), shape=(len(hosts), k1 - k)
+        )
+        tb = tenant[p0:p1]
+        tenant_of = sp.csr_matrix(
+            (np.ones(p1 - p0, np.float32), (tb, np.arange(p1 - p0))), shape=(t_count, p1 - p0)
+        )
+        out.append(
+            _Block(
+                p0,
+                p1,
+                k,
+                k1,
+                local,
+                hosts.astype(np.int64),
+                kh.astype(np.int64),
+                to_host,
+                tb,
+                tenant_of,
+            )
+        )
+        k = k1
+    return out
 
 
 def _by_host(kernel_host: I64) -> tuple[I64, I64, Kernels]:
