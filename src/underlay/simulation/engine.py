@@ -160,6 +160,9 @@ def simulate_substrate(
             kern, hosts = blk.kernels, blk.hosts
             demand, memory = demand_all[p], memory_all[p]
             oom, evicted = evict_memory(memory, req_mem[p], lim_mem[p], qos[p], cap_mem[k], kern)
+            # Memory without a trace is one column (constant): the same every step.
+            oom = np.broadcast_to(oom, demand.shape)
+            evicted = np.broadcast_to(evicted, demand.shape)
             killed = oom | evicted
             demand_run = np.where(killed, np.float32(0), demand)
             shares = cpu_on_kernels(demand_run, req_cpu[p], lim_cpu[p], cap_cpu[k], kern)

@@ -122,6 +122,11 @@ class UsageSampler:
         self.noise_sd = (per_w["noise"][wid] * pods.base_cpu).astype(np.float32)
         self.corr = per_w["corr"][wid].astype(np.float32)
         self.diurnal = np.flatnonzero(self.kind == 1)
+        peak = 2 * np.pi * self.peak_s / 86400.0
+        amp = np.where(self.kind == 1, self.amp, np.float32(0))
+        self._wave_cos = (amp * np.cos(peak)).astype(np.float32)
+        self._wave_sin = (amp * np.sin(peak)).astype(np.float32)
+        self._burst_pods = np.flatnonzero(self.burst_p[wid] > 0)
         self.traced = np.flatnonzero(self.kind == 2)
         self.series_of_pod = np.zeros(len(pods), np.int64)
         self.traces = self._load_traces(scenario, workloads, pods)
@@ -166,7 +171,8 @@ class UsageSampler:
 
     # ------------------------------------------------------------------ sampling
     def chunk(self, start: int, stop: int) -> tuple[F32, F32]:
-        """(cpu millicores, memory MiB), each (pods × (stop − start)), for steps [start, stop).
+        """(cpu millicores, memory MiB) for steps [start, stop): CPU is (pods × steps);
+        memory too when traces are used, else one column (pods × 1), constant over time.
 
         Chunks must be asked for in order (bursts carry from one chunk to the next).
         """
@@ -178,20 +184,18 @@ class UsageSampler:
         n = stop - start
         rng = np.random.default_rng([self.seed, start])
         cpu = np.repeat(self.cpu_level[:, None], n, axis=1)
-        mem = np.repeat(self.mem_level[:, None], n, axis=1)
+        # Memory stays at its level unless a trace says otherwise: one column then.
+        mem = (
+            np.repeat(self.mem_level[:, None], n, axis=1)
+            if len(self.traced)
+            else self.mem_level[:, None].copy()
+        )
         if len(self.diurnal):
             # cos(t − peak) = cos t · cos peak + sin t · sin peak: two products per
-            # pod-step instead of a cosine.
+            # pod-step instead of a cosine (amplitude 0 for pods that are not diurnal).
             t = 2 * np.pi * np.arange(start, stop) * self.step_s / 86400.0
-            d = self.diurnal
-            peak = 2 * np.pi * self.peak_s[d] / 86400.0
-            amp = self.amp[d, None]
-            cpu[d] += (amp * np.cos(peak).astype(np.float32)[:, None]) * np.cos(t).astype(
-                np.float32
-            )[None, :]
-            cpu[d] += (amp * np.sin(peak).astype(np.float32)[:, None]) * np.sin(t).astype(
-                np.float32
-            )[None, :]
+            cpu += self._wave_cos[:, None] * np.cos(t).astype(np.float32)[None, :]
+            cpu += self._wave_sin[:, None] * np.sin(t).astype(np.float32)[None, :]
         if len(self.noisy):
             common = rng.standard_normal((self.n_workloads, n), dtype=np.float32)
             own = rng.standard_normal((len(self.noisy), n), dtype=np.float32)
@@ -209,11 +213,11 @@ class UsageSampler:
                 )
                 bursting[:, s] = self._burst_left > 0
             factor = np.where(bursting, self.burst_factor[:, None], np.float32(1.0))
-            cpu *= factor[self.pods.workload]
+            b = self._burst_pods
+            cpu[b] *= factor[self.pods.workload[b]]
         if len(self.traced):
             k, codes = self.traced, self.series_of_pod[self.traced]
             cpu[k] = self.traces.cpu[codes, start:stop]
             mem[k] = self.traces.mem[codes, start:stop]
         np.maximum(cpu, 0, out=cpu)
-        np.maximum(mem, 0, out=mem)
         return cpu, mem
