@@ -148,17 +148,17 @@ def simulate_substrate(
     for start in range(0, steps, CHUNK_STEPS):
         stop = min(steps, start + CHUNK_STEPS)
         n = stop - start
-        cpu_all, mem_all = sampler.chunk(start, stop)
-        demand_all = cpu_all[order] * np.float32(cpu_factor)
-        memory_all = mem_all[order] + np.float32(sandbox_mem)
-        del cpu_all, mem_all
+        sampler.begin(start, stop)
         host_used_all = np.zeros((n_hosts, n), np.float32)
         got_t = np.zeros((t_count, n))
         want_t = np.zeros((t_count, n))
         for blk in blocks:
             p, k = slice(blk.p0, blk.p1), slice(blk.k0, blk.k1)
             kern, hosts = blk.kernels, blk.hosts
-            demand, memory = demand_all[p], memory_all[p]
+            cpu_b, memory = sampler.rows(order[p])
+            demand = cpu_b * np.float32(cpu_factor) if cpu_factor != 1.0 else cpu_b
+            if sandbox_mem:
+                memory += np.float32(sandbox_mem)
             oom, evicted = evict_memory(memory, req_mem[p], lim_mem[p], qos[p], cap_mem[k], kern)
             # Memory without a trace is one column (constant): the same every step.
             oom = np.broadcast_to(oom, demand.shape)

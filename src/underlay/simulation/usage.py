@@ -126,7 +126,10 @@ class UsageSampler:
         amp = np.where(self.kind == 1, self.amp, np.float32(0))
         self._wave_cos = (amp * np.cos(peak)).astype(np.float32)
         self._wave_sin = (amp * np.sin(peak)).astype(np.float32)
-        self._burst_pods = np.flatnonzero(self.burst_p[wid] > 0)
+        self._bursty = self.burst_p[wid] > 0
+        self._noise_slot = np.full(len(pods), -1, np.int64)  # row in the own-noise draws
+        self._noise_slot[self.noisy] = np.arange(len(self.noisy))
+        self._span = (0, 0)
         self.traced = np.flatnonzero(self.kind == 2)
         self.series_of_pod = np.zeros(len(pods), np.int64)
         self.traces = self._load_traces(scenario, workloads, pods)
@@ -176,33 +179,32 @@ class UsageSampler:
 
         Chunks must be asked for in order (bursts carry from one chunk to the next).
         """
+        self.begin(start, stop)
+        return self.rows(np.arange(len(self.pods), dtype=np.int64))
+
+    def begin(self, start: int, stop: int) -> None:
+        """Draw the random numbers of steps [start, stop); then ask :meth:`rows` for pods.
+
+        All draws are made here, for every pod in canonical order, so which pods are asked
+        for, and in what blocks, never changes anyone's usage.
+        """
         if start != self._next_step:
             raise ValueError(
                 f"chunks must come in order: expected step {self._next_step}, got {start}"
             )
         self._next_step = stop
+        self._span = (start, stop)
         n = stop - start
         rng = np.random.default_rng([self.seed, start])
-        cpu = np.repeat(self.cpu_level[:, None], n, axis=1)
-        # Memory stays at its level unless a trace says otherwise: one column then.
-        mem = (
-            np.repeat(self.mem_level[:, None], n, axis=1)
-            if len(self.traced)
-            else self.mem_level[:, None].copy()
-        )
-        if len(self.diurnal):
-            # cos(t − peak) = cos t · cos peak + sin t · sin peak: two products per
-            # pod-step instead of a cosine (amplitude 0 for pods that are not diurnal).
-            t = 2 * np.pi * np.arange(start, stop) * self.step_s / 86400.0
-            cpu += self._wave_cos[:, None] * np.cos(t).astype(np.float32)[None, :]
-            cpu += self._wave_sin[:, None] * np.sin(t).astype(np.float32)[None, :]
+        t = 2 * np.pi * np.arange(start, stop) * self.step_s / 86400.0
+        self._cos_t = np.cos(t).astype(np.float32)[None, :]
+        self._sin_t = np.sin(t).astype(np.float32)[None, :]
+        self._common: F32 | None = None
+        self._own: F32 | None = None
         if len(self.noisy):
-            common = rng.standard_normal((self.n_workloads, n), dtype=np.float32)
-            own = rng.standard_normal((len(self.noisy), n), dtype=np.float32)
-            k = self.noisy
-            rho = self.corr[k, None]
-            z = np.sqrt(rho) * common[self.pods.workload[k]] + np.sqrt(1 - rho) * own
-            cpu[k] += self.noise_sd[k, None] * z
+            self._common = rng.standard_normal((self.n_workloads, n), dtype=np.float32)
+            self._own = rng.standard_normal((len(self.noisy), n), dtype=np.float32)
+        self._factor: F32 | None = None
         if self.burst_p.any():
             bursting = np.zeros((self.n_workloads, n), bool)
             draws = rng.random((self.n_workloads, n))
@@ -212,12 +214,42 @@ class UsageSampler:
                     starts, self.burst_steps, np.maximum(self._burst_left - 1, 0)
                 )
                 bursting[:, s] = self._burst_left > 0
-            factor = np.where(bursting, self.burst_factor[:, None], np.float32(1.0))
-            b = self._burst_pods
-            cpu[b] *= factor[self.pods.workload[b]]
+            self._factor = np.where(bursting, self.burst_factor[:, None], np.float32(1.0))
+
+    def rows(self, idx: I64) -> tuple[F32, F32]:
+        """Usage of the pods ``idx`` (canonical indices) over the span of :meth:`begin`."""
+        start, stop = self._span
+        n = stop - start
+        cpu = np.repeat(self.cpu_level[idx, None], n, axis=1)
+        # Memory stays at its level unless a trace says otherwise: one column then.
+        mem = (
+            np.repeat(self.mem_level[idx, None], n, axis=1)
+            if len(self.traced)
+            else self.mem_level[idx, None].copy()
+        )
+        if len(self.diurnal):
+            # cos(t − peak) = cos t · cos peak + sin t · sin peak: two products per
+            # pod-step instead of a cosine (amplitude 0 for pods that are not diurnal).
+            cpu += self._wave_cos[idx, None] * self._cos_t
+            cpu += self._wave_sin[idx, None] * self._sin_t
+        wid = self.pods.workload[idx]
+        if self._own is not None and self._common is not None:
+            slot = self._noise_slot[idx]
+            sel = np.flatnonzero(slot >= 0)
+            if len(sel):
+                k = idx[sel]
+                rho = self.corr[k, None]
+                z = np.sqrt(rho) * self._common[wid[sel]] + np.sqrt(1 - rho) * self._own[slot[sel]]
+                cpu[sel] += self.noise_sd[k, None] * z
+        if self._factor is not None:
+            sel = np.flatnonzero(self._bursty[idx])
+            if len(sel):
+                cpu[sel] *= self._factor[wid[sel]]
         if len(self.traced):
-            k, codes = self.traced, self.series_of_pod[self.traced]
-            cpu[k] = self.traces.cpu[codes, start:stop]
-            mem[k] = self.traces.mem[codes, start:stop]
+            sel = np.flatnonzero(self.kind[idx] == 2)
+            if len(sel):
+                codes = self.series_of_pod[idx[sel]]
+                cpu[sel] = self.traces.cpu[codes, start:stop]
+                mem[sel] = self.traces.mem[codes, start:stop]
         np.maximum(cpu, 0, out=cpu)
         return cpu, mem
