@@ -40,6 +40,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import scipy.sparse as sp
@@ -145,6 +146,7 @@ def simulate_substrate(
     )
 
     shared_hw = np.float32(sim.shared_hardware_slowdown)
+    shared_kernels = placement.kind in ("baremetal-shared", "sandboxed")
     for start in range(0, steps, CHUNK_STEPS):
         stop = min(steps, start + CHUNK_STEPS)
         n = stop - start
@@ -176,7 +178,7 @@ def simulate_substrate(
                 reserve = vm_cores[k] / np.float32(overcommit)
                 guaranteed = np.minimum(kernel_used, reserve)
                 host_free = host_cap[hosts] - blk.to_host @ guaranteed
-                perm, present, by_host = _by_host(blk.kernel_host)
+                perm, present, by_host = blk.by_host
                 extra = np.zeros_like(kernel_used)
                 extra[perm] = share_by_weight(
                     (kernel_used - guaranteed)[perm],
@@ -261,7 +263,8 @@ def simulate_substrate(
                 acc[key] += np.bincount(blk.tenant, weights=per_pod, minlength=t_count)
             got_t += blk.tenant_of @ granted
             want_t += blk.tenant_of @ allowed_all
-            interference += _interference(unmet, shares.burst, blk.tenant, kern, t_count)
+            if shared_kernels:  # elsewhere a kernel (node or VM) holds one tenant only
+                interference += _interference(unmet, shares.burst, blk.tenant, kern, t_count)
 
         host_util_all = host_used_all / np.maximum(host_cap, 1)
         util_mean[start:stop] = host_util_all.mean(axis=0) if n_hosts else 0
@@ -300,6 +303,11 @@ class _Block:
     to_host: sp.csr_matrix  # (block hosts × block kernels)
     tenant: I64
     tenant_of: sp.csr_matrix  # (tenants × block pods)
+
+    @cached_property
+    def by_host(self) -> tuple[I64, I64, Kernels]:
+        """The block's kernels regrouped by host (for VMs competing on a host)."""
+        return _by_host(self.kernel_host)
 
 
 BLOCK_PODS = 65_536  # pods per block: (pods × steps) temporaries of a few MB stay in cache
