@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
-from underlay.errors import InputError
+from underlay.errors import InputError, TraceError
 
-__all__ = ["read_text"]
+__all__ = ["non_negative_number", "read_text"]
 
 
 def read_text(path: Path, error: type[InputError], expected: str) -> str:
@@ -22,3 +23,21 @@ def read_text(path: Path, error: type[InputError], expected: str) -> str:
         raise error(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except OSError as exc:
         raise error(f"{path}: cannot read ({exc.strerror})") from None
+
+
+def non_negative_number(path: Path, line: int, column: str, text: str) -> float:
+    """The finite, non-negative number in ``text``; a TraceError naming file, line and
+    column otherwise."""
+    where = f"{path}, line {line}, column {column!r}"
+    value = text.strip()
+    if not value:
+        raise TraceError(f"{where}: empty, expected a number")
+    try:
+        number = float(value)
+    except ValueError:
+        raise TraceError(f"{where}: {value[:40]!r} is not a number") from None
+    if not math.isfinite(number):
+        raise TraceError(f"{where}: {value[:40]!r} is not a finite number")
+    if number < 0:
+        raise TraceError(f"{where}: {value[:40]!r} is negative, expected >= 0")
+    return number

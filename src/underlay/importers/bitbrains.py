@@ -39,6 +39,7 @@ import numpy as np
 import numpy.typing as npt
 
 from underlay.errors import TraceError
+from underlay.files import non_negative_number, read_text
 from underlay.importers.trace_format import ProgressCallback, Series
 from underlay.importers.trace_import import (
     REQUEST_RULE,
@@ -98,33 +99,8 @@ def _key(column: str) -> str:
     return " ".join(column.split()).lower()
 
 
-def _value(path: Path, line: int, column: str, text: str) -> float:
-    where = f"{path}, line {line}, column {column!r}"
-    value = text.strip()
-    if not value:
-        raise TraceError(f"{where}: empty, expected a number")
-    try:
-        number = float(value)
-    except ValueError:
-        raise TraceError(f"{where}: {value[:40]!r} is not a number") from None
-    if not math.isfinite(number):
-        raise TraceError(f"{where}: {value[:40]!r} is not a finite number")
-    if number < 0:
-        raise TraceError(f"{where}: {value[:40]!r} is negative, expected >= 0")
-    return number
-
-
 def _lines(path: Path) -> list[str]:
-    try:
-        return path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise TraceError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise TraceError(f"{path}: is a directory, expected a Bitbrains CSV file") from None
-    except UnicodeDecodeError as exc:
-        raise TraceError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    except OSError as exc:
-        raise TraceError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    return read_text(path, TraceError, "a Bitbrains CSV file").splitlines()
 
 
 def read_bitbrains(path: str | Path) -> BitbrainsVm:
@@ -157,7 +133,8 @@ def read_bitbrains(path: str | Path) -> BitbrainsVm:
                 f"found {len(fields)}"
             )
         t, cores, cap, use, mem_cap, mem_use = (
-            _value(file, number, c, fields[i]) for c, i in zip(BITBRAINS_COLUMNS, cols, strict=True)
+            non_negative_number(file, number, c, fields[i])
+            for c, i in zip(BITBRAINS_COLUMNS, cols, strict=True)
         )
         if cores <= 0:
             raise TraceError(f"{file}, line {number}, column {_CORES!r}: 0 cores; expected >= 1")

@@ -31,6 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 from underlay.errors import InputError, TraceError
+from underlay.files import read_text
 from underlay.importers.trace_format import ProgressCallback, Series
 from underlay.importers.trace_import import (
     ImportedTrace,
@@ -64,14 +65,7 @@ class PlanetLabVm:
 def read_planetlab(path: str | Path) -> PlanetLabVm:
     """Read one VM file (strict: TraceError naming file, line and problem)."""
     file = Path(path)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise TraceError(f"{file}: no such file") from None
-    except UnicodeDecodeError as exc:
-        raise TraceError(f"{file}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    except OSError as exc:
-        raise TraceError(f"{file}: cannot read ({exc.strerror or exc})") from None
+    text = read_text(file, TraceError, "a PlanetLab VM file")
     values: list[int] = []
     for number, line in enumerate(text.splitlines(), start=1):
         value = line.strip()

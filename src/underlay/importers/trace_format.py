@@ -20,7 +20,6 @@ Turning usage series into scenarios is :mod:`underlay.importers.trace_import`.
 from __future__ import annotations
 
 import csv
-import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from underlay.errors import InputError, TraceError
+from underlay.files import non_negative_number
 
 __all__ = [
     "TRACE_COLUMNS",
@@ -139,22 +139,6 @@ def write_trace(path: str | Path, series: Sequence[tuple[str, Any, Any, Any]]) -
 # ------------------------------------------------------------------------------ reading
 
 
-def _number(path: Path, line: int, column: str, text: str) -> float:
-    where = f"{path}, line {line}, column {column!r}"
-    value = text.strip()
-    if not value:
-        raise TraceError(f"{where}: empty, expected a number")
-    try:
-        number = float(value)
-    except ValueError:
-        raise TraceError(f"{where}: {value[:40]!r} is not a number") from None
-    if not math.isfinite(number):
-        raise TraceError(f"{where}: {value[:40]!r} is not a finite number")
-    if number < 0:
-        raise TraceError(f"{where}: {value[:40]!r} is negative, expected >= 0")
-    return number
-
-
 def _trace_rows(path: Path) -> Iterator[tuple[int, list[str], dict[str, int]]]:
     try:
         handle = path.open(newline="", encoding="utf-8")
@@ -215,9 +199,9 @@ def read_trace(path: str | Path) -> dict[str, TraceSeries]:
         name = fields[index["series"]].strip()
         if not name:
             raise TraceError(f"{file}, line {line}, column 'series': empty series name")
-        t = _number(file, line, "time_s", fields[index["time_s"]])
-        cpu = _number(file, line, "cpu_cores", fields[index["cpu_cores"]])
-        mem = _number(file, line, "memory_mib", fields[index["memory_mib"]])
+        t = non_negative_number(file, line, "time_s", fields[index["time_s"]])
+        cpu = non_negative_number(file, line, "cpu_cores", fields[index["cpu_cores"]])
+        mem = non_negative_number(file, line, "memory_mib", fields[index["memory_mib"]])
         if name != current:
             if name in columns:
                 raise TraceError(

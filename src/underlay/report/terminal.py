@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
+from underlay.model.scenario import Scenario, Tenant
 from underlay.pipeline import Comparison, Simulation
 from underlay.report.columns import SUBSTRATE_COLUMNS, Column, tenant_cell
 
@@ -27,6 +28,32 @@ def _transposed(
     return table
 
 
+def _tenant_matrix(
+    console: Console,
+    title: str,
+    sc: Scenario,
+    names: list[str],
+    max_tenants: int | None,
+    subtitle: Callable[[Tenant], str],
+    cells: Callable[[int], list[str]],
+) -> None:
+    """One row per tenant (at most ``max_tenants``), one column per substrate."""
+    table = Table(title=title, title_justify="left", header_style="bold")
+    table.add_column("tenant")
+    for name in names:
+        table.add_column(name)
+    shown = sc.tenants if max_tenants is None else sc.tenants[:max_tenants]
+    for i, tenant in enumerate(shown):
+        label = f"{tenant.name}\n[dim]{subtitle(tenant)}[/dim]"
+        table.add_row(label, *cells(i), end_section=True)
+    console.print(table)
+    if len(shown) < len(sc.tenants):
+        console.print(
+            f"[dim]… and {len(sc.tenants) - len(shown):,} more tenants "
+            "(--all-tenants shows them; --json has every figure)[/dim]"
+        )
+
+
 def render_comparison(
     result: Comparison, console: Console, *, max_tenants: int | None = 25
 ) -> None:
@@ -38,26 +65,11 @@ def render_comparison(
     )
     names = [s.name for s in result.substrates]
     console.print(_transposed("Substrates", SUBSTRATE_COLUMNS, result.substrates, names))
-    tenants = Table(
-        title="Tenants (cost, hosts touched, what they give up)",
-        title_justify="left",
-        header_style="bold",
-    )
-    tenants.add_column("tenant")
-    for name in names:
-        tenants.add_column(name)
-    shown = sc.tenants if max_tenants is None else sc.tenants[:max_tenants]
-    for i, tenant in enumerate(shown):
-        label = f"{tenant.name}\n[dim]{tenant.isolation}, {tenant.kubernetes_version}[/dim]"
-        tenants.add_row(
-            label, *(tenant_cell(s.tenants[i]) for s in result.substrates), end_section=True
-        )
-    console.print(tenants)
-    if len(shown) < len(sc.tenants):
-        console.print(
-            f"[dim]… and {len(sc.tenants) - len(shown):,} more tenants "
-            "(--all-tenants shows them; --json has every figure)[/dim]"
-        )
+    _tenant_matrix(
+        console, "Tenants (cost, hosts touched, what they give up)", sc, names, max_tenants,
+        lambda t: f"{t.isolation}, {t.kubernetes_version}",
+        lambda i: [tenant_cell(s.tenants[i]) for s in result.substrates],
+    )  # fmt: skip
     for s in result.substrates:
         if s.unplaced:
             console.print(f"[bold red]Unplaced pods on {s.name}[/bold red]")
@@ -91,21 +103,11 @@ def render_simulation(
     )
     names = [r.name for r in result.results]
     console.print(_transposed("Usage replayed", SIMULATION_ROWS, result.results, names))
-    table = Table(
-        title="Tenants over time (unmet CPU, SLA, what hurt them)",
-        title_justify="left",
-        header_style="bold",
-    )
-    table.add_column("tenant")
-    for name in names:
-        table.add_column(name)
-    shown = sc.tenants if max_tenants is None else sc.tenants[:max_tenants]
-    for i, tenant in enumerate(shown):
-        label = f"{tenant.name}\n[dim]SLA {tenant.sla.cpu_satisfaction_percent:g}%[/dim]"
-        table.add_row(
-            label, *(tenant_sim_cell(r.tenants[i]) for r in result.results), end_section=True
-        )
-    console.print(table)
+    _tenant_matrix(
+        console, "Tenants over time (unmet CPU, SLA, what hurt them)", sc, names, max_tenants,
+        lambda t: f"SLA {t.sla.cpu_satisfaction_percent:g}%",
+        lambda i: [tenant_sim_cell(r.tenants[i]) for r in result.results],
+    )  # fmt: skip
     tenant_names = [t.name for t in sc.tenants]
     for r in result.results:
         pairs = r.who_hurt_whom(tenant_names)
