@@ -152,6 +152,7 @@ class _Run:
         self.shared_version: str | None = None
         self._offset = 0
         self.lower_bound = 0  # LP lower bound on hosts, summed over independent pools
+        self._vm_templates: list[NodeTemplate] | None = None
 
     # ------------------------------------------------------------------ helpers
     def _rack_count(self) -> int:
@@ -570,6 +571,10 @@ class _Run:
         return cpu, mem
 
     def _vm_host_templates(self, hyp: HypervisorProfile) -> list[NodeTemplate]:
+        """What each host model offers to VMs (built once per run: it only depends on the
+        hypervisor and the overcommit)."""
+        if self._vm_templates is not None:
+            return self._vm_templates
         out = []
         for i, m in enumerate(self.scenario.hardware.host_models):
             usable_cpu = (m.cpu_milli - hyp.host_reserved.cpu_milli) * (
@@ -588,6 +593,7 @@ class _Run:
                     host_model=i,
                 )
             )
+        self._vm_templates = out
         return out
 
     def _candidate_shapes(

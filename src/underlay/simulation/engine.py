@@ -428,14 +428,14 @@ def _summarise(
 
 
 def _overhead(substrate: object, defaults: Defaults) -> tuple[float, float]:
-    """(CPU demand multiplier, network latency added in µs) of a substrate."""
+    """(CPU demand multiplier, network latency added in µs) of a substrate: a VM or a
+    sandbox needs 1 / (CPU throughput) as much CPU for the same work."""
+    latency = 0.0
     if isinstance(substrate, Vm):
-        h = defaults.hypervisors[substrate.hypervisor]
-        return 1.0 / (1.0 - h.cpu_overhead_percent / 100.0), h.network_latency_add_us
-    if isinstance(substrate, Sandboxed):
-        r = defaults.sandbox_runtimes[substrate.runtime]
-        return 1.0 / (1.0 - r.cpu_overhead_percent / 100.0), r.network_latency_add_us
-    return 1.0, 0.0
+        latency = defaults.hypervisors[substrate.hypervisor].network_latency_add_us
+    elif isinstance(substrate, Sandboxed):
+        latency = defaults.sandbox_runtimes[substrate.runtime].network_latency_add_us
+    return 1.0 / class_throughput(substrate, defaults, "cpu"), latency
 
 
 def class_throughput(substrate: object, defaults: Defaults, workload_class: str) -> float:
