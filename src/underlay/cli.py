@@ -10,8 +10,9 @@ import io
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 import yaml
@@ -314,8 +315,19 @@ class _TraceProgress:
             self._bar.update(self._task, completed=done, total=total)  # type: ignore[arg-type]
 
 
-def _wrote_trace_import(output: Path, trace: Path, summary: str) -> None:
-    err.print(f"Wrote {output} and {trace}: {summary}. Review its header.", highlight=False)
+def _trace_import(output: Path, what: str, build: Callable[[str, _TraceProgress], Any]) -> None:
+    """Run an importer (``build(trace file name, progress)``) and write the scenario and its
+    trace together; bad input → exit 2, nothing written."""
+    from underlay.importers.trace_import import trace_path_for, write_import
+
+    trace = trace_path_for(output)
+    try:
+        with _TraceProgress(what) as progress:
+            result = build(trace.name, progress)
+        write_import(output, result)
+    except UnderlayError as exc:
+        raise _fail(exc) from None
+    err.print(f"Wrote {output} and {trace}: {result.summary}. Review its header.", highlight=False)
 
 
 @import_app.command()
@@ -331,19 +343,14 @@ def bitbrains(
 ) -> None:
     """Turn Bitbrains VM traces (GWA-T-12) into a scenario that replays their usage."""
     from underlay.importers.bitbrains import bitbrains_import
-    from underlay.importers.trace_import import trace_path_for, write_import
 
-    trace = trace_path_for(output)
-    try:
-        with _TraceProgress("Bitbrains files") as progress:
-            result = bitbrains_import(
-                paths, trace_file=trace.name, name=name, host_cores=host_cores,
-                host_memory=host_memory, tenants=tenants, progress=progress,
-            )  # fmt: skip
-        write_import(output, result)
-    except UnderlayError as exc:
-        raise _fail(exc) from None
-    _wrote_trace_import(output, trace, result.summary)
+    _trace_import(
+        output, "Bitbrains files",
+        lambda trace_file, progress: bitbrains_import(
+            paths, trace_file=trace_file, name=name, host_cores=host_cores,
+            host_memory=host_memory, tenants=tenants, progress=progress,
+        ),
+    )  # fmt: skip
 
 
 @import_app.command()
@@ -375,21 +382,16 @@ def alibaba2018(
     """Turn the Alibaba cluster trace v2018 (machines, or containers by app group) into a
     scenario that replays their usage."""
     from underlay.importers.alibaba2018 import alibaba2018_import
-    from underlay.importers.trace_import import trace_path_for, write_import
 
-    trace = trace_path_for(output)
-    try:
-        with _TraceProgress(usage.name) as progress:
-            result = alibaba2018_import(
-                usage, meta, trace_file=trace.name, containers_path=containers,
-                container_meta_path=container_meta, machines=machines,
-                machine_memory=machine_memory, host_cores=host_cores, host_memory=host_memory,
-                tenants=tenants, name=name, progress=progress,
-            )  # fmt: skip
-        write_import(output, result)
-    except UnderlayError as exc:
-        raise _fail(exc) from None
-    _wrote_trace_import(output, trace, result.summary)
+    _trace_import(
+        output, usage.name,
+        lambda trace_file, progress: alibaba2018_import(
+            usage, meta, trace_file=trace_file, containers_path=containers,
+            container_meta_path=container_meta, machines=machines,
+            machine_memory=machine_memory, host_cores=host_cores, host_memory=host_memory,
+            tenants=tenants, name=name, progress=progress,
+        ),
+    )  # fmt: skip
 
 
 @import_app.command()
@@ -407,20 +409,15 @@ def planetlab(
 ) -> None:
     """Turn PlanetLab VM CPU traces (as shipped with CloudSim) into a scenario that replays them."""
     from underlay.importers.planetlab import planetlab_import
-    from underlay.importers.trace_import import trace_path_for, write_import
 
-    trace = trace_path_for(output)
-    try:
-        with _TraceProgress("PlanetLab files") as progress:
-            result = planetlab_import(
-                folder, trace_file=trace.name, limit=limit, group=group, vm_cores=vm_cores,
-                vm_memory=vm_memory, host_cores=host_cores, host_memory=host_memory,
-                tenants=tenants, name=name, progress=progress,
-            )  # fmt: skip
-        write_import(output, result)
-    except UnderlayError as exc:
-        raise _fail(exc) from None
-    _wrote_trace_import(output, trace, result.summary)
+    _trace_import(
+        output, "PlanetLab files",
+        lambda trace_file, progress: planetlab_import(
+            folder, trace_file=trace_file, limit=limit, group=group, vm_cores=vm_cores,
+            vm_memory=vm_memory, host_cores=host_cores, host_memory=host_memory,
+            tenants=tenants, name=name, progress=progress,
+        ),
+    )  # fmt: skip
 
 
 def main() -> None:
