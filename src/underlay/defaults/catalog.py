@@ -16,9 +16,11 @@ from underlay.model.scenario import CpuMilli, MemoryMiB, Resources, SystemPod
 __all__ = [
     "ControlPlaneDefaults",
     "Defaults",
+    "FailureRates",
     "HypervisorProfile",
     "ReservationPolicy",
     "SandboxRuntime",
+    "Security",
     "VmMemoryOverhead",
     "load_defaults",
     "raw_defaults",
@@ -60,6 +62,7 @@ class HypervisorProfile(_Model):
     host_reserved: Resources
     licence_per_core_year_usd: float = Field(ge=0)
     vm_replace_minutes: float = Field(gt=0)
+    escapes_per_year: float = Field(ge=0, description="guest-to-host escapes, a year")
     source: str
 
 
@@ -70,6 +73,7 @@ class SandboxRuntime(_Model):
     cpu_overhead_percent: float = Field(ge=0, lt=100)
     storage_iops_factor: float = Field(gt=0, le=1)
     network_latency_add_us: float = Field(ge=0)
+    escapes_per_year: float = Field(ge=0, description="sandbox-to-host escapes, a year")
     source: str
 
 
@@ -146,6 +150,61 @@ class Licensing(_Model):
     source: str
 
 
+class Security(_Model):
+    """Exploit rates that weight the blast radius of an escape."""
+
+    runtime_escapes_per_year: float = Field(ge=0)
+    kernel_exploits_per_year: float = Field(ge=0)
+    kernel_exploit_success_from_container: float = Field(ge=0, le=1)
+    foothold_weight: dict[str, float]
+    source: str
+
+    @property
+    def container_escapes_per_year(self) -> float:
+        """Escapes from a container to its kernel's root a year, weighted by success."""
+        return (
+            self.runtime_escapes_per_year
+            + self.kernel_exploits_per_year * self.kernel_exploit_success_from_container
+        )
+
+    def weight_of(self, isolation_class: str) -> float:
+        """How likely an attack starts in a pod of this class (1.0 when not listed)."""
+        return self.foothold_weight.get(isolation_class, 1.0)
+
+
+class FailureRates(_Model):
+    """Failure counts per cluster-year and the times to recover from them."""
+
+    reference_cluster_hosts: int = Field(gt=0)
+    host_failures_per_cluster_year: float = Field(ge=0)
+    rack_failures_per_cluster_year: float = Field(ge=0)
+    zone_failures_per_cluster_year: float = Field(ge=0)
+    hosts_per_rack: int = Field(gt=0)
+    hosts_per_zone: int = Field(gt=0)
+    rack_repair_hours: float = Field(gt=0)
+    zone_repair_hours: float = Field(gt=0)
+    detection_minutes: float = Field(ge=0)
+    pod_start_minutes: float = Field(ge=0)
+    source: str
+
+    @property
+    def host_rate(self) -> float:
+        """Failures per host-year."""
+        return self.host_failures_per_cluster_year / self.reference_cluster_hosts
+
+    @property
+    def rack_rate(self) -> float:
+        """Failures per rack-year."""
+        racks = self.reference_cluster_hosts / self.hosts_per_rack
+        return self.rack_failures_per_cluster_year / racks
+
+    @property
+    def zone_rate(self) -> float:
+        """Failures per zone-year."""
+        zones = self.reference_cluster_hosts / self.hosts_per_zone
+        return self.zone_failures_per_cluster_year / zones
+
+
 class Defaults(_Model):
     """Every default underlay uses, each with its source."""
 
@@ -160,6 +219,8 @@ class Defaults(_Model):
     lifecycle: Lifecycle
     costs: Costs
     licensing: Licensing
+    security: Security
+    failures: FailureRates
 
 
 # Kept for type checkers: these aliases are part of the defaults file's vocabulary.

@@ -9,6 +9,8 @@ in the file (``cpu: 500m``, ``memory: 4Gi``) and stored in integer units
 from __future__ import annotations
 
 import difflib
+import itertools
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -31,13 +33,20 @@ __all__ = [
     "BaremetalDedicated",
     "BaremetalShared",
     "Cluster",
+    "CostSettings",
+    "DisruptionBudget",
+    "FailureSettings",
     "GpuRequest",
     "Hardware",
     "HostModel",
     "InventoryEntry",
+    "IsolationPolicy",
+    "IsolationRule",
     "KubernetesSettings",
+    "LifecycleSettings",
     "MaxPodsPolicy",
     "PlacementSettings",
+    "PowerCurve",
     "Resources",
     "Sandboxed",
     "Scenario",
@@ -103,10 +112,11 @@ KubeVersion = Annotated[
     str, Field(pattern=r"^1\.\d{1,2}$", description="minor version, e.g. '1.31'")
 ]
 
+SupportChannel = Literal["upstream", "eks", "eks-extended", "aks", "gke"]
 WorkloadClass = Literal[
     "cpu", "memory", "storage-io", "network-latency", "gpu-training", "gpu-inference", "batch"
 ]
-IsolationClass = Literal["regulated", "internal", "untrusted"]
+IsolationClass = Name  # a class of the scenario's isolation policy (see IsolationPolicy)
 SubstrateKind = Literal["baremetal-dedicated", "baremetal-shared", "vm", "sandboxed"]
 SUBSTRATE_KINDS: tuple[SubstrateKind, ...] = (
     "baremetal-dedicated",
@@ -131,16 +141,44 @@ class GpuSpec(_Model):
 
 
 class PowerCurve(_Model):
-    """Host power draw: linear between idle and peak, or SPECpower-style points."""
+    """Host power draw: linear between idle and peak, or SPECpower-style points.
 
-    idle_watts: float = Field(ge=0, le=20_000)
-    peak_watts: float = Field(ge=0, le=20_000)
+    ``points`` are the watts at 0 %, 10 %, ..., 100 % CPU utilisation (11 values, as
+    SPECpower_ssj2008 reports them); between points the draw is linear. Without points the
+    curve is the straight line from ``idle_watts`` to ``peak_watts``.
+    """
+
+    idle_watts: float = Field(default=150, ge=0, le=20_000)
+    peak_watts: float = Field(default=450, ge=0, le=20_000)
+    points: list[float] | None = Field(
+        default=None,
+        description="watts at 0, 10, ..., 100 % utilisation (11 values, SPECpower style)",
+    )
 
     @model_validator(mode="after")
-    def _peak_above_idle(self) -> PowerCurve:
-        if self.peak_watts < self.idle_watts:
+    def _consistent(self) -> PowerCurve:
+        if self.points is not None:
+            if len(self.points) != 11:
+                raise ValueError(
+                    f"{at('points')}needs 11 values (watts at 0, 10, ..., 100 % "
+                    f"utilisation), got {len(self.points)}"
+                )
+            for i, (a, b) in enumerate(itertools.pairwise(self.points)):
+                if not 0 <= a <= 20_000 or b < a:
+                    raise ValueError(
+                        f"{at('points', i + 1)}watts must not fall as utilisation rises "
+                        f"({a:g} W at {10 * i} % then {b:g} W at {10 * (i + 1)} %)"
+                    )
+        elif self.peak_watts < self.idle_watts:
             raise ValueError("peak_watts must be at least idle_watts")
         return self
+
+    @property
+    def knots(self) -> list[float]:
+        """Watts at 0, 10, ..., 100 % utilisation (the line when no points are given)."""
+        if self.points is not None:
+            return list(self.points)
+        return [self.idle_watts + (self.peak_watts - self.idle_watts) * i / 10 for i in range(11)]
 
 
 class HostModel(_Model):
@@ -156,7 +194,7 @@ class HostModel(_Model):
     )
     price_usd: float = Field(default=0.0, ge=0, le=10_000_000)
     lifetime_years: float = Field(default=5.0, gt=0, le=30)
-    power: PowerCurve = PowerCurve(idle_watts=150, peak_watts=450)
+    power: PowerCurve = PowerCurve()
 
     @field_validator("cpu_milli")
     @classmethod
@@ -313,6 +351,9 @@ class BaremetalShared(_Model):
     kubernetes_version: KubeVersion | None = Field(
         default=None, description="the one version of the shared cluster (default: most wanted)"
     )
+    upgrade_cadence_months: int | None = Field(
+        default=None, ge=1, le=60, description="default: the shortest cadence of its tenants"
+    )
 
 
 class Vm(_Model):
@@ -340,6 +381,9 @@ class Sandboxed(_Model):
     )
     runtime: Name = "kata"
     kubernetes_version: KubeVersion | None = None
+    upgrade_cadence_months: int | None = Field(
+        default=None, ge=1, le=60, description="default: the shortest cadence of its tenants"
+    )
 
 
 Substrate = Annotated[
@@ -439,6 +483,25 @@ class Usage(_Model):
         return self
 
 
+class DisruptionBudget(_Model):
+    """A PodDisruptionBudget: how many replicas a voluntary drain may take down at once."""
+
+    max_unavailable: int | None = Field(default=None, ge=0, le=1_000_000)
+    min_available: int | None = Field(default=None, ge=0, le=1_000_000)
+
+    @model_validator(mode="after")
+    def _one_of(self) -> DisruptionBudget:
+        if (self.max_unavailable is None) == (self.min_available is None):
+            raise ValueError("give exactly one of max_unavailable and min_available")
+        return self
+
+    def allowed(self, replicas: int) -> int:
+        """Replicas that may be down at once out of ``replicas``."""
+        if self.max_unavailable is not None:
+            return min(self.max_unavailable, replicas)
+        return max(0, replicas - (self.min_available or 0))
+
+
 class Workload(_Model):
     """A Deployment-like group of identical pods."""
 
@@ -451,6 +514,9 @@ class Workload(_Model):
     workload_class: WorkloadClass = Field(default="cpu", alias="class")
     spread: Spread = Spread()
     usage: Usage = Usage()
+    disruption_budget: DisruptionBudget | None = Field(
+        default=None, description="PodDisruptionBudget respected when nodes are drained"
+    )
 
     @model_validator(mode="after")
     def _limits_cover_requests(self) -> Workload:
@@ -526,7 +592,15 @@ class Tenant(_Model):
     kubernetes_version: KubeVersion = "1.33"
     isolation: IsolationClass = "internal"
     sla: Sla = Sla()
-    upgrade_cadence_months: int = Field(default=12, ge=1, le=60)
+    upgrade_cadence_months: int = Field(
+        default=12, ge=1, le=60, description="months between the tenant's own upgrades"
+    )
+    support: SupportChannel = Field(
+        default="upstream", description="whose support calendar counts for this tenant"
+    )
+    must_stay_supported: bool = Field(
+        default=False, description="reject a cadence that cannot keep a supported version"
+    )
     clusters: list[Cluster] = Field(min_length=1)
 
     @model_validator(mode="before")
@@ -597,6 +671,138 @@ class SimulationSettings(_Model):
         return max(1, round(self.horizon_hours * 60 / self.step_minutes))
 
 
+DEFAULT_ISOLATION_CLASSES = ("regulated", "internal", "untrusted")
+
+
+class IsolationClassDef(_Model):
+    """One isolation class; it obeys its own rules and those of the classes it inherits."""
+
+    inherits: list[Name] = Field(default_factory=list)
+    description: str = ""
+
+
+class IsolationRule(_Model):
+    """Tenants of two classes must not share a kernel (or a host, or a rack).
+
+    ``between: [untrusted, untrusted]`` forbids two *different* untrusted tenants to share.
+    """
+
+    between: tuple[Name, Name]
+    never_share: Literal["kernel", "host", "rack"] = "kernel"
+
+
+def _default_rules() -> list[IsolationRule]:
+    return [
+        IsolationRule(between=("regulated", "untrusted"), never_share="kernel"),
+        IsolationRule(between=("untrusted", "untrusted"), never_share="kernel"),
+    ]
+
+
+class IsolationPolicy(_Model):
+    """Isolation classes of tenants and the rules between them.
+
+    Default: classes ``regulated``, ``internal``, ``untrusted``; a regulated tenant never
+    shares a kernel with an untrusted one, and no two untrusted tenants share a kernel.
+    Classes named in ``classes`` are added to the three defaults; ``rules`` replace the
+    default rules.
+    """
+
+    classes: dict[Name, IsolationClassDef] = Field(default_factory=dict)
+    rules: list[IsolationRule] = Field(default_factory=_default_rules)
+
+    @model_validator(mode="after")
+    def _known_and_acyclic(self) -> IsolationPolicy:
+        known = self.class_names
+        for name, cls in self.classes.items():
+            for i, parent in enumerate(cls.inherits):
+                if parent not in known:
+                    raise ValueError(
+                        f"{at('classes', name, 'inherits', i)}no isolation class is called "
+                        f"{parent!r}{_did_you_mean(parent, known)} (known: {', '.join(known)})"
+                    )
+        for name in self.classes:
+            cycle = self._cycle_from(name)
+            if cycle:
+                raise ValueError(
+                    f"{at('classes', name, 'inherits')}inheritance goes round in a circle: "
+                    + " -> ".join(cycle)
+                )
+        for i, rule in enumerate(self.rules):
+            for j, name in enumerate(rule.between):
+                if name not in known:
+                    raise ValueError(
+                        f"{at('rules', i, 'between', j)}no isolation class is called {name!r}"
+                        f"{_did_you_mean(name, known)} (known: {', '.join(known)})"
+                    )
+        return self
+
+    def _cycle_from(self, start: str) -> list[str]:
+        path: list[str] = [start]
+
+        def walk(name: str) -> list[str]:
+            for parent in self.classes.get(name, IsolationClassDef()).inherits:
+                if parent in path:
+                    return [*path[path.index(parent) :], parent]
+                path.append(parent)
+                found = walk(parent)
+                if found:
+                    return found
+                path.pop()
+            return []
+
+        return walk(start)
+
+    @property
+    def class_names(self) -> list[str]:
+        """The default classes and the scenario's own, in that order."""
+        return list(DEFAULT_ISOLATION_CLASSES) + [
+            c for c in self.classes if c not in DEFAULT_ISOLATION_CLASSES
+        ]
+
+    def lineage(self, name: str) -> set[str]:
+        """``name`` and every class it inherits from, directly or not."""
+        seen = {name}
+        todo = [name]
+        while todo:
+            for parent in self.classes.get(todo.pop(), IsolationClassDef()).inherits:
+                if parent not in seen:
+                    seen.add(parent)
+                    todo.append(parent)
+        return seen
+
+
+class LifecycleSettings(_Model):
+    """The Kubernetes version lifecycle over years."""
+
+    start: date | None = Field(
+        default=None,
+        description="first day of the horizon (default: the date underlay's release calendar "
+        "was last updated, so results do not change with the day they are run)",
+    )
+    horizon_years: float = Field(default=3.0, gt=0, le=20)
+    nodes_in_parallel: int = Field(
+        default=1, ge=1, le=1_000, description="nodes drained at once in a rolling upgrade"
+    )
+    spare_hosts_per_cluster: int = Field(
+        default=0, ge=0, le=1_000, description="bare-metal hosts kept free as upgrade surge"
+    )
+
+
+class FailureSettings(_Model):
+    """The host, rack and zone failure Monte Carlo."""
+
+    trials: int = Field(default=1000, ge=1, le=1_000_000)
+    years: float = Field(default=1.0, gt=0, le=20, description="simulated time per trial")
+    seed: int | None = Field(default=None, ge=0, description="default: the simulation seed")
+
+
+class CostSettings(_Model):
+    """Operations cost on top of capex, power and licences."""
+
+    ops_per_host_month_usd: float = Field(default=0.0, ge=0, le=1_000_000)
+    ops_per_cluster_month_usd: float = Field(default=0.0, ge=0, le=10_000_000)
+
+
 class Scenario(_Model):
     """Everything underlay needs to compare substrates for one fleet."""
 
@@ -619,6 +825,10 @@ class Scenario(_Model):
     kubernetes: KubernetesSettings = KubernetesSettings()
     placement: PlacementSettings = PlacementSettings()
     simulation: SimulationSettings = SimulationSettings()
+    isolation: IsolationPolicy = IsolationPolicy()
+    lifecycle: LifecycleSettings = LifecycleSettings()
+    failures: FailureSettings = FailureSettings()
+    costs: CostSettings = CostSettings()
     overrides: dict[str, Any] = Field(
         default_factory=dict, description="replace any default, same layout as `underlay defaults`"
     )
@@ -628,7 +838,14 @@ class Scenario(_Model):
         _require_unique("tenant", [t.name for t in self.tenants], "tenants")
         _require_unique("substrate", [s.name or s.kind for s in self.substrates], "substrates")
         gpu_models = sorted({m.gpus.model for m in self.hardware.host_models if m.gpus})
+        classes = self.isolation.class_names
         for ti, tenant in enumerate(self.tenants):
+            if tenant.isolation not in classes:
+                raise ValueError(
+                    f"{at('tenants', ti, 'isolation')}no isolation class is called "
+                    f"{tenant.isolation!r}{_did_you_mean(tenant.isolation, classes)} (known: "
+                    f"{', '.join(classes)}; add your own under isolation.classes)"
+                )
             for ci, cluster in enumerate(tenant.clusters):
                 for wi, w in enumerate(cluster.workloads):
                     for mi, model in enumerate(w.gpu.models if w.gpu else []):
