@@ -1,0 +1,58 @@
+"""Rows of the isolation table and the per-tenant isolation cell."""
+
+from __future__ import annotations
+
+from underlay.analysis.isolation import SubstrateIsolation, TenantIsolation
+from underlay.report.columns import Column
+
+__all__ = ["isolation_rows", "tenant_isolation_cell"]
+
+
+def _reach(s: SubstrateIsolation, host: bool) -> str:
+    for b in s.blast:
+        if (b.escape != "container") == host:
+            return f"{b.tenants_exposed_mean:.1f} / {b.pods_exposed_mean:,.0f}"
+    return "–"
+
+
+def _rates(s: SubstrateIsolation) -> str:
+    by = {b.escape: b.per_year for b in s.blast}
+    host = next((v for k, v in by.items() if k != "container"), None)
+    return f"{by.get('container', 0):g} / " + ("–" if host is None else f"{host:g}")
+
+
+def _class_reached(name: str) -> Column[SubstrateIsolation]:
+    def text(s: SubstrateIsolation) -> str:
+        worst = max((b.class_exposed_percent.get(name, 0.0) for b in s.blast), default=0.0)
+        return f"{worst:.0f}%"
+
+    return Column(f"escapes reaching {name}", "% (worst kind)", text)
+
+
+def isolation_rows(classes: list[str]) -> list[Column[SubstrateIsolation]]:
+    """The isolation table: one row per measure, one per isolation class in use."""
+    return [
+        Column("kernels", "", lambda s: f"{s.kernels:,}"),
+        Column("tenants", "per kernel (max)", lambda s: str(s.tenants_per_kernel_max)),
+        Column("tenants", "per host (max)", lambda s: str(s.tenants_per_host_max)),
+        Column("policy violations", "tenant pairs", lambda s: str(len(s.violations))),
+        Column("escapes a year", "container / host", _rates),
+        Column("container escape reaches", "tenants / pods", lambda s: _reach(s, False)),
+        Column("host escape reaches", "tenants / pods", lambda s: _reach(s, True)),
+        *(_class_reached(c) for c in classes),
+        Column("exposure", "others' escapes / yr", lambda s: f"{s.incidents_per_year:.2f}"),
+    ]
+
+
+def tenant_isolation_cell(t: TenantIsolation) -> str:
+    """One tenant's isolation on one substrate, in short lines."""
+    parts = [f"exposure {t.incidents_per_year:.2f}/yr"]
+    if t.shares_kernel_with:
+        parts.append(f"kernel shared with {len(t.shares_kernel_with)}")
+    elif t.shares_host_with:
+        parts.append(f"host shared with {len(t.shares_host_with)}")
+    else:
+        parts.append("alone on its hosts")
+    if t.violations:
+        parts.append(f"[red]{t.violations} violation{'s' if t.violations != 1 else ''}[/red]")
+    return "\n".join(parts)
