@@ -20,7 +20,13 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from underlay.analysis.cost import host_costs
+from underlay.analysis.cost import (
+    allocated_utilisation,
+    attribute,
+    host_costs,
+    hypervisor_licence,
+    tenant_host_shares,
+)
 from underlay.defaults.catalog import Defaults
 from underlay.model.scenario import Sandboxed, Scenario, Vm
 from underlay.placement.result import (
@@ -158,7 +164,6 @@ def analyse(scenario: Scenario, defaults: Defaults, p: SubstratePlacement) -> Su
     on_host = nodes.host >= 0
     cluster_tenant = np.array([c.tenant_index for c in p.clusters] + [-1], np.int64)
     tenants = scenario.tenants
-    n_t = len(tenants)
 
     # ---- pods per (tenant, node) -------------------------------------------------
     t_idx, n_idx, cpu, mem, gpu, cnt = [], [], [], [], [], []
@@ -281,50 +286,11 @@ def analyse(scenario: Scenario, defaults: Defaults, p: SubstratePlacement) -> Su
         tenants_per_host_max if kernel_shared else (1 if tenants_on_host else 0)
     )
 
-    # ---- cost -----------------------------------------------------------------------
-    busy_cpu = np.zeros(n_hosts)
-    if len(nodes):
-        node_busy = nodes.used_cpu + nodes.reserved_cpu + nodes.system_cpu
-        if is_vm:
-            assert isinstance(vm_substrate, Vm)
-            node_busy = np.minimum(node_busy, nodes.size_cpu) / vm_substrate.cpu_overcommit
-        np.add.at(busy_cpu, nodes.host[on_host], node_busy[on_host])
-    busy_cpu += p.host_hypervisor_cpu
-    utilisation = np.divide(busy_cpu, p.host_cpu, out=np.zeros(n_hosts), where=p.host_cpu > 0)
-    licence = 0.0
-    if is_vm:
-        assert isinstance(vm_substrate, Vm)
-        hyp = defaults.hypervisors[vm_substrate.hypervisor]
-        given = vm_substrate.licence_per_core_year_usd
-        licence = hyp.licence_per_core_year_usd if given is None else given
+    # ---- cost (the model and the attribution to tenants are in analysis.cost) ---------
+    utilisation = allocated_utilisation(scenario, p)
+    licence = hypervisor_licence(scenario, defaults, p.name)
     costs = host_costs(scenario, defaults, host_model, utilisation, licence)
-    host_total = costs.total
-
-    # ---- per tenant -----------------------------------------------------------------
-    # Host cost goes to the host's owner (dedicated hosts), else to the tenants on it by
-    # their share of what is placed there; unattributed hosts (shared control planes,
-    # hosted control-plane pools) by each tenant's share of everything allocated.
-    share_tenant = np.zeros((n_t, n_hosts))
-    if is_vm:
-        assert isinstance(vm_substrate, Vm)
-        fp = nodes.size_cpu / 1000 / vm_substrate.cpu_overcommit
-        for h, c, f in zip(nodes.host, nodes.cluster, fp, strict=True):
-            if h >= 0 and c >= 0:
-                share_tenant[cluster_tenant[c], h] += f
-    else:
-        weight = (
-            C / np.maximum(p.host_cpu[H], 1) + M / np.maximum(p.host_mem[H], 1) if len(H) else C
-        )
-        np.add.at(share_tenant, (T, H), weight)
-        for h in np.flatnonzero(host_owner >= 0).tolist():
-            share_tenant[:, h] = 0
-            share_tenant[cluster_tenant[host_owner[h]], h] = 1
-    col = share_tenant.sum(axis=0)
-    overall = share_tenant.sum(axis=1)
-    overall = overall / overall.sum() if overall.sum() else np.full(n_t, 1 / max(n_t, 1))
-    tenant_cost = (share_tenant / np.where(col > 0, col, 1)) @ host_total + overall * host_total[
-        col == 0
-    ].sum()
+    tenant_cost = attribute(tenant_host_shares(scenario, p), costs.total)
 
     tenant_rows: list[TenantStatic] = []
     for ti, tenant in enumerate(tenants):

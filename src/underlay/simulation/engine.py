@@ -27,12 +27,13 @@ Measures (per tenant unless stated):
   the work it grants; VMs escape it only with ``pinned_cpus`` (then their own load
   counts) — cgroups never do;
 - per substrate: SLATAH (Beloglazov & Buyya 2012: share of active host time at 100 %
-  CPU), host utilisation over time, and the cross-tenant interference matrix: on each
-  kernel and step with unmet demand, what each tenant lost is split among the tenants
-  that used CPU above their requests there, in proportion to that use; on an
-  overcommitted host, what a VM lost (CPU-ready) is split among the VMs above their
-  reservation. A tenant that wants far more than it requested is often the largest
-  "victim": it asked for CPU nobody promised it.
+  CPU), host utilisation over time, per host the time-mean weights of its utilisation on
+  the power curve's 11 knots (mean draw = weights @ knots, :mod:`underlay.analysis.energy`),
+  and the cross-tenant interference matrix: on each kernel and step with unmet demand,
+  what each tenant lost is split among the tenants that used CPU above their requests
+  there, in proportion to that use; on an overcommitted host, what a VM lost (CPU-ready)
+  is split among the VMs above their reservation. A tenant that wants far more than it
+  requested is often the largest "victim": it asked for CPU nobody promised it.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
+from underlay.analysis.energy import KNOTS, knot_weight_sums
 from underlay.defaults.catalog import Defaults
 from underlay.model.scenario import Sandboxed, Scenario, Vm
 from underlay.placement.result import SubstratePlacement
@@ -140,6 +142,7 @@ def simulate_substrate(
     interference = np.zeros((t_count, t_count))
     util_mean = np.zeros(steps)
     util_p95 = np.zeros(steps)
+    power_weights = np.zeros((n_hosts, KNOTS))
     at_full = active_host_steps = 0.0
     sla_target = np.array(
         [t.sla.cpu_satisfaction_percent / 100 for t in scenario.tenants], np.float32
@@ -269,6 +272,7 @@ def simulate_substrate(
         host_util_all = host_used_all / np.maximum(host_cap, 1)
         util_mean[start:stop] = host_util_all.mean(axis=0) if n_hosts else 0
         util_p95[start:stop] = np.percentile(host_util_all, 95, axis=0) if n_hosts else 0
+        power_weights += knot_weight_sums(host_util_all)
         acc["sla_ok"] += ((want_t <= 0) | (got_t >= sla_target[:, None] * want_t - 1e-3)).sum(
             axis=1
         )
@@ -286,7 +290,8 @@ def simulate_substrate(
         weight, out=np.ones(t_count), where=weight > 0,
     )  # fmt: skip
     return _summarise(scenario, placement, pods, node, acc, lat_hist, interference, util_mean, util_p95,
-                      at_full, active_host_steps, steps, step_h, lat_add, started, throughput)  # fmt: skip
+                      at_full, active_host_steps, steps, step_h, lat_add, started, throughput,
+                      power_weights / steps)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -376,7 +381,7 @@ def _summarise(
     scenario: Scenario, placement: SubstratePlacement, pods: PodTable, node: I64,
     acc: dict[str, F64], lat_hist: F64, interference: F64, util_mean: F64, util_p95: F64,
     at_full: float, active_host_steps: float, steps: int, step_h: float, lat_add: float,
-    started: float, throughput: F64,
+    started: float, throughput: F64, power_weights: F64,
 ) -> SubstrateSimulation:  # fmt: skip
     to_core_h = step_h / 1000.0  # millicore-steps → core-hours
     unplaced = np.bincount(pods.tenant[node < 0], minlength=len(scenario.tenants))
@@ -424,6 +429,7 @@ def _summarise(
         host_utilisation_p95=util_p95,
         interference_core_hours=interference * to_core_h,
         seconds=time.perf_counter() - started,
+        host_power_weights=power_weights,
     )
 
 

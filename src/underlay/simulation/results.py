@@ -54,6 +54,10 @@ class SubstrateSimulation:
     interference_core_hours: F64  # [victim, culprit]: CPU one tenant lost while the other burst
     seconds: float  # wall time of the simulation
     notes: list[str] = field(default_factory=list)
+    # (hosts × 11): per host, the time-mean of the interpolation weights of its CPU
+    # utilisation (clipped to 0–1) onto the power curve's knots at 0, 10, ..., 100 %; the
+    # mean draw is weights[h] @ knots(h) exactly (underlay.analysis.energy).
+    host_power_weights: F64 = field(default_factory=lambda: np.zeros((0, 11)))
 
     def who_hurt_whom(self, names: list[str], top: int = 5) -> list[tuple[str, str, float]]:
         """The largest cross-tenant interference pairs: (victim, culprit, core-hours)."""
