@@ -49,7 +49,13 @@ def test_members_belong_to_underlay() -> None:
         "underlay.placement.strategies",
         "underlay.analysis.capacity",
         "underlay.analysis.cost",
+        "underlay.analysis.energy",
+        "underlay.analysis.failures",
+        "underlay.analysis.isolation",
+        "underlay.analysis.lifecycle",
+        "underlay.defaults.releases",
         "underlay.report.json",
+        "underlay.report.json_analysis",
         "underlay.report.terminal",
     ],
 )

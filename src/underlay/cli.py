@@ -11,6 +11,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -22,7 +23,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from underlay.errors import InputError, UnderlayError
 from underlay.model.loading import load_scenario
 from underlay.model.scenario import SUBSTRATE_KINDS, Scenario
-from underlay.pipeline import Comparison, Simulation, total_pods
+from underlay.pipeline import SECTIONS, Analysis, Comparison, Simulation, total_pods
+from underlay.pipeline import analyse as run_analyse
 from underlay.pipeline import compare as run_compare
 from underlay.pipeline import simulate as run_simulate
 
@@ -76,6 +78,19 @@ AllTenantsOpt = Annotated[
 ]
 
 
+SectionOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--section",
+        help="only these analyses (repeatable): isolation, failures, lifecycle, cost",
+    ),
+]
+TrialsOpt = Annotated[
+    int | None,
+    typer.Option(min=1, max=1_000_000, help="failure Monte Carlo trials (default: the scenario's)"),
+]
+
+
 @app.command()
 def compare(
     scenario: Annotated[Path, typer.Argument(help="scenario YAML file")],
@@ -87,22 +102,22 @@ def compare(
     simulate_usage: Annotated[
         bool, typer.Option("--simulate/--no-simulate", help="also replay usage over time")
     ] = True,
+    analyse_factors: Annotated[
+        bool,
+        typer.Option("--analyse/--no-analyse", help="also isolation, failures, lifecycle and cost"),
+    ] = True,
     seed: SeedOpt = None,
+    trials: TrialsOpt = None,
     output: OutputOpt = None,
     all_tenants: AllTenantsOpt = False,
 ) -> None:
-    """Place every tenant on each substrate, replay usage, and compare side by side."""
+    """Place every tenant on each substrate, replay usage, analyse every factor, side by side."""
     _run(
-        scenario,
-        as_json,
-        substrate,
-        strategy,
-        simulate_usage,
-        seed,
-        output,
-        all_tenants,
-        static=True,
-    )
+        _Request(
+            scenario, as_json, substrate, strategy, simulate_usage,
+            SECTIONS if analyse_factors else (), seed, trials, output, all_tenants, static=True,
+        )
+    )  # fmt: skip
 
 
 @app.command()
@@ -115,62 +130,116 @@ def simulate(
     all_tenants: AllTenantsOpt = False,
 ) -> None:
     """Replay every workload's usage over the horizon on each substrate's placement."""
-    _run(scenario, as_json, substrate, None, True, seed, output, all_tenants, static=False)
+    _run(
+        _Request(scenario, as_json, substrate, None, True, (), seed, None, output, all_tenants, static=False)
+    )  # fmt: skip
 
 
-def _run(
-    path: Path, as_json: bool, substrate: list[str] | None, strategy: str | None,
-    with_simulation: bool, seed: int | None, output: Path | None, all_tenants: bool, *, static: bool,
-) -> None:  # fmt: skip
+@app.command()
+def analyze(
+    scenario: Annotated[Path, typer.Argument(help="scenario YAML file")],
+    as_json: JsonOpt = False,
+    substrate: SubstrateOpt = None,
+    section: SectionOpt = None,
+    simulate_usage: Annotated[
+        bool,
+        typer.Option(
+            "--simulate/--no-simulate",
+            help="replay usage first (power at the simulated load, cost per SLA-met pod-hour)",
+        ),
+    ] = True,
+    seed: SeedOpt = None,
+    trials: TrialsOpt = None,
+    output: OutputOpt = None,
+    all_tenants: AllTenantsOpt = False,
+) -> None:
+    """Isolation and blast radius, failures, the Kubernetes lifecycle and cost, per substrate."""
+    sections = tuple(section) if section else SECTIONS
+    wants_sim = simulate_usage and "cost" in sections
+    _run(
+        _Request(scenario, as_json, substrate, None, wants_sim, sections, seed, trials, output, all_tenants, static=False)
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _Request:
+    path: Path
+    as_json: bool
+    substrate: list[str] | None
+    strategy: str | None
+    with_simulation: bool
+    sections: tuple[str, ...]
+    seed: int | None
+    trials: int | None
+    output: Path | None
+    all_tenants: bool
+    static: bool
+
+
+def _run(req: _Request) -> None:
     try:
-        sc = load_scenario(path)
-        if strategy is not None:
+        sc = load_scenario(req.path)
+        if req.strategy is not None:
             from underlay.placement.strategies import STRATEGIES
 
-            if strategy not in STRATEGIES:
+            if req.strategy not in STRATEGIES:
                 raise InputError(
-                    f"--strategy: unknown {strategy!r} (known: {', '.join(STRATEGIES)})"
+                    f"--strategy: unknown {req.strategy!r} (known: {', '.join(STRATEGIES)})"
                 )
-        if seed is not None:
+        unknown = [s for s in req.sections if s not in SECTIONS]
+        if unknown:
+            raise InputError(f"--section: unknown {unknown[0]!r} (known: {', '.join(SECTIONS)})")
+        if req.seed is not None:
             sc = sc.model_copy(
-                update={"simulation": sc.simulation.model_copy(update={"seed": seed})}
+                update={"simulation": sc.simulation.model_copy(update={"seed": req.seed})}
             ).with_base_dir(sc.base_dir)
-        result, simulation = _with_progress(sc, substrate, strategy, with_simulation, quiet=as_json)
+        result, simulation, analysis = _with_progress(sc, req)
     except UnderlayError as exc:
         raise _fail(exc) from None
-    if as_json:
+    if req.as_json:
         from underlay.report.json import comparison_to_dict
 
-        text = json.dumps(comparison_to_dict(result, simulation), indent=2) + "\n"
-        if output:
-            write_atomically(output, text)
+        text = json.dumps(comparison_to_dict(result, simulation, analysis), indent=2) + "\n"
+        if req.output:
+            write_atomically(req.output, text)
         else:
             sys.stdout.write(text)
         return
-    from underlay.report.terminal import render_comparison, render_simulation
+    from underlay.report.terminal import render_analysis, render_comparison, render_simulation
 
-    limit = None if all_tenants else 25
-    console = Console(record=True, width=160, file=io.StringIO()) if output else out
-    if static:
+    limit = None if req.all_tenants else 25
+    console = Console(record=True, width=160, file=io.StringIO()) if req.output else out
+    if req.static:
         render_comparison(result, console, max_tenants=limit)
-    if simulation is not None:
+    if simulation is not None and (req.static or not req.sections):
         render_simulation(simulation, console, max_tenants=limit)
-    if output:
-        write_atomically(output, console.export_text())
+    if analysis is not None:
+        render_analysis(analysis, console, max_tenants=limit)
+    if req.output:
+        write_atomically(req.output, console.export_text())
 
 
 def _with_progress(
-    sc: Scenario, substrate: list[str] | None, strategy: str | None, with_simulation: bool,
-    *, quiet: bool,
-) -> tuple[Comparison, Simulation | None]:  # fmt: skip
+    sc: Scenario, req: _Request
+) -> tuple[Comparison, Simulation | None, Analysis | None]:
     pods = total_pods(sc)
-    kinds = substrate or sc.substrate_labels
+    kinds = req.substrate or sc.substrate_labels
     big = pods >= _PROGRESS_FROM_PODS or (
-        with_simulation and pods * sc.simulation.steps >= 50_000_000
+        req.with_simulation and pods * sc.simulation.steps >= 50_000_000
     )
-    if not big or quiet or not err.is_terminal:
-        result = run_compare(sc, substrates=substrate, strategy=strategy)
-        return result, run_simulate(sc, comparison=result) if with_simulation else None
+    seed = req.seed
+
+    def analyses(result: Comparison, simulation: Simulation | None, **kw: Any) -> Analysis | None:
+        if not req.sections:
+            return None
+        return run_analyse(
+            result, simulation, sections=req.sections, trials=req.trials, seed=seed, **kw
+        )
+
+    if not big or req.as_json or not err.is_terminal:
+        result = run_compare(sc, substrates=req.substrate, strategy=req.strategy)
+        simulation = run_simulate(sc, comparison=result) if req.with_simulation else None
+        return result, simulation, analyses(result, simulation)
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -181,19 +250,26 @@ def _with_progress(
     ) as bar:
         task = bar.add_task("placing", total=pods * len(kinds))
         result = run_compare(
-            sc, substrates=substrate, strategy=strategy,
+            sc, substrates=req.substrate, strategy=req.strategy,
             on_substrate=lambda k: bar.update(task, description=f"placing on {k}"),
             on_pods=lambda n: bar.advance(task, n),
         )  # fmt: skip
-        if not with_simulation:
-            return result, None
-        steps = bar.add_task("simulating", total=sc.simulation.steps * len(kinds))
-        simulation = run_simulate(
-            sc, comparison=result,
-            on_substrate=lambda k: bar.update(steps, description=f"simulating {k}"),
-            on_steps=lambda n: bar.advance(steps, n),
-        )  # fmt: skip
-        return result, simulation
+        simulation = None
+        if req.with_simulation:
+            steps = bar.add_task("simulating", total=sc.simulation.steps * len(kinds))
+            simulation = run_simulate(
+                sc, comparison=result,
+                on_substrate=lambda k: bar.update(steps, description=f"simulating {k}"),
+                on_steps=lambda n: bar.advance(steps, n),
+            )  # fmt: skip
+        total = len(req.sections) * len(kinds)
+        work = bar.add_task("analysing", total=total)
+
+        def on_step(what: str) -> None:
+            bar.update(work, description=f"analysing {what}")
+            bar.advance(work, 1)
+
+        return result, simulation, analyses(result, simulation, on_step=on_step)
 
 
 @app.command()

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from underlay.analysis.capacity import SubstrateStatic, analyse
+from underlay.analysis.capacity import SubstrateStatic
+from underlay.analysis.capacity import analyse as analyse_capacity
 from underlay.defaults.catalog import Defaults, load_defaults
 from underlay.errors import ScenarioError
 from underlay.model.scenario import Scenario
@@ -16,7 +18,23 @@ from underlay.placement.result import SubstratePlacement
 from underlay.placement.substrates import place_substrate
 from underlay.simulation.results import SubstrateSimulation
 
-__all__ = ["Comparison", "Simulation", "compare", "simulate", "total_pods"]
+if TYPE_CHECKING:
+    from underlay.analysis.cost import SubstrateCost
+    from underlay.analysis.failures import SubstrateFailures
+    from underlay.analysis.isolation import SubstrateIsolation
+    from underlay.analysis.lifecycle import SubstrateLifecycle
+
+__all__ = [
+    "SECTIONS",
+    "Analysis",
+    "Comparison",
+    "Simulation",
+    "SubstrateAnalysis",
+    "analyse",
+    "compare",
+    "simulate",
+    "total_pods",
+]
 
 
 @dataclass(frozen=True)
@@ -61,7 +79,7 @@ def compare(
             on_substrate(label)
         placement = place_substrate(scenario, defaults, label, progress=on_pods)
         placements.append(placement)
-        statics.append(analyse(scenario, defaults, placement))
+        statics.append(analyse_capacity(scenario, defaults, placement))
     return Comparison(scenario, defaults, statics, placements)
 
 
@@ -100,3 +118,82 @@ def simulate(
         )
     used = scenario.simulation.seed if seed is None else seed
     return Simulation(scenario, comparison.placements, results, used)
+
+
+SECTIONS = ("isolation", "failures", "lifecycle", "cost")
+
+
+@dataclass(frozen=True)
+class SubstrateAnalysis:
+    """The analyses of one substrate (a section not asked for is None)."""
+
+    name: str
+    isolation: SubstrateIsolation | None
+    failures: SubstrateFailures | None
+    lifecycle: SubstrateLifecycle | None
+    cost: SubstrateCost | None
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Isolation, failures, lifecycle and cost on every chosen substrate."""
+
+    scenario: Scenario
+    sections: tuple[str, ...]
+    substrates: list[SubstrateAnalysis]
+    failure_seed: int  # the Monte Carlo's seed this run used
+
+
+def analyse(
+    comparison: Comparison,
+    simulation: Simulation | None = None,
+    *,
+    sections: Sequence[str] = SECTIONS,
+    trials: int | None = None,
+    seed: int | None = None,
+    on_step: Callable[[str], None] | None = None,
+) -> Analysis:
+    """Run the chosen analyses on ``comparison``'s placements (cost uses ``simulation``'s
+    utilisation and SLA attainment when given)."""
+    unknown = [s for s in sections if s not in SECTIONS]
+    if unknown:
+        raise ScenarioError(
+            f"unknown analysis section {unknown[0]!r} (known: {', '.join(SECTIONS)})"
+        )
+    sc, defaults = comparison.scenario, comparison.defaults
+    used_seed = (
+        seed
+        if seed is not None
+        else (sc.failures.seed if sc.failures.seed is not None else sc.simulation.seed)
+    )
+    sims = {r.name: r for r in simulation.results} if simulation else {}
+    out = []
+    for placement, static in zip(comparison.placements, comparison.substrates, strict=True):
+
+        def step(what: str, name: str = placement.name) -> None:
+            if on_step:
+                on_step(f"{what} on {name}")
+
+        iso = fail = life = cost = None
+        if "isolation" in sections:
+            from underlay.analysis.isolation import analyse_isolation
+
+            step("isolation")
+            iso = analyse_isolation(sc, defaults, placement)
+        if "failures" in sections:
+            from underlay.analysis.failures import analyse_failures
+
+            step("failures")
+            fail = analyse_failures(sc, defaults, placement, trials=trials, seed=used_seed)
+        if "lifecycle" in sections:
+            from underlay.analysis.lifecycle import analyse_lifecycle
+
+            step("lifecycle")
+            life = analyse_lifecycle(sc, defaults, placement)
+        if "cost" in sections:
+            from underlay.analysis.cost import analyse_cost
+
+            step("cost")
+            cost = analyse_cost(sc, defaults, placement, static, sims.get(placement.name))
+        out.append(SubstrateAnalysis(placement.name, iso, fail, life, cost))
+    return Analysis(sc, tuple(s for s in SECTIONS if s in sections), out, used_seed)

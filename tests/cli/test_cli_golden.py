@@ -76,11 +76,12 @@ def test_compare_json_golden() -> None:
 
 def test_json_matches_the_python_api() -> None:
     from underlay import compare, load_scenario
-    from underlay.pipeline import simulate
+    from underlay.pipeline import analyse, simulate
     from underlay.report.json import comparison_to_dict
 
     scenario = load_scenario(EXAMPLE)
     result = compare(scenario)
-    data = comparison_to_dict(result, simulate(scenario, comparison=result))
+    simulation = simulate(scenario, comparison=result)
+    data = comparison_to_dict(result, simulation, analyse(result, simulation))
     golden = json.loads((GOLDEN / "saas-platform.json").read_text(encoding="utf-8"))
     assert json.loads(json.dumps(data)) == golden

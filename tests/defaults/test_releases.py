@@ -172,13 +172,16 @@ def test_malformed_version_names_the_field(cal: ReleaseCalendar, bad: str) -> No
         cal.parse(bad, "tenants[2].kubernetes_version")
 
 
-def test_version_older_than_the_data(cal: ReleaseCalendar) -> None:
-    with pytest.raises(
-        ScenarioError, match=r"^tenants\[0\]\.kubernetes_version: '1\.18' is older.*1\.19"
-    ):
-        cal.parse("1.18", "tenants[0].kubernetes_version")
-    with pytest.raises(ScenarioError, match="older than the oldest"):
-        cal.release_date(18)
+def test_version_older_than_the_data_is_estimated_backwards(cal: ReleaseCalendar) -> None:
+    # 1.18 is one cadence before 1.19 (2020-08-26), its support one median window after that
+    assert cal.parse("1.18", "tenants[0].kubernetes_version") == 18
+    assert cal.is_extrapolated(18)
+    released = cal.release_date(18)
+    assert (cal.release_date(19) - released).days == round(cal.cadence_days)
+    assert (cal.end_of_support(18, "upstream") - released).days == round(
+        cal.window_days["upstream"]
+    )
+    assert cal.release_date(8) < cal.release_date(18)
 
 
 # ---- skew ----------------------------------------------------------------------------------

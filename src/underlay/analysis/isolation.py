@@ -11,7 +11,8 @@ Sharing domains, per substrate:
 
 Threat model (each figure is a default the user can override, see ``security`` in the
 defaults): attacks start in a pod; where they start is weighted by the pod's isolation
-class (``security.foothold_weight``: untrusted code is the usual entry). Escapes happen at
+class (``security.foothold_weight``: untrusted code is the usual entry; a scenario's own
+class not listed there weighs as the nearest class it inherits from). Escapes happen at
 published rates: a container reaches its kernel's root at ``runtime_escapes_per_year``
 (runc escape CVEs) plus ``kernel_exploits_per_year`` × ``kernel_exploit_success_from_container``
 (Lin et al.: 56.8 % of kernel exploits work from a default container); a guest reaches its
@@ -41,8 +42,8 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
-from underlay.defaults.catalog import Defaults
-from underlay.model.scenario import Sandboxed, Scenario, Vm
+from underlay.defaults.catalog import Defaults, Security
+from underlay.model.scenario import IsolationPolicy, Sandboxed, Scenario, Vm
 from underlay.placement.result import SubstratePlacement
 
 __all__ = [
@@ -187,6 +188,29 @@ def _escapes(scenario: Scenario, defaults: Defaults, label: str) -> list[Escape]
     return [container]
 
 
+def _foothold_weight(policy: IsolationPolicy, security: Security, name: str) -> float:
+    """Foothold weight of an isolation class: its own when ``security.foothold_weight``
+    lists it, else that of the nearest class it inherits from that is listed (the largest
+    among equally near ones), else the defaults' 1.0 for an unlisted class. A scenario's
+    ``pci`` class inheriting ``regulated`` is regulated code, not an unknown entry point."""
+    listed = security.foothold_weight
+    level, seen = [name], {name}
+    while level:
+        known = [listed[c] for c in level if c in listed]
+        if known:
+            return max(known)
+        parents = [
+            parent
+            for c in level
+            if c in policy.classes
+            for parent in policy.classes[c].inherits
+            if parent not in seen
+        ]
+        seen.update(parents)
+        level = list(dict.fromkeys(parents))
+    return security.weight_of(name)
+
+
 def _pod_groups(p: SubstratePlacement) -> tuple[I64, I64, I64]:
     """(tenant, node, pods) for every (workload, node) with pods on it."""
     tenants, nodes, counts = [], [], []
@@ -244,7 +268,9 @@ def analyse_isolation(
     }  # tenants × tenants, domains shared
 
     classes = [t.isolation for t in tenants]
-    weight_t = np.array([defaults.security.weight_of(c) for c in classes], np.float64)
+    weight_t = np.array(
+        [_foothold_weight(scenario.isolation, defaults.security, c) for c in classes], np.float64
+    )
     escapes = _escapes(scenario, defaults, p.name)
 
     # ---- exposure per tenant, per escape kind ----------------------------------------

@@ -26,7 +26,7 @@ Per substrate:
   needed = the fewest extra empty hosts with which no pod of any group waits, beyond the
   spares.
 - ``vm``: each cluster follows its tenant's plan. A node roll replaces each worker VM
-  (``lifecycle.vm_replace_minutes``), ``nodes_in_parallel`` at a time, surge first (a new VM
+  (its hypervisor's ``vm_replace_minutes``), ``nodes_in_parallel`` at a time, surge first (a new VM
   of the same shape before the old one drains, maxSurge = ``nodes_in_parallel``): that needs
   room for ``nodes_in_parallel`` VMs of each of the cluster's shapes on the hosts' free
   capacity; where there is none the roll goes without surge, as on bare metal. Versions per

@@ -97,12 +97,12 @@ class NodeRolls:
         workers = np.flatnonzero(nt.role == WORKER)
         order = np.argsort(nt.cluster[workers], kind="stable")
         keys, first = np.unique(nt.cluster[workers][order], return_index=True)
-        self.by_cluster = dict(zip(keys.tolist(), np.split(workers[order], first[1:]), strict=True))
+        self.by_cluster = _groups(keys, workers[order], first)
         e_order = (
             np.argsort(nt.cluster[self.e_node], kind="stable") if len(self.e_node) else self.e_node
         )
         e_keys, e_first = np.unique(nt.cluster[self.e_node][e_order], return_index=True)
-        self.entries = dict(zip(e_keys.tolist(), np.split(e_order, e_first[1:]), strict=True))
+        self.entries = _groups(e_keys, e_order, e_first)
         self.host_free = self._host_free() if self.vm else None
 
     def tenant_pods(self, cluster: int) -> F64:
@@ -250,3 +250,10 @@ def _fewest_hosts(room: F64, host: F64, group: I64, size: F64, count: I64) -> in
     while k <= int(count.sum()) and (_fits(room + k * host, group, size, count) < count).any():
         k += 1
     return k
+
+
+def _groups(keys: I64, items: I64, first: I64) -> dict[int, I64]:
+    """``items`` (sorted by key) split at ``first`` into one array per key (none: empty)."""
+    if not len(keys):
+        return {}
+    return dict(zip(keys.tolist(), np.split(items, first[1:]), strict=True))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -126,11 +126,10 @@ class MaxPodsDefaults(_Model):
 
 
 class Lifecycle(_Model):
-    """Reboot, reprovision and replace times."""
+    """Bare-metal reboot and reprovision times (a VM's replace time is its hypervisor's)."""
 
     baremetal_reboot_minutes: float = Field(gt=0)
     baremetal_reprovision_minutes: float = Field(gt=0)
-    vm_replace_minutes: float = Field(gt=0)
     source: str
 
 
@@ -156,7 +155,7 @@ class Security(_Model):
     runtime_escapes_per_year: float = Field(ge=0)
     kernel_exploits_per_year: float = Field(ge=0)
     kernel_exploit_success_from_container: float = Field(ge=0, le=1)
-    foothold_weight: dict[str, float]
+    foothold_weight: dict[str, Annotated[float, Field(ge=0)]]
     source: str
 
     @property

@@ -171,29 +171,25 @@ class ReleaseCalendar:
     def parse(self, version: str, field: str) -> int:
         """The minor number of ``version`` (``"1.31"`` → 31); ``field`` names it in errors.
 
-        Older than the data's first release, or not a ``1.N`` version: ScenarioError.
-        Versions newer than the data are accepted (their dates are extrapolated).
+        Not a ``1.N`` version: ScenarioError. Versions outside the data are accepted: their
+        dates are extrapolated at the cadence, backwards before the first known release
+        (long out of support either way) and forwards after the last.
         """
-        minor = _parse(version, field)
-        if minor < self.first:
-            raise ScenarioError(
-                f"{field}: {version!r} is older than the oldest release underlay knows "
-                f"({format_version(self.first)}, released {self.known_released[0]}); "
-                f"choose {format_version(self.first)} or newer"
-            )
-        return minor
+        return _parse(version, field)
 
     def is_extrapolated(self, minor: int, channel: SupportChannel | None = None) -> bool:
         """Whether the release date (or, with ``channel``, its end of support) is an estimate."""
-        self._check(minor)
-        if minor > self.last:
+        if minor > self.last or minor < self.first:
             return True
         return channel is not None and self.known_ends[channel][minor - self.first] is None
 
     # --------------------------------------------------------------------- dates
     def release_date(self, minor: int) -> date:
-        """GA date of ``minor`` (extrapolated after the last known release)."""
-        self._check(minor)
+        """GA date of ``minor`` (extrapolated outside the known releases)."""
+        if minor < self.first:
+            return self.known_released[0] - timedelta(
+                days=_nearest((self.first - minor) * self.cadence_days)
+            )
         if minor <= self.last:
             return self.known_released[minor - self.first]
         return self.known_released[-1] + timedelta(
@@ -202,8 +198,7 @@ class ReleaseCalendar:
 
     def end_of_support(self, minor: int, channel: SupportChannel) -> date:
         """First day ``minor`` is no longer supported on ``channel``."""
-        self._check(minor)
-        if minor <= self.last:
+        if self.first <= minor <= self.last:
             known = self.known_ends[channel][minor - self.first]
             if known is not None:
                 return known
@@ -278,13 +273,6 @@ class ReleaseCalendar:
             if api - kubelet > self.kubelet_skew(api):
                 kubelet, rolls = api - 1, rolls + 1
         return rolls + 1
-
-    def _check(self, minor: int) -> None:
-        if minor < self.first:
-            raise ScenarioError(
-                f"Kubernetes {format_version(minor)} is older than the oldest release underlay "
-                f"knows ({format_version(self.first)})"
-            )
 
 
 @cache

@@ -690,6 +690,15 @@ class IsolationRule(_Model):
     between: tuple[Name, Name]
     never_share: Literal["kernel", "host", "rack"] = "kernel"
 
+    @field_validator("between", mode="before")
+    @classmethod
+    def _two_classes(cls, v: Any) -> Any:
+        if isinstance(v, list | tuple) and len(v) != 2:
+            raise ValueError(
+                f"a rule names exactly two classes, got {len(v)}; write one rule per pair"
+            )
+        return v
+
 
 def _default_rules() -> list[IsolationRule]:
     return [
@@ -724,7 +733,7 @@ class IsolationPolicy(_Model):
             cycle = self._cycle_from(name)
             if cycle:
                 raise ValueError(
-                    f"{at('classes', name, 'inherits')}inheritance goes round in a circle: "
+                    f"{at('classes', cycle[0], 'inherits')}inheritance goes round in a circle: "
                     + " -> ".join(cycle)
                 )
         for i, rule in enumerate(self.rules):

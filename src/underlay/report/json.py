@@ -10,7 +10,7 @@ from dataclasses import asdict
 from typing import Any
 
 from underlay.analysis.capacity import Resources3, SubstrateStatic
-from underlay.pipeline import Comparison, Simulation
+from underlay.pipeline import Analysis, Comparison, Simulation
 from underlay.simulation.results import SubstrateSimulation
 
 __all__ = ["SCHEMA_VERSION", "comparison_to_dict"]
@@ -136,8 +136,11 @@ def _simulated(r: SubstrateSimulation, names: list[str]) -> dict[str, Any]:
     }
 
 
-def comparison_to_dict(result: Comparison, simulation: Simulation | None = None) -> dict[str, Any]:
-    """The whole comparison (with the simulation, when given) as JSON-ready data."""
+def comparison_to_dict(
+    result: Comparison, simulation: Simulation | None = None, analysis: Analysis | None = None
+) -> dict[str, Any]:
+    """The whole comparison (with the simulation and the analyses, when given) as JSON-ready
+    data."""
     sc = result.scenario
     out: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
@@ -154,4 +157,13 @@ def comparison_to_dict(result: Comparison, simulation: Simulation | None = None)
         }
         for entry, r in zip(out["substrates"], simulation.results, strict=True):
             entry["simulation"] = _simulated(r, names)
+    if analysis is not None:
+        from underlay.report.json_analysis import analysis_entries
+
+        out["analysis"] = {
+            "sections": list(analysis.sections),
+            "failure_seed": analysis.failure_seed,
+        }
+        for entry, extra in zip(out["substrates"], analysis_entries(analysis), strict=True):
+            entry.update(extra)
     return out

@@ -9,10 +9,10 @@ from rich.console import Console
 from rich.table import Table
 
 from underlay.model.scenario import Scenario, Tenant
-from underlay.pipeline import Comparison, Simulation
+from underlay.pipeline import Analysis, Comparison, Simulation
 from underlay.report.columns import SUBSTRATE_COLUMNS, Column, tenant_cell
 
-__all__ = ["render_comparison", "render_simulation"]
+__all__ = ["render_analysis", "render_comparison", "render_simulation"]
 
 
 def _transposed(
@@ -117,3 +117,122 @@ def render_simulation(
                 for victim, culprit, core_h in pairs
             )
             console.print(f"[bold]who hurt whom on {r.name}:[/bold] {text}", highlight=False)
+
+
+def render_analysis(result: Analysis, console: Console, *, max_tenants: int | None = 25) -> None:
+    """Print each analysed factor: a substrate table, a tenant table, and what went wrong."""
+    for section in result.sections:
+        if section == "isolation":
+            _render_isolation(result, console, max_tenants)
+        elif section == "lifecycle":
+            _render_lifecycle(result, console, max_tenants)
+        elif section == "cost":
+            _render_cost(result, console, max_tenants)
+        elif section == "failures":
+            _render_failures(result, console, max_tenants)
+
+
+def _render_isolation(result: Analysis, console: Console, max_tenants: int | None) -> None:
+    sc = result.scenario
+    names = [a.name for a in result.substrates]
+    from underlay.report.isolation_columns import isolation_rows, tenant_isolation_cell
+
+    isolation = [a.isolation for a in result.substrates if a.isolation is not None]
+    console.print(
+        "[bold]Isolation[/bold] — who shares a kernel with whom, and how far an escape reaches"
+    )
+    classes = sorted({t.isolation for t in sc.tenants})
+    console.print(
+        _transposed("Isolation and blast radius", isolation_rows(classes), isolation, names)
+    )
+    _tenant_matrix(
+        console, "Tenants: exposure to other tenants' escapes", sc, names, max_tenants,
+        lambda t: t.isolation,
+        lambda i: [tenant_isolation_cell(s.tenants[i]) for s in isolation],
+    )  # fmt: skip
+    for s in isolation:
+        for v in s.violations[:10]:
+            rule = sc.isolation.rules[v.rule]
+            console.print(
+                f"[bold red]violation[/bold red] on {s.name}: {v.describe()} "
+                f"[dim](rule {v.rule + 1}: {rule.between[0]} and {rule.between[1]} never "
+                f"share a {rule.never_share})[/dim]",
+                highlight=False,
+            )
+        if len(s.violations) > 10:
+            console.print(f"  … and {len(s.violations) - 10:,} more on {s.name} (--json)")
+    _notes(console, [(s.name, s.notes) for s in isolation])
+
+
+def _render_failures(result: Analysis, console: Console, max_tenants: int | None) -> None:
+    from underlay.report.factor_columns import FAILURE_ROWS, tenant_failure_cell
+
+    sc = result.scenario
+    names = [a.name for a in result.substrates]
+    fails = [a.failures for a in result.substrates if a.failures is not None]
+    first = fails[0]
+    console.print(
+        f"[bold]Failures[/bold] — host, rack and zone failures, {first.trials:,} simulated "
+        f"{'year' if first.years == 1 else f'{first.years:g}-year period'}s, seed {first.seed}"
+    )
+    console.print(_transposed("Failures and headroom", FAILURE_ROWS, fails, names))
+    _tenant_matrix(
+        console, "Tenants: availability under failures (mean, worst 5 % of years)", sc, names,
+        max_tenants, lambda t: f"SLA {t.sla.availability_percent:g}%",
+        lambda i: [tenant_failure_cell(s.tenants[i]) for s in fails],
+    )  # fmt: skip
+    _notes(console, [(s.name, s.notes) for s in fails])
+
+
+def _render_lifecycle(result: Analysis, console: Console, max_tenants: int | None) -> None:
+    sc = result.scenario
+    names = [a.name for a in result.substrates]
+    from underlay.report.factor_columns import LIFECYCLE_ROWS, tenant_lifecycle_cell
+
+    life = [a.lifecycle for a in result.substrates if a.lifecycle is not None]
+    first = life[0]
+    console.print(
+        f"[bold]Kubernetes lifecycle[/bold] — {first.start} to {first.end} "
+        f"({first.months} months), real release calendar"
+    )
+    console.print(_transposed("Upgrades and support", LIFECYCLE_ROWS, life, names))
+    _tenant_matrix(
+        console, "Tenants: upgrades, support, versions", sc, names, max_tenants,
+        lambda t: f"wants {t.kubernetes_version}, every {t.upgrade_cadence_months} mo, {t.support}",
+        lambda i: [tenant_lifecycle_cell(s.tenants[i]) for s in life],
+    )  # fmt: skip
+    for s in life:
+        for drain in s.blocked_drains[:5]:
+            console.print(
+                f"[yellow]blocked drain[/yellow] on {s.name}: {drain} (its disruption "
+                "budget allows no pod down)",
+                highlight=False,
+            )
+    _notes(console, [(s.name, s.notes) for s in life])
+
+
+def _render_cost(result: Analysis, console: Console, max_tenants: int | None) -> None:
+    sc = result.scenario
+    names = [a.name for a in result.substrates]
+    from underlay.report.factor_columns import COST_ROWS, tenant_cost_cell
+
+    costs = [a.cost for a in result.substrates if a.cost is not None]
+    console.print("[bold]Cost and energy[/bold] — capex, power on the host curve, licences, ops")
+    console.print(_transposed("Cost", COST_ROWS, costs, names))
+    _tenant_matrix(
+        console, "Tenants: cost, energy, cost per SLA-met pod-hour", sc, names, max_tenants,
+        lambda t: f"{sum(w.replicas for c in t.clusters for w in c.workloads):,} pods",
+        lambda i: [tenant_cost_cell(s.tenants[i]) for s in costs],
+    )  # fmt: skip
+    _notes(console, [(s.name, s.notes) for s in costs])
+
+
+def _notes(console: Console, per_substrate: list[tuple[str, list[str]]]) -> None:
+    """Each distinct note once, naming the substrates it applies to (all: none named)."""
+    where: dict[str, list[str]] = {}
+    for name, notes in per_substrate:
+        for note in notes:
+            where.setdefault(note, []).append(name)
+    for note, names in where.items():
+        scope = "" if len(names) == len(per_substrate) else f" ({', '.join(names)})"
+        console.print(f"[yellow]note[/yellow]{scope}: {note}", highlight=False)

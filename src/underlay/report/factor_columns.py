@@ -1,0 +1,136 @@
+"""Rows of the failure, lifecycle and cost tables and their per-tenant cells."""
+
+from __future__ import annotations
+
+from underlay.analysis.cost import SubstrateCost, TenantCost
+from underlay.analysis.failures import SubstrateFailures, TenantFailures
+from underlay.analysis.lifecycle import SubstrateLifecycle, TenantLifecycle
+from underlay.report.columns import Column
+
+__all__ = [
+    "COST_ROWS",
+    "FAILURE_ROWS",
+    "LIFECYCLE_ROWS",
+    "tenant_cost_cell",
+    "tenant_failure_cell",
+    "tenant_lifecycle_cell",
+]
+
+
+def _availability(x: float) -> str:
+    return f"{100 * x:.3f}%"
+
+
+FAILURE_ROWS: list[Column[SubstrateFailures]] = [
+    Column(
+        "failures a year",
+        "hosts / racks / zones",
+        lambda s: " / ".join(
+            f"{s.failures_per_year.get(k, 0):.1f}" for k in ("host", "rack", "zone")
+        ),
+    ),
+    Column(
+        "tenants one host failure hits",
+        "mean (max)",
+        lambda s: f"{s.tenants_touched_mean:.2f} ({s.tenants_touched_max})",
+    ),
+    Column(
+        "host failures that restart",
+        "elsewhere",
+        lambda s: f"{100 * s.host_failures_restartable:.0f}%",
+    ),
+    Column(
+        "rack failures that restart",
+        "elsewhere",
+        lambda s: f"{100 * s.rack_failures_restartable:.0f}%",
+    ),
+    Column(
+        "headroom to survive",
+        "1 host / 1 rack (+hosts)",
+        lambda s: f"{s.headroom_hosts_host:,} / {s.headroom_hosts_rack:,}",
+    ),
+    Column(
+        "tenants meeting SLA",
+        "in most years",
+        lambda s: f"{sum(t.sla_probability >= 0.5 for t in s.tenants)} of {len(s.tenants)}",
+    ),
+]
+
+
+def tenant_failure_cell(t: TenantFailures) -> str:
+    """One tenant's availability under failures on one substrate."""
+    colour = "green" if t.sla_probability >= 0.9 else "red" if t.sla_probability < 0.5 else "yellow"
+    return "\n".join(
+        [
+            f"{_availability(t.availability_mean)} (p5 {_availability(t.availability_p5)})",
+            f"[{colour}]SLA met {100 * t.sla_probability:.0f}% of years[/{colour}]",
+            f"{t.pods_per_host_failure:.1f} pods per host failure",
+        ]
+    )
+
+
+def _surge(s: SubstrateLifecycle) -> str:
+    if s.kind == "vm":
+        return f"{s.clusters_without_surge_room:,} clusters lack room"
+    return f"{s.surge_hosts_needed:,} hosts"
+
+
+LIFECYCLE_ROWS: list[Column[SubstrateLifecycle]] = [
+    Column("upgrade events", "cluster upgrades", lambda s: f"{s.upgrade_events:,}"),
+    Column("node rolls", "", lambda s: f"{s.node_rolls:,}"),
+    Column("upgrades forced", "on tenants", lambda s: f"{s.forced_upgrades:,}"),
+    Column(
+        "out of support",
+        "tenant-months (tenants)",
+        lambda s: f"{s.months_out_of_support:,.1f} ({s.tenants_out_of_support})",
+    ),
+    Column("versions", "per host (max)", lambda s: str(s.versions_per_host_max)),
+    Column("pods disrupted", "evictions", lambda s: f"{s.pods_disrupted:,}"),
+    Column("pods waiting", "no room in rolls", lambda s: f"{s.pods_waiting:,}"),
+    Column("drain time", "hours", lambda s: f"{s.drain_hours:,.1f}"),
+    Column("surge needed", "to roll without waiting", _surge),
+    Column("drains blocked", "by a budget", lambda s: f"{len(s.blocked_drains):,}"),
+]
+
+
+def tenant_lifecycle_cell(t: TenantLifecycle) -> str:
+    """One tenant's lifecycle on one substrate, in short lines."""
+    forced = f" ({t.forced_upgrades} forced)" if t.forced_upgrades else ""
+    parts = [f"{t.upgrade_events} upgrades{forced}"]
+    if t.months_out_of_support > 0:
+        parts.append(f"[red]{t.months_out_of_support:.1f} mo unsupported[/red]")
+    if t.months_off_own_version:
+        parts.append(f"{t.months_off_own_version} mo off its version")
+    if t.final_version != t.wanted_version:
+        parts.append(f"{t.wanted_version} → {t.final_version}")
+    return "\n".join(parts)
+
+
+def _usd(x: float) -> str:
+    return f"{x:,.0f}"
+
+
+COST_ROWS: list[Column[SubstrateCost]] = [
+    Column("capex", "USD / month", lambda s: _usd(s.per_month.capex)),
+    Column("power", "USD / month", lambda s: _usd(s.per_month.power)),
+    Column("licences", "USD / month", lambda s: _usd(s.per_month.licences)),
+    Column(
+        "operations",
+        "USD / month",
+        lambda s: _usd(s.per_month.ops_hosts + s.per_month.ops_clusters),
+    ),
+    Column("total", "USD / month", lambda s: _usd(s.per_month.total)),
+    Column("energy", "kWh / month", lambda s: f"{s.energy_kwh_per_month:,.0f}"),
+    Column("mean draw", "W per host", lambda s: f"{s.watts / max(s.hosts, 1):,.0f}"),
+    Column("power at", "utilisation", lambda s: f"{s.power_basis} {100 * s.utilisation_mean:.0f}%"),
+]
+
+
+def tenant_cost_cell(t: TenantCost) -> str:
+    """One tenant's cost and energy on one substrate."""
+    parts = [f"${t.per_month.total:,.0f}/mo · {t.energy_kwh_per_month:,.0f} kWh/mo"]
+    if t.cost_per_sla_met_pod_hour_usd is not None:
+        parts.append(f"${t.cost_per_sla_met_pod_hour_usd:.4f} per SLA-met pod-h")
+    elif t.sla_met_pod_hours == 0:
+        parts.append("[red]SLA never met[/red]")
+    return "\n".join(parts)
