@@ -120,6 +120,11 @@ COST_ROWS: list[Column[SubstrateCost]] = [
         lambda s: _usd(s.per_month.ops_hosts + s.per_month.ops_clusters),
     ),
     Column("total", "USD / month", lambda s: _usd(s.per_month.total)),
+    Column(
+        "for bare-metal work",
+        "USD / month ÷ throughput",
+        lambda s: f"{_usd(s.cost_per_baremetal_work_usd)} ({100 * s.work_throughput:.0f}%)",
+    ),
     Column("energy", "kWh / month", lambda s: f"{s.energy_kwh_per_month:,.0f}"),
     Column("mean draw", "W per host", lambda s: f"{s.watts / max(s.hosts, 1):,.0f}"),
     Column("power at", "utilisation", lambda s: f"{s.power_basis} {100 * s.utilisation_mean:.0f}%"),

@@ -220,6 +220,8 @@ def _cost(s: SubstrateCost) -> dict[str, Any]:
             "horizon": _num(s.energy_kwh_horizon, 2),
         },
         "utilisation_mean": _num(s.utilisation_mean),
+        "work_throughput_vs_baremetal": _num(s.work_throughput),
+        "per_month_for_baremetal_work_usd": _num(s.cost_per_baremetal_work_usd, 2),
         "tenants": [
             {
                 "name": t.name,
