@@ -6,6 +6,11 @@ The public Python API, returning plain data::
     result = compare(load_scenario("examples/saas-platform.yaml"))
     for s in result.substrates:
         print(s.kind, s.hosts, s.cost_per_month_usd)
+
+    from underlay import analyse, simulate
+    factors = analyse(result, simulate(result.scenario, comparison=result))
+    for a in factors.substrates:
+        print(a.name, a.isolation.incidents_per_year, a.cost.per_month.total)
 """
 
 from underlay.analysis.capacity import SubstrateStatic, TenantStatic
@@ -13,23 +18,27 @@ from underlay.defaults.catalog import Defaults, load_defaults
 from underlay.errors import InfeasibleError, InputError, ScenarioError, TraceError, UnderlayError
 from underlay.model.loading import load_scenario, parse_scenario
 from underlay.model.scenario import Scenario
-from underlay.pipeline import Comparison, compare
+from underlay.pipeline import Analysis, Comparison, Simulation, analyse, compare, simulate
 
 __all__ = [
+    "Analysis",
     "Comparison",
     "Defaults",
     "InfeasibleError",
     "InputError",
     "Scenario",
     "ScenarioError",
+    "Simulation",
     "SubstrateStatic",
     "TenantStatic",
     "TraceError",
     "UnderlayError",
+    "analyse",
     "compare",
     "load_defaults",
     "load_scenario",
     "parse_scenario",
+    "simulate",
 ]
 
 __version__ = "0.1.0"
