@@ -134,7 +134,9 @@ COST_ROWS: list[Column[SubstrateCost]] = [
 def tenant_cost_cell(t: TenantCost) -> str:
     """One tenant's cost and energy on one substrate."""
     parts = [f"${t.per_month.total:,.0f}/mo · {t.energy_kwh_per_month:,.0f} kWh/mo"]
-    if t.cost_per_sla_met_pod_hour_usd is not None:
+    if t.pods_placed == 0:
+        parts.append("[red]no pods placed[/red]")
+    elif t.cost_per_sla_met_pod_hour_usd is not None:
         parts.append(f"${t.cost_per_sla_met_pod_hour_usd:.4f} per SLA-met pod-h")
     elif t.sla_met_pod_hours == 0:
         parts.append("[red]SLA never met[/red]")
