@@ -283,10 +283,30 @@ def schema() -> None:
 @app.command()
 def defaults(
     as_json: Annotated[bool, typer.Option("--json", help="print as JSON instead of YAML")] = False,
+    releases: Annotated[
+        bool,
+        typer.Option(
+            "--releases", help="the Kubernetes release calendar (dates per minor, with sources)"
+        ),
+    ] = False,
 ) -> None:
     """Show every default underlay uses, each with its source."""
     from underlay.defaults.catalog import raw_defaults
 
+    if releases:
+        from importlib import resources
+
+        text = (
+            resources.files("underlay.defaults")
+            .joinpath("kubernetes_releases.yaml")
+            .read_text("utf-8")
+        )
+        data = yaml.safe_load(text)
+        if not as_json:
+            sys.stdout.write(text)
+            return
+        sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+        return
     data = raw_defaults()
     if as_json:
         sys.stdout.write(json.dumps(data, indent=2) + "\n")
