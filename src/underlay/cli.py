@@ -20,7 +20,7 @@ import yaml
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from underlay.errors import InputError, UnderlayError
+from underlay.errors import InputError, ScenarioError, UnderlayError
 from underlay.model.loading import load_scenario
 from underlay.model.scenario import SUBSTRATE_KINDS, Scenario
 from underlay.pipeline import SECTIONS, Analysis, Comparison, Simulation, total_pods
@@ -87,7 +87,7 @@ SectionOpt = Annotated[
 ]
 TrialsOpt = Annotated[
     int | None,
-    typer.Option(min=1, max=1_000_000, help="failure Monte Carlo trials (default: the scenario's)"),
+    typer.Option(help="failure Monte Carlo trials, 1 to 1,000,000 (default: the scenario's)"),
 ]
 
 
@@ -186,6 +186,14 @@ def _run(req: _Request) -> None:
                 raise InputError(
                     f"--strategy: unknown {req.strategy!r} (known: {', '.join(STRATEGIES)})"
                 )
+        if req.output is not None and not req.output.parent.is_dir():
+            # Say so now, not after minutes of placement and simulation.
+            raise InputError(
+                f"--output {req.output}: folder {req.output.parent} does not exist; create it "
+                "or write elsewhere"
+            )
+        if req.trials is not None and not 1 <= req.trials <= 1_000_000:
+            raise InputError(f"--trials: must be from 1 to 1,000,000, got {req.trials}")
         unknown = [s for s in req.sections if s not in SECTIONS]
         if unknown:
             raise InputError(f"--section: unknown {unknown[0]!r} (known: {', '.join(SECTIONS)})")
@@ -193,7 +201,12 @@ def _run(req: _Request) -> None:
             sc = sc.model_copy(
                 update={"simulation": sc.simulation.model_copy(update={"seed": req.seed})}
             ).with_base_dir(sc.base_dir)
-        result, simulation, analysis = _with_progress(sc, req)
+        try:
+            result, simulation, analysis = _with_progress(sc, req)
+        except ScenarioError as exc:  # found after loading: name the file like load errors
+            if not str(exc).startswith(str(req.path)):
+                raise ScenarioError(f"{req.path}: {exc}") from None
+            raise
     except UnderlayError as exc:
         raise _fail(exc) from None
     if req.as_json:
@@ -201,7 +214,7 @@ def _run(req: _Request) -> None:
 
         text = json.dumps(comparison_to_dict(result, simulation, analysis), indent=2) + "\n"
         if req.output:
-            write_atomically(req.output, text)
+            _write_output(req.output, text)
         else:
             sys.stdout.write(text)
         return
@@ -216,7 +229,15 @@ def _run(req: _Request) -> None:
     if analysis is not None:
         render_analysis(analysis, console, max_tenants=limit)
     if req.output:
-        write_atomically(req.output, console.export_text())
+        _write_output(req.output, console.export_text())
+
+
+def _write_output(path: Path, text: str) -> None:
+    """``write_atomically``, its failure (disk full, no permission) reported like bad input."""
+    try:
+        write_atomically(path, text)
+    except UnderlayError as exc:
+        raise _fail(exc) from None
 
 
 def _with_progress(

@@ -87,6 +87,7 @@ __all__ = [
     "TenantLifecycle",
     "UpgradeEvent",
     "analyse_lifecycle",
+    "lifecycle_problems",
 ]
 
 I64 = NDArray[np.int64]
@@ -173,8 +174,7 @@ def analyse_lifecycle(
     months = max(1, round(settings.horizon_years * 12))
     starts = [_add_months(start, m) for m in range(months + 1)]
     ords = np.array([d.toordinal() for d in starts], np.int64)
-    newest_at_end = cal.newest_released(starts[-1]) or cal.first
-    wanted = _check_tenants(scenario, cal, start, newest_at_end)
+    wanted = _check_tenants(scenario, cal)
     plans = [
         _plan(cal, wanted[i], t.upgrade_cadence_months, starts)
         for i, t in enumerate(scenario.tenants)
@@ -313,41 +313,81 @@ def _months_out(cal: ReleaseCalendar, channel: SupportChannel, versions: I64, or
     return float((days / (hi - lo)).sum())
 
 
-def _check_tenants(
-    scenario: Scenario, cal: ReleaseCalendar, start: date, newest_at_end: int
-) -> list[int]:
-    """Each tenant's wanted minor; errors for unknown, unreleased or impossible settings."""
-    wanted = []
+Loc = tuple[str | int, ...]
+
+
+def lifecycle_problems(scenario: Scenario) -> list[tuple[Loc, str]]:
+    """What makes ``scenario``'s lifecycle impossible, as (field path, problem): a version not
+    yet released at the start, a cadence that can never stay supported. The loader calls
+    this, so such a file is refused when it is read, whatever is analysed later."""
+    cal = release_calendar()
+    start = scenario.lifecycle.start or cal.as_of
+    months = max(1, round(scenario.lifecycle.horizon_years * 12))
+    newest_at_end = cal.newest_released(_add_months(start, months)) or cal.first
+    out: list[tuple[Loc, str]] = []
     for i, t in enumerate(scenario.tenants):
-        where = f"tenants[{i}]"
-        v = cal.parse(t.kubernetes_version, f"{where}.kubernetes_version")
-        _released_by(cal, v, start, f"{where}.kubernetes_version")
+        v = cal.parse(t.kubernetes_version, f"tenants[{i}].kubernetes_version")
+        late = _unreleased(cal, v, start)
+        if late:
+            out.append((("tenants", i, "kubernetes_version"), late))
+            continue
         if t.must_stay_supported:
             minor, days = cal.shortest_window(t.support, v, max(v, newest_at_end))
             window = days / DAYS_PER_MONTH
             if t.upgrade_cadence_months > window:
-                raise ScenarioError(
-                    f"{where}.upgrade_cadence_months: impossible cadence: upgrading every "
-                    f"{t.upgrade_cadence_months} months cannot keep {t.name} supported on "
-                    f"{t.support}, whose shortest support window among the versions it would "
-                    f"run is {window:.1f} months (Kubernetes {format_version(minor)}); upgrade "
-                    f"at least every {int(window)} months or set must_stay_supported: false"
+                out.append(
+                    (
+                        ("tenants", i, "upgrade_cadence_months"),
+                        f"impossible cadence: upgrading every {t.upgrade_cadence_months} months "
+                        f"cannot keep {t.name} supported on {t.support}, whose shortest support "
+                        f"window among the versions it would run is {window:.1f} months "
+                        f"(Kubernetes {format_version(minor)}); upgrade at least every "
+                        f"{int(window)} months or set must_stay_supported: false",
+                    )
                 )
-        wanted.append(v)
-    return wanted
+    for j, sub in enumerate(scenario.substrates):
+        if isinstance(sub, BaremetalShared | Sandboxed) and sub.kubernetes_version:
+            v = cal.parse(sub.kubernetes_version, f"substrates[{j}].kubernetes_version")
+            late = _unreleased(cal, v, start)
+            if late:
+                out.append((("substrates", j, "kubernetes_version"), late))
+    return out
+
+
+def _dotted(loc: Loc) -> str:
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
+
+
+def _check_tenants(scenario: Scenario, cal: ReleaseCalendar) -> list[int]:
+    """Each tenant's wanted minor; the first lifecycle problem as an error."""
+    problems = lifecycle_problems(scenario)
+    if problems:
+        loc, message = problems[0]
+        raise ScenarioError(f"{_dotted(loc)}: {message}")
+    return [
+        cal.parse(t.kubernetes_version, f"tenants[{i}].kubernetes_version")
+        for i, t in enumerate(scenario.tenants)
+    ]
+
+
+def _unreleased(cal: ReleaseCalendar, minor: int, start: date) -> str:
+    """Why ``minor`` cannot run at ``start`` ("" when it can)."""
+    released = cal.release_date(minor)
+    if released <= start:
+        return ""
+    newest = cal.newest_released(start)
+    hint = f"the newest then is {format_version(newest)}" if newest else "none is"
+    return (
+        f"Kubernetes {format_version(minor)} is not released by the lifecycle start {start} "
+        f"(released {released}{', estimated' if cal.is_extrapolated(minor) else ''}); {hint}: "
+        f"choose it, or set lifecycle.start to {released} or later"
+    )
 
 
 def _released_by(cal: ReleaseCalendar, minor: int, start: date, field_name: str) -> None:
-    released = cal.release_date(minor)
-    if released > start:
-        newest = cal.newest_released(start)
-        hint = f"the newest then is {format_version(newest)}" if newest else "none is"
-        raise ScenarioError(
-            f"{field_name}: Kubernetes {format_version(minor)} is not released by the "
-            f"lifecycle start {start} (released {released}"
-            f"{', estimated' if cal.is_extrapolated(minor) else ''}); {hint}: choose it, or "
-            f"set lifecycle.start to {released} or later"
-        )
+    late = _unreleased(cal, minor, start)
+    if late:
+        raise ScenarioError(f"{field_name}: {late}")
 
 
 def _event(

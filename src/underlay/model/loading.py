@@ -54,6 +54,10 @@ def parse_scenario(text: str, *, source: str = "<scenario>") -> Scenario:
     except ValidationError as exc:
         raise ScenarioError(_describe(exc, source, root)) from None
     problems = _against_defaults(scenario)
+    if not problems:
+        from underlay.analysis.lifecycle import lifecycle_problems
+
+        problems = lifecycle_problems(scenario)
     if problems:
         lines = []
         for loc, message in problems[:_MAX_ERRORS_SHOWN]:
