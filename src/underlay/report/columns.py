@@ -82,7 +82,7 @@ SUBSTRATE_COLUMNS: list[Column[SubstrateStatic]] = [
     Column("stranded mostly by", "", _stranded_cause),
     Column("versions", "per host (max)", lambda s: str(s.versions_per_host_max)),
     Column("tenants", "per kernel (max)", lambda s: str(s.tenants_per_kernel_max)),
-    Column("cost", "USD / month", lambda s: f"{s.cost_per_month_usd:,.0f}"),
+    Column("cost", "USD / month, power at requests", lambda s: f"{s.cost_per_month_usd:,.0f}"),
     Column("unplaced", "pods", lambda s: f"{s.pods - s.pods_placed:,}"),
 ]
 

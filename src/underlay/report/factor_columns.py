@@ -59,6 +59,8 @@ FAILURE_ROWS: list[Column[SubstrateFailures]] = [
 
 def tenant_failure_cell(t: TenantFailures) -> str:
     """One tenant's availability under failures on one substrate."""
+    if t.pods == 0:
+        return "[red]no pods placed[/red]"
     colour = "green" if t.sla_probability >= 0.9 else "red" if t.sla_probability < 0.5 else "yellow"
     return "\n".join(
         [
@@ -69,10 +71,15 @@ def tenant_failure_cell(t: TenantFailures) -> str:
     )
 
 
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
 def _surge(s: SubstrateLifecycle) -> str:
     if s.kind == "vm":
-        return f"{s.clusters_without_surge_room:,} clusters lack room"
-    return f"{s.surge_hosts_needed:,} hosts"
+        n = s.clusters_without_surge_room
+        return f"{_plural(n, 'cluster')} {'lacks' if n == 1 else 'lack'} room"
+    return _plural(s.surge_hosts_needed, "host")
 
 
 LIFECYCLE_ROWS: list[Column[SubstrateLifecycle]] = [
@@ -96,7 +103,7 @@ LIFECYCLE_ROWS: list[Column[SubstrateLifecycle]] = [
 def tenant_lifecycle_cell(t: TenantLifecycle) -> str:
     """One tenant's lifecycle on one substrate, in short lines."""
     forced = f" ({t.forced_upgrades} forced)" if t.forced_upgrades else ""
-    parts = [f"{t.upgrade_events} upgrades{forced}"]
+    parts = [f"{_plural(t.upgrade_events, 'upgrade')}{forced}"]
     if t.months_out_of_support > 0:
         parts.append(f"[red]{t.months_out_of_support:.1f} mo unsupported[/red]")
     if t.months_off_own_version:
@@ -110,7 +117,8 @@ def _usd(x: float) -> str:
     return f"{x:,.0f}"
 
 
-COST_ROWS: list[Column[SubstrateCost]] = [
+COST_ROWS: list[Column[SubstrateCost]] = [  # power at the simulated load, unlike the
+    # substrate table's cost, which prices power at the requested load
     Column("capex", "USD / month", lambda s: _usd(s.per_month.capex)),
     Column("power", "USD / month", lambda s: _usd(s.per_month.power)),
     Column("licences", "USD / month", lambda s: _usd(s.per_month.licences)),

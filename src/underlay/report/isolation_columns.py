@@ -46,6 +46,8 @@ def isolation_rows(classes: list[str]) -> list[Column[SubstrateIsolation]]:
 
 def tenant_isolation_cell(t: TenantIsolation) -> str:
     """One tenant's isolation on one substrate, in short lines."""
+    if t.kernels == 0:
+        return "[red]no pods placed[/red]"
     parts = [f"exposure {t.incidents_per_year:.2f}/yr"]
     if t.shares_kernel_with:
         parts.append(f"kernel shared with {len(t.shares_kernel_with)}")

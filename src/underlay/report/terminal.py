@@ -7,6 +7,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from underlay.model.scenario import Scenario, Tenant
 from underlay.pipeline import Analysis, Comparison, Simulation
@@ -19,12 +20,15 @@ def _transposed(
     title: str, columns: Sequence[Column[Any]], items: Sequence[Any], names: list[str]
 ) -> Table:
     table = Table(title=title, title_justify="left", header_style="bold")
-    table.add_column("", no_wrap=True)
-    for name in names:
-        table.add_column(name, justify="right")
-    for col in columns:
+    rows = [[col.text(item) for item in items] for col in columns]
+    # Labels and headers wrap before a figure is cut: never "10,8…" for 10,800.
+    table.add_column("", min_width=10)
+    for i, name in enumerate(names):
+        widest = max((Text.from_markup(r[i]).cell_len for r in rows), default=1)
+        table.add_column(name, justify="right", min_width=min(widest, 24), overflow="fold")
+    for col, cells in zip(columns, rows, strict=True):
         label = f"{col.title} [dim]{col.unit}[/dim]" if col.unit else col.title
-        table.add_row(label, *(col.text(item) for item in items))
+        table.add_row(label, *cells)
     return table
 
 
@@ -217,7 +221,11 @@ def _render_cost(result: Analysis, console: Console, max_tenants: int | None) ->
     from underlay.report.factor_columns import COST_ROWS, tenant_cost_cell
 
     costs = [a.cost for a in result.substrates if a.cost is not None]
-    console.print("[bold]Cost and energy[/bold] — capex, power on the host curve, licences, ops")
+    console.print(
+        "[bold]Cost and energy[/bold] — capex, power on the host curve at the "
+        f"{costs[0].power_basis} load (the substrate table prices power at the requested "
+        "load), licences, ops"
+    )
     console.print(_transposed("Cost", COST_ROWS, costs, names))
     _tenant_matrix(
         console, "Tenants: cost, energy, cost per SLA-met pod-hour", sc, names, max_tenants,
