@@ -71,7 +71,10 @@ OutputOpt = Annotated[
     Path | None, typer.Option("--output", "-o", help="write to this file instead of stdout")
 ]
 SeedOpt = Annotated[
-    int | None, typer.Option(help="random seed of the usage models (default: the scenario's)")
+    int | None,
+    typer.Option(
+        help="random seed of the usage models and the failure Monte Carlo (default: the scenario's)"
+    ),
 ]
 AllTenantsOpt = Annotated[
     bool, typer.Option("--all-tenants", help="list every tenant (default: the first 25)")
@@ -87,7 +90,7 @@ SectionOpt = Annotated[
 ]
 TrialsOpt = Annotated[
     int | None,
-    typer.Option(help="failure Monte Carlo trials, 1 to 1,000,000 (default: the scenario's)"),
+    typer.Option(help="failure Monte Carlo trials, 1 to 100,000 (default: the scenario's)"),
 ]
 
 
@@ -192,8 +195,8 @@ def _run(req: _Request) -> None:
                 f"--output {req.output}: folder {req.output.parent} does not exist; create it "
                 "or write elsewhere"
             )
-        if req.trials is not None and not 1 <= req.trials <= 1_000_000:
-            raise InputError(f"--trials: must be from 1 to 1,000,000, got {req.trials}")
+        if req.trials is not None and not 1 <= req.trials <= 100_000:
+            raise InputError(f"--trials: must be from 1 to 100,000, got {req.trials}")
         unknown = [s for s in req.sections if s not in SECTIONS]
         if unknown:
             raise InputError(f"--section: unknown {unknown[0]!r} (known: {', '.join(SECTIONS)})")
@@ -212,7 +215,10 @@ def _run(req: _Request) -> None:
     if req.as_json:
         from underlay.report.json import comparison_to_dict
 
-        text = json.dumps(comparison_to_dict(result, simulation, analysis), indent=2) + "\n"
+        text = (
+            json.dumps(comparison_to_dict(result, simulation, analysis), indent=2, allow_nan=False)
+            + "\n"
+        )
         if req.output:
             _write_output(req.output, text)
         else:

@@ -279,12 +279,37 @@ def test_zones_take_racks_round_robin() -> None:
     assert (costs.host_zone == costs.host_rack % 2).all() and costs.zones == 2
 
 
-def test_tenant_without_placed_pods_is_fully_available() -> None:
+def test_tenant_asking_for_no_pods_is_fully_available() -> None:
     sc = make_scenario(tenants=[make_tenant("a"), make_tenant("idle", workloads=[])])
     r = analyse_failures(sc, load_defaults(), place(sc, "baremetal-shared"), trials=20)
     idle = r.tenants[1]
     assert (idle.pods, idle.availability_mean, idle.availability_p5) == (0, 1.0, 1.0)
-    assert idle.sla_probability == 1.0 and "no placed pods" in idle.notes[0]
+    assert idle.sla_probability == 1.0 and "no pods asked for" in idle.notes[0]
+
+
+def test_unplaced_pods_count_as_down_the_whole_period() -> None:
+    # 40 pods of 8 cores on 4 hosts: some do not fit. Each unplaced pod is down all year,
+    # so availability is at most placed / asked, and the SLA is never met.
+    sc = make_scenario(
+        hardware={"inventory": [{"model": "std", "count": 4}]},
+        tenants=[make_tenant("a", workloads=[make_workload(replicas=40, cpu="8")])],
+    )
+    r = analyse_failures(sc, load_defaults(), place(sc, "baremetal-shared"), trials=20)
+    a = r.tenants[0]
+    assert 0 < a.pods < 40
+    assert a.availability_mean <= a.pods / 40 + 1e-12
+    assert a.sla_probability == 0.0
+
+
+def test_downtime_is_capped_at_the_period() -> None:
+    # A period shorter than a rack repair: one pod cannot lose more than the period.
+    sc = two_host_fleet(failures={"trials": 200, "years": 0.0002, "seed": 1})
+    d = load_defaults({"failures": {"rack_failures_per_cluster_year": 200000}})
+    r = analyse_failures(sc, d, place(sc, "baremetal-shared"))
+    period = 0.0002 * failures_module.HOURS_PER_YEAR
+    for t in r.tenants:
+        assert t.pod_hours_lost_mean <= t.pods * period + 1e-9
+        assert 0.0 <= t.availability_p5 <= t.availability_mean <= 1.0
 
 
 def test_unplaced_pods_are_noted() -> None:

@@ -340,7 +340,7 @@ def test_trials_below_one_is_refused(write_yaml: WriteYaml, command: str, trials
     code, stdout, stderr = _invoke(command, write_yaml(scenario_yaml()), "--trials", trials)
     assert code == 2
     assert stdout == ""
-    assert stderr.strip() == f"Error: --trials: must be from 1 to 1,000,000, got {trials}"
+    assert stderr.strip() == f"Error: --trials: must be from 1 to 100,000, got {trials}"
 
 
 # --------------------------------------------------------------- the examples' story

@@ -140,3 +140,20 @@ def test_quantities_are_stored_in_integer_units() -> None:
     sc = make_scenario()
     host = sc.hardware.host_models[0]
     assert (host.cpu_milli, host.memory_mib) == (64_000, 256 * 1024)
+
+
+@pytest.mark.parametrize("last", [float("inf"), float("nan"), 1e12, -1.0])
+def test_power_points_are_real_draws(last: float) -> None:
+    from underlay.model.scenario import PowerCurve
+
+    with pytest.raises(ValueError, match=r"points\.10: .* is not a power draw"):
+        PowerCurve(points=[0, 10, 20, 30, 40, 50, 60, 70, 80, 90, last])
+
+
+def test_power_points_never_fall() -> None:
+    from underlay.model.scenario import PowerCurve
+
+    with pytest.raises(ValueError, match=r"points\.5: watts must not fall"):
+        PowerCurve(points=[0, 10, 20, 30, 40, 35, 60, 70, 80, 90, 100])
+    curve = PowerCurve(points=[50, 60, 70, 80, 90, 100, 110, 120, 130, 140, 150])
+    assert curve.knots[3] == 80

@@ -38,12 +38,13 @@ The model, for one substrate's placement:
 - **Vectorised.** A sparse (hosts × tenants) matrix of placed pods; per trial a vector of
   downtime hours per host (count × hours a failure costs, racks and zones mapped onto their
   hosts); lost pod-hours per tenant = downtime @ pods, for a chunk of trials at once.
-- **Per tenant**: availability = 1 − lost pod-hours / (placed pods × hours) per trial
-  (hours = years × 12 × ``costs.hours_per_month``); its mean, 5th percentile (the bad
-  years), the share of trials meeting the tenant's SLA, the mean pod-hours lost (and the
-  exact expectation by domain: rate × years × hours × pods) and how many of its pods one
-  of its hosts takes down. A tenant with no placed pods has availability 100 % and a
-  note; unplaced pods are not counted.
+- **Per tenant**: availability = 1 − (lost pod-hours + unplaced pods × hours) / (pods
+  asked for × hours) per trial (hours = years × 365.2425 × 24; a host's downtime in a trial
+  is capped at the period); its mean, 5th percentile (the bad years), the share of trials
+  meeting the tenant's SLA, the mean pod-hours lost to failures (and the exact expectation
+  by domain: rate × years × hours × pods) and how many of its pods one of its hosts takes
+  down. A pod that could not be placed is down the whole period; a tenant asking for no
+  pods has availability 100 % and a note.
 - **Per substrate**: tenants touched by one host failure (tenants with pods on the host:
   dedicated hosts touch one, VM hosts and shared nodes often several); the share of host
   and rack failures whose pods could restart elsewhere; headroom: extra hosts so that the
@@ -71,6 +72,11 @@ from underlay.defaults.catalog import Defaults, FailureRates
 from underlay.errors import ScenarioError
 from underlay.model.scenario import Scenario, Vm
 from underlay.placement.result import WORKER, SubstratePlacement
+
+# Hours in a year of the Gregorian calendar (365.2425 days); the failure period's length.
+HOURS_PER_YEAR = 24 * 365.2425
+# Trials × tenants availabilities are kept in memory: 100,000 × 200 tenants is ~0.6 GiB.
+MAX_TRIALS = 100_000
 
 __all__ = [
     "FailureCosts",
@@ -388,6 +394,7 @@ def lost_pod_hours(
         costs.zone_hours[busy],
     )
     h_rack, h_zone = costs.host_rack[busy], costs.host_zone[busy]
+    period = years * HOURS_PER_YEAR  # a host cannot be down longer than the period
     chunk = max(1, _CHUNK_ELEMENTS // max(n_hosts, 1))
     for first in range(0, trials, chunk):
         n = min(chunk, trials - first)
@@ -399,6 +406,7 @@ def lost_pod_hours(
         down = poisson_counts(host_u[:, busy], mu[0]) * h_hours
         down += poisson_counts(rack_u, mu[1])[:, h_rack] * r_hours
         down += poisson_counts(zone_u, mu[2])[:, h_zone] * z_hours
+        np.minimum(down, period, out=down)
         out[first : first + n] = (pods_t @ down.T).T
     return out
 
@@ -406,9 +414,9 @@ def lost_pod_hours(
 def _settings(scenario: Scenario, trials: int | None, seed: int | None) -> tuple[int, int]:
     settings = scenario.failures
     n = settings.trials if trials is None else trials
-    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 1_000_000:
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_TRIALS:
         raise ScenarioError(
-            f"failures.trials: must be a whole number from 1 to 1,000,000, got {n!r}"
+            f"failures.trials: must be a whole number from 1 to {MAX_TRIALS:,}, got {n!r}"
         )
     chosen = seed if seed is not None else settings.seed
     chosen = scenario.simulation.seed if chosen is None else chosen
@@ -438,15 +446,20 @@ def analyse_failures(
     n_trials, chosen_seed = _settings(scenario, trials, seed)
     years = scenario.failures.years
     rates = defaults.failures
-    hours = years * 12 * defaults.costs.hours_per_month
+    hours = years * HOURS_PER_YEAR
     costs = failure_costs(scenario, defaults, placement)
     lost = lost_pod_hours(costs, rates, trials=n_trials, years=years, seed=chosen_seed)
 
     pods = costs.pods
     placed = np.asarray(pods.sum(axis=0)).ravel()
-    denom = np.where(placed > 0, placed * hours, 1.0)
-    availability = np.clip(1 - lost / denom, 0.0, 1.0)
-    availability[:, placed == 0] = 1.0
+    wanted_t = np.zeros(len(scenario.tenants))
+    for r in placement.workloads:
+        wanted_t[r.tenant_index] += r.workload.replicas
+    # A pod that was never placed is down the whole period: it counts against availability.
+    missing = np.maximum(wanted_t - placed, 0) * hours
+    denom = np.where(wanted_t > 0, wanted_t * hours, 1.0)
+    availability = np.clip(1 - (lost + missing) / denom, 0.0, 1.0)
+    availability[:, wanted_t == 0] = 1.0
     mean_t = availability.mean(axis=0)
     p5_t = np.percentile(availability, 5, axis=0)
     expected = {
@@ -460,12 +473,12 @@ def analyse_failures(
         col = csc.data[csc.indptr[ti] : csc.indptr[ti + 1]]
         wanted = sum(r.workload.replicas for r in placement.workloads if r.tenant_index == ti)
         notes = []
-        if placed[ti] == 0:
-            notes.append("no placed pods: nothing can fail (availability shown as 100 %)")
+        if wanted == 0:
+            notes.append("no pods asked for: availability shown as 100 %")
         elif placed[ti] < wanted:
             notes.append(
-                f"{wanted - int(placed[ti])} of {wanted} pods unplaced: availability is of "
-                "the placed pods"
+                f"{wanted - int(placed[ti])} of {wanted} pods unplaced: counted as down the "
+                "whole period"
             )
         sla = tenant.sla.availability_percent
         tenants.append(
@@ -491,7 +504,8 @@ def analyse_failures(
     notes = []
     if placement.unplaced:
         notes.append(
-            f"{sum(u.pods for u in placement.unplaced)} pods unplaced: they are not counted"
+            f"{sum(u.pods for u in placement.unplaced)} pods unplaced: counted as down the "
+            "whole period in their tenants' availability"
         )
     return SubstrateFailures(
         kind=placement.kind,

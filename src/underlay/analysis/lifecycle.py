@@ -208,11 +208,14 @@ def analyse_lifecycle(
             units.append((label, ref.index, [ref.tenant_index], plans[ref.tenant_index]))
     events: list[UpgradeEvent] = []
     clusters: list[ClusterRoll] = []
+    rolling: list[ClusterRoll] = []  # clusters that do roll nodes within the horizon
     acc = {k: np.zeros(T) for k in ("events", "steps", "rolls", "pods", "wait", "hours")}
     blocked: list[set[str]] = [set() for _ in range(T)]
     for label, index, who, plan in units:
         roll, waiting = rolls.cluster(label, index, [names[i] for i in who])
         clusters.append(roll)
+        if plan.upgrades and roll.nodes:
+            rolling.append(roll)
         pods = rolls.tenant_pods(index)
         for m, a, b in plan.upgrades:
             ev = _event(cal, starts[m], label, [names[i] for i in who], a, b, roll)
@@ -223,7 +226,7 @@ def analyse_lifecycle(
             acc["hours"][who] += ev.drain_hours
             acc["pods"] += ev.node_rolls * pods
             acc["wait"] += ev.node_rolls * waiting
-        for i in who if plan.upgrades else []:
+        for i in who if plan.upgrades and roll.nodes else []:
             blocked[i] |= {n for n in roll.blocked_drains if n.startswith(names[i] + "/")}
     events.sort(key=lambda e: e.date)  # stable: clusters keep scenario order within a day
     tenants = []
@@ -274,9 +277,9 @@ def analyse_lifecycle(
         versions_per_host_max=rolls.versions_per_host_max(
             [running[r.tenant_index] for r in placement.clusters]
         ),
-        surge_hosts_needed=sum(c.surge_hosts_needed for c in clusters),
-        clusters_without_surge_room=sum(1 for c in clusters if not c.surge_fits),
-        blocked_drains=sorted({n for c in clusters for n in c.blocked_drains}),
+        surge_hosts_needed=sum(c.surge_hosts_needed for c in rolling),
+        clusters_without_surge_room=sum(1 for c in rolling if not c.surge_fits),
+        blocked_drains=sorted({n for c in rolling for n in c.blocked_drains}),
         notes=notes,
     )
 
@@ -323,7 +326,9 @@ def lifecycle_problems(scenario: Scenario) -> list[tuple[Loc, str]]:
     cal = release_calendar()
     start = scenario.lifecycle.start or cal.as_of
     months = max(1, round(scenario.lifecycle.horizon_years * 12))
-    newest_at_end = cal.newest_released(_add_months(start, months)) or cal.first
+    starts = [_add_months(start, m) for m in range(months + 1)]
+    ords = np.array([d.toordinal() for d in starts], np.int64)
+    newest_at_end = cal.newest_released(starts[-1]) or cal.first
     out: list[tuple[Loc, str]] = []
     for i, t in enumerate(scenario.tenants):
         v = cal.parse(t.kubernetes_version, f"tenants[{i}].kubernetes_version")
@@ -345,6 +350,12 @@ def lifecycle_problems(scenario: Scenario) -> list[tuple[Loc, str]]:
                         f"{int(window)} months or set must_stay_supported: false",
                     )
                 )
+                continue
+            unsupported = _unsupported_plan(
+                cal, t.support, v, t.upgrade_cadence_months, starts, ords
+            )
+            if unsupported:
+                out.append((("tenants", i, "upgrade_cadence_months"), unsupported))
     for j, sub in enumerate(scenario.substrates):
         if isinstance(sub, BaremetalShared | Sandboxed) and sub.kubernetes_version:
             v = cal.parse(sub.kubernetes_version, f"substrates[{j}].kubernetes_version")
@@ -352,6 +363,42 @@ def lifecycle_problems(scenario: Scenario) -> list[tuple[Loc, str]]:
             if late:
                 out.append((("substrates", j, "kubernetes_version"), late))
     return out
+
+
+def _unsupported_plan(
+    cal: ReleaseCalendar,
+    channel: SupportChannel,
+    wanted: int,
+    cadence: int,
+    starts: list[date],
+    ords: I64,
+) -> str:
+    """Why a tenant that must stay supported cannot with this plan ("" when it can)."""
+    versions = _plan(cal, wanted, cadence, starts).versions
+    months_out = _months_out(cal, channel, versions, ords)
+    if months_out == 0:
+        return ""
+    ends = cal.end_ordinals(versions, channel)
+    first = int(np.flatnonzero(ends < ords[1:])[0])  # first month that ends unsupported
+    lapse = date.fromordinal(int(max(ords[first], ends[first])))
+    end = cal.end_of_support(wanted, channel)
+    if end <= starts[0]:
+        return (
+            f"Kubernetes {format_version(wanted)} is already out of support on {channel} at "
+            f"the lifecycle start {starts[0]} (support ended {end}); choose a newer version or "
+            "set must_stay_supported: false"
+        )
+    ok = [
+        c
+        for c in range(cadence - 1, 0, -1)
+        if _months_out(cal, channel, _plan(cal, wanted, c, starts).versions, ords) == 0
+    ]
+    fix = f"upgrade at least every {ok[0]} months" if ok else "choose a newer version"
+    return (
+        f"upgrading every {cadence} months leaves the tenant unsupported on {channel} for "
+        f"{months_out:.1f} months, first from {lapse} (Kubernetes "
+        f"{format_version(int(versions[first]))}); {fix} or set must_stay_supported: false"
+    )
 
 
 def _dotted(loc: Loc) -> str:
@@ -399,7 +446,7 @@ def _event(
     b: int,
     roll: ClusterRoll,
 ) -> UpgradeEvent:
-    n = cal.node_rolls(a, b)
+    n = cal.node_rolls(a, b) if roll.nodes else 0  # a cluster with no worker node has none
     return UpgradeEvent(
         date=day,
         cluster=label,

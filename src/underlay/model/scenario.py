@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import itertools
+import math
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -163,8 +164,13 @@ class PowerCurve(_Model):
                     f"{at('points')}needs 11 values (watts at 0, 10, ..., 100 % "
                     f"utilisation), got {len(self.points)}"
                 )
+            for i, w in enumerate(self.points):
+                if not math.isfinite(w) or not 0 <= w <= 20_000:
+                    raise ValueError(
+                        f"{at('points', i)}{w!r} W is not a power draw (0 to 20,000 W)"
+                    )
             for i, (a, b) in enumerate(itertools.pairwise(self.points)):
-                if not 0 <= a <= 20_000 or b < a:
+                if b < a:
                     raise ValueError(
                         f"{at('points', i + 1)}watts must not fall as utilisation rises "
                         f"({a:g} W at {10 * i} % then {b:g} W at {10 * (i + 1)} %)"
@@ -800,7 +806,7 @@ class LifecycleSettings(_Model):
 class FailureSettings(_Model):
     """The host, rack and zone failure Monte Carlo."""
 
-    trials: int = Field(default=1000, ge=1, le=1_000_000)
+    trials: int = Field(default=1000, ge=1, le=100_000)
     years: float = Field(default=1.0, gt=0, le=20, description="simulated time per trial")
     seed: int | None = Field(default=None, ge=0, description="default: the simulation seed")
 

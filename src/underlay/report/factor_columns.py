@@ -26,7 +26,7 @@ FAILURE_ROWS: list[Column[SubstrateFailures]] = [
         "failures a year",
         "hosts / racks / zones",
         lambda s: " / ".join(
-            f"{s.failures_per_year.get(k, 0):.1f}" for k in ("host", "rack", "zone")
+            f"{s.failures_per_year.get(k, 0):.3g}" for k in ("host", "rack", "zone")
         ),
     ),
     Column(
@@ -59,8 +59,8 @@ FAILURE_ROWS: list[Column[SubstrateFailures]] = [
 
 def tenant_failure_cell(t: TenantFailures) -> str:
     """One tenant's availability under failures on one substrate."""
-    if t.pods == 0:
-        return "[red]no pods placed[/red]"
+    if t.pods == 0 and t.availability_mean < 1:
+        return "[red]no pods placed: down all period[/red]"
     colour = "green" if t.sla_probability >= 0.9 else "red" if t.sla_probability < 0.5 else "yellow"
     return "\n".join(
         [

@@ -177,7 +177,8 @@ def _render_failures(result: Analysis, console: Console, max_tenants: int | None
     first = fails[0]
     console.print(
         f"[bold]Failures[/bold] — host, rack and zone failures, {first.trials:,} simulated "
-        f"{'year' if first.years == 1 else f'{first.years:g}-year period'}s, seed {first.seed}"
+        f"{'year' if first.years == 1 else f'{first.years:g}-year period'}"
+        f"{'' if first.trials == 1 else 's'}, seed {first.seed}"
     )
     console.print(_transposed("Failures and headroom", FAILURE_ROWS, fails, names))
     _tenant_matrix(
