@@ -30,10 +30,12 @@ from pydantic import (
 from underlay.model.quantities import cpu_to_milli, memory_to_mib
 
 __all__ = [
+    "FACTORS",
     "SUBSTRATE_KINDS",
     "BaremetalDedicated",
     "BaremetalShared",
     "Cluster",
+    "Constraints",
     "CostSettings",
     "DisruptionBudget",
     "FailureSettings",
@@ -60,6 +62,7 @@ __all__ = [
     "Usage",
     "Vm",
     "VmShape",
+    "Weights",
     "Workload",
     "scenario_json_schema",
 ]
@@ -818,6 +821,59 @@ class CostSettings(_Model):
     ops_per_cluster_month_usd: float = Field(default=0.0, ge=0, le=10_000_000)
 
 
+FACTORS = ("performance", "versions", "isolation", "sla", "cost")
+
+
+class Weights(_Model):
+    """How much each factor counts in the verdict (relative; they need not add up to 1)."""
+
+    performance: float = Field(default=1.0, ge=0, le=1000)
+    versions: float = Field(default=1.0, ge=0, le=1000, description="multi-version flexibility")
+    isolation: float = Field(default=1.0, ge=0, le=1000)
+    sla: float = Field(default=1.0, ge=0, le=1000, description="SLA predictability")
+    cost: float = Field(default=1.0, ge=0, le=1000)
+
+    @model_validator(mode="after")
+    def _some_weight(self) -> Weights:
+        if not any(getattr(self, f) > 0 for f in FACTORS):
+            raise ValueError("at least one weight must be above 0")
+        return self
+
+    def as_dict(self) -> dict[str, float]:
+        """Factor → weight, in the order of FACTORS."""
+        return {f: float(getattr(self, f)) for f in FACTORS}
+
+
+class Constraints(_Model):
+    """Hard constraints on the hybrid plan: every one holds, then cost is least."""
+
+    isolation_rules: bool = Field(
+        default=True,
+        description="two tenants that break an isolation rule on a substrate never share it",
+    )
+    budget_usd_per_month: float | None = Field(default=None, gt=0, le=1e12)
+    min_sla_probability: float | None = Field(
+        default=None, ge=0, le=1, description="share of failure years meeting each tenant's SLA"
+    )
+    min_cpu_sla_attainment_percent: float | None = Field(
+        default=None, ge=0, le=100, description="share of steps meeting each tenant's CPU SLA"
+    )
+    own_version: bool = Field(
+        default=False, description="every tenant runs the Kubernetes version it wants"
+    )
+    gpu_training_on: list[Literal["baremetal", "passthrough", "vgpu"]] | None = Field(
+        default=None,
+        description="GPU modes allowed for tenants with gpu-training workloads, e.g. "
+        "[baremetal, passthrough]",
+    )
+    allowed: dict[str, list[str]] = Field(
+        default_factory=dict, description="tenant → the substrates it may use (by label)"
+    )
+    assign: Literal["tenant", "workload"] = Field(
+        default="tenant", description="assign each tenant, or each workload, a substrate"
+    )
+
+
 class Scenario(_Model):
     """Everything underlay needs to compare substrates for one fleet."""
 
@@ -844,6 +900,8 @@ class Scenario(_Model):
     lifecycle: LifecycleSettings = LifecycleSettings()
     failures: FailureSettings = FailureSettings()
     costs: CostSettings = CostSettings()
+    weights: Weights = Weights()
+    constraints: Constraints = Constraints()
     overrides: dict[str, Any] = Field(
         default_factory=dict, description="replace any default, same layout as `underlay defaults`"
     )
@@ -873,6 +931,20 @@ class Scenario(_Model):
                                 f"{_did_you_mean(model, gpu_models)} (hosts have: "
                                 f"{', '.join(gpu_models) or 'no GPUs'})"
                             )
+        labels = self.substrate_labels
+        names = [t.name for t in self.tenants]
+        for who, allowed in self.constraints.allowed.items():
+            if who not in names:
+                raise ValueError(
+                    f"{at('constraints', 'allowed', who)}no tenant is called {who!r}"
+                    f"{_did_you_mean(who, names)}"
+                )
+            for i, label in enumerate(allowed):
+                if label not in labels:
+                    raise ValueError(
+                        f"{at('constraints', 'allowed', who, i)}no substrate is called "
+                        f"{label!r}{_did_you_mean(label, labels)} (known: {', '.join(labels)})"
+                    )
         return self
 
     @property

@@ -1,0 +1,1 @@
+"""The decision: scorecard, least-cost hybrid, Pareto frontier, sensitivity."""

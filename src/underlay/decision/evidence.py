@@ -1,0 +1,190 @@
+"""The measured figures the decision stands on, gathered as (tenants × substrates) arrays.
+
+Every number here comes from an earlier stage — placement and the static analysis, the
+simulation, the isolation, failure, lifecycle and cost analyses — and keeps its unit; the
+scorecard, the optimiser, the Pareto frontier, the sensitivity and the reports read it,
+so a score can always be traced back to the figure behind it. A stage that did not run
+leaves its arrays at a neutral value (e.g. availability 1, latency inflation 1) and says
+so in ``missing``.
+
+Per tenant ``t`` on substrate ``s``:
+
+- ``cost``: USD a month attributed to the tenant (the cost analysis, power at the
+  simulated load when there was a simulation; else the static analysis);
+- ``throughput``: work per resource vs bare metal (simulation, by workload class; else the
+  substrate's CPU or GPU efficiency); ``latency_p95``: p95 latency inflation of its
+  latency-sensitive pods (× an idle host); ``unmet``: share of CPU demand not granted;
+- ``exposure``: other tenants' escapes reaching its pods a year; ``violations``: isolation
+  rule violations it is part of; ``kernel_shared``: whether it shares a kernel;
+- ``availability``: mean availability under failures; ``sla_probability``: share of
+  failure years meeting its availability SLA; ``cpu_sla``: share of steps meeting its CPU
+  SLA (%);
+- ``months_off_version``, ``forced_upgrades``, ``months_unsupported``: the lifecycle;
+- ``placed``: share of its pods placed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from underlay.model.scenario import Scenario
+from underlay.pipeline import Analysis, Comparison, Simulation
+
+__all__ = ["Evidence", "gather"]
+
+F64 = NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """(tenants × substrates) figures, plus per-substrate totals and what is missing."""
+
+    scenario: Scenario
+    tenants: list[str]
+    substrates: list[str]
+    kinds: list[str]
+    gpu_modes: list[str]  # baremetal | passthrough | vgpu, per substrate
+    pods: F64  # pods asked for, per tenant
+    gpu_training: NDArray[np.bool_]  # per tenant: has a gpu-training workload
+    cost: F64
+    throughput: F64
+    latency_p95: F64
+    unmet: F64
+    exposure: F64
+    violations: F64
+    kernel_shared: F64
+    availability: F64
+    sla_probability: F64
+    cpu_sla: F64
+    months_off_version: F64
+    forced_upgrades: F64
+    months_unsupported: F64
+    placed: F64
+    substrate_cost: F64  # USD a month, whole substrate
+    version_mismatch: F64  # 1 where the tenant cannot run the version it wants at the start
+    violation_pairs: list[list[tuple[int, int]]]  # per substrate: tenant pairs breaking a rule
+    missing: list[str] = field(default_factory=list)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(tenants, substrates)."""
+        return (len(self.tenants), len(self.substrates))
+
+
+def _gpu_mode(scenario: Scenario, label: str) -> str:
+    sub = scenario.substrate(label)
+    if sub.kind == "vm":
+        return str(getattr(sub, "gpu_mode", "passthrough"))
+    if sub.kind == "sandboxed":
+        return "passthrough"  # Kata hands GPUs to the pod's VM through VFIO
+    return "baremetal"
+
+
+def gather(
+    comparison: Comparison, simulation: Simulation | None = None, analysis: Analysis | None = None
+) -> Evidence:
+    """The evidence of one run of the pipeline (stages not run stay neutral)."""
+    sc = comparison.scenario
+    names = [t.name for t in sc.tenants]
+    labels = [s.name for s in comparison.substrates]
+    T, S = len(names), len(labels)
+    shape = (T, S)
+
+    def full(value: float) -> F64:
+        return np.full(shape, value, np.float64)
+
+    cost, throughput, latency, unmet = full(0), full(1), full(1), full(0)
+    exposure, violations, shared = full(0), full(0), full(0)
+    availability, sla_p, cpu_sla = full(1), full(1), full(100)
+    off, forced, unsupported, placed, mismatch = full(0), full(0), full(0), full(1), full(0)
+    substrate_cost = np.zeros(S)
+    pairs: list[list[tuple[int, int]]] = [[] for _ in range(S)]
+    missing: list[str] = []
+    pods = np.array(
+        [sum(w.replicas for c in t.clusters for w in c.workloads) for t in sc.tenants], float
+    )
+    training = np.array(
+        [
+            any(w.workload_class == "gpu-training" for c in t.clusters for w in c.workloads)
+            for t in sc.tenants
+        ],
+        bool,
+    )
+    for j, st in enumerate(comparison.substrates):
+        substrate_cost[j] = st.cost_per_month_usd
+        eff = st.gpu_efficiency if st.allocated.gpu_milli > 0 else st.cpu_efficiency
+        for i, t in enumerate(st.tenants):
+            cost[i, j] = t.cost_per_month_usd
+            throughput[i, j] = eff
+            placed[i, j] = t.pods_placed / t.pods if t.pods else 1.0
+            mismatch[i, j] = float(t.running_version != t.wanted_version)
+    if simulation is not None:
+        for j, r in enumerate(simulation.results):
+            for i, ts in enumerate(r.tenants):
+                throughput[i, j] = ts.throughput_percent / 100
+                latency[i, j] = max(1.0, ts.latency_inflation_p95)
+                unmet[i, j] = ts.unmet_percent / 100
+                cpu_sla[i, j] = ts.sla_attainment_percent
+    else:
+        missing.append("simulation")
+    sections = analysis.sections if analysis is not None else ()
+    for section in ("isolation", "failures", "lifecycle", "cost"):
+        if section not in sections:
+            missing.append(section)
+    if analysis is not None:
+        index = {n: i for i, n in enumerate(names)}
+        for j, a in enumerate(analysis.substrates):
+            if a.isolation is not None:
+                for i, ti in enumerate(a.isolation.tenants):
+                    exposure[i, j] = ti.incidents_per_year
+                    violations[i, j] = ti.violations
+                    shared[i, j] = float(bool(ti.shares_kernel_with))
+                pairs[j] = sorted(
+                    {
+                        (min(index[v.tenant], index[v.other]), max(index[v.tenant], index[v.other]))
+                        for v in a.isolation.violations
+                    }
+                )
+            if a.failures is not None:
+                for i, tf in enumerate(a.failures.tenants):
+                    availability[i, j] = tf.availability_mean
+                    sla_p[i, j] = tf.sla_probability
+            if a.lifecycle is not None:
+                for i, tl in enumerate(a.lifecycle.tenants):
+                    off[i, j] = tl.months_off_own_version
+                    forced[i, j] = tl.forced_upgrades
+                    unsupported[i, j] = tl.months_out_of_support
+            if a.cost is not None:
+                substrate_cost[j] = a.cost.per_month.total
+                for i, tc in enumerate(a.cost.tenants):
+                    cost[i, j] = tc.per_month.total
+    return Evidence(
+        scenario=sc,
+        tenants=names,
+        substrates=labels,
+        kinds=[s.kind for s in comparison.substrates],
+        gpu_modes=[_gpu_mode(sc, label) for label in labels],
+        pods=pods,
+        gpu_training=training,
+        cost=cost,
+        throughput=throughput,
+        latency_p95=latency,
+        unmet=unmet,
+        exposure=exposure,
+        violations=violations,
+        kernel_shared=shared,
+        availability=availability,
+        sla_probability=sla_p,
+        cpu_sla=cpu_sla,
+        months_off_version=off,
+        forced_upgrades=forced,
+        months_unsupported=unsupported,
+        placed=placed,
+        substrate_cost=substrate_cost,
+        version_mismatch=mismatch,
+        violation_pairs=pairs,
+        missing=missing,
+    )

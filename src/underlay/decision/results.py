@@ -1,0 +1,154 @@
+"""What the decision stage produces (plain data, read by every report).
+
+- :class:`Scorecard`: one 0–100 score per factor for each substrate (and each tenant on
+  each substrate), each traceable to the measured figure behind it, the weighted total and
+  the verdict with its reasons;
+- :class:`HybridPlan`: the least-cost assignment of tenants (or workloads) to substrates
+  that meets every hard constraint;
+- :class:`ParetoPoint`: assignments on the cost / isolation / SLA frontier;
+- :class:`Sensitivity`: how far each weight and each uncertain default can move before
+  the verdict flips, and the tornado ranking;
+- :class:`Decision`: all of them together.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = [
+    "Decision",
+    "FactorScore",
+    "HybridPlan",
+    "ParetoPoint",
+    "Scorecard",
+    "Sensitivity",
+    "SubstrateScore",
+    "TenantScore",
+    "TornadoBar",
+    "Verdict",
+    "WeightRange",
+]
+
+
+@dataclass(frozen=True)
+class FactorScore:
+    """One factor of one substrate: the score and the measured figure behind it."""
+
+    factor: str  # performance | versions | isolation | sla | cost
+    score: float  # 0–100, 100 = best of the substrates compared
+    value: float  # the measured figure, in ``unit``
+    unit: str
+    evidence: str  # the figure in words, e.g. "4.3 escapes a year reach other tenants"
+
+
+@dataclass(frozen=True)
+class SubstrateScore:
+    """One substrate: its factor scores and weighted total."""
+
+    name: str
+    kind: str
+    factors: dict[str, FactorScore]
+    total: float  # weighted mean of the factor scores, 0–100
+
+
+@dataclass(frozen=True)
+class TenantScore:
+    """One tenant: its factor scores on each substrate (scenario substrate order)."""
+
+    name: str
+    scores: list[dict[str, float]]  # per substrate: factor → score
+    totals: list[float]  # per substrate
+    best: str  # the substrate with the highest total for this tenant
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The winner, by how much, and the reasons in plain words."""
+
+    winner: str
+    runner_up: str | None
+    margin: float  # total score points between winner and runner-up
+    reasons: list[str]  # two or three sentences
+
+
+@dataclass(frozen=True)
+class Scorecard:
+    """Scores per substrate and per tenant under the given weights, and the verdict."""
+
+    weights: dict[str, float]
+    substrates: list[SubstrateScore]
+    tenants: list[TenantScore]
+    verdict: Verdict
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class HybridPlan:
+    """The least-cost assignment meeting every hard constraint."""
+
+    assignment: dict[str, str]  # tenant (or tenant/cluster/workload) → substrate
+    cost_usd_per_month: float
+    single_substrate_costs: dict[str, float | None]  # each substrate alone (None: infeasible)
+    constraints: list[str]  # the constraints that were applied, in words
+    binding: list[str]  # the constraints that decided some assignment
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ParetoPoint:
+    """One non-dominated assignment: cost, isolation exposure and SLA."""
+
+    cost_usd_per_month: float
+    exposure_per_year: float  # other tenants' escapes reaching tenants, summed
+    sla_probability: float  # pod-weighted mean share of years meeting the SLA
+    assignment: dict[str, str]
+
+
+@dataclass(frozen=True)
+class WeightRange:
+    """How far one weight can move, the others fixed, before the verdict changes."""
+
+    factor: str
+    weight: float
+    low: float | None  # the verdict holds down to this weight (None: down to 0)
+    high: float | None  # ... and up to this one (None: any weight)
+    flips_to: str | None  # the substrate that wins past the nearer end
+
+
+@dataclass(frozen=True)
+class TornadoBar:
+    """The verdict's margin at the low and high value of one uncertain input."""
+
+    parameter: str  # e.g. "hypervisor CPU overhead"
+    base: float
+    low: float
+    high: float
+    unit: str
+    margin_low: float  # winner's lead over the runner-up, score points (< 0: flipped)
+    margin_high: float
+    winner_low: str
+    winner_high: str
+
+    @property
+    def span(self) -> float:
+        """How much the margin moves across the range."""
+        return abs(self.margin_high - self.margin_low)
+
+
+@dataclass(frozen=True)
+class Sensitivity:
+    """Weight ranges and the tornado, most influential first."""
+
+    weights: list[WeightRange]
+    tornado: list[TornadoBar]
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Everything the decision stage produced."""
+
+    scorecard: Scorecard
+    hybrid: HybridPlan | None
+    pareto: list[ParetoPoint]
+    sensitivity: Sensitivity | None
+    notes: list[str] = field(default_factory=list)
