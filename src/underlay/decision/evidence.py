@@ -64,6 +64,11 @@ class Evidence:
     months_unsupported: F64
     placed: F64
     substrate_cost: F64  # USD a month, whole substrate
+    capex: F64  # the parts of ``cost`` that scale with hardware and licence prices
+    licences: F64
+    substrate_capex: F64
+    substrate_licences: F64
+    exposure_host: F64  # the part of ``exposure`` from hypervisor / sandbox escapes
     version_mismatch: F64  # 1 where the tenant cannot run the version it wants at the start
     violation_pairs: list[list[tuple[int, int]]]  # per substrate: tenant pairs breaking a rule
     missing: list[str] = field(default_factory=list)
@@ -101,6 +106,8 @@ def gather(
     availability, sla_p, cpu_sla = full(1), full(1), full(100)
     off, forced, unsupported, placed, mismatch = full(0), full(0), full(0), full(1), full(0)
     substrate_cost = np.zeros(S)
+    capex, licences, exposure_host = full(0), full(0), full(0)
+    substrate_capex, substrate_licences = np.zeros(S), np.zeros(S)
     pairs: list[list[tuple[int, int]]] = [[] for _ in range(S)]
     missing: list[str] = []
     pods = np.array(
@@ -115,9 +122,13 @@ def gather(
     )
     for j, st in enumerate(comparison.substrates):
         substrate_cost[j] = st.cost_per_month_usd
+        substrate_capex[j], substrate_licences[j] = st.cost_capex, st.cost_licences
         eff = st.gpu_efficiency if st.allocated.gpu_milli > 0 else st.cpu_efficiency
+        whole = st.cost_per_month_usd or 1.0
         for i, t in enumerate(st.tenants):
             cost[i, j] = t.cost_per_month_usd
+            capex[i, j] = t.cost_per_month_usd * st.cost_capex / whole
+            licences[i, j] = t.cost_per_month_usd * st.cost_licences / whole
             throughput[i, j] = eff
             placed[i, j] = t.pods_placed / t.pods if t.pods else 1.0
             mismatch[i, j] = float(t.running_version != t.wanted_version)
@@ -140,6 +151,9 @@ def gather(
             if a.isolation is not None:
                 for i, ti in enumerate(a.isolation.tenants):
                     exposure[i, j] = ti.incidents_per_year
+                    exposure_host[i, j] = sum(
+                        v for k, v in ti.by_escape.items() if k != "container"
+                    )
                     violations[i, j] = ti.violations
                     shared[i, j] = float(bool(ti.shares_kernel_with))
                 pairs[j] = sorted(
@@ -159,8 +173,12 @@ def gather(
                     unsupported[i, j] = tl.months_out_of_support
             if a.cost is not None:
                 substrate_cost[j] = a.cost.per_month.total
+                substrate_capex[j] = a.cost.per_month.capex
+                substrate_licences[j] = a.cost.per_month.licences
                 for i, tc in enumerate(a.cost.tenants):
                     cost[i, j] = tc.per_month.total
+                    capex[i, j] = tc.per_month.capex
+                    licences[i, j] = tc.per_month.licences
     return Evidence(
         scenario=sc,
         tenants=names,
@@ -184,6 +202,11 @@ def gather(
         months_unsupported=unsupported,
         placed=placed,
         substrate_cost=substrate_cost,
+        capex=capex,
+        licences=licences,
+        substrate_capex=substrate_capex,
+        substrate_licences=substrate_licences,
+        exposure_host=exposure_host,
         version_mismatch=mismatch,
         violation_pairs=pairs,
         missing=missing,

@@ -128,6 +128,8 @@ class TornadoBar:
     margin_high: float
     winner_low: str
     winner_high: str
+    flip_low: float | None = None  # the value below base where the verdict changes, if any
+    flip_high: float | None = None  # ... above base
 
     @property
     def span(self) -> float:
