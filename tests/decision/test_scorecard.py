@@ -1,0 +1,139 @@
+"""The scorecard by hand: each factor's score from its figure, the weighted total, the
+verdict and its reasons; properties of the scores; and the bundled examples."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from decision_factories import make_evidence
+from underlay.decision.scorecard import score, substrate_scores, tenant_scores, totals
+from underlay.model.scenario import FACTORS
+
+EQUAL = dict.fromkeys(FACTORS, 1.0)
+TWO = ["shared", "vm"]
+
+
+def test_each_factor_by_hand() -> None:
+    e = make_evidence(
+        ["a", "b"],
+        TWO,
+        # performance: a 100 % vs 94 % throughput; b on vm: p95 latency ×2 → 0.5
+        throughput=[[1.0, 0.94], [1.0, 1.0]],
+        latency_p95=[[1.0, 1.0], [1.0, 2.0]],
+        # isolation: a sees 3 escapes a year on shared, 1 on vm
+        exposure=[[3.0, 1.0], [0.0, 0.0]],
+        # versions: b is forced through 6 upgrades on shared
+        forced_upgrades=[[0, 0], [6, 0]],
+        # sla: a meets its availability SLA in 80 % of years on vm
+        sla_probability=[[1.0, 0.8], [1.0, 1.0]],
+        cost=[[300, 100], [100, 100]],
+    )
+    t = tenant_scores(e)
+    # ratios to the best substrate for the tenant
+    assert t["performance"][0] == pytest.approx([100, 94])
+    assert t["performance"][1] == pytest.approx([100, 50])
+    assert t["sla"][0] == pytest.approx([100, 80])
+    assert t["cost"][0] == pytest.approx([100 / 3, 100])
+    # absolute half-point scales: 1 escape a year halves, 6 month-equivalents halve
+    assert t["isolation"][0] == pytest.approx([100 / 4, 50])
+    assert t["versions"][1] == pytest.approx([50, 100])
+    s = substrate_scores(e)
+    # per substrate: the mean figure over tenants, then the same scales
+    assert s["performance"] == pytest.approx([100, 100 * (0.94 + 0.5) / 2 / 1.0])
+    assert s["isolation"] == pytest.approx([100 / (1 + 1.5), 100 / (1 + 0.5)])
+    assert s["versions"] == pytest.approx([100 / (1 + 3 / 6), 100])
+    assert s["cost"] == pytest.approx([100 * 200 / 400, 100])  # totals 400 vs 200
+
+
+def test_a_rule_violation_zeroes_isolation() -> None:
+    e = make_evidence(
+        ["a", "b"],
+        TWO,
+        exposure=[[0.1, 0.5], [0.1, 0.5]],
+        violations=[[1, 0], [1, 0]],
+        violation_pairs=[[(0, 1)], []],
+    )
+    assert tenant_scores(e)["isolation"][:, 0] == pytest.approx([0, 0])
+    assert substrate_scores(e)["isolation"] == pytest.approx([0, 100 / 1.5])
+
+
+def test_total_is_the_weighted_mean_and_the_verdict_says_why() -> None:
+    # shared is 40 % cheaper; vm isolates (no escapes reach anyone) and is 2 % slower
+    e = make_evidence(
+        ["a", "b"],
+        TWO,
+        cost=[[60, 100], [60, 100]],
+        exposure=[[2.0, 0.0], [2.0, 0.0]],
+        throughput=[[1.0, 0.98], [1.0, 0.98]],
+    )
+    s = substrate_scores(e)
+    card = score(e, EQUAL)
+    # shared: perf 100, versions 100, isolation 100/3, sla 100, cost 100 → 86.67
+    # vm:     perf 98,  versions 100, isolation 100,   sla 100, cost 60  → 91.6
+    assert [x.total for x in card.substrates] == pytest.approx([(400 + 100 / 3) / 5, 458 / 5])
+    assert totals(s, EQUAL) == pytest.approx([x.total for x in card.substrates])
+    v = card.verdict
+    assert (v.winner, v.runner_up) == ("vm", "shared")
+    assert v.margin == pytest.approx(458 / 5 - (400 + 100 / 3) / 5)
+    assert v.reasons[0].startswith("isolation: vm — 0.0 escapes a year")
+    assert "2 escape" not in v.reasons[0] and "4.0 escapes a year" in v.reasons[0]
+    assert v.reasons[-1].startswith("against it, cost: vm — $200 a month; shared — $120")
+    # cost weighed 3×: shared wins
+    cheap = score(e, {**EQUAL, "cost": 3.0})
+    assert cheap.verdict.winner == "shared"
+
+
+def test_each_score_names_its_figure() -> None:
+    e = make_evidence(["a"], TWO, cost=[[120, 80]], exposure=[[2.5, 0.0]])
+    card = score(e, EQUAL)
+    shared = card.substrates[0].factors
+    assert shared["cost"].value == 120 and shared["cost"].evidence == "$120 a month"
+    assert shared["isolation"].value == 2.5
+    assert "2.5 escapes a year reach other tenants" in shared["isolation"].evidence
+    assert card.tenants[0].best == "vm"
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(1, 5),
+    st.integers(2, 4),
+    st.data(),
+)
+def test_scores_are_between_0_and_100_and_the_best_gets_100(
+    n_t: int, n_s: int, data: st.DataObject
+) -> None:
+    def grid(lo: float, hi: float) -> list[list[float]]:
+        return data.draw(
+            st.lists(
+                st.lists(st.floats(lo, hi), min_size=n_s, max_size=n_s),
+                min_size=n_t,
+                max_size=n_t,
+            )
+        )
+
+    subs = ["baremetal-dedicated", "baremetal-shared", "vm", "sandboxed"][:n_s]
+    e = make_evidence(
+        [f"t{i}" for i in range(n_t)],
+        subs,
+        cost=grid(1, 1e5),
+        throughput=grid(0.1, 1.0),
+        latency_p95=grid(1, 20),
+        exposure=grid(0, 30),
+        sla_probability=grid(0, 1),
+        forced_upgrades=grid(0, 12),
+    )
+    for scores in (tenant_scores(e), substrate_scores(e)):
+        for f, x in scores.items():
+            assert np.all((x >= -1e-9) & (x <= 100 + 1e-9)), f
+    t = tenant_scores(e)
+    for f in ("performance", "cost"):
+        assert np.allclose(t[f].max(axis=1), 100)
+    # a higher weight on a factor never lowers the winner's score on that factor
+    card = score(e, EQUAL)
+    heavy = score(e, {**EQUAL, "cost": 50.0})
+    win = {s.name: s for s in card.substrates}[card.verdict.winner]
+    win_heavy = {s.name: s for s in heavy.substrates}[heavy.verdict.winner]
+    assert win_heavy.factors["cost"].score >= win.factors["cost"].score - 1e-9
