@@ -11,11 +11,13 @@ from __future__ import annotations
 import difflib
 import itertools
 import math
+import re
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -64,6 +66,7 @@ __all__ = [
     "VmShape",
     "Weights",
     "Workload",
+    "cluster_name_for",
     "scenario_json_schema",
 ]
 
@@ -594,10 +597,74 @@ class Sla(_Model):
     )
 
 
-class Tenant(_Model):
-    """A team or customer with its clusters."""
+# C0 and C1 control characters, DEL, and the bidirectional overrides and isolates that can
+# make a name display as something else in a terminal or a browser.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
-    name: Name
+
+def _tenant_name(value: str) -> str:
+    bad = _CONTROL.search(value)
+    if bad is not None:
+        raise ValueError(
+            f"{value!r} contains a control character ({bad.group()!r} at position "
+            f"{bad.start() + 1}); write the name on one line, without tabs, other control "
+            "characters or bidirectional overrides"
+        )
+    if not value.strip():
+        raise ValueError(f"{value!r} is only spaces; give the tenant a name")
+    return value
+
+
+TENANT_NAME_MAX = 100
+TenantName = Annotated[
+    str,
+    Field(min_length=1, max_length=TENANT_NAME_MAX),
+    AfterValidator(_tenant_name),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": TENANT_NAME_MAX,
+            # No control character anywhere, and one that is not a space. No "$": Python's
+            # matches before a final newline, ECMAScript's does not.
+            "pattern": "^(?![\\s\\S]*[\\u0000-\\u001f\\u007f-\\u009f\\u202a-\\u202e"
+            "\\u2066-\\u2069])[\\s\\S]*\\S",
+            "description": "free text, e.g. 'ACME Corp (EU)': 1 to 100 characters, not only "
+            "spaces, no control characters (tabs, newlines); unique. With `workloads:` "
+            "directly under the tenant, its one cluster is named after it (see Tenant)",
+        }
+    ),
+]
+"""A tenant's name: free text (a team or customer), printed literally by every report."""
+
+_NOT_IN_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
+_NAME_EDGES = "-_."
+
+
+def cluster_name_for(tenant: str) -> str:
+    """The name of the one cluster the ``workloads:`` shorthand gives a tenant.
+
+    A slug of the tenant's name, so the cluster gets a valid (Kubernetes-style) name
+    whatever the tenant is called: every run of characters outside ``A-Z a-z 0-9 - _ .``
+    becomes one ``-``; ``-``, ``_`` and ``.`` are trimmed from both ends (a name starts and
+    ends with a letter or digit); the result is cut to 63 characters (and trimmed again);
+    ``cluster`` when nothing is left. Deterministic: ``Team <Payments>`` always gives
+    ``Team-Payments``, and a name that is already a valid cluster name is kept as it is.
+    """
+    slug = _NOT_IN_NAME.sub("-", tenant).strip(_NAME_EDGES)[:63].rstrip(_NAME_EDGES)
+    return slug or "cluster"
+
+
+class Tenant(_Model):
+    """A team or customer with its clusters.
+
+    ``name`` is free text (``ACME Corp (EU)``, ``Team <Payments>``): 1 to 100 characters,
+    not only spaces, no control characters, unique in the scenario. Reports print it
+    literally (escaped for their format), never as markup. ``workloads:`` written directly
+    under a tenant stand for one cluster, named after the tenant by :func:`cluster_name_for`.
+    """
+
+    name: TenantName
     kubernetes_version: KubeVersion = "1.33"
     isolation: IsolationClass = "internal"
     sla: Sla = Sla()
@@ -615,10 +682,15 @@ class Tenant(_Model):
     @model_validator(mode="before")
     @classmethod
     def _single_cluster_shorthand(cls, data: Any) -> Any:
-        # `workloads:` directly under a tenant means one cluster named after the tenant.
+        # `workloads:` directly under a tenant means one cluster named after the tenant
+        # (a slug of its name: tenant names are free text, cluster names are not).
         if isinstance(data, dict) and "workloads" in data and "clusters" not in data:
             data = dict(data)
-            cluster = {"name": data.get("name", "cluster"), "workloads": data.pop("workloads")}
+            name = data.get("name")
+            cluster = {
+                "name": cluster_name_for(name) if isinstance(name, str) else "cluster",
+                "workloads": data.pop("workloads"),
+            }
             for key in ("control_plane", "system_pods", "max_pods"):
                 if key in data:
                     cluster[key] = data.pop(key)
@@ -971,12 +1043,20 @@ def scenario_json_schema() -> dict[str, Any]:
     """The JSON Schema of scenario files, as editors should see them.
 
     Pydantic's schema, plus the tenant shorthand: ``workloads:`` (and the cluster
-    settings) written directly under a tenant stand for one cluster.
+    settings) written directly under a tenant stand for one cluster, named after the
+    tenant by :func:`cluster_name_for` (a deterministic slug of the tenant's name).
     """
     schema = Scenario.model_json_schema(by_alias=True)
     tenant = schema["$defs"]["Tenant"]
     props = tenant.setdefault("properties", {})
-    props["workloads"] = {"type": "array", "items": {"$ref": "#/$defs/Workload"}}
+    props["workloads"] = {
+        "type": "array",
+        "items": {"$ref": "#/$defs/Workload"},
+        "description": "shorthand for one cluster named after the tenant: a slug of its name "
+        "(each run of characters outside A-Z a-z 0-9 - _ . becomes '-', trimmed, cut to 63 "
+        "characters; 'cluster' when nothing is left), e.g. 'Team <Payments>' -> "
+        "'Team-Payments'",
+    }
     props["control_plane"] = {"enum": ["dedicated", "hosted"]}
     props["system_pods"] = {"type": "array", "items": {"$ref": "#/$defs/SystemPod"}}
     props["max_pods"] = {"$ref": "#/$defs/MaxPodsPolicy"}

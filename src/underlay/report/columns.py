@@ -2,6 +2,12 @@
 
 The comparison is shown transposed: one row per measure, one column per substrate, so
 four substrates fit an 80-column terminal.
+
+A column's title, unit and text are plain text, never markup: they may hold names from
+user input (a tenant called ``[red]x`` or ``<b>``), so each writer escapes them for its
+own format (the terminal adds them as :class:`rich.text.Text`). The per-tenant cells
+(:func:`tenant_cell` and its kin in the other ``*_columns`` modules) are Rich markup for
+the terminal, made of figures and fixed words only: never a name.
 """
 
 from __future__ import annotations
@@ -19,7 +25,8 @@ Row = TypeVar("Row")
 
 @dataclass(frozen=True)
 class Column(Generic[Row]):
-    """One column: a title, a unit, and how to get the text of a row."""
+    """One column: a title, a unit, and how to get the text of a row (all plain text,
+    never markup: names in them are the user's, written as given)."""
 
     title: str
     unit: str
@@ -88,7 +95,7 @@ SUBSTRATE_COLUMNS: list[Column[SubstrateStatic]] = [
 
 
 def tenant_cell(t: TenantStatic) -> str:
-    """One tenant on one substrate, in two short lines."""
+    """One tenant on one substrate, in two short lines (markup; figures only, no names)."""
     parts = [f"${t.cost_per_month_usd:,.0f}/mo · {t.hosts} host{'s' if t.hosts != 1 else ''}"]
     if t.pods_placed < t.pods:
         parts.append(f"{t.pods - t.pods_placed:,} pods unplaced")

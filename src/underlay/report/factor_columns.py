@@ -1,4 +1,8 @@
-"""Rows of the failure, lifecycle and cost tables and their per-tenant cells."""
+"""Rows of the failure, lifecycle and cost tables and their per-tenant cells.
+
+Rows are plain text; the per-tenant cells are terminal markup made of figures, versions and
+fixed words only, never a name from user input.
+"""
 
 from __future__ import annotations
 

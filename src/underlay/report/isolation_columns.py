@@ -1,4 +1,8 @@
-"""Rows of the isolation table and the per-tenant isolation cell."""
+"""Rows of the isolation table and the per-tenant isolation cell.
+
+Rows (titles included: ``escapes reaching <class>``) are plain text; the per-tenant cell is
+terminal markup made of figures and fixed words only, never a name from user input.
+"""
 
 from __future__ import annotations
 

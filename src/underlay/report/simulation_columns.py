@@ -1,4 +1,8 @@
-"""The simulation's measures, declared as fields (title, unit, accessor) for every writer."""
+"""The simulation's measures, declared as fields (title, unit, accessor) for every writer.
+
+The rows are plain text (a worst tenant is named as given, e.g. ``12.00% ([red]x)``);
+the per-tenant cell is terminal markup made of figures only.
+"""
 
 from __future__ import annotations
 
@@ -68,7 +72,7 @@ SIMULATION_ROWS: list[Column[SubstrateSimulation]] = [
 
 
 def tenant_sim_cell(t: TenantSimulation) -> str:
-    """One tenant's simulated outcome in two short lines."""
+    """One tenant's simulated outcome in two short lines (markup; figures only, no names)."""
     sla = (
         "met" if t.sla_attainment_percent >= 99.95 else f"{t.sla_attainment_percent:.1f}% of steps"
     )

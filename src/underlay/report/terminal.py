@@ -1,33 +1,96 @@
-"""Terminal output: Rich tables built from the column declarations."""
+"""Terminal output: Rich tables built from the column declarations.
+
+Names come from user input and are shown literally: a tenant may be called ``[red]x``,
+``[/bold]``, ``:smile:`` or ``a\\``. No user string is ever read as Rich markup (or as an
+emoji code). Markup is written only here, as fixed templates whose ``{}`` slots
+:func:`markup_line` fills with plain text; the substrate rows of the column declarations
+are plain text and go into tables as :class:`~rich.text.Text`; the per-tenant cells
+(``tenant_cell`` and friends) are markup made of figures and fixed words only.
+
+``rich.markup.escape`` on each name is not enough: an escaped name ending in a backslash
+shows the backslash twice when plain text follows it, two escaped names can make a tag
+between them (``[b`` ... ``c]``), and emoji codes are not escaped at all.
+"""
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from rich.console import Console
+from rich.control import strip_control_codes
 from rich.table import Table
-from rich.text import Text
+from rich.text import Span, Text
 
 from underlay.model.scenario import Scenario, Tenant
 from underlay.pipeline import Analysis, Comparison, Simulation
 from underlay.report.columns import SUBSTRATE_COLUMNS, Column, tenant_cell
 
-__all__ = ["render_analysis", "render_comparison", "render_simulation"]
+__all__ = ["markup_line", "render_analysis", "render_comparison", "render_simulation"]
+
+_SLOT = "\ue000"  # a private-use character marks a slot while the template is parsed
+
+
+def markup_line(template: str, *values: object) -> Text:
+    """``template`` (Rich markup, ``{}`` for each slot) with ``values`` in the slots.
+
+    The values are plain text: styled by the tags around their slot, never parsed as
+    markup or emoji codes, so ``markup_line("[bold]{}[/bold]", "[red]x")`` shows
+    ``[red]x`` in bold. ``str(value)`` is used for non-strings.
+    """
+    pieces = template.split("{}")
+    if len(pieces) != len(values) + 1:
+        raise ValueError(f"template has {len(pieces) - 1} slots for {len(values)} values")
+    marked = Text.from_markup(_SLOT.join(pieces), emoji=False)
+    plain = marked.plain
+    slots = [i for i, ch in enumerate(plain) if ch == _SLOT]
+    texts = [strip_control_codes(str(v)) for v in values]  # as Text() would
+    parts: list[str] = []
+    grown = [0]  # characters added before the k-th slot's end, for k slots passed
+    start = 0
+    for at, text in zip(slots, texts, strict=True):
+        parts += [plain[start:at], text]
+        grown.append(grown[-1] + len(text) - 1)
+        start = at + 1
+    parts.append(plain[start:])
+
+    def moved(offset: int) -> int:
+        # A tag around a slot stretches over its value; one ending at the slot stops before.
+        return offset + grown[bisect_left(slots, offset)]
+
+    return Text(
+        "".join(parts),
+        style=marked.style,
+        justify=marked.justify,
+        overflow=marked.overflow,
+        end=marked.end,
+        spans=[Span(moved(s.start), moved(s.end), s.style) for s in marked.spans],
+    )
+
+
+def _print(console: Console, line: Text, *, highlight: bool = True) -> None:
+    """Print ``line`` as ``console.print`` prints a markup string: the console's
+    highlighting (numbers, quoted text) under the line's own styles, unless turned off."""
+    if highlight:
+        shown = console.render_str(line.plain, markup=False, emoji=False)
+        shown.copy_styles(line)
+        line = shown
+    console.print(line)
 
 
 def _transposed(
     title: str, columns: Sequence[Column[Any]], items: Sequence[Any], names: list[str]
 ) -> Table:
     table = Table(title=title, title_justify="left", header_style="bold")
-    rows = [[col.text(item) for item in items] for col in columns]
+    rows = [[Text(col.text(item)) for item in items] for col in columns]
     # Labels and headers wrap before a figure is cut: never "10,8…" for 10,800.
     table.add_column("", min_width=10)
     for i, name in enumerate(names):
-        widest = max((Text.from_markup(r[i]).cell_len for r in rows), default=1)
-        table.add_column(name, justify="right", min_width=min(widest, 24), overflow="fold")
+        widest = max((r[i].cell_len for r in rows), default=1)
+        table.add_column(Text(name), justify="right", min_width=min(widest, 24), overflow="fold")
     for col, cells in zip(columns, rows, strict=True):
-        label = f"{col.title} [dim]{col.unit}[/dim]" if col.unit else col.title
+        label = Text.assemble(col.title, " ", (col.unit, "dim")) if col.unit else Text(col.title)
         table.add_row(label, *cells)
     return table
 
@@ -41,15 +104,19 @@ def _tenant_matrix(
     subtitle: Callable[[Tenant], str],
     cells: Callable[[int], list[str]],
 ) -> None:
-    """One row per tenant (at most ``max_tenants``), one column per substrate."""
+    """One row per tenant (at most ``max_tenants``), one column per substrate.
+
+    ``subtitle`` is plain text under the tenant's name; ``cells`` are markup (figures only).
+    """
     table = Table(title=title, title_justify="left", header_style="bold")
     table.add_column("tenant")
     for name in names:
-        table.add_column(name)
+        table.add_column(Text(name))
     shown = sc.tenants if max_tenants is None else sc.tenants[:max_tenants]
     for i, tenant in enumerate(shown):
-        label = f"{tenant.name}\n[dim]{subtitle(tenant)}[/dim]"
-        table.add_row(label, *cells(i), end_section=True)
+        label = Text.assemble(tenant.name, "\n", (subtitle(tenant), "dim"))
+        row = [Text.from_markup(cell, emoji=False) for cell in cells(i)]
+        table.add_row(label, *row, end_section=True)
     console.print(table)
     if len(shown) < len(sc.tenants):
         console.print(
@@ -64,9 +131,13 @@ def render_comparison(
     """Print the substrate table, the per-tenant table, and unplaced pods."""
     sc = result.scenario
     mode = "sized by underlay" if result.scenario.hardware.inventory is None else "given inventory"
-    console.print(
-        f"[bold]{sc.name}[/bold] — {len(sc.tenants)} tenants, {mode}, strategy {sc.placement.strategy}"
-    )
+    _print(
+        console,
+        markup_line(
+            "[bold]{}[/bold] — {} tenants, {}, strategy {}",
+            sc.name, len(sc.tenants), mode, sc.placement.strategy,
+        ),
+    )  # fmt: skip
     names = [s.name for s in result.substrates]
     console.print(_transposed("Substrates", SUBSTRATE_COLUMNS, result.substrates, names))
     _tenant_matrix(
@@ -76,7 +147,7 @@ def render_comparison(
     )  # fmt: skip
     for s in result.substrates:
         if s.unplaced:
-            console.print(f"[bold red]Unplaced pods on {s.name}[/bold red]")
+            _print(console, markup_line("[bold red]Unplaced pods on {}[/bold red]", s.name))
             for u in s.unplaced:
                 pods = f"{u.pods:,} pod{'s' if u.pods != 1 else ''}"
                 if u.resource == "hosts":  # no node to look at: the detail says it all
@@ -86,11 +157,12 @@ def render_comparison(
                         f"{u.resource}: requested {u.requested:g}, largest free {u.free:g}, "
                         f"capacity {u.capacity:g}" + (f" ({u.detail})" if u.detail else "")
                     )
-                console.print(
-                    f"  {u.tenant}/{u.cluster}/{u.workload}: {pods} — {why}", highlight=False
+                line = markup_line(
+                    "  {}/{}/{}: {} — {}", u.tenant, u.cluster, u.workload, pods, why
                 )
+                _print(console, line, highlight=False)
         for note in s.notes:
-            console.print(f"[yellow]note[/yellow] ({s.name}): {note}")
+            _print(console, markup_line("[yellow]note[/yellow] ({}): {}", s.name, note))
 
 
 def render_simulation(
@@ -120,7 +192,8 @@ def render_simulation(
                 f"{culprit} took {core_h:,.1f} core-h from {victim}"
                 for victim, culprit, core_h in pairs
             )
-            console.print(f"[bold]who hurt whom on {r.name}:[/bold] {text}", highlight=False)
+            line = markup_line("[bold]who hurt whom on {}:[/bold] {}", r.name, text)
+            _print(console, line, highlight=False)
 
 
 def render_analysis(result: Analysis, console: Console, *, max_tenants: int | None = 25) -> None:
@@ -157,14 +230,15 @@ def _render_isolation(result: Analysis, console: Console, max_tenants: int | Non
     for s in isolation:
         for v in s.violations[:10]:
             rule = sc.isolation.rules[v.rule]
-            console.print(
-                f"[bold red]violation[/bold red] on {s.name}: {v.describe()} "
-                f"[dim](rule {v.rule + 1}: {rule.between[0]} and {rule.between[1]} never "
-                f"share a {rule.never_share})[/dim]",
-                highlight=False,
-            )
+            line = markup_line(
+                "[bold red]violation[/bold red] on {}: {} "
+                "[dim](rule {}: {} and {} never share a {})[/dim]",
+                s.name, v.describe(), v.rule + 1, *rule.between, rule.never_share,
+            )  # fmt: skip
+            _print(console, line, highlight=False)
         if len(s.violations) > 10:
-            console.print(f"  … and {len(s.violations) - 10:,} more on {s.name} (--json)")
+            more = f"{len(s.violations) - 10:,}"
+            _print(console, markup_line("  … and {} more on {} (--json)", more, s.name))
     _notes(console, [(s.name, s.notes) for s in isolation])
 
 
@@ -208,11 +282,12 @@ def _render_lifecycle(result: Analysis, console: Console, max_tenants: int | Non
     )  # fmt: skip
     for s in life:
         for drain in s.blocked_drains[:5]:
-            console.print(
-                f"[yellow]blocked drain[/yellow] on {s.name}: {drain} (its disruption "
-                "budget allows no pod down)",
-                highlight=False,
-            )
+            line = markup_line(
+                "[yellow]blocked drain[/yellow] on {}: {} (its disruption budget allows no "
+                "pod down)",
+                s.name, drain,
+            )  # fmt: skip
+            _print(console, line, highlight=False)
     _notes(console, [(s.name, s.notes) for s in life])
 
 
@@ -244,4 +319,4 @@ def _notes(console: Console, per_substrate: list[tuple[str, list[str]]]) -> None
             where.setdefault(note, []).append(name)
     for note, names in where.items():
         scope = "" if len(names) == len(per_substrate) else f" ({', '.join(names)})"
-        console.print(f"[yellow]note[/yellow]{scope}: {note}", highlight=False)
+        _print(console, markup_line("[yellow]note[/yellow]{}: {}", scope, note), highlight=False)
