@@ -19,6 +19,7 @@ import typer
 import yaml
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
 from underlay.errors import InputError, ScenarioError, UnderlayError
 from underlay.model.loading import load_scenario
@@ -47,7 +48,8 @@ _PROGRESS_FROM_PODS = 50_000
 
 
 def _fail(exc: UnderlayError) -> typer.Exit:
-    err.print(f"[bold red]Error:[/bold red] {exc}", highlight=False, markup=True, soft_wrap=True)
+    # The message quotes user input (file names, tenant names): plain text, never markup.
+    err.print(Text.assemble(("Error:", "bold red"), " ", str(exc)), highlight=False, soft_wrap=True)
     return typer.Exit(exc.exit_code)
 
 
@@ -81,6 +83,19 @@ AllTenantsOpt = Annotated[
 ]
 
 
+WeightOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--weight",
+        help="weight of a factor in the verdict, FACTOR=WEIGHT (repeatable): performance, "
+        "versions, isolation, sla, cost; default: the scenario's weights (1 each)",
+    ),
+]
+ReportOpt = Annotated[
+    Path | None,
+    typer.Option("--report", help="write a self-contained HTML report (works offline)"),
+]
+MarkdownOpt = Annotated[Path | None, typer.Option("--markdown", help="write a Markdown report")]
 SectionOpt = Annotated[
     list[str] | None,
     typer.Option(
@@ -111,14 +126,20 @@ def compare(
     ] = True,
     seed: SeedOpt = None,
     trials: TrialsOpt = None,
+    weight: WeightOpt = None,
+    report: ReportOpt = None,
+    markdown: MarkdownOpt = None,
     output: OutputOpt = None,
     all_tenants: AllTenantsOpt = False,
 ) -> None:
-    """Place every tenant on each substrate, replay usage, analyse every factor, side by side."""
+    """Place every tenant on each substrate, replay usage, analyse every factor, score them
+    and give the verdict (with the least-cost hybrid), side by side."""
     _run(
         _Request(
             scenario, as_json, substrate, strategy, simulate_usage,
             SECTIONS if analyse_factors else (), seed, trials, output, all_tenants, static=True,
+            weights=tuple(weight or ()), decide=analyse_factors, report=report,
+            markdown=markdown,
         )
     )  # fmt: skip
 
@@ -164,6 +185,34 @@ def analyze(
     )  # fmt: skip
 
 
+@app.command()
+def recommend(
+    scenario: Annotated[Path, typer.Argument(help="scenario YAML file")],
+    plan: Annotated[
+        Path | None,
+        typer.Option(
+            "--plan", help="where to write the plan as a scenario (default: ./<name>.plan.yaml)"
+        ),
+    ] = None,
+    as_json: JsonOpt = False,
+    substrate: SubstrateOpt = None,
+    seed: SeedOpt = None,
+    trials: TrialsOpt = None,
+    weight: WeightOpt = None,
+    output: OutputOpt = None,
+    all_tenants: AllTenantsOpt = False,
+) -> None:
+    """The verdict and its reasons, and the least-cost hybrid plan meeting every constraint,
+    written as an editable scenario file (each tenant pinned to its substrate)."""
+    _run(
+        _Request(
+            scenario, as_json, substrate, None, True, SECTIONS, seed, trials, output,
+            all_tenants, static=False, weights=tuple(weight or ()), decide=True, plan=plan,
+            recommend=True,
+        )
+    )  # fmt: skip
+
+
 @dataclass(frozen=True)
 class _Request:
     path: Path
@@ -177,6 +226,12 @@ class _Request:
     output: Path | None
     all_tenants: bool
     static: bool
+    weights: tuple[str, ...] = ()
+    decide: bool = False
+    report: Path | None = None
+    markdown: Path | None = None
+    plan: Path | None = None  # recommend: where the plan scenario goes
+    recommend: bool = False
 
 
 def _run(req: _Request) -> None:
@@ -189,12 +244,22 @@ def _run(req: _Request) -> None:
                 raise InputError(
                     f"--strategy: unknown {req.strategy!r} (known: {', '.join(STRATEGIES)})"
                 )
-        if req.output is not None and not req.output.parent.is_dir():
-            # Say so now, not after minutes of placement and simulation.
-            raise InputError(
-                f"--output {req.output}: folder {req.output.parent} does not exist; create it "
-                "or write elsewhere"
-            )
+        for flag, target in (
+            ("--output", req.output), ("--report", req.report), ("--markdown", req.markdown),
+            ("--plan", req.plan),
+        ):  # fmt: skip
+            if target is not None and not target.parent.is_dir():
+                # Say so now, not after minutes of placement and simulation.
+                raise InputError(
+                    f"{flag} {target}: folder {target.parent} does not exist; create it "
+                    "or write elsewhere"
+                )
+        from underlay.decision.decide import parse_weights
+
+        try:
+            weights = parse_weights(list(req.weights), sc.weights.as_dict())
+        except ValueError as exc:
+            raise InputError(f"--weight {exc}") from None
         if req.trials is not None and not 1 <= req.trials <= 100_000:
             raise InputError(f"--trials: must be from 1 to 100,000, got {req.trials}")
         unknown = [s for s in req.sections if s not in SECTIONS]
@@ -206,19 +271,45 @@ def _run(req: _Request) -> None:
             ).with_base_dir(sc.base_dir)
         try:
             result, simulation, analysis = _with_progress(sc, req)
+            decision = None
+            if req.decide and analysis is not None:
+                from underlay.decision.decide import decide
+
+                decision = decide(result, simulation, analysis, weights=weights)
+                if req.recommend and decision.hybrid is None:
+                    from underlay.decision.decide import least_cost_plan
+                    from underlay.decision.evidence import gather
+
+                    least_cost_plan(gather(result, simulation, analysis))  # raises, explained
         except ScenarioError as exc:  # found after loading: name the file like load errors
             if not str(exc).startswith(str(req.path)):
                 raise ScenarioError(f"{req.path}: {exc}") from None
             raise
     except UnderlayError as exc:
         raise _fail(exc) from None
+    if req.report is not None:
+        from underlay.report.html import render_html
+
+        _write_output(req.report, render_html(result, simulation, analysis, decision))
+    if req.markdown is not None:
+        from underlay.report.markdown import render_markdown
+
+        _write_output(req.markdown, render_markdown(result, simulation, analysis, decision))
+    if req.recommend and decision is not None and decision.hybrid is not None:
+        from underlay.report.plan import plan_scenario_yaml
+
+        target = req.plan or Path(f"{req.path.stem}.plan.yaml")
+        _write_output(target, plan_scenario_yaml(req.path, sc, decision, target))
+        err.print(Text(f"Wrote the plan to {target}: edit it and run it again."), highlight=False)
     if req.as_json:
         from underlay.report.json import comparison_to_dict
 
-        text = (
-            json.dumps(comparison_to_dict(result, simulation, analysis), indent=2, allow_nan=False)
-            + "\n"
-        )
+        data = comparison_to_dict(result, simulation, analysis)
+        if decision is not None:
+            from underlay.report.json_decision import decision_to_dict
+
+            data["decision"] = decision_to_dict(decision)
+        text = json.dumps(data, indent=2, allow_nan=False) + "\n"
         if req.output:
             _write_output(req.output, text)
         else:
@@ -228,12 +319,27 @@ def _run(req: _Request) -> None:
 
     limit = None if req.all_tenants else 25
     console = Console(record=True, width=160, file=io.StringIO()) if req.output else out
+    if req.recommend and decision is not None:
+        from underlay.report.decision_terminal import render_decision
+
+        render_decision(decision, console, max_tenants=limit)
+        if req.output:
+            _write_output(req.output, console.export_text())
+        return
+    if decision is not None:
+        from underlay.report.decision_terminal import render_verdict_line
+
+        render_verdict_line(decision, console)
     if req.static:
         render_comparison(result, console, max_tenants=limit)
     if simulation is not None and (req.static or not req.sections):
         render_simulation(simulation, console, max_tenants=limit)
     if analysis is not None:
         render_analysis(analysis, console, max_tenants=limit)
+    if decision is not None:
+        from underlay.report.decision_terminal import render_decision
+
+        render_decision(decision, console, max_tenants=limit)
     if req.output:
         _write_output(req.output, console.export_text())
 
@@ -368,7 +474,7 @@ def kubectl(
     except UnderlayError as exc:
         raise _fail(exc) from None
     if output:
-        err.print(f"Wrote {output}: {result.summary}. Review its header.", highlight=False)
+        err.print(Text(f"Wrote {output}: {result.summary}. Review its header."), highlight=False)
     else:
         sys.stdout.write(result.text)
 
@@ -393,7 +499,7 @@ def openb(
     except UnderlayError as exc:
         raise _fail(exc) from None
     if output:
-        err.print(f"Wrote {output}. Review its header.", highlight=False)
+        err.print(Text(f"Wrote {output}. Review its header."), highlight=False)
     else:
         sys.stdout.write(text)
 
@@ -450,7 +556,9 @@ def _trace_import(output: Path, what: str, build: Callable[[str, _TraceProgress]
         write_import(output, result)
     except UnderlayError as exc:
         raise _fail(exc) from None
-    err.print(f"Wrote {output} and {trace}: {result.summary}. Review its header.", highlight=False)
+    err.print(
+        Text(f"Wrote {output} and {trace}: {result.summary}. Review its header."), highlight=False
+    )
 
 
 @import_app.command()
@@ -552,9 +660,11 @@ def main() -> None:
         if os.environ.get("UNDERLAY_DEBUG"):
             raise
         err.print(
-            f"[bold red]Internal error:[/bold red] {type(exc).__name__}: {exc}\n"
-            "This is a bug in underlay. Rerun with UNDERLAY_DEBUG=1 for the traceback and "
-            "report it with the scenario file.",
+            Text.assemble(
+                ("Internal error:", "bold red"),
+                f" {type(exc).__name__}: {exc}\nThis is a bug in underlay. Rerun with "
+                "UNDERLAY_DEBUG=1 for the traceback and report it with the scenario file.",
+            ),
             highlight=False,
         )
         sys.exit(1)

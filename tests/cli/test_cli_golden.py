@@ -76,12 +76,16 @@ def test_compare_json_golden() -> None:
 
 def test_json_matches_the_python_api() -> None:
     from underlay import compare, load_scenario
+    from underlay.decision.decide import decide
     from underlay.pipeline import analyse, simulate
     from underlay.report.json import comparison_to_dict
+    from underlay.report.json_decision import decision_to_dict
 
     scenario = load_scenario(EXAMPLE)
     result = compare(scenario)
     simulation = simulate(scenario, comparison=result)
-    data = comparison_to_dict(result, simulation, analyse(result, simulation))
+    analysis = analyse(result, simulation)
+    data = comparison_to_dict(result, simulation, analysis)
+    data["decision"] = decision_to_dict(decide(result, simulation, analysis))
     golden = json.loads((GOLDEN / "saas-platform.json").read_text(encoding="utf-8"))
     assert json.loads(json.dumps(data)) == golden

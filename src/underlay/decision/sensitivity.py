@@ -157,8 +157,9 @@ def _base_values(e: Evidence, defaults: Defaults) -> dict[str, tuple[float, str]
         "hypervisor CPU overhead": (float(np.mean(overheads)) if overheads else 0.0, "%"),
         "container escape rate": (defaults.security.container_escapes_per_year, "/ yr"),
         "hypervisor escape rate": (float(np.mean(escapes)) if escapes else 0.0, "/ yr"),
-        "hardware price": (float(e.substrate_capex.sum()), "USD / month of capex"),
-        "licence price": (licence, "USD / month of licences"),
+        # prices as a factor of today's: 1 = the scenario's prices
+        "hardware price": (1.0 if e.substrate_capex.sum() > 0 else 0.0, "× today's"),
+        "licence price": (1.0 if licence > 0 else 0.0, "× today's"),
     }
 
 

@@ -1,0 +1,115 @@
+"""Terminal output of the decision: the verdict and its reasons, the scorecard, the hybrid
+plan, and how far the weights and defaults can move before the verdict flips.
+
+User text (substrate and tenant names, the reasons, which quote them) never goes into
+Rich markup: lines are built with :func:`underlay.report.terminal.markup_line` and table
+cells are plain :class:`rich.text.Text`.
+"""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from underlay.decision.results import Decision, TornadoBar, WeightRange
+from underlay.model.scenario import FACTORS
+from underlay.report.terminal import markup_line
+
+__all__ = ["render_decision", "render_verdict_line"]
+
+
+def render_verdict_line(decision: Decision, console: Console) -> None:
+    """One line: the winner and by how much."""
+    v = decision.scorecard.verdict
+    if v.runner_up:
+        line = markup_line(
+            "[bold]Verdict:[/bold] {} ahead of {} by {} points",
+            v.winner,
+            v.runner_up,
+            f"{v.margin:.1f}",
+        )
+    else:
+        line = markup_line("[bold]Verdict:[/bold] {}", v.winner)
+    console.print(line, highlight=False)
+
+
+def _weight_text(r: WeightRange) -> str:
+    if r.low is None and r.high is None:
+        return "any weight"
+    low = f"{r.low:.2f}" if r.low is not None else "0"
+    high = f"{r.high:.2f}" if r.high is not None else "∞"
+    who = f" (then {r.flips_to})" if r.flips_to else ""
+    return f"{low} … {high}{who}"
+
+
+def _bar_text(b: TornadoBar) -> str:
+    flips = [f"flips at {x:,.3g} {b.unit}" for x in (b.flip_low, b.flip_high) if x is not None]
+    if flips:
+        return "; ".join(flips)
+    return "holds from 0.1× to 10×" if b.margin_low > 0 and b.margin_high > 0 else "–"
+
+
+def render_decision(decision: Decision, console: Console, *, max_tenants: int | None = 25) -> None:
+    """The verdict, the scorecard per substrate and per tenant, the hybrid, the sensitivity."""
+    card = decision.scorecard
+    console.print("[bold]Decision[/bold] — scores 0–100 per factor, weighted")
+    render_verdict_line(decision, console)
+    for reason in card.verdict.reasons:
+        console.print(Text(f"  • {reason}"), highlight=False)
+    weights = ", ".join(f"{f} {card.weights[f]:g}" for f in FACTORS)
+    table = Table(title=f"Scorecard (weights: {weights})", title_justify="left")
+    table.add_column("")
+    names = [s.name for s in card.substrates]
+    for name in names:
+        table.add_column(Text(name), justify="right")
+    for f in FACTORS:
+        table.add_row(f, *(f"{s.factors[f].score:.0f}" for s in card.substrates))
+    table.add_row("[bold]total[/bold]", *(f"[bold]{s.total:.1f}[/bold]" for s in card.substrates))
+    console.print(table)
+    shown = card.tenants if max_tenants is None else card.tenants[:max_tenants]
+    best = Table(title="Best substrate per tenant (its own total)", title_justify="left")
+    best.add_column("tenant")
+    for name in names:
+        best.add_column(Text(name), justify="right")
+    for t in shown:
+        cells = [
+            Text(f"{x:.0f}", style="bold" if n == t.best else "")
+            for n, x in zip(names, t.totals, strict=True)
+        ]
+        best.add_row(Text(t.name), *cells)
+    console.print(best)
+    if len(shown) < len(card.tenants):
+        console.print(f"[dim]… and {len(card.tenants) - len(shown):,} more tenants[/dim]")
+    plan = decision.hybrid
+    if plan is not None:
+        console.print(
+            f"[bold]Least-cost plan meeting every constraint:[/bold] "
+            f"${plan.cost_usd_per_month:,.0f} a month",
+            highlight=False,
+        )
+        by_substrate: dict[str, list[str]] = {}
+        for member, where in plan.assignment.items():
+            by_substrate.setdefault(where, []).append(member)
+        for where, members in by_substrate.items():
+            listed = ", ".join(members[:12])
+            if len(members) > 12:
+                listed += f" and {len(members) - 12} more"
+            console.print(Text(f"  {where}: {listed}"), highlight=False)
+        for line in plan.binding[:5]:
+            console.print(Text(f"  because {line}", style="dim"), highlight=False)
+    for note in decision.notes:
+        console.print(markup_line("[yellow]note[/yellow]: {}", note), highlight=False)
+    sens = decision.sensitivity
+    if sens is not None:
+        table = Table(title="How far before the verdict flips", title_justify="left")
+        table.add_column("input")
+        table.add_column("now", justify="right")
+        table.add_column("range keeping the verdict", justify="left")
+        for r in sens.weights:
+            table.add_row(f"weight of {r.factor}", f"{r.weight:g}", Text(_weight_text(r)))
+        for b in sens.tornado:
+            table.add_row(b.parameter, f"{b.base:,.3g} {b.unit}", Text(_bar_text(b)))
+        console.print(table)
+    for note in card.notes:
+        console.print(Text(note, style="dim"), highlight=False)

@@ -1,0 +1,72 @@
+"""The hybrid plan as an editable scenario file: the user's scenario, each tenant pinned to
+the substrate the plan gives it (``constraints.allowed``), with the verdict and the reasons
+as a comment on top. Running ``underlay recommend`` or ``compare`` on it again evaluates
+the plan; widening a tenant's list lets the optimiser choose again."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from underlay.decision.results import Decision
+from underlay.model.scenario import Scenario
+
+__all__ = ["plan_scenario_yaml"]
+
+
+def _retarget_traces(data: Any, source_dir: Path, target_dir: Path) -> None:
+    """Trace files named relative to the scenario, renamed relative to the plan's folder."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if key == "trace" and isinstance(value, str) and not Path(value).is_absolute():
+                data[key] = os.path.relpath((source_dir / value).resolve(), target_dir.resolve())
+            else:
+                _retarget_traces(value, source_dir, target_dir)
+    elif isinstance(data, list):
+        for item in data:
+            _retarget_traces(item, source_dir, target_dir)
+
+
+def plan_scenario_yaml(
+    source: Path, scenario: Scenario, decision: Decision, target: Path | None = None
+) -> str:
+    """The scenario file at ``source`` with the plan written into it (comments are lost);
+    relative trace paths are rewritten for a plan file written to ``target``."""
+    plan = decision.hybrid
+    assert plan is not None
+    data: dict[str, Any] = yaml.safe_load(source.read_text(encoding="utf-8"))
+    if target is not None:
+        _retarget_traces(data.get("tenants"), source.parent, target.parent)
+    pinned: dict[str, list[str]] = {}
+    per_workload = scenario.constraints.assign == "workload"
+    for tenant in scenario.tenants:
+        # tenant → substrate, or (workload plans) tenant/cluster/workload → substrate
+        mine = [
+            where
+            for who, where in plan.assignment.items()
+            # per-tenant plans key by name; per-workload ones by tenant/cluster/workload
+            # (cluster and workload names never hold "/", a tenant's name may)
+            if (who.rsplit("/", 2)[0] if per_workload else who) == tenant.name
+        ]
+        pinned[tenant.name] = list(dict.fromkeys(mine))
+    constraints = dict(data.get("constraints") or {})
+    constraints["allowed"] = pinned
+    data["constraints"] = constraints
+    v = decision.scorecard.verdict
+    lines = [
+        f"# underlay plan for {scenario.name}, from {source.name}",
+        f"# Least-cost plan meeting every constraint: ${plan.cost_usd_per_month:,.0f} a month.",
+        f"# Verdict of the scorecard (one substrate for all): {v.winner}"
+        + (f", {v.margin:.1f} points ahead of {v.runner_up}" if v.runner_up else ""),
+        *(f"#   - {r}" for r in v.reasons),
+        *(f"# Applied: {c}" for c in plan.constraints),
+        *(f"# Decided: {b}" for b in plan.binding),
+        "# Each tenant is pinned to its substrate under constraints.allowed; edit the lists",
+        "# and run `underlay recommend` on this file again.",
+        "",
+    ]
+    body = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+    return "\n".join(line.replace("\n", " ") for line in lines) + body
