@@ -14,6 +14,8 @@ The public Python API, returning plain data::
 """
 
 from underlay.analysis.capacity import SubstrateStatic, TenantStatic
+from underlay.decision.decide import decide
+from underlay.decision.results import Decision
 from underlay.defaults.catalog import Defaults, load_defaults
 from underlay.errors import InfeasibleError, InputError, ScenarioError, TraceError, UnderlayError
 from underlay.model.loading import load_scenario, parse_scenario
@@ -23,6 +25,7 @@ from underlay.pipeline import Analysis, Comparison, Simulation, analyse, compare
 __all__ = [
     "Analysis",
     "Comparison",
+    "Decision",
     "Defaults",
     "InfeasibleError",
     "InputError",
@@ -35,6 +38,7 @@ __all__ = [
     "UnderlayError",
     "analyse",
     "compare",
+    "decide",
     "load_defaults",
     "load_scenario",
     "parse_scenario",

@@ -57,7 +57,7 @@ from underlay.decision.evidence import Evidence
 from underlay.decision.results import HybridPlan
 from underlay.errors import InfeasibleError, ScenarioError
 from underlay.model.scenario import Constraints
-from underlay.placement.bounds import _quiet_stdout
+from underlay.solvers import quiet_stdout
 
 __all__ = [
     "TIE",
@@ -324,7 +324,7 @@ def solve(
     c = np.zeros(n)
     if objective is not None:
         c[:n_x] = objective.ravel()
-    with _quiet_stdout():  # HiGHS may print from C++, which would break --json
+    with quiet_stdout():  # HiGHS may print from C++, which would break --json
         res = milp(
             c=c,
             constraints=LinearConstraint(matrix, lo, hi),

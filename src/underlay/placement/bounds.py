@@ -21,15 +21,13 @@ chosen, so shape waste shows under "stranded", not here.
 
 from __future__ import annotations
 
-import contextlib
 import math
-import os
-import sys
-from collections.abc import Iterator
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy.optimize import Bounds, LinearConstraint, milp
+
+from underlay.solvers import quiet_stdout
 
 __all__ = ["hosts_lower_bound"]
 
@@ -93,7 +91,7 @@ def hosts_lower_bound(
     )
     for limit in limits:  # without the inventory when it cannot hold everything
         hi = np.concatenate([limit, np.full(len(y_index), np.inf)])
-        with _quiet_stdout():  # HiGHS may print solver chatter from C++, which breaks --json
+        with quiet_stdout():  # HiGHS may print solver chatter from C++, which breaks --json
             res = milp(
                 c=cost,
                 constraints=LinearConstraint(np.array(rows), np.array(lower), np.array(upper)),
@@ -103,24 +101,6 @@ def hosts_lower_bound(
         if res.status == 0:
             return max(at_least, _ceil(res.fun))
     return at_least
-
-
-@contextlib.contextmanager
-def _quiet_stdout() -> Iterator[None]:
-    """Send file descriptor 1 to /dev/null for the duration (C-level prints included)."""
-    try:
-        sys.stdout.flush()
-        saved = os.dup(1)
-    except (OSError, ValueError):  # no real stdout (e.g. some embedded runners)
-        yield
-        return
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 1)
-            yield
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
 
 
 def _ceil(value: float) -> int:
