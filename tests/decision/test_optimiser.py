@@ -308,7 +308,7 @@ def test_cheapest_substrate_breaks_an_isolation_rule() -> None:
     plan = least_cost_hybrid(ev, Constraints())
     assert plan.assignment == {"bank": "baremetal-shared", "runner": "vm", "other": "baremetal-shared"}  # fmt: skip
     assert plan.cost_usd_per_month == pytest.approx(35)
-    assert plan.binding == ["isolation rules moved runner (baremetal-shared → vm, +$5.00 a month): bank there"]  # fmt: skip
+    assert plan.binding == ["isolation rules: moved runner (baremetal-shared → vm, +$5.00 a month): bank there"]  # fmt: skip
     assert plan.single_substrate_costs == {"baremetal-shared": None, "vm": pytest.approx(57)}
     # without the rule everyone stays on shared: 30
     free = least_cost_hybrid(ev, Constraints(isolation_rules=False))
@@ -354,7 +354,7 @@ def test_gpu_training_rule() -> None:
     plan = least_cost_hybrid(ev, Constraints(gpu_training_on=["baremetal", "passthrough"]))
     assert plan.assignment == {"trainer": "baremetal-dedicated", "web": "vm"}
     assert plan.cost_usd_per_month == pytest.approx(13)
-    assert plan.binding == ["gpu_training_on baremetal, passthrough moved trainer (vm → baremetal-dedicated, +$3.00 a month)"]  # fmt: skip
+    assert plan.binding == ["gpu_training_on baremetal, passthrough: moved trainer (vm → baremetal-dedicated, +$3.00 a month)"]  # fmt: skip
     assert "GPU training only on baremetal, passthrough GPUs" in plan.constraints
 
 
@@ -373,8 +373,8 @@ def test_own_version_and_sla_floors() -> None:
     assert plan.assignment == {"a": "vm", "b": "baremetal-shared"}
     assert plan.cost_usd_per_month == pytest.approx(6)
     assert plan.binding == [
-        "own_version moved a (baremetal-shared → vm, +$1.00 a month)",
-        "min_sla_probability 0.9 moved b (vm → baremetal-shared, +$1.00 a month)",
+        "own_version: moved a (baremetal-shared → vm, +$1.00 a month)",
+        "min_sla_probability 0.9: moved b (vm → baremetal-shared, +$1.00 a month)",
     ]
     # a CPU floor of 99.5 % removes a's vm too: a has nothing left, and the message says why
     with pytest.raises(InfeasibleError) as err:
@@ -392,7 +392,7 @@ def test_unplaced_pods_and_allow_lists_exclude() -> None:
     plan = least_cost_hybrid(ev, Constraints(allowed={"b": ["vm"]}))
     assert plan.assignment == {"a": "baremetal-shared", "b": "vm"}
     assert plan.single_substrate_costs == {"baremetal-shared": None, "vm": None}
-    assert plan.binding == ["all pods placed moved a (vm → baremetal-shared, +$4.00 a month)"]
+    assert plan.binding == ["all pods placed: moved a (vm → baremetal-shared, +$4.00 a month)"]
     with pytest.raises(InfeasibleError, match=r"a has no substrate left \(baremetal-shared: allowed \(not listed for a\); vm: all pods placed \(50.0% fit\)\)"):  # fmt: skip
         least_cost_hybrid(ev, Constraints(allowed={"a": ["vm"]}))
 
@@ -514,7 +514,7 @@ def test_saas_platform_end_to_end(saas: Evidence) -> None:
     together = [t for t in [*banks, code] if plan.assignment[t] == shared]
     assert not (set(together) & set(banks) and code in together)
     assert plan.assignment[code] == "baremetal-dedicated"
-    assert any("isolation rules moved customer-code" in b for b in plan.binding)
+    assert any("isolation rules: moved customer-code" in b for b in plan.binding)
     free = least_cost_hybrid(ev, Constraints(isolation_rules=False, allowed=dict.fromkeys(ev.tenants, bare)))  # fmt: skip
     assert set(free.assignment.values()) == {shared}
     assert free.cost_usd_per_month < plan.cost_usd_per_month

@@ -459,7 +459,7 @@ def _binding(p: HybridProblem, choice: I64) -> list[str]:
         if near:
             who = ", ".join(near[:3]) + (f" and {len(near) - 3} more" if len(near) > 3 else "")
             moved.setdefault("isolation rules", []).append(f"{entry}: {who} there")
-    return [f"{key} moved {'; '.join(entries)}" for key, entries in moved.items()]
+    return [f"{key}: moved {'; '.join(entries)}" for key, entries in moved.items()]
 
 
 def least_cost_hybrid(evidence: Evidence, constraints: Constraints | None = None) -> HybridPlan:

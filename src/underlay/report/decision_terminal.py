@@ -97,7 +97,7 @@ def render_decision(decision: Decision, console: Console, *, max_tenants: int | 
                 listed += f" and {len(members) - 12} more"
             console.print(Text(f"  {where}: {listed}"), highlight=False)
         for line in plan.binding[:5]:
-            console.print(Text(f"  because {line}", style="dim"), highlight=False)
+            console.print(Text(f"  constraint {line}", style="dim"), highlight=False)
     for note in decision.notes:
         console.print(markup_line("[yellow]note[/yellow]: {}", note), highlight=False)
     sens = decision.sensitivity
