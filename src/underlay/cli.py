@@ -259,7 +259,7 @@ def _run(req: _Request) -> None:
         try:
             weights = parse_weights(list(req.weights), sc.weights.as_dict())
         except ValueError as exc:
-            raise InputError(f"--weight {exc}") from None
+            raise InputError(f"--weight: {exc}") from None
         if req.trials is not None and not 1 <= req.trials <= 100_000:
             raise InputError(f"--trials: must be from 1 to 100,000, got {req.trials}")
         unknown = [s for s in req.sections if s not in SECTIONS]
@@ -299,7 +299,8 @@ def _run(req: _Request) -> None:
         from underlay.report.plan import plan_scenario_yaml
 
         target = req.plan or Path(f"{req.path.stem}.plan.yaml")
-        _write_output(target, plan_scenario_yaml(req.path, sc, decision, target))
+        text = plan_scenario_yaml(req.path, sc, decision, target, seed=req.seed, trials=req.trials)
+        _write_output(target, text)
         err.print(Text(f"Wrote the plan to {target}: edit it and run it again."), highlight=False)
     if req.as_json:
         from underlay.report.json import comparison_to_dict

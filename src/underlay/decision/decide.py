@@ -63,7 +63,7 @@ def decide(
         try:
             plan = least_cost_plan(evidence)
         except InfeasibleError as exc:
-            notes.append(f"no hybrid plan: {exc}")
+            notes.append(str(exc))
     if pareto and plan is not None:
         from underlay.decision.pareto import pareto_frontier
 

@@ -1,7 +1,9 @@
 """The hybrid plan as an editable scenario file: the user's scenario, each tenant pinned to
 the substrate the plan gives it (``constraints.allowed``), with the verdict and the reasons
 as a comment on top. Running ``underlay recommend`` or ``compare`` on it again evaluates
-the plan; widening a tenant's list lets the optimiser choose again."""
+the plan; widening a tenant's list lets the optimiser choose again. The run's command-line
+settings (``--weight``, ``--seed``, ``--trials``, ``--substrate``) are written into the file
+too, so that a second run without them gives the verdict and the figures of the header."""
 
 from __future__ import annotations
 
@@ -30,16 +32,50 @@ def _retarget_traces(data: Any, source_dir: Path, target_dir: Path) -> None:
             _retarget_traces(item, source_dir, target_dir)
 
 
+def _number(x: float) -> float | int:
+    return int(x) if float(x).is_integer() else x
+
+
+def _write_run_settings(
+    data: dict[str, Any],
+    scenario: Scenario,
+    decision: Decision,
+    seed: int | None,
+    trials: int | None,
+) -> None:
+    """The settings the run took from the command line, written into the file's fields."""
+    weights = decision.scorecard.weights
+    if weights != scenario.weights.as_dict():
+        data["weights"] = {f: _number(w) for f, w in weights.items()}
+    if seed is not None:  # --seed sets the usage models and the failure Monte Carlo
+        data["simulation"] = {**(data.get("simulation") or {}), "seed": seed}
+        data["failures"] = {**(data.get("failures") or {}), "seed": seed}
+    if trials is not None:
+        data["failures"] = {**(data.get("failures") or {}), "trials": trials}
+    compared = [s.name for s in decision.scorecard.substrates]
+    if compared != scenario.substrate_labels:  # --substrate: only those compared
+        entries = data.get("substrates") or [{"kind": k} for k in scenario.substrate_labels]
+        data["substrates"] = [e for e in entries if (e.get("name") or e.get("kind")) in compared]
+
+
 def plan_scenario_yaml(
-    source: Path, scenario: Scenario, decision: Decision, target: Path | None = None
+    source: Path,
+    scenario: Scenario,
+    decision: Decision,
+    target: Path | None = None,
+    *,
+    seed: int | None = None,
+    trials: int | None = None,
 ) -> str:
     """The scenario file at ``source`` with the plan written into it (comments are lost);
-    relative trace paths are rewritten for a plan file written to ``target``."""
+    relative trace paths are rewritten for a plan file written to ``target``; the run's
+    weights, substrates and ``seed`` / ``trials`` (when given) are written in too."""
     plan = decision.hybrid
     assert plan is not None
     data: dict[str, Any] = yaml.safe_load(source.read_text(encoding="utf-8"))
     if target is not None:
         _retarget_traces(data.get("tenants"), source.parent, target.parent)
+    _write_run_settings(data, scenario, decision, seed, trials)
     pinned: dict[str, list[str]] = {}
     per_workload = scenario.constraints.assign == "workload"
     for tenant in scenario.tenants:
