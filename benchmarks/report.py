@@ -75,7 +75,7 @@ STAGES = [
     ("compare", "compare (placement + capacity)", 0),
     ("simulate", "simulate", 0),
     ("analyse", "analyse", 0),
-    ("analyse.import", "import (scipy.stats, analyses)", 1),
+    ("analyse.import", "import (analyses)", 1),
     ("analyse.isolation", "isolation", 1),
     ("analyse.failures", "failures", 1),
     ("analyse.lifecycle", "lifecycle", 1),
