@@ -248,6 +248,10 @@ def _run(req: _Request) -> None:
             ("--output", req.output), ("--report", req.report), ("--markdown", req.markdown),
             ("--plan", req.plan),
         ):  # fmt: skip
+            if target is not None and target.resolve() == req.path.resolve():
+                raise InputError(
+                    f"{flag} {target}: that is the scenario file itself; write elsewhere"
+                )
             if target is not None and not target.parent.is_dir():
                 # Say so now, not after minutes of placement and simulation.
                 raise InputError(

@@ -38,7 +38,7 @@ PLAN_LINE = "Least-cost plan meeting every constraint: "
 # docs/json.md, "The decision": the keys of each object, in order.
 SHAPE = {
     "decision": "weights verdict substrates tenants hybrid pareto sensitivity notes",
-    "verdict": "winner runner_up margin reasons",
+    "verdict": "winner runner_up margin reasons tie",
     "substrate": "name kind total factors",
     "factor": "factor score value unit evidence",
     "tenant": "name scores totals best",

@@ -137,3 +137,45 @@ def test_scores_are_between_0_and_100_and_the_best_gets_100(
     win = {s.name: s for s in card.substrates}[card.verdict.winner]
     win_heavy = {s.name: s for s in heavy.substrates}[heavy.verdict.winner]
     assert win_heavy.factors["cost"].score >= win.factors["cost"].score - 1e-9
+
+
+def test_a_substrate_that_cannot_place_a_tenant_never_looks_better_for_it() -> None:
+    # b's two 62-core pods fit bare-metal 64-core hosts but not a VM on them (the
+    # hypervisor keeps 2 cores): on vm b's whole demand is unmet and its CPU SLA missed.
+    from factories import make_host_model, make_scenario, make_tenant, make_workload
+    from underlay.decision.evidence import gather
+    from underlay.pipeline import analyse, compare, simulate
+
+    sc = make_scenario(
+        hardware={"host_models": [make_host_model(cores=64, memory="512Gi")]},
+        tenants=[
+            make_tenant("a", workloads=[make_workload("api", replicas=4, cpu="1")]),
+            make_tenant("b", workloads=[make_workload("run", replicas=2, cpu="62")]),
+        ],
+        substrates=[{"kind": "baremetal-shared"}, {"kind": "vm"}],
+        simulation={"horizon_hours": 24},
+    )
+    c = compare(sc)
+    s = simulate(sc, comparison=c)
+    e = gather(c, s, analyse(c, s, sections=("isolation", "cost")))
+    vm = e.substrates.index("vm")
+    assert e.placed[1, vm] == 0.0
+    assert e.unmet[1, vm] == 1.0 and e.cpu_sla[1, vm] == 0.0
+    card = score(e, EQUAL)
+    assert card.tenants[1].best == "baremetal-shared"
+    vm_row = card.substrates[vm].factors["performance"]
+    assert "2 pods not placed" in vm_row.evidence
+    assert vm_row.value == pytest.approx(float(np.mean(
+        e.throughput[:, vm] * (1 - e.unmet[:, vm]) / e.latency_p95[:, vm])))  # fmt: skip
+    if card.verdict.winner == "vm":
+        assert any(r.startswith("beware: vm leaves 2 pods unplaced") for r in card.verdict.reasons)
+
+
+def test_a_tie_is_called_a_tie() -> None:
+    e = make_evidence(["a"], ["vm", "sandboxed"])  # every figure equal
+    v = score(e, EQUAL).verdict
+    assert v.tie and v.margin == 0.0
+    assert v.reasons[0].startswith("a tie: vm and sandboxed total 100.0 points each")
+    zero_cost = make_evidence(["a", "idle"], TWO, cost=[[100, 300], [0, 50]])
+    # a tenant costing $0 somewhere does not zero its other options: a $1 floor
+    assert tenant_scores(zero_cost)["cost"][1] == pytest.approx([100, 2])

@@ -64,6 +64,15 @@ def decide(
             plan = least_cost_plan(evidence)
         except InfeasibleError as exc:
             notes.append(str(exc))
+    if plan is not None:
+        out = [s for s, c in plan.single_substrate_costs.items() if c is None]
+        if out and len(out) == len(plan.single_substrate_costs):
+            notes.append(
+                "no single substrate meets the constraints (each breaks one): the verdict "
+                "compares them anyway; the hybrid plan is the one that holds"
+            )
+        elif out:
+            notes.append(f"alone, these substrates break a constraint: {', '.join(out)}")
     if pareto and plan is not None:
         from underlay.decision.pareto import pareto_frontier
 

@@ -20,7 +20,9 @@ Per tenant ``t`` on substrate ``s``:
   failure years meeting its availability SLA; ``cpu_sla``: share of steps meeting its CPU
   SLA (%);
 - ``months_off_version``, ``forced_upgrades``, ``months_unsupported``: the lifecycle;
-- ``placed``: share of its pods placed.
+- ``placed``: share of its pods placed. Unplaced pods count in ``unmet`` (their whole
+  demand) and in ``cpu_sla`` (scaled by the share placed), so a substrate that cannot run
+  a tenant's pods never looks better for it.
 """
 
 from __future__ import annotations
@@ -113,6 +115,7 @@ def gather(
     pods = np.array(
         [sum(w.replicas for c in t.clusters for w in c.workloads) for t in sc.tenants], float
     )
+    uses_gpu = [any(w.gpu_count > 0 for c in t.clusters for w in c.workloads) for t in sc.tenants]
     training = np.array(
         [
             any(w.workload_class == "gpu-training" for c in t.clusters for w in c.workloads)
@@ -123,13 +126,13 @@ def gather(
     for j, st in enumerate(comparison.substrates):
         substrate_cost[j] = st.cost_per_month_usd
         substrate_capex[j], substrate_licences[j] = st.cost_capex, st.cost_licences
-        eff = st.gpu_efficiency if st.allocated.gpu_milli > 0 else st.cpu_efficiency
         whole = st.cost_per_month_usd or 1.0
         for i, t in enumerate(st.tenants):
             cost[i, j] = t.cost_per_month_usd
             capex[i, j] = t.cost_per_month_usd * st.cost_capex / whole
             licences[i, j] = t.cost_per_month_usd * st.cost_licences / whole
-            throughput[i, j] = eff
+            # without a simulation: the GPU's efficiency for tenants using GPUs, else the CPU's
+            throughput[i, j] = st.gpu_efficiency if uses_gpu[i] else st.cpu_efficiency
             placed[i, j] = t.pods_placed / t.pods if t.pods else 1.0
             mismatch[i, j] = float(t.running_version != t.wanted_version)
     if simulation is not None:
@@ -179,6 +182,9 @@ def gather(
                     cost[i, j] = tc.per_month.total
                     capex[i, j] = tc.per_month.capex
                     licences[i, j] = tc.per_month.licences
+    # Pods that could not be placed get nothing: their demand is unmet and their SLA missed.
+    unmet = 1 - placed * (1 - unmet)
+    cpu_sla = cpu_sla * placed
     return Evidence(
         scenario=sc,
         tenants=names,

@@ -459,7 +459,14 @@ def _binding(p: HybridProblem, choice: I64) -> list[str]:
         if near:
             who = ", ".join(near[:3]) + (f" and {len(near) - 3} more" if len(near) > 3 else "")
             moved.setdefault("isolation rules", []).append(f"{entry}: {who} there")
-    return [f"{key}: moved {'; '.join(entries)}" for key, entries in moved.items()]
+    return [
+        f"{key}: moved {'; '.join(entries[:_SHOWN])}"
+        + (f"; and {len(entries) - _SHOWN} more" if len(entries) > _SHOWN else "")
+        for key, entries in moved.items()
+    ]
+
+
+_SHOWN = 5  # units named per binding constraint; the rest are counted
 
 
 def least_cost_hybrid(evidence: Evidence, constraints: Constraints | None = None) -> HybridPlan:

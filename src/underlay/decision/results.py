@@ -69,6 +69,7 @@ class Verdict:
     runner_up: str | None
     margin: float  # total score points between winner and runner-up
     reasons: list[str]  # two or three sentences
+    tie: bool = False  # winner and runner-up total the same (within 0.05 points)
 
 
 @dataclass(frozen=True)

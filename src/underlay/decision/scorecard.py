@@ -65,6 +65,7 @@ FACTOR_UNITS = {
     "sla": "share",
     "cost": "USD / month",
 }
+TIE_POINTS = 0.05  # totals closer than this are a tie
 ISOLATION_HALF = 1.0  # escapes a year reaching a tenant that halve its isolation score
 VERSIONS_HALF = 6.0  # month-equivalents of version trouble that halve its versions score
 
@@ -87,10 +88,9 @@ def scale(values: F64, factor: str) -> F64:
         out: F64 = np.divide(100 * values, best, out=np.full_like(values, 100.0), where=best > 0)
         return out
     if factor == "cost":
-        cheapest = values.min(axis=-1, keepdims=True)
-        ratio: F64 = np.divide(
-            100 * cheapest, values, out=np.full_like(values, 100.0), where=values > 0
-        )
+        # a $1 floor: a tenant that costs nothing somewhere does not zero every other option
+        floor = np.maximum(values, 1.0)
+        ratio: F64 = 100 * floor.min(axis=-1, keepdims=True) / floor
         return ratio
     half = ISOLATION_HALF if factor == "isolation" else VERSIONS_HALF
     absolute: F64 = 100 / (1 + np.maximum(values, 0) / half)
@@ -132,21 +132,27 @@ def totals(scores: Mapping[str, F64], weights: Mapping[str, float]) -> F64:
 
 
 def _evidence_text(e: Evidence, f: str, j: int) -> tuple[float, str]:
-    """(figure, words) of factor ``f`` for substrate ``j`` as a whole."""
+    """(the figure scored, words) of factor ``f`` for substrate ``j`` as a whole."""
+    value = float(substrate_values(e)[f][j])
+    simulated = "simulation" not in e.missing
     if f == "performance":
         thr = float(e.throughput[:, j].mean())
-        lat = float(e.latency_p95[:, j].max())
+        words = f"useful work at {100 * value:.0f}% of bare metal (throughput {100 * thr:.0f}%"
+        if simulated:
+            lat = float(e.latency_p95[:, j].max())
+            words += f", worst p95 latency ×{lat:.1f}"
         unmet = float(e.unmet[:, j].max())
-        words = f"throughput {100 * thr:.0f}% of bare metal, worst p95 latency ×{lat:.1f}"
         if unmet > 0.001:
-            words += f", up to {100 * unmet:.1f}% of CPU demand unmet"
-        return thr, words
+            words += f", up to {100 * unmet:.1f}% of CPU demand unmet for one tenant"
+        unplaced = round(float(((1 - e.placed[:, j]) * e.pods).sum()))
+        if unplaced:
+            words += f", {unplaced:,} pods not placed"
+        return value, words + ")"
     if f == "versions":
         forced = float(e.forced_upgrades[:, j].sum())
-        per = float(substrate_values(e)["versions"][j])
         off = float(e.months_off_version[:, j].sum())
         out = float(e.months_unsupported[:, j].sum())
-        return per, (
+        return value, (
             f"{forced:.0f} forced upgrades, {off:.0f} tenant-months off the wanted version, "
             f"{out:.1f} tenant-months out of support"
         )
@@ -155,16 +161,15 @@ def _evidence_text(e: Evidence, f: str, j: int) -> tuple[float, str]:
         pairs = len(e.violation_pairs[j])
         words = f"{exposure:.1f} escapes a year reach other tenants"
         words += f", {pairs} isolation-rule violation{'s' if pairs != 1 else ''}"
-        return float(e.exposure[:, j].mean()), words
+        return value, words
     if f == "sla":
         sla_p = float(e.sla_probability[:, j].mean())
-        cpu = float(e.cpu_sla[:, j].mean())
-        return sla_p * cpu / 100, (
-            f"tenants meet their availability SLA in {100 * sla_p:.0f}% of years and their CPU "
-            f"SLA in {cpu:.1f}% of steps"
-        )
-    cost = float(e.substrate_cost[j])
-    return cost, f"${cost:,.0f} a month"
+        words = f"tenants meet their availability SLA in {100 * sla_p:.0f}% of years"
+        if simulated:
+            cpu = float(e.cpu_sla[:, j].mean())
+            words += f" and their CPU SLA in {cpu:.1f}% of steps"
+        return value, words
+    return value, f"${value:,.0f} a month"
 
 
 def _verdict(
@@ -190,8 +195,31 @@ def _verdict(
             f"{name_b} — {_evidence_text(e, against, b)[1]}"
         )
     if not reasons:
-        reasons.append(f"{name_a} and {name_b} score within half a point on every factor")
-    return Verdict(name_a, name_b, float(total[a] - total[b]), reasons)
+        reasons.append(f"{name_a} and {name_b} score within half a point on every weighted factor")
+    margin = float(total[a] - total[b])
+    tie = margin < TIE_POINTS
+    if tie:
+        reasons.insert(
+            0,
+            f"a tie: {name_a} and {name_b} total {total[a]:.1f} points each; the weights do "
+            "not separate them (the lines below say where they differ)",
+        )
+    unplaced = (1 - e.placed[:, a]) * e.pods
+    if unplaced.sum() >= 1:
+        who = [e.tenants[i] for i in np.flatnonzero(unplaced >= 1)]
+        reasons.append(
+            f"beware: {name_a} leaves {round(float(unplaced.sum())):,} pods unplaced "
+            f"({', '.join(who[:5])}{' and more' if len(who) > 5 else ''})"
+        )
+    return Verdict(name_a, name_b, margin, reasons, tie=tie)
+
+
+def _best_for(totals_t: F64, placed_t: F64) -> int:
+    """The tenant's best substrate: highest total among those that place all its pods."""
+    full = placed_t >= 1 - 1e-9
+    if not full.any():
+        return int(np.argmax(totals_t))
+    return int(np.argmax(np.where(full, totals_t, -np.inf)))
 
 
 def score(e: Evidence, weights: Mapping[str, float]) -> Scorecard:
@@ -214,7 +242,7 @@ def score(e: Evidence, weights: Mapping[str, float]) -> Scorecard:
                 {f: float(per_tenant[f][i, j]) for f in FACTORS} for j in range(len(e.substrates))
             ],
             totals=[float(x) for x in t_total[i]],
-            best=e.substrates[int(np.argmax(t_total[i]))],
+            best=e.substrates[_best_for(t_total[i], e.placed[i])],
         )
         for i, name in enumerate(e.tenants)
     ]

@@ -134,22 +134,21 @@ def _scaled(e: Evidence, parameter: str, k: float, vm_like: NDArray[np.bool_]) -
 def _base_values(e: Evidence, defaults: Defaults) -> dict[str, tuple[float, str]]:
     """Each input's base value and unit, from the defaults the run used."""
     sc = e.scenario
+    compared = [sc.substrate(label) for label in e.substrates]
     overheads = [
         defaults.hypervisors[s.hypervisor].cpu_overhead_percent
-        for s in sc.substrates
+        for s in compared
         if isinstance(s, Vm)
     ] + [
         defaults.sandbox_runtimes[s.runtime].cpu_overhead_percent
-        for s in sc.substrates
+        for s in compared
         if isinstance(s, Sandboxed)
     ]
     escapes = [
-        defaults.hypervisors[s.hypervisor].escapes_per_year
-        for s in sc.substrates
-        if isinstance(s, Vm)
+        defaults.hypervisors[s.hypervisor].escapes_per_year for s in compared if isinstance(s, Vm)
     ] + [
         defaults.sandbox_runtimes[s.runtime].escapes_per_year
-        for s in sc.substrates
+        for s in compared
         if isinstance(s, Sandboxed)
     ]
     licence = float(e.substrate_licences.sum())

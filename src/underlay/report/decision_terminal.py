@@ -22,7 +22,9 @@ __all__ = ["render_decision", "render_verdict_line"]
 def render_verdict_line(decision: Decision, console: Console) -> None:
     """One line: the winner and by how much."""
     v = decision.scorecard.verdict
-    if v.runner_up:
+    if v.tie and v.runner_up:
+        line = markup_line("[bold]Verdict:[/bold] a tie between {} and {}", v.winner, v.runner_up)
+    elif v.runner_up:
         line = markup_line(
             "[bold]Verdict:[/bold] {} ahead of {} by {} points",
             v.winner,
@@ -69,7 +71,7 @@ def render_decision(decision: Decision, console: Console, *, max_tenants: int | 
     console.print(table)
     shown = card.tenants if max_tenants is None else card.tenants[:max_tenants]
     best = Table(title="Best substrate per tenant (its own total)", title_justify="left")
-    best.add_column("tenant")
+    best.add_column("tenant", overflow="fold")
     for name in names:
         best.add_column(Text(name), justify="right")
     for t in shown:

@@ -77,7 +77,10 @@ def render_markdown(
     else:
         v = decision.scorecard.verdict
         lead = f"over **{escape(v.runner_up)}**" if v.runner_up else "(the only substrate compared)"
-        out += [f"**{escape(v.winner)}** wins by {v.margin:.1f} points {lead}.", ""]
+        if v.tie and v.runner_up:
+            out += [f"A tie between **{escape(v.winner)}** and **{escape(v.runner_up)}**.", ""]
+        else:
+            out += [f"**{escape(v.winner)}** wins by {v.margin:.1f} points {lead}.", ""]
         out += [f"- {escape(r, line_start=True)}" for r in v.reasons] + ([""] if v.reasons else [])
     for s in report_sections(comparison, simulation, analysis, decision):
         out += [f"## {escape(s.title)}", "", escape(s.intro, line_start=True), ""]
