@@ -48,8 +48,6 @@ def make_evidence(
         unmet=arr("unmet", 0.0),
         exposure=arr("exposure", 0.0),
         violations=arr("violations", 0.0),
-        kernel_shared=arr("kernel_shared", 0.0),
-        availability=arr("availability", 1.0),
         sla_probability=arr("sla_probability", 1.0),
         cpu_sla=arr("cpu_sla", 100.0),
         months_off_version=arr("months_off_version", 0.0),

@@ -279,12 +279,9 @@ def _run(req: _Request) -> None:
             if req.decide and analysis is not None:
                 from underlay.decision.decide import decide
 
-                decision = decide(result, simulation, analysis, weights=weights)
-                if req.recommend and decision.hybrid is None:
-                    from underlay.decision.decide import least_cost_plan
-                    from underlay.decision.evidence import gather
-
-                    least_cost_plan(gather(result, simulation, analysis))  # raises, explained
+                decision = decide(
+                    result, simulation, analysis, weights=weights, require_plan=req.recommend
+                )
         except ScenarioError as exc:  # found after loading: name the file like load errors
             if not str(exc).startswith(str(req.path)):
                 raise ScenarioError(f"{req.path}: {exc}") from None

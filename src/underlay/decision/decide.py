@@ -47,11 +47,12 @@ def decide(
     weights: Mapping[str, float] | None = None,
     hybrid: bool = True,
     pareto: bool = True,
+    require_plan: bool = False,
 ) -> Decision:
     """Score, optimise and test the verdict of one run of the pipeline.
 
     The hybrid plan is None (with a note saying why) when the constraints cannot all hold;
-    ``underlay recommend`` reports that as an error instead.
+    with ``require_plan`` (``underlay recommend``) that InfeasibleError is raised instead.
     """
     evidence = gather(comparison, simulation, analysis)
     w = dict(weights) if weights is not None else comparison.scenario.weights.as_dict()
@@ -63,6 +64,8 @@ def decide(
         try:
             plan = least_cost_plan(evidence)
         except InfeasibleError as exc:
+            if require_plan:
+                raise
             notes.append(str(exc))
     if plan is not None:
         out = [s for s, c in plan.single_substrate_costs.items() if c is None]

@@ -4,7 +4,7 @@ Every number here comes from an earlier stage — placement and the static analy
 simulation, the isolation, failure, lifecycle and cost analyses — and keeps its unit; the
 scorecard, the optimiser, the Pareto frontier, the sensitivity and the reports read it,
 so a score can always be traced back to the figure behind it. A stage that did not run
-leaves its arrays at a neutral value (e.g. availability 1, latency inflation 1) and says
+leaves its arrays at a neutral value (e.g. SLA met, latency inflation 1) and says
 so in ``missing``.
 
 Per tenant ``t`` on substrate ``s``:
@@ -15,8 +15,8 @@ Per tenant ``t`` on substrate ``s``:
   substrate's CPU or GPU efficiency); ``latency_p95``: p95 latency inflation of its
   latency-sensitive pods (× an idle host); ``unmet``: share of CPU demand not granted;
 - ``exposure``: other tenants' escapes reaching its pods a year; ``violations``: isolation
-  rule violations it is part of; ``kernel_shared``: whether it shares a kernel;
-- ``availability``: mean availability under failures; ``sla_probability``: share of
+  rule violations it is part of;
+- ``sla_probability``: share of
   failure years meeting its availability SLA; ``cpu_sla``: share of steps meeting its CPU
   SLA (%);
 - ``months_off_version``, ``forced_upgrades``, ``months_unsupported``: the lifecycle;
@@ -57,8 +57,6 @@ class Evidence:
     unmet: F64
     exposure: F64
     violations: F64
-    kernel_shared: F64
-    availability: F64
     sla_probability: F64
     cpu_sla: F64
     months_off_version: F64
@@ -104,8 +102,8 @@ def gather(
         return np.full(shape, value, np.float64)
 
     cost, throughput, latency, unmet = full(0), full(1), full(1), full(0)
-    exposure, violations, shared = full(0), full(0), full(0)
-    availability, sla_p, cpu_sla = full(1), full(1), full(100)
+    exposure, violations = full(0), full(0)
+    sla_p, cpu_sla = full(1), full(100)
     off, forced, unsupported, placed, mismatch = full(0), full(0), full(0), full(1), full(0)
     substrate_cost = np.zeros(S)
     capex, licences, exposure_host = full(0), full(0), full(0)
@@ -158,7 +156,6 @@ def gather(
                         v for k, v in ti.by_escape.items() if k != "container"
                     )
                     violations[i, j] = ti.violations
-                    shared[i, j] = float(bool(ti.shares_kernel_with))
                 pairs[j] = sorted(
                     {
                         (min(index[v.tenant], index[v.other]), max(index[v.tenant], index[v.other]))
@@ -167,7 +164,6 @@ def gather(
                 )
             if a.failures is not None:
                 for i, tf in enumerate(a.failures.tenants):
-                    availability[i, j] = tf.availability_mean
                     sla_p[i, j] = tf.sla_probability
             if a.lifecycle is not None:
                 for i, tl in enumerate(a.lifecycle.tenants):
@@ -199,8 +195,6 @@ def gather(
         unmet=unmet,
         exposure=exposure,
         violations=violations,
-        kernel_shared=shared,
-        availability=availability,
         sla_probability=sla_p,
         cpu_sla=cpu_sla,
         months_off_version=off,

@@ -113,9 +113,15 @@ def substrate_values(e: Evidence, values: Mapping[str, F64] | None = None) -> di
     return out
 
 
-def substrate_scores(e: Evidence, values: Mapping[str, F64] | None = None) -> dict[str, F64]:
-    """Factor → per-substrate score."""
-    out = {f: scale(x, f) for f, x in substrate_values(e, values).items()}
+def substrate_scores(
+    e: Evidence,
+    values: Mapping[str, F64] | None = None,
+    per_substrate: Mapping[str, F64] | None = None,
+) -> dict[str, F64]:
+    """Factor → per-substrate score (``per_substrate``: :func:`substrate_values`, when the
+    caller has them already)."""
+    figures = substrate_values(e, values) if per_substrate is None else per_substrate
+    out = {f: scale(x, f) for f, x in figures.items()}
     broken = np.array([len(p) > 0 for p in e.violation_pairs])
     out["isolation"] = np.where(broken, 0.0, out["isolation"])
     return out
@@ -131,9 +137,10 @@ def totals(scores: Mapping[str, F64], weights: Mapping[str, float]) -> F64:
     return out
 
 
-def _evidence_text(e: Evidence, f: str, j: int) -> tuple[float, str]:
-    """(the figure scored, words) of factor ``f`` for substrate ``j`` as a whole."""
-    value = float(substrate_values(e)[f][j])
+def _evidence_text(e: Evidence, values: Mapping[str, F64], f: str, j: int) -> tuple[float, str]:
+    """(the figure scored, words) of factor ``f`` for substrate ``j`` as a whole;
+    ``values`` are :func:`substrate_values` of ``e``."""
+    value = float(values[f][j])
     simulated = "simulation" not in e.missing
     if f == "performance":
         thr = float(e.throughput[:, j].mean())
@@ -173,7 +180,11 @@ def _evidence_text(e: Evidence, f: str, j: int) -> tuple[float, str]:
 
 
 def _verdict(
-    e: Evidence, sub: Mapping[str, F64], total: F64, weights: Mapping[str, float]
+    e: Evidence,
+    values: Mapping[str, F64],
+    sub: Mapping[str, F64],
+    total: F64,
+    weights: Mapping[str, float],
 ) -> Verdict:
     order = np.argsort(-total, kind="stable")
     a = int(order[0])
@@ -186,13 +197,13 @@ def _verdict(
     reasons = []
     for f in sorted((f for f in FACTORS if lead[f] > 0.5), key=lambda f: -lead[f])[:3]:
         reasons.append(
-            f"{f}: {name_a} — {_evidence_text(e, f, a)[1]}; {name_b} — {_evidence_text(e, f, b)[1]}"
+            f"{f}: {name_a} — {_evidence_text(e, values, f, a)[1]}; {name_b} — {_evidence_text(e, values, f, b)[1]}"
         )
     against = min(FACTORS, key=lambda f: lead[f])
     if lead[against] < -0.5:
         reasons.append(
-            f"against it, {against}: {name_a} — {_evidence_text(e, against, a)[1]}; "
-            f"{name_b} — {_evidence_text(e, against, b)[1]}"
+            f"against it, {against}: {name_a} — {_evidence_text(e, values, against, a)[1]}; "
+            f"{name_b} — {_evidence_text(e, values, against, b)[1]}"
         )
     if not reasons:
         reasons.append(f"{name_a} and {name_b} score within half a point on every weighted factor")
@@ -224,15 +235,17 @@ def _best_for(totals_t: F64, placed_t: F64) -> int:
 
 def score(e: Evidence, weights: Mapping[str, float]) -> Scorecard:
     """The scorecard of ``e`` under ``weights`` (factor → weight ≥ 0, some > 0)."""
-    per_tenant = tenant_scores(e)
-    sub = substrate_scores(e)
+    figures = factor_values(e)
+    per_tenant = tenant_scores(e, figures)
+    values = substrate_values(e, figures)
+    sub = substrate_scores(e, per_substrate=values)
     total = totals(sub, weights)
     t_total = totals(per_tenant, weights)
     substrates = []
     for j, name in enumerate(e.substrates):
         factors = {}
         for f in FACTORS:
-            value, words = _evidence_text(e, f, j)
+            value, words = _evidence_text(e, values, f, j)
             factors[f] = FactorScore(f, float(sub[f][j]), value, FACTOR_UNITS[f], words)
         substrates.append(SubstrateScore(name, e.kinds[j], factors, float(total[j])))
     tenants = [
@@ -256,6 +269,6 @@ def score(e: Evidence, weights: Mapping[str, float]) -> Scorecard:
         weights={f: float(weights[f]) for f in FACTORS},
         substrates=substrates,
         tenants=tenants,
-        verdict=_verdict(e, sub, total, weights),
+        verdict=_verdict(e, values, sub, total, weights),
         notes=notes,
     )

@@ -112,23 +112,23 @@ def _scaled(e: Evidence, parameter: str, k: float, vm_like: NDArray[np.bool_]) -
         else:
             host = host * k
         return replace(e, exposure=container + host, exposure_host=host)
-    if parameter == "hardware price":
+    if parameter in _PRICE_PARTS:
+        # the part of every cost that scales with this price, per tenant and per substrate
+        part, whole_part = _PRICE_PARTS[parameter]
+        tenant_part, substrate_part = getattr(e, part), getattr(e, whole_part)
         return replace(
             e,
-            cost=e.cost + (k - 1) * e.capex,
-            capex=e.capex * k,
-            substrate_cost=e.substrate_cost + (k - 1) * e.substrate_capex,
-            substrate_capex=e.substrate_capex * k,
-        )
-    if parameter == "licence price":
-        return replace(
-            e,
-            cost=e.cost + (k - 1) * e.licences,
-            licences=e.licences * k,
-            substrate_cost=e.substrate_cost + (k - 1) * e.substrate_licences,
-            substrate_licences=e.substrate_licences * k,
+            cost=e.cost + (k - 1) * tenant_part,
+            substrate_cost=e.substrate_cost + (k - 1) * substrate_part,
+            **{part: tenant_part * k, whole_part: substrate_part * k},
         )
     raise ValueError(f"unknown input {parameter!r}")
+
+
+_PRICE_PARTS = {
+    "hardware price": ("capex", "substrate_capex"),
+    "licence price": ("licences", "substrate_licences"),
+}
 
 
 def _base_values(e: Evidence, defaults: Defaults) -> dict[str, tuple[float, str]]:
