@@ -209,23 +209,39 @@ def render_analysis(result: Analysis, console: Console, *, max_tenants: int | No
             _render_failures(result, console, max_tenants)
 
 
-def _render_isolation(result: Analysis, console: Console, max_tenants: int | None) -> None:
-    sc = result.scenario
+def _factor_tables(
+    console: Console,
+    result: Analysis,
+    max_tenants: int | None,
+    items: Sequence[Any],
+    heading: str,
+    table: tuple[str, Sequence[Column[Any]]],
+    matrix: tuple[str, Callable[[Tenant], str], Callable[[Any, int], str]],
+) -> None:
+    """One analysed factor: its heading, the substrate table (``table``: title, rows) and
+    the tenant matrix (``matrix``: title, tenant subtitle, cell of a substrate's tenant)."""
     names = [a.name for a in result.substrates]
+    console.print(heading)
+    console.print(_transposed(table[0], table[1], items, names))
+    title, subtitle, cell = matrix
+    _tenant_matrix(
+        console, title, result.scenario, names, max_tenants, subtitle,
+        lambda i: [cell(s, i) for s in items],
+    )  # fmt: skip
+
+
+def _render_isolation(result: Analysis, console: Console, max_tenants: int | None) -> None:
     from underlay.report.isolation_columns import isolation_rows, tenant_isolation_cell
 
+    sc = result.scenario
     isolation = [a.isolation for a in result.substrates if a.isolation is not None]
-    console.print(
-        "[bold]Isolation[/bold] — who shares a kernel with whom, and how far an escape reaches"
-    )
     classes = sorted({t.isolation for t in sc.tenants})
-    console.print(
-        _transposed("Isolation and blast radius", isolation_rows(classes), isolation, names)
-    )
-    _tenant_matrix(
-        console, "Tenants: exposure to other tenants' escapes", sc, names, max_tenants,
-        lambda t: t.isolation,
-        lambda i: [tenant_isolation_cell(s.tenants[i]) for s in isolation],
+    _factor_tables(
+        console, result, max_tenants, isolation,
+        "[bold]Isolation[/bold] — who shares a kernel with whom, and how far an escape reaches",
+        ("Isolation and blast radius", isolation_rows(classes)),
+        ("Tenants: exposure to other tenants' escapes", lambda t: t.isolation,
+         lambda s, i: tenant_isolation_cell(s.tenants[i])),
     )  # fmt: skip
     for s in isolation:
         for v in s.violations[:10]:
@@ -245,40 +261,34 @@ def _render_isolation(result: Analysis, console: Console, max_tenants: int | Non
 def _render_failures(result: Analysis, console: Console, max_tenants: int | None) -> None:
     from underlay.report.factor_columns import FAILURE_ROWS, tenant_failure_cell
 
-    sc = result.scenario
-    names = [a.name for a in result.substrates]
     fails = [a.failures for a in result.substrates if a.failures is not None]
     first = fails[0]
-    console.print(
+    _factor_tables(
+        console, result, max_tenants, fails,
         f"[bold]Failures[/bold] — host, rack and zone failures, {first.trials:,} simulated "
         f"{'year' if first.years == 1 else f'{first.years:g}-year period'}"
-        f"{'' if first.trials == 1 else 's'}, seed {first.seed}"
-    )
-    console.print(_transposed("Failures and headroom", FAILURE_ROWS, fails, names))
-    _tenant_matrix(
-        console, "Tenants: availability under failures (mean, worst 5 % of years)", sc, names,
-        max_tenants, lambda t: f"SLA {t.sla.availability_percent:g}%",
-        lambda i: [tenant_failure_cell(s.tenants[i]) for s in fails],
+        f"{'' if first.trials == 1 else 's'}, seed {first.seed}",
+        ("Failures and headroom", FAILURE_ROWS),
+        ("Tenants: availability under failures (mean, worst 5 % of years)",
+         lambda t: f"SLA {t.sla.availability_percent:g}%",
+         lambda s, i: tenant_failure_cell(s.tenants[i])),
     )  # fmt: skip
     _notes(console, [(s.name, s.notes) for s in fails])
 
 
 def _render_lifecycle(result: Analysis, console: Console, max_tenants: int | None) -> None:
-    sc = result.scenario
-    names = [a.name for a in result.substrates]
     from underlay.report.factor_columns import LIFECYCLE_ROWS, tenant_lifecycle_cell
 
     life = [a.lifecycle for a in result.substrates if a.lifecycle is not None]
     first = life[0]
-    console.print(
+    _factor_tables(
+        console, result, max_tenants, life,
         f"[bold]Kubernetes lifecycle[/bold] — {first.start} to {first.end} "
-        f"({first.months} months), real release calendar"
-    )
-    console.print(_transposed("Upgrades and support", LIFECYCLE_ROWS, life, names))
-    _tenant_matrix(
-        console, "Tenants: upgrades, support, versions", sc, names, max_tenants,
-        lambda t: f"wants {t.kubernetes_version}, every {t.upgrade_cadence_months} mo, {t.support}",
-        lambda i: [tenant_lifecycle_cell(s.tenants[i]) for s in life],
+        f"({first.months} months), real release calendar",
+        ("Upgrades and support", LIFECYCLE_ROWS),
+        ("Tenants: upgrades, support, versions",
+         lambda t: f"wants {t.kubernetes_version}, every {t.upgrade_cadence_months} mo, {t.support}",
+         lambda s, i: tenant_lifecycle_cell(s.tenants[i])),
     )  # fmt: skip
     for s in life:
         for drain in s.blocked_drains[:5]:
@@ -292,21 +302,18 @@ def _render_lifecycle(result: Analysis, console: Console, max_tenants: int | Non
 
 
 def _render_cost(result: Analysis, console: Console, max_tenants: int | None) -> None:
-    sc = result.scenario
-    names = [a.name for a in result.substrates]
     from underlay.report.factor_columns import COST_ROWS, tenant_cost_cell
 
     costs = [a.cost for a in result.substrates if a.cost is not None]
-    console.print(
+    _factor_tables(
+        console, result, max_tenants, costs,
         "[bold]Cost and energy[/bold] — capex, power on the host curve at the "
         f"{costs[0].power_basis} load (the substrate table prices power at the requested "
-        "load), licences, ops"
-    )
-    console.print(_transposed("Cost", COST_ROWS, costs, names))
-    _tenant_matrix(
-        console, "Tenants: cost, energy, cost per SLA-met pod-hour", sc, names, max_tenants,
-        lambda t: f"{sum(w.replicas for c in t.clusters for w in c.workloads):,} pods",
-        lambda i: [tenant_cost_cell(s.tenants[i]) for s in costs],
+        "load), licences, ops",
+        ("Cost", COST_ROWS),
+        ("Tenants: cost, energy, cost per SLA-met pod-hour",
+         lambda t: f"{sum(w.replicas for c in t.clusters for w in c.workloads):,} pods",
+         lambda s, i: tenant_cost_cell(s.tenants[i])),
     )  # fmt: skip
     _notes(console, [(s.name, s.notes) for s in costs])
 
