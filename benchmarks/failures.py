@@ -42,7 +42,6 @@ import gc
 import json
 import os
 import resource
-import subprocess
 import sys
 import time
 import tracemalloc
@@ -58,7 +57,7 @@ from underlay.model.scenario import SUBSTRATE_KINDS, Scenario
 from underlay.placement.substrates import place_substrate
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from placement import generate
+from placement import generate, run_child
 
 TARGET_SECONDS = 30.0
 PODS_PER_WORKLOAD = 50
@@ -225,14 +224,7 @@ def spawn_one(kind: str, args: argparse.Namespace) -> dict[str, Any]:
            "--tenants", str(args.tenants), "--seed", str(args.seed),
            "--pilot-pods", str(args.pilot_pods), "--refine", str(args.refine),
            "--loop-trials", str(args.loop_trials)]  # fmt: skip
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout)
-    except subprocess.TimeoutExpired:
-        return {"kind": kind, "error": f"timed out after {args.timeout:.0f} s"}
-    if proc.returncode != 0:
-        return {"kind": kind, "error": f"exit {proc.returncode}: {proc.stderr.strip()[-2000:]}"}
-    out: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
-    return out
+    return run_child(kind, cmd, args.timeout)
 
 
 def main() -> int:

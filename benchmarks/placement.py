@@ -370,15 +370,21 @@ def spawn_one(kind: str, args: argparse.Namespace) -> dict[str, Any]:
         cmd += ["--strategy", args.strategy]
     if args.profile:
         cmd += ["--profile", f"{args.profile}.{kind}", "--profile-top", str(args.profile_top)]
+    return run_child(kind, cmd, args.timeout)
+
+
+def run_child(kind: str, cmd: list[str], timeout: float) -> dict[str, Any]:
+    """Run one substrate's measurement in a fresh process (so ``ru_maxrss`` is its own):
+    its last stdout line is JSON; a timeout or a failure becomes ``{"error": ...}``.
+    The benchmarks of simulation and failures use it too."""
     t0 = time.perf_counter()
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout)
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
-        return {"kind": kind, "error": f"timed out after {args.timeout:.0f} s"}
+        return {"kind": kind, "error": f"timed out after {timeout:.0f} s"}
     if proc.returncode != 0:
         return {"kind": kind, "error": f"exit {proc.returncode}: {proc.stderr.strip()[-2000:]}"}
-    line = proc.stdout.strip().splitlines()[-1]
-    out: dict[str, Any] = json.loads(line)
+    out: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
     out["child_wall_s"] = time.perf_counter() - t0
     return out
 

@@ -55,7 +55,6 @@ import json
 import os
 import pstats
 import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -64,7 +63,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from placement import generate
+from placement import generate, run_child
 from underlay.defaults.catalog import load_defaults
 from underlay.model.scenario import SUBSTRATE_KINDS, Scenario
 from underlay.placement.result import WORKER
@@ -268,16 +267,7 @@ def spawn_one(kind: str, args: argparse.Namespace) -> dict[str, Any]:
            "--hours", str(args.hours), "--vm-overcommit", str(args.vm_overcommit)]  # fmt: skip
     if args.profile:
         cmd += ["--profile", f"{args.profile}.{kind}", "--profile-top", str(args.profile_top)]
-    t0 = time.perf_counter()
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout)
-    except subprocess.TimeoutExpired:
-        return {"kind": kind, "error": f"timed out after {args.timeout:.0f} s"}
-    if proc.returncode != 0:
-        return {"kind": kind, "error": f"exit {proc.returncode}: {proc.stderr.strip()[-2000:]}"}
-    out: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
-    out["child_wall_s"] = time.perf_counter() - t0
-    return out
+    return run_child(kind, cmd, args.timeout)
 
 
 # ============================================================================ reference
