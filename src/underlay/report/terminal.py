@@ -80,15 +80,34 @@ def _print(console: Console, line: Text, *, highlight: bool = True) -> None:
 
 
 def _transposed(
-    title: str, columns: Sequence[Column[Any]], items: Sequence[Any], names: list[str]
+    title: str,
+    columns: Sequence[Column[Any]],
+    items: Sequence[Any],
+    names: list[str],
+    width: int,
 ) -> Table:
+    """One row per measure, one column per substrate, for a console ``width`` wide."""
     table = Table(title=title, title_justify="left", header_style="bold")
     rows = [[Text(col.text(item)) for item in items] for col in columns]
-    # Labels and headers wrap before a figure is cut: never "10,8…" for 10,800.
-    table.add_column("", min_width=10)
-    for i, name in enumerate(names):
-        widest = max((r[i].cell_len for r in rows), default=1)
-        table.add_column(Text(name), justify="right", min_width=min(widest, 24), overflow="fold")
+    # Widths are shared out here, not left to Rich, which past the console's edge crops the
+    # last columns away: labels wrap first, never "10,8…" for 10,800; only when the
+    # figures alone are wider than the console do they fold onto a second line.
+    want = [
+        min(max([len(name), *(r[i].cell_len for r in rows)]), 24) for i, name in enumerate(names)
+    ]
+    labels = max((len(f"{c.title} {c.unit}".strip()) for c in columns), default=10)
+    room = width - 3 * (len(names) + 1) - 1  # a border and two spaces of padding per column
+    if labels + sum(want) > room:
+        label_width = max(10, room - sum(want))
+        spare = room - label_width
+        if sum(want) > spare:  # the figures themselves do not fit: fold, proportionally
+            want = [max(4, w * spare // sum(want)) for w in want]
+        table.add_column("", width=label_width, overflow="fold")
+    else:
+        table.add_column("")
+    for name, w in zip(names, want, strict=True):
+        fixed = labels + sum(want) > room
+        table.add_column(Text(name), justify="right", width=w if fixed else None, overflow="fold")
     for col, cells in zip(columns, rows, strict=True):
         label = Text.assemble(col.title, " ", (col.unit, "dim")) if col.unit else Text(col.title)
         table.add_row(label, *cells)
@@ -139,7 +158,9 @@ def render_comparison(
         ),
     )  # fmt: skip
     names = [s.name for s in result.substrates]
-    console.print(_transposed("Substrates", SUBSTRATE_COLUMNS, result.substrates, names))
+    console.print(
+        _transposed("Substrates", SUBSTRATE_COLUMNS, result.substrates, names, console.width)
+    )
     _tenant_matrix(
         console, "Tenants (cost, hosts touched, what they give up)", sc, names, max_tenants,
         lambda t: f"{t.isolation}, {t.kubernetes_version}",
@@ -178,7 +199,9 @@ def render_simulation(
         f"seed {sim.seed}"
     )
     names = [r.name for r in result.results]
-    console.print(_transposed("Usage replayed", SIMULATION_ROWS, result.results, names))
+    console.print(
+        _transposed("Usage replayed", SIMULATION_ROWS, result.results, names, console.width)
+    )
     _tenant_matrix(
         console, "Tenants over time (unmet CPU, SLA, what hurt them)", sc, names, max_tenants,
         lambda t: f"SLA {t.sla.cpu_satisfaction_percent:g}%",
@@ -222,7 +245,7 @@ def _factor_tables(
     the tenant matrix (``matrix``: title, tenant subtitle, cell of a substrate's tenant)."""
     names = [a.name for a in result.substrates]
     console.print(heading)
-    console.print(_transposed(table[0], table[1], items, names))
+    console.print(_transposed(table[0], table[1], items, names, console.width))
     title, subtitle, cell = matrix
     _tenant_matrix(
         console, title, result.scenario, names, max_tenants, subtitle,
