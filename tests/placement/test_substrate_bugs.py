@@ -51,3 +51,39 @@ def test_unhosted_control_plane_vms_are_reported() -> None:
     control_plane = p.nodes.role != WORKER
     assert (p.nodes.host[control_plane] < 0).sum() == 2  # two of the three have no host
     assert any("control plane" in note for note in p.notes)
+
+
+def test_gpu_model_restricted_vms_under_gpu_fragmentation_do_not_crash() -> None:
+    # Issue 9 (14): the VM-onto-host placer built the GPU kernel's model table from the
+    # hosts opened so far, so a VM restricted to a model no host had yet (A100, opened
+    # after the L4 host) indexed past it (IndexError).
+    sc = make_scenario(
+        hardware={
+            "host_models": [
+                make_host_model("cpu"),
+                make_host_model("l4", gpus={"model": "L4", "count": 4}),
+                make_host_model("a100", gpus={"model": "A100", "count": 8}),
+            ]
+        },
+        substrates=[{"kind": "vm"}],
+        placement={"strategy": "gpu-fragmentation"},
+        tenants=[
+            make_tenant(
+                workloads=[
+                    make_workload("a", replicas=4, cpu="4", gpu={"count": 1, "models": ["A100"]}),
+                    make_workload(
+                        "b",
+                        replicas=4,
+                        cpu="4",
+                        gpu={"count": 1, "fraction": 0.5, "models": ["L4"]},
+                    ),
+                ]
+            )
+        ],
+    )
+    p = place(sc, "vm")
+    assert int(p.placed.sum()) == 8 and not p.unplaced
+    models = [sc.hardware.host_models[m].name for m in p.hosts.model]
+    for w, wanted in ((0, "a100"), (1, "l4")):  # each VM landed on a host of its model
+        hosts = p.nodes.host[p.pod_nodes[w]]
+        assert {models[h] for h in hosts} == {wanted}

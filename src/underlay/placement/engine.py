@@ -270,7 +270,10 @@ class Placer:
 
         pool, n = self.pool, self.pool.n
         known = self.gpu_model_names
-        highest = int(pool.gpu_model[:n].max(initial=-1))
+        # Model codes the kernel must know: every node's, and every code a pod may ask for
+        # (a GPU model no node has opened yet is still a column of the pods' filter).
+        asked = [c for b in (batch, *self._typical) if b.gpu_models for c in b.gpu_models]
+        highest = max(int(pool.gpu_model[:n].max(initial=-1)), max(asked, default=-1))
         names = ("", *known, *tuple(f"gpu-{i}" for i in range(len(known), highest + 1)))
         while remaining > 0:
             slots = pool.free_pods[:n]

@@ -793,6 +793,7 @@ class _Run:
                 )
             )  # fmt: skip
         self.lower_bound += self._bound(templates, batches)
+        placer.expect(batches, tuple(self.gpu_models))
         level2 = [placer.place(b) for b in self._ordered(batches)]
         vm_host: dict[int, I64] = {}
         for res in level2:
