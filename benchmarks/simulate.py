@@ -337,7 +337,8 @@ def reference(args: argparse.Namespace) -> dict[str, Any]:
             sampler.chunk(s, min(steps, s + CHUNK_STEPS)) for s in range(0, steps, CHUNK_STEPS)
         ]
         cpu = np.concatenate([c for c, _ in parts], axis=1)
-        mem = np.concatenate([m for _, m in parts], axis=1)
+        # Memory without a trace is one column per chunk (the same every step): widen it.
+        mem = np.concatenate([np.broadcast_to(m, c.shape) for c, m in parts], axis=1)
         t_sample = time.perf_counter() - t0
         t0 = time.perf_counter()
         model = event_sim.build(scenario, defaults, placement)

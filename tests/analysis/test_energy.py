@@ -83,8 +83,8 @@ def test_a_host_at_known_utilisation_steps() -> None:
 
 def test_simulated_weights_match_a_constant_load() -> None:
     # One tenant, hosted control plane: its pods sit on one worker host, using exactly
-    # their request (constant usage, cpu 1.0); the hosted control-plane hosts run nothing
-    # the simulation sees, so they stay at 0 % (the idle knot).
+    # their request (constant usage, cpu 1.0); on every host the node's own software runs
+    # too (the kubelet and runtime, the DaemonSets at their share of requests).
     work = make_workload(replicas=6, cpu="4", memory="4Gi", usage={"model": "constant", "cpu": 1.0})
     sc = make_scenario(
         hardware={"host_models": [make_host_model(cores=64)]},
@@ -98,12 +98,18 @@ def test_simulated_weights_match_a_constant_load() -> None:
     assert sim.host_power_weights.shape == (len(p.hosts), 11)
     (node,) = np.unique(np.concatenate(p.pod_nodes))
     host = int(p.nodes.host[node])
-    # Utilisation = 6 × 4000m granted ÷ the node's allocatable (host cores less the kubelet
-    # reservation and the DaemonSets: 63370m with the packaged defaults) = 0.379.
-    util = 24_000 / float(p.nodes.alloc_cpu[node])
+    # Utilisation = (6 × 4000m granted + the node's own 100m + 45 % of its DaemonSets'
+    # 400m) ÷ the host's 64,000m = 24,280 / 64,000 = 0.379; every other host runs only
+    # its node software: 280 / 64,000.
+    node_software = (
+        d.node_daemons.kubelet_runtime_cpu_milli + d.node_daemons.system_pods_cpu_use * 400
+    )
+    assert node_software == 280
+    util = (24_000 + 280) / 64_000
     assert sim.host_power_weights[host] == pytest.approx(knot_weights(np.array([util]))[0])
-    others = np.arange(len(p.hosts)) != host
-    assert (sim.host_power_weights[others, 0] == 1).all()
+    others = np.flatnonzero(np.arange(len(p.hosts)) != host)
+    idle = knot_weights(np.full(len(others), 280 / 64_000))
+    assert sim.host_power_weights[others] == pytest.approx(idle)
     assert int(p.nodes.role[node]) == WORKER
 
 

@@ -488,12 +488,13 @@ def test_the_reports_show_the_names_only_escaped(
 def test_the_terminal_shows_markup_literally(injected: dict[str, Any]) -> None:
     text = injected["terminal"]
     assert all(n in text for n in NAMES)
-    # Tables cut the long name short ("<script>aler…") but both appear in the same places:
-    # a markup-parsed "[red]x[/red]" would show as "x" and drop out of the count.
+    # Tables cut the long name short ("<script>aler…"); each name is in every per-tenant
+    # table (rows naming a worst tenant add to one or the other): a markup-parsed
+    # "[red]x[/red]" would show as "x" and drop out of the count.
     flat = _flat(text)
     tail = flat[flat.rfind(DECISION_TITLE) :]
-    assert flat.count("[red]x[/red]") == flat.count("<script>aler") >= 7  # 6 tables, the plan
-    assert tail.count("[red]x[/red]") == tail.count("<script>aler") >= 2  # scores, the plan
+    assert flat.count("[red]x[/red]") >= 7 and flat.count("<script>aler") >= 7  # 6 tables, the plan
+    assert tail.count("[red]x[/red]") >= 2 and tail.count("<script>aler") >= 2  # scores, the plan
 
 
 def test_the_json_round_trips_both_names(injected: dict[str, Any]) -> None:

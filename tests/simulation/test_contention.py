@@ -21,7 +21,6 @@ from underlay.simulation.contention import (
     evict_memory,
     share_by_weight,
 )
-from underlay.simulation.pods import QOS_BESTEFFORT, QOS_BURSTABLE, QOS_GUARANTEED
 
 INF = np.inf
 
@@ -277,7 +276,7 @@ def test_a_pod_over_its_memory_limit_is_oom_killed_and_frees_its_memory() -> Non
         memory=col(1200, 3500),
         request_mem=col(500, 3500),
         limit_mem=col(1000, INF),
-        qos=np.array([QOS_BURSTABLE, QOS_BURSTABLE], np.int64),
+        priority=np.zeros(2, np.int64),
         capacity=col(4000),
         kernels=one_kernel(2),
     )
@@ -287,15 +286,16 @@ def test_a_pod_over_its_memory_limit_is_oom_killed_and_frees_its_memory() -> Non
 
 def test_at_the_limit_is_not_over_it() -> None:
     oom, evicted = evict_memory(
-        col(1000), col(1000), col(1000), np.array([QOS_GUARANTEED]), col(4000), one_kernel(1)
+        col(1000), col(1000), col(1000), np.zeros(1, np.int64), col(4000), one_kernel(1)
     )
     assert not oom.any() and not evicted.any()
 
 
 # Four pods on one kernel (MiB): BestEffort uses 3000; Burstable X requests 1000 uses 4000
 # (3000 over); Burstable Y requests 2000 uses 2500 (500 over); Guaranteed G uses 4000.
-# Total 13,500.
-QOS4 = np.array([QOS_BESTEFFORT, QOS_BURSTABLE, QOS_BURSTABLE, QOS_GUARANTEED], np.int64)
+# Total 13,500. The kubelet ranks pods over their requests first (BE, X, Y; BE and X are
+# both 3000 over: canonical order), by priority (all 0 here), then by usage above request.
+PRIO0 = np.zeros(4, np.int64)
 USE4 = col(3000, 4000, 2500, 4000)
 REQ4 = col(0, 1000, 2000, 4000)
 LIM4 = col(INF, INF, INF, 4000)
@@ -306,15 +306,15 @@ LIM4 = col(INF, INF, INF, 4000)
     [
         (14000, [False, False, False, False]),  # 13,500 fits
         (11000, [True, False, False, False]),  # - BE 3000 → 10,500 fits
-        (10000, [True, True, False, False]),  # 10,500 > 10,000 → - X (most over) → 6,500
+        (10000, [True, True, False, False]),  # 10,500 > 10,000 → - X → 6,500
         (6000, [True, True, True, False]),  # 6,500 > 6,000 → - Y → 4,000 fits
-        (3000, [True, True, True, True]),  # Guaranteed last, but it goes too
+        (3000, [True, True, True, True]),  # the pod within its request last, but it goes too
     ],
 )
-def test_node_pressure_evicts_in_kubernetes_order_only_as_many_as_needed(
+def test_node_pressure_evicts_in_kubelet_order_only_as_many_as_needed(
     capacity: float, expected: list[bool]
 ) -> None:
-    oom, evicted = evict_memory(USE4, REQ4, LIM4, QOS4, col(capacity), one_kernel(4))
+    oom, evicted = evict_memory(USE4, REQ4, LIM4, PRIO0, col(capacity), one_kernel(4))
     assert not oom.any()
     assert evicted[:, 0].tolist() == expected
 
@@ -327,10 +327,43 @@ def test_burstable_pods_are_evicted_by_usage_over_request_not_by_usage() -> None
         col(3000, 2500),
         col(2900, 500),
         col(INF, INF),
-        np.array([QOS_BURSTABLE, QOS_BURSTABLE]),
+        np.zeros(2, np.int64),
         col(5000),
         one_kernel(2),
     )
+    assert evicted[:, 0].tolist() == [False, True]
+
+
+def test_a_burstable_pod_far_over_its_request_goes_before_a_besteffort_one_barely_over() -> None:
+    # Issue 9 (8): BestEffort and over-request Burstable pods are one group, ranked by usage
+    # above request — not BestEffort first. Capacity 4000: BE uses 100 (100 over its 0);
+    # Burstable B requests 1000 uses 4000 (3000 over). 4100 > 4000: one goes, and it is B
+    # (the old QoS story would have evicted the BestEffort pod and kept the node over).
+    _, evicted = evict_memory(
+        col(100, 4000), col(0, 1000), col(INF, INF), np.zeros(2, np.int64), col(4000),
+        one_kernel(2),
+    )  # fmt: skip
+    assert evicted[:, 0].tolist() == [False, True]
+
+
+def test_a_burstable_pod_within_its_request_ranks_with_guaranteed_ones() -> None:
+    # Capacity 5000: Burstable W requests 3000 uses 2500 (within); Guaranteed G requests and
+    # uses 2000; BestEffort E uses 1000. 5500 > 5000: E goes first (over its request) and
+    # 4500 fits — W, though Burstable, is not touched.
+    _, evicted = evict_memory(
+        col(2500, 2000, 1000), col(3000, 2000, 0), col(INF, 2000, INF), np.zeros(3, np.int64),
+        col(5000), one_kernel(3),
+    )  # fmt: skip
+    assert evicted[:, 0].tolist() == [False, False, True]
+
+
+def test_lower_priority_goes_first_among_pods_over_their_requests() -> None:
+    # Capacity 6000. A (priority 1000) is 3000 over its request; B (priority 0) only 500
+    # over. 6500 > 6000: B goes, though A is further over — priority ranks before usage.
+    _, evicted = evict_memory(
+        col(4000, 2500), col(1000, 2000), col(INF, INF), np.array([1000, 0], np.int64),
+        col(6000), one_kernel(2),
+    )  # fmt: skip
     assert evicted[:, 0].tolist() == [False, True]
 
 
@@ -342,7 +375,7 @@ def test_eviction_per_kernel_and_step() -> None:
         rows([1000, 3000], [3000, 3000], [500, 1500]),
         col(0, 3000, 0),
         col(INF, 3000, INF),
-        np.array([QOS_BESTEFFORT, QOS_GUARANTEED, QOS_BESTEFFORT]),
+        np.zeros(3, np.int64),
         col(5000, 1000),
         Kernels(np.array([0, 2], np.int64), np.array([2, 1], np.int64)),
     )

@@ -18,6 +18,9 @@ __all__ = [
     "Defaults",
     "FailureRates",
     "HypervisorProfile",
+    "Interference",
+    "LatencyModel",
+    "NodeDaemons",
     "ReservationPolicy",
     "SandboxRuntime",
     "Security",
@@ -67,10 +70,24 @@ class HypervisorProfile(_Model):
 
 
 class SandboxRuntime(_Model):
-    """Overheads of a per-pod sandbox runtime."""
+    """Overheads of a per-pod sandbox runtime.
+
+    ``pod_overhead`` is what the RuntimeClass reserves for the sandbox itself (VMM, guest
+    kernel, agent; gVisor's Sentry): placement adds it to the pod's requests and the
+    simulation has the sandbox use it, so the workload never gets it. ``default_vcpus``
+    (micro-VM runtimes): the vCPUs a guest starts with; a CPU limit hot-adds
+    ceil(limit) more, so a container *without* a CPU limit runs on ``default_vcpus``
+    alone (and, with ``default_memory``, on the guest's default memory).
+    """
 
     pod_overhead: Resources
     cpu_overhead_percent: float = Field(ge=0, lt=100)
+    class_cpu_overhead_percent: dict[str, Annotated[float, Field(ge=0, lt=100)]] = Field(
+        default_factory=dict,
+        description="CPU tax by workload class, where it differs from cpu_overhead_percent",
+    )
+    default_vcpus: int | None = Field(default=None, ge=1, le=1024)
+    default_memory_mib: MemoryMiB | None = Field(default=None, alias="default_memory")
     storage_iops_factor: float = Field(gt=0, le=1)
     network_latency_add_us: float = Field(ge=0)
     escapes_per_year: float = Field(ge=0, description="sandbox-to-host escapes, a year")
@@ -171,6 +188,30 @@ class Security(_Model):
         return self.foothold_weight.get(isolation_class, 1.0)
 
 
+class NodeDaemons(_Model):
+    """What the node's own software uses: kubelet and runtime, and the DaemonSet pods."""
+
+    kubelet_runtime_cpu_milli: float = Field(ge=0)
+    system_pods_cpu_use: float = Field(ge=0, le=1, description="fraction of request")
+    system_pods_memory_use: float = Field(ge=0, le=1, description="fraction of request")
+    source: str
+
+
+class Interference(_Model):
+    """Work lost to shared last-level cache and memory bandwidth."""
+
+    slowdown_at_full_load: float = Field(ge=0, le=1)
+    source: str
+
+
+class LatencyModel(_Model):
+    """The queueing model behind latency inflation."""
+
+    rho_max: float = Field(gt=0, lt=1)
+    max_inflation: float = Field(gt=1, le=1000)
+    source: str
+
+
 class FailureRates(_Model):
     """Failure counts per cluster-year and the times to recover from them."""
 
@@ -220,6 +261,9 @@ class Defaults(_Model):
     licensing: Licensing
     security: Security
     failures: FailureRates
+    node_daemons: NodeDaemons
+    interference: Interference
+    latency: LatencyModel
 
 
 # Kept for type checkers: these aliases are part of the defaults file's vocabulary.

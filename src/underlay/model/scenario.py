@@ -345,6 +345,13 @@ class VmShape(_Model):
         return v
 
 
+_CACHE_PARTITIONED = (
+    "hosts partition last-level cache and memory bandwidth between tenants (Intel RDT cache "
+    "and memory-bandwidth allocation, as Heracles did): tenants then escape each other's "
+    "interference"
+)
+
+
 class BaremetalDedicated(_Model):
     """Each host is one node of exactly one tenant cluster."""
 
@@ -366,6 +373,7 @@ class BaremetalShared(_Model):
     upgrade_cadence_months: int | None = Field(
         default=None, ge=1, le=60, description="default: the shortest cadence of its tenants"
     )
+    cache_partitioned: bool = Field(default=False, description=_CACHE_PARTITIONED)
 
 
 class Vm(_Model):
@@ -381,6 +389,7 @@ class Vm(_Model):
         default=None, ge=0, description="default: the hypervisor profile's list price"
     )
     gpu_mode: Literal["passthrough", "vgpu"] = "passthrough"
+    cache_partitioned: bool = Field(default=False, description=_CACHE_PARTITIONED)
 
 
 class Sandboxed(_Model):
@@ -396,6 +405,7 @@ class Sandboxed(_Model):
     upgrade_cadence_months: int | None = Field(
         default=None, ge=1, le=60, description="default: the shortest cadence of its tenants"
     )
+    cache_partitioned: bool = Field(default=False, description=_CACHE_PARTITIONED)
 
 
 Substrate = Annotated[
@@ -523,6 +533,13 @@ class Workload(_Model):
     limits: Resources | None = None
     gpu: GpuRequest | None = None
     qos: Literal["auto", "guaranteed", "burstable", "besteffort"] = "auto"
+    priority: int = Field(
+        default=0,
+        ge=-2_147_483_648,
+        le=1_000_000_000,
+        description="pod priority (PriorityClass value): lower is evicted first under node "
+        "memory pressure, among pods equally far over their requests",
+    )
     workload_class: WorkloadClass = Field(default="cpu", alias="class")
     spread: Spread = Spread()
     usage: Usage = Usage()
@@ -735,16 +752,28 @@ class SimulationSettings(_Model):
     horizon_hours: float = Field(default=168.0, gt=0, le=24 * 366, description="default: 7 days")
     step_minutes: float = Field(default=5.0, gt=0, le=24 * 60)
     seed: int = Field(default=0, ge=0)
-    shared_hardware_slowdown: float = Field(
-        default=0.0,
+    shared_hardware_slowdown: float | None = Field(
+        default=None,
         ge=0,
         le=1,
         description=(
-            "slowdown at full host load from shared caches, memory bandwidth and I/O queues "
-            "(0 = off); applies on every substrate unless cpus are pinned"
+            "work lost at full load of other tenants on a host, from shared last-level cache "
+            "and memory bandwidth (default: the defaults' interference figure; 0 = off); a "
+            "substrate escapes it on dedicated hosts or with cache_partitioned"
         ),
     )
-    pinned_cpus: bool = Field(default=False, description="VMs pinned to cores and NUMA nodes")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _pinning_retired(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "pinned_cpus" in data:
+            raise ValueError(
+                f"{at('pinned_cpus')}pinning vCPUs does not partition the last-level cache or "
+                "memory bandwidth, so it no longer changes the interference model; remove it, "
+                "and set `cache_partitioned: true` on a substrate whose hosts partition them "
+                "(Intel RDT cache allocation and memory-bandwidth allocation)"
+            )
+        return data
 
     @property
     def steps(self) -> int:

@@ -105,7 +105,7 @@ class SubstratePlacement:
     host_cpu: I64  # raw host cores (milli)
     host_mem: I64
     host_gpus: I64
-    host_hypervisor_cpu: I64  # kept by the hypervisor (reservation + CPU overhead)
+    host_hypervisor_cpu: I64  # kept by the hypervisor (its host reservation)
     host_hypervisor_mem: I64
     nodes: NodeTable
     clusters: list[ClusterRef]

@@ -577,9 +577,9 @@ class _Run:
             return self._vm_templates
         out = []
         for i, m in enumerate(self.scenario.hardware.host_models):
-            usable_cpu = (m.cpu_milli - hyp.host_reserved.cpu_milli) * (
-                1 - hyp.cpu_overhead_percent / 100
-            )
+            # The hypervisor's CPU tax is not held back here: it is counted once, as the
+            # extra CPU a VM's pods need in the simulation.
+            usable_cpu = m.cpu_milli - hyp.host_reserved.cpu_milli
             if self.vm.cpu_overcommit == 1:
                 # Without overcommit each VM takes whole vCPUs, so only whole cores count.
                 usable_cpu = usable_cpu // 1000 * 1000
@@ -863,10 +863,7 @@ class _Run:
         hyp_mem = np.zeros(len(host_model), np.int64)
         if self.hypervisor is not None:
             h = self.hypervisor
-            hyp_cpu = (
-                h.host_reserved.cpu_milli
-                + (host_cpu - h.host_reserved.cpu_milli) * h.cpu_overhead_percent / 100
-            ).astype(np.int64)
+            hyp_cpu = np.full(len(host_model), h.host_reserved.cpu_milli, np.int64)
             hyp_mem = np.full(len(host_model), h.host_reserved.memory_mib, np.int64)
         placed = np.zeros(len(self.workloads), np.int64)
         pod_nodes, pod_counts = [], []

@@ -17,10 +17,12 @@ What a pod wanted within its limit but did not get is *unmet* (contention); the 
 pods used above their own requests is what took it.
 
 **Memory on one kernel**: a pod above its memory limit is OOM-killed (and restarts the
-next step); when the pods' memory exceeds the node's allocatable, the kubelet evicts in
-Kubernetes' order — BestEffort first, then Burstable pods by how far usage exceeds the
-request, Guaranteed last — until the rest fits. A killed or evicted pod gets no CPU and
-holds no memory for that step.
+next step); when the pods' memory exceeds what the node leaves them, the kubelet evicts
+in its node-pressure order (kubernetes.io, "Node-pressure Eviction"): first the pods
+whose usage exceeds their requests (a BestEffort pod requests nothing, so it is one of
+them), then the rest; within each group by priority, lowest first, then by how far usage
+exceeds the request, largest first (ties: canonical pod order) — until the rest fits. A
+killed or evicted pod gets no CPU and holds no memory for that step.
 
 **VMs on a host**: each VM is a kernel of its own: the rules above apply among that VM's
 pods only, against the VM's allocatable, and a VM never uses another VM's idle CPU. With
@@ -38,8 +40,6 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
-
-from underlay.simulation.pods import QOS_BESTEFFORT, QOS_BURSTABLE
 
 __all__ = ["ROUNDS", "CpuShares", "Kernels", "cpu_on_kernels", "evict_memory", "share_by_weight"]
 
@@ -177,25 +177,25 @@ def cpu_on_kernels(
 
 
 def evict_memory(
-    memory: F32, request_mem: F32, limit_mem: F32, qos: I64, capacity: F32, kernels: Kernels
+    memory: F32, request_mem: F32, limit_mem: F32, priority: I64, capacity: F32, kernels: Kernels
 ) -> tuple[B, B]:
-    """(OOM-killed over their own limit, evicted for node pressure), (pods × steps) each."""
+    """(OOM-killed over their own limit, evicted for node pressure), (pods × steps) each;
+    ``priority`` per pod (see the module docstring for the order)."""
     oom = memory > limit_mem
     held = np.where(oom, np.float32(0), memory)
     over = kernels.total(held) > capacity  # (kernels × steps)
     evicted = np.zeros_like(oom)
     if not over.any():
         return oom, evicted
-    # Eviction order inside a kernel: BestEffort, then Burstable by usage above request
-    # (largest first), then Guaranteed; evict from the front until the rest fits.
+    # The kubelet's order inside a kernel: over their requests first, then by priority
+    # (lowest first), then by usage above request (largest first); evict from the front
+    # until the rest fits.
     for k, s in zip(*np.nonzero(over), strict=True):
         lo, hi = kernels.starts[k], kernels.starts[k] + kernels.counts[k]
         use = held[lo:hi, s].astype(np.float64)
         excess = use - request_mem[lo:hi, 0]
-        rank = np.where(
-            qos[lo:hi] == QOS_BESTEFFORT, 0, np.where(qos[lo:hi] == QOS_BURSTABLE, 1, 2)
-        )
-        order = np.lexsort((np.arange(hi - lo), -excess, rank))
+        within = (excess <= 0).astype(np.int64)
+        order = np.lexsort((np.arange(hi - lo), -excess, priority[lo:hi], within))
         freed_before = np.cumsum(use[order]) - use[order]
         out = use.sum() - freed_before > float(
             capacity[k, 0] if capacity.shape[1] == 1 else capacity[k, s]

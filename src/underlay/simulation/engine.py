@@ -1,39 +1,75 @@
 """The stepping engine: usage × placement → contention, chunk by chunk, accumulated per tenant.
 
 Pods are sorted by the kernel they run on once; then, for each chunk of steps, the usage
-models give every pod's demand, the substrate's CPU overhead inflates it (a VM or a
-sandbox needs more CPU for the same work), :mod:`underlay.simulation.contention` decides
-what each pod gets, and sums per tenant, host and step are kept. Memory per chunk is
-bounded by pods × ``CHUNK_STEPS``.
+models give every pod's demand, :mod:`underlay.simulation.contention` decides what each
+pod gets, and sums per tenant, host and step are kept. Memory per chunk is bounded by
+pods × ``CHUNK_STEPS``.
+
+What runs on a kernel (a bare-metal node or a VM's guest), besides the tenants' pods:
+
+- **the node's own software**: the kubelet and container runtime use
+  ``defaults.node_daemons.kubelet_runtime_cpu_milli`` of CPU, and each DaemonSet pod a
+  constant fraction of its requests (``system_pods_cpu_use`` / ``_memory_use``). Being
+  below their requests they always get it (guaranteed), so they are simulated as a
+  constant load: the kernel's CPU for tenant pods is its size less that load, and its
+  memory for pods its size less the kubelet's memory reservation (kube + system reserved
+  + eviction threshold) and the DaemonSets' use. The rest of the CPU reservation is
+  *not* a cap: the kubelet enforces node allocatable for CPU with the pods cgroup's
+  weight (cpu.shares), not a quota, so idle reserved CPU and DaemonSets' unused requests
+  go to bursting pods (kubernetes.io, "Reserve Compute Resources for System Daemons").
+- **the substrate's CPU tax**, counted once, here: a VM's pods (the hypervisor's
+  ``cpu_overhead_percent``) and a sandboxed pod (its runtime's, by workload class) need
+  1 / (1 − tax) as much CPU for the same work; placement keeps none of it back and the
+  throughput figures do not divide by it again.
+- **a sandbox's own use** (``sandboxed``): the RuntimeClass's pod overhead is added to
+  the pod's request and limit (the pod cgroup) and used by the sandbox (VMM, guest
+  kernel, agent; gVisor's Sentry) — never granted to the workload. A micro-VM guest
+  (Kata) has ``default_vcpus`` vCPUs plus ceil(limit) hot-added for a CPU limit, so a
+  container without a CPU limit gets at most ``default_vcpus`` cores (what it wanted
+  above is unmet: ``sandbox_cap``); without a memory limit it has the guest's
+  ``default_memory`` and is OOM-killed above it (kata-containers, vCPU handling design).
 
 Measures (per tenant unless stated):
 
-- demand, granted, unmet (demand within the limit not granted, including what killed pods
-  wanted) and throttled (above the limit) CPU; OOM kills (over the pod's limit) and
+- demand, granted, and *unmet*: CPU wanted within the limit and not granted, whatever
+  took it — contention on the kernel, CPU-ready (a VM waiting for a physical core), kills,
+  a sandbox's vCPU cap, or no placement at all (unplaced pods' demand is drawn like any
+  other); throttled (above the limit) apart; OOM kills (over the pod's limit) and
   evictions (node pressure), one per killed pod-step (a pod restarts and, still over the
   line, is killed again: CrashLoopBackOff retries within minutes);
-- CPU-ready: CPU a VM lost to other VMs on an overcommitted host;
+- CPU-ready: with CPU overcommit, what a VM lost to other VMs on its host;
 - risk: pod-time on hosts whose utilisation over a chunk has μ + σ ≥ 1 (the load-variation
   risk line of the Trimaran scheduler plugin, η = 1);
-- latency inflation of latency-sensitive pods (class ``network-latency``) by an M/M/1
-  queue: response time grows as 1 / (1 − ρ) with ρ the utilisation of the CPU the pod
-  competes for (its node's, or its VM's and, with overcommit, its host's), relative to
-  an idle one; a pod starved below its demand adds demand ÷ granted. Percentiles come from
-  a log-spaced histogram. The substrate's per-request network latency is reported apart;
+- latency inflation of latency-sensitive pods (class ``network-latency``), relative to
+  the same pod alone on an idle bare-metal kernel: an M/M/1 queue whose server is the CPU
+  the pod can get this step — its grant plus its weighted share of what the kernel left
+  idle, at least its request, at most its limit (and its sandbox's vCPUs) — so response
+  time grows as 1 / (1 − ρ) up to ``defaults.latency.rho_max``; past it the queue is
+  overloaded and response time grows with the backlog, in proportion to demand ÷ capacity
+  (a pod that wants 4× what it gets waits ~4× as long), capped at ``max_inflation``; with
+  CPU overcommit every request of the VM also waits its CPU-ready share. Percentiles come
+  from a log-spaced histogram. The substrate's per-request network latency is reported
+  apart;
 - SLA attainment: share of steps in which the tenant got at least ``sla.cpu_satisfaction``
-  of its demand within limits;
-- slowdown from shared hardware (caches, memory bandwidth, I/O queues), if the scenario
-  sets ``shared_hardware_slowdown = k``: a host at utilisation L delivers ``1 − k·L`` of
-  the work it grants; VMs escape it only with ``pinned_cpus`` (then their own load
-  counts) — cgroups never do;
-- per substrate: SLATAH (Beloglazov & Buyya 2012: share of active host time at 100 %
-  CPU), host utilisation over time, per host the time-mean weights of its utilisation on
-  the power curve's 11 knots (mean draw = weights @ knots, :mod:`underlay.analysis.energy`),
-  and the cross-tenant interference matrix: on each kernel and step with unmet demand,
-  what each tenant lost is split among the tenants that used CPU above their requests
-  there, in proportion to that use; on an overcommitted host, what a VM lost (CPU-ready)
-  is split among the VMs above their reservation. A tenant that wants far more than it
-  requested is often the largest "victim": it asked for CPU nobody promised it.
+  of its demand within limits (placed or not);
+- slowdown from shared hardware (last-level cache, memory bandwidth): a pod does
+  ``1 − k · L`` of the work of the CPU it is granted, ``L`` the load of *other tenants*
+  on its host (their CPU ÷ the host's), ``k`` the defaults' interference figure (or the
+  scenario's ``shared_hardware_slowdown``). A tenant alone on its hosts escapes it (its
+  own load is in the bare-metal baseline); VMs and containers sharing a host do not —
+  pinning vCPUs partitions neither cache nor memory bandwidth — unless the substrate sets
+  ``cache_partitioned`` (cache and memory-bandwidth allocation, as Heracles did);
+- per substrate: SLATAH (Beloglazov & Buyya 2012: share of active host time at 100 % of
+  what the host can give: its cores, less the hypervisor's reservation on a ``vm``), host
+  utilisation over time (everything simulated, the node software included, ÷ the
+  host's cores), per host the
+  time-mean weights of its utilisation on the power curve's 11 knots (mean draw =
+  weights @ knots, :mod:`underlay.analysis.energy`), and the cross-tenant interference
+  matrix: on each kernel and step with contention, what each tenant lost is split among
+  the tenants that used CPU above their requests there, in proportion to that use; on an
+  overcommitted host, what a VM lost (CPU-ready) is split among the VMs above their
+  reservation. A tenant that wants far more than it requested is often the largest
+  "victim": it asked for CPU nobody promised it.
 """
 
 from __future__ import annotations
@@ -49,20 +85,107 @@ from numpy.typing import NDArray
 
 from underlay.analysis.energy import KNOTS, knot_weight_sums
 from underlay.defaults.catalog import Defaults
-from underlay.model.scenario import Sandboxed, Scenario, Vm
+from underlay.model.scenario import BaremetalDedicated, Sandboxed, Scenario, Vm
 from underlay.placement.result import SubstratePlacement
 from underlay.simulation.contention import Kernels, cpu_on_kernels, evict_memory, share_by_weight
 from underlay.simulation.pods import PodTable, pod_nodes, pod_table
 from underlay.simulation.results import SubstrateSimulation, TenantSimulation
 from underlay.simulation.usage import CHUNK_STEPS, UsageSampler
 
-__all__ = ["simulate_substrate"]
+__all__ = ["class_throughput", "cpu_tax", "simulate_substrate"]
 
 F32 = NDArray[np.float32]
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 _LAT_BINS = np.concatenate([[0.0], np.geomspace(1.0, 1000.0, 241)])  # 3 % resolution
-_RHO_MAX = 0.95  # caps the M/M/1 inflation at 20×
+_MEASURES = (
+    "demand", "granted", "contention", "throttled", "unmet_steps", "throttled_steps", "ready",
+    "risk_steps", "pod_steps", "slow", "oom", "evict", "sla_ok", "killed", "capped", "unplaced",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _Pods:
+    """Per-pod parameters of the placed pods in kernel order, as (pods × 1) float32 columns.
+
+    ``*_pod`` are the pod cgroup's (the workload's plus a sandbox's overhead); ``lim_w``
+    the workload's own CPU limit; ``vcap`` a sandbox guest's vCPUs (inf elsewhere).
+    """
+
+    factor: F32  # CPU needed per unit of bare-metal work (the substrate's tax)
+    lim_w: F32
+    vcap: F32
+    ovh_cpu: F32  # what the sandbox itself uses
+    ovh_mem: F32
+    req_cpu: F32  # the pod cgroup's
+    lim_cpu: F32
+    req_mem: F32
+    lim_mem: F32
+    priority: I64
+
+
+def cpu_tax(substrate: object, defaults: Defaults, workload_class: str) -> float:
+    """The CPU tax of ``substrate`` on a pod of ``workload_class`` (0–1): the hypervisor's
+    on a ``vm``, the runtime's (by class where it says so) on ``sandboxed``, else 0."""
+    if isinstance(substrate, Vm):
+        return defaults.hypervisors[substrate.hypervisor].cpu_overhead_percent / 100
+    if isinstance(substrate, Sandboxed):
+        r = defaults.sandbox_runtimes[substrate.runtime]
+        return r.class_cpu_overhead_percent.get(workload_class, r.cpu_overhead_percent) / 100
+    return 0.0
+
+
+def _pod_columns(substrate: object, defaults: Defaults, pods: PodTable, idx: I64) -> _Pods:
+    """The parameters of pods ``idx`` (canonical indices) on ``substrate``."""
+    tax = np.array([cpu_tax(substrate, defaults, c) for c in pods.workload_class])
+    wid = pods.workload[idx]
+    factor = 1.0 / (1.0 - tax[wid])
+    lim_w = pods.lim_cpu[idx]
+    lim_mem_w = pods.lim_mem[idx]
+    vcap = np.full(len(idx), np.inf)
+    ovh_cpu = ovh_mem = 0.0
+    if isinstance(substrate, Sandboxed):
+        runtime = defaults.sandbox_runtimes[substrate.runtime]
+        ovh_cpu = float(runtime.pod_overhead.cpu_milli)
+        ovh_mem = float(runtime.pod_overhead.memory_mib)
+        if runtime.default_vcpus is not None:
+            # A CPU limit hot-adds ceil(limit) vCPUs to the default ones: never binding.
+            vcap = np.where(np.isfinite(lim_w), np.inf, runtime.default_vcpus * 1000.0)
+        if runtime.default_memory_mib is not None:
+            lim_mem_w = np.minimum(lim_mem_w, float(runtime.default_memory_mib))
+
+    def col(x: F64 | float) -> F32:
+        return np.broadcast_to(np.asarray(x, np.float64), (len(idx),)).astype(np.float32)[:, None]
+
+    return _Pods(
+        factor=col(factor),
+        lim_w=col(lim_w),
+        vcap=col(vcap),
+        ovh_cpu=col(ovh_cpu),
+        ovh_mem=col(ovh_mem),
+        req_cpu=col(pods.req_cpu[idx] + ovh_cpu),
+        lim_cpu=col(lim_w + ovh_cpu),
+        req_mem=col(pods.req_mem[idx] + ovh_mem),
+        lim_mem=col(lim_mem_w + ovh_mem),
+        priority=pods.priority[idx],
+    )
+
+
+def node_load(placement: SubstratePlacement, defaults: Defaults) -> tuple[F64, F64]:
+    """(CPU millicores, memory MiB) each node's own software uses: the kubelet and runtime
+    (CPU) and the DaemonSet pods at their constant share of requests."""
+    d, nodes = defaults.node_daemons, placement.nodes
+    cpu = d.kubelet_runtime_cpu_milli + d.system_pods_cpu_use * nodes.system_cpu
+    mem = d.system_pods_memory_use * nodes.system_mem
+    return cpu.astype(np.float64), mem.astype(np.float64)
+
+
+def _response(rho: F32, rho_max: float) -> F32:
+    """Relative response time of a queue at load ``rho``: M/M/1's 1 / (1 − ρ) up to
+    ``rho_max``, then growing with the backlog in proportion to ρ."""
+    capped = np.minimum(rho, np.float32(rho_max))
+    out: F32 = (np.maximum(rho / np.float32(rho_max), 1) / (1 - capped)).astype(np.float32)
+    return out
 
 
 def simulate_substrate(
@@ -81,6 +204,7 @@ def simulate_substrate(
     sampler = UsageSampler(scenario, placement.workloads, pods, seed=seed)
     node = pod_nodes(placement, pods)
     placed = np.flatnonzero(node >= 0)
+    unplaced = np.flatnonzero(node < 0)
     # Pods sorted by host, then by kernel (node or VM), so that blocks of whole hosts are
     # contiguous: each block is processed on its own, small enough to stay in cache.
     node_host = placement.nodes.host
@@ -96,20 +220,16 @@ def simulate_substrate(
     substrate = scenario.substrate(placement.name)
     t_count = len(scenario.tenants)
     tenant = pods.tenant[order]
+    col = _pod_columns(substrate, defaults, pods, order)
+    lost = _pod_columns(substrate, defaults, pods, unplaced)
+    lat_add = _latency_add(substrate, defaults)
 
-    # Per-pod parameters, sorted, as (pods × 1) columns; sandboxes add the pod overhead.
-    cpu_factor, lat_add = _overhead(substrate, defaults)
-    sandbox_cpu = sandbox_mem = 0.0
-    if isinstance(substrate, Sandboxed):
-        over = defaults.sandbox_runtimes[substrate.runtime].pod_overhead
-        sandbox_cpu, sandbox_mem = float(over.cpu_milli), float(over.memory_mib)
-    req_cpu = (pods.req_cpu[order] + sandbox_cpu).astype(np.float32)[:, None]
-    lim_cpu = (pods.lim_cpu[order] + sandbox_cpu).astype(np.float32)[:, None]
-    req_mem = (pods.req_mem[order] + sandbox_mem).astype(np.float32)[:, None]
-    lim_mem = (pods.lim_mem[order] + sandbox_mem).astype(np.float32)[:, None]
-    qos = pods.qos[order]
-    cap_cpu = nodes.alloc_cpu[kernel_ids].astype(np.float32)[:, None]
-    cap_mem = nodes.alloc_mem[kernel_ids].astype(np.float32)[:, None]
+    # Kernels: what tenant pods can use once the node's own software has its share.
+    fixed_cpu, fixed_mem = node_load(placement, defaults)
+    cap_cpu = np.maximum(nodes.size_cpu - fixed_cpu, 0)[kernel_ids].astype(np.float32)[:, None]
+    cap_mem = np.maximum(nodes.size_mem - nodes.reserved_mem - fixed_mem, 0)[kernel_ids]
+    cap_mem = cap_mem.astype(np.float32)[:, None]
+    kernel_fixed = fixed_cpu[kernel_ids].astype(np.float32)[:, None]
     latency_pods = np.isin(
         pods.workload[order],
         [i for i, c in enumerate(pods.workload_class) if c == "network-latency"],
@@ -118,26 +238,28 @@ def simulate_substrate(
     # Hosts: which host each kernel is on, as a sparse (hosts × kernels) sum.
     n_hosts = len(placement.hosts)
     kernel_host = nodes.host[kernel_ids]
-    to_host = sp.csr_matrix(
-        (np.ones(len(kernel_ids), np.float32), (kernel_host, np.arange(len(kernel_ids)))),
-        shape=(n_hosts, len(kernel_ids)),
-    )
     is_vm = isinstance(substrate, Vm)
-    # What pods can use on each host: its nodes' allocatable (bare metal), or the cores the
-    # hypervisor leaves to VMs (its CPU tax is in the VMs' inflated demand, so only its
-    # reservation is taken here). Utilisation, the risk line and SLATAH are against this.
-    if isinstance(substrate, Vm):
-        reserved = defaults.hypervisors[substrate.hypervisor].host_reserved.cpu_milli
-        host_cap = (placement.host_cpu - reserved).astype(np.float32)[:, None]
-    else:
-        host_cap = np.asarray(to_host @ cap_cpu, np.float32)
+    # What the host's cores can give: all of them on bare metal; less the hypervisor's
+    # reservation on a vm. Competition (VM overcommit), the risk line and SLATAH are
+    # against this; utilisation for power is against the host's cores.
+    reserved = (
+        defaults.hypervisors[substrate.hypervisor].host_reserved.cpu_milli
+        if isinstance(substrate, Vm)
+        else 0
+    )
+    host_cores = placement.host_cpu.astype(np.float32)[:, None]
+    host_cap = (placement.host_cpu - reserved).astype(np.float32)[:, None]
+    # Nodes with no tenant pod are no kernel here; their own software still loads the host.
+    idle_nodes = np.ones(len(nodes), bool)
+    idle_nodes[kernel_ids] = False
+    idle_nodes &= nodes.host >= 0
+    host_idle_load = np.bincount(
+        nodes.host[idle_nodes], weights=fixed_cpu[idle_nodes], minlength=n_hosts
+    ).astype(np.float32)[:, None]
     overcommit = substrate.cpu_overcommit if isinstance(substrate, Vm) else 1.0
     vm_cores = nodes.size_cpu[kernel_ids].astype(np.float32)[:, None]
     blocks = _blocks(kernels, kernel_host, tenant, t_count)
-    acc = {k: np.zeros(t_count) for k in (
-        "demand", "granted", "unmet", "throttled", "unmet_steps", "throttled_steps", "ready",
-        "risk_steps", "pod_steps", "slow", "oom", "evict", "sla_ok", "killed",
-    )}  # fmt: skip
+    acc = {k: np.zeros(t_count) for k in _MEASURES}
     lat_hist = np.zeros((t_count, len(_LAT_BINS) - 1))
     interference = np.zeros((t_count, t_count))
     util_mean = np.zeros(steps)
@@ -147,35 +269,45 @@ def simulate_substrate(
     sla_target = np.array(
         [t.sla.cpu_satisfaction_percent / 100 for t in scenario.tenants], np.float32
     )
-
-    shared_hw = np.float32(sim.shared_hardware_slowdown)
+    hw = defaults.interference.slowdown_at_full_load
+    if sim.shared_hardware_slowdown is not None:
+        hw = sim.shared_hardware_slowdown
+    if isinstance(substrate, BaremetalDedicated) or getattr(substrate, "cache_partitioned", False):
+        hw = 0.0  # one tenant per host, or tenants' cache and bandwidth partitioned
+    shared_hw = np.float32(hw)
+    rho_max, max_inflation = defaults.latency.rho_max, defaults.latency.max_inflation
     shared_kernels = placement.kind in ("baremetal-shared", "sandboxed")
+    lost_tenant = pods.tenant[unplaced]
     for start in range(0, steps, CHUNK_STEPS):
         stop = min(steps, start + CHUNK_STEPS)
         n = stop - start
         sampler.begin(start, stop)
-        host_used_all = np.zeros((n_hosts, n), np.float32)
+        host_used_all = np.zeros((n_hosts, n), np.float32) + host_idle_load
         got_t = np.zeros((t_count, n))
         want_t = np.zeros((t_count, n))
         for blk in blocks:
             p, k = slice(blk.p0, blk.p1), slice(blk.k0, blk.k1)
             kern, hosts = blk.kernels, blk.hosts
             cpu_b, memory = sampler.rows(order[p])
-            demand = cpu_b * np.float32(cpu_factor) if cpu_factor != 1.0 else cpu_b
-            if sandbox_mem:
-                memory += np.float32(sandbox_mem)
-            oom, evicted = evict_memory(memory, req_mem[p], lim_mem[p], qos[p], cap_mem[k], kern)
+            demand = cpu_b * col.factor[p]
+            allowed = np.minimum(demand, col.lim_w[p])  # within the workload's own limit
+            capped = np.minimum(allowed, col.vcap[p])  # within a sandbox's vCPUs
+            memory = memory + col.ovh_mem[p]
+            oom, evicted = evict_memory(
+                memory, col.req_mem[p], col.lim_mem[p], col.priority[p], cap_mem[k], kern
+            )
             # Memory without a trace is one column (constant): the same every step.
             oom = np.broadcast_to(oom, demand.shape)
             evicted = np.broadcast_to(evicted, demand.shape)
             killed = oom | evicted
-            demand_run = np.where(killed, np.float32(0), demand)
-            shares = cpu_on_kernels(demand_run, req_cpu[p], lim_cpu[p], cap_cpu[k], kern)
-            granted, unmet = shares.granted, shares.unmet
-            kernel_used = kern.total(granted)
+            # The pod cgroup: the workload within its caps plus the sandbox's own use.
+            demand_pod = np.where(killed, np.float32(0), capped + col.ovh_cpu[p])
+            shares = cpu_on_kernels(demand_pod, col.req_cpu[p], col.lim_cpu[p], cap_cpu[k], kern)
+            granted_pod = shares.granted
+            kernel_used = kern.total(granted_pod) + kernel_fixed[k]
 
             # VMs on an overcommitted host: VMs compete for the host's cores.
-            ready = np.zeros_like(granted)
+            ready = np.zeros_like(granted_pod)
             factor = np.ones_like(kernel_used)
             if is_vm and overcommit > 1:
                 reserve = vm_cores[k] / np.float32(overcommit)
@@ -192,17 +324,18 @@ def simulate_substrate(
                 factor = np.where(
                     kernel_used > 0, got / np.maximum(kernel_used, 1e-9), np.float32(1)
                 )
-                scaled = granted * kern.spread(factor)
-                ready = granted - scaled
+                scaled = granted_pod * kern.spread(factor)
+                ready = granted_pod - scaled
                 # CPU-ready between VMs: what a VM lost went to the VMs above their reservation.
                 vm_tenant = blk.tenant[kern.starts][perm]
                 interference += _interference(
                     (kernel_used - got)[perm], extra[perm], vm_tenant, by_host, t_count
                 )
-                granted, kernel_used = scaled, got
+                granted_pod, kernel_used = scaled, got
+            granted = np.maximum(granted_pod - col.ovh_cpu[p], 0)  # the sandbox keeps its own
 
             host_used = np.asarray(blk.to_host @ kernel_used, np.float32)
-            host_used_all[hosts] = host_used
+            host_used_all[hosts] += host_used
             host_util = host_used / np.maximum(host_cap[hosts], 1)
             active = host_used > 0
             active_host_steps += float(active.sum())
@@ -210,54 +343,60 @@ def simulate_substrate(
             risky_host = (host_util.mean(axis=1) + host_util.std(axis=1)) >= 1.0
             risky_pod = risky_host[blk.kernel_host][kern.kernel_of_pod]
 
-            # Shared hardware: a host at load L delivers 1 - k·L of what it grants.
+            # Shared hardware: a pod does 1 - k·L of its grant's work, L the load of other
+            # tenants on its host.
             slow = np.zeros(blk.p1 - blk.p0)
-            if shared_hw > 0:
-                if is_vm and sim.pinned_cpus:
-                    load = kernel_used / np.maximum(cap_cpu[k], 1)
-                else:
-                    load = host_util[blk.kernel_host]
-                slow = (granted * kern.spread(shared_hw * np.minimum(load, 1))).sum(axis=1)
+            if shared_hw > 0 and blk.mixed:
+                tenant_host = np.asarray(blk.tenant_host_of @ granted, np.float32)
+                host_tenants = np.asarray(blk.to_host @ kern.total(granted), np.float32)
+                others = host_tenants[blk.pod_host] - tenant_host[blk.pod_key]
+                load = others / np.maximum(host_cores[hosts][blk.pod_host], 1)
+                slow = (granted * (shared_hw * np.minimum(load, 1))).sum(axis=1)
 
             # Latency of latency-sensitive pods: an M/M/1 queue whose server is the CPU the
-            # pod can get this step — its grant plus its weighted share of what the kernel
-            # left idle, at least its request — against the same pod on an idle kernel.
-            lp = latency_pods[p]
+            # workload can get this step (see the module docstring), against the same pod
+            # alone on an idle bare-metal kernel.
+            lp = latency_pods[p] & ~killed.all(axis=1)
             if lp.any():
-                idle_left = np.maximum(cap_cpu[k] - kernel_used, 0)
-                weight = np.maximum(req_cpu[p], np.float32(2.0))
+                idle_left = np.maximum(cap_cpu[k] - kern.total(shares.granted), 0)
+                weight = np.maximum(col.req_cpu[p], np.float32(2.0))
                 share = kern.spread(
                     idle_left / np.maximum(kern.total(np.broadcast_to(weight, granted.shape)), 1e-9)
                 )
-                capacity = np.minimum(np.maximum(granted + share * weight, req_cpu[p]), lim_cpu[p])[
-                    lp
-                ]
-                alone = np.minimum(lim_cpu[p][lp], cap_cpu[k][kern.kernel_of_pod[lp]])
-                wanted = np.minimum(demand_run, lim_cpu[p])[lp]
-                rho = np.minimum(wanted / np.maximum(capacity, 1e-6), _RHO_MAX)
-                rho_idle = np.minimum(wanted / np.maximum(alone, 1e-6), _RHO_MAX)
-                inflation = (1.0 - rho_idle) / (1.0 - rho)
+                req_w = col.req_cpu[p] - col.ovh_cpu[p]
+                cap_w = np.minimum(col.lim_w[p], col.vcap[p])
+                server = np.minimum(np.maximum(granted + share * weight, req_w), cap_w)[lp]
+                alone = np.minimum(col.lim_w[p][lp], cap_cpu[k][kern.kernel_of_pod[lp]])
+                wanted = allowed[lp]
+                rho = wanted / np.maximum(server, 1e-6)
+                rho_idle = wanted / np.maximum(alone, 1e-6)
+                inflation = _response(rho, rho_max) / _response(rho_idle, rho_max)
                 if is_vm and overcommit > 1:  # CPU-ready delays every request of the VM
                     inflation = inflation / np.maximum(kern.spread(factor)[lp], 1e-3)
-                t_lat = blk.tenant[lp]
+                inflation = np.minimum(inflation, np.float32(max_inflation))
+                up = ~killed[lp]  # a killed pod serves nothing that step
+                t_lat = np.broadcast_to(blk.tenant[lp][:, None], up.shape)
                 for t in np.unique(t_lat):
-                    lat_hist[t] += np.histogram(inflation[t_lat == t], bins=_LAT_BINS)[0]
+                    mine = up & (t_lat == t)
+                    lat_hist[t] += np.histogram(inflation[mine], bins=_LAT_BINS)[0]
 
             # Per-tenant sums. A killed pod wanted CPU it did not get: unmet, against its SLA.
-            allowed_all = np.minimum(demand, lim_cpu[p])
-            killed_cpu = np.where(killed, allowed_all, np.float32(0))
+            killed_cpu = np.where(killed, allowed, np.float32(0))
+            cap_lost = np.where(killed, np.float32(0), allowed - capped)
+            unmet_all = shares.unmet + ready + killed_cpu + cap_lost
             for key, per_pod in (
                 ("demand", demand.sum(axis=1)),
                 ("granted", granted.sum(axis=1)),
-                ("unmet", unmet.sum(axis=1)),
-                ("throttled", shares.throttled.sum(axis=1)),
-                ("unmet_steps", (unmet > 1e-3).sum(axis=1)),
-                ("throttled_steps", (shares.throttled > 1e-3).sum(axis=1)),
+                ("contention", shares.unmet.sum(axis=1)),
+                ("throttled", (demand - allowed).sum(axis=1)),
+                ("unmet_steps", (unmet_all > 1e-3).sum(axis=1)),
+                ("throttled_steps", ((demand - allowed) > 1e-3).sum(axis=1)),
                 ("ready", ready.sum(axis=1)),
                 ("risk_steps", risky_pod * n),
                 ("pod_steps", np.full(blk.p1 - blk.p0, n)),
                 ("slow", slow),
                 ("killed", killed_cpu.sum(axis=1)),
+                ("capped", cap_lost.sum(axis=1)),
                 # A killed pod restarts and is killed again each step it stays over the
                 # line (CrashLoopBackOff retries within minutes): every killed step counts.
                 ("oom", oom.sum(axis=1)),
@@ -265,11 +404,23 @@ def simulate_substrate(
             ):
                 acc[key] += np.bincount(blk.tenant, weights=per_pod, minlength=t_count)
             got_t += blk.tenant_of @ granted
-            want_t += blk.tenant_of @ allowed_all
+            want_t += blk.tenant_of @ allowed
             if shared_kernels:  # elsewhere a kernel (node or VM) holds one tenant only
-                interference += _interference(unmet, shares.burst, blk.tenant, kern, t_count)
+                interference += _interference(shares.unmet, shares.burst, blk.tenant, kern, t_count)
 
-        host_util_all = host_used_all / np.maximum(host_cap, 1)
+        if len(unplaced):  # pods never placed wanted CPU too: all of it is unmet
+            cpu_u, _ = sampler.rows(unplaced)
+            demand_u = cpu_u * lost.factor
+            allowed_u = np.minimum(demand_u, lost.lim_w)
+            for key, per_pod in (
+                ("demand", demand_u.sum(axis=1)),
+                ("throttled", (demand_u - allowed_u).sum(axis=1)),
+                ("unplaced", allowed_u.sum(axis=1)),
+            ):
+                acc[key] += np.bincount(lost_tenant, weights=per_pod, minlength=t_count)
+            np.add.at(want_t, lost_tenant, allowed_u)
+
+        host_util_all = host_used_all / np.maximum(host_cores, 1)
         util_mean[start:stop] = host_util_all.mean(axis=0) if n_hosts else 0
         util_p95[start:stop] = np.percentile(host_util_all, 95, axis=0) if n_hosts else 0
         power_weights += knot_weight_sums(host_util_all)
@@ -313,6 +464,39 @@ class _Block:
     def by_host(self) -> tuple[I64, I64, Kernels]:
         """The block's kernels regrouped by host (for VMs competing on a host)."""
         return _by_host(self.kernel_host)
+
+    @cached_property
+    def pod_host(self) -> I64:
+        """Local host index of each pod."""
+        out: I64 = self.kernel_host[self.kernels.kernel_of_pod]
+        return out
+
+    @cached_property
+    def _tenant_host(self) -> tuple[I64, sp.csr_matrix, bool]:
+        key = self.tenant * len(self.hosts) + self.pod_host
+        keys, pod_key = np.unique(key, return_inverse=True)
+        matrix = sp.csr_matrix(
+            (np.ones(len(key), np.float32), (pod_key, np.arange(len(key)))),
+            shape=(len(keys), len(key)),
+        )
+        # A host with pods of two or more tenants: only then does anyone slow anyone.
+        per_host = np.bincount(keys % len(self.hosts), minlength=len(self.hosts))
+        return pod_key.astype(np.int64), matrix, bool((per_host > 1).any())
+
+    @property
+    def pod_key(self) -> I64:
+        """Row of each pod's (tenant, host) pair in :attr:`tenant_host_of`."""
+        return self._tenant_host[0]
+
+    @property
+    def tenant_host_of(self) -> sp.csr_matrix:
+        """((tenant, host) pairs × block pods) 0/1 matrix: per-pair sums."""
+        return self._tenant_host[1]
+
+    @property
+    def mixed(self) -> bool:
+        """Whether some host of the block carries pods of more than one tenant."""
+        return self._tenant_host[2]
 
 
 BLOCK_PODS = 65_536  # pods per block: (pods × steps) temporaries of a few MB stay in cache
@@ -388,23 +572,30 @@ def _summarise(
     tenants = []
     for t, ten in enumerate(scenario.tenants):
         within = acc["demand"][t] - acc["throttled"][t]
+        unmet = sum(acc[k][t] for k in ("contention", "ready", "killed", "capped", "unplaced"))
         pod_steps = max(acc["pod_steps"][t], 1.0)
+
+        def pct(x: float, of: float = within) -> float:
+            return 100.0 * x / of if of > 0 else 0.0
+
         tenants.append(
             TenantSimulation(
                 name=ten.name,
                 demand_core_hours=acc["demand"][t] * to_core_h,
                 granted_core_hours=acc["granted"][t] * to_core_h,
-                unmet_core_hours=acc["unmet"][t] * to_core_h,
-                unmet_percent=(
-                    100.0 * (acc["unmet"][t] + acc["killed"][t]) / within if within > 0 else 0.0
-                ),
+                unmet_core_hours=unmet * to_core_h,
+                unmet_percent=pct(unmet),
+                contention_core_hours=acc["contention"][t] * to_core_h,
+                cpu_ready_core_hours=acc["ready"][t] * to_core_h,
+                cpu_ready_percent=pct(acc["ready"][t]),
                 killed_core_hours=acc["killed"][t] * to_core_h,
+                sandbox_cap_core_hours=acc["capped"][t] * to_core_h,
+                unplaced_core_hours=acc["unplaced"][t] * to_core_h,
                 unmet_pod_hours=acc["unmet_steps"][t] * step_h,
                 throttled_pod_hours=acc["throttled_steps"][t] * step_h,
                 throttled_core_hours=acc["throttled"][t] * to_core_h,
                 oom_kills=int(acc["oom"][t]),
                 evictions=int(acc["evict"][t]),
-                cpu_ready_percent=100.0 * acc["ready"][t] / within if within > 0 else 0.0,
                 risk_percent=100.0 * acc["risk_steps"][t] / pod_steps
                 if acc["pod_steps"][t]
                 else 0.0,
@@ -414,6 +605,7 @@ def _summarise(
                 sla_target_percent=ten.sla.cpu_satisfaction_percent,
                 sla_attainment_percent=100.0 * acc["sla_ok"][t] / steps,
                 slowdown_core_hours=acc["slow"][t] * to_core_h,
+                slowdown_percent=pct(acc["slow"][t], acc["granted"][t]),
                 throughput_percent=100.0 * float(throughput[t]),
                 unplaced_pods=int(unplaced[t]),
             )
@@ -433,40 +625,37 @@ def _summarise(
     )
 
 
-def _overhead(substrate: object, defaults: Defaults) -> tuple[float, float]:
-    """(CPU demand multiplier, network latency added in µs) of a substrate: a VM or a
-    sandbox needs 1 / (CPU throughput) as much CPU for the same work."""
-    latency = 0.0
+def _latency_add(substrate: object, defaults: Defaults) -> float:
+    """Network round-trip latency the substrate adds, µs per request."""
     if isinstance(substrate, Vm):
-        latency = defaults.hypervisors[substrate.hypervisor].network_latency_add_us
-    elif isinstance(substrate, Sandboxed):
-        latency = defaults.sandbox_runtimes[substrate.runtime].network_latency_add_us
-    return 1.0 / class_throughput(substrate, defaults, "cpu"), latency
+        return defaults.hypervisors[substrate.hypervisor].network_latency_add_us
+    if isinstance(substrate, Sandboxed):
+        return defaults.sandbox_runtimes[substrate.runtime].network_latency_add_us
+    return 0.0
 
 
 def class_throughput(substrate: object, defaults: Defaults, workload_class: str) -> float:
-    """Work a pod of ``workload_class`` does per unit of its resource, vs bare metal.
+    """Work a pod of ``workload_class`` does per unit of what the simulation does not
+    model, vs bare metal: ``storage-io`` at the storage IOPS factor, GPU classes at the GPU
+    mode's efficiency (passthrough or vGPU; Kata passes GPUs through), everything else 1.
 
-    CPU-bound classes lose the hypervisor's or runtime's CPU overhead; ``storage-io`` runs
-    at the storage IOPS factor; GPU classes at the GPU mode's efficiency (passthrough or
-    vGPU; Kata passes GPUs through); ``network-latency`` pods lose CPU overhead (their
-    added round-trip latency is reported apart). All figures are the cited defaults.
+    The CPU tax is *not* here: the simulation has already charged it as extra CPU demand
+    (:func:`cpu_tax`), so dividing by it again would count it twice.
     """
     if isinstance(substrate, Vm):
         h = defaults.hypervisors[substrate.hypervisor]
-        cpu, storage = 1 - h.cpu_overhead_percent / 100, h.storage_iops_factor
+        storage = h.storage_iops_factor
         gpu = h.vgpu_efficiency if substrate.gpu_mode == "vgpu" else h.gpu_passthrough_efficiency
     elif isinstance(substrate, Sandboxed):
-        r = defaults.sandbox_runtimes[substrate.runtime]
-        cpu, storage = 1 - r.cpu_overhead_percent / 100, r.storage_iops_factor
+        storage = defaults.sandbox_runtimes[substrate.runtime].storage_iops_factor
         gpu = defaults.gpu_modes["passthrough"].efficiency
     else:
-        cpu, storage, gpu = 1.0, 1.0, defaults.gpu_modes["baremetal"].efficiency
+        storage, gpu = 1.0, defaults.gpu_modes["baremetal"].efficiency
     if workload_class == "storage-io":
         return storage
     if workload_class.startswith("gpu-"):
         return gpu
-    return cpu
+    return 1.0
 
 
 def _interference(unmet: F32, burst: F32, tenant: I64, kernels: Kernels, t_count: int) -> F64:

@@ -47,6 +47,7 @@ class PodTable:
     base_cpu: F64  # what usage fractions are fractions of
     base_mem: F64
     qos: I64
+    priority: I64
     workload_class: list[str]  # per workload
 
     def __len__(self) -> int:
@@ -85,6 +86,7 @@ def pod_table(scenario: Scenario, workloads: list[WorkloadRef]) -> PodTable:
         base_cpu=col(base_cpu),
         base_mem=col(base_mem),
         qos=np.repeat(np.array([_QOS[w.workload.qos_class] for w in workloads], np.int64), reps),
+        priority=np.repeat(np.array([w.workload.priority for w in workloads], np.int64), reps),
         workload_class=[w.workload.workload_class for w in workloads],
     )
 

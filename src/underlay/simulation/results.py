@@ -14,28 +14,46 @@ F64 = NDArray[np.float64]
 
 @dataclass(frozen=True)
 class TenantSimulation:
-    """One tenant on one substrate over the horizon."""
+    """One tenant on one substrate over the horizon.
+
+    CPU the tenant wanted within its limits and did not get is *unmet*, whatever took it:
+    ``unmet_core_hours`` is the sum of contention (other pods on its kernel), CPU-ready
+    (its VM waiting for a physical core), kills (OOM and evictions), the sandbox's vCPU
+    cap and pods that were never placed; ``unmet_percent`` is that sum over the demand
+    within limits (placed or not).
+    """
 
     name: str
-    demand_core_hours: float  # CPU asked for, within limits and above them
-    granted_core_hours: float
-    unmet_core_hours: float  # wanted within the limit, not granted (contention)
-    unmet_percent: float  # of demand within limits (contention and kills)
-    killed_core_hours: float  # CPU wanted by pods while OOM-killed or evicted
+    demand_core_hours: (
+        float  # CPU asked for (with the substrate's CPU tax), within limits and above
+    )
+    granted_core_hours: float  # CPU the workloads got (a sandbox's own use excluded)
+    unmet_core_hours: float  # every part below, summed
+    unmet_percent: float  # of demand within limits
+    contention_core_hours: float  # lost to other pods on the same kernel (CFS)
+    cpu_ready_core_hours: float  # lost waiting for a physical core (VM CPU overcommit)
+    cpu_ready_percent: float  # of demand within limits
+    killed_core_hours: float  # wanted by pods while OOM-killed or evicted
+    sandbox_cap_core_hours: float  # above a sandbox's vCPUs (a Kata guest without a CPU limit)
+    unplaced_core_hours: float  # wanted by pods that were never placed
     unmet_pod_hours: float  # pod-time with some unmet demand
     throttled_pod_hours: float  # pod-time above the CPU limit
     throttled_core_hours: float
     oom_kills: int  # over their own memory limit
     evictions: int  # node memory pressure
-    cpu_ready_percent: float  # VM CPU lost to other VMs (CPU overcommit)
     risk_percent: float  # pod-time on hosts over the Trimaran risk line (μ + σ ≥ capacity)
     latency_inflation_p50: float  # latency-sensitive pods; 1.0 = as on an idle host
     latency_inflation_p95: float
     latency_add_us: float  # network round-trip added by the substrate (per request)
     sla_target_percent: float  # share of CPU demand to be granted, per step
     sla_attainment_percent: float  # share of steps meeting it
-    slowdown_core_hours: float  # work lost to shared caches / memory bandwidth
-    throughput_percent: float  # work per resource vs bare metal, by workload class (defaults)
+    slowdown_core_hours: (
+        float  # work lost to other tenants' load on shared caches / memory bandwidth
+    )
+    slowdown_percent: float  # of the CPU granted
+    throughput_percent: (
+        float  # work per resource vs bare metal for what is not simulated (I/O, GPU)
+    )
     unplaced_pods: int
 
 
