@@ -140,8 +140,10 @@ def test_scores_are_between_0_and_100_and_the_best_gets_100(
 
 
 def test_a_substrate_that_cannot_place_a_tenant_never_looks_better_for_it() -> None:
-    # b's two 62-core pods fit bare-metal 64-core hosts but not a VM on them (the
-    # hypervisor keeps 2 cores): on vm b's whole demand is unmet and its CPU SLA missed.
+    # b's two 63-core pods fit bare-metal 64-core hosts (64,000 − the kubelet's 230m − the
+    # DaemonSets' 400m = 63,370m) but not a VM on them: KVM keeps 60 + 12 × 63 = 816m, so
+    # a VM gets at most 63 vCPUs, of which its own kubelet and DaemonSets keep 628m. On vm
+    # b's whole demand is unmet and its CPU SLA missed.
     from factories import make_host_model, make_scenario, make_tenant, make_workload
     from underlay.decision.evidence import gather
     from underlay.pipeline import analyse, compare, simulate
@@ -150,7 +152,7 @@ def test_a_substrate_that_cannot_place_a_tenant_never_looks_better_for_it() -> N
         hardware={"host_models": [make_host_model(cores=64, memory="512Gi")]},
         tenants=[
             make_tenant("a", workloads=[make_workload("api", replicas=4, cpu="1")]),
-            make_tenant("b", workloads=[make_workload("run", replicas=2, cpu="62")]),
+            make_tenant("b", workloads=[make_workload("run", replicas=2, cpu="63")]),
         ],
         substrates=[{"kind": "baremetal-shared"}, {"kind": "vm"}],
         simulation={"horizon_hours": 24},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 from functools import cache
 from importlib import resources
 from typing import Annotated, Any
@@ -17,6 +18,7 @@ __all__ = [
     "ControlPlaneDefaults",
     "Defaults",
     "FailureRates",
+    "HostReservation",
     "HypervisorProfile",
     "Interference",
     "LatencyModel",
@@ -53,6 +55,37 @@ class VmMemoryOverhead(_Model):
         return int(-(-total // 1))
 
 
+class HostReservation(_Model):
+    """CPU and memory a hypervisor host keeps for itself (host OS, hypervisor services).
+
+    ``cpu_base_milli + cpu_per_core_milli × (cores − 1)`` of CPU and the tiered share
+    ``memory_tiers`` of its memory (GiB slices, as the GKE tiers), at least
+    ``memory_min``: so it grows with the host. ``cpu``/``memory`` set a fixed reservation
+    instead (an override may give either form).
+    """
+
+    cpu_milli: CpuMilli | None = Field(default=None, alias="cpu")
+    memory_mib: MemoryMiB | None = Field(default=None, alias="memory")
+    cpu_base_milli: float = Field(default=0, ge=0)
+    cpu_per_core_milli: float = Field(default=0, ge=0)
+    memory_tiers: list[tuple[float | None, float]] = Field(default_factory=list)
+    memory_min_mib: MemoryMiB = Field(default=0, alias="memory_min")
+
+    def for_host(self, *, cpu_milli: int, memory_mib: int) -> tuple[int, int]:
+        """(CPU millicores, memory MiB) kept back on a host of this size (rounded up)."""
+        from underlay.placement.overheads import tiered
+
+        cpu = self.cpu_milli
+        if cpu is None:
+            cores = cpu_milli / 1000
+            cpu = math.ceil(self.cpu_base_milli + self.cpu_per_core_milli * max(cores - 1, 0))
+        mem = self.memory_mib
+        if mem is None:
+            tiers = math.ceil(tiered(memory_mib / 1024, self.memory_tiers) * 1024)
+            mem = max(tiers, self.memory_min_mib)
+        return min(int(cpu), cpu_milli), min(int(mem), memory_mib)
+
+
 class HypervisorProfile(_Model):
     """Overheads, costs and times of one hypervisor."""
 
@@ -62,7 +95,7 @@ class HypervisorProfile(_Model):
     gpu_passthrough_efficiency: float = Field(gt=0, le=1.1)
     vgpu_efficiency: float = Field(gt=0, le=1.1)
     vm_memory_overhead: VmMemoryOverhead
-    host_reserved: Resources
+    host_reserved: HostReservation
     licence_per_core_year_usd: float = Field(ge=0)
     vm_replace_minutes: float = Field(gt=0)
     escapes_per_year: float = Field(ge=0, description="guest-to-host escapes, a year")

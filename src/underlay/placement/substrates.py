@@ -579,14 +579,17 @@ class _Run:
         for i, m in enumerate(self.scenario.hardware.host_models):
             # The hypervisor's CPU tax is not held back here: it is counted once, as the
             # extra CPU a VM's pods need in the simulation.
-            usable_cpu = m.cpu_milli - hyp.host_reserved.cpu_milli
+            res_cpu, res_mem = hyp.host_reserved.for_host(
+                cpu_milli=m.cpu_milli, memory_mib=m.memory_mib
+            )
+            usable_cpu = m.cpu_milli - res_cpu
             if self.vm.cpu_overcommit == 1:
                 # Without overcommit each VM takes whole vCPUs, so only whole cores count.
                 usable_cpu = usable_cpu // 1000 * 1000
             out.append(
                 NodeTemplate(
                     cpu_milli=max(0, int(usable_cpu)),
-                    memory_mib=max(0, m.memory_mib - hyp.host_reserved.memory_mib),
+                    memory_mib=max(0, m.memory_mib - res_mem),
                     pods=_NO_POD_LIMIT,
                     gpus=m.gpu_count,
                     gpu_model=self._gpu_code(m),
@@ -863,8 +866,14 @@ class _Run:
         hyp_mem = np.zeros(len(host_model), np.int64)
         if self.hypervisor is not None:
             h = self.hypervisor
-            hyp_cpu = np.full(len(host_model), h.host_reserved.cpu_milli, np.int64)
-            hyp_mem = np.full(len(host_model), h.host_reserved.memory_mib, np.int64)
+            per_model = np.array(
+                [
+                    h.host_reserved.for_host(cpu_milli=m.cpu_milli, memory_mib=m.memory_mib)
+                    for m in models
+                ],
+                np.int64,
+            ).reshape(-1, 2)
+            hyp_cpu, hyp_mem = per_model[host_model, 0], per_model[host_model, 1]
         placed = np.zeros(len(self.workloads), np.int64)
         pod_nodes, pod_counts = [], []
         for k in range(len(self.workloads)):

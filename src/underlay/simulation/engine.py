@@ -242,13 +242,8 @@ def simulate_substrate(
     # What the host's cores can give: all of them on bare metal; less the hypervisor's
     # reservation on a vm. Competition (VM overcommit), the risk line and SLATAH are
     # against this; utilisation for power is against the host's cores.
-    reserved = (
-        defaults.hypervisors[substrate.hypervisor].host_reserved.cpu_milli
-        if isinstance(substrate, Vm)
-        else 0
-    )
     host_cores = placement.host_cpu.astype(np.float32)[:, None]
-    host_cap = (placement.host_cpu - reserved).astype(np.float32)[:, None]
+    host_cap = (placement.host_cpu - placement.host_hypervisor_cpu).astype(np.float32)[:, None]
     # Nodes with no tenant pod are no kernel here; their own software still loads the host.
     idle_nodes = np.ones(len(nodes), bool)
     idle_nodes[kernel_ids] = False
@@ -312,7 +307,8 @@ def simulate_substrate(
             if is_vm and overcommit > 1:
                 reserve = vm_cores[k] / np.float32(overcommit)
                 guaranteed = np.minimum(kernel_used, reserve)
-                host_free = host_cap[hosts] - blk.to_host @ guaranteed
+                # VMs without tenant pods (control planes) run their node software first.
+                host_free = host_cap[hosts] - host_idle_load[hosts] - blk.to_host @ guaranteed
                 perm, present, by_host = blk.by_host
                 extra = np.zeros_like(kernel_used)
                 extra[perm] = share_by_weight(
