@@ -116,14 +116,20 @@ def test_pods_placed_per_tenant() -> None:
 
 def test_control_plane_machines() -> None:
     by_kind = {s.kind: s for s in compare(_three_tenants()).substrates}  # type: ignore[arg-type]
-    # dedicated: a and c have 3 control-plane hosts each, b's is hosted on 3 shared hosts.
-    assert by_kind["baremetal-dedicated"].hosts_control_plane == 9
-    # one shared cluster: 3 hosts.
-    assert by_kind["baremetal-shared"].hosts_control_plane == 3
-    assert by_kind["sandboxed"].hosts_control_plane == 3
+    # dedicated bare metal, no control-plane model named: a and c stack their control
+    # planes on their workers (no host of their own), b's is hosted on 3 shared hosts.
+    dedicated = by_kind["baremetal-dedicated"]
+    assert dedicated.hosts_control_plane == 3
+    assert dedicated.control_plane_modes == {"stacked": 2, "hosted": 1}
+    assert dedicated.control_plane_machines == 3  # the hosted pool's nodes
+    # one shared cluster, stacked on its workers.
+    for kind in ("baremetal-shared", "sandboxed"):
+        assert by_kind[kind].hosts_control_plane == 0
+        assert by_kind[kind].control_plane_modes == {"stacked": 1}
     # VMs: 3 + 3 dedicated control-plane VMs + 3 hosted-control-plane VMs, no host of its own.
     assert by_kind["vm"].hosts_control_plane == 0
     assert by_kind["vm"].control_plane_machines == 9
+    assert by_kind["vm"].control_plane_modes == {"dedicated": 2, "hosted": 1}
 
 
 def test_substrate_subset_and_strategy_override() -> None:

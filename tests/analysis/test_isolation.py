@@ -58,20 +58,32 @@ RULES = [
 
 
 def fleet() -> Scenario:
-    """Three tenants, two replicas each, sized on 64-core / 256Gi hosts, FFD."""
+    """Three tenants, two replicas each, sized on 64-core / 256Gi hosts, FFD.
+
+    The layout is fixed so the hand arithmetic below stays short: control planes on
+    machines of their own (3 whole hosts per bare-metal cluster; 3 VMs of 4 vCPU / 16 GiB
+    per VM cluster) and a KVM host reservation of 4 cores (60 left for VMs).
+    """
     return make_scenario(
         placement={"strategy": "first-fit-decreasing"},
         substrates=[
             {"kind": "baremetal-dedicated"},
-            {"kind": "baremetal-shared"},
+            {"kind": "baremetal-shared", "control_plane": "dedicated"},
             # One VM shape for every cluster, so the VMs are easy to follow (see below).
             {"kind": "vm", "shapes": [{"name": "w26", "vcpus": 26, "memory": "64Gi"}]},
-            {"kind": "sandboxed"},  # kata
+            {"kind": "sandboxed", "control_plane": "dedicated"},  # kata
         ],
+        overrides={
+            "hypervisors": {"kvm": {"host_reserved": {"cpu": "4", "memory": "8Gi"}}},
+            "control_plane": {"minimum": {"vcpus": 4, "memory": "16Gi"}},
+        },
         isolation={"classes": {"pci": {"inherits": ["regulated"]}}, "rules": RULES},
         tenants=[
             make_tenant(
-                name, isolation=cls, workloads=[make_workload(w, replicas=2, cpu=cpu, memory=mem)]
+                name,
+                isolation=cls,
+                control_plane="dedicated",
+                workloads=[make_workload(w, replicas=2, cpu=cpu, memory=mem)],
             )
             for name, cls, w, cpu, mem in [
                 ("bank", "pci", "ledger", "24", "32Gi"),
@@ -82,7 +94,7 @@ def fleet() -> Scenario:
     )
 
 
-D = load_defaults()
+D = load_defaults(fleet().overrides)
 LAM_C = D.security.container_escapes_per_year  # today 0.71 + 20 × 0.568 = 12.07
 LAM_KVM = D.hypervisors["kvm"].escapes_per_year  # today 2
 LAM_KATA = D.sandbox_runtimes["kata"].escapes_per_year  # today 2
@@ -150,8 +162,8 @@ def test_placement_shared_and_sandboxed(hand: Any, kind: str) -> None:
 
 def test_placement_vm(hand: Any) -> None:
     p, _ = hand["vm"]
-    # KVM keeps 2 cores of a host and 2 % of the rest: (64 − 2) × 0.98 = 60.76 → 60 whole
-    # cores for VMs. Control-plane VMs (4 vCPU each) go first, anti-affine per cluster:
+    # KVM keeps 4 cores of a host (this scenario's override): 60 whole cores for VMs.
+    # Control-plane VMs (4 vCPU each, the override's minimum) go first, anti-affine per cluster:
     # hosts 0, 1, 2 each get one VM of each of the 3 clusters → 12 cores used, 48 left.
     # A w26 VM (26 vCPU) holds one ledger pod (24), one web pod (20) or two runner pods
     # (12 + 12): bank 2 VMs, shop 2, ci 1. Equal shapes go in cluster order: bank → hosts

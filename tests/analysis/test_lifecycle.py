@@ -46,11 +46,18 @@ def three_tenants(*, lifecycle: dict[str, Any] | None = None, **tenant_changes: 
     ]  # fmt: skip
     for name, changes in tenant_changes.items():
         i = "abc".index(name)
-        tenants[i] = {**tenants[i], **changes}
+        tenants[i] = {"control_plane": "dedicated", **tenants[i], **changes}
+    tenants = [{"control_plane": "dedicated", **t} for t in tenants]
+    # Control planes on hosts of their own, so the workers hold only the tenants' pods.
     return make_scenario(
         tenants=tenants,
         substrates=[
-            {"kind": "baremetal-shared", "kubernetes_version": "1.33", "upgrade_cadence_months": 4},
+            {
+                "kind": "baremetal-shared",
+                "kubernetes_version": "1.33",
+                "upgrade_cadence_months": 4,
+                "control_plane": "dedicated",
+            },
             {"kind": "baremetal-dedicated"},
         ],
         lifecycle={"start": "2025-12-01", "horizon_years": 1, **(lifecycle or {})},
@@ -200,7 +207,8 @@ def one_host(budget: dict[str, int] | None, **lifecycle: Any) -> Scenario:
     if budget is not None:
         w["disruption_budget"] = budget
     return make_scenario(
-        tenants=[make_tenant("t", kubernetes_version="1.31", upgrade_cadence_months=3, workloads=[w])],
+        tenants=[make_tenant("t", kubernetes_version="1.31", upgrade_cadence_months=3,
+                             control_plane="dedicated", workloads=[w])],
         lifecycle={"start": "2025-12-01", "horizon_years": 1, **lifecycle},
     )  # fmt: skip
 

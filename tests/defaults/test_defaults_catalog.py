@@ -192,9 +192,10 @@ def test_bad_overrides_raise_scenario_error(overrides: dict[str, Any], needles: 
 
 
 def test_scenario_overrides_reach_placement() -> None:
-    # With no DaemonSets and no reservation, a 64-core host holds 64 one-core pods.
+    # With no DaemonSets and no reservation, a 64-core host holds 64 one-core pods (the
+    # control plane on machines of its own).
     sc = make_scenario(
-        substrates=[{"kind": "baremetal-shared"}],
+        substrates=[{"kind": "baremetal-shared", "control_plane": "dedicated"}],
         kubernetes={"node_reservation": "none"},
         overrides={"system_pods": []},
         tenants=[

@@ -99,17 +99,31 @@ def test_bound_in_a_shared_cluster(cores: int, hosts: int, bound: int) -> None:
     p = place(sc, "baremetal-shared")
     workers = sum(1 for r in p.hosts.role if r == WORKER)
     assert workers == hosts
-    # + 3 control-plane hosts, counted on both sides.
-    assert len(p.hosts) == hosts + 3
-    assert p.lower_bound_hosts == bound + 3
+    # The control plane is stacked on 3 of the workers (2 vCPU each, counted in the bound:
+    # 6 cores more demand, and at least 3 hosts); no host is its own.
+    assert len(p.hosts) == hosts
+    assert p.lower_bound_hosts == bound
 
 
 def test_dedicated_bound_is_the_sum_of_per_cluster_bounds() -> None:
     # Two tenants each with 1 core of pods: together they would fit one host, but
-    # dedicated hosts cannot be shared → 1 + 1 workers + 2 × 3 control-plane hosts = 8.
+    # dedicated hosts cannot be shared, and each cluster's control plane is stacked on 3
+    # of its own workers (one replica per node) → 3 + 3 workers, and the bound sees it.
     sc = make_scenario(
         substrates=[{"kind": "baremetal-dedicated"}],
         tenants=[make_tenant("a"), make_tenant("b")],
+    )
+    p = place(sc, "baremetal-dedicated")
+    assert len(p.hosts) == 6
+    assert p.lower_bound_hosts == 6
+    # With machines of their own (the old layout): 1 + 1 workers + 2 × 3 control-plane
+    # hosts = 8, the fixed hosts counted on both sides.
+    sc = make_scenario(
+        substrates=[{"kind": "baremetal-dedicated"}],
+        tenants=[
+            make_tenant("a", control_plane="dedicated"),
+            make_tenant("b", control_plane="dedicated"),
+        ],
     )
     p = place(sc, "baremetal-dedicated")
     assert len(p.hosts) == 8

@@ -21,10 +21,16 @@ SYSTEM_CPU, SYSTEM_MEM, SYSTEM_PODS = 400, 832, 5
 
 
 def _one(workload: dict, *, kind: str, **scenario: object) -> Scenario:  # type: ignore[type-arg]
-    """One tenant with one workload and a dedicated control plane, on substrate ``kind``."""
-    data: dict[str, object] = {"substrates": [{"kind": kind}]}
+    """One tenant with one workload on substrate ``kind``, its control plane on machines of
+    its own (3 whole hosts on bare metal), so workers hold only the workload."""
+    substrate: dict[str, object] = {"kind": kind}
+    if kind in ("baremetal-shared", "sandboxed"):
+        substrate["control_plane"] = "dedicated"
+    data: dict[str, object] = {"substrates": [substrate]}
     data.update(scenario)
-    return make_scenario(tenants=[make_tenant("t", workloads=[workload])], **data)
+    return make_scenario(
+        tenants=[make_tenant("t", control_plane="dedicated", workloads=[workload])], **data
+    )
 
 
 def _worker_hosts(p: SubstratePlacement) -> list[int]:
@@ -281,7 +287,10 @@ def test_sandbox_overhead_can_decide_the_host_count() -> None:
     # 63370m allocatable: 63 one-core pods fit bare (63000m), but 63 × 1250 = 78750m does
     # not: under Kata 50 fit per host (62500m), so 63 pods need 2 hosts.
     sc = make_scenario(
-        substrates=[{"kind": "sandboxed"}, {"kind": "baremetal-shared"}],
+        substrates=[
+            {"kind": "sandboxed", "control_plane": "dedicated"},
+            {"kind": "baremetal-shared", "control_plane": "dedicated"},
+        ],
         tenants=[make_tenant("t", workloads=[make_workload(replicas=63, cpu="1", memory="1Gi")])],
     )
     assert len(_worker_hosts(place(sc, "baremetal-shared"))) == 1
@@ -406,8 +415,16 @@ def test_baremetal_dedicated_hosts_belong_to_one_cluster() -> None:
     sc = make_scenario(
         substrates=[{"kind": "baremetal-dedicated"}],
         tenants=[
-            make_tenant("a", workloads=[make_workload(replicas=3, cpu="1", memory="1Gi")]),
-            make_tenant("b", workloads=[make_workload(replicas=3, cpu="1", memory="1Gi")]),
+            make_tenant(
+                "a",
+                control_plane="dedicated",
+                workloads=[make_workload(replicas=3, cpu="1", memory="1Gi")],
+            ),
+            make_tenant(
+                "b",
+                control_plane="dedicated",
+                workloads=[make_workload(replicas=3, cpu="1", memory="1Gi")],
+            ),
             make_tenant(
                 "c",
                 control_plane="hosted",
@@ -476,6 +493,17 @@ def test_a_short_inventory_leaves_a_note_about_the_control_plane() -> None:
     )
     p = place(sc, "baremetal-shared")
     assert any("control plane" in note and "got 2" in note for note in p.notes)
+
+
+def test_control_planes_are_served_before_workers_from_an_inventory() -> None:
+    # 4 hosts, dedicated control plane: it takes 3 first; the workload gets the 4th.
+    sc = _one(
+        make_workload(replicas=200, cpu="1", memory="1Gi"),
+        kind="baremetal-dedicated",
+        hardware={"inventory": [{"model": "std", "count": 4}]},
+    )
+    p = place(sc, "baremetal-dedicated")
+    assert sorted(p.hosts.role) == [0, 1, 1, 1]
 
 
 # ------------------------------------------------------------------- too-large pods

@@ -52,7 +52,8 @@ def _scenario_text(inventory: int | None = None) -> str:
         "web", replicas=3, cpu="2", memory="2Gi", limits={"cpu": "8", "memory": "2Gi"},
         usage=usage, disruption_budget={"min_available": 3},
     )  # fmt: skip
-    tenants = [make_tenant(n, isolation="untrusted", workloads=[workload]) for n in ALL]
+    cp = {"control_plane": "dedicated"} if inventory else {}  # 3 whole hosts each
+    tenants = [make_tenant(n, isolation="untrusted", workloads=[workload], **cp) for n in ALL]
     tenants[ALL.index("x]")]["workloads"].append(make_workload("huge", cpu="200"))
     hardware = {"inventory": [{"model": "std", "count": inventory}]} if inventory else {}
     return scenario_yaml(tenants=tenants, simulation={"horizon_hours": 6}, hardware=hardware)

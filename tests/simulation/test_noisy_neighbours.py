@@ -31,6 +31,12 @@ def scenario(
     memory: str = "64Gi",
     **simulation: Any,
 ) -> Scenario:
+    # The shared cluster's control plane on hosts of its own: worker nodes hold only the
+    # pods under test (the tenants' control planes are hosted).
+    substrates = [
+        {"control_plane": "dedicated", **s} if s["kind"] in ("baremetal-shared", "sandboxed") else s
+        for s in substrates
+    ]
     return make_scenario(
         hardware={"host_models": [make_host_model(cores=cores, memory=memory)]},
         substrates=substrates,

@@ -30,6 +30,7 @@ from underlay.analysis.cost import (
 from underlay.defaults.catalog import Defaults
 from underlay.model.scenario import Sandboxed, Scenario, Vm
 from underlay.placement.result import (
+    HOSTED_CONTROL_PLANE,
     HOSTED_POOL,
     SHARED_CLUSTER,
     WORKER,
@@ -99,6 +100,7 @@ class TenantStatic:
     nodes: int
     hosts: int
     control_plane_machines: int
+    control_plane: str  # how its clusters' control planes ran, e.g. "stacked on 3 workers ..."
     shares_kernel_with: list[str]
     shares_hosts_with: list[str]
     cost_per_month_usd: float
@@ -118,6 +120,7 @@ class SubstrateStatic:
     nodes: int
     vms: int
     control_plane_machines: int
+    control_plane_modes: dict[str, int]  # mode → clusters (the shared cluster counts once)
     capacity: Resources3
     allocated: Resources3
     overhead: dict[str, Resources3]
@@ -157,7 +160,6 @@ def analyse(scenario: Scenario, defaults: Defaults, p: SubstratePlacement) -> Su
     """Everything the static comparison shows for placement ``p``."""
     nodes, n_hosts = p.nodes, len(p.hosts)
     host_role = np.array(p.hosts.role, np.int64)
-    host_owner = np.array(p.hosts.owner, np.int64)
     host_model = np.array(p.hosts.model, np.int64)
     is_vm = p.kind == "vm"
     worker = nodes.role == WORKER
@@ -204,10 +206,12 @@ def analyse(scenario: Scenario, defaults: Defaults, p: SubstratePlacement) -> Su
         )
         overhead["control_plane"] = _sum(cp_cpu, cp_mem)
     else:
+        # Hosts of their own (dedicated machines, hosted pool, management hosts) and the
+        # size stacked control planes keep on workers.
         cp_hosts = host_role != WORKER
         overhead["control_plane"] = _sum(
             p.host_cpu[cp_hosts], p.host_mem[cp_hosts], p.host_gpus[cp_hosts] * 1000
-        )
+        ) + _sum(nodes.control_plane_cpu[worker], nodes.control_plane_mem[worker])
 
     # ---- stranded, by cause --------------------------------------------------------
     stranded: dict[str, Resources3] = {}
@@ -301,15 +305,13 @@ def analyse(scenario: Scenario, defaults: Defaults, p: SubstratePlacement) -> Su
             {tenants[t].name for h in t_hosts for t in tenants_on_host.get(h, set()) if t != ti}
         )
         my_clusters = [c.index for c in p.clusters if c.tenant_index == ti]
+        mine_cp = [c for c in p.control_planes if c.cluster in my_clusters]
+        cp_machines = sum(c.replicas for c in mine_cp if c.mode in ("dedicated", "management"))
         if is_vm:
             own = np.isin(nodes.cluster, my_clusters)
             nodes_count = int((own & worker).sum())
-            cp_machines = int((own & ~worker).sum())
         else:
             nodes_count = len(t_nodes)
-            cp_machines = (
-                int(np.isin(host_owner[host_role != WORKER], my_clusters).sum()) if n_hosts else 0
-            )
         pods = sum(r.workload.replicas for r in p.workloads if r.tenant_index == ti)
         placed = int(K[mine].sum())
         running = p.shared_version if p.shared_version else tenant.kubernetes_version
@@ -325,6 +327,7 @@ def analyse(scenario: Scenario, defaults: Defaults, p: SubstratePlacement) -> Su
                 nodes=nodes_count,
                 hosts=len(t_hosts),
                 control_plane_machines=cp_machines,
+                control_plane="; ".join(dict.fromkeys(c.describe() for c in mine_cp)),
                 shares_kernel_with=co_host if kernel_shared else [],
                 shares_hosts_with=co_host,
                 cost_per_month_usd=float(tenant_cost[ti]),
@@ -364,11 +367,13 @@ def analyse(scenario: Scenario, defaults: Defaults, p: SubstratePlacement) -> Su
         gpu_eff = defaults.gpu_modes["passthrough"].efficiency  # Kata passes GPUs through VFIO
         cpu_eff = 1 - runtime.cpu_overhead_percent / 100
     vm_count = int((nodes.is_vm & on_host).sum()) if is_vm else 0
-    cp_machines_total = (
-        int((~worker & (nodes.is_vm if is_vm else True)).sum())
-        if is_vm
-        else int((host_role != WORKER).sum())
-    )
+    # Machines of their own: dedicated and management replicas, and the hosted pool's nodes.
+    cp_machines_total = sum(
+        c.replicas for c in p.control_planes if c.mode in ("dedicated", "management")
+    ) + int((nodes.role == HOSTED_CONTROL_PLANE).sum())
+    modes: dict[str, int] = {}
+    for c in p.control_planes:
+        modes[c.mode] = modes.get(c.mode, 0) + 1
     return SubstrateStatic(
         kind=p.kind,
         name=p.name,
@@ -380,6 +385,7 @@ def analyse(scenario: Scenario, defaults: Defaults, p: SubstratePlacement) -> Su
         nodes=int(worker.sum()),
         vms=vm_count,
         control_plane_machines=cp_machines_total,
+        control_plane_modes=modes,
         capacity=capacity,
         allocated=allocated,
         overhead=overhead,

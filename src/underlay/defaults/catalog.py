@@ -16,6 +16,7 @@ from underlay.model.scenario import CpuMilli, MemoryMiB, Resources, SystemPod
 
 __all__ = [
     "ControlPlaneDefaults",
+    "ControlPlaneSize",
     "Defaults",
     "FailureRates",
     "HostReservation",
@@ -147,23 +148,40 @@ class GpuMode(_Model):
     source: str
 
 
-class ControlPlaneDefaults(_Model):
-    """Sizes of dedicated and hosted control planes."""
+class ControlPlaneSize(_Model):
+    """One row of the control-plane sizing table: clusters up to ``max_nodes`` nodes."""
 
-    dedicated_vm_shape: dict[str, Any]
+    max_nodes: int | None = Field(default=None, ge=1)
+    vcpus: int = Field(ge=1, le=1024)
+    memory_mib: MemoryMiB = Field(alias="memory")
+
+
+class ControlPlaneMinimum(_Model):
+    """The smallest control-plane machine."""
+
+    vcpus: int = Field(ge=1, le=1024)
+    memory_mib: MemoryMiB = Field(alias="memory")
+
+
+class ControlPlaneDefaults(_Model):
+    """How big a control plane is, by the cluster's node count, and how it is run."""
+
+    sizing: list[ControlPlaneSize] = Field(min_length=1)
+    minimum: ControlPlaneMinimum
+    replicas: int = Field(ge=1, le=9)
+    use_fraction: float = Field(ge=0, le=1)
     hosted_per_cluster: Resources
     hosted_node_count: int = Field(ge=1)
+    management_hypervisor: str
     source: str
 
-    @property
-    def dedicated_vm_vcpus(self) -> int:
-        """vCPUs of one dedicated control-plane VM."""
-        return int(self.dedicated_vm_shape["vcpus"])
-
-    @property
-    def dedicated_vm_memory_mib(self) -> int:
-        """Memory of one dedicated control-plane VM."""
-        return Resources.model_validate({"memory": self.dedicated_vm_shape["memory"]}).memory_mib
+    def size_for(self, nodes: int) -> tuple[int, int]:
+        """(vCPUs, memory MiB) of one control-plane machine of a cluster of ``nodes``."""
+        row = next(
+            (r for r in self.sizing if r.max_nodes is None or nodes <= r.max_nodes),
+            self.sizing[-1],
+        )
+        return max(row.vcpus, self.minimum.vcpus), max(row.memory_mib, self.minimum.memory_mib)
 
 
 class MaxPodsDefaults(_Model):

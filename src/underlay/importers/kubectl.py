@@ -920,6 +920,11 @@ class _Builder:
                 self.comments.after[(*path, "control_plane")] = (
                     "no control-plane node in the dump: a managed control plane"
                 )
+            else:
+                tenant["control_plane"] = "dedicated"
+                self.comments.after[(*path, "control_plane")] = (
+                    "the dump has control-plane nodes: machines of their own"
+                )
             if system_pods:
                 tenant["system_pods"] = system_pods
             if per_node is not None and per_node != _DEFAULT_MAX_PODS and 1 <= per_node <= 2000:
@@ -1039,8 +1044,9 @@ class _Builder:
         if control_plane_nodes:
             lines += [
                 f"- the dump has {_n(control_plane_nodes, 'control-plane node')} (in the inventory);",
-                "  underlay's dedicated control plane takes 3 nodes per cluster, on bare metal",
-                "  3 whole hosts: consider control_plane: hosted, or more hosts.",
+                "  a dedicated control plane takes 3 machines per cluster, on bare metal hosts of",
+                "  hardware.control_plane_model (set it to their model), else the smallest host",
+                "  model that holds it; control_plane: stacked or hosted are the alternatives.",
             ]
         providers = sorted({n.provider for n in self.nodes if n.provider})
         if providers:

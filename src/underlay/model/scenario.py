@@ -32,12 +32,14 @@ from pydantic import (
 from underlay.model.quantities import cpu_to_milli, memory_to_mib
 
 __all__ = [
+    "CONTROL_PLANE_HELP",
     "FACTORS",
     "SUBSTRATE_KINDS",
     "BaremetalDedicated",
     "BaremetalShared",
     "Cluster",
     "Constraints",
+    "ControlPlaneMode",
     "CostSettings",
     "DisruptionBudget",
     "FailureSettings",
@@ -260,6 +262,11 @@ class Hardware(_Model):
     size_with: Name | None = Field(
         default=None, description="host model to buy when sizing (default: the first one)"
     )
+    control_plane_model: Name | None = Field(
+        default=None,
+        description="host model of dedicated bare-metal control-plane machines (without one, "
+        "bare-metal control planes are stacked on workers unless a cluster says otherwise)",
+    )
     topology: Topology = Topology()
 
     @model_validator(mode="after")
@@ -272,11 +279,13 @@ class Hardware(_Model):
                     f"{at('inventory', i, 'model')}no host model is called {entry.model!r}"
                     f"{_did_you_mean(entry.model, names)} (known: {', '.join(names)})"
                 )
-        if self.size_with is not None and self.size_with not in names:
-            raise ValueError(
-                f"{at('size_with')}no host model is called {self.size_with!r}"
-                f"{_did_you_mean(self.size_with, names)} (known: {', '.join(names)})"
-            )
+        for field in ("size_with", "control_plane_model"):
+            value = getattr(self, field)
+            if value is not None and value not in names:
+                raise ValueError(
+                    f"{at(field)}no host model is called {value!r}"
+                    f"{_did_you_mean(value, names)} (known: {', '.join(names)})"
+                )
         return self
 
     def model_named(self, name: str) -> HostModel:
@@ -345,6 +354,17 @@ class VmShape(_Model):
         return v
 
 
+ControlPlaneMode = Literal["auto", "dedicated", "stacked", "management", "hosted"]
+CONTROL_PLANE_HELP = (
+    "how the cluster's control plane runs: dedicated (3 machines of its own: on bare metal "
+    "hosts of hardware.control_plane_model, on a vm substrate 3 VMs, each sized to the "
+    "cluster), stacked (on 3 of the cluster's workers, their size reserved there), management "
+    "(3 VMs on a small management cluster of hypervisor hosts), hosted (shared control-plane "
+    "nodes for many clusters); auto (default): 3 VMs on a vm substrate; on bare metal "
+    "dedicated machines when hardware.control_plane_model names them, else stacked"
+)
+
+
 _CACHE_PARTITIONED = (
     "hosts partition last-level cache and memory bandwidth between tenants (Intel RDT cache "
     "and memory-bandwidth allocation, as Heracles did): tenants then escape each other's "
@@ -369,6 +389,9 @@ class BaremetalShared(_Model):
     )
     kubernetes_version: KubeVersion | None = Field(
         default=None, description="the one version of the shared cluster (default: most wanted)"
+    )
+    control_plane: ControlPlaneMode = Field(
+        default="auto", description="the shared cluster's control plane; " + CONTROL_PLANE_HELP
     )
     upgrade_cadence_months: int | None = Field(
         default=None, ge=1, le=60, description="default: the shortest cadence of its tenants"
@@ -402,6 +425,9 @@ class Sandboxed(_Model):
     )
     runtime: Name = "kata"
     kubernetes_version: KubeVersion | None = None
+    control_plane: ControlPlaneMode = Field(
+        default="auto", description="the shared cluster's control plane; " + CONTROL_PLANE_HELP
+    )
     upgrade_cadence_months: int | None = Field(
         default=None, ge=1, le=60, description="default: the shortest cadence of its tenants"
     )
@@ -592,7 +618,7 @@ class Cluster(_Model):
     """One Kubernetes cluster of a tenant."""
 
     name: Name
-    control_plane: Literal["dedicated", "hosted"] = "dedicated"
+    control_plane: ControlPlaneMode = Field(default="auto", description=CONTROL_PLANE_HELP)
     system_pods: list[SystemPod] | None = Field(
         default=None, description="DaemonSet pods on every node (default: the defaults file's set)"
     )
@@ -1086,7 +1112,7 @@ def scenario_json_schema() -> dict[str, Any]:
         "characters; 'cluster' when nothing is left), e.g. 'Team <Payments>' -> "
         "'Team-Payments'",
     }
-    props["control_plane"] = {"enum": ["dedicated", "hosted"]}
+    props["control_plane"] = {"enum": ["auto", "dedicated", "stacked", "management", "hosted"]}
     props["system_pods"] = {"type": "array", "items": {"$ref": "#/$defs/SystemPod"}}
     props["max_pods"] = {"$ref": "#/$defs/MaxPodsPolicy"}
     tenant["required"] = [r for r in tenant.get("required", []) if r != "clusters"]

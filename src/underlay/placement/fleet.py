@@ -18,7 +18,7 @@ from underlay.placement.pool import NodePool, NodeTemplate
 __all__ = ["ROLE_NAMES", "HostNodes", "HostSupply", "HostTable", "VmNodes"]
 
 I64 = NDArray[np.int64]
-ROLE_NAMES = ("worker", "control-plane", "hosted-control-plane")
+ROLE_NAMES = ("worker", "control-plane", "hosted-control-plane", "management")
 _SIZING_CAP = 1_000_000  # hosts underlay may buy before it calls a scenario absurd
 
 

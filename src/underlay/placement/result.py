@@ -8,6 +8,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from underlay.model.scenario import Cluster, Tenant, Workload
+from underlay.placement.control_planes import ControlPlane
 from underlay.placement.fleet import HostTable
 from underlay.placement.framework import Unfit
 
@@ -16,7 +17,7 @@ __all__ = ["ClusterRef", "NodeTable", "SubstratePlacement", "Unplaced", "Workloa
 I64 = NDArray[np.int64]
 
 # Node roles (also host roles, see fleet.ROLE_NAMES).
-WORKER, CONTROL_PLANE, HOSTED_CONTROL_PLANE = 0, 1, 2
+WORKER, CONTROL_PLANE, HOSTED_CONTROL_PLANE, MANAGEMENT = 0, 1, 2, 3
 SHARED_CLUSTER = -1  # node_cluster of the one multi-tenant cluster
 HOSTED_POOL = -2  # node_cluster of shared nodes running hosted control planes
 
@@ -55,8 +56,9 @@ class NodeTable:
     """One row per node (a bare-metal host's node or a VM), as NumPy columns.
 
     ``size_*`` is the machine (host or VM); ``reserved_*`` the kubelet/system reservation;
-    ``system_*`` the DaemonSet pods; ``alloc_*`` what is left for tenant pods; ``used_*``
-    the tenant pods' requests placed there (with sandbox overhead in ``sandbox_*``).
+    ``system_*`` the DaemonSet pods; ``control_plane_*`` a stacked control plane's size;
+    ``alloc_*`` what is left for tenant pods; ``used_*`` the tenant pods' requests placed
+    there (with sandbox overhead in ``sandbox_*``).
     """
 
     host: I64
@@ -79,6 +81,8 @@ class NodeTable:
     used_pods: I64
     sandbox_cpu: I64
     sandbox_mem: I64
+    control_plane_cpu: I64  # a stacked control plane's size, kept off this worker
+    control_plane_mem: I64
     gpu_cap_milli: I64
     gpu_used_milli: I64
 
@@ -118,3 +122,4 @@ class SubstratePlacement:
     sizing: bool = True
     lower_bound_hosts: int = 0
     notes: list[str] = field(default_factory=list)
+    control_planes: list[ControlPlane] = field(default_factory=list)  # how each one ran

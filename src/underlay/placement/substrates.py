@@ -27,6 +27,7 @@ from underlay.defaults.catalog import Defaults, HypervisorProfile
 from underlay.errors import ScenarioError
 from underlay.model.scenario import (
     BaremetalShared,
+    ControlPlaneMode,
     HostModel,
     MaxPodsPolicy,
     Sandboxed,
@@ -36,6 +37,13 @@ from underlay.model.scenario import (
     VmShape,
 )
 from underlay.placement.bounds import hosts_lower_bound
+from underlay.placement.control_planes import (
+    ControlPlane,
+    Mode,
+    estimated_nodes,
+    machine_model,
+    resolve_mode,
+)
 from underlay.placement.engine import BatchResult, Placer, template_fit
 from underlay.placement.fleet import HostNodes, HostSupply, VmNodes
 from underlay.placement.framework import PodBatch, Profile, Registry, Unfit
@@ -46,6 +54,7 @@ from underlay.placement.result import (
     CONTROL_PLANE,
     HOSTED_CONTROL_PLANE,
     HOSTED_POOL,
+    MANAGEMENT,
     SHARED_CLUSTER,
     WORKER,
     ClusterRef,
@@ -128,6 +137,8 @@ class _PoolRows:
     vm_overhead_mem: I64 | int = 0
     sandbox_cpu_per_pod: int = 0
     sandbox_mem_per_pod: int = 0
+    cp_cpu: I64 | int = 0  # a stacked control plane's size, reserved on its nodes
+    cp_mem: I64 | int = 0
 
 
 class _Run:
@@ -153,6 +164,8 @@ class _Run:
         self._offset = 0
         self.lower_bound = 0  # LP lower bound on hosts, summed over independent pools
         self._vm_templates: list[NodeTemplate] | None = None
+        self.control_planes: list[ControlPlane] = []
+        self._management: tuple[NodePool, Placer] | None = None
 
     # ------------------------------------------------------------------ helpers
     def _rack_count(self) -> int:
@@ -261,22 +274,132 @@ class _Run:
         self._offset += rows.pool.n
         return offset
 
-    def _control_plane_hosts(self, owner: int) -> None:
-        """Three whole hosts running one cluster's control plane."""
+    # ------------------------------------------------------------ control planes
+    def _mode(self, asked: ControlPlaneMode, on_vms: bool, owner: int) -> Mode:
+        mode, note = resolve_mode(
+            asked, on_vms=on_vms, has_model=self.scenario.hardware.control_plane_model is not None
+        )
+        if note:
+            self.notes.append(f"control plane of {self._cluster_name(owner)}: {note}")
+        return mode
+
+    def _cp_size(self, nodes: int) -> tuple[int, int]:
+        return self.defaults.control_plane.size_for(nodes)
+
+    def _dedicated_machines(self, owner: int, nodes: int) -> None:
+        """A control plane on machines of its own: hosts of the control-plane model."""
+        cp = self.defaults.control_plane
+        vcpus, mem = self._cp_size(nodes)
+        models = self.scenario.hardware.host_models
+        model, note = machine_model(models, self.scenario.hardware.control_plane_model, vcpus, mem)
         system = self._system_pods(None)
-        templates = self._host_templates(MaxPodsPolicy(), system)
+        template = self._host_templates(MaxPodsPolicy(), system)[model]
         pool = NodePool(max_gpus=self._max_gpus())
-        source = HostNodes(self.supply, templates, CONTROL_PLANE, owner)
-        template = source.template_for(PodBatch(key=-1, replicas=3, cpu_milli=0, memory_mib=0))
-        opened = 0
-        if template is not None:
-            opened = min(3, source.available(template))
-            source.open(pool, template, opened)
-        if opened < 3:
-            self.notes.append(
-                f"control plane of {self._cluster_name(owner)}: needs 3 hosts, got {opened}"
-            )
+        hosts, racks = self.supply.take(model, cp.replicas, CONTROL_PLANE, owner)
+        pool.open(template, hosts, racks)
+        if note.startswith("no control-plane model named"):
+            # once for the substrate, not once per cluster
+            if note not in self.notes:
+                self.notes.append(note)
+            note = ""
+        if len(hosts) < cp.replicas:
+            note = f"needs {cp.replicas} {models[model].name} hosts, got {len(hosts)}"
+        if note:
+            self.notes.append(f"control plane of {self._cluster_name(owner)}: {note}")
         self._add_bm_rows(pool, CONTROL_PLANE, owner, MaxPodsPolicy(), system)
+        self.control_planes.append(
+            ControlPlane(owner, "dedicated", cp.replicas, vcpus, mem, nodes, models[model].name, note)
+        )
+
+    def _stacked(self, placer: Placer, owner: int, nodes: int) -> dict[int, tuple[int, int]]:
+        """A control plane on ``replicas`` of the cluster's own worker nodes: its size is
+        placed first, one replica per node, and kept off the nodes' allocatable. Returns
+        node → (CPU, memory) reserved there."""
+        cp = self.defaults.control_plane
+        vcpus, mem = self._cp_size(nodes)
+        # kube-apiserver, kube-controller-manager, kube-scheduler and etcd: 4 static pods.
+        batch = PodBatch(
+            key=-1, replicas=cp.replicas, cpu_milli=vcpus * 1000, memory_mib=mem,
+            anti_affinity="host", pod_slots=4,
+        )  # fmt: skip
+        res = placer.place(batch)
+        pool = placer.pool
+        taken = np.repeat(res.nodes, res.counts)
+        # The control plane is not a tenant's: take it off the nodes' capacity, not "used".
+        pool.cap_cpu[taken] -= batch.cpu_milli
+        pool.cap_mem[taken] -= batch.memory_mib
+        pool.cap_pods[taken] -= batch.pod_slots
+        note = ""
+        if res.unplaced:
+            note = f"{res.unplaced} of {cp.replicas} stacked replicas found no worker" + (
+                f" ({res.reason.describe()})" if res.reason else ""
+            )
+            self.notes.append(f"control plane of {self._cluster_name(owner)}: {note}")
+        self.control_planes.append(
+            ControlPlane(owner, "stacked", len(taken), vcpus, mem, nodes, note=note)
+        )
+        return {int(n): (batch.cpu_milli, batch.memory_mib) for n in taken}
+
+    def _management_vms(self, owner: int, nodes: int) -> None:
+        """A control plane as ``replicas`` VMs on a small management cluster of hypervisor
+        hosts (one per host), shared by every cluster run this way on the substrate."""
+        cp = self.defaults.control_plane
+        vcpus, mem = self._cp_size(nodes)
+        hyp = self.defaults.hypervisors.get(cp.management_hypervisor)
+        if hyp is None:
+            known = ", ".join(sorted(self.defaults.hypervisors))
+            raise ScenarioError(
+                f"defaults: control_plane.management_hypervisor {cp.management_hypervisor!r} "
+                f"is unknown (known: {known})"
+            )
+        if self._management is None:
+            named = self.scenario.hardware.control_plane_model
+            model, _ = machine_model(self.scenario.hardware.host_models, named, vcpus, mem)
+            hosts = NodePool(max_gpus=self._max_gpus())
+            templates = self._vm_host_templates(hyp, 1.0, cache=False)
+            source = _OneModel(HostNodes(self.supply, templates, MANAGEMENT, HOSTED_POOL), model)
+            self._management = (
+                hosts,
+                Placer(hosts, source, profile_for("best-fit"), self.registry, racks=self.racks),
+            )
+        hosts, placer = self._management
+        overhead = hyp.vm_memory_overhead.mib(vcpus=vcpus, memory_mib=mem, gpus=0)
+        res = placer.place(
+            PodBatch(
+                key=owner, replicas=cp.replicas, cpu_milli=vcpus * 1000,
+                memory_mib=mem + overhead, anti_affinity="host", pod_slots=0,
+            )
+        )  # fmt: skip
+        host_of_vm = hosts.live("host")[np.repeat(res.nodes, res.counts)]
+        system = self._system_pods(None)
+        template, _, _ = self._node_template(vcpus * 1000, mem, MaxPodsPolicy(), system)
+        vms = NodePool(max_gpus=1)
+        vms.open(template, host_of_vm, host_of_vm % self.racks)
+        r_cpu, r_mem = node_reservation(
+            self.reservation, cpu_milli=vcpus * 1000, memory_mib=mem,
+            max_pods=MaxPodsPolicy().limit(vcpus * 1000),
+        )  # fmt: skip
+        n = vms.n
+        self._add_rows(
+            _PoolRows(
+                vms, CONTROL_PLANE, owner, True, np.full(n, vcpus * 1000, np.int64),
+                np.full(n, mem, np.int64), np.full(n, r_cpu, np.int64), np.full(n, r_mem, np.int64),
+                *system, vm_overhead_mem=overhead,
+            )
+        )  # fmt: skip
+        note = ""
+        if res.unplaced:
+            note = f"{res.unplaced} of {cp.replicas} management VMs found no host" + (
+                f" ({res.reason.describe()})" if res.reason else ""
+            )
+            self.notes.append(f"control plane of {self._cluster_name(owner)}: {note}")
+        self.control_planes.append(ControlPlane(owner, "management", n, vcpus, mem, nodes, note=note))
+
+    def _estimate(self, templates: list[NodeTemplate], batches: list[PodBatch]) -> int:
+        """Worker nodes of a bare-metal cluster, estimated before placement."""
+        preferred = self.supply.choose(None)
+        template = templates[preferred if preferred is not None else 0]
+        return estimated_nodes(template, batches, self.defaults.control_plane.replicas)
 
     def _cluster_name(self, index: int) -> str:
         if index == SHARED_CLUSTER:
@@ -289,7 +412,7 @@ class _Run:
 
     def _add_bm_rows(
         self, pool: NodePool, role: int, cluster: int, policy: MaxPodsPolicy, system: tuple[int, int, int],
-        sandbox: tuple[int, int] = (0, 0),
+        sandbox: tuple[int, int] = (0, 0), stacked: dict[int, tuple[int, int]] | None = None,
     ) -> int:  # fmt: skip
         models = self.scenario.hardware.host_models
         size_cpu = np.array([models[m].cpu_milli for m in pool.live("host_model")], np.int64)
@@ -305,11 +428,15 @@ class _Run:
                 pool, role, cluster, False, size_cpu, size_mem,
                 np.array([r[0] for r in res], np.int64), np.array([r[1] for r in res], np.int64),
                 *system, sandbox_cpu_per_pod=sandbox[0], sandbox_mem_per_pod=sandbox[1],
+                cp_cpu=_stacked_column(stacked, pool.n, 0), cp_mem=_stacked_column(stacked, pool.n, 1),
             )
         )  # fmt: skip
 
-    def _hosted_control_planes(self, hosted: list[int], *, vm_shape: VmShape | None) -> None:
-        """Hosted control planes: 3 replicas per cluster on a shared pool of nodes."""
+    def _hosted_control_planes(
+        self, hosted: list[tuple[int, int]], *, vm_shape: VmShape | None
+    ) -> None:
+        """Hosted control planes: 3 replicas per cluster (index, nodes) on a shared pool of
+        control-plane nodes (hosts of the control-plane model, or VMs)."""
         if not hosted:
             return
         cp = self.defaults.control_plane
@@ -317,8 +444,11 @@ class _Run:
         pool = NodePool(max_gpus=self._max_gpus())
         if vm_shape is None:
             templates = self._host_templates(MaxPodsPolicy(), system)
-            source: HostNodes | VmNodes = HostNodes(
-                self.supply, templates, HOSTED_CONTROL_PLANE, HOSTED_POOL
+            vcpus, mem = self._cp_size(sum(nodes for _, nodes in hosted))
+            named = self.scenario.hardware.control_plane_model
+            model, _ = machine_model(self.scenario.hardware.host_models, named, vcpus, mem)
+            source: HostNodes | VmNodes | _OneModel = _OneModel(
+                HostNodes(self.supply, templates, HOSTED_CONTROL_PLANE, HOSTED_POOL), model
             )
         else:
             template, _, _ = self._node_template(
@@ -331,22 +461,29 @@ class _Run:
         placer = Placer(
             pool, source, profile_for("least-allocated"), self.registry, racks=self.racks
         )
-        per_replica_cpu = -(-cp.hosted_per_cluster.cpu_milli // 3)
-        per_replica_mem = -(-cp.hosted_per_cluster.memory_mib // 3)
-        for ci in hosted:
+        per_replica_cpu = -(-cp.hosted_per_cluster.cpu_milli // cp.replicas)
+        per_replica_mem = -(-cp.hosted_per_cluster.memory_mib // cp.replicas)
+        for ci, nodes in hosted:
             res = placer.place(
                 PodBatch(
                     key=ci,
-                    replicas=3,
+                    replicas=cp.replicas,
                     cpu_milli=per_replica_cpu,
                     memory_mib=per_replica_mem,
                     anti_affinity="host",
                 )
             )
+            note = ""
             if res.unplaced:
-                self.notes.append(
-                    f"hosted control plane of {self._cluster_name(ci)}: {res.unplaced} of 3 replicas unplaced"
+                note = f"{res.unplaced} of {cp.replicas} replicas unplaced"
+                self.notes.append(f"hosted control plane of {self._cluster_name(ci)}: {note}")
+            self.control_planes.append(
+                ControlPlane(
+                    ci, "hosted", cp.replicas - res.unplaced,
+                    math.ceil(cp.hosted_per_cluster.cpu_milli / 1000),
+                    cp.hosted_per_cluster.memory_mib, nodes, note=note,
                 )
+            )  # fmt: skip
         if vm_shape is None:
             self._add_bm_rows(pool, HOSTED_CONTROL_PLANE, HOSTED_POOL, MaxPodsPolicy(), system)
         else:
@@ -402,22 +539,51 @@ class _Run:
 
     # --------------------------------------------------------------- substrates
     def baremetal_dedicated(self) -> None:
-        hosted = [c.index for c in self.clusters if c.cluster.control_plane == "hosted"]
-        for c in self.clusters:
-            if c.cluster.control_plane == "dedicated":
-                self._control_plane_hosts(c.index)
-        self._hosted_control_planes(hosted, vm_shape=None)
+        # Control planes first (an inventory serves them before workers), then workers.
+        plans = []
+        hosted: list[tuple[int, int]] = []
         for c in self.clusters:
             system = self._system_pods(c.cluster.system_pods)
-            policy = c.cluster.max_pods
-            pool = NodePool(max_gpus=self._max_gpus())
-            source = HostNodes(self.supply, self._host_templates(policy, system), WORKER, c.index)
-            placer = Placer(pool, source, self.profile, self.registry, racks=self.racks)
+            templates = self._host_templates(c.cluster.max_pods, system)
             batches = [self._batch(w) for w in self.workloads if w.cluster_index == c.index]
-            self.lower_bound += self._bound(source.templates, batches)
-            results = self._place_all(placer, batches)
-            offset = self._add_bm_rows(pool, WORKER, c.index, policy, system)
-            self._record_pods(results, offset)
+            nodes = self._estimate(templates, batches)
+            mode = self._mode(c.cluster.control_plane, False, c.index)
+            if mode == "hosted":
+                hosted.append((c.index, nodes))
+            elif mode == "dedicated":
+                self._dedicated_machines(c.index, nodes)
+            elif mode == "management":
+                self._management_vms(c.index, nodes)
+            plans.append((c, templates, batches, system, nodes, mode))
+        self._hosted_control_planes(hosted, vm_shape=None)
+        for c, templates, batches, system, nodes, mode in plans:
+            self._workers(
+                c.index, templates, batches, c.cluster.max_pods, system,
+                stacked=mode == "stacked", nodes=nodes,
+            )  # fmt: skip
+
+    def _workers(
+        self, owner: int, templates: list[NodeTemplate], batches: list[PodBatch], policy: MaxPodsPolicy,
+        system: tuple[int, int, int], *, stacked: bool, nodes: int, sandbox: tuple[int, int] = (0, 0),
+    ) -> None:  # fmt: skip
+        """One bare-metal cluster's worker hosts (with its control plane when stacked)."""
+        pool = NodePool(max_gpus=self._max_gpus())
+        source = HostNodes(self.supply, templates, WORKER, owner)
+        placer = Placer(pool, source, self.profile, self.registry, racks=self.racks)
+        reserved: dict[int, tuple[int, int]] = {}
+        bound_batches = list(batches)
+        if stacked:
+            reserved = self._stacked(placer, owner, nodes)
+            vcpus, mem = self._cp_size(nodes)
+            cp = self.defaults.control_plane
+            bound_batches.append(
+                PodBatch(key=-1, replicas=cp.replicas, cpu_milli=vcpus * 1000, memory_mib=mem,
+                         anti_affinity="host", pod_slots=4)
+            )  # fmt: skip
+        self.lower_bound += self._bound(templates, bound_batches)
+        results = self._place_all(placer, batches)
+        offset = self._add_bm_rows(pool, WORKER, owner, policy, system, sandbox, reserved)
+        self._record_pods(results, offset)
 
     def shared_cluster(self, substrate: BaremetalShared | Sandboxed) -> None:
         wanted = Counter(t.kubernetes_version for t in self.scenario.tenants)
@@ -426,7 +592,6 @@ class _Run:
             (v for v, n in wanted.items() if n == top), key=lambda v: tuple(map(int, v.split(".")))
         )
         self.shared_version = substrate.kubernetes_version or most
-        self._control_plane_hosts(SHARED_CLUSTER)
         sandbox = (0, 0)
         if isinstance(substrate, Sandboxed):
             runtime = self.defaults.sandbox_runtimes.get(substrate.runtime)
@@ -438,16 +603,20 @@ class _Run:
             sandbox = (runtime.pod_overhead.cpu_milli, runtime.pod_overhead.memory_mib)
         system = self._system_pods(None)
         policy = substrate.max_pods
-        pool = NodePool(max_gpus=self._max_gpus())
-        source = HostNodes(
-            self.supply, self._host_templates(policy, system), WORKER, SHARED_CLUSTER
-        )
-        placer = Placer(pool, source, self.profile, self.registry, racks=self.racks)
+        templates = self._host_templates(policy, system)
         batches = [self._batch(w, *sandbox) for w in self.workloads]
-        self.lower_bound += self._bound(source.templates, batches)
-        results = self._place_all(placer, batches)
-        offset = self._add_bm_rows(pool, WORKER, SHARED_CLUSTER, policy, system, sandbox)
-        self._record_pods(results, offset)
+        nodes = self._estimate(templates, batches)
+        mode = self._mode(substrate.control_plane, False, SHARED_CLUSTER)
+        if mode == "dedicated":
+            self._dedicated_machines(SHARED_CLUSTER, nodes)
+        elif mode == "management":
+            self._management_vms(SHARED_CLUSTER, nodes)
+        elif mode == "hosted":
+            self._hosted_control_planes([(SHARED_CLUSTER, nodes)], vm_shape=None)
+        self._workers(
+            SHARED_CLUSTER, templates, batches, policy, system,
+            stacked=mode == "stacked", nodes=nodes, sandbox=sandbox,
+        )  # fmt: skip
 
     def vms(self, substrate: Vm) -> None:
         hyp = self.defaults.hypervisors.get(substrate.hypervisor)
@@ -458,34 +627,7 @@ class _Run:
             )
         self.hypervisor = hyp
         self.vm = substrate
-        cp = self.defaults.control_plane
-        cp_shape = vm_shape(
-            name="control-plane",
-            vcpus=cp.dedicated_vm_vcpus,
-            memory_mib=cp.dedicated_vm_memory_mib,
-        )
         groups: list[_VmGroup] = []
-        hosted = [c.index for c in self.clusters if c.cluster.control_plane == "hosted"]
-        system_default = self._system_pods(None)
-        for c in self.clusters:
-            if c.cluster.control_plane == "dedicated":
-                pool = NodePool(max_gpus=self._max_gpus())
-                template, _, _ = self._node_template(
-                    cp_shape.vcpus * 1000, cp_shape.memory_mib, MaxPodsPolicy(), system_default
-                )
-                VmNodes(template).open(pool, template, 3)
-                groups.append(_VmGroup(len(self.rows), cp_shape, [], "host"))
-                self._vm_rows(
-                    pool, CONTROL_PLANE, c.index, cp_shape, MaxPodsPolicy(), system_default
-                )
-        if hosted:
-            hosted_shape = vm_shape(
-                name="hosted-control-plane",
-                vcpus=2 * cp_shape.vcpus,
-                memory_mib=2 * cp_shape.memory_mib,
-            )
-            self._hosted_control_planes(hosted, vm_shape=hosted_shape)
-            groups.append(_VmGroup(len(self.rows) - 1, hosted_shape, [], "host"))
         for c in self.clusters:
             system = self._system_pods(c.cluster.system_pods)
             refs = [w for w in self.workloads if w.cluster_index == c.index]
@@ -530,7 +672,39 @@ class _Run:
                         rule.spread_racks if rule else False,
                     )
                 )  # fmt: skip
+        groups += self._vm_control_planes()
         self._vms_onto_hosts(substrate, hyp, groups)
+
+    def _vm_control_planes(self) -> list[_VmGroup]:
+        """Control-plane VMs, sized by each cluster's worker VMs: ``replicas`` VMs per
+        dedicated control plane (one per host), hosted ones on a shared pool of VMs."""
+        cp = self.defaults.control_plane
+        system = self._system_pods(None)
+        workers = Counter(
+            int(c) for r in self.rows if r.role == WORKER for c in np.broadcast_to(r.cluster, r.pool.n)
+        )
+        groups: list[_VmGroup] = []
+        hosted: list[tuple[int, int]] = []
+        for c in self.clusters:
+            nodes = max(workers.get(c.index, 0), 1)
+            mode = self._mode(c.cluster.control_plane, True, c.index)
+            if mode == "hosted":
+                hosted.append((c.index, nodes))
+                continue
+            vcpus, mem = self._cp_size(nodes)
+            shape = vm_shape(name=f"control-plane-{vcpus}c", vcpus=vcpus, memory_mib=mem)
+            pool = NodePool(max_gpus=self._max_gpus())
+            template, _, _ = self._node_template(vcpus * 1000, mem, MaxPodsPolicy(), system)
+            VmNodes(template).open(pool, template, cp.replicas)
+            groups.append(_VmGroup(len(self.rows), shape, [], "host"))
+            self._vm_rows(pool, CONTROL_PLANE, c.index, shape, MaxPodsPolicy(), system)
+            self.control_planes.append(ControlPlane(c.index, "dedicated", cp.replicas, vcpus, mem, nodes))
+        if hosted:
+            vcpus, mem = self._cp_size(sum(n for _, n in hosted))
+            shape = vm_shape(name="hosted-control-plane", vcpus=vcpus, memory_mib=mem)
+            self._hosted_control_planes(hosted, vm_shape=shape)
+            groups.append(_VmGroup(len(self.rows) - 1, shape, [], "host"))
+        return groups
 
     # ----------------------------------------------------------------- VM helpers
     def _vm_template(
@@ -570,11 +744,14 @@ class _Run:
         )
         return cpu, mem
 
-    def _vm_host_templates(self, hyp: HypervisorProfile) -> list[NodeTemplate]:
+    def _vm_host_templates(
+        self, hyp: HypervisorProfile, overcommit: float | None = None, *, cache: bool = True
+    ) -> list[NodeTemplate]:
         """What each host model offers to VMs (built once per run: it only depends on the
-        hypervisor and the overcommit)."""
-        if self._vm_templates is not None:
+        hypervisor and the overcommit, the substrate's unless given)."""
+        if cache and self._vm_templates is not None:
             return self._vm_templates
+        cpu_overcommit = self.vm.cpu_overcommit if overcommit is None else overcommit
         out = []
         for i, m in enumerate(self.scenario.hardware.host_models):
             # The hypervisor's CPU tax is not held back here: it is counted once, as the
@@ -583,7 +760,7 @@ class _Run:
                 cpu_milli=m.cpu_milli, memory_mib=m.memory_mib
             )
             usable_cpu = m.cpu_milli - res_cpu
-            if self.vm.cpu_overcommit == 1:
+            if cpu_overcommit == 1:
                 # Without overcommit each VM takes whole vCPUs, so only whole cores count.
                 usable_cpu = usable_cpu // 1000 * 1000
             out.append(
@@ -596,7 +773,8 @@ class _Run:
                     host_model=i,
                 )
             )
-        self._vm_templates = out
+        if cache:
+            self._vm_templates = out
         return out
 
     def _candidate_shapes(
@@ -864,6 +1042,14 @@ class _Run:
         host_gpus = np.array([models[m].gpu_count for m in host_model], np.int64)
         hyp_cpu = np.zeros(len(host_model), np.int64)
         hyp_mem = np.zeros(len(host_model), np.int64)
+        if self._management is not None:  # management hosts run the management hypervisor
+            h = self.defaults.hypervisors[self.defaults.control_plane.management_hypervisor]
+            mgmt = np.asarray(self.supply.hosts.role, np.int64) == MANAGEMENT
+            for i in np.flatnonzero(mgmt):
+                m = models[host_model[i]]
+                hyp_cpu[i], hyp_mem[i] = h.host_reserved.for_host(
+                    cpu_milli=m.cpu_milli, memory_mib=m.memory_mib
+                )
         if self.hypervisor is not None:
             h = self.hypervisor
             per_model = np.array(
@@ -903,6 +1089,7 @@ class _Run:
             sizing=self.supply.sizing,
             lower_bound_hosts=self.lower_bound + self._fixed_hosts(),
             notes=self.notes,
+            control_planes=sorted(self.control_planes, key=lambda c: c.cluster),
         )
 
     def _fixed_hosts(self) -> int:
@@ -938,9 +1125,43 @@ class _Run:
             used_pods=used_pods,
             sandbox_cpu=used_pods * r.sandbox_cpu_per_pod,
             sandbox_mem=used_pods * r.sandbox_mem_per_pod,
+            control_plane_cpu=full(r.cp_cpu),
+            control_plane_mem=full(r.cp_mem),
             gpu_cap_milli=pool.gpu_cap[:n].sum(axis=1),
             gpu_used_milli=(pool.gpu_cap[:n] - pool.gpu_free[:n]).sum(axis=1),
         )
+
+
+class _OneModel:
+    """A host source that opens hosts of one model only (control-plane machines)."""
+
+    def __init__(self, inner: HostNodes, model: int) -> None:
+        self.inner = inner
+        self.model = model
+        self.templates = inner.templates
+
+    def template_for(self, batch: PodBatch) -> NodeTemplate | None:
+        left = self.inner.supply.remaining[self.model] > 0
+        return self.inner.templates[self.model] if left else None
+
+    def available(self, template: NodeTemplate) -> int:
+        return self.inner.available(template)
+
+    def open(
+        self, pool: NodePool, template: NodeTemplate, count: int, racks: I64 | None = None
+    ) -> I64:
+        return self.inner.open(pool, template, count, racks)
+
+    def exhausted(self, batch: PodBatch) -> str:
+        name = self.inner.supply.models[self.model].name
+        return f"inventory exhausted: no {name} host left"
+
+
+def _stacked_column(stacked: dict[int, tuple[int, int]] | None, n: int, part: int) -> I64:
+    out = np.zeros(n, np.int64)
+    for node, values in (stacked or {}).items():
+        out[node] = values[part]
+    return out
 
 
 def _vm_level(batches: list[PodBatch]) -> list[PodBatch]:

@@ -65,6 +65,12 @@ def _bound(s: SubstrateStatic) -> str:
     return f"{s.hosts_lower_bound:,} ({s.packing_ratio:.2f}×)"
 
 
+def _modes(s: SubstrateStatic) -> str:
+    if not s.control_plane_modes:
+        return "–"
+    return ", ".join(f"{n} {mode}" for mode, n in sorted(s.control_plane_modes.items()))
+
+
 def _stranded_cause(s: SubstrateStatic) -> str:
     if not s.stranded:
         return "–"
@@ -76,6 +82,7 @@ SUBSTRATE_COLUMNS: list[Column[SubstrateStatic]] = [
     Column("LP lower bound", "hosts", _bound),
     Column("worker nodes", "", lambda s: f"{s.nodes:,}" + (" VMs" if s.vms else "")),
     Column("control-plane", "machines", lambda s: f"{s.control_plane_machines:,}"),
+    Column("control planes", "clusters by mode", lambda s: _modes(s)),
     Column("CPU alloc", "of capacity", lambda s: _pct(s.allocated.cpu_milli, s.capacity.cpu_milli)),
     Column(
         "mem alloc", "of capacity", lambda s: _pct(s.allocated.memory_mib, s.capacity.memory_mib)

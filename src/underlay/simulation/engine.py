@@ -8,8 +8,9 @@ pods × ``CHUNK_STEPS``.
 What runs on a kernel (a bare-metal node or a VM's guest), besides the tenants' pods:
 
 - **the node's own software**: the kubelet and container runtime use
-  ``defaults.node_daemons.kubelet_runtime_cpu_milli`` of CPU, and each DaemonSet pod a
-  constant fraction of its requests (``system_pods_cpu_use`` / ``_memory_use``). Being
+  ``defaults.node_daemons.kubelet_runtime_cpu_milli`` of CPU, each DaemonSet pod a
+  constant fraction of its requests (``system_pods_cpu_use`` / ``_memory_use``), and a
+  control plane stacked on the node ``control_plane.use_fraction`` of its size. Being
   below their requests they always get it (guaranteed), so they are simulated as a
   constant load: the kernel's CPU for tenant pods is its size less that load, and its
   memory for pods its size less the kubelet's memory reservation (kube + system reserved
@@ -173,10 +174,16 @@ def _pod_columns(substrate: object, defaults: Defaults, pods: PodTable, idx: I64
 
 def node_load(placement: SubstratePlacement, defaults: Defaults) -> tuple[F64, F64]:
     """(CPU millicores, memory MiB) each node's own software uses: the kubelet and runtime
-    (CPU) and the DaemonSet pods at their constant share of requests."""
+    (CPU), the DaemonSet pods at their constant share of requests, and a stacked control
+    plane at its ``use_fraction`` of the size kept for it."""
     d, nodes = defaults.node_daemons, placement.nodes
-    cpu = d.kubelet_runtime_cpu_milli + d.system_pods_cpu_use * nodes.system_cpu
-    mem = d.system_pods_memory_use * nodes.system_mem
+    cp = defaults.control_plane.use_fraction
+    cpu = (
+        d.kubelet_runtime_cpu_milli
+        + d.system_pods_cpu_use * nodes.system_cpu
+        + cp * nodes.control_plane_cpu
+    )
+    mem = d.system_pods_memory_use * nodes.system_mem + cp * nodes.control_plane_mem
     return cpu.astype(np.float64), mem.astype(np.float64)
 
 
