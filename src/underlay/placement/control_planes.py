@@ -58,7 +58,11 @@ class ControlPlane:
         """One short phrase, e.g. ``stacked on 3 workers (2 vCPU, 3.75 GiB each)``."""
         size = f"{self.vcpus:g} vCPU, {self.memory_mib / 1024:g} GiB"
         if self.mode == "dedicated":
-            where = f"{self.replicas} {self.host_model} hosts" if self.host_model else f"{self.replicas} VMs"
+            where = (
+                f"{self.replicas} {self.host_model} hosts"
+                if self.host_model
+                else f"{self.replicas} VMs"
+            )
             return f"dedicated: {where} ({size} needed each)"
         if self.mode == "stacked":
             return f"stacked on {self.replicas} workers ({size} reserved each)"
@@ -75,7 +79,10 @@ def resolve_mode(mode: ControlPlaneMode, *, on_vms: bool, has_model: bool) -> tu
             return "dedicated", ""
         return ("dedicated" if has_model else "stacked"), ""
     if on_vms and mode in ("stacked", "management"):
-        return "dedicated", f"{mode} control planes apply to bare metal; on VMs it gets VMs of its own"
+        return (
+            "dedicated",
+            f"{mode} control planes apply to bare metal; on VMs it gets VMs of its own",
+        )
     return mode, ""
 
 
@@ -86,7 +93,11 @@ def estimated_nodes(template: NodeTemplate, batches: list[PodBatch], replicas: i
     cpu = sum(b.replicas * b.cpu_milli for b in batches)
     mem = sum(b.replicas * b.memory_mib for b in batches)
     pods = sum(b.replicas * b.pod_slots for b in batches)
-    for total, cap in ((cpu, template.cpu_milli), (mem, template.memory_mib), (pods, template.pods)):
+    for total, cap in (
+        (cpu, template.cpu_milli),
+        (mem, template.memory_mib),
+        (pods, template.pods),
+    ):
         if total and cap > 0:
             need = max(need, math.ceil(total / cap))
     for b in batches:

@@ -308,7 +308,9 @@ class _Run:
             self.notes.append(f"control plane of {self._cluster_name(owner)}: {note}")
         self._add_bm_rows(pool, CONTROL_PLANE, owner, MaxPodsPolicy(), system)
         self.control_planes.append(
-            ControlPlane(owner, "dedicated", cp.replicas, vcpus, mem, nodes, models[model].name, note)
+            ControlPlane(
+                owner, "dedicated", cp.replicas, vcpus, mem, nodes, models[model].name, note
+            )
         )
 
     def _stacked(self, placer: Placer, owner: int, nodes: int) -> dict[int, tuple[int, int]]:
@@ -393,7 +395,9 @@ class _Run:
                 f" ({res.reason.describe()})" if res.reason else ""
             )
             self.notes.append(f"control plane of {self._cluster_name(owner)}: {note}")
-        self.control_planes.append(ControlPlane(owner, "management", n, vcpus, mem, nodes, note=note))
+        self.control_planes.append(
+            ControlPlane(owner, "management", n, vcpus, mem, nodes, note=note)
+        )
 
     def _estimate(self, templates: list[NodeTemplate], batches: list[PodBatch]) -> int:
         """Worker nodes of a bare-metal cluster, estimated before placement."""
@@ -681,7 +685,10 @@ class _Run:
         cp = self.defaults.control_plane
         system = self._system_pods(None)
         workers = Counter(
-            int(c) for r in self.rows if r.role == WORKER for c in np.broadcast_to(r.cluster, r.pool.n)
+            int(c)
+            for r in self.rows
+            if r.role == WORKER
+            for c in np.broadcast_to(r.cluster, r.pool.n)
         )
         groups: list[_VmGroup] = []
         hosted: list[tuple[int, int]] = []
@@ -698,7 +705,9 @@ class _Run:
             VmNodes(template).open(pool, template, cp.replicas)
             groups.append(_VmGroup(len(self.rows), shape, [], "host"))
             self._vm_rows(pool, CONTROL_PLANE, c.index, shape, MaxPodsPolicy(), system)
-            self.control_planes.append(ControlPlane(c.index, "dedicated", cp.replicas, vcpus, mem, nodes))
+            self.control_planes.append(
+                ControlPlane(c.index, "dedicated", cp.replicas, vcpus, mem, nodes)
+            )
         if hosted:
             vcpus, mem = self._cp_size(sum(n for _, n in hosted))
             shape = vm_shape(name="hosted-control-plane", vcpus=vcpus, memory_mib=mem)
