@@ -24,11 +24,13 @@ from collections import Counter
 from typing import Any
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from factories import make_host_model, scenario_dict
 from underlay.defaults.catalog import load_defaults
+from underlay.errors import ScenarioError
 from underlay.model.scenario import Scenario, Vm
 from underlay.pipeline import compare
 from underlay.placement.result import WORKER, SubstratePlacement
@@ -256,6 +258,17 @@ def check_inventory(sc: Scenario, p: SubstratePlacement) -> None:
     assert Counter(p.hosts.model) <= stock
 
 
+def _refuses_gpus(sc: Scenario, label: str) -> bool:
+    """A vm substrate whose hypervisor attaches no GPU (Firecracker), with GPU workloads."""
+    sub = sc.substrate(label)
+    gpus = any(
+        w.gpu_count and w.replicas for t in sc.tenants for c in t.clusters for w in c.workloads
+    )
+    return (
+        gpus and isinstance(sub, Vm) and not load_defaults().hypervisors[sub.hypervisor].gpu_attach
+    )
+
+
 def check_bound(p: SubstratePlacement) -> None:
     assert p.lower_bound_hosts >= 0
     if not p.unplaced and not p.notes:
@@ -267,6 +280,10 @@ def check_bound(p: SubstratePlacement) -> None:
 def test_placement_invariants(sc: Scenario) -> None:
     defaults = load_defaults()
     for label in sc.substrate_labels:
+        if _refuses_gpus(sc, label):
+            with pytest.raises(ScenarioError, match="cannot attach GPUs"):
+                place_substrate(sc, defaults, label)
+            continue
         p = place_substrate(sc, defaults, label)
         check_nodes(p)
         check_hosts(sc, p)
@@ -279,6 +296,13 @@ def test_placement_invariants(sc: Scenario) -> None:
 @given(scenario_dicts())
 def test_same_input_same_output(data: dict[str, Any]) -> None:
     sc = Scenario.model_validate(copy.deepcopy(data))
+    refused = [_refuses_gpus(sc, label) for label in sc.substrate_labels]
+    if any(refused):  # compared without them (test_placement_invariants checks the error)
+        data = {
+            **data,
+            "substrates": [s for s, r in zip(data["substrates"], refused, strict=True) if not r],
+        }
+        sc = Scenario.model_validate(copy.deepcopy(data))
     first = json.dumps(comparison_to_dict(compare(sc)), sort_keys=True)
     # A fresh scenario from the same data, so no state can leak through shared objects.
     again = Scenario.model_validate(copy.deepcopy(data))

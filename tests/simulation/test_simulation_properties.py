@@ -35,9 +35,9 @@ from factories import make_host_model, make_tenant, make_workload, scenario_dict
 from underlay.defaults.catalog import load_defaults
 from underlay.model.scenario import Scenario, Vm
 from underlay.pipeline import Comparison, Simulation, compare, simulate
+from underlay.placement.overheads import cpu_tax
 from underlay.report.json import comparison_to_dict
 from underlay.simulation import engine
-from underlay.simulation.engine import cpu_tax
 
 EXAMPLES = int(os.environ.get("UNDERLAY_HYPOTHESIS_EXAMPLES", "30"))
 PROPERTY = settings(

@@ -29,6 +29,8 @@ from underlay.analysis.cost import (
 )
 from underlay.defaults.catalog import Defaults
 from underlay.model.scenario import Sandboxed, Scenario, Vm
+from underlay.placement.gpus import gpu_efficiency, gpu_mode
+from underlay.placement.overheads import cpu_tax
 from underlay.placement.result import (
     HOSTED_CONTROL_PLANE,
     HOSTED_POOL,
@@ -351,21 +353,27 @@ def analyse(scenario: Scenario, defaults: Defaults, p: SubstratePlacement) -> Su
                 u.reason.detail,
             )
         )
-    # Throughput of a GPU and of a CPU relative to bare metal, from the cited defaults.
-    gpu_eff, cpu_eff = defaults.gpu_modes["baremetal"].efficiency, 1.0
+    # Throughput of a GPU and of a CPU relative to bare metal, from the cited defaults: the
+    # GPU's by the mode each GPU workload's share is given in, weighted by GPUs asked for
+    # (the mode's figure when nothing asks); the CPU's the substrate's tax (shown here,
+    # charged once, in the simulation).
     substrate = scenario.substrate(p.name)
+    weights, effs = [], []
+    for ref in p.workloads:
+        mode = gpu_mode(substrate, ref.workload)
+        if mode is not None:
+            weights.append(ref.workload.replicas * ref.workload.gpu_count * ref.workload.gpu_milli)
+            effs.append(gpu_efficiency(substrate, defaults, mode))
+    if sum(weights) > 0:
+        gpu_eff = float(np.average(effs, weights=weights))
+    else:
+        whole = "passthrough" if isinstance(substrate, Vm | Sandboxed) else "baremetal"
+        gpu_eff = gpu_efficiency(substrate, defaults, whole)
+    cpu_eff = 1.0
     if isinstance(substrate, Vm):
-        hyp_profile = defaults.hypervisors[substrate.hypervisor]
-        gpu_eff = (
-            hyp_profile.vgpu_efficiency
-            if substrate.gpu_mode == "vgpu"
-            else hyp_profile.gpu_passthrough_efficiency
-        )
-        cpu_eff = 1 - hyp_profile.cpu_overhead_percent / 100
+        cpu_eff = 1 - defaults.hypervisors[substrate.hypervisor].cpu_overhead_percent / 100
     elif isinstance(substrate, Sandboxed):
-        runtime = defaults.sandbox_runtimes[substrate.runtime]
-        gpu_eff = defaults.gpu_modes["passthrough"].efficiency  # Kata passes GPUs through VFIO
-        cpu_eff = 1 - runtime.cpu_overhead_percent / 100
+        cpu_eff = 1 - cpu_tax(substrate, defaults, "cpu")
     vm_count = int((nodes.is_vm & on_host).sum()) if is_vm else 0
     # Machines of their own: dedicated and management replicas, and the hosted pool's nodes.
     cp_machines_total = sum(

@@ -6,7 +6,7 @@ import copy
 import math
 from functools import cache
 from importlib import resources
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -19,6 +19,8 @@ __all__ = [
     "ControlPlaneSize",
     "Defaults",
     "FailureRates",
+    "GpuCatalog",
+    "GpuModelSpec",
     "HostReservation",
     "HypervisorProfile",
     "Interference",
@@ -95,6 +97,9 @@ class HypervisorProfile(_Model):
     network_latency_add_us: float = Field(ge=0)
     gpu_passthrough_efficiency: float = Field(gt=0, le=1.1)
     vgpu_efficiency: float = Field(gt=0, le=1.1)
+    gpu_attach: list[Literal["passthrough", "vgpu"]] = Field(
+        default_factory=list, description="how the hypervisor can give GPUs to VMs"
+    )
     vm_memory_overhead: VmMemoryOverhead
     host_reserved: HostReservation
     licence_per_core_year_usd: float = Field(ge=0)
@@ -146,6 +151,39 @@ class GpuMode(_Model):
 
     efficiency: float = Field(gt=0, le=1.1)
     source: str
+
+
+class MigGeometry(_Model):
+    """How a GPU model splits with MIG: ``slices`` compute slices, and its profiles as
+    (compute slices, memory)."""
+
+    slices: int = Field(ge=1, le=16)
+    profiles: list[tuple[int, MemoryMiB]] = Field(min_length=1)
+
+
+class GpuModelSpec(_Model):
+    """A GPU model's memory and, when it has them, its MIG profiles."""
+
+    memory_mib: MemoryMiB = Field(alias="memory")
+    mig: MigGeometry | None = None
+
+
+class GpuCatalog(_Model):
+    """Published GPU models, looked up by name (see :meth:`find`)."""
+
+    models: dict[str, GpuModelSpec]
+    source: str
+
+    def find(self, name: str) -> GpuModelSpec | None:
+        """The entry whose key's tokens are all in ``name`` (case-insensitive, ``-`` and
+        ``_`` separated), the key with most tokens winning; None when no key matches."""
+        tokens = set(name.upper().replace("_", "-").split("-"))
+        best: tuple[int, str] | None = None
+        for key in self.models:
+            parts = key.upper().split("-")
+            if all(p in tokens for p in parts) and (best is None or len(parts) > best[0]):
+                best = (len(parts), key)
+        return None if best is None else self.models[best[1]]
 
 
 class ControlPlaneSize(_Model):
@@ -304,6 +342,7 @@ class Defaults(_Model):
     node_reservation: dict[str, ReservationPolicy]
     max_pods: MaxPodsDefaults
     gpu_modes: dict[str, GpuMode]
+    gpu_catalog: GpuCatalog
     control_plane: ControlPlaneDefaults
     system_pods: list[SystemPod]
     system_pods_source: str

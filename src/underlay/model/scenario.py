@@ -147,6 +147,11 @@ class GpuSpec(_Model):
 
     model: Name
     count: int = Field(ge=1, le=64)
+    memory_mib: MemoryMiB | None = Field(
+        default=None,
+        alias="memory",
+        description="memory of each GPU (default: the defaults' GPU catalog for the model)",
+    )
 
 
 class PowerCurve(_Model):
@@ -377,6 +382,11 @@ class BaremetalDedicated(_Model):
 
     kind: Literal["baremetal-dedicated"]
     name: Name | None = Field(default=None, description="label, to compare two of one kind")
+    gpu_sharing: Literal["time-slicing", "mig"] = Field(
+        default="time-slicing",
+        description="how a GPU is shared by fractional pods (vm: by vGPU VMs): time-slicing "
+        "(work-conserving, no isolation) or MIG (fixed, isolated hardware slices)",
+    )
 
 
 class BaremetalShared(_Model):
@@ -384,6 +394,11 @@ class BaremetalShared(_Model):
 
     kind: Literal["baremetal-shared"]
     name: Name | None = Field(default=None, description="label, to compare two of one kind")
+    gpu_sharing: Literal["time-slicing", "mig"] = Field(
+        default="time-slicing",
+        description="how a GPU is shared by fractional pods (vm: by vGPU VMs): time-slicing "
+        "(work-conserving, no isolation) or MIG (fixed, isolated hardware slices)",
+    )
     max_pods: MaxPodsPolicy = Field(
         default_factory=lambda: MaxPodsPolicy(), description="max-pods policy of the shared cluster"
     )
@@ -411,7 +426,16 @@ class Vm(_Model):
     licence_per_core_year_usd: float | None = Field(
         default=None, ge=0, description="default: the hypervisor profile's list price"
     )
-    gpu_mode: Literal["passthrough", "vgpu"] = "passthrough"
+    gpu_mode: Literal["passthrough", "vgpu"] = Field(
+        default="passthrough",
+        description="how fractional GPU pods get GPUs: passthrough (whole GPUs to a VM, shared "
+        "by its pods) or vgpu (a vGPU slice per VM); whole-GPU pods always get passthrough",
+    )
+    gpu_sharing: Literal["time-slicing", "mig"] = Field(
+        default="time-slicing",
+        description="how a GPU is shared by fractional pods (vm: by vGPU VMs): time-slicing "
+        "(work-conserving, no isolation) or MIG (fixed, isolated hardware slices)",
+    )
     cache_partitioned: bool = Field(default=False, description=_CACHE_PARTITIONED)
 
 
@@ -454,6 +478,12 @@ class GpuRequest(_Model):
 
     count: int = Field(default=1, ge=0, le=16)
     fraction: float = Field(default=1.0, gt=0, le=1.0, description="share of each GPU, 1 = whole")
+    memory_mib: MemoryMiB | None = Field(
+        default=None,
+        alias="memory",
+        description="GPU memory the pod needs on each GPU; a share of a GPU is at least this "
+        "much of its memory (e.g. 12Gi is half an L4, 0.15 of an A100-80GB)",
+    )
     models: list[Name] = Field(default_factory=list, description="allowed GPU models, empty = any")
 
     @model_validator(mode="after")
@@ -521,6 +551,13 @@ class Usage(_Model):
         default=1.0, ge=1, le=100, description="CPU demand multiplier in a burst"
     )
     burst_steps: int = Field(default=6, ge=1, le=10_000, description="steps a burst lasts")
+    gpu: float = Field(
+        default=1.0,
+        ge=0,
+        le=1000,
+        description="GPU use, fraction of the pod's GPU share (above 1: a time-sliced pod that "
+        "would use idle GPU time; bursts multiply it too)",
+    )
     trace: str | None = Field(default=None, description="trace file, relative to the scenario file")
     series: list[str] = Field(default_factory=list, description="trace series, one per replica")
 

@@ -1,6 +1,8 @@
 """Pure resource arithmetic for node reservations, max pods and per-VM overheads.
 
 Every formula is the published one named in the defaults file (``underlay defaults``).
+The CPU tax of a VM or a sandbox is charged once, as extra CPU demand in the simulation
+(:func:`cpu_tax`); placement keeps none of it back.
 """
 
 from __future__ import annotations
@@ -8,9 +10,10 @@ from __future__ import annotations
 import itertools
 import math
 
-from underlay.defaults.catalog import ReservationPolicy
+from underlay.defaults.catalog import Defaults, ReservationPolicy
+from underlay.model.scenario import Sandboxed, Vm
 
-__all__ = ["node_reservation", "tiered"]
+__all__ = ["cpu_tax", "node_reservation", "tiered"]
 
 
 def tiered(amount: float, tiers: list[tuple[float | None, float]]) -> float:
@@ -68,3 +71,14 @@ def node_reservation(
         mem = 0.0
     mem += policy.eviction_mib
     return math.ceil(cpu), math.ceil(mem)
+
+
+def cpu_tax(substrate: object, defaults: Defaults, workload_class: str) -> float:
+    """The CPU tax of ``substrate`` on a pod of ``workload_class`` (0–1): the hypervisor's
+    on a ``vm``, the runtime's (by class where it says so) on ``sandboxed``, else 0."""
+    if isinstance(substrate, Vm):
+        return defaults.hypervisors[substrate.hypervisor].cpu_overhead_percent / 100
+    if isinstance(substrate, Sandboxed):
+        r = defaults.sandbox_runtimes[substrate.runtime]
+        return r.class_cpu_overhead_percent.get(workload_class, r.cpu_overhead_percent) / 100
+    return 0.0

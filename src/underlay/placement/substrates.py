@@ -47,6 +47,7 @@ from underlay.placement.control_planes import (
 from underlay.placement.engine import BatchResult, Placer, template_fit
 from underlay.placement.fleet import HostNodes, HostSupply, VmNodes
 from underlay.placement.framework import PodBatch, Profile, Registry, Unfit
+from underlay.placement.gpus import check_attach, gpu_share
 from underlay.placement.overheads import node_reservation
 from underlay.placement.plugins import default_registry
 from underlay.placement.pool import GPU_WHOLE, NodePool, NodeTemplate
@@ -98,8 +99,9 @@ def place_substrate(
 ) -> SubstratePlacement:
     """Place the whole scenario on the substrate named ``label`` (its kind when unnamed);
     ``progress(n)`` is told of pods as they are placed."""
-    run = _Run(scenario, defaults, progress)
     substrate = scenario.substrate(label)
+    check_attach(scenario, defaults, label)
+    run = _Run(scenario, defaults, progress, substrate)
     kind = substrate.kind
     if kind == "baremetal-dedicated":
         run.baremetal_dedicated()
@@ -142,7 +144,9 @@ class _PoolRows:
 
 
 class _Run:
-    def __init__(self, scenario: Scenario, defaults: Defaults, progress: Progress | None) -> None:
+    def __init__(
+        self, scenario: Scenario, defaults: Defaults, progress: Progress | None, substrate: object
+    ) -> None:
         self.scenario = scenario
         self.defaults = defaults
         self.progress = progress
@@ -166,6 +170,15 @@ class _Run:
         self._vm_templates: list[NodeTemplate] | None = None
         self.control_planes: list[ControlPlane] = []
         self._management: tuple[NodePool, Placer] | None = None
+        # What each workload takes of a GPU here (memory, MIG profiles, Kata's whole GPUs).
+        self.gpu_shares = [
+            gpu_share(scenario, defaults, substrate, w.workload,
+                      f"tenants {self.clusters[w.cluster_index].tenant.name!r}, workload {w.workload.name!r}")
+            for w in self.workloads
+        ]  # fmt: skip
+        for share in self.gpu_shares:
+            if share.note and share.note not in self.notes:
+                self.notes.append(share.note)
 
     # ------------------------------------------------------------------ helpers
     def _rack_count(self) -> int:
@@ -217,16 +230,17 @@ class _Run:
 
     def _batch(self, ref: WorkloadRef, extra_cpu: int = 0, extra_mem: int = 0) -> PodBatch:
         w = ref.workload
+        share = self.gpu_shares[ref.index]
         models = None
-        if w.gpu and w.gpu.models:
-            models = frozenset(self.gpu_models.index(m) for m in w.gpu.models)
+        if share.models is not None:
+            models = frozenset(self.gpu_models.index(m) for m in share.models)
         return PodBatch(
             key=ref.index,
             replicas=w.replicas,
             cpu_milli=w.requests.cpu_milli + extra_cpu,
             memory_mib=w.requests.memory_mib + extra_mem,
             gpu_count=w.gpu_count,
-            gpu_milli=w.gpu_milli,
+            gpu_milli=share.milli,
             gpu_models=models,
             anti_affinity=w.spread.anti_affinity,
             spread_racks=w.spread.spread_racks,
@@ -808,7 +822,7 @@ class _Run:
                     splits.append((g // per_vm, float(per_vm)))
             if substrate.gpu_mode == "vgpu" and all(b.gpu_milli < GPU_WHOLE for b in batches):
                 largest = max(b.gpu_milli for b in batches)
-                for slice_milli in (125, 250, 500):
+                for slice_milli in _vgpu_slices(substrate, largest):
                     if largest <= slice_milli:
                         splits.append((g * GPU_WHOLE // slice_milli, slice_milli / GPU_WHOLE))
         shapes = []
@@ -845,7 +859,9 @@ class _Run:
                     gpus = float(big.gpu_count * n)
                 elif substrate.gpu_mode == "vgpu" and n == 1:
                     gpus = next(
-                        sl / GPU_WHOLE for sl in (125, 250, 500, 1000) if sl >= big.gpu_milli
+                        sl / GPU_WHOLE
+                        for sl in (*_vgpu_slices(substrate, big.gpu_milli), 1000)
+                        if sl >= big.gpu_milli
                     )
                 else:
                     gpus = float(math.ceil(n * big.gpu_milli / GPU_WHOLE))
@@ -1164,6 +1180,12 @@ class _OneModel:
     def exhausted(self, batch: PodBatch) -> str:
         name = self.inner.supply.models[self.model].name
         return f"inventory exhausted: no {name} host left"
+
+
+def _vgpu_slices(substrate: Vm, milli: int) -> tuple[int, ...]:
+    """vGPU slice sizes (milli-GPUs) a VM may get: a MIG-backed vGPU is exactly the pod's
+    MIG profile; a time-sliced one an eighth, a quarter or a half of the GPU."""
+    return (milli,) if substrate.gpu_sharing == "mig" else (125, 250, 500)
 
 
 def _stacked_column(stacked: dict[int, tuple[int, int]] | None, n: int, part: int) -> I64:

@@ -86,14 +86,16 @@ from numpy.typing import NDArray
 
 from underlay.analysis.energy import KNOTS, knot_weight_sums
 from underlay.defaults.catalog import Defaults
-from underlay.model.scenario import BaremetalDedicated, Sandboxed, Scenario, Vm
+from underlay.model.scenario import BaremetalDedicated, Sandboxed, Scenario, Vm, Workload
+from underlay.placement.gpus import gpu_efficiency, gpu_mode
+from underlay.placement.overheads import cpu_tax
 from underlay.placement.result import SubstratePlacement
 from underlay.simulation.contention import Kernels, cpu_on_kernels, evict_memory, share_by_weight
 from underlay.simulation.pods import PodTable, pod_nodes, pod_table
 from underlay.simulation.results import SubstrateSimulation, TenantSimulation
 from underlay.simulation.usage import CHUNK_STEPS, UsageSampler
 
-__all__ = ["class_throughput", "cpu_tax", "simulate_substrate"]
+__all__ = ["class_throughput", "simulate_substrate"]
 
 F32 = NDArray[np.float32]
 F64 = NDArray[np.float64]
@@ -123,17 +125,6 @@ class _Pods:
     req_mem: F32
     lim_mem: F32
     priority: I64
-
-
-def cpu_tax(substrate: object, defaults: Defaults, workload_class: str) -> float:
-    """The CPU tax of ``substrate`` on a pod of ``workload_class`` (0–1): the hypervisor's
-    on a ``vm``, the runtime's (by class where it says so) on ``sandboxed``, else 0."""
-    if isinstance(substrate, Vm):
-        return defaults.hypervisors[substrate.hypervisor].cpu_overhead_percent / 100
-    if isinstance(substrate, Sandboxed):
-        r = defaults.sandbox_runtimes[substrate.runtime]
-        return r.class_cpu_overhead_percent.get(workload_class, r.cpu_overhead_percent) / 100
-    return 0.0
 
 
 def _pod_columns(substrate: object, defaults: Defaults, pods: PodTable, idx: I64) -> _Pods:
@@ -433,7 +424,9 @@ def simulate_substrate(
         if progress:
             progress(n)
 
-    per_class = np.array([class_throughput(substrate, defaults, c) for c in pods.workload_class])
+    per_class = np.array(
+        [class_throughput(substrate, defaults, w.workload) for w in placement.workloads]
+    )
     reps = np.bincount(pods.workload, minlength=len(pods.workload_class)).astype(np.float64)
     t_of_w = np.array([w.tenant_index for w in placement.workloads], np.int64)
     weight = (
@@ -637,27 +630,24 @@ def _latency_add(substrate: object, defaults: Defaults) -> float:
     return 0.0
 
 
-def class_throughput(substrate: object, defaults: Defaults, workload_class: str) -> float:
-    """Work a pod of ``workload_class`` does per unit of what the simulation does not
-    model, vs bare metal: ``storage-io`` at the storage IOPS factor, GPU classes at the GPU
-    mode's efficiency (passthrough or vGPU; Kata passes GPUs through), everything else 1.
+def class_throughput(substrate: object, defaults: Defaults, workload: Workload) -> float:
+    """Work a pod of ``workload`` does per unit of what the simulation does not model, vs
+    bare metal: ``storage-io`` at the storage IOPS factor, GPU classes at the efficiency of
+    the GPU mode its share is given in (:mod:`underlay.placement.gpus`: passthrough, vGPU,
+    MIG or time-slicing), everything else 1.
 
     The CPU tax is *not* here: the simulation has already charged it as extra CPU demand
-    (:func:`cpu_tax`), so dividing by it again would count it twice.
+    (:func:`~underlay.placement.overheads.cpu_tax`), so dividing by it again would count it
+    twice.
     """
-    if isinstance(substrate, Vm):
-        h = defaults.hypervisors[substrate.hypervisor]
-        storage = h.storage_iops_factor
-        gpu = h.vgpu_efficiency if substrate.gpu_mode == "vgpu" else h.gpu_passthrough_efficiency
-    elif isinstance(substrate, Sandboxed):
-        storage = defaults.sandbox_runtimes[substrate.runtime].storage_iops_factor
-        gpu = defaults.gpu_modes["passthrough"].efficiency
-    else:
-        storage, gpu = 1.0, defaults.gpu_modes["baremetal"].efficiency
-    if workload_class == "storage-io":
-        return storage
-    if workload_class.startswith("gpu-"):
-        return gpu
+    if workload.workload_class == "storage-io":
+        if isinstance(substrate, Vm):
+            return defaults.hypervisors[substrate.hypervisor].storage_iops_factor
+        if isinstance(substrate, Sandboxed):
+            return defaults.sandbox_runtimes[substrate.runtime].storage_iops_factor
+        return 1.0
+    if workload.workload_class.startswith("gpu-"):
+        return gpu_efficiency(substrate, defaults, gpu_mode(substrate, workload) or "baremetal")
     return 1.0
 
 
