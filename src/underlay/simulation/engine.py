@@ -27,7 +27,8 @@ What runs on a kernel (a bare-metal node or a VM's guest), besides the tenants' 
   (Kata) has ``default_vcpus`` vCPUs plus ceil(limit) hot-added for a CPU limit, so a
   container without a CPU limit gets at most ``default_vcpus`` cores (what it wanted
   above is unmet: ``sandbox_cap``); without a memory limit it has the guest's
-  ``default_memory`` and is OOM-killed above it (kata-containers, vCPU handling design).
+  ``default_memory`` and is OOM-killed above it, while a memory limit hot-adds that much
+  memory, so the limit alone binds (kata-containers, vCPU handling design).
 
 Measures (per tenant unless stated):
 
@@ -152,7 +153,11 @@ def _pod_columns(substrate: object, defaults: Defaults, pods: PodTable, idx: I64
             # A CPU limit hot-adds ceil(limit) vCPUs to the default ones: never binding.
             vcap = np.where(np.isfinite(lim_w), np.inf, runtime.default_vcpus * 1000.0)
         if runtime.default_memory_mib is not None:
-            lim_mem_w = np.minimum(lim_mem_w, float(runtime.default_memory_mib))
+            # Likewise a memory limit hot-adds that much memory: only unlimited pods are
+            # held to the guest's default memory.
+            lim_mem_w = np.where(
+                np.isfinite(lim_mem_w), lim_mem_w, float(runtime.default_memory_mib)
+            )
 
     def col(x: F64 | float) -> F32:
         return np.broadcast_to(np.asarray(x, np.float64), (len(idx),)).astype(np.float32)[:, None]
