@@ -475,6 +475,34 @@ def test_a_kata_pod_without_a_memory_limit_is_oom_killed_above_the_guests_defaul
     assert of(by_name(sim, "baremetal-shared")[1], "t").oom_kills == 0
 
 
+def test_a_kata_pod_with_a_memory_limit_runs_up_to_its_limit_not_the_guests_default(
+    defaults: Defaults,
+) -> None:
+    # A memory limit hot-adds that much memory to the guest (kata-containers, like a CPU
+    # limit's vCPUs), so the limit binds, not default_memory: with a 4 GiB limit a pod
+    # using 3 GiB (3,072 + the sandbox's 160 MiB <= 4,096 + 160) lives every step; one
+    # using 5 GiB (5,120 + 160 > 4,096 + 160) is killed every step, as on bare metal.
+    assert defaults.sandbox_runtimes["kata"].default_memory_mib == 2048
+    steps = int(HOURS * 60 / STEP_MIN)
+
+    def work(name: str, gib: float) -> dict[str, Any]:
+        return make_workload(
+            name, cpu="1", memory="1Gi", limits={"memory": "4Gi"},
+            usage={"model": "constant", "memory": gib},
+        )  # fmt: skip
+
+    sc = scenario(
+        [tenant("fits", work("f", 3)), tenant("over", work("o", 5))],
+        [{"kind": "sandboxed", "runtime": "kata"}, {"kind": "baremetal-shared"}],
+    )
+    sim = simulate(sc)
+    for label in ("sandboxed", "baremetal-shared"):
+        result = by_name(sim, label)[1]
+        assert of(result, "fits").oom_kills == 0, label
+        assert of(result, "fits").killed_core_hours == 0, label
+        assert of(result, "over").oom_kills == steps, label
+
+
 # ------------------------------------------------------------- shared-hardware slowdown
 
 # 32-core hosts and 10-vCPU VMs: both tenants' VMs fit one host beside a hosted

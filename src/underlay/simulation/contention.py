@@ -26,9 +26,13 @@ killed or evicted pod gets no CPU and holds no memory for that step.
 
 **VMs on a host**: each VM is a kernel of its own: the rules above apply among that VM's
 pods only, against the VM's allocatable, and a VM never uses another VM's idle CPU. With
-CPU overcommit > 1, the VMs' CPU (what their pods were granted) competes on the host:
-each VM is guaranteed ``vcpus ÷ overcommit`` and the rest is shared by vCPU weight; what a
-VM loses is *CPU-ready* time, and its pods lose it in proportion.
+CPU overcommit > 1, the VMs' CPU — what their pods were granted plus the guest's own node
+software (kubelet, runtime, DaemonSets: see :mod:`underlay.simulation.engine`) — competes
+for the host's cores less the hypervisor's reservation: each VM is guaranteed
+min(its use, ``vcpus ÷ overcommit``) and the rest is shared by vCPU weight, each VM capped
+at its use; what a VM loses is *CPU-ready* time, and its pods (and node software) lose it
+in proportion. Only VMs with tenant pods take part: a VM without any (a control-plane VM,
+an empty node) is not simulated, and its node software counts in host utilisation only.
 """
 
 from __future__ import annotations

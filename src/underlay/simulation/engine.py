@@ -28,34 +28,41 @@ What runs on a kernel (a bare-metal node or a VM's guest), besides the tenants' 
   (Kata) has ``default_vcpus`` vCPUs plus ceil(limit) hot-added for a CPU limit, so a
   container without a CPU limit gets at most ``default_vcpus`` cores (what it wanted
   above is unmet: ``sandbox_cap``); without a memory limit it has the guest's
-  ``default_memory`` and is OOM-killed above it (kata-containers, vCPU handling design).
+  ``default_memory`` and is OOM-killed above it, while a memory limit hot-adds that much
+  memory, so the limit alone binds (kata-containers, vCPU handling design).
 
 Measures (per tenant unless stated):
 
 - demand, granted, and *unmet*: CPU wanted within the limit and not granted, whatever
   took it — contention on the kernel, CPU-ready (a VM waiting for a physical core), kills,
   a sandbox's vCPU cap, or no placement at all (unplaced pods' demand is drawn like any
-  other); throttled (above the limit) apart; OOM kills (over the pod's limit) and
+  other, with the substrate's tax); throttled (above the workload's CPU limit) apart, for
+  killed and unplaced pods too, so demand = throttled + granted + unmet; OOM kills (over the pod's limit) and
   evictions (node pressure), one per killed pod-step (a pod restarts and, still over the
   line, is killed again: CrashLoopBackOff retries within minutes);
 - CPU-ready: with CPU overcommit, what a VM lost to other VMs on its host;
 - risk: pod-time on hosts whose utilisation over a chunk has μ + σ ≥ 1 (the load-variation
   risk line of the Trimaran scheduler plugin, η = 1);
-- latency inflation of latency-sensitive pods (class ``network-latency``), relative to
-  the same pod alone on an idle bare-metal kernel: an M/M/1 queue whose server is the CPU
-  the pod can get this step — its grant plus its weighted share of what the kernel left
-  idle, at least its request, at most its limit (and its sandbox's vCPUs) — so response
-  time grows as 1 / (1 − ρ) up to ``defaults.latency.rho_max``; past it the queue is
+- latency inflation of latency-sensitive pods (class ``network-latency``; each step they
+  run), relative to the same pod alone on its kernel with nothing else running and no
+  substrate effect (a server of min(its limit, the kernel's CPU for tenant pods); no
+  sandbox cap, no CPU-ready): an M/M/1 queue at ρ = what the pod wants within its limit ÷
+  its server, the CPU it can get this step — its grant plus a share of what the kernel
+  left idle, weighted by max(request, 2m) among all the kernel's tenant pods (killed ones
+  included), at least its request, at most its limit (and its sandbox's vCPUs) — so
+  response time grows as 1 / (1 − ρ) up to ``defaults.latency.rho_max``; past it the queue is
   overloaded and response time grows with the backlog, in proportion to demand ÷ capacity
   (a pod that wants 4× what it gets waits ~4× as long), capped at ``max_inflation``; with
   CPU overcommit every request of the VM also waits its CPU-ready share. Percentiles come
   from a log-spaced histogram. The substrate's per-request network latency is reported
   apart;
 - SLA attainment: share of steps in which the tenant got at least ``sla.cpu_satisfaction``
-  of its demand within limits (placed or not);
+  of its demand within its workloads' CPU limits (placed or not; what a sandbox's vCPU cap
+  withheld counts as wanted; a step in which it wants nothing is met);
 - slowdown from shared hardware (last-level cache, memory bandwidth): a pod does
   ``1 − k · L`` of the work of the CPU it is granted, ``L`` the load of *other tenants*
-  on its host (their CPU ÷ the host's), ``k`` the defaults' interference figure (or the
+  on its host (the CPU their workloads are granted — sandboxes' own use and node software
+  not counted — ÷ the host's cores), ``k`` the defaults' interference figure (or the
   scenario's ``shared_hardware_slowdown``). A tenant alone on its hosts escapes it (its
   own load is in the bare-metal baseline); VMs and containers sharing a host do not —
   pinning vCPUs partitions neither cache nor memory bandwidth — unless the substrate sets
@@ -144,7 +151,11 @@ def _pod_columns(substrate: object, defaults: Defaults, pods: PodTable, idx: I64
             # A CPU limit hot-adds ceil(limit) vCPUs to the default ones: never binding.
             vcap = np.where(np.isfinite(lim_w), np.inf, runtime.default_vcpus * 1000.0)
         if runtime.default_memory_mib is not None:
-            lim_mem_w = np.minimum(lim_mem_w, float(runtime.default_memory_mib))
+            # Likewise a memory limit hot-adds that much memory: only unlimited pods are
+            # held to the guest's default memory.
+            lim_mem_w = np.where(
+                np.isfinite(lim_mem_w), lim_mem_w, float(runtime.default_memory_mib)
+            )
 
     def col(x: F64 | float) -> F32:
         return np.broadcast_to(np.asarray(x, np.float64), (len(idx),)).astype(np.float32)[:, None]
