@@ -116,7 +116,7 @@ def gpu_share(
     specs = _specs(scenario, defaults)
     models = sorted(req.models) if req.models else sorted(specs)
     mode = gpu_mode(substrate, workload)
-    milli = round(req.fraction * _WHOLE)
+    milli = asked = round(req.fraction * _WHOLE)
     if req.memory_mib is not None:
         known = [(m, specs[m]) for m in models if specs.get(m) is not None]
         unknown = [m for m in models if specs.get(m) is None]
@@ -138,7 +138,8 @@ def gpu_share(
         return GpuShare(_WHOLE, frozenset(models) if req.models or req.memory_mib else None,
                         "a Kata pod gets whole GPUs (passed through to its VM): its share is rounded up")  # fmt: skip
     if mode in ("mig", "vgpu-mig") and milli < _WHOLE:
-        return _mig_share(specs, models, milli, req.memory_mib, where)
+        # a MIG profile has its own memory: the compute share asked for picks the slices
+        return _mig_share(specs, models, asked, req.memory_mib, where)
     narrowed = frozenset(models) if (req.models or req.memory_mib is not None) else None
     return GpuShare(min(milli, _WHOLE), narrowed)
 
