@@ -14,7 +14,7 @@ gives the per-pod answer in one vectorised step.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
@@ -59,6 +59,9 @@ class BatchResult:
     counts: I64
     unplaced: int
     reason: Unfit | None
+    # GPU pods: the device of each replica, in ``np.repeat(nodes, counts)`` order (the
+    # first of a pod's devices); empty for pods without GPUs.
+    devices: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
 
     @property
     def placed(self) -> int:
@@ -126,6 +129,7 @@ class Placer:
         self.racks = max(1, racks)
         self._filters = registry.filters()
         self._quota: I64 | None = None
+        self._devices_out: list[I64] = []
         self._typical: list[PodBatch] = []
         self._typical_cache: dict[tuple[str, ...], Any] = {}
         self.gpu_model_names: tuple[str, ...] = ()
@@ -168,6 +172,7 @@ class Placer:
         remaining = batch.replicas
         nodes_out: list[I64] = []
         counts_out: list[I64] = []
+        self._devices_out = []
         rack_used = np.zeros(self.racks, np.int64)
         self._quota = self._rack_quota(batch)
         per_pod = bool(self.profile.gpu_per_pod and batch.needs_gpu and batch.anti_affinity == "none"
@@ -227,7 +232,10 @@ class Placer:
                 break
         nodes = np.concatenate(nodes_out) if nodes_out else np.zeros(0, np.int64)
         counts = np.concatenate(counts_out) if counts_out else np.zeros(0, np.int64)
-        return BatchResult(batch.key, nodes, counts, remaining, reason if remaining else None)
+        devices = _taken(self._devices_out) if batch.needs_gpu else np.zeros(0, np.int64)
+        return BatchResult(
+            batch.key, nodes, counts, remaining, reason if remaining else None, devices
+        )
 
     def _fill(
         self,
@@ -305,6 +313,10 @@ class Placer:
             if len(where) == 0:
                 break
             node_ids, counts = np.unique(where, return_counts=True)
+            # each pod's first device, in node order (as the replicas are counted)
+            placed = np.flatnonzero(result.node_of_pod >= 0)
+            by_node = placed[np.argsort(result.node_of_pod[placed], kind="stable")]
+            self._devices_out.append(_first_bit(result.gpu_mask[by_node]))
             pool.free_cpu[node_ids] -= counts * batch.cpu_milli
             pool.free_mem[node_ids] -= counts * batch.memory_mib
             pool.free_pods[node_ids] -= counts * batch.pod_slots
@@ -397,7 +409,7 @@ class Placer:
         pool.free_pods[nodes] -= counts * batch.pod_slots
         if batch.needs_gpu:
             for node, count in zip(nodes.tolist(), counts.tolist(), strict=True):
-                _take_gpus(pool.gpu_free[node], batch, count)
+                self._devices_out.append(_take_gpus(pool.gpu_free[node], batch, count))
 
     def _why(self, batch: PodBatch, fit: I64, taken: I64 | None = None) -> Unfit:
         """The binding filter on the node closest to fitting (``taken``: nodes this batch
@@ -463,14 +475,31 @@ def _taken(nodes_out: list[I64]) -> I64:
     return np.concatenate(nodes_out) if nodes_out else np.zeros(0, np.int64)
 
 
-def _take_gpus(free: I64, batch: PodBatch, count: int) -> None:
-    """Assign GPUs on one node: fully free devices for whole GPUs; tightest device for shares."""
+def _take_gpus(free: I64, batch: PodBatch, count: int) -> I64:
+    """Assign GPUs on one node: fully free devices for whole GPUs; tightest device for
+    shares. Returns each replica's (first) device."""
     if batch.gpu_milli >= GPU_WHOLE:
         devices = np.flatnonzero(free >= GPU_WHOLE)[: batch.gpu_count * count]
         free[devices] -= GPU_WHOLE
-        return
-    for _ in range(count):
+        first: I64 = devices[:: max(batch.gpu_count, 1)].astype(np.int64)
+        return first
+    out = np.zeros(count, np.int64)
+    for i in range(count):
         ok = free >= batch.gpu_milli
         # Best fit inside the node: the device with least room that still fits.
         device = int(np.argmin(np.where(ok, free, np.iinfo(np.int64).max)))
         free[device] -= batch.gpu_milli
+        out[i] = device
+    return out
+
+
+def _first_bit(masks: I64) -> I64:
+    """Index of the lowest set bit of each GPU bitmask (-1 for 0)."""
+    out = np.full(len(masks), -1, np.int64)
+    left = masks.copy()
+    for bit in range(62):
+        hit = (out < 0) & ((left >> bit) & 1 == 1)
+        out[hit] = bit
+        if (out >= 0).all():
+            break
+    return out

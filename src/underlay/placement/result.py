@@ -83,6 +83,7 @@ class NodeTable:
     sandbox_mem: I64
     control_plane_cpu: I64  # a stacked control plane's size, kept off this worker
     control_plane_mem: I64
+    host_gpu_device: I64  # a GPU VM's (first) device on its host, -1 otherwise
     gpu_cap_milli: I64
     gpu_used_milli: I64
 
@@ -117,6 +118,8 @@ class SubstratePlacement:
     placed: I64  # pods placed per workload
     pod_nodes: list[I64]  # per workload: node indices ...
     pod_counts: list[I64]  # ... and replicas on each
+    pod_devices: list[I64]  # per workload: each placed replica's (first) GPU device on its
+    # node, in np.repeat(pod_nodes, pod_counts) order; -1 without GPUs
     unplaced: list[Unplaced]
     shared_version: str | None = None
     sizing: bool = True

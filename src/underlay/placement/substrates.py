@@ -141,6 +141,7 @@ class _PoolRows:
     sandbox_mem_per_pod: int = 0
     cp_cpu: I64 | int = 0  # a stacked control plane's size, reserved on its nodes
     cp_mem: I64 | int = 0
+    host_device: I64 | int = -1  # a GPU VM's device on its host
 
 
 class _Run:
@@ -161,6 +162,7 @@ class _Run:
         self.rows: list[_PoolRows] = []
         self.pod_nodes: list[list[I64]] = [[] for _ in self.workloads]
         self.pod_counts: list[list[I64]] = [[] for _ in self.workloads]
+        self.pod_devices: list[list[I64]] = [[] for _ in self.workloads]
         self.unplaced: list[Unplaced] = []
         self.notes: list[str] = []
         self.hypervisor: HypervisorProfile | None = None
@@ -278,6 +280,8 @@ class _Run:
             if res.placed:
                 self.pod_nodes[res.key].append(res.nodes + offset)
                 self.pod_counts[res.key].append(res.counts)
+                devices = res.devices if len(res.devices) else np.full(res.placed, -1, np.int64)
+                self.pod_devices[res.key].append(devices)
             if res.unplaced:
                 assert res.reason is not None
                 self.unplaced.append(Unplaced(res.key, res.unplaced, res.reason))
@@ -1011,6 +1015,10 @@ class _Run:
             )
             host_of_vm[: len(placed)] = placed
             vm_host[rows_index] = host_of_vm
+            if len(res.devices):  # the host GPU each GPU VM got (a vGPU slice's device)
+                device = np.full(n_vms, -1, np.int64)
+                device[: len(res.devices)] = res.devices
+                self.rows[rows_index].host_device = device
             if res.unplaced:
                 if not groups[res.key].results:  # control-plane VMs
                     owner = self.rows[rows_index].cluster
@@ -1046,14 +1054,18 @@ class _Run:
             "its VM found no host" + (f"; {why.detail}" if why.detail else ""),
         )
         for k in range(len(self.workloads)):
-            kept_nodes, kept_counts, lost = [], [], 0
-            for nodes, counts in zip(self.pod_nodes[k], self.pod_counts[k], strict=True):
+            kept_nodes, kept_counts, kept_devices, lost = [], [], [], 0
+            for nodes, counts, devices in zip(
+                self.pod_nodes[k], self.pod_counts[k], self.pod_devices[k], strict=True
+            ):
                 gone = (nodes >= lo) & (nodes < hi)
                 lost += int(counts[gone].sum())
                 kept_nodes.append(nodes[~gone])
                 kept_counts.append(counts[~gone])
+                kept_devices.append(devices[~np.repeat(gone, counts)])
             if lost:
                 self.pod_nodes[k], self.pod_counts[k] = kept_nodes, kept_counts
+                self.pod_devices[k] = kept_devices
                 self.unplaced.append(Unplaced(k, lost, why))
 
     # ------------------------------------------------------------------ result
@@ -1086,12 +1098,18 @@ class _Run:
             ).reshape(-1, 2)
             hyp_cpu, hyp_mem = per_model[host_model, 0], per_model[host_model, 1]
         placed = np.zeros(len(self.workloads), np.int64)
-        pod_nodes, pod_counts = [], []
+        pod_nodes, pod_counts, pod_devices = [], [], []
         for k in range(len(self.workloads)):
             pn = np.concatenate(self.pod_nodes[k]) if self.pod_nodes[k] else np.zeros(0, np.int64)
             pc = np.concatenate(self.pod_counts[k]) if self.pod_counts[k] else np.zeros(0, np.int64)
+            pd = (
+                np.concatenate(self.pod_devices[k])
+                if self.pod_devices[k]
+                else np.zeros(0, np.int64)
+            )
             pod_nodes.append(pn)
             pod_counts.append(pc)
+            pod_devices.append(pd)
             placed[k] = int(pc.sum())
         return SubstratePlacement(
             kind=kind,
@@ -1109,6 +1127,7 @@ class _Run:
             placed=placed,
             pod_nodes=pod_nodes,
             pod_counts=pod_counts,
+            pod_devices=pod_devices,
             unplaced=sorted(self.unplaced, key=lambda u: u.workload_index),
             shared_version=self.shared_version,
             sizing=self.supply.sizing,
@@ -1152,6 +1171,7 @@ class _Run:
             sandbox_mem=used_pods * r.sandbox_mem_per_pod,
             control_plane_cpu=full(r.cp_cpu),
             control_plane_mem=full(r.cp_mem),
+            host_gpu_device=full(r.host_device),
             gpu_cap_milli=pool.gpu_cap[:n].sum(axis=1),
             gpu_used_milli=(pool.gpu_cap[:n] - pool.gpu_free[:n]).sum(axis=1),
         )

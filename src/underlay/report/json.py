@@ -139,6 +139,10 @@ def _simulated(r: SubstrateSimulation, names: list[str]) -> dict[str, Any]:
                 },
                 "unplaced_pods": t.unplaced_pods,
                 "throughput_percent": num(t.throughput_percent),
+                "gpu": {
+                    "demand_hours": num(t.gpu_demand_hours),
+                    "unmet_percent": num(t.gpu_unmet_percent),
+                },
             }
             for t in r.tenants
         ],

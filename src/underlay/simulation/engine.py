@@ -94,7 +94,7 @@ from numpy.typing import NDArray
 from underlay.analysis.energy import KNOTS, knot_weight_sums
 from underlay.defaults.catalog import Defaults
 from underlay.model.scenario import BaremetalDedicated, Sandboxed, Scenario, Vm, Workload
-from underlay.placement.gpus import gpu_efficiency, gpu_mode
+from underlay.placement.gpus import gpu_efficiency, gpu_mode, gpu_share
 from underlay.placement.overheads import cpu_tax
 from underlay.placement.result import SubstratePlacement
 from underlay.simulation.contention import Kernels, cpu_on_kernels, evict_memory, share_by_weight
@@ -111,6 +111,7 @@ _LAT_BINS = np.concatenate([[0.0], np.geomspace(1.0, 1000.0, 241)])  # 3 % resol
 _MEASURES = (
     "demand", "granted", "contention", "throttled", "unmet_steps", "throttled_steps", "ready",
     "risk_steps", "pod_steps", "slow", "oom", "evict", "sla_ok", "killed", "capped", "unplaced",
+    "gpu_demand", "gpu_granted",
 )  # fmt: skip
 
 
@@ -282,6 +283,7 @@ def simulate_substrate(
     rho_max, max_inflation = defaults.latency.rho_max, defaults.latency.max_inflation
     shared_kernels = placement.kind in ("baremetal-shared", "sandboxed")
     lost_tenant = pods.tenant[unplaced]
+    gpus = _GpuShares.build(scenario, defaults, placement, substrate, pods, node)
     for start in range(0, steps, CHUNK_STEPS):
         stop = min(steps, start + CHUNK_STEPS)
         n = stop - start
@@ -413,6 +415,10 @@ def simulate_substrate(
             if shared_kernels:  # elsewhere a kernel (node or VM) holds one tenant only
                 interference += _interference(shares.unmet, shares.burst, blk.tenant, kern, t_count)
 
+        if len(gpus.pods):
+            demand_g, granted_g = gpus.step(sampler)
+            for key, per_pod in (("gpu_demand", demand_g), ("gpu_granted", granted_g)):
+                acc[key] += np.bincount(gpus.tenant, weights=per_pod.sum(axis=1), minlength=t_count)
         if len(unplaced):  # pods never placed wanted CPU too: all of it is unmet
             cpu_u, _ = sampler.rows(unplaced)
             demand_u = cpu_u * lost.factor
@@ -450,6 +456,98 @@ def simulate_substrate(
     return _summarise(scenario, placement, pods, node, acc, lat_hist, interference, util_mean, util_p95,
                       at_full, active_host_steps, steps, step_h, lat_add, started, throughput,
                       power_weights / steps)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _GpuShares:
+    """The GPU pods (canonical indices), what each was given and how it shares its GPU.
+
+    A pod with whole GPUs, a MIG slice or a MIG-backed vGPU uses at most what it was given
+    (no one else is on it). Time-sliced pods — sharing a bare-metal GPU, a passthrough GPU
+    inside their VM, or a vGPU device with other VMs — are work-conserving and get no
+    isolation: on each physical device the GPU time is split equally among the pods that
+    want it, each capped at what it wants (NVIDIA's time-slicing and the vGPU best-effort
+    scheduler are round-robin), so a pod may use idle time beyond its share and loses
+    some of its share when its neighbours want more. A pod never placed gets nothing.
+    """
+
+    pods: I64  # canonical indices of GPU pods
+    tenant: I64
+    share: F32  # milli-GPUs each was given (per GPU × GPUs; what it asks when unplaced)
+    placed: NDArray[np.bool_]
+    sliced: I64  # rows of ``pods`` that are time-sliced, sorted by device
+    devices: Kernels  # those rows grouped by physical device
+
+    @staticmethod
+    def build(
+        scenario: Scenario, defaults: Defaults, placement: SubstratePlacement,
+        substrate: object, pods: PodTable, node: I64,
+    ) -> _GpuShares:  # fmt: skip
+        """The GPU pods of ``placement`` and the devices the time-sliced ones share."""
+        gpu_w = [i for i, w in enumerate(placement.workloads) if w.workload.gpu_count]
+        idx = np.flatnonzero(np.isin(pods.workload, gpu_w)) if gpu_w else np.zeros(0, np.int64)
+        reps = np.bincount(pods.workload, minlength=len(placement.workloads))
+        starts = np.cumsum(reps) - reps
+        device = np.full(len(pods), -1, np.int64)
+        for w in gpu_w:
+            d = placement.pod_devices[w]
+            device[starts[w] : starts[w] + len(d)] = d
+        share = np.zeros(len(pods), np.float32)
+        sliced = np.zeros(len(pods), bool)
+        key = np.full(len(pods), -1, np.int64)
+        nodes = placement.nodes
+        n_nodes = max(len(nodes), 1)
+        for w in gpu_w:
+            wl = placement.workloads[w].workload
+            rows = np.arange(starts[w], starts[w] + reps[w])
+            on = node[rows] >= 0
+            milli = gpu_share(scenario, defaults, substrate, wl, wl.name).milli
+            share[rows] = milli * wl.gpu_count
+            mode = gpu_mode(substrate, wl)
+            if mode not in ("time-slicing", "vgpu") and not (
+                mode == "passthrough" and milli < 1000
+            ):
+                continue
+            r = rows[on & (device[rows] >= 0)]
+            sliced[r] = True
+            if mode == "vgpu":  # the VM's vGPU slice is on its host's device
+                vm = node[r]
+                key[r] = n_nodes * 64 + nodes.host[vm] * 64 + nodes.host_gpu_device[vm]
+            else:  # a device of the node (a bare-metal host, or a VM's passthrough GPU)
+                key[r] = node[r] * 64 + device[r]
+        sel = idx[np.argsort(~sliced[idx], kind="stable")]  # sliced first
+        n_sliced = int(sliced[idx].sum())
+        order = np.argsort(key[sel[:n_sliced]], kind="stable")
+        sel[:n_sliced] = sel[:n_sliced][order]
+        keys = key[sel[:n_sliced]]
+        first = (
+            np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+            if n_sliced
+            else np.zeros(0, np.int64)
+        )
+        counts = np.diff(np.r_[first, n_sliced]).astype(np.int64)
+        return _GpuShares(
+            pods=sel.astype(np.int64),
+            tenant=pods.tenant[sel],
+            share=share[sel],
+            placed=node[sel] >= 0,
+            sliced=np.arange(n_sliced, dtype=np.int64),
+            devices=Kernels(starts=first.astype(np.int64), counts=counts),
+        )
+
+    def step(self, sampler: UsageSampler) -> tuple[F32, F32]:
+        """(demand, granted) milli-GPUs of each GPU pod over the sampler's current span."""
+        want = sampler.gpu_rows(self.pods, self.share)
+        # An isolated pod uses at most what it was given; a pod never placed gets nothing.
+        demand = np.minimum(want, self.share[:, None])
+        granted = np.where(self.placed[:, None], demand, np.float32(0))
+        n = len(self.sliced)
+        if n:
+            s = self.sliced
+            demand[s] = want[s]  # time-sliced pods may want idle time beyond their share
+            free = np.full((self.devices.n, want.shape[1]), 1000.0, np.float32)
+            granted[s] = share_by_weight(want[s], np.ones_like(want[s]), free, self.devices)
+        return demand, granted
 
 
 @dataclass(frozen=True)
@@ -615,6 +713,10 @@ def _summarise(
                 slowdown_percent=pct(acc["slow"][t], acc["granted"][t]),
                 throughput_percent=100.0 * float(throughput[t]),
                 unplaced_pods=int(unplaced[t]),
+                gpu_demand_hours=acc["gpu_demand"][t] * to_core_h,
+                gpu_unmet_percent=pct(
+                    acc["gpu_demand"][t] - acc["gpu_granted"][t], acc["gpu_demand"][t]
+                ),
             )
         )
     return SubstrateSimulation(

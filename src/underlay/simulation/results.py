@@ -24,9 +24,7 @@ class TenantSimulation:
     """
 
     name: str
-    demand_core_hours: (
-        float  # CPU asked for (with the substrate's CPU tax), within limits and above
-    )
+    demand_core_hours: float  # CPU asked for (with the CPU tax), within limits and above
     granted_core_hours: float  # CPU the workloads got (a sandbox's own use excluded)
     unmet_core_hours: float  # every part below, summed
     unmet_percent: float  # of demand within limits
@@ -47,14 +45,12 @@ class TenantSimulation:
     latency_add_us: float  # network round-trip added by the substrate (per request)
     sla_target_percent: float  # share of CPU demand to be granted, per step
     sla_attainment_percent: float  # share of steps meeting it
-    slowdown_core_hours: (
-        float  # work lost to other tenants' load on shared caches / memory bandwidth
-    )
+    slowdown_core_hours: float  # work lost to others' cache / memory-bandwidth load
     slowdown_percent: float  # of the CPU granted
-    throughput_percent: (
-        float  # work per resource vs bare metal for what is not simulated (I/O, GPU)
-    )
+    throughput_percent: float  # work per resource vs bare metal, not simulated (I/O, GPU)
     unplaced_pods: int
+    gpu_demand_hours: float = 0.0  # GPU-hours wanted (time-sliced pods: beyond their share)
+    gpu_unmet_percent: float = 0.0  # of it not granted: time-sliced neighbours, no placement
 
 
 @dataclass(frozen=True)

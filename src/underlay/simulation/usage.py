@@ -16,6 +16,9 @@ One protocol — :meth:`UsageSampler.chunk` returns (pods × steps) arrays of CP
   (exact integration of the linear interpolation between samples, so gaps are
   interpolated and coarser traces are spread evenly); the trace repeats past its end.
 
+GPU use (:meth:`UsageSampler.gpu_rows`) is ``usage.gpu`` of the pod's GPU share, times
+the workload's burst factor while it bursts.
+
 Randomness comes from ``numpy.random.default_rng([seed, first_step])`` per chunk of
 steps, drawn for pods in canonical order, so the same seed gives the same usage on every
 substrate and in every run.
@@ -118,6 +121,7 @@ class UsageSampler:
         self.mem_level = (per_w["mem"][wid] * pods.base_mem).astype(np.float32)
         self.amp = (per_w["amp"][wid] * pods.base_cpu).astype(np.float32)
         self.peak_s = per_w["peak"][wid] * 3600.0
+        self.gpu_level = np.array([u.gpu for u in usage], np.float32)[wid]
         self.noisy = np.flatnonzero((per_w["noise"][wid] > 0) & (self.kind == 1))
         self.noise_sd = (per_w["noise"][wid] * pods.base_cpu).astype(np.float32)
         self.corr = per_w["corr"][wid].astype(np.float32)
@@ -215,6 +219,19 @@ class UsageSampler:
                 )
                 bursting[:, s] = self._burst_left > 0
             self._factor = np.where(bursting, self.burst_factor[:, None], np.float32(1.0))
+
+    def gpu_rows(self, idx: I64, share: F32) -> F32:
+        """GPU use of pods ``idx`` over the span of :meth:`begin`, in milli-GPUs: ``usage.gpu``
+        of each pod's GPU ``share`` (milli-GPUs it was given), times the burst factor while
+        its workload bursts."""
+        start, stop = self._span
+        level = (self.gpu_level[idx] * share)[:, None]
+        out = np.repeat(level.astype(np.float32), stop - start, axis=1)
+        if self._factor is not None:
+            sel = np.flatnonzero(self._bursty[idx])
+            if len(sel):
+                out[sel] *= self._factor[self.pods.workload[idx[sel]]]
+        return out
 
     def rows(self, idx: I64) -> tuple[F32, F32]:
         """Usage of the pods ``idx`` (canonical indices) over the span of :meth:`begin`."""
