@@ -54,7 +54,7 @@ from scipy.stats import poisson
 from underlay.analysis.failures import FailureCosts, analyse_failures, failure_costs, lost_pod_hours
 from underlay.defaults.catalog import FailureRates, load_defaults
 from underlay.model.scenario import SUBSTRATE_KINDS, Scenario
-from underlay.placement.substrates import place_substrate
+from underlay.pipeline import place as place_one
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from placement import generate, run_child
@@ -149,7 +149,7 @@ def run_one(args: argparse.Namespace) -> dict[str, Any]:
         defaults = load_defaults(scenario.overrides)
         t_gen = time.perf_counter() - t1
         t1 = time.perf_counter()
-        placement = place_substrate(scenario, defaults, kind)
+        placement = place_one(scenario, defaults, kind)
         t_place = time.perf_counter() - t1
         hosts = len(placement.hosts)
         if step and abs(hosts - args.hosts) <= 0.03 * args.hosts:

@@ -38,7 +38,7 @@ from underlay.analysis.lifecycle import analyse_lifecycle
 from underlay.defaults.catalog import load_defaults
 from underlay.defaults.releases import release_calendar
 from underlay.model.scenario import SUBSTRATE_KINDS, Scenario
-from underlay.placement.substrates import place_substrate
+from underlay.pipeline import place as place_one
 
 TARGET_SECONDS = 30.0
 VERSIONS = ("1.30", "1.31", "1.32", "1.33", "1.34", "1.35", "1.36")
@@ -137,7 +137,7 @@ def main() -> None:
     total = 0.0
     for kind in SUBSTRATE_KINDS:
         t0 = time.perf_counter()
-        placement = place_substrate(scenario, defaults, kind)
+        placement = place_one(scenario, defaults, kind)
         t_place = time.perf_counter() - t0
         t0 = time.perf_counter()
         life = analyse_lifecycle(scenario, defaults, placement)

@@ -60,8 +60,8 @@ from underlay.analysis.capacity import analyse
 from underlay.defaults.catalog import load_defaults
 from underlay.model.loading import load_scenario
 from underlay.model.scenario import SUBSTRATE_KINDS, Scenario
+from underlay.pipeline import place as place_one
 from underlay.placement.result import WORKER, SubstratePlacement
-from underlay.placement.substrates import place_substrate
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -290,7 +290,7 @@ def run_one(args: argparse.Namespace) -> dict[str, Any]:
     t0 = time.perf_counter()
     if prof:
         prof.enable()
-    placement = place_substrate(scenario, defaults, kind)
+    placement = place_one(scenario, defaults, kind)
     if prof:
         prof.disable()
     t_place = time.perf_counter() - t0
@@ -345,7 +345,7 @@ def run_one(args: argparse.Namespace) -> dict[str, Any]:
     if not args.no_tracemalloc and not args.profile:
         tracemalloc.start()
         t0 = time.perf_counter()
-        placement = place_substrate(scenario, defaults, kind)
+        placement = place_one(scenario, defaults, kind)
         out["place_traced_s"] = time.perf_counter() - t0
         _, peak = tracemalloc.get_traced_memory()
         out["place_tracemalloc_peak_mib"] = peak / 2**20
@@ -501,7 +501,7 @@ def baseline(args: argparse.Namespace) -> dict[str, Any]:
     sub = subsample(scenario_dict(args), args.baseline_fraction, args.seed)
     defaults = load_defaults(sub.overrides)
     t0 = time.perf_counter()
-    p = place_substrate(sub, defaults, "baremetal-shared")
+    p = place_one(sub, defaults, "baremetal-shared")
     t_vec = time.perf_counter() - t0
     worker = p.nodes.role == WORKER
     cap = (int(p.nodes.alloc_cpu[worker][0]), int(p.nodes.alloc_mem[worker][0]),
@@ -535,7 +535,7 @@ def examples() -> list[dict[str, Any]]:
         for s in scenario.substrates:
             label = getattr(s, "name", None) or s.kind
             t0 = time.perf_counter()
-            p = place_substrate(scenario, defaults, label)
+            p = place_one(scenario, defaults, label)
             st = analyse(scenario, defaults, p)
             rows.append({
                 "example": path.name, "kind": label, "hosts": st.hosts,

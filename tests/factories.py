@@ -16,13 +16,13 @@ import yaml
 
 from underlay.defaults.catalog import Defaults, load_defaults
 from underlay.model.scenario import Scenario
+from underlay.pipeline import place as place_one
 from underlay.placement.engine import Placer
 from underlay.placement.framework import PodBatch
 from underlay.placement.plugins import default_registry
 from underlay.placement.pool import NodePool, NodeTemplate
 from underlay.placement.result import SubstratePlacement
 from underlay.placement.strategies import profile_for
-from underlay.placement.substrates import place_substrate
 
 __all__ = [
     "FixedNodes",
@@ -124,7 +124,7 @@ def scenario_yaml(**overrides: Any) -> str:
 
 def place(scenario: Scenario, kind: str, defaults: Defaults | None = None) -> SubstratePlacement:
     """Place ``scenario`` on its substrate ``kind`` with the packaged defaults."""
-    return place_substrate(scenario, defaults or load_defaults(scenario.overrides), kind)
+    return place_one(scenario, defaults or load_defaults(scenario.overrides), kind)
 
 
 # ----------------------------------------------------------------- engine-level helpers

@@ -9,11 +9,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import numpy as np
+from numpy.typing import NDArray
+
 from underlay.analysis.capacity import SubstrateStatic
 from underlay.analysis.capacity import analyse as analyse_capacity
 from underlay.defaults.catalog import Defaults, load_defaults
 from underlay.errors import ScenarioError
-from underlay.model.scenario import Scenario
+from underlay.model.scenario import Scenario, Vm
 from underlay.placement.result import SubstratePlacement
 from underlay.placement.substrates import place_substrate
 from underlay.simulation.results import SubstrateSimulation
@@ -32,6 +35,7 @@ __all__ = [
     "SubstrateAnalysis",
     "analyse",
     "compare",
+    "place",
     "simulate",
     "total_pods",
 ]
@@ -74,13 +78,43 @@ def compare(
                 f"substrate {label!r} is not in the scenario (it lists: {', '.join(labels)})"
             )
     placements, statics = [], []
+    peaks = _peaks(scenario, defaults, chosen)
     for label in chosen:
         if on_substrate:
             on_substrate(label)
-        placement = place_substrate(scenario, defaults, label, progress=on_pods)
+        placement = place_substrate(scenario, defaults, label, progress=on_pods, peaks=peaks)
         placements.append(placement)
         statics.append(analyse_capacity(scenario, defaults, placement))
     return Comparison(scenario, defaults, statics, placements)
+
+
+def _peaks(
+    scenario: Scenario, defaults: Defaults, labels: Sequence[str]
+) -> tuple[NDArray[np.float64], NDArray[np.float64]] | None:
+    """Each workload's usage peak, when a chosen vm substrate sizes its VMs by it."""
+    if not any(
+        isinstance(s := scenario.substrate(label), Vm) and s.sizing == "peak" for label in labels
+    ):
+        return None
+    from underlay.placement.substrates import flatten
+    from underlay.simulation.usage import workload_peaks
+
+    _, workloads = flatten(scenario)
+    return workload_peaks(scenario, workloads, defaults.vm_sizing.peak_percentile)
+
+
+def place(
+    scenario: Scenario,
+    defaults: Defaults,
+    label: str,
+    *,
+    progress: Callable[[int], None] | None = None,
+) -> SubstratePlacement:
+    """Place ``scenario`` on substrate ``label`` (drawing usage peaks when its VMs are sized
+    by them)."""
+    return place_substrate(
+        scenario, defaults, label, progress=progress, peaks=_peaks(scenario, defaults, [label])
+    )
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,7 @@ def _total(parts: dict[str, Resources3]) -> Resources3:
 
 
 def _identity(s: SubstrateStatic) -> None:
-    total = s.allocated + _total(s.overhead) + _total(s.stranded)
+    total = s.allocated + s.burst_room + _total(s.overhead) + _total(s.stranded)
     assert total.cpu_milli == pytest.approx(s.capacity.cpu_milli)
     assert total.memory_mib == pytest.approx(s.capacity.memory_mib)
 

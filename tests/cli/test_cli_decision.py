@@ -258,10 +258,10 @@ def test_the_hybrid_costs_the_sum_of_its_tenants(saas_json: dict[str, Any]) -> N
 
 
 def test_weighing_cost_makes_the_cheapest_substrate_win() -> None:
-    data = _json("compare", SAAS, "--json", "--weight", "cost=5")
+    data = _json("compare", SAAS, "--json", "--weight", "cost=1000")
     d = data["decision"]
     costs = {s["name"]: s["cost"]["per_month_usd"]["total"] for s in data["substrates"]}
-    assert d["weights"] == load_scenario(SAAS).weights.as_dict() | {"cost": 5.0}
+    assert d["weights"] == load_scenario(SAAS).weights.as_dict() | {"cost": 1000.0}
     assert d["verdict"]["winner"] == min(costs, key=costs.__getitem__)
     assert d["verdict"]["winner"] == max(d["substrates"], key=lambda s: s["total"])["name"]
 

@@ -33,8 +33,8 @@ from underlay.defaults.catalog import load_defaults
 from underlay.errors import ScenarioError
 from underlay.model.scenario import Scenario, Vm
 from underlay.pipeline import compare
+from underlay.pipeline import place as place_one
 from underlay.placement.result import WORKER, SubstratePlacement
-from underlay.placement.substrates import place_substrate
 from underlay.report.json import comparison_to_dict
 
 EXAMPLES = int(os.environ.get("UNDERLAY_HYPOTHESIS_EXAMPLES", "50"))
@@ -282,9 +282,9 @@ def test_placement_invariants(sc: Scenario) -> None:
     for label in sc.substrate_labels:
         if _refuses_gpus(sc, label):
             with pytest.raises(ScenarioError, match="cannot attach GPUs"):
-                place_substrate(sc, defaults, label)
+                place_one(sc, defaults, label)
             continue
-        p = place_substrate(sc, defaults, label)
+        p = place_one(sc, defaults, label)
         check_nodes(p)
         check_hosts(sc, p)
         check_pods(sc, p)

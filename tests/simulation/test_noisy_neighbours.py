@@ -33,8 +33,11 @@ def scenario(
 ) -> Scenario:
     # The shared cluster's control plane on hosts of its own: worker nodes hold only the
     # pods under test (the tenants' control planes are hosted).
+    # VMs hold pods by their requests (how much room a pod takes is test_vm_sizing's).
     substrates = [
-        {"control_plane": "dedicated", **s} if s["kind"] in ("baremetal-shared", "sandboxed") else s
+        {"control_plane": "dedicated", **s}
+        if s["kind"] in ("baremetal-shared", "sandboxed")
+        else ({"sizing": "requests", **s} if s["kind"] == "vm" else s)
         for s in substrates
     ]
     return make_scenario(

@@ -4,10 +4,11 @@ and per tenant.
 
 Accounting (CPU in millicores, memory in MiB, GPUs in milli-GPUs), for every host:
 
-    capacity = allocated (tenant pod requests)
-             + overhead  (hypervisor, per-VM memory, kubelet reservations, DaemonSet pods,
-                          sandbox pod overhead, control planes)
-             + stranded  (left unused, by cause)
+    capacity = allocated  (tenant pod requests)
+             + burst room (what VMs sized by limits or usage peaks keep above requests)
+             + overhead   (hypervisor, per-VM memory, kubelet reservations, DaemonSet pods,
+                           sandbox pod overhead, control planes)
+             + stranded   (left unused, by cause)
 
 With CPU or memory overcommit the VMs' contents may exceed their hosts' capacity; the
 identity then holds per VM, not per host.
@@ -125,6 +126,7 @@ class SubstrateStatic:
     control_plane_modes: dict[str, int]  # mode → clusters (the shared cluster counts once)
     capacity: Resources3
     allocated: Resources3
+    burst_room: Resources3  # room VMs keep above their pods' requests (sizing: limits / peak)
     overhead: dict[str, Resources3]
     stranded: dict[str, Resources3]
     versions_per_host_max: int
@@ -214,6 +216,14 @@ def analyse(scenario: Scenario, defaults: Defaults, p: SubstratePlacement) -> Su
         overhead["control_plane"] = _sum(
             p.host_cpu[cp_hosts], p.host_mem[cp_hosts], p.host_gpus[cp_hosts] * 1000
         ) + _sum(nodes.control_plane_cpu[worker], nodes.control_plane_mem[worker])
+
+    # ---- burst room: what VMs sized above their pods' requests keep for their peaks ----
+    used = _sum(nodes.used_cpu[worker], nodes.used_mem[worker])
+    sandbox = overhead.get("sandbox", Resources3())
+    burst_room = Resources3(
+        max(used.cpu_milli - allocated.cpu_milli - sandbox.cpu_milli, 0.0),
+        max(used.memory_mib - allocated.memory_mib - sandbox.memory_mib, 0.0),
+    )
 
     # ---- stranded, by cause --------------------------------------------------------
     stranded: dict[str, Resources3] = {}
@@ -396,6 +406,7 @@ def analyse(scenario: Scenario, defaults: Defaults, p: SubstratePlacement) -> Su
         control_plane_modes=modes,
         capacity=capacity,
         allocated=allocated,
+        burst_room=burst_room,
         overhead=overhead,
         stranded=stranded,
         versions_per_host_max=int(versions_per_host.max()) if n_hosts else 0,

@@ -12,7 +12,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from underlay.errors import ScenarioError
-from underlay.model.scenario import CpuMilli, MemoryMiB, Resources, SystemPod
+from underlay.model.scenario import CpuMilli, MemoryMiB, Resources, SystemPod, VmShape
 
 __all__ = [
     "ControlPlaneDefaults",
@@ -186,6 +186,14 @@ class GpuCatalog(_Model):
         return None if best is None else self.models[best[1]]
 
 
+class VmSizing(_Model):
+    """How VMs are sized: the usage percentile of ``sizing: peak``, and the instance menu."""
+
+    peak_percentile: float = Field(gt=0, le=100)
+    menu: list[VmShape] = Field(min_length=1)
+    source: str
+
+
 class ControlPlaneSize(_Model):
     """One row of the control-plane sizing table: clusters up to ``max_nodes`` nodes."""
 
@@ -343,6 +351,7 @@ class Defaults(_Model):
     max_pods: MaxPodsDefaults
     gpu_modes: dict[str, GpuMode]
     gpu_catalog: GpuCatalog
+    vm_sizing: VmSizing
     control_plane: ControlPlaneDefaults
     system_pods: list[SystemPod]
     system_pods_source: str

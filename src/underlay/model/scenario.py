@@ -420,7 +420,17 @@ class Vm(_Model):
     kind: Literal["vm"]
     name: Name | None = Field(default=None, description="label, e.g. vm-passthrough / vm-vgpu")
     hypervisor: Name = "kvm"
-    shapes: Literal["auto"] | list[VmShape] = "auto"
+    shapes: Literal["auto", "menu"] | list[VmShape] = Field(
+        default="auto",
+        description="VM sizes: auto (fractions of a host, or cut to the pods), menu (the "
+        "defaults' instance-type menu), or a list of your own",
+    )
+    sizing: Literal["requests", "limits", "peak"] = Field(
+        default="peak",
+        description="how much room each pod takes in its VM: its requests; its limits (room "
+        "to burst to them); or peak (default): the p95 of its replayed usage, at least its "
+        "requests, so a tenant's VMs hold its own peaks",
+    )
     cpu_overcommit: float = Field(default=1.0, ge=1.0, le=32.0)
     memory_overcommit: float = Field(default=1.0, ge=1.0, le=4.0)
     licence_per_core_year_usd: float | None = Field(

@@ -48,7 +48,7 @@ from underlay.placement.engine import BatchResult, Placer, template_fit
 from underlay.placement.fleet import HostNodes, HostSupply, VmNodes
 from underlay.placement.framework import PodBatch, Profile, Registry, Unfit
 from underlay.placement.gpus import check_attach, gpu_share
-from underlay.placement.overheads import node_reservation
+from underlay.placement.overheads import cpu_tax, node_reservation
 from underlay.placement.plugins import default_registry
 from underlay.placement.pool import GPU_WHOLE, NodePool, NodeTemplate
 from underlay.placement.result import (
@@ -95,13 +95,26 @@ def flatten(scenario: Scenario) -> tuple[list[ClusterRef], list[WorkloadRef]]:
 
 
 def place_substrate(
-    scenario: Scenario, defaults: Defaults, label: str, *, progress: Progress | None = None
+    scenario: Scenario,
+    defaults: Defaults,
+    label: str,
+    *,
+    progress: Progress | None = None,
+    peaks: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None,
 ) -> SubstratePlacement:
     """Place the whole scenario on the substrate named ``label`` (its kind when unnamed);
-    ``progress(n)`` is told of pods as they are placed."""
+    ``progress(n)`` is told of pods as they are placed. ``peaks`` (per workload: CPU
+    millicores and memory MiB of one pod at its usage percentile) size VMs under
+    ``sizing: peak`` — :func:`underlay.pipeline.place` draws them from the usage models."""
     substrate = scenario.substrate(label)
     check_attach(scenario, defaults, label)
+    if isinstance(substrate, Vm) and substrate.sizing == "peak" and peaks is None:
+        raise ValueError(
+            f"substrate {label!r} sizes VMs by peak usage: pass peaks "
+            "(underlay.pipeline.place draws them)"
+        )
     run = _Run(scenario, defaults, progress, substrate)
+    run.peaks = peaks
     kind = substrate.kind
     if kind == "baremetal-dedicated":
         run.baremetal_dedicated()
@@ -172,6 +185,7 @@ class _Run:
         self._vm_templates: list[NodeTemplate] | None = None
         self.control_planes: list[ControlPlane] = []
         self._management: tuple[NodePool, Placer] | None = None
+        self.peaks: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None
         # What each workload takes of a GPU here (memory, MIG profiles, Kata's whole GPUs).
         self.gpu_shares = [
             gpu_share(scenario, defaults, substrate, w.workload,
@@ -655,7 +669,7 @@ class _Run:
             refs = [w for w in self.workloads if w.cluster_index == c.index]
             by_gpu: dict[tuple[bool, bool, tuple[int, ...], int], list[PodBatch]] = {}
             for w in refs:
-                b = self._batch(w)
+                b = self._sized(self._batch(w), w, substrate)
                 if b.replicas == 0:
                     continue
                 # vGPU slices suit fractional pods; whole-GPU pods get passthrough-sized VMs.
@@ -696,6 +710,26 @@ class _Run:
                 )  # fmt: skip
         groups += self._vm_control_planes()
         self._vms_onto_hosts(substrate, hyp, groups)
+
+    def _sized(self, batch: PodBatch, ref: WorkloadRef, substrate: Vm) -> PodBatch:
+        """The room a pod takes in its VM under the substrate's ``sizing``: its requests;
+        its limits; or its usage peak (with the hypervisor's CPU tax, which its VM pays),
+        at most its limits — never less than its requests."""
+        w = ref.workload
+        cpu, mem = batch.cpu_milli, batch.memory_mib
+        lim = w.limits
+        lim_cpu = lim.cpu_milli if lim is not None and lim.cpu_milli else None
+        lim_mem = lim.memory_mib if lim is not None and lim.memory_mib else None
+        if substrate.sizing == "limits":
+            cpu = max(cpu, lim_cpu or 0)
+            mem = max(mem, lim_mem or 0)
+        elif substrate.sizing == "peak" and self.peaks is not None:
+            tax = cpu_tax(substrate, self.defaults, w.workload_class)
+            peak_cpu = math.ceil(self.peaks[0][ref.index] / (1 - tax))
+            peak_mem = math.ceil(self.peaks[1][ref.index])
+            cpu = max(cpu, min(peak_cpu, lim_cpu) if lim_cpu else peak_cpu)
+            mem = max(mem, min(peak_mem, lim_mem) if lim_mem else peak_mem)
+        return replace(batch, cpu_milli=cpu, memory_mib=mem)
 
     def _vm_control_planes(self) -> list[_VmGroup]:
         """Control-plane VMs, sized by each cluster's worker VMs: ``replicas`` VMs per
@@ -807,7 +841,9 @@ class _Run:
     def _candidate_shapes(
         self, substrate: Vm, hyp: HypervisorProfile, needs_gpu: bool, models: frozenset[int] | None, batches: list[PodBatch]
     ) -> list[VmShape]:  # fmt: skip
-        if substrate.shapes != "auto":
+        if substrate.shapes == "menu" and not needs_gpu:  # the menu has no GPU shapes
+            return list(self.defaults.vm_sizing.menu)
+        if isinstance(substrate.shapes, list):
             return [s for s in substrate.shapes if (s.gpus > 0) == needs_gpu]
         host_i = self.supply.choose(batches[0]) if needs_gpu else self.supply.choose(None)
         if host_i is None:

@@ -92,6 +92,11 @@ SUBSTRATE_COLUMNS: list[Column[SubstrateStatic]] = [
     Column(
         "overhead", "cores / GiB", lambda s: f"{_cores(_overhead(s)[0])} / {_gib(_overhead(s)[1])}"
     ),
+    Column(
+        "VM burst room",
+        "cores above requests",
+        lambda s: _cores(s.burst_room.cpu_milli) if s.kind == "vm" else "–",
+    ),
     Column("stranded", "cores", lambda s: _cores(sum(v.cpu_milli for v in s.stranded.values()))),
     Column("stranded mostly by", "", _stranded_cause),
     Column("versions", "per host (max)", lambda s: str(s.versions_per_host_max)),

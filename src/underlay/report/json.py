@@ -45,6 +45,7 @@ def _substrate(s: SubstrateStatic) -> dict[str, Any]:
         "control_plane_modes": dict(sorted(s.control_plane_modes.items())),
         "capacity": _res(s.capacity),
         "allocated": _res(s.allocated),
+        "burst_room": _res(s.burst_room),
         "overhead": {k: _res(v) for k, v in sorted(s.overhead.items())},
         "stranded": {k: _res(v) for k, v in sorted(s.stranded.items())},
         "kubernetes_versions_per_host": {

@@ -35,9 +35,9 @@ from numpy.typing import NDArray
 from underlay.errors import TraceError
 from underlay.model.scenario import Scenario
 from underlay.placement.result import WorkloadRef
-from underlay.simulation.pods import PodTable
+from underlay.simulation.pods import PodTable, pod_table
 
-__all__ = ["CHUNK_STEPS", "UsageSampler", "resample_mean"]
+__all__ = ["CHUNK_STEPS", "UsageSampler", "resample_mean", "workload_peaks"]
 
 F32 = NDArray[np.float32]
 F64 = NDArray[np.float64]
@@ -270,3 +270,51 @@ class UsageSampler:
                 mem[sel] = self.traces.mem[codes, start:stop]
         np.maximum(cpu, 0, out=cpu)
         return cpu, mem
+
+
+# Values kept for the percentile: sampled pods × sampled steps, at most this many.
+_PEAK_BUDGET = 8_000_000
+
+
+def workload_peaks(
+    scenario: Scenario, workloads: list[WorkloadRef], percentile: float
+) -> tuple[F64, F64]:
+    """Per workload, the ``percentile`` of one pod's CPU demand (millicores) and memory use
+    (MiB) over the horizon: what ``sizing: peak`` sizes a VM's room for.
+
+    Drawn by the usage models with the scenario's seed for up to 8 replicas of each
+    workload (their pooled values; replicas share a model, so a few stand for all), every
+    step while the values fit ``_PEAK_BUDGET``, else every k-th step.
+    """
+    w_count = len(workloads)
+    if not w_count:
+        return np.zeros(0), np.zeros(0)
+    sim = scenario.simulation
+    steps = sim.steps
+    per = max(1, min(8, _PEAK_BUDGET // max(w_count * steps, 1)))
+    sample = [
+        WorkloadRef(w.index, w.cluster_index, w.tenant_index,
+                    w.workload.model_copy(update={"replicas": min(w.workload.replicas, per)}))
+        for w in workloads
+    ]  # fmt: skip
+    pods = pod_table(scenario, sample)
+    sampler = UsageSampler(scenario, sample, pods)
+    stride = max(1, -(-len(pods) * steps // _PEAK_BUDGET))
+    cpu_parts, mem_parts = [], []
+    for start in range(0, steps, CHUNK_STEPS):
+        cpu, mem = sampler.chunk(start, min(steps, start + CHUNK_STEPS))
+        keep = np.arange(start, min(steps, start + CHUNK_STEPS))
+        keep = keep % stride == 0
+        cpu_parts.append(cpu[:, keep])
+        mem_parts.append(np.broadcast_to(mem, cpu.shape)[:, keep])
+    cpu_all = np.concatenate(cpu_parts, axis=1)
+    mem_all = np.concatenate(mem_parts, axis=1)
+    cpu_peak = np.zeros(w_count)
+    mem_peak = np.zeros(w_count)
+    reps = np.bincount(pods.workload, minlength=w_count)
+    starts = np.cumsum(reps) - reps  # pods are numbered workload by workload
+    for w in np.flatnonzero(reps):
+        rows = slice(int(starts[w]), int(starts[w] + reps[w]))
+        cpu_peak[w] = float(np.percentile(cpu_all[rows], percentile))
+        mem_peak[w] = float(np.percentile(mem_all[rows], percentile))
+    return cpu_peak, mem_peak
