@@ -46,6 +46,7 @@ def make_evidence(
         throughput=arr("throughput", 1.0),
         latency_p95=arr("latency_p95", 1.0),
         unmet=arr("unmet", 0.0),
+        slowdown=arr("slowdown", 0.0),
         exposure=arr("exposure", 0.0),
         violations=arr("violations", 0.0),
         sla_probability=arr("sla_probability", 1.0),

@@ -108,3 +108,37 @@ def test_margin_is_negative_once_flipped() -> None:
     e = two_way()
     m, best = margin(e, {**EQUAL, "cost": 3.0}, winner=1)
     assert m < 0 and best == 0
+
+
+def test_only_substrates_placing_as_many_pods_can_overtake_the_winner() -> None:
+    # vm leaves b's 10 pods unplaced (its cost there $0); shared places all 20, so it wins
+    # whatever the weights: no range ends, no tornado bar, and the sensitivity says why.
+    e = make_evidence(
+        ["a", "b"],
+        ["baremetal-shared", "vm"],
+        cost=[[100, 50], [100, 0]],
+        capex=[[100, 50], [100, 0]],
+        placed=[[1, 1], [1, 0]],
+        exposure=[[2.0, 0.0], [2.0, 0.0]],
+    )
+    sens = sensitivity(e, EQUAL, load_defaults())
+    assert all(r.low is None and r.high is None and r.flips_to is None for r in sens.weights)
+    assert sens.tornado == []
+    assert sens.notes == [
+        "the verdict rests on placement: no other substrate places as many pods as "
+        "baremetal-shared, so no weight or default can flip it"
+    ]
+    assert margin(e, EQUAL, winner=0) == (float("inf"), 0)
+    # a third substrate placing every pod is a rival: the margin is taken against it alone
+    # (sandboxed, neutral everywhere but cost $300 a tenant: cost score 200/600 → 33.3;
+    # shared: isolation 100/3. Totals: shared (400 + 100/3)/5, sandboxed (400 + 100/3)/5)
+    three = make_evidence(
+        ["a", "b"],
+        ["baremetal-shared", "vm", "sandboxed"],
+        cost=[[100, 50, 300], [100, 0, 300]],
+        placed=[[1, 1, 1], [1, 0, 1]],
+        exposure=[[2.0, 0.0, 0.0], [2.0, 0.0, 0.0]],
+    )
+    m, best = margin(three, EQUAL, winner=0)
+    assert m == pytest.approx((400 + 100 / 3) / 5 - (400 + 100 / 3) / 5, abs=1e-9)
+    assert best == 0  # a tie keeps the scenario's order

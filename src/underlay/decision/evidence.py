@@ -14,6 +14,8 @@ Per tenant ``t`` on substrate ``s``:
 - ``throughput``: work per resource vs bare metal (simulation, by workload class; else the
   substrate's CPU or GPU efficiency); ``latency_p95``: p95 latency inflation of its
   latency-sensitive pods (× an idle host); ``unmet``: share of CPU demand not granted;
+  ``slowdown``: share of the work of the CPU granted lost to other tenants' load on shared
+  caches and memory bandwidth (simulation; 0 without one);
 - ``exposure``: other tenants' escapes reaching its pods a year; ``violations``: isolation
   rule violations it is part of;
 - ``sla_probability``: share of
@@ -21,8 +23,10 @@ Per tenant ``t`` on substrate ``s``:
   SLA (%);
 - ``months_off_version``, ``forced_upgrades``, ``months_unsupported``: the lifecycle;
 - ``placed``: share of its pods placed. Unplaced pods count in ``unmet`` (their whole
-  demand) and in ``cpu_sla`` (scaled by the share placed), so a substrate that cannot run
-  a tenant's pods never looks better for it.
+  demand) and miss the CPU SLA, so a substrate that cannot run a tenant's pods never looks
+  better for it. The simulation counts them itself (their demand is drawn and unmet, and
+  the SLA is judged on the demand placed or not); without a simulation, ``unmet`` is the
+  share of pods not placed and ``cpu_sla`` is scaled by the share placed.
 """
 
 from __future__ import annotations
@@ -55,6 +59,7 @@ class Evidence:
     throughput: F64
     latency_p95: F64
     unmet: F64
+    slowdown: F64
     exposure: F64
     violations: F64
     sla_probability: F64
@@ -101,7 +106,7 @@ def gather(
     def full(value: float) -> F64:
         return np.full(shape, value, np.float64)
 
-    cost, throughput, latency, unmet = full(0), full(1), full(1), full(0)
+    cost, throughput, latency, unmet, slowdown = full(0), full(1), full(1), full(0), full(0)
     exposure, violations = full(0), full(0)
     sla_p, cpu_sla = full(1), full(100)
     off, forced, unsupported, placed, mismatch = full(0), full(0), full(0), full(1), full(0)
@@ -139,9 +144,14 @@ def gather(
                 throughput[i, j] = ts.throughput_percent / 100
                 latency[i, j] = max(1.0, ts.latency_inflation_p95)
                 unmet[i, j] = ts.unmet_percent / 100
+                slowdown[i, j] = ts.slowdown_percent / 100
                 cpu_sla[i, j] = ts.sla_attainment_percent
     else:
         missing.append("simulation")
+        # Pods that could not be placed get nothing: their demand is unmet, their SLA missed
+        # (a simulation counts them itself, so this is for the static figures only).
+        unmet = 1 - placed
+        cpu_sla = cpu_sla * placed
     sections = analysis.sections if analysis is not None else ()
     for section in ("isolation", "failures", "lifecycle", "cost"):
         if section not in sections:
@@ -178,9 +188,6 @@ def gather(
                     cost[i, j] = tc.per_month.total
                     capex[i, j] = tc.per_month.capex
                     licences[i, j] = tc.per_month.licences
-    # Pods that could not be placed get nothing: their demand is unmet and their SLA missed.
-    unmet = 1 - placed * (1 - unmet)
-    cpu_sla = cpu_sla * placed
     return Evidence(
         scenario=sc,
         tenants=names,
@@ -193,6 +200,7 @@ def gather(
         throughput=throughput,
         latency_p95=latency,
         unmet=unmet,
+        slowdown=slowdown,
         exposure=exposure,
         violations=violations,
         sla_probability=sla_p,

@@ -21,8 +21,12 @@ and the evidence recomputed in closed form, without placing or simulating again:
 - hardware price and hypervisor licence price: the capex and licence parts of every cost
   scale with them.
 
+Only substrates placing as many pods as the winner can overtake it (the scorecard ranks
+by pods placed first, and neither a weight nor a default moves a pod): the ranges and the
+margins are taken against them, and when there is none the sensitivity says so instead.
+
 For each input the bar is the verdict's margin (the base winner's total minus the best
-other total; negative: it lost) at the low and the high end, and the values where the
+total of its rivals; negative: it lost) at the low and the high end, and the values where the
 verdict flips inside [1/10, 10] × base, found by bisection. Bars are sorted by how much
 the margin moves.
 """
@@ -37,7 +41,7 @@ from numpy.typing import NDArray
 
 from underlay.decision.evidence import Evidence
 from underlay.decision.results import Sensitivity, TornadoBar, WeightRange
-from underlay.decision.scorecard import substrate_scores, totals
+from underlay.decision.scorecard import pods_placed, rank, substrate_scores, totals
 from underlay.defaults.catalog import Defaults
 from underlay.model.scenario import FACTORS, Sandboxed, Vm
 
@@ -49,26 +53,35 @@ _FLIP_RANGE = 10.0  # flips searched within [1/10, 10] × base
 _BISECTIONS = 30
 
 
+def _rivals(e: Evidence, winner: int) -> list[int]:
+    """The substrates that can overtake ``winner`` by score: those placing as many pods (one
+    placing fewer ranks after it whatever the weights and defaults, which move no pod)."""
+    placed = pods_placed(e)
+    return [j for j in range(len(e.substrates)) if j != winner and placed[j] == placed[winner]]
+
+
 def margin(e: Evidence, weights: Mapping[str, float], winner: int) -> tuple[float, int]:
-    """(the winner's total minus the best other total, index of the best substrate)."""
+    """(the winner's total minus the best total of its rivals — ``inf`` when it has none —,
+    index of the substrate ranked first)."""
     total = totals(substrate_scores(e), weights)
-    best = int(np.argmax(total))
-    others = np.delete(total, winner)
-    return float(total[winner] - (others.max() if len(others) else total[winner])), best
+    best = int(rank(e, total)[0])
+    rivals = _rivals(e, winner)
+    if not rivals:
+        return float("inf"), best
+    return float(total[winner] - total[rivals].max()), best
 
 
 def weight_ranges(e: Evidence, weights: Mapping[str, float]) -> list[WeightRange]:
     """For each factor, the range of its weight (others fixed) in which the winner holds."""
     scores = substrate_scores(e)
     total = totals(scores, weights)
-    a = int(np.argmax(total))
+    a = int(rank(e, total)[0])
+    rivals = _rivals(e, a)
     out = []
     for f in FACTORS:
         low, high = 0.0, np.inf
         low_by, high_by = None, None
-        for b in range(len(e.substrates)):
-            if b == a:
-                continue
+        for b in rivals:
             rest = sum(weights[g] * (scores[g][a] - scores[g][b]) for g in FACTORS if g != f)
             d = float(scores[f][a] - scores[f][b])
             if d > 0:
@@ -188,10 +201,18 @@ def _flip(fn: Callable[[float], float], inside: float, outside: float) -> float 
 def sensitivity(e: Evidence, weights: Mapping[str, float], defaults: Defaults) -> Sensitivity:
     """Weight ranges and the tornado of the uncertain defaults, most influential first."""
     total = totals(substrate_scores(e), weights)
-    a = int(np.argmax(total))
+    a = int(rank(e, total)[0])
     vm_like = np.array([k in ("vm", "sandboxed") for k in e.kinds], bool)
     bars = []
-    for parameter, (base, unit) in _base_values(e, defaults).items():
+    notes = []
+    inputs = _base_values(e, defaults)
+    if not _rivals(e, a) and len(e.substrates) > 1:
+        notes.append(
+            f"the verdict rests on placement: no other substrate places as many pods as "
+            f"{e.substrates[a]}, so no weight or default can flip it"
+        )
+        inputs = {}
+    for parameter, (base, unit) in inputs.items():
         if base == 0:
             continue  # nothing to scale (e.g. no licences, no VMs)
 
@@ -218,4 +239,4 @@ def sensitivity(e: Evidence, weights: Mapping[str, float], defaults: Defaults) -
             )
         )
     bars.sort(key=lambda b: -b.span)
-    return Sensitivity(weights=weight_ranges(e, weights), tornado=bars)
+    return Sensitivity(weights=weight_ranges(e, weights), tornado=bars, notes=notes)

@@ -24,6 +24,12 @@ def render_verdict_line(decision: Decision, console: Console) -> None:
     v = decision.scorecard.verdict
     if v.tie and v.runner_up:
         line = markup_line("[bold]Verdict:[/bold] a tie between {} and {}", v.winner, v.runner_up)
+    elif v.runner_up and v.placement_decides:
+        line = markup_line(
+            "[bold]Verdict:[/bold] {} ahead of {}, which places fewer pods",
+            v.winner,
+            v.runner_up,
+        )
     elif v.runner_up:
         line = markup_line(
             "[bold]Verdict:[/bold] {} ahead of {} by {} points",
@@ -113,5 +119,7 @@ def render_decision(decision: Decision, console: Console, *, max_tenants: int | 
         for b in sens.tornado:
             table.add_row(b.parameter, f"{b.base:,.3g} {b.unit}", Text(_bar_text(b)))
         console.print(table)
+        for note in sens.notes:
+            console.print(markup_line("[yellow]note[/yellow]: {}", note), highlight=False)
     for note in card.notes:
         console.print(Text(note, style="dim"), highlight=False)

@@ -481,6 +481,7 @@ def _tradeoffs(decision: Decision | None) -> Section:
             ],
         ),
     ]
+    notes += sens.notes
     return Section("tradeoffs", "Trade-offs and sensitivity", intro, tables=tables, notes=notes)
 
 
