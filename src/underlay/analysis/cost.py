@@ -18,6 +18,16 @@ What a host costs per month (:func:`host_costs_weighted`):
   with nodes on hosts, the one shared cluster (``baremetal-shared``, ``sandboxed``) and the
   pool of hosted control planes (counted as one cluster).
 
+**Owned hosts left idle** (``hardware.inventory`` only): every host the user owns is paid
+for on every substrate, used or not. Inventory hosts a substrate leaves unopened
+(:func:`idle_inventory`, per host model: owned − opened) add their capex and
+``ops_per_host_month_usd`` to its cost; they are assumed **powered off** — no power draw
+and no hypervisor licence (a licence follows the hosts that run the hypervisor). Their
+cost goes to the tenants by their overall share (:func:`overall_shares`), like any cost
+no single tenant causes. A sized fleet (no inventory) buys only the hosts it opens, so
+it has no idle hosts. Without this, a substrate that packs tightly — or places nothing —
+would look cheaper for hardware the user has already bought.
+
 Which utilisation drives the power curve (``SubstrateCost.power_basis``):
 
 - ``"simulated"``: the time-mean of the interpolation weights the simulation accumulated
@@ -80,6 +90,8 @@ __all__ = [
     "host_costs",
     "host_costs_weighted",
     "hypervisor_licence",
+    "idle_costs",
+    "idle_inventory",
     "licensed_cores",
     "overall_shares",
     "tenant_host_shares",
@@ -168,6 +180,31 @@ def hypervisor_licence(scenario: Scenario, defaults: Defaults, label: str) -> fl
         if given is None
         else given
     )
+
+
+def idle_inventory(scenario: Scenario, placement: SubstratePlacement) -> I64:
+    """Per host model (scenario order), inventory hosts the placement left unopened; all 0
+    when underlay sizes the fleet."""
+    models = scenario.hardware.host_models
+    owned = np.zeros(len(models), np.int64)
+    if scenario.hardware.inventory is None:
+        return owned
+    names = [m.name for m in models]
+    for entry in scenario.hardware.inventory:
+        owned[names.index(entry.model)] += entry.count
+    opened = np.bincount(np.array(placement.hosts.model, np.int64), minlength=len(models))
+    out: I64 = np.maximum(owned - opened, 0)
+    return out
+
+
+def idle_costs(scenario: Scenario, idle: I64) -> tuple[float, float]:
+    """(capex, host operations) a month of ``idle`` hosts per model: paid for, powered off
+    (no power, no licence)."""
+    models = scenario.hardware.host_models
+    price = np.array([m.price_usd / (m.lifetime_years * 12.0) for m in models], np.float64)
+    capex = float(price @ idle)
+    ops = float(idle.sum()) * scenario.costs.ops_per_host_month_usd
+    return capex, ops
 
 
 def allocated_utilisation(scenario: Scenario, placement: SubstratePlacement) -> F64:
@@ -303,7 +340,8 @@ class SubstrateCost:
     power_basis: Literal["simulated", "allocated"]
     hours_per_month: float
     horizon_hours: float
-    hosts: int
+    hosts: int  # opened
+    idle_hosts: int  # inventory hosts left unopened: capex and host ops paid, powered off
     clusters_operated: int  # tenant clusters + shared cluster + hosted control-plane pool
     licensed_cores: int  # cores a paid hypervisor licence counts (0 without one)
     per_month: CostParts
@@ -402,6 +440,10 @@ def analyse_cost(
         axis=1,
     )
     t_parts = attribute(shares, per_host)
+    idle = idle_inventory(scenario, p)
+    idle_capex, idle_ops = idle_costs(scenario, idle)
+    t_parts[:, 0] += overall * idle_capex
+    t_parts[:, 3] += overall * idle_ops
 
     if simulation is not None:
         horizon_h = simulation.steps * simulation.step_minutes / 60.0
@@ -431,10 +473,10 @@ def analyse_cost(
             )
         )
     month = CostParts(
-        float(costs.capex.sum()),
+        float(costs.capex.sum()) + idle_capex,
         float(costs.power.sum()),
         float(costs.licences.sum()),
-        float(ops_hosts.sum()),
+        float(ops_hosts.sum()) + idle_ops,
         float((len(own) + platform) * per_cluster),
     )
     host_util: F64 = weights @ UTILISATION_AT_KNOTS
@@ -446,6 +488,7 @@ def analyse_cost(
         hours_per_month=c.hours_per_month,
         horizon_hours=horizon_h,
         hosts=len(p.hosts),
+        idle_hosts=int(idle.sum()),
         clusters_operated=len(own) + platform,
         licensed_cores=int(costs.licensed_cores.sum()) if licence > 0 else 0,
         per_month=month,

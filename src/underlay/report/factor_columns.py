@@ -123,7 +123,18 @@ def _usd(x: float) -> str:
 
 COST_ROWS: list[Column[SubstrateCost]] = [  # power at the simulated load, unlike the
     # substrate table's cost, which prices power at the requested load
-    Column("capex", "USD / month", lambda s: _usd(s.per_month.capex)),
+    Column(
+        "capex",
+        "USD / month",
+        lambda s: (
+            _usd(s.per_month.capex)
+            + (
+                f" ({s.idle_hosts:,} idle owned host{'' if s.idle_hosts == 1 else 's'})"
+                if s.idle_hosts
+                else ""
+            )
+        ),
+    ),
     Column("power", "USD / month", lambda s: _usd(s.per_month.power)),
     Column("licences", "USD / month", lambda s: _usd(s.per_month.licences)),
     Column(
