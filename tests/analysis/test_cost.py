@@ -439,3 +439,45 @@ def test_a_sized_fleet_has_no_idle_hosts() -> None:
     cost = analyse_cost(sc, load_defaults(), p, static)
     assert cost.idle_hosts == static.hosts_idle == 0
     assert cost.per_month.capex == pytest.approx(200 * cost.hosts)
+
+
+def test_cost_of_bare_metal_work_counts_the_cpu_tax_once() -> None:
+    # Issue 9, defect 11. On KVM the pods' CPU tax (the profile's cpu_overhead_percent, τ)
+    # is simulated as extra demand (1 / (1 − τ) as much CPU for the same work): the cost
+    # for bare-metal work is then the total itself. Without a simulation nothing counted
+    # the tax, so the total is divided by 1 − τ, once.
+    sc = _two_tenants(substrates=[{"kind": "vm", "hypervisor": "kvm"}])
+    d = load_defaults()
+    tax = d.hypervisors["kvm"].cpu_overhead_percent / 100
+    assert tax > 0
+    p, static, sim = _run(sc, "vm", simulate=True)
+    simulated = analyse_cost(sc, d, p, static, sim)
+    assert simulated.work_throughput == 1.0
+    assert simulated.cost_per_baremetal_work_usd == pytest.approx(simulated.per_month.total)
+    static_only = analyse_cost(sc, d, p, static)
+    assert static_only.work_throughput == pytest.approx(1 - tax)
+    assert static_only.cost_per_baremetal_work_usd == pytest.approx(
+        static_only.per_month.total / (1 - tax)
+    )
+
+
+def test_cost_of_bare_metal_work_divides_by_the_gpu_mode_efficiency() -> None:
+    # GPUs are not simulated: a passthrough GPU's efficiency e divides the total, with a
+    # simulation or without (and the CPU tax is not multiplied in).
+    sc = make_scenario(
+        hardware={"host_models": [make_host_model(cores=64, memory="512Gi",
+                                                  gpus={"model": "A100", "count": 4})]},
+        tenants=[make_tenant("ml", workloads=[make_workload(
+            "train", replicas=2, cpu="8", memory="32Gi", **{"class": "gpu-training"},
+            gpu={"count": 1, "models": ["A100"]})])],
+        substrates=[{"kind": "vm", "hypervisor": "kvm", "gpu_mode": "passthrough"}],
+        simulation={"horizon_hours": 2, "step_minutes": 15},
+    )  # fmt: skip
+    d = load_defaults()
+    e = d.hypervisors["kvm"].gpu_passthrough_efficiency
+    assert 0 < e < 1
+    p, static, sim = _run(sc, "vm", simulate=True)
+    assert static.allocated.gpu_milli > 0
+    for cost in (analyse_cost(sc, d, p, static, sim), analyse_cost(sc, d, p, static)):
+        assert cost.work_throughput == pytest.approx(e)
+        assert cost.cost_per_baremetal_work_usd == pytest.approx(cost.per_month.total / e)

@@ -40,6 +40,16 @@ Which utilisation drives the power curve (``SubstrateCost.power_basis``):
   requests and the hypervisor's cores, ÷ the host's cores, as if all were busy
   (:func:`allocated_utilisation`; the static comparison's figure).
 
+**Cost of bare-metal-equivalent work** (``SubstrateCost.cost_per_baremetal_work_usd``) is
+the monthly total ÷ ``work_throughput``, the work a resource does vs bare metal for what
+the cost does not already hold. The hypervisor's (or sandbox's) CPU tax is counted once:
+with a simulation it is in the simulated demand (a VM's pods need 1 / (1 − tax) as much
+CPU: more CPU used, so more power, or demand unmet, which the decision's performance
+figure counts), so it is not divided by again — ``work_throughput`` is the GPU mode's
+efficiency when GPUs are allocated (the simulation does not model GPUs), else 1. Without
+a simulation nothing has counted the tax, so the static CPU efficiency (1 − tax) is used
+when no GPU is allocated.
+
 Monthly figures from a simulation assume its horizon repeats (a simulated week stands for
 every week of the month); horizon figures are the monthly ones × horizon hours ÷
 ``hours_per_month``. Without a simulation the horizon is the scenario's
@@ -352,14 +362,18 @@ class SubstrateCost:
     utilisation_mean: float  # mean over hosts of the utilisation the power curve saw
     host_watts: F64  # mean IT draw per host
     host_utilisation: F64  # mean utilisation (clipped to 0–1) per host behind host_watts
-    work_throughput: float  # work per resource vs bare metal (GPU when GPUs are allocated)
+    # work per resource vs bare metal not counted elsewhere: the GPU's when GPUs are
+    # allocated; else 1 with a simulation (the CPU tax is in its demand), 1 − tax without
+    work_throughput: float
     tenants: list[TenantCost]
     notes: list[str] = field(default_factory=list)
 
     @property
     def cost_per_baremetal_work_usd(self) -> float:
-        """Monthly cost per bare-metal-equivalent of work: total ÷ throughput vs bare metal
-        (a VM at 94 % GPU throughput needs 1 / 0.94 of the money for the same training)."""
+        """Monthly cost per bare-metal-equivalent of work: total ÷ ``work_throughput`` (a VM
+        at 94 % GPU throughput needs 1 / 0.94 of the money for the same training). The CPU
+        tax is not divided by when there was a simulation: it is in the simulated demand
+        already (module docstring)."""
         return self.per_month.total / self.work_throughput if self.work_throughput else 0.0
 
     @property
@@ -386,6 +400,14 @@ def _power_weights(
             )
         notes.append("the simulation kept no host power weights: power at allocated utilisation")
     return knot_weights(allocated_utilisation(scenario, placement)), "allocated"
+
+
+def _work_throughput(static: SubstrateStatic, simulation: SubstrateSimulation | None) -> float:
+    """Work per resource vs bare metal that the cost does not hold already (see the module
+    docstring: the CPU tax is counted once, in the simulation when there is one)."""
+    if static.allocated.gpu_milli > 0:
+        return static.gpu_efficiency  # GPUs are not simulated
+    return 1.0 if simulation is not None else static.cpu_efficiency
 
 
 def _check(
@@ -499,9 +521,7 @@ def analyse_cost(
         utilisation_mean=float(host_util.mean()) if len(host_util) else 0.0,
         host_watts=costs.watts,
         host_utilisation=host_util,
-        work_throughput=static.gpu_efficiency
-        if static.allocated.gpu_milli > 0
-        else static.cpu_efficiency,
+        work_throughput=_work_throughput(static, simulation),
         tenants=tenants,
         notes=notes,
     )
