@@ -213,6 +213,36 @@ def test_markdown_report_starts_with_the_verdict(
     assert body[1:] == [f"- {md_escape(r, line_start=True)}" for r in v["reasons"]]
 
 
+def test_every_part_of_a_score_is_shown_under_its_own_name(
+    saas_run: tuple[str, str, str], saas_json: dict[str, Any]
+) -> None:
+    # Issue 9: the performance index and the SLA figure show each of their parts, in the
+    # terminal scorecard (tenants' means) and the reports' figures table (with the worst
+    # tenant), as the JSON has them.
+    text, md = saas_run[0], saas_run[2]
+    subs = saas_json["decision"]["substrates"]
+
+    def pct(x: float, digits: int) -> str:
+        return f"{100 * x:.{digits}f}%"
+
+    rows = {  # terminal label → (factor, the JSON figure in words)
+        "throughput": ("performance", lambda p: pct(p["throughput"], 0)),
+        "CPU unmet": ("performance", lambda p: pct(p["cpu_unmet"], 1)),
+        "cache/bw loss": ("performance", lambda p: pct(p["slowdown"], 1)),
+        "p95 latency": ("performance", lambda p: f"×{p['latency_p95']:.1f}"),
+        "SLA-met years": ("sla", lambda p: pct(p["availability_sla_probability"], 0)),
+        "CPU-SLA steps": ("sla", lambda p: f"{p['cpu_sla_attainment_percent']:.1f}%"),
+    }
+    lines = text.splitlines()
+    for label, (factor, words) in rows.items():
+        (line,) = [x for x in lines if x.startswith(f"│   {label} ")]
+        cells = [c.strip() for c in line.strip("│").split("│")[1:]]
+        assert cells == [words(s["factors"][factor]["parts"]) for s in subs], label
+    worst = ["×" + f"{s['factors']['performance']['parts']['latency_p95_worst']:.1f}" for s in subs]
+    (row,) = [x for x in md.splitlines() if x.startswith("| performance: p95 latency")]
+    assert all(f"(worst {w})" in row or f"| {w} |" in row for w in worst)
+
+
 def test_json_decision_has_the_documented_shape(saas_json: dict[str, Any]) -> None:
     d, names = saas_json["decision"], [s["name"] for s in saas_json["substrates"]]
     tenants = [t.name for t in load_scenario(SAAS).tenants]

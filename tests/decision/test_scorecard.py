@@ -96,6 +96,51 @@ def test_each_score_names_its_figure() -> None:
     assert card.tenants[0].best == "vm"
 
 
+def test_the_performance_index_and_the_sla_figure_name_each_part() -> None:
+    # Issue 9: each figure a score rests on is shown under its own name. a and b on vm:
+    # throughput 0.98 and 0.90, CPU unmet 4 % and 10 %, cache / memory-bandwidth slowdown
+    # 2 % and 0 %, p95 latency ×1.5 and ×3:
+    #   a: 0.98 × 0.96 × 0.98 / 1.5 = 0.614656;  b: 0.90 × 0.90 × 1.00 / 3 = 0.27
+    # index = their mean, 0.442328 → "44%"
+    e = make_evidence(
+        ["a", "b"],
+        ["baremetal-shared", "vm"],
+        throughput=[[1, 0.98], [1, 0.90]],
+        unmet=[[0, 0.04], [0, 0.10]],
+        slowdown=[[0, 0.02], [0, 0.0]],
+        latency_p95=[[1, 1.5], [1, 3.0]],
+        sla_probability=[[1, 0.9], [1, 0.7]],
+        cpu_sla=[[100, 99.0], [100, 95.0]],
+    )
+    vm = score(e, EQUAL).substrates[1].factors
+    perf = vm["performance"]
+    assert perf.value == pytest.approx((0.98 * 0.96 * 0.98 / 1.5 + 0.9 * 0.9 / 3) / 2)
+    assert perf.unit.startswith("performance index, 1 = bare metal")
+    assert perf.parts == pytest.approx({
+        "throughput": 0.94, "cpu_unmet": 0.07, "cpu_unmet_worst": 0.10, "slowdown": 0.01,
+        "latency_p95": 2.25, "latency_p95_worst": 3.0, "pods_unplaced": 0.0,
+    })  # fmt: skip
+    assert perf.evidence == (
+        "performance index 44% of bare metal: throughput 94% (I/O, GPU), 7.0% of CPU demand "
+        "unmet (worst tenant 10.0%), 1.0% of work lost to other tenants' cache and "
+        "memory-bandwidth load, p95 latency ×2.2 (worst tenant ×3.0)"
+    )
+    # sla: (0.9 × 0.99 + 0.7 × 0.95) / 2 = 0.778 → "78%"
+    sla = vm["sla"]
+    assert sla.value == pytest.approx((0.9 * 0.99 + 0.7 * 0.95) / 2)
+    assert sla.parts == pytest.approx(
+        {"availability_sla_probability": 0.8, "cpu_sla_attainment_percent": 97.0}
+    )
+    assert sla.evidence == (
+        "SLA index 78%: availability SLA met in 80% of failure years, CPU SLA met in 97.0% of steps"
+    )
+    # without a simulation the slowdown and the latencies were not measured: not shown
+    object.__setattr__(e, "missing", ["simulation"])
+    static = score(e, EQUAL).substrates[1].factors["performance"]
+    assert set(static.parts) == {"throughput", "cpu_unmet", "cpu_unmet_worst", "pods_unplaced"}
+    assert static.evidence.endswith("not simulated: contention, slowdown and latency not measured")
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     st.integers(1, 5),

@@ -199,7 +199,7 @@ def totals(scores: Mapping[str, F64], weights: Mapping[str, float]) -> F64:
 def _parts(e: Evidence, f: str, j: int) -> dict[str, float]:
     """The figures factor ``f`` of substrate ``j`` is made of, each under its own name."""
     if f == "performance":
-        return {
+        parts = {
             "throughput": float(e.throughput[:, j].mean()),
             "cpu_unmet": float(e.unmet[:, j].mean()),
             "cpu_unmet_worst": float(e.unmet[:, j].max()),
@@ -208,6 +208,10 @@ def _parts(e: Evidence, f: str, j: int) -> dict[str, float]:
             "latency_p95_worst": float(np.maximum(e.latency_p95[:, j], 1.0).max()),
             "pods_unplaced": float(((1 - e.placed[:, j]) * e.pods).sum().round()),
         }
+        if "simulation" in e.missing:  # neutral, not measured: not shown as figures
+            for key in ("slowdown", "latency_p95", "latency_p95_worst"):
+                del parts[key]
+        return parts
     if f == "sla":
         return {
             "availability_sla_probability": float(e.sla_probability[:, j].mean()),
@@ -224,7 +228,7 @@ def _performance_words(parts: Mapping[str, float], value: float, simulated: bool
         unplaced = round(parts["pods_unplaced"])
         if unplaced:
             words += f", {_pods(unplaced)} not placed"
-        return words + "; not simulated: no unmet demand, slowdown or latency"
+        return words + "; not simulated: contention, slowdown and latency not measured"
     words += f"throughput {100 * parts['throughput']:.0f}% (I/O, GPU)"
     words += f", {100 * parts['cpu_unmet']:.1f}% of CPU demand unmet"
     if parts["cpu_unmet_worst"] > parts["cpu_unmet"] + 0.0005:
