@@ -265,6 +265,9 @@ def test_json_decision_has_the_documented_shape(saas_json: dict[str, Any]) -> No
         _keys(b, "tornado") for b in d["sensitivity"]["tornado"]
     )
     assert list(d["sensitivity"]) == ["weights", "tornado", "notes"]
+    # KVM keeps cores and memory on every host, and taxes the VMs' CPU: both are bars
+    bars = {b["parameter"] for b in d["sensitivity"]["tornado"]}
+    assert {"hypervisor host reservation", "hypervisor CPU overhead"} <= bars
     # docs/json.md: the parts of the performance index and of the SLA figure
     for s in d["substrates"]:
         assert list(s["factors"]["performance"]["parts"]) == PERFORMANCE_PARTS.split()
