@@ -518,7 +518,9 @@ def _unplaceable(solver_cpu: str) -> str:
     )
 
 
-def test_a_substrate_that_cannot_place_a_tenant_never_wins_on_cost(write_yaml: WriteYaml) -> None:
+def test_a_substrate_that_cannot_place_a_tenant_never_wins_on_cost(
+    write_yaml: WriteYaml, tmp_path: Path
+) -> None:
     # Issue 9, defect 13: both VM substrates leave big's pods unplaced, KVM costs less (it
     # opens no host for big); isolation weighed 20× makes them outscore bare metal (its
     # tenants share a kernel). Bare metal, the only substrate placing big, wins instead,
@@ -547,8 +549,14 @@ def test_a_substrate_that_cannot_place_a_tenant_never_wins_on_cost(write_yaml: W
     # only bare metal places every pod: nothing can flip the verdict, and it says so
     assert d["sensitivity"]["tornado"] == []
     assert "the verdict rests on placement" in " ".join(d["notes"] + d["sensitivity"]["notes"])
-    text = _flat(_ok("compare", path, "--weight", "isolation=20"))
-    assert "Verdict: baremetal-shared ahead of " in text and ", which places fewer pods" in text
+    html, md = tmp_path / "r.html", tmp_path / "r.md"
+    text = _flat(_ok("compare", path, "--weight", "isolation=20", "--report", html, "--markdown", md))  # fmt: skip
+    runner_up = v["runner_up"]
+    assert f"Verdict: baremetal-shared ahead of {runner_up}, which places fewer pods" in text
+    assert f"**baremetal-shared** wins over **{runner_up}**, which places fewer pods." in md.read_text("utf-8")  # fmt: skip
+    words = _flat(unescape(re.sub(r"<[^>]+>", "", html.read_text("utf-8"))))
+    assert f"baremetal-shared wins over {runner_up}, which places fewer pods." in words
+    assert all(_flat(r) in words for r in v["reasons"])
 
 
 def test_when_no_substrate_can_place_a_tenant_the_verdict_says_so(write_yaml: WriteYaml) -> None:
