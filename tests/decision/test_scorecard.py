@@ -288,7 +288,7 @@ def test_a_substrate_that_places_nothing_never_wins_on_its_zero_cost() -> None:
     assert v.placement_decides and not v.tie
     assert v.margin == pytest.approx((400 + 2000 / 3) / 24 - 2200 / 24)
     assert v.reasons[0] == (
-        "placement: vm leaves 10 pods unplaced that shared places (b), so it ranks after "
+        "placement: vm places 10 pods fewer than shared (short on b), so it ranks after "
         f"shared whatever its score (total {2200 / 24:.1f} against {(400 + 2000 / 3) / 24:.1f})"
     )
     assert v.pods_unplaced == {"shared": 0, "vm": 10}

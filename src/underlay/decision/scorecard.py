@@ -321,9 +321,9 @@ def _placement_reasons(e: Evidence, total: F64, order: I64) -> tuple[list[str], 
     for j in behind:
         short = np.flatnonzero(per_tenant[:, j] < per_tenant[:, a])
         out.append(
-            f"placement: {e.substrates[j]} leaves {_pods(placed[a] - placed[j])} unplaced "
-            f"that {name_a} places ({_names([e.tenants[i] for i in short])}), so it ranks "
-            f"after {name_a} whatever its score (total {total[j]:.1f} against {total[a]:.1f})"
+            f"placement: {e.substrates[j]} places {_pods(placed[a] - placed[j])} fewer than "
+            f"{name_a} (short on {_names([e.tenants[i] for i in short])}), so it ranks after "
+            f"{name_a} whatever its score (total {total[j]:.1f} against {total[a]:.1f})"
         )
     return out, decides
 
