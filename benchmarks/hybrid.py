@@ -113,10 +113,13 @@ def synthetic(tenants: int, seed: int, untrusted: float, regulated: float) -> Ev
         violation_pairs=[[], shared_pairs, [], []],
         missing=[],
     )
+    given["uses_gpu"] = given["gpu_training"]
+    per_substrate = ("gpu_efficiency", "host_cpu", "host_mem", "hypervisor_cpu", "hypervisor_mem", "vm_cpu", "vm_mem")  # fmt: skip
     for f in dataclasses.fields(Evidence):  # every other figure neutral
         if f.name not in given:
-            neutral = 1.0 if f.name in ("throughput", "latency_p95", "availability") else 0.0
-            given[f.name] = np.full(S if f.name.startswith("substrate_") else (T, S), neutral)
+            neutral = 1.0 if f.name in ("throughput", "latency_p95", "gpu_efficiency") else 0.0
+            whole = f.name.startswith("substrate_") or f.name in per_substrate
+            given[f.name] = np.full(S if whole else (T, S), neutral)
     return Evidence(**given)
 
 

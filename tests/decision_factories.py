@@ -29,8 +29,10 @@ def make_evidence(
     **arrays: Any,
 ) -> Evidence:
     """Evidence for ``tenants`` × ``substrates`` (labels that are kinds); keyword arrays
-    (lists of rows) replace the neutral figures; ``substrate_cost`` defaults to the column
-    sums of ``cost``."""
+    (lists of rows) replace the neutral figures; ``substrate_cost`` (and the capex,
+    licence and host-bound totals) default to the column sums of the tenants' figures;
+    per-substrate figures (``gpu_efficiency``, ``host_cpu`` …) are lists, one a
+    substrate; ``uses_gpu`` defaults to ``gpu_training``."""
     shape = (len(tenants), len(substrates))
 
     def arr(name: str, neutral: float) -> Any:
@@ -46,6 +48,7 @@ def make_evidence(
         throughput=arr("throughput", 1.0),
         latency_p95=arr("latency_p95", 1.0),
         unmet=arr("unmet", 0.0),
+        slowdown=arr("slowdown", 0.0),
         exposure=arr("exposure", 0.0),
         violations=arr("violations", 0.0),
         sla_probability=arr("sla_probability", 1.0),
@@ -54,6 +57,8 @@ def make_evidence(
         forced_upgrades=arr("forced_upgrades", 0.0),
         months_unsupported=arr("months_unsupported", 0.0),
         placed=arr("placed", 1.0),
+        cpu_tax=arr("cpu_tax", 0.0),
+        host_bound=arr("host_bound", 0.0),
         version_mismatch=arr("version_mismatch", 0.0),
         capex=arr("capex", 0.0),
         licences=arr("licences", 0.0),
@@ -64,8 +69,24 @@ def make_evidence(
     substrate_licences = np.asarray(
         arrays.pop("substrate_licences", fields["licences"].sum(axis=0))
     )
+    substrate_host_bound = np.asarray(
+        arrays.pop("substrate_host_bound", fields["host_bound"].sum(axis=0))
+    )
+    per_substrate = {
+        name: np.asarray(arrays.pop(name, [neutral] * len(substrates)), np.float64)
+        for name, neutral in (
+            ("gpu_efficiency", 1.0),
+            ("host_cpu", 0.0),
+            ("host_mem", 0.0),
+            ("hypervisor_cpu", 0.0),
+            ("hypervisor_mem", 0.0),
+            ("vm_cpu", 0.0),
+            ("vm_mem", 0.0),
+        )
+    }
     pods = np.asarray(arrays.pop("pods", [10.0] * len(tenants)), np.float64)
     training = np.asarray(arrays.pop("gpu_training", [False] * len(tenants)), bool)
+    uses_gpu = np.asarray(arrays.pop("uses_gpu", training), bool)
     gpu_modes = list(arrays.pop("gpu_modes", ["baremetal"] * len(substrates)))
     assert not arrays, f"unknown figures: {sorted(arrays)}"
     if scenario is None:
@@ -81,6 +102,9 @@ def make_evidence(
         gpu_modes=gpu_modes,
         pods=pods,
         gpu_training=training,
+        uses_gpu=uses_gpu,
+        substrate_host_bound=substrate_host_bound,
+        **per_substrate,
         substrate_cost=substrate_cost,
         substrate_capex=substrate_capex,
         substrate_licences=substrate_licences,

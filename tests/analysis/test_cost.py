@@ -375,3 +375,109 @@ def test_cost_and_energy_add_up_and_a_higher_curve_costs_more(
         assert more.per_month.power >= cost.per_month.power
         assert more.energy_kwh_per_month >= cost.energy_kwh_per_month
         assert more.per_month.total >= cost.per_month.total
+
+
+def test_owned_hosts_left_idle_are_paid_for_powered_off() -> None:
+    # Issue 9, defect 12. 12 owned hosts at $12,000 over 5 years ($200 a month each), $50 a
+    # month of operations each, ESXi at $135 a core-year, 100 → 400 W. The tenants take
+    # some of them; the rest stay in the rack, paid for, powered off and unlicensed.
+    from underlay.model.scenario import InventoryEntry
+
+    sized = _two_tenants(
+        substrates=[{"kind": "baremetal-dedicated"}, {"kind": "vm", "hypervisor": "esxi"}],
+        costs={"ops_per_host_month_usd": 50},
+    )
+    owned = [InventoryEntry(model="std", count=12)]
+    sc = sized.model_copy(
+        update={"hardware": sized.hardware.model_copy(update={"inventory": owned})}
+    )
+    d = load_defaults()
+    for kind in ("baremetal-dedicated", "vm"):
+        p, static, _ = _run(sc, kind)
+        opened = len(p.hosts)
+        assert 0 < opened < 12, "the case needs idle hosts"
+        cost = analyse_cost(sc, d, p, static)
+        assert cost.hosts == static.hosts == opened
+        assert cost.idle_hosts == static.hosts_idle == 12 - opened
+        # capex and host operations for all 12 hosts: 12 × 200, 12 × 50
+        assert cost.per_month.capex == pytest.approx(12 * 200)
+        assert cost.per_month.ops_hosts == pytest.approx(12 * 50)
+        # power and licences only for the hosts opened: licences 32 physical cores × $135
+        # / 12 = $360 a host (vm); power not below each opened host's 100 W idle draw
+        licence = 360.0 if kind == "vm" else 0.0
+        assert cost.per_month.licences == pytest.approx(licence * opened)
+        assert cost.host_watts.shape == (opened,) and cost.watts >= 100 * opened
+        # the static comparison pays the same capex; tenants' shares still add up
+        assert static.cost_capex == pytest.approx(12 * 200)
+        assert sum(t.cost_per_month_usd for t in static.tenants) == pytest.approx(
+            static.cost_per_month_usd
+        )
+        assert sum(t.per_month.total for t in cost.tenants) == pytest.approx(cost.per_month.total)
+        # against the same hosts bought (none idle): power, licences and energy unchanged,
+        # the idle hosts' $250 a month each go to the tenants by their overall share
+        shares = overall_shares(tenant_host_shares(sc, p))
+        idle = 12 - opened
+        busy = analyse_cost(sized, d, p, static)
+        assert busy.idle_hosts == 0 and busy.per_month.capex == pytest.approx(200 * opened)
+        assert (cost.per_month.power, cost.per_month.licences, cost.energy_kwh_per_month) == (
+            busy.per_month.power,
+            busy.per_month.licences,
+            busy.energy_kwh_per_month,
+        )
+        for t, (mine, before) in enumerate(zip(cost.tenants, busy.tenants, strict=True)):
+            assert mine.per_month.capex - before.per_month.capex == pytest.approx(
+                shares[t] * idle * 200
+            )
+            assert mine.per_month.ops_hosts - before.per_month.ops_hosts == pytest.approx(
+                shares[t] * idle * 50
+            )
+
+
+def test_a_sized_fleet_has_no_idle_hosts() -> None:
+    sc = _two_tenants(substrates=[{"kind": "baremetal-shared"}])
+    p, static, _ = _run(sc, "baremetal-shared")
+    cost = analyse_cost(sc, load_defaults(), p, static)
+    assert cost.idle_hosts == static.hosts_idle == 0
+    assert cost.per_month.capex == pytest.approx(200 * cost.hosts)
+
+
+def test_cost_of_bare_metal_work_counts_the_cpu_tax_once() -> None:
+    # Issue 9, defect 11. On KVM the pods' CPU tax (the profile's cpu_overhead_percent, τ)
+    # is simulated as extra demand (1 / (1 − τ) as much CPU for the same work): the cost
+    # for bare-metal work is then the total itself. Without a simulation nothing counted
+    # the tax, so the total is divided by 1 − τ, once.
+    sc = _two_tenants(substrates=[{"kind": "vm", "hypervisor": "kvm"}])
+    d = load_defaults()
+    tax = d.hypervisors["kvm"].cpu_overhead_percent / 100
+    assert tax > 0
+    p, static, sim = _run(sc, "vm", simulate=True)
+    simulated = analyse_cost(sc, d, p, static, sim)
+    assert simulated.work_throughput == 1.0
+    assert simulated.cost_per_baremetal_work_usd == pytest.approx(simulated.per_month.total)
+    static_only = analyse_cost(sc, d, p, static)
+    assert static_only.work_throughput == pytest.approx(1 - tax)
+    assert static_only.cost_per_baremetal_work_usd == pytest.approx(
+        static_only.per_month.total / (1 - tax)
+    )
+
+
+def test_cost_of_bare_metal_work_divides_by_the_gpu_mode_efficiency() -> None:
+    # GPUs are not simulated: a passthrough GPU's efficiency e divides the total, with a
+    # simulation or without (and the CPU tax is not multiplied in).
+    sc = make_scenario(
+        hardware={"host_models": [make_host_model(cores=64, memory="512Gi",
+                                                  gpus={"model": "A100", "count": 4})]},
+        tenants=[make_tenant("ml", workloads=[make_workload(
+            "train", replicas=2, cpu="8", memory="32Gi", **{"class": "gpu-training"},
+            gpu={"count": 1, "models": ["A100"]})])],
+        substrates=[{"kind": "vm", "hypervisor": "kvm", "gpu_mode": "passthrough"}],
+        simulation={"horizon_hours": 2, "step_minutes": 15},
+    )  # fmt: skip
+    d = load_defaults()
+    e = d.hypervisors["kvm"].gpu_passthrough_efficiency
+    assert 0 < e < 1
+    p, static, sim = _run(sc, "vm", simulate=True)
+    assert static.allocated.gpu_milli > 0
+    for cost in (analyse_cost(sc, d, p, static, sim), analyse_cost(sc, d, p, static)):
+        assert cost.work_throughput == pytest.approx(e)
+        assert cost.cost_per_baremetal_work_usd == pytest.approx(cost.per_month.total / e)

@@ -391,6 +391,35 @@ def test_cost_for_equal_work_is_total_over_throughput(
         assert cost["per_month_for_baremetal_work_usd"] == pytest.approx(expected, rel=1e-3)
 
 
+def test_owned_hosts_left_idle_show_and_are_paid_for(write_yaml: WriteYaml) -> None:
+    # 12 owned 64-core hosts at $12,000 over 5 years ($200 a month each) and $50 a month of
+    # operations each: every substrate pays 12 × $250, however few hosts it opens.
+    path = write_yaml(
+        scenario_yaml(
+            hardware={
+                "host_models": [{"name": "std", "cores": 64, "memory": "256Gi",
+                                 "price_usd": 12_000, "lifetime_years": 5}],
+                "inventory": [{"model": "std", "count": 12}],
+            },
+            costs={"ops_per_host_month_usd": 50},
+            substrates=[{"kind": "baremetal-shared"}, {"kind": "vm"}],
+            simulation={"horizon_hours": 2, "step_minutes": 15},
+        )
+    )  # fmt: skip
+    data = _json("compare", path, "--json")
+    for s in data["substrates"]:
+        opened = s["hosts"]["total"]
+        assert s["hosts"]["idle"] == s["cost"]["idle_hosts"] == 12 - opened > 0
+        assert s["cost"]["per_month_usd"]["capex"] == pytest.approx(12 * 200)
+        assert s["cost"]["per_month_usd"]["ops_hosts"] == pytest.approx(12 * 50)
+        assert s["cost_per_month_usd"]["capex"] == pytest.approx(12 * 200)
+    text = _flat(_ok("compare", path))
+    for s in data["substrates"]:
+        idle = s["hosts"]["idle"]
+        assert f"{s['hosts']['total']} (+{idle} idle)" in text
+        assert f"2,400 ({idle} idle owned" in text  # the cell may wrap
+
+
 # ------------------------------------------------------------------ compare --no-analyse
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -38,9 +39,9 @@ PLAN_LINE = "Least-cost plan meeting every constraint: "
 # docs/json.md, "The decision": the keys of each object, in order.
 SHAPE = {
     "decision": "weights verdict substrates tenants hybrid pareto sensitivity notes",
-    "verdict": "winner runner_up margin reasons tie",
+    "verdict": "winner runner_up margin reasons tie placement_decides pods_unplaced",
     "substrate": "name kind total factors",
-    "factor": "factor score value unit evidence",
+    "factor": "factor score value unit evidence parts",
     "tenant": "name scores totals best",
     "hybrid": "assignment cost_usd_per_month single_substrate_costs constraints binding notes",
     "pareto": "cost_usd_per_month exposure_per_year sla_probability assignment",
@@ -48,6 +49,10 @@ SHAPE = {
     "tornado": "parameter base low high unit margin_low margin_high winner_low winner_high "
     "flip_low flip_high",
 }
+PERFORMANCE_PARTS = (
+    "throughput cpu_unmet cpu_unmet_worst slowdown latency_p95 latency_p95_worst pods_unplaced"
+)
+SLA_PARTS = "availability_sla_probability cpu_sla_attainment_percent"
 runner = CliRunner()
 
 
@@ -190,7 +195,7 @@ def test_html_report_is_self_contained_and_leads_with_the_verdict(
     _assert_self_contained(html)
     verdict = re.search(r'<section id="verdict".*?</section>', html, re.DOTALL)
     assert verdict is not None and verdict.start() < html.index("<main>")
-    words = _flat(re.sub(r"<[^>]+>", "", verdict.group()))
+    words = _flat(unescape(re.sub(r"<[^>]+>", "", verdict.group())))
     assert f"{v['winner']} wins by {v['margin']:.1f} points over {v['runner_up']}." in words
     assert all(r in words for r in v["reasons"])
 
@@ -206,6 +211,39 @@ def test_markdown_report_starts_with_the_verdict(
     winner, runner_up = v["winner"], v["runner_up"]
     assert body[0] == f"**{winner}** wins by {v['margin']:.1f} points over **{runner_up}**."
     assert body[1:] == [f"- {md_escape(r, line_start=True)}" for r in v["reasons"]]
+
+
+def test_every_part_of_a_score_is_shown_under_its_own_name(
+    saas_run: tuple[str, str, str], saas_json: dict[str, Any]
+) -> None:
+    # Issue 9: the performance index and the SLA figure show each of their parts, in the
+    # terminal scorecard (tenants' means) and the reports' figures table (with the worst
+    # tenant), as the JSON has them.
+    text, md = saas_run[0], saas_run[2]
+    subs = saas_json["decision"]["substrates"]
+
+    def pct(x: float, digits: int) -> str:
+        return f"{100 * x:.{digits}f}%"
+
+    rows = {  # terminal label → (factor, the JSON figure as the terminal shows it, its unit)
+        "throughput": ("performance", lambda p: 100 * p["throughput"], 1.0),
+        "CPU unmet": ("performance", lambda p: 100 * p["cpu_unmet"], 0.1),
+        "cache/bw loss": ("performance", lambda p: 100 * p["slowdown"], 0.1),
+        "p95 latency": ("performance", lambda p: p["latency_p95"], 0.1),
+        "SLA-met years": ("sla", lambda p: 100 * p["availability_sla_probability"], 1.0),
+        "CPU-SLA steps": ("sla", lambda p: p["cpu_sla_attainment_percent"], 0.1),
+    }
+    lines = text.splitlines()
+    for label, (factor, figure, unit) in rows.items():
+        (line,) = [x for x in lines if x.startswith(f"│   {label} ")]
+        cells = [float(c.strip().strip("×%")) for c in line.strip("│").split("│")[1:]]
+        # the JSON keeps fewer digits than the exact figure the terminal rounds: half a
+        # displayed unit either way
+        want = [figure(s["factors"][factor]["parts"]) for s in subs]
+        assert cells == pytest.approx(want, abs=unit / 2 + 1e-9), label
+    worst = ["×" + f"{s['factors']['performance']['parts']['latency_p95_worst']:.1f}" for s in subs]
+    (row,) = [x for x in md.splitlines() if x.startswith("| performance: p95 latency")]
+    assert all(f"(worst {w})" in row or f"| {w} |" in row for w in worst)
 
 
 def test_json_decision_has_the_documented_shape(saas_json: dict[str, Any]) -> None:
@@ -229,6 +267,14 @@ def test_json_decision_has_the_documented_shape(saas_json: dict[str, Any]) -> No
     assert d["sensitivity"]["tornado"] and all(
         _keys(b, "tornado") for b in d["sensitivity"]["tornado"]
     )
+    assert list(d["sensitivity"]) == ["weights", "tornado", "notes"]
+    # KVM keeps cores and memory on every host, and taxes the VMs' CPU: both are bars
+    bars = {b["parameter"] for b in d["sensitivity"]["tornado"]}
+    assert {"hypervisor host reservation", "hypervisor CPU overhead"} <= bars
+    # docs/json.md: the parts of the performance index and of the SLA figure
+    for s in d["substrates"]:
+        assert list(s["factors"]["performance"]["parts"]) == PERFORMANCE_PARTS.split()
+        assert list(s["factors"]["sla"]["parts"]) == SLA_PARTS.split()
 
 
 def test_the_winner_has_the_highest_total(saas_json: dict[str, Any]) -> None:
@@ -452,6 +498,89 @@ def test_an_unknown_name_in_allowed_is_refused_by_the_loader(
     path = write_yaml(scenario_yaml(constraints={"allowed": allowed}), "bad.yaml")
     message = _error(2, command, path)
     assert message.startswith(f"{path}: line ") and all(n in message for n in needles), message
+
+
+# -------------------------------------------------------------- pods that do not fit
+
+
+def _unplaceable(solver_cpu: str) -> str:
+    """64-core hosts bought as needed; ``small`` fits everywhere; ``big`` asks for two pods
+    of ``solver_cpu`` cores: 63 fit a bare-metal host (64,000 − the kubelet's 230m − the
+    DaemonSets' 400m = 63,370m) but no VM (the hypervisor keeps 816m, so a VM has at most
+    63 vCPUs, of which its own kubelet and DaemonSets keep 628m), 63.5 fit nowhere."""
+    return scenario_yaml(
+        tenants=[
+            make_tenant("small", workloads=[make_workload("api", replicas=4, cpu="1")]),
+            make_tenant(
+                "big",
+                kubernetes_version="1.31",
+                workloads=[make_workload("solver", replicas=2, cpu=solver_cpu)],
+            ),
+        ],
+        substrates=[
+            {"kind": "baremetal-shared"},
+            {"kind": "vm", "name": "vm-kvm", "hypervisor": "kvm"},
+            {"kind": "vm", "name": "vm-esxi", "hypervisor": "esxi"},
+        ],
+        simulation={"horizon_hours": 24},
+    )
+
+
+def test_a_substrate_that_cannot_place_a_tenant_never_wins_on_cost(
+    write_yaml: WriteYaml, tmp_path: Path
+) -> None:
+    # Issue 9, defect 13: both VM substrates leave big's pods unplaced, KVM costs less (it
+    # opens no host for big); versions weighed 100× make them outscore bare metal (one
+    # shared version where big wants 1.31). Bare metal, the only substrate placing big,
+    # wins instead, and every report says why.
+    path = write_yaml(_unplaceable("63"))
+    data = _json("compare", path, "--json", "--weight", "versions=100")
+    dollars = {s["name"]: s["cost"]["per_month_usd"]["total"] for s in data["substrates"]}
+    assert dollars["vm-kvm"] < dollars["baremetal-shared"]  # ESXi's licences cost more
+    placed = {s["name"]: s["pods"]["placed"] for s in data["substrates"]}
+    assert placed == {"baremetal-shared": 6, "vm-kvm": 4, "vm-esxi": 4}
+    d = data["decision"]
+    v, subs = d["verdict"], {s["name"]: s for s in d["substrates"]}
+    outscore = [n for n in ("vm-kvm", "vm-esxi") if subs[n]["total"] > subs["baremetal-shared"]["total"]]  # fmt: skip
+    assert outscore, (
+        "the case no longer reproduces the defect: no VM substrate outscores bare metal"
+    )
+    assert v["winner"] == "baremetal-shared" and v["placement_decides"] is True
+    assert v["pods_unplaced"] == {"baremetal-shared": 0, "vm-kvm": 2, "vm-esxi": 2}
+    for name in outscore:
+        assert any(r.startswith(f"placement: {name} places 2 pods fewer than baremetal-shared (short on big)") for r in v["reasons"])  # fmt: skip
+    # the VM substrates' lower bills are no saving: they score 0 on cost
+    assert [subs[n]["factors"]["cost"]["score"] for n in ("vm-kvm", "vm-esxi")] == [0, 0]
+    # big is best on bare metal; the least-cost plan keeps it there
+    assert {t["name"]: t["best"] for t in d["tenants"]}["big"] == "baremetal-shared"
+    assert d["hybrid"]["assignment"]["big"] == "baremetal-shared"
+    # only bare metal places every pod: nothing can flip the verdict, and it says so
+    assert d["sensitivity"]["tornado"] == []
+    assert "the verdict rests on placement" in " ".join(d["notes"] + d["sensitivity"]["notes"])
+    html, md = tmp_path / "r.html", tmp_path / "r.md"
+    text = _flat(_ok("compare", path, "--weight", "versions=100", "--report", html, "--markdown", md))  # fmt: skip
+    runner_up = v["runner_up"]
+    assert f"Verdict: baremetal-shared ahead of {runner_up}, which places fewer pods" in text
+    assert f"**baremetal-shared** wins over **{runner_up}**, which places fewer pods." in md.read_text("utf-8")  # fmt: skip
+    words = _flat(unescape(re.sub(r"<[^>]+>", "", html.read_text("utf-8"))))
+    assert f"baremetal-shared wins over {runner_up}, which places fewer pods." in words
+    assert all(_flat(r) in words for r in v["reasons"])
+
+
+def test_when_no_substrate_can_place_a_tenant_the_verdict_says_so(write_yaml: WriteYaml) -> None:
+    path = write_yaml(_unplaceable("63500m"))
+    data = _json("compare", path, "--json")
+    assert {s["name"]: s["pods"]["placed"] for s in data["substrates"]} == dict.fromkeys(
+        ("baremetal-shared", "vm-kvm", "vm-esxi"), 4
+    )
+    v = data["decision"]["verdict"]
+    assert v["reasons"][0].startswith("no substrate places every pod: ")
+    assert "places the most, 4 of 6" in v["reasons"][0]
+    assert not v["placement_decides"]
+    # the plan still holds: big goes where most of it fits (nowhere: 0 of 2 on each)
+    hybrid = data["decision"]["hybrid"]
+    assert "big: no substrate places all its pods; the plan may only put it where most fit (0 of 2)" in hybrid["notes"]  # fmt: skip
+    assert "no substrate places every pod" in _flat(_ok("compare", path))
 
 
 # ----------------------------------------------------------------------------- injection

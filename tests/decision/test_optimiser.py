@@ -44,7 +44,8 @@ F64 = NDArray[np.float64]
 
 def reference_excluded(ev: Evidence, c: Constraints) -> NDArray[np.bool_]:
     """(tenants × substrates): where the constraints forbid a tenant, from the docstring."""
-    out = ev.placed < 1
+    pods = np.rint(ev.placed * ev.pods[:, None])  # placed fewer of its pods than another did
+    out = pods < pods.max(axis=1, keepdims=True)
     if c.min_sla_probability is not None:
         out = out | (ev.sla_probability < c.min_sla_probability)
     if c.min_cpu_sla_attainment_percent is not None:
@@ -518,3 +519,17 @@ def test_saas_platform_end_to_end(saas: Evidence) -> None:
     free = least_cost_hybrid(ev, Constraints(isolation_rules=False, allowed=dict.fromkeys(ev.tenants, bare)))  # fmt: skip
     assert set(free.assignment.values()) == {shared}
     assert free.cost_usd_per_month < plan.cost_usd_per_month
+
+
+def test_a_tenant_no_substrate_places_goes_where_most_of_it_fits() -> None:
+    # a: 10 pods; shared places 8 at $5, vm 5 at $1: vm is cheaper but runs fewer of a's
+    # pods, so the plan puts a on shared and says that no substrate places all of it.
+    ev = make_evidence(["a", "b"], AB, cost=[[5, 1], [5, 1]], placed=[[0.8, 0.5], [1, 1]])
+    plan = least_cost_hybrid(ev, Constraints())
+    assert plan.assignment == {"a": "baremetal-shared", "b": "vm"}
+    assert plan.cost_usd_per_month == pytest.approx(5 + 1)
+    assert "a: no substrate places all its pods; the plan may only put it where most fit (8 of 10)" in plan.notes  # fmt: skip
+    assert plan.binding == ["most pods placed: moved a (vm → baremetal-shared, +$4.00 a month)"]
+    # placing as many on both, the cheaper one is free to win
+    even = make_evidence(["a"], AB, cost=[[5, 1]], placed=[[0.5, 0.5]])
+    assert least_cost_hybrid(even, Constraints()).assignment == {"a": "vm"}

@@ -119,9 +119,9 @@ def test_sla_is_weighted_by_pods() -> None:
 
 
 def test_infeasible_and_bad_points() -> None:
-    ev = make_evidence(["a"], AB, placed=[[0.5, 0.5]])
+    ev = make_evidence(["a"], AB, placed=[[1.0, 0.5]])
     with pytest.raises(InfeasibleError, match="a has no substrate left"):
-        pareto_frontier(ev, Constraints())
+        pareto_frontier(ev, Constraints(allowed={"a": ["vm"]}))
     with pytest.raises(ValueError, match="points must be at least 2"):
         pareto_frontier(make_evidence(["a"], AB), points=1)
 

@@ -96,6 +96,51 @@ def test_each_score_names_its_figure() -> None:
     assert card.tenants[0].best == "vm"
 
 
+def test_the_performance_index_and_the_sla_figure_name_each_part() -> None:
+    # Issue 9: each figure a score rests on is shown under its own name. a and b on vm:
+    # throughput 0.98 and 0.90, CPU unmet 4 % and 10 %, cache / memory-bandwidth slowdown
+    # 2 % and 0 %, p95 latency ×1.5 and ×3:
+    #   a: 0.98 × 0.96 × 0.98 / 1.5 = 0.614656;  b: 0.90 × 0.90 × 1.00 / 3 = 0.27
+    # index = their mean, 0.442328 → "44%"
+    e = make_evidence(
+        ["a", "b"],
+        ["baremetal-shared", "vm"],
+        throughput=[[1, 0.98], [1, 0.90]],
+        unmet=[[0, 0.04], [0, 0.10]],
+        slowdown=[[0, 0.02], [0, 0.0]],
+        latency_p95=[[1, 1.5], [1, 3.0]],
+        sla_probability=[[1, 0.9], [1, 0.7]],
+        cpu_sla=[[100, 99.0], [100, 95.0]],
+    )
+    vm = score(e, EQUAL).substrates[1].factors
+    perf = vm["performance"]
+    assert perf.value == pytest.approx((0.98 * 0.96 * 0.98 / 1.5 + 0.9 * 0.9 / 3) / 2)
+    assert perf.unit.startswith("performance index, 1 = bare metal")
+    assert perf.parts == pytest.approx({
+        "throughput": 0.94, "cpu_unmet": 0.07, "cpu_unmet_worst": 0.10, "slowdown": 0.01,
+        "latency_p95": 2.25, "latency_p95_worst": 3.0, "pods_unplaced": 0.0,
+    })  # fmt: skip
+    assert perf.evidence == (
+        "performance index 44% of bare metal: throughput 94% (I/O, GPU), 7.0% of CPU demand "
+        "unmet (worst tenant 10.0%), 1.0% of work lost to other tenants' cache and "
+        "memory-bandwidth load, p95 latency ×2.2 (worst tenant ×3.0)"
+    )
+    # sla: (0.9 × 0.99 + 0.7 × 0.95) / 2 = 0.778 → "78%"
+    sla = vm["sla"]
+    assert sla.value == pytest.approx((0.9 * 0.99 + 0.7 * 0.95) / 2)
+    assert sla.parts == pytest.approx(
+        {"availability_sla_probability": 0.8, "cpu_sla_attainment_percent": 97.0}
+    )
+    assert sla.evidence == (
+        "SLA index 78%: availability SLA met in 80% of failure years, CPU SLA met in 97.0% of steps"
+    )
+    # without a simulation the slowdown and the latencies were not measured: not shown
+    object.__setattr__(e, "missing", ["simulation"])
+    static = score(e, EQUAL).substrates[1].factors["performance"]
+    assert set(static.parts) == {"throughput", "cpu_unmet", "cpu_unmet_worst", "pods_unplaced"}
+    assert static.evidence.endswith("not simulated: contention, slowdown and latency not measured")
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     st.integers(1, 5),
@@ -168,9 +213,118 @@ def test_a_substrate_that_cannot_place_a_tenant_never_looks_better_for_it() -> N
     vm_row = card.substrates[vm].factors["performance"]
     assert "2 pods not placed" in vm_row.evidence
     assert vm_row.value == pytest.approx(float(np.mean(
-        e.throughput[:, vm] * (1 - e.unmet[:, vm]) / e.latency_p95[:, vm])))  # fmt: skip
-    if card.verdict.winner == "vm":
-        assert any(r.startswith("beware: vm leaves 2 pods unplaced") for r in card.verdict.reasons)
+        e.throughput[:, vm] * (1 - e.unmet[:, vm]) * (1 - e.slowdown[:, vm])
+        / e.latency_p95[:, vm])))  # fmt: skip
+    # vm leaves b's 2 pods unplaced, which baremetal-shared places: never the winner
+    assert card.verdict.winner == "baremetal-shared"
+    assert card.verdict.pods_unplaced == {"baremetal-shared": 0, "vm": 2}
+
+
+def test_the_simulation_counts_unplaced_pods_once() -> None:
+    # b asks for three 40-core pods on 64-core hosts; on vm (the hypervisor keeps cores
+    # back and the VM is smaller) ... whatever fits, the simulation's own unmet share and
+    # SLA attainment already count the pods it left out: gather takes them as they are.
+    from factories import make_host_model, make_scenario, make_tenant, make_workload
+    from underlay.decision.evidence import gather
+    from underlay.pipeline import compare, simulate
+
+    sc = make_scenario(
+        hardware={"host_models": [make_host_model(cores=64, memory="512Gi")],
+                  "inventory": [{"model": "std", "count": 2}]},
+        tenants=[
+            make_tenant("a", workloads=[make_workload("api", replicas=4, cpu="1")]),
+            make_tenant("b", workloads=[make_workload("run", replicas=3, cpu="40")]),
+        ],
+        substrates=[{"kind": "baremetal-shared"}, {"kind": "vm"}],
+        simulation={"horizon_hours": 24},
+    )  # fmt: skip
+    c = compare(sc)
+    s = simulate(sc, comparison=c)
+    e = gather(c, s)
+    for j, r in enumerate(s.results):
+        for i, ts in enumerate(r.tenants):
+            assert e.unmet[i, j] == ts.unmet_percent / 100
+            assert e.cpu_sla[i, j] == ts.sla_attainment_percent
+            assert e.slowdown[i, j] == ts.slowdown_percent / 100
+    partly = e.placed < 1
+    assert partly.any()  # two 64-core hosts hold at most two 40-core pods
+    # without a simulation, the placed share is all there is: unplaced pods' whole demand
+    # is unmet and their steps miss the CPU SLA
+    static = gather(c)
+    np.testing.assert_allclose(static.unmet, 1 - static.placed)
+    np.testing.assert_allclose(static.cpu_sla, 100 * static.placed)
+    np.testing.assert_array_equal(static.slowdown, 0.0)
+
+
+def test_a_substrate_that_places_nothing_never_wins_on_its_zero_cost() -> None:
+    # Issue 9, defect 13. vm opens no host for b (cost $0 there, b's pods unplaced: all
+    # its demand unmet, no CPU-SLA step met) and would win on isolation and cost: shared
+    # places all 20 pods, vm 10 of them.
+    e = make_evidence(
+        ["a", "b"],
+        TWO,
+        cost=[[100, 50], [100, 0]],
+        placed=[[1, 1], [1, 0]],
+        unmet=[[0, 0], [0, 1]],
+        cpu_sla=[[100, 100], [100, 0]],
+        exposure=[[2.0, 0.0], [2.0, 0.0]],
+    )
+    card = score(e, EQUAL)
+    by = {s.name: s for s in card.substrates}
+    # cost: compared only among substrates placing the most pods (shared alone): vm, placing
+    # fewer, scores 0 — its $50 is not a saving; shared 100 · 200 / 200
+    assert by["vm"].factors["cost"].score == 0
+    assert by["shared"].factors["cost"].score == 100
+    assert "places 10 of 20 pods, fewer than another substrate" in by["vm"].factors["cost"].evidence
+    # per tenant: b on vm scores 0 on cost; a, placed on both, compares $100 with $50
+    t = tenant_scores(e)
+    assert t["cost"][1] == pytest.approx([100, 0])
+    assert t["cost"][0] == pytest.approx([50, 100])
+    # vm's total: perf (1 + 0)/2 → 50, isolation 100, versions 100, sla (1 + 0)/2 → 50,
+    # cost 0 → 60; shared: perf 100, isolation 100/3, 100, 100, cost 100 → 86.67. Even
+    # with isolation weighed 20× (vm: (50+100+50+0+2000)/24 = 91.67 against shared
+    # (100+100+100+100+2000/3)/24 = 44.4) vm ranks after shared, which places b.
+    heavy = score(e, {**EQUAL, "isolation": 20.0})
+    v = heavy.verdict
+    assert (v.winner, v.runner_up) == ("shared", "vm")
+    assert v.placement_decides and not v.tie
+    assert v.margin == pytest.approx((400 + 2000 / 3) / 24 - 2200 / 24)
+    assert v.reasons[0] == (
+        "placement: vm places 10 pods fewer than shared (short on b), so it ranks after "
+        f"shared whatever its score (total {2200 / 24:.1f} against {(400 + 2000 / 3) / 24:.1f})"
+    )
+    assert v.pods_unplaced == {"shared": 0, "vm": 10}
+    assert [t.best for t in heavy.tenants] == ["vm", "shared"]  # a fits both: vm scores best
+
+
+def test_when_no_substrate_places_every_pod_the_verdict_says_so() -> None:
+    # every substrate leaves some of b's 10 pods out: shared places 6, vm 8, sandboxed 0
+    subs = ["shared", "vm", "sandboxed"]
+    e = make_evidence(
+        ["a", "b"],
+        subs,
+        cost=[[100, 100, 10], [100, 100, 0]],
+        placed=[[1, 1, 1], [0.6, 0.8, 0.0]],
+    )
+    v = score(e, EQUAL).verdict
+    # ranked by pods placed first: vm 18, shared 16, sandboxed 10
+    assert (v.winner, v.runner_up) == ("vm", "shared")
+    assert v.reasons[0] == (
+        "no substrate places every pod: vm places the most, 18 of 20 (shared 16, "
+        "sandboxed 10); substrates are ranked by pods placed first, then by score"
+    )
+    assert v.placement_decides
+    assert v.reasons[-1] == "beware: vm leaves 2 pods unplaced (b)"
+    # nothing placed anywhere: the substrates rank by score alone, and the verdict says so
+    none = make_evidence(["a"], TWO, placed=[[0, 0]], unmet=[[1, 1]], cpu_sla=[[0, 0]],
+                         cost=[[100, 0]])  # fmt: skip
+    card = score(none, EQUAL)
+    assert card.verdict.reasons[0] == (
+        "no substrate places any pod (10 asked for): the scores compare substrates that run nothing"
+    )
+    # no substrate delivers any work nor meets any SLA: both score 0 on them, not 100
+    for s in card.substrates:
+        assert s.factors["performance"].score == 0 and s.factors["sla"].score == 0
 
 
 def test_a_tie_is_called_a_tie() -> None:

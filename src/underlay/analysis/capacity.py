@@ -11,7 +11,9 @@ Accounting (CPU in millicores, memory in MiB, GPUs in milli-GPUs), for every hos
              + stranded   (left unused, by cause)
 
 With CPU or memory overcommit the VMs' contents may exceed their hosts' capacity; the
-identity then holds per VM, not per host.
+identity then holds per VM, not per host. Capacity counts the hosts opened; inventory
+hosts left unopened are counted apart (``hosts_idle``) and their capex is in the cost
+(:mod:`underlay.analysis.cost`).
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ from underlay.analysis.cost import (
     attribute,
     host_costs,
     hypervisor_licence,
+    idle_costs,
+    idle_inventory,
+    overall_shares,
     tenant_host_shares,
 )
 from underlay.defaults.catalog import Defaults
@@ -117,6 +122,7 @@ class SubstrateStatic:
     name: str
     sizing: bool
     hosts: int
+    hosts_idle: int  # inventory hosts left unopened (paid for, powered off; 0 when sized)
     hosts_worker: int
     hosts_control_plane: int
     hosts_lower_bound: int
@@ -306,7 +312,10 @@ def analyse(scenario: Scenario, defaults: Defaults, p: SubstratePlacement) -> Su
     utilisation = allocated_utilisation(scenario, p)
     licence = hypervisor_licence(scenario, defaults, p.name)
     costs = host_costs(scenario, defaults, host_model, utilisation, licence)
-    tenant_cost = attribute(tenant_host_shares(scenario, p), costs.total)
+    shares = tenant_host_shares(scenario, p)
+    idle = idle_inventory(scenario, p)
+    idle_capex, _ = idle_costs(scenario, idle)  # host operations are the cost analysis's
+    tenant_cost = attribute(shares, costs.total) + overall_shares(shares) * idle_capex
 
     tenant_rows: list[TenantStatic] = []
     for ti, tenant in enumerate(tenants):
@@ -397,6 +406,7 @@ def analyse(scenario: Scenario, defaults: Defaults, p: SubstratePlacement) -> Su
         name=p.name,
         sizing=p.sizing,
         hosts=n_hosts,
+        hosts_idle=int(idle.sum()),
         hosts_worker=int((host_role == WORKER).sum()),
         hosts_control_plane=int((host_role != WORKER).sum()),
         hosts_lower_bound=p.lower_bound_hosts,
@@ -413,7 +423,7 @@ def analyse(scenario: Scenario, defaults: Defaults, p: SubstratePlacement) -> Su
         versions_per_host_mean=float(versions_per_host.mean()) if n_hosts else 0.0,
         tenants_per_kernel_max=tenants_per_kernel_max,
         tenants_per_host_max=tenants_per_host_max,
-        cost_capex=float(costs.capex.sum()),
+        cost_capex=float(costs.capex.sum()) + idle_capex,
         cost_power=float(costs.power.sum()),
         cost_licences=float(costs.licences.sum()),
         watts=float(costs.watts.sum()),

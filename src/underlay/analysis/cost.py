@@ -18,6 +18,16 @@ What a host costs per month (:func:`host_costs_weighted`):
   with nodes on hosts, the one shared cluster (``baremetal-shared``, ``sandboxed``) and the
   pool of hosted control planes (counted as one cluster).
 
+**Owned hosts left idle** (``hardware.inventory`` only): every host the user owns is paid
+for on every substrate, used or not. Inventory hosts a substrate leaves unopened
+(:func:`idle_inventory`, per host model: owned − opened) add their capex and
+``ops_per_host_month_usd`` to its cost; they are assumed **powered off** — no power draw
+and no hypervisor licence (a licence follows the hosts that run the hypervisor). Their
+cost goes to the tenants by their overall share (:func:`overall_shares`), like any cost
+no single tenant causes. A sized fleet (no inventory) buys only the hosts it opens, so
+it has no idle hosts. Without this, a substrate that packs tightly — or places nothing —
+would look cheaper for hardware the user has already bought.
+
 Which utilisation drives the power curve (``SubstrateCost.power_basis``):
 
 - ``"simulated"``: the time-mean of the interpolation weights the simulation accumulated
@@ -29,6 +39,16 @@ Which utilisation drives the power curve (``SubstrateCost.power_basis``):
 - ``"allocated"`` (no simulation): requests placed plus kubelet reservations, DaemonSet
   requests and the hypervisor's cores, ÷ the host's cores, as if all were busy
   (:func:`allocated_utilisation`; the static comparison's figure).
+
+**Cost of bare-metal-equivalent work** (``SubstrateCost.cost_per_baremetal_work_usd``) is
+the monthly total ÷ ``work_throughput``, the work a resource does vs bare metal for what
+the cost does not already hold. The hypervisor's (or sandbox's) CPU tax is counted once:
+with a simulation it is in the simulated demand (a VM's pods need 1 / (1 − tax) as much
+CPU: more CPU used, so more power, or demand unmet, which the decision's performance
+figure counts), so it is not divided by again — ``work_throughput`` is the GPU mode's
+efficiency when GPUs are allocated (the simulation does not model GPUs), else 1. Without
+a simulation nothing has counted the tax, so the static CPU efficiency (1 − tax) is used
+when no GPU is allocated.
 
 Monthly figures from a simulation assume its horizon repeats (a simulated week stands for
 every week of the month); horizon figures are the monthly ones × horizon hours ÷
@@ -80,6 +100,8 @@ __all__ = [
     "host_costs",
     "host_costs_weighted",
     "hypervisor_licence",
+    "idle_costs",
+    "idle_inventory",
     "licensed_cores",
     "overall_shares",
     "tenant_host_shares",
@@ -168,6 +190,31 @@ def hypervisor_licence(scenario: Scenario, defaults: Defaults, label: str) -> fl
         if given is None
         else given
     )
+
+
+def idle_inventory(scenario: Scenario, placement: SubstratePlacement) -> I64:
+    """Per host model (scenario order), inventory hosts the placement left unopened; all 0
+    when underlay sizes the fleet."""
+    models = scenario.hardware.host_models
+    owned = np.zeros(len(models), np.int64)
+    if scenario.hardware.inventory is None:
+        return owned
+    names = [m.name for m in models]
+    for entry in scenario.hardware.inventory:
+        owned[names.index(entry.model)] += entry.count
+    opened = np.bincount(np.array(placement.hosts.model, np.int64), minlength=len(models))
+    out: I64 = np.maximum(owned - opened, 0)
+    return out
+
+
+def idle_costs(scenario: Scenario, idle: I64) -> tuple[float, float]:
+    """(capex, host operations) a month of ``idle`` hosts per model: paid for, powered off
+    (no power, no licence)."""
+    models = scenario.hardware.host_models
+    price = np.array([m.price_usd / (m.lifetime_years * 12.0) for m in models], np.float64)
+    capex = float(price @ idle)
+    ops = float(idle.sum()) * scenario.costs.ops_per_host_month_usd
+    return capex, ops
 
 
 def allocated_utilisation(scenario: Scenario, placement: SubstratePlacement) -> F64:
@@ -303,7 +350,8 @@ class SubstrateCost:
     power_basis: Literal["simulated", "allocated"]
     hours_per_month: float
     horizon_hours: float
-    hosts: int
+    hosts: int  # opened
+    idle_hosts: int  # inventory hosts left unopened: capex and host ops paid, powered off
     clusters_operated: int  # tenant clusters + shared cluster + hosted control-plane pool
     licensed_cores: int  # cores a paid hypervisor licence counts (0 without one)
     per_month: CostParts
@@ -314,14 +362,18 @@ class SubstrateCost:
     utilisation_mean: float  # mean over hosts of the utilisation the power curve saw
     host_watts: F64  # mean IT draw per host
     host_utilisation: F64  # mean utilisation (clipped to 0–1) per host behind host_watts
-    work_throughput: float  # work per resource vs bare metal (GPU when GPUs are allocated)
+    # work per resource vs bare metal not counted elsewhere: the GPU's when GPUs are
+    # allocated; else 1 with a simulation (the CPU tax is in its demand), 1 − tax without
+    work_throughput: float
     tenants: list[TenantCost]
     notes: list[str] = field(default_factory=list)
 
     @property
     def cost_per_baremetal_work_usd(self) -> float:
-        """Monthly cost per bare-metal-equivalent of work: total ÷ throughput vs bare metal
-        (a VM at 94 % GPU throughput needs 1 / 0.94 of the money for the same training)."""
+        """Monthly cost per bare-metal-equivalent of work: total ÷ ``work_throughput`` (a VM
+        at 94 % GPU throughput needs 1 / 0.94 of the money for the same training). The CPU
+        tax is not divided by when there was a simulation: it is in the simulated demand
+        already (module docstring)."""
         return self.per_month.total / self.work_throughput if self.work_throughput else 0.0
 
     @property
@@ -348,6 +400,14 @@ def _power_weights(
             )
         notes.append("the simulation kept no host power weights: power at allocated utilisation")
     return knot_weights(allocated_utilisation(scenario, placement)), "allocated"
+
+
+def _work_throughput(static: SubstrateStatic, simulation: SubstrateSimulation | None) -> float:
+    """Work per resource vs bare metal that the cost does not hold already (see the module
+    docstring: the CPU tax is counted once, in the simulation when there is one)."""
+    if static.allocated.gpu_milli > 0:
+        return static.gpu_efficiency  # GPUs are not simulated
+    return 1.0 if simulation is not None else static.cpu_efficiency
 
 
 def _check(
@@ -402,6 +462,10 @@ def analyse_cost(
         axis=1,
     )
     t_parts = attribute(shares, per_host)
+    idle = idle_inventory(scenario, p)
+    idle_capex, idle_ops = idle_costs(scenario, idle)
+    t_parts[:, 0] += overall * idle_capex
+    t_parts[:, 3] += overall * idle_ops
 
     if simulation is not None:
         horizon_h = simulation.steps * simulation.step_minutes / 60.0
@@ -431,10 +495,10 @@ def analyse_cost(
             )
         )
     month = CostParts(
-        float(costs.capex.sum()),
+        float(costs.capex.sum()) + idle_capex,
         float(costs.power.sum()),
         float(costs.licences.sum()),
-        float(ops_hosts.sum()),
+        float(ops_hosts.sum()) + idle_ops,
         float((len(own) + platform) * per_cluster),
     )
     host_util: F64 = weights @ UTILISATION_AT_KNOTS
@@ -446,6 +510,7 @@ def analyse_cost(
         hours_per_month=c.hours_per_month,
         horizon_hours=horizon_h,
         hosts=len(p.hosts),
+        idle_hosts=int(idle.sum()),
         clusters_operated=len(own) + platform,
         licensed_cores=int(costs.licensed_cores.sum()) if licence > 0 else 0,
         per_month=month,
@@ -456,9 +521,7 @@ def analyse_cost(
         utilisation_mean=float(host_util.mean()) if len(host_util) else 0.0,
         host_watts=costs.watts,
         host_utilisation=host_util,
-        work_throughput=static.gpu_efficiency
-        if static.allocated.gpu_milli > 0
-        else static.cpu_efficiency,
+        work_throughput=_work_throughput(static, simulation),
         tenants=tenants,
         notes=notes,
     )

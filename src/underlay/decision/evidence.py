@@ -7,6 +7,12 @@ so a score can always be traced back to the figure behind it. A stage that did n
 leaves its arrays at a neutral value (e.g. SLA met, latency inflation 1) and says
 so in ``missing``.
 
+Per substrate: ``gpu_efficiency`` (its GPU mode's work vs bare metal, static); on a
+``vm``, the hosts' CPU and memory (``host_cpu``, ``host_mem``), what the hypervisor keeps
+of them (``hypervisor_cpu``, ``hypervisor_mem``) and what the VMs take (``vm_cpu``,
+``vm_mem``: their sizes ÷ overcommit, plus per-VM memory overhead), all summed over the
+hosts opened (millicores, MiB; 0 elsewhere). Per tenant: ``uses_gpu``.
+
 Per tenant ``t`` on substrate ``s``:
 
 - ``cost``: USD a month attributed to the tenant (the cost analysis, power at the
@@ -14,15 +20,24 @@ Per tenant ``t`` on substrate ``s``:
 - ``throughput``: work per resource vs bare metal (simulation, by workload class; else the
   substrate's CPU or GPU efficiency); ``latency_p95``: p95 latency inflation of its
   latency-sensitive pods (× an idle host); ``unmet``: share of CPU demand not granted;
+  ``slowdown``: share of the work of the CPU granted lost to other tenants' load on shared
+  caches and memory bandwidth (simulation; 0 without one);
 - ``exposure``: other tenants' escapes reaching its pods a year; ``violations``: isolation
   rule violations it is part of;
 - ``sla_probability``: share of
   failure years meeting its availability SLA; ``cpu_sla``: share of steps meeting its CPU
   SLA (%);
 - ``months_off_version``, ``forced_upgrades``, ``months_unsupported``: the lifecycle;
+- ``cpu_tax``: the substrate's CPU tax on the tenant's pods (0–1, pod-weighted over its
+  workloads' classes; 0 on bare metal), which the simulation counts as extra demand;
+- ``host_bound``: the part of ``cost`` that scales with the number of hosts opened —
+  capex, licences and host operations on a sized fleet; on an inventory (owned hosts,
+  paid for whether opened or not) only the licences;
 - ``placed``: share of its pods placed. Unplaced pods count in ``unmet`` (their whole
-  demand) and in ``cpu_sla`` (scaled by the share placed), so a substrate that cannot run
-  a tenant's pods never looks better for it.
+  demand) and miss the CPU SLA, so a substrate that cannot run a tenant's pods never looks
+  better for it. The simulation counts them itself (their demand is drawn and unmet, and
+  the SLA is judged on the demand placed or not); without a simulation, ``unmet`` is the
+  share of pods not placed and ``cpu_sla`` is scaled by the share placed.
 """
 
 from __future__ import annotations
@@ -32,7 +47,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from underlay.model.scenario import Scenario
+from underlay.model.scenario import Scenario, Vm
 from underlay.pipeline import Analysis, Comparison, Simulation
 
 __all__ = ["Evidence", "gather"]
@@ -51,10 +66,12 @@ class Evidence:
     gpu_modes: list[str]  # baremetal | passthrough | vgpu, per substrate
     pods: F64  # pods asked for, per tenant
     gpu_training: NDArray[np.bool_]  # per tenant: has a gpu-training workload
+    uses_gpu: NDArray[np.bool_]  # per tenant: some workload asks for GPUs
     cost: F64
     throughput: F64
     latency_p95: F64
     unmet: F64
+    slowdown: F64
     exposure: F64
     violations: F64
     sla_probability: F64
@@ -63,6 +80,8 @@ class Evidence:
     forced_upgrades: F64
     months_unsupported: F64
     placed: F64
+    cpu_tax: F64
+    host_bound: F64
     substrate_cost: F64  # USD a month, whole substrate
     capex: F64  # the parts of ``cost`` that scale with hardware and licence prices
     licences: F64
@@ -71,6 +90,14 @@ class Evidence:
     exposure_host: F64  # the part of ``exposure`` from hypervisor / sandbox escapes
     version_mismatch: F64  # 1 where the tenant cannot run the version it wants at the start
     violation_pairs: list[list[tuple[int, int]]]  # per substrate: tenant pairs breaking a rule
+    substrate_host_bound: F64  # per substrate, the whole substrate's host_bound
+    gpu_efficiency: F64  # per substrate
+    host_cpu: F64  # per substrate: summed over the hosts opened (vm; else 0)
+    host_mem: F64
+    hypervisor_cpu: F64
+    hypervisor_mem: F64
+    vm_cpu: F64
+    vm_mem: F64
     missing: list[str] = field(default_factory=list)
 
     @property
@@ -88,6 +115,23 @@ def _gpu_mode(scenario: Scenario, label: str) -> str:
     return "baremetal"
 
 
+def _tenant_tax(scenario: Scenario, comparison: Comparison, substrate: object) -> F64:
+    """Per tenant, the substrate's CPU tax on its pods, pod-weighted over its workloads'
+    classes (the simulation's :func:`~underlay.simulation.engine.cpu_tax`)."""
+    from underlay.placement.overheads import cpu_tax
+
+    out = np.zeros(len(scenario.tenants))
+    for i, t in enumerate(scenario.tenants):
+        ws = [w for c in t.clusters for w in c.workloads]
+        reps = np.array([w.replicas for w in ws], np.float64)
+        tax = np.array([cpu_tax(substrate, comparison.defaults, w.workload_class) for w in ws])
+        if reps.sum() > 0:
+            out[i] = float(reps @ tax / reps.sum())
+        elif len(tax):
+            out[i] = float(tax.mean())
+    return out
+
+
 def gather(
     comparison: Comparison, simulation: Simulation | None = None, analysis: Analysis | None = None
 ) -> Evidence:
@@ -101,7 +145,7 @@ def gather(
     def full(value: float) -> F64:
         return np.full(shape, value, np.float64)
 
-    cost, throughput, latency, unmet = full(0), full(1), full(1), full(0)
+    cost, throughput, latency, unmet, slowdown = full(0), full(1), full(1), full(0), full(0)
     exposure, violations = full(0), full(0)
     sla_p, cpu_sla = full(1), full(100)
     off, forced, unsupported, placed, mismatch = full(0), full(0), full(0), full(1), full(0)
@@ -121,7 +165,24 @@ def gather(
         ],
         bool,
     )
+    owned = sc.hardware.inventory is not None  # hosts paid for whether opened or not
+    host_bound, substrate_host_bound = full(0), np.zeros(S)
+    cpu_tax, gpu_eff = full(0), np.ones(S)
+    host = {k: np.zeros(S) for k in ("cpu", "mem", "hyp_cpu", "hyp_mem", "vm_cpu", "vm_mem")}
+    for j, p in enumerate(comparison.placements):
+        sub = sc.substrate(p.name)
+        cpu_tax[:, j] = _tenant_tax(sc, comparison, sub)
+        if isinstance(sub, Vm):
+            on = p.nodes.host >= 0
+            host["cpu"][j], host["mem"][j] = p.host_cpu.sum(), p.host_mem.sum()
+            host["hyp_cpu"][j] = p.host_hypervisor_cpu.sum()
+            host["hyp_mem"][j] = p.host_hypervisor_mem.sum()
+            host["vm_cpu"][j] = (p.nodes.size_cpu[on] / sub.cpu_overcommit).sum()
+            host["vm_mem"][j] = (
+                p.nodes.size_mem[on] / sub.memory_overcommit + p.nodes.vm_overhead_mem[on]
+            ).sum()
     for j, st in enumerate(comparison.substrates):
+        gpu_eff[j] = st.gpu_efficiency
         substrate_cost[j] = st.cost_per_month_usd
         substrate_capex[j], substrate_licences[j] = st.cost_capex, st.cost_licences
         whole = st.cost_per_month_usd or 1.0
@@ -129,6 +190,7 @@ def gather(
             cost[i, j] = t.cost_per_month_usd
             capex[i, j] = t.cost_per_month_usd * st.cost_capex / whole
             licences[i, j] = t.cost_per_month_usd * st.cost_licences / whole
+            host_bound[i, j] = licences[i, j] + (0.0 if owned else capex[i, j])
             # without a simulation: the GPU's efficiency for tenants using GPUs, else the CPU's
             throughput[i, j] = st.gpu_efficiency if uses_gpu[i] else st.cpu_efficiency
             placed[i, j] = t.pods_placed / t.pods if t.pods else 1.0
@@ -139,9 +201,14 @@ def gather(
                 throughput[i, j] = ts.throughput_percent / 100
                 latency[i, j] = max(1.0, ts.latency_inflation_p95)
                 unmet[i, j] = ts.unmet_percent / 100
+                slowdown[i, j] = ts.slowdown_percent / 100
                 cpu_sla[i, j] = ts.sla_attainment_percent
     else:
         missing.append("simulation")
+        # Pods that could not be placed get nothing: their demand is unmet, their SLA missed
+        # (a simulation counts them itself, so this is for the static figures only).
+        unmet = 1 - placed
+        cpu_sla = cpu_sla * placed
     sections = analysis.sections if analysis is not None else ()
     for section in ("isolation", "failures", "lifecycle", "cost"):
         if section not in sections:
@@ -178,9 +245,10 @@ def gather(
                     cost[i, j] = tc.per_month.total
                     capex[i, j] = tc.per_month.capex
                     licences[i, j] = tc.per_month.licences
-    # Pods that could not be placed get nothing: their demand is unmet and their SLA missed.
-    unmet = 1 - placed * (1 - unmet)
-    cpu_sla = cpu_sla * placed
+                    host_bound[i, j] = tc.per_month.licences + (
+                        0.0 if owned else tc.per_month.capex + tc.per_month.ops_hosts
+                    )
+    substrate_host_bound = host_bound.sum(axis=0)
     return Evidence(
         scenario=sc,
         tenants=names,
@@ -189,10 +257,12 @@ def gather(
         gpu_modes=[_gpu_mode(sc, label) for label in labels],
         pods=pods,
         gpu_training=training,
+        uses_gpu=np.array(uses_gpu, bool),
         cost=cost,
         throughput=throughput,
         latency_p95=latency,
         unmet=unmet,
+        slowdown=slowdown,
         exposure=exposure,
         violations=violations,
         sla_probability=sla_p,
@@ -201,6 +271,8 @@ def gather(
         forced_upgrades=forced,
         months_unsupported=unsupported,
         placed=placed,
+        cpu_tax=cpu_tax,
+        host_bound=host_bound,
         substrate_cost=substrate_cost,
         capex=capex,
         licences=licences,
@@ -209,5 +281,13 @@ def gather(
         exposure_host=exposure_host,
         version_mismatch=mismatch,
         violation_pairs=pairs,
+        substrate_host_bound=substrate_host_bound,
+        gpu_efficiency=gpu_eff,
+        host_cpu=host["cpu"],
+        host_mem=host["mem"],
+        hypervisor_cpu=host["hyp_cpu"],
+        hypervisor_mem=host["hyp_mem"],
+        vm_cpu=host["vm_cpu"],
+        vm_mem=host["vm_mem"],
         missing=missing,
     )

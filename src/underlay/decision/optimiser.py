@@ -11,8 +11,9 @@ workload``, keyed ``tenant/cluster/workload``); ``x[u, s] = 1`` puts ``u`` on su
              x[u, s] ≤ z[t(u), s]                (z is x itself for a one-unit tenant)
              Σ cost[u, s]·x[u, s] ≤ budget
 
-A tenant is excluded from ``s`` when not all its pods were placed there (always), and, when
-set, when its share of failure years meeting its availability SLA is below
+A tenant is excluded from ``s`` when ``s`` placed fewer of its pods than another substrate
+(always: where one places them all, only those remain; where none does, those placing the
+most, with a note), and, when set, when its share of failure years meeting its availability SLA is below
 ``min_sla_probability``, its CPU SLA attainment below ``min_cpu_sla_attainment_percent``,
 it cannot run its own Kubernetes version (``own_version``), it trains on GPUs in a mode not
 in ``gpu_training_on``, or ``s`` is not in its ``allowed`` list.
@@ -147,8 +148,19 @@ def _reasons(ev: Evidence, c: Constraints) -> tuple[list[list[list[tuple[str, st
             out[t][s].append((key, f"{key} ({why[t][s] if isinstance(why, list) else why(t, s)})"))
 
     placed = _floored(ev.placed, 1e-3)
-    cut("all pods placed", ev.placed < 1 - 1e-12, lambda t, s: f"{placed[t, s]:.1%} fit")
-    rules = ["each tenant only where all its pods fit"]
+    pods = np.rint(ev.placed * ev.pods[:, None])
+    most = pods.max(axis=1, keepdims=True)
+    full = (most >= ev.pods[:, None]).repeat(S, axis=1)
+    fewer = pods < most
+    cut("all pods placed", fewer & full, lambda t, s: f"{placed[t, s]:.1%} fit")
+    cut(
+        "most pods placed",
+        fewer & ~full,
+        lambda t, s: (
+            f"{pods[t, s]:,.0f} of {ev.pods[t]:,.0f} pods fit, {most[t, 0]:,.0f} elsewhere"
+        ),
+    )
+    rules = ["each tenant only where all its pods fit (where none does, where most do)"]
     for field, (name, step, why, words) in _FLOORS.items():
         if (floor := getattr(c, field)) is not None:
             value: F64 = getattr(ev, name)
@@ -230,6 +242,12 @@ def hybrid_problem(evidence: Evidence, constraints: Constraints | None = None) -
         words = f"{ev.tenants[t]} may only use {left} ({why})"
         groups.append(ConstraintGroup("exclusions", (t,), tuple(subs), words))
     notes: list[str] = []
+    pods = np.rint(ev.placed * ev.pods[:, None])
+    for t in np.flatnonzero(pods.max(axis=1) < ev.pods).tolist():
+        notes.append(
+            f"{ev.tenants[t]}: no substrate places all its pods; the plan may only put it "
+            f"where most fit ({pods[t].max():,.0f} of {ev.pods[t]:,.0f})"
+        )
     if c.isolation_rules:
         pairs = _isolation_groups(ev)
         groups += pairs

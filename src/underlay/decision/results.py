@@ -39,6 +39,9 @@ class FactorScore:
     value: float  # the measured figure, in ``unit``
     unit: str
     evidence: str  # the figure in words, e.g. "4.3 escapes a year reach other tenants"
+    # the figures ``value`` is made of, each under its own name (performance and sla;
+    # means over tenants unless the name says ``worst``)
+    parts: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,10 @@ class Verdict:
     margin: float  # total score points between winner and runner-up
     reasons: list[str]  # two or three sentences
     tie: bool = False  # winner and runner-up total the same (within 0.05 points)
+    # the winner ranks ahead of the runner-up because it places pods the runner-up leaves
+    # unplaced (whatever the totals: ``margin`` may then be negative)
+    placement_decides: bool = False
+    pods_unplaced: dict[str, int] = field(default_factory=dict)  # per substrate
 
 
 @dataclass(frozen=True)
@@ -144,6 +151,7 @@ class Sensitivity:
 
     weights: list[WeightRange]
     tornado: list[TornadoBar]
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

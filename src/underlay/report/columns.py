@@ -78,7 +78,12 @@ def _stranded_cause(s: SubstrateStatic) -> str:
 
 
 SUBSTRATE_COLUMNS: list[Column[SubstrateStatic]] = [
-    Column("hosts", "", lambda s: f"{s.hosts:,}"),
+    Column(
+        "hosts",
+        "",
+        # owned hosts left unopened are paid for too (analysis.cost)
+        lambda s: f"{s.hosts:,}" + (f" (+{s.hosts_idle:,} idle)" if s.hosts_idle else ""),
+    ),
     Column("LP lower bound", "hosts", _bound),
     Column("worker nodes", "", lambda s: f"{s.nodes:,}" + (" VMs" if s.vms else "")),
     Column("control-plane", "machines", lambda s: f"{s.control_plane_machines:,}"),

@@ -14,6 +14,7 @@ from rich.text import Text
 
 from underlay.decision.results import Decision, TornadoBar, WeightRange
 from underlay.model.scenario import FACTORS
+from underlay.report.factor_columns import FACTOR_PARTS
 from underlay.report.terminal import markup_line
 
 __all__ = ["render_decision", "render_verdict_line"]
@@ -24,6 +25,12 @@ def render_verdict_line(decision: Decision, console: Console) -> None:
     v = decision.scorecard.verdict
     if v.tie and v.runner_up:
         line = markup_line("[bold]Verdict:[/bold] a tie between {} and {}", v.winner, v.runner_up)
+    elif v.runner_up and v.placement_decides:
+        line = markup_line(
+            "[bold]Verdict:[/bold] {} ahead of {}, which places fewer pods",
+            v.winner,
+            v.runner_up,
+        )
     elif v.runner_up:
         line = markup_line(
             "[bold]Verdict:[/bold] {} ahead of {} by {} points",
@@ -67,8 +74,26 @@ def render_decision(decision: Decision, console: Console, *, max_tenants: int | 
         table.add_column(Text(name), justify="right")
     for f in FACTORS:
         table.add_row(f, *(f"{s.factors[f].score:.0f}" for s in card.substrates))
+        # each figure the score rests on, under its own name (means over the tenants)
+        for part in FACTOR_PARTS.get(f, []):
+            figures = [part.cell(s.factors[f], worst=False) for s in card.substrates]
+            if part.key == "pods_unplaced" and set(figures) <= {"0"}:
+                continue  # every pod placed everywhere: nothing to say
+            table.add_row(
+                Text(f"  {part.short}", style="dim"), *(Text(c, style="dim") for c in figures)
+            )
     table.add_row("[bold]total[/bold]", *(f"[bold]{s.total:.1f}[/bold]" for s in card.substrates))
     console.print(table)
+    console.print(
+        Text(
+            "performance index = throughput (storage I/O, GPU) × (1 − CPU unmet) × (1 − "
+            "cache/bw loss: work lost to other tenants' cache and memory-bandwidth load) ÷ p95 "
+            "latency; sla = share of failure years meeting the availability SLA × share of "
+            "steps meeting the CPU SLA; means over tenants",
+            style="dim",
+        ),
+        highlight=False,
+    )
     shown = card.tenants if max_tenants is None else card.tenants[:max_tenants]
     best = Table(title="Best substrate per tenant (its own total)", title_justify="left")
     best.add_column("tenant", overflow="fold")
@@ -113,5 +138,7 @@ def render_decision(decision: Decision, console: Console, *, max_tenants: int | 
         for b in sens.tornado:
             table.add_row(b.parameter, f"{b.base:,.3g} {b.unit}", Text(_bar_text(b)))
         console.print(table)
+        for note in sens.notes:
+            console.print(markup_line("[yellow]note[/yellow]: {}", note), highlight=False)
     for note in card.notes:
         console.print(Text(note, style="dim"), highlight=False)

@@ -1,4 +1,5 @@
-"""Rows of the failure, lifecycle and cost tables and their per-tenant cells.
+"""Rows of the failure, lifecycle and cost tables and their per-tenant cells, and the
+rows naming each figure a decision score rests on (:data:`FACTOR_PARTS`).
 
 Rows are plain text; the per-tenant cells are terminal markup made of figures, versions and
 fixed words only, never a name from user input.
@@ -6,15 +7,21 @@ fixed words only, never a name from user input.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from underlay.analysis.cost import SubstrateCost, TenantCost
 from underlay.analysis.failures import SubstrateFailures, TenantFailures
 from underlay.analysis.lifecycle import SubstrateLifecycle, TenantLifecycle
+from underlay.decision.results import FactorScore
 from underlay.report.columns import Column
 
 __all__ = [
     "COST_ROWS",
+    "FACTOR_PARTS",
     "FAILURE_ROWS",
     "LIFECYCLE_ROWS",
+    "FactorPart",
     "tenant_cost_cell",
     "tenant_failure_cell",
     "tenant_lifecycle_cell",
@@ -123,7 +130,18 @@ def _usd(x: float) -> str:
 
 COST_ROWS: list[Column[SubstrateCost]] = [  # power at the simulated load, unlike the
     # substrate table's cost, which prices power at the requested load
-    Column("capex", "USD / month", lambda s: _usd(s.per_month.capex)),
+    Column(
+        "capex",
+        "USD / month",
+        lambda s: (
+            _usd(s.per_month.capex)
+            + (
+                f" ({s.idle_hosts:,} idle owned host{'' if s.idle_hosts == 1 else 's'})"
+                if s.idle_hosts
+                else ""
+            )
+        ),
+    ),
     Column("power", "USD / month", lambda s: _usd(s.per_month.power)),
     Column("licences", "USD / month", lambda s: _usd(s.per_month.licences)),
     Column(
@@ -153,3 +171,68 @@ def tenant_cost_cell(t: TenantCost) -> str:
     elif t.sla_met_pod_hours == 0:
         parts.append("[red]SLA never met[/red]")
     return "\n".join(parts)
+
+
+@dataclass(frozen=True)
+class FactorPart:
+    """One figure a factor's value is made of (a key of ``FactorScore.parts``)."""
+
+    key: str
+    title: str  # in words, for the Markdown and HTML reports
+    short: str  # a terminal label
+    text: Callable[[float], str]
+    worst: str | None = None  # the key of the worst tenant's figure, if any
+
+    def cell(self, f: FactorScore, *, worst: bool = True) -> str:
+        """The figure of ``f`` ("–" where not measured), with the worst tenant's."""
+        if self.key not in f.parts:
+            return "–"
+        out = self.text(f.parts[self.key])
+        if worst and self.worst in f.parts:
+            other = self.text(f.parts[self.worst])
+            if other != out:
+                out += f" (worst {other})"
+        return out
+
+
+def _pct(digits: int) -> Callable[[float], str]:
+    return lambda x: f"{100 * x:.{digits}f}%"
+
+
+# Per factor, the figures its value is made of (FactorScore.parts), each under its own
+# name: means over the tenants (the worst tenant in brackets where kept); "–" where not
+# measured (without a simulation).
+FACTOR_PARTS: dict[str, list[FactorPart]] = {
+    "performance": [
+        FactorPart("throughput", "throughput (storage I/O, GPU)", "throughput", _pct(0)),
+        FactorPart("cpu_unmet", "CPU demand unmet", "CPU unmet", _pct(1), worst="cpu_unmet_worst"),
+        FactorPart(
+            "slowdown",
+            "work lost to other tenants' cache and memory-bandwidth load",
+            "cache/bw loss",
+            _pct(1),
+        ),
+        FactorPart(
+            "latency_p95",
+            "p95 latency (× an idle host)",
+            "p95 latency",
+            lambda x: f"×{x:.1f}",
+            worst="latency_p95_worst",
+        ),
+        FactorPart("pods_unplaced", "pods not placed", "pods unplaced", lambda x: f"{x:,.0f}"),
+    ],
+    "sla": [
+        FactorPart(
+            "availability_sla_probability",
+            "availability SLA met (share of failure years)",
+            "SLA-met years",
+            _pct(0),
+        ),
+        FactorPart(
+            "cpu_sla_attainment_percent",
+            "CPU SLA met (share of steps)",
+            "CPU-SLA steps",
+            lambda x: f"{x:.1f}%",
+        ),
+    ],
+}

@@ -38,6 +38,7 @@ def _substrate(s: SubstrateStatic) -> dict[str, Any]:
             "lower_bound": s.hosts_lower_bound,
             # null when pods are unplaced: the bound is for placing every pod
             "packing_ratio": round(s.packing_ratio, 4) if s.pods_placed == s.pods else None,
+            "idle": s.hosts_idle,
         },
         "nodes": s.nodes,
         "vms": s.vms,

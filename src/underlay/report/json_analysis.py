@@ -210,6 +210,7 @@ def _cost(s: SubstrateCost) -> dict[str, Any]:
         "hours_per_month": s.hours_per_month,
         "horizon_hours": _num(s.horizon_hours),
         "hosts": s.hosts,
+        "idle_hosts": s.idle_hosts,
         "clusters_operated": s.clusters_operated,
         "licensed_cores": s.licensed_cores,
         "per_month_usd": _parts(s.per_month),

@@ -79,6 +79,8 @@ def render_markdown(
         lead = f"over **{escape(v.runner_up)}**" if v.runner_up else "(the only substrate compared)"
         if v.tie and v.runner_up:
             out += [f"A tie between **{escape(v.winner)}** and **{escape(v.runner_up)}**.", ""]
+        elif v.runner_up and v.placement_decides:
+            out += [f"**{escape(v.winner)}** wins {lead}, which places fewer pods.", ""]
         else:
             out += [f"**{escape(v.winner)}** wins by {v.margin:.1f} points {lead}.", ""]
         out += [f"- {escape(r, line_start=True)}" for r in v.reasons] + ([""] if v.reasons else [])

@@ -92,11 +92,15 @@ def plan_scenario_yaml(
     constraints["allowed"] = pinned
     data["constraints"] = constraints
     v = decision.scorecard.verdict
+    lead = ""
+    if v.runner_up and v.placement_decides:
+        lead = f", ahead of {v.runner_up}, which places fewer pods"
+    elif v.runner_up:
+        lead = f", {v.margin:.1f} points ahead of {v.runner_up}"
     lines = [
         f"# underlay plan for {scenario.name}, from {source.name}",
         f"# Least-cost plan meeting every constraint: ${plan.cost_usd_per_month:,.0f} a month.",
-        f"# Verdict of the scorecard (one substrate for all): {v.winner}"
-        + (f", {v.margin:.1f} points ahead of {v.runner_up}" if v.runner_up else ""),
+        f"# Verdict of the scorecard (one substrate for all): {v.winner}{lead}",
         *(f"#   - {r}" for r in v.reasons),
         *(f"# Applied: {c}" for c in plan.constraints),
         *(f"# Decided: {b}" for b in plan.binding),

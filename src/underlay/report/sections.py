@@ -144,6 +144,8 @@ def _scorecard(decision: Decision | None) -> Section:
     intro = "Scores 0–100 per factor (100 = the best substrate compared here) and the weights."
     if decision is None:
         return Section("scorecard", "Scorecard", intro, notes=[missing("scorecard", "decision")])
+    from underlay.report.factor_columns import FACTOR_PARTS
+
     card = decision.scorecard
     subs = [s.name for s in card.substrates]
     factors = list(card.weights) or sorted({f for s in card.substrates for f in s.factors})
@@ -167,7 +169,23 @@ def _scorecard(decision: Decision | None) -> Section:
         Table(
             "The figures behind the scores",
             ["factor", *subs],
-            [[f, *(evidence(f, s) for s in card.substrates)] for f in factors],
+            [
+                row
+                for f in factors
+                for row in [
+                    [f, *(evidence(f, s) for s in card.substrates)],
+                    *(
+                        [
+                            f"{f}: {p.title}",
+                            *(
+                                p.cell(s.factors[f]) if f in s.factors else "–"
+                                for s in card.substrates
+                            ),
+                        ]
+                        for p in FACTOR_PARTS.get(f, [])
+                    ),
+                ]
+            ],
         ),
     ]
     if card.tenants:
@@ -481,6 +499,7 @@ def _tradeoffs(decision: Decision | None) -> Section:
             ],
         ),
     ]
+    notes += sens.notes
     return Section("tradeoffs", "Trade-offs and sensitivity", intro, tables=tables, notes=notes)
 
 
