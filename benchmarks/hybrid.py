@@ -114,6 +114,7 @@ def synthetic(tenants: int, seed: int, untrusted: float, regulated: float) -> Ev
         missing=[],
     )
     given["uses_gpu"] = given["gpu_training"]
+    given["training_modes"] = [[[m] if t else [] for m in MODES] for t in given["gpu_training"]]
     per_substrate = ("gpu_efficiency", "host_cpu", "host_mem", "hypervisor_cpu", "hypervisor_mem", "vm_cpu", "vm_mem")  # fmt: skip
     for f in dataclasses.fields(Evidence):  # every other figure neutral
         if f.name not in given:

@@ -49,6 +49,7 @@ def make_evidence(
         latency_p95=arr("latency_p95", 1.0),
         unmet=arr("unmet", 0.0),
         slowdown=arr("slowdown", 0.0),
+        gpu_unmet=arr("gpu_unmet", 0.0),
         exposure=arr("exposure", 0.0),
         violations=arr("violations", 0.0),
         sla_probability=arr("sla_probability", 1.0),
@@ -88,6 +89,10 @@ def make_evidence(
     training = np.asarray(arrays.pop("gpu_training", [False] * len(tenants)), bool)
     uses_gpu = np.asarray(arrays.pop("uses_gpu", training), bool)
     gpu_modes = list(arrays.pop("gpu_modes", ["baremetal"] * len(substrates)))
+    # a training tenant's workloads get the substrate's mode unless given
+    training_modes = arrays.pop(
+        "training_modes", [[[m] if t else [] for m in gpu_modes] for t in training]
+    )
     assert not arrays, f"unknown figures: {sorted(arrays)}"
     if scenario is None:
         scenario = make_scenario(
@@ -100,6 +105,7 @@ def make_evidence(
         substrates=list(substrates),
         kinds=[KIND_OF.get(s, "vm") for s in substrates],
         gpu_modes=gpu_modes,
+        training_modes=training_modes,
         pods=pods,
         gpu_training=training,
         uses_gpu=uses_gpu,

@@ -50,7 +50,8 @@ SHAPE = {
     "flip_low flip_high",
 }
 PERFORMANCE_PARTS = (
-    "throughput cpu_unmet cpu_unmet_worst slowdown latency_p95 latency_p95_worst pods_unplaced"
+    "throughput cpu_unmet cpu_unmet_worst gpu_unmet slowdown latency_p95 latency_p95_worst "
+    "pods_unplaced"
 )
 SLA_PARTS = "availability_sla_probability cpu_sla_attainment_percent"
 runner = CliRunner()

@@ -96,6 +96,15 @@ def test_each_score_names_its_figure() -> None:
     assert card.tenants[0].best == "vm"
 
 
+def test_gpu_time_lost_to_time_sliced_neighbours_is_its_own_part() -> None:
+    # One tenant losing a quarter of the GPU time it wanted: 1 × 1 × (1 − 0.25) = 0.75.
+    e = make_evidence(["a"], ["vm"], gpu_unmet=[[0.25]])
+    perf = score(e, EQUAL).substrates[0].factors["performance"]
+    assert perf.value == pytest.approx(0.75)
+    assert perf.parts["gpu_unmet"] == pytest.approx(0.25)
+    assert "25.0% of GPU time unmet" in perf.evidence
+
+
 def test_the_performance_index_and_the_sla_figure_name_each_part() -> None:
     # Issue 9: each figure a score rests on is shown under its own name. a and b on vm:
     # throughput 0.98 and 0.90, CPU unmet 4 % and 10 %, cache / memory-bandwidth slowdown
@@ -117,8 +126,8 @@ def test_the_performance_index_and_the_sla_figure_name_each_part() -> None:
     assert perf.value == pytest.approx((0.98 * 0.96 * 0.98 / 1.5 + 0.9 * 0.9 / 3) / 2)
     assert perf.unit.startswith("performance index, 1 = bare metal")
     assert perf.parts == pytest.approx({
-        "throughput": 0.94, "cpu_unmet": 0.07, "cpu_unmet_worst": 0.10, "slowdown": 0.01,
-        "latency_p95": 2.25, "latency_p95_worst": 3.0, "pods_unplaced": 0.0,
+        "throughput": 0.94, "cpu_unmet": 0.07, "cpu_unmet_worst": 0.10, "gpu_unmet": 0.0,
+        "slowdown": 0.01, "latency_p95": 2.25, "latency_p95_worst": 3.0, "pods_unplaced": 0.0,
     })  # fmt: skip
     assert perf.evidence == (
         "performance index 44% of bare metal: throughput 94% (I/O, GPU), 7.0% of CPU demand "

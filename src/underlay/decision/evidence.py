@@ -20,7 +20,9 @@ Per tenant ``t`` on substrate ``s``:
 - ``throughput``: work per resource vs bare metal (simulation, by workload class; else the
   substrate's CPU or GPU efficiency); ``latency_p95``: p95 latency inflation of its
   latency-sensitive pods (× an idle host); ``unmet``: share of CPU demand not granted;
-  ``slowdown``: share of the work of the CPU granted lost to other tenants' load on shared
+  ``gpu_unmet``: share of the GPU time it wanted and did not get (time-sliced GPUs shared
+  with neighbours, or pods never placed); ``slowdown``: share of the work of the CPU
+  granted lost to other tenants' load on shared
   caches and memory bandwidth (simulation; 0 without one);
 - ``exposure``: other tenants' escapes reaching its pods a year; ``violations``: isolation
   rule violations it is part of;
@@ -64,6 +66,8 @@ class Evidence:
     substrates: list[str]
     kinds: list[str]
     gpu_modes: list[str]  # baremetal | passthrough | vgpu, per substrate
+    # per tenant and substrate: the modes its gpu-training workloads get (placement.gpus)
+    training_modes: list[list[list[str]]]
     pods: F64  # pods asked for, per tenant
     gpu_training: NDArray[np.bool_]  # per tenant: has a gpu-training workload
     uses_gpu: NDArray[np.bool_]  # per tenant: some workload asks for GPUs
@@ -72,6 +76,7 @@ class Evidence:
     latency_p95: F64
     unmet: F64
     slowdown: F64
+    gpu_unmet: F64  # share of GPU time wanted and not granted (time-sliced GPUs; unplaced)
     exposure: F64
     violations: F64
     sla_probability: F64
@@ -115,6 +120,34 @@ def _gpu_mode(scenario: Scenario, label: str) -> str:
     return "baremetal"
 
 
+# The GPU mode a workload's share is given in (placement.gpus), as the constraint names it.
+_TRAINING_MODE = {
+    "baremetal": "baremetal", "time-slicing": "baremetal", "mig": "baremetal",
+    "passthrough": "passthrough", "vgpu": "vgpu", "vgpu-mig": "vgpu",
+}  # fmt: skip
+
+
+def _training_modes(scenario: Scenario, labels: list[str]) -> list[list[list[str]]]:
+    """Per tenant and substrate, the GPU modes its gpu-training workloads get there (a
+    whole-GPU pod on a vGPU substrate gets passthrough)."""
+    from underlay.placement.gpus import gpu_mode
+
+    out = []
+    for t in scenario.tenants:
+        row = []
+        for label in labels:
+            sub = scenario.substrate(label)
+            modes = {
+                _TRAINING_MODE[m]
+                for c in t.clusters
+                for w in c.workloads
+                if w.workload_class == "gpu-training" and (m := gpu_mode(sub, w)) is not None
+            }
+            row.append(sorted(modes))
+        out.append(row)
+    return out
+
+
 def _tenant_tax(scenario: Scenario, comparison: Comparison, substrate: object) -> F64:
     """Per tenant, the substrate's CPU tax on its pods, pod-weighted over its workloads'
     classes (the simulation's :func:`~underlay.simulation.engine.cpu_tax`)."""
@@ -146,6 +179,7 @@ def gather(
         return np.full(shape, value, np.float64)
 
     cost, throughput, latency, unmet, slowdown = full(0), full(1), full(1), full(0), full(0)
+    gpu_unmet = full(0)
     exposure, violations = full(0), full(0)
     sla_p, cpu_sla = full(1), full(100)
     off, forced, unsupported, placed, mismatch = full(0), full(0), full(0), full(1), full(0)
@@ -202,6 +236,7 @@ def gather(
                 latency[i, j] = max(1.0, ts.latency_inflation_p95)
                 unmet[i, j] = ts.unmet_percent / 100
                 slowdown[i, j] = ts.slowdown_percent / 100
+                gpu_unmet[i, j] = ts.gpu_unmet_percent / 100
                 cpu_sla[i, j] = ts.sla_attainment_percent
     else:
         missing.append("simulation")
@@ -255,6 +290,7 @@ def gather(
         substrates=labels,
         kinds=[s.kind for s in comparison.substrates],
         gpu_modes=[_gpu_mode(sc, label) for label in labels],
+        training_modes=_training_modes(sc, labels),
         pods=pods,
         gpu_training=training,
         uses_gpu=np.array(uses_gpu, bool),
@@ -263,6 +299,7 @@ def gather(
         latency_p95=latency,
         unmet=unmet,
         slowdown=slowdown,
+        gpu_unmet=gpu_unmet,
         exposure=exposure,
         violations=violations,
         sla_probability=sla_p,

@@ -171,8 +171,19 @@ def _reasons(ev: Evidence, c: Constraints) -> tuple[list[list[list[tuple[str, st
         cut("own_version", ev.version_mismatch > 0, lambda t, s: "cannot run its version")
         rules.append("each tenant runs the Kubernetes version it wants")
     if (modes := c.gpu_training_on) is not None:
-        bad = np.outer(ev.gpu_training, [m not in modes for m in ev.gpu_modes])
-        cut(f"gpu_training_on {', '.join(modes)}", bad, lambda t, s: f"{ev.gpu_modes[s]} GPUs")
+        # the modes its training workloads really get there (whole GPUs pass through)
+        bad = (
+            np.array(
+                [[any(m not in modes for m in got) for got in row] for row in ev.training_modes],
+                bool,
+            ).reshape(ev.shape)
+            & ev.gpu_training[:, None]
+        )
+        cut(
+            f"gpu_training_on {', '.join(modes)}",
+            bad,
+            lambda t, s: f"{'/'.join(ev.training_modes[t][s]) or ev.gpu_modes[s]} GPUs",
+        )
         rules.append(f"GPU training only on {', '.join(modes)} GPUs")
     if c.allowed:
         ok = [[s in c.allowed.get(t, [s]) for s in ev.substrates] for t in ev.tenants]

@@ -84,7 +84,7 @@ I64 = NDArray[np.int64]
 
 FACTOR_UNITS = {
     "performance": "performance index, 1 = bare metal "
-    "(throughput × (1 − CPU unmet) × (1 − slowdown) ÷ p95 latency)",
+    "(throughput × (1 − CPU unmet) × (1 − GPU unmet) × (1 − slowdown) ÷ p95 latency)",
     "versions": "month-equivalents per tenant",
     "isolation": "escapes / yr per tenant",
     "sla": "availability SLA probability × CPU-SLA attainment",
@@ -100,6 +100,7 @@ def factor_values(e: Evidence) -> dict[str, F64]:
     return {
         "performance": e.throughput
         * (1 - e.unmet)
+        * (1 - e.gpu_unmet)
         * (1 - e.slowdown)
         / np.maximum(e.latency_p95, 1.0),
         "versions": e.months_off_version + e.months_unsupported + e.forced_upgrades,
@@ -203,13 +204,14 @@ def _parts(e: Evidence, f: str, j: int) -> dict[str, float]:
             "throughput": float(e.throughput[:, j].mean()),
             "cpu_unmet": float(e.unmet[:, j].mean()),
             "cpu_unmet_worst": float(e.unmet[:, j].max()),
+            "gpu_unmet": float(e.gpu_unmet[:, j].mean()),
             "slowdown": float(e.slowdown[:, j].mean()),
             "latency_p95": float(np.maximum(e.latency_p95[:, j], 1.0).mean()),
             "latency_p95_worst": float(np.maximum(e.latency_p95[:, j], 1.0).max()),
             "pods_unplaced": float(((1 - e.placed[:, j]) * e.pods).sum().round()),
         }
         if "simulation" in e.missing:  # neutral, not measured: not shown as figures
-            for key in ("slowdown", "latency_p95", "latency_p95_worst"):
+            for key in ("gpu_unmet", "slowdown", "latency_p95", "latency_p95_worst"):
                 del parts[key]
         return parts
     if f == "sla":
@@ -233,6 +235,8 @@ def _performance_words(parts: Mapping[str, float], value: float, simulated: bool
     words += f", {100 * parts['cpu_unmet']:.1f}% of CPU demand unmet"
     if parts["cpu_unmet_worst"] > parts["cpu_unmet"] + 0.0005:
         words += f" (worst tenant {100 * parts['cpu_unmet_worst']:.1f}%)"
+    if parts["gpu_unmet"] >= 0.0005:
+        words += f", {100 * parts['gpu_unmet']:.1f}% of GPU time unmet"
     words += (
         f", {100 * parts['slowdown']:.1f}% of work lost to other tenants' cache and "
         f"memory-bandwidth load, p95 latency ×{parts['latency_p95']:.1f}"

@@ -206,6 +206,7 @@ FACTOR_PARTS: dict[str, list[FactorPart]] = {
     "performance": [
         FactorPart("throughput", "throughput (storage I/O, GPU)", "throughput", _pct(0)),
         FactorPart("cpu_unmet", "CPU demand unmet", "CPU unmet", _pct(1), worst="cpu_unmet_worst"),
+        FactorPart("gpu_unmet", "GPU time unmet (time-sliced, unplaced)", "GPU unmet", _pct(1)),
         FactorPart(
             "slowdown",
             "work lost to other tenants' cache and memory-bandwidth load",
