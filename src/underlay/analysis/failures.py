@@ -236,7 +236,7 @@ class SubstrateFailures:
     headroom_hosts_rack: int
     tenants: list[TenantFailures]
     hardware_share: float = 0.0  # the setting: a host failure is hardware with this chance
-    host_failures_hardware_share: float = 0.0  # hardware in the trials (hosts with pods)
+    host_failures_hardware_share: float = 0.0  # hardware in the trials (all hosts)
     notes: list[str] = field(default_factory=list)
 
 
@@ -325,6 +325,14 @@ def binomial_split(n: F64, u: F64, p: float) -> F64:
 
 
 # ---------------------------------------------------------------------- free capacity
+def _sum_rows(index: I64, values: NDArray[Any], n_out: int) -> NDArray[Any]:
+    """Rows of ``values`` summed by ``index`` (an ``np.add.at`` by bincount, per column)."""
+    out = np.zeros((n_out, values.shape[1]), values.dtype)
+    for c in range(values.shape[1]):
+        out[:, c] = np.bincount(index, values[:, c], n_out)
+    return out
+
+
 def _host_load(
     scenario: Scenario, defaults: Defaults, p: SubstratePlacement
 ) -> tuple[I64, I64, I64, I64, I64]:
@@ -353,7 +361,7 @@ def _host_load(
             ],
             axis=1,
         ).astype(np.int64)
-        np.add.at(load, nodes.host[on], fp[on])
+        load = _sum_rows(nodes.host[on], fp[on], n_hosts)
         cap = np.stack(
             [
                 p.host_cpu - p.host_hypervisor_cpu,
@@ -370,8 +378,8 @@ def _host_load(
     w = on & (nodes.role == WORKER)
     used = np.stack([nodes.used_cpu, nodes.used_mem, nodes.used_pods, nodes.gpu_used_milli], 1)
     alloc = np.stack([nodes.alloc_cpu, nodes.alloc_mem, nodes.alloc_pods, nodes.gpu_cap_milli], 1)
-    np.add.at(load, nodes.host[w], used[w])
-    np.add.at(free, nodes.host[w], np.maximum(alloc[w] - used[w], 0))
+    load = _sum_rows(nodes.host[w], used[w], n_hosts)
+    free = _sum_rows(nodes.host[w], np.maximum(alloc[w] - used[w], 0), n_hosts)
     np.maximum.at(spare, model[nodes.host[w]], alloc[w])
     worker = role == WORKER
     if p.kind == "baremetal-dedicated":
@@ -392,12 +400,9 @@ def _domain_fit(
     key = domain[mask] * n_pools + pool[mask]
     groups, inv = np.unique(key, return_inverse=True)
     g_pool = (groups % n_pools).astype(np.int64)
-    g_load = np.zeros((len(groups), 4))
-    g_free = np.zeros((len(groups), 4))
-    np.add.at(g_load, inv, load[mask])
-    np.add.at(g_free, inv, free[mask])
-    pool_free = np.zeros((n_pools, 4))
-    np.add.at(pool_free, pool[mask], free[mask])
+    g_load = _sum_rows(inv.ravel(), load[mask].astype(np.float64), len(groups))
+    g_free = _sum_rows(inv.ravel(), free[mask].astype(np.float64), len(groups))
+    pool_free = _sum_rows(pool[mask], free[mask].astype(np.float64), n_pools)
     shortfall = np.maximum(g_load - (pool_free[g_pool] - g_free), 0)
     g_fits = ~(shortfall > 0).any(axis=1)
     fits = np.zeros(len(pool), bool)
@@ -496,28 +501,31 @@ def _pod_groups(
         overhead = defaults.sandbox_runtimes[substrate.runtime].pod_overhead
         extra_cpu, extra_mem = overhead.cpu_milli, overhead.memory_mib
     n_w = len(p.workloads)
+    refs = p.workloads
+    ws = [r.workload for r in refs]
     need = np.zeros((n_w, 4), np.int64)
+    need[:, 0] = np.array([w.requests.cpu_milli for w in ws], np.int64) + extra_cpu
+    need[:, 1] = np.array([w.requests.memory_mib for w in ws], np.int64) + extra_mem
+    need[:, 2] = 1
     gpu = np.zeros(n_w, bool)
     models = np.zeros(n_w, np.int64)
-    rule = np.zeros(n_w, np.int64)
-    tenant = np.zeros(n_w, np.int64)
-    pool = np.zeros(n_w, np.int64)
-    dedicated = p.kind == "baremetal-dedicated"
-    for i, ref in enumerate(p.workloads):
-        w = ref.workload
-        needs_gpu = w.gpu_count > 0 and w.gpu_milli > 0
-        need[i] = (
-            w.requests.cpu_milli + extra_cpu,
-            w.requests.memory_mib + extra_mem,
-            1,
-            w.gpu_count * w.gpu_milli if needs_gpu else 0,
-        )
-        gpu[i] = needs_gpu
-        if needs_gpu and w.gpu is not None and w.gpu.models:
-            models[i] = _set_id(sets, frozenset(w.gpu.models))
-        rule[i] = _RULE[w.spread.anti_affinity] or (SPREAD if w.spread.spread_racks else NONE)
-        tenant[i] = ref.tenant_index
-        pool[i] = ref.cluster_index if dedicated else 0
+    for i in [i for i, w in enumerate(ws) if w.gpu is not None]:
+        w = ws[i]
+        if w.gpu_count > 0 and w.gpu_milli > 0:
+            gpu[i] = True
+            need[i, 3] = w.gpu_count * w.gpu_milli
+            if w.gpu is not None and w.gpu.models:
+                models[i] = _set_id(sets, frozenset(w.gpu.models))
+    rule = np.array(
+        [_RULE[w.spread.anti_affinity] or (SPREAD if w.spread.spread_racks else NONE) for w in ws],
+        np.int64,
+    )
+    tenant = np.array([r.tenant_index for r in refs], np.int64)
+    pool = (
+        np.array([r.cluster_index for r in refs], np.int64)
+        if p.kind == "baremetal-dedicated"
+        else np.zeros(n_w, np.int64)
+    )
     lens = [len(pn) for pn in p.pod_nodes]
     nodes = _cat(list(p.pod_nodes), np.int64)
     counts = _cat(list(p.pod_counts), np.int64)
@@ -1021,8 +1029,7 @@ def failure_costs(scenario: Scenario, defaults: Defaults, p: SubstratePlacement)
     n_g = len(gr.need)
     n_pools = max(int(pool.max()) if n_hosts else 0, int(gr.pool.max()) if n_g else 0) + 1
     in_pool = pool >= 0
-    pool_free = np.zeros((n_pools, 4))
-    np.add.at(pool_free, pool[in_pool], free[in_pool])
+    pool_free = _sum_rows(pool[in_pool], free[in_pool].astype(np.float64), n_pools)
     need = gr.need[gr.g].astype(np.float64)
     ratio = np.divide(gr.pods, gr.units, out=np.zeros(len(gr.g)), where=gr.units > 0)
     carries = gr.tenant[gr.g] >= 0
@@ -1030,7 +1037,7 @@ def failure_costs(scenario: Scenario, defaults: Defaults, p: SubstratePlacement)
     # Host failures: every pair judged alone, then the groups of one host compete.
     everyone = np.arange(len(gr.g), dtype=np.int64)
     alone = rs.host(everyone, gr.rule, cls)
-    free_out = pool_free[np.maximum(pool, 0)] - free
+    free_out = (pool_free[np.maximum(pool, 0)] - free).astype(np.float64)
     units = _cut(alone, need, gr.h, free_out)
     restarted = units * ratio
     stranded = (gr.units - units).astype(np.float64)
@@ -1086,8 +1093,11 @@ def failure_costs(scenario: Scenario, defaults: Defaults, p: SubstratePlacement)
         """Per (domain, tenant): pod-hours of one failure and pods that restart."""
         g, d, k, pods, alone_d = rs.domain(rack_domain, n_dom, gr.rule, cls)
         host_dom = rack_domain[rack]
-        inside = np.zeros((n_dom * n_pools, 4))
-        np.add.at(inside, host_dom[in_pool] * n_pools + pool[in_pool], free[in_pool])
+        inside = _sum_rows(
+            host_dom[in_pool] * n_pools + pool[in_pool],
+            free[in_pool].astype(np.float64),
+            n_dom * n_pools,
+        )
         key = d * n_pools + gr.pool[g]
         out_free = pool_free[np.arange(n_dom * n_pools) % n_pools] - inside
         kept = _cut(alone_d, gr.need[g].astype(np.float64), key, out_free)
@@ -1147,10 +1157,12 @@ def failure_costs(scenario: Scenario, defaults: Defaults, p: SubstratePlacement)
 
 # ---------------------------------------------------------------------- the Monte Carlo
 def _host_failures(
-    u: F64, v: F64, table: F64, share: float, counts: F64, kinds: F64, one: B, many: B
-) -> None:
+    u: F64, v: F64, table: F64, share: float, counts: NDArray[Any], kinds: NDArray[Any],
+    one: B, many: B,
+) -> None:  # fmt: skip
     """Fill ``counts`` (the inverse Poisson CDF of ``u``, as :func:`poisson_counts`) and
-    ``kinds`` (how many of them are hardware: :func:`binomial_split` of ``v``), in place.
+    ``kinds`` (how many of them are hardware: :func:`binomial_split` of ``v``), in place,
+    as small integers.
 
     Nearly every host fails 0 or 1 times a year: two comparison passes decide those, and
     only the hosts with two or more failures go through the sorted search and the
@@ -1158,14 +1170,14 @@ def _host_failures(
     """
     np.greater(u, table[0], out=one)  # at least one failure
     np.greater(u, table[1], out=many)  # at least two
-    np.add(one, many, out=counts, dtype=np.float64)
-    flat_counts = counts.reshape(-1)
+    np.add(one, many, out=counts, dtype=counts.dtype)
     several = np.flatnonzero(many.reshape(-1))
+    flat_counts = counts.reshape(-1)
     if several.size:
         found = np.searchsorted(table, u.reshape(-1)[several], side="left")
         flat_counts[several] = np.minimum(found, len(table) - 1)
     if share <= 0:
-        kinds.fill(0.0)
+        kinds.fill(0)
         return
     if share >= 1:
         np.copyto(kinds, counts)
@@ -1175,15 +1187,20 @@ def _host_failures(
     np.copyto(kinds, many)
     if several.size:
         kinds.reshape(-1)[several] = binomial_split(
-            flat_counts[several], v.reshape(-1)[several], share
+            flat_counts[several].astype(np.float64), v.reshape(-1)[several], share
         )
 
 
 def _monte_carlo(
     costs: FailureCosts, rates: FailureRates, *, trials: int, years: float, seed: int
 ) -> tuple[F64, float]:
-    """Pod-hours each tenant loses in each trial, and the share of host failures (of hosts
-    with pods) that were hardware faults."""
+    """Pod-hours each tenant loses in each trial, and the share of host failures that were
+    hardware faults.
+
+    Per chunk of trials, the counts are decided as small integers in the (trials × hosts)
+    layout the streams draw, then turned (hosts × trials) for the sparse products, whose
+    rows are the hosts: a host without pods has an all-zero cost row.
+    """
     pods = costs.pods
     n_hosts, n_t = pods.shape
     out = np.zeros((trials, n_t))
@@ -1195,43 +1212,47 @@ def _monte_carlo(
         rates.rack_rate * years,
         rates.zone_rate * years,
     )
-    busy = np.flatnonzero(np.diff(pods.indptr) > 0)
-    software = costs.host_cost["software"][busy]
-    software_t = software.T.tocsr()  # tenants × busy hosts
-    extra_t = (costs.host_cost["hardware"][busy] - software).T.tocsr()  # hardware - software
+    software = costs.host_cost["software"]
+    software_t = software.T.tocsr()  # tenants × hosts
+    extra_t = (costs.host_cost["hardware"] - software).T.tocsr()  # hardware - software
     extra_t.eliminate_zeros()
     rack_t = sparse.csr_matrix(costs.rack_cost.T)  # tenants × racks
     zone_t = sparse.csr_matrix(costs.zone_cost.T)
     share = rates.hardware_share
     table = _poisson_table(mu_host, 1.0) if mu_host > 0 else np.ones(2)
+    small = next(t for t in (np.uint8, np.uint16, np.int64) if len(table) <= np.iinfo(t).max)
     # A tenant cannot lose more than all its pods for the whole period.
     cap = (np.asarray(pods.sum(axis=0)).ravel() * years * HOURS_PER_YEAR)[:, None]
     chunk = max(1, _CHUNK_ELEMENTS // max(n_hosts, 1))
-    failures = hardware = 0.0
-    buffers: dict[int, tuple[F64, F64, F64, F64, F64, F64, B, B]] = {}
+    failures = hardware = 0
+    buffers: dict[int, tuple[NDArray[Any], ...]] = {}
     for first in range(0, trials, chunk):
         n = min(chunk, trials - first)
-        if n not in buffers:  # (trials × hosts) draws, then (busy hosts × trials) work
-            shape = (len(busy), n)
+        if n not in buffers:  # (trials × hosts) draws and counts; (hosts × trials) products
+            across, down = (n, n_hosts), (n_hosts, n)
             buffers[n] = (
-                np.empty((n, n_hosts)), np.empty((n, n_hosts)), np.empty(shape),
-                np.empty(shape), np.empty(shape), np.empty(shape),
-                np.empty(shape, bool), np.empty(shape, bool),
+                np.empty(across), np.empty(across), np.empty(across, small),
+                np.empty(across, small), np.empty(across, bool), np.empty(across, bool),
+                np.empty(down, small), np.empty(down), np.empty(down),
             )  # fmt: skip
-        host_u, kind_u, u, v, counts, kinds, one, many = buffers[n]
-        hosts_s.random(out=host_u)
+        u, v, counts, kinds, one, many, turned, counts_t, kinds_t = buffers[n]
+        hosts_s.random(out=u)
         rack_u = racks_s.random((n, costs.racks))
         zone_u = zones_s.random((n, costs.zones))
-        kinds_s.random(out=kind_u)
-        if not len(busy):
-            continue
-        np.take(host_u.T, busy, axis=0, out=u)
-        np.take(kind_u.T, busy, axis=0, out=v)
-        _host_failures(u, v, table, share, counts, kinds, one, many)
-        failures += float(counts.sum())
-        hardware += float(kinds.sum())
-        lost = software_t @ counts
-        lost += extra_t @ kinds
+        kinds_s.random(out=v)
+        if not n_hosts or mu_host <= 0:
+            counts.fill(0)
+            kinds.fill(0)
+        else:
+            _host_failures(u, v, table, share, counts, kinds, one, many)
+        failures += int(counts.sum(dtype=np.int64))
+        hardware += int(kinds.sum(dtype=np.int64))
+        np.copyto(turned, counts.T)
+        np.copyto(counts_t, turned)
+        np.copyto(turned, kinds.T)
+        np.copyto(kinds_t, turned)
+        lost = software_t @ counts_t
+        lost += extra_t @ kinds_t
         lost += rack_t @ _poisson(np.ascontiguousarray(rack_u.T), mu_rack)
         lost += zone_t @ _poisson(np.ascontiguousarray(zone_u.T), mu_zone)
         np.minimum(lost, cap, out=lost)
