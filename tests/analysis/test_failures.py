@@ -803,6 +803,9 @@ def test_availability_stays_in_bounds_and_repeats(
         assert 0.0 <= t.sla_probability <= 1.0
         assert t.pod_hours_lost_mean >= 0
         assert t.pods == 0 or 1 <= t.pods_per_host_failure <= t.pods
+        assert 0 <= t.pods_stranded_per_host_failure <= t.pods_per_host_failure + 1e-9
+        assert sum(t.pods_stranded_by.values()) == pytest.approx(t.pods_stranded_per_host_failure)
+        assert min(t.pods_stranded_by.values(), default=0) >= -1e-9
     if kind == "baremetal-dedicated":
         assert r.tenants_touched_max <= 1
     assert 0.0 <= r.host_failures_restartable <= 1.0
