@@ -18,12 +18,15 @@ is that substrate's alone:
 2. times ``analyse_failures`` (``--trials`` trials, everything: the per-domain costs, the
    draws, the matrix products, the per-tenant statistics), and apart from it
    ``failure_costs`` and ``lost_pod_hours`` (the Monte Carlo kernel);
-3. the baseline: a plain Python loop over trials, domains and events (for each host,
-   rack and zone: draw its count by inverse CDF from the same uniform, then for each
-   event add hours x pods to each tenant on each host it takes), fed the same per-domain
-   costs and the same uniform streams, on the first ``--loop-trials`` trials. Its result
-   is checked against ``lost_pod_hours`` on the same trials (PASS/FAIL) and its time is
-   extrapolated linearly to ``--trials`` trials (an extrapolation, not a measurement);
+3. the baseline: a plain Python loop over trials, domains and events (for each host:
+   draw its count by inverse CDF from the same uniform, split it into hardware and
+   software faults by the inverse binomial CDF of the kind stream's uniform, and add each
+   kind's pod-hours per failure to each tenant of the host; for each rack and zone: its
+   count times the pod-hours one failure costs each tenant; then each tenant's cap at its
+   pods x the period), fed the same per-domain costs and the same uniform streams, on the
+   first ``--loop-trials`` trials. Its result is checked against ``lost_pod_hours`` on
+   the same trials (PASS/FAIL) and its time is extrapolated linearly to ``--trials``
+   trials (an extrapolation, not a measurement);
 4. a second, traced run of ``analyse_failures`` for the ``tracemalloc`` peak (the
    Monte Carlo's own NumPy/Python heap), next to the process's ``ru_maxrss`` (which
    includes the scenario and the placement).
@@ -49,9 +52,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.stats import poisson
+from scipy.stats import binom, poisson
 
-from underlay.analysis.failures import FailureCosts, analyse_failures, failure_costs, lost_pod_hours
+from underlay.analysis.failures import (
+    HOURS_PER_YEAR,
+    FailureCosts,
+    analyse_failures,
+    failure_costs,
+    lost_pod_hours,
+)
 from underlay.defaults.catalog import FailureRates, load_defaults
 from underlay.model.scenario import SUBSTRATE_KINDS, Scenario
 from underlay.pipeline import place as place_one
@@ -78,24 +87,20 @@ def python_loop(
     costs: FailureCosts, rates: FailureRates, *, trials: int, years: float, seed: int
 ) -> list[list[float]]:
     """The same Monte Carlo as plain Python, one event at a time (see the docstring)."""
-    pods = costs.pods
-    n_hosts, n_t = pods.shape
-    on_host = [
-        list(zip(pods.indices[pods.indptr[h] : pods.indptr[h + 1]].tolist(),
-                 pods.data[pods.indptr[h] : pods.indptr[h + 1]].tolist(), strict=True))
-        for h in range(n_hosts)
-    ]  # fmt: skip
-    rack_hosts: list[list[int]] = [[] for _ in range(costs.racks)]
-    zone_hosts: list[list[int]] = [[] for _ in range(costs.zones)]
-    for h, (r, z) in enumerate(
-        zip(costs.host_rack.tolist(), costs.host_zone.tolist(), strict=True)
-    ):
-        rack_hosts[r].append(h)
-        zone_hosts[z].append(h)
-    host_h, rack_h, zone_h = (
-        x.tolist() for x in (costs.host_hours, costs.rack_hours, costs.zone_hours)
-    )
+    n_hosts, n_t = costs.pods.shape
+
+    def rows(matrix: Any) -> list[list[tuple[int, float]]]:
+        return [
+            list(zip(matrix.indices[matrix.indptr[h] : matrix.indptr[h + 1]].tolist(),
+                     matrix.data[matrix.indptr[h] : matrix.indptr[h + 1]].tolist(), strict=True))
+            for h in range(n_hosts)
+        ]  # fmt: skip
+
+    software, hardware = rows(costs.host_cost["software"]), rows(costs.host_cost["hardware"])
+    rack_cost, zone_cost = costs.rack_cost.tolist(), costs.zone_cost.tolist()
     mus = (rates.host_rate * years, rates.rack_rate * years, rates.zone_rate * years)
+    share = rates.hardware_share
+    cap = (np.asarray(costs.pods.sum(axis=0)).ravel() * years * HOURS_PER_YEAR).tolist()
 
     def table(mu: float) -> list[float]:
         return (
@@ -112,27 +117,40 @@ def python_loop(
         i = bisect.bisect_left(tables[k], u)
         return i if i < len(tables[k]) else int(poisson.ppf(u, mus[k]))
 
-    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3)]
+    splits: dict[int, list[float]] = {}
+
+    def hard(n: int, u: float) -> int:  # inverse Binomial(n, share) CDF
+        if n == 0 or share <= 0:
+            return 0
+        if share >= 1:
+            return n
+        if n not in splits:
+            splits[n] = binom.cdf(np.arange(n), n, share).tolist()
+        return bisect.bisect_left(splits[n], u)
+
+    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(4)]
     lost = []
     for _ in range(trials):
         row = [0.0] * n_t
         host_u = streams[0].random(n_hosts).tolist()
         rack_u = streams[1].random(costs.racks).tolist()
         zone_u = streams[2].random(costs.zones).tolist()
+        kind_u = streams[3].random(n_hosts).tolist()
         for h in range(n_hosts):
-            for _event in range(count(host_u[h], 0)):
-                for t, n in on_host[h]:
-                    row[t] += host_h[h] * n
-        for domain_u, members, hours, k in (
-            (rack_u, rack_hosts, rack_h, 1),
-            (zone_u, zone_hosts, zone_h, 2),
-        ):
+            n = count(host_u[h], 0)
+            if not n:
+                continue
+            k = hard(n, kind_u[h])
+            for t, c in software[h]:
+                row[t] += (n - k) * c
+            for t, c in hardware[h]:
+                row[t] += k * c
+        for domain_u, costs_d, k in ((rack_u, rack_cost, 1), (zone_u, zone_cost, 2)):
             for d, u in enumerate(domain_u):
                 for _event in range(count(u, k)):
-                    for h in members[d]:
-                        for t, n in on_host[h]:
-                            row[t] += hours[h] * n
-        lost.append(row)
+                    for t, c in enumerate(costs_d[d]):
+                        row[t] += c
+        lost.append([min(x, m) for x, m in zip(row, cap, strict=True)])
     return lost
 
 
@@ -208,6 +226,10 @@ def run_one(args: argparse.Namespace) -> dict[str, Any]:
         "touched_mean": result.tenants_touched_mean,
         "touched_max": result.tenants_touched_max,
         "host_restartable": result.host_failures_restartable,
+        "hardware_share": result.host_failures_hardware_share,
+        "stranded_mean": float(np.mean([t.pods_stranded_per_host_failure for t in with_pods]))
+        if with_pods
+        else 0.0,
         "rack_restartable": result.rack_failures_restartable,
         "headroom_host": result.headroom_hosts_host,
         "headroom_rack": result.headroom_hosts_rack,
@@ -283,14 +305,20 @@ def main() -> int:
               "linearly to all trials — an extrapolation, not a measurement; ratio = loop @N "
               "/ MC s)")  # fmt: skip
         print(f"\n{'substrate':<20} {'touched mean/max':>16} {'host ok':>7} {'rack ok':>7} "
+              f"{'hw %':>5} {'stranded':>8} "
               f"{'headroom host/rack':>18} {'model':>8} {'worst mean %':>12} {'worst p5 %':>10} "
               f"{'min P(SLA)':>10}")  # fmt: skip
         for r in ok:
             print(f"{r['kind']:<20} {r['touched_mean']:>9.2f} / {r['touched_max']:<4} "
                   f"{r['host_restartable']:>7.2f} {r['rack_restartable']:>7.2f} "
+                  f"{100 * r['hardware_share']:>5.1f} {r['stranded_mean']:>8.2f} "
                   f"{r['headroom_host']:>9} / {r['headroom_rack']:<6} {r['headroom_model']:>8} "
                   f"{r['worst_mean_pct']:>12.4f} {r['worst_p5_pct']:>10.4f} "
                   f"{r['min_sla_prob']:>10.3f}")  # fmt: skip
+        print("(host ok / rack ok = share of host / rack failures whose pods all restart "
+              "elsewhere by the rules; hw % = host failures that were hardware in the trials; "
+              "stranded = pods of a tenant with nowhere allowed to restart per failure of one "
+              "of its hosts, mean over tenants)")  # fmt: skip
         worst = max(r["analyse_s"] for r in ok)
         print(f"\ntarget <= {TARGET_SECONDS:.0f} s per substrate (analyse_failures): worst "
               f"{worst:.2f} s, total {sum(r['analyse_s'] for r in ok):.2f} s -> "

@@ -440,3 +440,27 @@ def test_lifecycle_problems_are_refused_when_the_file_is_read(write_yaml: WriteY
     code, stdout, stderr = _invoke("analyze", path, "--section", "isolation", "--no-simulate")
     assert code == 2 and stdout == ""
     assert "bad.yaml: line" in stderr and "impossible cadence" in stderr
+
+
+def test_failure_json_has_the_kinds_and_the_stranded_pods(saas_json: dict[str, Any]) -> None:
+    # docs/json.md: recovery by kind, the hardware share (setting and trials), and per
+    # tenant the stranded pods by reason, summing to pods_stranded_per_host_failure.
+    for entry in saas_json["substrates"]:
+        f = entry["failures"]
+        hours = f["recovery_hours"]
+        assert hours["restart"] < hours["host_software_wait"] < hours["host_hardware_wait"]
+        share = f["hardware_share"]
+        assert hours["host_wait"] == pytest.approx(
+            (1 - share) * hours["host_software_wait"] + share * hours["host_hardware_wait"],
+            rel=1e-3,
+        )
+        assert abs(f["host_failures_hardware_share"] - share) < 0.05
+        for t in f["tenants"]:
+            by = t["pods_stranded_by"]
+            assert set(by) == {"anti_affinity", "gpu_model", "room"}
+            assert sum(by.values()) == pytest.approx(t["pods_stranded_per_host_failure"], abs=1e-3)
+            assert 0 <= t["pods_stranded_per_host_failure"] <= t["pods_per_host_failure"] + 1e-9
+            lost = t["pod_hours_lost"]
+            assert sum(lost["expected_host_by_kind"].values()) == pytest.approx(
+                lost["expected_by_domain"]["host"], rel=1e-3, abs=1e-3
+            )

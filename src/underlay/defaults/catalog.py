@@ -310,7 +310,12 @@ class LatencyModel(_Model):
 
 
 class FailureRates(_Model):
-    """Failure counts per cluster-year and the times to recover from them."""
+    """Failure counts per cluster-year and the times to recover from them.
+
+    A host failure is a hardware fault (a part replaced: back after
+    ``hardware_repair_hours``) with probability ``hardware_share``, else a software fault
+    (back after the lifecycle's bare-metal reboot).
+    """
 
     reference_cluster_hosts: int = Field(gt=0)
     host_failures_per_cluster_year: float = Field(ge=0)
@@ -322,6 +327,8 @@ class FailureRates(_Model):
     zone_repair_hours: float = Field(gt=0)
     detection_minutes: float = Field(ge=0)
     pod_start_minutes: float = Field(ge=0)
+    hardware_share: float = Field(ge=0, le=1)
+    hardware_repair_hours: float = Field(gt=0)
     source: str
 
     @property

@@ -32,12 +32,33 @@ def _availability(x: float) -> str:
     return f"{100 * x:.3f}%"
 
 
+def _hours(h: float) -> str:
+    """Hours as minutes below one hour, else hours (``7 min``, ``48.1 h``)."""
+    return f"{60 * h:.0f} min" if h < 1 else f"{h:,.1f} h"
+
+
 FAILURE_ROWS: list[Column[SubstrateFailures]] = [
     Column(
         "failures a year",
         "hosts / racks / zones",
         lambda s: " / ".join(
             f"{s.failures_per_year.get(k, 0):.3g}" for k in ("host", "rack", "zone")
+        ),
+    ),
+    Column(
+        "hardware faults",
+        "of host failures (repair)",
+        lambda s: (
+            f"{100 * s.host_failures_hardware_share:.0f}% "
+            f"({_hours(s.recovery_hours.get('host_hardware_wait', 0.0))})"
+        ),
+    ),
+    Column(
+        "recovery",
+        "restart / reboot / repair",
+        lambda s: " / ".join(
+            _hours(s.recovery_hours.get(k, 0.0))
+            for k in ("restart", "host_software_wait", "host_hardware_wait")
         ),
     ),
     Column(
@@ -77,7 +98,12 @@ def tenant_failure_cell(t: TenantFailures) -> str:
         [
             f"{_availability(t.availability_mean)} (p5 {_availability(t.availability_p5)})",
             f"[{colour}]SLA met {100 * t.sla_probability:.0f}% of years[/{colour}]",
-            f"{t.pods_per_host_failure:.1f} pods per host failure",
+            f"{t.pods_per_host_failure:.1f} pods per host failure"
+            + (
+                f", {t.pods_stranded_per_host_failure:.1f} stranded"
+                if t.pods_stranded_per_host_failure >= 0.05
+                else ""
+            ),
         ]
     )
 

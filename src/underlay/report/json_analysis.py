@@ -99,6 +99,8 @@ def _failures(s: SubstrateFailures) -> dict[str, Any]:
                 str(k): v for k, v in sorted(s.tenants_touched_hosts.items())
             },
         },
+        "hardware_share": _num(s.hardware_share),
+        "host_failures_hardware_share": _num(s.host_failures_hardware_share),
         "host_failures_restartable": _num(s.host_failures_restartable),
         "rack_failures_restartable": _num(s.rack_failures_restartable),
         "headroom": {
@@ -122,8 +124,13 @@ def _failures(s: SubstrateFailures) -> dict[str, Any]:
                     "expected_by_domain": {
                         k: _num(v) for k, v in sorted(t.pod_hours_lost_expected.items())
                     },
+                    "expected_host_by_kind": {
+                        k: _num(v) for k, v in sorted(t.pod_hours_lost_expected_host.items())
+                    },
                 },
                 "pods_per_host_failure": _num(t.pods_per_host_failure),
+                "pods_stranded_per_host_failure": _num(t.pods_stranded_per_host_failure),
+                "pods_stranded_by": {k: _num(v) for k, v in sorted(t.pods_stranded_by.items())},
                 "notes": t.notes,
             }
             for t in s.tenants
