@@ -90,6 +90,7 @@ class _File(BaseModel):
         eks_extended: date | None = Field(alias="eks-extended")
         aks: date | None
         gke: date | None
+        scheduled: bool = False  # the GA date is the release team's plan, not a release seen
 
     as_of: date
     sources: dict[str, str]
@@ -111,6 +112,7 @@ class ReleaseCalendar:
     first: int  # oldest minor in the data
     last: int  # newest minor in the data
     known_released: tuple[date, ...]  # index = minor - first
+    scheduled: tuple[bool, ...]  # index = minor - first: GA date planned, not seen
     known_ends: dict[str, tuple[date | None, ...]]  # channel -> per minor, None = no date
     cadence_days: float
     window_days: dict[str, float]  # channel -> median support window
@@ -158,6 +160,7 @@ class ReleaseCalendar:
             first=minors[0],
             last=minors[-1],
             known_released=released,
+            scheduled=tuple(r.scheduled for r in f.releases),
             known_ends=ends,
             cadence_days=cadence,
             window_days=windows,
@@ -181,7 +184,9 @@ class ReleaseCalendar:
         """Whether the release date (or, with ``channel``, its end of support) is an estimate."""
         if minor > self.last or minor < self.first:
             return True
-        return channel is not None and self.known_ends[channel][minor - self.first] is None
+        if channel is None:
+            return self.scheduled[minor - self.first]
+        return self.known_ends[channel][minor - self.first] is None
 
     # --------------------------------------------------------------------- dates
     def release_date(self, minor: int) -> date:
