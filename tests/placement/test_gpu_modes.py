@@ -172,3 +172,24 @@ def test_a_kata_pod_takes_whole_gpus() -> None:
     p = place(sc, "sandboxed")
     assert int(p.nodes.gpu_used_milli.sum()) == 8 * 1000
     assert any("whole GPUs" in n for n in p.notes)
+
+
+def test_shares_on_a_vgpu_substrate_get_vgpu_slices_not_passthrough_gpus() -> None:
+    # 16 half-L4 pods on the vGPU substrate: each VM holds a vGPU slice (≤ half a GPU), so
+    # the mode charged (vGPU) is the mode used, and no GPU is shared by more than it holds:
+    # with every pod using exactly its share, no GPU time is unmet.
+    from underlay.pipeline import simulate
+
+    w = make_workload("m", replicas=16, cpu="1", memory="1Gi", gpu={"count": 1, "fraction": 0.5, "models": ["L4"]},
+                      **{"class": "gpu-inference"})  # fmt: skip
+    sc = make_scenario(
+        hardware={"host_models": [L4]},
+        substrates=[{"kind": "vm", "gpu_mode": "vgpu"}],
+        tenants=[make_tenant("t", workloads=[w])],
+        simulation={"horizon_hours": 1},
+    )
+    p = place(sc, "vm")
+    gpu_vms = p.nodes.gpu_cap_milli > 0
+    assert (p.nodes.gpu_cap_milli[gpu_vms] <= 500).all()
+    (t,) = simulate(sc).results[0].tenants
+    assert t.gpu_unmet_percent == 0

@@ -6,6 +6,7 @@ Each factor starts from a measured figure of :mod:`underlay.decision.evidence`:
     factor        figure                                               score 0–100
     performance   performance index = throughput (I/O, GPU)
                   × (1 − share of CPU demand unmet)
+                  × (1 − share of GPU time unmet)
                   × (1 − share of work lost to other tenants' cache
                      and memory-bandwidth load)
                   ÷ p95 latency inflation                               100 · v / best v

@@ -857,10 +857,13 @@ class _Run:
             if g == 0:  # no host with GPUs for this group: no VM can carry its pods
                 return []
             most = max(b.gpu_count for b in batches)
+            # A share of a GPU on a vGPU substrate gets a vGPU slice of its own, never whole
+            # GPUs passed through (that is the passthrough substrate's way).
+            sliced = substrate.gpu_mode == "vgpu" and all(b.gpu_milli < GPU_WHOLE for b in batches)
             for per_vm in (1, 2, 4, 8, 16):
-                if most <= per_vm <= g and g % per_vm == 0:
+                if most <= per_vm <= g and g % per_vm == 0 and not sliced:
                     splits.append((g // per_vm, float(per_vm)))
-            if substrate.gpu_mode == "vgpu" and all(b.gpu_milli < GPU_WHOLE for b in batches):
+            if sliced:
                 largest = max(b.gpu_milli for b in batches)
                 for slice_milli in _vgpu_slices(substrate, largest):
                     if largest <= slice_milli:
@@ -891,8 +894,9 @@ class _Run:
         policy = cluster.max_pods
         system = self._system_pods(cluster.system_pods)
         big = max(batches, key=lambda b: (b.cpu_milli, b.memory_mib, b.gpu_count * b.gpu_milli))
+        sliced = substrate.gpu_mode == "vgpu" and big.needs_gpu and big.gpu_milli < GPU_WHOLE
         shapes = []
-        for n in (1, 2, 4, 8):
+        for n in (1,) if sliced else (1, 2, 4, 8):  # a vGPU slice holds one share
             gpus = 0.0
             if big.needs_gpu:
                 if big.gpu_milli >= GPU_WHOLE:

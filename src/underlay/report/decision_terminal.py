@@ -86,8 +86,9 @@ def render_decision(decision: Decision, console: Console, *, max_tenants: int | 
     console.print(table)
     console.print(
         Text(
-            "performance index = throughput (storage I/O, GPU) × (1 − CPU unmet) × (1 − "
-            "cache/bw loss: work lost to other tenants' cache and memory-bandwidth load) ÷ p95 "
+            "performance index = throughput (storage I/O, GPU) × (1 − CPU unmet) × (1 − GPU "
+            "unmet) × (1 − cache/bw loss: work lost to other tenants' cache and "
+            "memory-bandwidth load) ÷ p95 "
             "latency; sla = share of failure years meeting the availability SLA × share of "
             "steps meeting the CPU SLA; means over tenants",
             style="dim",
