@@ -56,6 +56,9 @@ Measures (per tenant unless stated):
   CPU overcommit every request of the VM also waits its CPU-ready share. Percentiles come
   from a log-spaced histogram. The substrate's per-request network latency is reported
   apart;
+- GPU demand and unmet: milli-GPUs each GPU pod wants (``usage.gpu`` × its share × the
+  burst factor) and what it was not given — time-sliced pods split each physical
+  device's time equally, isolated ones keep their share (see ``_GpuShares``);
 - SLA attainment: share of steps in which the tenant got at least ``sla.cpu_satisfaction``
   of its demand within its workloads' CPU limits (placed or not; what a sandbox's vCPU cap
   withheld counts as wanted; a step in which it wants nothing is met);
