@@ -31,11 +31,13 @@ What it does:
    docstrings, with exact water-filling, on a small case (``small_case``: ``--ref-pods``
    200 pods on hosts of ``--ref-host-cores`` 8 cores, ``--ref-hours`` 24 = 288 steps;
    hotter usage, ``--ref-vm-overcommit`` 3, priorities, a workload too big to place, Kata
-   and gVisor substrates, so that every rule has something to compare) on every
-   substrate, fed exactly the usage ``UsageSampler`` draws. Compares per tenant demand,
-   throttled, granted, unmet and each of its parts (contention, CPU-ready, killed,
-   sandbox cap, unplaced), slowdown, OOM kills, evictions, SLA attainment and latency
-   p95 against ``simulate_substrate`` (PASS/FAIL, tolerances below), shows what stopping
+   and gVisor substrates; GPU hosts (L4 x4, A100-80GB x8) and 21 GPU pods on MIG,
+   time-slicing, vGPU, passthrough and MIG-backed vGPU, so that every rule has something
+   to compare) on every substrate, fed exactly the usage ``UsageSampler`` draws (and its
+   burst factors, for GPU use). Compares per tenant demand, throttled, granted, unmet and
+   each of its parts (contention, CPU-ready, killed, sandbox cap, unplaced), slowdown,
+   OOM kills, evictions, SLA attainment, latency p95, GPU demand and GPU unmet against
+   ``simulate_substrate`` (PASS/FAIL, tolerances below), shows what stopping
    the water-filling after 3 rounds would change, times both and extrapolates the
    reference to the full size (an extrapolation, linear in pod-steps). The same
    comparison runs in the test suite (``tests/simulation/test_reference_oracle.py``);
@@ -265,7 +267,8 @@ REF_CPU = {
     "slow": "slowdown_core_hours",
 }
 REF_COUNTS = {"oom": "oom_kills", "evict": "evictions"}
-REF_MEASURES = (*REF_CPU, *REF_COUNTS, "sla", "latency_p95")
+REF_GPU = ("gpu_demand", "gpu_unmet")
+REF_MEASURES = (*REF_CPU, *REF_COUNTS, "sla", "latency_p95", *REF_GPU)
 
 # Tolerances (see benchmarks/README.md). Both sides water-fill to the fixed point and
 # see the same usage, so only arithmetic separates them: the engine works in float32
@@ -282,7 +285,9 @@ REF_MEASURES = (*REF_CPU, *REF_COUNTS, "sla", "latency_p95")
 #   finds within float noise of the line (|granted - target x wanted| <= 1e-4 x wanted +
 #   0.01 millicores), where float32 and float64 sums may fall either side;
 # - latency p95: relative 3 %, the engine's histogram resolution (bins 1000^(1/240) =
-#   2.9 % wide; it reports the upper edge of the bin holding the percentile).
+#   2.9 % wide; it reports the upper edge of the bin holding the percentile);
+# - GPU demand: relative 1e-4 per tenant; GPU unmet (demand - granted): |difference| <=
+#   1e-4 x the tenant's GPU demand (the engine water-fills each device in float32 too).
 TOL_EXACT_REL = 1e-4
 TOL_OF_WITHIN = 1e-4
 TOL_LATENCY_REL = 0.03
@@ -295,8 +300,9 @@ def small_case(pods: int, workloads: int, tenants: int, seed: int, *, hours: flo
     """The reference's small case: ``generate``'s scenario on small hosts, hotter, with
     stressors, so that every rule of the model has something to compare.
 
-    - one host model of ``host_cores`` cores and 8 GiB a core (no GPU hosts: GPU
-      workloads become ``batch``); requests capped at 2 cores;
+    - host models of ``host_cores`` cores and 8 GiB a core: one without GPUs, one with 4
+      L4s, one with 8 A100-80GBs (``generate``'s GPU workloads become ``batch``; the GPU
+      work is ``GPU_WORK``); requests capped at 2 cores;
     - priorities -100 / 0 / 1000 drawn for the workloads; classes as ``generate`` draws
       them (cpu, memory, network-latency, batch, storage-io); CPU SLAs of 60-95 %
       drawn for the tenants (so that attainment is neither 0 nor 100 %);
@@ -309,8 +315,14 @@ def small_case(pods: int, workloads: int, tenants: int, seed: int, *, hours: flo
       limit 3 cores / 1 GiB, using 2 cores) contend for CPU wherever they land, also
       inside Kata and gVisor pod cgroups; a "cache" (2 x 3 GiB used, limit 4 GiB) lives
       above a Kata guest's default memory;
-    - five substrates: dedicated and shared bare metal, VMs at ``vm_overcommit``
-      (CPU-ready), Kata (pods without limits hit its 1-vCPU cap and 2 GiB guest memory),
+    - GPU work (``GPU_WORK``, 21 pods): shares of a GPU wanting more than their share,
+      bursting ones, shares raised by the GPU memory they ask (one to a whole GPU), whole
+      GPUs, a pod asking for 9 GPUs (no host has them) and a half-GPU pod asking for 20
+      cores (only an overcommitted VM can hold it);
+    - seven substrates: dedicated bare metal (GPUs shared by MIG) and shared bare metal
+      (time-slicing); VMs at ``vm_overcommit`` (CPU-ready) with vGPU (``vm``), whole GPUs
+      passed through (``vm-passthrough``) and MIG-backed vGPU (``vm-vgpu-mig``); Kata
+      (pods without limits hit its 1-vCPU cap and 2 GiB guest memory; whole GPUs) and
       gVisor (CPU tax by class; ``cache_partitioned``, so no shared-hardware slowdown);
     - ``slowdown`` sets ``simulation.shared_hardware_slowdown`` (default: the defaults').
     """
@@ -330,14 +342,23 @@ def small_case(pods: int, workloads: int, tenants: int, seed: int, *, hours: flo
     too_big = {"name": "too-big", "replicas": 2, "class": "network-latency",
                "requests": {"cpu": "1000m", "memory": "2097152Mi"}}  # fmt: skip
     data["tenants"][0]["clusters"][0]["workloads"].append(too_big)
+    base = data["hardware"]["host_models"][0]
     data["hardware"]["host_models"] = [
-        {**data["hardware"]["host_models"][0], "cores": host_cores, "memory": f"{host_cores * 8}Gi"}
-    ]
+        {**base, "cores": host_cores, "memory": f"{host_cores * 8}Gi"},
+        # GPU hosts, after the CPU one: pods that may use any GPU take an L4 host first
+        {**base, "name": "l4x4", "cores": host_cores, "memory": f"{host_cores * 8}Gi",
+         "gpus": {"model": "L4", "count": 4}},
+        {**base, "name": "a100x8", "cores": host_cores, "memory": f"{host_cores * 8}Gi",
+         "gpus": {"model": "A100-80GB", "count": 8}},
+    ]  # fmt: skip
+    # VMs cut to the pods' requests, so that pods contend inside them too
+    vm = {"kind": "vm", "hypervisor": "kvm", "shapes": "auto", "sizing": "requests"}
     data["substrates"] = [
-        {"kind": "baremetal-dedicated"},
-        {"kind": "baremetal-shared"},
-        # VMs cut to the pods' requests, so that pods contend inside them too
-        {"kind": "vm", "hypervisor": "kvm", "shapes": "auto", "sizing": "requests"},
+        {"kind": "baremetal-dedicated", "gpu_sharing": "mig"},
+        {"kind": "baremetal-shared"},  # GPUs time-sliced
+        {**vm, "gpu_mode": "vgpu"},  # time-sliced vGPU slices (and whole GPUs passed through)
+        {**vm, "name": "vm-passthrough", "gpu_mode": "passthrough"},
+        {**vm, "name": "vm-vgpu-mig", "gpu_mode": "vgpu", "gpu_sharing": "mig"},
         {"kind": "sandboxed", "name": "kata", "runtime": "kata"},
         {"kind": "sandboxed", "name": "gvisor", "runtime": "gvisor", "cache_partitioned": True},
     ]
@@ -376,9 +397,46 @@ def small_case(pods: int, workloads: int, tenants: int, seed: int, *, hours: flo
                 "usage": {"model": "constant", "cpu": 4.0, "memory": 0.8},
             }
         )
+    for t, workload in GPU_WORK:
+        data["tenants"][t % tenants]["clusters"][0]["workloads"].append(dict(workload))
     if slowdown is not None:
         data["simulation"]["shared_hardware_slowdown"] = slowdown
     return data
+
+
+def _gpu(name: str, replicas: int, gpu: dict[str, Any], usage: dict[str, Any],
+         cpu: str = "500m", memory: str = "2Gi") -> dict[str, Any]:  # fmt: skip
+    cls = "gpu-training" if gpu.get("fraction", 1) >= 1 else "gpu-inference"
+    return {"name": name, "replicas": replicas, "class": cls, "gpu": gpu,
+            "requests": {"cpu": cpu, "memory": memory}, "usage": usage}  # fmt: skip
+
+
+# The small case's GPU work, by tenant (modulo the tenants): time-sliced shares wanting
+# more than their share (usage.gpu > 1) next to quieter, bursting ones (L4s first, or any
+# GPU; MIG-capable A100s under MIG); shares raised by the GPU memory they ask, one of them
+# to a whole GPU (isolated then); whole GPUs bursting past what they hold; a pod asking
+# for more GPUs than any host has, and a time-sliced one asking for more cores (both
+# never placed on bare metal, where their GPU demand is all unmet).
+GPU_WORK: tuple[tuple[int, dict[str, Any]], ...] = (
+    (0, _gpu("infer-half", 3, {"count": 1, "fraction": 0.5},
+             {"model": "constant", "cpu": 0.8, "gpu": 1.6})),
+    (1, _gpu("infer-quarter", 4, {"count": 1, "fraction": 0.25},
+             {"model": "diurnal", "cpu": 0.6, "amplitude": 0.2, "gpu": 0.6,
+              "burst_probability": 0.05, "burst_factor": 3, "burst_steps": 6})),
+    (1, _gpu("infer-too-big", 1, {"count": 1, "fraction": 0.5},
+             {"model": "constant", "cpu": 0.1, "gpu": 1.4}, cpu="20")),
+    (2, _gpu("a100-slice", 8, {"count": 1, "fraction": 0.1, "memory": "12Gi",
+                               "models": ["A100-80GB"]},
+             {"model": "constant", "cpu": 0.5, "gpu": 1.3})),
+    (2, _gpu("infer-fullmem", 2, {"count": 1, "fraction": 0.5, "memory": "80Gi",
+                                  "models": ["A100-80GB"]},
+             {"model": "constant", "cpu": 0.5, "gpu": 1.2})),
+    (3, _gpu("train", 2, {"count": 2, "models": ["A100-80GB"]},
+             {"model": "constant", "cpu": 0.9, "gpu": 0.8, "burst_probability": 0.05,
+              "burst_factor": 1.5, "burst_steps": 4}, cpu="1", memory="4Gi")),
+    (0, _gpu("too-many-gpus", 1, {"count": 9, "models": ["A100-80GB"]},
+             {"model": "constant", "cpu": 0.5, "gpu": 0.2}, cpu="1", memory="4Gi")),
+)  # fmt: skip
 
 
 def small_dict(args: argparse.Namespace) -> dict[str, Any]:
@@ -387,16 +445,22 @@ def small_dict(args: argparse.Namespace) -> dict[str, Any]:
                       vm_overcommit=args.ref_vm_overcommit)  # fmt: skip
 
 
-def sample_usage(scenario: Scenario, placement: Any) -> tuple[np.ndarray, np.ndarray]:
-    """(cpu, memory) of every pod in canonical order, (pods x steps), as the engine draws
-    them."""
+def sample_usage(scenario: Scenario, placement: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(cpu, memory, burst factor) of every pod in canonical order, (pods x steps), as the
+    engine draws them."""
     steps = scenario.simulation.steps
-    sampler = UsageSampler(scenario, placement.workloads, pod_table(scenario, placement.workloads))
-    parts = [sampler.chunk(s, min(steps, s + CHUNK_STEPS)) for s in range(0, steps, CHUNK_STEPS)]
-    cpu = np.concatenate([c for c, _ in parts], axis=1)
+    pods = pod_table(scenario, placement.workloads)
+    sampler = UsageSampler(scenario, placement.workloads, pods)
+    every = np.arange(len(pods), dtype=np.int64)
+    parts = []
+    for s in range(0, steps, CHUNK_STEPS):
+        c, m = sampler.chunk(s, min(steps, s + CHUNK_STEPS))
+        parts.append((c, m, sampler.burst_rows(every)))
+    cpu = np.concatenate([c for c, _, _ in parts], axis=1)
     # Memory without a trace is one column per chunk (the same every step): widen it.
-    mem = np.concatenate([np.broadcast_to(m, c.shape) for c, m in parts], axis=1)
-    return cpu, mem
+    mem = np.concatenate([np.broadcast_to(m, c.shape) for c, m, _ in parts], axis=1)
+    burst = np.concatenate([b for _, _, b in parts], axis=1)
+    return cpu, mem, burst
 
 
 def compare(sim: Any, ref: Any, to_ch: float) -> dict[str, dict[str, Any]]:
@@ -431,6 +495,18 @@ def compare(sim: Any, ref: Any, to_ch: float) -> dict[str, dict[str, Any]]:
     out["latency_p95"] = _worst(ts, lat, TOL_LATENCY_REL,
                                 max(t.latency_inflation_p95 for t in ts),
                                 max(ref.latency_p95(i) for i in range(len(ts))))  # fmt: skip
+    # GPUs (milli-GPU-steps to GPU-hours as millicore-steps to core-hours): demand relative,
+    # unmet (demand - granted) against the tenant's GPU demand.
+    r_dem = np.asarray(ref.acc["gpu_demand"]) * to_ch
+    r_unmet = r_dem - np.asarray(ref.acc["gpu_granted"]) * to_ch
+    e_dem = np.array([t.gpu_demand_hours for t in ts])
+    e_unmet = np.array([t.gpu_unmet_percent for t in ts]) / 100.0 * e_dem
+    d = np.abs(e_dem - r_dem)
+    out["gpu_demand"] = _worst(ts, np.where(d > 0, d / np.maximum(r_dem, 1e-12), 0.0),
+                               TOL_EXACT_REL, e_dem.sum(), r_dem.sum())  # fmt: skip
+    d = np.abs(e_unmet - r_unmet)
+    out["gpu_unmet"] = _worst(ts, np.where(d > 0, d / np.maximum(r_dem, 1e-12), 0.0),
+                              TOL_OF_WITHIN, e_unmet.sum(), r_unmet.sum())  # fmt: skip
     return out
 
 
@@ -460,11 +536,11 @@ def reference_case(scenario: Scenario, defaults: Any, label: str, *, repeat: int
         sim = simulate_substrate(scenario, defaults, placement)
         eng_s.append(time.perf_counter() - t0)
     t0 = time.perf_counter()
-    cpu, mem = sample_usage(scenario, placement)
+    cpu, mem, burst = sample_usage(scenario, placement)
     t_sample = time.perf_counter() - t0
     t0 = time.perf_counter()
     model = event_sim.build(scenario, defaults, placement)
-    exact = event_sim.run(model, cpu, mem)
+    exact = event_sim.run(model, cpu, mem, burst)
     t_ref = time.perf_counter() - t0 + t_sample
     to_ch = scenario.simulation.step_minutes / 60.0 / 1000.0
     row: dict[str, Any] = {
@@ -480,8 +556,17 @@ def reference_case(scenario: Scenario, defaults: Any, label: str, *, repeat: int
         "ref_sample_s": t_sample,
         "exact": compare(sim, exact, to_ch),
         "totals": {
-            k: float(sum(exact.acc[k])) * (to_ch if k in REF_CPU else 1.0) for k in exact.acc
-        },
+            k: float(sum(exact.acc[k])) * (1.0 if k in REF_COUNTS else to_ch) for k in exact.acc
+        },  # core-hours, GPU-hours, counts
+        "gpu_modes": sorted({g.mode for g in model.gpu_pods if g.placed}),
+        "gpu_pods": len(model.gpu_pods),
+        "gpu_devices_shared": sum(len(d) > 1 for d in model.gpu_devices),
+        # vGPU devices whose time is shared by pods of two VMs or more
+        "gpu_vgpu_shared": sum(
+            len({g.node for g in d}) > 1
+            for d in model.gpu_devices
+            if d[0].device is not None and d[0].device[0] == "host"
+        ),
         "latency_steps": sum(len(v) for v in exact.latency),
         "paths": exact.paths,
         "sla_percent": [round(exact.sla_percent(t), 1) for t in range(model.tenants)],
@@ -489,7 +574,7 @@ def reference_case(scenario: Scenario, defaults: Any, label: str, *, repeat: int
         "slowdown_k": model.slowdown,
     }
     if rounds3:  # what stopping the water-filling after 3 rounds would change
-        three = event_sim.run(model, cpu, mem, rounds=3)
+        three = event_sim.run(model, cpu, mem, burst, rounds=3)
         within = np.maximum(np.asarray(exact.acc["demand"]) - exact.acc["throttled"], 1e-9)
         row["rounds3_unmet"] = float(
             (np.abs(np.asarray(three.acc["unmet"]) - exact.acc["unmet"]) / within).max()
@@ -537,7 +622,8 @@ def print_reference(ref: dict[str, Any], ok_rows: list[dict[str, Any]]) -> bool:
     print("\n  worst per-tenant difference by measure (scale: rel = relative; /within = of the "
           "tenant's demand within limits; steps; ratio) and PASS/FAIL:")  # fmt: skip
     scale = {"demand": "rel", "throttled": "rel", "oom": "count", "evict": "count",
-             "sla": "steps", "latency_p95": "ratio"}  # fmt: skip
+             "sla": "steps", "latency_p95": "ratio", "gpu_demand": "rel",
+             "gpu_unmet": "/gpu dem"}  # fmt: skip
     print(f"  {'measure':<12} {'scale':<8} {'tolerance':>9} " + " ".join(
         f"{r['label']:>20}" for r in rows))  # fmt: skip
     for key in REF_MEASURES:
@@ -548,9 +634,9 @@ def print_reference(ref: dict[str, Any], ok_rows: list[dict[str, Any]]) -> bool:
                          f"({c['ref']:>.3g})".rjust(20))  # fmt: skip
         tol = "border" if key == "sla" else f"{r0['exact'][key]['tol']:.0e}"
         print(f"  {key:<12} {scale.get(key, '/within'):<8} {tol:>9} " + " ".join(cells))
-    print("  (in brackets: the reference's total over tenants — core-hours, counts; for sla the "
-          "worst tenant's %, for latency_p95 the largest; SLA tolerance: the steps within float "
-          "noise of the line)")  # fmt: skip
+    print("  (in brackets: the reference's total over tenants — core-hours, counts, GPU-hours; "
+          "for sla the worst tenant's %, for latency_p95 the largest; SLA tolerance: the steps "
+          "within float noise of the line; /gpu dem = of the tenant's GPU demand)")  # fmt: skip
     print("\n  paths the reference went through (pod-steps unless stated):")
     print(f"  {'substrate':<20} {'latency':>7} {'past rho_max':>12} {'guest-mem OOM':>13} "
           f"{'above guest mem':>15} {'priorities':>16} {'k':>5} {'SLA % by tenant':<30}")  # fmt: skip
@@ -560,6 +646,18 @@ def print_reference(ref: dict[str, Any], ok_rows: list[dict[str, Any]]) -> bool:
               f"{pth['guest_memory_oom']:>13} {pth['above_guest_memory']:>15} "
               f"{','.join(map(str, r['priorities'])):>16} {r['slowdown_k']:>5g} "
               f"{' '.join(f'{x:g}' for x in r['sla_percent']):<30}")  # fmt: skip
+    print("\n  GPUs in the reference (pod-steps unless stated; time-sliced: pods sharing a "
+          "device's time; capped: isolated pods wanting more than they hold):")  # fmt: skip
+    print(f"  {'substrate':<20} {'modes':<26} {'shared devices':>14} {'vGPU of 2+ VMs':>14} "
+          f"{'contended':>9} {'idle taken':>10} {'capped':>6} {'bursting':>8} {'unplaced':>8} "
+          f"{'demand GPU-h':>12} {'unmet %':>7}")  # fmt: skip
+    for r in rows:
+        pth, t = r["paths"], r["totals"]
+        unmet = 100 * (1 - t["gpu_granted"] / t["gpu_demand"]) if t["gpu_demand"] else 0.0
+        print(f"  {r['label']:<20} {','.join(r['gpu_modes']):<26} {r['gpu_devices_shared']:>14} "
+              f"{r['gpu_vgpu_shared']:>14} {pth['gpu_contended']:>9} {pth['gpu_idle_taken']:>10} "
+              f"{pth['gpu_capped']:>6} {pth['gpu_burst']:>8} {pth['gpu_unplaced']:>8} "
+              f"{t['gpu_demand']:>12.1f} {unmet:>7.1f}")  # fmt: skip
     print("  what stopping after 3 water-filling rounds (underlay before fbe0bc0) changes, "
           "reference exact vs 3 rounds, max over tenants of |d unmet| / demand within limits: "
           + ", ".join(f"{r['label']} {r['rounds3_unmet']:.1e}" for r in rows))  # fmt: skip

@@ -77,9 +77,37 @@ demand is unmet (*unplaced*). SLA attainment: share of steps in which a tenant's
 granted CPU is at least ``sla.cpu_satisfaction_percent`` of its allowed demand (placed
 or not).
 
+**GPUs** (from ``underlay.placement.gpus``, ``underlay.simulation.usage`` and the engine's
+``_GpuShares``), in milli-GPUs, per step:
+
+- the mode: bare metal gives whole GPUs as they are, a fraction of one by time-slicing or
+  MIG (the substrate's ``gpu_sharing``); ``vm`` passes whole GPUs through, and a
+  fraction is time-sliced inside a VM holding whole GPUs (``gpu_mode: passthrough``) or
+  is a vGPU slice of the VM's own (``gpu_mode: vgpu``; MIG-backed with ``gpu_sharing:
+  mig``); ``sandboxed`` pods get whole GPUs;
+- the share a pod was given: its ``fraction`` of each GPU, raised to the share of memory
+  it asks (``gpu.memory`` over the smallest memory among the models it may use, those
+  with enough), at most a whole GPU; under MIG it may use MIG-capable models only, and
+  its share is the smallest profile of each holding its compute (``fraction``) and
+  memory (``gpu.memory``, else its fraction of the model's), ``g`` of ``slices`` slices
+  counting floor(1000 g / slices), the largest over the models; a sandboxed pod's share
+  is a whole GPU; times its GPUs;
+- what it wants: ``usage.gpu`` × its share × the workload's burst factor while it bursts;
+- a pod holding a fraction of a GPU in a time-sliced mode (bare-metal time-slicing, a
+  fraction of a VM's passthrough GPU, a vGPU) shares one physical device: a bare-metal
+  host's GPU, a GPU passed through to its VM (the VM's own), or — in a VM holding a vGPU
+  slice — the host GPU the slice is on. Each device's 1,000 is water-filled equally among
+  its pods, each capped at what it wants (exact): it may take idle time beyond its share
+  and loses part of its share when its neighbours want more; its demand is its want;
+- any other pod (whole GPUs, a MIG slice, a MIG-backed vGPU) is isolated: its demand and
+  grant are min(want, share);
+- a pod never placed is given nothing; its demand is what it would have wanted
+  placed (as above, by its mode).
+
 Input: ``cpu`` and ``mem`` as (pods × steps) arrays in underlay's canonical pod order,
 every pod of the scenario (``underlay.simulation.usage.UsageSampler`` output), so the
-engine and the reference see exactly the same usage.
+engine and the reference see exactly the same usage; for GPUs ``burst``, the burst
+factor of every pod and step (``UsageSampler.burst_rows``: 1 outside bursts).
 """
 
 from __future__ import annotations
@@ -95,12 +123,19 @@ CPU_MEASURES = (
     "unplaced", "slow",
 )  # fmt: skip
 COUNT_MEASURES = ("oom", "evict")
+GPU_MEASURES = ("gpu_demand", "gpu_granted")  # milli-GPU-steps per tenant
 # How often a rule fired (pod-steps), so a test can check that a case exercises it.
 PATHS = (
     "guest_memory_oom",  # a Kata pod without a memory limit above the guest's memory
     "above_guest_memory",  # a Kata pod with a larger memory limit, alive above it
     "latency_backlog",  # a latency pod past rho_max
+    "gpu_contended",  # a time-sliced pod given less than it wants (neighbours on its device)
+    "gpu_idle_taken",  # a time-sliced pod given more than its share (idle device time)
+    "gpu_capped",  # an isolated pod wanting more than its share
+    "gpu_burst",  # a GPU pod in a burst
+    "gpu_unplaced",  # a GPU pod never placed, wanting GPU time
 )
+WHOLE_GPU = 1000.0
 LATENCY_CLASS = "network-latency"
 
 
@@ -153,6 +188,21 @@ class Host:
 
 
 @dataclass
+class GpuPod:
+    """A pod with GPUs; milli-GPUs."""
+
+    index: int  # canonical: its row of the usage arrays
+    tenant: int
+    mode: str  # baremetal, time-slicing, mig, passthrough, vgpu, vgpu-mig
+    share: float  # what it was given (per GPU × GPUs); what it asked, if never placed
+    level: float  # usage.gpu
+    sliced: bool  # a fraction of a GPU, time-sliced; else isolated
+    placed: bool
+    node: int = -1  # where it runs (a bare-metal node or a VM)
+    device: tuple[str, int, int] | None = None  # the physical device a placed sliced pod shares
+
+
+@dataclass
 class Model:
     hosts: list[Host]
     unplaced: list[Pod]
@@ -163,6 +213,8 @@ class Model:
     overcommit: float
     rho_max: float
     max_inflation: float
+    gpu_pods: list[GpuPod] = field(default_factory=list)
+    gpu_devices: list[list[GpuPod]] = field(default_factory=list)  # placed sliced pods by device
 
 
 @dataclass
@@ -218,6 +270,7 @@ def build(scenario: Any, defaults: Any, placement: Any) -> Model:
 
     kernels: dict[int, Kernel] = {}
     unplaced: list[Pod] = []
+    gpu_pods: list[GpuPod] = []
     index = 0
     for w, ref in enumerate(placement.workloads):
         wl = ref.workload
@@ -233,6 +286,25 @@ def build(scenario: Any, defaults: Any, placement: Any) -> Model:
         # replicas go to the workload's nodes in node order.
         on_nodes = [int(n) for n, c in zip(placement.pod_nodes[w], placement.pod_counts[w],
                                            strict=True) for _ in range(int(c))]  # fmt: skip
+        if wl.gpu is not None and wl.gpu.count:
+            mode = gpu_mode(kind, substrate, wl)
+            per_gpu = gpu_share(scenario, defaults, kind, mode, wl)
+            sliced = per_gpu < WHOLE_GPU and mode in ("time-slicing", "vgpu", "passthrough")
+            devices = [int(d) for d in placement.pod_devices[w]]
+            for r in range(wl.replicas):
+                gp = GpuPod(index=index + r, tenant=ref.tenant_index, mode=mode,
+                            share=per_gpu * wl.gpu.count, level=float(wl.usage.gpu),
+                            sliced=sliced, placed=r < len(on_nodes))  # fmt: skip
+                if gp.placed:
+                    gp.node = on_nodes[r]
+                if gp.placed and sliced:
+                    n = on_nodes[r]
+                    if bool(nodes.is_vm[n]) and 0 < int(nodes.gpu_cap_milli[n]) < WHOLE_GPU:
+                        # a vGPU slice: its pods share the host GPU the slice is on
+                        gp.device = ("host", int(nodes.host[n]), int(nodes.host_gpu_device[n]))
+                    else:  # a bare-metal host's GPU, or one passed through to the VM
+                        gp.device = ("node", n, devices[r])
+                gpu_pods.append(gp)
         for r in range(wl.replicas):
             pod = Pod(
                 index=index, tenant=ref.tenant_index, factor=1.0 / (1.0 - tax(wl.workload_class)),
@@ -294,6 +366,10 @@ def build(scenario: Any, defaults: Any, placement: Any) -> Model:
         hosts[h].kernels.append(kernels[n])
     for k in kernels.values():  # canonical order inside each kernel
         k.pods.sort(key=lambda p: p.index)
+    by_device: dict[tuple[str, int, int], list[GpuPod]] = {}
+    for gp in gpu_pods:
+        if gp.device is not None:
+            by_device.setdefault(gp.device, []).append(gp)
 
     slowdown = float(defaults.interference.slowdown_at_full_load)
     if scenario.simulation.shared_hardware_slowdown is not None:
@@ -310,7 +386,62 @@ def build(scenario: Any, defaults: Any, placement: Any) -> Model:
         overcommit=float(substrate.cpu_overcommit) if kind == "vm" else 1.0,
         rho_max=float(defaults.latency.rho_max),
         max_inflation=float(defaults.latency.max_inflation),
+        gpu_pods=gpu_pods,
+        gpu_devices=[by_device[key] for key in sorted(by_device)],
     )
+
+
+def gpu_mode(kind: str, substrate: Any, workload: Any) -> str:
+    """How a workload with GPUs gets them on the substrate (see the module docstring)."""
+    whole = workload.gpu.fraction >= 1
+    if kind == "vm":
+        if whole or substrate.gpu_mode == "passthrough":
+            return "passthrough"
+        return "vgpu-mig" if substrate.gpu_sharing == "mig" else "vgpu"
+    if kind == "sandboxed":
+        return "passthrough"
+    if whole:
+        return "baremetal"
+    return "mig" if substrate.gpu_sharing == "mig" else "time-slicing"
+
+
+def gpu_share(scenario: Any, defaults: Any, kind: str, mode: str, workload: Any) -> float:
+    """Milli-GPUs one replica is given of each of its GPUs (see the module docstring)."""
+    req = workload.gpu
+    memory: dict[str, float] = {}
+    mig: dict[str, Any] = {}
+    for host_model in scenario.hardware.host_models:
+        if host_model.gpus is None:
+            continue
+        name = host_model.gpus.model
+        spec = defaults.gpu_catalog.find(name)
+        own = host_model.gpus.memory_mib
+        memory[name] = float(own) if own is not None else float(spec.memory_mib) if spec else 0
+        mig[name] = spec.mig if spec is not None else None
+    models = sorted(req.models) if req.models else sorted(memory)
+    if mode in ("mig", "vgpu-mig"):  # only MIG-capable models are allowed to it
+        models = [m for m in models if mig.get(m) is not None]
+    asked = round(req.fraction * WHOLE_GPU)
+    milli = float(asked)
+    if req.memory_mib is not None:
+        models = [m for m in models if memory.get(m, 0.0) >= req.memory_mib]
+        smallest = min(memory[m] for m in models)
+        milli = max(milli, math.ceil(WHOLE_GPU * req.memory_mib / smallest))
+    if kind == "sandboxed" or milli >= WHOLE_GPU:
+        return WHOLE_GPU
+    if mode in ("mig", "vgpu-mig"):
+        best = 0.0
+        for m in models:
+            geometry = mig.get(m)
+            if geometry is None:
+                continue
+            need = req.memory_mib if req.memory_mib is not None else req.fraction * memory[m]
+            fits = [g for g, mem in geometry.profiles
+                    if g * WHOLE_GPU >= asked * geometry.slices and mem >= need]  # fmt: skip
+            g = min(fits) if fits else geometry.slices
+            best = max(best, float(math.floor(WHOLE_GPU * g / geometry.slices)))
+        return best
+    return milli
 
 
 def water_fill(
@@ -423,11 +554,38 @@ def _kernel_step(
     return steps, daemons_cpu, idle
 
 
-def run(m: Model, cpu: Any, mem: Any, *, rounds: int | None = None) -> Result:
-    """Per-tenant totals over ``cpu.shape[1]`` steps (``rounds``: stop water-filling after
-    that many rounds, to measure what such a truncation changes)."""
+def _gpu_step(m: Model, s: int, burst: Any, acc: dict[str, list[float]],
+              paths: dict[str, int]) -> None:  # fmt: skip
+    """GPU demand and grants of every GPU pod at step ``s``."""
+    want: dict[int, float] = {}
+    for gp in m.gpu_pods:
+        factor = 1.0 if burst is None else float(burst[gp.index, s])
+        w = want[gp.index] = gp.level * gp.share * factor
+        paths["gpu_burst"] += factor > 1.0
+        demand = w if gp.sliced else min(w, gp.share)
+        acc["gpu_demand"][gp.tenant] += demand
+        if not gp.placed:
+            paths["gpu_unplaced"] += demand > 0.0
+        elif not gp.sliced:
+            acc["gpu_granted"][gp.tenant] += demand
+            paths["gpu_capped"] += w > gp.share
+    for pods in m.gpu_devices:  # time-sliced: each device's 1,000 split equally
+        wants = [want[gp.index] for gp in pods]
+        got = water_fill(wants, [1.0] * len(pods), WHOLE_GPU)
+        for gp, w, g in zip(pods, wants, got, strict=True):
+            acc["gpu_granted"][gp.tenant] += g
+            paths["gpu_contended"] += g < w - 1e-6
+            paths["gpu_idle_taken"] += g > gp.share + 1e-6
+
+
+def run(m: Model, cpu: Any, mem: Any, burst: Any = None, *, rounds: int | None = None) -> Result:
+    """Per-tenant totals over ``cpu.shape[1]`` steps (``burst``: the pods' burst factors,
+    for GPU use; ``rounds``: stop water-filling after that many rounds, to measure what
+    such a truncation changes)."""
+    if m.gpu_pods and burst is None:
+        raise ValueError("GPU pods need the burst factors (UsageSampler.burst_rows)")
     t_count = m.tenants
-    acc = {key: [0.0] * t_count for key in CPU_MEASURES + COUNT_MEASURES}
+    acc = {key: [0.0] * t_count for key in CPU_MEASURES + COUNT_MEASURES + GPU_MEASURES}
     latency: list[list[float]] = [[] for _ in range(t_count)]
     sla_ok = [0] * t_count
     borderline = [0] * t_count
@@ -491,6 +649,7 @@ def run(m: Model, cpu: Any, mem: Any, *, rounds: int | None = None) -> Result:
                         if m.vm:  # every request also waits the VM's CPU-ready share
                             inflation /= max(f, 1e-3)
                         latency[t].append(min(inflation, m.max_inflation))
+        _gpu_step(m, s, burst, acc, paths)
         for p in m.unplaced:  # never placed: all it was allowed is unmet
             d = float(cpu[p.index, s]) * p.factor
             allowed = min(d, p.lim_w)

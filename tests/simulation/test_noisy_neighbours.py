@@ -754,3 +754,79 @@ def test_vgpu_vms_time_share_their_device_as_pods_do() -> None:
     assert len(set(p.nodes.host[gpu_vms])) == 1 and set(p.nodes.host_gpu_device[gpu_vms]) == {0}
     assert of(r, "a").gpu_unmet_percent == pytest.approx(37.5)
     assert of(r, "b").gpu_unmet_percent == pytest.approx(0)
+
+
+def test_a_vgpu_substrates_vm_with_whole_gpus_time_slices_each_of_them_apart() -> None:
+    # On a vGPU substrate whose only VM shape holds 2 whole L4s (passed through), four
+    # half-GPU pods sit two to a GPU. Each GPU's 1,000 milli covers its two pods' 500 + 500:
+    # nobody loses anything. (Counting all four on the VM's first host GPU would split
+    # 1,000 four ways: 250 each, 50 % unmet.)
+    l4x2 = make_host_model("l4x2", cores=32, memory="256Gi", gpus={"model": "L4", "count": 2})
+    a = make_workload("a", replicas=4, cpu="500m", memory="1Gi", gpu={"count": 1, "fraction": 0.5},
+                      usage={"model": "constant", "gpu": 1.0}, **{"class": "gpu-inference"})  # fmt: skip
+    shape = {"name": "g2", "vcpus": 8, "memory": "32Gi", "gpus": 2}
+    sc = make_scenario(
+        hardware={"host_models": [l4x2]},
+        substrates=[{"kind": "vm", "gpu_mode": "vgpu", "sizing": "requests", "shapes": [shape]}],
+        tenants=[tenant("a", a)],
+        simulation={"horizon_hours": HOURS, "step_minutes": STEP_MIN},
+    )
+    p, r = by_name(simulate(sc), "vm")
+    vm = node_of(p, 0)
+    assert p.nodes.gpu_cap_milli[vm] == 2000  # two whole GPUs, no vGPU slice
+    assert sorted(p.pod_devices[0].tolist()) == [0, 0, 1, 1]
+    assert of(r, "a").gpu_demand_hours == pytest.approx(4 * 0.5 * HOURS)
+    assert of(r, "a").gpu_unmet_percent == pytest.approx(0)
+
+
+def test_a_share_its_gpu_memory_rounds_up_to_a_whole_gpu_is_isolated() -> None:
+    # Half an L4 asking for all its 24 GiB is given the whole GPU (1,000 milli), and no
+    # one else is on it: at usage.gpu 1.5 it wants 1,500 but can use at most its 1,000 —
+    # demand 1 GPU, nothing unmet, as a whole-GPU pod. On time-sliced bare metal and as a
+    # vGPU alike.
+    a = make_workload("a", cpu="1", memory="1Gi",
+                      gpu={"count": 1, "fraction": 0.5, "memory": "24Gi"},
+                      usage={"model": "constant", "gpu": 1.5}, **{"class": "gpu-inference"})  # fmt: skip
+    sc = make_scenario(
+        hardware={"host_models": [L4_HOST]},
+        substrates=[
+            {"kind": "baremetal-shared", "control_plane": "dedicated"},
+            {"kind": "vm", "gpu_mode": "vgpu", "sizing": "requests"},
+        ],
+        tenants=[tenant("a", a)],
+        simulation={"horizon_hours": HOURS, "step_minutes": STEP_MIN},
+    )
+    sim = simulate(sc)
+    for label in ("baremetal-shared", "vm"):
+        t = of(by_name(sim, label)[1], "a")
+        assert t.unplaced_pods == 0
+        assert t.gpu_demand_hours == pytest.approx(1.0 * HOURS), label
+        assert t.gpu_unmet_percent == pytest.approx(0), label
+
+
+def test_a_time_sliced_pod_never_placed_wants_what_it_would_have_wanted_placed() -> None:
+    # Two half-L4 pods wanting 1.6 × 500 = 800 milli each: one fits the 32-core host, the
+    # other asks for 40 cores and is never placed. The placed one has the GPU to itself
+    # and takes its 800 (idle time beyond its share); the unplaced one's demand is the
+    # same 800 — demand does not hang on placement — all of it unmet.
+    gpu = {"count": 1, "fraction": 0.5}
+    use = {"model": "constant", "gpu": 1.6}
+    ok = make_workload(
+        "ok", cpu="1", memory="1Gi", gpu=gpu, usage=use, **{"class": "gpu-inference"}
+    )
+    big = make_workload(
+        "big", cpu="40", memory="1Gi", gpu=gpu, usage=use, **{"class": "gpu-inference"}
+    )
+    sc = make_scenario(
+        hardware={"host_models": [L4_HOST]},
+        substrates=[{"kind": "baremetal-shared", "control_plane": "dedicated"}],
+        tenants=[tenant("ok", ok), tenant("big", big)],
+        simulation={"horizon_hours": HOURS, "step_minutes": STEP_MIN},
+    )
+    r = by_name(simulate(sc), "baremetal-shared")[1]
+    placed, unplaced = of(r, "ok"), of(r, "big")
+    assert (placed.unplaced_pods, unplaced.unplaced_pods) == (0, 1)
+    assert placed.gpu_demand_hours == pytest.approx(0.8 * HOURS)
+    assert placed.gpu_unmet_percent == pytest.approx(0)
+    assert unplaced.gpu_demand_hours == pytest.approx(0.8 * HOURS)
+    assert unplaced.gpu_unmet_percent == pytest.approx(100)

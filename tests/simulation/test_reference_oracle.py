@@ -4,9 +4,11 @@
 in plain Python — one pod at a time, written from the engine's module docstrings, not
 from its functions; ``benchmarks/simulate.py`` holds the small case (``small_case``) and
 the comparison with its tolerances (``compare``, ``TOL_*``). Here a smaller case than the
-benchmark's (76 pods, 96 steps) runs on every substrate, Kata and gVisor included,
-and must agree per tenant on every measure. The case must also exercise every rule —
-agreement on zeros would prove nothing — so the paths are checked too.
+benchmark's (99 pods, 21 of them with GPUs, 96 steps) runs on every substrate — MIG on
+dedicated bare metal, time-slicing on shared, VMs with vGPU, passthrough and MIG-backed
+vGPU, Kata and gVisor — and must agree per tenant on every measure, GPU demand and unmet
+included. The case must also exercise every rule — agreement on zeros would prove
+nothing — so the paths are checked too.
 """
 
 from __future__ import annotations
@@ -38,14 +40,17 @@ def _load_benchmark() -> Any:
 
 
 bench = _load_benchmark()
-SUBSTRATES = ("baremetal-dedicated", "baremetal-shared", "vm", "kata", "gvisor")
+SUBSTRATES = (
+    "baremetal-dedicated", "baremetal-shared", "vm", "vm-passthrough", "vm-vgpu-mig", "kata",
+    "gvisor",
+)  # fmt: skip
 K = 0.25  # the scenario's shared_hardware_slowdown (the benchmark uses the defaults')
 
 
 @pytest.fixture(scope="module")
 def rows() -> dict[str, dict[str, Any]]:
-    """Engine vs reference on each substrate of the small case at 76 pods (``generate``'s
-    100 capped at 2 replicas a workload, plus 16 stressors) and 8 hours (96 steps)."""
+    """Engine vs reference on each substrate of the small case at 99 pods (``generate``'s
+    100 capped at 2 replicas a workload, 18 stressors, 21 GPU pods) and 8 hours (96 steps)."""
     data = bench.small_case(100, 30, 4, 1, hours=8, host_cores=8, vm_overcommit=3.0, slowdown=K)
     scenario = Scenario.model_validate(data)
     defaults = load_defaults(scenario.overrides)
@@ -72,6 +77,26 @@ EXERCISED = {
     "baremetal-dedicated": ("contention", "throttled", "killed", "unplaced", "oom"),
     "baremetal-shared": ("contention", "throttled", "killed", "unplaced", "slow", "oom", "evict"),
     "vm": ("contention", "ready", "throttled", "killed", "unplaced", "slow", "oom", "evict"),
+    "vm-passthrough": (
+        "contention",
+        "ready",
+        "throttled",
+        "killed",
+        "unplaced",
+        "slow",
+        "oom",
+        "evict",
+    ),
+    "vm-vgpu-mig": (
+        "contention",
+        "ready",
+        "throttled",
+        "killed",
+        "unplaced",
+        "slow",
+        "oom",
+        "evict",
+    ),
     "kata": ("contention", "capped", "throttled", "killed", "unplaced", "slow", "oom"),
     "gvisor": ("contention", "throttled", "killed", "unplaced", "oom", "evict"),
 }
@@ -81,6 +106,8 @@ ABSENT = {
     "baremetal-dedicated": ("slow", "ready", "capped"),
     "baremetal-shared": ("ready", "capped"),
     "vm": ("capped",),
+    "vm-passthrough": ("capped",),
+    "vm-vgpu-mig": ("capped",),
     "kata": ("ready",),
     "gvisor": ("slow", "ready", "capped"),
 }
@@ -100,6 +127,44 @@ def test_the_small_case_exercises_every_rule(rows: dict[str, dict[str, Any]], la
     assert row["latency_steps"] > 0  # network-latency pods ran
     assert len(row["priorities"]) == 3  # -100, 0, 1000
     assert row["slowdown_k"] == (0.0 if label in ("baremetal-dedicated", "gvisor") else K)
+
+
+# GPU modes each substrate places the small case's GPU pods in, and where GPUs are
+# time-sliced (pods of one device contending, and taking idle time beyond their share).
+GPU_MODES = {
+    "baremetal-dedicated": ["baremetal", "mig"],
+    "baremetal-shared": ["baremetal", "time-slicing"],
+    "vm": ["passthrough", "vgpu"],
+    "vm-passthrough": ["passthrough"],
+    "vm-vgpu-mig": ["passthrough", "vgpu-mig"],
+    "kata": ["passthrough"],
+    "gvisor": ["passthrough"],
+}
+TIME_SLICED = ("baremetal-shared", "vm", "vm-passthrough")
+
+
+@pytest.mark.parametrize("label", SUBSTRATES)
+def test_the_small_case_exercises_every_gpu_rule(
+    rows: dict[str, dict[str, Any]], label: str
+) -> None:
+    row = rows[label]
+    paths = row["paths"]
+    assert row["gpu_modes"] == GPU_MODES[label]
+    # Everywhere: bursts, an isolated pod wanting more than it holds, a pod no host takes.
+    assert paths["gpu_burst"] > 0 and paths["gpu_capped"] > 0 and paths["gpu_unplaced"] > 0
+    sliced = label in TIME_SLICED
+    assert (row["gpu_devices_shared"] > 0) == sliced
+    assert (paths["gpu_contended"] > 0) == sliced
+    assert (paths["gpu_idle_taken"] > 0) == sliced
+    # vGPU slices of two VMs time-sharing one host GPU
+    assert (row["gpu_vgpu_shared"] > 0) == (label == "vm")
+    assert 0 < row["totals"]["gpu_granted"] < row["totals"]["gpu_demand"]
+
+
+def test_sandboxed_pods_take_whole_gpus(rows: dict[str, dict[str, Any]]) -> None:
+    # A share of a GPU is a whole one in a sandbox: more GPU demand than time-sliced.
+    demand = {label: row["totals"]["gpu_demand"] for label, row in rows.items()}
+    assert demand["kata"] == demand["gvisor"] > demand["baremetal-shared"]
 
 
 def test_some_tenant_meets_its_sla_on_some_steps_only(rows: dict[str, dict[str, Any]]) -> None:

@@ -241,6 +241,32 @@ def test_burst_probability_one_bursts_every_step() -> None:
     assert np.all(cpu == 5000)
 
 
+def test_gpu_use_is_its_share_times_usage_gpu_times_the_cpu_burst() -> None:
+    # A constant workload of 1 core bursting ×3: its CPU is 1,000 or 3,000 m, and its GPU
+    # use 1.5 × a 500-milli share = 750, or 2,250 in the same steps (the burst is the
+    # workload's, for CPU and GPU alike).
+    usage = {"model": "constant", "cpu": 1.0, "gpu": 1.5, "burst_probability": 0.1,
+             "burst_factor": 3, "burst_steps": 4}  # fmt: skip
+    one_half = {"count": 1, "fraction": 0.5}
+    sc = scenario(
+        make_workload("w", replicas=2, cpu="1", gpu=one_half, usage=usage),
+        hours=4 * CHUNK_STEPS,
+        seed=5,
+    )
+    s = sampler(sc)
+    pods = np.arange(2, dtype=np.int64)
+    cpus, bursts, gpus = [], [], []
+    for start in range(0, s.steps, CHUNK_STEPS):
+        cpu, _ = s.chunk(start, min(s.steps, start + CHUNK_STEPS))
+        cpus.append(cpu)
+        bursts.append(s.burst_rows(pods))
+        gpus.append(s.gpu_rows(pods, np.full(2, 500, np.float32)))
+    cpu, burst, gpu = (np.concatenate(x, axis=1) for x in (cpus, bursts, gpus))
+    assert set(np.unique(burst).tolist()) == {1.0, 3.0}
+    assert np.array_equal(burst, cpu / 1000)
+    assert np.array_equal(gpu, 750 * burst)
+
+
 # ------------------------------------------------------------------------ reproducibility
 
 NOISY = make_workload(

@@ -11,8 +11,12 @@ GPUs, pod by pod:
   substrate's ``gpu_mode``; a share of a GPU is time-sliced among the pods of a VM holding
   whole passthrough GPUs (``gpu_mode: passthrough``), or a vGPU slice of the VM's own
   (``gpu_mode: vgpu``: ``vgpu`` time-sliced, ``vgpu-mig`` with ``gpu_sharing: mig``);
-- ``sandboxed`` (Kata): GPUs are passed through to the pod's VM whole (VFIO hands over a
-  device), so a share of a GPU takes a whole one.
+  placement may find a VM holding whole GPUs cheaper for ``vgpu`` pods, and they then
+  time-slice those GPUs in the simulation as under passthrough (their mode, and so their
+  efficiency, stays ``vgpu``);
+- ``sandboxed``: GPUs go to the pod's sandbox whole — Kata passes them through to the
+  pod's VM (VFIO hands over a device), and every sandboxed runtime is modelled so, gVisor
+  too — so a share of a GPU takes a whole one.
 
 Its **efficiency** (:func:`gpu_efficiency`) is that mode's: 1 on bare metal (time-slicing
 and MIG give a share of a bare-metal GPU), the hypervisor's ``gpu_passthrough_efficiency``
@@ -21,11 +25,12 @@ or ``vgpu_efficiency`` (Kata: KVM's) — so passthrough is never charged vGPU's 
 **How much of a GPU** (:func:`gpu_share`): ``fraction`` of each GPU, at least the share of
 its memory the pod needs (``gpu.memory`` over the model's memory, the smallest among the
 models it may use); under MIG the share is rounded up to the smallest published profile of
-the model that holds both its compute and its memory — ``g`` of the model's ``slices``
-compute slices count ``floor(1000 × g / slices)`` milli-GPUs, so seven 1g slices fill an
-A100 — taking the largest such share among its MIG-capable models, and only MIG-capable
-models are allowed to it. A hypervisor that can attach no GPU (Firecracker) refuses GPU
-workloads with an error.
+the model that holds both its compute (``fraction``) and its memory (``gpu.memory``, else
+that fraction of the model's) — ``g`` of the model's ``slices`` compute slices count
+``floor(1000 × g / slices)`` milli-GPUs, so seven 1g slices fill an A100 — taking the
+largest such share among its MIG-capable models, and only MIG-capable models are allowed
+to it. A hypervisor that can attach no GPU (Firecracker) refuses GPU workloads with an
+error.
 """
 
 from __future__ import annotations

@@ -56,6 +56,9 @@ Measures (per tenant unless stated):
   CPU overcommit every request of the VM also waits its CPU-ready share. Percentiles come
   from a log-spaced histogram. The substrate's per-request network latency is reported
   apart;
+- GPU demand and unmet: milli-GPUs each GPU pod wants (``usage.gpu`` × its share × the
+  burst factor) and what it was not given — time-sliced pods split each physical
+  device's time equally, isolated ones keep their share (see ``_GpuShares``);
 - SLA attainment: share of steps in which the tenant got at least ``sla.cpu_satisfaction``
   of its demand within its workloads' CPU limits (placed or not; what a sandbox's vCPU cap
   withheld counts as wanted; a step in which it wants nothing is met);
@@ -458,24 +461,35 @@ def simulate_substrate(
                       power_weights / steps)  # fmt: skip
 
 
+# Modes in which a fraction of a GPU is time-sliced (passthrough: inside the pod's VM).
+_TIME_SLICED_MODES = ("time-slicing", "vgpu", "passthrough")
+
+
 @dataclass(frozen=True)
 class _GpuShares:
     """The GPU pods (canonical indices), what each was given and how it shares its GPU.
 
-    A pod with whole GPUs, a MIG slice or a MIG-backed vGPU uses at most what it was given
-    (no one else is on it). Time-sliced pods — sharing a bare-metal GPU, a passthrough GPU
-    inside their VM, or a vGPU device with other VMs — are work-conserving and get no
-    isolation: on each physical device the GPU time is split equally among the pods that
-    want it, each capped at what it wants (NVIDIA's time-slicing and the vGPU best-effort
-    scheduler are round-robin), so a pod may use idle time beyond its share and loses
-    some of its share when its neighbours want more. A pod never placed gets nothing.
+    A pod given a fraction of a GPU in a time-sliced mode — bare-metal time-slicing, a
+    fraction of a GPU passed through to its VM, or a vGPU — is *time-sliced*: it shares one
+    physical device (a bare-metal host's GPU; a GPU passed through to its VM, which is the
+    VM's own — on a vGPU substrate too, when the VM holds whole GPUs; or, in a VM holding a
+    vGPU slice, the host GPU the slice is on) and is work-conserving, without isolation: on
+    each physical device the GPU time is split equally among the pods that want it, each
+    capped at what it wants (NVIDIA's time-slicing and the vGPU best-effort scheduler are
+    round-robin), so a pod may use idle time beyond its share and loses some of its share
+    when its neighbours want more; its demand is all it wants. Any other pod — whole GPUs,
+    a MIG slice, a MIG-backed vGPU, or a fraction its GPU memory rounds up to a whole GPU —
+    has what it was given to itself and uses at most that: its demand is min(want, share).
+    A pod never placed gets nothing; its demand is what it would want placed, by the same
+    rules (demand does not hang on placement).
     """
 
     pods: I64  # canonical indices of GPU pods
     tenant: I64
     share: F32  # milli-GPUs each was given (per GPU × GPUs; what it asks when unplaced)
     placed: NDArray[np.bool_]
-    sliced: I64  # rows of ``pods`` that are time-sliced, sorted by device
+    time_sliced: NDArray[np.bool_]  # demand is all it wants (placed or not)
+    sliced: I64  # rows of ``pods`` that are time-sliced and placed, sorted by device
     devices: Kernels  # those rows grouped by physical device
 
     @staticmethod
@@ -493,29 +507,30 @@ class _GpuShares:
             d = placement.pod_devices[w]
             device[starts[w] : starts[w] + len(d)] = d
         share = np.zeros(len(pods), np.float32)
-        sliced = np.zeros(len(pods), bool)
+        time_sliced = np.zeros(len(pods), bool)
         key = np.full(len(pods), -1, np.int64)
         nodes = placement.nodes
         n_nodes = max(len(nodes), 1)
+        # A VM holding a vGPU slice (less than one GPU): its pods share the host's GPU.
+        on_slice = nodes.is_vm & (nodes.gpu_cap_milli > 0) & (nodes.gpu_cap_milli < 1000)
         for w in gpu_w:
             wl = placement.workloads[w].workload
             rows = np.arange(starts[w], starts[w] + reps[w])
-            on = node[rows] >= 0
             milli = gpu_share(scenario, defaults, substrate, wl, wl.name).milli
             share[rows] = milli * wl.gpu_count
-            mode = gpu_mode(substrate, wl)
-            if mode not in ("time-slicing", "vgpu") and not (
-                mode == "passthrough" and milli < 1000
-            ):
+            if milli >= 1000 or gpu_mode(substrate, wl) not in _TIME_SLICED_MODES:
                 continue
-            r = rows[on & (device[rows] >= 0)]
-            sliced[r] = True
-            if mode == "vgpu":  # the VM's vGPU slice is on its host's device
-                vm = node[r]
-                key[r] = n_nodes * 64 + nodes.host[vm] * 64 + nodes.host_gpu_device[vm]
-            else:  # a device of the node (a bare-metal host, or a VM's passthrough GPU)
-                key[r] = node[r] * 64 + device[r]
-        sel = idx[np.argsort(~sliced[idx], kind="stable")]  # sliced first
+            time_sliced[rows] = True
+            r = rows[node[rows] >= 0]
+            vm = node[r]
+            slot = np.where(on_slice[vm], nodes.host_gpu_device[vm], device[r])
+            if (slot < 0).any():
+                raise AssertionError(f"placement recorded no GPU device for pods of {wl.name}")
+            # the host's GPU under a vGPU slice; else the node's GPU (a bare-metal host's or
+            # one passed through to the VM)
+            key[r] = np.where(on_slice[vm], n_nodes + nodes.host[vm], vm) * 64 + slot
+        sliced = time_sliced & (key >= 0)
+        sel = idx[np.argsort(~sliced[idx], kind="stable")]  # placed time-sliced pods first
         n_sliced = int(sliced[idx].sum())
         order = np.argsort(key[sel[:n_sliced]], kind="stable")
         sel[:n_sliced] = sel[:n_sliced][order]
@@ -531,6 +546,7 @@ class _GpuShares:
             tenant=pods.tenant[sel],
             share=share[sel],
             placed=node[sel] >= 0,
+            time_sliced=time_sliced[sel],
             sliced=np.arange(n_sliced, dtype=np.int64),
             devices=Kernels(starts=first.astype(np.int64), counts=counts),
         )
@@ -538,13 +554,13 @@ class _GpuShares:
     def step(self, sampler: UsageSampler) -> tuple[F32, F32]:
         """(demand, granted) milli-GPUs of each GPU pod over the sampler's current span."""
         want = sampler.gpu_rows(self.pods, self.share)
-        # An isolated pod uses at most what it was given; a pod never placed gets nothing.
-        demand = np.minimum(want, self.share[:, None])
+        # A time-sliced pod may want idle time beyond its share; any other uses at most
+        # what it was given. A pod never placed gets nothing.
+        demand = np.where(self.time_sliced[:, None], want, np.minimum(want, self.share[:, None]))
         granted = np.where(self.placed[:, None], demand, np.float32(0))
         n = len(self.sliced)
         if n:
             s = self.sliced
-            demand[s] = want[s]  # time-sliced pods may want idle time beyond their share
             free = np.full((self.devices.n, want.shape[1]), 1000.0, np.float32)
             granted[s] = share_by_weight(want[s], np.ones_like(want[s]), free, self.devices)
         return demand, granted

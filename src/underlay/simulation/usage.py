@@ -220,17 +220,23 @@ class UsageSampler:
                 bursting[:, s] = self._burst_left > 0
             self._factor = np.where(bursting, self.burst_factor[:, None], np.float32(1.0))
 
-    def gpu_rows(self, idx: I64, share: F32) -> F32:
-        """GPU use of pods ``idx`` over the span of :meth:`begin`, in milli-GPUs: ``usage.gpu``
-        of each pod's GPU ``share`` (milli-GPUs it was given), times the burst factor while
-        its workload bursts."""
+    def burst_rows(self, idx: I64) -> F32:
+        """The burst factor of pods ``idx`` over the span of :meth:`begin` (pods × steps):
+        their workload's ``burst_factor`` while it bursts, else 1."""
         start, stop = self._span
-        level = (self.gpu_level[idx] * share)[:, None]
-        out = np.repeat(level.astype(np.float32), stop - start, axis=1)
+        out = np.ones((len(idx), stop - start), np.float32)
         if self._factor is not None:
             sel = np.flatnonzero(self._bursty[idx])
             if len(sel):
-                out[sel] *= self._factor[self.pods.workload[idx[sel]]]
+                out[sel] = self._factor[self.pods.workload[idx[sel]]]
+        return out
+
+    def gpu_rows(self, idx: I64, share: F32) -> F32:
+        """GPU use of pods ``idx`` over the span of :meth:`begin`, in milli-GPUs: ``usage.gpu``
+        of each pod's GPU ``share`` (milli-GPUs it was given), times the burst factor while
+        its workload bursts (:meth:`burst_rows`)."""
+        level = (self.gpu_level[idx] * share).astype(np.float32)[:, None]
+        out: F32 = level * self.burst_rows(idx)
         return out
 
     def rows(self, idx: I64) -> tuple[F32, F32]:
