@@ -136,6 +136,22 @@ def test_mig_rounds_a_share_up_to_the_smallest_profile(
     assert 7 * 142 <= 1000
 
 
+def test_mig_picks_the_profile_on_the_mig_models_when_a_model_without_mig_is_allowed() -> None:
+    # Found by the GPU reference oracle: half a GPU with 24 GiB of memory, L4 (24 GiB, no
+    # MIG) or A100-80GB allowed. The memory share over both models is 24 / 24 = a whole
+    # L4, but under MIG only the A100 can take the pod: 3.5 compute slices of 7 → 4, and
+    # 24 GiB → the 4g.40gb profile, floor(4000 / 7) = 571 milli on the A100 alone.
+    w = make_workload(
+        "m",
+        cpu="1",
+        gpu={"count": 1, "fraction": 0.5, "memory": "24Gi", "models": ["L4", "A100-80GB"]},
+    )
+    sc = _sc(w, substrates=[{"kind": "baremetal-shared", "gpu_sharing": "mig"}])
+    ref = sc.tenants[0].clusters[0].workloads[0]
+    share = gpu_share(sc, D, sc.substrate("baremetal-shared"), ref, "w")
+    assert (share.milli, share.models) == (571, frozenset({"A100-80GB"}))
+
+
 def test_mig_on_a_gpu_without_mig_is_an_error() -> None:
     sc = _sc(HALF, substrates=[{"kind": "baremetal-shared", "gpu_sharing": "mig"}])
     with pytest.raises(ScenarioError, match="no GPU model it may use has MIG"):

@@ -87,3 +87,30 @@ def test_gpu_model_restricted_vms_under_gpu_fragmentation_do_not_crash() -> None
     for w, wanted in ((0, "a100"), (1, "l4")):  # each VM landed on a host of its model
         hosts = p.nodes.host[p.pod_nodes[w]]
         assert {models[h] for h in hosts} == {wanted}
+
+
+def test_a_workload_no_vm_shape_holds_leaves_its_group_placed() -> None:
+    # Found by the GPU reference oracle: a vm substrate chooses one VM shape for a cluster's
+    # GPU workloads of the same models; a 9-GPU pod on 8-GPU hosts has no shape, and the
+    # whole group was reported "no VM shape fits this pod". Only that workload is.
+    sc = make_scenario(
+        hardware={
+            "host_models": [
+                make_host_model("cpu"),
+                make_host_model("gpu", gpus={"model": "A100", "count": 8}),
+            ]
+        },
+        substrates=[{"kind": "vm"}],
+        tenants=[
+            make_tenant(
+                workloads=[
+                    make_workload("train", replicas=2, cpu="8", gpu={"count": 2}),
+                    make_workload("huge", replicas=1, cpu="8", gpu={"count": 9}),
+                ]
+            )
+        ],
+    )
+    p = place(sc, "vm")
+    (unplaced,) = p.unplaced
+    assert unplaced.pods == 1 and "no VM shape fits this pod" in unplaced.reason.describe()
+    assert int(p.placed.sum()) == 2

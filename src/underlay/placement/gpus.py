@@ -142,8 +142,10 @@ def gpu_share(
     if mode == "passthrough" and isinstance(substrate, Sandboxed) and milli < _WHOLE:
         return GpuShare(_WHOLE, frozenset(models) if req.models or req.memory_mib else None,
                         "a Kata pod gets whole GPUs (passed through to its VM): its share is rounded up")  # fmt: skip
-    if mode in ("mig", "vgpu-mig") and milli < _WHOLE:
-        # a MIG profile has its own memory: the compute share asked for picks the slices
+    if mode in ("mig", "vgpu-mig") and asked < _WHOLE:
+        # a MIG profile has its own memory: the compute share asked for and the memory pick
+        # the profile on each model (not the memory share of the smallest model allowed,
+        # which may have no MIG at all)
         return _mig_share(specs, models, asked, req.memory_mib, where)
     narrowed = frozenset(models) if (req.models or req.memory_mib is not None) else None
     return GpuShare(min(milli, _WHOLE), narrowed)

@@ -18,6 +18,7 @@ import math
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any, Literal
 
 import numpy as np
@@ -363,16 +364,20 @@ class _Run:
         pool.cap_cpu[taken] -= batch.cpu_milli
         pool.cap_mem[taken] -= batch.memory_mib
         pool.cap_pods[taken] -= batch.pod_slots
-        note = ""
-        if res.unplaced:
-            note = f"{res.unplaced} of {cp.replicas} stacked replicas found no worker" + (
-                f" ({res.reason.describe()})" if res.reason else ""
-            )
-            self.notes.append(f"control plane of {self._cluster_name(owner)}: {note}")
+        note = self._cp_shortfall(owner, res, "stacked replicas found no worker")
         self.control_planes.append(
             ControlPlane(owner, "stacked", len(taken), vcpus, mem, nodes, note=note)
         )
         return {int(n): (batch.cpu_milli, batch.memory_mib) for n in taken}
+
+    def _cp_shortfall(self, owner: int, res: BatchResult, what: str) -> str:
+        """The note (also added to the substrate's) for control-plane replicas not placed."""
+        if not res.unplaced:
+            return ""
+        reason = f" ({res.reason.describe()})" if res.reason else ""
+        note = f"{res.unplaced} of {self.defaults.control_plane.replicas} {what}{reason}"
+        self.notes.append(f"control plane of {self._cluster_name(owner)}: {note}")
+        return note
 
     def _management_vms(self, owner: int, nodes: int) -> None:
         """A control plane as ``replicas`` VMs on a small management cluster of hypervisor
@@ -421,12 +426,7 @@ class _Run:
                 *system, vm_overhead_mem=overhead,
             )
         )  # fmt: skip
-        note = ""
-        if res.unplaced:
-            note = f"{res.unplaced} of {cp.replicas} management VMs found no host" + (
-                f" ({res.reason.describe()})" if res.reason else ""
-            )
-            self.notes.append(f"control plane of {self._cluster_name(owner)}: {note}")
+        note = self._cp_shortfall(owner, res, "management VMs found no host")
         self.control_planes.append(
             ControlPlane(owner, "management", n, vcpus, mem, nodes, note=note)
         )
@@ -681,18 +681,21 @@ class _Run:
                 by_gpu.setdefault((b.needs_gpu, sliced, models_key, own), []).append(b)
             for (needs_gpu, _, _, own), batches in sorted(by_gpu.items()):
                 models = batches[0].gpu_models
-                shape = self._choose_shape(
-                    substrate, hyp, batches, needs_gpu, models, c.cluster.max_pods, system
-                )
+
+                choose = partial(
+                    self._choose_shape, substrate, hyp, needs_gpu=needs_gpu, models=models,
+                    policy=c.cluster.max_pods, system=system,
+                )  # fmt: skip
+                shape = choose(batches)
+                if shape is None and len(batches) > 1:
+                    # One workload no shape can hold (9 GPUs on 8-GPU hosts) must not take
+                    # the rest of its group down with it: set it aside and choose again.
+                    held = [choose([b]) is not None for b in batches]
+                    self._no_shape([b for b, ok in zip(batches, held, strict=True) if not ok])
+                    batches = [b for b, ok in zip(batches, held, strict=True) if ok]
+                    shape = choose(batches) if batches else None
                 if shape is None:
-                    for b in batches:
-                        self.unplaced.append(
-                            Unplaced(
-                                b.key,
-                                b.replicas,
-                                Unfit("vm_shape", b.cpu_milli, 0, 0, "no VM shape fits this pod"),
-                            )
-                        )
+                    self._no_shape(batches)
                     continue
                 pool, results = self._vm_pool(
                     shape, batches, c.cluster.max_pods, system, self.progress
@@ -710,6 +713,15 @@ class _Run:
                 )  # fmt: skip
         groups += self._vm_control_planes()
         self._vms_onto_hosts(substrate, hyp, groups)
+
+    def _no_shape(self, batches: list[PodBatch]) -> None:
+        for b in batches:
+            self.unplaced.append(
+                Unplaced(
+                    b.key, b.replicas,
+                    Unfit("vm_shape", b.cpu_milli, 0, 0, "no VM shape fits this pod"),
+                )
+            )  # fmt: skip
 
     def _sized(self, batch: PodBatch, ref: WorkloadRef, substrate: Vm) -> PodBatch:
         """The room a pod takes in its VM under the substrate's ``sizing``: its requests;
