@@ -64,6 +64,9 @@ class GpuShare:
     note: str = ""
 
 
+NO_GPU = GpuShare(0, None)  # a workload without GPUs
+
+
 def gpu_mode(substrate: object, workload: Workload) -> str | None:
     """How ``workload`` gets its GPUs on ``substrate`` (None without GPUs); see the module."""
     if not workload.gpu_count:
@@ -117,7 +120,7 @@ def gpu_share(
     module docstring); ``where`` names the workload in errors."""
     req = workload.gpu
     if req is None or not req.count:
-        return GpuShare(0, None)
+        return NO_GPU
     specs = _specs(scenario, defaults)
     models = sorted(req.models) if req.models else sorted(specs)
     mode = gpu_mode(substrate, workload)

@@ -118,8 +118,8 @@ class SubstratePlacement:
     placed: I64  # pods placed per workload
     pod_nodes: list[I64]  # per workload: node indices ...
     pod_counts: list[I64]  # ... and replicas on each
-    pod_devices: list[I64]  # per workload: each placed replica's (first) GPU device on its
-    # node, in np.repeat(pod_nodes, pod_counts) order; -1 without GPUs
+    pod_devices: list[I64]  # per GPU workload: each placed replica's (first) GPU device on
+    # its node, in np.repeat(pod_nodes, pod_counts) order (-1: none); empty without GPUs
     unplaced: list[Unplaced]
     shared_version: str | None = None
     sizing: bool = True

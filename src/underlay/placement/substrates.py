@@ -48,7 +48,7 @@ from underlay.placement.control_planes import (
 from underlay.placement.engine import BatchResult, Placer, template_fit
 from underlay.placement.fleet import HostNodes, HostSupply, VmNodes
 from underlay.placement.framework import PodBatch, Profile, Registry, Unfit
-from underlay.placement.gpus import check_attach, gpu_share
+from underlay.placement.gpus import NO_GPU, check_attach, gpu_share
 from underlay.placement.overheads import cpu_tax, node_reservation
 from underlay.placement.plugins import default_registry
 from underlay.placement.pool import GPU_WHOLE, NodePool, NodeTemplate
@@ -191,6 +191,7 @@ class _Run:
         self.gpu_shares = [
             gpu_share(scenario, defaults, substrate, w.workload,
                       f"tenants {self.clusters[w.cluster_index].tenant.name!r}, workload {w.workload.name!r}")
+            if w.workload.gpu_count else NO_GPU
             for w in self.workloads
         ]  # fmt: skip
         for share in self.gpu_shares:
@@ -295,8 +296,9 @@ class _Run:
             if res.placed:
                 self.pod_nodes[res.key].append(res.nodes + offset)
                 self.pod_counts[res.key].append(res.counts)
-                devices = res.devices if len(res.devices) else np.full(res.placed, -1, np.int64)
-                self.pod_devices[res.key].append(devices)
+                if self.gpu_shares[res.key].milli:  # GPU workloads only
+                    devices = res.devices if len(res.devices) else np.full(res.placed, -1, np.int64)
+                    self.pod_devices[res.key].append(devices)
             if res.unplaced:
                 assert res.reason is not None
                 self.unplaced.append(Unplaced(res.key, res.unplaced, res.reason))
@@ -1107,14 +1109,16 @@ class _Run:
         )
         for k in range(len(self.workloads)):
             kept_nodes, kept_counts, kept_devices, lost = [], [], [], 0
+            devices_of: list[I64 | None] = [*self.pod_devices[k]] or [None] * len(self.pod_nodes[k])
             for nodes, counts, devices in zip(
-                self.pod_nodes[k], self.pod_counts[k], self.pod_devices[k], strict=True
+                self.pod_nodes[k], self.pod_counts[k], devices_of, strict=True
             ):
                 gone = (nodes >= lo) & (nodes < hi)
                 lost += int(counts[gone].sum())
                 kept_nodes.append(nodes[~gone])
                 kept_counts.append(counts[~gone])
-                kept_devices.append(devices[~np.repeat(gone, counts)])
+                if devices is not None:
+                    kept_devices.append(devices[~np.repeat(gone, counts)])
             if lost:
                 self.pod_nodes[k], self.pod_counts[k] = kept_nodes, kept_counts
                 self.pod_devices[k] = kept_devices
