@@ -1023,11 +1023,11 @@ class _Run:
                 continue
             cpu, mem = self._footprint(shape, hyp, substrate)
             models = None
-            keys = [r.key for r in results]
-            gpu_requests = [self.workloads[k].workload.gpu for k in keys]
-            named = [set(g.models) for g in gpu_requests if g is not None and g.models]
+            # The models its pods may use as placed (narrowed by GPU memory and MIG), not
+            # only those the workloads name.
+            named = [s.models for r in results if (s := self.gpu_shares[r.key]).models is not None]
             if named:
-                allowed = set.intersection(*named)
+                allowed = frozenset.intersection(*named)
                 models = frozenset(self.gpu_models.index(m) for m in allowed)
             whole = shape.gpus >= 1
             batches.append(
