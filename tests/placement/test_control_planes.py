@@ -12,6 +12,7 @@ import pytest
 
 from factories import make_host_model, make_scenario, make_tenant, make_workload, place
 from underlay.defaults.catalog import load_defaults
+from underlay.pipeline import compare
 from underlay.placement.result import CONTROL_PLANE, MANAGEMENT, WORKER
 
 D = load_defaults().control_plane
@@ -205,3 +206,24 @@ def test_a_stacked_control_plane_is_simulated_as_load_on_its_workers() -> None:
     sim = simulate(sc)
     (t,) = sim.results[0].tenants
     assert t.granted_core_hours == pytest.approx(3 * 62.720, rel=1e-5)
+
+
+def test_a_short_control_plane_inventory_reports_the_machines_it_got() -> None:
+    # Review of issue 9: two clusters want 3 dedicated cp-small machines each, the
+    # inventory has 2. Cluster a gets 2, cluster b none — and each was reported as
+    # running on 3 machines (6 in all), beside the 2 control-plane hosts opened.
+    sc = make_scenario(
+        hardware={
+            "host_models": [make_host_model(cores=64), CP_SMALL],
+            "control_plane_model": "cp-small",
+            "inventory": [{"model": "std", "count": 4}, {"model": "cp-small", "count": 2}],
+        },
+        substrates=[{"kind": "baremetal-dedicated"}],
+        tenants=[make_tenant("a", workloads=[WORK]), make_tenant("b", workloads=[WORK])],
+    )
+    result = compare(sc)
+    (p,), (s,) = result.placements, result.substrates
+    assert [c.replicas for c in p.control_planes] == [2, 0]
+    assert s.hosts_control_plane == 2
+    assert s.control_plane_machines == 2
+    assert [t.control_plane_machines for t in s.tenants] == [2, 0]

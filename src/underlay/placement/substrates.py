@@ -341,7 +341,7 @@ class _Run:
         self._add_bm_rows(pool, CONTROL_PLANE, owner, MaxPodsPolicy(), system)
         self.control_planes.append(
             ControlPlane(
-                owner, "dedicated", cp.replicas, vcpus, mem, nodes, models[model].name, note
+                owner, "dedicated", len(hosts), vcpus, mem, nodes, models[model].name, note
             )
         )
 
