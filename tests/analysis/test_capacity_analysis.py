@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from factories import make_scenario, make_tenant, make_workload
+from factories import make_host_model, make_scenario, make_tenant, make_workload
 from underlay.analysis.capacity import Resources3, SubstrateStatic
 from underlay.model.loading import load_scenario
 from underlay.pipeline import compare, total_pods
@@ -137,3 +137,33 @@ def test_substrate_subset_and_strategy_override() -> None:
     result = compare(sc, substrates=["vm"], strategy="least-allocated")  # type: ignore[arg-type]
     assert [s.kind for s in result.substrates] == ["vm"]
     assert result.scenario.placement.strategy == "least-allocated"
+
+
+def test_identity_holds_when_worker_vms_find_no_host() -> None:
+    # Review of issue 9: two 16-core / 64 GiB KVM hosts, 20 pods of 2 cores / 4 GiB in
+    # whole-host VMs (15 vCPU). The control-plane VMs (2 vCPU each, anti-affine) open
+    # both hosts first; a 15-vCPU VM no longer fits beside one, so no worker VM has a
+    # host and no pod is placed. The pods were dropped, but their requests stayed "used"
+    # on the VMs that do not exist (counted as 40 cores of burst room) and those VMs'
+    # kubelet reservations and DaemonSets as overhead: the identity was 41.5 cores over.
+    # By hand: capacity 2 × 16,000m = 32,000m = hypervisor 2 × (60 + 12 × 15) = 480m
+    # + control-plane VMs 2 × 2,000m + host fragmentation 27,520m; nothing else.
+    sc = make_scenario(
+        substrates=[{"kind": "vm", "sizing": "requests"}],
+        hardware={
+            "host_models": [make_host_model(cores=16, memory="64Gi")],
+            "inventory": [{"model": "std", "count": 2}],
+        },
+        tenants=[make_tenant(workloads=[make_workload(replicas=20, cpu="2", memory="4Gi")])],
+    )
+    result = compare(sc)
+    (p,), (s,) = result.placements, result.substrates
+    assert s.pods_placed == 0
+    unhosted = p.nodes.host < 0
+    assert (p.nodes.used_cpu[unhosted] == 0).all()  # they hold no pod
+    assert s.burst_room.cpu_milli == 0
+    assert s.overhead["kubelet_reserved"].cpu_milli == 0
+    assert s.overhead["system_pods"].cpu_milli == 0
+    assert s.overhead["hypervisor"].cpu_milli == 480
+    assert s.overhead["control_plane"].cpu_milli == 4000
+    _identity(s)

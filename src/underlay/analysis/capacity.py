@@ -172,8 +172,9 @@ def analyse(scenario: Scenario, defaults: Defaults, p: SubstratePlacement) -> Su
     host_role = np.array(p.hosts.role, np.int64)
     host_model = np.array(p.hosts.model, np.int64)
     is_vm = p.kind == "vm"
-    worker = nodes.role == WORKER
     on_host = nodes.host >= 0
+    # Worker VMs that found no host do not exist: they hold no capacity and no pods.
+    worker = (nodes.role == WORKER) & on_host
     cluster_tenant = np.array([c.tenant_index for c in p.clusters] + [-1], np.int64)
     tenants = scenario.tenants
 
@@ -196,13 +197,13 @@ def analyse(scenario: Scenario, defaults: Defaults, p: SubstratePlacement) -> Su
     # ---- capacity, allocated, overheads -------------------------------------------
     capacity = _sum(p.host_cpu, p.host_mem, p.host_gpus * 1000)
     allocated = _sum(C, M, G)
-    cp_nodes = ~worker
+    cp_nodes = nodes.role != WORKER
     overhead: dict[str, Resources3] = {}
     vm_substrate = scenario.substrate(p.name) if is_vm else None
     if is_vm:
         assert isinstance(vm_substrate, Vm)
         overhead["hypervisor"] = _sum(p.host_hypervisor_cpu, p.host_hypervisor_mem)
-        overhead["vm_memory"] = _sum(np.zeros(1), nodes.vm_overhead_mem[worker & on_host])
+        overhead["vm_memory"] = _sum(np.zeros(1), nodes.vm_overhead_mem[worker])
     overhead["kubelet_reserved"] = _sum(nodes.reserved_cpu[worker], nodes.reserved_mem[worker])
     overhead["system_pods"] = _sum(nodes.system_cpu[worker], nodes.system_mem[worker])
     if nodes.sandbox_cpu.any():
@@ -249,7 +250,7 @@ def analyse(scenario: Scenario, defaults: Defaults, p: SubstratePlacement) -> Su
     if p.kind == "baremetal-dedicated":
         add("dedicated_hosts", rest)
     elif is_vm:
-        add("vm_shapes", rest & on_host)
+        add("vm_shapes", rest)
     else:
         add("fragmentation", rest)
     if is_vm:

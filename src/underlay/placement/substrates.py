@@ -1081,6 +1081,12 @@ class _Run:
         offset = sum(r.pool.n for r in self.rows[:rows_index])
         lo = offset + first_unhosted
         hi = offset + self.rows[rows_index].pool.n
+        # The VMs without a host hold no pods: their requests are not "used" anywhere.
+        pool = self.rows[rows_index].pool
+        gone_vms = slice(first_unhosted, pool.n)
+        for free, cap in (("free_cpu", "cap_cpu"), ("free_mem", "cap_mem"),
+                          ("free_pods", "cap_pods"), ("gpu_free", "gpu_cap")):  # fmt: skip
+            getattr(pool, free)[gone_vms] = getattr(pool, cap)[gone_vms]
         why = reason or Unfit("hosts", 1, 0, 0)
         why = Unfit(
             why.resource,
