@@ -167,3 +167,42 @@ def test_identity_holds_when_worker_vms_find_no_host() -> None:
     assert s.overhead["hypervisor"].cpu_milli == 480
     assert s.overhead["control_plane"].cpu_milli == 4000
     _identity(s)
+
+
+def test_gpus_allocated_are_the_shares_pods_hold() -> None:
+    # Review of issue 9: placement gives a pod the GPU share its substrate allows (a MIG
+    # profile, a whole GPU under Kata), but the accounting counted the fraction asked for,
+    # so capacity = allocated + overhead + stranded lost the difference in GPUs.
+    # One 8 × A100-80GB host; 14 pods asking 0.1 GPU each:
+    #   MIG: a 1g slice each = floor(1000 / 7) = 142 → 14 × 142 = 1,988 milli-GPUs;
+    #   Kata: a whole GPU each, 8 GPUs hold 8 pods → 8,000;
+    #   time-slicing: 0.1 each → 1,400.
+    sc = make_scenario(
+        hardware={
+            "host_models": [
+                make_host_model(
+                    "a100", cores=128, memory="1Ti", gpus={"model": "A100-80GB", "count": 8}
+                )
+            ],
+            "inventory": [{"model": "a100", "count": 1}],
+        },
+        substrates=[
+            {"kind": "baremetal-shared", "gpu_sharing": "mig"},
+            {"kind": "baremetal-shared", "name": "sliced"},
+            {"kind": "sandboxed"},
+        ],
+        tenants=[
+            make_tenant(
+                workloads=[make_workload(replicas=14, cpu="1", memory="1Gi", gpu={"fraction": 0.1})]
+            )
+        ],
+    )
+    by_name = {s.name: s for s in compare(sc).substrates}
+    assert by_name["baremetal-shared"].allocated.gpu_milli == 14 * 142
+    assert by_name["sliced"].allocated.gpu_milli == 14 * 100
+    assert by_name["sandboxed"].pods_placed == 8
+    assert by_name["sandboxed"].allocated.gpu_milli == 8 * 1000
+    for s in by_name.values():
+        total = s.allocated + s.burst_room + _total(s.overhead) + _total(s.stranded)
+        assert total.gpu_milli == pytest.approx(s.capacity.gpu_milli), s.name
+        assert s.tenants[0].allocated.gpu_milli == s.allocated.gpu_milli

@@ -4,7 +4,7 @@ and per tenant.
 
 Accounting (CPU in millicores, memory in MiB, GPUs in milli-GPUs), for every host:
 
-    capacity = allocated  (tenant pod requests)
+    capacity = allocated  (tenant pod requests; GPUs: the share each pod holds)
              + burst room (what VMs sized by limits or usage peaks keep above requests)
              + overhead   (hypervisor, per-VM memory, kubelet reservations, DaemonSet pods,
                            sandbox pod overhead, control planes)
@@ -35,7 +35,7 @@ from underlay.analysis.cost import (
 )
 from underlay.defaults.catalog import Defaults
 from underlay.model.scenario import Sandboxed, Scenario, Vm
-from underlay.placement.gpus import gpu_efficiency, gpu_mode
+from underlay.placement.gpus import gpu_efficiency, gpu_mode, gpu_share
 from underlay.placement.overheads import cpu_tax
 from underlay.placement.result import (
     HOSTED_CONTROL_PLANE,
@@ -179,6 +179,9 @@ def analyse(scenario: Scenario, defaults: Defaults, p: SubstratePlacement) -> Su
     tenants = scenario.tenants
 
     # ---- pods per (tenant, node) -------------------------------------------------
+    # A GPU pod holds the share placement gave it (a MIG profile, Kata's whole GPUs, at
+    # least its GPU memory), not only the fraction it asked for.
+    substrate = scenario.substrate(p.name)
     t_idx, n_idx, cpu, mem, gpu, cnt = [], [], [], [], [], []
     for ref, pn, pc in zip(p.workloads, p.pod_nodes, p.pod_counts, strict=True):
         if not len(pn):
@@ -189,7 +192,8 @@ def analyse(scenario: Scenario, defaults: Defaults, p: SubstratePlacement) -> Su
         cnt.append(pc)
         cpu.append(pc * w.requests.cpu_milli)
         mem.append(pc * w.requests.memory_mib)
-        gpu.append(pc * w.gpu_count * w.gpu_milli)
+        share = gpu_share(scenario, defaults, substrate, w, w.name).milli if w.gpu_count else 0
+        gpu.append(pc * w.gpu_count * share)
     cat = lambda xs: np.concatenate(xs) if xs else np.zeros(0, np.int64)  # noqa: E731
     T, N, C, M, G, K = map(cat, (t_idx, n_idx, cpu, mem, gpu, cnt))
     H = nodes.host[N] if len(N) else N
@@ -377,7 +381,6 @@ def analyse(scenario: Scenario, defaults: Defaults, p: SubstratePlacement) -> Su
     # GPU's by the mode each GPU workload's share is given in, weighted by GPUs asked for
     # (the mode's figure when nothing asks); the CPU's the substrate's tax (shown here,
     # charged once, in the simulation).
-    substrate = scenario.substrate(p.name)
     weights, effs = [], []
     for ref in p.workloads:
         mode = gpu_mode(substrate, ref.workload)
