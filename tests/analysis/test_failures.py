@@ -470,6 +470,54 @@ def test_a_gpu_pod_whose_other_hosts_carry_another_model_waits() -> None:
         assert t.pod_hours_lost_expected["host"] == pytest.approx(HOST * 5.5)
 
 
+def test_gpu_pods_restart_on_what_placement_allows_and_need_what_they_hold() -> None:
+    # Review of issue 9: restarts read the GPU models a workload names and the fraction it
+    # asks for, not what placement gave its pods. Three CPU control-plane hosts, then an
+    # A100-80GB host and an L4 host, 4 GPUs each; y's two pods take two of the L4's GPUs.
+    def gpu_host(name: str, model: str) -> dict[str, Any]:
+        return make_host_model(name, memory="512Gi", gpus={"model": model, "count": 4})
+
+    def fleet(substrate: dict[str, Any], x: dict[str, Any]) -> Scenario:
+        return make_scenario(
+            hardware={
+                "host_models": [make_host_model(), gpu_host("a", "A100-80GB"), gpu_host("l", "L4")],
+                "inventory": [
+                    {"model": "std", "count": 3},
+                    {"model": "a", "count": 1},
+                    {"model": "l", "count": 1},
+                ],
+            },
+            substrates=[substrate],
+            overrides=hand(**HOSTS_ONLY),
+            tenants=[
+                make_tenant("x", workloads=[x]),
+                make_tenant("y", workloads=[
+                    make_workload("y", replicas=2, cpu="8", gpu={"count": 1, "models": ["L4"]})
+                ]),
+            ],
+        )  # fmt: skip
+
+    # MIG: x's quarter GPU is a 2g slice of the A100 (the L4 has no MIG), so when the A100
+    # host fails the pod has no host it may use — it restarted on the L4.
+    x = make_workload("x", cpu="8", gpu={"count": 1, "fraction": 0.25})
+    sc = fleet({"kind": "baremetal-shared", "gpu_sharing": "mig"}, x)
+    d = load_defaults(sc.overrides)
+    p = place(sc, "baremetal-shared")
+    (host,) = p.nodes.host[p.pod_nodes[0]].tolist()
+    assert p.host_models[p.hosts.model[host]] == "a"
+    assert failure_costs(sc, d, p).restart.toarray()[host, 0] == 0
+    r = analyse_failures(sc, d, p, trials=10)
+    assert r.tenants[0].pods_stranded_by["gpu_model"] == 1
+    # Kata: x's four half-GPU pods take the A100's four GPUs whole. When that host fails,
+    # the L4's two free GPUs hold two of them (a whole GPU each), not four halves.
+    x = make_workload("x", replicas=4, cpu="8", gpu={"count": 1, "fraction": 0.5})
+    sc = fleet({"kind": "sandboxed"}, x)
+    p = place(sc, "sandboxed")
+    (host,) = p.nodes.host[p.pod_nodes[0]].tolist()
+    assert p.host_models[p.hosts.model[host]] == "a" and p.pod_counts[0].tolist() == [4]
+    assert failure_costs(sc, d, p).restart.toarray()[host, 0] == 2
+
+
 def test_rack_anti_affinity_opens_the_failed_pods_own_rack_again() -> None:
     # Two racks (hosts round-robin: 0, 2 control planes in rack 0, 1 in rack 1; workers 3
     # and 6… in rack 0, 4 and 5 in rack 1). x: two replicas, one per rack, on hosts 3
