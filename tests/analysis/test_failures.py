@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from scipy import sparse
 from scipy.stats import binom, poisson
@@ -29,6 +29,7 @@ from underlay.analysis.failures import (
 from underlay.defaults.catalog import Defaults, load_defaults
 from underlay.errors import ScenarioError
 from underlay.model.scenario import SUBSTRATE_KINDS, Scenario
+from underlay.placement.gpus import gpu_share
 from underlay.placement.result import SubstratePlacement
 
 # The layouts below keep control planes on machines of their own (3 whole hosts on bare
@@ -1010,9 +1011,11 @@ def one_at_a_time(
     w = p.workloads[k].workload
     models, rack = sc.hardware.host_models, p.hosts.rack
     gpu = w.gpu_count > 0 and w.gpu_milli > 0
+    # what placement gave it: its share (Kata: whole GPUs) on the models it may use
+    share = gpu_share(sc, load_defaults(sc.overrides), sc.substrate(p.name), w, w.name)
     need = (w.requests.cpu_milli + extra[0], w.requests.memory_mib + extra[1], 1,
-            w.gpu_count * w.gpu_milli if gpu else 0)  # fmt: skip
-    wanted = set(w.gpu.models) if w.gpu is not None and w.gpu.models else None
+            w.gpu_count * share.milli if gpu else 0)  # fmt: skip
+    wanted = share.models
     hosts = [
         h
         for h in pool_hosts
@@ -1056,6 +1059,28 @@ def one_at_a_time(
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(ruled_fleets())
+@example(  # Kata's half-GPU pods hold whole GPUs (review of issue 9)
+    (
+        make_scenario(
+            hardware={
+                "host_models": [
+                    make_host_model(cores=16),
+                    make_host_model("a", cores=32, gpus={"model": "a100", "count": 2}),
+                    make_host_model("h", cores=32, gpus={"model": "h100", "count": 2}),
+                ],
+                "topology": {"racks": 1},
+            },
+            substrates=[{"kind": "sandboxed"}],
+            tenants=[
+                make_tenant(
+                    "t0",
+                    workloads=[make_workload("w0", replicas=3, cpu="500m", gpu={"fraction": 0.5})],
+                )
+            ],
+        ),
+        "sandboxed",
+    )
+)
 def test_restarts_match_a_one_pod_at_a_time_scheduler(fleet: tuple[Scenario, str]) -> None:
     """Each workload alone (before the groups of a failure share the room): the vectorised
     counts equal a scheduler placing its pods one at a time by the same rules, for every
