@@ -754,3 +754,25 @@ def test_vgpu_vms_time_share_their_device_as_pods_do() -> None:
     assert len(set(p.nodes.host[gpu_vms])) == 1 and set(p.nodes.host_gpu_device[gpu_vms]) == {0}
     assert of(r, "a").gpu_unmet_percent == pytest.approx(37.5)
     assert of(r, "b").gpu_unmet_percent == pytest.approx(0)
+
+
+def test_pods_in_a_vm_with_whole_gpus_share_only_their_own_device() -> None:
+    # Review of issue 9: on a vGPU substrate, half-GPU pods that land in a VM given whole
+    # GPUs (a 2-GPU shape, the auto shapes' choice here too) were all counted on the VM's
+    # first device on its host. Four half-GPU pods, each using its whole share, fill the
+    # two GPUs exactly (2 × 500 per GPU): nothing is unmet — it was 50 %.
+    a100 = make_host_model("a100", cores=64, memory="512Gi", gpus={"model": "A100", "count": 4})
+    w = make_workload("w", replicas=4, cpu="2", memory="4Gi", gpu={"count": 1, "fraction": 0.5},
+                      usage={"model": "constant", "gpu": 1.0}, **{"class": "gpu-inference"})  # fmt: skip
+    two = {"name": "g2", "vcpus": 16, "memory": "64Gi", "gpus": 2}
+    sc = make_scenario(
+        hardware={"host_models": [a100]},
+        substrates=[{"kind": "vm", "gpu_mode": "vgpu", "shapes": [two]}],
+        tenants=[tenant("t", w)],
+        simulation={"horizon_hours": HOURS, "step_minutes": STEP_MIN},
+    )
+    p, r = by_name(simulate(sc), "vm")
+    assert p.nodes.gpu_cap_milli[p.pod_nodes[0]].tolist() == [2000]  # one VM, two GPUs
+    assert sorted(p.pod_devices[0].tolist()) == [0, 0, 1, 1]
+    assert of(r, "t").gpu_demand_hours == pytest.approx(4 * 0.5 * HOURS)
+    assert of(r, "t").gpu_unmet_percent == pytest.approx(0)

@@ -510,11 +510,16 @@ class _GpuShares:
                 continue
             r = rows[on & (device[rows] >= 0)]
             sliced[r] = True
-            if mode == "vgpu":  # the VM's vGPU slice is on its host's device
-                vm = node[r]
-                key[r] = n_nodes * 64 + nodes.host[vm] * 64 + nodes.host_gpu_device[vm]
-            else:  # a device of the node (a bare-metal host, or a VM's passthrough GPU)
-                key[r] = node[r] * 64 + device[r]
+            # A VM's vGPU slice (less than a GPU) is on its host's device; otherwise a
+            # device of the node (a bare-metal host, or a VM's passthrough GPU — also a
+            # vGPU substrate's VM given whole GPUs, whose pods share only their own device).
+            vm = node[r]
+            on_host = nodes.gpu_cap_milli[vm] < 1000 if mode == "vgpu" else np.zeros(len(r), bool)
+            key[r] = np.where(
+                on_host,
+                n_nodes * 64 + nodes.host[vm] * 64 + nodes.host_gpu_device[vm],
+                node[r] * 64 + device[r],
+            )
         sel = idx[np.argsort(~sliced[idx], kind="stable")]  # sliced first
         n_sliced = int(sliced[idx].sum())
         order = np.argsort(key[sel[:n_sliced]], kind="stable")
