@@ -857,14 +857,16 @@ class _Run:
             if g == 0:  # no host with GPUs for this group: no VM can carry its pods
                 return []
             most = max(b.gpu_count for b in batches)
-            for per_vm in (1, 2, 4, 8, 16):
-                if most <= per_vm <= g and g % per_vm == 0:
-                    splits.append((g // per_vm, float(per_vm)))
             if substrate.gpu_mode == "vgpu" and all(b.gpu_milli < GPU_WHOLE for b in batches):
+                # Shares of a GPU on a vGPU substrate: a vGPU slice per VM, never whole GPUs.
                 largest = max(b.gpu_milli for b in batches)
                 for slice_milli in _vgpu_slices(substrate, largest):
                     if largest <= slice_milli:
                         splits.append((g * GPU_WHOLE // slice_milli, slice_milli / GPU_WHOLE))
+            else:
+                for per_vm in (1, 2, 4, 8, 16):
+                    if most <= per_vm <= g and g % per_vm == 0:
+                        splits.append((g // per_vm, float(per_vm)))
         shapes = []
         for k, gpus in splits:
             vcpus = int(host.cpu_milli * substrate.cpu_overcommit / 1000 // k)
@@ -897,12 +899,17 @@ class _Run:
             if big.needs_gpu:
                 if big.gpu_milli >= GPU_WHOLE:
                     gpus = float(big.gpu_count * n)
-                elif substrate.gpu_mode == "vgpu" and n == 1:
-                    gpus = next(
-                        sl / GPU_WHOLE
-                        for sl in (*_vgpu_slices(substrate, big.gpu_milli), 1000)
-                        if sl >= big.gpu_milli
+                elif substrate.gpu_mode == "vgpu":
+                    # One vGPU slice holding n pods (a pod larger than every slice: a GPU).
+                    slices = (
+                        _vgpu_slices(substrate, big.gpu_milli)
+                        if n > 1
+                        else (*_vgpu_slices(substrate, big.gpu_milli), GPU_WHOLE)
                     )
+                    fitting = [sl for sl in slices if sl >= n * big.gpu_milli]
+                    if not fitting:
+                        break
+                    gpus = fitting[0] / GPU_WHOLE
                 else:
                     gpus = float(math.ceil(n * big.gpu_milli / GPU_WHOLE))
                 if gpus > host.gpus:
