@@ -227,3 +227,35 @@ def test_a_short_control_plane_inventory_reports_the_machines_it_got() -> None:
     assert s.hosts_control_plane == 2
     assert s.control_plane_machines == 2
     assert [t.control_plane_machines for t in s.tenants] == [2, 0]
+
+
+def test_a_gpu_clusters_control_plane_is_sized_by_and_stacked_on_its_gpu_nodes() -> None:
+    # Review of issue 9: the node count was estimated on the CPU host model only, so a
+    # cluster of 16 pods of 8 GPUs each (8 cores, 64 GiB) counted as 2 nodes of 128 cores
+    # (3, the replicas: a 2 vCPU control plane) though it needs 16 hosts of 8 GPUs
+    # (the 11-100 row: 4 vCPU, 15 GiB). And "stacked" opened 3 CPU hosts for it first,
+    # which no GPU pod could use: 19 hosts, 3 of them holding only the control plane.
+    cpu = make_host_model("cpu", cores=128, memory="1Ti")
+    gpu = make_host_model("gpu", cores=128, memory="1Ti", gpus={"model": "A100", "count": 8})
+    train = make_workload("train", replicas=16, cpu="8", memory="64Gi", gpu={"count": 8})
+    sc = make_scenario(
+        hardware={"host_models": [cpu, gpu]},
+        tenants=[make_tenant("t", control_plane="stacked", workloads=[train])],
+    )
+    for kind in ("baremetal-dedicated", "baremetal-shared"):
+        p = place(sc, kind)
+        assert int(p.placed[0]) == 16 and len(p.hosts) == 16, kind
+        (cp,) = p.control_planes
+        assert (cp.replicas, cp.nodes, cp.vcpus, cp.memory_mib) == (3, 16, 4, 15 * 1024)
+        stacked = np.flatnonzero(p.nodes.control_plane_cpu > 0)
+        assert {p.host_models[p.hosts.model[h]] for h in p.nodes.host[stacked]} == {"gpu"}
+    # A cluster filling one GPU host: the control plane keeps its room there and on two
+    # CPU hosts (3 hosts, not 3 CPU hosts beside the GPU host).
+    small = make_workload("small", replicas=8, cpu="8", memory="64Gi", gpu={"count": 1})
+    sc = make_scenario(
+        hardware={"host_models": [cpu, gpu]},
+        tenants=[make_tenant("t", control_plane="stacked", workloads=[small])],
+    )
+    p = place(sc, "baremetal-dedicated")
+    assert sorted(p.host_models[m] for m in p.hosts.model) == ["cpu", "cpu", "gpu"]
+    assert (p.nodes.control_plane_cpu > 0).sum() == 3

@@ -345,10 +345,13 @@ class _Run:
             )
         )
 
-    def _stacked(self, placer: Placer, owner: int, nodes: int) -> dict[int, tuple[int, int]]:
+    def _stacked(
+        self, placer: Placer, source: HostNodes, owner: int, nodes: int, hosts: list[int]
+    ) -> dict[int, tuple[int, int]]:
         """A control plane on ``replicas`` of the cluster's own worker nodes: its size is
-        placed first, one replica per node, and kept off the nodes' allocatable. Returns
-        node → (CPU, memory) reserved there."""
+        placed first, one replica per node (on ``hosts`` of those models, opened for it,
+        when given), and kept off the nodes' allocatable. Returns node → (CPU, memory)
+        reserved there."""
         cp = self.defaults.control_plane
         vcpus, mem = self._cp_size(nodes)
         # kube-apiserver, kube-controller-manager, kube-scheduler and etcd: 4 static pods.
@@ -356,6 +359,8 @@ class _Run:
             key=-1, replicas=cp.replicas, cpu_milli=vcpus * 1000, memory_mib=mem,
             anti_affinity="host", pod_slots=4,
         )  # fmt: skip
+        for model in hosts:  # a GPU cluster's own GPU hosts first (see _estimate)
+            source.open(placer.pool, source.templates[model], 1)
         res = placer.place(batch)
         pool = placer.pool
         taken = np.repeat(res.nodes, res.counts)
@@ -431,11 +436,32 @@ class _Run:
             ControlPlane(owner, "management", n, vcpus, mem, nodes, note=note)
         )
 
-    def _estimate(self, templates: list[NodeTemplate], batches: list[PodBatch]) -> int:
-        """Worker nodes of a bare-metal cluster, estimated before placement."""
+    def _estimate(
+        self, templates: list[NodeTemplate], batches: list[PodBatch]
+    ) -> tuple[int, list[int]]:
+        """Worker nodes of a bare-metal cluster, estimated before placement: each batch on
+        the host model it would open, summed, at least the control plane's replicas. Also
+        the hosts a stacked control plane is kept on when the cluster's first pods need
+        GPUs: as many of their GPU model as the cluster fills (up to the replicas), the
+        rest of the model other pods prefer (empty: that model for all)."""
+        replicas = self.defaults.control_plane.replicas
         preferred = self.supply.choose(None)
-        template = templates[preferred if preferred is not None else 0]
-        return estimated_nodes(template, batches, self.defaults.control_plane.replicas)
+        default = preferred if preferred is not None else 0
+        groups: dict[int, list[PodBatch]] = {}
+        for b in batches:
+            if b.replicas:
+                model = self.supply.choose(b) if b.needs_gpu else preferred
+                groups.setdefault(default if model is None else model, []).append(b)
+        per_model = {m: estimated_nodes(templates[m], bs, 0) for m, bs in groups.items()}
+        first = next(iter(self._ordered([b for b in batches if b.replicas])), None)
+        cp_hosts: list[int] = []
+        chosen = self.supply.choose(first) if first is not None and first.needs_gpu else None
+        if chosen is not None:
+            own = min(per_model.get(chosen, 0), replicas, self.supply.remaining[chosen])
+            cp_hosts = [chosen] * own
+            if preferred is not None:
+                cp_hosts += [preferred] * min(replicas - own, self.supply.remaining[preferred])
+        return max(sum(per_model.values()), replicas), cp_hosts
 
     def _cluster_name(self, index: int) -> str:
         if index == SHARED_CLUSTER:
@@ -582,7 +608,7 @@ class _Run:
             system = self._system_pods(c.cluster.system_pods)
             templates = self._host_templates(c.cluster.max_pods, system)
             batches = [self._batch(w) for w in self.workloads if w.cluster_index == c.index]
-            nodes = self._estimate(templates, batches)
+            nodes, cp_hosts = self._estimate(templates, batches)
             mode = self._mode(c.cluster.control_plane, False, c.index)
             if mode == "hosted":
                 hosted.append((c.index, nodes))
@@ -590,17 +616,18 @@ class _Run:
                 self._dedicated_machines(c.index, nodes)
             elif mode == "management":
                 self._management_vms(c.index, nodes)
-            plans.append((c, templates, batches, system, nodes, mode))
+            plans.append((c, templates, batches, system, nodes, mode, cp_hosts))
         self._hosted_control_planes(hosted, vm_shape=None)
-        for c, templates, batches, system, nodes, mode in plans:
+        for c, templates, batches, system, nodes, mode, cp_hosts in plans:
             self._workers(
                 c.index, templates, batches, c.cluster.max_pods, system,
-                stacked=mode == "stacked", nodes=nodes,
+                stacked=mode == "stacked", nodes=nodes, cp_hosts=cp_hosts,
             )  # fmt: skip
 
     def _workers(
         self, owner: int, templates: list[NodeTemplate], batches: list[PodBatch], policy: MaxPodsPolicy,
         system: tuple[int, int, int], *, stacked: bool, nodes: int, sandbox: tuple[int, int] = (0, 0),
+        cp_hosts: list[int] | None = None,
     ) -> None:  # fmt: skip
         """One bare-metal cluster's worker hosts (with its control plane when stacked)."""
         pool = NodePool(max_gpus=self._max_gpus())
@@ -609,7 +636,7 @@ class _Run:
         reserved: dict[int, tuple[int, int]] = {}
         bound_batches = list(batches)
         if stacked:
-            reserved = self._stacked(placer, owner, nodes)
+            reserved = self._stacked(placer, source, owner, nodes, cp_hosts or [])
             vcpus, mem = self._cp_size(nodes)
             cp = self.defaults.control_plane
             bound_batches.append(
@@ -641,7 +668,7 @@ class _Run:
         policy = substrate.max_pods
         templates = self._host_templates(policy, system)
         batches = [self._batch(w, *sandbox) for w in self.workloads]
-        nodes = self._estimate(templates, batches)
+        nodes, cp_hosts = self._estimate(templates, batches)
         mode = self._mode(substrate.control_plane, False, SHARED_CLUSTER)
         if mode == "dedicated":
             self._dedicated_machines(SHARED_CLUSTER, nodes)
@@ -651,7 +678,7 @@ class _Run:
             self._hosted_control_planes([(SHARED_CLUSTER, nodes)], vm_shape=None)
         self._workers(
             SHARED_CLUSTER, templates, batches, policy, system,
-            stacked=mode == "stacked", nodes=nodes, sandbox=sandbox,
+            stacked=mode == "stacked", nodes=nodes, sandbox=sandbox, cp_hosts=cp_hosts,
         )  # fmt: skip
 
     def vms(self, substrate: Vm) -> None:
