@@ -23,9 +23,9 @@ kube-up used, at least kubeadm's minimum; see ``underlay defaults``). A cluster'
 Before placement the node count of a bare-metal cluster is estimated from its pods'
 requests over the allocatable of a worker node of the host model they would open (CPU,
 memory, pod slots, GPUs: GPU pods on a GPU model), summed over those models, at least the
-replicas; a VM cluster's is its worker VMs. A stacked control plane is kept on hosts of the
-model the cluster's first pods open when the cluster fills at least ``replicas`` of them
-(a GPU training cluster's GPU hosts), else on hosts of the model other pods prefer.
+replicas; a VM cluster's is its worker VMs. A stacked control plane of a cluster whose
+first pods need GPUs is kept on as many of the GPU hosts they open as the cluster fills (up
+to ``replicas``), the rest on hosts of the model other pods prefer; others on the latter.
 """
 
 from __future__ import annotations
