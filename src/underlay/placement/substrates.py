@@ -988,6 +988,8 @@ class _Run:
             if shape.gpus >= 1 and host.gpus and shape.gpus > host.gpus:
                 continue
             cpu, mem = self._footprint(shape, hyp, substrate)
+            if cpu > host.cpu_milli or mem > host.memory_mib:
+                continue  # no host of the model its VMs go on can hold one (a menu's largest)
             gpu_share = (shape.gpus / host.gpus) if host.gpus else 0.0
             cpu_share, mem_share = cpu / max(host.cpu_milli, 1), mem / max(host.memory_mib, 1)
             share = max(cpu_share, mem_share, gpu_share)
