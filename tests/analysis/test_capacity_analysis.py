@@ -50,6 +50,7 @@ def _identity(s: SubstrateStatic) -> None:
     total = s.allocated + s.burst_room + _total(s.overhead) + _total(s.stranded)
     assert total.cpu_milli == pytest.approx(s.capacity.cpu_milli)
     assert total.memory_mib == pytest.approx(s.capacity.memory_mib)
+    assert total.gpu_milli == pytest.approx(s.capacity.gpu_milli)
 
 
 @pytest.mark.parametrize("strategy", ["best-fit", "least-allocated", "first-fit-decreasing"])
