@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from factories import make_scenario, make_tenant, make_workload
+from factories import make_host_model, make_scenario, make_tenant, make_workload
 from underlay.analysis.capacity import Resources3, SubstrateStatic
 from underlay.model.loading import load_scenario
 from underlay.pipeline import compare, total_pods
@@ -50,6 +50,7 @@ def _identity(s: SubstrateStatic) -> None:
     total = s.allocated + s.burst_room + _total(s.overhead) + _total(s.stranded)
     assert total.cpu_milli == pytest.approx(s.capacity.cpu_milli)
     assert total.memory_mib == pytest.approx(s.capacity.memory_mib)
+    assert total.gpu_milli == pytest.approx(s.capacity.gpu_milli)
 
 
 @pytest.mark.parametrize("strategy", ["best-fit", "least-allocated", "first-fit-decreasing"])
@@ -137,3 +138,72 @@ def test_substrate_subset_and_strategy_override() -> None:
     result = compare(sc, substrates=["vm"], strategy="least-allocated")  # type: ignore[arg-type]
     assert [s.kind for s in result.substrates] == ["vm"]
     assert result.scenario.placement.strategy == "least-allocated"
+
+
+def test_identity_holds_when_worker_vms_find_no_host() -> None:
+    # Review of issue 9: two 16-core / 64 GiB KVM hosts, 20 pods of 2 cores / 4 GiB in
+    # whole-host VMs (15 vCPU). The control-plane VMs (2 vCPU each, anti-affine) open
+    # both hosts first; a 15-vCPU VM no longer fits beside one, so no worker VM has a
+    # host and no pod is placed. The pods were dropped, but their requests stayed "used"
+    # on the VMs that do not exist (counted as 40 cores of burst room) and those VMs'
+    # kubelet reservations and DaemonSets as overhead: the identity was 41.5 cores over.
+    # By hand: capacity 2 × 16,000m = 32,000m = hypervisor 2 × (60 + 12 × 15) = 480m
+    # + control-plane VMs 2 × 2,000m + host fragmentation 27,520m; nothing else.
+    sc = make_scenario(
+        substrates=[{"kind": "vm", "sizing": "requests"}],
+        hardware={
+            "host_models": [make_host_model(cores=16, memory="64Gi")],
+            "inventory": [{"model": "std", "count": 2}],
+        },
+        tenants=[make_tenant(workloads=[make_workload(replicas=20, cpu="2", memory="4Gi")])],
+    )
+    result = compare(sc)
+    (p,), (s,) = result.placements, result.substrates
+    assert s.pods_placed == 0
+    unhosted = p.nodes.host < 0
+    assert (p.nodes.used_cpu[unhosted] == 0).all()  # they hold no pod
+    assert s.burst_room.cpu_milli == 0
+    assert s.overhead["kubelet_reserved"].cpu_milli == 0
+    assert s.overhead["system_pods"].cpu_milli == 0
+    assert s.overhead["hypervisor"].cpu_milli == 480
+    assert s.overhead["control_plane"].cpu_milli == 4000
+    _identity(s)
+
+
+def test_gpus_allocated_are_the_shares_pods_hold() -> None:
+    # Review of issue 9: placement gives a pod the GPU share its substrate allows (a MIG
+    # profile, a whole GPU under Kata), but the accounting counted the fraction asked for,
+    # so capacity = allocated + overhead + stranded lost the difference in GPUs.
+    # One 8 × A100-80GB host; 14 pods asking 0.1 GPU each:
+    #   MIG: a 1g slice each = floor(1000 / 7) = 142 → 14 × 142 = 1,988 milli-GPUs;
+    #   Kata: a whole GPU each, 8 GPUs hold 8 pods → 8,000;
+    #   time-slicing: 0.1 each → 1,400.
+    sc = make_scenario(
+        hardware={
+            "host_models": [
+                make_host_model(
+                    "a100", cores=128, memory="1Ti", gpus={"model": "A100-80GB", "count": 8}
+                )
+            ],
+            "inventory": [{"model": "a100", "count": 1}],
+        },
+        substrates=[
+            {"kind": "baremetal-shared", "gpu_sharing": "mig"},
+            {"kind": "baremetal-shared", "name": "sliced"},
+            {"kind": "sandboxed"},
+        ],
+        tenants=[
+            make_tenant(
+                workloads=[make_workload(replicas=14, cpu="1", memory="1Gi", gpu={"fraction": 0.1})]
+            )
+        ],
+    )
+    by_name = {s.name: s for s in compare(sc).substrates}
+    assert by_name["baremetal-shared"].allocated.gpu_milli == 14 * 142
+    assert by_name["sliced"].allocated.gpu_milli == 14 * 100
+    assert by_name["sandboxed"].pods_placed == 8
+    assert by_name["sandboxed"].allocated.gpu_milli == 8 * 1000
+    for s in by_name.values():
+        total = s.allocated + s.burst_room + _total(s.overhead) + _total(s.stranded)
+        assert total.gpu_milli == pytest.approx(s.capacity.gpu_milli), s.name
+        assert s.tenants[0].allocated.gpu_milli == s.allocated.gpu_milli

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from scipy import sparse
 from scipy.stats import binom, poisson
@@ -29,6 +29,7 @@ from underlay.analysis.failures import (
 from underlay.defaults.catalog import Defaults, load_defaults
 from underlay.errors import ScenarioError
 from underlay.model.scenario import SUBSTRATE_KINDS, Scenario
+from underlay.placement.gpus import gpu_share
 from underlay.placement.result import SubstratePlacement
 
 # The layouts below keep control planes on machines of their own (3 whole hosts on bare
@@ -468,6 +469,54 @@ def test_a_gpu_pod_whose_other_hosts_carry_another_model_waits() -> None:
         assert "GPU model" in t.notes[-1]
         # 2 a year × 5.5 h (half reboot 1.0 h, half repair 10.0 h) × 1 pod.
         assert t.pod_hours_lost_expected["host"] == pytest.approx(HOST * 5.5)
+
+
+def test_gpu_pods_restart_on_what_placement_allows_and_need_what_they_hold() -> None:
+    # Review of issue 9: restarts read the GPU models a workload names and the fraction it
+    # asks for, not what placement gave its pods. Three CPU control-plane hosts, then an
+    # A100-80GB host and an L4 host, 4 GPUs each; y's two pods take two of the L4's GPUs.
+    def gpu_host(name: str, model: str) -> dict[str, Any]:
+        return make_host_model(name, memory="512Gi", gpus={"model": model, "count": 4})
+
+    def fleet(substrate: dict[str, Any], x: dict[str, Any]) -> Scenario:
+        return make_scenario(
+            hardware={
+                "host_models": [make_host_model(), gpu_host("a", "A100-80GB"), gpu_host("l", "L4")],
+                "inventory": [
+                    {"model": "std", "count": 3},
+                    {"model": "a", "count": 1},
+                    {"model": "l", "count": 1},
+                ],
+            },
+            substrates=[substrate],
+            overrides=hand(**HOSTS_ONLY),
+            tenants=[
+                make_tenant("x", workloads=[x]),
+                make_tenant("y", workloads=[
+                    make_workload("y", replicas=2, cpu="8", gpu={"count": 1, "models": ["L4"]})
+                ]),
+            ],
+        )  # fmt: skip
+
+    # MIG: x's quarter GPU is a 2g slice of the A100 (the L4 has no MIG), so when the A100
+    # host fails the pod has no host it may use — it restarted on the L4.
+    x = make_workload("x", cpu="8", gpu={"count": 1, "fraction": 0.25})
+    sc = fleet({"kind": "baremetal-shared", "gpu_sharing": "mig"}, x)
+    d = load_defaults(sc.overrides)
+    p = place(sc, "baremetal-shared")
+    (host,) = p.nodes.host[p.pod_nodes[0]].tolist()
+    assert p.host_models[p.hosts.model[host]] == "a"
+    assert failure_costs(sc, d, p).restart.toarray()[host, 0] == 0
+    r = analyse_failures(sc, d, p, trials=10)
+    assert r.tenants[0].pods_stranded_by["gpu_model"] == 1
+    # Kata: x's four half-GPU pods take the A100's four GPUs whole. When that host fails,
+    # the L4's two free GPUs hold two of them (a whole GPU each), not four halves.
+    x = make_workload("x", replicas=4, cpu="8", gpu={"count": 1, "fraction": 0.5})
+    sc = fleet({"kind": "sandboxed"}, x)
+    p = place(sc, "sandboxed")
+    (host,) = p.nodes.host[p.pod_nodes[0]].tolist()
+    assert p.host_models[p.hosts.model[host]] == "a" and p.pod_counts[0].tolist() == [4]
+    assert failure_costs(sc, d, p).restart.toarray()[host, 0] == 2
 
 
 def test_rack_anti_affinity_opens_the_failed_pods_own_rack_again() -> None:
@@ -962,9 +1011,11 @@ def one_at_a_time(
     w = p.workloads[k].workload
     models, rack = sc.hardware.host_models, p.hosts.rack
     gpu = w.gpu_count > 0 and w.gpu_milli > 0
+    # what placement gave it: its share (Kata: whole GPUs) on the models it may use
+    share = gpu_share(sc, load_defaults(sc.overrides), sc.substrate(p.name), w, w.name)
     need = (w.requests.cpu_milli + extra[0], w.requests.memory_mib + extra[1], 1,
-            w.gpu_count * w.gpu_milli if gpu else 0)  # fmt: skip
-    wanted = set(w.gpu.models) if w.gpu is not None and w.gpu.models else None
+            w.gpu_count * share.milli if gpu else 0)  # fmt: skip
+    wanted = share.models
     hosts = [
         h
         for h in pool_hosts
@@ -1008,6 +1059,28 @@ def one_at_a_time(
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(ruled_fleets())
+@example(  # Kata's half-GPU pods hold whole GPUs (review of issue 9)
+    (
+        make_scenario(
+            hardware={
+                "host_models": [
+                    make_host_model(cores=16),
+                    make_host_model("a", cores=32, gpus={"model": "a100", "count": 2}),
+                    make_host_model("h", cores=32, gpus={"model": "h100", "count": 2}),
+                ],
+                "topology": {"racks": 1},
+            },
+            substrates=[{"kind": "sandboxed"}],
+            tenants=[
+                make_tenant(
+                    "t0",
+                    workloads=[make_workload("w0", replicas=3, cpu="500m", gpu={"fraction": 0.5})],
+                )
+            ],
+        ),
+        "sandboxed",
+    )
+)
 def test_restarts_match_a_one_pod_at_a_time_scheduler(fleet: tuple[Scenario, str]) -> None:
     """Each workload alone (before the groups of a failure share the room): the vectorised
     counts equal a scheduler placing its pods one at a time by the same rules, for every

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from factories import make_scenario, make_tenant, make_workload, place
+from factories import make_host_model, make_scenario, make_tenant, make_workload, place
 from underlay.analysis.lifecycle import SubstrateLifecycle, analyse_lifecycle
 from underlay.defaults.catalog import Defaults
 from underlay.defaults.releases import release_calendar
@@ -427,3 +427,29 @@ def test_properties_of_months_out_of_support(
         _variant(minor, offset_days, channel, cadence, years), defaults, base_placement
     )
     assert again == short
+
+
+def test_a_node_roll_moves_gpu_pods_by_what_they_hold(defaults: Defaults) -> None:
+    # Review of issue 9: drains sized a GPU pod by the fraction it asked for, not by what
+    # placement gave it. Kata: three half-GPU pods each hold a whole GPU of two 2-GPU
+    # hosts (best fit: 2 on the first, 1 on the second). Rolling the first, its 2 pods
+    # need 2 whole GPUs and the second host has 1 free: 1 waits; rolling the second, the
+    # first has none free: 1 waits — 2 in all (the halves made it 0 + 1).
+    gpu = make_host_model("gpu", memory="512Gi", gpus={"model": "A100-80GB", "count": 2})
+    sc = make_scenario(
+        hardware={
+            "host_models": [make_host_model(), gpu],
+            "inventory": [{"model": "std", "count": 3}, {"model": "gpu", "count": 2}],
+            "control_plane_model": "std",
+        },
+        substrates=[{"kind": "sandboxed"}],
+        tenants=[
+            make_tenant(
+                "t", workloads=[make_workload("x", replicas=3, cpu="8", gpu={"fraction": 0.5})]
+            )
+        ],
+    )
+    p = place(sc, "sandboxed", defaults)
+    assert sorted(p.pod_counts[0].tolist()) == [1, 2]
+    (roll,) = analyse_lifecycle(sc, defaults, p).clusters
+    assert roll.pods == 3 and roll.pods_waiting == 2

@@ -12,6 +12,7 @@ import pytest
 
 from factories import make_host_model, make_scenario, make_tenant, make_workload, place
 from underlay.defaults.catalog import load_defaults
+from underlay.pipeline import compare
 from underlay.placement.result import CONTROL_PLANE, MANAGEMENT, WORKER
 
 D = load_defaults().control_plane
@@ -205,3 +206,56 @@ def test_a_stacked_control_plane_is_simulated_as_load_on_its_workers() -> None:
     sim = simulate(sc)
     (t,) = sim.results[0].tenants
     assert t.granted_core_hours == pytest.approx(3 * 62.720, rel=1e-5)
+
+
+def test_a_short_control_plane_inventory_reports_the_machines_it_got() -> None:
+    # Review of issue 9: two clusters want 3 dedicated cp-small machines each, the
+    # inventory has 2. Cluster a gets 2, cluster b none — and each was reported as
+    # running on 3 machines (6 in all), beside the 2 control-plane hosts opened.
+    sc = make_scenario(
+        hardware={
+            "host_models": [make_host_model(cores=64), CP_SMALL],
+            "control_plane_model": "cp-small",
+            "inventory": [{"model": "std", "count": 4}, {"model": "cp-small", "count": 2}],
+        },
+        substrates=[{"kind": "baremetal-dedicated"}],
+        tenants=[make_tenant("a", workloads=[WORK]), make_tenant("b", workloads=[WORK])],
+    )
+    result = compare(sc)
+    (p,), (s,) = result.placements, result.substrates
+    assert [c.replicas for c in p.control_planes] == [2, 0]
+    assert s.hosts_control_plane == 2
+    assert s.control_plane_machines == 2
+    assert [t.control_plane_machines for t in s.tenants] == [2, 0]
+
+
+def test_a_gpu_clusters_control_plane_is_sized_by_and_stacked_on_its_gpu_nodes() -> None:
+    # Review of issue 9: the node count was estimated on the CPU host model only, so a
+    # cluster of 16 pods of 8 GPUs each (8 cores, 64 GiB) counted as 2 nodes of 128 cores
+    # (3, the replicas: a 2 vCPU control plane) though it needs 16 hosts of 8 GPUs
+    # (the 11-100 row: 4 vCPU, 15 GiB). And "stacked" opened 3 CPU hosts for it first,
+    # which no GPU pod could use: 19 hosts, 3 of them holding only the control plane.
+    cpu = make_host_model("cpu", cores=128, memory="1Ti")
+    gpu = make_host_model("gpu", cores=128, memory="1Ti", gpus={"model": "A100", "count": 8})
+    train = make_workload("train", replicas=16, cpu="8", memory="64Gi", gpu={"count": 8})
+    sc = make_scenario(
+        hardware={"host_models": [cpu, gpu]},
+        tenants=[make_tenant("t", control_plane="stacked", workloads=[train])],
+    )
+    for kind in ("baremetal-dedicated", "baremetal-shared"):
+        p = place(sc, kind)
+        assert int(p.placed[0]) == 16 and len(p.hosts) == 16, kind
+        (cp,) = p.control_planes
+        assert (cp.replicas, cp.nodes, cp.vcpus, cp.memory_mib) == (3, 16, 4, 15 * 1024)
+        stacked = np.flatnonzero(p.nodes.control_plane_cpu > 0)
+        assert {p.host_models[p.hosts.model[h]] for h in p.nodes.host[stacked]} == {"gpu"}
+    # A cluster filling one GPU host: the control plane keeps its room there and on two
+    # CPU hosts (3 hosts, not 3 CPU hosts beside the GPU host).
+    small = make_workload("small", replicas=8, cpu="8", memory="64Gi", gpu={"count": 1})
+    sc = make_scenario(
+        hardware={"host_models": [cpu, gpu]},
+        tenants=[make_tenant("t", control_plane="stacked", workloads=[small])],
+    )
+    p = place(sc, "baremetal-dedicated")
+    assert sorted(p.host_models[m] for m in p.hosts.model) == ["cpu", "cpu", "gpu"]
+    assert (p.nodes.control_plane_cpu > 0).sum() == 3

@@ -7,6 +7,7 @@ time-slicing 1; GPU memory and MIG profiles from NVIDIA's MIG user guide.
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from factories import make_host_model, make_scenario, make_tenant, make_workload, place
@@ -209,3 +210,19 @@ def test_shares_on_a_vgpu_substrate_get_vgpu_slices_not_passthrough_gpus() -> No
     assert (p.nodes.gpu_cap_milli[gpu_vms] <= 500).all()
     (t,) = simulate(sc).results[0].tenants
     assert t.gpu_unmet_percent == 0
+
+
+def test_a_vgpu_substrate_gives_shares_of_a_gpu_vgpu_slices() -> None:
+    # Review of issue 9: "gpu_mode: vgpu — a vGPU slice per VM" (the substrate's field),
+    # but the auto shapes offered whole-GPU VMs too and chose them on a tie with fewer
+    # VMs: 24 quarter-GPU pods went into 3 VMs of 2 passthrough A100s each, and the
+    # substrate created no vGPU at all. Each VM now holds a vGPU slice: 0.125, 0.25 or 0.5
+    # of a GPU (time-sliced), so the 24 pods need 24 × 250 = 6,000 milli-GPUs of slices.
+    a100 = make_host_model("a100", cores=256, memory="2Ti", gpus={"model": "A100", "count": 8})
+    w = make_workload("nb", replicas=24, cpu="4", memory="32Gi", gpu={"fraction": 0.25})
+    sc = _sc(w, substrates=[{"kind": "vm", "gpu_mode": "vgpu"}], models=[a100])
+    p = place(sc, "vm")
+    assert int(p.placed[0]) == 24
+    vms = np.unique(p.pod_nodes[0])
+    assert (p.nodes.gpu_cap_milli[vms] < 1000).all()
+    assert int(p.nodes.gpu_cap_milli[vms].sum()) == 6000

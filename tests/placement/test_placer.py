@@ -287,3 +287,19 @@ def test_scores_are_bounded(name: str) -> None:
 
 def test_fixed_nodes_source_is_empty() -> None:
     assert FixedNodes().template_for(make_batch()) is None
+
+
+def test_gpu_per_pod_path_never_overruns_pod_slots() -> None:
+    # Review of issue 9: the GPU-fragmentation path hid a node whose pod slots were full
+    # by showing the kernel no free CPU there, which a GPU pod requesting no CPU still
+    # fits. Two nodes with 3 pod slots and 8 GPUs each; 10 pods of 1/8 GPU, no CPU, no
+    # memory: the GPUs hold 64, the pod slots 2 × 3 = 6 → 6 placed, 4 unplaced on slots.
+    nodes = [{"cpu": 64_000, "pods": 3, "gpus": 8, "gpu_model": 0} for _ in range(2)]
+    placer = make_placer("gpu-fragmentation", nodes, max_gpus=8)
+    batch = make_batch(replicas=10, cpu_milli=0, gpu_count=1, gpu_milli=125)
+    placer.expect([batch], ("L4",))
+    res = placer.place(batch)
+    assert (res.placed, res.unplaced) == (6, 4)
+    assert placer.pool.free_pods[:2].tolist() == [0, 0]
+    # the devices are recorded in the order of np.repeat(nodes, counts), one per pod
+    assert len(res.devices) == 6 and (res.devices >= 0).all()

@@ -114,3 +114,38 @@ def test_a_workload_no_vm_shape_holds_leaves_its_group_placed() -> None:
     (unplaced,) = p.unplaced
     assert unplaced.pods == 1 and "no VM shape fits this pod" in unplaced.reason.describe()
     assert int(p.placed.sum()) == 2
+
+
+def test_gpu_vms_land_on_the_models_their_pods_may_use() -> None:
+    # Review of issue 9: a pod's GPU models are narrowed by its GPU memory (30 GiB: not an
+    # L4's 24 GiB, so an A100-80GB) and by MIG (only MIG-capable models), but the VMs
+    # carrying such pods went onto hosts by the models the workload named (none here),
+    # so onto L4 hosts, the first GPU model: a GPU without the memory, or without MIG.
+    sc = make_scenario(
+        hardware={
+            "host_models": [
+                make_host_model("l4", gpus={"model": "L4", "count": 8}),
+                make_host_model("a100", gpus={"model": "A100-80GB", "count": 8}),
+            ]
+        },
+        substrates=[
+            {"kind": "vm", "name": "passthrough"},
+            {"kind": "vm", "name": "vgpu", "gpu_mode": "vgpu"},
+            {"kind": "vm", "name": "mig", "gpu_mode": "vgpu", "gpu_sharing": "mig"},
+        ],
+        tenants=[
+            make_tenant(
+                workloads=[
+                    make_workload(
+                        replicas=4, cpu="2", gpu={"count": 1, "fraction": 0.5, "memory": "30Gi"}
+                    )
+                ]
+            )
+        ],
+    )
+    for label in ("passthrough", "vgpu", "mig"):
+        p = place(sc, label)
+        assert int(p.placed[0]) == 4, label
+        models = [sc.hardware.host_models[m].name for m in p.hosts.model]
+        hosts = p.nodes.host[p.pod_nodes[0]]
+        assert {models[h] for h in hosts} == {"a100"}, label

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from factories import make_scenario, make_tenant, make_workload, place
+from factories import make_host_model, make_scenario, make_tenant, make_workload, place
 from underlay.analysis.capacity import analyse
 from underlay.defaults.catalog import load_defaults
 from underlay.placement.result import WORKER
@@ -70,3 +70,20 @@ def test_the_instance_menu_offers_published_sizes() -> None:
     p = place(sc, "vm")
     menu = {s.vcpus * 1000 for s in load_defaults().vm_sizing.menu}
     assert set(p.nodes.size_cpu[p.nodes.role == WORKER]) <= menu
+
+
+def test_the_menu_offers_only_instances_a_host_can_hold() -> None:
+    # Review of issue 9: the menu's largest sizes were offered whatever the hosts, and on
+    # 32-core hosts 60 pods of 900m chose one 16xlarge (64 vCPU) VM that no host can hold:
+    # none placed. A 32-core KVM host keeps 60 + 12 × 31 = 432m, so VMs get 31 whole
+    # cores: of the menu, 2, 4, 8 and 16 vCPU fit (32 does not).
+    sc = make_scenario(
+        hardware={"host_models": [make_host_model(cores=32, memory="128Gi")]},
+        substrates=[{"kind": "vm", "shapes": "menu", "sizing": "requests"}],
+        tenants=[make_tenant("t", workloads=[make_workload(replicas=60, cpu="900m")])],
+    )
+    p = place(sc, "vm")
+    assert int(p.placed.sum()) == 60 and not p.unplaced
+    workers = p.nodes.role == WORKER
+    assert max(p.nodes.size_cpu[workers]) <= 16_000
+    assert (p.nodes.host[workers] >= 0).all()

@@ -830,3 +830,25 @@ def test_a_time_sliced_pod_never_placed_wants_what_it_would_have_wanted_placed()
     assert placed.gpu_unmet_percent == pytest.approx(0)
     assert unplaced.gpu_demand_hours == pytest.approx(0.8 * HOURS)
     assert unplaced.gpu_unmet_percent == pytest.approx(100)
+
+
+def test_pods_in_a_vm_with_whole_gpus_share_only_their_own_device() -> None:
+    # Review of issue 9: on a vGPU substrate, half-GPU pods that land in a VM given whole
+    # GPUs (a 2-GPU shape, the auto shapes' choice here too) were all counted on the VM's
+    # first device on its host. Four half-GPU pods, each using its whole share, fill the
+    # two GPUs exactly (2 × 500 per GPU): nothing is unmet — it was 50 %.
+    a100 = make_host_model("a100", cores=64, memory="512Gi", gpus={"model": "A100", "count": 4})
+    w = make_workload("w", replicas=4, cpu="2", memory="4Gi", gpu={"count": 1, "fraction": 0.5},
+                      usage={"model": "constant", "gpu": 1.0}, **{"class": "gpu-inference"})  # fmt: skip
+    two = {"name": "g2", "vcpus": 16, "memory": "64Gi", "gpus": 2}
+    sc = make_scenario(
+        hardware={"host_models": [a100]},
+        substrates=[{"kind": "vm", "gpu_mode": "vgpu", "shapes": [two]}],
+        tenants=[tenant("t", w)],
+        simulation={"horizon_hours": HOURS, "step_minutes": STEP_MIN},
+    )
+    p, r = by_name(simulate(sc), "vm")
+    assert p.nodes.gpu_cap_milli[p.pod_nodes[0]].tolist() == [2000]  # one VM, two GPUs
+    assert sorted(p.pod_devices[0].tolist()) == [0, 0, 1, 1]
+    assert of(r, "t").gpu_demand_hours == pytest.approx(4 * 0.5 * HOURS)
+    assert of(r, "t").gpu_unmet_percent == pytest.approx(0)

@@ -4,7 +4,7 @@ and per tenant.
 
 Accounting (CPU in millicores, memory in MiB, GPUs in milli-GPUs), for every host:
 
-    capacity = allocated  (tenant pod requests)
+    capacity = allocated  (tenant pod requests; GPUs: the share each pod holds)
              + burst room (what VMs sized by limits or usage peaks keep above requests)
              + overhead   (hypervisor, per-VM memory, kubelet reservations, DaemonSet pods,
                            sandbox pod overhead, control planes)
@@ -35,7 +35,7 @@ from underlay.analysis.cost import (
 )
 from underlay.defaults.catalog import Defaults
 from underlay.model.scenario import Sandboxed, Scenario, Vm
-from underlay.placement.gpus import gpu_efficiency, gpu_mode
+from underlay.placement.gpus import gpu_efficiency, gpu_mode, gpu_share
 from underlay.placement.overheads import cpu_tax
 from underlay.placement.result import (
     HOSTED_CONTROL_PLANE,
@@ -172,12 +172,16 @@ def analyse(scenario: Scenario, defaults: Defaults, p: SubstratePlacement) -> Su
     host_role = np.array(p.hosts.role, np.int64)
     host_model = np.array(p.hosts.model, np.int64)
     is_vm = p.kind == "vm"
-    worker = nodes.role == WORKER
     on_host = nodes.host >= 0
+    # Worker VMs that found no host do not exist: they hold no capacity and no pods.
+    worker = (nodes.role == WORKER) & on_host
     cluster_tenant = np.array([c.tenant_index for c in p.clusters] + [-1], np.int64)
     tenants = scenario.tenants
 
     # ---- pods per (tenant, node) -------------------------------------------------
+    # A GPU pod holds the share placement gave it (a MIG profile, Kata's whole GPUs, at
+    # least its GPU memory), not only the fraction it asked for.
+    substrate = scenario.substrate(p.name)
     t_idx, n_idx, cpu, mem, gpu, cnt = [], [], [], [], [], []
     for ref, pn, pc in zip(p.workloads, p.pod_nodes, p.pod_counts, strict=True):
         if not len(pn):
@@ -188,7 +192,8 @@ def analyse(scenario: Scenario, defaults: Defaults, p: SubstratePlacement) -> Su
         cnt.append(pc)
         cpu.append(pc * w.requests.cpu_milli)
         mem.append(pc * w.requests.memory_mib)
-        gpu.append(pc * w.gpu_count * w.gpu_milli)
+        share = gpu_share(scenario, defaults, substrate, w, w.name).milli if w.gpu_count else 0
+        gpu.append(pc * w.gpu_count * share)
     cat = lambda xs: np.concatenate(xs) if xs else np.zeros(0, np.int64)  # noqa: E731
     T, N, C, M, G, K = map(cat, (t_idx, n_idx, cpu, mem, gpu, cnt))
     H = nodes.host[N] if len(N) else N
@@ -196,13 +201,13 @@ def analyse(scenario: Scenario, defaults: Defaults, p: SubstratePlacement) -> Su
     # ---- capacity, allocated, overheads -------------------------------------------
     capacity = _sum(p.host_cpu, p.host_mem, p.host_gpus * 1000)
     allocated = _sum(C, M, G)
-    cp_nodes = ~worker
+    cp_nodes = nodes.role != WORKER
     overhead: dict[str, Resources3] = {}
     vm_substrate = scenario.substrate(p.name) if is_vm else None
     if is_vm:
         assert isinstance(vm_substrate, Vm)
         overhead["hypervisor"] = _sum(p.host_hypervisor_cpu, p.host_hypervisor_mem)
-        overhead["vm_memory"] = _sum(np.zeros(1), nodes.vm_overhead_mem[worker & on_host])
+        overhead["vm_memory"] = _sum(np.zeros(1), nodes.vm_overhead_mem[worker])
     overhead["kubelet_reserved"] = _sum(nodes.reserved_cpu[worker], nodes.reserved_mem[worker])
     overhead["system_pods"] = _sum(nodes.system_cpu[worker], nodes.system_mem[worker])
     if nodes.sandbox_cpu.any():
@@ -249,7 +254,7 @@ def analyse(scenario: Scenario, defaults: Defaults, p: SubstratePlacement) -> Su
     if p.kind == "baremetal-dedicated":
         add("dedicated_hosts", rest)
     elif is_vm:
-        add("vm_shapes", rest & on_host)
+        add("vm_shapes", rest)
     else:
         add("fragmentation", rest)
     if is_vm:
@@ -376,7 +381,6 @@ def analyse(scenario: Scenario, defaults: Defaults, p: SubstratePlacement) -> Su
     # GPU's by the mode each GPU workload's share is given in, weighted by GPUs asked for
     # (the mode's figure when nothing asks); the CPU's the substrate's tax (shown here,
     # charged once, in the simulation).
-    substrate = scenario.substrate(p.name)
     weights, effs = [], []
     for ref in p.workloads:
         mode = gpu_mode(substrate, ref.workload)

@@ -44,8 +44,9 @@ The model, for one substrate's placement (every figure is a default with its sou
   - the same pool: ``baremetal-dedicated``, the other worker hosts of the pod's own
     cluster; ``baremetal-shared`` and ``sandboxed``, the shared cluster's worker hosts;
     ``vm``, every hypervisor host, the failed host's *VMs* being what restart;
-  - a GPU pod (GPU VM) only on a host with GPUs of a model its workload allows
-    (``workload.gpu.models``);
+  - a GPU pod (GPU VM) only on a host with GPUs of a model placement allows it (the
+    models its workload names, narrowed by its GPU memory and by MIG), needing the share
+    placement gave it (a MIG profile, Kata's whole GPUs);
   - anti-affinity ``host``: only on a host holding no replica (VM) of its group;
     ``rack``: only in a rack holding none — the failed host's own rack is open again to
     the failed unit itself when another host there has room; rack spread (max skew 1,
@@ -116,6 +117,7 @@ from scipy.special import bdtr, bdtrik, pdtr
 from underlay.defaults.catalog import Defaults, FailureRates
 from underlay.errors import ScenarioError
 from underlay.model.scenario import Sandboxed, Scenario, Vm
+from underlay.placement.gpus import gpu_share
 from underlay.placement.result import (
     CONTROL_PLANE,
     HOSTED_CONTROL_PLANE,
@@ -512,10 +514,13 @@ def _pod_groups(
     for i in [i for i, w in enumerate(ws) if w.gpu is not None]:
         w = ws[i]
         if w.gpu_count > 0 and w.gpu_milli > 0:
+            # What placement gave the pod: its share (a MIG profile, Kata's whole GPUs, its
+            # GPU memory) on the models it may use (narrowed by memory and MIG).
+            share = gpu_share(scenario, defaults, substrate, w, w.name)
             gpu[i] = True
-            need[i, 3] = w.gpu_count * w.gpu_milli
-            if w.gpu is not None and w.gpu.models:
-                models[i] = _set_id(sets, frozenset(w.gpu.models))
+            need[i, 3] = w.gpu_count * share.milli
+            if share.models is not None:
+                models[i] = _set_id(sets, share.models)
     rule = np.array(
         [_RULE[w.spread.anti_affinity] or (SPREAD if w.spread.spread_racks else NONE) for w in ws],
         np.int64,
@@ -542,7 +547,11 @@ def _set_id(sets: list[frozenset[str]], allowed: frozenset[str]) -> int:
 
 
 def _vm_groups(
-    scenario: Scenario, p: SubstratePlacement, footprint: I64, sets: list[frozenset[str]]
+    scenario: Scenario,
+    defaults: Defaults,
+    p: SubstratePlacement,
+    footprint: I64,
+    sets: list[frozenset[str]],
 ) -> _Groups:
     """VM substrates: the VMs are the units. A workload with anti-affinity or rack spread
     has VMs of its own that carry its rule; each cluster's control-plane VMs (and the
@@ -550,6 +559,7 @@ def _vm_groups(
     footprint and allowed GPU models."""
     nodes, n_hosts = p.nodes, len(p.hosts)
     n_nodes = len(nodes)
+    substrate = scenario.substrate(p.name)
     pod_node = _cat(list(p.pod_nodes), np.int64)
     pod_count = _cat(list(p.pod_counts), np.int64)
     vm_pods = np.bincount(pod_node, weights=pod_count, minlength=n_nodes).astype(np.float64)
@@ -561,8 +571,9 @@ def _vm_groups(
     rule_of_workload: dict[int, int] = {}
     for i, ref in enumerate(p.workloads):
         w, own = ref.workload, p.pod_nodes[i]
-        if w.gpu is not None and w.gpu.models and w.gpu_count > 0 and len(own):
-            vm_models[own] = _set_id(sets, frozenset(w.gpu.models))
+        models = gpu_share(scenario, defaults, substrate, w, w.name).models
+        if models is not None and w.gpu_count > 0 and len(own):
+            vm_models[own] = _set_id(sets, models)
         if (w.spread.anti_affinity != "none" or w.spread.spread_racks) and len(own):
             kind[own], ident[own] = 0, i
             rule_of_workload[i] = _RULE[w.spread.anti_affinity] or SPREAD
@@ -986,7 +997,7 @@ def _restart_model(scenario: Scenario, defaults: Defaults, p: SubstratePlacement
 
     sets: list[frozenset[str]] = [frozenset()]  # 0: any GPU model
     if p.kind == "vm":
-        gr = _vm_groups(scenario, p, footprint, sets)
+        gr = _vm_groups(scenario, defaults, p, footprint, sets)
     else:
         gr = _pod_groups(scenario, defaults, p, sets)
     allowed = _model_table(scenario, sets)

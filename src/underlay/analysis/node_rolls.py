@@ -15,6 +15,7 @@ from numpy.typing import NDArray
 
 from underlay.defaults.catalog import Defaults
 from underlay.model.scenario import Sandboxed, Scenario, Vm
+from underlay.placement.gpus import gpu_share
 from underlay.placement.result import WORKER, SubstratePlacement
 
 __all__ = ["ClusterRoll", "NodeRolls"]
@@ -66,11 +67,18 @@ class NodeRolls:
         if isinstance(substrate, Sandboxed) and substrate.runtime in defaults.sandbox_runtimes:
             o = defaults.sandbox_runtimes[substrate.runtime].pod_overhead
             extra = (o.cpu_milli, o.memory_mib)
+        # A GPU pod moves with the share placement gave it (a MIG profile, Kata's whole GPUs).
+        shares = [
+            gpu_share(scenario, defaults, substrate, w.workload, w.workload.name).milli
+            if w.workload.gpu_count
+            else 0
+            for w in p.workloads
+        ]
         self.size = np.array(  # per workload, per pod: cpu, memory, pod slot, GPU
             [
                 [w.workload.requests.cpu_milli + extra[0], w.workload.requests.memory_mib + extra[1],
-                 1, w.workload.gpu_count * w.workload.gpu_milli]
-                for w in p.workloads
+                 1, w.workload.gpu_count * share]
+                for w, share in zip(p.workloads, shares, strict=True)
             ] or np.zeros((0, 4)),
             np.float64,
         ).reshape(n_w, 4)  # fmt: skip

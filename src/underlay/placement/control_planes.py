@@ -21,8 +21,11 @@ kube-up used, at least kubeadm's minimum; see ``underlay defaults``). A cluster'
   worker-class hosts per cluster is what teams avoid.
 
 Before placement the node count of a bare-metal cluster is estimated from its pods'
-requests over one worker node's allocatable (CPU, memory, pod slots; at least the
-replicas); a VM cluster's is its worker VMs.
+requests over the allocatable of a worker node of the host model they would open (CPU,
+memory, pod slots, GPUs: GPU pods on a GPU model), summed over those models, at least the
+replicas; a VM cluster's is its worker VMs. A stacked control plane of a cluster whose
+first pods need GPUs is kept on as many of the GPU hosts they open as the cluster fills (up
+to ``replicas``), the rest on hosts of the model other pods prefer; others on the latter.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from typing import Literal
 from underlay.defaults.catalog import ControlPlaneDefaults
 from underlay.model.scenario import ControlPlaneMode, HostModel
 from underlay.placement.framework import PodBatch
-from underlay.placement.pool import NodeTemplate
+from underlay.placement.pool import GPU_WHOLE, NodeTemplate
 
 __all__ = ["ControlPlane", "Mode", "estimated_nodes", "machine_model", "resolve_mode"]
 
@@ -88,15 +91,17 @@ def resolve_mode(mode: ControlPlaneMode, *, on_vms: bool, has_model: bool) -> tu
 
 def estimated_nodes(template: NodeTemplate, batches: list[PodBatch], replicas: int) -> int:
     """Worker nodes a cluster needs, from its pods' requests over one node's allocatable
-    (CPU, memory, pod slots; anti-affine replicas one per node), at least ``replicas``."""
+    (CPU, memory, pod slots, GPUs; anti-affine replicas one per node), at least ``replicas``."""
     need = replicas
     cpu = sum(b.replicas * b.cpu_milli for b in batches)
     mem = sum(b.replicas * b.memory_mib for b in batches)
     pods = sum(b.replicas * b.pod_slots for b in batches)
+    gpu = sum(b.replicas * b.gpu_count * b.gpu_milli for b in batches if b.needs_gpu)
     for total, cap in (
         (cpu, template.cpu_milli),
         (mem, template.memory_mib),
         (pods, template.pods),
+        (gpu, template.gpus * GPU_WHOLE),
     ):
         if total and cap > 0:
             need = max(need, math.ceil(total / cap))

@@ -289,10 +289,13 @@ class Placer:
             if not usable.any():
                 break
             chunk = min(remaining, int(slots[usable].min()) // max(batch.pod_slots, 1) or 1)
+            # A node without a pod slot shows no free GPU (every pod here needs one; a pod
+            # may request no CPU or memory, so hiding those would not keep it off).
+            gpu_free = np.where(usable[:, None], pool.gpu_free[:n], 0)
             nodes = GpuNodes(
                 cpu_free_milli=np.where(usable, pool.free_cpu[:n], 0),
                 memory_free_mib=pool.free_mem[:n],
-                gpu_free_milli=pool.gpu_free[:n].astype(np.int32),
+                gpu_free_milli=gpu_free.astype(np.int32),
                 gpu_model=np.maximum(pool.gpu_model[:n] + 1, 0),
                 model_names=names,
                 cpu_capacity_milli=pool.cap_cpu[:n],
@@ -320,7 +323,9 @@ class Placer:
             pool.free_cpu[node_ids] -= counts * batch.cpu_milli
             pool.free_mem[node_ids] -= counts * batch.memory_mib
             pool.free_pods[node_ids] -= counts * batch.pod_slots
-            pool.gpu_free[:n] = result.nodes_after.gpu_free_milli
+            pool.gpu_free[:n] = np.where(
+                usable[:, None], result.nodes_after.gpu_free_milli, pool.gpu_free[:n]
+            )
             nodes_out.append(node_ids.astype(np.int64))
             counts_out.append(counts.astype(np.int64))
             remaining -= len(where)

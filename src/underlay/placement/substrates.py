@@ -344,14 +344,17 @@ class _Run:
         self._add_bm_rows(pool, CONTROL_PLANE, owner, MaxPodsPolicy(), system)
         self.control_planes.append(
             ControlPlane(
-                owner, "dedicated", cp.replicas, vcpus, mem, nodes, models[model].name, note
+                owner, "dedicated", len(hosts), vcpus, mem, nodes, models[model].name, note
             )
         )
 
-    def _stacked(self, placer: Placer, owner: int, nodes: int) -> dict[int, tuple[int, int]]:
+    def _stacked(
+        self, placer: Placer, source: HostNodes, owner: int, nodes: int, hosts: list[int]
+    ) -> dict[int, tuple[int, int]]:
         """A control plane on ``replicas`` of the cluster's own worker nodes: its size is
-        placed first, one replica per node, and kept off the nodes' allocatable. Returns
-        node → (CPU, memory) reserved there."""
+        placed first, one replica per node (on ``hosts`` of those models, opened for it,
+        when given), and kept off the nodes' allocatable. Returns node → (CPU, memory)
+        reserved there."""
         cp = self.defaults.control_plane
         vcpus, mem = self._cp_size(nodes)
         # kube-apiserver, kube-controller-manager, kube-scheduler and etcd: 4 static pods.
@@ -359,6 +362,8 @@ class _Run:
             key=-1, replicas=cp.replicas, cpu_milli=vcpus * 1000, memory_mib=mem,
             anti_affinity="host", pod_slots=4,
         )  # fmt: skip
+        for model in hosts:  # a GPU cluster's own GPU hosts first (see _estimate)
+            source.open(placer.pool, source.templates[model], 1)
         res = placer.place(batch)
         pool = placer.pool
         taken = np.repeat(res.nodes, res.counts)
@@ -433,11 +438,32 @@ class _Run:
             ControlPlane(owner, "management", n, vcpus, mem, nodes, note=note)
         )
 
-    def _estimate(self, templates: list[NodeTemplate], batches: list[PodBatch]) -> int:
-        """Worker nodes of a bare-metal cluster, estimated before placement."""
+    def _estimate(
+        self, templates: list[NodeTemplate], batches: list[PodBatch]
+    ) -> tuple[int, list[int]]:
+        """Worker nodes of a bare-metal cluster, estimated before placement: each batch on
+        the host model it would open, summed, at least the control plane's replicas. Also
+        the hosts a stacked control plane is kept on when the cluster's first pods need
+        GPUs: as many of their GPU model as the cluster fills (up to the replicas), the
+        rest of the model other pods prefer (empty: that model for all)."""
+        replicas = self.defaults.control_plane.replicas
         preferred = self.supply.choose(None)
-        template = templates[preferred if preferred is not None else 0]
-        return estimated_nodes(template, batches, self.defaults.control_plane.replicas)
+        default = preferred if preferred is not None else 0
+        groups: dict[int, list[PodBatch]] = {}
+        for b in batches:
+            if b.replicas:
+                model = self.supply.choose(b) if b.needs_gpu else preferred
+                groups.setdefault(default if model is None else model, []).append(b)
+        per_model = {m: estimated_nodes(templates[m], bs, 0) for m, bs in groups.items()}
+        first = next(iter(self._ordered([b for b in batches if b.replicas])), None)
+        cp_hosts: list[int] = []
+        chosen = self.supply.choose(first) if first is not None and first.needs_gpu else None
+        if chosen is not None:
+            own = min(per_model.get(chosen, 0), replicas, self.supply.remaining[chosen])
+            cp_hosts = [chosen] * own
+            if preferred is not None:
+                cp_hosts += [preferred] * min(replicas - own, self.supply.remaining[preferred])
+        return max(sum(per_model.values()), replicas), cp_hosts
 
     def _cluster_name(self, index: int) -> str:
         if index == SHARED_CLUSTER:
@@ -584,7 +610,7 @@ class _Run:
             system = self._system_pods(c.cluster.system_pods)
             templates = self._host_templates(c.cluster.max_pods, system)
             batches = [self._batch(w) for w in self.workloads if w.cluster_index == c.index]
-            nodes = self._estimate(templates, batches)
+            nodes, cp_hosts = self._estimate(templates, batches)
             mode = self._mode(c.cluster.control_plane, False, c.index)
             if mode == "hosted":
                 hosted.append((c.index, nodes))
@@ -592,17 +618,18 @@ class _Run:
                 self._dedicated_machines(c.index, nodes)
             elif mode == "management":
                 self._management_vms(c.index, nodes)
-            plans.append((c, templates, batches, system, nodes, mode))
+            plans.append((c, templates, batches, system, nodes, mode, cp_hosts))
         self._hosted_control_planes(hosted, vm_shape=None)
-        for c, templates, batches, system, nodes, mode in plans:
+        for c, templates, batches, system, nodes, mode, cp_hosts in plans:
             self._workers(
                 c.index, templates, batches, c.cluster.max_pods, system,
-                stacked=mode == "stacked", nodes=nodes,
+                stacked=mode == "stacked", nodes=nodes, cp_hosts=cp_hosts,
             )  # fmt: skip
 
     def _workers(
         self, owner: int, templates: list[NodeTemplate], batches: list[PodBatch], policy: MaxPodsPolicy,
         system: tuple[int, int, int], *, stacked: bool, nodes: int, sandbox: tuple[int, int] = (0, 0),
+        cp_hosts: list[int] | None = None,
     ) -> None:  # fmt: skip
         """One bare-metal cluster's worker hosts (with its control plane when stacked)."""
         pool = NodePool(max_gpus=self._max_gpus())
@@ -611,7 +638,7 @@ class _Run:
         reserved: dict[int, tuple[int, int]] = {}
         bound_batches = list(batches)
         if stacked:
-            reserved = self._stacked(placer, owner, nodes)
+            reserved = self._stacked(placer, source, owner, nodes, cp_hosts or [])
             vcpus, mem = self._cp_size(nodes)
             cp = self.defaults.control_plane
             bound_batches.append(
@@ -643,7 +670,7 @@ class _Run:
         policy = substrate.max_pods
         templates = self._host_templates(policy, system)
         batches = [self._batch(w, *sandbox) for w in self.workloads]
-        nodes = self._estimate(templates, batches)
+        nodes, cp_hosts = self._estimate(templates, batches)
         mode = self._mode(substrate.control_plane, False, SHARED_CLUSTER)
         if mode == "dedicated":
             self._dedicated_machines(SHARED_CLUSTER, nodes)
@@ -653,7 +680,7 @@ class _Run:
             self._hosted_control_planes([(SHARED_CLUSTER, nodes)], vm_shape=None)
         self._workers(
             SHARED_CLUSTER, templates, batches, policy, system,
-            stacked=mode == "stacked", nodes=nodes, sandbox=sandbox,
+            stacked=mode == "stacked", nodes=nodes, sandbox=sandbox, cp_hosts=cp_hosts,
         )  # fmt: skip
 
     def vms(self, substrate: Vm) -> None:
@@ -871,17 +898,16 @@ class _Run:
             if g == 0:  # no host with GPUs for this group: no VM can carry its pods
                 return []
             most = max(b.gpu_count for b in batches)
-            # A share of a GPU on a vGPU substrate gets a vGPU slice of its own, never whole
-            # GPUs passed through (that is the passthrough substrate's way).
-            sliced = substrate.gpu_mode == "vgpu" and all(b.gpu_milli < GPU_WHOLE for b in batches)
-            for per_vm in (1, 2, 4, 8, 16):
-                if most <= per_vm <= g and g % per_vm == 0 and not sliced:
-                    splits.append((g // per_vm, float(per_vm)))
-            if sliced:
+            if substrate.gpu_mode == "vgpu" and all(b.gpu_milli < GPU_WHOLE for b in batches):
+                # Shares of a GPU on a vGPU substrate: a vGPU slice per VM, never whole GPUs.
                 largest = max(b.gpu_milli for b in batches)
                 for slice_milli in _vgpu_slices(substrate, largest):
                     if largest <= slice_milli:
                         splits.append((g * GPU_WHOLE // slice_milli, slice_milli / GPU_WHOLE))
+            else:
+                for per_vm in (1, 2, 4, 8, 16):
+                    if most <= per_vm <= g and g % per_vm == 0:
+                        splits.append((g // per_vm, float(per_vm)))
         shapes = []
         for k, gpus in splits:
             vcpus = int(host.cpu_milli * substrate.cpu_overcommit / 1000 // k)
@@ -915,12 +941,17 @@ class _Run:
             if big.needs_gpu:
                 if big.gpu_milli >= GPU_WHOLE:
                     gpus = float(big.gpu_count * n)
-                elif substrate.gpu_mode == "vgpu" and n == 1:
-                    gpus = next(
-                        sl / GPU_WHOLE
-                        for sl in (*_vgpu_slices(substrate, big.gpu_milli), 1000)
-                        if sl >= big.gpu_milli
+                elif substrate.gpu_mode == "vgpu":
+                    # One vGPU slice holding n pods (a pod larger than every slice: a GPU).
+                    slices = (
+                        _vgpu_slices(substrate, big.gpu_milli)
+                        if n > 1
+                        else (*_vgpu_slices(substrate, big.gpu_milli), GPU_WHOLE)
                     )
+                    fitting = [sl for sl in slices if sl >= n * big.gpu_milli]
+                    if not fitting:
+                        break
+                    gpus = fitting[0] / GPU_WHOLE
                 else:
                     gpus = float(math.ceil(n * big.gpu_milli / GPU_WHOLE))
                 if gpus > host.gpus:
@@ -972,6 +1003,8 @@ class _Run:
             if shape.gpus >= 1 and host.gpus and shape.gpus > host.gpus:
                 continue
             cpu, mem = self._footprint(shape, hyp, substrate)
+            if cpu > host.cpu_milli or mem > host.memory_mib:
+                continue  # no host of the model its VMs go on can hold one (a menu's largest)
             gpu_share = (shape.gpus / host.gpus) if host.gpus else 0.0
             cpu_share, mem_share = cpu / max(host.cpu_milli, 1), mem / max(host.memory_mib, 1)
             share = max(cpu_share, mem_share, gpu_share)
@@ -1041,11 +1074,11 @@ class _Run:
                 continue
             cpu, mem = self._footprint(shape, hyp, substrate)
             models = None
-            keys = [r.key for r in results]
-            gpu_requests = [self.workloads[k].workload.gpu for k in keys]
-            named = [set(g.models) for g in gpu_requests if g is not None and g.models]
+            # The models its pods may use as placed (narrowed by GPU memory and MIG), not
+            # only those the workloads name.
+            named = [s.models for r in results if (s := self.gpu_shares[r.key]).models is not None]
             if named:
-                allowed = set.intersection(*named)
+                allowed = frozenset.intersection(*named)
                 models = frozenset(self.gpu_models.index(m) for m in allowed)
             whole = shape.gpus >= 1
             batches.append(
@@ -1099,6 +1132,12 @@ class _Run:
         offset = sum(r.pool.n for r in self.rows[:rows_index])
         lo = offset + first_unhosted
         hi = offset + self.rows[rows_index].pool.n
+        # The VMs without a host hold no pods: their requests are not "used" anywhere.
+        pool = self.rows[rows_index].pool
+        gone_vms = slice(first_unhosted, pool.n)
+        for free, cap in (("free_cpu", "cap_cpu"), ("free_mem", "cap_mem"),
+                          ("free_pods", "cap_pods"), ("gpu_free", "gpu_cap")):  # fmt: skip
+            getattr(pool, free)[gone_vms] = getattr(pool, cap)[gone_vms]
         why = reason or Unfit("hosts", 1, 0, 0)
         why = Unfit(
             why.resource,
