@@ -382,3 +382,38 @@ def test_resample_mean_over_a_lap_is_the_trapezoid_mean() -> None:
     assert np.mean(resample(t.tolist(), v.tolist(), period / 10, 10)) == pytest.approx(
         lap_mean, rel=1e-9
     )
+
+
+def test_workload_peaks_belong_to_their_workloads() -> None:
+    # Constant usage: every step's value is the peak, so each workload's peak is its level
+    # × its request — cpu 0.5 × 2,000 = 1,000m, 1.5 × 1,000 = 1,500m, 3 × 500 = 1,500m,
+    # 0.25 × 4,000 = 1,000m, 1 × 1,000; memory 0.8 × 1,024 … — whatever its replica count
+    # (20 and 9 are both sampled as 8): workloads grouped by replicas keep their own.
+    from underlay.simulation.usage import workload_peaks
+
+    specs = [(3, "2", 0.5, "1Gi", 0.8), (3, "1", 1.5, "2Gi", 0.5), (20, "500m", 3, "4Gi", 1.0),
+             (9, "4", 0.25, "512Mi", 0.25), (1, "1", 1, "1Gi", 1)]  # fmt: skip
+    sc = make_scenario(
+        tenants=[
+            make_tenant(
+                "t",
+                workloads=[
+                    make_workload(
+                        f"w{i}",
+                        replicas=r,
+                        cpu=c,
+                        memory=m,
+                        usage={"model": "constant", "cpu": u, "memory": mu},
+                    )
+                    for i, (r, c, u, m, mu) in enumerate(specs)
+                ],
+            )
+        ],
+        simulation={"horizon_hours": 2},
+    )
+    _, workloads = flatten(sc)
+    cpu, mem = workload_peaks(sc, workloads, 95)
+    assert cpu.tolist() == pytest.approx([1000, 1500, 1500, 1000, 1000], rel=1e-6)
+    assert mem.tolist() == pytest.approx(
+        [0.8 * 1024, 0.5 * 2048, 1.0 * 4096, 0.25 * 512, 1024], rel=1e-6
+    )

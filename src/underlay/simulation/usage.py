@@ -319,8 +319,11 @@ def workload_peaks(
     mem_peak = np.zeros(w_count)
     reps = np.bincount(pods.workload, minlength=w_count)
     starts = np.cumsum(reps) - reps  # pods are numbered workload by workload
-    for w in np.flatnonzero(reps):
-        rows = slice(int(starts[w]), int(starts[w] + reps[w]))
-        cpu_peak[w] = float(np.percentile(cpu_all[rows], percentile))
-        mem_peak[w] = float(np.percentile(mem_all[rows], percentile))
+    # Workloads with the same number of sampled replicas, r, are one (workloads, r × steps)
+    # array each: one percentile call per r (at most 8), not one per workload.
+    for r in np.unique(reps[reps > 0]):
+        ws = np.flatnonzero(reps == r)
+        rows = (starts[ws][:, None] + np.arange(r)).ravel()
+        for peak, values in ((cpu_peak, cpu_all), (mem_peak, mem_all)):
+            peak[ws] = np.percentile(values[rows].reshape(len(ws), -1), percentile, axis=1)
     return cpu_peak, mem_peak
