@@ -283,6 +283,7 @@ def run_one(args: argparse.Namespace) -> dict[str, Any]:
     total = sum(w.replicas for t in scenario.tenants for c in t.clusters for w in c.workloads)
     n_workloads = sum(len(c.workloads) for t in scenario.tenants for c in t.clusters)
     gc.collect()
+    gc.freeze()  # as the CLI does once the scenario is loaded
     rss_before = rss_mib()
     kind = args.one
 

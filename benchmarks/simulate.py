@@ -198,6 +198,7 @@ def run_one(args: argparse.Namespace) -> dict[str, Any]:
     total = sum(w.replicas for t in scenario.tenants for c in t.clusters for w in c.workloads)
     kind = args.one
     gc.collect()
+    gc.freeze()  # as the CLI does once the scenario is loaded
     rss_before = rss_mib()
     t0 = time.perf_counter()
     placement = place_one(scenario, defaults, kind)

@@ -455,9 +455,10 @@ class _Run:
                 model = self.supply.choose(b) if b.needs_gpu else preferred
                 groups.setdefault(default if model is None else model, []).append(b)
         per_model = {m: estimated_nodes(templates[m], bs, 0) for m, bs in groups.items()}
-        first = next(iter(self._ordered([b for b in batches if b.replicas])), None)
+        # GPU batches are placed first: the first of them opens the cluster's first hosts
+        gpu_first = self._ordered([b for b in batches if b.replicas and b.needs_gpu])
         cp_hosts: list[int] = []
-        chosen = self.supply.choose(first) if first is not None and first.needs_gpu else None
+        chosen = self.supply.choose(gpu_first[0]) if gpu_first else None
         if chosen is not None:
             own = min(per_model.get(chosen, 0), replicas, self.supply.remaining[chosen])
             cp_hosts = [chosen] * own
