@@ -364,3 +364,37 @@ def test_json_reports_the_seed_the_simulation_used() -> None:
     cmp = compare(sc)
     data = comparison_to_dict(cmp, simulate(sc, comparison=cmp, seed=7))
     assert data["simulation"]["seed"] == 7
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.floats(-1, 1100, allow_nan=False, width=32),
+            st.sampled_from([float(x) for x in engine._LAT_BINS]),
+        ),
+        min_size=1,
+        max_size=200,
+    ),
+    st.integers(1, 4),
+    st.data(),
+)
+@example(values=[1000.0, 0.0, 1.0, 999.9999], t_count=1, data=None)
+def test_latency_histograms_count_as_numpy_does(
+    values: list[float], t_count: int, data: st.DataObject | None
+) -> None:
+    # The engine bins every latency pod-step in one pass from the logarithm; np.histogram,
+    # tenant by tenant, is the rule it must follow (bins closed on the left, the last on
+    # both sides, values outside [0, 1000] left out), edges included.
+    n = len(values)
+    tenant = (
+        np.array(data.draw(st.lists(st.integers(0, t_count - 1), min_size=n, max_size=n)))
+        if data is not None
+        else np.zeros(n, np.int64)
+    )
+    # float32 as the engine gives them; float64 too, so that values exactly on an edge
+    # (where the logarithm can be a bin off) are checked.
+    for v in (np.array(values, np.float32), np.array(values, np.float64)):
+        got = engine._histograms(v, tenant.astype(np.int64), t_count)  # type: ignore[arg-type]
+        for t in range(t_count):
+            want = np.histogram(v[tenant == t], bins=engine._LAT_BINS)[0]
+            assert got[t].tolist() == want.tolist()

@@ -111,6 +111,7 @@ F32 = NDArray[np.float32]
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 _LAT_BINS = np.concatenate([[0.0], np.geomspace(1.0, 1000.0, 241)])  # 3 % resolution
+_LAT_LOG_STEP = np.log(1000.0) / 240
 _MEASURES = (
     "demand", "granted", "contention", "throttled", "unmet_steps", "throttled_steps", "ready",
     "risk_steps", "pod_steps", "slow", "oom", "evict", "sla_ok", "killed", "capped", "unplaced",
@@ -136,6 +137,9 @@ class _Pods:
     req_mem: F32
     lim_mem: F32
     priority: I64
+    taxed: bool  # some factor is not 1
+    vcapped: bool  # some pod is held to a sandbox's vCPUs
+    overhead: bool  # the sandbox uses CPU or memory of its own
 
 
 def _pod_columns(substrate: object, defaults: Defaults, pods: PodTable, idx: I64) -> _Pods:
@@ -175,6 +179,9 @@ def _pod_columns(substrate: object, defaults: Defaults, pods: PodTable, idx: I64
         req_mem=col(pods.req_mem[idx] + ovh_mem),
         lim_mem=col(lim_mem_w + ovh_mem),
         priority=pods.priority[idx],
+        taxed=bool((factor != 1.0).any()),
+        vcapped=bool(np.isfinite(vcap).any()),
+        overhead=bool(ovh_cpu or ovh_mem),
     )
 
 
@@ -191,6 +198,29 @@ def node_load(placement: SubstratePlacement, defaults: Defaults) -> tuple[F64, F
     )
     mem = d.system_pods_memory_use * nodes.system_mem + cp * nodes.control_plane_mem
     return cpu.astype(np.float64), mem.astype(np.float64)
+
+
+def _step_count(flags: NDArray[np.bool_], n: int) -> I64:
+    """Per pod, the steps of ``n`` flagged (a single column stands for every step)."""
+    out: I64 = flags.sum(axis=1) * (n if flags.shape[1] == 1 else 1)
+    return out
+
+
+def _histograms(values: F32, tenant: I64, t_count: int) -> F64:
+    """Per tenant, the counts of ``values`` in the ``_LAT_BINS`` (as ``np.histogram`` counts
+    them: each bin closed on the left, the last on both sides), in one pass."""
+    nb = len(_LAT_BINS) - 1
+    v = values.astype(np.float64)
+    # The bins above 1 are log-spaced: the index from the logarithm, then put right
+    # against the edges themselves (a rounding can be one bin off).
+    idx = np.where(v >= 1, 1 + np.floor(np.log(np.maximum(v, 1)) / _LAT_LOG_STEP), 0)
+    idx = np.clip(idx, 0, nb).astype(np.int64)
+    idx -= v < _LAT_BINS[idx]
+    idx += v >= _LAT_BINS[np.minimum(idx + 1, nb)]
+    idx[v == _LAT_BINS[-1]] = nb - 1
+    ok = (v >= 0) & (v <= _LAT_BINS[-1])
+    flat = np.bincount(tenant[ok] * nb + idx[ok], minlength=t_count * nb)
+    return flat.reshape(t_count, nb).astype(np.float64)
 
 
 def _response(rho: F32, rho_max: float) -> F32:
@@ -297,27 +327,37 @@ def simulate_substrate(
         for blk in blocks:
             p, k = slice(blk.p0, blk.p1), slice(blk.k0, blk.k1)
             kern, hosts = blk.kernels, blk.hosts
+            # (Steps that change nothing are skipped — no tax, no sandbox, nobody killed,
+            # no CPU-ready — so that the common case does no full-size work for them.)
             cpu_b, memory = sampler.rows(order[p])
-            demand = cpu_b * col.factor[p]
+            demand = cpu_b * col.factor[p] if col.taxed else cpu_b
             allowed = np.minimum(demand, col.lim_w[p])  # within the workload's own limit
-            capped = np.minimum(allowed, col.vcap[p])  # within a sandbox's vCPUs
-            memory = memory + col.ovh_mem[p]
-            oom, evicted = evict_memory(
+            # within a sandbox's vCPUs
+            capped = np.minimum(allowed, col.vcap[p]) if col.vcapped else allowed
+            if col.overhead:
+                memory = memory + col.ovh_mem[p]
+            oom_c, evicted_c = evict_memory(
                 memory, col.req_mem[p], col.lim_mem[p], col.priority[p], cap_mem[k], kern
             )
             # Memory without a trace is one column (constant): the same every step.
-            oom = np.broadcast_to(oom, demand.shape)
-            evicted = np.broadcast_to(evicted, demand.shape)
-            killed = oom | evicted
+            killed_c = oom_c | evicted_c
+            any_killed = bool(killed_c.any())
+            killed = np.broadcast_to(killed_c, demand.shape)
             # The pod cgroup: the workload within its caps plus the sandbox's own use.
-            demand_pod = np.where(killed, np.float32(0), capped + col.ovh_cpu[p])
+            if col.overhead:
+                demand_pod = capped + col.ovh_cpu[p]
+                if any_killed:
+                    np.copyto(demand_pod, np.float32(0), where=killed)
+            else:  # capped may be allowed itself: never written to
+                demand_pod = np.where(killed, np.float32(0), capped) if any_killed else capped
             shares = cpu_on_kernels(demand_pod, col.req_cpu[p], col.lim_cpu[p], cap_cpu[k], kern)
             granted_pod = shares.granted
-            kernel_used = kern.total(granted_pod) + kernel_fixed[k]
+            kernel_granted = kern.total(granted_pod)
+            kernel_used = kernel_granted + kernel_fixed[k]
 
             # VMs on an overcommitted host: VMs compete for the host's cores.
-            ready = np.zeros_like(granted_pod)
-            factor = np.ones_like(kernel_used)
+            ready: F32 | None = None
+            factor: F32 | None = None
             if is_vm and overcommit > 1:
                 reserve = vm_cores[k] / np.float32(overcommit)
                 guaranteed = np.minimum(kernel_used, reserve)
@@ -342,7 +382,10 @@ def simulate_substrate(
                     (kernel_used - got)[perm], extra[perm], vm_tenant, by_host, t_count
                 )
                 granted_pod, kernel_used = scaled, got
-            granted = np.maximum(granted_pod - col.ovh_cpu[p], 0)  # the sandbox keeps its own
+            granted = granted_pod
+            if col.overhead:  # the sandbox keeps its own
+                granted = granted_pod - col.ovh_cpu[p]
+                np.maximum(granted, np.float32(0), out=granted)
 
             host_used = np.asarray(blk.to_host @ kernel_used, np.float32)
             host_used_all[hosts] += host_used
@@ -366,51 +409,71 @@ def simulate_substrate(
             # Latency of latency-sensitive pods: an M/M/1 queue whose server is the CPU the
             # workload can get this step (see the module docstring), against the same pod
             # alone on an idle bare-metal kernel.
-            lp = latency_pods[p] & ~killed.all(axis=1)
+            lp = latency_pods[p] & ~killed_c.all(axis=1)
             if lp.any():
-                idle_left = np.maximum(cap_cpu[k] - kern.total(shares.granted), 0)
-                weight = np.maximum(col.req_cpu[p], np.float32(2.0))
-                share = kern.spread(
-                    idle_left / np.maximum(kern.total(np.broadcast_to(weight, granted.shape)), 1e-9)
-                )
-                req_w = col.req_cpu[p] - col.ovh_cpu[p]
-                cap_w = np.minimum(col.lim_w[p], col.vcap[p])
-                server = np.minimum(np.maximum(granted + share * weight, req_w), cap_w)[lp]
-                alone = np.minimum(col.lim_w[p][lp], cap_cpu[k][kern.kernel_of_pod[lp]])
+                # Computed for the latency pods' rows only.
+                kp = kern.kernel_of_pod[lp]
+                weight = np.maximum(col.req_cpu[p], np.float32(2.0))  # (pods × 1)
+                idle_left = np.maximum(cap_cpu[k] - kernel_granted, 0)
+                share = (idle_left / np.maximum(kern.total(weight), 1e-9))[kp]
+                req_w = (col.req_cpu[p] - col.ovh_cpu[p])[lp]
+                cap_w = np.minimum(col.lim_w[p], col.vcap[p])[lp]
+                server = np.minimum(np.maximum(granted[lp] + share * weight[lp], req_w), cap_w)
+                alone = np.minimum(col.lim_w[p][lp], cap_cpu[k][kp])
                 wanted = allowed[lp]
-                rho = wanted / np.maximum(server, 1e-6)
-                rho_idle = wanted / np.maximum(alone, 1e-6)
-                inflation = _response(rho, rho_max) / _response(rho_idle, rho_max)
-                if is_vm and overcommit > 1:  # CPU-ready delays every request of the VM
-                    inflation = inflation / np.maximum(kern.spread(factor)[lp], 1e-3)
+                rho = np.asarray(wanted / np.maximum(server, np.float32(1e-6)), np.float32)
+                rho_idle = np.asarray(wanted / np.maximum(alone, np.float32(1e-6)), np.float32)
+                inflation: F32 = _response(rho, rho_max) / _response(rho_idle, rho_max)
+                if factor is not None:  # CPU-ready delays every request of the VM
+                    inflation = (inflation / np.maximum(factor[kp], 1e-3)).astype(
+                        np.float32, copy=False
+                    )
                 inflation = np.minimum(inflation, np.float32(max_inflation))
                 up = ~killed[lp]  # a killed pod serves nothing that step
                 t_lat = np.broadcast_to(blk.tenant[lp][:, None], up.shape)
-                for t in np.unique(t_lat):
-                    mine = up & (t_lat == t)
-                    lat_hist[t] += np.histogram(inflation[mine], bins=_LAT_BINS)[0]
+                lat_hist += _histograms(inflation[up], t_lat[up], t_count)
 
             # Per-tenant sums. A killed pod wanted CPU it did not get: unmet, against its SLA.
-            killed_cpu = np.where(killed, allowed, np.float32(0))
-            cap_lost = np.where(killed, np.float32(0), allowed - capped)
-            unmet_all = shares.unmet + ready + killed_cpu + cap_lost
+            rows = blk.p1 - blk.p0
+            none = np.zeros(rows)
+            unmet_all = shares.unmet
+            killed_sum = capped_sum = ready_sum = none
+            parts = []
+            if ready is not None:
+                parts.append(ready)
+                ready_sum = ready.sum(axis=1)
+            if any_killed:
+                killed_cpu = np.where(killed, allowed, np.float32(0))
+                parts.append(killed_cpu)
+                killed_sum = killed_cpu.sum(axis=1)
+            if col.vcapped:
+                cap_lost = allowed - capped
+                if any_killed:
+                    np.copyto(cap_lost, np.float32(0), where=killed)
+                parts.append(cap_lost)
+                capped_sum = cap_lost.sum(axis=1)
+            if parts:  # contention + ready + killed + cap, added in that order
+                unmet_all = unmet_all + parts[0]
+                for part in parts[1:]:
+                    unmet_all += part
+            over = demand - allowed
             for key, per_pod in (
                 ("demand", demand.sum(axis=1)),
                 ("granted", granted.sum(axis=1)),
                 ("contention", shares.unmet.sum(axis=1)),
-                ("throttled", (demand - allowed).sum(axis=1)),
+                ("throttled", over.sum(axis=1)),
                 ("unmet_steps", (unmet_all > 1e-3).sum(axis=1)),
-                ("throttled_steps", ((demand - allowed) > 1e-3).sum(axis=1)),
-                ("ready", ready.sum(axis=1)),
+                ("throttled_steps", (over > 1e-3).sum(axis=1)),
+                ("ready", ready_sum),
                 ("risk_steps", risky_pod * n),
-                ("pod_steps", np.full(blk.p1 - blk.p0, n)),
+                ("pod_steps", np.full(rows, n)),
                 ("slow", slow),
-                ("killed", killed_cpu.sum(axis=1)),
-                ("capped", cap_lost.sum(axis=1)),
+                ("killed", killed_sum),
+                ("capped", capped_sum),
                 # A killed pod restarts and is killed again each step it stays over the
                 # line (CrashLoopBackOff retries within minutes): every killed step counts.
-                ("oom", oom.sum(axis=1)),
-                ("evict", (evicted & ~oom).sum(axis=1)),
+                ("oom", _step_count(oom_c, n)),
+                ("evict", _step_count(evicted_c & ~oom_c, n)),
             ):
                 acc[key] += np.bincount(blk.tenant, weights=per_pod, minlength=t_count)
             got_t += blk.tenant_of @ granted
