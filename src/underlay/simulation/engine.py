@@ -397,14 +397,16 @@ def simulate_substrate(
             risky_pod = risky_host[blk.kernel_host][kern.kernel_of_pod]
 
             # Shared hardware: a pod does 1 - k·L of its grant's work, L the load of other
-            # tenants on its host.
-            slow = np.zeros(blk.p1 - blk.p0)
+            # tenants on its host. L is the same for a tenant's pods on one host, so the
+            # work lost is summed per (tenant, host) pair, not per pod.
             if shared_hw > 0 and blk.mixed:
                 tenant_host = np.asarray(blk.tenant_host_of @ granted, np.float32)
                 host_tenants = np.asarray(blk.to_host @ kern.total(granted), np.float32)
-                others = host_tenants[blk.pod_host] - tenant_host[blk.pod_key]
-                load = others / np.maximum(host_cores[hosts][blk.pod_host], 1)
-                slow = (granted * (shared_hw * np.minimum(load, 1))).sum(axis=1)
+                key_host, key_tenant = blk.key_host, blk.key_tenant
+                others = host_tenants[key_host] - tenant_host
+                load = others / np.maximum(host_cores[hosts][key_host], 1)
+                lost_work = (tenant_host * (shared_hw * np.minimum(load, 1))).sum(axis=1)
+                acc["slow"] += np.bincount(key_tenant, weights=lost_work, minlength=t_count)
 
             # Latency of latency-sensitive pods: an M/M/1 queue whose server is the CPU the
             # workload can get this step (see the module docstring), against the same pod
@@ -467,7 +469,6 @@ def simulate_substrate(
                 ("ready", ready_sum),
                 ("risk_steps", risky_pod * n),
                 ("pod_steps", np.full(rows, n)),
-                ("slow", slow),
                 ("killed", killed_sum),
                 ("capped", capped_sum),
                 # A killed pod restarts and is killed again each step it stays over the
@@ -656,7 +657,7 @@ class _Block:
         return out
 
     @cached_property
-    def _tenant_host(self) -> tuple[I64, sp.csr_matrix, bool]:
+    def _tenant_host(self) -> tuple[sp.csr_matrix, bool, I64]:
         key = self.tenant * len(self.hosts) + self.pod_host
         keys, pod_key = np.unique(key, return_inverse=True)
         matrix = sp.csr_matrix(
@@ -665,22 +666,30 @@ class _Block:
         )
         # A host with pods of two or more tenants: only then does anyone slow anyone.
         per_host = np.bincount(keys % len(self.hosts), minlength=len(self.hosts))
-        return pod_key.astype(np.int64), matrix, bool((per_host > 1).any())
+        mixed = bool((per_host > 1).any())
+        return matrix, mixed, keys.astype(np.int64)
 
     @property
-    def pod_key(self) -> I64:
-        """Row of each pod's (tenant, host) pair in :attr:`tenant_host_of`."""
-        return self._tenant_host[0]
+    def key_host(self) -> I64:
+        """Local host of each (tenant, host) pair of :attr:`tenant_host_of`."""
+        out: I64 = self._tenant_host[2] % len(self.hosts)
+        return out
+
+    @property
+    def key_tenant(self) -> I64:
+        """Tenant of each (tenant, host) pair of :attr:`tenant_host_of`."""
+        out: I64 = self._tenant_host[2] // len(self.hosts)
+        return out
 
     @property
     def tenant_host_of(self) -> sp.csr_matrix:
         """((tenant, host) pairs × block pods) 0/1 matrix: per-pair sums."""
-        return self._tenant_host[1]
+        return self._tenant_host[0]
 
     @property
     def mixed(self) -> bool:
         """Whether some host of the block carries pods of more than one tenant."""
-        return self._tenant_host[2]
+        return self._tenant_host[1]
 
 
 BLOCK_PODS = 65_536  # pods per block: (pods × steps) temporaries of a few MB stay in cache
