@@ -158,7 +158,7 @@ def cpu_on_kernels(
     allowed = np.minimum(demand, limit)
     throttled = demand - allowed
     guaranteed = np.minimum(allowed, request)
-    want = allowed - guaranteed
+    want = np.subtract(allowed, guaranteed, out=allowed)  # (allowed is not needed again)
     free = capacity - kernels.total(guaranteed)
     weight = np.maximum(request, np.float32(MIN_SHARES_MILLI))
     # Only pods that want more than their request at some step take part in the sharing:
@@ -176,8 +176,10 @@ def cpu_on_kernels(
             want[wanting], np.broadcast_to(weight[wanting], (len(wanting), want.shape[1])),
             free[keep], sub,
         )  # fmt: skip
-    granted = guaranteed + extra
-    return CpuShares(granted=granted, unmet=want - extra, throttled=throttled, burst=extra)
+    # In place: these (pods x steps) arrays are this function's own.
+    granted = np.add(guaranteed, extra, out=guaranteed)
+    unmet = np.subtract(want, extra, out=want)
+    return CpuShares(granted=granted, unmet=unmet, throttled=throttled, burst=extra)
 
 
 def evict_memory(

@@ -383,8 +383,8 @@ def simulate_substrate(
                 )
                 granted_pod, kernel_used = scaled, got
             granted = granted_pod
-            if col.overhead:  # the sandbox keeps its own
-                granted = granted_pod - col.ovh_cpu[p]
+            if col.overhead:  # the sandbox keeps its own (granted_pod is not needed again)
+                granted = np.subtract(granted_pod, col.ovh_cpu[p], out=granted_pod)
                 np.maximum(granted, np.float32(0), out=granted)
 
             host_used = np.asarray(blk.to_host @ kernel_used, np.float32)
@@ -444,17 +444,19 @@ def simulate_substrate(
             if ready is not None:
                 parts.append(ready)
                 ready_sum = ready.sum(axis=1)
-            if any_killed:
-                killed_cpu = np.where(killed, allowed, np.float32(0))
-                parts.append(killed_cpu)
-                killed_sum = killed_cpu.sum(axis=1)
-            if col.vcapped:
+            if any_killed:  # a killed pod's CPU within its limit
+                killed_sum = np.add.reduce(allowed, axis=1, where=killed)
+            if col.vcapped:  # held back by the sandbox's vCPUs; a killed pod loses it all
                 cap_lost = allowed - capped
                 if any_killed:
-                    np.copyto(cap_lost, np.float32(0), where=killed)
-                parts.append(cap_lost)
-                capped_sum = cap_lost.sum(axis=1)
-            if parts:  # contention + ready + killed + cap, added in that order
+                    np.copyto(cap_lost, allowed, where=killed)
+                    capped_sum = np.add.reduce(cap_lost, axis=1, where=~killed)
+                else:
+                    capped_sum = cap_lost.sum(axis=1)
+                parts.append(cap_lost)  # killed and capped never overlap: one array holds both
+            elif any_killed:
+                parts.append(np.where(killed, allowed, np.float32(0)))
+            if parts:  # contention + ready + (killed, cap), added in that order
                 unmet_all = unmet_all + parts[0]
                 for part in parts[1:]:
                     unmet_all += part
