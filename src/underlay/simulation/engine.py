@@ -332,8 +332,10 @@ def simulate_substrate(
             cpu_b, memory = sampler.rows(order[p])
             demand = cpu_b * col.factor[p] if col.taxed else cpu_b
             allowed = np.minimum(demand, col.lim_w[p])  # within the workload's own limit
-            # within a sandbox's vCPUs
-            capped = np.minimum(allowed, col.vcap[p]) if col.vcapped else allowed
+            capped, cap_lost = allowed, None  # within a sandbox's vCPUs, and what that holds back
+            if col.vcapped:
+                capped = np.minimum(allowed, col.vcap[p])
+                cap_lost = allowed - capped
             if col.overhead:
                 memory = memory + col.ovh_mem[p]
             oom_c, evicted_c = evict_memory(
@@ -344,8 +346,10 @@ def simulate_substrate(
             any_killed = bool(killed_c.any())
             killed = np.broadcast_to(killed_c, demand.shape)
             # The pod cgroup: the workload within its caps plus the sandbox's own use.
-            if col.overhead:
-                demand_pod = capped + col.ovh_cpu[p]
+            if col.overhead:  # (capped is not needed again: its own array is reused)
+                demand_pod = np.add(
+                    capped, col.ovh_cpu[p], out=None if cap_lost is None else capped
+                )
                 if any_killed:
                     np.copyto(demand_pod, np.float32(0), where=killed)
             else:  # capped may be allowed itself: never written to
@@ -446,8 +450,7 @@ def simulate_substrate(
                 ready_sum = ready.sum(axis=1)
             if any_killed:  # a killed pod's CPU within its limit
                 killed_sum = np.add.reduce(allowed, axis=1, where=killed)
-            if col.vcapped:  # held back by the sandbox's vCPUs; a killed pod loses it all
-                cap_lost = allowed - capped
+            if cap_lost is not None:  # held back by the sandbox's vCPUs; a killed pod loses all
                 if any_killed:
                     np.copyto(cap_lost, allowed, where=killed)
                     capped_sum = np.add.reduce(cap_lost, axis=1, where=~killed)
