@@ -562,6 +562,8 @@ def example(
         if output is None:
             sys.stdout.write(text)
             return
+        if output.is_dir():
+            raise InputError(f"--output {output}: that is a folder; name a file in it")
         if output.exists() and not force:
             raise InputError(f"--output {output}: the file exists; --force to overwrite it")
         if not output.parent.is_dir():

@@ -248,8 +248,9 @@ def test_example_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
             "--output no/such/folder/s.yaml: folder no/such/folder does not exist",
         ),
         (["-o", "s.yaml"], "--output: name the example to write"),
+        (["edge-site", "-o", "."], "--output .: that is a folder; name a file in it"),
     ],
-    ids=["unknown", "missing folder", "no name"],
+    ids=["unknown", "missing folder", "no name", "a folder"],
 )
 def test_example_errors(args: list[str], message: str, tmp_path: Path) -> None:
     code, stdout, stderr = _invoke("example", *args)
