@@ -520,15 +520,6 @@ def defaults(
         sys.stdout.write(yaml.safe_dump(data, sort_keys=False, width=100, allow_unicode=True))
 
 
-_ScenarioOutput = Annotated[
-    Path | None,
-    typer.Option("--output", "-o", metavar="FILE", help="write the scenario here, not stdout"),
-]
-_Name = Annotated[str, typer.Option(metavar="NAME", help="scenario name")]
-_Cores = Annotated[int, typer.Option(metavar="CORES", help="cores of the host model to size with")]
-_Memory = Annotated[str, typer.Option(metavar="MEMORY", help="memory of the host model")]
-
-
 @app.command(cls=Command)
 def example(
     name: Annotated[
@@ -593,6 +584,15 @@ def docs(
     except UnderlayError as exc:
         raise _fail(exc) from None
     sys.stdout.write(text)
+
+
+_ScenarioOutput = Annotated[
+    Path | None,
+    typer.Option("--output", "-o", metavar="FILE", help="write the scenario here, not stdout"),
+]
+_Name = Annotated[str, typer.Option(metavar="NAME", help="scenario name")]
+_Cores = Annotated[int, typer.Option(metavar="CORES", help="cores of the host model to size with")]
+_Memory = Annotated[str, typer.Option(metavar="MEMORY", help="memory of the host model")]
 
 
 @import_app.command(cls=Command)
