@@ -11,6 +11,7 @@ import io
 import json
 import os
 import sys
+import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
+from underlay.cli_help import Command, Group
 from underlay.errors import InputError, ScenarioError, UnderlayError
 from underlay.model.loading import load_scenario
 from underlay.model.scenario import SUBSTRATE_KINDS, Scenario
@@ -37,11 +39,45 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=Group,
+    context_settings={"help_option_names": ["-h", "--help"]},  # the subcommands inherit it
 )
 import_app = typer.Typer(
-    help="Turn real inputs into a scenario file you can edit.", no_args_is_help=True
+    help="Turn real inputs into a scenario file you can edit.", no_args_is_help=True, cls=Group
 )
 app.add_typer(import_app, name="import")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"underlay {_version()}\n")
+        raise typer.Exit()
+
+
+def _version() -> str:
+    """The installed distribution's version; the source's when run from a checkout."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("underlay")
+    except metadata.PackageNotFoundError:
+        from underlay import __version__
+
+        return __version__
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", is_eager=True, callback=_print_version, help="print the version and exit"
+        ),
+    ] = False,
+) -> None:
+    # The group's options; its help is the Typer's, not this function's docstring.
+    pass
+
 
 out = Console()
 err = Console(stderr=True)
@@ -68,15 +104,21 @@ def write_atomically(path: Path, text: str) -> None:
 _SUBSTRATE_HELP = (
     f"only these substrates, by name or kind (repeatable): {', '.join(SUBSTRATE_KINDS)}"
 )
-SubstrateOpt = Annotated[list[str] | None, typer.Option("--substrate", "-s", help=_SUBSTRATE_HELP)]
-JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON (schema: docs/json.md)")]
+SubstrateOpt = Annotated[
+    list[str] | None, typer.Option("--substrate", "-s", metavar="NAME", help=_SUBSTRATE_HELP)
+]
+JsonOpt = Annotated[
+    bool, typer.Option("--json", help="print JSON (its schema: underlay docs json)")
+]
 OutputOpt = Annotated[
-    Path | None, typer.Option("--output", "-o", help="write to this file instead of stdout")
+    Path | None,
+    typer.Option("--output", "-o", metavar="FILE", help="write to this file instead of stdout"),
 ]
 SeedOpt = Annotated[
     int | None,
     typer.Option(
-        help="random seed of the usage models and the failure Monte Carlo (default: the scenario's)"
+        metavar="SEED",
+        help="random seed of the usage models and the failure Monte Carlo (default: the scenario's)",
     ),
 ]
 AllTenantsOpt = Annotated[
@@ -88,35 +130,44 @@ WeightOpt = Annotated[
     list[str] | None,
     typer.Option(
         "--weight",
+        metavar="FACTOR=WEIGHT",
         help="weight of a factor in the verdict, FACTOR=WEIGHT (repeatable): performance, "
         "versions, isolation, sla, cost; default: the scenario's weights (1 each)",
     ),
 ]
 ReportOpt = Annotated[
     Path | None,
-    typer.Option("--report", help="write a self-contained HTML report (works offline)"),
+    typer.Option(
+        "--report", metavar="FILE", help="write a self-contained HTML report (works offline)"
+    ),
 ]
-MarkdownOpt = Annotated[Path | None, typer.Option("--markdown", help="write a Markdown report")]
+MarkdownOpt = Annotated[
+    Path | None, typer.Option("--markdown", metavar="FILE", help="write a Markdown report")
+]
 SectionOpt = Annotated[
     list[str] | None,
     typer.Option(
         "--section",
+        metavar="SECTION",
         help="only these analyses (repeatable): isolation, failures, lifecycle, cost",
     ),
 ]
 TrialsOpt = Annotated[
     int | None,
-    typer.Option(help="failure Monte Carlo trials, 1 to 100,000 (default: the scenario's)"),
+    typer.Option(
+        metavar="N", help="failure Monte Carlo trials, 1 to 100,000 (default: the scenario's)"
+    ),
 ]
 
 
-@app.command()
+@app.command(cls=Command)
 def compare(
     scenario: Annotated[Path, typer.Argument(help="scenario YAML file")],
     as_json: JsonOpt = False,
     substrate: SubstrateOpt = None,
     strategy: Annotated[
-        str | None, typer.Option(help="placement strategy, overriding the scenario's")
+        str | None,
+        typer.Option(metavar="STRATEGY", help="placement strategy, overriding the scenario's"),
     ] = None,
     simulate_usage: Annotated[
         bool, typer.Option("--simulate/--no-simulate", help="also replay usage over time")
@@ -133,7 +184,9 @@ def compare(
     output: OutputOpt = None,
     all_tenants: AllTenantsOpt = False,
 ) -> None:
-    """Place every tenant on each substrate, replay usage, analyse every factor, score them
+    """Compare the substrates of a scenario and give the verdict.
+
+    Place every tenant on each substrate, replay usage, analyse every factor, score them
     and give the verdict (with the least-cost hybrid), side by side."""
     _run(
         _Request(
@@ -145,7 +198,7 @@ def compare(
     )  # fmt: skip
 
 
-@app.command()
+@app.command(cls=Command)
 def simulate(
     scenario: Annotated[Path, typer.Argument(help="scenario YAML file")],
     as_json: JsonOpt = False,
@@ -154,13 +207,15 @@ def simulate(
     output: OutputOpt = None,
     all_tenants: AllTenantsOpt = False,
 ) -> None:
-    """Replay every workload's usage over the horizon on each substrate's placement."""
+    """Replay usage over time on each substrate.
+
+    Every workload's usage is replayed over the horizon on each substrate's placement."""
     _run(
         _Request(scenario, as_json, substrate, None, True, (), seed, None, output, all_tenants, static=False)
     )  # fmt: skip
 
 
-@app.command()
+@app.command(cls=Command)
 def analyze(
     scenario: Annotated[Path, typer.Argument(help="scenario YAML file")],
     as_json: JsonOpt = False,
@@ -178,7 +233,9 @@ def analyze(
     output: OutputOpt = None,
     all_tenants: AllTenantsOpt = False,
 ) -> None:
-    """Isolation and blast radius, failures, the Kubernetes lifecycle and cost, per substrate."""
+    """Analyse isolation, failures, lifecycle and cost.
+
+    Isolation and blast radius, failures, the Kubernetes lifecycle and cost, per substrate."""
     sections = tuple(section) if section else SECTIONS
     wants_sim = simulate_usage and "cost" in sections
     _run(
@@ -186,13 +243,16 @@ def analyze(
     )  # fmt: skip
 
 
-@app.command()
+@app.command(cls=Command)
 def recommend(
     scenario: Annotated[Path, typer.Argument(help="scenario YAML file")],
     plan: Annotated[
         Path | None,
         typer.Option(
-            "--plan", help="where to write the plan as a scenario (default: ./<name>.plan.yaml)"
+            "--plan",
+            metavar="FILE",
+            help="where to write the plan as a scenario (default: <scenario>.plan.yaml beside "
+            "the scenario)",
         ),
     ] = None,
     as_json: JsonOpt = False,
@@ -203,13 +263,16 @@ def recommend(
     output: OutputOpt = None,
     all_tenants: AllTenantsOpt = False,
 ) -> None:
-    """The verdict and its reasons, and the least-cost hybrid plan meeting every constraint,
-    written as an editable scenario file (each tenant pinned to its substrate)."""
+    """Give the verdict and write the least-cost hybrid plan.
+
+    The verdict and its reasons, and the least-cost hybrid plan meeting every constraint,
+    written as an editable scenario file (each tenant pinned to its substrate) beside the
+    scenario, or where --plan says."""
     _run(
         _Request(
             scenario, as_json, substrate, None, True, SECTIONS, seed, trials, output,
-            all_tenants, static=False, weights=tuple(weight or ()), decide=True, plan=plan,
-            recommend=True,
+            all_tenants, static=False, weights=tuple(weight or ()), decide=True,
+            plan=plan or scenario.with_name(f"{scenario.stem}.plan.yaml"), recommend=True,
         )
     )  # fmt: skip
 
@@ -231,7 +294,7 @@ class _Request:
     decide: bool = False
     report: Path | None = None
     markdown: Path | None = None
-    plan: Path | None = None  # recommend: where the plan scenario goes
+    plan: Path | None = None  # recommend: where the plan scenario goes (beside it by default)
     recommend: bool = False
 
 
@@ -301,13 +364,14 @@ def _run(req: _Request) -> None:
         from underlay.report.markdown import render_markdown
 
         _write_output(req.markdown, render_markdown(result, simulation, analysis, decision))
-    if req.recommend and decision is not None and decision.hybrid is not None:
+    if req.plan is not None and decision is not None and decision.hybrid is not None:
         from underlay.report.plan import plan_scenario_yaml
 
-        target = req.plan or Path(f"{req.path.stem}.plan.yaml")
-        text = plan_scenario_yaml(req.path, sc, decision, target, seed=req.seed, trials=req.trials)
-        _write_output(target, text)
-        err.print(Text(f"Wrote the plan to {target}: edit it and run it again."), highlight=False)
+        text = plan_scenario_yaml(
+            req.path, sc, decision, req.plan, seed=req.seed, trials=req.trials
+        )
+        _write_output(req.plan, text)
+        err.print(Text(f"Wrote the plan to {req.plan}: edit it and run it again."), highlight=False)
     if req.as_json:
         from underlay.report.json import comparison_to_dict
 
@@ -412,15 +476,17 @@ def _with_progress(
         return result, simulation, analyses(result, simulation, on_step=on_step)
 
 
-@app.command()
+@app.command(cls=Command)
 def schema() -> None:
-    """Print the JSON Schema of scenario files (for editors and validators)."""
+    """Print the JSON Schema of scenario files.
+
+    Point an editor's YAML plugin or a validator at it."""
     from underlay.model.scenario import scenario_json_schema
 
     sys.stdout.write(json.dumps(scenario_json_schema(), indent=2) + "\n")
 
 
-@app.command()
+@app.command(cls=Command)
 def defaults(
     as_json: Annotated[bool, typer.Option("--json", help="print as JSON instead of YAML")] = False,
     releases: Annotated[
@@ -430,7 +496,7 @@ def defaults(
         ),
     ] = False,
 ) -> None:
-    """Show every default underlay uses, each with its source."""
+    """Show every default underlay uses, with its source."""
     from underlay.defaults.catalog import raw_defaults
 
     if releases:
@@ -454,22 +520,110 @@ def defaults(
         sys.stdout.write(yaml.safe_dump(data, sort_keys=False, width=100, allow_unicode=True))
 
 
-@import_app.command()
-def kubectl(
-    nodes: Annotated[Path, typer.Option("--nodes", help="JSON from `kubectl get nodes -o json`")],
-    pods: Annotated[Path, typer.Option("--pods", help="JSON from `kubectl get pods -A -o json`")],
-    tenant_from: Annotated[
-        str, typer.Option("--tenant-from", help="tenants from 'namespace' or 'label:KEY'")
-    ] = "namespace",
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="write the scenario here, not stdout")
+@app.command(cls=Command)
+def example(
+    name: Annotated[
+        str | None, typer.Argument(help="the example to write (default: list them)")
     ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", metavar="FILE", help="write it to this file, not stdout"),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="overwrite FILE if it exists")] = False,
+) -> None:
+    """List the bundled example scenarios, or write one.
+
+    Each is self-contained (no trace files): `underlay example saas-platform -o s.yaml`,
+    then `underlay compare s.yaml`."""
+    from underlay.bundled import example_summary, example_text, examples
+
+    try:
+        if name is None:
+            if output is not None:
+                raise InputError("--output: name the example to write (underlay example NAME)")
+            names = examples()
+            width = max(map(len, names)) + 2
+            for n in names:  # wrapped at 80 columns, for a terminal or a pipe alike
+                summary = example_summary(example_text(n))
+                lines = textwrap.wrap(summary, 80 - width) or [""]
+                sys.stdout.write(f"{n:<{width}}" + f"\n{'':<{width}}".join(lines) + "\n")
+            sys.stdout.write("\nWrite one: underlay example NAME -o FILE\n")
+            return
+        text = example_text(name)
+        if output is None:
+            sys.stdout.write(text)
+            return
+        if output.is_dir():
+            raise InputError(f"--output {output}: that is a folder; name a file in it")
+        if output.exists() and not force:
+            raise InputError(f"--output {output}: the file exists; --force to overwrite it")
+        if not output.parent.is_dir():
+            raise InputError(f"--output {output}: folder {output.parent} does not exist")
+        write_atomically(output, text)
+    except UnderlayError as exc:
+        raise _fail(exc) from None
+    err.print(Text(f"Wrote {output}: run underlay compare {output}"), highlight=False)
+
+
+@app.command(cls=Command)
+def docs(
+    name: Annotated[str | None, typer.Argument(help="the document (default: list them)")] = None,
+) -> None:
+    """Print bundled documentation, such as the JSON output's schema.
+
+    `underlay docs json` prints what --json writes, field by field (Markdown)."""
+    from underlay.bundled import DOCS, doc_text
+
+    if name is None:
+        width = max(map(len, DOCS))
+        for n, (_, what) in DOCS.items():
+            sys.stdout.write(f"{n:<{width}}  {what}\n")
+        return
+    try:
+        text = doc_text(name)
+    except UnderlayError as exc:
+        raise _fail(exc) from None
+    sys.stdout.write(text)
+
+
+_ScenarioOutput = Annotated[
+    Path | None,
+    typer.Option("--output", "-o", metavar="FILE", help="write the scenario here, not stdout"),
+]
+_Name = Annotated[str, typer.Option(metavar="NAME", help="scenario name")]
+_Cores = Annotated[int, typer.Option(metavar="CORES", help="cores of the host model to size with")]
+_Memory = Annotated[str, typer.Option(metavar="MEMORY", help="memory of the host model")]
+
+
+@import_app.command(cls=Command)
+def kubectl(
+    nodes: Annotated[
+        Path, typer.Option("--nodes", metavar="FILE", help="JSON from `kubectl get nodes -o json`")
+    ],
+    pods: Annotated[
+        Path, typer.Option("--pods", metavar="FILE", help="JSON from `kubectl get pods -A -o json`")
+    ],
+    tenant_from: Annotated[
+        str,
+        typer.Option(
+            "--tenant-from",
+            metavar="namespace|label:KEY",
+            help="tenants from the namespace or from a pod label",
+        ),
+    ] = "namespace",
+    output: _ScenarioOutput = None,
     name: Annotated[
         str | None,
-        typer.Option(help="scenario name (default: the --output file's stem, or kubectl-import)"),
+        typer.Option(
+            metavar="NAME",
+            help="scenario name (default: the --output file's stem, or kubectl-import)",
+        ),
     ] = None,
 ) -> None:
-    """Turn `kubectl get nodes/pods -o json` dumps into a scenario file to review and edit."""
+    """Turn kubectl JSON dumps of nodes and pods into a scenario.
+
+    From `kubectl get nodes -o json` and `kubectl get pods -A -o json`: a scenario file to
+    review and edit."""
     from underlay.importers.kubectl import import_kubectl
 
     try:
@@ -486,16 +640,16 @@ def kubectl(
         sys.stdout.write(result.text)
 
 
-@import_app.command()
+@import_app.command(cls=Command)
 def openb(
-    nodes: Annotated[Path, typer.Option("--nodes", help="openb node list CSV")],
-    pods: Annotated[Path, typer.Option("--pods", help="openb pod list CSV")],
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="write the scenario here, not stdout")
-    ] = None,
-    name: Annotated[str, typer.Option(help="scenario name")] = "openb",
+    nodes: Annotated[Path, typer.Option("--nodes", metavar="FILE", help="openb node list CSV")],
+    pods: Annotated[Path, typer.Option("--pods", metavar="FILE", help="openb pod list CSV")],
+    output: _ScenarioOutput = None,
+    name: _Name = "openb",
 ) -> None:
-    """Turn the Alibaba GPU trace (cluster-trace-gpu-v2023, "openb") into a scenario file."""
+    """Turn the Alibaba GPU trace (openb) into a scenario.
+
+    The trace is cluster-trace-gpu-v2023 ("openb"): its node list and pod list."""
     from underlay.importers.openb import openb_scenario, render
 
     try:
@@ -514,10 +668,15 @@ def openb(
 _TraceOutput = Annotated[
     Path,
     typer.Option(
-        "--output", "-o", help="scenario YAML to write; its trace goes beside it (<stem>.trace.csv)"
+        "--output",
+        "-o",
+        metavar="FILE",
+        help="scenario YAML to write; its trace goes beside it (<stem>.trace.csv)",
     ),
 ]
-_Tenants = Annotated[int, typer.Option(help="split the workloads round-robin into N tenants")]
+_Tenants = Annotated[
+    int, typer.Option(metavar="N", help="split the workloads round-robin into N tenants")
+]
 
 
 class _TraceProgress:
@@ -568,18 +727,23 @@ def _trace_import(output: Path, what: str, build: Callable[[str, _TraceProgress]
     )
 
 
-@import_app.command()
+@import_app.command(cls=Command)
 def bitbrains(
     paths: Annotated[
-        list[Path], typer.Argument(help="Bitbrains VM files (GWA-T-12 .csv), or folders of them")
+        list[Path],
+        typer.Argument(
+            metavar="PATH", help="Bitbrains VM files (GWA-T-12 .csv), or folders of them"
+        ),
     ],
     output: _TraceOutput,
-    host_cores: Annotated[int, typer.Option(help="cores of the host model to size with")] = 64,
-    host_memory: Annotated[str, typer.Option(help="memory of the host model")] = "512Gi",
+    host_cores: _Cores = 64,
+    host_memory: _Memory = "512Gi",
     tenants: _Tenants = 1,
-    name: Annotated[str, typer.Option(help="scenario name")] = "bitbrains",
+    name: _Name = "bitbrains",
 ) -> None:
-    """Turn Bitbrains VM traces (GWA-T-12) into a scenario that replays their usage."""
+    """Turn Bitbrains VM traces (GWA-T-12) into a scenario.
+
+    The scenario replays each VM's usage from a trace file written beside it."""
     from underlay.importers.bitbrains import bitbrains_import
 
     _trace_import(
@@ -591,34 +755,54 @@ def bitbrains(
     )  # fmt: skip
 
 
-@import_app.command()
+@import_app.command(cls=Command)
 def alibaba2018(
-    usage: Annotated[Path, typer.Option("--usage", help="machine_usage.csv (no header)")],
-    meta: Annotated[Path, typer.Option("--meta", help="machine_meta.csv (no header)")],
+    usage: Annotated[
+        Path, typer.Option("--usage", metavar="FILE", help="machine_usage.csv (no header)")
+    ],
+    meta: Annotated[
+        Path, typer.Option("--meta", metavar="FILE", help="machine_meta.csv (no header)")
+    ],
     output: _TraceOutput,
     containers: Annotated[
-        Path | None, typer.Option("--containers", help="container_usage.csv: import app groups")
+        Path | None,
+        typer.Option("--containers", metavar="FILE", help="container_usage.csv: import app groups"),
     ] = None,
     container_meta: Annotated[
-        Path | None, typer.Option("--container-meta", help="container_meta.csv (with --containers)")
+        Path | None,
+        typer.Option(
+            "--container-meta", metavar="FILE", help="container_meta.csv (with --containers)"
+        ),
     ] = None,
     machines: Annotated[
-        int | None, typer.Option(help="only the first N machines of the usage file")
+        int | None, typer.Option(metavar="N", help="only the first N machines of the usage file")
     ] = None,
     machine_memory: Annotated[
-        str, typer.Option(help="memory of a machine with mem_size 100 (the trace normalises it)")
+        str,
+        typer.Option(
+            metavar="MEMORY",
+            help="memory of a machine with mem_size 100 (the trace normalises it)",
+        ),
     ] = "512Gi",
     host_cores: Annotated[
-        int | None, typer.Option(help="cores of the host model (default: 2x the largest machine)")
+        int | None,
+        typer.Option(
+            metavar="CORES", help="cores of the host model (default: 2x the largest machine)"
+        ),
     ] = None,
     host_memory: Annotated[
-        str | None, typer.Option(help="memory of the host model (default: 2x the largest machine)")
+        str | None,
+        typer.Option(
+            metavar="MEMORY", help="memory of the host model (default: 2x the largest machine)"
+        ),
     ] = None,
     tenants: _Tenants = 1,
-    name: Annotated[str, typer.Option(help="scenario name")] = "alibaba2018",
+    name: _Name = "alibaba2018",
 ) -> None:
-    """Turn the Alibaba cluster trace v2018 (machines, or containers by app group) into a
-    scenario that replays their usage."""
+    """Turn the Alibaba cluster trace v2018 into a scenario.
+
+    Machines, or containers by app group; the scenario replays their usage from a trace
+    file written beside it."""
     from underlay.importers.alibaba2018 import alibaba2018_import
 
     _trace_import(
@@ -632,20 +816,31 @@ def alibaba2018(
     )  # fmt: skip
 
 
-@import_app.command()
+@import_app.command(cls=Command)
 def planetlab(
-    folder: Annotated[Path, typer.Argument(help="a PlanetLab day folder, one file per VM")],
+    folder: Annotated[
+        Path, typer.Argument(metavar="DAY", help="a PlanetLab day folder, one file per VM")
+    ],
     output: _TraceOutput,
-    limit: Annotated[int | None, typer.Option(help="only the first N files, by name")] = None,
-    group: Annotated[int, typer.Option(help="N files per workload (replicas N)")] = 1,
-    vm_cores: Annotated[int, typer.Option(help="cores that 100% of a VM means")] = 1,
-    vm_memory: Annotated[str, typer.Option(help="memory of each VM (the trace has none)")] = "1Gi",
-    host_cores: Annotated[int, typer.Option(help="cores of the host model to size with")] = 64,
-    host_memory: Annotated[str, typer.Option(help="memory of the host model")] = "512Gi",
+    limit: Annotated[
+        int | None, typer.Option(metavar="N", help="only the first N files, by name")
+    ] = None,
+    group: Annotated[int, typer.Option(metavar="N", help="N files per workload (replicas N)")] = 1,
+    vm_cores: Annotated[
+        int, typer.Option(metavar="CORES", help="cores that 100% of a VM means")
+    ] = 1,
+    vm_memory: Annotated[
+        str, typer.Option(metavar="MEMORY", help="memory of each VM (the trace has none)")
+    ] = "1Gi",
+    host_cores: _Cores = 64,
+    host_memory: _Memory = "512Gi",
     tenants: _Tenants = 1,
-    name: Annotated[str, typer.Option(help="scenario name")] = "planetlab",
+    name: _Name = "planetlab",
 ) -> None:
-    """Turn PlanetLab VM CPU traces (as shipped with CloudSim) into a scenario that replays them."""
+    """Turn PlanetLab VM CPU traces into a scenario.
+
+    The traces as shipped with CloudSim; the scenario replays them from a trace file
+    written beside it."""
     from underlay.importers.planetlab import planetlab_import
 
     _trace_import(

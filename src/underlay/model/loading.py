@@ -34,7 +34,9 @@ def load_scenario(path: str | Path) -> Scenario:
 def parse_scenario(text: str, *, source: str = "<scenario>") -> Scenario:
     """Validate scenario YAML ``text``; ``source`` names it in error messages."""
     if not text.strip():
-        raise ScenarioError(f"{source}: the file is empty; see `underlay schema` or examples/")
+        raise ScenarioError(
+            f"{source}: the file is empty; see `underlay example` or `underlay schema`"
+        )
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)

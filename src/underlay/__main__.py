@@ -1,0 +1,5 @@
+"""``python -m underlay``: the same command line as ``underlay``."""
+
+from underlay.cli import main
+
+main()
