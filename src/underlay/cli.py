@@ -6,6 +6,7 @@ scenario cannot be satisfied at all.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import io
 import json
@@ -55,14 +56,18 @@ def _fail(exc: UnderlayError) -> typer.Exit:
 
 
 def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file, so no half-written file is left."""
+    """Write ``text`` to ``path`` via a temporary file, so no half-written file is left:
+    the temporary file is removed whatever stops the write (a full disk, Ctrl-C, SIGTERM:
+    ``underlay.entry``)."""
     tmp = path.with_name(f".{path.name}.tmp")
     try:
         tmp.write_text(text, encoding="utf-8")
         tmp.replace(path)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise InputError(f"{path}: cannot write ({exc.strerror})") from None
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)  # gone already once replaced
 
 
 _SUBSTRATE_HELP = (
@@ -678,4 +683,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    from underlay.entry import install_handlers, run_guarded
+
+    install_handlers()
+    run_guarded(main)
