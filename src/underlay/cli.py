@@ -44,8 +44,11 @@ import_app = typer.Typer(
 )
 app.add_typer(import_app, name="import")
 
-out = Console()
 err = Console(stderr=True)
+# Tables are laid out for this many columns when stdout is not a terminal and $COLUMNS is
+# not set (a file, a pipe, a CI log): wide enough for five substrates side by side.
+_PIPE_WIDTH = 100
+_WIDTHS = (40, 1000)
 _PROGRESS_FROM_PODS = 50_000
 
 
@@ -82,6 +85,15 @@ SeedOpt = Annotated[
     int | None,
     typer.Option(
         help="random seed of the usage models and the failure Monte Carlo (default: the scenario's)"
+    ),
+]
+WidthOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--width",
+        help="lay the tables out for N columns, 40 to 1,000 (default: the terminal's width; "
+        f"written to a file or a pipe: $COLUMNS, else {_PIPE_WIDTH})",
+        metavar="N",
     ),
 ]
 AllTenantsOpt = Annotated[
@@ -137,6 +149,7 @@ def compare(
     markdown: MarkdownOpt = None,
     output: OutputOpt = None,
     all_tenants: AllTenantsOpt = False,
+    width: WidthOpt = None,
 ) -> None:
     """Place every tenant on each substrate, replay usage, analyse every factor, score them
     and give the verdict (with the least-cost hybrid), side by side."""
@@ -145,7 +158,7 @@ def compare(
             scenario, as_json, substrate, strategy, simulate_usage,
             SECTIONS if analyse_factors else (), seed, trials, output, all_tenants, static=True,
             weights=tuple(weight or ()), decide=analyse_factors, report=report,
-            markdown=markdown,
+            markdown=markdown, width=width,
         )
     )  # fmt: skip
 
@@ -158,10 +171,14 @@ def simulate(
     seed: SeedOpt = None,
     output: OutputOpt = None,
     all_tenants: AllTenantsOpt = False,
+    width: WidthOpt = None,
 ) -> None:
     """Replay every workload's usage over the horizon on each substrate's placement."""
     _run(
-        _Request(scenario, as_json, substrate, None, True, (), seed, None, output, all_tenants, static=False)
+        _Request(
+            scenario, as_json, substrate, None, True, (), seed, None, output, all_tenants,
+            static=False, width=width,
+        )
     )  # fmt: skip
 
 
@@ -182,12 +199,16 @@ def analyze(
     trials: TrialsOpt = None,
     output: OutputOpt = None,
     all_tenants: AllTenantsOpt = False,
+    width: WidthOpt = None,
 ) -> None:
     """Isolation and blast radius, failures, the Kubernetes lifecycle and cost, per substrate."""
     sections = tuple(section) if section else SECTIONS
     wants_sim = simulate_usage and "cost" in sections
     _run(
-        _Request(scenario, as_json, substrate, None, wants_sim, sections, seed, trials, output, all_tenants, static=False)
+        _Request(
+            scenario, as_json, substrate, None, wants_sim, sections, seed, trials, output,
+            all_tenants, static=False, width=width,
+        )
     )  # fmt: skip
 
 
@@ -207,6 +228,7 @@ def recommend(
     weight: WeightOpt = None,
     output: OutputOpt = None,
     all_tenants: AllTenantsOpt = False,
+    width: WidthOpt = None,
 ) -> None:
     """The verdict and its reasons, and the least-cost hybrid plan meeting every constraint,
     written as an editable scenario file (each tenant pinned to its substrate)."""
@@ -214,7 +236,7 @@ def recommend(
         _Request(
             scenario, as_json, substrate, None, True, SECTIONS, seed, trials, output,
             all_tenants, static=False, weights=tuple(weight or ()), decide=True, plan=plan,
-            recommend=True,
+            recommend=True, width=width,
         )
     )  # fmt: skip
 
@@ -238,10 +260,15 @@ class _Request:
     markdown: Path | None = None
     plan: Path | None = None  # recommend: where the plan scenario goes
     recommend: bool = False
+    width: int | None = None  # --width
 
 
 def _run(req: _Request) -> None:
     try:
+        if req.width is not None and not _WIDTHS[0] <= req.width <= _WIDTHS[1]:
+            raise InputError(
+                f"--width: must be from {_WIDTHS[0]} to {_WIDTHS[1]:,} columns, got {req.width}"
+            )
         sc = load_scenario(req.path)
         # The scenario (and the imports) live until the process exits: keep them out of
         # the cyclic collector's full passes, which otherwise rescan them during placement
@@ -330,7 +357,7 @@ def _run(req: _Request) -> None:
     from underlay.report.terminal import render_analysis, render_comparison, render_simulation
 
     limit = None if req.all_tenants else 25
-    console = Console(record=True, width=160, file=io.StringIO()) if req.output else out
+    console = _console(req)
     if req.recommend and decision is not None:
         from underlay.report.decision_terminal import render_decision
 
@@ -343,7 +370,12 @@ def _run(req: _Request) -> None:
 
         render_verdict_line(decision, console)
     if req.static:
-        render_comparison(result, console, max_tenants=limit)
+        # with the cost analysed, the substrate table shows its total (power at the
+        # simulated load), the figure the decision uses: one cost per substrate
+        costs = None
+        if analysis is not None and "cost" in analysis.sections:
+            costs = [a.cost for a in analysis.substrates if a.cost is not None]
+        render_comparison(result, console, max_tenants=limit, costs=costs)
     if simulation is not None and (req.static or not req.sections):
         render_simulation(simulation, console, max_tenants=limit)
     if analysis is not None:
@@ -354,6 +386,26 @@ def _run(req: _Request) -> None:
         render_decision(decision, console, max_tenants=limit)
     if req.output:
         _write_output(req.output, console.export_text())
+
+
+def _pipe_width() -> int:
+    """Columns to lay tables out for when the output is not a terminal: $COLUMNS (kept
+    within the range of --width), else ``_PIPE_WIDTH``."""
+    columns = os.environ.get("COLUMNS", "").strip()
+    if columns.isdigit():
+        return min(max(int(columns), _WIDTHS[0]), _WIDTHS[1])
+    return _PIPE_WIDTH
+
+
+def _console(req: _Request) -> Console:
+    """Where the tables go, laid out for --width, else the terminal's width, else (a file,
+    a pipe) ``_pipe_width()``."""
+    if req.output is not None:
+        return Console(record=True, width=req.width or _pipe_width(), file=io.StringIO())
+    if req.width is not None:
+        return Console(width=req.width)
+    console = Console()
+    return console if console.is_terminal else Console(width=_pipe_width())
 
 
 def _write_output(path: Path, text: str) -> None:
