@@ -13,14 +13,64 @@ The public Python API, returning plain data::
         print(a.name, a.isolation.incidents_per_year, a.cost.per_month.total)
 """
 
-from underlay.analysis.capacity import SubstrateStatic, TenantStatic
-from underlay.decision.decide import decide
-from underlay.decision.results import Decision
-from underlay.defaults.catalog import Defaults, load_defaults
-from underlay.errors import InfeasibleError, InputError, ScenarioError, TraceError, UnderlayError
-from underlay.model.loading import load_scenario, parse_scenario
-from underlay.model.scenario import Scenario
-from underlay.pipeline import Analysis, Comparison, Simulation, analyse, compare, simulate
+import importlib
+import typing
+
+# The API loads on first use (PEP 562), so that ``import underlay.entry`` — the console
+# script — imports nothing heavy before it installs its signal handlers.
+if typing.TYPE_CHECKING:
+    from underlay.analysis.capacity import SubstrateStatic, TenantStatic
+    from underlay.decision.decide import decide
+    from underlay.decision.results import Decision
+    from underlay.defaults.catalog import Defaults, load_defaults
+    from underlay.errors import (
+        InfeasibleError,
+        InputError,
+        ScenarioError,
+        TraceError,
+        UnderlayError,
+    )
+    from underlay.model.loading import load_scenario, parse_scenario
+    from underlay.model.scenario import Scenario
+    from underlay.pipeline import Analysis, Comparison, Simulation, analyse, compare, simulate
+
+_WHERE = {
+    "SubstrateStatic": "underlay.analysis.capacity",
+    "TenantStatic": "underlay.analysis.capacity",
+    "decide": "underlay.decision.decide",
+    "Decision": "underlay.decision.results",
+    "Defaults": "underlay.defaults.catalog",
+    "load_defaults": "underlay.defaults.catalog",
+    "InfeasibleError": "underlay.errors",
+    "InputError": "underlay.errors",
+    "ScenarioError": "underlay.errors",
+    "TraceError": "underlay.errors",
+    "UnderlayError": "underlay.errors",
+    "load_scenario": "underlay.model.loading",
+    "parse_scenario": "underlay.model.loading",
+    "Scenario": "underlay.model.scenario",
+    "Analysis": "underlay.pipeline",
+    "Comparison": "underlay.pipeline",
+    "Simulation": "underlay.pipeline",
+    "analyse": "underlay.pipeline",
+    "compare": "underlay.pipeline",
+    "simulate": "underlay.pipeline",
+}
+
+
+def __getattr__(name: str) -> object:
+    """A name of the API, imported from its module on first use."""
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'underlay' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
 
 __all__ = [
     "Analysis",

@@ -1,5 +1,5 @@
-"""``python -m underlay``: the same command line as ``underlay``."""
+"""``python -m underlay``: the same command line as ``underlay``, with its signal handling."""
 
-from underlay.cli import main
+from underlay.entry import main
 
 main()

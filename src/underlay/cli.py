@@ -6,6 +6,7 @@ scenario cannot be satisfied at all.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import io
 import json
@@ -79,8 +80,11 @@ def _root(
     pass
 
 
-out = Console()
 err = Console(stderr=True)
+# Tables are laid out for this many columns when stdout is not a terminal and $COLUMNS is
+# not set (a file, a pipe, a CI log): wide enough for five substrates side by side.
+_PIPE_WIDTH = 100
+_WIDTHS = (40, 1000)
 _PROGRESS_FROM_PODS = 50_000
 
 
@@ -91,14 +95,18 @@ def _fail(exc: UnderlayError) -> typer.Exit:
 
 
 def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file, so no half-written file is left."""
+    """Write ``text`` to ``path`` via a temporary file, so no half-written file is left:
+    the temporary file is removed whatever stops the write (a full disk, Ctrl-C, SIGTERM:
+    ``underlay.entry``)."""
     tmp = path.with_name(f".{path.name}.tmp")
     try:
         tmp.write_text(text, encoding="utf-8")
         tmp.replace(path)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise InputError(f"{path}: cannot write ({exc.strerror})") from None
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)  # gone already once replaced
 
 
 _SUBSTRATE_HELP = (
@@ -119,6 +127,15 @@ SeedOpt = Annotated[
     typer.Option(
         metavar="SEED",
         help="random seed of the usage models and the failure Monte Carlo (default: the scenario's)",
+    ),
+]
+WidthOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--width",
+        help="lay the tables out for N columns, 40 to 1,000 (default: the terminal's width; "
+        f"written to a file or a pipe: $COLUMNS, else {_PIPE_WIDTH})",
+        metavar="N",
     ),
 ]
 AllTenantsOpt = Annotated[
@@ -183,6 +200,7 @@ def compare(
     markdown: MarkdownOpt = None,
     output: OutputOpt = None,
     all_tenants: AllTenantsOpt = False,
+    width: WidthOpt = None,
 ) -> None:
     """Compare the substrates of a scenario and give the verdict.
 
@@ -193,7 +211,7 @@ def compare(
             scenario, as_json, substrate, strategy, simulate_usage,
             SECTIONS if analyse_factors else (), seed, trials, output, all_tenants, static=True,
             weights=tuple(weight or ()), decide=analyse_factors, report=report,
-            markdown=markdown,
+            markdown=markdown, width=width,
         )
     )  # fmt: skip
 
@@ -206,12 +224,16 @@ def simulate(
     seed: SeedOpt = None,
     output: OutputOpt = None,
     all_tenants: AllTenantsOpt = False,
+    width: WidthOpt = None,
 ) -> None:
     """Replay usage over time on each substrate.
 
     Every workload's usage is replayed over the horizon on each substrate's placement."""
     _run(
-        _Request(scenario, as_json, substrate, None, True, (), seed, None, output, all_tenants, static=False)
+        _Request(
+            scenario, as_json, substrate, None, True, (), seed, None, output, all_tenants,
+            static=False, width=width,
+        )
     )  # fmt: skip
 
 
@@ -232,6 +254,7 @@ def analyze(
     trials: TrialsOpt = None,
     output: OutputOpt = None,
     all_tenants: AllTenantsOpt = False,
+    width: WidthOpt = None,
 ) -> None:
     """Analyse isolation, failures, lifecycle and cost.
 
@@ -239,7 +262,10 @@ def analyze(
     sections = tuple(section) if section else SECTIONS
     wants_sim = simulate_usage and "cost" in sections
     _run(
-        _Request(scenario, as_json, substrate, None, wants_sim, sections, seed, trials, output, all_tenants, static=False)
+        _Request(
+            scenario, as_json, substrate, None, wants_sim, sections, seed, trials, output,
+            all_tenants, static=False, width=width,
+        )
     )  # fmt: skip
 
 
@@ -262,6 +288,7 @@ def recommend(
     weight: WeightOpt = None,
     output: OutputOpt = None,
     all_tenants: AllTenantsOpt = False,
+    width: WidthOpt = None,
 ) -> None:
     """Give the verdict and write the least-cost hybrid plan.
 
@@ -273,6 +300,7 @@ def recommend(
             scenario, as_json, substrate, None, True, SECTIONS, seed, trials, output,
             all_tenants, static=False, weights=tuple(weight or ()), decide=True,
             plan=plan or scenario.with_name(f"{scenario.stem}.plan.yaml"), recommend=True,
+            width=width,
         )
     )  # fmt: skip
 
@@ -296,10 +324,15 @@ class _Request:
     markdown: Path | None = None
     plan: Path | None = None  # recommend: where the plan scenario goes (beside it by default)
     recommend: bool = False
+    width: int | None = None  # --width
 
 
 def _run(req: _Request) -> None:
     try:
+        if req.width is not None and not _WIDTHS[0] <= req.width <= _WIDTHS[1]:
+            raise InputError(
+                f"--width: must be from {_WIDTHS[0]} to {_WIDTHS[1]:,} columns, got {req.width}"
+            )
         sc = load_scenario(req.path)
         # The scenario (and the imports) live until the process exits: keep them out of
         # the cyclic collector's full passes, which otherwise rescan them during placement
@@ -389,7 +422,7 @@ def _run(req: _Request) -> None:
     from underlay.report.terminal import render_analysis, render_comparison, render_simulation
 
     limit = None if req.all_tenants else 25
-    console = Console(record=True, width=160, file=io.StringIO()) if req.output else out
+    console = _console(req)
     if req.recommend and decision is not None:
         from underlay.report.decision_terminal import render_decision
 
@@ -402,7 +435,12 @@ def _run(req: _Request) -> None:
 
         render_verdict_line(decision, console)
     if req.static:
-        render_comparison(result, console, max_tenants=limit)
+        # with the cost analysed, the substrate table shows its total (power at the
+        # simulated load), the figure the decision uses: one cost per substrate
+        costs = None
+        if analysis is not None and "cost" in analysis.sections:
+            costs = [a.cost for a in analysis.substrates if a.cost is not None]
+        render_comparison(result, console, max_tenants=limit, costs=costs)
     if simulation is not None and (req.static or not req.sections):
         render_simulation(simulation, console, max_tenants=limit)
     if analysis is not None:
@@ -413,6 +451,26 @@ def _run(req: _Request) -> None:
         render_decision(decision, console, max_tenants=limit)
     if req.output:
         _write_output(req.output, console.export_text())
+
+
+def _pipe_width() -> int:
+    """Columns to lay tables out for when the output is not a terminal: $COLUMNS (kept
+    within the range of --width), else ``_PIPE_WIDTH``."""
+    columns = os.environ.get("COLUMNS", "").strip()
+    if columns.isdigit():
+        return min(max(int(columns), _WIDTHS[0]), _WIDTHS[1])
+    return _PIPE_WIDTH
+
+
+def _console(req: _Request) -> Console:
+    """Where the tables go, laid out for --width, else the terminal's width, else (a file,
+    a pipe) ``_pipe_width()``."""
+    if req.output is not None:
+        return Console(record=True, width=req.width or _pipe_width(), file=io.StringIO())
+    if req.width is not None:
+        return Console(width=req.width)
+    console = Console()
+    return console if console.is_terminal else Console(width=_pipe_width())
 
 
 def _write_output(path: Path, text: str) -> None:
@@ -873,4 +931,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    from underlay.entry import install_handlers, run_guarded
+
+    install_handlers()
+    run_guarded(main)

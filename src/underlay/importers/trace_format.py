@@ -19,6 +19,7 @@ Turning usage series into scenarios is :mod:`underlay.importers.trace_import`.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -132,8 +133,10 @@ def write_trace(path: str | Path, series: Sequence[tuple[str, Any, Any, Any]]) -
                 )
         tmp.replace(target)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise InputError(f"{target}: cannot write ({exc.strerror or exc})") from None
+    finally:  # whatever stopped it (an error, Ctrl-C, SIGTERM): no temporary file is left
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
 
 
 # ------------------------------------------------------------------------------ reading

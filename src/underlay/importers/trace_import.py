@@ -6,6 +6,7 @@ they build, and writing a scenario and its trace together, atomically
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 from collections.abc import Sequence
@@ -212,14 +213,18 @@ def write_import(scenario_path: str | Path, result: ImportedTrace) -> Path:
     if trace.resolve() == target.resolve():
         raise InputError(f"{target}: the scenario file cannot be named like its trace file")
     existed = trace.exists()
-    write_trace(trace, result.series)
     tmp = target.with_name(f".{target.name}.tmp")
+    written = False
     try:
+        write_trace(trace, result.series)
         tmp.write_text(result.text, encoding="utf-8")
         tmp.replace(target)
+        written = True
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        if not existed:
-            trace.unlink(missing_ok=True)
         raise InputError(f"{target}: cannot write ({exc.strerror or exc})") from None
+    finally:  # whatever stopped it (an error, Ctrl-C, SIGTERM): nothing half-done is left
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+            if not written and not existed:
+                trace.unlink(missing_ok=True)
     return trace

@@ -1,7 +1,8 @@
 """Tables declared as fields (title, unit, accessor), rendered by each writer.
 
-The comparison is shown transposed: one row per measure, one column per substrate, so
-four substrates fit an 80-column terminal.
+The comparison is shown transposed: one row per measure, one column per substrate; in a
+terminal too narrow for every substrate side by side, the table is printed in parts
+(:mod:`underlay.report.fitting`).
 
 A column's title, unit and text are plain text, never markup: they may hold names from
 user input (a tenant called ``[red]x`` or ``<b>``), so each writer escapes them for its
@@ -12,13 +13,14 @@ the terminal, made of figures and fixed words only: never a name.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from underlay.analysis.capacity import SubstrateStatic, TenantStatic
+from underlay.analysis.cost import SubstrateCost
 
-__all__ = ["SUBSTRATE_COLUMNS", "TENANT_COLUMNS", "Column", "tenant_cell"]
+__all__ = ["SUBSTRATE_COLUMNS", "TENANT_COLUMNS", "Column", "substrate_columns", "tenant_cell"]
 
 Row = TypeVar("Row")
 
@@ -111,9 +113,31 @@ SUBSTRATE_COLUMNS: list[Column[SubstrateStatic]] = [
 ]
 
 
-def tenant_cell(t: TenantStatic) -> str:
-    """One tenant on one substrate, in two short lines (markup; figures only, no names)."""
-    parts = [f"${t.cost_per_month_usd:,.0f}/mo · {t.hosts} host{'s' if t.hosts != 1 else ''}"]
+def substrate_columns(
+    costs: Sequence[SubstrateCost] | None = None,
+) -> list[Column[SubstrateStatic]]:
+    """:data:`SUBSTRATE_COLUMNS`, and with the cost analysed (``costs``, one per substrate)
+    its cost row the analysis's total instead: power at the simulated load, ops and idle
+    owned hosts included, the figure the Cost table and the decision show. The placement's
+    own estimate (power at the requested load) differs by a few per cent and would be a
+    second cost per substrate; it stays in the JSON (``cost_per_month_usd``)."""
+    if not costs:
+        return SUBSTRATE_COLUMNS
+    total = {c.name: c.per_month.total for c in costs}
+    cost: Column[SubstrateStatic] = Column(
+        "cost",
+        f"USD / month, power at the {costs[0].power_basis} load",
+        lambda s: f"{total[s.name]:,.0f}",
+    )
+    return [cost if c.title == "cost" else c for c in SUBSTRATE_COLUMNS]
+
+
+def tenant_cell(t: TenantStatic, cost_usd: float | None = None) -> str:
+    """One tenant on one substrate, in two short lines (markup; figures only, no names);
+    its cost per month is ``cost_usd`` when given (the cost analysis's), else the
+    placement's estimate."""
+    usd = t.cost_per_month_usd if cost_usd is None else cost_usd
+    parts = [f"${usd:,.0f}/mo · {t.hosts} host{'s' if t.hosts != 1 else ''}"]
     if t.pods_placed < t.pods:
         parts.append(f"{t.pods - t.pods_placed:,} pods unplaced")
     if t.running_version != t.wanted_version:

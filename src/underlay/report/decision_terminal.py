@@ -9,12 +9,12 @@ cells are plain :class:`rich.text.Text`.
 from __future__ import annotations
 
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
 from underlay.decision.results import Decision, TornadoBar, WeightRange
 from underlay.model.scenario import FACTORS
 from underlay.report.factor_columns import FACTOR_PARTS
+from underlay.report.fitting import Grid, print_grid
 from underlay.report.terminal import markup_line
 
 __all__ = ["render_decision", "render_verdict_line"]
@@ -67,23 +67,22 @@ def render_decision(decision: Decision, console: Console, *, max_tenants: int | 
     for reason in card.verdict.reasons:
         console.print(Text(f"  • {reason}"), highlight=False)
     weights = ", ".join(f"{f} {card.weights[f]:g}" for f in FACTORS)
-    table = Table(title=f"Scorecard (weights: {weights})", title_justify="left")
-    table.add_column("")
     names = [s.name for s in card.substrates]
-    for name in names:
-        table.add_column(Text(name), justify="right")
+    labels: list[Text] = []
+    rows: list[list[Text]] = []
     for f in FACTORS:
-        table.add_row(f, *(f"{s.factors[f].score:.0f}" for s in card.substrates))
+        labels.append(Text(f))
+        rows.append([Text(f"{s.factors[f].score:.0f}") for s in card.substrates])
         # each figure the score rests on, under its own name (means over the tenants)
         for part in FACTOR_PARTS.get(f, []):
             figures = [part.cell(s.factors[f], worst=False) for s in card.substrates]
             if part.key == "pods_unplaced" and set(figures) <= {"0"}:
                 continue  # every pod placed everywhere: nothing to say
-            table.add_row(
-                Text(f"  {part.short}", style="dim"), *(Text(c, style="dim") for c in figures)
-            )
-    table.add_row("[bold]total[/bold]", *(f"[bold]{s.total:.1f}[/bold]" for s in card.substrates))
-    console.print(table)
+            labels.append(Text(f"  {part.short}", style="dim"))
+            rows.append([Text(c, style="dim") for c in figures])
+    labels.append(Text("total", style="bold"))
+    rows.append([Text(f"{s.total:.1f}", style="bold") for s in card.substrates])
+    print_grid(console, Grid(f"Scorecard (weights: {weights})", "", names, labels, rows))
     console.print(
         Text(
             "performance index = throughput (storage I/O, GPU) × (1 − CPU unmet) × (1 − GPU "
@@ -96,17 +95,20 @@ def render_decision(decision: Decision, console: Console, *, max_tenants: int | 
         highlight=False,
     )
     shown = card.tenants if max_tenants is None else card.tenants[:max_tenants]
-    best = Table(title="Best substrate per tenant (its own total)", title_justify="left")
-    best.add_column("tenant", overflow="fold")
-    for name in names:
-        best.add_column(Text(name), justify="right")
-    for t in shown:
-        cells = [
+    best = [
+        [
             Text(f"{x:.0f}", style="bold" if n == t.best else "")
             for n, x in zip(names, t.totals, strict=True)
         ]
-        best.add_row(Text(t.name), *cells)
-    console.print(best)
+        for t in shown
+    ]
+    print_grid(
+        console,
+        Grid(
+            "Best substrate per tenant (its own total)", "tenant", names,
+            [Text(t.name) for t in shown], best, whole=[t.name for t in shown],
+        ),
+    )  # fmt: skip
     if len(shown) < len(card.tenants):
         console.print(f"[dim]… and {len(card.tenants) - len(shown):,} more tenants[/dim]")
     plan = decision.hybrid
@@ -130,15 +132,18 @@ def render_decision(decision: Decision, console: Console, *, max_tenants: int | 
         console.print(markup_line("[yellow]note[/yellow]: {}", note), highlight=False)
     sens = decision.sensitivity
     if sens is not None:
-        table = Table(title="How far before the verdict flips", title_justify="left")
-        table.add_column("input")
-        table.add_column("now", justify="right")
-        table.add_column("range keeping the verdict", justify="left")
-        for r in sens.weights:
-            table.add_row(f"weight of {r.factor}", f"{r.weight:g}", Text(_weight_text(r)))
-        for b in sens.tornado:
-            table.add_row(b.parameter, f"{b.base:,.3g} {b.unit}", Text(_bar_text(b)))
-        console.print(table)
+        inputs = [Text(f"weight of {r.factor}") for r in sens.weights]
+        inputs += [Text(b.parameter) for b in sens.tornado]
+        ranges = [[Text(f"{r.weight:g}"), Text(_weight_text(r))] for r in sens.weights]
+        ranges += [[Text(f"{b.base:,.3g} {b.unit}"), Text(_bar_text(b))] for b in sens.tornado]
+        print_grid(
+            console,
+            Grid(
+                "How far before the verdict flips", "input",
+                ["now", "range keeping the verdict"], inputs, ranges,
+                justify=["right", "left"], split=False,
+            ),
+        )  # fmt: skip
         for note in sens.notes:
             console.print(markup_line("[yellow]note[/yellow]: {}", note), highlight=False)
     for note in card.notes:

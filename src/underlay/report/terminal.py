@@ -20,12 +20,13 @@ from typing import Any
 
 from rich.console import Console
 from rich.control import strip_control_codes
-from rich.table import Table
 from rich.text import Span, Text
 
+from underlay.analysis.cost import SubstrateCost
 from underlay.model.scenario import Scenario, Tenant
 from underlay.pipeline import Analysis, Comparison, Simulation
-from underlay.report.columns import SUBSTRATE_COLUMNS, Column, tenant_cell
+from underlay.report.columns import Column, substrate_columns, tenant_cell
+from underlay.report.fitting import Grid, print_grid
 
 __all__ = ["markup_line", "render_analysis", "render_comparison", "render_simulation"]
 
@@ -80,38 +81,20 @@ def _print(console: Console, line: Text, *, highlight: bool = True) -> None:
 
 
 def _transposed(
+    console: Console,
     title: str,
     columns: Sequence[Column[Any]],
     items: Sequence[Any],
     names: list[str],
-    width: int,
-) -> Table:
-    """One row per measure, one column per substrate, for a console ``width`` wide."""
-    table = Table(title=title, title_justify="left", header_style="bold")
-    rows = [[Text(col.text(item)) for item in items] for col in columns]
-    # Widths are shared out here, not left to Rich, which past the console's edge crops the
-    # last columns away: labels wrap first, never "10,8…" for 10,800; only when the
-    # figures alone are wider than the console do they fold onto a second line.
-    want = [
-        min(max([len(name), *(r[i].cell_len for r in rows)]), 24) for i, name in enumerate(names)
+) -> None:
+    """One row per measure, one column per substrate, fitted to the console (its labels
+    wrap before its figures; see :mod:`underlay.report.fitting`)."""
+    labels = [
+        Text.assemble(col.title, " ", (col.unit, "dim")) if col.unit else Text(col.title)
+        for col in columns
     ]
-    labels = max((len(f"{c.title} {c.unit}".strip()) for c in columns), default=10)
-    room = width - 3 * (len(names) + 1) - 1  # a border and two spaces of padding per column
-    if labels + sum(want) > room:
-        label_width = max(10, room - sum(want))
-        spare = room - label_width
-        if sum(want) > spare:  # the figures themselves do not fit: fold, proportionally
-            want = [max(4, w * spare // sum(want)) for w in want]
-        table.add_column("", width=label_width, overflow="fold")
-    else:
-        table.add_column("")
-    for name, w in zip(names, want, strict=True):
-        fixed = labels + sum(want) > room
-        table.add_column(Text(name), justify="right", width=w if fixed else None, overflow="fold")
-    for col, cells in zip(columns, rows, strict=True):
-        label = Text.assemble(col.title, " ", (col.unit, "dim")) if col.unit else Text(col.title)
-        table.add_row(label, *cells)
-    return table
+    cells = [[Text(col.text(item)) for item in items] for col in columns]
+    print_grid(console, Grid(title, "", names, labels, cells))
 
 
 def _tenant_matrix(
@@ -127,16 +110,14 @@ def _tenant_matrix(
 
     ``subtitle`` is plain text under the tenant's name; ``cells`` are markup (figures only).
     """
-    table = Table(title=title, title_justify="left", header_style="bold")
-    table.add_column("tenant")
-    for name in names:
-        table.add_column(Text(name))
     shown = sc.tenants if max_tenants is None else sc.tenants[:max_tenants]
-    for i, tenant in enumerate(shown):
-        label = Text.assemble(tenant.name, "\n", (subtitle(tenant), "dim"))
-        row = [Text.from_markup(cell, emoji=False) for cell in cells(i)]
-        table.add_row(label, *row, end_section=True)
-    console.print(table)
+    labels = [Text.assemble(t.name, "\n", (subtitle(t), "dim")) for t in shown]
+    rows = [[Text.from_markup(cell, emoji=False) for cell in cells(i)] for i in range(len(shown))]
+    grid = Grid(
+        title, "tenant", names, labels, rows, justify="left", rules=True,
+        whole=[t.name for t in shown],
+    )  # fmt: skip
+    print_grid(console, grid)
     if len(shown) < len(sc.tenants):
         console.print(
             f"[dim]… and {len(sc.tenants) - len(shown):,} more tenants "
@@ -145,9 +126,15 @@ def _tenant_matrix(
 
 
 def render_comparison(
-    result: Comparison, console: Console, *, max_tenants: int | None = 25
+    result: Comparison,
+    console: Console,
+    *,
+    max_tenants: int | None = 25,
+    costs: Sequence[SubstrateCost] | None = None,
 ) -> None:
-    """Print the substrate table, the per-tenant table, and unplaced pods."""
+    """Print the substrate table, the per-tenant table, and unplaced pods. With ``costs``
+    (the cost analysis, one per substrate) the costs shown are its totals, so each
+    substrate and tenant has one cost in the whole output."""
     sc = result.scenario
     mode = "sized by underlay" if result.scenario.hardware.inventory is None else "given inventory"
     _print(
@@ -158,13 +145,14 @@ def render_comparison(
         ),
     )  # fmt: skip
     names = [s.name for s in result.substrates]
-    console.print(
-        _transposed("Substrates", SUBSTRATE_COLUMNS, result.substrates, names, console.width)
-    )
+    _transposed(console, "Substrates", substrate_columns(costs), result.substrates, names)
     _tenant_matrix(
         console, "Tenants (cost, hosts touched, what they give up)", sc, names, max_tenants,
         lambda t: f"{t.isolation}, {t.kubernetes_version}",
-        lambda i: [tenant_cell(s.tenants[i]) for s in result.substrates],
+        lambda i: [
+            tenant_cell(s.tenants[i], None if not costs else costs[j].tenants[i].per_month.total)
+            for j, s in enumerate(result.substrates)
+        ],
     )  # fmt: skip
     for s in result.substrates:
         if s.unplaced:
@@ -199,9 +187,7 @@ def render_simulation(
         f"seed {sim.seed}"
     )
     names = [r.name for r in result.results]
-    console.print(
-        _transposed("Usage replayed", SIMULATION_ROWS, result.results, names, console.width)
-    )
+    _transposed(console, "Usage replayed", SIMULATION_ROWS, result.results, names)
     _tenant_matrix(
         console, "Tenants over time (unmet CPU, SLA, what hurt them)", sc, names, max_tenants,
         lambda t: f"SLA {t.sla.cpu_satisfaction_percent:g}%",
@@ -245,7 +231,7 @@ def _factor_tables(
     the tenant matrix (``matrix``: title, tenant subtitle, cell of a substrate's tenant)."""
     names = [a.name for a in result.substrates]
     console.print(heading)
-    console.print(_transposed(table[0], table[1], items, names, console.width))
+    _transposed(console, table[0], table[1], items, names)
     title, subtitle, cell = matrix
     _tenant_matrix(
         console, title, result.scenario, names, max_tenants, subtitle,
@@ -331,8 +317,7 @@ def _render_cost(result: Analysis, console: Console, max_tenants: int | None) ->
     _factor_tables(
         console, result, max_tenants, costs,
         "[bold]Cost and energy[/bold] — capex, power on the host curve at the "
-        f"{costs[0].power_basis} load (the substrate table prices power at the requested "
-        "load), licences, ops",
+        f"{costs[0].power_basis} load, licences, ops",
         ("Cost", COST_ROWS),
         ("Tenants: cost, energy, cost per SLA-met pod-hour",
          lambda t: f"{sum(w.replicas for c in t.clusters for w in c.workloads):,} pods",
