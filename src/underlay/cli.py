@@ -82,6 +82,13 @@ SeedOpt = Annotated[
 AllTenantsOpt = Annotated[
     bool, typer.Option("--all-tenants", help="list every tenant (default: the first 25)")
 ]
+AllowPathsOpt = Annotated[
+    bool,
+    typer.Option(
+        "--allow-paths",
+        help="read trace files outside the scenario's folder (absolute paths, '..', links)",
+    ),
+]
 
 
 WeightOpt = Annotated[
@@ -132,6 +139,7 @@ def compare(
     markdown: MarkdownOpt = None,
     output: OutputOpt = None,
     all_tenants: AllTenantsOpt = False,
+    allow_paths: AllowPathsOpt = False,
 ) -> None:
     """Place every tenant on each substrate, replay usage, analyse every factor, score them
     and give the verdict (with the least-cost hybrid), side by side."""
@@ -140,7 +148,7 @@ def compare(
             scenario, as_json, substrate, strategy, simulate_usage,
             SECTIONS if analyse_factors else (), seed, trials, output, all_tenants, static=True,
             weights=tuple(weight or ()), decide=analyse_factors, report=report,
-            markdown=markdown,
+            markdown=markdown, allow_paths=allow_paths,
         )
     )  # fmt: skip
 
@@ -153,10 +161,11 @@ def simulate(
     seed: SeedOpt = None,
     output: OutputOpt = None,
     all_tenants: AllTenantsOpt = False,
+    allow_paths: AllowPathsOpt = False,
 ) -> None:
     """Replay every workload's usage over the horizon on each substrate's placement."""
     _run(
-        _Request(scenario, as_json, substrate, None, True, (), seed, None, output, all_tenants, static=False)
+        _Request(scenario, as_json, substrate, None, True, (), seed, None, output, all_tenants, static=False, allow_paths=allow_paths)
     )  # fmt: skip
 
 
@@ -177,12 +186,13 @@ def analyze(
     trials: TrialsOpt = None,
     output: OutputOpt = None,
     all_tenants: AllTenantsOpt = False,
+    allow_paths: AllowPathsOpt = False,
 ) -> None:
     """Isolation and blast radius, failures, the Kubernetes lifecycle and cost, per substrate."""
     sections = tuple(section) if section else SECTIONS
     wants_sim = simulate_usage and "cost" in sections
     _run(
-        _Request(scenario, as_json, substrate, None, wants_sim, sections, seed, trials, output, all_tenants, static=False)
+        _Request(scenario, as_json, substrate, None, wants_sim, sections, seed, trials, output, all_tenants, static=False, allow_paths=allow_paths)
     )  # fmt: skip
 
 
@@ -202,6 +212,7 @@ def recommend(
     weight: WeightOpt = None,
     output: OutputOpt = None,
     all_tenants: AllTenantsOpt = False,
+    allow_paths: AllowPathsOpt = False,
 ) -> None:
     """The verdict and its reasons, and the least-cost hybrid plan meeting every constraint,
     written as an editable scenario file (each tenant pinned to its substrate)."""
@@ -209,7 +220,7 @@ def recommend(
         _Request(
             scenario, as_json, substrate, None, True, SECTIONS, seed, trials, output,
             all_tenants, static=False, weights=tuple(weight or ()), decide=True, plan=plan,
-            recommend=True,
+            recommend=True, allow_paths=allow_paths,
         )
     )  # fmt: skip
 
@@ -233,11 +244,21 @@ class _Request:
     markdown: Path | None = None
     plan: Path | None = None  # recommend: where the plan scenario goes
     recommend: bool = False
+    allow_paths: bool = False  # trace files outside the scenario's folder may be read
+
+
+def _check_numbers(req: _Request) -> None:
+    """Out-of-range numeric options, refused before anything is read (exit 2, one line)."""
+    if req.seed is not None and req.seed < 0:
+        raise InputError(f"--seed: must be 0 or more, got {req.seed}")
+    if req.trials is not None and not 1 <= req.trials <= 100_000:
+        raise InputError(f"--trials: must be from 1 to 100,000, got {req.trials}")
 
 
 def _run(req: _Request) -> None:
     try:
-        sc = load_scenario(req.path)
+        _check_numbers(req)
+        sc = load_scenario(req.path, allow_paths=req.allow_paths)
         # The scenario (and the imports) live until the process exits: keep them out of
         # the cyclic collector's full passes, which otherwise rescan them during placement
         # (0.14 s of a 1M-pod placement; benchmarks/README.md).
@@ -269,8 +290,6 @@ def _run(req: _Request) -> None:
             weights = parse_weights(list(req.weights), sc.weights.as_dict())
         except ValueError as exc:
             raise InputError(f"--weight: {exc}") from None
-        if req.trials is not None and not 1 <= req.trials <= 100_000:
-            raise InputError(f"--trials: must be from 1 to 100,000, got {req.trials}")
         unknown = [s for s in req.sections if s not in SECTIONS]
         if unknown:
             raise InputError(f"--section: unknown {unknown[0]!r} (known: {', '.join(SECTIONS)})")
