@@ -155,7 +155,10 @@ class _StrictLoader(yaml.SafeLoader):
             # e.g. `!!int abc`, `!!timestamp 2026-02-30`, `!!bool maybe`
             tag = str(node.tag).rsplit(":", 1)[-1]
             raise yaml.constructor.ConstructorError(
-                None, None, f"cannot read {_clip(node.value)} as {tag} ({exc})", node.start_mark
+                None,
+                None,
+                f"cannot read {_clip(node.value)} as {tag} ({str(exc)[:80]})",
+                node.start_mark,
             ) from None
 
     def construct_mapping(self, node: yaml.Node, deep: bool = False) -> dict[Any, Any]:
@@ -195,7 +198,7 @@ def _parse_yaml(text: str, source: str) -> tuple[yaml.Node | None, Any]:
         raise ScenarioError(_at(source, exc.mark, path, exc.message)) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        problem = exc.problem or exc.context or "malformed YAML"
+        problem = _yaml_problem(exc)
         if mark is None:
             raise ScenarioError(f"{source}: malformed YAML: {problem}") from None
         if isinstance(exc, yaml.constructor.ConstructorError) and root is not None:
@@ -206,6 +209,19 @@ def _parse_yaml(text: str, source: str) -> tuple[yaml.Node | None, Any]:
         raise ScenarioError(f"{source}: malformed YAML: {exc}") from None
     finally:
         loader.dispose()
+
+
+def _yaml_problem(exc: yaml.MarkedYAMLError) -> str:
+    """PyYAML's context and problem as one phrase ("found duplicate anchor 'a'; first
+    occurrence on line 3, second occurrence"), without its multi-line mark dumps."""
+    parts = []
+    if exc.context:
+        first, then = exc.context_mark, exc.problem_mark
+        elsewhere = first is not None and then is not None and first.line != then.line
+        parts.append(f"{exc.context} on line {first.line + 1}" if elsewhere else exc.context)
+    if exc.problem:
+        parts.append(exc.problem)
+    return ", ".join(parts) or "malformed YAML"
 
 
 def _refuse_unreadable_characters(text: str, source: str) -> None:
@@ -339,6 +355,19 @@ def _against_defaults(scenario: Scenario) -> list[tuple[_Loc, str]]:
         problems.append((("overrides", *loc), _message(err, loc, Defaults)))
     if problems:
         return problems
+    from underlay.placement.plugins import default_registry
+
+    plugins = sorted(default_registry().score_names())
+    for name in scenario.placement.weights:
+        if name not in plugins:
+            hint = difflib.get_close_matches(name, plugins, n=1, cutoff=0.6)
+            fix = f"; did you mean {hint[0]!r}?" if hint else ""
+            problems.append(
+                (
+                    ("placement", "weights", name),
+                    f"unknown score plugin {_clip(name)}{fix} (known: {', '.join(plugins)})",
+                )
+            )
     defaults = load_defaults(scenario.overrides)
     for i, sub in enumerate(scenario.substrates):
         if isinstance(sub, Vm) and sub.hypervisor not in defaults.hypervisors:
@@ -415,7 +444,7 @@ def _listing(source: str, root: yaml.Node | None, problems: list[tuple[_Loc, str
 
 
 def _describe(exc: ValidationError, source: str, root: yaml.Node | None) -> str:
-    errors = exc.errors(include_url=False)
+    errors = _relevant(exc.errors(include_url=False))
     lines = []
     for err in errors[:_MAX_ERRORS_SHOWN]:
         loc = tuple(p for p in err["loc"] if not _is_union_tag(p))
@@ -432,6 +461,26 @@ def _describe(exc: ValidationError, source: str, root: yaml.Node | None) -> str:
     if len(errors) > _MAX_ERRORS_SHOWN:
         lines.append(f"... and {len(errors) - _MAX_ERRORS_SHOWN} more problems")
     return "\n".join(lines)
+
+
+def _relevant(errors: list[Any]) -> list[Any]:
+    """The errors worth showing: not "missing" when a misspelt key beside it is reported
+    with that very name as its did-you-mean (``replica:`` for ``replicas:`` is one
+    mistake), and not a union member's complaint about a value another member got into
+    (``shapes: [...]`` is not 'auto' or 'menu', but its problem is inside the list)."""
+    locs = [tuple(p for p in e["loc"] if not _is_union_tag(p)) for e in errors]
+    suggested = set()
+    for err, loc in zip(errors, locs, strict=True):
+        if err["type"] == "extra_forbidden" and loc:
+            hint = difflib.get_close_matches(str(loc[-1]), _known_keys(loc[:-1]), n=1, cutoff=0.6)
+            suggested.update((*loc[:-1], h) for h in hint)
+    deeper = {loc[:n] for loc in locs for n in range(len(loc))}
+    return [
+        err
+        for err, loc in zip(errors, locs, strict=True)
+        if not (err["type"] == "missing" and loc in suggested)
+        and not (loc in deeper and not str(err.get("msg", "")).startswith("Value error, @"))
+    ]
 
 
 def _is_union_tag(part: int | str) -> bool:
@@ -555,18 +604,22 @@ def _child(node: yaml.Node | None, part: int | str) -> yaml.Node | None:
 
 
 def _line_of(root: yaml.Node | None, loc: _Loc) -> int | None:
-    """1-based line of the deepest YAML node on ``loc`` that exists in the file (the key
-    itself for the last part, so "unknown key" points at the key)."""
+    """1-based line of the deepest field on ``loc`` that exists in the file: its key's
+    line for a mapping's field (``hardware:`` for what is missing in it), the item's for
+    a list's."""
     node = root
     line = node.start_mark.line + 1 if node is not None else None
-    for i, part in enumerate(loc):
-        if isinstance(node, yaml.MappingNode) and i == len(loc) - 1:
-            key = next((k for k, _ in reversed(node.value) if k.value == part), None)
-            if key is not None:
-                return int(key.start_mark.line) + 1
-        child = _child(node, part)
-        if child is None:
-            break
-        node = child
-        line = node.start_mark.line + 1
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            pair = next(((k, v) for k, v in reversed(node.value) if k.value == part), None)
+            if pair is None:
+                break
+            line = pair[0].start_mark.line + 1
+            node = pair[1]
+        else:
+            child = _child(node, part)
+            if child is None:
+                break
+            node = child
+            line = node.start_mark.line + 1
     return line
