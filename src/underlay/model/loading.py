@@ -27,7 +27,7 @@ import difflib
 import types
 import typing
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -112,13 +112,18 @@ class _Refusal(Exception):
         self.message, self.mark, self.path = message, mark, path
 
 
+def _resolvers_without(tag: str) -> dict[Any, Any]:
+    """SafeLoader's implicit resolvers (plain scalar → tag) less those giving ``tag``."""
+    return {
+        first: [(t, rx) for t, rx in resolvers if t != tag]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+
+
 class _StrictLoader(yaml.SafeLoader):
     """``SafeLoader`` refusing duplicate keys and deep nesting, dates left as text."""
 
-    yaml_implicit_resolvers: ClassVar[dict[Any, list[tuple[str, Any]]]] = {
-        first: [(tag, rx) for tag, rx in resolvers if tag != _TIMESTAMP]
-        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-    }
+    yaml_implicit_resolvers = _resolvers_without(_TIMESTAMP)
 
     def __init__(self, text: str) -> None:
         super().__init__(text)
@@ -126,10 +131,10 @@ class _StrictLoader(yaml.SafeLoader):
         self.depth = 0
         self.aliases = 0
 
-    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
         if self.check_event(yaml.AliasEvent):
             self.aliases += 1
-            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+            return super().compose_node(parent, index)
         # index: the key node of a mapping value, the position in a list, None for a key
         part = index.value if isinstance(index, yaml.ScalarNode) else index
         if parent is not None:
@@ -139,10 +144,10 @@ class _StrictLoader(yaml.SafeLoader):
             if self.depth > MAX_DEPTH:
                 raise _Refusal(
                     f"nested more than {MAX_DEPTH} levels deep",
-                    self.peek_event().start_mark,
+                    self.peek_event().start_mark,  # type: ignore[no-untyped-call]
                     tuple(self.path),
                 )
-            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+            return super().compose_node(parent, index)
         finally:
             self.depth -= 1
             if parent is not None:
@@ -161,8 +166,8 @@ class _StrictLoader(yaml.SafeLoader):
                 node.start_mark,
             ) from None
 
-    def construct_mapping(self, node: yaml.Node, deep: bool = False) -> dict[Any, Any]:
-        if isinstance(node, yaml.MappingNode):
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        if isinstance(node, yaml.MappingNode):  # PyYAML itself refuses anything else
             first: dict[Any, yaml.Node] = {}
             for key_node, _ in node.value:
                 if key_node.tag == _MERGE:
@@ -178,7 +183,7 @@ class _StrictLoader(yaml.SafeLoader):
                         f"{earlier.start_mark.line + 1}; a key may appear once in a mapping",
                         key_node.start_mark,
                     )
-        return super().construct_mapping(node, deep=deep)  # type: ignore[no-any-return]
+        return super().construct_mapping(node, deep=deep)
 
 
 def _parse_yaml(text: str, source: str) -> tuple[yaml.Node | None, Any]:
@@ -217,8 +222,10 @@ def _yaml_problem(exc: yaml.MarkedYAMLError) -> str:
     parts = []
     if exc.context:
         first, then = exc.context_mark, exc.problem_mark
-        elsewhere = first is not None and then is not None and first.line != then.line
-        parts.append(f"{exc.context} on line {first.line + 1}" if elsewhere else exc.context)
+        if first is not None and then is not None and first.line != then.line:
+            parts.append(f"{exc.context} on line {first.line + 1}")
+        else:
+            parts.append(exc.context)
     if exc.problem:
         parts.append(exc.problem)
     return ", ".join(parts) or "malformed YAML"
@@ -243,7 +250,7 @@ def _refuse_unreadable_characters(text: str, source: str) -> None:
         loader.dispose()
     code = ord(bad.group())
     what = "control character" if code < 0x20 or 0x7F <= code <= 0x9F else "character"
-    field = f"{_dotted(path)}: " if path else ""
+    field = f"{_shown(path)}: " if path else ""
     raise ScenarioError(
         f"{source}: line {line}: {field}{what} U+{code:04X} at column {column}; a YAML "
         "file cannot contain it (remove it)"
@@ -332,8 +339,12 @@ def _holds(node: yaml.Node, index: int) -> bool:
 def _at(source: str, mark: yaml.Mark, path: _Loc, message: str) -> str:
     if not path:
         return f"{source}: line {mark.line + 1}, column {mark.column + 1}: {message}"
-    shown = _dotted(path[:8]) + ("..." if len(path) > 8 else "")
-    return f"{source}: line {mark.line + 1}: {shown}: {message}"
+    return f"{source}: line {mark.line + 1}: {_shown(path)}: {message}"
+
+
+def _shown(path: _Loc) -> str:
+    """``path`` dotted, cut after 8 parts (a path 64 levels deep says nothing more)."""
+    return _dotted(path[:8]) + ("..." if len(path) > 8 else "")
 
 
 def _clip(value: Any) -> str:
@@ -469,7 +480,7 @@ def _relevant(errors: list[Any]) -> list[Any]:
     mistake), and not a union member's complaint about a value another member got into
     (``shapes: [...]`` is not 'auto' or 'menu', but its problem is inside the list)."""
     locs = [tuple(p for p in e["loc"] if not _is_union_tag(p)) for e in errors]
-    suggested = set()
+    suggested: set[_Loc] = set()
     for err, loc in zip(errors, locs, strict=True):
         if err["type"] == "extra_forbidden" and loc:
             hint = difflib.get_close_matches(str(loc[-1]), _known_keys(loc[:-1]), n=1, cutoff=0.6)
