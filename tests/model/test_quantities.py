@@ -164,29 +164,19 @@ def test_a_quantity_written_as_something_else_is_a_value_error(value: object, ki
 
 @pytest.mark.parametrize(
     "value",
-    [
-        "1e19",
-        "1e30",
-        "1e31",
-        "1e-31",
-        "1e999999999",
-        "1e" + "9" * 5000,
-        "9Ei",
-        "8Ei",
-        str(2**63),
-        2**63,
-        1e300,
-    ],
+    ["1e31", "1e-31", "1e999999999", "1e" + "9" * 5000, "2e30", "1" + "0" * 40, "1" * 5000, 1e300],
 )
-def test_out_of_range_quantities_are_refused_quickly(value: str | int | float) -> None:
-    # Kubernetes keeps a quantity in an int64 of its unit: 8Ei = 2^63 is already too large.
+def test_astronomical_quantities_are_refused_quickly(value: str | int | float) -> None:
+    # Beyond 10^30 of the unit, or an exponent beyond ±30: no million-digit number is built.
     with pytest.raises(ValueError, match="out of range"):
         parse_quantity(value)
 
 
 def test_the_largest_quantities_still_parse() -> None:
-    assert parse_quantity(str(2**63 - 1)) == Decimal(2**63 - 1)
-    assert parse_quantity("7Ei") == 7 * Decimal(2) ** 60
+    # Typos such as 64Ei (for 64Gi) still parse, so the models can ask "is the unit right?".
+    assert parse_quantity("1e30") == Decimal(10) ** 30
+    assert parse_quantity("64Ei") == 64 * Decimal(2) ** 60
+    assert parse_quantity(str(2**63)) == Decimal(2**63)
     assert parse_quantity("1e-30") == Decimal("1e-30")
 
 

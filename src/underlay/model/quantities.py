@@ -9,7 +9,7 @@ The grammar is the one of ``k8s.io/apimachinery/pkg/api/resource`` (kubernetes.i
 binary ``Ki Mi Gi Ti Pi Ei``, decimal ``k M G T P E``, ``m`` (milli) or an exponent
 ``e3`` / ``E3``.  Whatever else a file holds where a quantity belongs (a mapping, a list,
 nothing) is a ``ValueError`` that names what was found, so the loader reports it against
-the field; so is a magnitude beyond Kubernetes' own limit, 2^63 of the base unit.
+the field; so is an astronomical number (over 10^30 of the unit, or an exponent beyond 30).
 """
 
 from __future__ import annotations
@@ -40,10 +40,11 @@ _QUANTITY = re.compile(
     r"^\s*([+-]?(?:\d+\.?\d*|\.\d+))\s*(?:([eE][+-]?\d+)|(Ki|Mi|Gi|Ti|Pi|Ei|[mkMGTPE]))?\s*$"
 )
 _MIB = Decimal(2) ** 20
-# Kubernetes keeps quantities in an int64 of the base unit: nothing real is larger, and a
-# bound keeps a typo such as ``1e999999`` from building a million-digit number.
-_LIMIT = Decimal(2) ** 63
+# Far beyond anything real (Kubernetes itself stops at 2^63 ≈ 9.2e18), so plausible typos
+# such as ``64Ei`` for ``64Gi`` still reach the models' "is the unit right?" checks; the
+# bound only keeps ``1e999999`` or a 10,000-digit number from being built and echoed.
 _MAX_EXPONENT = 30
+_LIMIT = Decimal(10) ** _MAX_EXPONENT
 _KINDS = {dict: "a mapping", list: "a list", type(None): "nothing (null)"}
 
 
@@ -83,8 +84,8 @@ def parse_quantity(value: str | int | float) -> Decimal:
 
 
 def _bounded(amount: Decimal, value: str | int | float) -> Decimal:
-    if abs(amount) >= _LIMIT:
-        raise ValueError(f"{_short(value)} is out of range (Kubernetes allows less than 2^63)")
+    if abs(amount) > _LIMIT:
+        raise ValueError(f"{_short(value)} is out of range (at most 1e{_MAX_EXPONENT})")
     return amount
 
 
