@@ -113,8 +113,12 @@ def test_line_of_a_field_after_a_merge_is_the_files_own() -> None:
 def test_deep_flow_nesting_is_refused_at_its_line(levels: int) -> None:
     text = "name: t\ndescription: " + "[" * levels + "]" * levels + "\n"
     message = refused(text)
-    assert "line 2: description[0][0]" in message
-    assert f"nested more than {MAX_DEPTH} levels deep" in message
+    if levels > 1000 and "nesting depth" in message:
+        # libyaml stops the scanner's look-ahead at 1,000 flow levels itself
+        assert message.startswith("s.yaml: line 2, column ")
+    else:
+        assert "line 2: description[0][0]" in message
+        assert f"nested more than {MAX_DEPTH} levels deep" in message
 
 
 def test_deep_block_nesting_is_refused() -> None:

@@ -3,8 +3,9 @@
 Every problem becomes one :class:`~underlay.errors.ScenarioError` whose message names the
 file, the line, the field path and the problem, with a "did you mean" for misspelt keys.
 
-The file is parsed once, by a strict YAML loader (PyYAML's ``SafeLoader`` with these
-changes), into the node tree (lines of every field) and the data validated from it:
+The file is parsed once, by a strict YAML loader (PyYAML's ``SafeLoader``, its events
+parsed by libyaml when PyYAML has it, with these changes), into the node tree (lines of
+every field) and the data validated from it:
 
 - a file over :data:`MAX_SCENARIO_BYTES` is refused before it is parsed;
 - a control character (NUL, ESC, ...) is reported with its line and field, not its offset;
@@ -27,10 +28,16 @@ import difflib
 import types
 import typing
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 from pydantic import BaseModel, ValidationError
+from yaml.composer import Composer
+from yaml.constructor import SafeConstructor
+from yaml.parser import Parser
+from yaml.reader import Reader
+from yaml.resolver import Resolver
+from yaml.scanner import Scanner
 
 from underlay.errors import ScenarioError
 from underlay.files import read_text
@@ -103,11 +110,19 @@ def parse_scenario(
 # --------------------------------------------------------------------------- YAML
 
 
+class _Mark(Protocol):
+    """A place in the text (PyYAML's and libyaml's marks alike), counted from 0."""
+
+    index: int
+    line: int
+    column: int
+
+
 class _Refusal(Exception):
     """A YAML document the strict loader will not read, at ``mark`` (field ``path`` when
     known before the document is whole)."""
 
-    def __init__(self, message: str, mark: yaml.Mark, path: _Loc | None = None) -> None:
+    def __init__(self, message: str, mark: _Mark, path: _Loc | None = None) -> None:
         super().__init__(message)
         self.message, self.mark, self.path = message, mark, path
 
@@ -120,38 +135,58 @@ def _resolvers_without(tag: str) -> dict[Any, Any]:
     }
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """``SafeLoader`` refusing duplicate keys and deep nesting, dates left as text."""
+class _PythonEvents(Reader, Scanner, Parser):
+    """PyYAML's pure-Python reader, scanner and parser: YAML text → events."""
+
+    def __init__(self, text: str) -> None:
+        Reader.__init__(self, text)
+        Scanner.__init__(self)
+        Parser.__init__(self)
+
+
+try:  # libyaml parses the events in C, 5x faster; the rest stays PyYAML's Python
+    from yaml._yaml import CParser as _Events
+except ImportError:  # pragma: no cover - a PyYAML built without libyaml
+    _Events = _PythonEvents  # type: ignore[misc,assignment]
+
+
+class _StrictLoader(Composer, SafeConstructor, Resolver, _Events):
+    """``SafeLoader`` (events, composer, safe constructor, resolver) refusing duplicate
+    keys and deep nesting, dates left as text."""
 
     yaml_implicit_resolvers = _resolvers_without(_TIMESTAMP)
 
     def __init__(self, text: str) -> None:
-        super().__init__(text)
-        self.path: list[int | str] = []  # of the node being composed
-        self.depth = 0
+        _Events.__init__(self, text)
+        SafeConstructor.__init__(self)
+        Resolver.__init__(self)
+        Composer.__init__(self)
+        self.indices: list[Any] = []  # compose_node's `index` of each node being composed
         self.aliases = 0
 
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
         if self.check_event(yaml.AliasEvent):
             self.aliases += 1
             return super().compose_node(parent, index)
-        # index: the key node of a mapping value, the position in a list, None for a key
-        part = index.value if isinstance(index, yaml.ScalarNode) else index
-        if parent is not None:
-            self.path.append(part if isinstance(part, int | str) else "?")
-        self.depth += 1
+        self.indices.append(index)
         try:
-            if self.depth > MAX_DEPTH:
-                raise _Refusal(
-                    f"nested more than {MAX_DEPTH} levels deep",
-                    self.peek_event().start_mark,  # type: ignore[no-untyped-call]
-                    tuple(self.path),
-                )
+            if len(self.indices) > MAX_DEPTH:
+                event = self.peek_event()
+                # compose_node is only called with an event to come, and events have marks
+                assert event is not None and event.start_mark is not None
+                message = f"nested more than {MAX_DEPTH} levels deep"
+                raise _Refusal(message, event.start_mark, self._path())
             return super().compose_node(parent, index)
         finally:
-            self.depth -= 1
-            if parent is not None:
-                self.path.pop()
+            self.indices.pop()
+
+    def _path(self) -> _Loc:
+        """Field path of the node being composed: ``index`` is the key node of a mapping's
+        value, the position of a list's item, None for the root and for keys."""
+        return tuple(
+            i.value if isinstance(i, yaml.ScalarNode) else i if isinstance(i, int) else "?"
+            for i in self.indices[1:]
+        )
 
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
         try:
@@ -336,7 +371,7 @@ def _holds(node: yaml.Node, index: int) -> bool:
     return bool(start <= index < max(end, start + 1))
 
 
-def _at(source: str, mark: yaml.Mark, path: _Loc, message: str) -> str:
+def _at(source: str, mark: _Mark, path: _Loc, message: str) -> str:
     if not path:
         return f"{source}: line {mark.line + 1}, column {mark.column + 1}: {message}"
     return f"{source}: line {mark.line + 1}: {_shown(path)}: {message}"
