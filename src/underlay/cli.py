@@ -141,6 +141,13 @@ WidthOpt = Annotated[
 AllTenantsOpt = Annotated[
     bool, typer.Option("--all-tenants", help="list every tenant (default: the first 25)")
 ]
+AllowPathsOpt = Annotated[
+    bool,
+    typer.Option(
+        "--allow-paths",
+        help="read trace files outside the scenario's folder (absolute paths, '..', links)",
+    ),
+]
 
 
 WeightOpt = Annotated[
@@ -201,6 +208,7 @@ def compare(
     output: OutputOpt = None,
     all_tenants: AllTenantsOpt = False,
     width: WidthOpt = None,
+    allow_paths: AllowPathsOpt = False,
 ) -> None:
     """Compare the substrates of a scenario and give the verdict.
 
@@ -211,7 +219,7 @@ def compare(
             scenario, as_json, substrate, strategy, simulate_usage,
             SECTIONS if analyse_factors else (), seed, trials, output, all_tenants, static=True,
             weights=tuple(weight or ()), decide=analyse_factors, report=report,
-            markdown=markdown, width=width,
+            markdown=markdown, width=width, allow_paths=allow_paths,
         )
     )  # fmt: skip
 
@@ -225,6 +233,7 @@ def simulate(
     output: OutputOpt = None,
     all_tenants: AllTenantsOpt = False,
     width: WidthOpt = None,
+    allow_paths: AllowPathsOpt = False,
 ) -> None:
     """Replay usage over time on each substrate.
 
@@ -232,7 +241,7 @@ def simulate(
     _run(
         _Request(
             scenario, as_json, substrate, None, True, (), seed, None, output, all_tenants,
-            static=False, width=width,
+            static=False, width=width, allow_paths=allow_paths,
         )
     )  # fmt: skip
 
@@ -255,6 +264,7 @@ def analyze(
     output: OutputOpt = None,
     all_tenants: AllTenantsOpt = False,
     width: WidthOpt = None,
+    allow_paths: AllowPathsOpt = False,
 ) -> None:
     """Analyse isolation, failures, lifecycle and cost.
 
@@ -264,7 +274,7 @@ def analyze(
     _run(
         _Request(
             scenario, as_json, substrate, None, wants_sim, sections, seed, trials, output,
-            all_tenants, static=False, width=width,
+            all_tenants, static=False, width=width, allow_paths=allow_paths,
         )
     )  # fmt: skip
 
@@ -289,6 +299,7 @@ def recommend(
     output: OutputOpt = None,
     all_tenants: AllTenantsOpt = False,
     width: WidthOpt = None,
+    allow_paths: AllowPathsOpt = False,
 ) -> None:
     """Give the verdict and write the least-cost hybrid plan.
 
@@ -300,7 +311,7 @@ def recommend(
             scenario, as_json, substrate, None, True, SECTIONS, seed, trials, output,
             all_tenants, static=False, weights=tuple(weight or ()), decide=True,
             plan=plan or scenario.with_name(f"{scenario.stem}.plan.yaml"), recommend=True,
-            width=width,
+            width=width, allow_paths=allow_paths,
         )
     )  # fmt: skip
 
@@ -325,6 +336,15 @@ class _Request:
     plan: Path | None = None  # recommend: where the plan scenario goes (beside it by default)
     recommend: bool = False
     width: int | None = None  # --width
+    allow_paths: bool = False  # trace files outside the scenario's folder may be read
+
+
+def _check_numbers(req: _Request) -> None:
+    """Out-of-range numeric options, refused before anything is read (exit 2, one line)."""
+    if req.seed is not None and req.seed < 0:
+        raise InputError(f"--seed: must be 0 or more, got {req.seed}")
+    if req.trials is not None and not 1 <= req.trials <= 100_000:
+        raise InputError(f"--trials: must be from 1 to 100,000, got {req.trials}")
 
 
 def _run(req: _Request) -> None:
@@ -333,7 +353,8 @@ def _run(req: _Request) -> None:
             raise InputError(
                 f"--width: must be from {_WIDTHS[0]} to {_WIDTHS[1]:,} columns, got {req.width}"
             )
-        sc = load_scenario(req.path)
+        _check_numbers(req)
+        sc = load_scenario(req.path, allow_paths=req.allow_paths)
         # The scenario (and the imports) live until the process exits: keep them out of
         # the cyclic collector's full passes, which otherwise rescan them during placement
         # (0.14 s of a 1M-pod placement; benchmarks/README.md).
@@ -365,8 +386,6 @@ def _run(req: _Request) -> None:
             weights = parse_weights(list(req.weights), sc.weights.as_dict())
         except ValueError as exc:
             raise InputError(f"--weight: {exc}") from None
-        if req.trials is not None and not 1 <= req.trials <= 100_000:
-            raise InputError(f"--trials: must be from 1 to 100,000, got {req.trials}")
         unknown = [s for s in req.sections if s not in SECTIONS]
         if unknown:
             raise InputError(f"--section: unknown {unknown[0]!r} (known: {', '.join(SECTIONS)})")

@@ -10,19 +10,38 @@ from underlay.errors import InputError, TraceError
 __all__ = ["non_negative_number", "read_text"]
 
 
-def read_text(path: Path, error: type[InputError], expected: str) -> str:
-    """The UTF-8 text of ``path``; a missing, unreadable or binary file raises ``error``
-    naming the file (``expected`` says what it should be, e.g. "a YAML scenario file")."""
+def read_text(
+    path: Path, error: type[InputError], expected: str, *, max_bytes: int | None = None
+) -> str:
+    """The UTF-8 text of ``path``, line ends made ``\\n``; a missing, unreadable or binary
+    file raises ``error`` naming the file (``expected`` says what it should be, e.g. "a YAML
+    scenario file"), and so does a file over ``max_bytes``, refused before it is parsed."""
     try:
-        return path.read_text(encoding="utf-8")
+        with path.open("rb") as handle:
+            data = handle.read() if max_bytes is None else handle.read(max_bytes + 1)
     except FileNotFoundError:
         raise error(f"{path}: no such file") from None
     except IsADirectoryError:
         raise error(f"{path}: is a directory, expected {expected}") from None
-    except UnicodeDecodeError as exc:
-        raise error(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except OSError as exc:
         raise error(f"{path}: cannot read ({exc.strerror})") from None
+    if max_bytes is not None and len(data) > max_bytes:
+        raise error(
+            f"{path}: larger than {_size(max_bytes)}, the most {expected} may be "
+            "(is it the right file?)"
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise error(
+            f"{path}: line {line}: not UTF-8 text ({exc.reason} at byte {exc.start})"
+        ) from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _size(n: int) -> str:
+    return f"{n / 2**20:g} MiB" if n >= 2**20 else f"{n:,} bytes"
 
 
 def non_negative_number(path: Path, line: int, column: str, text: str) -> float:

@@ -438,12 +438,18 @@ def test_trace_paths_are_rewritten_for_a_plan_in_another_folder(tmp_path: Path) 
         scenario_yaml(tenants=[make_tenant("t", workloads=[work])], simulation=hour)
     )
     first = _json("recommend", scenario, "--json", "--plan", target / "plan.yaml")
-    plan = load_scenario(target / "plan.yaml")
+    # The trace is outside the plan's folder now: reading it takes --allow-paths, as the
+    # plan's header says.
+    assert "with --allow-paths" in (target / "plan.yaml").read_text(encoding="utf-8")
+    plan = load_scenario(target / "plan.yaml", allow_paths=True)
     trace = plan.tenants[0].clusters[0].workloads[0].usage.trace
     assert trace is not None and not Path(trace).is_absolute()
     assert (target / trace).resolve() == (source / "usage.csv").resolve()
     # The simulation reads the trace from the plan's folder: a wrong path would exit 2.
-    again = _json("recommend", target / "plan.yaml", "--json", "--plan", target / "again.yaml")
+    again = _json(
+        "recommend", target / "plan.yaml", "--json", "--plan", target / "again.yaml",
+        "--allow-paths",
+    )  # fmt: skip
     for key in ("assignment", "cost_usd_per_month"):
         assert again["decision"]["hybrid"][key] == first["decision"]["hybrid"][key]
     replayed = [[s["simulation"] for s in run["substrates"]] for run in (first, again)]

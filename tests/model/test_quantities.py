@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -148,3 +149,38 @@ def test_format_memory(mib: int, text: str) -> None:
 def test_cpu_format_parse_round_trip(milli: int) -> None:
     # Below 10 cores and on whole cores the formatted text parses back exactly.
     assert cpu_to_milli(format_cpu(milli)) == milli
+
+
+@pytest.mark.parametrize(
+    ("value", "kind"),
+    [({"cpu": 1}, "a mapping"), ([1, 2], "a list"), (None, "nothing (null)")],
+    ids=["mapping", "list", "null"],
+)
+def test_a_quantity_written_as_something_else_is_a_value_error(value: object, kind: str) -> None:
+    # A ValueError (not TypeError) is what the model turns into a field error.
+    with pytest.raises(ValueError, match=f"expected a quantity such as .*, got {re.escape(kind)}$"):
+        parse_quantity(value)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["1e31", "1e-31", "1e999999999", "1e" + "9" * 5000, "2e30", "1" + "0" * 40, "1" * 5000, 1e300],
+)
+def test_astronomical_quantities_are_refused_quickly(value: str | int | float) -> None:
+    # Beyond 10^30 of the unit, or an exponent beyond ±30: no million-digit number is built.
+    with pytest.raises(ValueError, match="out of range"):
+        parse_quantity(value)
+
+
+def test_the_largest_quantities_still_parse() -> None:
+    # Typos such as 64Ei (for 64Gi) still parse, so the models can ask "is the unit right?".
+    assert parse_quantity("1e30") == Decimal(10) ** 30
+    assert parse_quantity("64Ei") == 64 * Decimal(2) ** 60
+    assert parse_quantity(str(2**63)) == Decimal(2**63)
+    assert parse_quantity("1e-30") == Decimal("1e-30")
+
+
+def test_messages_never_quote_a_whole_long_value() -> None:
+    with pytest.raises(ValueError) as info:
+        parse_quantity("x" * 100_000)
+    assert len(str(info.value)) < 200

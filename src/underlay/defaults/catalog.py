@@ -31,6 +31,8 @@ __all__ = [
     "Security",
     "VmMemoryOverhead",
     "load_defaults",
+    "override_errors",
+    "override_problems",
     "raw_defaults",
 ]
 
@@ -401,17 +403,31 @@ class _UnknownSection(Exception):
         self.key, self.known = key, known
 
 
-def override_problems(overrides: dict[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
-    """What is wrong with a scenario's ``overrides``: (path under ``overrides``, problem)."""
+def override_errors(overrides: dict[str, Any]) -> list[dict[str, Any]]:
+    """What is wrong with a scenario's ``overrides``, as pydantic-style records (``type``,
+    ``loc`` under ``overrides``, ``msg``, ``input``); [] when they fit the defaults."""
     try:
         data = _merge(raw_defaults(), overrides, True)
     except _UnknownSection as exc:
-        return [((exc.key,), f"unknown defaults section (known: {', '.join(exc.known)})")]
+        known = ", ".join(exc.known)
+        return [
+            {
+                "type": "extra_forbidden",
+                "loc": (exc.key,),
+                "msg": f"unknown defaults section (known: {known})",
+                "input": overrides[exc.key],
+            }
+        ]
     try:
         Defaults.model_validate(data)
     except ValidationError as exc:
-        return [(tuple(err["loc"]), str(err["msg"])) for err in exc.errors(include_url=False)]
+        return [dict(err) for err in exc.errors(include_url=False)]
     return []
+
+
+def override_problems(overrides: dict[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
+    """What is wrong with a scenario's ``overrides``: (path under ``overrides``, problem)."""
+    return [(tuple(err["loc"]), str(err["msg"])) for err in override_errors(overrides)]
 
 
 def load_defaults(overrides: dict[str, Any] | None = None, *, source: str = "scenario") -> Defaults:

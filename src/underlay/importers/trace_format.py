@@ -160,17 +160,19 @@ def _trace_rows(path: Path) -> Iterator[tuple[int, list[str], dict[str, int]]]:
                     f"{path}, line 1: empty file; expected the header {','.join(TRACE_COLUMNS)}"
                 )
             names = [h.strip().lstrip("\ufeff") for h in header]
+            missing = [c for c in TRACE_COLUMNS if c not in names]
+            if missing:
+                # Not a trace (or a broken one): say what is missing, never quote the
+                # line, which may be the first line of any file on the machine.
+                raise TraceError(
+                    f"{path}, line 1: missing column(s) {', '.join(map(repr, missing))}; "
+                    f"expected the header {','.join(TRACE_COLUMNS)} (is it a trace file?)"
+                )
             index: dict[str, int] = {}
             for i, name in enumerate(names):
                 if name in index:
                     raise TraceError(f"{path}, line 1, column {name!r}: appears twice")
                 index[name] = i
-            missing = [c for c in TRACE_COLUMNS if c not in index]
-            if missing:
-                raise TraceError(
-                    f"{path}, line 1: missing column(s) {', '.join(map(repr, missing))} "
-                    f"(found: {','.join(names)[:200]}); expected {','.join(TRACE_COLUMNS)}"
-                )
             for fields in reader:
                 if not fields or (len(fields) == 1 and not fields[0].strip()):
                     continue  # blank line

@@ -7,7 +7,9 @@ GPU shares in milli-GPUs (``gpu_milli``, 1000 = one whole GPU).  Requests are ro
 The grammar is the one of ``k8s.io/apimachinery/pkg/api/resource`` (kubernetes.io,
 "Resource units in Kubernetes"): a decimal number followed by an optional suffix —
 binary ``Ki Mi Gi Ti Pi Ei``, decimal ``k M G T P E``, ``m`` (milli) or an exponent
-``e3`` / ``E3``.
+``e3`` / ``E3``.  Whatever else a file holds where a quantity belongs (a mapping, a list,
+nothing) is a ``ValueError`` that names what was found, so the loader reports it against
+the field; so is an astronomical number (over 10^30 of the unit, or an exponent beyond 30).
 """
 
 from __future__ import annotations
@@ -38,6 +40,12 @@ _QUANTITY = re.compile(
     r"^\s*([+-]?(?:\d+\.?\d*|\.\d+))\s*(?:([eE][+-]?\d+)|(Ki|Mi|Gi|Ti|Pi|Ei|[mkMGTPE]))?\s*$"
 )
 _MIB = Decimal(2) ** 20
+# Far beyond anything real (Kubernetes itself stops at 2^63 ≈ 9.2e18), so plausible typos
+# such as ``64Ei`` for ``64Gi`` still reach the models' "is the unit right?" checks; the
+# bound only keeps ``1e999999`` or a 10,000-digit number from being built and echoed.
+_MAX_EXPONENT = 30
+_LIMIT = Decimal(10) ** _MAX_EXPONENT
+_KINDS = {dict: "a mapping", list: "a list", type(None): "nothing (null)"}
 
 
 def parse_quantity(value: str | int | float) -> Decimal:
@@ -50,20 +58,41 @@ def parse_quantity(value: str | int | float) -> Decimal:
     if isinstance(value, int | float):
         if isinstance(value, float) and not math.isfinite(value):
             raise ValueError(f"expected a finite quantity, got {value!r}")
-        return Decimal(str(value))
+        return _bounded(Decimal(str(value)), value)
+    if not isinstance(value, str):
+        kind = _KINDS.get(type(value), type(value).__name__)
+        raise ValueError(f"expected a quantity such as '500m', '2' or '4Gi', got {kind}")
     match = _QUANTITY.match(value)
     if match is None:
         raise ValueError(
-            f"{value!r} is not a Kubernetes quantity (examples: '500m', '2', '1.5', '4Gi', '512Mi')"
+            f"{_short(value)} is not a Kubernetes quantity "
+            "(examples: '500m', '2', '1.5', '4Gi', '512Mi')"
         )
     number, exponent, suffix = match.groups()
     try:
         base = Decimal(number)
     except InvalidOperation as exc:  # pragma: no cover - the regex admits only decimals
-        raise ValueError(f"{value!r} is not a number") from exc
+        raise ValueError(f"{_short(value)} is not a number") from exc
     if exponent:
-        return base * (Decimal(10) ** int(exponent[1:]))
-    return base * _SUFFIX[suffix or ""]
+        digits = exponent[1:].lstrip("+-").lstrip("0")
+        if len(digits) > 2 or int(digits or 0) > _MAX_EXPONENT:
+            raise ValueError(
+                f"{_short(value)}: exponent out of range (at most e{_MAX_EXPONENT} either way)"
+            )
+        return _bounded(base * (Decimal(10) ** int(exponent[1:])), value)
+    return _bounded(base * _SUFFIX[suffix or ""], value)
+
+
+def _bounded(amount: Decimal, value: str | int | float) -> Decimal:
+    if abs(amount) > _LIMIT:
+        raise ValueError(f"{_short(value)} is out of range (at most 1e{_MAX_EXPONENT})")
+    return amount
+
+
+def _short(value: str | int | float) -> str:
+    """``value`` quoted, cut to 40 characters: messages never carry a whole file's worth."""
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:37]}..."
 
 
 def cpu_to_milli(value: str | int | float, *, round_up: bool = True) -> int:

@@ -19,17 +19,21 @@ from underlay.model.scenario import Scenario
 __all__ = ["plan_scenario_yaml"]
 
 
-def _retarget_traces(data: Any, source_dir: Path, target_dir: Path) -> None:
-    """Trace files named relative to the scenario, renamed relative to the plan's folder."""
+def _retarget_traces(data: Any, source_dir: Path, target_dir: Path) -> bool:
+    """Trace files named relative to the scenario, renamed relative to the plan's folder;
+    whether one now lies outside that folder (the plan then needs ``--allow-paths``)."""
+    outside = False
     if isinstance(data, dict):
         for key, value in data.items():
             if key == "trace" and isinstance(value, str) and not Path(value).is_absolute():
                 data[key] = os.path.relpath((source_dir / value).resolve(), target_dir.resolve())
+                outside |= data[key].startswith("..")
             else:
-                _retarget_traces(value, source_dir, target_dir)
+                outside |= _retarget_traces(value, source_dir, target_dir)
     elif isinstance(data, list):
         for item in data:
-            _retarget_traces(item, source_dir, target_dir)
+            outside |= _retarget_traces(item, source_dir, target_dir)
+    return outside
 
 
 def _number(x: float) -> float | int:
@@ -73,8 +77,9 @@ def plan_scenario_yaml(
     plan = decision.hybrid
     assert plan is not None
     data: dict[str, Any] = yaml.safe_load(source.read_text(encoding="utf-8"))
-    if target is not None:
-        _retarget_traces(data.get("tenants"), source.parent, target.parent)
+    outside = target is not None and _retarget_traces(
+        data.get("tenants"), source.parent, target.parent
+    )
     _write_run_settings(data, scenario, decision, seed, trials)
     pinned: dict[str, list[str]] = {}
     per_workload = scenario.constraints.assign == "workload"
@@ -105,7 +110,8 @@ def plan_scenario_yaml(
         *(f"# Applied: {c}" for c in plan.constraints),
         *(f"# Decided: {b}" for b in plan.binding),
         "# Each tenant is pinned to its substrate under constraints.allowed; edit the lists",
-        "# and run `underlay recommend` on this file again.",
+        "# and run `underlay recommend` on this file again"
+        + (" with --allow-paths (its traces are outside its folder)." if outside else "."),
         "",
     ]
     body = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
