@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
 
 from underlay.errors import InputError, TraceError
 
-__all__ = ["non_negative_number", "read_text"]
+__all__ = ["non_negative_number", "not_utf8", "read_text", "refuse_overwrite"]
 
 
 def read_text(path: Path, error: type[InputError], expected: str) -> str:
@@ -19,10 +20,28 @@ def read_text(path: Path, error: type[InputError], expected: str) -> str:
         raise error(f"{path}: no such file") from None
     except IsADirectoryError:
         raise error(f"{path}: is a directory, expected {expected}") from None
-    except UnicodeDecodeError as exc:
-        raise error(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except UnicodeDecodeError:
+        raise not_utf8(path, error) from None
     except OSError as exc:
         raise error(f"{path}: cannot read ({exc.strerror})") from None
+
+
+def not_utf8(path: Path, error: type[InputError]) -> InputError:
+    """The error for a file that is not UTF-8, naming the line of its first bad byte
+    (read again here: a streaming decoder only knows the chunk it was decoding)."""
+    try:
+        data = path.read_bytes()
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - data.rfind(b"\n", 0, exc.start)
+        return error(
+            f"{path}, line {line}: not UTF-8 text ({exc.reason}, byte {column} of the line); "
+            "save the file as UTF-8"
+        )
+    except OSError as exc:
+        return error(f"{path}: cannot read ({exc.strerror})")
+    return error(f"{path}: not UTF-8 text")  # changed while read: no line to give
 
 
 def non_negative_number(path: Path, line: int, column: str, text: str) -> float:
@@ -41,3 +60,37 @@ def non_negative_number(path: Path, line: int, column: str, text: str) -> float:
     if number < 0:
         raise TraceError(f"{where}: {value[:40]!r} is negative, expected >= 0")
     return number
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether two paths name one file: equal once resolved (symlinks followed), or, both
+    existing, the same inode (hard links)."""
+    try:
+        if a.resolve() == b.resolve():
+            return True
+        return a.exists() and b.exists() and a.samefile(b)
+    except OSError:  # a symlink loop, a path too long: not provably the same
+        return False
+
+
+def refuse_overwrite(flag: str, target: Path, inputs: Sequence[tuple[str, Path]]) -> None:
+    """InputError when writing ``target`` (given as ``flag``) would replace one of the
+    ``inputs`` (``(label, path)``, e.g. ``("scenario", path)`` or ``("--pods", path)``)
+    or land in an input folder, whose files are all read as input.
+
+    Checked before any input is read, so nothing is lost and no time is spent.
+    """
+    for label, given in inputs:
+        if given.is_dir():
+            try:
+                inside = target.resolve().parent == given.resolve()
+            except OSError:
+                inside = False
+            if inside:
+                raise InputError(
+                    f"{flag} {target}: that is in the {label} folder {given}, whose files "
+                    "are all read as input; write elsewhere"
+                )
+        elif _same_file(target, given):
+            shown = "itself" if target == given else f"({given})"
+            raise InputError(f"{flag} {target}: that is the {label} file {shown}; write elsewhere")

@@ -60,7 +60,9 @@ def test_rounds_to_fixed_decimals(tmp_path: Path) -> None:
     ("series", "problem"),
     [
         ([("x", [0.0, 0.0], [1.0, 1.0], [1.0, 1.0])], "time_s must increase"),
-        ([("x", [0.0], [-1.0], [1.0])], "finite and >= 0"),
+        ([("x", [0.0], [-1.0], [1.0])], "cpu_cores must be a number from 0 to 4,096 cores"),
+        ([("x", [0.0], [1.0], [float("nan")])], "memory_mib must be a number from 0"),
+        ([("x", [0.0], [5000.0], [1.0])], "cpu_cores must be a number from 0 to 4,096"),
         ([("x", [0.0], [1.0], [1.0]), ("x", [1.0], [1.0], [1.0])], "given twice"),
         ([("", [0.0], [1.0], [1.0])], "series name"),
         ([("x", [0.0, 1.0], [1.0], [1.0])], "equally long"),

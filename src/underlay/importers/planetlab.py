@@ -17,6 +17,9 @@ Mapping rules:
   :data:`~underlay.importers.trace_format.REQUEST_RULE` (the largest over the group),
   CPU limit = ``vm_cores`` (only the CPU half of the rule applies);
 - files are taken in name order (hidden files skipped), the first ``--limit N`` of them;
+- ranges: each value a whole percentage 0 to 100 (``nan``, ``inf``, ``12.5`` and blank
+  cells in a line are errors naming file and line; blank lines are skipped), at most ten
+  years of samples per file;
 - tenants: one, ``planetlab``, or ``--tenants N`` round-robin; hosts: one model from the
   options (default 64 cores, 512Gi), sizing mode.
 """
@@ -32,6 +35,7 @@ import numpy.typing as npt
 
 from underlay.errors import InputError, TraceError
 from underlay.files import read_text
+from underlay.importers.ranges import MAX_TRACE_TIME_S, Bounds, parse_whole, refuse_nul
 from underlay.importers.trace_format import ProgressCallback, Series
 from underlay.importers.trace_import import (
     ImportedTrace,
@@ -45,13 +49,25 @@ from underlay.importers.trace_import import (
     workload_names,
 )
 
-__all__ = ["STEP_S", "PlanetLabVm", "planetlab_files", "planetlab_import", "read_planetlab"]
+__all__ = [
+    "MAX_SAMPLES",
+    "PERCENT",
+    "STEP_S",
+    "PlanetLabVm",
+    "planetlab_files",
+    "planetlab_import",
+    "read_planetlab",
+]
 
 F64 = npt.NDArray[np.float64]
 
 STEP_S: Final = 300.0
 """Sampling interval of the PlanetLab traces (5 minutes)."""
 SAMPLES_PER_DAY: Final = 288
+MAX_SAMPLES: Final = int(MAX_TRACE_TIME_S // STEP_S)
+"""Most samples in one file: ten years of 5-minute steps (the trace format's span)."""
+PERCENT: Final = Bounds(0, 100, "%", whole=True)
+"""The range of each value: CPU utilisation, a whole percentage."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -63,26 +79,22 @@ class PlanetLabVm:
 
 
 def read_planetlab(path: str | Path) -> PlanetLabVm:
-    """Read one VM file (strict: TraceError naming file, line and problem)."""
+    """Read one VM file (strict: TraceError naming file, line and problem; the values
+    are checked against :data:`PERCENT` in one NumPy pass)."""
     file = Path(path)
     text = read_text(file, TraceError, "a PlanetLab VM file")
-    values: list[int] = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        value = line.strip()
-        if not value:
-            continue
-        where = f"{file}, line {number}, column 1"
-        if not value.isascii() or not value.isdigit():
-            raise TraceError(
-                f"{where}: {value[:40]!r} is not a CPU percentage (a whole number 0-100)"
-            )
-        percent = int(value)
-        if percent > 100:
-            raise TraceError(f"{where}: {percent} is more than 100%")
-        values.append(percent)
-    if not values:
+    refuse_nul(file, text)
+    rows = text.splitlines()
+    lines = [n for n, row in enumerate(rows, start=1) if row.strip()]
+    if not lines:
         raise TraceError(f"{file}, line 1: empty file; expected one CPU percentage per line")
-    return PlanetLabVm(file, np.array(values, dtype=np.float64))
+    if len(lines) > MAX_SAMPLES:
+        raise TraceError(
+            f"{file}, line {lines[MAX_SAMPLES]}: more than {MAX_SAMPLES:,} samples (ten years "
+            "of 5-minute steps); is this a PlanetLab VM file?"
+        )
+    values = parse_whole(file, lines, "cpu_percent", [rows[n - 1] for n in lines], PERCENT)
+    return PlanetLabVm(file, values.astype(np.float64))
 
 
 def planetlab_files(folder: str | Path, limit: int | None = None) -> list[Path]:
