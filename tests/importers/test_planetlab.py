@@ -65,7 +65,10 @@ def test_hidden_files_skipped_and_strict_errors(tmp_path: Path) -> None:
         ("1\n2\nx\n", "line 3, column 'cpu_percent': 'x' is not a number"),
         ("1\n-2\n", "line 2, column 'cpu_percent': '-2' is negative"),
         ("1\n2.5\n", "line 2, column 'cpu_percent': '2.5' is not a whole number"),
-        ("1\n101\n", "line 2, column 'cpu_percent': '101' is out of range; expected a whole number from 0 to 100%"),
+        (
+            "1\n101\n",
+            "line 2, column 'cpu_percent': '101' is out of range; expected a whole number from 0 to 100%",
+        ),
         ("1\nnan\n", "line 2, column 'cpu_percent': 'nan' is not a finite number"),
         ("1\n" + "9" * 5000 + "\n", "line 2, column 'cpu_percent': '9999"),
         ("1\n2\x00\n", "line 2: a NUL byte"),

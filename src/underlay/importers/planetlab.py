@@ -40,6 +40,7 @@ from underlay.importers.trace_format import ProgressCallback, Series
 from underlay.importers.trace_import import (
     ImportedTrace,
     build_scenario,
+    cores_option,
     cpu_quantity,
     host_model,
     memory_option,
@@ -128,8 +129,7 @@ def planetlab_import(
     from ``trace_file`` (a path relative to the scenario file)."""
     if group < 1:
         raise InputError(f"--group: {group} must be at least 1")
-    if vm_cores < 1:
-        raise InputError(f"--vm-cores: {vm_cores} must be at least 1")
+    cores_option("--vm-cores", vm_cores)
     mem_mib = memory_option("--vm-memory", vm_memory)
     host = host_model(host_cores, memory_option("--host-memory", host_memory))
     files = planetlab_files(folder, limit)

@@ -29,6 +29,7 @@ from underlay.model.scenario import MAX_CPU_MILLI, MAX_MEMORY_MIB
 
 __all__ = [
     "MAX_CORES",
+    "MAX_CPU_MILLI",
     "MAX_MEMORY_MIB",
     "MAX_TRACE_TIME_S",
     "MAX_UNIX_TIME_S",
