@@ -221,6 +221,8 @@ def _records(
                 done += len(line)
                 if progress is not None and number % _PROGRESS_EVERY == 0:
                     progress(min(done, total), total)
+                if "\x00" in line:
+                    refuse_nul(path, line, number - 1)
                 fields = line.rstrip("\r\n").split(",")
                 if len(fields) != width:
                     if not line.strip():
@@ -229,8 +231,6 @@ def _records(
                         f"{path}, line {number}: expected {width} fields "
                         f"({','.join(columns)}), found {len(fields)}"
                     )
-                if "\x00" in line:
-                    refuse_nul(path, line, number - 1)
                 yield number, fields
         except UnicodeDecodeError:
             raise not_utf8(path, TraceError) from None
@@ -382,6 +382,8 @@ def read_usage(
         series.append(code)
         for column, cell in zip(cells, f[first - 1 : first + 2], strict=True):
             column.append(cell)
+    if not lines and not skipped:
+        raise TraceError(f"{file}, line 1: no rows")
     stats = _UsageStats(skipped_ids=len(skipped))
     pct = "container" if containers else "machine"
     t = _numbers(file, lines, "time_stamp", cells[0], ALIBABA_BOUNDS["time_stamp"])

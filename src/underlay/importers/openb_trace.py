@@ -44,6 +44,7 @@ from underlay.importers.ranges import (
     MAX_TRACE_TIME_S,
     Bounds,
     parse_whole,
+    without_nul,
 )
 from underlay.placement.gpu_packing import FULL_GPU_MILLI, GpuNodes, GpuPods
 
@@ -199,7 +200,7 @@ def _table(path: Path, required: Sequence[str]) -> tuple[list[int], dict[str, li
         raise TraceError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
     lines: list[int] = []
     with handle:
-        reader = csv.reader(handle)
+        reader = csv.reader(without_nul(path, handle))
         try:
             header = next(reader, None)
             if header is None or not any(h.strip() for h in header):

@@ -16,7 +16,7 @@ makes a loadable scenario and a readable trace.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -37,6 +37,7 @@ __all__ = [
     "parse_numbers",
     "parse_whole",
     "refuse_nul",
+    "without_nul",
 ]
 
 F64 = npt.NDArray[np.float64]
@@ -91,6 +92,15 @@ def refuse_nul(path: Path, text: str, line_offset: int = 0) -> None:
     if at >= 0:
         line = line_offset + text.count("\n", 0, at) + 1
         raise TraceError(f"{path}, line {line}: a NUL byte; this is a binary file, not text")
+
+
+def without_nul(path: Path, lines: Iterable[str]) -> Iterator[str]:
+    """The lines of a text file, unchanged, raising :func:`refuse_nul`'s TraceError at
+    the first NUL byte (the csv module reads NUL as data; a NUL means a binary file)."""
+    for number, line in enumerate(lines):
+        if "\x00" in line:
+            refuse_nul(path, line, number)
+        yield line
 
 
 def parse_numbers(

@@ -29,12 +29,14 @@ import numpy as np
 import numpy.typing as npt
 
 from underlay.errors import InputError, TraceError
+from underlay.files import not_utf8
 from underlay.importers.ranges import (
     MAX_CORES,
     MAX_MEMORY_MIB,
     MAX_TRACE_TIME_S,
     Bounds,
     parse_numbers,
+    without_nul,
 )
 
 __all__ = [
@@ -169,7 +171,7 @@ def _trace_table(path: Path) -> tuple[list[int], list[list[str]]]:
     lines: list[int] = []
     columns: list[list[str]] = [[] for _ in TRACE_COLUMNS]
     with handle:
-        reader = csv.reader(handle)
+        reader = csv.reader(without_nul(path, handle))
         try:
             header = next(reader, None)
             if header is None or not any(h.strip() for h in header):
@@ -203,10 +205,8 @@ def _trace_table(path: Path) -> tuple[list[int], list[list[str]]]:
                     cells.append(fields[i])
         except csv.Error as exc:
             raise TraceError(f"{path}, line {reader.line_num}: malformed CSV ({exc})") from None
-        except UnicodeDecodeError as exc:
-            raise TraceError(
-                f"{path}, line {reader.line_num + 1}: not UTF-8 text ({exc.reason})"
-            ) from None
+        except UnicodeDecodeError:
+            raise not_utf8(path, TraceError) from None
     return lines, columns
 
 
