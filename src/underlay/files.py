@@ -20,8 +20,8 @@ def read_text(path: Path, error: type[InputError], expected: str) -> str:
         raise error(f"{path}: no such file") from None
     except IsADirectoryError:
         raise error(f"{path}: is a directory, expected {expected}") from None
-    except UnicodeDecodeError:
-        raise not_utf8(path, error) from None
+    except UnicodeDecodeError as exc:
+        raise error(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except OSError as exc:
         raise error(f"{path}: cannot read ({exc.strerror})") from None
 

@@ -46,7 +46,6 @@ import numpy as np
 import numpy.typing as npt
 
 from underlay.errors import TraceError
-from underlay.files import read_text
 from underlay.importers.ranges import (
     MAX_CORES,
     MAX_MEMORY_MIB,
@@ -54,7 +53,7 @@ from underlay.importers.ranges import (
     MAX_UNIX_TIME_S,
     Bounds,
     parse_numbers,
-    refuse_nul,
+    read_utf8,
 )
 from underlay.importers.trace_format import ProgressCallback, Series
 from underlay.importers.trace_import import (
@@ -143,8 +142,7 @@ def _key(column: str) -> str:
 def _table(file: Path) -> tuple[list[str], list[int], list[list[str]]]:
     """The header, and the line number and cells of every data row (the needed columns,
     in :data:`BITBRAINS_COLUMNS` order)."""
-    text = read_text(file, TraceError, "a Bitbrains CSV file")
-    refuse_nul(file, text)
+    text = read_utf8(file, "a Bitbrains CSV file")
     lines = text.splitlines()
     if not lines or not lines[0].strip():
         raise TraceError(

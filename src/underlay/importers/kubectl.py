@@ -83,7 +83,7 @@ from typing import Any, Final
 import yaml
 
 from underlay.errors import InputError, ScenarioError, TraceError
-from underlay.files import read_text
+from underlay.importers.ranges import read_utf8
 from underlay.model.loading import parse_scenario
 from underlay.model.quantities import parse_quantity
 from underlay.model.scenario import MAX_CPU_MILLI, MAX_MEMORY_MIB, Scenario
@@ -304,7 +304,7 @@ def _kind(value: Any) -> str:
 
 
 def _read_json(path: Path) -> Any:
-    text = read_text(path, TraceError, "a JSON file")
+    text = read_utf8(path, "a JSON file")
     try:
         # An integer of hundreds of digits is out of every range: read it as a float
         # (infinite), reported with its JSON path, not as Python's int-size ValueError.

@@ -34,8 +34,7 @@ import numpy as np
 import numpy.typing as npt
 
 from underlay.errors import InputError, TraceError
-from underlay.files import read_text
-from underlay.importers.ranges import MAX_TRACE_TIME_S, Bounds, parse_whole, refuse_nul
+from underlay.importers.ranges import MAX_TRACE_TIME_S, Bounds, parse_whole, read_utf8
 from underlay.importers.trace_format import ProgressCallback, Series
 from underlay.importers.trace_import import (
     ImportedTrace,
@@ -83,8 +82,7 @@ def read_planetlab(path: str | Path) -> PlanetLabVm:
     """Read one VM file (strict: TraceError naming file, line and problem; the values
     are checked against :data:`PERCENT` in one NumPy pass)."""
     file = Path(path)
-    text = read_text(file, TraceError, "a PlanetLab VM file")
-    refuse_nul(file, text)
+    text = read_utf8(file, "a PlanetLab VM file")
     rows = text.splitlines()
     lines = [n for n, row in enumerate(rows, start=1) if row.strip()]
     if not lines:

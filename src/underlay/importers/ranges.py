@@ -25,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from underlay.errors import TraceError
+from underlay.files import not_utf8, read_text
 from underlay.model.scenario import MAX_CPU_MILLI, MAX_MEMORY_MIB
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "Bounds",
     "parse_numbers",
     "parse_whole",
+    "read_utf8",
     "refuse_nul",
     "without_nul",
 ]
@@ -92,6 +94,23 @@ def refuse_nul(path: Path, text: str, line_offset: int = 0) -> None:
     if at >= 0:
         line = line_offset + text.count("\n", 0, at) + 1
         raise TraceError(f"{path}, line {line}: a NUL byte; this is a binary file, not text")
+
+
+def read_utf8(path: Path, expected: str) -> str:
+    """The text of an imported file; TraceError naming the file (missing, a folder,
+    unreadable) or the line of the first byte that is not UTF-8 or is NUL."""
+    try:
+        text = read_text(path, TraceError, expected)
+    except TraceError:
+        try:
+            path.read_bytes().decode("utf-8")
+        except UnicodeDecodeError:
+            raise not_utf8(path, TraceError) from None
+        except OSError:
+            pass
+        raise
+    refuse_nul(path, text)
+    return text
 
 
 def without_nul(path: Path, lines: Iterable[str]) -> Iterator[str]:

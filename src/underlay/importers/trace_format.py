@@ -179,17 +179,19 @@ def _trace_table(path: Path) -> tuple[list[int], list[list[str]]]:
                     f"{path}, line 1: empty file; expected the header {','.join(TRACE_COLUMNS)}"
                 )
             names = [h.strip().lstrip("\ufeff") for h in header]
+            missing = [c for c in TRACE_COLUMNS if c not in names]
+            if missing:
+                # Not a trace (or a broken one): say what is missing, never quote the
+                # line, which may be the first line of any file on the machine.
+                raise TraceError(
+                    f"{path}, line 1: missing column(s) {', '.join(map(repr, missing))}; "
+                    f"expected the header {','.join(TRACE_COLUMNS)} (is it a trace file?)"
+                )
             index: dict[str, int] = {}
             for i, name in enumerate(names):
                 if name in index:
                     raise TraceError(f"{path}, line 1, column {name!r}: appears twice")
                 index[name] = i
-            missing = [c for c in TRACE_COLUMNS if c not in index]
-            if missing:
-                raise TraceError(
-                    f"{path}, line 1: missing column(s) {', '.join(map(repr, missing))} "
-                    f"(found: {','.join(names)[:200]}); expected {','.join(TRACE_COLUMNS)}"
-                )
             wanted = [index[c] for c in TRACE_COLUMNS]
             width = len(names)
             for fields in reader:
