@@ -20,6 +20,7 @@ from underlay.importers.ranges import (
     Bounds,
     parse_numbers,
     parse_whole,
+    text_column,
 )
 from underlay.importers.trace_format import TRACE_BOUNDS, read_trace
 from underlay.model.scenario import MAX_CPU_MILLI, MAX_MEMORY_MIB
@@ -145,3 +146,16 @@ def test_planetlab_and_openb_boundaries(tmp_path: Path) -> None:
     pods.write_text("name,cpu_milli,memory_mib,num_gpu,gpu_milli\np,1,1,17,1000\n")
     with pytest.raises(TraceError, match="line 2, column 'num_gpu': '17' is out of range"):
         read_openb_pods(pods)
+
+
+def test_blank_cells_of_spaces_and_long_text_cells() -> None:
+    values = parse_numbers(HERE, [1, 2, 3], "c", ["", "  ", "5"], Bounds(0, 9), blank=-2.0)
+    assert values.tolist() == [-2.0, -2.0, 5.0]
+    names = text_column(HERE, [1, 2], "id", [" a ", "b"], 3, required="id")
+    assert names.tolist() == ["a", "b"]
+    with pytest.raises(
+        TraceError, match=r"line 2, column 'id': 'bbbb'\.\.\. is 4 characters long; at most 3"
+    ):
+        text_column(HERE, [1, 2], "id", ["a", "bbbb"], 3)
+    with pytest.raises(TraceError, match=r"line 2, column 'id': empty id"):
+        text_column(HERE, [1, 2], "id", ["a", " "], 3, required="id")

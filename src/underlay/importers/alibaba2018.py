@@ -67,10 +67,12 @@ from underlay.files import not_utf8
 from underlay.importers.ranges import (
     MAX_CORES,
     MAX_MEMORY_MIB,
+    MAX_NAME,
     MAX_TRACE_TIME_S,
     Bounds,
     parse_numbers,
     refuse_nul,
+    text_column,
 )
 from underlay.importers.trace_format import ProgressCallback, Series
 from underlay.importers.trace_import import (
@@ -260,14 +262,8 @@ def _numbers(
 
 
 def _ids(path: Path, lines: list[int], column: str, cells: list[str]) -> npt.NDArray[np.str_]:
-    """The id column, stripped; TraceError naming the first empty id."""
-    ids = np.char.strip(np.asarray(cells, dtype=np.str_))
-    empty = np.char.str_len(ids) == 0
-    if empty.any():
-        raise TraceError(
-            f"{path}, line {lines[int(np.argmax(empty))]}, column {column!r}: empty id"
-        )
-    return ids
+    """The id column, stripped; TraceError naming the first empty or overlong id."""
+    return text_column(path, lines, column, cells, MAX_NAME, required="id")
 
 
 def _last_rows(ids: npt.NDArray[np.str_]) -> tuple[npt.NDArray[np.str_], I64, I64]:
@@ -375,8 +371,7 @@ def read_usage(
             if full or (wanted is not None and key not in wanted):
                 skipped.add(key)
                 continue
-            if not key:
-                raise TraceError(f"{file}, line {line}, column {columns[0]!r}: empty id")
+            text_column(file, [line], columns[0], [key], MAX_NAME, required="id")
             code = codes[key] = len(codes)
         lines.append(line)
         series.append(code)

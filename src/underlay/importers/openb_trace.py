@@ -41,9 +41,11 @@ from underlay.files import not_utf8
 from underlay.importers.ranges import (
     MAX_CPU_MILLI,
     MAX_MEMORY_MIB,
+    MAX_NAME,
     MAX_TRACE_TIME_S,
     Bounds,
     parse_whole,
+    text_column,
     without_nul,
 )
 from underlay.placement.gpu_packing import FULL_GPU_MILLI, GpuNodes, GpuPods
@@ -240,23 +242,10 @@ def _table(path: Path, required: Sequence[str]) -> tuple[list[int], dict[str, li
     return lines, dict(zip(header, cells, strict=True))
 
 
-def _names(
-    path: Path, lines: list[int], column: str, cells: list[str], what: str
-) -> npt.NDArray[np.str_]:
-    """A column of names, stripped; TraceError naming the first empty one."""
-    names = np.char.strip(np.asarray(cells, dtype=np.str_))
-    empty = np.char.str_len(names) == 0
-    if empty.any():
-        raise TraceError(
-            f"{path}, line {lines[int(np.argmax(empty))]}, column {column!r}: empty {what}"
-        )
-    return names
-
-
 def _tokens(path: Path, lines: list[int], column: str, cells: list[str]) -> npt.NDArray[np.str_]:
     """A column of optional names (GPU models, QoS classes): each empty or a valid name
     of at most :data:`MAX_TOKEN` characters, since the import builds names from them."""
-    values = np.char.strip(np.asarray(cells, dtype=np.str_))
+    values = text_column(path, lines, column, cells, MAX_NAME)
     for value in np.unique(values):
         text = str(value)
         if text and (len(text) > MAX_TOKEN or not _TOKEN.fullmatch(text)):
@@ -274,7 +263,7 @@ def read_openb_nodes(path: str | Path) -> OpenbNodeTable:
     whole against :data:`NODE_BOUNDS`, node names must be unique."""
     file = Path(path)
     lines, cells = _table(file, _NODE_REQUIRED)
-    sn = _names(file, lines, "sn", cells["sn"], "node name")
+    sn = text_column(file, lines, "sn", cells["sn"], MAX_NAME, required="node name")
     _, first, inverse = np.unique(sn, return_index=True, return_inverse=True)
     seen_before = first[inverse.reshape(-1)] != np.arange(len(sn))
     if seen_before.any():
@@ -302,7 +291,7 @@ def read_openb_pods(path: str | Path) -> OpenbPodTable:
     every column is checked whole against :data:`POD_BOUNDS`."""
     file = Path(path)
     lines, cells = _table(file, POD_REQUIRED_COLUMNS)
-    names = _names(file, lines, "name", cells["name"], "pod name")
+    names = text_column(file, lines, "name", cells["name"], MAX_NAME, required="pod name")
     blank = [""] * len(lines)
     numbers = {
         c: parse_whole(
@@ -325,7 +314,7 @@ def read_openb_pods(path: str | Path) -> OpenbPodTable:
             message = problem.format(k=int(k[i]), d=int(d[i]))
             raise TraceError(f"{file}, line {lines[i]}, column 'gpu_milli': {message}")
     text = {
-        c: np.char.strip(np.asarray(cells.get(c, blank), dtype=np.str_))
+        c: text_column(file, lines, c, cells.get(c, blank), MAX_NAME)
         for c in ("gpu_spec", "pod_phase")
     }
     return OpenbPodTable(

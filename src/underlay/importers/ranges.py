@@ -19,7 +19,7 @@ import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Final, NoReturn
 
 import numpy as np
 import numpy.typing as npt
@@ -32,6 +32,7 @@ __all__ = [
     "MAX_CORES",
     "MAX_CPU_MILLI",
     "MAX_MEMORY_MIB",
+    "MAX_NAME",
     "MAX_TRACE_TIME_S",
     "MAX_UNIX_TIME_S",
     "Bounds",
@@ -39,6 +40,7 @@ __all__ = [
     "parse_whole",
     "read_utf8",
     "refuse_nul",
+    "text_column",
     "without_nul",
 ]
 
@@ -51,6 +53,8 @@ MAX_TRACE_TIME_S: Final = 10 * 366 * 86400
 """Longest time from a trace's start, seconds (ten years; the traces span days)."""
 MAX_UNIX_TIME_S: Final = 4_102_444_800
 """Latest Unix time accepted, seconds: 2100-01-01 (a larger one is milliseconds or a typo)."""
+MAX_NAME: Final = 253
+"""Longest name or id in an imported file (a DNS name's length)."""
 
 
 @dataclass(frozen=True)
@@ -138,21 +142,25 @@ def parse_numbers(
     ``blank`` is given (its value, e.g. NaN for "no sample"); a value in ``sentinels``
     (a format's "invalid" marker, e.g. -1) is kept as it is, unchecked.
     """
-    text = np.asarray(cells, dtype=np.str_)
-    if text.size == 0:
-        return np.zeros(0, dtype=np.float64)
+    # An object array converts each cell with Python's float(), in C; a fixed-width text
+    # array would be as wide as the longest cell for every row.
+    text = np.array(cells, dtype=object).reshape(-1)
     blanks: npt.NDArray[np.bool_] | None = None
     if blank is not None:
-        blanks = np.char.str_len(np.char.strip(text)) == 0
-        if blanks.any():
-            text = np.where(blanks, "0", text)
-        else:
-            blanks = None
+        blanks = np.fromiter(map(len, cells), dtype=np.int64, count=len(cells)) == 0
+        text[blanks] = "0"
     try:
         values = text.astype(np.float64)
     except ValueError:
-        _locate_unparsable(path, lines, column, cells, bounds, blank is not None)
-        raise  # pragma: no cover - _locate_unparsable always raises
+        if blank is None:
+            _locate_unparsable(path, lines, column, cells, bounds, blank_ok=False)
+        # cells of spaces are blank too (rare, so found here, cell by cell)
+        blanks = np.array([not cell.strip() for cell in cells], dtype=bool).reshape(-1)
+        text[blanks] = "0"
+        try:
+            values = text.astype(np.float64)
+        except ValueError:
+            _locate_unparsable(path, lines, column, cells, bounds, blank_ok=True)
     checked = np.ones(values.shape, dtype=bool)
     if blanks is not None:
         checked &= ~blanks
@@ -191,6 +199,35 @@ def parse_whole(
     return values.astype(np.int64)
 
 
+def text_column(
+    path: Path,
+    lines: Sequence[int] | I64,
+    column: str,
+    cells: Sequence[str],
+    max_length: int,
+    *,
+    required: str | None = None,
+) -> npt.NDArray[np.str_]:
+    """The cells of a text column (names, ids), stripped, each at most ``max_length``
+    characters; with ``required`` (what the cell names, e.g. "node name") none may be
+    empty. TraceError naming the line and column of the first that is not so."""
+    lengths = np.fromiter(map(len, cells), dtype=np.int64, count=len(cells))
+    long = lengths > max_length
+    if long.any():
+        i = int(np.argmax(long))
+        raise TraceError(
+            f"{_where(path, int(lines[i]), column)}: {cells[i][:40]!r}... is "
+            f"{int(lengths[i]):,} characters long; at most {max_length:,}"
+        )
+    values = np.char.strip(np.array(cells, dtype=np.str_).reshape(-1))
+    if required is not None:
+        empty = np.char.str_len(values) == 0
+        if empty.any():
+            line = int(lines[int(np.argmax(empty))])
+            raise TraceError(f"{_where(path, line, column)}: empty {required}")
+    return values
+
+
 def _where(path: Path, line: int, column: str) -> str:
     return f"{path}, line {line}, column {column!r}"
 
@@ -201,8 +238,9 @@ def _locate_unparsable(
     column: str,
     cells: Sequence[str],
     bounds: Bounds,
+    *,
     blank_ok: bool,
-) -> None:
+) -> NoReturn:
     """Raise the TraceError for the first cell NumPy could not convert (the error path)."""
     for i, cell in enumerate(cells):
         value = cell.strip()

@@ -2,11 +2,16 @@
 
 The format is a UTF-8 CSV with the header ``series,time_s,cpu_cores,memory_mib``:
 
-* ``series``: the name of one pod's usage series (a scenario workload lists the series
-  its replicas replay, one per replica, cycled when there are fewer);
+* ``series``: the name of one pod's usage series, at most 253 characters (a scenario
+  workload lists the series its replicas replay, one per replica, cycled when there
+  are fewer);
 * ``time_s``: seconds from the trace's start, strictly increasing within a series;
 * ``cpu_cores``: CPU used at that time, in cores (``0.25`` = 250m);
 * ``memory_mib``: memory used at that time, in MiB.
+
+Ranges (:data:`TRACE_BOUNDS`): ``time_s`` 0 to ten years, ``cpu_cores`` 0 to 4,096,
+``memory_mib`` 0 to 64 TiB; ``nan``, ``inf`` and anything beyond is an error. The writer
+refuses the same (a bug in an importer), so every trace written reads back.
 
 Rows are grouped by series (the writer sorts them by series name, then time); the
 sampling interval is free, the simulator resamples. Extra columns are ignored, so the
@@ -33,9 +38,11 @@ from underlay.files import not_utf8
 from underlay.importers.ranges import (
     MAX_CORES,
     MAX_MEMORY_MIB,
+    MAX_NAME,
     MAX_TRACE_TIME_S,
     Bounds,
     parse_numbers,
+    text_column,
     without_nul,
 )
 
@@ -225,11 +232,7 @@ def read_trace(path: str | Path) -> dict[str, TraceSeries]:
     lines, (names, times, cpus, mems) = _trace_table(file)
     if not lines:
         raise TraceError(f"{file}, line 2: no rows; a trace needs at least one sample")
-    series = np.char.strip(np.asarray(names, dtype=np.str_))
-    empty = np.char.str_len(series) == 0
-    if empty.any():
-        line = lines[int(np.argmax(empty))]
-        raise TraceError(f"{file}, line {line}, column 'series': empty series name")
+    series = text_column(file, lines, "series", names, MAX_NAME, required="series name")
     t = parse_numbers(file, lines, "time_s", times, TRACE_BOUNDS["time_s"])
     cpu = parse_numbers(file, lines, "cpu_cores", cpus, TRACE_BOUNDS["cpu_cores"])
     mem = parse_numbers(file, lines, "memory_mib", mems, TRACE_BOUNDS["memory_mib"])
