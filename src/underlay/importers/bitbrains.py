@@ -66,6 +66,7 @@ from underlay.importers.trace_import import (
     memory_option,
     memory_quantity,
     requests_from_usage,
+    series_names,
     validate_import,
     workload_names,
 )
@@ -199,7 +200,8 @@ def read_bitbrains(path: str | Path) -> BitbrainsVm:
             f"{cores[i]:g} cores is more than {MAX_MHZ_PER_CORE:,} MHz a core; is the "
             "unit right?"
         )
-    used = use / per_core
+    with np.errstate(over="ignore"):  # a tiny MHz a core: checked just below
+        used = use / per_core
     over = used > MAX_CORES
     if over.any():
         i = int(np.argmax(over))
@@ -285,7 +287,7 @@ def bitbrains_import(
         vms.append(read_bitbrains(file))
         if progress:
             progress(i + 1, len(files))
-    names = _series_names(files)
+    names = series_names(_series_names(files))
     t0 = min(float(vm.timestamp_s[0]) for vm in vms)
     _check_span(vms, files, t0)
     series: list[Series] = [

@@ -36,7 +36,7 @@ from underlay.importers.openb_trace import (
     read_openb_nodes,
     read_openb_pods,
 )
-from underlay.importers.trace_import import name_option
+from underlay.importers.trace_import import comment_block, name_option
 from underlay.model.loading import parse_scenario
 
 __all__ = ["MAX_SAME_NODES", "MAX_SAME_PODS", "openb_scenario"]
@@ -204,5 +204,6 @@ def _dump(data: dict[str, Any]) -> str:
 
 
 def render(data: dict[str, Any], header: str) -> str:
-    """The scenario file's text: the header comment, then the YAML."""
-    return header + "\n" + _dump(data)
+    """The scenario file's text: the header comment (see
+    :func:`~underlay.importers.trace_import.comment_block`), then the YAML."""
+    return comment_block(header) + "\n" + _dump(data)

@@ -17,8 +17,9 @@ Ranges (:data:`NODE_BOUNDS`, :data:`POD_BOUNDS`; whole numbers, ``nan``, ``inf``
 20-digit number are errors): node ``cpu_milli`` 1 to 4,096,000, ``memory_mib`` 1,024 to
 64 TiB, ``gpu`` 0 to 62; pod ``cpu_milli`` 0 to 4,096,000, ``memory_mib`` 0 to 64 TiB,
 ``num_gpu`` 0 to 16, ``gpu_milli`` 0 to 1000 (1 to 1000 with GPUs, 1000 with more than
-one GPU), times 0 to ten years. GPU models and QoS classes are names (letters, digits,
-``-_.``, at most 40 characters); node names are unique.
+one GPU), times 0 to ten years. GPU models (also in ``gpu_spec``, separated by ``|``),
+QoS classes and pod phases are names (letters, digits, ``-_.``, at most 40 characters);
+node and pod names at most 253 characters; node names are unique.
 
 Every problem in a file raises :class:`~underlay.errors.TraceError` naming the file,
 the line, the column and what is wrong. The columns are checked whole, in NumPy.
@@ -242,13 +243,18 @@ def _table(path: Path, required: Sequence[str]) -> tuple[list[int], dict[str, li
     return lines, dict(zip(header, cells, strict=True))
 
 
-def _tokens(path: Path, lines: list[int], column: str, cells: list[str]) -> npt.NDArray[np.str_]:
-    """A column of optional names (GPU models, QoS classes): each empty or a valid name
-    of at most :data:`MAX_TOKEN` characters, since the import builds names from them."""
+def _tokens(
+    path: Path, lines: list[int], column: str, cells: list[str], *, separator: str = ""
+) -> npt.NDArray[np.str_]:
+    """A column of optional names (GPU models, QoS classes, phases): each empty or a
+    valid name of at most :data:`MAX_TOKEN` characters, since the import builds names
+    and comments from them; with ``separator``, a list of such names. Checked once per
+    distinct value."""
     values = text_column(path, lines, column, cells, MAX_NAME)
     for value in np.unique(values):
         text = str(value)
-        if text and (len(text) > MAX_TOKEN or not _TOKEN.fullmatch(text)):
+        parts = text.split(separator) if separator else [text]
+        if any(p and (len(p) > MAX_TOKEN or not _TOKEN.fullmatch(p)) for p in parts):
             line = lines[int(np.argmax(values == value))]
             raise TraceError(
                 f"{path}, line {line}, column {column!r}: {text[:80]!r} is not a name "
@@ -314,8 +320,8 @@ def read_openb_pods(path: str | Path) -> OpenbPodTable:
             message = problem.format(k=int(k[i]), d=int(d[i]))
             raise TraceError(f"{file}, line {lines[i]}, column 'gpu_milli': {message}")
     text = {
-        c: text_column(file, lines, c, cells.get(c, blank), MAX_NAME)
-        for c in ("gpu_spec", "pod_phase")
+        "gpu_spec": _tokens(file, lines, "gpu_spec", cells.get("gpu_spec", blank), separator="|"),
+        "pod_phase": _tokens(file, lines, "pod_phase", cells.get("pod_phase", blank)),
     }
     return OpenbPodTable(
         path=file,

@@ -45,6 +45,7 @@ from underlay.importers.trace_import import (
     memory_option,
     memory_quantity,
     requests_from_usage,
+    series_names,
     validate_import,
     workload_names,
 )
@@ -136,7 +137,7 @@ def planetlab_import(
         vms.append(read_planetlab(file))
         if progress:
             progress(i + 1, len(files))
-    names = [f.name for f in files]
+    names = series_names([f.name for f in files])
     series: list[Series] = []
     for sname, vm in zip(names, vms, strict=True):
         t = np.arange(len(vm.cpu_percent), dtype=np.float64) * STEP_S

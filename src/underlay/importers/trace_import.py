@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from underlay.errors import InputError
-from underlay.importers.ranges import MAX_CORES, MAX_MEMORY_MIB
+from underlay.importers.ranges import MAX_CORES, MAX_MEMORY_MIB, MAX_NAME
 from underlay.importers.trace_format import ProgressCallback, Series, write_trace
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "ImportedTrace",
     "ProgressCallback",
     "build_scenario",
+    "comment_block",
     "cores_option",
     "count_gaps",
     "cpu_quantity",
@@ -35,6 +36,7 @@ __all__ = [
     "memory_quantity",
     "name_option",
     "requests_from_usage",
+    "series_names",
     "trace_path_for",
     "validate_import",
     "workload_names",
@@ -101,6 +103,24 @@ def workload_names(raw: Sequence[str]) -> list[str]:
     return out
 
 
+def series_names(raw: Sequence[str]) -> list[str]:
+    """Valid, unique trace series names for ``raw`` labels (file names): control
+    characters become ``_``, edge spaces go, at most 253 characters (the trace format's
+    limit), ``-2``, ``-3`` ... on clashes."""
+    out: list[str] = []
+    taken: set[str] = set()
+    for label in raw:
+        base = "".join(c if c.isprintable() else "_" for c in label).strip()[:MAX_NAME].strip()
+        name, n = base or "series", 1
+        while name in taken:
+            n += 1
+            suffix = f"-{n}"
+            name = (base or "series")[: MAX_NAME - len(suffix)].strip() + suffix
+        taken.add(name)
+        out.append(name)
+    return out
+
+
 def trace_path_for(scenario_path: str | Path) -> Path:
     """The trace file written beside a scenario: ``<stem>.trace.csv``."""
     path = Path(scenario_path)
@@ -123,7 +143,16 @@ class ImportedTrace:
     @property
     def text(self) -> str:
         """The scenario file's text: the header comment, then the YAML."""
-        return self.header + "\n" + dump_yaml(self.data)
+        return comment_block(self.header) + "\n" + dump_yaml(self.data)
+
+
+def comment_block(header: str) -> str:
+    """``header`` as YAML comment lines, whatever the file names and ids quoted in it
+    hold: every line starts with ``#`` and control characters (which YAML refuses even
+    in a comment) become spaces."""
+    lines = header.split("\n")
+    printable = ("".join(c if c.isprintable() else " " for c in line) for line in lines)
+    return "\n".join(line if line.startswith("#") else f"# {line}" for line in printable)
 
 
 def cpu_quantity(milli: int) -> str:
