@@ -34,7 +34,7 @@ import numpy as np
 import numpy.typing as npt
 
 from underlay.errors import InputError, TraceError
-from underlay.importers.ranges import MAX_TRACE_TIME_S, Bounds, parse_whole, read_utf8
+from underlay.importers.ranges import MAX_TRACE_TIME_S, Bounds, parse_numbers, read_utf8
 from underlay.importers.trace_format import ProgressCallback, Series
 from underlay.importers.trace_import import (
     ImportedTrace,
@@ -83,18 +83,20 @@ def read_planetlab(path: str | Path) -> PlanetLabVm:
     """Read one VM file (strict: TraceError naming file, line and problem; the values
     are checked against :data:`PERCENT` in one NumPy pass)."""
     file = Path(path)
-    text = read_utf8(file, "a PlanetLab VM file")
-    rows = text.splitlines()
-    lines = [n for n, row in enumerate(rows, start=1) if row.strip()]
-    if not lines:
+    rows = read_utf8(file, "a PlanetLab VM file").splitlines()
+    lines = np.arange(1, len(rows) + 1, dtype=np.int64)
+    # Blank lines are skipped: parsed as NaN (a literal "nan" is refused, not blank).
+    values = parse_numbers(file, lines, "cpu_percent", rows, PERCENT, blank=np.nan)
+    kept = ~np.isnan(values)
+    count = int(np.count_nonzero(kept))
+    if not count:
         raise TraceError(f"{file}, line 1: empty file; expected one CPU percentage per line")
-    if len(lines) > MAX_SAMPLES:
+    if count > MAX_SAMPLES:
         raise TraceError(
-            f"{file}, line {lines[MAX_SAMPLES]}: more than {MAX_SAMPLES:,} samples (ten years "
-            "of 5-minute steps); is this a PlanetLab VM file?"
+            f"{file}, line {int(lines[kept][MAX_SAMPLES])}: more than {MAX_SAMPLES:,} samples "
+            "(ten years of 5-minute steps); is this a PlanetLab VM file?"
         )
-    values = parse_whole(file, lines, "cpu_percent", [rows[n - 1] for n in lines], PERCENT)
-    return PlanetLabVm(file, values.astype(np.float64))
+    return PlanetLabVm(file, values[kept])
 
 
 def planetlab_files(folder: str | Path, limit: int | None = None) -> list[Path]:
