@@ -80,6 +80,7 @@ def test_bad_input_exits_2_with_one_placed_message(
     assert stderr.startswith("Error: ") and stderr.count("Error:") == 1
     assert "\n" not in stderr, "one message, on one line"
     assert "Traceback" not in result.output
+    assert " import>" not in stderr, "placed against the file, never '<openb import>'"
     if case["line"] is None:
         assert str(path) in stderr
     else:

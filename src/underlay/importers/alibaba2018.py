@@ -433,7 +433,7 @@ def alibaba2018_import(
     """Import machine (and optionally container) usage of the Alibaba 2018 trace as a
     scenario whose workloads replay it from ``trace_file`` (relative to the scenario)."""
     if (containers_path is None) != (container_meta_path is None):
-        raise TraceError("--containers and --container-meta go together: give both or neither")
+        raise InputError("--containers and --container-meta go together: give both or neither")
     if machines is not None and machines < 1:
         raise InputError(f"--machines: {machines} must be at least 1")
     machine_mib = memory_option("--machine-memory", machine_memory)

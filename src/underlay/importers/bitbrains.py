@@ -45,7 +45,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
-from underlay.errors import TraceError
+from underlay.errors import InputError, TraceError
 from underlay.importers.ranges import (
     MAX_CORES,
     MAX_MEMORY_MIB,
@@ -257,7 +257,7 @@ def _files(paths: Sequence[str | Path]) -> list[Path]:
         else:
             files.append(path)
     if not files:
-        raise TraceError("no Bitbrains files given")
+        raise InputError("no Bitbrains files given: give files or folders of them")
     return files
 
 
