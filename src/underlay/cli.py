@@ -26,6 +26,7 @@ from rich.text import Text
 
 from underlay.cli_help import Command, Group
 from underlay.errors import InputError, ScenarioError, UnderlayError
+from underlay.files import refuse_overwrite
 from underlay.model.loading import load_scenario
 from underlay.model.scenario import SUBSTRATE_KINDS, Scenario
 from underlay.pipeline import SECTIONS, Analysis, Comparison, Simulation, total_pods
@@ -370,10 +371,8 @@ def _run(req: _Request) -> None:
             ("--output", req.output), ("--report", req.report), ("--markdown", req.markdown),
             ("--plan", req.plan),
         ):  # fmt: skip
-            if target is not None and target.resolve() == req.path.resolve():
-                raise InputError(
-                    f"{flag} {target}: that is the scenario file itself; write elsewhere"
-                )
+            if target is not None:
+                refuse_overwrite(flag, target, [("scenario", req.path)])
             if target is not None and not target.parent.is_dir():
                 # Say so now, not after minutes of placement and simulation.
                 raise InputError(
@@ -704,6 +703,8 @@ def kubectl(
     from underlay.importers.kubectl import import_kubectl
 
     try:
+        if output:
+            refuse_overwrite("--output", output, [("--nodes", nodes), ("--pods", pods)])
         result = import_kubectl(
             nodes, pods, tenant_from=tenant_from, name=name or (output.stem if output else None)
         )
@@ -730,6 +731,8 @@ def openb(
     from underlay.importers.openb import openb_scenario, render
 
     try:
+        if output:
+            refuse_overwrite("--output", output, [("--nodes", nodes), ("--pods", pods)])
         data, header = openb_scenario(nodes, pods, name=name)
         text = render(data, header)
         if output:
@@ -787,13 +790,21 @@ class _TraceProgress:
             self._bar.update(self._task, completed=done, total=total)  # type: ignore[arg-type]
 
 
-def _trace_import(output: Path, what: str, build: Callable[[str, _TraceProgress], Any]) -> None:
+def _trace_import(
+    output: Path,
+    inputs: list[tuple[str, Path]],
+    what: str,
+    build: Callable[[str, _TraceProgress], Any],
+) -> None:
     """Run an importer (``build(trace file name, progress)``) and write the scenario and its
-    trace together; bad input → exit 2, nothing written."""
+    trace together; bad input → exit 2, nothing written. Neither output may replace one
+    of the ``inputs`` (``(label, path)``) or land in an input folder."""
     from underlay.importers.trace_import import trace_path_for, write_import
 
     trace = trace_path_for(output)
     try:
+        refuse_overwrite("--output", output, inputs)
+        refuse_overwrite(f"--output {output}: its trace", trace, inputs)
         with _TraceProgress(what) as progress:
             result = build(trace.name, progress)
         write_import(output, result)
@@ -824,7 +835,7 @@ def bitbrains(
     from underlay.importers.bitbrains import bitbrains_import
 
     _trace_import(
-        output, "Bitbrains files",
+        output, [("input", p) for p in paths], "Bitbrains files",
         lambda trace_file, progress: bitbrains_import(
             paths, trace_file=trace_file, name=name, host_cores=host_cores,
             host_memory=host_memory, tenants=tenants, progress=progress,
@@ -882,8 +893,11 @@ def alibaba2018(
     file written beside it."""
     from underlay.importers.alibaba2018 import alibaba2018_import
 
+    inputs = [("--usage", usage), ("--meta", meta)]
+    inputs += [(flag, p) for flag, p in (("--containers", containers),
+               ("--container-meta", container_meta)) if p is not None]  # fmt: skip
     _trace_import(
-        output, usage.name,
+        output, inputs, usage.name,
         lambda trace_file, progress: alibaba2018_import(
             usage, meta, trace_file=trace_file, containers_path=containers,
             container_meta_path=container_meta, machines=machines,
@@ -921,7 +935,7 @@ def planetlab(
     from underlay.importers.planetlab import planetlab_import
 
     _trace_import(
-        output, "PlanetLab files",
+        output, [("input", folder)], "PlanetLab files",
         lambda trace_file, progress: planetlab_import(
             folder, trace_file=trace_file, limit=limit, group=group, vm_cores=vm_cores,
             vm_memory=vm_memory, host_cores=host_cores, host_memory=host_memory,

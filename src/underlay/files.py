@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
 
 from underlay.errors import InputError, TraceError
 
-__all__ = ["non_negative_number", "read_text"]
+__all__ = ["non_negative_number", "not_utf8", "read_text", "refuse_overwrite"]
 
 
 def read_text(
@@ -44,6 +45,24 @@ def _size(n: int) -> str:
     return f"{n / 2**20:g} MiB" if n >= 2**20 else f"{n:,} bytes"
 
 
+def not_utf8(path: Path, error: type[InputError]) -> InputError:
+    """The error for a file that is not UTF-8, naming the line of its first bad byte
+    (read again here: a streaming decoder only knows the chunk it was decoding)."""
+    try:
+        data = path.read_bytes()
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - data.rfind(b"\n", 0, exc.start)
+        return error(
+            f"{path}, line {line}: not UTF-8 text ({exc.reason}, byte {column} of the line); "
+            "save the file as UTF-8"
+        )
+    except OSError as exc:
+        return error(f"{path}: cannot read ({exc.strerror})")
+    return error(f"{path}: not UTF-8 text")  # changed while read: no line to give
+
+
 def non_negative_number(path: Path, line: int, column: str, text: str) -> float:
     """The finite, non-negative number in ``text``; a TraceError naming file, line and
     column otherwise."""
@@ -60,3 +79,37 @@ def non_negative_number(path: Path, line: int, column: str, text: str) -> float:
     if number < 0:
         raise TraceError(f"{where}: {value[:40]!r} is negative, expected >= 0")
     return number
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether two paths name one file: equal once resolved (symlinks followed), or, both
+    existing, the same inode (hard links)."""
+    try:
+        if a.resolve() == b.resolve():
+            return True
+        return a.exists() and b.exists() and a.samefile(b)
+    except OSError:  # a symlink loop, a path too long: not provably the same
+        return False
+
+
+def refuse_overwrite(flag: str, target: Path, inputs: Sequence[tuple[str, Path]]) -> None:
+    """InputError when writing ``target`` (given as ``flag``) would replace one of the
+    ``inputs`` (``(label, path)``, e.g. ``("scenario", path)`` or ``("--pods", path)``)
+    or land in an input folder, whose files are all read as input.
+
+    Checked before any input is read, so nothing is lost and no time is spent.
+    """
+    for label, given in inputs:
+        if given.is_dir():
+            try:
+                inside = target.resolve().parent == given.resolve()
+            except OSError:
+                inside = False
+            if inside:
+                raise InputError(
+                    f"{flag} {target}: that is in the {label} folder {given}, whose files "
+                    "are all read as input; write elsewhere"
+                )
+        elif _same_file(target, given):
+            shown = "itself" if target == given else f"({given})"
+            raise InputError(f"{flag} {target}: that is the {label} file {shown}; write elsewhere")

@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from underlay.cli import app
-from underlay.errors import TraceError
+from underlay.errors import InputError, TraceError
 from underlay.importers.alibaba2018 import (
     alibaba2018_import,
     read_container_meta,
@@ -144,7 +144,7 @@ def test_container_errors(tmp_path: Path) -> None:
         alibaba2018_import(
             USAGE, META, trace_file="x", containers_path=C_USAGE, container_meta_path=bad
         )
-    with pytest.raises(TraceError, match="go together"):
+    with pytest.raises(InputError, match="go together"):
         alibaba2018_import(USAGE, META, trace_file="x", containers_path=C_USAGE)
     bad.write_text("c_9,m_zz,0,app_1,started,100,100,1\n")
     with pytest.raises(TraceError, match="no container ran on the 3 machine"):

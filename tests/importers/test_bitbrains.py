@@ -82,7 +82,7 @@ def test_cli_writes_scenario_and_trace_that_load(tmp_path: Path) -> None:
         (lambda t: t.replace("3000.0", "lots"), "line 5, column 'CPU usage [MHZ]': 'lots' is not a number"),
         (lambda t: t.replace("524288.0", "-1.0"), "line 5, column 'Memory usage [KB]': '-1.0' is negative"),
         (lambda t: t.replace("1000001800", "1000000100"), "line 6, column 'Timestamp [ms]': 1000000100 is before"),
-        (lambda t: t.replace(";\t2;\t4000.0;\t500.0", ";\t0;\t4000.0;\t500.0"), "line 2, column 'CPU cores': 0 cores"),
+        (lambda t: t.replace(";\t2;\t4000.0;\t500.0", ";\t0;\t4000.0;\t500.0"), "line 2, column 'CPU cores': '0' is out of range; expected a number from 1 to 4,096 cores"),
         (lambda t: t.splitlines()[0] + "\n", "line 2: no rows after the header"),
         (lambda t: "", "line 1: empty file"),
     ],

@@ -420,11 +420,11 @@ def one_pod_with(resources: dict[str, Any]) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("nodes", "pods", "message"),
     [
-        (None, "{not json", "pods.json: line 1, column 2: not JSON"),
+        (None, "{not json", "pods.json, line 1, column 2: not JSON"),
         (
             None,
             "items:\n  - a\n",
-            "pods.json: line 1, column 1: not JSON: Expecting value (this looks like YAML",
+            "pods.json, line 1, column 1: not JSON: Expecting value (this looks like YAML",
         ),
         (
             None,

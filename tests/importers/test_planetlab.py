@@ -62,10 +62,16 @@ def test_hidden_files_skipped_and_strict_errors(tmp_path: Path) -> None:
     assert [p.name for p in planetlab_files(tmp_path)] == ["vm"]
     bad = tmp_path / "vm"
     for text, message in [
-        ("1\n2\nx\n", "line 3, column 1: 'x' is not a CPU percentage"),
-        ("1\n-2\n", "line 2, column 1: '-2' is not a CPU percentage"),
-        ("1\n2.5\n", "line 2, column 1: '2.5' is not a CPU percentage"),
-        ("1\n101\n", "line 2, column 1: 101 is more than 100%"),
+        ("1\n2\nx\n", "line 3, column 'cpu_percent': 'x' is not a number"),
+        ("1\n-2\n", "line 2, column 'cpu_percent': '-2' is negative"),
+        ("1\n2.5\n", "line 2, column 'cpu_percent': '2.5' is not a whole number"),
+        (
+            "1\n101\n",
+            "line 2, column 'cpu_percent': '101' is out of range; expected a whole number from 0 to 100%",
+        ),
+        ("1\nnan\n", "line 2, column 'cpu_percent': 'nan' is not a finite number"),
+        ("1\n" + "9" * 5000 + "\n", "line 2, column 'cpu_percent': '9999"),
+        ("1\n2\x00\n", "line 2: a NUL byte"),
         ("\n", "line 1: empty file"),
     ]:
         bad.write_text(text)
@@ -98,7 +104,7 @@ def test_cli_bad_input_exits_2_and_writes_nothing(tmp_path: Path) -> None:
     out = tmp_path / "out.yaml"
     result = runner.invoke(app, ["import", "planetlab", str(folder), "-o", str(out)])
     assert result.exit_code == 2
-    assert "Error:" in result.output and "vm-2, line 2, column 1" in result.output
+    assert "Error:" in result.output and "vm-2, line 2, column 'cpu_percent'" in result.output
     assert "Traceback" not in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["day"]
 

@@ -13,8 +13,10 @@ from hypothesis import strategies as st
 from underlay.errors import TraceError
 from underlay.importers.trace_format import TRACE_COLUMNS, read_trace, write_trace
 from underlay.importers.trace_import import (
+    comment_block,
     count_gaps,
     requests_from_usage,
+    series_names,
     trace_path_for,
     workload_names,
 )
@@ -60,7 +62,9 @@ def test_rounds_to_fixed_decimals(tmp_path: Path) -> None:
     ("series", "problem"),
     [
         ([("x", [0.0, 0.0], [1.0, 1.0], [1.0, 1.0])], "time_s must increase"),
-        ([("x", [0.0], [-1.0], [1.0])], "finite and >= 0"),
+        ([("x", [0.0], [-1.0], [1.0])], "cpu_cores must be a number from 0 to 4,096 cores"),
+        ([("x", [0.0], [1.0], [float("nan")])], "memory_mib must be a number from 0"),
+        ([("x", [0.0], [5000.0], [1.0])], "cpu_cores must be a number from 0 to 4,096"),
         ([("x", [0.0], [1.0], [1.0]), ("x", [1.0], [1.0], [1.0])], "given twice"),
         ([("", [0.0], [1.0], [1.0])], "series name"),
         ([("x", [0.0, 1.0], [1.0], [1.0])], "equally long"),
@@ -166,3 +170,19 @@ def test_helpers() -> None:
     assert workload_names(["a b", "a/b", "x" * 70, "x" * 70, "_"]) == [
         "a-b", "a-b-2", "x" * 63, "x" * 61 + "-2", "w",
     ]  # fmt: skip
+
+
+def test_series_names_from_file_names_are_valid_and_unique(tmp_path: Path) -> None:
+    raw = ["vm\n1", "vm\r1", " padded ", "", "x" * 300]
+    names = series_names(raw)
+    assert names[:4] == ["vm_1", "vm_1-2", "padded", "series"]
+    assert len(names[4]) == 253 and len(set(names)) == len(names)
+    # every name is one the writer and the reader accept
+    path = tmp_path / "t.csv"
+    write_trace(path, [(n, [0.0], [1.0], [1.0]) for n in names])
+    assert sorted(read_trace(path)) == sorted(names)
+
+
+def test_comment_block_keeps_quoted_text_inside_comments() -> None:
+    header = "# from a\nb.csv and \x1bc\x85\n# done"
+    assert comment_block(header) == "# from a\n# b.csv and  c \n# done"

@@ -41,6 +41,11 @@ Mapping rules:
   CPU may exceed 100% of the request) and samples at time 0 are dropped and counted;
   duplicates of a timestamp keep the first; samples are sorted by time per series;
 - **failure domains**: ``failure_domain_1`` is listed in the header as a rack hint;
+- **ranges** (:data:`ALIBABA_BOUNDS`; ``nan``, ``inf`` and anything outside is an error
+  naming file, line and column): times 0 to ten years; ``cpu_num`` 1 to 4,096;
+  ``mem_size`` more than 0 (machines) or 0 or more (containers), at most 100;
+  ``cpu_request`` and ``cpu_limit`` 0 to 409,600; machine percentages 0 to 100;
+  container CPU 0 to 10,000% of the request (and at most 4,096 cores), memory 0 to 100%;
 - hosts: one model from the options (default: twice the largest machine's cores and
   memory, so one machine's whole load fits a VM after overheads), sizing mode; tenants: one, ``alibaba``, or ``--tenants N``.
 """
@@ -57,7 +62,18 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
-from underlay.errors import TraceError
+from underlay.errors import InputError, TraceError
+from underlay.files import not_utf8
+from underlay.importers.ranges import (
+    MAX_CORES,
+    MAX_MEMORY_MIB,
+    MAX_NAME,
+    MAX_TRACE_TIME_S,
+    Bounds,
+    parse_numbers,
+    refuse_nul,
+    text_column,
+)
 from underlay.importers.trace_format import ProgressCallback, Series
 from underlay.importers.trace_import import (
     REQUEST_RULE,
@@ -74,10 +90,12 @@ from underlay.importers.trace_import import (
 )
 
 __all__ = [
+    "ALIBABA_BOUNDS",
     "CONTAINER_META_COLUMNS",
     "CONTAINER_USAGE_COLUMNS",
     "MACHINE_META_COLUMNS",
     "MACHINE_USAGE_COLUMNS",
+    "MAX_CONTAINER_CPU_PERCENT",
     "ContainerMeta",
     "MachineMeta",
     "UsageSamples",
@@ -88,6 +106,7 @@ __all__ = [
 ]
 
 F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
 
 MACHINE_META_COLUMNS: Final = (
     "machine_id", "time_stamp", "failure_domain_1", "failure_domain_2", "cpu_num",
@@ -105,7 +124,32 @@ CONTAINER_USAGE_COLUMNS: Final = (
     "container_id", "machine_id", "time_stamp", "cpu_util_percent", "mem_util_percent",
     "cpi", "mem_gps", "mpki", "net_in", "net_out", "disk_io_percent",
 )  # fmt: skip
+MAX_CONTAINER_CPU_PERCENT: Final = 10_000
+"""Most CPU a container may use, % of its request (100 times it; more is a typo)."""
 _PROGRESS_EVERY: Final = 50_000  # lines between progress reports
+
+_TIME = Bounds(0, MAX_TRACE_TIME_S, " s from the trace's start")
+_INVALID = " (-1 or 101: an invalid sample)"
+ALIBABA_BOUNDS: Final = {
+    "time_stamp": _TIME,
+    "cpu_num": Bounds(1, MAX_CORES, " cores", whole=True),
+    "mem_size": Bounds(0, 100, " (normalised)", above_low=True),
+    "cpu_request": Bounds(0, MAX_CORES * 100, " (100 = 1 core)", whole=True),
+    "cpu_limit": Bounds(0, MAX_CORES * 100, " (100 = 1 core)", whole=True),
+    "container_mem_size": Bounds(0, 100, " (normalised)"),
+    "machine_cpu_util_percent": Bounds(0, 100, "%" + _INVALID),
+    "machine_mem_util_percent": Bounds(0, 100, "%" + _INVALID),
+    "container_cpu_util_percent": Bounds(
+        0, MAX_CONTAINER_CPU_PERCENT, "% of the request (-1: invalid)"
+    ),
+    "container_mem_util_percent": Bounds(0, 100, "% (-1: invalid)"),
+}
+"""The range of each numeric column read: times up to ten years from the trace's start
+(it spans 8 days); 1 to 4,096 cores; normalised memory sizes more than 0 (machines) or
+0 or more (containers) and at most 100; container CPU requests and limits 0 to 4,096
+cores (409,600); machine percentages 0 to 100; container CPU 0 to 10,000% of the
+request (a container may use more than it requested), memory 0 to 100% of its size.
+The columns not listed are not read."""
 
 
 @dataclass(frozen=True)
@@ -144,6 +188,8 @@ class UsageSamples:
     time_s: F64
     cpu_percent: F64
     mem_percent: F64
+    lines: I64
+    """The line of the file each sample was read from."""
 
 
 @dataclass
@@ -170,112 +216,126 @@ def _records(
     except OSError as exc:
         raise TraceError(f"{path}: cannot read ({exc.strerror or exc})") from None
     done = 0
+    width = len(columns)
     with handle:
         try:
             for number, line in enumerate(handle, start=1):
                 done += len(line)
                 if progress is not None and number % _PROGRESS_EVERY == 0:
                     progress(min(done, total), total)
-                text = line.rstrip("\r\n")
-                if not text.strip():
-                    continue
-                fields = text.split(",")
-                if len(fields) != len(columns):
+                if "\x00" in line:
+                    refuse_nul(path, line, number - 1)
+                fields = line.rstrip("\r\n").split(",")
+                if len(fields) != width:
+                    if not line.strip():
+                        continue
                     raise TraceError(
-                        f"{path}, line {number}: expected {len(columns)} fields "
+                        f"{path}, line {number}: expected {width} fields "
                         f"({','.join(columns)}), found {len(fields)}"
                     )
                 yield number, fields
-        except UnicodeDecodeError as exc:
-            raise TraceError(f"{path}: not UTF-8 text ({exc.reason})") from None
+        except UnicodeDecodeError:
+            raise not_utf8(path, TraceError) from None
     if progress is not None:
         progress(total, total)
 
 
-def _number(path: Path, line: int, column: str, text: str, *, blank_ok: bool = False) -> float:
-    """A finite number; NaN for a blank cell when ``blank_ok``."""
-    value = text.strip()
-    where = f"{path}, line {line}, column {column!r}"
-    if not value:
-        if blank_ok:
-            return math.nan
-        raise TraceError(f"{where}: empty, expected a number")
+_NO_HEADER: Final = " (these tables have no header line)"
+
+
+def _numbers(
+    path: Path,
+    lines: list[int],
+    column: str,
+    cells: list[str],
+    bounds: Bounds,
+    **blank: Any,
+) -> F64:
+    """:func:`parse_numbers`, with a hint when line 1 looks like a header."""
     try:
-        number = float(value)
-    except ValueError:
-        hint = " (these tables have no header line)" if line == 1 else ""
-        raise TraceError(f"{where}: {value[:40]!r} is not a number{hint}") from None
-    if not math.isfinite(number):
-        raise TraceError(f"{where}: {value[:40]!r} is not a finite number")
-    return number
+        return parse_numbers(path, lines, column, cells, bounds, **blank)
+    except TraceError as exc:
+        if f"{path}, line 1, " in str(exc) and "is not a number" in str(exc):
+            text = str(exc).replace("is not a number", f"is not a number{_NO_HEADER}", 1)
+            raise TraceError(text) from None
+        raise
 
 
-def _ident(path: Path, line: int, column: str, text: str) -> str:
-    value = text.strip()
-    if not value:
-        raise TraceError(f"{path}, line {line}, column {column!r}: empty id")
-    return value
+def _ids(path: Path, lines: list[int], column: str, cells: list[str]) -> npt.NDArray[np.str_]:
+    """The id column, stripped; TraceError naming the first empty or overlong id."""
+    return text_column(path, lines, column, cells, MAX_NAME, required="id")
+
+
+def _last_rows(ids: npt.NDArray[np.str_]) -> tuple[npt.NDArray[np.str_], I64, I64]:
+    """Distinct ids (sorted), each row's index into them, and each id's last row."""
+    keys, inverse = np.unique(ids, return_inverse=True)
+    inverse = inverse.reshape(-1).astype(np.int64)
+    last = np.full(len(keys), -1, dtype=np.int64)
+    np.maximum.at(last, inverse, np.arange(len(ids), dtype=np.int64))
+    return keys, inverse, last
 
 
 def read_machine_meta(path: str | Path) -> dict[str, MachineMeta]:
-    """Read ``machine_meta``: machine id → capacity and failure domains."""
+    """Read ``machine_meta``: machine id → capacity and failure domains (ranges:
+    :data:`ALIBABA_BOUNDS`, checked per column in NumPy)."""
     file = Path(path)
-    out: dict[str, MachineMeta] = {}
-    for line, f in _records(file, MACHINE_META_COLUMNS):
-        machine = _ident(file, line, "machine_id", f[0])
-        _number(file, line, "time_stamp", f[1])
-        cpu = _number(file, line, "cpu_num", f[4])
-        if cpu < 1 or not cpu.is_integer():
-            raise TraceError(
-                f"{file}, line {line}, column 'cpu_num': {f[4].strip()!r}; expected a whole "
-                "number of cores >= 1"
-            )
-        mem = _number(file, line, "mem_size", f[5])
-        if not 0 < mem <= 100:
-            raise TraceError(
-                f"{file}, line {line}, column 'mem_size': {f[5].strip()!r}; expected a "
-                "normalised size in (0, 100]"
-            )
-        old = out.get(machine)
-        out[machine] = MachineMeta(
-            cpu_num=max(int(cpu), old.cpu_num if old else 0),
-            mem_size=max(mem, old.mem_size if old else 0.0),
-            failure_domain_1=f[2].strip(),
-            failure_domain_2=f[3].strip(),
-        )
-    if not out:
+    lines: list[int] = []
+    cells: list[list[str]] = [[] for _ in MACHINE_META_COLUMNS]
+    for line, fields in _records(file, MACHINE_META_COLUMNS):
+        lines.append(line)
+        for column, cell in zip(cells, fields, strict=True):
+            column.append(cell)
+    if not lines:
         raise TraceError(f"{file}, line 1: no rows")
-    return out
+    ids = _ids(file, lines, "machine_id", cells[0])
+    _numbers(file, lines, "time_stamp", cells[1], ALIBABA_BOUNDS["time_stamp"])
+    cpu = _numbers(file, lines, "cpu_num", cells[4], ALIBABA_BOUNDS["cpu_num"])
+    mem = _numbers(file, lines, "mem_size", cells[5], ALIBABA_BOUNDS["mem_size"])
+    keys, inverse, last = _last_rows(ids)
+    cpu_max = np.zeros(len(keys))
+    mem_max = np.zeros(len(keys))
+    np.maximum.at(cpu_max, inverse, cpu)
+    np.maximum.at(mem_max, inverse, mem)
+    return {
+        str(key): MachineMeta(
+            cpu_num=int(c),
+            mem_size=float(m),
+            failure_domain_1=cells[2][row].strip(),
+            failure_domain_2=cells[3][row].strip(),
+        )
+        for key, c, m, row in zip(
+            keys, cpu_max.tolist(), mem_max.tolist(), last.tolist(), strict=True
+        )
+    }
 
 
 def read_container_meta(path: str | Path) -> dict[str, ContainerMeta]:
-    """Read ``container_meta``: container id → machine, app group and size (last row)."""
+    """Read ``container_meta``: container id → machine, app group and size (last row;
+    ranges: :data:`ALIBABA_BOUNDS`)."""
     file = Path(path)
-    out: dict[str, ContainerMeta] = {}
-    for line, f in _records(file, CONTAINER_META_COLUMNS):
-        container = _ident(file, line, "container_id", f[0])
-        machine = _ident(file, line, "machine_id", f[1])
-        _number(file, line, "time_stamp", f[2])
-        app = _ident(file, line, "app_du", f[3])
-        sizes = []
-        for column, text in (("cpu_request", f[5]), ("cpu_limit", f[6])):
-            value = _number(file, line, column, text)
-            if value < 0 or not value.is_integer():
-                raise TraceError(
-                    f"{file}, line {line}, column {column!r}: {text.strip()!r}; expected a "
-                    "whole number >= 0 (100 = 1 core)"
-                )
-            sizes.append(int(value))
-        mem = _number(file, line, "mem_size", f[7])
-        if not 0 <= mem <= 100:
-            raise TraceError(
-                f"{file}, line {line}, column 'mem_size': {f[7].strip()!r}; expected a "
-                "normalised size in [0, 100]"
-            )
-        out[container] = ContainerMeta(machine, app, sizes[0], sizes[1], mem)
-    if not out:
+    lines: list[int] = []
+    cells: list[list[str]] = [[] for _ in CONTAINER_META_COLUMNS]
+    for line, fields in _records(file, CONTAINER_META_COLUMNS):
+        lines.append(line)
+        for column, cell in zip(cells, fields, strict=True):
+            column.append(cell)
+    if not lines:
         raise TraceError(f"{file}, line 1: no rows")
-    return out
+    ids = _ids(file, lines, "container_id", cells[0])
+    machines = _ids(file, lines, "machine_id", cells[1])
+    _numbers(file, lines, "time_stamp", cells[2], ALIBABA_BOUNDS["time_stamp"])
+    apps = _ids(file, lines, "app_du", cells[3])
+    request = _numbers(file, lines, "cpu_request", cells[5], ALIBABA_BOUNDS["cpu_request"])
+    limit = _numbers(file, lines, "cpu_limit", cells[6], ALIBABA_BOUNDS["cpu_limit"])
+    mem = _numbers(file, lines, "mem_size", cells[7], ALIBABA_BOUNDS["container_mem_size"])
+    keys, _, last = _last_rows(ids)
+    order = np.argsort(last, kind="stable")  # file order of each container's last row
+    return {
+        str(keys[k]): ContainerMeta(
+            str(machines[row]), str(apps[row]), int(request[row]), int(limit[row]), float(mem[row])
+        )
+        for k, row in zip(order.tolist(), last[order].tolist(), strict=True)
+    }
 
 
 def read_usage(
@@ -291,61 +351,63 @@ def read_usage(
     Keeps the ids in ``wanted`` (all when None), at most the first ``limit`` distinct
     ids in file order. Blank, -1 and (machines only) 101 percentages are invalid and
     dropped, as are samples at time 0; each series is sorted by time and keeps the first
-    of duplicate timestamps.
+    of duplicate timestamps. The columns read are checked whole against
+    :data:`ALIBABA_BOUNDS`; the others are not read.
     """
     file = Path(path)
     columns = CONTAINER_USAGE_COLUMNS if containers else MACHINE_USAGE_COLUMNS
     first = 3 if containers else 2  # index of cpu_util_percent
     invalid_values = (-1.0,) if containers else (-1.0, 101.0)
-    rows: dict[str, list[tuple[float, float, float]]] = {}
-    stats = _UsageStats()
+    codes: dict[str, int] = {}
     skipped: set[str] = set()
+    lines: list[int] = []
+    series: list[int] = []
+    cells: tuple[list[str], list[str], list[str]] = ([], [], [])
     for line, f in _records(file, columns, progress):
         key = f[0].strip()
-        if key not in rows:
-            full = limit is not None and len(rows) >= limit
+        code = codes.get(key)
+        if code is None:
+            full = limit is not None and len(codes) >= limit
             if full or (wanted is not None and key not in wanted):
                 skipped.add(key)
                 continue
-            rows[_ident(file, line, columns[0], f[0])] = []
-        t = _number(file, line, "time_stamp", f[first - 1])
-        if t < 0:
-            raise TraceError(
-                f"{file}, line {line}, column 'time_stamp': {f[first - 1].strip()!r} is "
-                "negative; times are seconds from the trace's start"
-            )
-        values = []
-        for column, text in zip(columns[first : first + 2], f[first : first + 2], strict=True):
-            v = _number(file, line, column, text, blank_ok=True)
-            if not math.isnan(v) and v not in invalid_values:
-                upper = "" if containers else " and 100"
-                if v < 0 or (not containers and v > 100):
-                    raise TraceError(
-                        f"{file}, line {line}, column {column!r}: {text.strip()!r}; expected "
-                        f"a percentage between 0{upper} (-1{'' if containers else ' or 101'} "
-                        "= invalid)"
-                    )
-            values.append(v)
-        if any(math.isnan(v) or v in invalid_values for v in values):
-            stats.invalid += 1
-            continue
-        if t == 0:
-            stats.at_zero += 1  # the trace's "before or after the 8-day span"
-            continue
-        rows[key].append((t, values[0], values[1]))
-    stats.skipped_ids = len(skipped)
-    out: dict[str, UsageSamples] = {}
-    for key, samples in rows.items():
-        if not samples:
-            continue
-        table = np.array(samples, dtype=np.float64)
-        table = table[np.argsort(table[:, 0], kind="stable")]
-        keep = np.ones(len(table), dtype=bool)
-        keep[1:] = np.diff(table[:, 0]) > 0
-        stats.duplicates += int((~keep).sum())
-        table = table[keep]
-        out[key] = UsageSamples(table[:, 0].copy(), table[:, 1].copy(), table[:, 2].copy())
-    return out, stats
+            text_column(file, [line], columns[0], [key], MAX_NAME, required="id")
+            code = codes[key] = len(codes)
+        lines.append(line)
+        series.append(code)
+        for column, cell in zip(cells, f[first - 1 : first + 2], strict=True):
+            column.append(cell)
+    if not lines and not skipped:
+        raise TraceError(f"{file}, line 1: no rows")
+    stats = _UsageStats(skipped_ids=len(skipped))
+    pct = "container" if containers else "machine"
+    t = _numbers(file, lines, "time_stamp", cells[0], ALIBABA_BOUNDS["time_stamp"])
+    cpu, mem = (
+        _numbers(file, lines, column, text, ALIBABA_BOUNDS[f"{pct}_{column}"],
+                 blank=math.nan, sentinels=invalid_values)
+        for column, text in zip(columns[first : first + 2], cells[1:], strict=True)
+    )  # fmt: skip
+    invalid = np.isnan(cpu) | np.isnan(mem) | np.isin(cpu, invalid_values)
+    invalid |= np.isin(mem, invalid_values)
+    at_zero = ~invalid & (t == 0)  # the trace's "before or after the 8-day span"
+    keep = ~invalid & ~at_zero
+    stats.invalid, stats.at_zero = int(invalid.sum()), int(at_zero.sum())
+    code = np.asarray(series, dtype=np.int64)[keep]
+    row = np.asarray(lines, dtype=np.int64)[keep]
+    t, cpu, mem = t[keep], cpu[keep], mem[keep]
+    order = np.lexsort((t, code))  # stable: duplicates keep file order
+    code, row, t, cpu, mem = code[order], row[order], t[order], cpu[order], mem[order]
+    new = np.ones(len(code), dtype=bool)
+    new[1:] = (np.diff(code) != 0) | (np.diff(t) > 0)
+    stats.duplicates = int(len(new) - np.count_nonzero(new))
+    code, row, t, cpu, mem = code[new], row[new], t[new], cpu[new], mem[new]
+    starts = np.flatnonzero(np.diff(code, prepend=-1) != 0)
+    ends = np.append(starts[1:], len(code))[: len(starts)]
+    names = list(codes)
+    return {
+        names[int(code[a])]: UsageSamples(t[a:b], cpu[a:b], mem[a:b], row[a:b])
+        for a, b in zip(starts.tolist(), ends.tolist(), strict=True)
+    }, stats
 
 
 def _median_step(samples: dict[str, UsageSamples]) -> float:
@@ -371,30 +433,34 @@ def alibaba2018_import(
     """Import machine (and optionally container) usage of the Alibaba 2018 trace as a
     scenario whose workloads replay it from ``trace_file`` (relative to the scenario)."""
     if (containers_path is None) != (container_meta_path is None):
-        raise TraceError("--containers and --container-meta go together: give both or neither")
+        raise InputError("--containers and --container-meta go together: give both or neither")
     if machines is not None and machines < 1:
-        raise TraceError(f"--machines: {machines} must be at least 1")
+        raise InputError(f"--machines: {machines} must be at least 1")
     machine_mib = memory_option("--machine-memory", machine_memory)
     meta = read_machine_meta(meta_path)
     usage, stats = read_usage(usage_path, limit=machines, progress=progress)
     unknown = [m for m in usage if m not in meta]
     if unknown:
         raise TraceError(
-            f"{meta_path}: no row for machine {unknown[0]!r} of {usage_path}"
-            + (f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else "")
+            f"{usage_path}, line {int(usage[unknown[0]].lines[0])}, column 'machine_id': "
+            f"no row for machine {unknown[0]!r} in {meta_path}"
+            + (f" (nor for {len(unknown) - 1} more)" if len(unknown) > 1 else "")
             + "; give the complete machine_meta table"
         )
     if not usage:
-        raise TraceError(f"{usage_path}: no valid machine usage samples")
+        raise TraceError(
+            f"{usage_path}: no valid machine usage samples ({stats.invalid} with blank or "
+            f"invalid percentages, {stats.at_zero} at time 0)"
+        )
     selected = {m: meta[m] for m in usage}
     # Default host: twice the largest machine, so that one machine's whole load still fits
     # a VM after hypervisor and node overheads (a same-size host never fits it on VMs).
     largest = max(selected.values(), key=lambda m: (m.cpu_num, m.mem_size))
-    cores = host_cores if host_cores is not None else 2 * largest.cpu_num
+    cores = host_cores if host_cores is not None else min(2 * largest.cpu_num, MAX_CORES)
     host_mib = (
         memory_option("--host-memory", host_memory)
         if host_memory
-        else 2 * math.ceil(largest.mem_size / 100 * machine_mib)
+        else min(2 * math.ceil(largest.mem_size / 100 * machine_mib), MAX_MEMORY_MIB)
     )
     host = host_model(cores, host_mib)
 
@@ -457,6 +523,7 @@ def alibaba2018_import(
             for c in with_usage:
                 s, cm = cusage[c], mine[c]
                 cpu = s.cpu_percent / 100 * cm.cpu_request / 100
+                _check_cores(containers_path, c, s, cpu, cm)
                 mem = s.mem_percent / 100 * cm.mem_size / 100 * machine_mib
                 series.append((c, s.time_s - t0, cpu, mem))
             if not with_usage:
@@ -538,6 +605,20 @@ def alibaba2018_import(
         f"{stats.invalid} invalid samples dropped"
     )
     return ImportedTrace(data=data, header=header, series=series, summary=summary)
+
+
+def _check_cores(
+    path: str | Path, container: str, s: UsageSamples, cpu: F64, cm: ContainerMeta
+) -> None:
+    """A container's use in cores must fit the largest host (4,096 cores)."""
+    over = cpu > MAX_CORES
+    if over.any():
+        i = int(np.argmax(over))
+        raise TraceError(
+            f"{path}, line {int(s.lines[i])}, column 'cpu_util_percent': {s.cpu_percent[i]:g}% "
+            f"of container {container}'s request ({cm.cpu_request / 100:g} cores) is "
+            f"{cpu[i]:,.0f} cores, more than {MAX_CORES:,}"
+        )
 
 
 def _workload(

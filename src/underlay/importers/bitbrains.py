@@ -24,6 +24,13 @@ Mapping rules (each VM is one series of the trace file and one workload):
 Rows repeating the previous timestamp are dropped (the first is kept); gaps longer than
 two steps are counted in the header (the simulator interpolates across them); time
 going backwards is an error.
+
+Ranges (:data:`BITBRAINS_BOUNDS`; anything else, ``nan`` and ``inf`` included, is an
+error naming file, line and column): the timestamp is a Unix time from 0 to 2100-01-01
+and the files imported together span at most ten years; ``CPU cores`` 1 to 4,096;
+``CPU capacity provisioned [MHZ]`` more than 0 and at most 10,000 MHz a core;
+``CPU usage [MHZ]`` 0 or more and at most 4,096 of the VM's cores; memory columns 0 to
+64 TiB in KB. The other columns are not read.
 """
 
 from __future__ import annotations
@@ -38,8 +45,16 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
-from underlay.errors import TraceError
-from underlay.files import non_negative_number, read_text
+from underlay.errors import InputError, TraceError
+from underlay.importers.ranges import (
+    MAX_CORES,
+    MAX_MEMORY_MIB,
+    MAX_TRACE_TIME_S,
+    MAX_UNIX_TIME_S,
+    Bounds,
+    parse_numbers,
+    read_utf8,
+)
 from underlay.importers.trace_format import ProgressCallback, Series
 from underlay.importers.trace_import import (
     REQUEST_RULE,
@@ -51,13 +66,23 @@ from underlay.importers.trace_import import (
     memory_option,
     memory_quantity,
     requests_from_usage,
+    series_names,
     validate_import,
     workload_names,
 )
 
-__all__ = ["BITBRAINS_COLUMNS", "STEP_S", "BitbrainsVm", "bitbrains_import", "read_bitbrains"]
+__all__ = [
+    "BITBRAINS_BOUNDS",
+    "BITBRAINS_COLUMNS",
+    "MAX_MHZ_PER_CORE",
+    "STEP_S",
+    "BitbrainsVm",
+    "bitbrains_import",
+    "read_bitbrains",
+]
 
 F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
 
 STEP_S: Final = 300.0
 """Sampling interval of the Bitbrains traces (5 minutes)."""
@@ -71,6 +96,20 @@ _TIME, _CORES, _CAP, _USE = (
 _MEM_CAP, _MEM_USE = "Memory capacity provisioned [KB]", "Memory usage [KB]"
 BITBRAINS_COLUMNS: Final = (_TIME, _CORES, _CAP, _USE, _MEM_CAP, _MEM_USE)
 """The columns the importer needs (the files have more)."""
+
+MAX_MHZ_PER_CORE: Final = 10_000
+"""Fastest core accepted, MHz (the trace's run at 2.6-2.9 GHz); more is a unit typo."""
+_MAX_KB: Final = MAX_MEMORY_MIB * 1024
+BITBRAINS_BOUNDS: Final = {
+    _TIME: Bounds(0, MAX_UNIX_TIME_S, " (Unix seconds, before 2100)"),
+    _CORES: Bounds(1, MAX_CORES, " cores"),
+    _CAP: Bounds(0, MAX_CORES * MAX_MHZ_PER_CORE, " MHz", above_low=True),
+    _USE: Bounds(0, MAX_CORES * MAX_MHZ_PER_CORE, " MHz"),
+    _MEM_CAP: Bounds(0, _MAX_KB, " KB"),
+    _MEM_USE: Bounds(0, _MAX_KB, " KB"),
+}
+"""The range of each column read (the others are ignored): Unix time up to 2100, 1 to
+4,096 cores, MHz more than 0 and at most 10,000 a core, memory up to 64 TiB."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -93,20 +132,19 @@ class BitbrainsVm:
     """Rows dropped because they repeated the previous timestamp."""
     gaps: int
     """Gaps longer than two steps (10 minutes)."""
+    lines: I64
+    """The line of the file each sample was read from."""
 
 
 def _key(column: str) -> str:
     return " ".join(column.split()).lower()
 
 
-def _lines(path: Path) -> list[str]:
-    return read_text(path, TraceError, "a Bitbrains CSV file").splitlines()
-
-
-def read_bitbrains(path: str | Path) -> BitbrainsVm:
-    """Read one Bitbrains VM file (strict: TraceError naming file, line, column)."""
-    file = Path(path)
-    lines = _lines(file)
+def _table(file: Path) -> tuple[list[str], list[int], list[list[str]]]:
+    """The header, and the line number and cells of every data row (the needed columns,
+    in :data:`BITBRAINS_COLUMNS` order)."""
+    text = read_utf8(file, "a Bitbrains CSV file")
+    lines = text.splitlines()
     if not lines or not lines[0].strip():
         raise TraceError(
             f"{file}, line 1: empty file; expected a header with the columns "
@@ -121,50 +159,90 @@ def read_bitbrains(path: str | Path) -> BitbrainsVm:
             f"(found: {'; '.join(header)[:300]}); is this a Bitbrains (GWA-T-12) file?"
         )
     cols = [index[_key(c)] for c in BITBRAINS_COLUMNS]
-    rows: list[tuple[float, float, float, float, float]] = []
-    duplicates = 0
-    for number, text in enumerate(lines[1:], start=2):
-        if not text.strip():
-            continue
-        fields = text.split(";")
+    numbers: list[int] = []
+    cells: list[list[str]] = [[] for _ in cols]
+    for number, row in enumerate(lines[1:], start=2):
+        fields = row.split(";")
         if len(fields) != len(header):
+            if not row.strip():
+                continue
             raise TraceError(
                 f"{file}, line {number}: expected {len(header)} fields as in the header, "
                 f"found {len(fields)}"
             )
-        t, cores, cap, use, mem_cap, mem_use = (
-            non_negative_number(file, number, c, fields[i])
-            for c, i in zip(BITBRAINS_COLUMNS, cols, strict=True)
-        )
-        if cores <= 0:
-            raise TraceError(f"{file}, line {number}, column {_CORES!r}: 0 cores; expected >= 1")
-        if cap <= 0:
-            raise TraceError(
-                f"{file}, line {number}, column {_CAP!r}: 0 MHz provisioned; cannot convert "
-                "MHz to cores"
-            )
-        if rows and t <= rows[-1][0]:
-            if t == rows[-1][0]:
-                duplicates += 1  # a repeated sample: keep the first
-                continue
-            raise TraceError(
-                f"{file}, line {number}, column {_TIME!r}: {t:.15g} is before the previous "
-                f"sample ({rows[-1][0]:.15g}); rows must be in time order"
-            )
-        rows.append((t, use / (cap / cores), mem_use / 1024.0, cores, mem_cap / 1024.0))
-    if not rows:
+        numbers.append(number)
+        for column, i in zip(cells, cols, strict=True):
+            column.append(fields[i])
+    if not numbers:
         raise TraceError(f"{file}, line 2: no rows after the header")
-    table = np.array(rows, dtype=np.float64)
+    return header, numbers, cells
+
+
+def read_bitbrains(path: str | Path) -> BitbrainsVm:
+    """Read one Bitbrains VM file (strict: TraceError naming file, line, column).
+
+    Every column read has a range (:data:`BITBRAINS_BOUNDS`), checked column by column
+    in NumPy; so is the usage in cores (``CPU usage [MHZ]`` over the MHz of one core,
+    at most 4,096 cores).
+    """
+    file = Path(path)
+    _, lines, cells = _table(file)
+    t, cores, cap, use, mem_cap, mem_use = (
+        parse_numbers(file, lines, c, text, BITBRAINS_BOUNDS[c])
+        for c, text in zip(BITBRAINS_COLUMNS, cells, strict=True)
+    )
+    per_core = cap / cores
+    slow = per_core > MAX_MHZ_PER_CORE
+    if slow.any():
+        i = int(np.argmax(slow))
+        raise TraceError(
+            f"{file}, line {lines[i]}, column {_CAP!r}: {cells[2][i].strip()!r} MHz over "
+            f"{cores[i]:g} cores is more than {MAX_MHZ_PER_CORE:,} MHz a core; is the "
+            "unit right?"
+        )
+    with np.errstate(over="ignore"):  # a tiny MHz a core: checked just below
+        used = use / per_core
+    over = used > MAX_CORES
+    if over.any():
+        i = int(np.argmax(over))
+        raise TraceError(
+            f"{file}, line {lines[i]}, column {_USE!r}: {cells[3][i].strip()!r} MHz is "
+            f"{used[i]:.4g} cores of {per_core[i]:.6g} MHz, more than {MAX_CORES:,} cores"
+        )
+    step = np.diff(t)
+    backwards = step < 0
+    if backwards.any():
+        i = int(np.argmax(backwards)) + 1
+        raise TraceError(
+            f"{file}, line {lines[i]}, column {_TIME!r}: {t[i]:.15g} is before the previous "
+            f"sample ({t[i - 1]:.15g}); rows must be in time order"
+        )
+    keep = np.concatenate(([True], step > 0))  # a repeated sample: keep the first
     return BitbrainsVm(
         path=file,
-        timestamp_s=table[:, 0].copy(),
-        cpu_cores=table[:, 1].copy(),
-        memory_mib=table[:, 2].copy(),
-        provisioned_cores=float(table[:, 3].max()),
-        provisioned_memory_mib=float(table[:, 4].max()),
-        duplicates=duplicates,
-        gaps=count_gaps(table[:, 0], STEP_S),
+        timestamp_s=t[keep],
+        cpu_cores=used[keep],
+        memory_mib=mem_use[keep] / 1024.0,
+        provisioned_cores=float(cores.max()),
+        provisioned_memory_mib=float(mem_cap.max()) / 1024.0,
+        duplicates=int(len(keep) - np.count_nonzero(keep)),
+        gaps=count_gaps(t[keep], STEP_S),
+        lines=np.asarray(lines, dtype=np.int64)[keep],
     )
+
+
+def _check_span(vms: list[BitbrainsVm], files: list[Path], t0: float) -> None:
+    """The trace format holds ten years from its start: name the first sample beyond."""
+    for vm in vms:
+        late = vm.timestamp_s - t0 > MAX_TRACE_TIME_S
+        if late.any():
+            i = int(np.argmax(late))
+            first = files[[float(v.timestamp_s[0]) for v in vms].index(t0)]
+            raise TraceError(
+                f"{vm.path}, line {int(vm.lines[i])}, column {_TIME!r}: "
+                f"{vm.timestamp_s[i]:.15g} is more than ten years after the first sample "
+                f"({t0:.15g}, in {first}); import files of one period together"
+            )
 
 
 def _files(paths: Sequence[str | Path]) -> list[Path]:
@@ -179,7 +257,7 @@ def _files(paths: Sequence[str | Path]) -> list[Path]:
         else:
             files.append(path)
     if not files:
-        raise TraceError("no Bitbrains files given")
+        raise InputError("no Bitbrains files given: give files or folders of them")
     return files
 
 
@@ -209,8 +287,9 @@ def bitbrains_import(
         vms.append(read_bitbrains(file))
         if progress:
             progress(i + 1, len(files))
-    names = _series_names(files)
+    names = series_names(_series_names(files))
     t0 = min(float(vm.timestamp_s[0]) for vm in vms)
+    _check_span(vms, files, t0)
     series: list[Series] = [
         (n, vm.timestamp_s - t0, vm.cpu_cores, vm.memory_mib)
         for n, vm in zip(names, vms, strict=True)

@@ -83,7 +83,7 @@ from typing import Any, Final
 import yaml
 
 from underlay.errors import InputError, ScenarioError, TraceError
-from underlay.files import read_text
+from underlay.importers.ranges import read_utf8
 from underlay.model.loading import parse_scenario
 from underlay.model.quantities import parse_quantity
 from underlay.model.scenario import MAX_CPU_MILLI, MAX_MEMORY_MIB, Scenario
@@ -304,16 +304,22 @@ def _kind(value: Any) -> str:
 
 
 def _read_json(path: Path) -> Any:
-    text = read_text(path, TraceError, "a JSON file")
+    text = read_utf8(path, "a JSON file")
     try:
-        return json.loads(text)
+        # An integer of hundreds of digits is out of every range: read it as a float
+        # (infinite), reported with its JSON path, not as Python's int-size ValueError.
+        return json.loads(text, parse_int=_json_int)
     except json.JSONDecodeError as exc:
         hint = " (this looks like YAML: use `-o json`)" if text.lstrip()[:1] not in "{[" else ""
         raise TraceError(
-            f"{path}: line {exc.lineno}, column {exc.colno}: not JSON: {exc.msg}{hint}"
+            f"{path}, line {exc.lineno}, column {exc.colno}: not JSON: {exc.msg}{hint}"
         ) from None
     except RecursionError:
         raise TraceError(f"{path}: the JSON is nested too deeply") from None
+
+
+def _json_int(text: str) -> int | float:
+    return int(text) if len(text) <= 400 else float(text)
 
 
 def _items(doc: _At, kind: str) -> list[_At]:

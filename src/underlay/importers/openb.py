@@ -25,19 +25,26 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 
+from underlay.errors import ScenarioError, TraceError
 from underlay.importers.openb_trace import (
     OpenbNodeTable,
     OpenbPodTable,
     read_openb_nodes,
     read_openb_pods,
 )
+from underlay.importers.trace_import import comment_block, name_option
 from underlay.model.loading import parse_scenario
 
-__all__ = ["openb_scenario"]
+__all__ = ["MAX_SAME_NODES", "MAX_SAME_PODS", "openb_scenario"]
+
+MAX_SAME_NODES: Final = 100_000
+"""Most nodes of one host model (the scenario model's inventory bound)."""
+MAX_SAME_PODS: Final = 1_000_000
+"""Most pods of one workload (the scenario model's replicas bound)."""
 
 _QOS_TENANTS = {
     "LS": "openb-ls",
@@ -102,10 +109,26 @@ def _tenants(
 def openb_scenario(
     nodes_path: str | Path, pods_path: str | Path, *, name: str = "openb"
 ) -> tuple[dict[str, Any], str]:
-    """The scenario (as data, validated) and a header comment describing the import."""
+    """The scenario (as data, validated) and a header comment describing the import.
+
+    Every problem with the inputs is a :class:`~underlay.errors.TraceError` naming the
+    file (and line where there is one); the readers check every number's range, so the
+    scenario built always loads (if not, that is a bug: ``RuntimeError``).
+    """
+    name_option(name)
     nodes = read_openb_nodes(nodes_path)
     pods = read_openb_pods(pods_path)
+    if len(nodes.sn) == 0:
+        raise TraceError(f"{nodes_path}, line 2: no nodes after the header")
+    if len(pods) == 0:
+        raise TraceError(f"{pods_path}, line 2: no pods after the header")
     host_models, inventory = _host_models(nodes)
+    crowded = [i for i in inventory if i["count"] > MAX_SAME_NODES]
+    if crowded:
+        raise TraceError(
+            f"{nodes_path}: {crowded[0]['count']:,} nodes of one shape ({crowded[0]['model']}); "
+            f"a scenario holds at most {MAX_SAME_NODES:,} of one host model"
+        )
     known = {str(m) for m in nodes.model if str(m)}
     left_out: Counter[str] = Counter()
     data: dict[str, Any] = {
@@ -122,11 +145,29 @@ def openb_scenario(
         "kubernetes": {"node_reservation": "none"},
         "placement": {"strategy": "gpu-fragmentation"},
     }
+    if not data["tenants"]:
+        raise TraceError(
+            f"{pods_path}: no pod can run: every pod asks only for GPU models no node of "
+            f"{nodes_path} has ({', '.join(sorted(left_out)[:5])})"
+        )
+    for tenant in data["tenants"]:
+        for w in tenant["workloads"]:
+            if w["replicas"] > MAX_SAME_PODS:
+                raise TraceError(
+                    f"{pods_path}: {w['replicas']:,} pods with the same requests (cpu "
+                    f"{w['requests']['cpu']}, memory {w['requests']['memory']}); a scenario "
+                    f"workload holds at most {MAX_SAME_PODS:,} replicas"
+                )
     for tenant in data["tenants"]:
         tenant["clusters"] = [
             {"name": tenant["name"], "system_pods": [], "workloads": tenant.pop("workloads")}
         ]
-    parse_scenario(_dump(data), source="<openb import>")  # always loadable, or a bug here
+    try:
+        parse_scenario(_dump(data), source="<openb import>")
+    except ScenarioError as exc:
+        raise RuntimeError(
+            f"underlay import openb built an invalid scenario (a bug): {exc}"
+        ) from exc
     phases = Counter(str(p) for p in pods.pod_phase)
     gpu_total = int((nodes.gpu * 1000).sum())
     asked = int((pods.num_gpu * pods.gpu_milli).sum())
@@ -163,5 +204,6 @@ def _dump(data: dict[str, Any]) -> str:
 
 
 def render(data: dict[str, Any], header: str) -> str:
-    """The scenario file's text: the header comment, then the YAML."""
-    return header + "\n" + _dump(data)
+    """The scenario file's text: the header comment (see
+    :func:`~underlay.importers.trace_import.comment_block`), then the YAML."""
+    return comment_block(header) + "\n" + _dump(data)

@@ -13,14 +13,23 @@ times are seconds. Optional pod columns may be absent (``multigpu20`` has only t
 first five); absent or blank optional values get defaults: ``""`` for text, ``-1``
 ("unknown") for times.
 
+Ranges (:data:`NODE_BOUNDS`, :data:`POD_BOUNDS`; whole numbers, ``nan``, ``inf`` and a
+20-digit number are errors): node ``cpu_milli`` 1 to 4,096,000, ``memory_mib`` 1,024 to
+64 TiB, ``gpu`` 0 to 62; pod ``cpu_milli`` 0 to 4,096,000, ``memory_mib`` 0 to 64 TiB,
+``num_gpu`` 0 to 16, ``gpu_milli`` 0 to 1000 (1 to 1000 with GPUs, 1000 with more than
+one GPU), times 0 to ten years. GPU models (also in ``gpu_spec``, separated by ``|``),
+QoS classes and pod phases are names (letters, digits, ``-_.``, at most 40 characters);
+node and pod names at most 253 characters; node names are unique.
+
 Every problem in a file raises :class:`~underlay.errors.TraceError` naming the file,
-the line, the column and what is wrong.
+the line, the column and what is wrong. The columns are checked whole, in NumPy.
 """
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator, Sequence
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -29,10 +38,26 @@ import numpy as np
 import numpy.typing as npt
 
 from underlay.errors import TraceError
+from underlay.files import not_utf8
+from underlay.importers.ranges import (
+    MAX_CPU_MILLI,
+    MAX_MEMORY_MIB,
+    MAX_NAME,
+    MAX_TRACE_TIME_S,
+    Bounds,
+    parse_whole,
+    text_column,
+    without_nul,
+)
 from underlay.placement.gpu_packing import FULL_GPU_MILLI, GpuNodes, GpuPods
 
 __all__ = [
+    "MAX_NODE_GPUS",
+    "MAX_POD_GPUS",
+    "MAX_TOKEN",
+    "NODE_BOUNDS",
     "NODE_COLUMNS",
+    "POD_BOUNDS",
     "POD_COLUMNS",
     "POD_REQUIRED_COLUMNS",
     "OpenbNodeTable",
@@ -62,6 +87,30 @@ POD_COLUMNS: Final = (
 """All columns of the long openb pod lists."""
 _TIME_COLUMNS: Final = ("creation_time", "deletion_time", "scheduled_time")
 _UNKNOWN_TIME: Final = -1
+
+MAX_NODE_GPUS: Final = 62
+"""Most GPUs of one node: the packer keeps a node's free GPUs in a 64-bit mask."""
+MAX_POD_GPUS: Final = 16
+"""Most GPUs of one pod (the scenario model's bound)."""
+MAX_TOKEN: Final = 40
+"""Longest GPU model or QoS name: the import builds host-model and tenant names from them."""
+_TOKEN = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?")
+
+NODE_BOUNDS: Final = {
+    "cpu_milli": Bounds(1, MAX_CPU_MILLI, " millicores", whole=True),
+    "memory_mib": Bounds(1024, MAX_MEMORY_MIB, " MiB (a host has at least 1Gi)", whole=True),
+    "gpu": Bounds(0, MAX_NODE_GPUS, " GPUs", whole=True),
+}
+"""The range of each numeric column of a node list."""
+_TIME = Bounds(0, MAX_TRACE_TIME_S, " s (blank: unknown)", whole=True)
+POD_BOUNDS: Final = {
+    "cpu_milli": Bounds(0, MAX_CPU_MILLI, " millicores", whole=True),
+    "memory_mib": Bounds(0, MAX_MEMORY_MIB, " MiB", whole=True),
+    "num_gpu": Bounds(0, MAX_POD_GPUS, " GPUs", whole=True),
+    "gpu_milli": Bounds(0, FULL_GPU_MILLI, " (1000 = a whole GPU)", whole=True),
+    **dict.fromkeys(_TIME_COLUMNS, _TIME),
+}
+"""The range of each numeric column of a pod list (times may be blank: unknown, -1)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -145,14 +194,16 @@ class OpenbPodTable:
         return order
 
 
-def _rows(path: Path, required: Sequence[str]) -> Iterator[tuple[int, dict[str, str]]]:
-    """Yield ``(line number, row)`` after checking the header; TraceError on problems."""
+def _table(path: Path, required: Sequence[str]) -> tuple[list[int], dict[str, list[str]]]:
+    """The line number of every data row and the cells of every column, after checking
+    the header; TraceError on problems."""
     try:
         handle = path.open(newline="", encoding="utf-8")
     except OSError as exc:
         raise TraceError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
+    lines: list[int] = []
     with handle:
-        reader = csv.reader(handle)
+        reader = csv.reader(without_nul(path, handle))
         try:
             header = next(reader, None)
             if header is None or not any(h.strip() for h in header):
@@ -170,131 +221,119 @@ def _rows(path: Path, required: Sequence[str]) -> Iterator[tuple[int, dict[str, 
             if missing:
                 raise TraceError(
                     f"{path}, line 1: missing column(s) {', '.join(map(repr, missing))} "
-                    f"(found: {','.join(header)})"
+                    f"(found: {','.join(header)[:200]})"
                 )
+            cells: list[list[str]] = [[] for _ in header]
+            width = len(header)
             for fields in reader:
-                line = reader.line_num
-                if not fields or (len(fields) == 1 and not fields[0].strip()):
-                    continue  # blank line
-                if len(fields) != len(header):
+                if len(fields) != width:
+                    if not fields or (len(fields) == 1 and not fields[0].strip()):
+                        continue  # blank line
                     raise TraceError(
-                        f"{path}, line {line}: expected {len(header)} fields as in the "
+                        f"{path}, line {reader.line_num}: expected {width} fields as in the "
                         f"header, found {len(fields)}"
                     )
-                yield line, dict(zip(header, fields, strict=True))
+                lines.append(reader.line_num)
+                for cells_of, cell in zip(cells, fields, strict=True):
+                    cells_of.append(cell)
         except csv.Error as exc:
             raise TraceError(f"{path}, line {reader.line_num}: malformed CSV ({exc})") from None
-        except UnicodeDecodeError as exc:
-            raise TraceError(f"{path}: not UTF-8 text ({exc.reason})") from None
+        except UnicodeDecodeError:
+            raise not_utf8(path, TraceError) from None
+    return lines, dict(zip(header, cells, strict=True))
 
 
-def _int(path: Path, line: int, column: str, text: str, default: int | None = None) -> int:
-    """Parse a non-negative integer cell (``12``, ``12.0``); blank gives ``default``."""
-    value = text.strip()
-    if not value and default is not None:
-        return default
-    where = f"{path}, line {line}, column {column!r}"
-    if not value:
-        raise TraceError(f"{where}: empty, expected a non-negative integer")
-    try:
-        number = int(value)
-    except ValueError:
-        try:
-            as_float = float(value)
-        except ValueError:
-            raise TraceError(f"{where}: {value!r} is not a number") from None
-        if not as_float.is_integer():
-            raise TraceError(f"{where}: {value!r} is not a whole number") from None
-        number = int(as_float)
-    if number < 0:
-        raise TraceError(f"{where}: {value!r} is negative, expected >= 0")
-    return number
+def _tokens(
+    path: Path, lines: list[int], column: str, cells: list[str], *, separator: str = ""
+) -> npt.NDArray[np.str_]:
+    """A column of optional names (GPU models, QoS classes, phases): each empty or a
+    valid name of at most :data:`MAX_TOKEN` characters, since the import builds names
+    and comments from them; with ``separator``, a list of such names. Checked once per
+    distinct value."""
+    values = text_column(path, lines, column, cells, MAX_NAME)
+    for value in np.unique(values):
+        text = str(value)
+        parts = text.split(separator) if separator else [text]
+        if any(p and (len(p) > MAX_TOKEN or not _TOKEN.fullmatch(p)) for p in parts):
+            line = lines[int(np.argmax(values == value))]
+            raise TraceError(
+                f"{path}, line {line}, column {column!r}: {text[:80]!r} is not a name "
+                f"(letters, digits, '-', '_', '.'; at most {MAX_TOKEN}; starting and ending "
+                "with a letter or digit)"
+            )
+    return values
 
 
 def read_openb_nodes(path: str | Path) -> OpenbNodeTable:
-    """Read an openb node list (``openb_node_list_*.csv``)."""
+    """Read an openb node list (``openb_node_list_*.csv``); every column is checked
+    whole against :data:`NODE_BOUNDS`, node names must be unique."""
     file = Path(path)
-    sn: list[str] = []
-    numbers: list[tuple[int, int, int]] = []
-    model: list[str] = []
-    seen: dict[str, int] = {}
-    for line, row in _rows(file, _NODE_REQUIRED):
-        name = row["sn"].strip()
-        if not name:
-            raise TraceError(f"{file}, line {line}, column 'sn': empty node name")
-        if name in seen:
-            raise TraceError(
-                f"{file}, line {line}, column 'sn': node {name!r} already on line {seen[name]}"
-            )
-        seen[name] = line
-        sn.append(name)
-        numbers.append(
-            (
-                _int(file, line, "cpu_milli", row["cpu_milli"]),
-                _int(file, line, "memory_mib", row["memory_mib"]),
-                _int(file, line, "gpu", row["gpu"]),
-            )
+    lines, cells = _table(file, _NODE_REQUIRED)
+    sn = text_column(file, lines, "sn", cells["sn"], MAX_NAME, required="node name")
+    _, first, inverse = np.unique(sn, return_index=True, return_inverse=True)
+    seen_before = first[inverse.reshape(-1)] != np.arange(len(sn))
+    if seen_before.any():
+        i = int(np.argmax(seen_before))
+        raise TraceError(
+            f"{file}, line {lines[i]}, column 'sn': node {str(sn[i])!r} already on line "
+            f"{lines[int(first[inverse.reshape(-1)[i]])]}"
         )
-        model.append(row.get("model", "").strip())
-    table = np.array(numbers, dtype=np.int64).reshape(-1, 3)
+    numbers = {
+        c: parse_whole(file, lines, c, cells[c], bounds) for c, bounds in NODE_BOUNDS.items()
+    }
+    model = cells.get("model", [""] * len(lines))
     return OpenbNodeTable(
         path=file,
-        sn=np.array(sn, dtype=np.str_),
-        cpu_milli=table[:, 0].copy(),
-        memory_mib=table[:, 1].copy(),
-        gpu=table[:, 2].copy(),
-        model=np.array(model, dtype=np.str_),
+        sn=sn,
+        cpu_milli=numbers["cpu_milli"],
+        memory_mib=numbers["memory_mib"],
+        gpu=numbers["gpu"],
+        model=_tokens(file, lines, "model", model).astype(np.str_),
     )
 
 
 def read_openb_pods(path: str | Path) -> OpenbPodTable:
-    """Read an openb pod list (``openb_pod_list_*.csv``), long or short column set."""
+    """Read an openb pod list (``openb_pod_list_*.csv``), long or short column set;
+    every column is checked whole against :data:`POD_BOUNDS`."""
     file = Path(path)
-    names: list[str] = []
-    numbers: list[tuple[int, ...]] = []
-    text: dict[str, list[str]] = {"gpu_spec": [], "qos": [], "pod_phase": []}
-    for line, row in _rows(file, POD_REQUIRED_COLUMNS):
-        name = row["name"].strip()
-        if not name:
-            raise TraceError(f"{file}, line {line}, column 'name': empty pod name")
-        cpu = _int(file, line, "cpu_milli", row["cpu_milli"])
-        mem = _int(file, line, "memory_mib", row["memory_mib"])
-        k = _int(file, line, "num_gpu", row["num_gpu"])
-        d = _int(file, line, "gpu_milli", row["gpu_milli"])
-        if d > FULL_GPU_MILLI:
-            raise TraceError(
-                f"{file}, line {line}, column 'gpu_milli': {d} is more than one GPU "
-                f"({FULL_GPU_MILLI}); it is the share of each requested GPU"
-            )
-        if k > 0 and d == 0:
-            raise TraceError(
-                f"{file}, line {line}, column 'gpu_milli': 0 with num_gpu {k}; "
-                "a GPU pod needs 1..1000"
-            )
-        if k == 0 and d > 0:
-            raise TraceError(
-                f"{file}, line {line}, column 'gpu_milli': {d} with num_gpu 0; "
-                "set num_gpu or make gpu_milli 0"
-            )
-        times = tuple(
-            _int(file, line, c, row.get(c, ""), default=_UNKNOWN_TIME) for c in _TIME_COLUMNS
+    lines, cells = _table(file, POD_REQUIRED_COLUMNS)
+    names = text_column(file, lines, "name", cells["name"], MAX_NAME, required="pod name")
+    blank = [""] * len(lines)
+    numbers = {
+        c: parse_whole(
+            file, lines, c, cells.get(c, blank), bounds,
+            blank=_UNKNOWN_TIME if c in _TIME_COLUMNS else None,
         )
-        names.append(name)
-        numbers.append((cpu, mem, k, d, *times))
-        for column, values in text.items():
-            values.append(row.get(column, "").strip())
-    table = np.array(numbers, dtype=np.int64).reshape(-1, 4 + len(_TIME_COLUMNS))
+        for c, bounds in POD_BOUNDS.items()
+    }  # fmt: skip
+    k, d = numbers["num_gpu"], numbers["gpu_milli"]
+    for bad, problem in (
+        ((k > 0) & (d == 0), "0 with num_gpu {k}; a GPU pod needs 1..1000"),
+        ((k == 0) & (d > 0), "{d} with num_gpu 0; set num_gpu or make gpu_milli 0"),
+        (
+            (k > 1) & (d < FULL_GPU_MILLI),
+            "{d} with num_gpu {k}; a share of a GPU (below 1000) takes one GPU",
+        ),
+    ):
+        if bad.any():
+            i = int(np.argmax(bad))
+            message = problem.format(k=int(k[i]), d=int(d[i]))
+            raise TraceError(f"{file}, line {lines[i]}, column 'gpu_milli': {message}")
+    text = {
+        "gpu_spec": _tokens(file, lines, "gpu_spec", cells.get("gpu_spec", blank), separator="|"),
+        "pod_phase": _tokens(file, lines, "pod_phase", cells.get("pod_phase", blank)),
+    }
     return OpenbPodTable(
         path=file,
-        name=np.array(names, dtype=np.str_),
-        cpu_milli=table[:, 0].copy(),
-        memory_mib=table[:, 1].copy(),
-        num_gpu=table[:, 2].copy(),
-        gpu_milli=table[:, 3].copy(),
-        gpu_spec=np.array(text["gpu_spec"], dtype=np.str_),
-        qos=np.array(text["qos"], dtype=np.str_),
-        pod_phase=np.array(text["pod_phase"], dtype=np.str_),
-        creation_time=table[:, 4].copy(),
-        deletion_time=table[:, 5].copy(),
-        scheduled_time=table[:, 6].copy(),
+        name=names,
+        cpu_milli=numbers["cpu_milli"],
+        memory_mib=numbers["memory_mib"],
+        num_gpu=k,
+        gpu_milli=d,
+        gpu_spec=text["gpu_spec"].astype(np.str_),
+        qos=_tokens(file, lines, "qos", cells.get("qos", blank)).astype(np.str_),
+        pod_phase=text["pod_phase"].astype(np.str_),
+        creation_time=numbers["creation_time"],
+        deletion_time=numbers["deletion_time"],
+        scheduled_time=numbers["scheduled_time"],
     )

@@ -17,6 +17,9 @@ Mapping rules:
   :data:`~underlay.importers.trace_format.REQUEST_RULE` (the largest over the group),
   CPU limit = ``vm_cores`` (only the CPU half of the rule applies);
 - files are taken in name order (hidden files skipped), the first ``--limit N`` of them;
+- ranges: each value a whole percentage 0 to 100 (``nan``, ``inf``, ``12.5`` and blank
+  cells in a line are errors naming file and line; blank lines are skipped), at most ten
+  years of samples per file;
 - tenants: one, ``planetlab``, or ``--tenants N`` round-robin; hosts: one model from the
   options (default 64 cores, 512Gi), sizing mode.
 """
@@ -31,27 +34,41 @@ import numpy as np
 import numpy.typing as npt
 
 from underlay.errors import InputError, TraceError
-from underlay.files import read_text
+from underlay.importers.ranges import MAX_TRACE_TIME_S, Bounds, parse_numbers, read_utf8
 from underlay.importers.trace_format import ProgressCallback, Series
 from underlay.importers.trace_import import (
     ImportedTrace,
     build_scenario,
+    cores_option,
     cpu_quantity,
     host_model,
     memory_option,
     memory_quantity,
     requests_from_usage,
+    series_names,
     validate_import,
     workload_names,
 )
 
-__all__ = ["STEP_S", "PlanetLabVm", "planetlab_files", "planetlab_import", "read_planetlab"]
+__all__ = [
+    "MAX_SAMPLES",
+    "PERCENT",
+    "STEP_S",
+    "PlanetLabVm",
+    "planetlab_files",
+    "planetlab_import",
+    "read_planetlab",
+]
 
 F64 = npt.NDArray[np.float64]
 
 STEP_S: Final = 300.0
 """Sampling interval of the PlanetLab traces (5 minutes)."""
 SAMPLES_PER_DAY: Final = 288
+MAX_SAMPLES: Final = int(MAX_TRACE_TIME_S // STEP_S)
+"""Most samples in one file: ten years of 5-minute steps (the trace format's span)."""
+PERCENT: Final = Bounds(0, 100, "%", whole=True)
+"""The range of each value: CPU utilisation, a whole percentage."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -63,26 +80,23 @@ class PlanetLabVm:
 
 
 def read_planetlab(path: str | Path) -> PlanetLabVm:
-    """Read one VM file (strict: TraceError naming file, line and problem)."""
+    """Read one VM file (strict: TraceError naming file, line and problem; the values
+    are checked against :data:`PERCENT` in one NumPy pass)."""
     file = Path(path)
-    text = read_text(file, TraceError, "a PlanetLab VM file")
-    values: list[int] = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        value = line.strip()
-        if not value:
-            continue
-        where = f"{file}, line {number}, column 1"
-        if not value.isascii() or not value.isdigit():
-            raise TraceError(
-                f"{where}: {value[:40]!r} is not a CPU percentage (a whole number 0-100)"
-            )
-        percent = int(value)
-        if percent > 100:
-            raise TraceError(f"{where}: {percent} is more than 100%")
-        values.append(percent)
-    if not values:
+    rows = read_utf8(file, "a PlanetLab VM file").splitlines()
+    lines = np.arange(1, len(rows) + 1, dtype=np.int64)
+    # Blank lines are skipped: parsed as NaN (a literal "nan" is refused, not blank).
+    values = parse_numbers(file, lines, "cpu_percent", rows, PERCENT, blank=np.nan)
+    kept = ~np.isnan(values)
+    count = int(np.count_nonzero(kept))
+    if not count:
         raise TraceError(f"{file}, line 1: empty file; expected one CPU percentage per line")
-    return PlanetLabVm(file, np.array(values, dtype=np.float64))
+    if count > MAX_SAMPLES:
+        raise TraceError(
+            f"{file}, line {int(lines[kept][MAX_SAMPLES])}: more than {MAX_SAMPLES:,} samples "
+            "(ten years of 5-minute steps); is this a PlanetLab VM file?"
+        )
+    return PlanetLabVm(file, values[kept])
 
 
 def planetlab_files(folder: str | Path, limit: int | None = None) -> list[Path]:
@@ -116,8 +130,7 @@ def planetlab_import(
     from ``trace_file`` (a path relative to the scenario file)."""
     if group < 1:
         raise InputError(f"--group: {group} must be at least 1")
-    if vm_cores < 1:
-        raise InputError(f"--vm-cores: {vm_cores} must be at least 1")
+    cores_option("--vm-cores", vm_cores)
     mem_mib = memory_option("--vm-memory", vm_memory)
     host = host_model(host_cores, memory_option("--host-memory", host_memory))
     files = planetlab_files(folder, limit)
@@ -126,7 +139,7 @@ def planetlab_import(
         vms.append(read_planetlab(file))
         if progress:
             progress(i + 1, len(files))
-    names = [f.name for f in files]
+    names = series_names([f.name for f in files])
     series: list[Series] = []
     for sname, vm in zip(names, vms, strict=True):
         t = np.arange(len(vm.cpu_percent), dtype=np.float64) * STEP_S

@@ -2,11 +2,16 @@
 
 The format is a UTF-8 CSV with the header ``series,time_s,cpu_cores,memory_mib``:
 
-* ``series``: the name of one pod's usage series (a scenario workload lists the series
-  its replicas replay, one per replica, cycled when there are fewer);
+* ``series``: the name of one pod's usage series, at most 253 characters (a scenario
+  workload lists the series its replicas replay, one per replica, cycled when there
+  are fewer);
 * ``time_s``: seconds from the trace's start, strictly increasing within a series;
 * ``cpu_cores``: CPU used at that time, in cores (``0.25`` = 250m);
 * ``memory_mib``: memory used at that time, in MiB.
+
+Ranges (:data:`TRACE_BOUNDS`): ``time_s`` 0 to ten years, ``cpu_cores`` 0 to 4,096,
+``memory_mib`` 0 to 64 TiB; ``nan``, ``inf`` and anything beyond is an error. The writer
+refuses the same (a bug in an importer), so every trace written reads back.
 
 Rows are grouped by series (the writer sorts them by series name, then time); the
 sampling interval is free, the simulator resamples. Extra columns are ignored, so the
@@ -21,7 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -30,9 +35,20 @@ import numpy as np
 import numpy.typing as npt
 
 from underlay.errors import InputError, TraceError
-from underlay.files import non_negative_number
+from underlay.files import not_utf8
+from underlay.importers.ranges import (
+    MAX_CORES,
+    MAX_MEMORY_MIB,
+    MAX_NAME,
+    MAX_TRACE_TIME_S,
+    Bounds,
+    parse_numbers,
+    text_column,
+    without_nul,
+)
 
 __all__ = [
+    "TRACE_BOUNDS",
     "TRACE_COLUMNS",
     "ProgressCallback",
     "Series",
@@ -53,6 +69,14 @@ TRACE_COLUMNS: Final = ("series", "time_s", "cpu_cores", "memory_mib")
 # Decimals written per column: milliseconds, micro-cores, KiB-ish. Fixed decimals (not
 # repr) so the same arrays always give the same bytes, whatever the platform.
 _DECIMALS: Final = {"time_s": 3, "cpu_cores": 6, "memory_mib": 3}
+
+TRACE_BOUNDS: Final = {
+    "time_s": Bounds(0, MAX_TRACE_TIME_S, " s"),
+    "cpu_cores": Bounds(0, MAX_CORES, " cores"),
+    "memory_mib": Bounds(0, MAX_MEMORY_MIB, " MiB"),
+}
+"""The range of each numeric column: time up to ten years from the start, CPU up to the
+4,096 cores of the largest host, memory up to 64 TiB (the scenario model's bounds)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -90,8 +114,9 @@ def _check_series(name: str, time_s: F64, cpu: F64, mem: F64) -> None:
     if not (len(time_s) == len(cpu) == len(mem)) or len(time_s) == 0:
         raise ValueError(f"series {name!r}: needs equally long, non-empty arrays")
     for label, values in (("time_s", time_s), ("cpu_cores", cpu), ("memory_mib", mem)):
-        if not np.all(np.isfinite(values)) or np.any(values < 0):
-            raise ValueError(f"series {name!r}: {label} must be finite and >= 0")
+        bounds = TRACE_BOUNDS[label]
+        if not np.all(np.isfinite(values)) or np.any(values < 0) or np.any(values > bounds.high):
+            raise ValueError(f"series {name!r}: {label} must be {bounds.describe()}")
     rounded = np.round(time_s, _DECIMALS["time_s"])
     if np.any(np.diff(rounded) <= 0):
         raise ValueError(f"series {name!r}: time_s must increase (at millisecond resolution)")
@@ -142,7 +167,9 @@ def write_trace(path: str | Path, series: Sequence[tuple[str, Any, Any, Any]]) -
 # ------------------------------------------------------------------------------ reading
 
 
-def _trace_rows(path: Path) -> Iterator[tuple[int, list[str], dict[str, int]]]:
+def _trace_table(path: Path) -> tuple[list[int], list[list[str]]]:
+    """The line number and fields of every data row, after checking the header; the
+    fields are ``series,time_s,cpu_cores,memory_mib`` whatever the file's column order."""
     try:
         handle = path.open(newline="", encoding="utf-8")
     except FileNotFoundError:
@@ -151,8 +178,10 @@ def _trace_rows(path: Path) -> Iterator[tuple[int, list[str], dict[str, int]]]:
         raise TraceError(f"{path}: is a directory, expected a trace CSV file") from None
     except OSError as exc:
         raise TraceError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
+    lines: list[int] = []
+    columns: list[list[str]] = [[] for _ in TRACE_COLUMNS]
     with handle:
-        reader = csv.reader(handle)
+        reader = csv.reader(without_nul(path, handle))
         try:
             header = next(reader, None)
             if header is None or not any(h.strip() for h in header):
@@ -173,68 +202,67 @@ def _trace_rows(path: Path) -> Iterator[tuple[int, list[str], dict[str, int]]]:
                 if name in index:
                     raise TraceError(f"{path}, line 1, column {name!r}: appears twice")
                 index[name] = i
+            wanted = [index[c] for c in TRACE_COLUMNS]
+            width = len(names)
             for fields in reader:
-                if not fields or (len(fields) == 1 and not fields[0].strip()):
-                    continue  # blank line
-                if len(fields) != len(names):
+                if len(fields) != width:
+                    if not fields or (len(fields) == 1 and not fields[0].strip()):
+                        continue  # blank line
                     raise TraceError(
-                        f"{path}, line {reader.line_num}: expected {len(names)} fields as in "
+                        f"{path}, line {reader.line_num}: expected {width} fields as in "
                         f"the header, found {len(fields)}"
                     )
-                yield reader.line_num, fields, index
+                lines.append(reader.line_num)
+                for cells, i in zip(columns, wanted, strict=True):
+                    cells.append(fields[i])
         except csv.Error as exc:
             raise TraceError(f"{path}, line {reader.line_num}: malformed CSV ({exc})") from None
-        except UnicodeDecodeError as exc:
-            raise TraceError(f"{path}: not UTF-8 text ({exc.reason})") from None
+        except UnicodeDecodeError:
+            raise not_utf8(path, TraceError) from None
+    return lines, columns
 
 
 def read_trace(path: str | Path) -> dict[str, TraceSeries]:
     """Read a trace file: series name → :class:`TraceSeries`, in file order.
 
-    Strict: a missing column, a non-numeric, non-finite or negative value, time not
-    increasing within a series, a series whose rows are not together, or a file with no
-    rows raises :class:`~underlay.errors.TraceError` naming file, line and column.
+    Strict: a missing column, a value that is not a number, not finite or outside its
+    range (:data:`TRACE_BOUNDS`), time not increasing within a series, a series whose
+    rows are not together, or a file with no rows raises
+    :class:`~underlay.errors.TraceError` naming file, line and column. The columns are
+    checked whole, in NumPy.
     """
     file = Path(path)
-    columns: dict[str, tuple[list[float], list[float], list[float]]] = {}
-    first_line: dict[str, int] = {}
-    current: str | None = None
-    last_time = 0.0
-    for line, fields, index in _trace_rows(file):
-        name = fields[index["series"]].strip()
-        if not name:
-            raise TraceError(f"{file}, line {line}, column 'series': empty series name")
-        t = non_negative_number(file, line, "time_s", fields[index["time_s"]])
-        cpu = non_negative_number(file, line, "cpu_cores", fields[index["cpu_cores"]])
-        mem = non_negative_number(file, line, "memory_mib", fields[index["memory_mib"]])
-        if name != current:
-            if name in columns:
-                raise TraceError(
-                    f"{file}, line {line}, column 'series': series {name!r} started on line "
-                    f"{first_line[name]} and was interrupted; rows must be grouped by series "
-                    "(sorted by series, then time)"
-                )
-            columns[name] = ([], [], [])
-            first_line[name] = line
-            current = name
-        elif t <= last_time:
-            raise TraceError(
-                f"{file}, line {line}, column 'time_s': {t:.15g} does not increase "
-                f"(previous sample of series {name!r} is at {last_time:.15g}); rows must be "
-                "sorted by time within a series, without duplicates"
-            )
-        last_time = t
-        ts, cs, ms = columns[name]
-        ts.append(t)
-        cs.append(cpu)
-        ms.append(mem)
-    if not columns:
+    lines, (names, times, cpus, mems) = _trace_table(file)
+    if not lines:
         raise TraceError(f"{file}, line 2: no rows; a trace needs at least one sample")
-    return {
-        name: TraceSeries(
-            time_s=np.array(ts, dtype=np.float64),
-            cpu_cores=np.array(cs, dtype=np.float64),
-            memory_mib=np.array(ms, dtype=np.float64),
+    series = text_column(file, lines, "series", names, MAX_NAME, required="series name")
+    t = parse_numbers(file, lines, "time_s", times, TRACE_BOUNDS["time_s"])
+    cpu = parse_numbers(file, lines, "cpu_cores", cpus, TRACE_BOUNDS["cpu_cores"])
+    mem = parse_numbers(file, lines, "memory_mib", mems, TRACE_BOUNDS["memory_mib"])
+    same = series[1:] == series[:-1]
+    backwards = same & (np.diff(t) <= 0)
+    if backwards.any():
+        i = int(np.argmax(backwards)) + 1
+        raise TraceError(
+            f"{file}, line {lines[i]}, column 'time_s': {t[i]:.15g} does not increase "
+            f"(previous sample of series {str(series[i])!r} is at {t[i - 1]:.15g}); rows must "
+            "be sorted by time within a series, without duplicates"
         )
-        for name, (ts, cs, ms) in columns.items()
-    }
+    starts = np.flatnonzero(np.concatenate(([True], ~same)))
+    ends = np.append(starts[1:], len(series))
+    out: dict[str, TraceSeries] = {}
+    for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
+        name = str(series[start])
+        if name in out:
+            first = next(lines[s] for s in starts.tolist() if str(series[s]) == name)
+            raise TraceError(
+                f"{file}, line {lines[start]}, column 'series': series {name!r} started on "
+                f"line {first} and was interrupted; rows must be grouped by series "
+                "(sorted by series, then time)"
+            )
+        out[name] = TraceSeries(
+            time_s=t[start:end].copy(),
+            cpu_cores=cpu[start:end].copy(),
+            memory_mib=mem[start:end].copy(),
+        )
+    return out

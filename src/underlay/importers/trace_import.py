@@ -11,6 +11,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import ROUND_CEILING, Decimal
 from pathlib import Path
 from typing import Any, Final
 
@@ -18,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from underlay.errors import InputError
+from underlay.importers.ranges import MAX_CORES, MAX_MEMORY_MIB, MAX_NAME
 from underlay.importers.trace_format import ProgressCallback, Series, write_trace
 
 __all__ = [
@@ -25,13 +27,17 @@ __all__ = [
     "ImportedTrace",
     "ProgressCallback",
     "build_scenario",
+    "comment_block",
+    "cores_option",
     "count_gaps",
     "cpu_quantity",
     "dump_yaml",
     "host_model",
     "memory_option",
     "memory_quantity",
+    "name_option",
     "requests_from_usage",
+    "series_names",
     "trace_path_for",
     "validate_import",
     "workload_names",
@@ -98,6 +104,24 @@ def workload_names(raw: Sequence[str]) -> list[str]:
     return out
 
 
+def series_names(raw: Sequence[str]) -> list[str]:
+    """Valid, unique trace series names for ``raw`` labels (file names): control
+    characters become ``_``, edge spaces go, at most 253 characters (the trace format's
+    limit), ``-2``, ``-3`` ... on clashes."""
+    out: list[str] = []
+    taken: set[str] = set()
+    for label in raw:
+        base = "".join(c if c.isprintable() else "_" for c in label).strip()[:MAX_NAME].strip()
+        name, n = base or "series", 1
+        while name in taken:
+            n += 1
+            suffix = f"-{n}"
+            name = (base or "series")[: MAX_NAME - len(suffix)].strip() + suffix
+        taken.add(name)
+        out.append(name)
+    return out
+
+
 def trace_path_for(scenario_path: str | Path) -> Path:
     """The trace file written beside a scenario: ``<stem>.trace.csv``."""
     path = Path(scenario_path)
@@ -120,7 +144,16 @@ class ImportedTrace:
     @property
     def text(self) -> str:
         """The scenario file's text: the header comment, then the YAML."""
-        return self.header + "\n" + dump_yaml(self.data)
+        return comment_block(self.header) + "\n" + dump_yaml(self.data)
+
+
+def comment_block(header: str) -> str:
+    """``header`` as YAML comment lines, whatever the file names and ids quoted in it
+    hold: every line starts with ``#`` and control characters (which YAML refuses even
+    in a comment) become spaces."""
+    lines = header.split("\n")
+    printable = ("".join(c if c.isprintable() else " " for c in line) for line in lines)
+    return "\n".join(line if line.startswith("#") else f"# {line}" for line in printable)
 
 
 def cpu_quantity(milli: int) -> str:
@@ -134,25 +167,51 @@ def memory_quantity(mib: int) -> str:
 
 
 def memory_option(option: str, value: str) -> int:
-    """A memory quantity given on the command line (``512Gi``), in MiB; InputError if bad."""
-    from underlay.model.quantities import memory_to_mib
+    """A memory quantity given on the command line (``512Gi``), in MiB, rounded up: more
+    than 0 and at most 64Ti (the scenario model's bound); InputError if not."""
+    from underlay.model.quantities import parse_quantity
 
     try:
-        mib = memory_to_mib(value)
+        amount = parse_quantity(value)
     except ValueError as exc:
         raise InputError(f"{option}: {exc}; write a quantity such as 512Gi") from None
-    if mib <= 0:
-        raise InputError(f"{option}: {value!r} must be more than 0")
-    return mib
+    except ArithmeticError:  # an exponent beyond Decimal's range
+        amount = Decimal("Infinity")
+    mib = amount / 2**20
+    if not 0 < mib <= MAX_MEMORY_MIB:
+        raise InputError(
+            f"{option}: {value[:40]!r} must be more than 0 and at most 64Ti; "
+            "write a quantity such as 512Gi"
+        )
+    return int(mib.to_integral_value(rounding=ROUND_CEILING))
+
+
+def cores_option(option: str, cores: int) -> int:
+    """A number of cores given on the command line: 1 to 4,096; InputError if not."""
+    if not 1 <= cores <= MAX_CORES:
+        raise InputError(f"{option}: {cores} must be from 1 to {MAX_CORES:,}")
+    return cores
 
 
 def host_model(cores: int, memory_mib: int) -> dict[str, Any]:
     """The one host model of an imported scenario (sizing mode: underlay buys enough)."""
-    if cores < 1:
-        raise InputError(f"--host-cores: {cores} must be at least 1")
+    cores_option("--host-cores", cores)
     if memory_mib < 1024:
         raise InputError(f"--host-memory: {memory_mib}Mi is less than 1Gi")
     return {"name": f"host-{cores}c", "cores": cores, "memory": memory_quantity(memory_mib)}
+
+
+_SCENARIO_NAME = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?")
+
+
+def name_option(name: str) -> str:
+    """The scenario name given with ``--name``; InputError unless it is a valid name."""
+    if len(name) > 63 or not _SCENARIO_NAME.fullmatch(name):
+        raise InputError(
+            f"--name: {name[:80]!r} is not a valid scenario name (letters, digits, '-', '_', "
+            "'.'; at most 63; starting and ending with a letter or digit)"
+        )
+    return name
 
 
 def build_scenario(
@@ -168,6 +227,7 @@ def build_scenario(
     """Scenario data: one host model to size with, workloads round-robin into ``tenants``
     tenants (``tenant`` or ``tenant-1`` ... ``tenant-N``), a simulation horizon covering
     the trace (``span_s``, at least one hour)."""
+    name_option(name)
     if tenants < 1:
         raise InputError(f"--tenants: {tenants} must be at least 1")
     count = min(tenants, max(1, len(workloads)))
@@ -196,10 +256,16 @@ def dump_yaml(data: dict[str, Any]) -> str:
 
 
 def validate_import(data: dict[str, Any], source: str) -> None:
-    """Check the imported scenario loads (a failure here is a bug in the importer)."""
+    """Check the imported scenario loads. The readers check every number against its
+    range and the options are checked on their own, so a failure here is a bug in the
+    importer (``RuntimeError``), not bad input."""
+    from underlay.errors import ScenarioError
     from underlay.model.loading import parse_scenario
 
-    parse_scenario(dump_yaml(data), source=source)
+    try:
+        parse_scenario(dump_yaml(data), source=source)
+    except ScenarioError as exc:
+        raise RuntimeError(f"{source} built an invalid scenario (a bug): {exc}") from exc
 
 
 def write_import(scenario_path: str | Path, result: ImportedTrace) -> Path:
