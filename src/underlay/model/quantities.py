@@ -14,9 +14,19 @@ from __future__ import annotations
 
 import math
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
-__all__ = ["cpu_to_milli", "format_cpu", "format_memory", "memory_to_mib", "parse_quantity"]
+__all__ = [
+    "POSITIVE_QUANTITY_PATTERN",
+    "QUANTITY_PATTERN",
+    "UNSIGNED_QUANTITY_PATTERN",
+    "cpu_to_milli",
+    "format_cpu",
+    "format_memory",
+    "is_negative",
+    "memory_to_mib",
+    "parse_quantity",
+]
 
 _SUFFIX: dict[str, Decimal] = {
     "": Decimal(1),
@@ -34,36 +44,69 @@ _SUFFIX: dict[str, Decimal] = {
     "Pi": Decimal(2) ** 50,
     "Ei": Decimal(2) ** 60,
 }
-_QUANTITY = re.compile(
-    r"^\s*([+-]?(?:\d+\.?\d*|\.\d+))\s*(?:([eE][+-]?\d+)|(Ki|Mi|Gi|Ti|Pi|Ei|[mkMGTPE]))?\s*$"
+# The grammar, in pieces shared by the parser and the JSON Schema's patterns (which an
+# editor runs as ECMAScript regular expressions: ASCII classes only, no Python-only syntax).
+_BLANK = r"[ \t\n\r\f\v]*"
+_NUMBER = r"(?:[0-9]+\.?[0-9]*|\.[0-9]+)"
+_EXPONENT = r"[eE][+-]?[0-9]+"
+_SUFFIXES = r"Ki|Mi|Gi|Ti|Pi|Ei|[mkMGTPE]"
+_QUANTITY = re.compile(f"{_BLANK}([+-]?{_NUMBER}){_BLANK}(?:({_EXPONENT})|({_SUFFIXES}))?{_BLANK}")
+QUANTITY_PATTERN = f"^{_BLANK}[+-]?{_NUMBER}{_BLANK}(?:{_EXPONENT}|{_SUFFIXES})?{_BLANK}$"
+"""What :func:`parse_quantity` accepts as text, as a JSON Schema ``pattern``."""
+UNSIGNED_QUANTITY_PATTERN = f"^{_BLANK}[+]?{_NUMBER}{_BLANK}(?:{_EXPONENT}|{_SUFFIXES})?{_BLANK}$"
+"""The quantities without a minus sign: those a size (CPU, memory) may be."""
+_ZERO = r"(?:0+\.?0*|\.0+)"
+POSITIVE_QUANTITY_PATTERN = (
+    f"^(?!{_BLANK}[+]?{_ZERO}{_BLANK}(?:{_EXPONENT}|{_SUFFIXES})?{_BLANK}$)"
+    + UNSIGNED_QUANTITY_PATTERN[1:]
 )
+"""The unsigned quantities that are not zero however written (``0``, ``+0.0m``, ``0e5``)."""
 _MIB = Decimal(2) ** 20
 
 
 def parse_quantity(value: str | int | float) -> Decimal:
     """Return the exact value of a Kubernetes quantity (``"500m"`` → 0.5, ``"1Ki"`` → 1024).
 
-    Raises ``ValueError`` with a short explanation when the text is not a quantity.
+    Raises ``ValueError`` with a short explanation when the value is not a quantity (a
+    mapping, a list, ``true``, NaN, text outside the grammar) or out of any range (``1e9999999``).
     """
-    if isinstance(value, bool):
-        raise ValueError(f"expected a quantity, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ValueError(f"expected a quantity such as '500m', '2' or '4Gi', got {_kind(value)}")
     if isinstance(value, int | float):
         if isinstance(value, float) and not math.isfinite(value):
             raise ValueError(f"expected a finite quantity, got {value!r}")
         return Decimal(str(value))
-    match = _QUANTITY.match(value)
+    match = _QUANTITY.fullmatch(value)
     if match is None:
         raise ValueError(
             f"{value!r} is not a Kubernetes quantity (examples: '500m', '2', '1.5', '4Gi', '512Mi')"
         )
     number, exponent, suffix = match.groups()
     try:
-        base = Decimal(number)
-    except InvalidOperation as exc:  # pragma: no cover - the regex admits only decimals
-        raise ValueError(f"{value!r} is not a number") from exc
-    if exponent:
-        return base * (Decimal(10) ** int(exponent[1:]))
-    return base * _SUFFIX[suffix or ""]
+        if exponent:
+            # An exponent of seven digits or more is a typo, not a size: refuse it before
+            # Python's int() or Decimal's context does.
+            if len(exponent.lstrip("eE+-")) > 6:
+                raise OverflowError
+            return Decimal(number) * (Decimal(10) ** int(exponent[1:]))
+        return Decimal(number) * _SUFFIX[suffix or ""]
+    except (ArithmeticError, ValueError):
+        raise ValueError(f"{value!r} is out of range for a quantity") from None
+
+
+def is_negative(value: str | int | float) -> bool:
+    """Whether a quantity that parses is below zero or written with a minus sign (``-0``)."""
+    if isinstance(value, str):
+        return value.strip().startswith("-")
+    return value < 0
+
+
+def _kind(value: object) -> str:
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list | tuple):
+        return "a list"
+    return repr(value)
 
 
 def cpu_to_milli(value: str | int | float, *, round_up: bool = True) -> int:
