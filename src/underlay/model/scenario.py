@@ -1314,7 +1314,27 @@ def scenario_json_schema() -> dict[str, Any]:
     weights = schema["$defs"]["PlacementSettings"]["properties"]["weights"]
     weights["propertyNames"] = {"enum": default_registry().score_names()}
     _end_patterns_at_the_end(schema)
+    _refuse_nan(schema)
+    schema["$defs"]["NaN"] = {
+        "$comment": "NaN fails no comparison, so only NaN is at least 1 and at most 0; "
+        "numbers say not this one (the loader refuses .nan, and .inf by the bounds)",
+        "type": "number",
+        "minimum": 1,
+        "maximum": 0,
+    }
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID, **schema}
+
+
+def _refuse_nan(node: Any) -> None:
+    """Every ``"type": "number"`` in the schema also says ``"not": NaN`` (see $defs.NaN)."""
+    if isinstance(node, dict):
+        if node.get("type") == "number" and "not" not in node:
+            node["not"] = {"$ref": "#/$defs/NaN"}
+        for value in node.values():
+            _refuse_nan(value)
+    elif isinstance(node, list):
+        for value in node:
+            _refuse_nan(value)
 
 
 def _end_patterns_at_the_end(node: Any) -> None:
