@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from decision_factories import make_evidence
+from properties import examples
 from underlay.decision.evidence import Evidence
 from underlay.decision.results import TornadoBar
 from underlay.decision.scorecard import score
@@ -75,7 +76,7 @@ def test_tornado_flip_of_the_container_escape_rate_by_hand() -> None:
     assert spans == sorted(spans, reverse=True)
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=examples(50), deadline=None)
 @given(st.lists(st.floats(0.0, 5.0), min_size=5, max_size=5), st.data())
 def test_weight_ranges_bracket_the_flip(ws: list[float], data: st.DataObject) -> None:
     if not any(ws):
