@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from factories import make_host_model, make_scenario, make_tenant, make_workload, place
+from properties import examples
 from underlay.analysis.capacity import SubstrateStatic, analyse
 from underlay.analysis.cost import (
     analyse_cost,
@@ -274,7 +275,7 @@ def test_mismatched_results_are_refused() -> None:
 # ---------------------------------------------------------------- properties
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(
     st.integers(1, 5).flatmap(
         lambda t: st.tuples(
@@ -309,7 +310,7 @@ tenant_specs = st.lists(
 )
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=examples(50), deadline=None)
 @given(
     tenant_specs,
     st.sampled_from(KINDS),

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from factories import make_host_model, make_scenario, make_tenant, make_workload, place
+from properties import examples
 from underlay.analysis.cost import host_costs
 from underlay.analysis.energy import (
     UTILISATION_AT_KNOTS,
@@ -152,7 +153,7 @@ def curves(draw: st.DrawFn) -> list[float]:
     return list(np.cumsum(steps))
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.lists(utilisations, min_size=1, max_size=6).map(
     lambda rows: np.array([np.resize(r, 12) for r in rows])
 ))  # fmt: skip
@@ -164,7 +165,7 @@ def test_weight_sums_are_interpolation_weights(util: np.ndarray) -> None:
     assert sums @ UTILISATION_AT_KNOTS == pytest.approx(clipped, abs=1e-9)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(curves(), curves(), utilisations)
 def test_a_higher_curve_never_draws_less(a: list[float], extra: list[float], u: np.ndarray) -> None:
     low = np.array([a])

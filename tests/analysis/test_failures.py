@@ -19,6 +19,7 @@ from scipy.stats import binom, poisson
 import factories
 import underlay.analysis.failures as failures_module
 from factories import deep_merge, make_host_model, make_workload, place
+from properties import examples
 from underlay.analysis.failures import (
     analyse_failures,
     binomial_split,
@@ -831,7 +832,9 @@ def fleets(draw: st.DrawFn) -> tuple[Scenario, str]:
     return make_scenario(hardware=hardware, substrates=[{"kind": kind}], tenants=tenants), kind
 
 
-SLOW = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SLOW = settings(
+    max_examples=examples(50), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 # Rates up to 3x: close rates are where uncoupled draws would cross.
 FACTORS = st.floats(1.0, 3.0)
 
@@ -1057,7 +1060,7 @@ def one_at_a_time(
     return placed
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(80), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(ruled_fleets())
 @example(  # Kata's half-GPU pods hold whole GPUs (review of issue 9)
     (
@@ -1081,6 +1084,33 @@ def one_at_a_time(
         "sandboxed",
     )
 )
+@example(  # a MIG slice restarted on an L4, which has no MIG (review of issue 9)
+    (
+        make_scenario(
+            hardware={
+                "host_models": [
+                    make_host_model(),
+                    make_host_model("a", memory="512Gi", gpus={"model": "A100-80GB", "count": 4}),
+                    make_host_model("l", memory="512Gi", gpus={"model": "L4", "count": 4}),
+                ],
+                "inventory": [
+                    {"model": "std", "count": 3},
+                    {"model": "a", "count": 1},
+                    {"model": "l", "count": 1},
+                ],
+            },
+            substrates=[{"kind": "baremetal-shared", "gpu_sharing": "mig"}],
+            tenants=[
+                make_tenant("x", workloads=[make_workload("x", cpu="8", gpu={"fraction": 0.25})]),
+                make_tenant(
+                    "y",
+                    workloads=[make_workload("y", replicas=2, cpu="8", gpu={"models": ["L4"]})],
+                ),
+            ],
+        ),
+        "baremetal-shared",
+    )
+)
 def test_restarts_match_a_one_pod_at_a_time_scheduler(fleet: tuple[Scenario, str]) -> None:
     """Each workload alone (before the groups of a failure share the room): the vectorised
     counts equal a scheduler placing its pods one at a time by the same rules, for every
@@ -1102,7 +1132,7 @@ def test_restarts_match_a_one_pod_at_a_time_scheduler(fleet: tuple[Scenario, str
             assert got == scheduler(sc, d, p, failed)[gi], ("domain", n_dom, di, gi)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.integers(0, 2**32), st.integers(1, 6), st.integers(1, 5))
 def test_spread_shortcuts_equal_the_water_fill(seed: int, racks: int, rows: int) -> None:
     """_Spread (one rack changed or dropped, O(log racks)) against _spread_fill on the

@@ -5,7 +5,6 @@ plain pod-by-pod reference written from the module docstring of
 
 from __future__ import annotations
 
-import os
 from collections import defaultdict
 from typing import Any
 
@@ -21,6 +20,7 @@ from factories import (
     place,
     scenario_dict,
 )
+from properties import examples
 from underlay.analysis.isolation import (
     SubstrateIsolation,
     analyse_isolation,
@@ -35,7 +35,7 @@ D = load_defaults()
 
 # --------------------------------------------------------------------- properties
 
-EXAMPLES = int(os.environ.get("UNDERLAY_HYPOTHESIS_EXAMPLES", "40"))
+EXAMPLES = examples(40)
 PROPERTY = settings(
     max_examples=EXAMPLES,
     deadline=None,

@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from factories import make_host_model, make_scenario, make_tenant, make_workload, place
+from properties import examples
 from underlay.analysis.lifecycle import SubstrateLifecycle, analyse_lifecycle
 from underlay.defaults.catalog import Defaults
 from underlay.defaults.releases import release_calendar
@@ -404,7 +405,9 @@ _inputs = {
 
 
 @settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(60),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(**_inputs, k=st.integers(2, 4))
 def test_properties_of_months_out_of_support(

@@ -1,9 +1,9 @@
 """`underlay schema` is a JSON Schema the bundled examples satisfy; `underlay defaults`
 round-trips.
 
-jsonschema is not a dependency: when it is installed the schema is checked against the
-2020-12 metaschema and documents are validated with it; otherwise a small validator of
-the keywords pydantic emits (below) stands in.
+Documents are validated with the jsonschema package (a dev dependency), against the
+2020-12 metaschema too; tests/model/test_schema_refusals.py checks that the schema refuses
+what the loader refuses.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 import yaml
 from typer.testing import CliRunner
@@ -26,11 +27,6 @@ REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((REPO / "examples").glob("*.yaml"))
 runner = CliRunner()
 
-try:
-    import jsonschema
-except ImportError:  # pragma: no cover - depends on the environment
-    jsonschema = None
-
 
 def _schema() -> dict[str, Any]:
     result = runner.invoke(app, ["schema"])
@@ -39,91 +35,10 @@ def _schema() -> dict[str, Any]:
     return data
 
 
-# ---------------------------------------------------------------- a small validator
-
-_TYPES = {
-    "object": dict,
-    "array": list,
-    "string": str,
-    "integer": int,
-    "number": (int, float),
-    "boolean": bool,
-    "null": type(None),
-}
-
-
-def _is(value: Any, kind: str) -> bool:
-    if kind in ("integer", "number") and isinstance(value, bool):
-        return False
-    if kind == "integer" and isinstance(value, float):
-        return value.is_integer()
-    return isinstance(value, _TYPES[kind])
-
-
-def _errors(schema: dict[str, Any], value: Any, root: dict[str, Any], path: str) -> list[str]:
-    """Problems of ``value`` against ``schema`` (the keywords pydantic's schemas use)."""
-    if "$ref" in schema:
-        target: Any = root
-        for part in schema["$ref"].removeprefix("#/").split("/"):
-            target = target[part]
-        return _errors(target, value, root, path)
-    out: list[str] = []
-    if "type" in schema:
-        kinds = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
-        if not any(_is(value, k) for k in kinds):
-            return [f"{path}: not {schema['type']}"]
-    if "const" in schema and value != schema["const"]:
-        out.append(f"{path}: not {schema['const']!r}")
-    if "enum" in schema and value not in schema["enum"]:
-        out.append(f"{path}: not one of {schema['enum']}")
-    for key, branches in (("anyOf", "any"), ("oneOf", "one")):
-        if key in schema:
-            ok = [not _errors(b, value, root, path) for b in schema[key]]
-            if (branches == "any" and not any(ok)) or (branches == "one" and sum(ok) != 1):
-                out.append(f"{path}: fails {key}")
-    for sub in schema.get("allOf", []):
-        out += _errors(sub, value, root, path)
-    if isinstance(value, str):
-        if len(value) < schema.get("minLength", 0) or len(value) > schema.get("maxLength", 1e9):
-            out.append(f"{path}: length")
-        if "pattern" in schema and not re.search(schema["pattern"], value):
-            out.append(f"{path}: pattern")
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        if "minimum" in schema and value < schema["minimum"]:
-            out.append(f"{path}: below minimum")
-        if "maximum" in schema and value > schema["maximum"]:
-            out.append(f"{path}: above maximum")
-        if "exclusiveMinimum" in schema and value <= schema["exclusiveMinimum"]:
-            out.append(f"{path}: not above exclusiveMinimum")
-        if "exclusiveMaximum" in schema and value >= schema["exclusiveMaximum"]:
-            out.append(f"{path}: not below exclusiveMaximum")
-    if isinstance(value, list):
-        if len(value) < schema.get("minItems", 0):
-            out.append(f"{path}: too few items")
-        if "items" in schema:
-            for i, item in enumerate(value):
-                out += _errors(schema["items"], item, root, f"{path}[{i}]")
-    if isinstance(value, dict):
-        props = schema.get("properties", {})
-        for key in schema.get("required", []):
-            if key not in value:
-                out.append(f"{path}.{key}: required")
-        for key, item in value.items():
-            if key in props:
-                out += _errors(props[key], item, root, f"{path}.{key}")
-            elif schema.get("additionalProperties") is False:
-                out.append(f"{path}.{key}: additional property")
-            elif isinstance(schema.get("additionalProperties"), dict):
-                out += _errors(schema["additionalProperties"], item, root, f"{path}.{key}")
-    return out
-
-
 def validation_errors(schema: dict[str, Any], document: Any) -> list[str]:
-    """Problems of ``document``; jsonschema's when available, else the small validator's."""
-    if jsonschema is not None:
-        validator = jsonschema.Draft202012Validator(schema)
-        return [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(document)]
-    return _errors(schema, document, schema, "$")
+    """Problems of ``document`` under ``schema``, as the jsonschema package finds them."""
+    validator = jsonschema.Draft202012Validator(schema)
+    return [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(document)]
 
 
 # ---------------------------------------------------------------------------- tests
@@ -131,8 +46,7 @@ def validation_errors(schema: dict[str, Any], document: Any) -> list[str]:
 
 def test_schema_is_a_json_schema() -> None:
     schema = _schema()
-    if jsonschema is not None:
-        jsonschema.Draft202012Validator.check_schema(schema)
+    jsonschema.Draft202012Validator.check_schema(schema)
     assert schema["type"] == "object"
     assert schema["title"] == "Scenario"
     assert {"name", "hardware", "tenants"} <= set(schema["required"])

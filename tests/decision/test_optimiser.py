@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import itertools
-import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +21,7 @@ from numpy.typing import NDArray
 
 from decision_factories import make_evidence
 from factories import make_scenario, make_tenant, make_workload
+from properties import examples
 from underlay.decision.evidence import Evidence
 from underlay.decision.optimiser import find_conflict, hybrid_problem, least_cost_hybrid
 from underlay.errors import InfeasibleError, ScenarioError
@@ -29,7 +29,7 @@ from underlay.model.scenario import Constraints
 
 KINDS = ["baremetal-dedicated", "baremetal-shared", "vm", "sandboxed"]
 MODES = ["baremetal", "passthrough", "vgpu"]
-EXAMPLES = int(os.environ.get("UNDERLAY_HYPOTHESIS_EXAMPLES", "40"))
+EXAMPLES = examples(40)
 PROPERTY = settings(
     max_examples=EXAMPLES * 2,
     deadline=None,

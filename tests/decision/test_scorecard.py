@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from decision_factories import make_evidence
+from properties import examples
 from underlay.decision.scorecard import score, substrate_scores, tenant_scores, totals
 from underlay.model.scenario import FACTORS
 
@@ -150,7 +151,7 @@ def test_the_performance_index_and_the_sla_figure_name_each_part() -> None:
     assert static.evidence.endswith("not simulated: contention, slowdown and latency not measured")
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(
     st.integers(1, 5),
     st.integers(2, 4),

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from decision_factories import make_evidence
+from properties import examples
 from underlay.decision.evidence import Evidence
 from underlay.decision.results import TornadoBar
 from underlay.decision.scorecard import score
@@ -75,33 +76,54 @@ def test_tornado_flip_of_the_container_escape_rate_by_hand() -> None:
     assert spans == sorted(spans, reverse=True)
 
 
-@settings(max_examples=50, deadline=None)
-@given(st.lists(st.floats(0.0, 5.0), min_size=5, max_size=5), st.data())
-def test_weight_ranges_bracket_the_flip(ws: list[float], data: st.DataObject) -> None:
+def _grid(low: float, high: float) -> st.SearchStrategy[list[list[float]]]:
+    """Tenants x substrates figures, 3 x 3."""
+    return st.lists(st.lists(st.floats(low, high), min_size=3, max_size=3), min_size=3, max_size=3)
+
+
+@settings(max_examples=examples(50), deadline=None)
+@given(
+    ws=st.lists(st.floats(0.0, 5.0), min_size=5, max_size=5),
+    cost=_grid(1, 1000),
+    exposure=_grid(0, 10),
+    throughput=_grid(0.5, 1),
+)
+# Found by the random profile: vm leads on performance and trails by 2e-12 points on
+# isolation (an exposure of 1e-12), so the isolation weight may reach 5e11; there the
+# totals tie to the last bit and the tie goes to the first substrate — float precision,
+# not a wrong range.
+@example(
+    ws=[0.0] * 5,
+    cost=[[1.0] * 3] * 3,
+    exposure=[[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 1e-12, 0.0]],
+    throughput=[[1.0, 1.0, 1.0], [1.0, 1.0, 0.5], [0.5, 1.0, 1.0]],
+)
+def test_weight_ranges_bracket_the_flip(
+    ws: list[float],
+    cost: list[list[float]],
+    exposure: list[list[float]],
+    throughput: list[list[float]],
+) -> None:
     if not any(ws):
         ws = [1.0] * 5
     weights = dict(zip(FACTORS, ws, strict=True))
     e = make_evidence(
         ["a", "b", "c"],
         ["baremetal-shared", "vm", "sandboxed"],
-        cost=data.draw(
-            st.lists(st.lists(st.floats(1, 1000), min_size=3, max_size=3), min_size=3, max_size=3)
-        ),
-        exposure=data.draw(
-            st.lists(st.lists(st.floats(0, 10), min_size=3, max_size=3), min_size=3, max_size=3)
-        ),
-        throughput=data.draw(
-            st.lists(st.lists(st.floats(0.5, 1), min_size=3, max_size=3), min_size=3, max_size=3)
-        ),
+        cost=cost,
+        exposure=exposure,
+        throughput=throughput,
     )
     winner = score(e, weights).verdict.winner
     for r in weight_ranges(e, weights):
         for bound, step in ((r.low, -1e-4), (r.high, 1e-4)):
             if bound is None or bound + step < 0 or abs(bound - r.weight) < 1e-3:
                 continue
-            inside = score(e, {**weights, r.factor: bound - step}).verdict.winner
+            inside = score(e, {**weights, r.factor: bound - step})
             outside = score(e, {**weights, r.factor: bound + step})
-            assert inside == winner
+            # Either side of the flip point, unless the totals tie there to float precision.
+            if inside.verdict.margin > 1e-6:
+                assert inside.verdict.winner == winner
             if outside.verdict.margin > 1e-6:  # not a three-way tie at the flip point
                 assert outside.verdict.winner != winner
 

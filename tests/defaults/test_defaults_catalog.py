@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 from pathlib import Path
 from typing import Any
 
@@ -229,6 +230,22 @@ def test_bad_overrides_raise_scenario_error(overrides: dict[str, Any], needles: 
         load_defaults(overrides)
     for needle in needles:
         assert needle in str(info.value)
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        # bounded on both sides (NaN slipped past as "less than or equal to 5")
+        lambda v: {"costs": {"pue": v}},
+        # bounded below only: infinity was taken
+        lambda v: {"sandbox_runtimes": {"kata": {"network_latency_add_us": v}}},
+    ],
+    ids=["pue", "network latency"],
+)
+def test_overrides_refuse_nan_and_infinities(overrides: Any, bad: float) -> None:
+    with pytest.raises(ScenarioError, match="finite number"):
+        load_defaults(overrides(bad))
 
 
 def test_scenario_overrides_reach_placement() -> None:

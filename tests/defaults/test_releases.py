@@ -16,6 +16,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from properties import examples
 from underlay.defaults.releases import CHANNELS, ReleaseCalendar, release_calendar
 from underlay.errors import ScenarioError
 
@@ -209,7 +210,7 @@ def test_skew_rules(cal: ReleaseCalendar) -> None:
         cal.node_rolls(31, 30)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(a=st.integers(19, 60), jump=st.integers(0, 15))
 def test_skew_properties(a: int, jump: int) -> None:
     cal = release_calendar()
@@ -222,7 +223,7 @@ def test_skew_properties(a: int, jump: int) -> None:
         assert rolls == math.ceil(jump / 3)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(days=st.integers(0, 20 * 365))
 def test_newest_released_brackets_the_day(days: int) -> None:
     cal = release_calendar()

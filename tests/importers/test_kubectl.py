@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from properties import examples
 from underlay.cli import app
 from underlay.errors import InputError, TraceError
 from underlay.importers.kubectl import import_kubectl, import_kubectl_documents
@@ -564,19 +565,19 @@ FIXTURE_NODES = json.loads((FIXTURES / "nodes.json").read_text())
 FIXTURE_PODS = json.loads((FIXTURES / "pods.json").read_text())
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(pods=json_values)
 def test_arbitrary_pods_never_crash(pods: Any) -> None:
     import_or_input_error(FIXTURE_NODES, pods)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(nodes=json_values)
 def test_arbitrary_nodes_never_crash(nodes: Any) -> None:
     import_or_input_error(nodes, FIXTURE_PODS)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), which=st.sampled_from(["nodes", "pods"]), garbage=json_values)
 def test_mutated_fixtures_never_crash(data: st.DataObject, which: str, garbage: Any) -> None:
     docs = {"nodes": copy.deepcopy(FIXTURE_NODES), "pods": copy.deepcopy(FIXTURE_PODS)}

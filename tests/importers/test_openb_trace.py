@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from properties import examples
 from underlay.errors import TraceError
 from underlay.importers.openb_trace import read_openb_nodes, read_openb_pods
 from underlay.placement.gpu_packing import pack
@@ -163,7 +164,7 @@ def test_header_only_gives_empty_tables(tmp_path: Path) -> None:
     assert nodes.n_nodes == 0
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(st.text(alphabet=st.sampled_from('ab,1-.\n"x 0'), max_size=80))
 def test_readers_never_crash_on_arbitrary_input(text: str) -> None:
     import tempfile

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from properties import examples
 from underlay.errors import TraceError
 from underlay.importers.trace_format import TRACE_COLUMNS, read_trace, write_trace
 from underlay.importers.trace_import import (
@@ -127,7 +128,9 @@ def test_unreadable_files(tmp_path: Path) -> None:
 
 
 @settings(
-    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(300),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(
     body=st.text(alphabet=st.sampled_from(list('abc,-.0123456789 \n\r"eEinf_\x00é')), max_size=200),
@@ -141,7 +144,9 @@ def test_reader_never_crashes_on_arbitrary_text(tmp_path: Path, body: str, heade
 
 
 @settings(
-    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(100),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(raw=st.binary(max_size=120))
 def test_reader_never_crashes_on_arbitrary_bytes(tmp_path: Path, raw: bytes) -> None:

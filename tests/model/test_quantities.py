@@ -11,6 +11,7 @@ from underlay.model.quantities import (
     cpu_to_milli,
     format_cpu,
     format_memory,
+    is_negative,
     memory_to_mib,
     parse_quantity,
 )
@@ -111,11 +112,41 @@ def test_parse_quantity_exact(text: str, value: Decimal) -> None:
         True,  # YAML `yes` / `true` is not a quantity
         float("nan"),
         float("inf"),
+        {"value": 4},  # a mapping (a TypeError before: a traceback)
+        [4],
+        None,
+        "\u0663",  # ARABIC-INDIC DIGIT THREE: Python's \d matches it, Kubernetes does not
+        "4\u00a0",  # a no-break space is not a blank
     ],
 )
 def test_bad_quantities_raise_value_error(bad: object) -> None:
     with pytest.raises(ValueError):
         parse_quantity(bad)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("huge", ["1e9999999", "1E-99999999", "99e999999", "1" * 2000 + "e999999"])
+def test_exponents_beyond_any_range_are_a_value_error(huge: str) -> None:
+    # An exponent beyond the bound is a typo; before, int() or Decimal
+    # raised their own errors (decimal.Overflow escaped the loader as a traceback).
+    with pytest.raises(ValueError, match="out of range"):
+        parse_quantity(huge)
+
+
+def test_exponents_within_the_bound_still_parse() -> None:
+    # The bound is 10^30 of the unit either way (test_astronomical_quantities_are_refused_quickly).
+    assert parse_quantity("1e29") == Decimal(10) ** 29
+    assert parse_quantity("1e-6") == Decimal("0.000001")
+
+
+@pytest.mark.parametrize(
+    ("value", "negative"),
+    [("-1", True), (" -0", True), ("-0.0001m", True), ("0", False), ("+1", False), (-0.5, True),
+     (0.0, False), (-0.0, False), (3, False)],
+)  # fmt: skip
+def test_is_negative_means_a_minus_sign_or_a_value_below_zero(
+    value: str | float, negative: bool
+) -> None:
+    assert is_negative(value) is negative
 
 
 def test_error_message_gives_examples() -> None:

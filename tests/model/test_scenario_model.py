@@ -142,11 +142,19 @@ def test_quantities_are_stored_in_integer_units() -> None:
     assert (host.cpu_milli, host.memory_mib) == (64_000, 256 * 1024)
 
 
-@pytest.mark.parametrize("last", [float("inf"), float("nan"), 1e12, -1.0])
-def test_power_points_are_real_draws(last: float) -> None:
+@pytest.mark.parametrize(
+    ("last", "problem"),
+    [
+        (float("inf"), "should be a finite number"),
+        (float("nan"), "should be a finite number"),
+        (1e12, "is not a power draw"),
+        (-1.0, "is not a power draw"),
+    ],
+)
+def test_power_points_are_real_draws(last: float, problem: str) -> None:
     from underlay.model.scenario import PowerCurve
 
-    with pytest.raises(ValueError, match=r"points\.10: .* is not a power draw"):
+    with pytest.raises(ValueError, match=rf"points\.10(: |\n  ).*{problem}"):
         PowerCurve(points=[0, 10, 20, 30, 40, 50, 60, 70, 80, 90, last])
 
 

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from properties import examples
 from underlay.placement import gpu_packing
 from underlay.placement.gpu_packing import (
     STRATEGIES,
@@ -401,7 +402,7 @@ def scenarios(draw: st.DrawFn) -> tuple[GpuNodes, GpuPods]:
     return nodes, pods
 
 
-@settings(max_examples=120, deadline=None)
+@settings(max_examples=examples(120), deadline=None)
 @given(scenarios(), st.sampled_from(STRATEGIES))
 def test_invariants(scenario: tuple[GpuNodes, GpuPods], strategy: str) -> None:
     nodes, pods = scenario
@@ -450,7 +451,7 @@ def fgd_score(growth: float) -> float:
     return 100.0 / (1.0 + math.exp(min(growth / 1000.0, 700.0)))
 
 
-@settings(max_examples=120, deadline=None)
+@settings(max_examples=examples(120), deadline=None)
 @given(scenarios(), st.booleans())
 def test_fgd_picks_a_least_fragmenting_option(
     scenario: tuple[GpuNodes, GpuPods], exact: bool
@@ -513,7 +514,7 @@ def test_validation_of_arrays() -> None:
         pack(make_nodes(), GpuPods.from_requests([1], [1], [0], [0], ("A",)), "best-fit")
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(scenarios())
 def test_fgd_lookup_table_matches_direct_sums(
     scenario: tuple[GpuNodes, GpuPods],

@@ -15,13 +15,12 @@ Over the whole run, per tenant and substrate:
 * the same seed gives identical JSON; another seed gives different JSON when some placed
   pod has noise.
 
-``UNDERLAY_HYPOTHESIS_EXAMPLES`` raises the example count for a longer hunt.
+``UNDERLAY_HYPOTHESIS_SCALE`` multiplies the example count for a longer hunt (tests/properties.py).
 """
 
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -32,6 +31,7 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from factories import make_host_model, make_tenant, make_workload, scenario_dict
+from properties import examples
 from underlay.defaults.catalog import load_defaults
 from underlay.model.scenario import Scenario, Vm
 from underlay.pipeline import Comparison, Simulation, compare, simulate
@@ -39,7 +39,7 @@ from underlay.placement.overheads import cpu_tax
 from underlay.report.json import comparison_to_dict
 from underlay.simulation import engine
 
-EXAMPLES = int(os.environ.get("UNDERLAY_HYPOTHESIS_EXAMPLES", "30"))
+EXAMPLES = examples(30)
 PROPERTY = settings(
     max_examples=EXAMPLES,
     deadline=None,

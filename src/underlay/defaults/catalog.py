@@ -38,7 +38,11 @@ __all__ = [
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    # .nan and .inf are never a default: refused in the defaults and in a scenario's
+    # overrides ("Input should be a finite number"), whatever bounds a field has.
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", populate_by_name=True, allow_inf_nan=False
+    )
 
 
 class VmMemoryOverhead(_Model):

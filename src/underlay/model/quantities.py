@@ -18,7 +18,17 @@ import math
 import re
 from decimal import Decimal, InvalidOperation
 
-__all__ = ["cpu_to_milli", "format_cpu", "format_memory", "memory_to_mib", "parse_quantity"]
+__all__ = [
+    "POSITIVE_QUANTITY_PATTERN",
+    "QUANTITY_PATTERN",
+    "UNSIGNED_QUANTITY_PATTERN",
+    "cpu_to_milli",
+    "format_cpu",
+    "format_memory",
+    "is_negative",
+    "memory_to_mib",
+    "parse_quantity",
+]
 
 _SUFFIX: dict[str, Decimal] = {
     "": Decimal(1),
@@ -36,33 +46,44 @@ _SUFFIX: dict[str, Decimal] = {
     "Pi": Decimal(2) ** 50,
     "Ei": Decimal(2) ** 60,
 }
-_QUANTITY = re.compile(
-    r"^\s*([+-]?(?:\d+\.?\d*|\.\d+))\s*(?:([eE][+-]?\d+)|(Ki|Mi|Gi|Ti|Pi|Ei|[mkMGTPE]))?\s*$"
+# The grammar, in pieces shared by the parser and the JSON Schema's patterns (which an
+# editor runs as ECMAScript regular expressions: ASCII classes only, no Python-only syntax).
+_BLANK = r"[ \t\n\r\f\v]*"
+_NUMBER = r"(?:[0-9]+\.?[0-9]*|\.[0-9]+)"
+_EXPONENT = r"[eE][+-]?[0-9]+"
+_SUFFIXES = r"Ki|Mi|Gi|Ti|Pi|Ei|[mkMGTPE]"
+_QUANTITY = re.compile(f"{_BLANK}([+-]?{_NUMBER}){_BLANK}(?:({_EXPONENT})|({_SUFFIXES}))?{_BLANK}")
+QUANTITY_PATTERN = f"^{_BLANK}[+-]?{_NUMBER}{_BLANK}(?:{_EXPONENT}|{_SUFFIXES})?{_BLANK}$"
+"""What :func:`parse_quantity` accepts as text, as a JSON Schema ``pattern``."""
+UNSIGNED_QUANTITY_PATTERN = f"^{_BLANK}[+]?{_NUMBER}{_BLANK}(?:{_EXPONENT}|{_SUFFIXES})?{_BLANK}$"
+"""The quantities without a minus sign: those a size (CPU, memory) may be."""
+_ZERO = r"(?:0+\.?0*|\.0+)"
+POSITIVE_QUANTITY_PATTERN = (
+    f"^(?!{_BLANK}[+]?{_ZERO}{_BLANK}(?:{_EXPONENT}|{_SUFFIXES})?{_BLANK}$)"
+    + UNSIGNED_QUANTITY_PATTERN[1:]
 )
+"""The unsigned quantities that are not zero however written (``0``, ``+0.0m``, ``0e5``)."""
 _MIB = Decimal(2) ** 20
 # Far beyond anything real (Kubernetes itself stops at 2^63 ≈ 9.2e18), so plausible typos
 # such as ``64Ei`` for ``64Gi`` still reach the models' "is the unit right?" checks; the
 # bound only keeps ``1e999999`` or a 10,000-digit number from being built and echoed.
 _MAX_EXPONENT = 30
 _LIMIT = Decimal(10) ** _MAX_EXPONENT
-_KINDS = {dict: "a mapping", list: "a list", type(None): "nothing (null)"}
 
 
 def parse_quantity(value: str | int | float) -> Decimal:
     """Return the exact value of a Kubernetes quantity (``"500m"`` → 0.5, ``"1Ki"`` → 1024).
 
-    Raises ``ValueError`` with a short explanation when the text is not a quantity.
+    Raises ``ValueError`` with a short explanation when the value is not a quantity (a
+    mapping, a list, ``true``, NaN, text outside the grammar) or out of any range (``1e9999999``).
     """
-    if isinstance(value, bool):
-        raise ValueError(f"expected a quantity, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ValueError(f"expected a quantity such as '500m', '2' or '4Gi', got {_kind(value)}")
     if isinstance(value, int | float):
         if isinstance(value, float) and not math.isfinite(value):
             raise ValueError(f"expected a finite quantity, got {value!r}")
         return _bounded(Decimal(str(value)), value)
-    if not isinstance(value, str):
-        kind = _KINDS.get(type(value), type(value).__name__)
-        raise ValueError(f"expected a quantity such as '500m', '2' or '4Gi', got {kind}")
-    match = _QUANTITY.match(value)
+    match = _QUANTITY.fullmatch(value)
     if match is None:
         raise ValueError(
             f"{_short(value)} is not a Kubernetes quantity "
@@ -93,6 +114,23 @@ def _short(value: str | int | float) -> str:
     """``value`` quoted, cut to 40 characters: messages never carry a whole file's worth."""
     text = repr(value)
     return text if len(text) <= 40 else f"{text[:37]}..."
+
+
+def is_negative(value: str | int | float) -> bool:
+    """Whether a quantity that parses is below zero or written with a minus sign (``-0``)."""
+    if isinstance(value, str):
+        return value.strip().startswith("-")
+    return value < 0
+
+
+def _kind(value: object) -> str:
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list | tuple):
+        return "a list"
+    if value is None:
+        return "nothing (null)"
+    return repr(value)
 
 
 def cpu_to_milli(value: str | int | float, *, round_up: bool = True) -> int:

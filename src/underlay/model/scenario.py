@@ -21,19 +21,29 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Discriminator,
     Field,
     PlainSerializer,
     PrivateAttr,
+    StrictBool,
+    Tag,
     WithJsonSchema,
     field_validator,
     model_validator,
 )
 
-from underlay.model.quantities import cpu_to_milli, memory_to_mib
+from underlay.model.quantities import (
+    POSITIVE_QUANTITY_PATTERN,
+    UNSIGNED_QUANTITY_PATTERN,
+    cpu_to_milli,
+    is_negative,
+    memory_to_mib,
+)
 
 __all__ = [
     "CONTROL_PLANE_HELP",
     "FACTORS",
+    "MAX_SEED",
     "SUBSTRATE_KINDS",
     "BaremetalDedicated",
     "BaremetalShared",
@@ -75,11 +85,29 @@ __all__ = [
 # Sanity bounds: anything beyond is a typo, not a real machine or pod.
 MAX_CPU_MILLI = 4096 * 1000  # 4,096 cores
 MAX_MEMORY_MIB = 64 * 1024 * 1024  # 64 TiB
+MAX_SEED = 2**63 - 1  # a seed fits a signed 64-bit integer wherever it is written
+
+
+def _number(value: Any) -> Any:
+    # pydantic's lax mode reads `true` as 1 and the text "3" as 3; in a scenario file both
+    # are mistakes (YAML already gives numbers as numbers), so only numbers pass.
+    if isinstance(value, bool | str):
+        raise ValueError(f"expected a number, got {value!r}")
+    return value
+
+
+_NUMERIC = BeforeValidator(_number)
+"""Refuses ``true`` and text where a number belongs; put after any bounds in ``Annotated``
+(``Annotated[int, Field(ge=1), _NUMERIC] | None``) so the JSON Schema keeps the bounds."""
+Whole = Annotated[int, _NUMERIC]
+"""A whole number as written in the file (``2`` or ``2.0``; not ``"2"``, not ``true``)."""
+Real = Annotated[float, _NUMERIC]
+"""A finite real number as written in the file (not ``"2"``, ``true`` or ``.nan``)."""
 
 
 def _cpu(value: Any) -> int:
     milli = cpu_to_milli(value)
-    if milli < 0:
+    if is_negative(value):
         raise ValueError("must not be negative")
     if milli > MAX_CPU_MILLI:
         raise ValueError(
@@ -94,31 +122,55 @@ def _memory(value: Any) -> int:
             f"{value!r} has no unit; write memory as a quantity such as '512Mi' or '4Gi'"
         )
     mib = memory_to_mib(value)
-    if mib < 0:
+    if is_negative(value):
         raise ValueError("must not be negative")
     if mib > MAX_MEMORY_MIB:
         raise ValueError(f"{value!r} is more than 64Ti; is the unit right?")
     return mib
 
 
-_QUANTITY_SCHEMA = {"anyOf": [{"type": "string"}, {"type": "number"}]}
+def _cpu_schema(*, positive: bool = False) -> dict[str, Any]:
+    """A CPU quantity as the loader takes it: text in the quantity grammar, or a number."""
+    most = MAX_CPU_MILLI // 1000
+    text = POSITIVE_QUANTITY_PATTERN if positive else UNSIGNED_QUANTITY_PATTERN
+    least = {"exclusiveMinimum": 0} if positive else {"minimum": 0}
+    return {
+        "anyOf": [
+            {"type": "string", "pattern": text},
+            {"type": "number", **least, "maximum": most},
+        ],
+        "description": f"CPU quantity, e.g. 500m or 2 (at most {most:,} cores)",
+    }
+
+
+_MEMORY_SCHEMA = {
+    "type": "string",
+    "pattern": UNSIGNED_QUANTITY_PATTERN,
+    "description": "memory quantity, e.g. 512Mi or 4Gi (at most 64Ti)",
+}
 CpuMilli = Annotated[
     int,
     BeforeValidator(_cpu),
     PlainSerializer(lambda v: f"{v}m", return_type=str),
-    WithJsonSchema({**_QUANTITY_SCHEMA, "description": "CPU quantity, e.g. 500m or 2"}),
+    WithJsonSchema(_cpu_schema()),
+]
+HostCpuMilli = Annotated[
+    int,
+    BeforeValidator(_cpu),
+    PlainSerializer(lambda v: f"{v}m", return_type=str),
+    WithJsonSchema(_cpu_schema(positive=True)),
 ]
 MemoryMiB = Annotated[
     int,
     BeforeValidator(_memory),
     PlainSerializer(lambda v: f"{v}Mi", return_type=str),
-    WithJsonSchema({"type": "string", "description": "memory quantity, e.g. 512Mi or 4Gi"}),
+    WithJsonSchema(_MEMORY_SCHEMA),
 ]
 Name = Annotated[
     str, Field(min_length=1, max_length=63, pattern=r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
 ]
 KubeVersion = Annotated[
-    str, Field(pattern=r"^1\.\d{1,2}$", description="minor version, e.g. '1.31'")
+    str, Field(pattern=r"^1\.[0-9]{1,2}$", description="minor version, e.g. '1.31'")
 ]
 
 SupportChannel = Literal["upstream", "eks", "eks-extended", "aks", "gke"]
@@ -136,7 +188,11 @@ SUBSTRATE_KINDS: tuple[SubstrateKind, ...] = (
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    # allow_inf_nan=False: `.nan` and `.inf` are refused by every float field ("Input
+    # should be a finite number"), before any range check could be fooled by them.
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", populate_by_name=True, allow_inf_nan=False
+    )
 
 
 # --------------------------------------------------------------------------- hardware
@@ -146,7 +202,7 @@ class GpuSpec(_Model):
     """The GPUs of one host model: all of one model."""
 
     model: Name
-    count: int = Field(ge=1, le=64)
+    count: Whole = Field(ge=1, le=64)
     memory_mib: MemoryMiB | None = Field(
         default=None,
         alias="memory",
@@ -162,9 +218,23 @@ class PowerCurve(_Model):
     curve is the straight line from ``idle_watts`` to ``peak_watts``.
     """
 
-    idle_watts: float = Field(default=150, ge=0, le=20_000)
-    peak_watts: float = Field(default=450, ge=0, le=20_000)
-    points: list[float] | None = Field(
+    idle_watts: Real = Field(default=150, ge=0, le=20_000)
+    peak_watts: Real = Field(default=450, ge=0, le=20_000)
+    points: (
+        Annotated[
+            list[Real],
+            # The validator below says what is wrong in words; the schema says it to editors.
+            WithJsonSchema(
+                {
+                    "type": "array",
+                    "items": {"type": "number", "minimum": 0, "maximum": 20_000},
+                    "minItems": 11,
+                    "maxItems": 11,
+                }
+            ),
+        ]
+        | None
+    ) = Field(
         default=None,
         description="watts at 0, 10, ..., 100 % utilisation (11 values, SPECpower style)",
     )
@@ -204,15 +274,19 @@ class HostModel(_Model):
     """A kind of server that can be bought or is in the inventory."""
 
     name: Name
-    cpu_milli: CpuMilli = Field(alias="cores", description="schedulable CPUs (hardware threads)")
+    cpu_milli: HostCpuMilli = Field(
+        alias="cores", description="schedulable CPUs (hardware threads)"
+    )
     memory_mib: MemoryMiB = Field(alias="memory")
     gpus: GpuSpec | None = None
-    sockets: int = Field(default=2, ge=1, le=16, description="CPU sockets (licences count per CPU)")
-    threads_per_core: int = Field(
+    sockets: Whole = Field(
+        default=2, ge=1, le=16, description="CPU sockets (licences count per CPU)"
+    )
+    threads_per_core: Whole = Field(
         default=2, ge=1, le=8, description="SMT: cores = physical cores x this"
     )
-    price_usd: float = Field(default=0.0, ge=0, le=10_000_000)
-    lifetime_years: float = Field(default=5.0, gt=0, le=30)
+    price_usd: Real = Field(default=0.0, ge=0, le=10_000_000)
+    lifetime_years: Real = Field(default=5.0, gt=0, le=30)
     power: PowerCurve = PowerCurve()
 
     @field_validator("cpu_milli")
@@ -244,17 +318,17 @@ class InventoryEntry(_Model):
     """Hosts the team already has."""
 
     model: Name
-    count: int = Field(ge=1, le=100_000)
+    count: Whole = Field(ge=1, le=100_000)
 
 
 class Topology(_Model):
     """Failure domains: hosts go round-robin into racks, racks round-robin into zones."""
 
-    racks: int | None = Field(
-        default=None, ge=1, le=10_000, description="default: hosts / hosts_per_rack"
+    racks: Annotated[int, Field(ge=1, le=10_000), _NUMERIC] | None = Field(
+        default=None, description="default: hosts / hosts_per_rack"
     )
-    hosts_per_rack: int = Field(default=40, ge=1, le=1_000)
-    zones: int = Field(default=1, ge=1, le=64)
+    hosts_per_rack: Whole = Field(default=40, ge=1, le=1_000)
+    zones: Whole = Field(default=1, ge=1, le=64)
 
 
 class Hardware(_Model):
@@ -306,9 +380,9 @@ class Hardware(_Model):
 class MaxPodsPolicy(_Model):
     """How many pods a node may run: kubelet maxPods, a per-core cap and the pod CIDR."""
 
-    per_node: int = Field(default=110, ge=1, le=2_000)
-    per_core: int | None = Field(default=None, ge=1, le=100)
-    pod_cidr_prefix: int = Field(
+    per_node: Whole = Field(default=110, ge=1, le=2_000)
+    per_core: Annotated[int, Field(ge=1, le=100), _NUMERIC] | None = None
+    pod_cidr_prefix: Whole = Field(
         default=24, ge=16, le=28, description="per-node pod CIDR; maxPods stays under half of it"
     )
 
@@ -342,13 +416,14 @@ class VmShape(_Model):
     """A VM size: vCPUs, memory and whole GPUs or one vGPU slice."""
 
     name: Name
-    vcpus: int = Field(ge=1, le=1024)
+    vcpus: Whole = Field(ge=1, le=1024)
     memory_mib: MemoryMiB = Field(alias="memory")
-    gpus: float = Field(
+    gpus: Real = Field(
         default=0,
         ge=0,
         le=64,
         description="whole GPUs (passthrough) or a fraction < 1 (one vGPU profile)",
+        json_schema_extra={"anyOf": [{"exclusiveMaximum": 1}, {"multipleOf": 1}]},
     )
 
     @field_validator("gpus")
@@ -358,6 +433,19 @@ class VmShape(_Model):
             raise ValueError("a VM gets whole GPUs or one vGPU slice (< 1), not a mix")
         return v
 
+
+def _shapes_branch(value: Any) -> str:
+    return "list[VmShape]" if isinstance(value, list) else "literal['auto', 'menu']"
+
+
+# A list is judged as a list of shapes only (not also as "auto"/"menu"), so a bad shape
+# gets one error at the shape's field. The tags are the names pydantic gives the branches,
+# which the loader leaves out of the field path.
+VmShapes = Annotated[
+    Annotated[Literal["auto", "menu"], Tag("literal['auto', 'menu']")]
+    | Annotated[list[VmShape], Tag("list[VmShape]")],
+    Discriminator(_shapes_branch),
+]
 
 ControlPlaneMode = Literal["auto", "dedicated", "stacked", "management", "hosted"]
 CONTROL_PLANE_HELP = (
@@ -408,10 +496,10 @@ class BaremetalShared(_Model):
     control_plane: ControlPlaneMode = Field(
         default="auto", description="the shared cluster's control plane; " + CONTROL_PLANE_HELP
     )
-    upgrade_cadence_months: int | None = Field(
-        default=None, ge=1, le=60, description="default: the shortest cadence of its tenants"
+    upgrade_cadence_months: Annotated[int, Field(ge=1, le=60), _NUMERIC] | None = Field(
+        default=None, description="default: the shortest cadence of its tenants"
     )
-    cache_partitioned: bool = Field(default=False, description=_CACHE_PARTITIONED)
+    cache_partitioned: StrictBool = Field(default=False, description=_CACHE_PARTITIONED)
 
 
 class Vm(_Model):
@@ -420,7 +508,7 @@ class Vm(_Model):
     kind: Literal["vm"]
     name: Name | None = Field(default=None, description="label, e.g. vm-passthrough / vm-vgpu")
     hypervisor: Name = "kvm"
-    shapes: Literal["auto", "menu"] | list[VmShape] = Field(
+    shapes: VmShapes = Field(
         default="auto",
         description="VM sizes: auto (fractions of a host, or cut to the pods), menu (the "
         "defaults' instance-type menu), or a list of your own",
@@ -431,10 +519,10 @@ class Vm(_Model):
         "to burst to them); or peak (default): the p95 of its replayed usage, at least its "
         "requests, so a tenant's VMs hold its own peaks",
     )
-    cpu_overcommit: float = Field(default=1.0, ge=1.0, le=32.0)
-    memory_overcommit: float = Field(default=1.0, ge=1.0, le=4.0)
-    licence_per_core_year_usd: float | None = Field(
-        default=None, ge=0, description="default: the hypervisor profile's list price"
+    cpu_overcommit: Real = Field(default=1.0, ge=1.0, le=32.0)
+    memory_overcommit: Real = Field(default=1.0, ge=1.0, le=4.0)
+    licence_per_core_year_usd: Annotated[float, Field(ge=0, le=1_000_000), _NUMERIC] | None = Field(
+        default=None, description="default: the hypervisor profile's list price"
     )
     gpu_mode: Literal["passthrough", "vgpu"] = Field(
         default="passthrough",
@@ -446,7 +534,7 @@ class Vm(_Model):
         description="how a GPU is shared by fractional pods (vm: by vGPU VMs): time-slicing "
         "(work-conserving, no isolation) or MIG (fixed, isolated hardware slices)",
     )
-    cache_partitioned: bool = Field(default=False, description=_CACHE_PARTITIONED)
+    cache_partitioned: StrictBool = Field(default=False, description=_CACHE_PARTITIONED)
 
 
 class Sandboxed(_Model):
@@ -462,10 +550,10 @@ class Sandboxed(_Model):
     control_plane: ControlPlaneMode = Field(
         default="auto", description="the shared cluster's control plane; " + CONTROL_PLANE_HELP
     )
-    upgrade_cadence_months: int | None = Field(
-        default=None, ge=1, le=60, description="default: the shortest cadence of its tenants"
+    upgrade_cadence_months: Annotated[int, Field(ge=1, le=60), _NUMERIC] | None = Field(
+        default=None, description="default: the shortest cadence of its tenants"
     )
-    cache_partitioned: bool = Field(default=False, description=_CACHE_PARTITIONED)
+    cache_partitioned: StrictBool = Field(default=False, description=_CACHE_PARTITIONED)
 
 
 Substrate = Annotated[
@@ -486,8 +574,16 @@ class Resources(_Model):
 class GpuRequest(_Model):
     """GPUs per pod: ``count`` whole GPUs, or one GPU at ``fraction`` of it."""
 
-    count: int = Field(default=1, ge=0, le=16)
-    fraction: float = Field(default=1.0, gt=0, le=1.0, description="share of each GPU, 1 = whole")
+    model_config = ConfigDict(
+        json_schema_extra={
+            # A share of a GPU is a share of one GPU (as _fraction_single says).
+            "if": {"required": ["fraction"], "properties": {"fraction": {"exclusiveMaximum": 1}}},
+            "then": {"properties": {"count": {"maximum": 1}}},
+        }
+    )
+
+    count: Whole = Field(default=1, ge=0, le=16)
+    fraction: Real = Field(default=1.0, gt=0, le=1.0, description="share of each GPU, 1 = whole")
     memory_mib: MemoryMiB | None = Field(
         default=None,
         alias="memory",
@@ -514,7 +610,7 @@ class Spread(_Model):
     anti_affinity: Literal["none", "host", "rack"] = Field(
         default="none", description="at most one replica per host / per rack"
     )
-    spread_racks: bool = Field(
+    spread_racks: StrictBool = Field(
         default=False, description="topology spread across racks, max skew 1"
     )
 
@@ -528,8 +624,15 @@ class Usage(_Model):
     memory_mib``), one series per replica, cycled when there are fewer series.
     """
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "if": {"required": ["model"], "properties": {"model": {"const": "trace"}}},
+            "then": {"required": ["trace"], "properties": {"trace": {"minLength": 1}}},
+        }
+    )
+
     model: Literal["constant", "diurnal", "trace"] = "constant"
-    cpu: float = Field(
+    cpu: Real = Field(
         default=0.45,
         ge=0,
         le=100,
@@ -538,30 +641,30 @@ class Usage(_Model):
             "40-50 % of its CPU, Cheng et al. arXiv 1808.02919)"
         ),
     )
-    memory: float = Field(
+    memory: Real = Field(
         default=0.8,
         ge=0,
         le=100,
         description="memory level, fraction of request (default: assumption)",
     )
-    amplitude: float = Field(
+    amplitude: Real = Field(
         default=0.0, ge=0, le=100, description="diurnal swing (fraction of request)"
     )
-    peak_hour: float = Field(default=14.0, ge=0, lt=24, description="hour of the daily peak")
-    noise: float = Field(
+    peak_hour: Real = Field(default=14.0, ge=0, lt=24, description="hour of the daily peak")
+    noise: Real = Field(
         default=0.0, ge=0, le=10, description="per-step noise, sd as fraction of request"
     )
-    correlation: float = Field(
+    correlation: Real = Field(
         default=0.5, ge=0, le=1, description="share of the noise common to all pods of the workload"
     )
-    burst_probability: float = Field(
+    burst_probability: Real = Field(
         default=0.0, ge=0, le=1, description="chance a burst starts, per step"
     )
-    burst_factor: float = Field(
+    burst_factor: Real = Field(
         default=1.0, ge=1, le=100, description="CPU demand multiplier in a burst"
     )
-    burst_steps: int = Field(default=6, ge=1, le=10_000, description="steps a burst lasts")
-    gpu: float = Field(
+    burst_steps: Whole = Field(default=6, ge=1, le=10_000, description="steps a burst lasts")
+    gpu: Real = Field(
         default=1.0,
         ge=0,
         le=1000,
@@ -581,8 +684,24 @@ class Usage(_Model):
 class DisruptionBudget(_Model):
     """A PodDisruptionBudget: how many replicas a voluntary drain may take down at once."""
 
-    max_unavailable: int | None = Field(default=None, ge=0, le=1_000_000)
-    min_available: int | None = Field(default=None, ge=0, le=1_000_000)
+    model_config = ConfigDict(
+        json_schema_extra={
+            # Exactly one of the two is given (null stands for not given).
+            "anyOf": [
+                {
+                    "required": [given],
+                    "properties": {given: {"not": {"type": "null"}}, other: {"type": "null"}},
+                }
+                for given, other in (
+                    ("max_unavailable", "min_available"),
+                    ("min_available", "max_unavailable"),
+                )
+            ]
+        }
+    )
+
+    max_unavailable: Annotated[int, Field(ge=0, le=1_000_000), _NUMERIC] | None = None
+    min_available: Annotated[int, Field(ge=0, le=1_000_000), _NUMERIC] | None = None
 
     @model_validator(mode="after")
     def _one_of(self) -> DisruptionBudget:
@@ -601,12 +720,12 @@ class Workload(_Model):
     """A Deployment-like group of identical pods."""
 
     name: Name
-    replicas: int = Field(ge=0, le=1_000_000)
+    replicas: Whole = Field(ge=0, le=1_000_000)
     requests: Resources
     limits: Resources | None = None
     gpu: GpuRequest | None = None
     qos: Literal["auto", "guaranteed", "burstable", "besteffort"] = "auto"
-    priority: int = Field(
+    priority: Whole = Field(
         default=0,
         ge=-2_147_483_648,
         le=1_000_000_000,
@@ -681,8 +800,8 @@ class Cluster(_Model):
 class Sla(_Model):
     """What the tenant was promised."""
 
-    availability_percent: float = Field(default=99.9, ge=0, le=100)
-    cpu_satisfaction_percent: float = Field(
+    availability_percent: Real = Field(default=99.9, ge=0, le=100)
+    cpu_satisfaction_percent: Real = Field(
         default=99.0, ge=0, le=100, description="share of CPU demand that must be granted"
     )
 
@@ -758,13 +877,13 @@ class Tenant(_Model):
     kubernetes_version: KubeVersion = "1.33"
     isolation: IsolationClass = "internal"
     sla: Sla = Sla()
-    upgrade_cadence_months: int = Field(
+    upgrade_cadence_months: Whole = Field(
         default=12, ge=1, le=60, description="months between the tenant's own upgrades"
     )
     support: SupportChannel = Field(
         default="upstream", description="whose support calendar counts for this tenant"
     )
-    must_stay_supported: bool = Field(
+    must_stay_supported: StrictBool = Field(
         default=False, description="reject a cadence that cannot keep a supported version"
     )
     clusters: list[Cluster] = Field(min_length=1)
@@ -814,21 +933,36 @@ class PlacementSettings(_Model):
         "dominant-resource",
         "gpu-fragmentation",
     ] = "best-fit"
-    weights: dict[str, float] = Field(
-        default_factory=dict, description="score plugin weights overriding the strategy's profile"
+    weights: dict[str, Annotated[float, Field(ge=0, le=1000), _NUMERIC]] = Field(
+        default_factory=dict,
+        description="score plugin weights (0 to 1,000) overriding the strategy's profile",
     )
+
+    @field_validator("weights")
+    @classmethod
+    def _known_plugins(cls, weights: dict[str, float]) -> dict[str, float]:
+        if weights:
+            # The placer always runs the default registry's plugins (placement.plugins).
+            from underlay.placement.plugins import default_registry
+
+            known = default_registry().score_names()
+            for name in weights:
+                if name not in known:
+                    raise ValueError(
+                        f"{at(name)}unknown score plugin {name!r}{_did_you_mean(name, known)} "
+                        f"(known: {', '.join(known)})"
+                    )
+        return weights
 
 
 class SimulationSettings(_Model):
     """The time-stepped replay of usage."""
 
-    horizon_hours: float = Field(default=168.0, gt=0, le=24 * 366, description="default: 7 days")
-    step_minutes: float = Field(default=5.0, gt=0, le=24 * 60)
-    seed: int = Field(default=0, ge=0)
-    shared_hardware_slowdown: float | None = Field(
+    horizon_hours: Real = Field(default=168.0, gt=0, le=24 * 366, description="default: 7 days")
+    step_minutes: Real = Field(default=5.0, gt=0, le=24 * 60)
+    seed: Whole = Field(default=0, ge=0, le=MAX_SEED)
+    shared_hardware_slowdown: Annotated[float, Field(ge=0, le=1), _NUMERIC] | None = Field(
         default=None,
-        ge=0,
-        le=1,
         description=(
             "work lost at full load of other tenants on a host, from shared last-level cache "
             "and memory bandwidth (default: the defaults' interference figure; 0 = off); a "
@@ -971,11 +1105,11 @@ class LifecycleSettings(_Model):
         description="first day of the horizon (default: the date underlay's release calendar "
         "was last updated, so results do not change with the day they are run)",
     )
-    horizon_years: float = Field(default=3.0, gt=0, le=20)
-    nodes_in_parallel: int = Field(
+    horizon_years: Real = Field(default=3.0, gt=0, le=20)
+    nodes_in_parallel: Whole = Field(
         default=1, ge=1, le=1_000, description="nodes drained at once in a rolling upgrade"
     )
-    spare_hosts_per_cluster: int = Field(
+    spare_hosts_per_cluster: Whole = Field(
         default=0, ge=0, le=1_000, description="bare-metal hosts kept free as upgrade surge"
     )
 
@@ -983,16 +1117,18 @@ class LifecycleSettings(_Model):
 class FailureSettings(_Model):
     """The host, rack and zone failure Monte Carlo."""
 
-    trials: int = Field(default=1000, ge=1, le=100_000)
-    years: float = Field(default=1.0, gt=0, le=20, description="simulated time per trial")
-    seed: int | None = Field(default=None, ge=0, description="default: the simulation seed")
+    trials: Whole = Field(default=1000, ge=1, le=100_000)
+    years: Real = Field(default=1.0, gt=0, le=20, description="simulated time per trial")
+    seed: Annotated[int, Field(ge=0, le=MAX_SEED), _NUMERIC] | None = Field(
+        default=None, description="default: the simulation seed"
+    )
 
 
 class CostSettings(_Model):
     """Operations cost on top of capex, power and licences."""
 
-    ops_per_host_month_usd: float = Field(default=0.0, ge=0, le=1_000_000)
-    ops_per_cluster_month_usd: float = Field(default=0.0, ge=0, le=10_000_000)
+    ops_per_host_month_usd: Real = Field(default=0.0, ge=0, le=1_000_000)
+    ops_per_cluster_month_usd: Real = Field(default=0.0, ge=0, le=10_000_000)
 
 
 FACTORS = ("performance", "versions", "isolation", "sla", "cost")
@@ -1001,11 +1137,11 @@ FACTORS = ("performance", "versions", "isolation", "sla", "cost")
 class Weights(_Model):
     """How much each factor counts in the verdict (relative; they need not add up to 1)."""
 
-    performance: float = Field(default=1.0, ge=0, le=1000)
-    versions: float = Field(default=1.0, ge=0, le=1000, description="multi-version flexibility")
-    isolation: float = Field(default=1.0, ge=0, le=1000)
-    sla: float = Field(default=1.0, ge=0, le=1000, description="SLA predictability")
-    cost: float = Field(default=1.0, ge=0, le=1000)
+    performance: Real = Field(default=1.0, ge=0, le=1000)
+    versions: Real = Field(default=1.0, ge=0, le=1000, description="multi-version flexibility")
+    isolation: Real = Field(default=1.0, ge=0, le=1000)
+    sla: Real = Field(default=1.0, ge=0, le=1000, description="SLA predictability")
+    cost: Real = Field(default=1.0, ge=0, le=1000)
 
     @model_validator(mode="after")
     def _some_weight(self) -> Weights:
@@ -1021,18 +1157,18 @@ class Weights(_Model):
 class Constraints(_Model):
     """Hard constraints on the hybrid plan: every one holds, then cost is least."""
 
-    isolation_rules: bool = Field(
+    isolation_rules: StrictBool = Field(
         default=True,
         description="two tenants that break an isolation rule on a substrate never share it",
     )
-    budget_usd_per_month: float | None = Field(default=None, gt=0, le=1e12)
-    min_sla_probability: float | None = Field(
-        default=None, ge=0, le=1, description="share of failure years meeting each tenant's SLA"
+    budget_usd_per_month: Annotated[float, Field(gt=0, le=1e12), _NUMERIC] | None = None
+    min_sla_probability: Annotated[float, Field(ge=0, le=1), _NUMERIC] | None = Field(
+        default=None, description="share of failure years meeting each tenant's SLA"
     )
-    min_cpu_sla_attainment_percent: float | None = Field(
-        default=None, ge=0, le=100, description="share of steps meeting each tenant's CPU SLA"
+    min_cpu_sla_attainment_percent: Annotated[float, Field(ge=0, le=100), _NUMERIC] | None = Field(
+        default=None, description="share of steps meeting each tenant's CPU SLA"
     )
-    own_version: bool = Field(
+    own_version: StrictBool = Field(
         default=False, description="every tenant runs the Kubernetes version it wants"
     )
     gpu_training_on: list[Literal["baremetal", "passthrough", "vgpu"]] | None = Field(
@@ -1141,12 +1277,20 @@ class Scenario(_Model):
         return [s.name or s.kind for s in self.substrates]
 
 
-def scenario_json_schema() -> dict[str, Any]:
-    """The JSON Schema of scenario files, as editors should see them.
+SCHEMA_ID = "urn:underlay:scenario"
 
-    Pydantic's schema, plus the tenant shorthand: ``workloads:`` (and the cluster
-    settings) written directly under a tenant stand for one cluster, named after the
-    tenant by :func:`cluster_name_for` (a deterministic slug of the tenant's name).
+
+def scenario_json_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of scenario files, as editors should see them.
+
+    Pydantic's schema of :class:`Scenario`, plus what pydantic cannot say by itself: the
+    tenant shorthand (``workloads:`` and the cluster settings written directly under a
+    tenant stand for one cluster, named by :func:`cluster_name_for`), the quantity
+    patterns, the score plugins ``placement.weights`` may name, and patterns that end
+    where the loader's do. What the schema cannot check are references between parts of
+    the file (unique names, host models and isolation classes named elsewhere, GPU models
+    on some host), comparisons of two values (limits against requests, peak against idle
+    watts) and the defaults ``overrides`` replace: the loader does.
     """
     schema = Scenario.model_json_schema(by_alias=True)
     tenant = schema["$defs"]["Tenant"]
@@ -1164,7 +1308,51 @@ def scenario_json_schema() -> dict[str, Any]:
     props["max_pods"] = {"$ref": "#/$defs/MaxPodsPolicy"}
     tenant["required"] = [r for r in tenant.get("required", []) if r != "clusters"]
     tenant["oneOf"] = [{"required": ["clusters"]}, {"required": ["workloads"]}]
-    return schema
+
+    from underlay.placement.plugins import default_registry
+
+    weights = schema["$defs"]["PlacementSettings"]["properties"]["weights"]
+    weights["propertyNames"] = {"enum": default_registry().score_names()}
+    _end_patterns_at_the_end(schema)
+    _refuse_nan(schema)
+    schema["$defs"]["NaN"] = {
+        "$comment": "NaN fails no comparison, so only NaN is at least 1 and at most 0; "
+        "numbers say not this one (the loader refuses .nan, and .inf by the bounds)",
+        "type": "number",
+        "minimum": 1,
+        "maximum": 0,
+    }
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID, **schema}
+
+
+def _refuse_nan(node: Any) -> None:
+    """Every ``"type": "number"`` in the schema also says ``"not": NaN`` (see $defs.NaN)."""
+    if isinstance(node, dict):
+        if node.get("type") == "number" and "not" not in node:
+            node["not"] = {"$ref": "#/$defs/NaN"}
+        for value in node.values():
+            _refuse_nan(value)
+    elif isinstance(node, list):
+        for value in node:
+            _refuse_nan(value)
+
+
+def _end_patterns_at_the_end(node: Any) -> None:
+    r"""Make every ``...$`` pattern end at the end of the text in every regex dialect.
+
+    ECMAScript's ``$`` (an editor's) matches only at the end; Python's (the ``jsonschema``
+    package's) also before a final newline, so ``"web\n"`` would pass there while the
+    loader refuses it. ``(?![\s\S])`` (nothing follows) means the end in both.
+    """
+    if isinstance(node, dict):
+        pattern = node.get("pattern")
+        if isinstance(pattern, str) and pattern.endswith("$"):
+            node["pattern"] = pattern + r"(?![\s\S])"
+        for value in node.values():
+            _end_patterns_at_the_end(value)
+    elif isinstance(node, list):
+        for value in node:
+            _end_patterns_at_the_end(value)
 
 
 def at(*path: str | int) -> str:
