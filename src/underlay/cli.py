@@ -28,7 +28,7 @@ from underlay.cli_help import Command, Group
 from underlay.errors import InputError, ScenarioError, UnderlayError
 from underlay.files import refuse_overwrite
 from underlay.model.loading import load_scenario
-from underlay.model.scenario import SUBSTRATE_KINDS, Scenario
+from underlay.model.scenario import MAX_SEED, SUBSTRATE_KINDS, Scenario
 from underlay.pipeline import SECTIONS, Analysis, Comparison, Simulation, total_pods
 from underlay.pipeline import analyse as run_analyse
 from underlay.pipeline import compare as run_compare
@@ -342,8 +342,10 @@ class _Request:
 
 def _check_numbers(req: _Request) -> None:
     """Out-of-range numeric options, refused before anything is read (exit 2, one line)."""
-    if req.seed is not None and req.seed < 0:
-        raise InputError(f"--seed: must be 0 or more, got {req.seed}")
+    if req.seed is not None and not 0 <= req.seed <= MAX_SEED:
+        raise InputError(
+            f"--seed: must be from 0 to {MAX_SEED:,} (as in the scenario), got {req.seed}"
+        )
     if req.trials is not None and not 1 <= req.trials <= 100_000:
         raise InputError(f"--trials: must be from 1 to 100,000, got {req.trials}")
 

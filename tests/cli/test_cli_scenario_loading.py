@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from factories import make_host_model, make_tenant, make_workload, scenario_dict, scenario_yaml
 from underlay.cli import app
+from underlay.model.scenario import MAX_SEED
 
 runner = CliRunner()
 COMMANDS = ["compare", "simulate", "analyze", "recommend"]
@@ -129,10 +130,30 @@ def test_a_missing_trace_names_both_files(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("command", "option", "value", "message"),
     [
-        ("compare", "--seed", "-1", "--seed: must be 0 or more, got -1"),
-        ("simulate", "--seed", "-7", "--seed: must be 0 or more, got -7"),
-        ("analyze", "--seed", "-1", "--seed: must be 0 or more, got -1"),
-        ("recommend", "--seed", "-1", "--seed: must be 0 or more, got -1"),
+        (
+            "compare",
+            "--seed",
+            "-1",
+            f"--seed: must be from 0 to {MAX_SEED:,} (as in the scenario), got -1",
+        ),
+        (
+            "simulate",
+            "--seed",
+            "-7",
+            f"--seed: must be from 0 to {MAX_SEED:,} (as in the scenario), got -7",
+        ),
+        (
+            "analyze",
+            "--seed",
+            "-1",
+            f"--seed: must be from 0 to {MAX_SEED:,} (as in the scenario), got -1",
+        ),
+        (
+            "recommend",
+            "--seed",
+            "-1",
+            f"--seed: must be from 0 to {MAX_SEED:,} (as in the scenario), got -1",
+        ),
         ("compare", "--trials", "0", "--trials: must be from 1 to 100,000, got 0"),
         ("analyze", "--trials", "100001", "--trials: must be from 1 to 100,000, got 100001"),
         ("recommend", "--trials", "-5", "--trials: must be from 1 to 100,000, got -5"),
@@ -154,12 +175,15 @@ def test_options_are_checked_before_the_file_is_read(tmp_path: Path) -> None:
     assert one_error(stdout, stderr) == "Error: --seed: must be 0 or more, got -1"
 
 
-def test_seed_zero_and_large_seeds_are_fine(tmp_path: Path) -> None:
+def test_seeds_from_zero_to_the_scenarios_largest_are_fine(tmp_path: Path) -> None:
     path = tmp_path / "scenario.yaml"
     path.write_text(scenario_yaml(simulation={"horizon_hours": 1}), encoding="utf-8")
-    for seed in ("0", str(2**64)):
+    for seed in ("0", str(2**63 - 1)):  # simulation.seed's range: a signed 64-bit integer
         code, _, stderr = invoke("simulate", path, "--seed", seed, "--json")
         assert code == 0, stderr
+    code, stdout, stderr = invoke("simulate", path, "--seed", str(2**63))
+    assert code == 2
+    assert one_error(stdout, stderr).endswith(f"got {2**63}")
 
 
 # -------------------------------------------------------- the GPU crash of issue 10
