@@ -172,7 +172,9 @@ def test_out_of_range_numbers_are_usage_errors(
 def test_options_are_checked_before_the_file_is_read(tmp_path: Path) -> None:
     code, stdout, stderr = invoke("compare", tmp_path / "missing.yaml", "--seed", "-1")
     assert code == 2
-    assert one_error(stdout, stderr) == "Error: --seed: must be 0 or more, got -1"
+    assert one_error(stdout, stderr) == (
+        f"Error: --seed: must be from 0 to {MAX_SEED:,} (as in the scenario), got -1"
+    )
 
 
 def test_seeds_from_zero_to_the_scenarios_largest_are_fine(tmp_path: Path) -> None:
