@@ -7,15 +7,15 @@ duplicates or drops a line — and runs the importer. It must either succeed or 
 exception. When it succeeds, what it writes must read back: the scenario loads and its
 trace file passes the trace reader.
 
-Each test is derandomised (the same examples on every run, so CI is reproducible) and
-bounded to a few seconds. ``UNDERLAY_FUZZ_FRESH=1 pytest tests/importers/test_import_fuzz.py``
+Like every property test, they run derandomised under the default ``ci`` profile (the same
+examples on every run, so CI is reproducible), bounded to a few seconds;
+``UNDERLAY_HYPOTHESIS_SCALE=20 scripts/test-random tests/importers/test_import_fuzz.py``
 runs them with fresh randomness and 20 times the examples (README, "Development").
 Every counterexample ever found is kept as an ``@example``.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import tempfile
@@ -25,6 +25,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from properties import examples
 from underlay.errors import InputError
 from underlay.importers.alibaba2018 import alibaba2018_import
 from underlay.importers.bitbrains import bitbrains_import
@@ -36,12 +37,9 @@ from underlay.importers.trace_import import ImportedTrace, write_import
 from underlay.model.loading import load_scenario, parse_scenario
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-FRESH = bool(os.environ.get("UNDERLAY_FUZZ_FRESH"))
-"""Fresh randomness and more examples, to look for new counterexamples (not in CI)."""
+# The seed (derandomised or fresh) comes from the profile (tests/conftest.py).
 FUZZ = settings(
-    derandomize=not FRESH,
-    database=None,
-    max_examples=60 * (20 if FRESH else 1),
+    max_examples=examples(60),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
@@ -231,7 +229,7 @@ def test_openb_fuzz(data: tuple[str, bytes]) -> None:
 # -------------------------------------------------------------------------------- kubectl
 
 
-@settings(FUZZ, max_examples=40 * (20 if FRESH else 1))
+@settings(FUZZ, max_examples=examples(40))
 @given(data=st.sampled_from(["nodes.json", "pods.json"]).flatmap(
     lambda n: st.tuples(st.just(n), mutations(_fixture("kubectl", n), b","))
 ))  # fmt: skip
@@ -249,7 +247,7 @@ def test_kubectl_fuzz(data: tuple[str, bytes]) -> None:
 # ---------------------------------------------------------------------- the trace format
 
 
-@settings(FUZZ, max_examples=100 * (20 if FRESH else 1))
+@settings(FUZZ, max_examples=examples(100))
 @given(text=mutations(_fixture("trace", "usage.trace.csv"), b","))
 def test_trace_format_fuzz(text: bytes) -> None:
     with tempfile.TemporaryDirectory() as name:

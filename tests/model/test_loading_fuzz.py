@@ -3,7 +3,8 @@ odd ones (other types, NaN, huge numbers, impossible dates, paths out of the fol
 keys inserted, text garbled and random bytes spliced in. The loader either loads the
 result or raises ScenarioError / InputError — never any other exception.
 
-Seeded (``derandomize``), so CI runs the same examples every time, in a few seconds.
+Derandomised under the default ``ci`` profile, so CI runs the same examples every time, in
+a few seconds; ``scripts/test-random`` draws fresh ones.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from properties import examples
 from underlay.errors import InputError
 from underlay.model.loading import load_scenario, parse_scenario
 
@@ -25,10 +27,8 @@ TEXTS = {p.name: p.read_text(encoding="utf-8") for p in sorted(EXAMPLES.glob("*.
 DATA = {name: yaml.safe_load(text) for name, text in TEXTS.items()}
 NAMES = sorted(TEXTS)
 
-FUZZ = settings(
-    derandomize=True,
-    database=None,
-    max_examples=150,
+FUZZ = settings(  # the seed (derandomised or fresh) comes from the profile (conftest.py)
+    max_examples=examples(150),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
@@ -138,7 +138,7 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("fuzz")
 
 
-@settings(FUZZ, max_examples=100)
+@settings(FUZZ, max_examples=examples(100))
 @given(
     name=st.sampled_from(NAMES),
     at=st.floats(min_value=0, max_value=1),
