@@ -1,0 +1,186 @@
+"""The substrates a scenario compares: dedicated and shared bare metal, VMs (with their
+shapes) and sandboxed pods, and the control-plane modes of their clusters."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    Discriminator,
+    Field,
+    StrictBool,
+    Tag,
+    field_validator,
+)
+
+from underlay.model.fields import (
+    _NUMERIC,
+    KubeVersion,
+    MemoryMiB,
+    Name,
+    Real,
+    Whole,
+    _Model,
+)
+from underlay.model.hardware import MaxPodsPolicy
+
+__all__ = [
+    "CONTROL_PLANE_HELP",
+    "BaremetalDedicated",
+    "BaremetalShared",
+    "ControlPlaneMode",
+    "Sandboxed",
+    "Substrate",
+    "Vm",
+    "VmShape",
+    "VmShapes",
+]
+
+
+class VmShape(_Model):
+    """A VM size: vCPUs, memory and whole GPUs or one vGPU slice."""
+
+    name: Name
+    vcpus: Whole = Field(ge=1, le=1024)
+    memory_mib: MemoryMiB = Field(alias="memory")
+    gpus: Real = Field(
+        default=0,
+        ge=0,
+        le=64,
+        description="whole GPUs (passthrough) or a fraction < 1 (one vGPU profile)",
+        json_schema_extra={"anyOf": [{"exclusiveMaximum": 1}, {"multipleOf": 1}]},
+    )
+
+    @field_validator("gpus")
+    @classmethod
+    def _whole_or_slice(cls, v: float) -> float:
+        if v >= 1 and v != int(v):
+            raise ValueError("a VM gets whole GPUs or one vGPU slice (< 1), not a mix")
+        return v
+
+
+def _shapes_branch(value: Any) -> str:
+    return "list[VmShape]" if isinstance(value, list) else "literal['auto', 'menu']"
+
+
+# A list is judged as a list of shapes only (not also as "auto"/"menu"), so a bad shape
+# gets one error at the shape's field. The tags are the names pydantic gives the branches,
+# which the loader leaves out of the field path.
+VmShapes = Annotated[
+    Annotated[Literal["auto", "menu"], Tag("literal['auto', 'menu']")]
+    | Annotated[list[VmShape], Tag("list[VmShape]")],
+    Discriminator(_shapes_branch),
+]
+
+ControlPlaneMode = Literal["auto", "dedicated", "stacked", "management", "hosted"]
+CONTROL_PLANE_HELP = (
+    "how the cluster's control plane runs: dedicated (3 machines of its own: on bare metal "
+    "hosts of hardware.control_plane_model, on a vm substrate 3 VMs, each sized to the "
+    "cluster), stacked (on 3 of the cluster's workers, their size reserved there), management "
+    "(3 VMs on a small management cluster of hypervisor hosts), hosted (shared control-plane "
+    "nodes for many clusters); auto (default): 3 VMs on a vm substrate; on bare metal "
+    "dedicated machines when hardware.control_plane_model names them, else stacked"
+)
+
+
+_CACHE_PARTITIONED = (
+    "hosts partition last-level cache and memory bandwidth between tenants (Intel RDT cache "
+    "and memory-bandwidth allocation, as Heracles did): tenants then escape each other's "
+    "interference"
+)
+
+
+class BaremetalDedicated(_Model):
+    """Each host is one node of exactly one tenant cluster."""
+
+    kind: Literal["baremetal-dedicated"]
+    name: Name | None = Field(default=None, description="label, to compare two of one kind")
+    gpu_sharing: Literal["time-slicing", "mig"] = Field(
+        default="time-slicing",
+        description="how a GPU is shared by fractional pods (vm: by vGPU VMs): time-slicing "
+        "(work-conserving, no isolation) or MIG (fixed, isolated hardware slices)",
+    )
+
+
+class BaremetalShared(_Model):
+    """One multi-tenant cluster on bare metal; tenants are namespaces."""
+
+    kind: Literal["baremetal-shared"]
+    name: Name | None = Field(default=None, description="label, to compare two of one kind")
+    gpu_sharing: Literal["time-slicing", "mig"] = Field(
+        default="time-slicing",
+        description="how a GPU is shared by fractional pods (vm: by vGPU VMs): time-slicing "
+        "(work-conserving, no isolation) or MIG (fixed, isolated hardware slices)",
+    )
+    max_pods: MaxPodsPolicy = Field(
+        default_factory=lambda: MaxPodsPolicy(), description="max-pods policy of the shared cluster"
+    )
+    kubernetes_version: KubeVersion | None = Field(
+        default=None, description="the one version of the shared cluster (default: most wanted)"
+    )
+    control_plane: ControlPlaneMode = Field(
+        default="auto", description="the shared cluster's control plane; " + CONTROL_PLANE_HELP
+    )
+    upgrade_cadence_months: Annotated[int, Field(ge=1, le=60), _NUMERIC] | None = Field(
+        default=None, description="default: the shortest cadence of its tenants"
+    )
+    cache_partitioned: StrictBool = Field(default=False, description=_CACHE_PARTITIONED)
+
+
+class Vm(_Model):
+    """Tenant clusters run on VMs on a hypervisor; each VM is one node."""
+
+    kind: Literal["vm"]
+    name: Name | None = Field(default=None, description="label, e.g. vm-passthrough / vm-vgpu")
+    hypervisor: Name = "kvm"
+    shapes: VmShapes = Field(
+        default="auto",
+        description="VM sizes: auto (fractions of a host, or cut to the pods), menu (the "
+        "defaults' instance-type menu), or a list of your own",
+    )
+    sizing: Literal["requests", "limits", "peak"] = Field(
+        default="peak",
+        description="how much room each pod takes in its VM: its requests; its limits (room "
+        "to burst to them); or peak (default): the p95 of its replayed usage, at least its "
+        "requests, so a tenant's VMs hold its own peaks",
+    )
+    cpu_overcommit: Real = Field(default=1.0, ge=1.0, le=32.0)
+    memory_overcommit: Real = Field(default=1.0, ge=1.0, le=4.0)
+    licence_per_core_year_usd: Annotated[float, Field(ge=0, le=1_000_000), _NUMERIC] | None = Field(
+        default=None, description="default: the hypervisor profile's list price"
+    )
+    gpu_mode: Literal["passthrough", "vgpu"] = Field(
+        default="passthrough",
+        description="how fractional GPU pods get GPUs: passthrough (whole GPUs to a VM, shared "
+        "by its pods) or vgpu (a vGPU slice per VM); whole-GPU pods always get passthrough",
+    )
+    gpu_sharing: Literal["time-slicing", "mig"] = Field(
+        default="time-slicing",
+        description="how a GPU is shared by fractional pods (vm: by vGPU VMs): time-slicing "
+        "(work-conserving, no isolation) or MIG (fixed, isolated hardware slices)",
+    )
+    cache_partitioned: StrictBool = Field(default=False, description=_CACHE_PARTITIONED)
+
+
+class Sandboxed(_Model):
+    """Pods in per-pod micro-VMs (Kata, gVisor) on one shared bare-metal cluster."""
+
+    kind: Literal["sandboxed"]
+    name: Name | None = Field(default=None, description="label, e.g. kata / gvisor")
+    max_pods: MaxPodsPolicy = Field(
+        default_factory=lambda: MaxPodsPolicy(), description="max-pods policy of the shared cluster"
+    )
+    runtime: Name = "kata"
+    kubernetes_version: KubeVersion | None = None
+    control_plane: ControlPlaneMode = Field(
+        default="auto", description="the shared cluster's control plane; " + CONTROL_PLANE_HELP
+    )
+    upgrade_cadence_months: Annotated[int, Field(ge=1, le=60), _NUMERIC] | None = Field(
+        default=None, description="default: the shortest cadence of its tenants"
+    )
+    cache_partitioned: StrictBool = Field(default=False, description=_CACHE_PARTITIONED)
+
+
+Substrate = Annotated[
+    BaremetalDedicated | BaremetalShared | Vm | Sandboxed, Field(discriminator="kind")
+]
