@@ -1,0 +1,142 @@
+"""A JSON value with its place (file and JSON path), so every problem in a kubectl dump
+is reported as ``<file>: <json path>: <problem>``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from underlay.errors import TraceError
+from underlay.importers.ranges import read_utf8
+
+
+@dataclass(frozen=True)
+class _At:
+    """A JSON value and where it is: the file and the path inside it."""
+
+    value: Any
+    path: str
+    source: str
+
+    def fail(self, problem: str) -> TraceError:
+        where = f"{self.source}: {self.path}" if self.path else self.source
+        return TraceError(f"{where}: {problem}")
+
+    def child(self, key: str | int) -> _At:
+        if isinstance(key, int):
+            path = f"{self.path}[{key}]"
+        elif re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
+            path = f"{self.path}.{key}" if self.path else key
+        else:
+            path = f"{self.path}[{json.dumps(key)}]"
+        if isinstance(self.value, dict):
+            value = self.value.get(key)
+        elif isinstance(self.value, list) and isinstance(key, int):
+            value = self.value[key]
+        else:
+            value = None
+        return _At(value, path, self.source)
+
+    def mapping(self, key: str) -> _At | None:
+        """The object at ``key``; ``None`` when absent or null."""
+        at = self.child(key)
+        if at.value is None:
+            return None
+        if not isinstance(at.value, dict):
+            raise at.fail(f"expected an object, got {_kind(at.value)}")
+        return at
+
+    def sequence(self, key: str) -> list[_At]:
+        """The items of the array at ``key``; empty when absent or null."""
+        at = self.child(key)
+        if at.value is None:
+            return []
+        if not isinstance(at.value, list):
+            raise at.fail(f"expected an array, got {_kind(at.value)}")
+        return [at.child(i) for i in range(len(at.value))]
+
+    def objects(self, key: str) -> list[_At]:
+        """Like :meth:`sequence`, each item an object."""
+        items = self.sequence(key)
+        for item in items:
+            if not isinstance(item.value, dict):
+                raise item.fail(f"expected an object, got {_kind(item.value)}")
+        return items
+
+    def text(self, key: str) -> str | None:
+        """The string at ``key``; ``None`` when absent or null."""
+        at = self.child(key)
+        if at.value is None:
+            return None
+        if not isinstance(at.value, str):
+            raise at.fail(f"expected a string, got {_kind(at.value)}")
+        return at.value
+
+    def strings(self, key: str) -> dict[str, str]:
+        """A string-to-string map (labels, annotations); non-string values are skipped."""
+        at = self.mapping(key)
+        if at is None:
+            return {}
+        return {k: v for k, v in at.value.items() if isinstance(k, str) and isinstance(v, str)}
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return f"the number {value!r}"
+    if isinstance(value, str):
+        return f"the string {value[:40]!r}"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__  # pragma: no cover - JSON has no other types
+
+
+def _read_json(path: Path) -> Any:
+    text = read_utf8(path, "a JSON file")
+    try:
+        # An integer of hundreds of digits is out of every range: read it as a float
+        # (infinite), reported with its JSON path, not as Python's int-size ValueError.
+        return json.loads(text, parse_int=_json_int)
+    except json.JSONDecodeError as exc:
+        hint = " (this looks like YAML: use `-o json`)" if text.lstrip()[:1] not in "{[" else ""
+        raise TraceError(
+            f"{path}, line {exc.lineno}, column {exc.colno}: not JSON: {exc.msg}{hint}"
+        ) from None
+    except RecursionError:
+        raise TraceError(f"{path}: the JSON is nested too deeply") from None
+
+
+def _json_int(text: str) -> int | float:
+    return int(text) if len(text) <= 400 else float(text)
+
+
+def _items(doc: _At, kind: str) -> list[_At]:
+    """The objects of a ``List`` / ``<kind>List``, or the one object of ``kind``."""
+    command = f"`kubectl get {kind.lower()}s{' -A' if kind == 'Pod' else ''} -o json`"
+    if not isinstance(doc.value, dict):
+        raise doc.fail(
+            f"expected a {kind} or a List of {kind}s (from {command}), got {_kind(doc.value)}"
+        )
+    given = doc.text("kind")
+    if given in ("List", f"{kind}List") or (given is None and "items" in doc.value):
+        items = doc.objects("items")
+        for item in items:
+            item_kind = item.text("kind")
+            if item_kind is not None and item_kind != kind:
+                raise item.child("kind").fail(
+                    f"expected a {kind}, got {item_kind!r} (is this the output of {command}?)"
+                )
+        return items
+    if given == kind or (given is None and ("metadata" in doc.value or "spec" in doc.value)):
+        return [doc]
+    got = f"kind {given!r}" if given is not None else "an object without kind or items"
+    raise doc.fail(f"expected a {kind} or a List of {kind}s (from {command}), got {got}")
