@@ -1,14 +1,21 @@
-"""Reading the user's files, with one clear error per problem."""
+"""Reading the user's files, with one clear error per problem.
+
+Every file underlay reads on the user's behalf (scenarios, traces, CSV tables, JSON
+dumps) is opened here, so a missing file, a folder, an unreadable or a binary file is
+refused with one wording: ``<file>: no such file``, ``<file>: is a directory, expected
+<what>``, ``<file>: cannot read (<reason>)``, ``<file>: line N: not UTF-8 text``.
+"""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TextIO
 
 from underlay.errors import InputError, TraceError
 
-__all__ = ["non_negative_number", "not_utf8", "read_text", "refuse_overwrite"]
+__all__ = ["non_negative_number", "not_utf8", "open_text", "read_text", "refuse_overwrite"]
 
 
 def read_text(
@@ -20,12 +27,8 @@ def read_text(
     try:
         with path.open("rb") as handle:
             data = handle.read() if max_bytes is None else handle.read(max_bytes + 1)
-    except FileNotFoundError:
-        raise error(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise error(f"{path}: is a directory, expected {expected}") from None
     except OSError as exc:
-        raise error(f"{path}: cannot read ({exc.strerror})") from None
+        raise unreadable(path, exc, error, expected) from None
     if max_bytes is not None and len(data) > max_bytes:
         raise error(
             f"{path}: larger than {_size(max_bytes)}, the most {expected} may be "
@@ -39,6 +42,30 @@ def read_text(
             f"{path}: line {line}: not UTF-8 text ({exc.reason} at byte {exc.start})"
         ) from None
     return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def open_text(
+    path: Path, error: type[InputError], expected: str, *, missing: str = "file"
+) -> TextIO:
+    """``path`` opened for reading as UTF-8 text, line ends as written (``newline=""``, as
+    the csv module wants); a missing, unreadable file or a folder raises ``error`` naming
+    the file (``missing`` names what is missing, e.g. "trace file"). Decoding errors come
+    while reading: turn them into :func:`not_utf8`."""
+    try:
+        return path.open(encoding="utf-8", newline="")
+    except OSError as exc:
+        raise unreadable(path, exc, error, expected, missing) from None
+
+
+def unreadable(
+    path: Path, exc: OSError, error: type[InputError], expected: str, missing: str = "file"
+) -> InputError:
+    """The error for ``path`` that could not be opened or read (``exc``)."""
+    if isinstance(exc, FileNotFoundError):
+        return error(f"{path}: no such {missing}")
+    if isinstance(exc, IsADirectoryError):
+        return error(f"{path}: is a directory, expected {expected}")
+    return error(f"{path}: cannot read ({exc.strerror or exc})")
 
 
 def _size(n: int) -> str:
@@ -59,7 +86,7 @@ def not_utf8(path: Path, error: type[InputError]) -> InputError:
             "save the file as UTF-8"
         )
     except OSError as exc:
-        return error(f"{path}: cannot read ({exc.strerror})")
+        return unreadable(path, exc, error, "a text file")
     return error(f"{path}: not UTF-8 text")  # changed while read: no line to give
 
 

@@ -53,6 +53,7 @@ Mapping rules:
 from __future__ import annotations
 
 import math
+import os
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -63,7 +64,7 @@ import numpy as np
 import numpy.typing as npt
 
 from underlay.errors import InputError, TraceError
-from underlay.files import not_utf8
+from underlay.files import not_utf8, open_text
 from underlay.importers.ranges import (
     MAX_CORES,
     MAX_MEMORY_MIB,
@@ -206,15 +207,8 @@ def _records(
     progress: ProgressCallback | None = None,
 ) -> Iterator[tuple[int, list[str]]]:
     """``(line number, fields)`` of a headerless CSV; TraceError on a wrong field count."""
-    try:
-        handle = path.open(encoding="utf-8", newline="")
-        total = path.stat().st_size
-    except FileNotFoundError:
-        raise TraceError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise TraceError(f"{path}: is a directory, expected a CSV table") from None
-    except OSError as exc:
-        raise TraceError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    handle = open_text(path, TraceError, "a CSV table")
+    total = os.fstat(handle.fileno()).st_size
     done = 0
     width = len(columns)
     with handle:

@@ -59,15 +59,14 @@ from underlay.importers.trace_format import ProgressCallback, Series
 from underlay.importers.trace_import import (
     REQUEST_RULE,
     ImportedTrace,
-    build_scenario,
     count_gaps,
-    cpu_quantity,
+    finish_import,
     host_model,
+    hosts_line,
     memory_option,
-    memory_quantity,
     requests_from_usage,
     series_names,
-    validate_import,
+    trace_workload,
     workload_names,
 )
 
@@ -294,33 +293,7 @@ def bitbrains_import(
         (n, vm.timestamp_s - t0, vm.cpu_cores, vm.memory_mib)
         for n, vm in zip(names, vms, strict=True)
     ]
-    workloads: list[dict[str, Any]] = []
-    for wname, sname, vm in zip(workload_names(names), names, vms, strict=True):
-        cpu_m, mem = requests_from_usage([vm.cpu_cores], [vm.memory_mib])
-        cpu_limit = max(cpu_m, round(vm.provisioned_cores * 1000))
-        mem_limit = max(mem, math.ceil(vm.provisioned_memory_mib))
-        workloads.append(
-            {
-                "name": wname,
-                "replicas": 1,
-                "requests": {"cpu": cpu_quantity(cpu_m), "memory": memory_quantity(mem)},
-                "limits": {"cpu": cpu_quantity(cpu_limit), "memory": memory_quantity(mem_limit)},
-                "class": "cpu",
-                "usage": {"model": "trace", "trace": trace_file, "series": [sname]},
-            }
-        )
     span = max(float(s[1][-1]) for s in series)
-    data = build_scenario(
-        name=name,
-        description=f"Imported from {len(files)} Bitbrains (GWA-T-12) VM files.",
-        host=host,
-        workloads=workloads,
-        tenant="bitbrains",
-        tenants=tenants,
-        span_s=span,
-    )
-    validate_import(data, "<bitbrains import>")
-    samples = sum(len(s[1]) for s in series)
     gaps = sum(vm.gaps for vm in vms)
     gappy = sum(1 for vm in vms if vm.gaps)
     dups = sum(vm.duplicates for vm in vms)
@@ -330,12 +303,13 @@ def bitbrains_import(
     shown = ", ".join(str(f) for f in files[:3]) + (
         f" and {len(files) - 3} more" if len(files) > 3 else ""
     )
-    header = "\n".join(
-        [
+
+    def header(tenant_count: int, samples: int) -> list[str]:
+        return [
             f"# Imported by `underlay import bitbrains` from {shown}",
             "# (GWA-T-12 Bitbrains; acknowledge the Grid Workloads Archive when publishing).",
             f"# {len(vms)} VMs -> {len(vms)} workloads (replicas 1) in "
-            f"{len(data['tenants'])} tenant(s); usage replayed from {trace_file}:",
+            f"{tenant_count} tenant(s); usage replayed from {trace_file}:",
             f"# {samples:,} samples over {span / 86400:.1f} days, 5-minute steps; time_s 0 = {start}.",
             "# Mapping: cpu_cores = CPU usage [MHZ] / (CPU capacity provisioned [MHZ] / CPU cores);",
             "# memory_mib = Memory usage [KB] / 1024; the timestamp is read as seconds (despite [ms]).",
@@ -346,13 +320,36 @@ def bitbrains_import(
             f"# Gaps: {gaps} gaps longer than 2 steps (10 min) in {gappy} of {len(vms)} VMs; "
             "the simulator interpolates across them.",
             f"# Duplicates: {dups} rows repeating the previous timestamp were dropped.",
-            f"# Hosts: one model, {host['name']} ({host['cores']} cores, {host['memory']}), "
-            "sized by underlay (no inventory).",
+            hosts_line(host) + ".",
             "# Review: host prices are 0 and power is underlay's default; all workloads are class",
             "# cpu; tenants are arbitrary (round-robin); simulation.horizon_hours covers the trace.",
         ]
+
+    return finish_import(
+        command="bitbrains",
+        tenant="bitbrains",
+        description=f"Imported from {len(files)} Bitbrains (GWA-T-12) VM files.",
+        host=host,
+        workloads=_workloads(names, vms, trace_file),
+        series=series,
+        span_s=span,
+        name=name,
+        tenants=tenants,
+        header=header,
+        summary=lambda samples: (
+            f"{len(vms)} VMs, {samples:,} samples, {gaps} gaps > 2 steps, {dups} duplicates dropped"
+        ),
     )
-    summary = (
-        f"{len(vms)} VMs, {samples:,} samples, {gaps} gaps > 2 steps, {dups} duplicates dropped"
-    )
-    return ImportedTrace(data=data, header=header, series=series, summary=summary)
+
+
+def _workloads(names: list[str], vms: list[BitbrainsVm], trace_file: str) -> list[dict[str, Any]]:
+    """A workload per VM: requests from its usage, limits its provisioned size."""
+    workloads: list[dict[str, Any]] = []
+    for wname, sname, vm in zip(workload_names(names), names, vms, strict=True):
+        cpu_m, mem = requests_from_usage([vm.cpu_cores], [vm.memory_mib])
+        cpu_limit = max(cpu_m, round(vm.provisioned_cores * 1000))
+        mem_limit = max(mem, math.ceil(vm.provisioned_memory_mib))
+        workloads.append(
+            trace_workload(wname, 1, (cpu_m, mem), (cpu_limit, mem_limit), trace_file, [sname])
+        )
+    return workloads

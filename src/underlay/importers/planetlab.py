@@ -38,15 +38,15 @@ from underlay.importers.ranges import MAX_TRACE_TIME_S, Bounds, parse_numbers, r
 from underlay.importers.trace_format import ProgressCallback, Series
 from underlay.importers.trace_import import (
     ImportedTrace,
-    build_scenario,
     cores_option,
-    cpu_quantity,
+    finish_import,
     host_model,
+    hosts_line,
     memory_option,
     memory_quantity,
     requests_from_usage,
     series_names,
-    validate_import,
+    trace_workload,
     workload_names,
 )
 
@@ -140,57 +140,25 @@ def planetlab_import(
         if progress:
             progress(i + 1, len(files))
     names = series_names([f.name for f in files])
-    series: list[Series] = []
-    for sname, vm in zip(names, vms, strict=True):
-        t = np.arange(len(vm.cpu_percent), dtype=np.float64) * STEP_S
-        cpu = vm.cpu_percent / 100 * vm_cores
-        series.append((sname, t, cpu, np.full(len(t), float(mem_mib))))
-    groups = [list(range(i, min(i + group, len(files)))) for i in range(0, len(files), group)]
-    labels = [names[g[0]] if group == 1 else f"vms-{k + 1:04d}" for k, g in enumerate(groups)]
-    workloads: list[dict[str, Any]] = []
-    for wname, members in zip(workload_names(labels), groups, strict=True):
-        cpu_m, _ = requests_from_usage([series[i][2] for i in members], [])
-        workloads.append(
-            {
-                "name": wname,
-                "replicas": len(members),
-                "requests": {"cpu": cpu_quantity(cpu_m), "memory": memory_quantity(mem_mib)},
-                "limits": {
-                    "cpu": cpu_quantity(max(cpu_m, vm_cores * 1000)),
-                    "memory": memory_quantity(mem_mib),
-                },
-                "class": "cpu",
-                "usage": {
-                    "model": "trace",
-                    "trace": trace_file,
-                    "series": [names[i] for i in members],
-                },
-            }
-        )
+    series = _series(names, vms, vm_cores, mem_mib)
+    workloads = _workloads(names, series, group, vm_cores, mem_mib, trace_file)
     lengths = sorted({len(vm.cpu_percent) for vm in vms})
-    span = max(float(s[1][-1]) for s in series) + STEP_S
-    data = build_scenario(
-        name=name,
-        description=f"Imported from {len(files)} PlanetLab VM files of {Path(folder).name}.",
-        host=host,
-        workloads=workloads,
-        tenant="planetlab",
-        tenants=tenants,
-        span_s=span,
-    )
-    validate_import(data, "<planetlab import>")
     mean = float(np.mean([vm.cpu_percent.mean() for vm in vms]))
-    odd = [] if lengths == [SAMPLES_PER_DAY] else [
-        f"# Note: files have {lengths[0]}-{lengths[-1]} samples, not {SAMPLES_PER_DAY} (one day)."
-    ]  # fmt: skip
+    odd: list[str] = []
+    if lengths != [SAMPLES_PER_DAY]:
+        odd.append(
+            f"# Note: files have {lengths[0]}-{lengths[-1]} samples, not {SAMPLES_PER_DAY} "
+            "(one day)."
+        )
     grouping = "replicas 1" if group == 1 else f"--group {group}: up to {group} files per workload"
-    header = "\n".join(
-        [
+
+    def header(tenant_count: int, samples: int) -> list[str]:
+        return [
             f"# Imported by `underlay import planetlab` from {folder}",
             "# (PlanetLab CoMon CPU traces as shipped with CloudSim; Beloglazov & Buyya 2012).",
             f"# {len(files)} VMs -> {len(workloads)} workloads ({grouping}) in "
-            f"{len(data['tenants'])} tenant(s); usage replayed from {trace_file}:",
-            f"# {sum(len(s[1]) for s in series):,} samples, 5-minute steps; mean CPU {mean:.1f}%.",
+            f"{tenant_count} tenant(s); usage replayed from {trace_file}:",
+            f"# {samples:,} samples, 5-minute steps; mean CPU {mean:.1f}%.",
             *odd,
             f"# Mapping: cpu_cores = value / 100 x {vm_cores} (--vm-cores; CloudSim reads the value",
             "# as % of the VM's MIPS, underlay as % of the VM's cores);",
@@ -198,11 +166,54 @@ def planetlab_import(
             "also the memory request and limit.",
             "# CPU request: p95 of the samples rounded up to 100m (at least 100m; the largest in",
             f"# the group); CPU limit: the VM's {vm_cores} core(s).",
-            f"# Hosts: one model, {host['name']} ({host['cores']} cores, {host['memory']}), sized by "
-            "underlay (no inventory).",
+            hosts_line(host) + ".",
             "# Review: memory is invented (set --vm-memory); host prices are 0 and power is",
             "# underlay's default; tenants are arbitrary (round-robin).",
         ]
+
+    return finish_import(
+        command="planetlab",
+        tenant="planetlab",
+        description=f"Imported from {len(files)} PlanetLab VM files of {Path(folder).name}.",
+        host=host,
+        workloads=workloads,
+        series=series,
+        span_s=max(float(s[1][-1]) for s in series) + STEP_S,
+        name=name,
+        tenants=tenants,
+        header=header,
+        summary=lambda _: f"{len(files)} VMs -> {len(workloads)} workloads, mean CPU {mean:.1f}%",
     )
-    summary = f"{len(files)} VMs -> {len(workloads)} workloads, mean CPU {mean:.1f}%"
-    return ImportedTrace(data=data, header=header, series=series, summary=summary)
+
+
+def _series(names: list[str], vms: list[PlanetLabVm], vm_cores: int, mem_mib: int) -> list[Series]:
+    """Each VM's samples in cores (``value / 100 x vm_cores``) and constant memory."""
+    series: list[Series] = []
+    for sname, vm in zip(names, vms, strict=True):
+        t = np.arange(len(vm.cpu_percent), dtype=np.float64) * STEP_S
+        cpu = vm.cpu_percent / 100 * vm_cores
+        series.append((sname, t, cpu, np.full(len(t), float(mem_mib))))
+    return series
+
+
+def _workloads(
+    names: list[str],
+    series: list[Series],
+    group: int,
+    vm_cores: int,
+    mem_mib: int,
+    trace_file: str,
+) -> list[dict[str, Any]]:
+    """A workload per VM, or per ``group`` VMs in name order (one series per replica)."""
+    count = len(series)
+    groups = [list(range(i, min(i + group, count))) for i in range(0, count, group)]
+    labels = [names[g[0]] if group == 1 else f"vms-{k + 1:04d}" for k, g in enumerate(groups)]
+    workloads: list[dict[str, Any]] = []
+    for wname, members in zip(workload_names(labels), groups, strict=True):
+        cpu_m, _ = requests_from_usage([series[i][2] for i in members], [])
+        limits = (max(cpu_m, vm_cores * 1000), mem_mib)
+        replayed = [names[i] for i in members]
+        workloads.append(
+            trace_workload(wname, len(members), (cpu_m, mem_mib), limits, trace_file, replayed)
+        )
+    return workloads

@@ -35,7 +35,7 @@ import numpy as np
 import numpy.typing as npt
 
 from underlay.errors import InputError, TraceError
-from underlay.files import not_utf8
+from underlay.files import not_utf8, open_text
 from underlay.importers.ranges import (
     MAX_CORES,
     MAX_MEMORY_MIB,
@@ -170,14 +170,7 @@ def write_trace(path: str | Path, series: Sequence[tuple[str, Any, Any, Any]]) -
 def _trace_table(path: Path) -> tuple[list[int], list[list[str]]]:
     """The line number and fields of every data row, after checking the header; the
     fields are ``series,time_s,cpu_cores,memory_mib`` whatever the file's column order."""
-    try:
-        handle = path.open(newline="", encoding="utf-8")
-    except FileNotFoundError:
-        raise TraceError(f"{path}: no such trace file") from None
-    except IsADirectoryError:
-        raise TraceError(f"{path}: is a directory, expected a trace CSV file") from None
-    except OSError as exc:
-        raise TraceError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
+    handle = open_text(path, TraceError, "a trace CSV file", missing="trace file")
     lines: list[int] = []
     columns: list[list[str]] = [[] for _ in TRACE_COLUMNS]
     with handle:

@@ -1,7 +1,8 @@
 """What the trace importers (Bitbrains, Alibaba 2018, PlanetLab) share: requests from
-usage by one documented rule (:func:`requests_from_usage`), workload naming, the scenario
-they build, and writing a scenario and its trace together, atomically
-(:func:`write_import`).
+usage by one documented rule (:func:`requests_from_usage`), workload naming, the
+workloads (:func:`trace_workload`) and scenario they build and the tail every import
+ends with (:func:`finish_import`: scenario, validation, header), and writing a scenario
+and its trace together, atomically (:func:`write_import`).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal
 from pathlib import Path
@@ -32,13 +33,16 @@ __all__ = [
     "count_gaps",
     "cpu_quantity",
     "dump_yaml",
+    "finish_import",
     "host_model",
+    "hosts_line",
     "memory_option",
     "memory_quantity",
     "name_option",
     "requests_from_usage",
     "series_names",
     "trace_path_for",
+    "trace_workload",
     "validate_import",
     "workload_names",
     "write_import",
@@ -246,6 +250,74 @@ def build_scenario(
         ],
         "simulation": {"horizon_hours": horizon_h, "step_minutes": 5},
     }
+
+
+def trace_workload(
+    name: str,
+    replicas: int,
+    requests: tuple[int, int],
+    limits: tuple[int, int],
+    trace_file: str | None,
+    series: list[str],
+) -> dict[str, Any]:
+    """A workload of class ``cpu`` whose replicas replay ``series`` of ``trace_file``
+    (``None``: no usage rows, the constant usage model); ``requests`` and ``limits`` are
+    ``(millicores, MiB)``."""
+    workload: dict[str, Any] = {
+        "name": name,
+        "replicas": replicas,
+        "requests": {"cpu": cpu_quantity(requests[0]), "memory": memory_quantity(requests[1])},
+        "limits": {"cpu": cpu_quantity(limits[0]), "memory": memory_quantity(limits[1])},
+        "class": "cpu",
+    }
+    if trace_file is not None:
+        workload["usage"] = {"model": "trace", "trace": trace_file, "series": series}
+    return workload
+
+
+def hosts_line(host: dict[str, Any]) -> str:
+    """The header's line on the one host model (without its closing punctuation)."""
+    return (
+        f"# Hosts: one model, {host['name']} ({host['cores']} cores, {host['memory']}), sized by "
+        "underlay (no inventory)"
+    )
+
+
+def finish_import(
+    *,
+    command: str,
+    tenant: str,
+    description: str,
+    host: dict[str, Any],
+    workloads: Sequence[dict[str, Any]],
+    series: list[Series],
+    span_s: float,
+    name: str,
+    tenants: int,
+    header: Callable[[int, int], list[str]],
+    summary: Callable[[int], str],
+) -> ImportedTrace:
+    """The tail of every trace import: the scenario (:func:`build_scenario`), checked to
+    load (:func:`validate_import`, as ``<command import>``), its header and summary.
+
+    ``header(tenants, samples)`` gives the header's lines from the number of tenants the
+    workloads went to and the samples in ``series``; ``summary(samples)`` the summary.
+    """
+    data = build_scenario(
+        name=name,
+        description=description,
+        host=host,
+        workloads=workloads,
+        tenant=tenant,
+        tenants=tenants,
+        span_s=span_s,
+    )
+    validate_import(data, f"<{command} import>")
+    samples = sum(len(s[1]) for s in series)
+    lines = header(len(data["tenants"]), samples)
+    return ImportedTrace(
+        data=data, header="\n".join(lines), series=series, summary=summary(samples)
+    )
 
 
 def dump_yaml(data: dict[str, Any]) -> str:
