@@ -171,32 +171,67 @@ def alibaba2018_import(
         stats.at_zero += made.stats.at_zero
         stats.duplicates += made.stats.duplicates
     series, workloads = made.series, made.workloads
-    span = max(float(s[1][-1]) for s in series)
-    fd1 = Counter(m.failure_domain_1 for m in selected.values())
-    step = _median_step(made.kept)
-    gaps = sum(count_gaps(s[1], step) for s in series) if step else 0
     sources = [str(usage_path), str(meta_path)] + (
         [str(containers_path), str(container_meta_path)] if containers_path else []
     )
-    domains = ", ".join(f"{d or '?'} ({n})" for d, n in sorted(fd1.items())[:8])
-    left_out = (
-        [
-            f"# Left out {stats.skipped_ids} further machines of the usage file "
-            f"(--machines {machines})."
-        ]
-        if stats.skipped_ids
-        else []
+    facts = _Facts(sources, made, stats, selected, host, machine_mib, machines, trace_file)
+    return finish_import(
+        command="alibaba2018",
+        tenant="alibaba",
+        description=f"Imported from the Alibaba cluster trace v2018 ({len(selected)} machines).",
+        host=host,
+        workloads=workloads,
+        series=series,
+        span_s=facts.span,
+        name=name,
+        tenants=tenants,
+        header=facts.header,
+        summary=lambda samples: (
+            f"{len(workloads)} workloads from {len(selected)} machines, {samples:,} samples, "
+            f"{stats.invalid} invalid samples dropped"
+        ),
     )
 
-    def header(tenant_count: int, samples: int) -> list[str]:
+
+@dataclass(frozen=True)
+class _Facts:
+    """What the header says about an import."""
+
+    sources: list[str]
+    made: _Workloads
+    stats: UsageStats
+    selected: dict[str, MachineMeta]
+    host: dict[str, Any]
+    machine_mib: int
+    machines: int | None
+    trace_file: str
+
+    @property
+    def span(self) -> float:
+        return max(float(s[1][-1]) for s in self.made.series)
+
+    def header(self, tenant_count: int, samples: int) -> list[str]:
+        made, stats = self.made, self.stats
+        fd1 = Counter(m.failure_domain_1 for m in self.selected.values())
+        step = _median_step(made.kept)
+        gaps = sum(count_gaps(s[1], step) for s in made.series) if step else 0
+        domains = ", ".join(f"{d or '?'} ({n})" for d, n in sorted(fd1.items())[:8])
+        left_out = (
+            [
+                f"# Left out {stats.skipped_ids} further machines of the usage file "
+                f"(--machines {self.machines})."
+            ]
+            if stats.skipped_ids
+            else []
+        )
         return [
-            f"# Imported by `underlay import alibaba2018` from {', '.join(sources)}",
+            f"# Imported by `underlay import alibaba2018` from {', '.join(self.sources)}",
             "# (alibaba/clusterdata cluster-trace-v2018, research/study use).",
-            f"# {made.what}, in {tenant_count} tenant(s); usage replayed from {trace_file}:",
-            f"# {samples:,} samples over {span / 86400:.2f} days (median interval {step:.15g} s); "
-            f"time_s 0 = trace second {made.t0:.15g}.",
+            f"# {made.what}, in {tenant_count} tenant(s); usage replayed from {self.trace_file}:",
+            f"# {samples:,} samples over {self.span / 86400:.2f} days (median interval "
+            f"{step:.15g} s); time_s 0 = trace second {made.t0:.15g}.",
             f"# Memory: mem_size 100 (the largest machine) is taken as "
-            f"{memory_quantity(machine_mib)} (--machine-memory); the trace hides real sizes.",
+            f"{memory_quantity(self.machine_mib)} (--machine-memory); the trace hides real sizes.",
             *made.lines,
             f"# Dropped: {stats.invalid} samples with blank or invalid (-1/101) percentages, "
             f"{stats.at_zero} at time 0 (outside the span), {stats.duplicates} duplicate "
@@ -206,29 +241,12 @@ def alibaba2018_import(
             + (" ..." if len(fd1) > 8 else "")
             + "; set hardware.topology.racks to model them.",
             *left_out,
-            hosts_line(host) + ";",
+            hosts_line(self.host) + ";",
             "# by default twice the largest machine, so one machine's load fits a VM after "
             "overheads.",
             "# Review: host prices are 0 and power is underlay's default; all workloads are class",
             "# cpu; tenants are arbitrary (round-robin); simulation.horizon_hours covers the trace.",
         ]
-
-    return finish_import(
-        command="alibaba2018",
-        tenant="alibaba",
-        description=f"Imported from the Alibaba cluster trace v2018 ({len(selected)} machines).",
-        host=host,
-        workloads=workloads,
-        series=series,
-        span_s=span,
-        name=name,
-        tenants=tenants,
-        header=header,
-        summary=lambda samples: (
-            f"{len(workloads)} workloads from {len(selected)} machines, {samples:,} samples, "
-            f"{stats.invalid} invalid samples dropped"
-        ),
-    )
 
 
 def _check_machines(
