@@ -4,6 +4,9 @@ Every file underlay reads on the user's behalf (scenarios, traces, CSV tables, J
 dumps) is opened here, so a missing file, a folder, an unreadable or a binary file is
 refused with one wording: ``<file>: no such file``, ``<file>: is a directory, expected
 <what>``, ``<file>: cannot read (<reason>)``, ``<file>: line N: not UTF-8 text``.
+
+And every YAML file underlay writes (imported scenarios, the plan of ``recommend``) is
+laid out by one writer, :func:`yaml_text`.
 """
 
 from __future__ import annotations
@@ -11,11 +14,21 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
+
+import yaml
 
 from underlay.errors import InputError, TraceError
 
-__all__ = ["non_negative_number", "not_utf8", "open_text", "read_text", "refuse_overwrite"]
+__all__ = [
+    "non_negative_number",
+    "not_utf8",
+    "open_text",
+    "read_text",
+    "refuse_overwrite",
+    "unreadable",
+    "yaml_text",
+]
 
 
 def read_text(
@@ -140,3 +153,9 @@ def refuse_overwrite(flag: str, target: Path, inputs: Sequence[tuple[str, Path]]
         elif _same_file(target, given):
             shown = "itself" if target == given else f"({given})"
             raise InputError(f"{flag} {target}: that is the {label} file {shown}; write elsewhere")
+
+
+def yaml_text(data: dict[str, Any]) -> str:
+    """``data`` as the YAML underlay writes: block style, keys in the order given, text
+    as written (not escaped to ASCII), lines folded at 100 characters."""
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)

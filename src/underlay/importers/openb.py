@@ -30,6 +30,7 @@ from typing import Any, Final
 import numpy as np
 
 from underlay.errors import ScenarioError, TraceError
+from underlay.files import yaml_text
 from underlay.importers.openb_trace import (
     OpenbNodeTable,
     OpenbPodTable,
@@ -198,9 +199,7 @@ def openb_scenario(
 
 
 def _dump(data: dict[str, Any]) -> str:
-    import yaml
-
-    return yaml.safe_dump(data, sort_keys=False, width=100)
+    return yaml_text(data)
 
 
 def render(data: dict[str, Any], header: str) -> str:

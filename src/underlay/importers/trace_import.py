@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from underlay.errors import InputError
+from underlay.files import yaml_text
 from underlay.importers.ranges import MAX_CORES, MAX_MEMORY_MIB, MAX_NAME
 from underlay.importers.trace_format import ProgressCallback, Series, write_trace
 
@@ -321,10 +322,8 @@ def finish_import(
 
 
 def dump_yaml(data: dict[str, Any]) -> str:
-    """The scenario data as YAML, in the field order given."""
-    import yaml
-
-    return yaml.safe_dump(data, sort_keys=False, width=100)
+    """The scenario data as YAML, in the field order given (:func:`underlay.files.yaml_text`)."""
+    return yaml_text(data)
 
 
 def validate_import(data: dict[str, Any], source: str) -> None:

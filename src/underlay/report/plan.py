@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from underlay.decision.results import Decision
+from underlay.files import yaml_text
 from underlay.model.scenario import Scenario
 
 __all__ = ["plan_scenario_yaml"]
@@ -114,5 +115,5 @@ def plan_scenario_yaml(
         + (" with --allow-paths (its traces are outside its folder)." if outside else "."),
         "",
     ]
-    body = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+    body = yaml_text(data)
     return "\n".join(line.replace("\n", " ") for line in lines) + body
