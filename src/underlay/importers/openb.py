@@ -56,15 +56,27 @@ _QOS_TENANTS = {
 
 
 def _host_models(nodes: OpenbNodeTable) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    keys = list(zip(nodes.cpu_milli.tolist(), nodes.memory_mib.tolist(), nodes.gpu.tolist(),
-                    [str(m) for m in nodes.model], strict=True))  # fmt: skip
+    keys = list(
+        zip(
+            nodes.cpu_milli.tolist(),
+            nodes.memory_mib.tolist(),
+            nodes.gpu.tolist(),
+            [str(m) for m in nodes.model],
+            strict=True,
+        )
+    )
     counts = Counter(keys)
     models, inventory = [], []
     for cpu, mem, gpus, model in sorted(counts, key=lambda k: (-counts[k], k)):
         cores = cpu // 1000
         name = f"{model}-{gpus}gpu-{cores}c" if gpus and model else f"cpu-{cores}c"
-        entry: dict[str, Any] = {"name": name, "cores": cpu / 1000, "memory": f"{mem}Mi",
-                                 "price_usd": 0, "lifetime_years": 5}  # fmt: skip
+        entry: dict[str, Any] = {
+            "name": name,
+            "cores": cpu / 1000,
+            "memory": f"{mem}Mi",
+            "price_usd": 0,
+            "lifetime_years": 5,
+        }
         if gpus and model:
             entry["gpus"] = {"model": model, "count": gpus}
         models.append(entry)
@@ -84,8 +96,13 @@ def _tenants(
             continue
         qos = str(pods.qos[i])
         tenant = _QOS_TENANTS.get(qos, f"openb-{qos.lower()}" if qos else "openb")
-        key = (int(pods.cpu_milli[i]), int(pods.memory_mib[i]), int(pods.num_gpu[i]),
-               int(pods.gpu_milli[i]), str(pods.gpu_spec[i]))  # fmt: skip
+        key = (
+            int(pods.cpu_milli[i]),
+            int(pods.memory_mib[i]),
+            int(pods.num_gpu[i]),
+            int(pods.gpu_milli[i]),
+            str(pods.gpu_spec[i]),
+        )
         groups.setdefault(tenant, Counter())[key] += 1
     tenants = []
     for tenant in sorted(groups):

@@ -299,13 +299,11 @@ def read_openb_pods(path: str | Path) -> OpenbPodTable:
     lines, cells = _table(file, POD_REQUIRED_COLUMNS)
     names = text_column(file, lines, "name", cells["name"], MAX_NAME, required="pod name")
     blank = [""] * len(lines)
+    unknown = dict.fromkeys(_TIME_COLUMNS, _UNKNOWN_TIME)  # a blank time is not known
     numbers = {
-        c: parse_whole(
-            file, lines, c, cells.get(c, blank), bounds,
-            blank=_UNKNOWN_TIME if c in _TIME_COLUMNS else None,
-        )
+        c: parse_whole(file, lines, c, cells.get(c, blank), bounds, blank=unknown.get(c))
         for c, bounds in POD_BOUNDS.items()
-    }  # fmt: skip
+    }
     k, d = numbers["num_gpu"], numbers["gpu_milli"]
     for bad, problem in (
         ((k > 0) & (d == 0), "0 with num_gpu {k}; a GPU pod needs 1..1000"),

@@ -325,11 +325,12 @@ def read_usage(
     stats = UsageStats(skipped_ids=len(skipped))
     pct = "container" if containers else "machine"
     t = _numbers(file, lines, "time_stamp", cells[0], ALIBABA_BOUNDS["time_stamp"])
+    read = columns[first : first + 2]
+    bounds = [ALIBABA_BOUNDS[f"{pct}_{column}"] for column in read]
     cpu, mem = (
-        _numbers(file, lines, column, text, ALIBABA_BOUNDS[f"{pct}_{column}"],
-                 blank=math.nan, sentinels=invalid_values)
-        for column, text in zip(columns[first : first + 2], cells[1:], strict=True)
-    )  # fmt: skip
+        _numbers(file, lines, c, text, b, blank=math.nan, sentinels=invalid_values)
+        for c, text, b in zip(read, cells[1:], bounds, strict=True)
+    )
     invalid = np.isnan(cpu) | np.isnan(mem) | np.isin(cpu, invalid_values)
     invalid |= np.isin(mem, invalid_values)
     at_zero = ~invalid & (t == 0)  # the trace's "before or after the 8-day span"
