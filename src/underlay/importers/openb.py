@@ -186,10 +186,25 @@ def openb_scenario(
         raise RuntimeError(
             f"underlay import openb built an invalid scenario (a bug): {exc}"
         ) from exc
+    header = _header(nodes, pods, data, left_out, nodes_path, pods_path)
+    _ = np  # arrays come from the reader
+    return data, header
+
+
+def _header(
+    nodes: OpenbNodeTable,
+    pods: OpenbPodTable,
+    data: dict[str, Any],
+    left_out: Counter[str],
+    nodes_path: str | Path,
+    pods_path: str | Path,
+) -> str:
+    """The comment on top of the file: what was imported, what was left out, what to
+    review."""
     phases = Counter(str(p) for p in pods.pod_phase)
     gpu_total = int((nodes.gpu * 1000).sum())
     asked = int((pods.num_gpu * pods.gpu_milli).sum())
-    header = "\n".join(
+    return "\n".join(
         [
             f"# Imported by `underlay import openb` from {nodes_path} and {pods_path}.",
             f"# {len(nodes.sn)} nodes ({int(nodes.gpu.sum())} GPUs) as the inventory; {len(pods)} pods "
@@ -211,8 +226,6 @@ def openb_scenario(
             "# tenants are the trace's QoS classes.",
         ]
     )
-    _ = np  # arrays come from the reader
-    return data, header
 
 
 def _dump(data: dict[str, Any]) -> str:
