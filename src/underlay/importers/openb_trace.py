@@ -27,7 +27,6 @@ the line, the column and what is wrong. The columns are checked whole, in NumPy.
 
 from __future__ import annotations
 
-import csv
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -38,16 +37,15 @@ import numpy as np
 import numpy.typing as npt
 
 from underlay.errors import TraceError
-from underlay.files import not_utf8
 from underlay.importers.ranges import (
     MAX_CPU_MILLI,
     MAX_MEMORY_MIB,
     MAX_NAME,
     MAX_TRACE_TIME_S,
     Bounds,
+    csv_table,
     parse_whole,
     text_column,
-    without_nul,
 )
 from underlay.placement.gpu_packing import FULL_GPU_MILLI, GpuNodes, GpuPods
 
@@ -201,46 +199,29 @@ def _table(path: Path, required: Sequence[str]) -> tuple[list[int], dict[str, li
         handle = path.open(newline="", encoding="utf-8")
     except OSError as exc:
         raise TraceError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
-    lines: list[int] = []
-    with handle:
-        reader = csv.reader(without_nul(path, handle))
-        try:
-            header = next(reader, None)
-            if header is None or not any(h.strip() for h in header):
-                raise TraceError(
-                    f"{path}, line 1: empty file; expected a header line with the columns "
-                    f"{','.join(required)}"
-                )
-            header = [h.strip().lstrip("\ufeff") for h in header]
-            seen: set[str] = set()
-            for column in header:
-                if column in seen:
-                    raise TraceError(f"{path}, line 1: column {column!r} appears twice")
-                seen.add(column)
-            missing = [c for c in required if c not in seen]
-            if missing:
-                raise TraceError(
-                    f"{path}, line 1: missing column(s) {', '.join(map(repr, missing))} "
-                    f"(found: {','.join(header)[:200]})"
-                )
-            cells: list[list[str]] = [[] for _ in header]
-            width = len(header)
-            for fields in reader:
-                if len(fields) != width:
-                    if not fields or (len(fields) == 1 and not fields[0].strip()):
-                        continue  # blank line
-                    raise TraceError(
-                        f"{path}, line {reader.line_num}: expected {width} fields as in the "
-                        f"header, found {len(fields)}"
-                    )
-                lines.append(reader.line_num)
-                for cells_of, cell in zip(cells, fields, strict=True):
-                    cells_of.append(cell)
-        except csv.Error as exc:
-            raise TraceError(f"{path}, line {reader.line_num}: malformed CSV ({exc})") from None
-        except UnicodeDecodeError:
-            raise not_utf8(path, TraceError) from None
-    return lines, dict(zip(header, cells, strict=True))
+
+    def header(first: list[str] | None) -> list[str]:
+        if first is None or not any(h.strip() for h in first):
+            raise TraceError(
+                f"{path}, line 1: empty file; expected a header line with the columns "
+                f"{','.join(required)}"
+            )
+        names = [h.strip().lstrip("\ufeff") for h in first]
+        seen: set[str] = set()
+        for column in names:
+            if column in seen:
+                raise TraceError(f"{path}, line 1: column {column!r} appears twice")
+            seen.add(column)
+        missing = [c for c in required if c not in seen]
+        if missing:
+            raise TraceError(
+                f"{path}, line 1: missing column(s) {', '.join(map(repr, missing))} "
+                f"(found: {','.join(names)[:200]})"
+            )
+        return names
+
+    names, lines, cells = csv_table(path, handle, header)
+    return lines, dict(zip(names, cells, strict=True))
 
 
 def _tokens(

@@ -15,11 +15,12 @@ makes a loadable scenario and a readable trace.
 
 from __future__ import annotations
 
+import csv
 import math
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final, NoReturn
+from typing import Final, NoReturn, TextIO
 
 import numpy as np
 import numpy.typing as npt
@@ -36,6 +37,7 @@ __all__ = [
     "MAX_TRACE_TIME_S",
     "MAX_UNIX_TIME_S",
     "Bounds",
+    "csv_table",
     "parse_numbers",
     "parse_whole",
     "read_utf8",
@@ -124,6 +126,42 @@ def without_nul(path: Path, lines: Iterable[str]) -> Iterator[str]:
         if "\x00" in line:
             refuse_nul(path, line, number)
         yield line
+
+
+def csv_table(
+    path: Path, handle: TextIO, header: Callable[[list[str] | None], list[str]]
+) -> tuple[list[str], list[int], list[list[str]]]:
+    """The columns, the line of every data row and the cells of every column of a CSV
+    file with a header line, read from ``handle`` (opened with ``newline=""``).
+
+    ``header`` gets the first row (``None`` for an empty file), raises the reader's own
+    TraceError if it is not the header wanted, and returns the column names. Blank lines
+    are skipped; a row with more or fewer fields, malformed CSV, a NUL byte or a byte
+    that is not UTF-8 is a TraceError naming the line.
+    """
+    lines: list[int] = []
+    with handle:
+        reader = csv.reader(without_nul(path, handle))
+        try:
+            names = header(next(reader, None))
+            cells: list[list[str]] = [[] for _ in names]
+            width = len(names)
+            for fields in reader:
+                if len(fields) != width:
+                    if not fields or (len(fields) == 1 and not fields[0].strip()):
+                        continue  # blank line
+                    raise TraceError(
+                        f"{path}, line {reader.line_num}: expected {width} fields as in the "
+                        f"header, found {len(fields)}"
+                    )
+                lines.append(reader.line_num)
+                for column, cell in zip(cells, fields, strict=True):
+                    column.append(cell)
+        except csv.Error as exc:
+            raise TraceError(f"{path}, line {reader.line_num}: malformed CSV ({exc})") from None
+        except UnicodeDecodeError:
+            raise not_utf8(path, TraceError) from None
+    return names, lines, cells
 
 
 def parse_numbers(

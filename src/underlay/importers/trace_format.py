@@ -35,16 +35,16 @@ import numpy as np
 import numpy.typing as npt
 
 from underlay.errors import InputError, TraceError
-from underlay.files import not_utf8, open_text
+from underlay.files import open_text
 from underlay.importers.ranges import (
     MAX_CORES,
     MAX_MEMORY_MIB,
     MAX_NAME,
     MAX_TRACE_TIME_S,
     Bounds,
+    csv_table,
     parse_numbers,
     text_column,
-    without_nul,
 )
 
 __all__ = [
@@ -171,48 +171,28 @@ def _trace_table(path: Path) -> tuple[list[int], list[list[str]]]:
     """The line number and fields of every data row, after checking the header; the
     fields are ``series,time_s,cpu_cores,memory_mib`` whatever the file's column order."""
     handle = open_text(path, TraceError, "a trace CSV file", missing="trace file")
-    lines: list[int] = []
-    columns: list[list[str]] = [[] for _ in TRACE_COLUMNS]
-    with handle:
-        reader = csv.reader(without_nul(path, handle))
-        try:
-            header = next(reader, None)
-            if header is None or not any(h.strip() for h in header):
-                raise TraceError(
-                    f"{path}, line 1: empty file; expected the header {','.join(TRACE_COLUMNS)}"
-                )
-            names = [h.strip().lstrip("\ufeff") for h in header]
-            missing = [c for c in TRACE_COLUMNS if c not in names]
-            if missing:
-                # Not a trace (or a broken one): say what is missing, never quote the
-                # line, which may be the first line of any file on the machine.
-                raise TraceError(
-                    f"{path}, line 1: missing column(s) {', '.join(map(repr, missing))}; "
-                    f"expected the header {','.join(TRACE_COLUMNS)} (is it a trace file?)"
-                )
-            index: dict[str, int] = {}
-            for i, name in enumerate(names):
-                if name in index:
-                    raise TraceError(f"{path}, line 1, column {name!r}: appears twice")
-                index[name] = i
-            wanted = [index[c] for c in TRACE_COLUMNS]
-            width = len(names)
-            for fields in reader:
-                if len(fields) != width:
-                    if not fields or (len(fields) == 1 and not fields[0].strip()):
-                        continue  # blank line
-                    raise TraceError(
-                        f"{path}, line {reader.line_num}: expected {width} fields as in "
-                        f"the header, found {len(fields)}"
-                    )
-                lines.append(reader.line_num)
-                for cells, i in zip(columns, wanted, strict=True):
-                    cells.append(fields[i])
-        except csv.Error as exc:
-            raise TraceError(f"{path}, line {reader.line_num}: malformed CSV ({exc})") from None
-        except UnicodeDecodeError:
-            raise not_utf8(path, TraceError) from None
-    return lines, columns
+
+    def header(first: list[str] | None) -> list[str]:
+        if first is None or not any(h.strip() for h in first):
+            raise TraceError(
+                f"{path}, line 1: empty file; expected the header {','.join(TRACE_COLUMNS)}"
+            )
+        names = [h.strip().lstrip("\ufeff") for h in first]
+        missing = [c for c in TRACE_COLUMNS if c not in names]
+        if missing:
+            # Not a trace (or a broken one): say what is missing, never quote the
+            # line, which may be the first line of any file on the machine.
+            raise TraceError(
+                f"{path}, line 1: missing column(s) {', '.join(map(repr, missing))}; "
+                f"expected the header {','.join(TRACE_COLUMNS)} (is it a trace file?)"
+            )
+        if len(set(names)) < len(names):
+            twice = next(n for i, n in enumerate(names) if n in names[:i])
+            raise TraceError(f"{path}, line 1, column {twice!r}: appears twice")
+        return names
+
+    names, lines, cells = csv_table(path, handle, header)
+    return lines, [cells[names.index(c)] for c in TRACE_COLUMNS]
 
 
 def read_trace(path: str | Path) -> dict[str, TraceSeries]:
