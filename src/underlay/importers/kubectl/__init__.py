@@ -67,6 +67,11 @@ Kubernetes version
 
 Every problem with the input raises :class:`~underlay.errors.TraceError` with the
 message ``<file>: <json path>: <problem>``.
+
+Layout: :mod:`.cursor` walks the JSON with its path, :mod:`.resources` does the
+effective-request arithmetic, :mod:`.grouping` reads nodes and pods and groups pods into
+workloads, :mod:`.builder` builds the scenario and its header, and :mod:`.emitter`
+writes it as commented YAML.
 """
 
 from __future__ import annotations
