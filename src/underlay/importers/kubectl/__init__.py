@@ -80,10 +80,11 @@ from pathlib import Path
 from typing import Any
 
 from underlay.errors import InputError, TraceError
-from underlay.importers.kubectl.builder import SYSTEM_NAMESPACES, KubectlImport, _Builder, _is_name
+from underlay.importers.kubectl.builder import SYSTEM_NAMESPACES, KubectlImport, _Builder
 from underlay.importers.kubectl.cursor import _At, _items, _read_json
 from underlay.importers.kubectl.grouping import GPU_PRODUCT_LABEL, _parse_node, _parse_pod
 from underlay.importers.kubectl.resources import GPU_RESOURCE
+from underlay.importers.trace_import import name_option
 
 __all__ = [
     "GPU_PRODUCT_LABEL",
@@ -139,11 +140,8 @@ def import_kubectl_documents(
 
     ``tenant_label`` is ``None`` for tenants by namespace, else the pod label to use.
     """
-    if name is not None and not _is_name(name):
-        raise InputError(
-            f"--name: {name!r} is not a valid scenario name "
-            "(letters, digits, '-', '_', '.'; at most 63; starting and ending alphanumeric)"
-        )
+    if name is not None:
+        name_option(name)
     nodes = [_parse_node(item) for item in _items(_At(nodes_doc, "", nodes_source), "Node")]
     if not nodes:
         raise TraceError(f"{nodes_source}: no nodes in the file")

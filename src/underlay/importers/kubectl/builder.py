@@ -468,10 +468,6 @@ def _n(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
-def _is_name(text: str) -> bool:
-    return bool(re.fullmatch(r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?", text)) and len(text) <= 63
-
-
 def _safe_name(text: str, fallback: str) -> str:
     """``text`` made into a scenario name (letters, digits, ``-_.``, at most 63)."""
     cleaned = _NOT_NAME.sub("-", text)[:63].strip("-_.")
