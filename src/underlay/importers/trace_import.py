@@ -44,6 +44,7 @@ __all__ = [
     "series_names",
     "trace_path_for",
     "trace_workload",
+    "unique_name",
     "validate_import",
     "workload_names",
     "write_import",
@@ -95,18 +96,28 @@ _NAME_BAD = re.compile(r"[^-A-Za-z0-9_.]+")
 def workload_names(raw: Sequence[str]) -> list[str]:
     """Valid, unique workload names for ``raw`` labels: characters outside
     ``[-A-Za-z0-9_.]`` become ``-``, at most 63 characters, ``-2``, ``-3`` ... on clashes."""
-    out: list[str] = []
     taken: set[str] = set()
-    for label in raw:
-        base = _NAME_BAD.sub("-", label).strip("-_.")[:63].strip("-_.") or "w"
-        name, n = base, 1
-        while name in taken:
-            n += 1
-            suffix = f"-{n}"
-            name = base[: 63 - len(suffix)].rstrip("-_.") + suffix
-        taken.add(name)
-        out.append(name)
-    return out
+    return [
+        unique_name([_NAME_BAD.sub("-", label).strip("-_.")[:63].strip("-_.") or "w"], taken)
+        for label in raw
+    ]
+
+
+def unique_name(candidates: list[str], taken: set[str]) -> str:
+    """The first of ``candidates`` (valid names) not yet ``taken``, else the first with
+    ``-2``, ``-3`` ... appended (cut to stay within 63 characters); added to ``taken``."""
+    for candidate in candidates:
+        if candidate not in taken:
+            taken.add(candidate)
+            return candidate
+    number = 2
+    while True:
+        suffix = f"-{number}"
+        candidate = candidates[0][: 63 - len(suffix)].rstrip("-_.") + suffix
+        if candidate not in taken:
+            taken.add(candidate)
+            return candidate
+        number += 1
 
 
 def series_names(raw: Sequence[str]) -> list[str]:

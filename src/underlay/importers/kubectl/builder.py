@@ -25,6 +25,7 @@ from underlay.importers.kubectl.resources import (
     _fmt_cpu,
     _fmt_memory,
 )
+from underlay.importers.trace_import import unique_name
 from underlay.model.loading import parse_scenario
 from underlay.model.scenario import Scenario
 
@@ -105,7 +106,7 @@ class _Builder:
             generic = f"{_fmt_cpu(Decimal(cpu_milli) / 1000)}cpu-{_fmt_memory(Decimal(memory_mib) * 2**20)}"
             if gpus:
                 generic += f"-{gpus}gpu"
-            name = _unique([_safe_name(instance_type, generic), generic], taken)
+            name = unique_name([_safe_name(instance_type, generic), generic], taken)
             model: dict[str, Any] = {
                 "name": name,
                 "cores": cpu_milli // 1000 if cpu_milli % 1000 == 0 else f"{cpu_milli}m",
@@ -140,7 +141,7 @@ class _Builder:
         ):
             cpu = max(p.requests[_CPU].amount for p in pods)
             memory = max(p.requests[_MEMORY].amount for p in pods)
-            name = _unique(
+            name = unique_name(
                 [_safe_name(ds, "daemonset"), _safe_name(f"{namespace}-{ds}", "daemonset")], taken
             )
             on = len({p.node for p in pods if p.node})
@@ -281,7 +282,7 @@ class _Builder:
         for tenant_key in sorted(by_tenant):
             path: tuple[str | int, ...] = ("tenants", len(tenants))
             tenant: dict[str, Any] = {
-                "name": _unique([_safe_name(tenant_key, "tenant")], tenant_names)
+                "name": unique_name([_safe_name(tenant_key, "tenant")], tenant_names)
             }
             if version is not None:
                 tenant["kubernetes_version"] = version
@@ -312,7 +313,7 @@ class _Builder:
         workloads: list[dict[str, Any]] = []
         taken: set[str] = set()
         for group in groups:
-            wl_name = _unique(
+            wl_name = unique_name(
                 [
                     _safe_name(group.name, "workload"),
                     _safe_name(f"{group.namespace}-{group.name}", "workload"),
@@ -472,19 +473,3 @@ def _safe_name(text: str, fallback: str) -> str:
     """``text`` made into a scenario name (letters, digits, ``-_.``, at most 63)."""
     cleaned = _NOT_NAME.sub("-", text)[:63].strip("-_.")
     return cleaned or fallback
-
-
-def _unique(candidates: list[str], taken: set[str]) -> str:
-    """The first candidate not yet taken, else the first with a number appended."""
-    for candidate in candidates:
-        if candidate not in taken:
-            taken.add(candidate)
-            return candidate
-    number = 2
-    while True:
-        suffix = f"-{number}"
-        candidate = candidates[0][: 63 - len(suffix)].rstrip("-_.") + suffix
-        if candidate not in taken:
-            taken.add(candidate)
-            return candidate
-        number += 1
