@@ -218,18 +218,24 @@ def _last_rows(ids: npt.NDArray[np.str_]) -> tuple[npt.NDArray[np.str_], I64, I6
     return keys, inverse, last
 
 
-def read_machine_meta(path: str | Path) -> dict[str, MachineMeta]:
-    """Read ``machine_meta``: machine id → capacity and failure domains (ranges:
-    :data:`ALIBABA_BOUNDS`, checked per column in NumPy)."""
-    file = Path(path)
+def _meta_table(file: Path, columns: tuple[str, ...]) -> tuple[list[int], list[list[str]]]:
+    """The line of every row of a meta table and the cells of every column."""
     lines: list[int] = []
-    cells: list[list[str]] = [[] for _ in MACHINE_META_COLUMNS]
-    for line, fields in _records(file, MACHINE_META_COLUMNS):
+    cells: list[list[str]] = [[] for _ in columns]
+    for line, fields in _records(file, columns):
         lines.append(line)
         for column, cell in zip(cells, fields, strict=True):
             column.append(cell)
     if not lines:
         raise TraceError(f"{file}, line 1: no rows")
+    return lines, cells
+
+
+def read_machine_meta(path: str | Path) -> dict[str, MachineMeta]:
+    """Read ``machine_meta``: machine id → capacity and failure domains (ranges:
+    :data:`ALIBABA_BOUNDS`, checked per column in NumPy)."""
+    file = Path(path)
+    lines, cells = _meta_table(file, MACHINE_META_COLUMNS)
     ids = _ids(file, lines, "machine_id", cells[0])
     _numbers(file, lines, "time_stamp", cells[1], ALIBABA_BOUNDS["time_stamp"])
     cpu = _numbers(file, lines, "cpu_num", cells[4], ALIBABA_BOUNDS["cpu_num"])
@@ -256,14 +262,7 @@ def read_container_meta(path: str | Path) -> dict[str, ContainerMeta]:
     """Read ``container_meta``: container id → machine, app group and size (last row;
     ranges: :data:`ALIBABA_BOUNDS`)."""
     file = Path(path)
-    lines: list[int] = []
-    cells: list[list[str]] = [[] for _ in CONTAINER_META_COLUMNS]
-    for line, fields in _records(file, CONTAINER_META_COLUMNS):
-        lines.append(line)
-        for column, cell in zip(cells, fields, strict=True):
-            column.append(cell)
-    if not lines:
-        raise TraceError(f"{file}, line 1: no rows")
+    lines, cells = _meta_table(file, CONTAINER_META_COLUMNS)
     ids = _ids(file, lines, "container_id", cells[0])
     machines = _ids(file, lines, "machine_id", cells[1])
     _numbers(file, lines, "time_stamp", cells[2], ALIBABA_BOUNDS["time_stamp"])
