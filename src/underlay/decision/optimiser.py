@@ -58,7 +58,7 @@ from underlay.decision.evidence import Evidence
 from underlay.decision.results import HybridPlan
 from underlay.errors import InfeasibleError, ScenarioError
 from underlay.model.scenario import Constraints
-from underlay.solvers import quiet_stdout
+from underlay.quiet import quiet_stdout
 
 __all__ = [
     "TIE",
