@@ -24,7 +24,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
-from underlay.cli_help import Command, Group
+from underlay.cli.help import Command, Group
 from underlay.errors import InputError, ScenarioError, UnderlayError
 from underlay.files import refuse_overwrite
 from underlay.model.loading import load_scenario
@@ -963,10 +963,3 @@ def main() -> None:
             highlight=False,
         )
         sys.exit(1)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    from underlay.entry import install_handlers, run_guarded
-
-    install_handlers()
-    run_guarded(main)
