@@ -16,7 +16,7 @@ from underlay.cli import app
 from underlay.model.scenario import MAX_SEED
 
 runner = CliRunner()
-COMMANDS = ["compare", "simulate", "analyze", "recommend"]
+COMMANDS = ["compare", "simulate", "analyse", "recommend"]
 SECRET = "root:x:0:0:SECRET-FIRST-LINE:/root:/bin/bash"
 
 
@@ -143,7 +143,7 @@ def test_a_missing_trace_names_both_files(tmp_path: Path) -> None:
             f"--seed: must be from 0 to {MAX_SEED:,} (as in the scenario), got -7",
         ),
         (
-            "analyze",
+            "analyse",
             "--seed",
             "-1",
             f"--seed: must be from 0 to {MAX_SEED:,} (as in the scenario), got -1",
@@ -155,7 +155,7 @@ def test_a_missing_trace_names_both_files(tmp_path: Path) -> None:
             f"--seed: must be from 0 to {MAX_SEED:,} (as in the scenario), got -1",
         ),
         ("compare", "--trials", "0", "--trials: must be from 1 to 100,000, got 0"),
-        ("analyze", "--trials", "100001", "--trials: must be from 1 to 100,000, got 100001"),
+        ("analyse", "--trials", "100001", "--trials: must be from 1 to 100,000, got 100001"),
         ("recommend", "--trials", "-5", "--trials: must be from 1 to 100,000, got -5"),
     ],
 )
