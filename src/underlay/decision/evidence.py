@@ -122,9 +122,13 @@ def _gpu_mode(scenario: Scenario, label: str) -> str:
 
 # The GPU mode a workload's share is given in (placement.gpus), as the constraint names it.
 _TRAINING_MODE = {
-    "baremetal": "baremetal", "time-slicing": "baremetal", "mig": "baremetal",
-    "passthrough": "passthrough", "vgpu": "vgpu", "vgpu-mig": "vgpu",
-}  # fmt: skip
+    "baremetal": "baremetal",
+    "time-slicing": "baremetal",
+    "mig": "baremetal",
+    "passthrough": "passthrough",
+    "vgpu": "vgpu",
+    "vgpu-mig": "vgpu",
+}
 
 
 def _training_modes(scenario: Scenario, labels: list[str]) -> list[list[list[str]]]:
