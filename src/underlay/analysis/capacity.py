@@ -45,7 +45,7 @@ from underlay.placement.result import (
     SubstratePlacement,
 )
 
-__all__ = ["Resources3", "SubstrateStatic", "TenantStatic", "UnplacedRow", "analyse"]
+__all__ = ["Resources3", "SubstrateStatic", "TenantStatic", "UnplacedRow", "analyse_capacity"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -166,7 +166,9 @@ def _sum(cpu: F64 | I64, mem: F64 | I64, gpu: F64 | I64 | float = 0.0) -> Resour
     return Resources3(float(np.sum(cpu)), float(np.sum(mem)), float(np.sum(gpu)))
 
 
-def analyse(scenario: Scenario, defaults: Defaults, p: SubstratePlacement) -> SubstrateStatic:
+def analyse_capacity(
+    scenario: Scenario, defaults: Defaults, p: SubstratePlacement
+) -> SubstrateStatic:
     """Everything the static comparison shows for placement ``p``."""
     nodes, n_hosts = p.nodes, len(p.hosts)
     host_role = np.array(p.hosts.role, np.int64)
