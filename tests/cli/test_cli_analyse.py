@@ -405,15 +405,22 @@ def test_owned_hosts_left_idle_show_and_are_paid_for(write_yaml: WriteYaml) -> N
     path = write_yaml(
         scenario_yaml(
             hardware={
-                "host_models": [{"name": "std", "cores": 64, "memory": "256Gi",
-                                 "price_usd": 12_000, "lifetime_years": 5}],
+                "host_models": [
+                    {
+                        "name": "std",
+                        "cores": 64,
+                        "memory": "256Gi",
+                        "price_usd": 12_000,
+                        "lifetime_years": 5,
+                    }
+                ],
                 "inventory": [{"model": "std", "count": 12}],
             },
             costs={"ops_per_host_month_usd": 50},
             substrates=[{"kind": "baremetal-shared"}, {"kind": "vm"}],
             simulation={"horizon_hours": 2, "step_minutes": 15},
         )
-    )  # fmt: skip
+    )
     data = _json("compare", path, "--json")
     for s in data["substrates"]:
         opened = s["hosts"]["total"]

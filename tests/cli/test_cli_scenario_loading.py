@@ -198,8 +198,12 @@ def test_gpu_fragmentation_with_a_pinned_and_an_unpinned_workload_on_vms(tmp_pat
     text = scenario_yaml(
         hardware={
             "host_models": [
-                make_host_model("l4-host", cores=32, memory="256Gi", gpus={"model": "L4", "count": 4}),
-                make_host_model("a100-host", cores=64, memory="512Gi", gpus={"model": "A100", "count": 8}),
+                make_host_model(
+                    "l4-host", cores=32, memory="256Gi", gpus={"model": "L4", "count": 4}
+                ),
+                make_host_model(
+                    "a100-host", cores=64, memory="512Gi", gpus={"model": "A100", "count": 8}
+                ),
             ]
         },
         substrates=[{"kind": "vm"}],
@@ -211,13 +215,16 @@ def test_gpu_fragmentation_with_a_pinned_and_an_unpinned_workload_on_vms(tmp_pat
                 workloads=[
                     make_workload("free", replicas=3, cpu="4", memory="16Gi", gpu={"count": 1}),
                     make_workload(
-                        "pinned", replicas=3, cpu="4", memory="16Gi",
+                        "pinned",
+                        replicas=3,
+                        cpu="4",
+                        memory="16Gi",
                         gpu={"count": 1, "models": ["A100"]},
                     ),
                 ],
             )
         ],
-    )  # fmt: skip
+    )
     path = tmp_path / "gpu.yaml"
     path.write_text(text, encoding="utf-8")
     code, stdout, stderr = invoke("compare", path, "--json", "--no-simulate", "--no-analyse")
