@@ -56,7 +56,7 @@ from typing import Any
 
 import numpy as np
 
-from underlay.analysis.capacity import analyse
+from underlay.analysis.capacity import analyse_capacity as analyse
 from underlay.defaults.catalog import load_defaults
 from underlay.model.loading import load_scenario
 from underlay.model.scenario import SUBSTRATE_KINDS, Scenario

@@ -12,8 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
-from underlay.analysis.capacity import SubstrateStatic
-from underlay.analysis.capacity import analyse as analyse_capacity
+from underlay.analysis.capacity import SubstrateStatic, analyse_capacity
 from underlay.defaults.catalog import Defaults, load_defaults
 from underlay.errors import ScenarioError
 from underlay.model.scenario import Scenario, Vm

@@ -550,14 +550,21 @@ def test_a_substrate_that_cannot_place_a_tenant_never_wins_on_cost(
     assert placed == {"baremetal-shared": 6, "vm-kvm": 4, "vm-esxi": 4}
     d = data["decision"]
     v, subs = d["verdict"], {s["name"]: s for s in d["substrates"]}
-    outscore = [n for n in ("vm-kvm", "vm-esxi") if subs[n]["total"] > subs["baremetal-shared"]["total"]]  # fmt: skip
+    outscore = [
+        n for n in ("vm-kvm", "vm-esxi") if subs[n]["total"] > subs["baremetal-shared"]["total"]
+    ]
     assert outscore, (
         "the case no longer reproduces the defect: no VM substrate outscores bare metal"
     )
     assert v["winner"] == "baremetal-shared" and v["placement_decides"] is True
     assert v["pods_unplaced"] == {"baremetal-shared": 0, "vm-kvm": 2, "vm-esxi": 2}
     for name in outscore:
-        assert any(r.startswith(f"placement: {name} places 2 pods fewer than baremetal-shared (short on big)") for r in v["reasons"])  # fmt: skip
+        assert any(
+            r.startswith(
+                f"placement: {name} places 2 pods fewer than baremetal-shared (short on big)"
+            )
+            for r in v["reasons"]
+        )
     # the VM substrates' lower bills are no saving: they score 0 on cost
     assert [subs[n]["factors"]["cost"]["score"] for n in ("vm-kvm", "vm-esxi")] == [0, 0]
     # big is best on bare metal; the least-cost plan keeps it there
@@ -567,10 +574,15 @@ def test_a_substrate_that_cannot_place_a_tenant_never_wins_on_cost(
     assert d["sensitivity"]["tornado"] == []
     assert "the verdict rests on placement" in " ".join(d["notes"] + d["sensitivity"]["notes"])
     html, md = tmp_path / "r.html", tmp_path / "r.md"
-    text = _flat(_ok("compare", path, "--weight", "versions=100", "--report", html, "--markdown", md))  # fmt: skip
+    text = _flat(
+        _ok("compare", path, "--weight", "versions=100", "--report", html, "--markdown", md)
+    )
     runner_up = v["runner_up"]
     assert f"Verdict: baremetal-shared ahead of {runner_up}, which places fewer pods" in text
-    assert f"**baremetal-shared** wins over **{runner_up}**, which places fewer pods." in md.read_text("utf-8")  # fmt: skip
+    assert (
+        f"**baremetal-shared** wins over **{runner_up}**, which places fewer pods."
+        in md.read_text("utf-8")
+    )
     words = _flat(unescape(re.sub(r"<[^>]+>", "", html.read_text("utf-8"))))
     assert f"baremetal-shared wins over {runner_up}, which places fewer pods." in words
     assert all(_flat(r) in words for r in v["reasons"])
@@ -588,7 +600,10 @@ def test_when_no_substrate_can_place_a_tenant_the_verdict_says_so(write_yaml: Wr
     assert not v["placement_decides"]
     # the plan still holds: big goes where most of it fits (nowhere: 0 of 2 on each)
     hybrid = data["decision"]["hybrid"]
-    assert "big: no substrate places all its pods; the plan may only put it where most fit (0 of 2)" in hybrid["notes"]  # fmt: skip
+    assert (
+        "big: no substrate places all its pods; the plan may only put it where most fit (0 of 2)"
+        in hybrid["notes"]
+    )
     assert "no substrate places every pod" in _flat(_ok("compare", path))
 
 

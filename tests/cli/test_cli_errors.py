@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 from typer.testing import CliRunner
 
-from factories import make_host_model, make_tenant, make_workload, scenario_yaml
-from underlay.cli import app
+from factories import make_tenant, make_workload, scenario_yaml
+from underlay.cli import app, main
 
 WriteYaml = Callable[..., Path]
 runner = CliRunner()
@@ -158,24 +160,69 @@ def test_bad_input_leaves_no_output_file(write_yaml: WriteYaml, tmp_path: Path) 
     assert not list(tmp_path.glob(".*tmp"))
 
 
-def test_never_a_traceback_even_on_an_internal_error(write_yaml: WriteYaml) -> None:
-    text = scenario_yaml(
-        hardware={
-            "host_models": [
-                make_host_model("cpu"),
-                make_host_model("gpu", gpus={"model": "a100", "count": 1}),
-            ],
-            "inventory": [{"model": "cpu", "count": 4}],
-        },
-        substrates=[{"kind": "vm", "gpu_mode": "vgpu"}],
-        tenants=[
-            make_tenant(workloads=[make_workload(cpu="1", gpu={"count": 1, "fraction": 0.25})])
-        ],
+# ------------------------------------------------------------------- a bug in underlay
+
+BUG = "placement went wrong"
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+# What main prints for a bug, whatever it is: the exception, then what to do.
+HINT = (
+    "This is a bug in underlay. Rerun with UNDERLAY_DEBUG=1 for the traceback and report "
+    "it with the scenario file."
+)
+
+
+def _placement_raises(*args: object, **kwargs: object) -> NoReturn:
+    raise RuntimeError(BUG)
+
+
+def test_a_bug_in_a_stage_is_one_line_and_exit_1(
+    write_yaml: WriteYaml, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # No input makes a stage raise anything but an UnderlayError: make placement raise.
+    monkeypatch.setattr("underlay.cli.run.run_compare", _placement_raises)
+    monkeypatch.delenv("UNDERLAY_DEBUG", raising=False)
+    monkeypatch.setattr(sys, "argv", ["underlay", "compare", str(write_yaml(GOOD))])
+    with pytest.raises(SystemExit) as exit_:
+        main()
+    out, err = capsys.readouterr()
+    err = ANSI.sub("", err)  # in case stderr is a terminal (pytest -s)
+    assert exit_.value.code == 1
+    assert out == ""
+    first, *more = err.splitlines()
+    assert first == f"Internal error: RuntimeError: {BUG}"
+    assert " ".join(" ".join(more).split()) == HINT  # wrapped at the console's width
+    assert "Traceback" not in err
+
+
+def test_underlay_debug_shows_the_bug_itself(
+    write_yaml: WriteYaml, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("underlay.cli.run.run_compare", _placement_raises)
+    monkeypatch.setenv("UNDERLAY_DEBUG", "1")
+    monkeypatch.setattr(sys, "argv", ["underlay", "compare", str(write_yaml(GOOD))])
+    with pytest.raises(RuntimeError, match=BUG):
+        main()
+    assert "Internal error" not in capsys.readouterr().err
+
+
+def test_a_bug_in_a_real_process_is_one_line_and_exit_1(write_yaml: WriteYaml) -> None:
+    # The console script's entry point in a process of its own, its stderr a pipe.
+    script = (
+        "import sys, underlay.cli.run\n"
+        "def raises(*args, **kwargs):\n"
+        f"    raise RuntimeError({BUG!r})\n"
+        "underlay.cli.run.run_compare = raises\n"
+        "from underlay.entry import main\n"
+        "main()\n"
     )
+    env = {k: v for k, v in os.environ.items() if k not in ("UNDERLAY_DEBUG", "FORCE_COLOR")}
+    env |= {"PYTHONPATH": os.pathsep.join(sys.path), "COLUMNS": "200"}
     proc = subprocess.run(
-        [sys.executable, "-m", "underlay.cli", "compare", str(write_yaml(text))],
+        [sys.executable, "-c", script, "compare", str(write_yaml(GOOD))],
         capture_output=True,
         text=True,
+        env=env,
         timeout=60,
     )
-    assert "Traceback" not in proc.stderr
+    assert (proc.returncode, proc.stdout) == (1, "")
+    assert proc.stderr.splitlines() == [f"Internal error: RuntimeError: {BUG}", HINT]

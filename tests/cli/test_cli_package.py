@@ -77,6 +77,11 @@ def _help(path: list[str], flag: str = "--help") -> str:
     return ANSI.sub("", stdout)
 
 
+def _listed(group: Any) -> list[tuple[str, Any]]:
+    """The commands a group's help lists: all but the hidden aliases."""
+    return [(name, c) for name, c in group.commands.items() if not c.hidden]
+
+
 def _summary(command: Any) -> str:
     """The first paragraph of a command's help, on one line: what the command list shows."""
     text = command.short_help or inspect.cleandoc(command.help or "")
@@ -140,13 +145,24 @@ def test_help_shows_placeholders_not_python_types(path: list[str], command: Any)
 @pytest.mark.parametrize(("path", "group"), GROUPS, ids=_ids(GROUPS))
 def test_command_summaries_are_whole_sentences_on_one_line(path: list[str], group: Any) -> None:
     lines = _help(path).splitlines()
-    for name, command in group.commands.items():
+    for name, command in _listed(group):
         summary = _summary(command)
         # One sentence, ended: the list shows it whole, never cut with "…" or mid-line.
         assert summary.endswith(".") and ". " not in summary, (name, summary)
         row = [line for line in lines if re.match(rf"^│ {re.escape(name)} ", line)]
         assert len(row) == 1, (name, row)
         assert summary in row[0], (name, row[0])
+
+
+def test_analyse_is_listed_and_analyze_is_its_hidden_alias() -> None:
+    commands = dict(GROUPS[0][1].commands)
+    assert not commands["analyse"].hidden and commands["analyze"].hidden
+    listed = [name for name, _ in _listed(GROUPS[0][1])]
+    assert "analyse" in listed and "analyze" not in listed
+    text = _help([])
+    assert re.search(r"^│ analyse ", text, re.MULTILINE) and "analyze" not in text
+    # Both spellings run the same command: the same options, the same help text.
+    assert _help(["analyze"]).replace("analyze", "analyse") == _help(["analyse"])
 
 
 def test_summaries_are_whole_without_rich_too() -> None:
@@ -167,7 +183,7 @@ def test_summaries_are_whole_without_rich_too() -> None:
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     for _, group in GROUPS:
-        for name, command in group.commands.items():
+        for name, command in _listed(group):
             row = [line.split(maxsplit=1) for line in lines if line.startswith(f"  {name} ")]
             assert row == [[name, _summary(command)]], (name, row)
     assert not TYPE_NAME.search(proc.stdout)

@@ -16,7 +16,7 @@ from underlay.cli import app
 from underlay.model.scenario import MAX_SEED
 
 runner = CliRunner()
-COMMANDS = ["compare", "simulate", "analyze", "recommend"]
+COMMANDS = ["compare", "simulate", "analyse", "recommend"]
 SECRET = "root:x:0:0:SECRET-FIRST-LINE:/root:/bin/bash"
 
 
@@ -143,7 +143,7 @@ def test_a_missing_trace_names_both_files(tmp_path: Path) -> None:
             f"--seed: must be from 0 to {MAX_SEED:,} (as in the scenario), got -7",
         ),
         (
-            "analyze",
+            "analyse",
             "--seed",
             "-1",
             f"--seed: must be from 0 to {MAX_SEED:,} (as in the scenario), got -1",
@@ -155,7 +155,7 @@ def test_a_missing_trace_names_both_files(tmp_path: Path) -> None:
             f"--seed: must be from 0 to {MAX_SEED:,} (as in the scenario), got -1",
         ),
         ("compare", "--trials", "0", "--trials: must be from 1 to 100,000, got 0"),
-        ("analyze", "--trials", "100001", "--trials: must be from 1 to 100,000, got 100001"),
+        ("analyse", "--trials", "100001", "--trials: must be from 1 to 100,000, got 100001"),
         ("recommend", "--trials", "-5", "--trials: must be from 1 to 100,000, got -5"),
     ],
 )
@@ -198,8 +198,12 @@ def test_gpu_fragmentation_with_a_pinned_and_an_unpinned_workload_on_vms(tmp_pat
     text = scenario_yaml(
         hardware={
             "host_models": [
-                make_host_model("l4-host", cores=32, memory="256Gi", gpus={"model": "L4", "count": 4}),
-                make_host_model("a100-host", cores=64, memory="512Gi", gpus={"model": "A100", "count": 8}),
+                make_host_model(
+                    "l4-host", cores=32, memory="256Gi", gpus={"model": "L4", "count": 4}
+                ),
+                make_host_model(
+                    "a100-host", cores=64, memory="512Gi", gpus={"model": "A100", "count": 8}
+                ),
             ]
         },
         substrates=[{"kind": "vm"}],
@@ -211,13 +215,16 @@ def test_gpu_fragmentation_with_a_pinned_and_an_unpinned_workload_on_vms(tmp_pat
                 workloads=[
                     make_workload("free", replicas=3, cpu="4", memory="16Gi", gpu={"count": 1}),
                     make_workload(
-                        "pinned", replicas=3, cpu="4", memory="16Gi",
+                        "pinned",
+                        replicas=3,
+                        cpu="4",
+                        memory="16Gi",
                         gpu={"count": 1, "models": ["A100"]},
                     ),
                 ],
             )
         ],
-    )  # fmt: skip
+    )
     path = tmp_path / "gpu.yaml"
     path.write_text(text, encoding="utf-8")
     code, stdout, stderr = invoke("compare", path, "--json", "--no-simulate", "--no-analyse")

@@ -30,7 +30,7 @@ from underlay.cli import app
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((REPO / "examples").glob("*.yaml"))
-COMMANDS = ("compare", "simulate", "analyze", "recommend")
+COMMANDS = ("compare", "simulate", "analyse", "recommend")
 WIDTHS = (80, 120)
 TRIALS = ("--trials", "200")  # fewer failure years than the examples ask: faster, same layout
 runner = CliRunner()

@@ -45,34 +45,34 @@ from underlay.placement.result import (
     SubstratePlacement,
 )
 
-__all__ = ["Resources3", "SubstrateStatic", "TenantStatic", "UnplacedRow", "analyse"]
+__all__ = ["ResourceTotals", "SubstrateStatic", "TenantStatic", "UnplacedRow", "analyse_capacity"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 
 
 @dataclass(frozen=True)
-class Resources3:
+class ResourceTotals:
     """CPU (millicores), memory (MiB) and GPU (milli-GPUs) totals."""
 
     cpu_milli: float = 0.0
     memory_mib: float = 0.0
     gpu_milli: float = 0.0
 
-    def __add__(self, other: Resources3) -> Resources3:
-        return Resources3(
+    def __add__(self, other: ResourceTotals) -> ResourceTotals:
+        return ResourceTotals(
             self.cpu_milli + other.cpu_milli,
             self.memory_mib + other.memory_mib,
             self.gpu_milli + other.gpu_milli,
         )
 
-    def share_of(self, whole: Resources3) -> Resources3:
+    def share_of(self, whole: ResourceTotals) -> ResourceTotals:
         """Each resource as a fraction of ``whole`` (0 where ``whole`` has none)."""
 
         def frac(a: float, b: float) -> float:
             return a / b if b else 0.0
 
-        return Resources3(
+        return ResourceTotals(
             frac(self.cpu_milli, whole.cpu_milli),
             frac(self.memory_mib, whole.memory_mib),
             frac(self.gpu_milli, whole.gpu_milli),
@@ -104,7 +104,7 @@ class TenantStatic:
     running_version: str
     pods: int
     pods_placed: int
-    allocated: Resources3
+    allocated: ResourceTotals
     nodes: int
     hosts: int
     control_plane_machines: int
@@ -130,11 +130,11 @@ class SubstrateStatic:
     vms: int
     control_plane_machines: int
     control_plane_modes: dict[str, int]  # mode → clusters (the shared cluster counts once)
-    capacity: Resources3
-    allocated: Resources3
-    burst_room: Resources3  # room VMs keep above their pods' requests (sizing: limits / peak)
-    overhead: dict[str, Resources3]
-    stranded: dict[str, Resources3]
+    capacity: ResourceTotals
+    allocated: ResourceTotals
+    burst_room: ResourceTotals  # room VMs keep above their pods' requests (sizing: limits / peak)
+    overhead: dict[str, ResourceTotals]
+    stranded: dict[str, ResourceTotals]
     versions_per_host_max: int
     versions_per_host_mean: float
     tenants_per_kernel_max: int
@@ -162,11 +162,13 @@ class SubstrateStatic:
         return self.cost_capex + self.cost_power + self.cost_licences
 
 
-def _sum(cpu: F64 | I64, mem: F64 | I64, gpu: F64 | I64 | float = 0.0) -> Resources3:
-    return Resources3(float(np.sum(cpu)), float(np.sum(mem)), float(np.sum(gpu)))
+def _sum(cpu: F64 | I64, mem: F64 | I64, gpu: F64 | I64 | float = 0.0) -> ResourceTotals:
+    return ResourceTotals(float(np.sum(cpu)), float(np.sum(mem)), float(np.sum(gpu)))
 
 
-def analyse(scenario: Scenario, defaults: Defaults, p: SubstratePlacement) -> SubstrateStatic:
+def analyse_capacity(
+    scenario: Scenario, defaults: Defaults, p: SubstratePlacement
+) -> SubstrateStatic:
     """Everything the static comparison shows for placement ``p``."""
     nodes, n_hosts = p.nodes, len(p.hosts)
     host_role = np.array(p.hosts.role, np.int64)
@@ -202,7 +204,7 @@ def analyse(scenario: Scenario, defaults: Defaults, p: SubstratePlacement) -> Su
     capacity = _sum(p.host_cpu, p.host_mem, p.host_gpus * 1000)
     allocated = _sum(C, M, G)
     cp_nodes = nodes.role != WORKER
-    overhead: dict[str, Resources3] = {}
+    overhead: dict[str, ResourceTotals] = {}
     vm_substrate = scenario.substrate(p.name) if is_vm else None
     if is_vm:
         assert isinstance(vm_substrate, Vm)
@@ -230,14 +232,14 @@ def analyse(scenario: Scenario, defaults: Defaults, p: SubstratePlacement) -> Su
 
     # ---- burst room: what VMs sized above their pods' requests keep for their peaks ----
     used = _sum(nodes.used_cpu[worker], nodes.used_mem[worker])
-    sandbox = overhead.get("sandbox", Resources3())
-    burst_room = Resources3(
+    sandbox = overhead.get("sandbox", ResourceTotals())
+    burst_room = ResourceTotals(
         max(used.cpu_milli - allocated.cpu_milli - sandbox.cpu_milli, 0.0),
         max(used.memory_mib - allocated.memory_mib - sandbox.memory_mib, 0.0),
     )
 
     # ---- stranded, by cause --------------------------------------------------------
-    stranded: dict[str, Resources3] = {}
+    stranded: dict[str, ResourceTotals] = {}
     free_cpu = nodes.alloc_cpu - nodes.used_cpu
     free_mem = nodes.alloc_mem - nodes.used_mem
     free_gpu = nodes.gpu_cap_milli - nodes.gpu_used_milli
@@ -246,7 +248,7 @@ def analyse(scenario: Scenario, defaults: Defaults, p: SubstratePlacement) -> Su
 
     def add(cause: str, mask: NDArray[np.bool_]) -> None:
         if mask.any():
-            stranded[cause] = stranded.get(cause, Resources3()) + _sum(
+            stranded[cause] = stranded.get(cause, ResourceTotals()) + _sum(
                 free_cpu[mask], free_mem[mask], free_gpu[mask]
             )
 

@@ -45,12 +45,16 @@ Per tenant ``t`` on substrate ``s``:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 
 from underlay.model.scenario import Scenario, Vm
 from underlay.pipeline import Analysis, Comparison, Simulation
+
+if TYPE_CHECKING:
+    from underlay.analysis.cost import SubstrateCost
 
 __all__ = ["Evidence", "gather"]
 
@@ -122,9 +126,13 @@ def _gpu_mode(scenario: Scenario, label: str) -> str:
 
 # The GPU mode a workload's share is given in (placement.gpus), as the constraint names it.
 _TRAINING_MODE = {
-    "baremetal": "baremetal", "time-slicing": "baremetal", "mig": "baremetal",
-    "passthrough": "passthrough", "vgpu": "vgpu", "vgpu-mig": "vgpu",
-}  # fmt: skip
+    "baremetal": "baremetal",
+    "time-slicing": "baremetal",
+    "mig": "baremetal",
+    "passthrough": "passthrough",
+    "vgpu": "vgpu",
+    "vgpu-mig": "vgpu",
+}
 
 
 def _training_modes(scenario: Scenario, labels: list[str]) -> list[list[list[str]]]:
@@ -165,6 +173,73 @@ def _tenant_tax(scenario: Scenario, comparison: Comparison, substrate: object) -
     return out
 
 
+@dataclass
+class _Figures:
+    """The figures ``gather`` fills in stage by stage, each neutral until a stage sets it;
+    its fields are :class:`Evidence`'s."""
+
+    cost: F64
+    throughput: F64
+    latency_p95: F64
+    unmet: F64
+    slowdown: F64
+    gpu_unmet: F64
+    exposure: F64
+    exposure_host: F64
+    violations: F64
+    sla_probability: F64
+    cpu_sla: F64
+    months_off_version: F64
+    forced_upgrades: F64
+    months_unsupported: F64
+    placed: F64
+    version_mismatch: F64
+    capex: F64
+    licences: F64
+    host_bound: F64
+    cpu_tax: F64
+    substrate_cost: F64
+    substrate_capex: F64
+    substrate_licences: F64
+    gpu_efficiency: F64
+    violation_pairs: list[list[tuple[int, int]]]
+
+    @classmethod
+    def neutral(cls, tenants: int, substrates: int) -> _Figures:
+        """Nothing paid, every pod placed at full speed, every SLA met, nothing exposed."""
+
+        def full(value: float) -> F64:
+            return np.full((tenants, substrates), value, np.float64)
+
+        return cls(
+            cost=full(0),
+            throughput=full(1),
+            latency_p95=full(1),
+            unmet=full(0),
+            slowdown=full(0),
+            gpu_unmet=full(0),
+            exposure=full(0),
+            exposure_host=full(0),
+            violations=full(0),
+            sla_probability=full(1),
+            cpu_sla=full(100),
+            months_off_version=full(0),
+            forced_upgrades=full(0),
+            months_unsupported=full(0),
+            placed=full(1),
+            version_mismatch=full(0),
+            capex=full(0),
+            licences=full(0),
+            host_bound=full(0),
+            cpu_tax=full(0),
+            substrate_cost=np.zeros(substrates),
+            substrate_capex=np.zeros(substrates),
+            substrate_licences=np.zeros(substrates),
+            gpu_efficiency=np.ones(substrates),
+            violation_pairs=[[] for _ in range(substrates)],
+        )
+
+
 def gather(
     comparison: Comparison, simulation: Simulation | None = None, analysis: Analysis | None = None
 ) -> Evidence:
@@ -172,40 +247,79 @@ def gather(
     sc = comparison.scenario
     names = [t.name for t in sc.tenants]
     labels = [s.name for s in comparison.substrates]
-    T, S = len(names), len(labels)
-    shape = (T, S)
-
-    def full(value: float) -> F64:
-        return np.full(shape, value, np.float64)
-
-    cost, throughput, latency, unmet, slowdown = full(0), full(1), full(1), full(0), full(0)
-    gpu_unmet = full(0)
-    exposure, violations = full(0), full(0)
-    sla_p, cpu_sla = full(1), full(100)
-    off, forced, unsupported, placed, mismatch = full(0), full(0), full(0), full(1), full(0)
-    substrate_cost = np.zeros(S)
-    capex, licences, exposure_host = full(0), full(0), full(0)
-    substrate_capex, substrate_licences = np.zeros(S), np.zeros(S)
-    pairs: list[list[tuple[int, int]]] = [[] for _ in range(S)]
-    missing: list[str] = []
-    pods = np.array(
-        [sum(w.replicas for c in t.clusters for w in c.workloads) for t in sc.tenants], float
-    )
-    uses_gpu = [any(w.gpu_count > 0 for c in t.clusters for w in c.workloads) for t in sc.tenants]
-    training = np.array(
-        [
-            any(w.workload_class == "gpu-training" for c in t.clusters for w in c.workloads)
-            for t in sc.tenants
-        ],
-        bool,
-    )
     owned = sc.hardware.inventory is not None  # hosts paid for whether opened or not
-    host_bound, substrate_host_bound = full(0), np.zeros(S)
-    cpu_tax, gpu_eff = full(0), np.ones(S)
+    uses_gpu = [any(w.gpu_count > 0 for c in t.clusters for w in c.workloads) for t in sc.tenants]
+    fig = _Figures.neutral(len(names), len(labels))
+    _from_placement(fig, comparison, uses_gpu, owned)
+    missing: list[str] = []
+    if simulation is not None:
+        _from_simulation(fig, simulation)
+    else:
+        missing.append("simulation")
+        # Pods that could not be placed get nothing: their demand is unmet, their SLA missed
+        # (a simulation counts them itself, so this is for the static figures only).
+        fig.unmet = 1 - fig.placed
+        fig.cpu_sla = fig.cpu_sla * fig.placed
+    sections = analysis.sections if analysis is not None else ()
+    missing += [s for s in ("isolation", "failures", "lifecycle", "cost") if s not in sections]
+    if analysis is not None:
+        _from_analysis(fig, analysis, names, owned)
+    host = _vm_hosts(comparison)
+    workloads = [[w for c in t.clusters for w in c.workloads] for t in sc.tenants]
+    return Evidence(
+        scenario=sc,
+        tenants=names,
+        substrates=labels,
+        kinds=[s.kind for s in comparison.substrates],
+        gpu_modes=[_gpu_mode(sc, label) for label in labels],
+        training_modes=_training_modes(sc, labels),
+        pods=np.array([sum(w.replicas for w in ws) for ws in workloads], float),
+        gpu_training=np.array(
+            [any(w.workload_class == "gpu-training" for w in ws) for ws in workloads], bool
+        ),
+        uses_gpu=np.array(uses_gpu, bool),
+        substrate_host_bound=fig.host_bound.sum(axis=0),
+        host_cpu=host["cpu"],
+        host_mem=host["mem"],
+        hypervisor_cpu=host["hyp_cpu"],
+        hypervisor_mem=host["hyp_mem"],
+        vm_cpu=host["vm_cpu"],
+        vm_mem=host["vm_mem"],
+        missing=missing,
+        **vars(fig),
+    )
+
+
+def _from_placement(
+    fig: _Figures, comparison: Comparison, uses_gpu: list[bool], owned: bool
+) -> None:
+    """The static figures: placement, the CPU tax and the static cost."""
+    sc = comparison.scenario
+    for j, p in enumerate(comparison.placements):
+        fig.cpu_tax[:, j] = _tenant_tax(sc, comparison, sc.substrate(p.name))
+    for j, st in enumerate(comparison.substrates):
+        fig.gpu_efficiency[j] = st.gpu_efficiency
+        fig.substrate_cost[j] = st.cost_per_month_usd
+        fig.substrate_capex[j], fig.substrate_licences[j] = st.cost_capex, st.cost_licences
+        whole = st.cost_per_month_usd or 1.0
+        for i, t in enumerate(st.tenants):
+            fig.cost[i, j] = t.cost_per_month_usd
+            fig.capex[i, j] = t.cost_per_month_usd * st.cost_capex / whole
+            fig.licences[i, j] = t.cost_per_month_usd * st.cost_licences / whole
+            fig.host_bound[i, j] = fig.licences[i, j] + (0.0 if owned else fig.capex[i, j])
+            # without a simulation: the GPU's efficiency for tenants using GPUs, else the CPU's
+            fig.throughput[i, j] = st.gpu_efficiency if uses_gpu[i] else st.cpu_efficiency
+            fig.placed[i, j] = t.pods_placed / t.pods if t.pods else 1.0
+            fig.version_mismatch[i, j] = float(t.running_version != t.wanted_version)
+
+
+def _vm_hosts(comparison: Comparison) -> dict[str, F64]:
+    """Per substrate, the VM hosts' CPU and memory, the hypervisor's and the VMs' (0 on
+    every substrate but ``vm``)."""
+    sc, S = comparison.scenario, len(comparison.placements)
     host = {k: np.zeros(S) for k in ("cpu", "mem", "hyp_cpu", "hyp_mem", "vm_cpu", "vm_mem")}
     for j, p in enumerate(comparison.placements):
         sub = sc.substrate(p.name)
-        cpu_tax[:, j] = _tenant_tax(sc, comparison, sub)
         if isinstance(sub, Vm):
             on = p.nodes.host >= 0
             host["cpu"][j], host["mem"][j] = p.host_cpu.sum(), p.host_mem.sum()
@@ -215,116 +329,57 @@ def gather(
             host["vm_mem"][j] = (
                 p.nodes.size_mem[on] / sub.memory_overcommit + p.nodes.vm_overhead_mem[on]
             ).sum()
-    for j, st in enumerate(comparison.substrates):
-        gpu_eff[j] = st.gpu_efficiency
-        substrate_cost[j] = st.cost_per_month_usd
-        substrate_capex[j], substrate_licences[j] = st.cost_capex, st.cost_licences
-        whole = st.cost_per_month_usd or 1.0
-        for i, t in enumerate(st.tenants):
-            cost[i, j] = t.cost_per_month_usd
-            capex[i, j] = t.cost_per_month_usd * st.cost_capex / whole
-            licences[i, j] = t.cost_per_month_usd * st.cost_licences / whole
-            host_bound[i, j] = licences[i, j] + (0.0 if owned else capex[i, j])
-            # without a simulation: the GPU's efficiency for tenants using GPUs, else the CPU's
-            throughput[i, j] = st.gpu_efficiency if uses_gpu[i] else st.cpu_efficiency
-            placed[i, j] = t.pods_placed / t.pods if t.pods else 1.0
-            mismatch[i, j] = float(t.running_version != t.wanted_version)
-    if simulation is not None:
-        for j, r in enumerate(simulation.results):
-            for i, ts in enumerate(r.tenants):
-                throughput[i, j] = ts.throughput_percent / 100
-                latency[i, j] = max(1.0, ts.latency_inflation_p95)
-                unmet[i, j] = ts.unmet_percent / 100
-                slowdown[i, j] = ts.slowdown_percent / 100
-                gpu_unmet[i, j] = ts.gpu_unmet_percent / 100
-                cpu_sla[i, j] = ts.sla_attainment_percent
-    else:
-        missing.append("simulation")
-        # Pods that could not be placed get nothing: their demand is unmet, their SLA missed
-        # (a simulation counts them itself, so this is for the static figures only).
-        unmet = 1 - placed
-        cpu_sla = cpu_sla * placed
-    sections = analysis.sections if analysis is not None else ()
-    for section in ("isolation", "failures", "lifecycle", "cost"):
-        if section not in sections:
-            missing.append(section)
-    if analysis is not None:
-        index = {n: i for i, n in enumerate(names)}
-        for j, a in enumerate(analysis.substrates):
-            if a.isolation is not None:
-                for i, ti in enumerate(a.isolation.tenants):
-                    exposure[i, j] = ti.incidents_per_year
-                    exposure_host[i, j] = sum(
-                        v for k, v in ti.by_escape.items() if k != "container"
-                    )
-                    violations[i, j] = ti.violations
-                pairs[j] = sorted(
-                    {
-                        (min(index[v.tenant], index[v.other]), max(index[v.tenant], index[v.other]))
-                        for v in a.isolation.violations
-                    }
+    return host
+
+
+def _from_simulation(fig: _Figures, simulation: Simulation) -> None:
+    for j, r in enumerate(simulation.results):
+        for i, ts in enumerate(r.tenants):
+            fig.throughput[i, j] = ts.throughput_percent / 100
+            fig.latency_p95[i, j] = max(1.0, ts.latency_inflation_p95)
+            fig.unmet[i, j] = ts.unmet_percent / 100
+            fig.slowdown[i, j] = ts.slowdown_percent / 100
+            fig.gpu_unmet[i, j] = ts.gpu_unmet_percent / 100
+            fig.cpu_sla[i, j] = ts.sla_attainment_percent
+
+
+def _from_analysis(fig: _Figures, analysis: Analysis, names: list[str], owned: bool) -> None:
+    index = {n: i for i, n in enumerate(names)}
+    for j, a in enumerate(analysis.substrates):
+        if a.isolation is not None:
+            for i, ti in enumerate(a.isolation.tenants):
+                fig.exposure[i, j] = ti.incidents_per_year
+                fig.exposure_host[i, j] = sum(
+                    v for k, v in ti.by_escape.items() if k != "container"
                 )
-            if a.failures is not None:
-                for i, tf in enumerate(a.failures.tenants):
-                    sla_p[i, j] = tf.sla_probability
-            if a.lifecycle is not None:
-                for i, tl in enumerate(a.lifecycle.tenants):
-                    off[i, j] = tl.months_off_own_version
-                    forced[i, j] = tl.forced_upgrades
-                    unsupported[i, j] = tl.months_out_of_support
-            if a.cost is not None:
-                substrate_cost[j] = a.cost.per_month.total
-                substrate_capex[j] = a.cost.per_month.capex
-                substrate_licences[j] = a.cost.per_month.licences
-                for i, tc in enumerate(a.cost.tenants):
-                    cost[i, j] = tc.per_month.total
-                    capex[i, j] = tc.per_month.capex
-                    licences[i, j] = tc.per_month.licences
-                    host_bound[i, j] = tc.per_month.licences + (
-                        0.0 if owned else tc.per_month.capex + tc.per_month.ops_hosts
-                    )
-    substrate_host_bound = host_bound.sum(axis=0)
-    return Evidence(
-        scenario=sc,
-        tenants=names,
-        substrates=labels,
-        kinds=[s.kind for s in comparison.substrates],
-        gpu_modes=[_gpu_mode(sc, label) for label in labels],
-        training_modes=_training_modes(sc, labels),
-        pods=pods,
-        gpu_training=training,
-        uses_gpu=np.array(uses_gpu, bool),
-        cost=cost,
-        throughput=throughput,
-        latency_p95=latency,
-        unmet=unmet,
-        slowdown=slowdown,
-        gpu_unmet=gpu_unmet,
-        exposure=exposure,
-        violations=violations,
-        sla_probability=sla_p,
-        cpu_sla=cpu_sla,
-        months_off_version=off,
-        forced_upgrades=forced,
-        months_unsupported=unsupported,
-        placed=placed,
-        cpu_tax=cpu_tax,
-        host_bound=host_bound,
-        substrate_cost=substrate_cost,
-        capex=capex,
-        licences=licences,
-        substrate_capex=substrate_capex,
-        substrate_licences=substrate_licences,
-        exposure_host=exposure_host,
-        version_mismatch=mismatch,
-        violation_pairs=pairs,
-        substrate_host_bound=substrate_host_bound,
-        gpu_efficiency=gpu_eff,
-        host_cpu=host["cpu"],
-        host_mem=host["mem"],
-        hypervisor_cpu=host["hyp_cpu"],
-        hypervisor_mem=host["hyp_mem"],
-        vm_cpu=host["vm_cpu"],
-        vm_mem=host["vm_mem"],
-        missing=missing,
-    )
+                fig.violations[i, j] = ti.violations
+            fig.violation_pairs[j] = sorted(
+                {
+                    (min(index[v.tenant], index[v.other]), max(index[v.tenant], index[v.other]))
+                    for v in a.isolation.violations
+                }
+            )
+        if a.failures is not None:
+            for i, tf in enumerate(a.failures.tenants):
+                fig.sla_probability[i, j] = tf.sla_probability
+        if a.lifecycle is not None:
+            for i, tl in enumerate(a.lifecycle.tenants):
+                fig.months_off_version[i, j] = tl.months_off_own_version
+                fig.forced_upgrades[i, j] = tl.forced_upgrades
+                fig.months_unsupported[i, j] = tl.months_out_of_support
+        if a.cost is not None:
+            _costs(fig, j, a.cost, owned)
+
+
+def _costs(fig: _Figures, j: int, cost: SubstrateCost, owned: bool) -> None:
+    """The cost analysis' figures for substrate ``j`` (power at the simulated load)."""
+    fig.substrate_cost[j] = cost.per_month.total
+    fig.substrate_capex[j] = cost.per_month.capex
+    fig.substrate_licences[j] = cost.per_month.licences
+    for i, tc in enumerate(cost.tenants):
+        fig.cost[i, j] = tc.per_month.total
+        fig.capex[i, j] = tc.per_month.capex
+        fig.licences[i, j] = tc.per_month.licences
+        fig.host_bound[i, j] = tc.per_month.licences + (
+            0.0 if owned else tc.per_month.capex + tc.per_month.ops_hosts
+        )

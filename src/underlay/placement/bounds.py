@@ -27,7 +27,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from underlay.solvers import quiet_stdout
+from underlay.quiet import quiet_stdout
 
 __all__ = ["hosts_lower_bound"]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from underlay.analysis.capacity import Resources3, SubstrateStatic
+from underlay.analysis.capacity import ResourceTotals, SubstrateStatic
 from underlay.pipeline import Analysis, Comparison, Simulation
 from underlay.simulation.results import SubstrateSimulation
 
@@ -18,7 +18,7 @@ __all__ = ["SCHEMA_VERSION", "comparison_to_dict"]
 SCHEMA_VERSION = 1
 
 
-def _res(r: Resources3) -> dict[str, float]:
+def _res(r: ResourceTotals) -> dict[str, float]:
     return {
         "cpu_milli": round(r.cpu_milli, 3),
         "memory_mib": round(r.memory_mib, 3),

@@ -1,4 +1,5 @@
-"""End to end: `underlay analyze` and the analysis sections of `underlay compare`.
+"""End to end: `underlay analyse` (alias `analyze`) and the analysis sections of
+`underlay compare`.
 
 Each example runs once per mode (module-scoped fixtures). The story tests compare
 substrates with each other in the JSON, never against hard-coded figures, so they keep
@@ -74,37 +75,37 @@ def _by_name(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def saas_text() -> str:
-    return _flat(_ok("analyze", SAAS, "--no-simulate"))
+    return _flat(_ok("analyse", SAAS, "--no-simulate"))
 
 
 @pytest.fixture(scope="module")
 def saas_json() -> dict[str, Any]:
-    return _json("analyze", SAAS, "--json")
+    return _json("analyse", SAAS, "--json")
 
 
 @pytest.fixture(scope="module")
 def ai_json() -> dict[str, Any]:
-    return _json("analyze", AI, "--json")
+    return _json("analyse", AI, "--json")
 
 
 @pytest.fixture(scope="module")
 def seeded() -> tuple[str, str]:
     """The same seeded run twice, as text."""
-    args = ("analyze", SAAS, "--json", "--seed", "7", "--trials", "50")
+    args = ("analyse", SAAS, "--json", "--seed", "7", "--trials", "50")
     return _ok(*args), _ok(*args)
 
 
 # ------------------------------------------------------------------ terminal report
 
 
-def test_analyze_prints_the_four_sections_in_order(saas_text: str) -> None:
+def test_analyse_prints_the_four_sections_in_order(saas_text: str) -> None:
     where = [saas_text.find(TITLES[s]) for s in SECTIONS]
     assert -1 not in where, where
     assert where == sorted(where)
     assert "Over time" not in saas_text  # --no-simulate: no usage replay
 
 
-def test_analyze_names_the_two_violations_on_the_shared_cluster(saas_text: str) -> None:
+def test_analyse_names_the_two_violations_on_the_shared_cluster(saas_text: str) -> None:
     found = re.findall(
         r"violation on (\S+): (\S+) \((\w+)\) shares \d+ kernels? with (\S+)", saas_text
     )
@@ -116,19 +117,26 @@ def test_analyze_names_the_two_violations_on_the_shared_cluster(saas_text: str) 
 
 
 def test_one_section_prints_only_that_section() -> None:
-    text = _flat(_ok("analyze", SAAS, "--section", "isolation"))
+    text = _flat(_ok("analyse", SAAS, "--section", "isolation"))
     assert TITLES["isolation"] in text
     assert "Failures" not in text and "Kubernetes lifecycle" not in text
     assert "Cost and energy" not in text and "Over time" not in text
 
 
+def test_analyze_is_an_alias_of_analyse() -> None:
+    args = (SAAS, "--section", "isolation", "--section", "failures", "--trials", "20")
+    text = _ok("analyse", *args)
+    assert TITLES["isolation"] in _flat(text) and TITLES["failures"] in _flat(text)
+    assert _ok("analyze", *args) == text
+
+
 def test_all_tenants_lists_every_tenant(write_yaml: WriteYaml) -> None:
     # 27 tenants: the report shows 25 unless --all-tenants.
     path = write_yaml(scenario_yaml(tenants=[make_tenant(f"team-{i:02d}") for i in range(27)]))
-    short = _flat(_ok("analyze", path, "--section", "isolation"))
+    short = _flat(_ok("analyse", path, "--section", "isolation"))
     assert "team-24" in short and "team-25" not in short
     assert "… and 2 more tenants" in short
-    full = _flat(_ok("analyze", path, "--section", "isolation", "--all-tenants"))
+    full = _flat(_ok("analyse", path, "--section", "isolation", "--all-tenants"))
     assert "team-26" in full and "more tenants" not in full
 
 
@@ -159,7 +167,7 @@ def test_json_has_every_section_and_the_failure_seed(saas_json: dict[str, Any]) 
 )
 def test_json_has_exactly_the_sections_asked(asked: tuple[str, ...], flag: str) -> None:
     args = [arg for s in asked for arg in ("--section", s)]
-    data = _json("analyze", SAAS, "--json", flag, "-s", "vm", "-s", "baremetal-shared", *args)
+    data = _json("analyse", SAAS, "--json", flag, "-s", "vm", "-s", "baremetal-shared", *args)
     assert data["analysis"]["sections"] == [s for s in SECTIONS if s in asked]  # file order
     assert "simulation" not in data  # usage is replayed only for the cost section
     assert sorted(s["name"] for s in data["substrates"]) == ["baremetal-shared", "vm"]
@@ -182,7 +190,7 @@ def test_same_seed_same_json_and_another_seed_differs(seeded: tuple[str, str]) -
     first, second = seeded
     assert first == second
     other = _json(
-        "analyze", SAAS, "--json", "--seed", "8", "--trials", "50", "--section", "failures"
+        "analyse", SAAS, "--json", "--seed", "8", "--trials", "50", "--section", "failures"
     )
     again = json.loads(first)
     pairs = zip(_by_name(again).values(), _by_name(other).values(), strict=True)
@@ -196,7 +204,7 @@ def test_same_seed_same_json_and_another_seed_differs(seeded: tuple[str, str]) -
 
 def test_scenario_failure_seed_is_used_unless_seed_is_given(write_yaml: WriteYaml) -> None:
     path = write_yaml(scenario_yaml(failures={"seed": 3}, simulation={"seed": 5}))
-    args = ("analyze", path, "--json", "--section", "failures")
+    args = ("analyse", path, "--json", "--section", "failures")
     assert _json(*args)["analysis"]["failure_seed"] == 3
     # --seed sets the failure Monte Carlo (README), overriding the file.
     assert _json(*args, "--seed", "7")["analysis"]["failure_seed"] == 7
@@ -227,12 +235,12 @@ def test_output_file_is_written_whole_and_stdout_stays_empty(
     scenario = write_yaml(scenario_yaml())
     out = tmp_path / "analysis.json"
     out.write_text("x" * 1_000_000)  # an older, longer file is replaced, not overwritten
-    code, stdout, stderr = _invoke("analyze", scenario, "--json", "-o", out)
+    code, stdout, stderr = _invoke("analyse", scenario, "--json", "-o", out)
     assert (code, stdout, stderr) == (0, "", "")
     data = json.loads(out.read_text(), parse_constant=_reject_constant)
     assert data["analysis"]["sections"] == list(SECTIONS)
     report = tmp_path / "analysis.txt"
-    code, stdout, _ = _invoke("analyze", scenario, "--output", report)
+    code, stdout, _ = _invoke("analyse", scenario, "--output", report)
     assert (code, stdout) == (0, "")
     text = _flat(report.read_text())
     assert all(TITLES[s] in text for s in SECTIONS)
@@ -249,7 +257,7 @@ def test_output_into_a_missing_folder_exits_2(
     write_yaml: WriteYaml, tmp_path: Path, as_json: bool
 ) -> None:
     out = tmp_path / "missing" / "analysis.out"
-    args = ["analyze", write_yaml(scenario_yaml()), "--section", "isolation", "-o", out]
+    args = ["analyse", write_yaml(scenario_yaml()), "--section", "isolation", "-o", out]
     result = runner.invoke(app, [str(a) for a in args] + (["--json"] if as_json else []))
     assert result.exit_code == 2, repr(result.exception)
     assert result.stdout == ""
@@ -261,7 +269,7 @@ def test_output_into_a_missing_folder_exits_2(
 def test_an_analysis_error_leaves_no_output_file(write_yaml: WriteYaml, tmp_path: Path) -> None:
     bad = make_tenant("bank", must_stay_supported=True, upgrade_cadence_months=30)
     out = tmp_path / "analysis.txt"
-    code, _, _ = _invoke("analyze", write_yaml(scenario_yaml(tenants=[bad])), "-o", out)
+    code, _, _ = _invoke("analyse", write_yaml(scenario_yaml(tenants=[bad])), "-o", out)
     assert code == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == ["scenario.yaml"]
 
@@ -326,7 +334,7 @@ def test_bad_input_is_one_line_exit_2(
     write_yaml: WriteYaml, text: str, args: list[str], needles: list[str]
 ) -> None:
     path = write_yaml(text, "bad.yaml")
-    code, stdout, stderr = _invoke("analyze", path, "--no-simulate", *args)
+    code, stdout, stderr = _invoke("analyse", path, "--no-simulate", *args)
     assert code == 2
     assert stdout == ""
     assert stderr.startswith("Error: ") and stderr.count("\n") == 1, stderr
@@ -334,7 +342,7 @@ def test_bad_input_is_one_line_exit_2(
         assert needle in stderr
 
 
-@pytest.mark.parametrize("command", ["analyze", "compare"])
+@pytest.mark.parametrize("command", ["analyse", "compare"])
 @pytest.mark.parametrize("trials", ["0", "-5"])
 def test_trials_below_one_is_refused(write_yaml: WriteYaml, command: str, trials: str) -> None:
     code, stdout, stderr = _invoke(command, write_yaml(scenario_yaml()), "--trials", trials)
@@ -397,15 +405,22 @@ def test_owned_hosts_left_idle_show_and_are_paid_for(write_yaml: WriteYaml) -> N
     path = write_yaml(
         scenario_yaml(
             hardware={
-                "host_models": [{"name": "std", "cores": 64, "memory": "256Gi",
-                                 "price_usd": 12_000, "lifetime_years": 5}],
+                "host_models": [
+                    {
+                        "name": "std",
+                        "cores": 64,
+                        "memory": "256Gi",
+                        "price_usd": 12_000,
+                        "lifetime_years": 5,
+                    }
+                ],
                 "inventory": [{"model": "std", "count": 12}],
             },
             costs={"ops_per_host_month_usd": 50},
             substrates=[{"kind": "baremetal-shared"}, {"kind": "vm"}],
             simulation={"horizon_hours": 2, "step_minutes": 15},
         )
-    )  # fmt: skip
+    )
     data = _json("compare", path, "--json")
     for s in data["substrates"]:
         opened = s["hosts"]["total"]
@@ -437,7 +452,7 @@ def test_lifecycle_problems_are_refused_when_the_file_is_read(write_yaml: WriteY
     # Not only when the lifecycle section runs: --section isolation refuses the file too.
     bad = make_tenant("bank", must_stay_supported=True, upgrade_cadence_months=30)
     path = write_yaml(scenario_yaml(tenants=[bad]), "bad.yaml")
-    code, stdout, stderr = _invoke("analyze", path, "--section", "isolation", "--no-simulate")
+    code, stdout, stderr = _invoke("analyse", path, "--section", "isolation", "--no-simulate")
     assert code == 2 and stdout == ""
     assert "bad.yaml: line" in stderr and "impossible cadence" in stderr
 

@@ -1,11 +1,11 @@
 """How ``underlay --help`` reads: placeholders a user understands, not Python type names.
 
 Typer puts each parameter's Python type beside it (``--json <bool>``, ``SCENARIO
-<path>``). Here every option that takes a value declares its own metavar in ``cli.py``
-(``--seed SEED``, ``--output FILE``, ``--trials N``); the two kinds Typer gives no say
-over are handled by these command classes: a flag (``--json``, ``--help``, ``--version``)
-takes no value, so it shows none, and a positional argument shows its name in capitals
-(``SCENARIO``), whose help says what it is. ``tests/cli/test_cli_package.py`` runs every
+<path>``). Here every option that takes a value declares its own metavar (``--seed SEED``,
+``--output FILE``, ``--trials N``; in ``options.py`` and the verbs); the two kinds Typer
+gives no say over are handled by these command classes: a flag (``--json``, ``--help``,
+``--version``) takes no value, so it shows none, and a positional argument shows its name
+in capitals (``SCENARIO``), whose help says what it is. ``tests/cli/test_cli_package.py`` runs every
 command's ``--help`` and refuses any ``<type>`` left.
 
 A command's docstring is a one-sentence summary (the command list shows it, so it must fit

@@ -1,4 +1,5 @@
-"""What every call of SciPy's HiGHS solver needs: its C++ chatter kept off stdout."""
+"""Stdout kept quiet at the file-descriptor level: what every call of SciPy's HiGHS solver
+(the placement bound, the hybrid plan) needs, so its C++ chatter never reaches ``--json``."""
 
 from __future__ import annotations
 

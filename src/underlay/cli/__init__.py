@@ -1,0 +1,25 @@
+"""The ``underlay`` command line: thin; parses arguments, calls the pipeline, renders.
+
+Exit codes: 0 success; 1 an underlay error; 2 bad input (a file or option); 3 the
+scenario cannot be satisfied at all.
+
+Its modules, from the entry point inwards:
+
+- ``app``: the Typer application and its ``import`` group, ``--version``, and
+  :func:`main`, which reports a bug in one line;
+- ``verbs``: ``compare``, ``simulate``, ``analyse``, ``recommend``, and ``schema``,
+  ``defaults``, ``example``, ``docs``; ``import_verbs``: ``underlay import …``;
+- ``options``: the options the scenario verbs share; ``help``: how ``--help`` reads;
+- ``run``: the run flow of the scenario verbs (check the options, load, place, simulate,
+  analyse, decide, with a progress bar when big); ``render``: which renderer the results
+  go through, and where;
+- ``output``: ``Error:`` lines, the console's width, files written whole.
+"""
+
+from __future__ import annotations
+
+from underlay.cli import import_verbs, verbs  # noqa: F401  (importing them registers the verbs)
+from underlay.cli.app import app, main
+from underlay.cli.output import write_atomically
+
+__all__ = ["app", "main", "write_atomically"]

@@ -1,0 +1,230 @@
+"""The run flow the four scenario verbs share (``compare``, ``simulate``, ``analyse``,
+``recommend``): check the options, load the scenario, run the stages, decide, render.
+
+Every option is checked before a stage runs, and every file to be written before the
+scenario is placed: a typo costs a second, not minutes of placement. A big run on a
+terminal shows a progress bar on stderr (placing, simulating, analysing); JSON, a pipe or
+a small run shows none. Any :class:`~underlay.errors.UnderlayError` becomes one
+``Error:`` line and its exit code (``output.fail``).
+"""
+
+from __future__ import annotations
+
+import gc
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from underlay.cli.output import WIDTHS, err, fail
+from underlay.errors import InputError, ScenarioError, UnderlayError
+from underlay.files import refuse_overwrite
+from underlay.model.loading import load_scenario
+from underlay.model.scenario import MAX_SEED, Scenario
+from underlay.pipeline import SECTIONS, Analysis, Comparison, Simulation, total_pods
+from underlay.pipeline import analyse as run_analyse
+from underlay.pipeline import compare as run_compare
+from underlay.pipeline import simulate as run_simulate
+
+if TYPE_CHECKING:
+    from underlay.decision.results import Decision
+
+__all__ = ["RunOptions", "RunResults", "run"]
+
+# A run this big (pods, or pods × simulated steps) shows a progress bar on a terminal.
+_PROGRESS_FROM_PODS = 50_000
+_PROGRESS_FROM_POD_STEPS = 50_000_000
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """What a scenario verb asks of a run: its parsed options, and what it shows."""
+
+    path: Path  # the scenario file
+    as_json: bool = False  # --json
+    substrates: list[str] | None = None  # --substrate: names or kinds (None: all)
+    strategy: str | None = None  # --strategy, overriding the scenario's
+    simulate: bool = False  # replay usage over time
+    sections: tuple[str, ...] = ()  # the analyses to run (none: no analysis)
+    seed: int | None = None  # --seed, overriding the scenario's
+    trials: int | None = None  # --trials, overriding the scenario's
+    output: Path | None = None  # --output: the terminal tables or the JSON go there
+    all_tenants: bool = False  # --all-tenants: no cut at 25 tenants
+    show_placement: bool = False  # compare: the substrate table and the simulation's summary
+    weights: tuple[str, ...] = ()  # --weight FACTOR=WEIGHT, as given
+    decide: bool = False  # score the substrates and give the verdict
+    report: Path | None = None  # --report: the HTML report
+    markdown: Path | None = None  # --markdown: the Markdown report
+    plan: Path | None = None  # recommend: where the plan scenario goes (beside it by default)
+    recommend: bool = False  # recommend: the decision alone; no plan is an error
+    width: int | None = None  # --width
+    allow_paths: bool = False  # trace files outside the scenario's folder may be read
+
+
+@dataclass(frozen=True)
+class RunResults:
+    """What a run's stages produced, for the renderers."""
+
+    scenario: Scenario  # as loaded, with --seed applied
+    comparison: Comparison
+    simulation: Simulation | None
+    analysis: Analysis | None
+    decision: Decision | None
+
+
+def run(opts: RunOptions) -> None:
+    """Check ``opts``, run the stages, render the results (exit 2 on bad input)."""
+    from underlay.cli.render import render
+
+    try:
+        results = _results(opts)
+    except UnderlayError as exc:
+        raise fail(exc) from None
+    render(opts, results)
+
+
+def _results(opts: RunOptions) -> RunResults:
+    _check_numbers(opts)
+    sc = load_scenario(opts.path, allow_paths=opts.allow_paths)
+    # The scenario (and the imports) live until the process exits: keep them out of
+    # the cyclic collector's full passes, which otherwise rescan them during placement
+    # (0.14 s of a 1M-pod placement; benchmarks/README.md).
+    gc.freeze()
+    _check_strategy(opts)
+    _check_targets(opts)
+    from underlay.decision.decide import parse_weights
+
+    try:
+        weights = parse_weights(list(opts.weights), sc.weights.as_dict())
+    except ValueError as exc:
+        raise InputError(f"--weight: {exc}") from None
+    unknown = [s for s in opts.sections if s not in SECTIONS]
+    if unknown:
+        raise InputError(f"--section: unknown {unknown[0]!r} (known: {', '.join(SECTIONS)})")
+    if opts.seed is not None:
+        sc = sc.model_copy(
+            update={"simulation": sc.simulation.model_copy(update={"seed": opts.seed})}
+        ).with_base_dir(sc.base_dir)
+    try:
+        comparison, simulation, analysis = _stages(sc, opts)
+        decision = None
+        if opts.decide and analysis is not None:
+            from underlay.decision.decide import decide
+
+            decision = decide(
+                comparison, simulation, analysis, weights=weights, require_plan=opts.recommend
+            )
+    except ScenarioError as exc:  # found after loading: name the file like load errors
+        if not str(exc).startswith(str(opts.path)):
+            raise ScenarioError(f"{opts.path}: {exc}") from None
+        raise
+    return RunResults(sc, comparison, simulation, analysis, decision)
+
+
+def _check_numbers(opts: RunOptions) -> None:
+    """Out-of-range numeric options, refused before anything is read (exit 2, one line)."""
+    if opts.width is not None and not WIDTHS[0] <= opts.width <= WIDTHS[1]:
+        raise InputError(
+            f"--width: must be from {WIDTHS[0]} to {WIDTHS[1]:,} columns, got {opts.width}"
+        )
+    if opts.seed is not None and not 0 <= opts.seed <= MAX_SEED:
+        raise InputError(
+            f"--seed: must be from 0 to {MAX_SEED:,} (as in the scenario), got {opts.seed}"
+        )
+    if opts.trials is not None and not 1 <= opts.trials <= 100_000:
+        raise InputError(f"--trials: must be from 1 to 100,000, got {opts.trials}")
+
+
+def _check_strategy(opts: RunOptions) -> None:
+    if opts.strategy is not None:
+        from underlay.placement.strategies import STRATEGIES
+
+        if opts.strategy not in STRATEGIES:
+            raise InputError(
+                f"--strategy: unknown {opts.strategy!r} (known: {', '.join(STRATEGIES)})"
+            )
+
+
+def _check_targets(opts: RunOptions) -> None:
+    """The files to write: none may replace the scenario, each folder must exist."""
+    targets = {
+        "--output": opts.output,
+        "--report": opts.report,
+        "--markdown": opts.markdown,
+        "--plan": opts.plan,
+    }
+    for flag, target in targets.items():
+        if target is None:
+            continue
+        refuse_overwrite(flag, target, [("scenario", opts.path)])
+        if not target.parent.is_dir():
+            # Say so now, not after minutes of placement and simulation.
+            raise InputError(
+                f"{flag} {target}: folder {target.parent} does not exist; create it "
+                "or write elsewhere"
+            )
+
+
+def _stages(
+    sc: Scenario, opts: RunOptions
+) -> tuple[Comparison, Simulation | None, Analysis | None]:
+    """Placement, the simulation if asked, the analyses asked; with a progress bar on a
+    terminal when the run is big."""
+    pods = total_pods(sc)
+    big = pods >= _PROGRESS_FROM_PODS or (
+        opts.simulate and pods * sc.simulation.steps >= _PROGRESS_FROM_POD_STEPS
+    )
+    if not big or opts.as_json or not err.is_terminal:
+        comparison = run_compare(sc, substrates=opts.substrates, strategy=opts.strategy)
+        simulation = run_simulate(sc, comparison=comparison) if opts.simulate else None
+        return comparison, simulation, _analyses(opts, comparison, simulation)
+    return _stages_with_progress(sc, opts, pods)
+
+
+def _analyses(
+    opts: RunOptions, comparison: Comparison, simulation: Simulation | None, **kw: Any
+) -> Analysis | None:
+    if not opts.sections:
+        return None
+    return run_analyse(
+        comparison, simulation, sections=opts.sections, trials=opts.trials, seed=opts.seed, **kw
+    )
+
+
+def _stages_with_progress(
+    sc: Scenario, opts: RunOptions, pods: int
+) -> tuple[Comparison, Simulation | None, Analysis | None]:
+    kinds = opts.substrates or sc.substrate_labels
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
+        placing = bar.add_task("placing", total=pods * len(kinds))
+        comparison = run_compare(
+            sc,
+            substrates=opts.substrates,
+            strategy=opts.strategy,
+            on_substrate=lambda k: bar.update(placing, description=f"placing on {k}"),
+            on_pods=lambda n: bar.advance(placing, n),
+        )
+        simulation = None
+        if opts.simulate:
+            steps = bar.add_task("simulating", total=sc.simulation.steps * len(kinds))
+            simulation = run_simulate(
+                sc,
+                comparison=comparison,
+                on_substrate=lambda k: bar.update(steps, description=f"simulating {k}"),
+                on_steps=lambda n: bar.advance(steps, n),
+            )
+        analysing = bar.add_task("analysing", total=len(opts.sections) * len(kinds))
+
+        def on_step(what: str) -> None:
+            bar.update(analysing, description=f"analysing {what}")
+            bar.advance(analysing, 1)
+
+        return comparison, simulation, _analyses(opts, comparison, simulation, on_step=on_step)
