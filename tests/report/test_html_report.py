@@ -1,7 +1,7 @@
 """The HTML report, opened in a real browser: Debian's Chromium, headless, through Playwright.
 
-The report of ``examples/saas-platform.yaml`` (compare, simulate, analyse, and a hand-made
-decision) is written to a temporary file and opened by its ``file://`` URL. The page must
+The report of ``examples/saas-platform.yaml`` (compare, simulate, analyse and decide, as
+``underlay compare --report`` runs them) is written to a temporary file and opened by its ``file://`` URL. The page must
 draw every figure, log no console error and no page error, and request nothing but the
 file itself. A tenant, an isolation class and the scenario named
 ``<script>alert(1)</script>`` must show as text, and no alert may fire.
@@ -29,7 +29,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from test_markdown_report import saas_decision
+from test_markdown_report import saas_decision, saas_real_decision
 
 from underlay import compare, load_scenario
 from underlay.model.scenario import IsolationClassDef, Scenario
@@ -208,7 +208,9 @@ def _keep(page: Any, html_path: Path, name: str) -> None:
 
 def test_saas_report_in_a_browser(browser: Any, tmp_path: Path) -> None:
     comparison, simulation, analysis = _saas()
-    decision = saas_decision(*_names(comparison))
+    decision = saas_real_decision()
+    v = decision.scorecard.verdict
+    assert v.runner_up and not v.tie and not v.placement_decides  # the headline checked below
     path = tmp_path / "saas-platform.html"
     path.write_text(render_html(comparison, simulation, analysis, decision), encoding="utf-8")
     visit = Visit()
@@ -224,8 +226,8 @@ def test_saas_report_in_a_browser(browser: Any, tmp_path: Path) -> None:
         )
         assert drawn == [[key, True, True] for key in ALL_FIGURES]
         verdict = page.inner_text("#verdict")
-        assert "vm wins by 12.5 points over baremetal-dedicated." in verdict
-        assert "vm keeps regulated tenants off the untrusted tenant's kernel" in verdict
+        assert f"{v.winner} wins by {v.margin:.1f} points over {v.runner_up}." in verdict
+        assert v.reasons and all(reason in verdict for reason in v.reasons)
         # The verdict comes before every section.
         order = page.eval_on_selector_all(
             "header section, main section", "els => els.map(e => e.id)"

@@ -1,8 +1,15 @@
 """The Markdown report: golden output for the bundled example, escaping of names, and the
 line that says why a section has no data.
 
-The decision stage is built by hand here (``saas_decision``): the figures in it are made
-up for the test, not computed; the report only has to show them faithfully.
+The golden report shows the real decision on the bundled example (``decide`` on its
+comparison, simulation and analyses): the same decision the JSON golden freezes
+(``tests/golden/saas-platform.json``, checked against the Python API by
+``tests/cli/test_cli_golden.py``), and its scorecard is checked here against that file
+and against its own weights (each total the weighted mean of the scores shown).
+
+``saas_decision`` builds a decision by hand, for the tests that need one over names the
+pipeline refuses (an injected ``<script>``) or without a plan; its totals are the
+weighted means of its scores, so even a made-up scorecard adds up.
 
 Regenerate the golden file after an intended change with::
 
@@ -13,6 +20,7 @@ then review the diff of ``tests/golden/saas-platform.md`` like any other change.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from functools import cache
@@ -23,6 +31,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from underlay import compare, load_scenario
+from underlay.decision.decide import decide
 from underlay.decision.results import (
     Decision,
     FactorScore,
@@ -42,6 +51,7 @@ from underlay.report.markdown import escape, render_markdown
 
 REPO = Path(__file__).resolve().parents[2]
 GOLDEN = REPO / "tests" / "golden" / "saas-platform.md"
+JSON_GOLDEN = REPO / "tests" / "golden" / "saas-platform.json"
 EXAMPLE = REPO / "examples" / "saas-platform.yaml"
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
 FACTORS = ("performance", "versions", "isolation", "sla", "cost")
@@ -49,15 +59,22 @@ FACTORS = ("performance", "versions", "isolation", "sla", "cost")
 
 def saas_decision(tenants: list[str], substrates: list[str], winner: str = "vm") -> Decision:
     """A hand-made decision over ``substrates`` (made-up scores: ``winner`` first, the rest
-    in falling order) with a hybrid plan, a Pareto frontier and a sensitivity."""
+    in falling order, each total the weighted mean of its scores) with a hybrid plan, a
+    Pareto frontier and a sensitivity."""
     order = [winner, *(s for s in substrates if s != winner)]
-    total = {s: 80.0 - 12.5 * k for k, s in enumerate(order)}
+    weights = {"performance": 1.0, "versions": 1.0, "isolation": 2.0, "sla": 1.5, "cost": 1.0}
+    base = {s: 80.0 - 12.5 * k for k, s in enumerate(order)}
+    factor_scores = {s: {f: base[s] + 2 * i for i, f in enumerate(FACTORS)} for s in substrates}
+    total = {
+        s: sum(weights[f] * x for f, x in factor_scores[s].items()) / sum(weights.values())
+        for s in substrates
+    }
     scores = [
         SubstrateScore(
             s,
             s,
             {
-                f: FactorScore(f, total[s] + 2 * i, i + 1.5, "unit", f"{f} figure of {s}")
+                f: FactorScore(f, factor_scores[s][f], i + 1.5, "unit", f"{f} figure of {s}")
                 for i, f in enumerate(FACTORS)
             },
             total[s],
@@ -77,13 +94,12 @@ def saas_decision(tenants: list[str], substrates: list[str], winner: str = "vm")
     verdict = Verdict(
         winner,
         runner_up,
-        12.5,
+        total[winner] - total[runner_up] if runner_up else 0.0,
         [
             f"{winner} costs $2,673 a month against $4,897 for {runner_up}",
             f"{winner} keeps regulated tenants off the untrusted tenant's kernel",
         ],
     )
-    weights = {"performance": 1.0, "versions": 1.0, "isolation": 2.0, "sla": 1.5, "cost": 1.0}
     split = {t: (substrates[0] if i % 2 else winner) for i, t in enumerate(tenants)}
     plan = HybridPlan(
         split,
@@ -121,15 +137,28 @@ def _saas() -> tuple[Comparison, Simulation, Analysis]:
     return comparison, simulation, analyse(comparison, simulation)
 
 
+@cache
+def saas_real_decision() -> Decision:
+    """The decision the pipeline computes on the bundled example (as ``compare`` does)."""
+    return decide(*_saas())
+
+
 def _decision_for(comparison: Comparison) -> Decision:
     return saas_decision(
         [t.name for t in comparison.scenario.tenants], [s.name for s in comparison.substrates]
     )
 
 
+def _md_rows(text: str, title: str) -> list[list[str]]:
+    """The body rows of the Markdown table under ``**title**`` (cells unescaped)."""
+    block = text.split(f"**{title}**\n\n", 1)[1].split("\n\n", 1)[0]
+    rows = [line.strip("|").split(" | ") for line in block.splitlines()[2:]]
+    return [[cell.strip().replace("\\", "") for cell in row] for row in rows]
+
+
 def test_saas_markdown_golden() -> None:
     comparison, simulation, analysis = _saas()
-    text = render_markdown(comparison, simulation, analysis, _decision_for(comparison))
+    text = render_markdown(comparison, simulation, analysis, saas_real_decision())
     if UPDATE:
         GOLDEN.write_text(text, encoding="utf-8")
         return
@@ -143,9 +172,33 @@ def test_saas_markdown_golden() -> None:
     )
 
 
+def test_the_golden_scorecard_adds_up_and_is_the_pipeline_s() -> None:
+    # The scorecard of the golden report, read back from the Markdown: each total is the
+    # weighted mean of the scores shown (rounded to whole points, so within half a point),
+    # and scores, weights and totals are those of the decision the JSON golden freezes.
+    text = GOLDEN.read_text(encoding="utf-8")
+    rows = _md_rows(text, "Scores")
+    header = text.split("**Scores**\n\n", 1)[1].splitlines()[0].strip("|").split(" | ")
+    substrates = [h.strip() for h in header[2:]]
+    factors = {r[0]: (float(r[1]), [float(x) for x in r[2:]]) for r in rows if r[0] != "total"}
+    totals = [float(x) for x in next(r for r in rows if r[0] == "total")[2:]]
+    weight_sum = sum(w for w, _ in factors.values())
+    for j, total in enumerate(totals):
+        mean = sum(w * xs[j] for w, xs in factors.values()) / weight_sum
+        assert abs(mean - total) <= 0.5 + 0.05, (substrates[j], mean, total)
+    frozen = json.loads(JSON_GOLDEN.read_text(encoding="utf-8"))["decision"]
+    assert {f: w for f, (w, _) in factors.items()} == frozen["weights"]
+    assert substrates == [s["name"] for s in frozen["substrates"]]
+    for j, s in enumerate(frozen["substrates"]):
+        assert totals[j] == round(s["total"], 1)
+        for f, (_, xs) in factors.items():
+            assert xs[j] == round(s["factors"][f]["score"])
+
+
 def test_the_verdict_comes_first_then_a_section_per_factor() -> None:
     comparison, simulation, analysis = _saas()
-    text = render_markdown(comparison, simulation, analysis, _decision_for(comparison))
+    decision = saas_real_decision()
+    text = render_markdown(comparison, simulation, analysis, decision)
     headings = re.findall(r"^## (.+)$", text, flags=re.MULTILINE)
     assert headings == [
         "Verdict",
@@ -157,11 +210,16 @@ def test_the_verdict_comes_first_then_a_section_per_factor() -> None:
         "Cost",
         "Trade-offs and sensitivity",
     ]
+    v = decision.scorecard.verdict
+    assert v.runner_up and not v.tie and not v.placement_decides  # the line checked below
     verdict = text.split("## Verdict\n\n", 1)[1]
-    assert verdict.startswith("**vm** wins by 12.5 points over **baremetal-dedicated**.")
+    assert verdict.startswith(
+        f"**{escape(v.winner)}** wins by {v.margin:.1f} points over **{escape(v.runner_up)}**."
+    )
     # The hybrid plan and its cost are in the scorecard section.
-    assert "Hybrid plan: $2,500 a month" in text
-    assert "baremetal-shared infeasible" in text
+    plan = decision.hybrid
+    assert plan is not None
+    assert f"Hybrid plan: ${plan.cost_usd_per_month:,.0f} a month" in text
 
 
 @pytest.mark.parametrize(
@@ -257,9 +315,16 @@ def test_sections_without_data_say_why() -> None:
     assert "**Cost per tenant, a month (power at requests)**" in text
 
 
+def test_a_made_up_plan_shows_an_infeasible_substrate() -> None:
+    comparison, simulation, analysis = _saas()
+    text = render_markdown(comparison, simulation, analysis, _decision_for(comparison))
+    assert "Hybrid plan: $2,500 a month" in text
+    assert "baremetal-shared infeasible" in text  # saas_decision's second substrate
+
+
 def test_a_decision_without_plan_pareto_or_sensitivity() -> None:
     comparison, simulation, analysis = _saas()
-    full = _decision_for(comparison)
+    full = saas_real_decision()
     bare = Decision(full.scorecard, None, [], None, notes=["weights from the scenario"])
     text = render_markdown(comparison, simulation, analysis, bare)
     assert "No hybrid plan: the decision holds none." in text

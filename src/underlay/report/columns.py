@@ -19,6 +19,7 @@ from typing import Generic, TypeVar
 
 from underlay.analysis.capacity import SubstrateStatic, TenantStatic
 from underlay.analysis.cost import SubstrateCost
+from underlay.report.units import cores, gib, share, usd
 
 __all__ = ["SUBSTRATE_COLUMNS", "TENANT_COLUMNS", "Column", "substrate_columns", "tenant_cell"]
 
@@ -34,18 +35,6 @@ class Column(Generic[Row]):
     unit: str
     text: Callable[[Row], str]
     justify: str = "right"
-
-
-def _pct(part: float, whole: float) -> str:
-    return f"{100 * part / whole:.0f}%" if whole else "–"
-
-
-def _cores(milli: float) -> str:
-    return f"{milli / 1000:,.0f}" if milli >= 10_000 else f"{milli / 1000:,.1f}"
-
-
-def _gib(mib: float) -> str:
-    return f"{mib / 1024:,.0f}"
 
 
 def _overhead(s: SubstrateStatic) -> tuple[float, float]:
@@ -90,25 +79,31 @@ SUBSTRATE_COLUMNS: list[Column[SubstrateStatic]] = [
     Column("worker nodes", "", lambda s: f"{s.nodes:,}" + (" VMs" if s.vms else "")),
     Column("control-plane", "machines", lambda s: f"{s.control_plane_machines:,}"),
     Column("control planes", "clusters by mode", lambda s: _modes(s)),
-    Column("CPU alloc", "of capacity", lambda s: _pct(s.allocated.cpu_milli, s.capacity.cpu_milli)),
     Column(
-        "mem alloc", "of capacity", lambda s: _pct(s.allocated.memory_mib, s.capacity.memory_mib)
+        "CPU alloc", "of capacity", lambda s: share(s.allocated.cpu_milli, s.capacity.cpu_milli)
     ),
-    Column("GPU alloc", "of capacity", lambda s: _pct(s.allocated.gpu_milli, s.capacity.gpu_milli)),
+    Column(
+        "mem alloc", "of capacity", lambda s: share(s.allocated.memory_mib, s.capacity.memory_mib)
+    ),
+    Column(
+        "GPU alloc", "of capacity", lambda s: share(s.allocated.gpu_milli, s.capacity.gpu_milli)
+    ),
     Column("throughput", "CPU / GPU", _throughput),
     Column(
-        "overhead", "cores / GiB", lambda s: f"{_cores(_overhead(s)[0])} / {_gib(_overhead(s)[1])}"
+        "overhead", "cores / GiB", lambda s: f"{cores(_overhead(s)[0])} / {gib(_overhead(s)[1])}"
     ),
     Column(
         "VM burst room",
         "cores above requests",
-        lambda s: _cores(s.burst_room.cpu_milli) if s.kind == "vm" else "–",
+        lambda s: cores(s.burst_room.cpu_milli) if s.kind == "vm" else "–",
     ),
-    Column("stranded", "cores", lambda s: _cores(sum(v.cpu_milli for v in s.stranded.values()))),
+    Column("stranded", "cores", lambda s: cores(sum(v.cpu_milli for v in s.stranded.values()))),
     Column("stranded mostly by", "", _stranded_cause),
     Column("versions", "per host (max)", lambda s: str(s.versions_per_host_max)),
     Column("tenants", "per kernel (max)", lambda s: str(s.tenants_per_kernel_max)),
-    Column("cost", "USD / month, power at requests", lambda s: f"{s.cost_per_month_usd:,.0f}"),
+    Column(
+        "cost", "USD / month, power at requests", lambda s: usd(s.cost_per_month_usd, symbol=False)
+    ),
     Column("unplaced", "pods", lambda s: f"{s.pods - s.pods_placed:,}"),
 ]
 
@@ -127,7 +122,7 @@ def substrate_columns(
     cost: Column[SubstrateStatic] = Column(
         "cost",
         f"USD / month, power at the {costs[0].power_basis} load",
-        lambda s: f"{total[s.name]:,.0f}",
+        lambda s: usd(total[s.name], symbol=False),
     )
     return [cost if c.title == "cost" else c for c in SUBSTRATE_COLUMNS]
 
@@ -136,8 +131,8 @@ def tenant_cell(t: TenantStatic, cost_usd: float | None = None) -> str:
     """One tenant on one substrate, in two short lines (markup; figures only, no names);
     its cost per month is ``cost_usd`` when given (the cost analysis's), else the
     placement's estimate."""
-    usd = t.cost_per_month_usd if cost_usd is None else cost_usd
-    parts = [f"${usd:,.0f}/mo · {t.hosts} host{'s' if t.hosts != 1 else ''}"]
+    cost = t.cost_per_month_usd if cost_usd is None else cost_usd
+    parts = [f"{usd(cost)}/mo · {t.hosts} host{'s' if t.hosts != 1 else ''}"]
     if t.pods_placed < t.pods:
         parts.append(f"{t.pods - t.pods_placed:,} pods unplaced")
     if t.running_version != t.wanted_version:
@@ -163,5 +158,5 @@ TENANT_COLUMNS: list[Column[TenantStatic]] = [
     Column("hosts", "touched", lambda t: f"{t.hosts:,}"),
     Column("CP", "machines", lambda t: f"{t.control_plane_machines:,}"),
     Column("shares kernel with", "", lambda t: ", ".join(t.shares_kernel_with) or "–", "left"),
-    Column("cost", "USD / month", lambda t: f"{t.cost_per_month_usd:,.0f}"),
+    Column("cost", "USD / month", lambda t: usd(t.cost_per_month_usd, symbol=False)),
 ]

@@ -16,6 +16,7 @@ from underlay.model.scenario import FACTORS
 from underlay.report.factor_columns import FACTOR_PARTS
 from underlay.report.fitting import Grid, print_grid
 from underlay.report.terminal import markup_line
+from underlay.report.units import usd
 
 __all__ = ["render_decision", "render_verdict_line"]
 
@@ -57,6 +58,49 @@ def _bar_text(b: TornadoBar) -> str:
     if flips:
         return "; ".join(flips)
     return "holds from 0.1× to 10×" if b.margin_low > 0 and b.margin_high > 0 else "–"
+
+
+def _render_plan(decision: Decision, console: Console) -> None:
+    """The least-cost plan: its cost, who goes where, the constraints that decide it."""
+    plan = decision.hybrid
+    if plan is None:
+        return
+    console.print(
+        f"[bold]Least-cost plan meeting every constraint:[/bold] "
+        f"{usd(plan.cost_usd_per_month)} a month",
+        highlight=False,
+    )
+    by_substrate: dict[str, list[str]] = {}
+    for member, where in plan.assignment.items():
+        by_substrate.setdefault(where, []).append(member)
+    for where, members in by_substrate.items():
+        listed = ", ".join(members[:12])
+        if len(members) > 12:
+            listed += f" and {len(members) - 12} more"
+        console.print(Text(f"  {where}: {listed}"), highlight=False)
+    for line in plan.binding[:5]:
+        console.print(Text(f"  constraint {line}", style="dim"), highlight=False)
+
+
+def _render_sensitivity(decision: Decision, console: Console) -> None:
+    """How far each weight and uncertain input can move before the verdict flips."""
+    sens = decision.sensitivity
+    if sens is None:
+        return
+    inputs = [Text(f"weight of {r.factor}") for r in sens.weights]
+    inputs += [Text(b.parameter) for b in sens.tornado]
+    ranges = [[Text(f"{r.weight:g}"), Text(_weight_text(r))] for r in sens.weights]
+    ranges += [[Text(f"{b.base:,.3g} {b.unit}"), Text(_bar_text(b))] for b in sens.tornado]
+    print_grid(
+        console,
+        Grid(
+            "How far before the verdict flips", "input",
+            ["now", "range keeping the verdict"], inputs, ranges,
+            justify=["right", "left"], split=False,
+        ),
+    )  # fmt: skip
+    for note in sens.notes:
+        console.print(markup_line("[yellow]note[/yellow]: {}", note), highlight=False)
 
 
 def render_decision(decision: Decision, console: Console, *, max_tenants: int | None = 25) -> None:
@@ -111,40 +155,9 @@ def render_decision(decision: Decision, console: Console, *, max_tenants: int | 
     )  # fmt: skip
     if len(shown) < len(card.tenants):
         console.print(f"[dim]… and {len(card.tenants) - len(shown):,} more tenants[/dim]")
-    plan = decision.hybrid
-    if plan is not None:
-        console.print(
-            f"[bold]Least-cost plan meeting every constraint:[/bold] "
-            f"${plan.cost_usd_per_month:,.0f} a month",
-            highlight=False,
-        )
-        by_substrate: dict[str, list[str]] = {}
-        for member, where in plan.assignment.items():
-            by_substrate.setdefault(where, []).append(member)
-        for where, members in by_substrate.items():
-            listed = ", ".join(members[:12])
-            if len(members) > 12:
-                listed += f" and {len(members) - 12} more"
-            console.print(Text(f"  {where}: {listed}"), highlight=False)
-        for line in plan.binding[:5]:
-            console.print(Text(f"  constraint {line}", style="dim"), highlight=False)
+    _render_plan(decision, console)
     for note in decision.notes:
         console.print(markup_line("[yellow]note[/yellow]: {}", note), highlight=False)
-    sens = decision.sensitivity
-    if sens is not None:
-        inputs = [Text(f"weight of {r.factor}") for r in sens.weights]
-        inputs += [Text(b.parameter) for b in sens.tornado]
-        ranges = [[Text(f"{r.weight:g}"), Text(_weight_text(r))] for r in sens.weights]
-        ranges += [[Text(f"{b.base:,.3g} {b.unit}"), Text(_bar_text(b))] for b in sens.tornado]
-        print_grid(
-            console,
-            Grid(
-                "How far before the verdict flips", "input",
-                ["now", "range keeping the verdict"], inputs, ranges,
-                justify=["right", "left"], split=False,
-            ),
-        )  # fmt: skip
-        for note in sens.notes:
-            console.print(markup_line("[yellow]note[/yellow]: {}", note), highlight=False)
+    _render_sensitivity(decision, console)
     for note in card.notes:
         console.print(Text(note, style="dim"), highlight=False)

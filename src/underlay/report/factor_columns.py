@@ -15,6 +15,7 @@ from underlay.analysis.failures import SubstrateFailures, TenantFailures
 from underlay.analysis.lifecycle import SubstrateLifecycle, TenantLifecycle
 from underlay.decision.results import FactorScore
 from underlay.report.columns import Column
+from underlay.report.units import usd
 
 __all__ = [
     "COST_ROWS",
@@ -151,7 +152,7 @@ def tenant_lifecycle_cell(t: TenantLifecycle) -> str:
 
 
 def _usd(x: float) -> str:
-    return f"{x:,.0f}"
+    return usd(x, symbol=False)  # the unit, USD, is in the row's label
 
 
 COST_ROWS: list[Column[SubstrateCost]] = [  # power at the simulated load, unlike the
@@ -189,11 +190,11 @@ COST_ROWS: list[Column[SubstrateCost]] = [  # power at the simulated load, unlik
 
 def tenant_cost_cell(t: TenantCost) -> str:
     """One tenant's cost and energy on one substrate."""
-    parts = [f"${t.per_month.total:,.0f}/mo · {t.energy_kwh_per_month:,.0f} kWh/mo"]
+    parts = [f"{usd(t.per_month.total)}/mo · {t.energy_kwh_per_month:,.0f} kWh/mo"]
     if t.pods_placed == 0:
         parts.append("[red]no pods placed[/red]")
     elif t.cost_per_sla_met_pod_hour_usd is not None:
-        parts.append(f"${t.cost_per_sla_met_pod_hour_usd:.4f} per SLA-met pod-h")
+        parts.append(f"{usd(t.cost_per_sla_met_pod_hour_usd, digits=4)} per SLA-met pod-h")
     elif t.sla_met_pod_hours == 0:
         parts.append("[red]SLA never met[/red]")
     return "\n".join(parts)

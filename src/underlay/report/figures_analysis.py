@@ -37,6 +37,84 @@ def _circle(n: int) -> tuple[Any, Any]:
     return np.cos(angle), np.sin(angle)
 
 
+_Lines = tuple[list[float | None], list[float | None], list[str]]
+
+
+def _edge_groups(
+    s: SubstrateIsolation,
+    index: dict[str, int],
+    pos: dict[int, int],
+    circle: tuple[Any, Any],
+) -> dict[str, _Lines]:
+    """The edges among the tenants shown, as line segments grouped by kind (breaks a rule,
+    shares a kernel, shares only hosts), each with its hover text."""
+    xs, ys = circle
+    bad = {frozenset((v.tenant, v.other)) for v in s.violations}
+    groups: dict[str, _Lines] = {}
+    for e in s.edges:
+        a, b = index[e.a], index[e.b]
+        if a not in pos or b not in pos:
+            continue
+        kind = (
+            "breaks an isolation rule"
+            if frozenset((e.a, e.b)) in bad
+            else "shares a kernel"
+            if e.kernels
+            else "shares a host, not a kernel"
+        )
+        gx, gy, text = groups.setdefault(kind, ([], [], []))
+        pa, pb = pos[a], pos[b]
+        gx += [xs[pa], xs[pb], None]
+        gy += [ys[pa], ys[pb], None]
+        text += [
+            f"{label(e.a)} – {label(e.b)}: {e.kernels:,} kernels, {e.hosts:,} hosts, "
+            f"{e.racks:,} racks"
+        ] * 3
+    return groups
+
+
+def _class_markers(
+    fig: Any,
+    scenario: Scenario,
+    keep: list[int],
+    pos: dict[int, int],
+    circle: tuple[Any, Any],
+    at: dict[str, int],
+    seen: set[str],
+) -> None:
+    """The tenants shown, as markers coloured by isolation class (one legend entry per
+    class in ``seen``)."""
+    xs, ys = circle
+    classes = scenario.isolation.class_names
+    for c, cls in enumerate(classes):
+        members = [i for i in keep if scenario.tenants[i].isolation == cls]
+        if not members:
+            continue
+        fig.add_trace(
+            go.Scatter(
+                x=[xs[pos[i]] for i in members],
+                y=[ys[pos[i]] for i in members],
+                mode="markers+text",
+                name=f"class {label(cls)}",
+                legendgroup=f"class-{c}",
+                showlegend=f"class-{c}" not in seen,
+                textposition="top center",
+                text=[label(scenario.tenants[i].name) for i in members],
+                marker={
+                    "size": 16,
+                    "color": CLASS_COLOURS[c % len(CLASS_COLOURS)],
+                    "line": {"color": "#333", "width": 1},
+                },
+                # Names go in as data, never into the template (where "%{x}" in a
+                # name would be substituted).
+                customdata=[label(cls)] * len(members),
+                hovertemplate="%{text}: class %{customdata}<extra></extra>",
+            ),
+            **at,
+        )
+        seen.add(f"class-{c}")
+
+
 def kernel_sharing(
     scenario: Scenario, iso: list[SubstrateIsolation], max_tenants: int
 ) -> ReportFigure:
@@ -53,7 +131,6 @@ def kernel_sharing(
     keep = pick(list(degree), max_tenants)
     pos = {i: k for k, i in enumerate(keep)}
     xs, ys = _circle(len(keep))
-    classes = scenario.isolation.class_names
     rows, cols = grid(len(iso))
     fig = make_subplots(
         rows=rows,
@@ -65,27 +142,7 @@ def kernel_sharing(
     seen: set[str] = set()
     for k, s in enumerate(iso):
         at = {"row": k // cols + 1, "col": k % cols + 1}
-        bad = {frozenset((v.tenant, v.other)) for v in s.violations}
-        groups: dict[str, tuple[list[float | None], list[float | None], list[str]]] = {}
-        for e in s.edges:
-            a, b = index[e.a], index[e.b]
-            if a not in pos or b not in pos:
-                continue
-            kind = (
-                "breaks an isolation rule"
-                if frozenset((e.a, e.b)) in bad
-                else "shares a kernel"
-                if e.kernels
-                else "shares a host, not a kernel"
-            )
-            gx, gy, text = groups.setdefault(kind, ([], [], []))
-            pa, pb = pos[a], pos[b]
-            gx += [xs[pa], xs[pb], None]
-            gy += [ys[pa], ys[pb], None]
-            text += [
-                f"{label(e.a)} – {label(e.b)}: {e.kernels:,} kernels, {e.hosts:,} hosts, "
-                f"{e.racks:,} racks"
-            ] * 3
+        groups = _edge_groups(s, index, pos, (xs, ys))
         for kind, (gx, gy, text) in sorted(groups.items()):
             red = kind.startswith("breaks")
             fig.add_trace(
@@ -107,33 +164,7 @@ def kernel_sharing(
                 **at,
             )
             seen.add(kind)
-        for c, cls in enumerate(classes):
-            members = [i for i in keep if scenario.tenants[i].isolation == cls]
-            if not members:
-                continue
-            fig.add_trace(
-                go.Scatter(
-                    x=[xs[pos[i]] for i in members],
-                    y=[ys[pos[i]] for i in members],
-                    mode="markers+text",
-                    name=f"class {label(cls)}",
-                    legendgroup=f"class-{c}",
-                    showlegend=f"class-{c}" not in seen,
-                    textposition="top center",
-                    text=[label(scenario.tenants[i].name) for i in members],
-                    marker={
-                        "size": 16,
-                        "color": CLASS_COLOURS[c % len(CLASS_COLOURS)],
-                        "line": {"color": "#333", "width": 1},
-                    },
-                    # Names go in as data, never into the template (where "%{x}" in a
-                    # name would be substituted).
-                    customdata=[label(cls)] * len(members),
-                    hovertemplate="%{text}: class %{customdata}<extra></extra>",
-                ),
-                **at,
-            )
-            seen.add(f"class-{c}")
+        _class_markers(fig, scenario, keep, pos, (xs, ys), at, seen)
     fig.update_xaxes(visible=False, range=[-1.6, 1.6])
     fig.update_yaxes(visible=False, range=[-1.4, 1.4])
     return ReportFigure(

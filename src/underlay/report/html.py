@@ -32,8 +32,9 @@ from markupsafe import Markup
 
 from underlay.decision.results import Decision
 from underlay.pipeline import Analysis, Comparison, Simulation
+from underlay.report.document import is_figure, missing
 from underlay.report.figures import build_figures
-from underlay.report.sections import is_figure, missing, report_sections, run_summary
+from underlay.report.sections import report_sections, run_summary
 
 __all__ = ["render_html", "script_json"]
 

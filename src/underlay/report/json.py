@@ -1,7 +1,8 @@
 """JSON output of ``underlay compare --json``; the schema is documented in docs/json.md.
 
 The layout is stable within a ``schema_version``: fields may be added, never renamed or
-removed, without bumping it.
+removed, without bumping it. Each record is declared as fields
+(:mod:`underlay.report.json_fields`): key, source attribute, rounding.
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ from typing import Any
 
 from underlay.analysis.capacity import ResourceTotals, SubstrateStatic
 from underlay.pipeline import Analysis, Comparison, Simulation
+from underlay.report.json_fields import Field, each, group, num, record, renamed, rounded, same
 from underlay.simulation.results import SubstrateSimulation
 
-__all__ = ["SCHEMA_VERSION", "comparison_to_dict"]
+__all__ = ["SCHEMA_VERSION", "SIMULATED", "SUBSTRATE", "comparison_to_dict"]
 
 SCHEMA_VERSION = 1
 
@@ -26,129 +28,159 @@ def _res(r: ResourceTotals) -> dict[str, float]:
     }
 
 
-def _substrate(s: SubstrateStatic) -> dict[str, Any]:
-    return {
-        "name": s.name,
-        "kind": s.kind,
-        "sized_by_underlay": s.sizing,
-        "hosts": {
-            "total": s.hosts,
-            "worker": s.hosts_worker,
-            "control_plane": s.hosts_control_plane,
-            "lower_bound": s.hosts_lower_bound,
-            # null when pods are unplaced: the bound is for placing every pod
-            "packing_ratio": round(s.packing_ratio, 4) if s.pods_placed == s.pods else None,
-            "idle": s.hosts_idle,
-        },
-        "nodes": s.nodes,
-        "vms": s.vms,
-        "control_plane_machines": s.control_plane_machines,
-        "control_plane_modes": dict(sorted(s.control_plane_modes.items())),
-        "capacity": _res(s.capacity),
-        "allocated": _res(s.allocated),
-        "burst_room": _res(s.burst_room),
-        "overhead": {k: _res(v) for k, v in sorted(s.overhead.items())},
-        "stranded": {k: _res(v) for k, v in sorted(s.stranded.items())},
-        "kubernetes_versions_per_host": {
-            "max": s.versions_per_host_max,
-            "mean": round(s.versions_per_host_mean, 4),
-        },
-        "tenants_per_kernel_max": s.tenants_per_kernel_max,
-        "tenants_per_host_max": s.tenants_per_host_max,
-        "cost_per_month_usd": {
-            "capex": round(s.cost_capex, 2),
-            "power": round(s.cost_power, 2),
-            "licences": round(s.cost_licences, 2),
-            "total": round(s.cost_per_month_usd, 2),
-        },
-        "power_watts": round(s.watts, 1),
-        "throughput_vs_baremetal": {
-            "cpu": round(s.cpu_efficiency, 4),
-            "gpu": round(s.gpu_efficiency, 4),
-        },
-        "pods": {"requested": s.pods, "placed": s.pods_placed},
-        "unplaced": [asdict(u) for u in s.unplaced],
-        "tenants": [
-            {
-                "name": t.name,
-                "isolation": t.isolation,
-                "kubernetes_version": {"wanted": t.wanted_version, "running": t.running_version},
-                "pods": {"requested": t.pods, "placed": t.pods_placed},
-                "allocated": _res(t.allocated),
-                "nodes": t.nodes,
-                "hosts": t.hosts,
-                "control_plane_machines": t.control_plane_machines,
-                "control_plane": t.control_plane,
-                "shares_kernel_with": t.shares_kernel_with,
-                "shares_hosts_with": t.shares_hosts_with,
-                "cost_per_month_usd": round(t.cost_per_month_usd, 2),
-            }
-            for t in s.tenants
+def _kept(key: str, name: str, digits: int) -> Field:
+    """``round`` as Python rounds the attribute's own type (an int stays an int)."""
+    return Field(key, lambda obj: round(getattr(obj, name), digits))
+
+
+def _resources(key: str, name: str) -> Field:
+    return Field(key, lambda obj: _res(getattr(obj, name)))
+
+
+def _by_kind(key: str, name: str) -> Field:
+    return Field(key, lambda obj: {k: _res(v) for k, v in sorted(getattr(obj, name).items())})
+
+
+def _packing_ratio(s: SubstrateStatic) -> float | None:
+    # null when pods are unplaced: the bound is for placing every pod
+    return round(s.packing_ratio, 4) if s.pods_placed == s.pods else None
+
+
+_TENANT: list[Field] = [
+    *same("name", "isolation"),
+    group("kubernetes_version", renamed(wanted="wanted_version", running="running_version")),
+    group("pods", renamed(requested="pods", placed="pods_placed")),
+    _resources("allocated", "allocated"),
+    *same(
+        "nodes",
+        "hosts",
+        "control_plane_machines",
+        "control_plane",
+        "shares_kernel_with",
+        "shares_hosts_with",
+    ),
+    _kept("cost_per_month_usd", "cost_per_month_usd", 2),
+]
+
+SUBSTRATE: list[Field] = [
+    *same("name", "kind"),
+    Field("sized_by_underlay", lambda s: s.sizing),
+    group(
+        "hosts",
+        [
+            *renamed(
+                total="hosts",
+                worker="hosts_worker",
+                control_plane="hosts_control_plane",
+                lower_bound="hosts_lower_bound",
+            ),
+            Field("packing_ratio", _packing_ratio),
+            *renamed(idle="hosts_idle"),
         ],
-        "notes": s.notes,
+    ),
+    *same("nodes", "vms", "control_plane_machines"),
+    Field("control_plane_modes", lambda s: dict(sorted(s.control_plane_modes.items()))),
+    _resources("capacity", "capacity"),
+    _resources("allocated", "allocated"),
+    _resources("burst_room", "burst_room"),
+    _by_kind("overhead", "overhead"),
+    _by_kind("stranded", "stranded"),
+    group(
+        "kubernetes_versions_per_host",
+        [*renamed(max="versions_per_host_max"), _kept("mean", "versions_per_host_mean", 4)],
+    ),
+    *same("tenants_per_kernel_max", "tenants_per_host_max"),
+    group(
+        "cost_per_month_usd",
+        [
+            _kept("capex", "cost_capex", 2),
+            _kept("power", "cost_power", 2),
+            _kept("licences", "cost_licences", 2),
+            _kept("total", "cost_per_month_usd", 2),
+        ],
+    ),
+    _kept("power_watts", "watts", 1),
+    group(
+        "throughput_vs_baremetal",
+        [_kept("cpu", "cpu_efficiency", 4), _kept("gpu", "gpu_efficiency", 4)],
+    ),
+    group("pods", renamed(requested="pods", placed="pods_placed")),
+    Field("unplaced", lambda s: [asdict(u) for u in s.unplaced]),
+    each("tenants", "tenants", _TENANT),
+    *same("notes"),
+]
+
+_SIMULATED_TENANT: list[Field] = [
+    *same("name"),
+    group(
+        "cpu_core_hours",
+        renamed(
+            4,
+            demand="demand_core_hours",
+            granted="granted_core_hours",
+            unmet="unmet_core_hours",
+            throttled="throttled_core_hours",
+            slowdown="slowdown_core_hours",
+        ),
+    ),
+    group(
+        "unmet_core_hours",
+        renamed(
+            4,
+            contention="contention_core_hours",
+            cpu_ready="cpu_ready_core_hours",
+            killed="killed_core_hours",
+            sandbox_cap="sandbox_cap_core_hours",
+            unplaced="unplaced_core_hours",
+        ),
+    ),
+    *rounded(4, "unmet_percent", "slowdown_percent", "unmet_pod_hours", "throttled_pod_hours"),
+    *same("oom_kills", "evictions"),
+    *rounded(4, "cpu_ready_percent", "risk_percent"),
+    group(
+        "latency_inflation",
+        renamed(
+            4,
+            p50="latency_inflation_p50",
+            p95="latency_inflation_p95",
+            network_add_us="latency_add_us",
+        ),
+    ),
+    group(
+        "sla",
+        renamed(
+            4, target_percent="sla_target_percent", attainment_percent="sla_attainment_percent"
+        ),
+    ),
+    *same("unplaced_pods"),
+    *rounded(4, "throughput_percent"),
+    group("gpu", renamed(4, demand_hours="gpu_demand_hours", unmet_percent="gpu_unmet_percent")),
+]
+
+
+def _utilisation(r: SubstrateSimulation) -> dict[str, float]:
+    return {
+        "mean": num(r.host_utilisation_mean.mean()) if r.steps else 0.0,
+        "p95_peak": num(r.host_utilisation_p95.max()) if r.steps else 0.0,
     }
+
+
+SIMULATED: list[Field] = [
+    *same("steps", "step_minutes"),
+    *rounded(4, "slatah_percent"),
+    Field("host_cpu_utilisation", _utilisation),
+]
 
 
 def _simulated(r: SubstrateSimulation, names: list[str]) -> dict[str, Any]:
-    def num(x: float) -> float:
-        return round(float(x), 4)
-
-    return {
-        "steps": r.steps,
-        "step_minutes": r.step_minutes,
-        "slatah_percent": num(r.slatah_percent),
-        "host_cpu_utilisation": {
-            "mean": num(r.host_utilisation_mean.mean()) if r.steps else 0.0,
-            "p95_peak": num(r.host_utilisation_p95.max()) if r.steps else 0.0,
-        },
-        "who_hurt_whom": [
-            {"victim": v, "culprit": c, "core_hours": num(h)}
-            for v, c, h in r.who_hurt_whom(names, top=20)
-        ],
-        "tenants": [
-            {
-                "name": t.name,
-                "cpu_core_hours": {
-                    "demand": num(t.demand_core_hours),
-                    "granted": num(t.granted_core_hours),
-                    "unmet": num(t.unmet_core_hours),
-                    "throttled": num(t.throttled_core_hours),
-                    "slowdown": num(t.slowdown_core_hours),
-                },
-                "unmet_core_hours": {
-                    "contention": num(t.contention_core_hours),
-                    "cpu_ready": num(t.cpu_ready_core_hours),
-                    "killed": num(t.killed_core_hours),
-                    "sandbox_cap": num(t.sandbox_cap_core_hours),
-                    "unplaced": num(t.unplaced_core_hours),
-                },
-                "unmet_percent": num(t.unmet_percent),
-                "slowdown_percent": num(t.slowdown_percent),
-                "unmet_pod_hours": num(t.unmet_pod_hours),
-                "throttled_pod_hours": num(t.throttled_pod_hours),
-                "oom_kills": t.oom_kills,
-                "evictions": t.evictions,
-                "cpu_ready_percent": num(t.cpu_ready_percent),
-                "risk_percent": num(t.risk_percent),
-                "latency_inflation": {
-                    "p50": num(t.latency_inflation_p50),
-                    "p95": num(t.latency_inflation_p95),
-                    "network_add_us": num(t.latency_add_us),
-                },
-                "sla": {
-                    "target_percent": num(t.sla_target_percent),
-                    "attainment_percent": num(t.sla_attainment_percent),
-                },
-                "unplaced_pods": t.unplaced_pods,
-                "throughput_percent": num(t.throughput_percent),
-                "gpu": {
-                    "demand_hours": num(t.gpu_demand_hours),
-                    "unmet_percent": num(t.gpu_unmet_percent),
-                },
-            }
-            for t in r.tenants
-        ],
-    }
+    """:data:`SIMULATED`, who hurt whom (it needs the tenants' names) and the tenants."""
+    out = record(SIMULATED, r)
+    out["who_hurt_whom"] = [
+        {"victim": v, "culprit": c, "core_hours": num(h)}
+        for v, c, h in r.who_hurt_whom(names, top=20)
+    ]
+    out["tenants"] = [record(_SIMULATED_TENANT, t) for t in r.tenants]
+    return out
 
 
 def comparison_to_dict(
@@ -161,7 +193,7 @@ def comparison_to_dict(
         "schema_version": SCHEMA_VERSION,
         "scenario": sc.name,
         "strategy": sc.placement.strategy,
-        "substrates": [_substrate(s) for s in result.substrates],
+        "substrates": [record(SUBSTRATE, s) for s in result.substrates],
     }
     if simulation is not None:
         names = [t.name for t in sc.tenants]

@@ -12,7 +12,8 @@ import re
 
 from underlay.decision.results import Decision
 from underlay.pipeline import Analysis, Comparison, Simulation
-from underlay.report.sections import Table, missing, report_sections, run_summary
+from underlay.report.document import Table, missing
+from underlay.report.sections import report_sections, run_summary
 
 __all__ = ["escape", "render_markdown"]
 
@@ -50,7 +51,7 @@ def _md_table(t: Table) -> list[str]:
     lines = [f"**{escape(t.title)}**", ""] if t.title else []
     lines.append("| " + " | ".join(escape(h) for h in t.header) + " |")
     lines.append("| " + " | ".join(align) + " |")
-    lines += ["| " + " | ".join(escape(c) for c in row) + " |" for row in t.rows]
+    lines += ["| " + " | ".join(escape(c) for c in row) + " |" for row in t.labelled()]
     return [*lines, ""]
 
 

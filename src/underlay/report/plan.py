@@ -16,6 +16,7 @@ import yaml
 from underlay.decision.results import Decision
 from underlay.files import yaml_text
 from underlay.model.scenario import Scenario
+from underlay.report.units import usd
 
 __all__ = ["plan_scenario_yaml"]
 
@@ -105,7 +106,7 @@ def plan_scenario_yaml(
         lead = f", {v.margin:.1f} points ahead of {v.runner_up}"
     lines = [
         f"# underlay plan for {scenario.name}, from {source.name}",
-        f"# Least-cost plan meeting every constraint: ${plan.cost_usd_per_month:,.0f} a month.",
+        f"# Least-cost plan meeting every constraint: {usd(plan.cost_usd_per_month)} a month.",
         f"# Verdict of the scorecard (one substrate for all): {v.winner}{lead}",
         *(f"#   - {r}" for r in v.reasons),
         *(f"# Applied: {c}" for c in plan.constraints),

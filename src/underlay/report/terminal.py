@@ -26,9 +26,16 @@ from underlay.analysis.cost import SubstrateCost
 from underlay.model.scenario import Scenario, Tenant
 from underlay.pipeline import Analysis, Comparison, Simulation
 from underlay.report.columns import Column, substrate_columns, tenant_cell
+from underlay.report.document import Table, notes_once, transposed
 from underlay.report.fitting import Grid, print_grid
 
-__all__ = ["markup_line", "render_analysis", "render_comparison", "render_simulation"]
+__all__ = [
+    "grid_of",
+    "markup_line",
+    "render_analysis",
+    "render_comparison",
+    "render_simulation",
+]
 
 _SLOT = "\ue000"  # a private-use character marks a slot while the template is parsed
 
@@ -80,6 +87,18 @@ def _print(console: Console, line: Text, *, highlight: bool = True) -> None:
     console.print(line)
 
 
+def grid_of(table: Table) -> Grid:
+    """A document table (one label column) as a terminal grid: each row's unit dimmed
+    beside its label, every cell plain text."""
+    units = table.units or [""] * len(table.rows)
+    labels = [
+        Text.assemble(row[0], " ", (unit, "dim")) if unit else Text(row[0])
+        for row, unit in zip(table.rows, units, strict=True)
+    ]
+    cells = [[Text(c) for c in row[1:]] for row in table.rows]
+    return Grid(table.title, table.header[0], table.header[1:], labels, cells)
+
+
 def _transposed(
     console: Console,
     title: str,
@@ -89,12 +108,7 @@ def _transposed(
 ) -> None:
     """One row per measure, one column per substrate, fitted to the console (its labels
     wrap before its figures; see :mod:`underlay.report.fitting`)."""
-    labels = [
-        Text.assemble(col.title, " ", (col.unit, "dim")) if col.unit else Text(col.title)
-        for col in columns
-    ]
-    cells = [[Text(col.text(item)) for item in items] for col in columns]
-    print_grid(console, Grid(title, "", names, labels, cells))
+    print_grid(console, grid_of(transposed(title, columns, items, names)))
 
 
 def _tenant_matrix(
@@ -328,10 +342,6 @@ def _render_cost(result: Analysis, console: Console, max_tenants: int | None) ->
 
 def _notes(console: Console, per_substrate: list[tuple[str, list[str]]]) -> None:
     """Each distinct note once, naming the substrates it applies to (all: none named)."""
-    where: dict[str, list[str]] = {}
-    for name, notes in per_substrate:
-        for note in notes:
-            where.setdefault(note, []).append(name)
-    for note, names in where.items():
-        scope = "" if len(names) == len(per_substrate) else f" ({', '.join(names)})"
+    for note, where in notes_once(per_substrate):
+        scope = f" ({where})" if where else ""
         _print(console, markup_line("[yellow]note[/yellow]{}: {}", scope, note), highlight=False)
