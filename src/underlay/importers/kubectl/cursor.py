@@ -13,6 +13,8 @@ from typing import Any
 from underlay.errors import TraceError
 from underlay.importers.ranges import read_utf8
 
+__all__: list[str] = []  # private to the kubectl importer (its package uses the _names)
+
 
 @dataclass(frozen=True)
 class _At:

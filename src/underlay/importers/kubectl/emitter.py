@@ -9,6 +9,8 @@ from typing import Any, Final
 
 import yaml
 
+__all__: list[str] = []  # private to the kubectl importer (its package uses the _names)
+
 
 @dataclass
 class _Comments:
