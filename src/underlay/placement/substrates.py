@@ -102,11 +102,14 @@ def place_substrate(
     *,
     progress: Progress | None = None,
     peaks: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None,
+    registry: Registry | None = None,
 ) -> SubstratePlacement:
     """Place the whole scenario on the substrate named ``label`` (its kind when unnamed);
     ``progress(n)`` is told of pods as they are placed. ``peaks`` (per workload: CPU
     millicores and memory MiB of one pod at its usage percentile) size VMs under
-    ``sizing: peak`` — :func:`underlay.pipeline.place` draws them from the usage models."""
+    ``sizing: peak`` — :func:`underlay.pipeline.place` draws them from the usage models.
+    ``registry`` holds the filter and score plugins (the built-in ones when None); every
+    fit decision of every level — pods on nodes, VMs on hosts — goes through its filters."""
     substrate = scenario.substrate(label)
     check_attach(scenario, defaults, label)
     if isinstance(substrate, Vm) and substrate.sizing == "peak" and peaks is None:
@@ -114,7 +117,7 @@ def place_substrate(
             f"substrate {label!r} sizes VMs by peak usage: pass peaks "
             "(underlay.pipeline.place draws them)"
         )
-    run = _Run(scenario, defaults, progress, substrate)
+    run = _Run(scenario, defaults, progress, substrate, registry)
     run.peaks = peaks
     kind = substrate.kind
     if kind == "baremetal-dedicated":
@@ -160,13 +163,18 @@ class _PoolRows:
 
 class _Run:
     def __init__(
-        self, scenario: Scenario, defaults: Defaults, progress: Progress | None, substrate: object
+        self,
+        scenario: Scenario,
+        defaults: Defaults,
+        progress: Progress | None,
+        substrate: object,
+        registry: Registry | None = None,
     ) -> None:
         self.scenario = scenario
         self.defaults = defaults
         self.progress = progress
         self.profile: Profile = profile_for(scenario.placement.strategy, scenario.placement.weights)
-        self.registry: Registry = default_registry()
+        self.registry: Registry = registry or default_registry()
         _check_weights(self.registry, self.profile)
         self.clusters, self.workloads = flatten(scenario)
         self.gpu_models = sorted({m.gpus.model for m in scenario.hardware.host_models if m.gpus})
@@ -1013,7 +1021,7 @@ class _Run:
             # VMs wins (a GPU VM need not take a whole host's cores).
             room = cpu_share + mem_share
             template = self._vm_template(shape, policy, system)
-            unplaced, vms, exact = _vms_needed(template, vm_batches)
+            unplaced, vms, exact = _vms_needed(template, vm_batches, self.registry)
             scored.append(((unplaced, vms * share, vms, vms * room), exact, share, room, shape))
         scored.sort(key=lambda item: item[0])
         best: tuple[tuple[int, float, int, float], VmShape] | None = None
@@ -1322,12 +1330,15 @@ def _vm_level(batches: list[PodBatch]) -> list[PodBatch]:
     ]  # fmt: skip
 
 
-def _vms_needed(template: NodeTemplate, batches: list[PodBatch]) -> tuple[int, int, bool]:
+def _vms_needed(
+    template: NodeTemplate, batches: list[PodBatch], registry: Registry
+) -> tuple[int, int, bool]:
     """(pods that cannot fit any VM, lower bound on VMs, whether the bound is exact)."""
     unplaced, demand = 0, np.zeros(4)
     most = 0
+    filters = registry.filters()
     for b in batches:
-        per_vm, _ = template_fit(template, b)
+        per_vm, _ = template_fit(template, b, filters)
         if b.anti_affinity != "none":
             per_vm = min(per_vm, 1)
         if per_vm == 0:
