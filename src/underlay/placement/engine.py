@@ -4,8 +4,13 @@ For each batch it (1) asks every filter plugin how many replicas each node can t
 (2) ranks the candidate nodes by the profile's weighted score plugins (ties: lower node
 index first, so results never depend on dict order), (3) lays the replicas out — packed
 or spread — honouring anti-affinity and rack spread, (4) opens new nodes from its
-:class:`NodeSource` while replicas are left, and (5) reports what is left, with the reason
-as data. ``can_place`` answers without changing anything; ``place`` commits.
+:class:`NodeSource` while replicas are left — a node about to be opened is judged by the
+same filters, as an empty node of its template (:func:`template_fit`), so a pod every
+filter refuses opens nothing — and (5) reports what is left, with the reason as data:
+the plugin that refused and whether more nodes would help. GPU pods under a profile with
+a per-pod GPU strategy (``gpu-fragmentation``) go one at a time through the GPU kernel,
+among the nodes the filters accept. ``can_place`` answers without changing anything;
+``place`` commits, always through ``_commit``.
 
 Why whole batches: with identical replicas, best-fit by a score that only grows as a node
 fills keeps choosing the same node until it is full, so filling nodes in score order
