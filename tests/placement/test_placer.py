@@ -248,6 +248,9 @@ def test_placer_opens_nodes_from_its_source() -> None:
         def exhausted(self, batch):  # type: ignore[no-untyped-def]
             return "never"
 
+        def can_grow(self, batch):  # type: ignore[no-untyped-def]
+            return True
+
     pool = NodePool(max_gpus=1)
     placer = Placer(pool, Unlimited(), profile_for("best-fit"), default_registry())
     # 10 pods of 3 cores, 2 per 8-core node → ceil(10 / 2) = 5 nodes.

@@ -127,6 +127,9 @@ class Hosts:
     def exhausted(self, batch: PodBatch) -> str:
         return "never"
 
+    def can_grow(self, batch: PodBatch) -> bool:
+        return True
+
 
 # ------------------------------------------------------------------ the two regressions
 
@@ -298,3 +301,17 @@ def test_custom_filter_holds_for_vms_on_hosts() -> None:
     workers = ruled.nodes.role == WORKER
     assert (ruled.nodes.used_cpu[workers] <= ruled.nodes.alloc_cpu[workers] * 0.9).all()
     assert len(ruled.hosts) >= len(plain.hosts)
+
+
+def test_no_host_model_with_an_allowed_gpu_is_unresolvable() -> None:
+    # Sizing (no inventory) with CPU hosts only: no host model has a GPU at all, so no
+    # host bought would take a GPU pod; a CPU pod that finds no room would be helped.
+    sc = make_scenario(
+        substrates=[{"kind": "baremetal-shared"}],
+        tenants=[make_tenant(workloads=[make_workload(replicas=2, cpu="1", gpu={"count": 1})])],
+    )
+    p = place_substrate(sc, load_defaults(sc.overrides), "baremetal-shared")
+    (unplaced,) = p.unplaced
+    assert unplaced.pods == 2
+    assert not unplaced.reason.resolvable
+    assert unplaced.reason.status == "UnschedulableAndUnresolvable"

@@ -65,6 +65,11 @@ class NodeSource(Protocol):
         """Why no node can be opened for ``batch`` (one short phrase)."""
         ...
 
+    def can_grow(self, batch: PodBatch) -> bool:
+        """Whether more nodes for ``batch`` could exist at all, bought or added to an
+        inventory (False when no kind of node on offer suits it)."""
+        ...
+
 
 @dataclass(frozen=True)
 class BatchResult:
@@ -212,11 +217,12 @@ class Placer:
         while remaining > 0:
             template = self.source.template_for(batch)
             if template is None:
-                reason = Unfit("hosts", 1, 0, 0, self.source.exhausted(batch))
+                grows = self.source.can_grow(batch)
+                reason = Unfit("hosts", 1, 0, 0, self.source.exhausted(batch), resolvable=grows)
                 if self.pool.n:
                     why = self._why(batch, self.fit(batch), _taken(nodes_out))
                     detail = f"{self.source.exhausted(batch)}; {why.detail}".rstrip("; ")
-                    reason = replace(why, detail=detail)
+                    reason = replace(why, detail=detail, resolvable=grows)
                 break
             per_node, too_big = template_fit(template, batch, self._filters)
             if per_node == 0:

@@ -257,3 +257,6 @@ class _OneModel:
     def exhausted(self, batch: PodBatch) -> str:
         name = self.inner.supply.models[self.model].name
         return f"inventory exhausted: no {name} host left"
+
+    def can_grow(self, batch: PodBatch) -> bool:
+        return True
