@@ -15,19 +15,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from underlay.errors import ScenarioError
-from underlay.model.scenario import (
-    BaremetalShared,
-    MaxPodsPolicy,
-    Sandboxed,
-)
+from underlay.model.scenario import BaremetalShared, MaxPodsPolicy, Sandboxed
 from underlay.placement.engine import Placer
 from underlay.placement.fleet import HostNodes
 from underlay.placement.framework import PodBatch
 from underlay.placement.pool import NodePool, NodeTemplate
-from underlay.placement.result import (
-    SHARED_CLUSTER,
-    WORKER,
-)
+from underlay.placement.result import SHARED_CLUSTER, WORKER
 from underlay.placement.substrates.control_plane_nodes import ControlPlaneBuild
 
 __all__ = ["BaremetalBuild"]

@@ -22,19 +22,9 @@ from numpy.typing import NDArray
 
 from underlay.defaults.catalog import Defaults, HypervisorProfile
 from underlay.errors import ScenarioError
-from underlay.model.scenario import (
-    HostModel,
-    MaxPodsPolicy,
-    Scenario,
-    SystemPod,
-    Vm,
-    VmShape,
-)
+from underlay.model.scenario import HostModel, MaxPodsPolicy, Scenario, SystemPod, Vm, VmShape
 from underlay.placement.bounds import hosts_lower_bound
-from underlay.placement.control_planes import (
-    ControlPlane,
-    estimated_nodes,
-)
+from underlay.placement.control_planes import ControlPlane, estimated_nodes
 from underlay.placement.engine import BatchResult, Placer
 from underlay.placement.fleet import HostSupply
 from underlay.placement.framework import PodBatch, Profile, Registry

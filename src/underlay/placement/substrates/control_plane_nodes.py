@@ -13,28 +13,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from underlay.errors import ScenarioError
-from underlay.model.scenario import (
-    ControlPlaneMode,
-    MaxPodsPolicy,
-    VmShape,
-)
-from underlay.placement.control_planes import (
-    ControlPlane,
-    Mode,
-    machine_model,
-    resolve_mode,
-)
+from underlay.model.scenario import ControlPlaneMode, MaxPodsPolicy, VmShape
+from underlay.placement.control_planes import ControlPlane, Mode, machine_model, resolve_mode
 from underlay.placement.engine import BatchResult, Placer
 from underlay.placement.fleet import HostNodes, VmNodes
 from underlay.placement.framework import PodBatch
 from underlay.placement.overheads import node_reservation
 from underlay.placement.pool import NodePool, NodeTemplate
-from underlay.placement.result import (
-    CONTROL_PLANE,
-    HOSTED_CONTROL_PLANE,
-    HOSTED_POOL,
-    MANAGEMENT,
-)
+from underlay.placement.result import CONTROL_PLANE, HOSTED_CONTROL_PLANE, HOSTED_POOL, MANAGEMENT
 from underlay.placement.strategies import profile_for
 from underlay.placement.substrates.build import PoolRows, SubstrateBuild
 

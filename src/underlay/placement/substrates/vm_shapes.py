@@ -15,11 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from underlay.defaults.catalog import HypervisorProfile
-from underlay.model.scenario import (
-    MaxPodsPolicy,
-    Vm,
-    VmShape,
-)
+from underlay.model.scenario import MaxPodsPolicy, Vm, VmShape
 from underlay.placement.engine import BatchResult, Placer, template_fit
 from underlay.placement.fleet import VmNodes
 from underlay.placement.framework import PodBatch, Registry

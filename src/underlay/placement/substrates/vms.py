@@ -20,25 +20,14 @@ from numpy.typing import NDArray
 
 from underlay.defaults.catalog import HypervisorProfile
 from underlay.errors import ScenarioError
-from underlay.model.scenario import (
-    MaxPodsPolicy,
-    Vm,
-    VmShape,
-)
-from underlay.placement.control_planes import (
-    ControlPlane,
-)
+from underlay.model.scenario import MaxPodsPolicy, Vm, VmShape
+from underlay.placement.control_planes import ControlPlane
 from underlay.placement.engine import BatchResult, Placer
 from underlay.placement.fleet import HostNodes, VmNodes
 from underlay.placement.framework import PodBatch, Unfit
 from underlay.placement.overheads import cpu_tax
 from underlay.placement.pool import GPU_WHOLE, NodePool
-from underlay.placement.result import (
-    CONTROL_PLANE,
-    WORKER,
-    Unplaced,
-    WorkloadRef,
-)
+from underlay.placement.result import CONTROL_PLANE, WORKER, Unplaced, WorkloadRef
 from underlay.placement.substrates.control_plane_nodes import ControlPlaneBuild
 from underlay.placement.substrates.vm_shapes import VmShapeChoice, vm_shape
 
