@@ -145,6 +145,9 @@ class FixedNodes:
     def exhausted(self, batch: PodBatch) -> str:
         return "fixed pool: no node can be added"
 
+    def can_grow(self, batch: PodBatch) -> bool:
+        return True
+
 
 def make_batch(
     *, replicas: int = 1, cpu_milli: int = 1000, memory_mib: int = 0, key: int = 0, **kw: Any

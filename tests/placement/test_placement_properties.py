@@ -252,8 +252,6 @@ def check_hosts(sc: Scenario, p: SubstratePlacement) -> None:
 def check_pods(sc: Scenario, p: SubstratePlacement) -> None:
     unplaced = Counter[int]()
     for u in p.unplaced:
-        if u.pods == 0 and u.reason.resource == "vm_shape":
-            continue  # known bug: test_substrate_bugs.py::test_no_unplaced_rows_of_zero_pods
         assert u.pods > 0
         assert u.reason.resource
         unplaced[u.workload_index] += u.pods

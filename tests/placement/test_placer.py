@@ -204,8 +204,13 @@ def test_gpu_model_filter() -> None:
     res = placer.place(
         make_batch(cpu_milli=100, gpu_count=1, gpu_milli=GPU_WHOLE, gpu_models=frozenset({1}))
     )
+    # The only node of an allowed model (1) is full; node 0 is emptier but of the wrong
+    # model, which no amount of room would change. The reason names what more nodes of
+    # the right kind would fix: whole GPUs (issue 11 §5: either reason used to pass).
     assert res.unplaced == 1
-    assert res.reason is not None and res.reason.resource in ("gpu_model", "gpus")
+    assert res.reason is not None
+    assert (res.reason.resource, res.reason.plugin) == ("gpus", "GpuFit")
+    assert res.reason.resolvable
 
 
 @pytest.mark.parametrize(
@@ -243,6 +248,9 @@ def test_placer_opens_nodes_from_its_source() -> None:
         def exhausted(self, batch):  # type: ignore[no-untyped-def]
             return "never"
 
+        def can_grow(self, batch):  # type: ignore[no-untyped-def]
+            return True
+
     pool = NodePool(max_gpus=1)
     placer = Placer(pool, Unlimited(), profile_for("best-fit"), default_registry())
     # 10 pods of 3 cores, 2 per 8-core node → ceil(10 / 2) = 5 nodes.
@@ -276,13 +284,25 @@ def test_profile_weights_override() -> None:
 def test_scores_are_bounded(name: str) -> None:
     placer = make_placer("best-fit", [*THREE, {"cpu": 10_000, "used": 10_000, "gpus": 1}])
     plugin = default_registry().score(name)
-    for batch in (make_batch(cpu_milli=2_000), make_batch(cpu_milli=20_000, memory_mib=10**6)):
-        scores = plugin.score(placer.pool, batch, np.arange(placer.pool.n))
-        assert len(scores) == placer.pool.n
-        assert np.isfinite(scores).all()
-        # The framework clips to 0–100; built-in plugins stay within it for sane input.
-        if batch.cpu_milli <= 10_000:
-            assert ((scores >= 0) & (scores <= 100)).all()
+    batches = (
+        make_batch(cpu_milli=2_000),  # fits nodes 0, 1 and 2
+        make_batch(cpu_milli=10_000),  # fits only the empty node 2, filling it
+        make_batch(cpu_milli=0, gpu_count=1, gpu_milli=GPU_WHOLE),  # only node 3 (GPU)
+    )
+    for batch in batches:
+        # The contract: scores are asked for candidates, nodes the batch fits.
+        candidates = np.flatnonzero(placer.fit(batch) > 0)
+        assert len(candidates) > 0
+        scores = plugin.score(placer.pool, batch, candidates)
+        assert len(scores) == len(candidates)
+        assert ((scores >= 0) & (scores <= 100)).all(), (batch, scores)
+    # A batch no node fits is never scored by the placer; asked anyway, a plugin may
+    # leave 0–100 (a node "more than full"), and the framework clips it.
+    too_big = make_batch(cpu_milli=20_000, memory_mib=10**6)
+    every = np.arange(placer.pool.n)
+    assert np.isfinite(plugin.score(placer.pool, too_big, every)).all()
+    weighted = placer._weighted(too_big, every, [(plugin, 2.0)])
+    assert ((weighted >= 0) & (weighted <= 200)).all()
 
 
 def test_fixed_nodes_source_is_empty() -> None:

@@ -250,7 +250,12 @@ def test_gpu_model_missing_from_the_inventory_is_reported() -> None:
     assert p.placed.tolist() == [0]
     (unplaced,) = p.unplaced
     assert unplaced.pods == 2
-    assert unplaced.reason.resource in ("gpu_model", "hosts", "gpus")
+    # GPU pods are placed first, so no node is open yet: the inventory has no host to
+    # give (resource "hosts"), and an H100 host — a model of the hardware list — bought
+    # or added to the inventory would take them: Unschedulable, not unresolvable.
+    assert (unplaced.reason.resource, unplaced.reason.plugin) == ("hosts", "")
+    assert unplaced.reason.resolvable
+    assert "inventory exhausted" in unplaced.reason.detail
 
 
 def test_cpu_pods_do_not_buy_gpu_hosts() -> None:

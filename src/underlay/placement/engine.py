@@ -4,8 +4,13 @@ For each batch it (1) asks every filter plugin how many replicas each node can t
 (2) ranks the candidate nodes by the profile's weighted score plugins (ties: lower node
 index first, so results never depend on dict order), (3) lays the replicas out — packed
 or spread — honouring anti-affinity and rack spread, (4) opens new nodes from its
-:class:`NodeSource` while replicas are left, and (5) reports what is left, with the reason
-as data. ``can_place`` answers without changing anything; ``place`` commits.
+:class:`NodeSource` while replicas are left — a node about to be opened is judged by the
+same filters, as an empty node of its template (:func:`template_fit`), so a pod every
+filter refuses opens nothing — and (5) reports what is left, with the reason as data:
+the plugin that refused and whether more nodes would help. GPU pods under a profile with
+a per-pod GPU strategy (``gpu-fragmentation``) go one at a time through the GPU kernel,
+among the nodes the filters accept. ``can_place`` answers without changing anything;
+``place`` commits, always through ``_commit``.
 
 Why whole batches: with identical replicas, best-fit by a score that only grows as a node
 fills keeps choosing the same node until it is full, so filling nodes in score order
@@ -14,18 +19,29 @@ gives the per-pod answer in one vectorised step.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 
-from underlay.placement.framework import UNLIMITED, PodBatch, Profile, Registry, Unfit
+from underlay.placement.framework import (
+    UNLIMITED,
+    FilterPlugin,
+    PodBatch,
+    Profile,
+    Registry,
+    ScorePlugin,
+    Unfit,
+)
 from underlay.placement.pool import GPU_WHOLE, NodePool, NodeTemplate
 
 __all__ = ["BatchResult", "NodeSource", "Placer", "template_fit"]
 
 I64 = NDArray[np.int64]
+F64 = NDArray[np.float64]
 
 
 class NodeSource(Protocol):
@@ -49,6 +65,11 @@ class NodeSource(Protocol):
         """Why no node can be opened for ``batch`` (one short phrase)."""
         ...
 
+    def can_grow(self, batch: PodBatch) -> bool:
+        """Whether more nodes for ``batch`` could exist at all, bought or added to an
+        inventory (False when no kind of node on offer suits it)."""
+        ...
+
 
 @dataclass(frozen=True)
 class BatchResult:
@@ -69,45 +90,52 @@ class BatchResult:
         return int(self.counts.sum())
 
 
-def template_fit(template: NodeTemplate, batch: PodBatch) -> tuple[int, Unfit | None]:
-    """Replicas of ``batch`` an empty node of ``template`` takes, and why none when 0."""
-    limits: list[tuple[int, Unfit]] = []
-    if batch.cpu_milli > 0:
-        limits.append((template.cpu_milli // batch.cpu_milli,
-                       Unfit("cpu_milli", batch.cpu_milli, template.cpu_milli, template.cpu_milli, "larger than an empty node")))  # fmt: skip
-    if batch.memory_mib > 0:
-        limits.append((template.memory_mib // batch.memory_mib,
-                       Unfit("memory_mib", batch.memory_mib, template.memory_mib, template.memory_mib, "larger than an empty node")))  # fmt: skip
-    if batch.pod_slots > 0:
-        limits.append((template.pods // batch.pod_slots,
-                       Unfit("pods", batch.pod_slots, template.pods, template.pods, "no pod slot left after system pods")))  # fmt: skip
-    if batch.needs_gpu:
-        if batch.gpu_models is not None and template.gpu_model not in batch.gpu_models:
-            limits.append(
-                (
-                    0,
-                    Unfit(
-                        "gpu_model",
-                        batch.gpu_count,
-                        0,
-                        template.gpus,
-                        "no host with an allowed GPU model",
-                    ),
-                )
-            )
-        elif batch.gpu_milli >= GPU_WHOLE:
-            whole = template.gpus if template.gpu_slice_milli >= GPU_WHOLE else 0
-            limits.append((whole // batch.gpu_count,
-                           Unfit("gpus", batch.gpu_count, whole, whole, "whole GPUs on an empty node")))  # fmt: skip
-        else:
-            per_device = template.gpu_slice_milli // batch.gpu_milli
-            limits.append((per_device * template.gpus,
-                           Unfit("gpu_milli", batch.gpu_milli, template.gpu_slice_milli, template.gpu_slice_milli, "share of one GPU")))  # fmt: skip
-    if not limits:
-        return int(UNLIMITED), None
-    fit = min(v for v, _ in limits)
-    reason = next((u for v, u in limits if v == fit), None) if fit == 0 else None
-    return int(fit), reason
+# What a built-in filter's refusal on an empty node means (other plugins keep their own).
+_EMPTY_NODE_DETAIL = {
+    ("NodeResourcesFit", "cpu_milli"): "larger than an empty node",
+    ("NodeResourcesFit", "memory_mib"): "larger than an empty node",
+    ("PodSlots", "pods"): "no pod slot left after system pods",
+    ("GpuFit", "gpu_model"): "no host with an allowed GPU model",
+    ("GpuFit", "gpus"): "whole GPUs on an empty node",
+    ("GpuFit", "gpu_milli"): "share of one GPU",
+}
+
+
+@lru_cache(maxsize=256)
+def _empty_pool(template: NodeTemplate) -> NodePool:
+    """A pool of one empty node of ``template`` (filters only read it)."""
+    pool = NodePool(max_gpus=template.gpus)
+    pool.open(template, np.zeros(1, np.int64), np.zeros(1, np.int64))
+    return pool
+
+
+def template_fit(
+    template: NodeTemplate, batch: PodBatch, filters: Sequence[FilterPlugin] | None = None
+) -> tuple[int, Unfit | None]:
+    """Replicas of ``batch`` an empty node of ``template`` takes, and why none when 0.
+
+    The node is judged by the same filter plugins as a live node (``filters``; the
+    default registry's when None), shown as a pool of one empty node. A refusal here is
+    unresolvable: more nodes of this template would refuse too.
+    """
+    if filters is None:
+        from underlay.placement.plugins import default_registry
+
+        filters = default_registry().filters()
+    pool = _empty_pool(template)
+    fit, refused = int(UNLIMITED), None
+    for plugin in filters:
+        if not plugin.relevant(batch):
+            continue
+        limit = int(plugin.fit(pool, batch)[0])
+        if limit <= 0 and refused is None:
+            refused = plugin
+        fit = min(fit, limit)
+    if refused is None:
+        return fit, None
+    why = refused.unfit(pool, batch, 0)
+    detail = _EMPTY_NODE_DETAIL.get((refused.name, why.resource), why.detail)
+    return 0, replace(why, detail=detail, plugin=refused.name, resolvable=False)
 
 
 class Placer:
@@ -146,17 +174,20 @@ class Placer:
     # ---------------------------------------------------------------- check
     def fit(self, batch: PodBatch, nodes: I64 | None = None) -> I64:
         """Replicas of ``batch`` each live node (or each of ``nodes``) can take now."""
+        fit = self._limit(batch, self._filters)
+        if batch.anti_affinity != "none":
+            fit = np.minimum(fit, 1)
+        return fit if nodes is None else fit[nodes]
+
+    def _limit(self, batch: PodBatch, filters: Sequence[FilterPlugin]) -> I64:
+        """The least any of ``filters`` allows on each live node."""
         fit: I64 | None = None
-        for plugin in self._filters:
+        for plugin in filters:
             if not plugin.relevant(batch):
                 continue
             limit = plugin.fit(self.pool, batch)
             fit = limit if fit is None else np.minimum(fit, limit)
-        if fit is None:
-            fit = np.full(self.pool.n, UNLIMITED, np.int64)
-        if batch.anti_affinity != "none":
-            fit = np.minimum(fit, 1)
-        return fit if nodes is None else fit[nodes]
+        return np.full(self.pool.n, UNLIMITED, np.int64) if fit is None else fit
 
     def can_place(self, batch: PodBatch) -> tuple[int, Unfit | None]:
         """How many replicas would fit on the live nodes, and the reason for the rest."""
@@ -186,13 +217,14 @@ class Placer:
         while remaining > 0:
             template = self.source.template_for(batch)
             if template is None:
-                reason = Unfit("hosts", 1, 0, 0, self.source.exhausted(batch))
+                grows = self.source.can_grow(batch)
+                reason = Unfit("hosts", 1, 0, 0, self.source.exhausted(batch), resolvable=grows)
                 if self.pool.n:
                     why = self._why(batch, self.fit(batch), _taken(nodes_out))
                     detail = f"{self.source.exhausted(batch)}; {why.detail}".rstrip("; ")
-                    reason = Unfit(why.resource, why.requested, why.free, why.capacity, detail)
+                    reason = replace(why, detail=detail, resolvable=grows)
                 break
-            per_node, too_big = template_fit(template, batch)
+            per_node, too_big = template_fit(template, batch, self._filters)
             if per_node == 0:
                 reason = too_big
                 break
@@ -214,8 +246,8 @@ class Placer:
                 break
             if count <= 0:
                 reason = self._why(batch, self.fit(batch), _taken(nodes_out))
-                reason = Unfit(reason.resource, reason.requested, reason.free, reason.capacity,
-                               "no host left in the inventory" + (f"; {reason.detail}" if reason.detail else ""))  # fmt: skip
+                reason = replace(reason, detail="no host left in the inventory"
+                                 + (f"; {reason.detail}" if reason.detail else ""))  # fmt: skip
                 break
             new = self.source.open(
                 self.pool, template, count, None if racks is None else racks[:count]
@@ -271,8 +303,11 @@ class Placer:
         """Place GPU pods one by one with the GPU kernel (fragmentation gradient descent).
 
         Pods are identical, but each changes the fragmentation landscape, so they go one
-        at a time. Each call hands the kernel at most as many pods as the fullest usable
-        node has pod slots, so pod slots can never be overrun.
+        at a time. The registered filters decide: only nodes every filter accepts are
+        shown to the kernel, and each call hands it at most as many pods as the filters
+        allow on any one of those nodes — except the filters marked
+        ``gpu_kernel_checks``, whose rule (CPU, memory, GPUs, GPU model) the kernel
+        itself checks pod by pod. So no filter's limit can be overrun.
         """
         from underlay.placement.gpu_packing import GpuNodes, TypicalPods, pack
 
@@ -283,13 +318,19 @@ class Placer:
         asked = [c for b in (batch, *self._typical) if b.gpu_models for c in b.gpu_models]
         highest = max(int(pool.gpu_model[:n].max(initial=-1)), max(asked, default=-1))
         names = ("", *known, *tuple(f"gpu-{i}" for i in range(len(known), highest + 1)))
+        per_call = [p for p in self._filters if not getattr(p, "gpu_kernel_checks", False)]
+        # Score plugins the kernel's own ranking does not stand for add to it, pod by pod.
+        extra = [(p, w) for p, w in self._scores if not getattr(p, "gpu_kernel_scores", False)]
         while remaining > 0:
-            slots = pool.free_pods[:n]
-            usable = slots >= batch.pod_slots
+            usable = self.fit(batch) > 0
             if not usable.any():
                 break
-            chunk = min(remaining, int(slots[usable].min()) // max(batch.pod_slots, 1) or 1)
-            # A node without a pod slot shows no free GPU (every pod here needs one; a pod
+            chunk = min(remaining, int(self._limit(batch, per_call)[usable].min()))
+            bias = None
+            if extra:
+                chunk = 1  # the scores change with every pod placed
+                bias = -self._weighted(batch, np.arange(n, dtype=np.int64), extra)
+            # A node some filter refuses shows no free GPU (every pod here needs one; a pod
             # may request no CPU or memory, so hiding those would not keep it off).
             gpu_free = np.where(usable[:, None], pool.gpu_free[:n], 0)
             nodes = GpuNodes(
@@ -311,34 +352,36 @@ class Placer:
                 typical = self._typical_cache[names]
             else:
                 typical = TypicalPods.from_pods(_gpu_pods([batch], names, None))
-            result = pack(nodes, pods, self.profile.gpu_per_pod or "fgd", typical)
+            result = pack(nodes, pods, self.profile.gpu_per_pod or "fgd", typical, bias)
             where = result.node_of_pod[result.node_of_pod >= 0]
             if len(where) == 0:
                 break
             node_ids, counts = np.unique(where, return_counts=True)
-            # each pod's first device, in node order (as the replicas are counted)
+            node_ids, counts = node_ids.astype(np.int64), counts.astype(np.int64)
+            # each pod's devices, in node order (as the replicas are counted)
             placed = np.flatnonzero(result.node_of_pod >= 0)
             by_node = placed[np.argsort(result.node_of_pod[placed], kind="stable")]
-            self._devices_out.append(_first_bit(result.gpu_mask[by_node]))
-            pool.free_cpu[node_ids] -= counts * batch.cpu_milli
-            pool.free_mem[node_ids] -= counts * batch.memory_mib
-            pool.free_pods[node_ids] -= counts * batch.pod_slots
-            pool.gpu_free[:n] = np.where(
-                usable[:, None], result.nodes_after.gpu_free_milli, pool.gpu_free[:n]
-            )
-            nodes_out.append(node_ids.astype(np.int64))
-            counts_out.append(counts.astype(np.int64))
+            self._commit(batch, node_ids, counts, result.gpu_mask[by_node])
+            nodes_out.append(node_ids)
+            counts_out.append(counts)
             remaining -= len(where)
             if len(where) < chunk:
                 break
         return remaining
 
+    def _weighted(
+        self, batch: PodBatch, nodes: I64, scores: list[tuple[ScorePlugin, float]]
+    ) -> F64:
+        """The weighted sum of ``scores`` (each clipped to 0–100) for ``nodes``."""
+        total: F64 = np.zeros(len(nodes))
+        for plugin, weight in scores:
+            total += weight * np.clip(plugin.score(self.pool, batch, nodes), 0.0, 100.0)
+        return total
+
     def _rank(self, batch: PodBatch, cand: I64) -> I64:
         if not self._scores:
             return np.arange(len(cand))
-        total = np.zeros(len(cand))
-        for plugin, weight in self._scores:
-            total += weight * np.clip(plugin.score(self.pool, batch, cand), 0.0, 100.0)
+        total = self._weighted(batch, cand, self._scores)
         # Highest score first; ties by node index (cand is ascending) — stable sort.
         order: I64 = np.argsort(-total, kind="stable")
         return order
@@ -407,14 +450,33 @@ class Placer:
         out[order] = np.clip(quota[r_sorted] - before, 0, t_sorted)
         return out
 
-    def _commit(self, batch: PodBatch, nodes: I64, counts: I64) -> None:
+    def _commit(
+        self, batch: PodBatch, nodes: I64, counts: I64, gpu_masks: I64 | None = None
+    ) -> None:
+        """Take ``counts`` replicas of ``batch`` off ``nodes``: the one place a placement
+        is written to the pool. GPU devices: as the GPU kernel chose them (``gpu_masks``,
+        a bitmask of devices per replica in ``np.repeat(nodes, counts)`` order), else
+        whole free devices or the tightest device here."""
         pool = self.pool
         pool.free_cpu[nodes] -= counts * batch.cpu_milli
         pool.free_mem[nodes] -= counts * batch.memory_mib
         pool.free_pods[nodes] -= counts * batch.pod_slots
-        if batch.needs_gpu:
+        if not batch.needs_gpu:
+            return
+        if gpu_masks is None:
             for node, count in zip(nodes.tolist(), counts.tolist(), strict=True):
                 self._devices_out.append(_take_gpus(pool.gpu_free[node], batch, count))
+            return
+        used = (gpu_masks[:, None] >> np.arange(pool.max_gpus, dtype=np.int64)) & 1 == 1
+        replica, device = np.nonzero(used)
+        np.subtract.at(pool.gpu_free, (np.repeat(nodes, counts)[replica], device), batch.gpu_milli)
+        self._devices_out.append(_first_bit(gpu_masks))
+
+    def _empty_fits(self, batch: PodBatch, nodes: I64) -> NDArray[np.bool_]:
+        """Whether an empty node of each of ``nodes``' templates would take ``batch``."""
+        templates = self.pool.templates
+        verdict = {t: template_fit(t, batch, self._filters)[0] > 0 for t in set(templates)}
+        return np.fromiter((verdict[templates[i]] for i in nodes.tolist()), bool, len(nodes))
 
     def _why(self, batch: PodBatch, fit: I64, taken: I64 | None = None) -> Unfit:
         """The binding filter on the node closest to fitting (``taken``: nodes this batch
@@ -440,14 +502,19 @@ class Placer:
             roomiest = int(np.argmax(plugin.fit(pool, batch)))
             why = plugin.unfit(pool, batch, roomiest)
             return Unfit(why.resource, why.requested, why.free, why.capacity,
-                         f"room for {int(fit.sum())} of {batch.replicas} replicas")  # fmt: skip
+                         f"room for {int(fit.sum())} of {batch.replicas} replicas", plugin.name)  # fmt: skip
+        # Nodes that would take the pod were they empty say what more such nodes fix; a
+        # node of the wrong kind (another GPU model, too small) tells less.
+        could = self._empty_fits(batch, blocked)
+        if could.any():
+            blocked = blocked[could]
         # Closest blocked node: the one with the most free CPU and memory, as shares.
         room = (pool.free_cpu[blocked] / np.maximum(pool.cap_cpu[blocked], 1)
                 + pool.free_mem[blocked] / np.maximum(pool.cap_mem[blocked], 1))  # fmt: skip
         best = int(blocked[np.argmax(room)])
         for plugin in self._filters:
-            if plugin.fit(pool, batch)[best] == 0:
-                return plugin.unfit(pool, batch, best)
+            if plugin.relevant(batch) and plugin.fit(pool, batch)[best] == 0:
+                return replace(plugin.unfit(pool, batch, best), plugin=plugin.name)
         if batch.anti_affinity != "none":
             return Unfit("anti_affinity", 1, 0, 1, f"one replica per {batch.anti_affinity}")
         return Unfit("racks", 1, 0, self.racks, "rack spread")

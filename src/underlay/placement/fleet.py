@@ -129,6 +129,12 @@ class HostNodes:
             return "no host model has an allowed GPU"
         return "inventory exhausted: no suitable host left"
 
+    def can_grow(self, batch: PodBatch) -> bool:
+        if not batch.needs_gpu:
+            return True
+        allowed = batch.gpu_models
+        return any(c >= 0 and (allowed is None or c in allowed) for c in self.supply.gpu_code)
+
 
 class VmNodes:
     """Node source of new VMs of one shape (unlimited here; hosts are checked at level 2)."""
@@ -150,3 +156,6 @@ class VmNodes:
 
     def exhausted(self, batch: PodBatch) -> str:
         return "no more VMs can be made"
+
+    def can_grow(self, batch: PodBatch) -> bool:
+        return True

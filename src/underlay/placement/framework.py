@@ -55,13 +55,26 @@ class PodBatch:
 
 @dataclass(frozen=True)
 class Unfit:
-    """Why a pod does not fit: one resource, as data."""
+    """Why a pod does not fit: one resource, as data.
+
+    ``plugin`` names the filter that refused (empty when no plugin decided, e.g. an
+    exhausted inventory). ``resolvable`` says whether more hosts could help: False when
+    the pod does not fit even an empty node of every kind on offer (the Kubernetes
+    scheduler's UnschedulableAndUnresolvable), True otherwise (Unschedulable).
+    """
 
     resource: str
     requested: float
     free: float
     capacity: float
     detail: str = ""
+    plugin: str = ""
+    resolvable: bool = True
+
+    @property
+    def status(self) -> Literal["Unschedulable", "UnschedulableAndUnresolvable"]:
+        """The scheduler's word for it: whether buying hosts would help."""
+        return "Unschedulable" if self.resolvable else "UnschedulableAndUnresolvable"
 
     def describe(self) -> str:
         """One human sentence."""
@@ -73,7 +86,13 @@ class Unfit:
 
 
 class FilterPlugin(Protocol):
-    """How many replicas of ``batch`` each live node can take (``UNLIMITED`` = no limit)."""
+    """How many replicas of ``batch`` each live node can take (``UNLIMITED`` = no limit).
+
+    Every fit decision asks the registered filters: live nodes, a node about to be
+    opened (shown to the filters as a pool of one empty node of its template), and GPU
+    pods placed one at a time (only nodes every filter accepts are candidates, and no
+    node gets more replicas in one step than the filters allow it).
+    """
 
     name: str
 

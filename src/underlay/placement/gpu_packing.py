@@ -873,15 +873,22 @@ class _CacheRow:
 
 
 def pack(
-    nodes: GpuNodes, pods: GpuPods, strategy: str, typical: TypicalPods | None = None
+    nodes: GpuNodes,
+    pods: GpuPods,
+    strategy: str,
+    typical: TypicalPods | None = None,
+    bias: F64 | None = None,
 ) -> GpuPackResult:
     """Place ``pods`` one by one, in row order, on ``nodes`` with ``strategy``.
 
     Each pod is either placed (on one node and ``num_gpu`` of its GPUs) or failed with a
     :class:`FailureReason`; nothing goes over capacity. ``typical`` is the target
     workload for ``fgd`` (default: :meth:`TypicalPods.from_pods` of ``pods``); other
-    strategies ignore it. ``nodes`` is not modified. Deterministic: same input, same
-    output; ties go to the lowest node index, then the lowest GPU index.
+    strategies ignore it. ``bias`` (float64[N], lower is better) is added to every
+    node's score: the placement framework's other score plugins, in the strategy's
+    units (for ``fgd``, points of its 0–100 node score). ``nodes`` is not modified.
+    Deterministic: same input, same output; ties go to the lowest node index, then the
+    lowest GPU index.
     """
     if pods.allowed_models.shape[1] != len(nodes.model_names):
         raise ValueError(
@@ -960,8 +967,9 @@ def pack(
         if n_nodes == 0:
             reason[i] = _why(st, req, row.model_ok)
             continue
-        node = int(row.score.argmin())
-        if row.score[node] == _INF:
+        scores = row.score if bias is None else row.score + bias
+        node = int(scores.argmin())
+        if scores[node] == _INF:
             reason[i] = _why(st, req, row.model_ok)
             continue
         bits = int(row.mask[node])

@@ -23,6 +23,7 @@ class NodeResourcesFit:
     """CPU and memory requests against the node's free allocatable."""
 
     name = "NodeResourcesFit"
+    gpu_kernel_checks = True  # the GPU kernel re-checks CPU and memory pod by pod
 
     def relevant(self, batch: PodBatch) -> bool:
         return batch.cpu_milli > 0 or batch.memory_mib > 0
@@ -70,6 +71,7 @@ class GpuFit:
     """Whole GPUs (fully free devices) or a fraction of one device, of an allowed model."""
 
     name = "GpuFit"
+    gpu_kernel_checks = True  # the GPU kernel re-checks devices and models pod by pod
 
     def relevant(self, batch: PodBatch) -> bool:
         return batch.needs_gpu

@@ -45,6 +45,7 @@ class MostAllocated:
     """Best fit: the fuller the node after placement, the higher (Kubernetes MostAllocated)."""
 
     name = "MostAllocated"
+    gpu_kernel_scores = True  # per-pod GPU placement: the kernel's best-fit tie-break
 
     def score(self, pool: NodePool, batch: PodBatch, nodes: I64) -> F64:
         out: F64 = 100.0 * _used_after(pool, batch, nodes)
@@ -87,6 +88,7 @@ class GpuAvoidance:
     """Keeps pods that need no GPU off nodes with free GPUs, so GPUs are not stranded."""
 
     name = "GpuAvoidance"
+    gpu_kernel_scores = True  # the same for every node when the pod needs a GPU
 
     def score(self, pool: NodePool, batch: PodBatch, nodes: I64) -> F64:
         if batch.needs_gpu:
