@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from factories import make_host_model, make_scenario, make_tenant, make_workload, place
 from properties import examples
-from underlay.analysis.capacity import SubstrateStatic, analyse
+from underlay.analysis.capacity import analyse_capacity
+from underlay.analysis.capacity_results import SubstrateCapacity
 from underlay.analysis.cost import (
     analyse_cost,
     attribute,
@@ -121,14 +122,14 @@ def _two_tenants(**extra: Any) -> Scenario:
 
 def _run(
     sc: Scenario, kind: str, *, simulate: bool = False
-) -> tuple[SubstratePlacement, SubstrateStatic, SubstrateSimulation | None]:
+) -> tuple[SubstratePlacement, SubstrateCapacity, SubstrateSimulation | None]:
     d = load_defaults()
     p = place(sc, kind, d)
-    return p, analyse(sc, d, p), simulate_substrate(sc, d, p) if simulate else None
+    return p, analyse_capacity(sc, d, p), simulate_substrate(sc, d, p) if simulate else None
 
 
 def test_without_simulation_cost_matches_the_static_comparison() -> None:
-    # Same capex + power + licences and the same split among tenants as capacity.analyse
+    # Same capex + power + licences and the same split among tenants as analyse_capacity
     # (which attributes with its own copy of the rule until it calls tenant_host_shares).
     sc = _two_tenants(substrates=[{"kind": k} for k in KINDS[:2]] + [{"kind": "vm", "hypervisor": "esxi"}, {"kind": "sandboxed"}])  # fmt: skip
     for kind in KINDS:

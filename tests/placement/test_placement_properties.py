@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 
 from factories import make_host_model, scenario_dict
 from properties import examples
-from underlay.analysis.capacity import analyse as analyse_capacity
+from underlay.analysis.capacity import analyse_capacity
 from underlay.defaults.catalog import load_defaults
 from underlay.errors import ScenarioError
 from underlay.model.scenario import Scenario, Vm

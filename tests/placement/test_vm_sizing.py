@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from factories import make_host_model, make_scenario, make_tenant, make_workload, place
-from underlay.analysis.capacity import analyse
+from underlay.analysis.capacity import analyse_capacity
 from underlay.defaults.catalog import load_defaults
 from underlay.placement.result import WORKER
 
@@ -57,7 +57,7 @@ def test_peak_is_the_default_and_the_burst_room_is_shown() -> None:
     )
     assert sc.substrates[0].sizing == "peak"  # type: ignore[union-attr]
     p = place(sc, "vm")
-    static = analyse(sc, load_defaults(), p)
+    static = analyse_capacity(sc, load_defaults(), p)
     # 10 × (2,041 − 1,000) of room above requests
     assert static.burst_room.cpu_milli == pytest.approx(10 * (2041 - 1000))
 

@@ -18,11 +18,15 @@ hosts left unopened are counted apart (``hosts_idle``) and their capex is in the
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 from numpy.typing import NDArray
 
+from underlay.analysis.capacity_results import (
+    ResourceTotals,
+    SubstrateCapacity,
+    TenantCapacity,
+    UnplacedRow,
+)
 from underlay.analysis.cost import (
     allocated_utilisation,
     attribute,
@@ -45,128 +49,19 @@ from underlay.placement.result import (
     SubstratePlacement,
 )
 
-__all__ = ["Resources3", "SubstrateStatic", "TenantStatic", "UnplacedRow", "analyse"]
+__all__ = ["analyse_capacity"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 
 
-@dataclass(frozen=True)
-class Resources3:
-    """CPU (millicores), memory (MiB) and GPU (milli-GPUs) totals."""
-
-    cpu_milli: float = 0.0
-    memory_mib: float = 0.0
-    gpu_milli: float = 0.0
-
-    def __add__(self, other: Resources3) -> Resources3:
-        return Resources3(
-            self.cpu_milli + other.cpu_milli,
-            self.memory_mib + other.memory_mib,
-            self.gpu_milli + other.gpu_milli,
-        )
-
-    def share_of(self, whole: Resources3) -> Resources3:
-        """Each resource as a fraction of ``whole`` (0 where ``whole`` has none)."""
-
-        def frac(a: float, b: float) -> float:
-            return a / b if b else 0.0
-
-        return Resources3(
-            frac(self.cpu_milli, whole.cpu_milli),
-            frac(self.memory_mib, whole.memory_mib),
-            frac(self.gpu_milli, whole.gpu_milli),
-        )
+def _sum(cpu: F64 | I64, mem: F64 | I64, gpu: F64 | I64 | float = 0.0) -> ResourceTotals:
+    return ResourceTotals(float(np.sum(cpu)), float(np.sum(mem)), float(np.sum(gpu)))
 
 
-@dataclass(frozen=True)
-class UnplacedRow:
-    """Pods of one workload that could not be placed, with the reason as data."""
-
-    tenant: str
-    cluster: str
-    workload: str
-    pods: int
-    resource: str
-    requested: float
-    free: float
-    capacity: float
-    detail: str
-
-
-@dataclass(frozen=True)
-class TenantStatic:
-    """One tenant on one substrate."""
-
-    name: str
-    isolation: str
-    wanted_version: str
-    running_version: str
-    pods: int
-    pods_placed: int
-    allocated: Resources3
-    nodes: int
-    hosts: int
-    control_plane_machines: int
-    control_plane: str  # how its clusters' control planes ran, e.g. "stacked on 3 workers ..."
-    shares_kernel_with: list[str]
-    shares_hosts_with: list[str]
-    cost_per_month_usd: float
-
-
-@dataclass(frozen=True)
-class SubstrateStatic:
-    """One substrate, whole scenario."""
-
-    kind: str
-    name: str
-    sizing: bool
-    hosts: int
-    hosts_idle: int  # inventory hosts left unopened (paid for, powered off; 0 when sized)
-    hosts_worker: int
-    hosts_control_plane: int
-    hosts_lower_bound: int
-    nodes: int
-    vms: int
-    control_plane_machines: int
-    control_plane_modes: dict[str, int]  # mode → clusters (the shared cluster counts once)
-    capacity: Resources3
-    allocated: Resources3
-    burst_room: Resources3  # room VMs keep above their pods' requests (sizing: limits / peak)
-    overhead: dict[str, Resources3]
-    stranded: dict[str, Resources3]
-    versions_per_host_max: int
-    versions_per_host_mean: float
-    tenants_per_kernel_max: int
-    tenants_per_host_max: int
-    cost_capex: float
-    cost_power: float
-    cost_licences: float
-    watts: float
-    pods: int
-    pods_placed: int
-    gpu_efficiency: float
-    cpu_efficiency: float
-    unplaced: list[UnplacedRow]
-    tenants: list[TenantStatic]
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def packing_ratio(self) -> float:
-        """Hosts used ÷ LP lower bound (1.0 = provably optimal)."""
-        return self.hosts / self.hosts_lower_bound if self.hosts_lower_bound else 1.0
-
-    @property
-    def cost_per_month_usd(self) -> float:
-        """Capex + power + licences per month."""
-        return self.cost_capex + self.cost_power + self.cost_licences
-
-
-def _sum(cpu: F64 | I64, mem: F64 | I64, gpu: F64 | I64 | float = 0.0) -> Resources3:
-    return Resources3(float(np.sum(cpu)), float(np.sum(mem)), float(np.sum(gpu)))
-
-
-def analyse(scenario: Scenario, defaults: Defaults, p: SubstratePlacement) -> SubstrateStatic:
+def analyse_capacity(
+    scenario: Scenario, defaults: Defaults, p: SubstratePlacement
+) -> SubstrateCapacity:
     """Everything the static comparison shows for placement ``p``."""
     nodes, n_hosts = p.nodes, len(p.hosts)
     host_role = np.array(p.hosts.role, np.int64)
@@ -202,7 +97,7 @@ def analyse(scenario: Scenario, defaults: Defaults, p: SubstratePlacement) -> Su
     capacity = _sum(p.host_cpu, p.host_mem, p.host_gpus * 1000)
     allocated = _sum(C, M, G)
     cp_nodes = nodes.role != WORKER
-    overhead: dict[str, Resources3] = {}
+    overhead: dict[str, ResourceTotals] = {}
     vm_substrate = scenario.substrate(p.name) if is_vm else None
     if is_vm:
         assert isinstance(vm_substrate, Vm)
@@ -230,14 +125,14 @@ def analyse(scenario: Scenario, defaults: Defaults, p: SubstratePlacement) -> Su
 
     # ---- burst room: what VMs sized above their pods' requests keep for their peaks ----
     used = _sum(nodes.used_cpu[worker], nodes.used_mem[worker])
-    sandbox = overhead.get("sandbox", Resources3())
-    burst_room = Resources3(
+    sandbox = overhead.get("sandbox", ResourceTotals())
+    burst_room = ResourceTotals(
         max(used.cpu_milli - allocated.cpu_milli - sandbox.cpu_milli, 0.0),
         max(used.memory_mib - allocated.memory_mib - sandbox.memory_mib, 0.0),
     )
 
     # ---- stranded, by cause --------------------------------------------------------
-    stranded: dict[str, Resources3] = {}
+    stranded: dict[str, ResourceTotals] = {}
     free_cpu = nodes.alloc_cpu - nodes.used_cpu
     free_mem = nodes.alloc_mem - nodes.used_mem
     free_gpu = nodes.gpu_cap_milli - nodes.gpu_used_milli
@@ -246,7 +141,7 @@ def analyse(scenario: Scenario, defaults: Defaults, p: SubstratePlacement) -> Su
 
     def add(cause: str, mask: NDArray[np.bool_]) -> None:
         if mask.any():
-            stranded[cause] = stranded.get(cause, Resources3()) + _sum(
+            stranded[cause] = stranded.get(cause, ResourceTotals()) + _sum(
                 free_cpu[mask], free_mem[mask], free_gpu[mask]
             )
 
@@ -322,7 +217,7 @@ def analyse(scenario: Scenario, defaults: Defaults, p: SubstratePlacement) -> Su
     idle_capex, _ = idle_costs(scenario, idle)  # host operations are the cost analysis's
     tenant_cost = attribute(shares, costs.total) + overall_shares(shares) * idle_capex
 
-    tenant_rows: list[TenantStatic] = []
+    tenant_rows: list[TenantCapacity] = []
     for ti, tenant in enumerate(tenants):
         mine = ti == T
         t_nodes = np.unique(N[mine])
@@ -342,7 +237,7 @@ def analyse(scenario: Scenario, defaults: Defaults, p: SubstratePlacement) -> Su
         placed = int(K[mine].sum())
         running = p.shared_version if p.shared_version else tenant.kubernetes_version
         tenant_rows.append(
-            TenantStatic(
+            TenantCapacity(
                 name=tenant.name,
                 isolation=tenant.isolation,
                 wanted_version=tenant.kubernetes_version,
@@ -405,7 +300,7 @@ def analyse(scenario: Scenario, defaults: Defaults, p: SubstratePlacement) -> Su
     modes: dict[str, int] = {}
     for c in p.control_planes:
         modes[c.mode] = modes.get(c.mode, 0) + 1
-    return SubstrateStatic(
+    return SubstrateCapacity(
         kind=p.kind,
         name=p.name,
         sizing=p.sizing,

@@ -69,11 +69,12 @@ simulation or when no pod-hour met the SLA.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
 
+from underlay.analysis.capacity_results import SubstrateCapacity
 from underlay.analysis.energy import (
     KNOTS,
     UTILISATION_AT_KNOTS,
@@ -85,9 +86,6 @@ from underlay.defaults.catalog import Defaults
 from underlay.model.scenario import Scenario, Vm
 from underlay.placement.result import SubstratePlacement
 from underlay.simulation.results import SubstrateSimulation
-
-if TYPE_CHECKING:  # capacity imports this module
-    from underlay.analysis.capacity import SubstrateStatic
 
 __all__ = [
     "CostParts",
@@ -402,7 +400,7 @@ def _power_weights(
     return knot_weights(allocated_utilisation(scenario, placement)), "allocated"
 
 
-def _work_throughput(static: SubstrateStatic, simulation: SubstrateSimulation | None) -> float:
+def _work_throughput(static: SubstrateCapacity, simulation: SubstrateSimulation | None) -> float:
     """Work per resource vs bare metal that the cost does not hold already (see the module
     docstring: the CPU tax is counted once, in the simulation when there is one)."""
     if static.allocated.gpu_milli > 0:
@@ -413,7 +411,7 @@ def _work_throughput(static: SubstrateStatic, simulation: SubstrateSimulation | 
 def _check(
     scenario: Scenario,
     placement: SubstratePlacement,
-    static: SubstrateStatic,
+    static: SubstrateCapacity,
     simulation: SubstrateSimulation | None,
 ) -> None:
     names = [t.name for t in scenario.tenants]
@@ -432,7 +430,7 @@ def analyse_cost(
     scenario: Scenario,
     defaults: Defaults,
     placement: SubstratePlacement,
-    static: SubstrateStatic,
+    static: SubstrateCapacity,
     simulation: SubstrateSimulation | None = None,
 ) -> SubstrateCost:
     """Cost and energy of ``placement`` (see the module docstring for the model)."""

@@ -49,8 +49,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
+from underlay.analysis.results import Analysis, Comparison
 from underlay.model.scenario import Scenario, Vm
-from underlay.pipeline import Analysis, Comparison, Simulation
+from underlay.simulation.results import Simulation
 
 __all__ = ["Evidence", "gather"]
 

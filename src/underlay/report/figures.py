@@ -35,9 +35,10 @@ import plotly.graph_objects as go  # type: ignore[import-untyped]
 from plotly.colors import qualitative  # type: ignore[import-untyped]
 from plotly.subplots import make_subplots  # type: ignore[import-untyped]
 
+from underlay.analysis.results import Analysis, Comparison
 from underlay.decision.results import Decision
 from underlay.model.scenario import Scenario
-from underlay.pipeline import Analysis, Comparison, Simulation
+from underlay.simulation.results import Simulation
 
 __all__ = ["ReportFigure", "build_figures", "label"]
 

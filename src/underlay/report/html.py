@@ -30,10 +30,11 @@ from typing import Any
 from jinja2 import Environment, StrictUndefined, Template
 from markupsafe import Markup
 
+from underlay.analysis.results import Analysis, Comparison
 from underlay.decision.results import Decision
-from underlay.pipeline import Analysis, Comparison, Simulation
 from underlay.report.figures import build_figures
 from underlay.report.sections import is_figure, missing, report_sections, run_summary
+from underlay.simulation.results import Simulation
 
 __all__ = ["render_html", "script_json"]
 

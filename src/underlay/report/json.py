@@ -9,16 +9,16 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from underlay.analysis.capacity import Resources3, SubstrateStatic
-from underlay.pipeline import Analysis, Comparison, Simulation
-from underlay.simulation.results import SubstrateSimulation
+from underlay.analysis.capacity_results import ResourceTotals, SubstrateCapacity
+from underlay.analysis.results import Analysis, Comparison
+from underlay.simulation.results import Simulation, SubstrateSimulation
 
 __all__ = ["SCHEMA_VERSION", "comparison_to_dict"]
 
 SCHEMA_VERSION = 1
 
 
-def _res(r: Resources3) -> dict[str, float]:
+def _res(r: ResourceTotals) -> dict[str, float]:
     return {
         "cpu_milli": round(r.cpu_milli, 3),
         "memory_mib": round(r.memory_mib, 3),
@@ -26,7 +26,7 @@ def _res(r: Resources3) -> dict[str, float]:
     }
 
 
-def _substrate(s: SubstrateStatic) -> dict[str, Any]:
+def _substrate(s: SubstrateCapacity) -> dict[str, Any]:
     return {
         "name": s.name,
         "kind": s.kind,

@@ -12,7 +12,7 @@ from underlay.analysis.cost import CostParts, SubstrateCost
 from underlay.analysis.failures import SubstrateFailures
 from underlay.analysis.isolation import SubstrateIsolation
 from underlay.analysis.lifecycle import SubstrateLifecycle
-from underlay.pipeline import Analysis
+from underlay.analysis.results import Analysis
 
 __all__ = ["analysis_entries"]
 

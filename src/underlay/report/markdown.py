@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import re
 
+from underlay.analysis.results import Analysis, Comparison
 from underlay.decision.results import Decision
-from underlay.pipeline import Analysis, Comparison, Simulation
 from underlay.report.sections import Table, missing, report_sections, run_summary
+from underlay.simulation.results import Simulation
 
 __all__ = ["escape", "render_markdown"]
 

@@ -19,9 +19,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from underlay.analysis.results import Analysis, Comparison
 from underlay.decision.results import Decision
-from underlay.pipeline import Analysis, Comparison, Simulation
 from underlay.report.columns import SUBSTRATE_COLUMNS, Column
+from underlay.simulation.results import Simulation
 
 __all__ = ["Section", "Table", "is_figure", "missing", "report_sections", "run_summary"]
 

@@ -23,10 +23,11 @@ from rich.control import strip_control_codes
 from rich.text import Span, Text
 
 from underlay.analysis.cost import SubstrateCost
+from underlay.analysis.results import Analysis, Comparison
 from underlay.model.scenario import Scenario, Tenant
-from underlay.pipeline import Analysis, Comparison, Simulation
 from underlay.report.columns import Column, substrate_columns, tenant_cell
 from underlay.report.fitting import Grid, print_grid
+from underlay.simulation.results import Simulation
 
 __all__ = ["markup_line", "render_analysis", "render_comparison", "render_simulation"]
 
