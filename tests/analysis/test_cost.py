@@ -23,11 +23,11 @@ from underlay.analysis.cost import (
     overall_shares,
     tenant_host_shares,
 )
-from underlay.analysis.energy import knot_weight_sums
 from underlay.defaults.catalog import load_defaults
 from underlay.model.scenario import Scenario
 from underlay.placement.result import SubstratePlacement
 from underlay.simulation.engine import simulate_substrate
+from underlay.simulation.power import knot_weight_sums
 from underlay.simulation.results import SubstrateSimulation
 
 KINDS = ["baremetal-dedicated", "baremetal-shared", "vm", "sandboxed"]

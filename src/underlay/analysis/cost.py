@@ -4,7 +4,7 @@ What a host costs per month (:func:`host_costs_weighted`):
 
 - **capex**: the host model's ``price_usd`` amortised straight-line over its
   ``lifetime_years`` (price / (lifetime × 12)); no interest, no residual value.
-- **power**: the host's mean draw from its power curve (:mod:`underlay.analysis.energy`:
+- **power**: the host's mean draw from its power curve (:mod:`underlay.simulation.power`:
   SPECpower-style knots, linear between them) × ``costs.hours_per_month`` × ``costs.pue``
   = facility energy (kWh), billed at ``costs.electricity_usd_per_kwh`` (all from
   ``defaults.costs``).
@@ -75,16 +75,16 @@ import numpy as np
 from numpy.typing import NDArray
 
 from underlay.analysis.capacity_results import SubstrateCapacity
-from underlay.analysis.energy import (
+from underlay.defaults.catalog import Defaults
+from underlay.model.scenario import Scenario, Vm
+from underlay.placement.result import SubstratePlacement
+from underlay.simulation.power import (
     KNOTS,
     UTILISATION_AT_KNOTS,
     host_knots,
     knot_weights,
     watts,
 )
-from underlay.defaults.catalog import Defaults
-from underlay.model.scenario import Scenario, Vm
-from underlay.placement.result import SubstratePlacement
 from underlay.simulation.results import SubstrateSimulation
 
 __all__ = [

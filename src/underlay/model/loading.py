@@ -97,7 +97,7 @@ def parse_scenario(
         raise ScenarioError(_describe(exc, source, root)) from None
     problems = _against_defaults(scenario)
     if not problems:
-        from underlay.analysis.lifecycle import lifecycle_problems
+        from underlay.defaults.upgrade_plans import lifecycle_problems
 
         problems = lifecycle_problems(scenario)
     if not problems and base_dir is not None:

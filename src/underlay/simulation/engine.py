@@ -75,7 +75,7 @@ Measures (per tenant unless stated):
   utilisation over time (everything simulated, the node software included, ÷ the
   host's cores), per host the
   time-mean weights of its utilisation on the power curve's 11 knots (mean draw =
-  weights @ knots, :mod:`underlay.analysis.energy`), and the cross-tenant interference
+  weights @ knots, :mod:`underlay.simulation.power`), and the cross-tenant interference
   matrix: on each kernel and step with contention, what each tenant lost is split among
   the tenants that used CPU above their requests there, in proportion to that use; on an
   overcommitted host, what a VM lost (CPU-ready) is split among the VMs above their
@@ -94,7 +94,6 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
-from underlay.analysis.energy import KNOTS, knot_weight_sums
 from underlay.defaults.catalog import Defaults
 from underlay.model.scenario import BaremetalDedicated, Sandboxed, Scenario, Vm, Workload
 from underlay.placement.gpus import gpu_efficiency, gpu_mode, gpu_share
@@ -102,6 +101,7 @@ from underlay.placement.overheads import cpu_tax
 from underlay.placement.result import SubstratePlacement
 from underlay.simulation.contention import Kernels, cpu_on_kernels, evict_memory, share_by_weight
 from underlay.simulation.pods import PodTable, pod_nodes, pod_table
+from underlay.simulation.power import KNOTS, knot_weight_sums
 from underlay.simulation.results import SubstrateSimulation, TenantSimulation
 from underlay.simulation.usage import CHUNK_STEPS, UsageSampler
 

@@ -73,7 +73,7 @@ class SubstrateSimulation:
     notes: list[str] = field(default_factory=list)
     # (hosts × 11): per host, the time-mean of the interpolation weights of its CPU
     # utilisation (clipped to 0–1) onto the power curve's knots at 0, 10, ..., 100 %; the
-    # mean draw is weights[h] @ knots(h) exactly (underlay.analysis.energy).
+    # mean draw is weights[h] @ knots(h) exactly (underlay.simulation.power).
     host_power_weights: F64 = field(default_factory=lambda: np.zeros((0, 11)))
 
     def who_hurt_whom(self, names: list[str], top: int = 5) -> list[tuple[str, str, float]]:
