@@ -16,6 +16,8 @@ The public Python API, returning plain data::
 import importlib
 import typing
 
+from underlay.version import __version__ as __version__
+
 # The API loads on first use (PEP 562), so that ``import underlay.entry`` — the console
 # script — imports nothing heavy before it installs its signal handlers.
 if typing.TYPE_CHECKING:
@@ -96,5 +98,3 @@ __all__ = [
     "parse_scenario",
     "simulate",
 ]
-
-__version__ = "0.1.0"

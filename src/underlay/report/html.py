@@ -32,7 +32,7 @@ from markupsafe import Markup
 
 from underlay.analysis.results import Analysis, Comparison
 from underlay.decision.results import Decision
-from underlay.report.figures import build_figures
+from underlay.report.figure_set import build_figures
 from underlay.report.sections import is_figure, missing, report_sections, run_summary
 from underlay.simulation.results import Simulation
 
@@ -89,7 +89,7 @@ def render_html(
     """The whole report as one HTML page (a few MB: plotly.js is inside). Stages passed
     as None are left out with a line saying so; figures with one mark per tenant show at
     most ``max_tenants`` tenants (the tables show all)."""
-    from underlay import __version__
+    from underlay.version import __version__
 
     sc = comparison.scenario
     figures = build_figures(comparison, simulation, analysis, decision, max_tenants=max_tenants)
