@@ -17,9 +17,10 @@ every field) and the data validated from it:
   impossible date (``2026-02-30``) is a field error, and a date-like name stays a name;
 - a scalar its tag cannot read (``!!int abc``) is an error at its line.
 
-Trace files named by workloads are checked when the file is read from disk
+Trace files named by workloads are checked and read when the file is read from disk
 (:func:`load_scenario`): they must exist and lie in the scenario's folder or below it,
-unless the caller allows other paths (``--allow-paths``).
+unless the caller allows other paths (``--allow-paths``), be valid traces, and hold the
+series the workloads name (:mod:`underlay.model.traces`).
 """
 
 from __future__ import annotations
@@ -104,6 +105,12 @@ def parse_scenario(
         base_dir = base_dir.resolve()
         problems = _trace_problems(scenario, base_dir, allow_paths)
         scenario.with_base_dir(base_dir)
+        if not problems:  # read the traces now: a bad one is refused before any placement
+            from underlay.model.traces import read_traces, series_problems
+
+            traces = read_traces(scenario)
+            problems = series_problems(scenario, traces)
+            scenario.with_traces(traces)
     if problems:
         raise ScenarioError(_listing(source, root, problems))
     return scenario
