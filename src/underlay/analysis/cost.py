@@ -426,6 +426,37 @@ def _check(
             )
 
 
+def _tenant_costs(
+    scenario: Scenario, static: SubstrateCapacity, simulation: SubstrateSimulation | None,
+    t_parts: F64, t_clusters: F64, horizon_h: float, to_horizon: float,
+) -> list[TenantCost]:  # fmt: skip
+    """One row per tenant: its attributed parts (capex, power, licences, host operations,
+    draw, energy) and cluster operations; per SLA-met pod-hour when simulated."""
+    tenants = []
+    for t, ten in enumerate(scenario.tenants):
+        capex, power, licences, ops_h, draw, energy = (float(x) for x in t_parts[t])
+        month = CostParts(capex, power, licences, ops_h, float(t_clusters[t]))
+        placed = static.tenants[t].pods_placed
+        met = per_met = None
+        if simulation is not None:
+            met = float(placed * horizon_h * simulation.tenants[t].sla_attainment_percent / 100)
+            per_met = month.total * to_horizon / met if met > 0 else None
+        tenants.append(
+            TenantCost(
+                name=ten.name,
+                per_month=month,
+                horizon_usd=month.total * to_horizon,
+                watts=draw,
+                energy_kwh_per_month=energy,
+                energy_kwh_horizon=energy * to_horizon,
+                pods_placed=placed,
+                sla_met_pod_hours=met,
+                cost_per_sla_met_pod_hour_usd=per_met,
+            )
+        )
+    return tenants
+
+
 def analyse_cost(
     scenario: Scenario,
     defaults: Defaults,
@@ -470,28 +501,9 @@ def analyse_cost(
     else:
         horizon_h = scenario.simulation.steps * scenario.simulation.step_minutes / 60.0
     to_horizon = horizon_h / c.hours_per_month
-    tenants = []
-    for t, ten in enumerate(scenario.tenants):
-        capex, power, licences, ops_h, draw, energy = (float(x) for x in t_parts[t])
-        month = CostParts(capex, power, licences, ops_h, float(t_clusters[t]))
-        placed = static.tenants[t].pods_placed
-        met = per_met = None
-        if simulation is not None:
-            met = float(placed * horizon_h * simulation.tenants[t].sla_attainment_percent / 100)
-            per_met = month.total * to_horizon / met if met > 0 else None
-        tenants.append(
-            TenantCost(
-                name=ten.name,
-                per_month=month,
-                horizon_usd=month.total * to_horizon,
-                watts=draw,
-                energy_kwh_per_month=energy,
-                energy_kwh_horizon=energy * to_horizon,
-                pods_placed=placed,
-                sla_met_pod_hours=met,
-                cost_per_sla_met_pod_hour_usd=per_met,
-            )
-        )
+    tenants = _tenant_costs(
+        scenario, static, simulation, t_parts, t_clusters, horizon_h, to_horizon
+    )
     month = CostParts(
         float(costs.capex.sum()) + idle_capex,
         float(costs.power.sum()),

@@ -153,6 +153,74 @@ def _restart_model(scenario: Scenario, defaults: Defaults, p: SubstratePlacement
     )
 
 
+def _stranded_by(
+    m: _Model, alone: I64, stranded: F64, ratio: F64, carries: B, n_t: int
+) -> dict[str, F64]:
+    """Per tenant, the pods a host failure strands, by what stopped them: dropping the
+    rule, or allowing any GPU model, would let more go; else there is no room."""
+    gr, rs, cls = m.groups, m.restarts, m.cls
+    n_g = len(gr.need)
+    by_rule = np.zeros(len(gr.g))
+    ruled = np.flatnonzero(gr.rule[gr.g] != NONE)
+    if len(ruled):
+        free_rule = rs.host(ruled, np.full(n_g, NONE, np.int64), cls)
+        by_rule[ruled] = np.clip(free_rule - alone[ruled], 0, stranded[ruled])
+    by_model = np.zeros(len(gr.g))
+    modelled = np.flatnonzero(m.specific[gr.g])
+    if len(modelled):
+        any_model = rs.host(modelled, gr.rule, m.cls_any)
+        by_model[modelled] = np.clip(
+            any_model - alone[modelled], 0, stranded[modelled] - by_rule[modelled]
+        )
+    tenant = gr.tenant[gr.g]
+    by = {
+        "anti_affinity": by_rule * ratio,
+        "gpu_model": by_model * ratio,
+        "room": (stranded - by_rule - by_model) * ratio,
+    }
+    return {
+        k: np.bincount(tenant[carries], v[carries], n_t).astype(np.float64) for k, v in by.items()
+    }
+
+
+class _Domains:
+    """Rack and zone failures: whole racks go; the rest of each pool takes what it can."""
+
+    def __init__(self, m: _Model, n_pools: int, pool_free: F64, n_t: int, restart_h: float) -> None:
+        self.m, self.n_pools, self.pool_free = m, n_pools, pool_free
+        self.n_t, self.restart_h = n_t, restart_h
+
+    def cost(self, rack_domain: I64, n_dom: int, wait: float) -> tuple[F64, F64, int, int]:
+        """Per (domain, tenant): pod-hours of one failure and pods that restart; groups
+        with pods, and those that all restart."""
+        m, n_pools, n_t = self.m, self.n_pools, self.n_t
+        gr, pool, free = m.groups, m.pool, m.free
+        in_pool = pool >= 0
+        g, d, k, pods, alone_d = m.restarts.domain(rack_domain, n_dom, gr.rule, m.cls)
+        host_dom = rack_domain[m.rack]
+        inside = sum_rows(
+            host_dom[in_pool] * n_pools + pool[in_pool],
+            free[in_pool].astype(np.float64),
+            n_dom * n_pools,
+        )
+        key = d * n_pools + gr.pool[g]
+        out_free = self.pool_free[np.arange(n_dom * n_pools) % n_pools] - inside
+        kept = cut(alone_d, gr.need[g].astype(np.float64), key, out_free)
+        share = np.divide(pods, k, out=np.zeros(len(k)), where=k > 0)
+        back_d = kept * share
+        t = gr.tenant[g]
+        has = t >= 0
+        cell = d[has] * n_t + t[has]
+        cost = _per_pair_cost(pods, back_d, self.restart_h, wait)
+        matrix_d = np.bincount(cell, cost[has], n_dom * n_t).reshape(n_dom, n_t).astype(np.float64)
+        moved = np.bincount(cell, back_d[has], n_dom * n_t).reshape(n_dom, n_t).astype(np.float64)
+        group_pods = np.bincount(key, np.where(has, pods, 0.0), n_dom * n_pools)
+        group_back = np.bincount(key, np.where(has, back_d, 0.0), n_dom * n_pools)
+        with_pods = group_pods > 0
+        fitting = with_pods & (group_back >= group_pods - 1e-9)
+        return matrix_d, moved, int(with_pods.sum()), int(fitting.sum())
+
+
 def failure_costs(scenario: Scenario, defaults: Defaults, p: SubstratePlacement) -> FailureCosts:
     """Decide once per host, rack and zone what one failure costs (module docstring)."""
     n_hosts, n_t = len(p.hosts), len(scenario.tenants)
@@ -163,7 +231,7 @@ def failure_costs(scenario: Scenario, defaults: Defaults, p: SubstratePlacement)
             "(place the scenario you analyse)"
         )
     m = _restart_model(scenario, defaults, p)
-    gr, rs, cls, cls_any, specific = m.groups, m.restarts, m.cls, m.cls_any, m.specific
+    gr, rs, cls = m.groups, m.restarts, m.cls
     rack, zones, racks, zone_of_rack = m.rack, m.zones, m.racks, m.zone_of_rack
     pool, load, free, spare = m.pool, m.load, m.free, m.spare
     zone = rack % zones
@@ -183,29 +251,8 @@ def failure_costs(scenario: Scenario, defaults: Defaults, p: SubstratePlacement)
     units = cut(alone, need, gr.h, free_out)
     restarted = units * ratio
     stranded = (gr.units - units).astype(np.float64)
-    # What stopped them: dropping the rule, or allowing any GPU model, would let more go.
-    by_rule = np.zeros(len(gr.g))
-    ruled = np.flatnonzero(gr.rule[gr.g] != NONE)
-    if len(ruled):
-        free_rule = rs.host(ruled, np.full(n_g, NONE, np.int64), cls)
-        by_rule[ruled] = np.clip(free_rule - alone[ruled], 0, stranded[ruled])
-    by_model = np.zeros(len(gr.g))
-    modelled = np.flatnonzero(specific[gr.g])
-    if len(modelled):
-        any_model = rs.host(modelled, gr.rule, cls_any)
-        by_model[modelled] = np.clip(
-            any_model - alone[modelled], 0, stranded[modelled] - by_rule[modelled]
-        )
+    stranded_by = _stranded_by(m, alone, stranded, ratio, carries, n_t)
     tenant = gr.tenant[gr.g]
-    stranded_by = {
-        "anti_affinity": by_rule * ratio,
-        "gpu_model": by_model * ratio,
-        "room": (stranded - by_rule - by_model) * ratio,
-    }
-    stranded_by = {
-        k: np.bincount(tenant[carries], v[carries], n_t).astype(np.float64)
-        for k, v in stranded_by.items()
-    }
 
     def matrix(values: F64) -> Any:
         out = sparse.coo_matrix(
@@ -231,36 +278,11 @@ def failure_costs(scenario: Scenario, defaults: Defaults, p: SubstratePlacement)
     host_fits[busy] = back[busy] >= pod_sum[busy] - 1e-9
 
     # Rack and zone failures: whole racks go; the rest of each pool takes what it can.
-    def domain_cost(rack_domain: I64, n_dom: int, wait: float) -> tuple[F64, F64, int, int]:
-        """Per (domain, tenant): pod-hours of one failure and pods that restart."""
-        g, d, k, pods, alone_d = rs.domain(rack_domain, n_dom, gr.rule, cls)
-        host_dom = rack_domain[rack]
-        inside = sum_rows(
-            host_dom[in_pool] * n_pools + pool[in_pool],
-            free[in_pool].astype(np.float64),
-            n_dom * n_pools,
-        )
-        key = d * n_pools + gr.pool[g]
-        out_free = pool_free[np.arange(n_dom * n_pools) % n_pools] - inside
-        kept = cut(alone_d, gr.need[g].astype(np.float64), key, out_free)
-        share = np.divide(pods, k, out=np.zeros(len(k)), where=k > 0)
-        back_d = kept * share
-        t = gr.tenant[g]
-        has = t >= 0
-        cell = d[has] * n_t + t[has]
-        cost = _per_pair_cost(pods, back_d, hours["restart"], wait)
-        matrix_d = np.bincount(cell, cost[has], n_dom * n_t).reshape(n_dom, n_t).astype(np.float64)
-        moved = np.bincount(cell, back_d[has], n_dom * n_t).reshape(n_dom, n_t).astype(np.float64)
-        group_pods = np.bincount(key, np.where(has, pods, 0.0), n_dom * n_pools)
-        group_back = np.bincount(key, np.where(has, back_d, 0.0), n_dom * n_pools)
-        with_pods = group_pods > 0
-        fitting = with_pods & (group_back >= group_pods - 1e-9)
-        return matrix_d, moved, int(with_pods.sum()), int(fitting.sum())
-
-    rack_cost, rack_restart, rack_groups, rack_fitting = domain_cost(
+    domains = _Domains(m, n_pools, pool_free, n_t, hours["restart"])
+    rack_cost, rack_restart, rack_groups, rack_fitting = domains.cost(
         np.arange(max(racks, 1), dtype=np.int64), max(racks, 1), hours["rack_wait"]
     )
-    zone_cost, zone_restart, _, _ = domain_cost(zone_of_rack, zones, hours["zone_wait"])
+    zone_cost, zone_restart, _, _ = domains.cost(zone_of_rack, zones, hours["zone_wait"])
 
     pods_on_host = np.asarray(pods_m.sum(axis=1)).ravel()
     host_short, host_pool = domain_fit(np.arange(n_hosts), pool, load, free, pods_on_host)[1:3]

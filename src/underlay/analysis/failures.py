@@ -357,44 +357,14 @@ def _stranded_note(by: dict[str, float]) -> str | None:
     )
 
 
-def analyse_failures(
-    scenario: Scenario,
-    defaults: Defaults,
-    placement: SubstratePlacement,
-    *,
-    trials: int | None = None,
-    seed: int | None = None,
-) -> SubstrateFailures:
-    """The failure Monte Carlo for one substrate's placement (see the module docstring).
-
-    ``trials`` and ``seed`` override ``scenario.failures``; the seed defaults to
-    ``failures.seed``, then ``simulation.seed``. Same inputs and seed, same numbers.
-    """
-    if placement.name not in scenario.substrate_labels:
-        raise ScenarioError(
-            f"placement {placement.name!r}: no such substrate in scenario {scenario.name!r} "
-            f"(substrates: {', '.join(scenario.substrate_labels)})"
-        )
-    n_trials, chosen_seed = _settings(scenario, trials, seed)
-    years = scenario.failures.years
-    rates = defaults.failures
-    hours = years * HOURS_PER_YEAR
-    costs = failure_costs(scenario, defaults, placement)
-    lost, hardware_seen = _monte_carlo(costs, rates, trials=n_trials, years=years, seed=chosen_seed)
-
+def _tenant_failures(
+    scenario: Scenario, costs: FailureCosts, rates: FailureRates, years: float, lost: F64,
+    availability: F64, wanted_t: F64,
+) -> list[TenantFailures]:  # fmt: skip
+    """One row per tenant: availability over the trials, and the pod-hours each kind of
+    failure is expected to cost (the expectation, beside the trials' mean)."""
     pods = costs.pods
     placed = np.asarray(pods.sum(axis=0)).ravel()
-    wanted_t = np.zeros(len(scenario.tenants))
-    np.add.at(
-        wanted_t,
-        np.array([r.tenant_index for r in placement.workloads], np.int64),
-        np.array([r.workload.replicas for r in placement.workloads], np.float64),
-    )
-    # A pod that was never placed is down the whole period: it counts against availability.
-    missing = np.maximum(wanted_t - placed, 0) * hours
-    denom = np.where(wanted_t > 0, wanted_t * hours, 1.0)
-    availability = np.clip(1 - (lost + missing) / denom, 0.0, 1.0)
-    availability[:, wanted_t == 0] = 1.0
     mean_t = availability.mean(axis=0)
     p5_t = np.percentile(availability, 5, axis=0)
     share = rates.hardware_share
@@ -450,6 +420,49 @@ def analyse_failures(
                 notes=notes,
             )
         )
+    return tenants
+
+
+def analyse_failures(
+    scenario: Scenario,
+    defaults: Defaults,
+    placement: SubstratePlacement,
+    *,
+    trials: int | None = None,
+    seed: int | None = None,
+) -> SubstrateFailures:
+    """The failure Monte Carlo for one substrate's placement (see the module docstring).
+
+    ``trials`` and ``seed`` override ``scenario.failures``; the seed defaults to
+    ``failures.seed``, then ``simulation.seed``. Same inputs and seed, same numbers.
+    """
+    if placement.name not in scenario.substrate_labels:
+        raise ScenarioError(
+            f"placement {placement.name!r}: no such substrate in scenario {scenario.name!r} "
+            f"(substrates: {', '.join(scenario.substrate_labels)})"
+        )
+    n_trials, chosen_seed = _settings(scenario, trials, seed)
+    years = scenario.failures.years
+    rates = defaults.failures
+    hours = years * HOURS_PER_YEAR
+    costs = failure_costs(scenario, defaults, placement)
+    lost, hardware_seen = _monte_carlo(costs, rates, trials=n_trials, years=years, seed=chosen_seed)
+
+    pods = costs.pods
+    placed = np.asarray(pods.sum(axis=0)).ravel()
+    wanted_t = np.zeros(len(scenario.tenants))
+    np.add.at(
+        wanted_t,
+        np.array([r.tenant_index for r in placement.workloads], np.int64),
+        np.array([r.workload.replicas for r in placement.workloads], np.float64),
+    )
+    # A pod that was never placed is down the whole period: it counts against availability.
+    missing = np.maximum(wanted_t - placed, 0) * hours
+    denom = np.where(wanted_t > 0, wanted_t * hours, 1.0)
+    availability = np.clip(1 - (lost + missing) / denom, 0.0, 1.0)
+    availability[:, wanted_t == 0] = 1.0
+    share = rates.hardware_share
+    tenants = _tenant_failures(scenario, costs, rates, years, lost, availability, wanted_t)
 
     touched = np.diff(pods.indptr)
     touched = touched[touched > 0]

@@ -185,33 +185,10 @@ def analyse_lifecycle(
         upgrade_plan(cal, wanted[i], t.upgrade_cadence_months, starts)
         for i, t in enumerate(scenario.tenants)
     ]
-    substrate = scenario.substrate(placement.name)
     rolls = NodeRolls(scenario, defaults, placement)
     T = len(scenario.tenants)
     names = [t.name for t in scenario.tenants]
-    running = [p.versions for p in plans]
-    forced = np.zeros(T, np.int64)
-    cadence: int | None = None
-    # (label, cluster index, tenants on it, its plan)
-    units: list[tuple[str, int, list[int], UpgradePlan]] = []
-    if isinstance(substrate, BaremetalShared | Sandboxed):
-        where = f"substrates[{scenario.substrates.index(substrate)}].kubernetes_version"
-        version = substrate.kubernetes_version or placement.shared_version
-        v0 = cal.parse(version or format_version(max(wanted)), where)
-        _released_by(cal, v0, start, where)
-        cadence = substrate.upgrade_cadence_months or min(
-            t.upgrade_cadence_months for t in scenario.tenants
-        )
-        plan = upgrade_plan(cal, v0, cadence, starts)
-        units.append((SHARED, SHARED_CLUSTER, list(range(T)), plan))
-        for i, own in enumerate(plans):
-            own_months = {m for m, _, _ in own.upgrades}
-            forced[i] = sum(1 for m, _, _ in plan.upgrades if m not in own_months)
-        running = [plan.versions] * T
-    else:
-        for ref in placement.clusters:
-            label = f"{ref.tenant.name}/{ref.cluster.name}"
-            units.append((label, ref.index, [ref.tenant_index], plans[ref.tenant_index]))
+    units, running, forced, cadence = _units(scenario, placement, cal, plans, wanted, starts)
     events: list[UpgradeEvent] = []
     clusters: list[ClusterRoll] = []
     rolling: list[ClusterRoll] = []  # clusters that do roll nodes within the horizon
@@ -235,30 +212,7 @@ def analyse_lifecycle(
         for i in who if plan.upgrades and roll.nodes else []:
             blocked[i] |= {n for n in roll.blocked_drains if n.startswith(names[i] + "/")}
     events.sort(key=lambda e: e.date)  # stable: clusters keep scenario order within a day
-    tenants = []
-    for i, t in enumerate(scenario.tenants):
-        out = months_out_of_support(cal, t.support, running[i], ords)
-        tenants.append(
-            TenantLifecycle(
-                name=t.name,
-                support=t.support,
-                wanted_version=format_version(wanted[i]),
-                upgrade_cadence_months=t.upgrade_cadence_months,
-                final_version=format_version(int(running[i][-1])),
-                own_final_version=format_version(int(plans[i].versions[-1])),
-                upgrade_events=int(acc["events"][i]),
-                forced_upgrades=int(forced[i]),
-                control_plane_steps=int(acc["steps"][i]),
-                node_rolls=int(acc["rolls"][i]),
-                months_out_of_support=out,
-                months_off_own_version=int(np.count_nonzero(running[i] != plans[i].versions)),
-                pods_disrupted=int(acc["pods"][i]),
-                pods_waiting=int(acc["wait"][i]),
-                drain_hours=float(acc["hours"][i]),
-                blocked_drains=sorted(blocked[i]),
-                version_by_month=[format_version(int(v)) for v in running[i]],
-            )
-        )
+    tenants = _tenant_rows(scenario, cal, wanted, plans, running, forced, acc, blocked, ords)
     used = np.unique(np.concatenate(running))
     notes = _notes(cal, used, {t.support for t in scenario.tenants})
     return SubstrateLifecycle(
@@ -288,6 +242,74 @@ def analyse_lifecycle(
         blocked_drains=sorted({n for c in rolling for n in c.blocked_drains}),
         notes=notes,
     )
+
+
+def _units(
+    scenario: Scenario, placement: SubstratePlacement, cal: ReleaseCalendar,
+    plans: list[UpgradePlan], wanted: list[int], starts: list[date],
+) -> tuple[list[tuple[str, int, list[int], UpgradePlan]], list[I64], I64, int | None]:  # fmt: skip
+    """The clusters that upgrade as one — (label, cluster index, tenants on it, its plan) —,
+    each tenant's versions month by month, its forced upgrades, and the shared cluster's
+    cadence (None without one)."""
+    T = len(scenario.tenants)
+    substrate = scenario.substrate(placement.name)
+    start = starts[0]
+    running = [p.versions for p in plans]
+    forced = np.zeros(T, np.int64)
+    cadence: int | None = None
+    # (label, cluster index, tenants on it, its plan)
+    units: list[tuple[str, int, list[int], UpgradePlan]] = []
+    if isinstance(substrate, BaremetalShared | Sandboxed):
+        where = f"substrates[{scenario.substrates.index(substrate)}].kubernetes_version"
+        version = substrate.kubernetes_version or placement.shared_version
+        v0 = cal.parse(version or format_version(max(wanted)), where)
+        _released_by(cal, v0, start, where)
+        cadence = substrate.upgrade_cadence_months or min(
+            t.upgrade_cadence_months for t in scenario.tenants
+        )
+        plan = upgrade_plan(cal, v0, cadence, starts)
+        units.append((SHARED, SHARED_CLUSTER, list(range(T)), plan))
+        for i, own in enumerate(plans):
+            own_months = {m for m, _, _ in own.upgrades}
+            forced[i] = sum(1 for m, _, _ in plan.upgrades if m not in own_months)
+        running = [plan.versions] * T
+    else:
+        for ref in placement.clusters:
+            label = f"{ref.tenant.name}/{ref.cluster.name}"
+            units.append((label, ref.index, [ref.tenant_index], plans[ref.tenant_index]))
+    return units, running, forced, cadence
+
+
+def _tenant_rows(
+    scenario: Scenario, cal: ReleaseCalendar, wanted: list[int], plans: list[UpgradePlan],
+    running: list[I64], forced: I64, acc: dict[str, F64], blocked: list[set[str]], ords: I64,
+) -> list[TenantLifecycle]:  # fmt: skip
+    """One row per tenant."""
+    tenants = []
+    for i, t in enumerate(scenario.tenants):
+        out = months_out_of_support(cal, t.support, running[i], ords)
+        tenants.append(
+            TenantLifecycle(
+                name=t.name,
+                support=t.support,
+                wanted_version=format_version(wanted[i]),
+                upgrade_cadence_months=t.upgrade_cadence_months,
+                final_version=format_version(int(running[i][-1])),
+                own_final_version=format_version(int(plans[i].versions[-1])),
+                upgrade_events=int(acc["events"][i]),
+                forced_upgrades=int(forced[i]),
+                control_plane_steps=int(acc["steps"][i]),
+                node_rolls=int(acc["rolls"][i]),
+                months_out_of_support=out,
+                months_off_own_version=int(np.count_nonzero(running[i] != plans[i].versions)),
+                pods_disrupted=int(acc["pods"][i]),
+                pods_waiting=int(acc["wait"][i]),
+                drain_hours=float(acc["hours"][i]),
+                blocked_drains=sorted(blocked[i]),
+                version_by_month=[format_version(int(v)) for v in running[i]],
+            )
+        )
+    return tenants
 
 
 def _dotted(loc: Loc) -> str:
