@@ -55,6 +55,7 @@ def test_members_belong_to_underlay() -> None:
         "underlay.simulation.blocks",
         "underlay.simulation.gpu_shares",
         "underlay.simulation.measures",
+        "underlay.simulation.pod_columns",
         "underlay.analysis.cost",
         "underlay.simulation.power",
         "underlay.analysis.failures",

@@ -107,7 +107,6 @@ from underlay.model.scenario import (
     Workload,
 )
 from underlay.placement.gpus import gpu_efficiency, gpu_mode
-from underlay.placement.overheads import cpu_tax
 from underlay.placement.result import SubstratePlacement
 from underlay.simulation.blocks import Block, blocks
 from underlay.simulation.contention import Kernels, cpu_on_kernels, evict_memory, share_by_weight
@@ -125,6 +124,7 @@ from underlay.simulation.measures import (
     TenantSums,
     percentile,
 )
+from underlay.simulation.pod_columns import PodColumns, node_load, pod_columns
 from underlay.simulation.pods import PodTable, pod_nodes, pod_table
 from underlay.simulation.results import SubstrateSimulation, TenantSimulation
 from underlay.simulation.usage import CHUNK_STEPS, UsageSampler
@@ -137,87 +137,6 @@ I64 = NDArray[np.int64]
 
 
 @dataclass(frozen=True)
-class _Pods:
-    """Per-pod parameters of the placed pods in kernel order, as (pods × 1) float32 columns.
-
-    ``*_pod`` are the pod cgroup's (the workload's plus a sandbox's overhead); ``lim_w``
-    the workload's own CPU limit; ``vcap`` a sandbox guest's vCPUs (inf elsewhere).
-    """
-
-    factor: F32  # CPU needed per unit of bare-metal work (the substrate's tax)
-    lim_w: F32
-    vcap: F32
-    ovh_cpu: F32  # what the sandbox itself uses
-    ovh_mem: F32
-    req_cpu: F32  # the pod cgroup's
-    lim_cpu: F32
-    req_mem: F32
-    lim_mem: F32
-    priority: I64
-    taxed: bool  # some factor is not 1
-    vcapped: bool  # some pod is held to a sandbox's vCPUs
-    overhead: bool  # the sandbox uses CPU or memory of its own
-
-
-def _pod_columns(substrate: object, defaults: Defaults, pods: PodTable, idx: I64) -> _Pods:
-    """The parameters of pods ``idx`` (canonical indices) on ``substrate``."""
-    tax = np.array([cpu_tax(substrate, defaults, c) for c in pods.workload_class])
-    wid = pods.workload[idx]
-    factor = 1.0 / (1.0 - tax[wid])
-    lim_w = pods.lim_cpu[idx]
-    lim_mem_w = pods.lim_mem[idx]
-    vcap = np.full(len(idx), np.inf)
-    ovh_cpu = ovh_mem = 0.0
-    if isinstance(substrate, Sandboxed):
-        runtime = defaults.sandbox_runtimes[substrate.runtime]
-        ovh_cpu = float(runtime.pod_overhead.cpu_milli)
-        ovh_mem = float(runtime.pod_overhead.memory_mib)
-        if runtime.default_vcpus is not None:
-            # A CPU limit hot-adds ceil(limit) vCPUs to the default ones: never binding.
-            vcap = np.where(np.isfinite(lim_w), np.inf, runtime.default_vcpus * 1000.0)
-        if runtime.default_memory_mib is not None:
-            # Likewise a memory limit hot-adds that much memory: only unlimited pods are
-            # held to the guest's default memory.
-            lim_mem_w = np.where(
-                np.isfinite(lim_mem_w), lim_mem_w, float(runtime.default_memory_mib)
-            )
-
-    def col(x: F64 | float) -> F32:
-        return np.broadcast_to(np.asarray(x, np.float64), (len(idx),)).astype(np.float32)[:, None]
-
-    return _Pods(
-        factor=col(factor),
-        lim_w=col(lim_w),
-        vcap=col(vcap),
-        ovh_cpu=col(ovh_cpu),
-        ovh_mem=col(ovh_mem),
-        req_cpu=col(pods.req_cpu[idx] + ovh_cpu),
-        lim_cpu=col(lim_w + ovh_cpu),
-        req_mem=col(pods.req_mem[idx] + ovh_mem),
-        lim_mem=col(lim_mem_w + ovh_mem),
-        priority=pods.priority[idx],
-        taxed=bool((factor != 1.0).any()),
-        vcapped=bool(np.isfinite(vcap).any()),
-        overhead=bool(ovh_cpu or ovh_mem),
-    )
-
-
-def node_load(placement: SubstratePlacement, defaults: Defaults) -> tuple[F64, F64]:
-    """(CPU millicores, memory MiB) each node's own software uses: the kubelet and runtime
-    (CPU), the DaemonSet pods at their constant share of requests, and a stacked control
-    plane at its ``use_fraction`` of the size kept for it."""
-    d, nodes = defaults.node_daemons, placement.nodes
-    cp = defaults.control_plane.use_fraction
-    cpu = (
-        d.kubelet_runtime_cpu_milli
-        + d.system_pods_cpu_use * nodes.system_cpu
-        + cp * nodes.control_plane_cpu
-    )
-    mem = d.system_pods_memory_use * nodes.system_mem + cp * nodes.control_plane_mem
-    return cpu.astype(np.float64), mem.astype(np.float64)
-
-
-@dataclass(frozen=True)
 class _Stepper:
     """The stepping kernel: the placed pods sorted by host, then by kernel (node or VM),
     what each kernel and host can give, and :meth:`step`, which decides what every pod of
@@ -225,7 +144,7 @@ class _Stepper:
     (:mod:`underlay.simulation.measures`) observe what it decided."""
 
     order: I64  # canonical indices of the placed pods, sorted
-    col: _Pods  # their parameters, in that order
+    col: PodColumns  # their parameters, in that order
     cap_cpu: F32  # (kernels × 1) CPU for tenant pods once the node's software has its share
     cap_mem: F32  # (kernels × 1) memory for tenant pods
     kernel_fixed: F32  # (kernels × 1) CPU the node's own software uses
@@ -272,7 +191,7 @@ class _Stepper:
         host_cap = placement.host_cpu - placement.host_hypervisor_cpu
         stepper = _Stepper(
             order=order,
-            col=_pod_columns(substrate, defaults, pods, order),
+            col=pod_columns(substrate, defaults, pods, order),
             cap_cpu=_column(cap_cpu),
             cap_mem=_column(cap_mem),
             kernel_fixed=_column(fixed_cpu[kernel_ids]),
@@ -426,7 +345,7 @@ def _measures(
     """The measures every simulation keeps, set up for ``placement``."""
     t_count = len(scenario.tenants)
     unplaced = np.flatnonzero(node < 0)
-    lost = _pod_columns(substrate, defaults, pods, unplaced)
+    lost = pod_columns(substrate, defaults, pods, unplaced)
     sla_target = np.array(
         [t.sla.cpu_satisfaction_percent / 100 for t in scenario.tenants], np.float32
     )
