@@ -115,6 +115,7 @@ from underlay.simulation.measures import (
     BlockStep,
     Chunk,
     GpuUse,
+    HostFigures,
     HostLoad,
     Interference,
     Latency,
@@ -122,7 +123,6 @@ from underlay.simulation.measures import (
     PodLimits,
     Slowdown,
     TenantSums,
-    percentile,
 )
 from underlay.simulation.pod_columns import PodColumns, node_load, pod_columns
 from underlay.simulation.pods import PodTable, pod_nodes, pod_table
@@ -309,13 +309,15 @@ def simulate_substrate(
         scenario, defaults, placement, substrate, pods, node, stepper
     )
     gpus = GpuShares.build(scenario, defaults, placement, substrate, pods, node)
+    slowdown = Slowdown(_shared_hardware(sim, defaults, substrate), stepper.host_cores, t_count)
+    gpu_use = GpuUse(gpus, t_count)
     measures: list[Measure] = [
         sums,
-        Slowdown(_shared_hardware(sim, defaults, substrate), stepper.host_cores, sums),
+        slowdown,
         latency,
         interference,
         hosts,
-        GpuUse(gpus, sums),  # (at a chunk's end, before the sums: the sampler's order)
+        gpu_use,  # (at a chunk's end, before the sums: the sampler's order)
     ]
     closing = [measures[-1], *measures[:-1]]
     for start in range(0, sim.steps, CHUNK_STEPS):
@@ -334,8 +336,9 @@ def simulate_substrate(
         if progress:
             progress(stop - start)
     throughput = _throughput(substrate, defaults, placement, pods, t_count)
-    return _summarise(scenario, placement, pods, node, sums, latency, interference, hosts,
-                      _latency_add(substrate, defaults), started, throughput)  # fmt: skip
+    acc = {**sums.result(), **slowdown.result(), **gpu_use.result()}
+    return _summarise(scenario, placement, pods, node, acc, latency.result(), interference.result(),
+                      hosts.result(), _latency_add(substrate, defaults), started, throughput)  # fmt: skip
 
 
 def _measures(
@@ -399,13 +402,11 @@ def _throughput(
 
 def _summarise(
     scenario: Scenario, placement: SubstratePlacement, pods: PodTable, node: I64,
-    sums: TenantSums, latency: Latency, interference: Interference, hosts: HostLoad,
-    lat_add: float, started: float, throughput: F64,
+    acc: dict[str, F64], latency: list[tuple[float, float]], interference: F64,
+    hosts: HostFigures, lat_add: float, started: float, throughput: F64,
 ) -> SubstrateSimulation:  # fmt: skip
     """The measures' results, in hours and percentages."""
     steps, step_h = scenario.simulation.steps, scenario.simulation.step_minutes / 60.0
-    acc, lat_hist = sums.acc, latency.hist
-    at_full, active_host_steps = hosts.at_full, hosts.active_host_steps
     to_core_h = step_h / 1000.0  # millicore-steps → core-hours
     unplaced = np.bincount(pods.tenant[node < 0], minlength=len(scenario.tenants))
     tenants = []
@@ -438,8 +439,8 @@ def _summarise(
                 risk_percent=100.0 * acc["risk_steps"][t] / pod_steps
                 if acc["pod_steps"][t]
                 else 0.0,
-                latency_inflation_p50=percentile(lat_hist[t], 0.50),
-                latency_inflation_p95=percentile(lat_hist[t], 0.95),
+                latency_inflation_p50=latency[t][0],
+                latency_inflation_p95=latency[t][1],
                 latency_add_us=lat_add,
                 sla_target_percent=ten.sla.cpu_satisfaction_percent,
                 sla_attainment_percent=100.0 * acc["sla_ok"][t] / steps,
@@ -459,12 +460,12 @@ def _summarise(
         steps=steps,
         step_minutes=scenario.simulation.step_minutes,
         tenants=tenants,
-        slatah_percent=100.0 * at_full / active_host_steps if active_host_steps else 0.0,
+        slatah_percent=hosts.slatah_percent,
         host_utilisation_mean=hosts.util_mean,
         host_utilisation_p95=hosts.util_p95,
-        interference_core_hours=interference.matrix * to_core_h,
+        interference_core_hours=interference * to_core_h,
         seconds=time.perf_counter() - started,
-        host_power_weights=hosts.power_weights / steps,
+        host_power_weights=hosts.power_weights,
     )
 
 

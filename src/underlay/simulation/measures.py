@@ -29,6 +29,7 @@ __all__ = [
     "BlockStep",
     "Chunk",
     "GpuUse",
+    "HostFigures",
     "HostLoad",
     "Interference",
     "Latency",
@@ -90,7 +91,8 @@ class Chunk:
 
 
 class Measure:
-    """One measure: :meth:`observe` each block step, :meth:`end_chunk` each chunk."""
+    """One measure: :meth:`observe` each block step, :meth:`end_chunk` each chunk; then
+    its ``result()`` (each measure returns its own figures)."""
 
     def observe(self, step: BlockStep) -> None:
         """Take in one block's step (default: nothing)."""
@@ -107,15 +109,15 @@ def _step_count(flags: B, n: int) -> I64:
 
 class TenantSums(Measure):
     """Per tenant: demand, granted, unmet by cause, throttled, kills, risk, SLA attainment;
-    unplaced pods' demand too (all of it unmet), and the slowdown :class:`Slowdown` adds.
+    unplaced pods' demand too (all of it unmet).
 
     ``acc`` holds millicore-steps (CPU), pod-steps (counts) and steps (``sla_ok``).
     """
 
     KEYS = (
         "demand", "granted", "contention", "throttled", "unmet_steps", "throttled_steps",
-        "ready", "risk_steps", "pod_steps", "slow", "oom", "evict", "sla_ok", "killed",
-        "capped", "unplaced", "gpu_demand", "gpu_granted",
+        "ready", "risk_steps", "pod_steps", "oom", "evict", "sla_ok", "killed", "capped",
+        "unplaced",
     )  # fmt: skip
 
     def __init__(
@@ -214,31 +216,41 @@ class TenantSums(Measure):
         )
         self._got = self._want = np.zeros((self.t_count, 0))
 
+    def result(self) -> dict[str, F64]:
+        """Per tenant, each sum of :attr:`KEYS`."""
+        return self.acc
+
 
 class GpuUse(Measure):
     """Per tenant, the milli-GPU-steps its GPU pods wanted and were given."""
 
-    def __init__(self, gpus: GpuShares, sums: TenantSums) -> None:
-        self.gpus, self.sums = gpus, sums
+    def __init__(self, gpus: GpuShares, t_count: int) -> None:
+        self.gpus, self.t_count = gpus, t_count
+        self.acc = {k: np.zeros(t_count) for k in ("gpu_demand", "gpu_granted")}
 
     def end_chunk(self, chunk: Chunk) -> None:
-        """Add this chunk's GPU demand and grants (into ``sums``)."""
+        """Add this chunk's GPU demand and grants."""
         if not len(self.gpus.pods):
             return
         demand_g, granted_g = self.gpus.step(chunk.sampler)
         for key, per_pod in (("gpu_demand", demand_g), ("gpu_granted", granted_g)):
-            self.sums.acc[key] += np.bincount(
-                self.gpus.tenant, weights=per_pod.sum(axis=1), minlength=self.sums.t_count
+            self.acc[key] += np.bincount(
+                self.gpus.tenant, weights=per_pod.sum(axis=1), minlength=self.t_count
             )
+
+    def result(self) -> dict[str, F64]:
+        """Per tenant, ``gpu_demand`` and ``gpu_granted`` (milli-GPU-steps)."""
+        return self.acc
 
 
 class Slowdown(Measure):
     """Shared hardware: a pod does 1 − k·L of its grant's work, L the load of other
     tenants on its host. L is the same for a tenant's pods on one host, so the work lost
-    is summed per (tenant, host) pair, not per pod (into ``sums.acc["slow"]``)."""
+    is summed per (tenant, host) pair, not per pod."""
 
-    def __init__(self, shared_hw: np.float32, host_cores: F32, sums: TenantSums) -> None:
-        self.shared_hw, self.host_cores, self.sums = shared_hw, host_cores, sums
+    def __init__(self, shared_hw: np.float32, host_cores: F32, t_count: int) -> None:
+        self.shared_hw, self.host_cores, self.t_count = shared_hw, host_cores, t_count
+        self.slow = np.zeros(t_count)
 
     def observe(self, s: BlockStep) -> None:
         """Add the work the block's pods lost to other tenants on their hosts."""
@@ -251,9 +263,11 @@ class Slowdown(Measure):
         others = host_tenants[key_host] - tenant_host
         load = others / np.maximum(self.host_cores[blk.hosts][key_host], 1)
         lost_work = (tenant_host * (self.shared_hw * np.minimum(load, 1))).sum(axis=1)
-        self.sums.acc["slow"] += np.bincount(
-            key_tenant, weights=lost_work, minlength=self.sums.t_count
-        )
+        self.slow += np.bincount(key_tenant, weights=lost_work, minlength=self.t_count)
+
+    def result(self) -> dict[str, F64]:
+        """Per tenant, ``slow``: the work (millicore-steps) lost to shared hardware."""
+        return {"slow": self.slow}
 
 
 def _histograms(values: F32, tenant: I64, t_count: int) -> F64:
@@ -344,6 +358,10 @@ class Latency(Measure):
         t_lat = np.broadcast_to(s.blk.tenant[lp][:, None], up.shape)
         self.hist += _histograms(inflation[up], t_lat[up], self.t_count)
 
+    def result(self) -> list[tuple[float, float]]:
+        """Per tenant, the (p50, p95) latency inflation."""
+        return [(percentile(h, 0.50), percentile(h, 0.95)) for h in self.hist]
+
 
 def _interference(unmet: F32, burst: F32, tenant: I64, kernels: Kernels, t_count: int) -> F64:
     """Core-steps (millicore-steps) each tenant lost while others burst, this chunk."""
@@ -391,6 +409,10 @@ class Interference(Measure):
                 s.shares.unmet, s.shares.burst, blk.tenant, blk.kernels, self.t_count
             )
 
+    def result(self) -> F64:
+        """The (victim × culprit) matrix, millicore-steps."""
+        return self.matrix
+
 
 class HostLoad(Measure):
     """Per substrate: SLATAH (active host time at 100 % of what the host can give), host
@@ -421,3 +443,25 @@ class HostLoad(Measure):
             np.percentile(host_util_all, 95, axis=0) if n_hosts else 0
         )
         self.power_weights += knot_weight_sums(host_util_all)
+
+    def result(self) -> HostFigures:
+        """SLATAH, utilisation over time and the time-mean power weights."""
+        steps = len(self.util_mean)
+        return HostFigures(
+            slatah_percent=100.0 * self.at_full / self.active_host_steps
+            if self.active_host_steps
+            else 0.0,
+            util_mean=self.util_mean,
+            util_p95=self.util_p95,
+            power_weights=self.power_weights / steps,
+        )
+
+
+@dataclass(frozen=True)
+class HostFigures:
+    """What :class:`HostLoad` found."""
+
+    slatah_percent: float  # share of active host time at 100 % of what the host can give
+    util_mean: F64  # (steps,) mean host utilisation
+    util_p95: F64  # (steps,) its 95th percentile across hosts
+    power_weights: F64  # (hosts × 11) time-mean knot weights
