@@ -91,6 +91,7 @@ from underlay.placement.gpu_packing import (
     TypicalPods,
     pack,
 )
+from underlay.placement.openb_inputs import openb_gpu_nodes, openb_gpu_pods
 from underlay.placement.overheads import node_reservation
 
 POD_LISTS = {
@@ -328,8 +329,8 @@ def main(argv: list[str] | None = None) -> int:
     except TraceError as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 2
-    nodes = node_table.to_gpu_nodes()
-    pods = pod_table.to_gpu_pods(nodes.model_names)
+    nodes = openb_gpu_nodes(node_table)
+    pods = openb_gpu_pods(pod_table, nodes.model_names)
     by_name = pod_table.sorted_by_name()
     typical = TypicalPods.from_pods(pods)
     print(

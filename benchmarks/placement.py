@@ -17,7 +17,7 @@ What it does:
    inventory) with 64-core / 512 GiB hosts (plus GPU host models);
 2. places and analyses it on each substrate in a fresh subprocess (``--one KIND``), so
    the peak RSS (``ru_maxrss``) is that substrate's alone; it reports the wall time of
-   ``place_substrate`` and of ``analyse`` separately (no tracing active), then repeats
+   ``place_substrate`` and of ``analyse_capacity`` separately (no tracing active), then repeats
    ``place_substrate`` under ``tracemalloc`` for the peak traced Python/NumPy heap
    (``--no-tracemalloc`` skips that second pass);
 3. measures, in the same run, a per-pod baseline: plain-Python best fit (every pod scans
@@ -56,7 +56,7 @@ from typing import Any
 
 import numpy as np
 
-from underlay.analysis.capacity import analyse_capacity as analyse
+from underlay.analysis.capacity import analyse_capacity
 from underlay.defaults.catalog import load_defaults
 from underlay.model.loading import load_scenario
 from underlay.model.scenario import SUBSTRATE_KINDS, Scenario
@@ -297,7 +297,7 @@ def run_one(args: argparse.Namespace) -> dict[str, Any]:
     t_place = time.perf_counter() - t0
     rss_place = rss_mib()
     t0 = time.perf_counter()
-    static = analyse(scenario, defaults, placement)
+    static = analyse_capacity(scenario, defaults, placement)
     t_analyse = time.perf_counter() - t0
     rss_peak = rss_mib()
 
@@ -351,7 +351,7 @@ def run_one(args: argparse.Namespace) -> dict[str, Any]:
         _, peak = tracemalloc.get_traced_memory()
         out["place_tracemalloc_peak_mib"] = peak / 2**20
         tracemalloc.reset_peak()
-        analyse(scenario, defaults, placement)
+        analyse_capacity(scenario, defaults, placement)
         _, peak2 = tracemalloc.get_traced_memory()
         out["analyse_tracemalloc_peak_mib"] = peak2 / 2**20
         tracemalloc.stop()
@@ -537,7 +537,7 @@ def examples() -> list[dict[str, Any]]:
             label = getattr(s, "name", None) or s.kind
             t0 = time.perf_counter()
             p = place_one(scenario, defaults, label)
-            st = analyse(scenario, defaults, p)
+            st = analyse_capacity(scenario, defaults, p)
             rows.append({
                 "example": path.name, "kind": label, "hosts": st.hosts,
                 "bound": st.hosts_lower_bound, "ratio": st.packing_ratio,

@@ -16,10 +16,13 @@ The public Python API, returning plain data::
 import importlib
 import typing
 
+from underlay.version import __version__ as __version__
+
 # The API loads on first use (PEP 562), so that ``import underlay.entry`` — the console
 # script — imports nothing heavy before it installs its signal handlers.
 if typing.TYPE_CHECKING:
-    from underlay.analysis.capacity import SubstrateStatic, TenantStatic
+    from underlay.analysis.capacity_results import SubstrateCapacity, TenantCapacity
+    from underlay.analysis.results import Analysis, Comparison
     from underlay.decision.decide import decide
     from underlay.decision.results import Decision
     from underlay.defaults.catalog import Defaults, load_defaults
@@ -32,11 +35,12 @@ if typing.TYPE_CHECKING:
     )
     from underlay.model.loading import load_scenario, parse_scenario
     from underlay.model.scenario import Scenario
-    from underlay.pipeline import Analysis, Comparison, Simulation, analyse, compare, simulate
+    from underlay.pipeline import analyse, compare, simulate
+    from underlay.simulation.results import Simulation
 
 _WHERE = {
-    "SubstrateStatic": "underlay.analysis.capacity",
-    "TenantStatic": "underlay.analysis.capacity",
+    "SubstrateCapacity": "underlay.analysis.capacity_results",
+    "TenantCapacity": "underlay.analysis.capacity_results",
     "decide": "underlay.decision.decide",
     "Decision": "underlay.decision.results",
     "Defaults": "underlay.defaults.catalog",
@@ -49,9 +53,9 @@ _WHERE = {
     "load_scenario": "underlay.model.loading",
     "parse_scenario": "underlay.model.loading",
     "Scenario": "underlay.model.scenario",
-    "Analysis": "underlay.pipeline",
-    "Comparison": "underlay.pipeline",
-    "Simulation": "underlay.pipeline",
+    "Analysis": "underlay.analysis.results",
+    "Comparison": "underlay.analysis.results",
+    "Simulation": "underlay.simulation.results",
     "analyse": "underlay.pipeline",
     "compare": "underlay.pipeline",
     "simulate": "underlay.pipeline",
@@ -82,8 +86,8 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "Simulation",
-    "SubstrateStatic",
-    "TenantStatic",
+    "SubstrateCapacity",
+    "TenantCapacity",
     "TraceError",
     "UnderlayError",
     "analyse",
@@ -94,5 +98,3 @@ __all__ = [
     "parse_scenario",
     "simulate",
 ]
-
-__version__ = "0.1.0"

@@ -1,30 +1,27 @@
 """The pipeline as plain functions: scenario → placement per substrate → static analysis.
 
-This is the Python API notebooks use; the CLI is a thin layer over it.
+This is the Python API notebooks use; the CLI is a thin layer over it. It is the
+orchestrator, just below the CLI: no stage imports it. The bundles it returns belong to
+their stages (:class:`Comparison` and :class:`Analysis` in
+:mod:`underlay.analysis.results`, :class:`Simulation` in :mod:`underlay.simulation.results`)
+and are re-exported here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 
-from underlay.analysis.capacity import SubstrateStatic, analyse_capacity
+from underlay.analysis.capacity import analyse_capacity
+from underlay.analysis.results import SECTIONS, Analysis, Comparison, SubstrateAnalysis
 from underlay.defaults.catalog import Defaults, load_defaults
 from underlay.errors import ScenarioError
 from underlay.model.scenario import Scenario, Vm
 from underlay.placement.result import SubstratePlacement
 from underlay.placement.substrates import place_substrate
-from underlay.simulation.results import SubstrateSimulation
-
-if TYPE_CHECKING:
-    from underlay.analysis.cost import SubstrateCost
-    from underlay.analysis.failures import SubstrateFailures
-    from underlay.analysis.isolation import SubstrateIsolation
-    from underlay.analysis.lifecycle import SubstrateLifecycle
+from underlay.simulation.results import Simulation
 
 __all__ = [
     "SECTIONS",
@@ -38,16 +35,6 @@ __all__ = [
     "simulate",
     "total_pods",
 ]
-
-
-@dataclass(frozen=True)
-class Comparison:
-    """The static comparison of every chosen substrate for one scenario."""
-
-    scenario: Scenario
-    defaults: Defaults
-    substrates: list[SubstrateStatic]
-    placements: list[SubstratePlacement]
 
 
 def total_pods(scenario: Scenario) -> int:
@@ -116,16 +103,6 @@ def place(
     )
 
 
-@dataclass(frozen=True)
-class Simulation:
-    """The time-stepped replay on every chosen substrate."""
-
-    scenario: Scenario
-    placements: list[SubstratePlacement]
-    results: list[SubstrateSimulation]
-    seed: int  # the usage models' seed this run used
-
-
 def simulate(
     scenario: Scenario,
     *,
@@ -151,30 +128,6 @@ def simulate(
         )
     used = scenario.simulation.seed if seed is None else seed
     return Simulation(scenario, comparison.placements, results, used)
-
-
-SECTIONS = ("isolation", "failures", "lifecycle", "cost")
-
-
-@dataclass(frozen=True)
-class SubstrateAnalysis:
-    """The analyses of one substrate (a section not asked for is None)."""
-
-    name: str
-    isolation: SubstrateIsolation | None
-    failures: SubstrateFailures | None
-    lifecycle: SubstrateLifecycle | None
-    cost: SubstrateCost | None
-
-
-@dataclass(frozen=True)
-class Analysis:
-    """Isolation, failures, lifecycle and cost on every chosen substrate."""
-
-    scenario: Scenario
-    sections: tuple[str, ...]
-    substrates: list[SubstrateAnalysis]
-    failure_seed: int  # the Monte Carlo's seed this run used
 
 
 def analyse(

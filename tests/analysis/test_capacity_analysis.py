@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from factories import make_host_model, make_scenario, make_tenant, make_workload
-from underlay.analysis.capacity import ResourceTotals, SubstrateStatic
+from underlay.analysis.capacity_results import ResourceTotals, SubstrateCapacity
 from underlay.model.loading import load_scenario
 from underlay.pipeline import compare, total_pods
 
@@ -46,7 +46,7 @@ def _total(parts: dict[str, ResourceTotals]) -> ResourceTotals:
     return out
 
 
-def _identity(s: SubstrateStatic) -> None:
+def _identity(s: SubstrateCapacity) -> None:
     total = s.allocated + s.burst_room + _total(s.overhead) + _total(s.stranded)
     assert total.cpu_milli == pytest.approx(s.capacity.cpu_milli)
     assert total.memory_mib == pytest.approx(s.capacity.memory_mib)

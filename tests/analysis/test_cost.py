@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from factories import make_host_model, make_scenario, make_tenant, make_workload, place
 from properties import examples
-from underlay.analysis.capacity import SubstrateStatic, analyse_capacity
+from underlay.analysis.capacity import analyse_capacity
+from underlay.analysis.capacity_results import SubstrateCapacity
 from underlay.analysis.cost import (
     analyse_cost,
     attribute,
@@ -22,11 +23,11 @@ from underlay.analysis.cost import (
     overall_shares,
     tenant_host_shares,
 )
-from underlay.analysis.energy import knot_weight_sums
 from underlay.defaults.catalog import load_defaults
 from underlay.model.scenario import Scenario
 from underlay.placement.result import SubstratePlacement
 from underlay.simulation.engine import simulate_substrate
+from underlay.simulation.power import knot_weight_sums
 from underlay.simulation.results import SubstrateSimulation
 
 KINDS = ["baremetal-dedicated", "baremetal-shared", "vm", "sandboxed"]
@@ -121,7 +122,7 @@ def _two_tenants(**extra: Any) -> Scenario:
 
 def _run(
     sc: Scenario, kind: str, *, simulate: bool = False
-) -> tuple[SubstratePlacement, SubstrateStatic, SubstrateSimulation | None]:
+) -> tuple[SubstratePlacement, SubstrateCapacity, SubstrateSimulation | None]:
     d = load_defaults()
     p = place(sc, kind, d)
     return p, analyse_capacity(sc, d, p), simulate_substrate(sc, d, p) if simulate else None

@@ -17,6 +17,8 @@ from scipy import sparse
 from scipy.stats import binom, poisson
 
 import factories
+import underlay.analysis.failure_costs as failure_costs_module
+import underlay.analysis.failure_restarts as failure_restarts
 import underlay.analysis.failures as failures_module
 from factories import deep_merge, make_host_model, make_workload, place
 from properties import examples
@@ -409,7 +411,7 @@ def test_anti_affine_pod_restarts_on_a_host_without_a_replica() -> None:
     )
     d = load_defaults()
     p = place(sc, "baremetal-dedicated")
-    m = failures_module._restart_model(sc, d, p)
+    m = failure_costs_module._restart_model(sc, d, p)
     gr = m.groups
     alone = m.restarts.host(np.arange(len(gr.g)), gr.rule, m.cls)
     x_hosts = set(gr.h[gr.g == 0].tolist())
@@ -541,7 +543,7 @@ def test_rack_anti_affinity_opens_the_failed_pods_own_rack_again() -> None:
     )
     d = load_defaults(sc.overrides)
     p = place(sc, "baremetal-shared")
-    m = failures_module._restart_model(sc, d, p)
+    m = failure_costs_module._restart_model(sc, d, p)
     gr = m.groups
     assert p.hosts.rack == [0, 1, 0, 0, 1, 1]
     assert m.free[3:, 0].tolist() == [3370, 3370, 38370]
@@ -1118,7 +1120,7 @@ def test_restarts_match_a_one_pod_at_a_time_scheduler(fleet: tuple[Scenario, str
     sc, kind = fleet
     d = load_defaults()
     p = place(sc, kind, d)
-    m = failures_module._restart_model(sc, d, p)
+    m = failure_costs_module._restart_model(sc, d, p)
     gr = m.groups
     alone = m.restarts.host(np.arange(len(gr.g)), gr.rule, m.cls)
     for i in range(len(gr.g)):
@@ -1141,7 +1143,7 @@ def test_spread_shortcuts_equal_the_water_fill(seed: int, racks: int, rows: int)
     count = rng.integers(0, 4, (rows, racks))
     room = rng.integers(0, 5, (rows, racks))
     hosts = rng.integers(0, 3, (rows, racks))
-    spread = failures_module._Spread(count, room, hosts)
+    spread = failure_restarts._Spread(count, room, hosts)
     for s in range(rows):
         for a in range(racks):
             if count[s, a] and hosts[s, a]:  # a host failure in rack a
@@ -1151,7 +1153,7 @@ def test_spread_shortcuts_equal_the_water_fill(seed: int, racks: int, rows: int)
                 c[a] -= lost
                 r[a] -= room_lost
                 h[a] -= 1
-                want = failures_module._spread_fill(
+                want = failure_restarts._spread_fill(
                     c[None], np.minimum(r, count[s].sum())[None], h[None] >= 1, np.array([lost])
                 )
                 got = spread.host(
@@ -1160,7 +1162,7 @@ def test_spread_shortcuts_equal_the_water_fill(seed: int, racks: int, rows: int)
                 assert got.tolist() == want.tolist(), (s, a)
             if count[s, a]:  # a rack failure
                 up = (hosts[s] >= 1) & (np.arange(racks) != a)
-                want = failures_module._spread_fill(
+                want = failure_restarts._spread_fill(
                     count[s][None], room[s][None], up[None], np.array([count[s, a]])
                 )
                 got = spread.without_rack(np.array([s]), np.array([a]), np.array([count[s, a]]))

@@ -14,6 +14,7 @@ from properties import examples
 from underlay.errors import TraceError
 from underlay.importers.openb_trace import read_openb_nodes, read_openb_pods
 from underlay.placement.gpu_packing import pack
+from underlay.placement.openb_inputs import openb_gpu_nodes, openb_gpu_pods
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "openb"
 REAL = Path(__file__).resolve().parents[3] / "shared" / "data" / "openb"
@@ -30,7 +31,7 @@ def test_nodes_fixture() -> None:
     assert table.model.tolist() == ["A", "B", "", "A"]
     # the CPU-only node's empty model sorts first: codes "" -> 0, A -> 1, B -> 2
     assert table.model_names == ("", "A", "B")
-    nodes = table.to_gpu_nodes()
+    nodes = openb_gpu_nodes(table)
     assert nodes.gpu_model.tolist() == [1, 2, 0, 1]
     assert nodes.max_gpus == 8
     # G = 8 slots; node a has 4 GPUs -> slots 4..7 are 0 ("not there")
@@ -64,8 +65,8 @@ def test_short_pod_list_gets_defaults() -> None:
 
 
 def test_gpu_spec_becomes_a_model_mask() -> None:
-    nodes = read_openb_nodes(FIXTURES / "nodes.csv").to_gpu_nodes()
-    pods = read_openb_pods(FIXTURES / "pods_long.csv").to_gpu_pods(nodes.model_names)
+    nodes = openb_gpu_nodes(read_openb_nodes(FIXTURES / "nodes.csv"))
+    pods = openb_gpu_pods(read_openb_pods(FIXTURES / "pods_long.csv"), nodes.model_names)
     # columns: "", A, B. Empty spec = any; "A|B" = A and B; "C" is no node's model.
     assert pods.allowed_models.tolist() == [
         [True, True, True],
@@ -77,8 +78,8 @@ def test_gpu_spec_becomes_a_model_mask() -> None:
 
 
 def test_fixture_packs_end_to_end() -> None:
-    nodes = read_openb_nodes(FIXTURES / "nodes.csv").to_gpu_nodes()
-    pods = read_openb_pods(FIXTURES / "pods_long.csv").to_gpu_pods(nodes.model_names)
+    nodes = openb_gpu_nodes(read_openb_nodes(FIXTURES / "nodes.csv"))
+    pods = openb_gpu_pods(read_openb_pods(FIXTURES / "pods_long.csv"), nodes.model_names)
     result = pack(nodes, pods, "first-fit")
     # pod 4 wants 2 GPUs of model B: node b (2 x B) is the only one -> both its GPUs;
     # pod 5 wants model C, which no node has.
@@ -160,7 +161,7 @@ def test_missing_file_and_non_utf8(tmp_path: Path) -> None:
 
 def test_header_only_gives_empty_tables(tmp_path: Path) -> None:
     assert len(read_openb_pods(_write(tmp_path, "p.csv", POD_HEADER + "\n"))) == 0
-    nodes = read_openb_nodes(_write(tmp_path, "n.csv", NODE_HEADER + "\n")).to_gpu_nodes()
+    nodes = openb_gpu_nodes(read_openb_nodes(_write(tmp_path, "n.csv", NODE_HEADER + "\n")))
     assert nodes.n_nodes == 0
 
 
@@ -189,7 +190,7 @@ def test_real_node_list() -> None:
     table = read_openb_nodes(REAL / "openb_node_list_gpu_node.csv")
     assert len(table.sn) == 1213
     assert int(table.gpu.sum()) == 6212
-    nodes = table.to_gpu_nodes()
+    nodes = openb_gpu_nodes(table)
     assert nodes.max_gpus == 8
     assert (nodes.gpu_free_milli.sum(axis=1) == nodes.gpu_count * 1000).all()
     every = read_openb_nodes(REAL / "openb_node_list_all_node.csv")
@@ -210,6 +211,6 @@ def test_real_pod_lists(name: str, rows: int, long: bool) -> None:
     assert (table.gpu_milli[multi] == 1000).all()
     assert ((table.gpu_milli > 0) == (table.num_gpu > 0)).all()
     assert (table.creation_time >= 0).all() == long
-    pods = table.to_gpu_pods(("A",))
+    pods = openb_gpu_pods(table, ("A",))
     assert pods.allowed_models.all()  # no pod in these lists names a GPU model
     assert np.unique(table.name).size == rows

@@ -535,10 +535,11 @@ REAL = Path(__file__).resolve().parents[3] / "shared" / "data" / "openb"
 @pytest.mark.skipif(not REAL.is_dir(), reason=f"real openb data not found at {REAL}")
 def test_real_trace_prefix_all_strategies() -> None:
     from underlay.importers.openb_trace import read_openb_nodes, read_openb_pods
+    from underlay.placement.openb_inputs import openb_gpu_nodes, openb_gpu_pods
 
-    nodes = read_openb_nodes(REAL / "openb_node_list_gpu_node.csv").to_gpu_nodes()
+    nodes = openb_gpu_nodes(read_openb_nodes(REAL / "openb_node_list_gpu_node.csv"))
     table = read_openb_pods(REAL / "openb_pod_list_default.csv")
-    pods = table.to_gpu_pods(nodes.model_names).take(np.arange(1500))
+    pods = openb_gpu_pods(table, nodes.model_names).take(np.arange(1500))
     for strategy in STRATEGIES:
         result = pack(nodes, pods, strategy)
         # 1,500 pods ask far less than the 6,212 GPUs: everything fits

@@ -34,7 +34,7 @@ from test_markdown_report import saas_decision, saas_real_decision
 from underlay import compare, load_scenario
 from underlay.model.scenario import IsolationClassDef, Scenario
 from underlay.pipeline import Analysis, Comparison, Simulation, analyse, simulate
-from underlay.report.figures import build_figures
+from underlay.report.figure_set import build_figures
 from underlay.report.html import render_html, script_json
 
 REPO = Path(__file__).resolve().parents[2]

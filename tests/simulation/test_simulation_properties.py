@@ -37,7 +37,7 @@ from underlay.model.scenario import Scenario, Vm
 from underlay.pipeline import Comparison, Simulation, compare, simulate
 from underlay.placement.overheads import cpu_tax
 from underlay.report.json import comparison_to_dict
-from underlay.simulation import engine
+from underlay.simulation import engine, measures
 
 EXAMPLES = examples(30)
 PROPERTY = settings(
@@ -197,7 +197,7 @@ def capacity_checks() -> Iterator[_CapacityChecks]:
         return shares
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(engine, "np", checks)
+        mp.setattr(measures, "np", checks)  # the host load measure takes the percentile
         mp.setattr(engine, "cpu_on_kernels", checked)
         yield checks
 
@@ -370,7 +370,7 @@ def test_json_reports_the_seed_the_simulation_used() -> None:
     st.lists(
         st.one_of(
             st.floats(-1, 1100, allow_nan=False, width=32),
-            st.sampled_from([float(x) for x in engine._LAT_BINS]),
+            st.sampled_from([float(x) for x in measures.LAT_BINS]),
         ),
         min_size=1,
         max_size=200,
@@ -394,7 +394,7 @@ def test_latency_histograms_count_as_numpy_does(
     # float32 as the engine gives them; float64 too, so that values exactly on an edge
     # (where the logarithm can be a bin off) are checked.
     for v in (np.array(values, np.float32), np.array(values, np.float64)):
-        got = engine._histograms(v, tenant.astype(np.int64), t_count)  # type: ignore[arg-type]
+        got = measures._histograms(v, tenant.astype(np.int64), t_count)  # type: ignore[arg-type]
         for t in range(t_count):
-            want = np.histogram(v[tenant == t], bins=engine._LAT_BINS)[0]
+            want = np.histogram(v[tenant == t], bins=measures.LAT_BINS)[0]
             assert got[t].tolist() == want.tolist()

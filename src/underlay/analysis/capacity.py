@@ -18,11 +18,19 @@ hosts left unopened are counted apart (``hosts_idle``) and their capex is in the
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from underlay.analysis.capacity_results import (
+    ResourceTotals,
+    SubstrateCapacity,
+    TenantCapacity,
+    UnplacedRow,
+)
 from underlay.analysis.cost import (
     allocated_utilisation,
     attribute,
@@ -45,144 +53,33 @@ from underlay.placement.result import (
     SubstratePlacement,
 )
 
-__all__ = ["ResourceTotals", "SubstrateStatic", "TenantStatic", "UnplacedRow", "analyse_capacity"]
+__all__ = ["analyse_capacity"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
-
-
-@dataclass(frozen=True)
-class ResourceTotals:
-    """CPU (millicores), memory (MiB) and GPU (milli-GPUs) totals."""
-
-    cpu_milli: float = 0.0
-    memory_mib: float = 0.0
-    gpu_milli: float = 0.0
-
-    def __add__(self, other: ResourceTotals) -> ResourceTotals:
-        return ResourceTotals(
-            self.cpu_milli + other.cpu_milli,
-            self.memory_mib + other.memory_mib,
-            self.gpu_milli + other.gpu_milli,
-        )
-
-    def share_of(self, whole: ResourceTotals) -> ResourceTotals:
-        """Each resource as a fraction of ``whole`` (0 where ``whole`` has none)."""
-
-        def frac(a: float, b: float) -> float:
-            return a / b if b else 0.0
-
-        return ResourceTotals(
-            frac(self.cpu_milli, whole.cpu_milli),
-            frac(self.memory_mib, whole.memory_mib),
-            frac(self.gpu_milli, whole.gpu_milli),
-        )
-
-
-@dataclass(frozen=True)
-class UnplacedRow:
-    """Pods of one workload that could not be placed, with the reason as data."""
-
-    tenant: str
-    cluster: str
-    workload: str
-    pods: int
-    resource: str
-    requested: float
-    free: float
-    capacity: float
-    detail: str
-
-
-@dataclass(frozen=True)
-class TenantStatic:
-    """One tenant on one substrate."""
-
-    name: str
-    isolation: str
-    wanted_version: str
-    running_version: str
-    pods: int
-    pods_placed: int
-    allocated: ResourceTotals
-    nodes: int
-    hosts: int
-    control_plane_machines: int
-    control_plane: str  # how its clusters' control planes ran, e.g. "stacked on 3 workers ..."
-    shares_kernel_with: list[str]
-    shares_hosts_with: list[str]
-    cost_per_month_usd: float
-
-
-@dataclass(frozen=True)
-class SubstrateStatic:
-    """One substrate, whole scenario."""
-
-    kind: str
-    name: str
-    sizing: bool
-    hosts: int
-    hosts_idle: int  # inventory hosts left unopened (paid for, powered off; 0 when sized)
-    hosts_worker: int
-    hosts_control_plane: int
-    hosts_lower_bound: int
-    nodes: int
-    vms: int
-    control_plane_machines: int
-    control_plane_modes: dict[str, int]  # mode → clusters (the shared cluster counts once)
-    capacity: ResourceTotals
-    allocated: ResourceTotals
-    burst_room: ResourceTotals  # room VMs keep above their pods' requests (sizing: limits / peak)
-    overhead: dict[str, ResourceTotals]
-    stranded: dict[str, ResourceTotals]
-    versions_per_host_max: int
-    versions_per_host_mean: float
-    tenants_per_kernel_max: int
-    tenants_per_host_max: int
-    cost_capex: float
-    cost_power: float
-    cost_licences: float
-    watts: float
-    pods: int
-    pods_placed: int
-    gpu_efficiency: float
-    cpu_efficiency: float
-    unplaced: list[UnplacedRow]
-    tenants: list[TenantStatic]
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def packing_ratio(self) -> float:
-        """Hosts used ÷ LP lower bound (1.0 = provably optimal)."""
-        return self.hosts / self.hosts_lower_bound if self.hosts_lower_bound else 1.0
-
-    @property
-    def cost_per_month_usd(self) -> float:
-        """Capex + power + licences per month."""
-        return self.cost_capex + self.cost_power + self.cost_licences
 
 
 def _sum(cpu: F64 | I64, mem: F64 | I64, gpu: F64 | I64 | float = 0.0) -> ResourceTotals:
     return ResourceTotals(float(np.sum(cpu)), float(np.sum(mem)), float(np.sum(gpu)))
 
 
-def analyse_capacity(
-    scenario: Scenario, defaults: Defaults, p: SubstratePlacement
-) -> SubstrateStatic:
-    """Everything the static comparison shows for placement ``p``."""
-    nodes, n_hosts = p.nodes, len(p.hosts)
-    host_role = np.array(p.hosts.role, np.int64)
-    host_model = np.array(p.hosts.model, np.int64)
-    is_vm = p.kind == "vm"
-    on_host = nodes.host >= 0
-    # Worker VMs that found no host do not exist: they hold no capacity and no pods.
-    worker = (nodes.role == WORKER) & on_host
-    cluster_tenant = np.array([c.tenant_index for c in p.clusters] + [-1], np.int64)
-    tenants = scenario.tenants
+@dataclass(frozen=True)
+class _PodRows:
+    """Placed pods per (workload, node): tenant, node, host, CPU, memory, GPU, count."""
 
-    # ---- pods per (tenant, node) -------------------------------------------------
-    # A GPU pod holds the share placement gave it (a MIG profile, Kata's whole GPUs, at
-    # least its GPU memory), not only the fraction it asked for.
+    tenant: I64
+    node: I64
+    host: I64
+    cpu: NDArray[Any]
+    mem: NDArray[Any]
+    gpu: NDArray[Any]
+    count: I64
+
+
+def _pod_rows(scenario: Scenario, defaults: Defaults, p: SubstratePlacement) -> _PodRows:
+    """The placed pods per (workload, node). A GPU pod holds the share placement gave it
+    (a MIG profile, Kata's whole GPUs, at least its GPU memory), not only the fraction it
+    asked for."""
     substrate = scenario.substrate(p.name)
     t_idx, n_idx, cpu, mem, gpu, cnt = [], [], [], [], [], []
     for ref, pn, pc in zip(p.workloads, p.pod_nodes, p.pod_counts, strict=True):
@@ -198,47 +95,47 @@ def analyse_capacity(
         gpu.append(pc * w.gpu_count * share)
     cat = lambda xs: np.concatenate(xs) if xs else np.zeros(0, np.int64)  # noqa: E731
     T, N, C, M, G, K = map(cat, (t_idx, n_idx, cpu, mem, gpu, cnt))
-    H = nodes.host[N] if len(N) else N
+    H = p.nodes.host[N] if len(N) else N
+    return _PodRows(T, N, H, C, M, G, K)
 
-    # ---- capacity, allocated, overheads -------------------------------------------
-    capacity = _sum(p.host_cpu, p.host_mem, p.host_gpus * 1000)
-    allocated = _sum(C, M, G)
+
+def _overheads(
+    p: SubstratePlacement, vm: Vm | None, worker: NDArray[np.bool_], on_host: NDArray[np.bool_]
+) -> dict[str, ResourceTotals]:
+    """What the hypervisor, the VMs, the kubelet, DaemonSets, sandboxes and control planes
+    keep (``vm``: the substrate, when it is one)."""
+    nodes = p.nodes
     cp_nodes = nodes.role != WORKER
     overhead: dict[str, ResourceTotals] = {}
-    vm_substrate = scenario.substrate(p.name) if is_vm else None
-    if is_vm:
-        assert isinstance(vm_substrate, Vm)
+    if vm is not None:
         overhead["hypervisor"] = _sum(p.host_hypervisor_cpu, p.host_hypervisor_mem)
         overhead["vm_memory"] = _sum(np.zeros(1), nodes.vm_overhead_mem[worker])
     overhead["kubelet_reserved"] = _sum(nodes.reserved_cpu[worker], nodes.reserved_mem[worker])
     overhead["system_pods"] = _sum(nodes.system_cpu[worker], nodes.system_mem[worker])
     if nodes.sandbox_cpu.any():
         overhead["sandbox"] = _sum(nodes.sandbox_cpu[worker], nodes.sandbox_mem[worker])
-    if is_vm:
-        assert isinstance(vm_substrate, Vm)
-        cp_cpu = nodes.size_cpu[cp_nodes & on_host] / vm_substrate.cpu_overcommit
+    if vm is not None:
+        cp_cpu = nodes.size_cpu[cp_nodes & on_host] / vm.cpu_overcommit
         cp_mem = (
-            nodes.size_mem[cp_nodes & on_host] / vm_substrate.memory_overcommit
+            nodes.size_mem[cp_nodes & on_host] / vm.memory_overcommit
             + nodes.vm_overhead_mem[cp_nodes & on_host]
         )
         overhead["control_plane"] = _sum(cp_cpu, cp_mem)
     else:
         # Hosts of their own (dedicated machines, hosted pool, management hosts) and the
         # size stacked control planes keep on workers.
-        cp_hosts = host_role != WORKER
+        cp_hosts = np.array(p.hosts.role, np.int64) != WORKER
         overhead["control_plane"] = _sum(
             p.host_cpu[cp_hosts], p.host_mem[cp_hosts], p.host_gpus[cp_hosts] * 1000
         ) + _sum(nodes.control_plane_cpu[worker], nodes.control_plane_mem[worker])
+    return overhead
 
-    # ---- burst room: what VMs sized above their pods' requests keep for their peaks ----
-    used = _sum(nodes.used_cpu[worker], nodes.used_mem[worker])
-    sandbox = overhead.get("sandbox", ResourceTotals())
-    burst_room = ResourceTotals(
-        max(used.cpu_milli - allocated.cpu_milli - sandbox.cpu_milli, 0.0),
-        max(used.memory_mib - allocated.memory_mib - sandbox.memory_mib, 0.0),
-    )
 
-    # ---- stranded, by cause --------------------------------------------------------
+def _stranded(
+    p: SubstratePlacement, vm: Vm | None, worker: NDArray[np.bool_], on_host: NDArray[np.bool_]
+) -> dict[str, ResourceTotals]:
+    """Capacity left unused, by cause."""
+    nodes, n_hosts = p.nodes, len(p.hosts)
     stranded: dict[str, ResourceTotals] = {}
     free_cpu = nodes.alloc_cpu - nodes.used_cpu
     free_mem = nodes.alloc_mem - nodes.used_mem
@@ -255,30 +152,34 @@ def analyse_capacity(
     add("max_pods", pods_full)
     if p.kind == "baremetal-dedicated":
         add("dedicated_hosts", rest)
-    elif is_vm:
+    elif vm is not None:
         add("vm_shapes", rest)
     else:
         add("fragmentation", rest)
-    if is_vm:
-        assert isinstance(vm_substrate, Vm)
+    if vm is not None:
         fp_cpu = np.zeros(n_hosts)
         fp_mem = np.zeros(n_hosts)
         fp_gpu = np.zeros(n_hosts)
         hv = nodes.host[on_host]
-        np.add.at(fp_cpu, hv, nodes.size_cpu[on_host] / vm_substrate.cpu_overcommit)
+        np.add.at(fp_cpu, hv, nodes.size_cpu[on_host] / vm.cpu_overcommit)
         np.add.at(
             fp_mem,
             hv,
-            nodes.size_mem[on_host] / vm_substrate.memory_overcommit
-            + nodes.vm_overhead_mem[on_host],
+            nodes.size_mem[on_host] / vm.memory_overcommit + nodes.vm_overhead_mem[on_host],
         )
         np.add.at(fp_gpu, hv, nodes.gpu_cap_milli[on_host])
         left_cpu = np.maximum(p.host_cpu - p.host_hypervisor_cpu - fp_cpu, 0)
         left_mem = np.maximum(p.host_mem - p.host_hypervisor_mem - fp_mem, 0)
         left_gpu = np.maximum(p.host_gpus * 1000 - fp_gpu, 0)
         stranded["host_fragmentation"] = _sum(left_cpu, left_mem, left_gpu)
+    return stranded
 
-    # ---- versions and sharing ------------------------------------------------------
+
+def _versions_per_host(p: SubstratePlacement) -> I64:
+    """Kubernetes versions each host runs (VMs of different clusters on one host; 1
+    elsewhere)."""
+    nodes, n_hosts = p.nodes, len(p.hosts)
+
     def version_of_cluster(ci: int) -> str:
         if ci == SHARED_CLUSTER:
             return p.shared_version or ""
@@ -288,7 +189,7 @@ def analyse_capacity(
 
     node_version = np.array([version_of_cluster(int(c)) for c in nodes.cluster], dtype=object)
     versions_per_host = np.ones(n_hosts, np.int64)
-    if is_vm and len(nodes):
+    if p.kind == "vm" and len(nodes):
         pairs = {
             (int(h), str(v))
             for h, v in zip(nodes.host, node_version, strict=True)
@@ -298,36 +199,40 @@ def analyse_capacity(
         for h, _ in pairs:
             counts[h] += 1
         versions_per_host = np.maximum(counts, 1)
-    # tenants per host (who has pods, or VMs, on it)
-    host_tenant_pairs: set[tuple[int, int]] = set()
-    if is_vm:
-        for h, c in zip(nodes.host, nodes.cluster, strict=True):
-            if h >= 0 and c >= 0:
-                host_tenant_pairs.add((int(h), int(cluster_tenant[c])))
-    else:
-        host_tenant_pairs = {(int(h), int(t)) for h, t in zip(H, T, strict=True)}
+    return versions_per_host
+
+
+def _host_tenants(p: SubstratePlacement, rows: _PodRows) -> set[tuple[int, int]]:
+    """(host, tenant) pairs: who has pods, or VMs, on each host."""
+    nodes = p.nodes
+    if p.kind != "vm":
+        return {(int(h), int(t)) for h, t in zip(rows.host, rows.tenant, strict=True)}
+    cluster_tenant = np.array([c.tenant_index for c in p.clusters] + [-1], np.int64)
+    pairs: set[tuple[int, int]] = set()
+    for h, c in zip(nodes.host, nodes.cluster, strict=True):
+        if h >= 0 and c >= 0:
+            pairs.add((int(h), int(cluster_tenant[c])))
+    return pairs
+
+
+def _tenant_rows(
+    scenario: Scenario,
+    p: SubstratePlacement,
+    rows: _PodRows,
+    host_tenant_pairs: set[tuple[int, int]],
+    tenant_cost: F64,
+    worker: NDArray[np.bool_],
+) -> list[TenantCapacity]:
+    """One row per tenant."""
+    tenants, nodes = scenario.tenants, p.nodes
     tenants_on_host: dict[int, set[int]] = {}
     for h, t in host_tenant_pairs:
         tenants_on_host.setdefault(h, set()).add(t)
-    tenants_per_host_max = max((len(v) for v in tenants_on_host.values()), default=0)
     kernel_shared = p.kind == "baremetal-shared"
-    tenants_per_kernel_max = (
-        tenants_per_host_max if kernel_shared else (1 if tenants_on_host else 0)
-    )
-
-    # ---- cost (the model and the attribution to tenants are in analysis.cost) ---------
-    utilisation = allocated_utilisation(scenario, p)
-    licence = hypervisor_licence(scenario, defaults, p.name)
-    costs = host_costs(scenario, defaults, host_model, utilisation, licence)
-    shares = tenant_host_shares(scenario, p)
-    idle = idle_inventory(scenario, p)
-    idle_capex, _ = idle_costs(scenario, idle)  # host operations are the cost analysis's
-    tenant_cost = attribute(shares, costs.total) + overall_shares(shares) * idle_capex
-
-    tenant_rows: list[TenantStatic] = []
+    out: list[TenantCapacity] = []
     for ti, tenant in enumerate(tenants):
-        mine = ti == T
-        t_nodes = np.unique(N[mine])
+        mine = ti == rows.tenant
+        t_nodes = np.unique(rows.node[mine])
         t_hosts = {h for h, t in host_tenant_pairs if t == ti}
         co_host = sorted(
             {tenants[t].name for h in t_hosts for t in tenants_on_host.get(h, set()) if t != ti}
@@ -335,23 +240,23 @@ def analyse_capacity(
         my_clusters = [c.index for c in p.clusters if c.tenant_index == ti]
         mine_cp = [c for c in p.control_planes if c.cluster in my_clusters]
         cp_machines = sum(c.replicas for c in mine_cp if c.mode in ("dedicated", "management"))
-        if is_vm:
+        if p.kind == "vm":
             own = np.isin(nodes.cluster, my_clusters)
             nodes_count = int((own & worker).sum())
         else:
             nodes_count = len(t_nodes)
         pods = sum(r.workload.replicas for r in p.workloads if r.tenant_index == ti)
-        placed = int(K[mine].sum())
+        placed = int(rows.count[mine].sum())
         running = p.shared_version if p.shared_version else tenant.kubernetes_version
-        tenant_rows.append(
-            TenantStatic(
+        out.append(
+            TenantCapacity(
                 name=tenant.name,
                 isolation=tenant.isolation,
                 wanted_version=tenant.kubernetes_version,
                 running_version=running,
                 pods=pods,
                 pods_placed=placed,
-                allocated=_sum(C[mine], M[mine], G[mine]),
+                allocated=_sum(rows.cpu[mine], rows.mem[mine], rows.gpu[mine]),
                 nodes=nodes_count,
                 hosts=len(t_hosts),
                 control_plane_machines=cp_machines,
@@ -361,7 +266,11 @@ def analyse_capacity(
                 cost_per_month_usd=float(tenant_cost[ti]),
             )
         )
+    return out
 
+
+def _unplaced_rows(p: SubstratePlacement) -> list[UnplacedRow]:
+    """The pods placement could not place, per workload, with the reason."""
     unplaced = []
     for u in p.unplaced:
         ref = p.workloads[u.workload_index]
@@ -379,10 +288,16 @@ def analyse_capacity(
                 u.reason.detail,
             )
         )
-    # Throughput of a GPU and of a CPU relative to bare metal, from the cited defaults: the
-    # GPU's by the mode each GPU workload's share is given in, weighted by GPUs asked for
-    # (the mode's figure when nothing asks); the CPU's the substrate's tax (shown here,
-    # charged once, in the simulation).
+    return unplaced
+
+
+def _efficiencies(
+    substrate: object, defaults: Defaults, p: SubstratePlacement
+) -> tuple[float, float]:
+    """Throughput of a GPU and of a CPU relative to bare metal, from the cited defaults:
+    the GPU's by the mode each GPU workload's share is given in, weighted by GPUs asked
+    for (the mode's figure when nothing asks); the CPU's the substrate's tax (shown here,
+    charged once, in the simulation)."""
     weights, effs = [], []
     for ref in p.workloads:
         mode = gpu_mode(substrate, ref.workload)
@@ -399,7 +314,52 @@ def analyse_capacity(
         cpu_eff = 1 - defaults.hypervisors[substrate.hypervisor].cpu_overhead_percent / 100
     elif isinstance(substrate, Sandboxed):
         cpu_eff = 1 - cpu_tax(substrate, defaults, "cpu")
-    vm_count = int((nodes.is_vm & on_host).sum()) if is_vm else 0
+    return gpu_eff, cpu_eff
+
+
+def analyse_capacity(
+    scenario: Scenario, defaults: Defaults, p: SubstratePlacement
+) -> SubstrateCapacity:
+    """Everything the static comparison shows for placement ``p``."""
+    nodes, n_hosts = p.nodes, len(p.hosts)
+    host_role = np.array(p.hosts.role, np.int64)
+    host_model = np.array(p.hosts.model, np.int64)
+    substrate = scenario.substrate(p.name)
+    vm = substrate if isinstance(substrate, Vm) else None
+    on_host = nodes.host >= 0
+    # Worker VMs that found no host do not exist: they hold no capacity and no pods.
+    worker = (nodes.role == WORKER) & on_host
+    rows = _pod_rows(scenario, defaults, p)
+    allocated = _sum(rows.cpu, rows.mem, rows.gpu)
+    overhead = _overheads(p, vm, worker, on_host)
+
+    # Burst room: what VMs sized above their pods' requests keep for their peaks.
+    used = _sum(nodes.used_cpu[worker], nodes.used_mem[worker])
+    sandbox = overhead.get("sandbox", ResourceTotals())
+    burst_room = ResourceTotals(
+        max(used.cpu_milli - allocated.cpu_milli - sandbox.cpu_milli, 0.0),
+        max(used.memory_mib - allocated.memory_mib - sandbox.memory_mib, 0.0),
+    )
+
+    versions_per_host = _versions_per_host(p)
+    host_tenant_pairs = _host_tenants(p, rows)
+    tenants_per_host_max = max(Counter(h for h, _ in host_tenant_pairs).values(), default=0)
+    kernel_shared = p.kind == "baremetal-shared"
+    tenants_per_kernel_max = (
+        tenants_per_host_max if kernel_shared else (1 if host_tenant_pairs else 0)
+    )
+
+    # Cost (the model and the attribution to tenants are in analysis.cost).
+    utilisation = allocated_utilisation(scenario, p)
+    licence = hypervisor_licence(scenario, defaults, p.name)
+    costs = host_costs(scenario, defaults, host_model, utilisation, licence)
+    shares = tenant_host_shares(scenario, p)
+    idle = idle_inventory(scenario, p)
+    idle_capex, _ = idle_costs(scenario, idle)  # host operations are the cost analysis's
+    tenant_cost = attribute(shares, costs.total) + overall_shares(shares) * idle_capex
+
+    gpu_eff, cpu_eff = _efficiencies(substrate, defaults, p)
+    vm_count = int((nodes.is_vm & on_host).sum()) if vm is not None else 0
     # Machines of their own: dedicated and management replicas, and the hosted pool's nodes.
     cp_machines_total = sum(
         c.replicas for c in p.control_planes if c.mode in ("dedicated", "management")
@@ -407,7 +367,7 @@ def analyse_capacity(
     modes: dict[str, int] = {}
     for c in p.control_planes:
         modes[c.mode] = modes.get(c.mode, 0) + 1
-    return SubstrateStatic(
+    return SubstrateCapacity(
         kind=p.kind,
         name=p.name,
         sizing=p.sizing,
@@ -420,11 +380,11 @@ def analyse_capacity(
         vms=vm_count,
         control_plane_machines=cp_machines_total,
         control_plane_modes=modes,
-        capacity=capacity,
+        capacity=_sum(p.host_cpu, p.host_mem, p.host_gpus * 1000),
         allocated=allocated,
         burst_room=burst_room,
         overhead=overhead,
-        stranded=stranded,
+        stranded=_stranded(p, vm, worker, on_host),
         versions_per_host_max=int(versions_per_host.max()) if n_hosts else 0,
         versions_per_host_mean=float(versions_per_host.mean()) if n_hosts else 0.0,
         tenants_per_kernel_max=tenants_per_kernel_max,
@@ -437,7 +397,7 @@ def analyse_capacity(
         gpu_efficiency=gpu_eff,
         cpu_efficiency=cpu_eff,
         pods_placed=int(p.placed.sum()),
-        unplaced=unplaced,
-        tenants=tenant_rows,
+        unplaced=_unplaced_rows(p),
+        tenants=_tenant_rows(scenario, p, rows, host_tenant_pairs, tenant_cost, worker),
         notes=list(p.notes),
     )

@@ -4,7 +4,7 @@ What a host costs per month (:func:`host_costs_weighted`):
 
 - **capex**: the host model's ``price_usd`` amortised straight-line over its
   ``lifetime_years`` (price / (lifetime × 12)); no interest, no residual value.
-- **power**: the host's mean draw from its power curve (:mod:`underlay.analysis.energy`:
+- **power**: the host's mean draw from its power curve (:mod:`underlay.simulation.power`:
   SPECpower-style knots, linear between them) × ``costs.hours_per_month`` × ``costs.pue``
   = facility energy (kWh), billed at ``costs.electricity_usd_per_kwh`` (all from
   ``defaults.costs``).
@@ -69,25 +69,23 @@ simulation or when no pod-hour met the SLA.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
 
-from underlay.analysis.energy import (
+from underlay.analysis.capacity_results import SubstrateCapacity
+from underlay.defaults.catalog import Defaults
+from underlay.model.scenario import Scenario, Vm
+from underlay.placement.result import SubstratePlacement
+from underlay.simulation.power import (
     KNOTS,
     UTILISATION_AT_KNOTS,
     host_knots,
     knot_weights,
     watts,
 )
-from underlay.defaults.catalog import Defaults
-from underlay.model.scenario import Scenario, Vm
-from underlay.placement.result import SubstratePlacement
 from underlay.simulation.results import SubstrateSimulation
-
-if TYPE_CHECKING:  # capacity imports this module
-    from underlay.analysis.capacity import SubstrateStatic
 
 __all__ = [
     "CostParts",
@@ -402,7 +400,7 @@ def _power_weights(
     return knot_weights(allocated_utilisation(scenario, placement)), "allocated"
 
 
-def _work_throughput(static: SubstrateStatic, simulation: SubstrateSimulation | None) -> float:
+def _work_throughput(static: SubstrateCapacity, simulation: SubstrateSimulation | None) -> float:
     """Work per resource vs bare metal that the cost does not hold already (see the module
     docstring: the CPU tax is counted once, in the simulation when there is one)."""
     if static.allocated.gpu_milli > 0:
@@ -413,7 +411,7 @@ def _work_throughput(static: SubstrateStatic, simulation: SubstrateSimulation | 
 def _check(
     scenario: Scenario,
     placement: SubstratePlacement,
-    static: SubstrateStatic,
+    static: SubstrateCapacity,
     simulation: SubstrateSimulation | None,
 ) -> None:
     names = [t.name for t in scenario.tenants]
@@ -428,11 +426,42 @@ def _check(
             )
 
 
+def _tenant_costs(
+    scenario: Scenario, static: SubstrateCapacity, simulation: SubstrateSimulation | None,
+    t_parts: F64, t_clusters: F64, horizon_h: float, to_horizon: float,
+) -> list[TenantCost]:  # fmt: skip
+    """One row per tenant: its attributed parts (capex, power, licences, host operations,
+    draw, energy) and cluster operations; per SLA-met pod-hour when simulated."""
+    tenants = []
+    for t, ten in enumerate(scenario.tenants):
+        capex, power, licences, ops_h, draw, energy = (float(x) for x in t_parts[t])
+        month = CostParts(capex, power, licences, ops_h, float(t_clusters[t]))
+        placed = static.tenants[t].pods_placed
+        met = per_met = None
+        if simulation is not None:
+            met = float(placed * horizon_h * simulation.tenants[t].sla_attainment_percent / 100)
+            per_met = month.total * to_horizon / met if met > 0 else None
+        tenants.append(
+            TenantCost(
+                name=ten.name,
+                per_month=month,
+                horizon_usd=month.total * to_horizon,
+                watts=draw,
+                energy_kwh_per_month=energy,
+                energy_kwh_horizon=energy * to_horizon,
+                pods_placed=placed,
+                sla_met_pod_hours=met,
+                cost_per_sla_met_pod_hour_usd=per_met,
+            )
+        )
+    return tenants
+
+
 def analyse_cost(
     scenario: Scenario,
     defaults: Defaults,
     placement: SubstratePlacement,
-    static: SubstrateStatic,
+    static: SubstrateCapacity,
     simulation: SubstrateSimulation | None = None,
 ) -> SubstrateCost:
     """Cost and energy of ``placement`` (see the module docstring for the model)."""
@@ -472,28 +501,9 @@ def analyse_cost(
     else:
         horizon_h = scenario.simulation.steps * scenario.simulation.step_minutes / 60.0
     to_horizon = horizon_h / c.hours_per_month
-    tenants = []
-    for t, ten in enumerate(scenario.tenants):
-        capex, power, licences, ops_h, draw, energy = (float(x) for x in t_parts[t])
-        month = CostParts(capex, power, licences, ops_h, float(t_clusters[t]))
-        placed = static.tenants[t].pods_placed
-        met = per_met = None
-        if simulation is not None:
-            met = float(placed * horizon_h * simulation.tenants[t].sla_attainment_percent / 100)
-            per_met = month.total * to_horizon / met if met > 0 else None
-        tenants.append(
-            TenantCost(
-                name=ten.name,
-                per_month=month,
-                horizon_usd=month.total * to_horizon,
-                watts=draw,
-                energy_kwh_per_month=energy,
-                energy_kwh_horizon=energy * to_horizon,
-                pods_placed=placed,
-                sla_met_pod_hours=met,
-                cost_per_sla_met_pod_hour_usd=per_met,
-            )
-        )
+    tenants = _tenant_costs(
+        scenario, static, simulation, t_parts, t_clusters, horizon_h, to_horizon
+    )
     month = CostParts(
         float(costs.capex.sum()) + idle_capex,
         float(costs.power.sum()),

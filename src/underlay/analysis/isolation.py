@@ -37,6 +37,7 @@ class.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -236,12 +237,9 @@ def _matrix(domain: I64, tenant: I64, pods: I64, n_t: int) -> sp.csr_matrix:
     )
 
 
-def analyse_isolation(
-    scenario: Scenario, defaults: Defaults, p: SubstratePlacement
-) -> SubstrateIsolation:
-    """Kernel sharing, rule violations and blast radius of placement ``p``."""
-    tenants = scenario.tenants
-    n_t = len(tenants)
+def _by_level(p: SubstratePlacement, n_t: int) -> tuple[dict[str, sp.csr_matrix], I64, I64]:
+    """(domains × tenants) pod counts per level (kernel, host, rack), and the pod groups'
+    tenants and pod counts."""
     t_of, node, pods = _pod_groups(p)
     host = p.nodes.host[node] if len(node) else node
     rack = np.array(p.hosts.rack, np.int64)[host] if len(host) else host
@@ -263,27 +261,29 @@ def analyse_isolation(
         by_level["kernel"] = sp.csr_matrix(
             (pods.astype(np.float64), (np.arange(len(pods)), t_of)), shape=(len(pods), n_t)
         )
-    shared = {
-        level: _co_occurrence(m) for level, m in by_level.items()
-    }  # tenants × tenants, domains shared
+    return by_level, t_of, pods
 
-    classes = [t.isolation for t in tenants]
-    weight_t = np.array(
-        [_foothold_weight(scenario.isolation, defaults.security, c) for c in classes], np.float64
-    )
-    escapes = _escapes(scenario, defaults, p.name)
 
-    # ---- exposure per tenant, per escape kind ----------------------------------------
+@dataclass
+class _Exposure:
+    """Per tenant, incidents a year by escape kind and pods exposed; the blast radius of
+    each escape, and per tenant that of the farthest-reaching one."""
+
+    by_escape: dict[str, F64]
+    pods_exposed: F64
+    blast: list[BlastRadius]
+    blast_tenants: F64
+    blast_pods: F64
+
+
+def _exposure(
+    by_level: dict[str, sp.csr_matrix], escapes: list[Escape], weight_t: F64, class_of: I64,
+    class_names: list[str],
+) -> _Exposure:  # fmt: skip
+    """Exposure per tenant, per escape kind, and the blast radii."""
+    n_t = len(weight_t)
     total_w = float((by_level["host"] @ weight_t).sum())  # foothold weight of all pods
-    by_escape: dict[str, F64] = {}
-    pods_exposed = np.zeros(n_t)
-    blast: list[BlastRadius] = []
-    class_names = sorted(set(classes))
-    class_of = np.array([class_names.index(c) for c in classes], np.int64)
-    kernel_count = by_level["kernel"].shape[0]
-    if p.kind == "sandboxed":
-        kernel_count = int(pods.sum())
-    blast_from = {"tenants": np.zeros(n_t), "pods": np.zeros(n_t)}
+    out = _Exposure({}, np.zeros(n_t), [], np.zeros(n_t), np.zeros(n_t))
     for esc in escapes:
         m = by_level[esc.exposes].tocoo()
         d, t, n = m.row, m.col, m.data
@@ -293,8 +293,8 @@ def analyse_isolation(
         incidents: F64 = np.bincount(t, weights=esc.per_year * share, minlength=n_t).astype(
             np.float64
         )
-        by_escape[esc.kind] = incidents
-        pods_exposed += np.bincount(t, weights=esc.per_year * share * n, minlength=n_t)
+        out.by_escape[esc.kind] = incidents
+        out.pods_exposed += np.bincount(t, weights=esc.per_year * share * n, minlength=n_t)
         # blast radius from a foothold in tenant t's pods on domain d
         dom_pods = np.asarray(by_level[esc.exposes].sum(axis=1)).ravel()
         dom_tenants = np.diff(by_level[esc.exposes].indptr)
@@ -311,7 +311,7 @@ def analyse_isolation(
             else 0.0
             for i, c in enumerate(class_names)
         }
-        blast.append(
+        out.blast.append(
             BlastRadius(
                 escape=esc.kind,
                 per_year=esc.per_year,
@@ -326,11 +326,15 @@ def analyse_isolation(
         if esc.kind == escapes[-1].kind:  # the farthest-reaching escape of this substrate
             own = np.bincount(t, weights=n, minlength=n_t)
             safe = np.where(own > 0, own, 1)
-            blast_from["tenants"] = np.bincount(t, weights=n * other_tenants, minlength=n_t) / safe
-            blast_from["pods"] = np.bincount(t, weights=n * other_pods, minlength=n_t) / safe
+            out.blast_tenants = np.bincount(t, weights=n * other_tenants, minlength=n_t) / safe
+            out.blast_pods = np.bincount(t, weights=n * other_pods, minlength=n_t) / safe
+    return out
 
-    # ---- violations of the policy -------------------------------------------------
-    policy = scenario.isolation
+
+def _violations(scenario: Scenario, shared: dict[str, I64]) -> list[IsolationViolation]:
+    """Pairs of tenants sharing what a rule of the policy says they must not."""
+    tenants, policy = scenario.tenants, scenario.isolation
+    classes = [t.isolation for t in tenants]
     lineage = [policy.lineage(c) for c in classes]
     violations: list[IsolationViolation] = []
     seen: set[tuple[str, int, int]] = set()
@@ -358,27 +362,22 @@ def analyse_isolation(
                     int(m[a, b]),
                 )
             )
+    return violations
 
-    # ---- the graph and per-tenant rows ------------------------------------------------
+
+def _tenant_rows(
+    scenario: Scenario, shared: dict[str, I64], kernels_of: NDArray[Any],
+    violations: list[IsolationViolation], ex: _Exposure,
+) -> list[TenantIsolation]:  # fmt: skip
+    """One row per tenant."""
+    tenants = scenario.tenants
+    n_t = len(tenants)
     names = [t.name for t in tenants]
-    edges = [
-        SharingEdge(
-            names[a],
-            names[b],
-            int(shared["kernel"][a, b]),
-            int(shared["host"][a, b]),
-            int(shared["rack"][a, b]),
-        )
-        for a, b in np.argwhere(np.triu(shared["host"], 1) > 0).tolist()
-    ]
-    kernels_of = np.asarray((by_level["kernel"] > 0).sum(axis=0)).ravel()
-    if p.kind == "sandboxed":
-        kernels_of = np.bincount(t_of, weights=pods, minlength=n_t)
     n_viol = np.zeros(n_t, np.int64)
     for v in violations:
         n_viol[names.index(v.tenant)] += 1
         n_viol[names.index(v.other)] += 1
-    total_incidents = sum(by_escape.values(), np.zeros(n_t))
+    total_incidents = sum(ex.by_escape.values(), np.zeros(n_t))
     rows = []
     for ti, tenant in enumerate(tenants):
         rows.append(
@@ -394,12 +393,51 @@ def analyse_isolation(
                 kernels=int(kernels_of[ti]),
                 violations=int(n_viol[ti]),
                 incidents_per_year=float(total_incidents[ti]),
-                exposed_pods_per_year=float(pods_exposed[ti]),
-                by_escape={k: float(v[ti]) for k, v in by_escape.items()},
-                blast_tenants_mean=float(blast_from["tenants"][ti]),
-                blast_pods_mean=float(blast_from["pods"][ti]),
+                exposed_pods_per_year=float(ex.pods_exposed[ti]),
+                by_escape={k: float(v[ti]) for k, v in ex.by_escape.items()},
+                blast_tenants_mean=float(ex.blast_tenants[ti]),
+                blast_pods_mean=float(ex.blast_pods[ti]),
             )
         )
+    return rows
+
+
+def analyse_isolation(
+    scenario: Scenario, defaults: Defaults, p: SubstratePlacement
+) -> SubstrateIsolation:
+    """Kernel sharing, rule violations and blast radius of placement ``p``."""
+    tenants = scenario.tenants
+    n_t = len(tenants)
+    by_level, t_of, pods = _by_level(p, n_t)
+    shared = {
+        level: _co_occurrence(m) for level, m in by_level.items()
+    }  # tenants × tenants, domains shared
+    classes = [t.isolation for t in tenants]
+    weight_t = np.array(
+        [_foothold_weight(scenario.isolation, defaults.security, c) for c in classes], np.float64
+    )
+    escapes = _escapes(scenario, defaults, p.name)
+    class_names = sorted(set(classes))
+    class_of = np.array([class_names.index(c) for c in classes], np.int64)
+    exposure = _exposure(by_level, escapes, weight_t, class_of, class_names)
+    kernel_count = by_level["kernel"].shape[0]
+    if p.kind == "sandboxed":
+        kernel_count = int(pods.sum())
+    violations = _violations(scenario, shared)
+    names = [t.name for t in tenants]
+    edges = [
+        SharingEdge(
+            names[a],
+            names[b],
+            int(shared["kernel"][a, b]),
+            int(shared["host"][a, b]),
+            int(shared["rack"][a, b]),
+        )
+        for a, b in np.argwhere(np.triu(shared["host"], 1) > 0).tolist()
+    ]
+    kernels_of = np.asarray((by_level["kernel"] > 0).sum(axis=0)).ravel()
+    if p.kind == "sandboxed":
+        kernels_of = np.bincount(t_of, weights=pods, minlength=n_t)
     per_kernel = 1 if p.kind == "sandboxed" and len(pods) else _max_tenants(by_level["kernel"])
     return SubstrateIsolation(
         name=p.name,
@@ -408,10 +446,10 @@ def analyse_isolation(
         tenants_per_kernel_max=per_kernel,
         tenants_per_host_max=_max_tenants(by_level["host"]),
         escapes=escapes,
-        blast=blast,
+        blast=exposure.blast,
         edges=edges,
         violations=violations,
-        tenants=rows,
+        tenants=_tenant_rows(scenario, shared, kernels_of, violations, exposure),
         notes=["all tenants share one cluster's API server and control plane (not counted here)"]
         if p.kind in ("baremetal-shared", "sandboxed") and n_t > 1
         else [],

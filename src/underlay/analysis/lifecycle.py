@@ -62,7 +62,6 @@ start, and rolls of different clusters overlapping (surge room is checked per cl
 
 from __future__ import annotations
 
-import calendar as _cal
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -72,10 +71,18 @@ from numpy.typing import NDArray
 from underlay.analysis.node_rolls import ClusterRoll, NodeRolls
 from underlay.defaults.catalog import Defaults
 from underlay.defaults.releases import (
-    DAYS_PER_MONTH,
     ReleaseCalendar,
     format_version,
     release_calendar,
+)
+from underlay.defaults.upgrade_plans import (
+    Loc,
+    UpgradePlan,
+    add_months,
+    lifecycle_problems,
+    months_out_of_support,
+    unreleased,
+    upgrade_plan,
 )
 from underlay.errors import ScenarioError
 from underlay.model.scenario import BaremetalShared, Sandboxed, Scenario, SupportChannel
@@ -87,7 +94,6 @@ __all__ = [
     "TenantLifecycle",
     "UpgradeEvent",
     "analyse_lifecycle",
-    "lifecycle_problems",
 ]
 
 I64 = NDArray[np.int64]
@@ -172,40 +178,17 @@ def analyse_lifecycle(
     settings = scenario.lifecycle
     start = settings.start or cal.as_of
     months = max(1, round(settings.horizon_years * 12))
-    starts = [_add_months(start, m) for m in range(months + 1)]
+    starts = [add_months(start, m) for m in range(months + 1)]
     ords = np.array([d.toordinal() for d in starts], np.int64)
     wanted = _check_tenants(scenario, cal)
     plans = [
-        _plan(cal, wanted[i], t.upgrade_cadence_months, starts)
+        upgrade_plan(cal, wanted[i], t.upgrade_cadence_months, starts)
         for i, t in enumerate(scenario.tenants)
     ]
-    substrate = scenario.substrate(placement.name)
     rolls = NodeRolls(scenario, defaults, placement)
     T = len(scenario.tenants)
     names = [t.name for t in scenario.tenants]
-    running = [p.versions for p in plans]
-    forced = np.zeros(T, np.int64)
-    cadence: int | None = None
-    # (label, cluster index, tenants on it, its plan)
-    units: list[tuple[str, int, list[int], _Plan]] = []
-    if isinstance(substrate, BaremetalShared | Sandboxed):
-        where = f"substrates[{scenario.substrates.index(substrate)}].kubernetes_version"
-        version = substrate.kubernetes_version or placement.shared_version
-        v0 = cal.parse(version or format_version(max(wanted)), where)
-        _released_by(cal, v0, start, where)
-        cadence = substrate.upgrade_cadence_months or min(
-            t.upgrade_cadence_months for t in scenario.tenants
-        )
-        plan = _plan(cal, v0, cadence, starts)
-        units.append((SHARED, SHARED_CLUSTER, list(range(T)), plan))
-        for i, own in enumerate(plans):
-            own_months = {m for m, _, _ in own.upgrades}
-            forced[i] = sum(1 for m, _, _ in plan.upgrades if m not in own_months)
-        running = [plan.versions] * T
-    else:
-        for ref in placement.clusters:
-            label = f"{ref.tenant.name}/{ref.cluster.name}"
-            units.append((label, ref.index, [ref.tenant_index], plans[ref.tenant_index]))
+    units, running, forced, cadence = _units(scenario, placement, cal, plans, wanted, starts)
     events: list[UpgradeEvent] = []
     clusters: list[ClusterRoll] = []
     rolling: list[ClusterRoll] = []  # clusters that do roll nodes within the horizon
@@ -229,30 +212,7 @@ def analyse_lifecycle(
         for i in who if plan.upgrades and roll.nodes else []:
             blocked[i] |= {n for n in roll.blocked_drains if n.startswith(names[i] + "/")}
     events.sort(key=lambda e: e.date)  # stable: clusters keep scenario order within a day
-    tenants = []
-    for i, t in enumerate(scenario.tenants):
-        out = _months_out(cal, t.support, running[i], ords)
-        tenants.append(
-            TenantLifecycle(
-                name=t.name,
-                support=t.support,
-                wanted_version=format_version(wanted[i]),
-                upgrade_cadence_months=t.upgrade_cadence_months,
-                final_version=format_version(int(running[i][-1])),
-                own_final_version=format_version(int(plans[i].versions[-1])),
-                upgrade_events=int(acc["events"][i]),
-                forced_upgrades=int(forced[i]),
-                control_plane_steps=int(acc["steps"][i]),
-                node_rolls=int(acc["rolls"][i]),
-                months_out_of_support=out,
-                months_off_own_version=int(np.count_nonzero(running[i] != plans[i].versions)),
-                pods_disrupted=int(acc["pods"][i]),
-                pods_waiting=int(acc["wait"][i]),
-                drain_hours=float(acc["hours"][i]),
-                blocked_drains=sorted(blocked[i]),
-                version_by_month=[format_version(int(v)) for v in running[i]],
-            )
-        )
+    tenants = _tenant_rows(scenario, cal, wanted, plans, running, forced, acc, blocked, ords)
     used = np.unique(np.concatenate(running))
     notes = _notes(cal, used, {t.support for t in scenario.tenants})
     return SubstrateLifecycle(
@@ -284,121 +244,72 @@ def analyse_lifecycle(
     )
 
 
-# --------------------------------------------------------------------------- plans
-
-
-@dataclass(frozen=True)
-class _Plan:
-    versions: I64  # minor running in each month
-    upgrades: list[tuple[int, int, int]]  # (month, from minor, to minor)
-
-
-def _plan(cal: ReleaseCalendar, wanted: int, cadence: int, starts: list[date]) -> _Plan:
-    """Start at ``wanted``; every ``cadence`` months go to the newest minor released then."""
-    months = len(starts) - 1
-    versions = np.full(months, wanted, np.int64)
-    upgrades = []
-    current = wanted
-    for m in range(cadence, months, cadence):
-        newest = cal.newest_released(starts[m]) or current
-        if newest > current:
-            upgrades.append((m, current, newest))
-            current = newest
-            versions[m:] = current
-    return _Plan(versions, upgrades)
-
-
-def _months_out(cal: ReleaseCalendar, channel: SupportChannel, versions: I64, ords: I64) -> float:
-    """Months (fractions by days) run at or past the end of support on ``channel``."""
-    ends = cal.end_ordinals(versions, channel)
-    lo, hi = ords[:-1], ords[1:]
-    days = np.clip(hi - np.maximum(lo, ends), 0, hi - lo)
-    return float((days / (hi - lo)).sum())
-
-
-Loc = tuple[str | int, ...]
-
-
-def lifecycle_problems(scenario: Scenario) -> list[tuple[Loc, str]]:
-    """What makes ``scenario``'s lifecycle impossible, as (field path, problem): a version not
-    yet released at the start, a cadence that can never stay supported. The loader calls
-    this, so such a file is refused when it is read, whatever is analysed later."""
-    cal = release_calendar()
-    start = scenario.lifecycle.start or cal.as_of
-    months = max(1, round(scenario.lifecycle.horizon_years * 12))
-    starts = [_add_months(start, m) for m in range(months + 1)]
-    ords = np.array([d.toordinal() for d in starts], np.int64)
-    newest_at_end = cal.newest_released(starts[-1]) or cal.first
-    out: list[tuple[Loc, str]] = []
-    for i, t in enumerate(scenario.tenants):
-        v = cal.parse(t.kubernetes_version, f"tenants[{i}].kubernetes_version")
-        late = _unreleased(cal, v, start)
-        if late:
-            out.append((("tenants", i, "kubernetes_version"), late))
-            continue
-        if t.must_stay_supported:
-            minor, days = cal.shortest_window(t.support, v, max(v, newest_at_end))
-            window = days / DAYS_PER_MONTH
-            if t.upgrade_cadence_months > window:
-                out.append(
-                    (
-                        ("tenants", i, "upgrade_cadence_months"),
-                        f"impossible cadence: upgrading every {t.upgrade_cadence_months} months "
-                        f"cannot keep {t.name} supported on {t.support}, whose shortest support "
-                        f"window among the versions it would run is {window:.1f} months "
-                        f"(Kubernetes {format_version(minor)}); upgrade at least every "
-                        f"{int(window)} months or set must_stay_supported: false",
-                    )
-                )
-                continue
-            unsupported = _unsupported_plan(
-                cal, t.support, v, t.upgrade_cadence_months, starts, ords
-            )
-            if unsupported:
-                out.append((("tenants", i, "upgrade_cadence_months"), unsupported))
-    for j, sub in enumerate(scenario.substrates):
-        if isinstance(sub, BaremetalShared | Sandboxed) and sub.kubernetes_version:
-            v = cal.parse(sub.kubernetes_version, f"substrates[{j}].kubernetes_version")
-            late = _unreleased(cal, v, start)
-            if late:
-                out.append((("substrates", j, "kubernetes_version"), late))
-    return out
-
-
-def _unsupported_plan(
-    cal: ReleaseCalendar,
-    channel: SupportChannel,
-    wanted: int,
-    cadence: int,
-    starts: list[date],
-    ords: I64,
-) -> str:
-    """Why a tenant that must stay supported cannot with this plan ("" when it can)."""
-    versions = _plan(cal, wanted, cadence, starts).versions
-    months_out = _months_out(cal, channel, versions, ords)
-    if months_out == 0:
-        return ""
-    ends = cal.end_ordinals(versions, channel)
-    first = int(np.flatnonzero(ends < ords[1:])[0])  # first month that ends unsupported
-    lapse = date.fromordinal(int(max(ords[first], ends[first])))
-    end = cal.end_of_support(wanted, channel)
-    if end <= starts[0]:
-        return (
-            f"Kubernetes {format_version(wanted)} is already out of support on {channel} at "
-            f"the lifecycle start {starts[0]} (support ended {end}); choose a newer version or "
-            "set must_stay_supported: false"
+def _units(
+    scenario: Scenario, placement: SubstratePlacement, cal: ReleaseCalendar,
+    plans: list[UpgradePlan], wanted: list[int], starts: list[date],
+) -> tuple[list[tuple[str, int, list[int], UpgradePlan]], list[I64], I64, int | None]:  # fmt: skip
+    """The clusters that upgrade as one — (label, cluster index, tenants on it, its plan) —,
+    each tenant's versions month by month, its forced upgrades, and the shared cluster's
+    cadence (None without one)."""
+    T = len(scenario.tenants)
+    substrate = scenario.substrate(placement.name)
+    start = starts[0]
+    running = [p.versions for p in plans]
+    forced = np.zeros(T, np.int64)
+    cadence: int | None = None
+    # (label, cluster index, tenants on it, its plan)
+    units: list[tuple[str, int, list[int], UpgradePlan]] = []
+    if isinstance(substrate, BaremetalShared | Sandboxed):
+        where = f"substrates[{scenario.substrates.index(substrate)}].kubernetes_version"
+        version = substrate.kubernetes_version or placement.shared_version
+        v0 = cal.parse(version or format_version(max(wanted)), where)
+        _released_by(cal, v0, start, where)
+        cadence = substrate.upgrade_cadence_months or min(
+            t.upgrade_cadence_months for t in scenario.tenants
         )
-    ok = [
-        c
-        for c in range(cadence - 1, 0, -1)
-        if _months_out(cal, channel, _plan(cal, wanted, c, starts).versions, ords) == 0
-    ]
-    fix = f"upgrade at least every {ok[0]} months" if ok else "choose a newer version"
-    return (
-        f"upgrading every {cadence} months leaves the tenant unsupported on {channel} for "
-        f"{months_out:.1f} months, first from {lapse} (Kubernetes "
-        f"{format_version(int(versions[first]))}); {fix} or set must_stay_supported: false"
-    )
+        plan = upgrade_plan(cal, v0, cadence, starts)
+        units.append((SHARED, SHARED_CLUSTER, list(range(T)), plan))
+        for i, own in enumerate(plans):
+            own_months = {m for m, _, _ in own.upgrades}
+            forced[i] = sum(1 for m, _, _ in plan.upgrades if m not in own_months)
+        running = [plan.versions] * T
+    else:
+        for ref in placement.clusters:
+            label = f"{ref.tenant.name}/{ref.cluster.name}"
+            units.append((label, ref.index, [ref.tenant_index], plans[ref.tenant_index]))
+    return units, running, forced, cadence
+
+
+def _tenant_rows(
+    scenario: Scenario, cal: ReleaseCalendar, wanted: list[int], plans: list[UpgradePlan],
+    running: list[I64], forced: I64, acc: dict[str, F64], blocked: list[set[str]], ords: I64,
+) -> list[TenantLifecycle]:  # fmt: skip
+    """One row per tenant."""
+    tenants = []
+    for i, t in enumerate(scenario.tenants):
+        out = months_out_of_support(cal, t.support, running[i], ords)
+        tenants.append(
+            TenantLifecycle(
+                name=t.name,
+                support=t.support,
+                wanted_version=format_version(wanted[i]),
+                upgrade_cadence_months=t.upgrade_cadence_months,
+                final_version=format_version(int(running[i][-1])),
+                own_final_version=format_version(int(plans[i].versions[-1])),
+                upgrade_events=int(acc["events"][i]),
+                forced_upgrades=int(forced[i]),
+                control_plane_steps=int(acc["steps"][i]),
+                node_rolls=int(acc["rolls"][i]),
+                months_out_of_support=out,
+                months_off_own_version=int(np.count_nonzero(running[i] != plans[i].versions)),
+                pods_disrupted=int(acc["pods"][i]),
+                pods_waiting=int(acc["wait"][i]),
+                drain_hours=float(acc["hours"][i]),
+                blocked_drains=sorted(blocked[i]),
+                version_by_month=[format_version(int(v)) for v in running[i]],
+            )
+        )
+    return tenants
 
 
 def _dotted(loc: Loc) -> str:
@@ -417,22 +328,8 @@ def _check_tenants(scenario: Scenario, cal: ReleaseCalendar) -> list[int]:
     ]
 
 
-def _unreleased(cal: ReleaseCalendar, minor: int, start: date) -> str:
-    """Why ``minor`` cannot run at ``start`` ("" when it can)."""
-    released = cal.release_date(minor)
-    if released <= start:
-        return ""
-    newest = cal.newest_released(start)
-    hint = f"the newest then is {format_version(newest)}" if newest else "none is"
-    return (
-        f"Kubernetes {format_version(minor)} is not released by the lifecycle start {start} "
-        f"(released {released}{', estimated' if cal.is_extrapolated(minor) else ''}); {hint}: "
-        f"choose it, or set lifecycle.start to {released} or later"
-    )
-
-
 def _released_by(cal: ReleaseCalendar, minor: int, start: date, field_name: str) -> None:
-    late = _unreleased(cal, minor, start)
+    late = unreleased(cal, minor, start)
     if late:
         raise ScenarioError(f"{field_name}: {late}")
 
@@ -477,9 +374,3 @@ def _notes(cal: ReleaseCalendar, used: I64, channels: set[SupportChannel]) -> li
                 f"median window {cal.window_days[ch]:.0f} days"
             )
     return notes
-
-
-def _add_months(d: date, n: int) -> date:
-    y, m = divmod(d.month - 1 + n, 12)
-    year, month = d.year + y, m + 1
-    return date(year, month, min(d.day, _cal.monthrange(year, month)[1]))

@@ -14,7 +14,7 @@ import sys
 from rich.console import Console
 
 from underlay.cli.output import console_for, note, write_output
-from underlay.cli.run import RunOptions, RunResults
+from underlay.cli.requests import RunOptions, RunResults
 
 __all__ = ["render"]
 

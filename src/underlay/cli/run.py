@@ -11,13 +11,13 @@ a small run shows none. Any :class:`~underlay.errors.UnderlayError` becomes one
 from __future__ import annotations
 
 import gc
-from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from underlay.cli.output import WIDTHS, err, fail
+from underlay.cli.render import render
+from underlay.cli.requests import RunOptions, RunResults
 from underlay.errors import InputError, ScenarioError, UnderlayError
 from underlay.files import refuse_overwrite
 from underlay.model.loading import load_scenario
@@ -28,7 +28,7 @@ from underlay.pipeline import compare as run_compare
 from underlay.pipeline import simulate as run_simulate
 
 if TYPE_CHECKING:
-    from underlay.decision.results import Decision
+    pass
 
 __all__ = ["RunOptions", "RunResults", "run"]
 
@@ -37,46 +37,8 @@ _PROGRESS_FROM_PODS = 50_000
 _PROGRESS_FROM_POD_STEPS = 50_000_000
 
 
-@dataclass(frozen=True)
-class RunOptions:
-    """What a scenario verb asks of a run: its parsed options, and what it shows."""
-
-    path: Path  # the scenario file
-    as_json: bool = False  # --json
-    substrates: list[str] | None = None  # --substrate: names or kinds (None: all)
-    strategy: str | None = None  # --strategy, overriding the scenario's
-    simulate: bool = False  # replay usage over time
-    sections: tuple[str, ...] = ()  # the analyses to run (none: no analysis)
-    seed: int | None = None  # --seed, overriding the scenario's
-    trials: int | None = None  # --trials, overriding the scenario's
-    output: Path | None = None  # --output: the terminal tables or the JSON go there
-    all_tenants: bool = False  # --all-tenants: no cut at 25 tenants
-    show_placement: bool = False  # compare: the substrate table and the simulation's summary
-    weights: tuple[str, ...] = ()  # --weight FACTOR=WEIGHT, as given
-    decide: bool = False  # score the substrates and give the verdict
-    report: Path | None = None  # --report: the HTML report
-    markdown: Path | None = None  # --markdown: the Markdown report
-    plan: Path | None = None  # recommend: where the plan scenario goes (beside it by default)
-    recommend: bool = False  # recommend: the decision alone; no plan is an error
-    width: int | None = None  # --width
-    allow_paths: bool = False  # trace files outside the scenario's folder may be read
-
-
-@dataclass(frozen=True)
-class RunResults:
-    """What a run's stages produced, for the renderers."""
-
-    scenario: Scenario  # as loaded, with --seed applied
-    comparison: Comparison
-    simulation: Simulation | None
-    analysis: Analysis | None
-    decision: Decision | None
-
-
 def run(opts: RunOptions) -> None:
     """Check ``opts``, run the stages, render the results (exit 2 on bad input)."""
-    from underlay.cli.render import render
-
     try:
         results = _results(opts)
     except UnderlayError as exc:

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from underlay.analysis.results import Analysis, Comparison
 from underlay.decision.evidence import Evidence, gather
 from underlay.decision.results import Decision, HybridPlan, ParetoPoint
 from underlay.decision.scorecard import score
 from underlay.decision.sensitivity import sensitivity
 from underlay.errors import InfeasibleError
 from underlay.model.scenario import FACTORS
-from underlay.pipeline import Analysis, Comparison, Simulation
+from underlay.simulation.results import Simulation
 
 __all__ = ["decide", "parse_weights"]
 

@@ -50,8 +50,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
+from underlay.analysis.results import Analysis, Comparison
 from underlay.model.scenario import Scenario, Vm
-from underlay.pipeline import Analysis, Comparison, Simulation
+from underlay.simulation.results import Simulation
 
 if TYPE_CHECKING:
     from underlay.analysis.cost import SubstrateCost

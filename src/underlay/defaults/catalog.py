@@ -34,7 +34,24 @@ __all__ = [
     "override_errors",
     "override_problems",
     "raw_defaults",
+    "tiered",
 ]
+
+
+def tiered(amount: float, tiers: list[tuple[float | None, float]]) -> float:
+    """Sum of ``fraction × slice`` over consecutive slices of ``amount``.
+
+    ``tiers = [(4, 0.25), (4, 0.20), (None, 0.02)]`` reserves 25 % of the first 4 units,
+    20 % of the next 4 and 2 % of the rest.
+    """
+    total, left = 0.0, amount
+    for size, fraction in tiers:
+        part = left if size is None else min(left, size)
+        total += part * fraction
+        left -= part
+        if left <= 0:
+            break
+    return total
 
 
 class _Model(BaseModel):
@@ -82,8 +99,6 @@ class HostReservation(_Model):
 
     def for_host(self, *, cpu_milli: int, memory_mib: int) -> tuple[int, int]:
         """(CPU millicores, memory MiB) kept back on a host of this size (rounded up)."""
-        from underlay.placement.overheads import tiered
-
         cpu = self.cpu_milli
         if cpu is None:
             cores = cpu_milli / 1000

@@ -47,7 +47,6 @@ from underlay.importers.ranges import (
     parse_whole,
     text_column,
 )
-from underlay.placement.gpu_packing import FULL_GPU_MILLI, GpuNodes, GpuPods
 
 __all__ = [
     "MAX_NODE_GPUS",
@@ -58,11 +57,15 @@ __all__ = [
     "POD_BOUNDS",
     "POD_COLUMNS",
     "POD_REQUIRED_COLUMNS",
+    "WHOLE_GPU_MILLI",
     "OpenbNodeTable",
     "OpenbPodTable",
     "read_openb_nodes",
     "read_openb_pods",
 ]
+
+WHOLE_GPU_MILLI: Final = 1000
+"""The trace's unit of GPU: ``gpu_milli`` 1000 is a whole GPU."""
 
 I64 = npt.NDArray[np.int64]
 S = npt.NDArray[np.str_]
@@ -105,7 +108,7 @@ POD_BOUNDS: Final = {
     "cpu_milli": Bounds(0, MAX_CPU_MILLI, " millicores", whole=True),
     "memory_mib": Bounds(0, MAX_MEMORY_MIB, " MiB", whole=True),
     "num_gpu": Bounds(0, MAX_POD_GPUS, " GPUs", whole=True),
-    "gpu_milli": Bounds(0, FULL_GPU_MILLI, " (1000 = a whole GPU)", whole=True),
+    "gpu_milli": Bounds(0, WHOLE_GPU_MILLI, " (1000 = a whole GPU)", whole=True),
     **dict.fromkeys(_TIME_COLUMNS, _TIME),
 }
 """The range of each numeric column of a pod list (times may be blank: unknown, -1)."""
@@ -130,16 +133,8 @@ class OpenbNodeTable:
 
     @property
     def model_names(self) -> tuple[str, ...]:
-        """Distinct GPU model names, sorted (the code list of ``GpuNodes.gpu_model``)."""
+        """Distinct GPU model names, sorted (the code list of the GPU packing's nodes)."""
         return tuple(sorted({str(m) for m in self.model}))
-
-    def to_gpu_nodes(self, max_gpus: int | None = None) -> GpuNodes:
-        """A fully free :class:`GpuNodes` fleet with these capacities."""
-        names = self.model_names
-        codes = np.searchsorted(np.array(names, dtype=np.str_), self.model)
-        return GpuNodes.from_capacity(
-            self.cpu_milli, self.memory_mib, self.gpu, codes, names, max_gpus=max_gpus
-        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -174,17 +169,6 @@ class OpenbPodTable:
     def __len__(self) -> int:
         """Number of pods."""
         return int(self.name.shape[0])
-
-    def to_gpu_pods(self, model_names: Sequence[str]) -> GpuPods:
-        """Requests as :class:`GpuPods`, model constraints mapped onto ``model_names``."""
-        return GpuPods.from_requests(
-            self.cpu_milli,
-            self.memory_mib,
-            self.num_gpu,
-            self.gpu_milli,
-            model_names,
-            gpu_spec=[str(s) for s in self.gpu_spec],
-        )
 
     def sorted_by_name(self) -> npt.NDArray[np.int64]:
         """Row indices ordering the pods by name (stable)."""
@@ -290,7 +274,7 @@ def read_openb_pods(path: str | Path) -> OpenbPodTable:
         ((k > 0) & (d == 0), "0 with num_gpu {k}; a GPU pod needs 1..1000"),
         ((k == 0) & (d > 0), "{d} with num_gpu 0; set num_gpu or make gpu_milli 0"),
         (
-            (k > 1) & (d < FULL_GPU_MILLI),
+            (k > 1) & (d < WHOLE_GPU_MILLI),
             "{d} with num_gpu {k}; a share of a GPU (below 1000) takes one GPU",
         ),
     ):

@@ -9,9 +9,10 @@ text) into the node tree (lines of every field) and the data validated from it; 
 over :data:`MAX_SCENARIO_BYTES` is refused before it is parsed. Problems become messages
 in :mod:`underlay.model.messages`.
 
-Trace files named by workloads are checked when the file is read from disk
+Trace files named by workloads are checked and read when the file is read from disk
 (:func:`load_scenario`): they must exist and lie in the scenario's folder or below it,
-unless the caller allows other paths (``--allow-paths``).
+unless the caller allows other paths (``--allow-paths``), be valid traces, and hold the
+series the workloads name (:mod:`underlay.model.traces`).
 """
 
 from __future__ import annotations
@@ -77,13 +78,19 @@ def parse_scenario(
         raise ScenarioError(_describe(exc, source, root)) from None
     problems = _against_defaults(scenario)
     if not problems:
-        from underlay.analysis.lifecycle import lifecycle_problems
+        from underlay.defaults.upgrade_plans import lifecycle_problems
 
         problems = lifecycle_problems(scenario)
     if not problems and base_dir is not None:
         base_dir = base_dir.resolve()
         problems = _trace_problems(scenario, base_dir, allow_paths)
         scenario.with_base_dir(base_dir)
+        if not problems:  # read the traces now: a bad one is refused before any placement
+            from underlay.model.traces import read_traces, series_problems
+
+            traces = read_traces(scenario)
+            problems = series_problems(scenario, traces)
+            scenario.with_traces(traces)
     if problems:
         raise ScenarioError(_listing(source, root, problems))
     return scenario

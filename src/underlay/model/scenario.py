@@ -165,6 +165,9 @@ class Scenario(_Model):
 
     # Folder that relative paths in the file (trace files) are resolved against.
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
+    # The trace files its workloads replay, read when the file was loaded: resolved path →
+    # series name → series (underlay.model.traces types them; None: not read yet).
+    _traces: dict[Path, dict[str, Any]] | None = PrivateAttr(default=None)
 
     name: Name
     description: str = ""
@@ -241,6 +244,17 @@ class Scenario(_Model):
     def with_base_dir(self, folder: Path) -> Scenario:
         """This scenario, resolving relative paths from ``folder``."""
         self._base_dir = folder
+        return self
+
+    @property
+    def loaded_traces(self) -> dict[Path, dict[str, Any]] | None:
+        """The trace files read when the scenario was loaded (None when it was not loaded
+        from a file); :func:`underlay.model.traces.scenario_traces` reads them otherwise."""
+        return self._traces
+
+    def with_traces(self, traces: dict[Path, dict[str, Any]]) -> Scenario:
+        """This scenario, with its trace files already read (``traces``)."""
+        self._traces = traces
         return self
 
     def substrate(self, label: str) -> BaremetalDedicated | BaremetalShared | Vm | Sandboxed:

@@ -10,26 +10,10 @@ from __future__ import annotations
 import itertools
 import math
 
-from underlay.defaults.catalog import Defaults, ReservationPolicy
+from underlay.defaults.catalog import Defaults, ReservationPolicy, tiered
 from underlay.model.scenario import Sandboxed, Vm
 
 __all__ = ["cpu_tax", "node_reservation", "tiered"]
-
-
-def tiered(amount: float, tiers: list[tuple[float | None, float]]) -> float:
-    """Sum of ``fraction × slice`` over consecutive slices of ``amount``.
-
-    ``tiers = [(4, 0.25), (4, 0.20), (None, 0.02)]`` reserves 25 % of the first 4 units,
-    20 % of the next 4 and 2 % of the rest.
-    """
-    total, left = 0.0, amount
-    for size, fraction in tiers:
-        part = left if size is None else min(left, size)
-        total += part * fraction
-        left -= part
-        if left <= 0:
-            break
-    return total
 
 
 def _interpolate(x: float, points: list[tuple[float, float]]) -> float:

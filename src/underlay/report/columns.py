@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from underlay.analysis.capacity import SubstrateStatic, TenantStatic
+from underlay.analysis.capacity_results import SubstrateCapacity, TenantCapacity
 from underlay.analysis.cost import SubstrateCost
 from underlay.report.units import cores, gib, share, usd
 
@@ -37,38 +37,38 @@ class Column(Generic[Row]):
     justify: str = "right"
 
 
-def _overhead(s: SubstrateStatic) -> tuple[float, float]:
+def _overhead(s: SubstrateCapacity) -> tuple[float, float]:
     cpu = sum(v.cpu_milli for k, v in s.overhead.items())
     mem = sum(v.memory_mib for k, v in s.overhead.items())
     return cpu, mem
 
 
-def _throughput(s: SubstrateStatic) -> str:
+def _throughput(s: SubstrateCapacity) -> str:
     # Work per CPU and per GPU relative to bare metal, from the cited defaults.
     gpu = f"{100 * s.gpu_efficiency:.0f}%" if s.capacity.gpu_milli else "–"
     return f"{100 * s.cpu_efficiency:.0f}% / {gpu}"
 
 
-def _bound(s: SubstrateStatic) -> str:
+def _bound(s: SubstrateCapacity) -> str:
     # The bound is for placing every pod; with pods left over the ratio means nothing.
     if s.pods_placed < s.pods:
         return f"{s.hosts_lower_bound:,} (n/a: pods unplaced)"
     return f"{s.hosts_lower_bound:,} ({s.packing_ratio:.2f}×)"
 
 
-def _modes(s: SubstrateStatic) -> str:
+def _modes(s: SubstrateCapacity) -> str:
     if not s.control_plane_modes:
         return "–"
     return ", ".join(f"{n} {mode}" for mode, n in sorted(s.control_plane_modes.items()))
 
 
-def _stranded_cause(s: SubstrateStatic) -> str:
+def _stranded_cause(s: SubstrateCapacity) -> str:
     if not s.stranded:
         return "–"
     return max(s.stranded.items(), key=lambda kv: (kv[1].cpu_milli, kv[0]))[0].replace("_", " ")
 
 
-SUBSTRATE_COLUMNS: list[Column[SubstrateStatic]] = [
+SUBSTRATE_COLUMNS: list[Column[SubstrateCapacity]] = [
     Column(
         "hosts",
         "",
@@ -110,7 +110,7 @@ SUBSTRATE_COLUMNS: list[Column[SubstrateStatic]] = [
 
 def substrate_columns(
     costs: Sequence[SubstrateCost] | None = None,
-) -> list[Column[SubstrateStatic]]:
+) -> list[Column[SubstrateCapacity]]:
     """:data:`SUBSTRATE_COLUMNS`, and with the cost analysed (``costs``, one per substrate)
     its cost row the analysis's total instead: power at the simulated load, ops and idle
     owned hosts included, the figure the Cost table and the decision show. The placement's
@@ -119,7 +119,7 @@ def substrate_columns(
     if not costs:
         return SUBSTRATE_COLUMNS
     total = {c.name: c.per_month.total for c in costs}
-    cost: Column[SubstrateStatic] = Column(
+    cost: Column[SubstrateCapacity] = Column(
         "cost",
         f"USD / month, power at the {costs[0].power_basis} load",
         lambda s: usd(total[s.name], symbol=False),
@@ -127,7 +127,7 @@ def substrate_columns(
     return [cost if c.title == "cost" else c for c in SUBSTRATE_COLUMNS]
 
 
-def tenant_cell(t: TenantStatic, cost_usd: float | None = None) -> str:
+def tenant_cell(t: TenantCapacity, cost_usd: float | None = None) -> str:
     """One tenant on one substrate, in two short lines (markup; figures only, no names);
     its cost per month is ``cost_usd`` when given (the cost analysis's), else the
     placement's estimate."""
@@ -142,7 +142,7 @@ def tenant_cell(t: TenantStatic, cost_usd: float | None = None) -> str:
     return "\n".join(parts)
 
 
-TENANT_COLUMNS: list[Column[TenantStatic]] = [
+TENANT_COLUMNS: list[Column[TenantCapacity]] = [
     Column("tenant", "", lambda t: t.name, "left"),
     Column("isolation", "", lambda t: t.isolation, "left"),
     Column(

@@ -22,10 +22,11 @@ import csv
 import io
 import re
 
+from underlay.analysis.results import Analysis, Comparison
 from underlay.decision.results import Decision
-from underlay.pipeline import Analysis, Comparison, Simulation
 from underlay.report.document import Section
 from underlay.report.sections import report_sections
+from underlay.simulation.results import Simulation
 
 __all__ = ["HEADER", "sections_to_csv", "to_csv"]
 

@@ -12,7 +12,8 @@ pipeline's plain results (no figure reads a file or the network).
     Pareto frontier     tradeoffs     Decision.pareto
     tornado             tradeoffs     Sensitivity.tornado
 
-(the analyses' three are in :mod:`underlay.report.figures_analysis`.)
+(the analyses' three are in :mod:`underlay.report.figures_analysis`; the list of them all,
+in report order, is :func:`underlay.report.figure_set.build_figures`.)
 
 Every name from the scenario goes through :func:`label` before it reaches a figure:
 Plotly draws a subset of HTML in every text (``<b>``, ``<br>``, ``<a href>``), so a
@@ -35,11 +36,12 @@ import plotly.graph_objects as go  # type: ignore[import-untyped]
 from plotly.colors import qualitative  # type: ignore[import-untyped]
 from plotly.subplots import make_subplots  # type: ignore[import-untyped]
 
+from underlay.analysis.results import Analysis, Comparison
 from underlay.decision.results import Decision
 from underlay.model.scenario import Scenario
-from underlay.pipeline import Analysis, Comparison, Simulation
+from underlay.simulation.results import Simulation
 
-__all__ = ["ReportFigure", "build_figures", "label"]
+__all__ = ["ReportFigure", "label"]
 
 SUBSTRATE_COLOURS = qualitative.D3
 CLASS_COLOURS = qualitative.Set2
@@ -403,31 +405,3 @@ def tornado(decision: Decision) -> ReportFigure | None:
         "(black: the lead at the base values; red dashes: the verdict flips).",
         styled(fig, 120 + 40 * len(bars)),
     )
-
-
-def build_figures(
-    comparison: Comparison,
-    simulation: Simulation | None = None,
-    analysis: Analysis | None = None,
-    decision: Decision | None = None,
-    *,
-    max_tenants: int = 40,
-) -> list[ReportFigure]:
-    """Every figure the data allows, in report order (stages not run give none)."""
-    from underlay.report.figures_analysis import blast_radius, kernel_sharing, version_timeline
-
-    sc = comparison.scenario
-    iso = [a.isolation for a in analysis.substrates if a.isolation] if analysis else []
-    life = [a.lifecycle for a in analysis.substrates if a.lifecycle] if analysis else []
-    out = [
-        utilisation(simulation) if simulation else None,
-        sla(sc, simulation, analysis, max_tenants),
-        interference(sc, simulation, max_tenants) if simulation else None,
-        kernel_sharing(sc, iso, max_tenants) if iso else None,
-        blast_radius(iso) if iso else None,
-        version_timeline(sc, life, max_tenants) if life else None,
-        cost_breakdown(comparison, analysis),
-        pareto(decision) if decision else None,
-        tornado(decision) if decision else None,
-    ]
-    return [f for f in out if f is not None]

@@ -30,11 +30,12 @@ from typing import Any
 from jinja2 import Environment, StrictUndefined, Template
 from markupsafe import Markup
 
+from underlay.analysis.results import Analysis, Comparison
 from underlay.decision.results import Decision
-from underlay.pipeline import Analysis, Comparison, Simulation
 from underlay.report.document import is_figure, missing
-from underlay.report.figures import build_figures
+from underlay.report.figure_set import build_figures
 from underlay.report.sections import report_sections, run_summary
+from underlay.simulation.results import Simulation
 
 __all__ = ["render_html", "script_json"]
 
@@ -89,7 +90,7 @@ def render_html(
     """The whole report as one HTML page (a few MB: plotly.js is inside). Stages passed
     as None are left out with a line saying so; figures with one mark per tenant show at
     most ``max_tenants`` tenants (the tables show all)."""
-    from underlay import __version__
+    from underlay.version import __version__
 
     sc = comparison.scenario
     figures = build_figures(comparison, simulation, analysis, decision, max_tenants=max_tenants)

@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from underlay.analysis.capacity import ResourceTotals, SubstrateStatic
-from underlay.pipeline import Analysis, Comparison, Simulation
+from underlay.analysis.capacity_results import ResourceTotals, SubstrateCapacity
+from underlay.analysis.results import Analysis, Comparison
 from underlay.report.json_fields import Field, each, group, num, record, renamed, rounded, same
-from underlay.simulation.results import SubstrateSimulation
+from underlay.simulation.results import Simulation, SubstrateSimulation
 
 __all__ = ["SCHEMA_VERSION", "SIMULATED", "SUBSTRATE", "comparison_to_dict"]
 
@@ -41,7 +41,7 @@ def _by_kind(key: str, name: str) -> Field:
     return Field(key, lambda obj: {k: _res(v) for k, v in sorted(getattr(obj, name).items())})
 
 
-def _packing_ratio(s: SubstrateStatic) -> float | None:
+def _packing_ratio(s: SubstrateCapacity) -> float | None:
     # null when pods are unplaced: the bound is for placing every pod
     return round(s.packing_ratio, 4) if s.pods_placed == s.pods else None
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from underlay.analysis.failures import SubstrateFailures
 from underlay.analysis.isolation import SubstrateIsolation
-from underlay.pipeline import Analysis
+from underlay.analysis.results import Analysis
 from underlay.report.json_fields import (
     Field,
     attr,

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import re
 
+from underlay.analysis.results import Analysis, Comparison
 from underlay.decision.results import Decision
-from underlay.pipeline import Analysis, Comparison, Simulation
 from underlay.report.document import Table, missing
 from underlay.report.sections import report_sections, run_summary
+from underlay.simulation.results import Simulation
 
 __all__ = ["escape", "render_markdown"]
 

@@ -19,8 +19,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from underlay.analysis.results import Analysis, Comparison
 from underlay.decision.results import Decision
-from underlay.pipeline import Analysis, Comparison, Simulation
 from underlay.report.columns import SUBSTRATE_COLUMNS
 from underlay.report.document import (
     Section,
@@ -33,6 +33,7 @@ from underlay.report.document import (
 )
 from underlay.report.sections_decision import scorecard_section, tradeoffs_section
 from underlay.report.units import pct, usd
+from underlay.simulation.results import Simulation
 
 __all__ = ["Section", "Table", "is_figure", "missing", "report_sections", "run_summary"]
 

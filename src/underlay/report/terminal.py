@@ -23,11 +23,12 @@ from rich.control import strip_control_codes
 from rich.text import Span, Text
 
 from underlay.analysis.cost import SubstrateCost
+from underlay.analysis.results import Analysis, Comparison
 from underlay.model.scenario import Scenario, Tenant
-from underlay.pipeline import Analysis, Comparison, Simulation
 from underlay.report.columns import Column, substrate_columns, tenant_cell
 from underlay.report.document import Table, notes_once, transposed
 from underlay.report.fitting import Grid, print_grid
+from underlay.simulation.results import Simulation
 
 __all__ = [
     "grid_of",

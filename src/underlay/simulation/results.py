@@ -7,7 +7,10 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["SubstrateSimulation", "TenantSimulation"]
+from underlay.model.scenario import Scenario
+from underlay.placement.result import SubstratePlacement
+
+__all__ = ["Simulation", "SubstrateSimulation", "TenantSimulation"]
 
 F64 = NDArray[np.float64]
 
@@ -70,7 +73,7 @@ class SubstrateSimulation:
     notes: list[str] = field(default_factory=list)
     # (hosts × 11): per host, the time-mean of the interpolation weights of its CPU
     # utilisation (clipped to 0–1) onto the power curve's knots at 0, 10, ..., 100 %; the
-    # mean draw is weights[h] @ knots(h) exactly (underlay.analysis.energy).
+    # mean draw is weights[h] @ knots(h) exactly (underlay.simulation.power).
     host_power_weights: F64 = field(default_factory=lambda: np.zeros((0, 11)))
 
     def who_hurt_whom(self, names: list[str], top: int = 5) -> list[tuple[str, str, float]]:
@@ -81,3 +84,13 @@ class SubstrateSimulation:
             (names[v], names[c], float(m[v, c])) for v, c in zip(*np.nonzero(m > 0), strict=True)
         ]
         return sorted(pairs, key=lambda x: (-x[2], x[0], x[1]))[:top]
+
+
+@dataclass(frozen=True)
+class Simulation:
+    """The time-stepped replay on every chosen substrate."""
+
+    scenario: Scenario
+    placements: list[SubstratePlacement]
+    results: list[SubstrateSimulation]
+    seed: int  # the usage models' seed this run used

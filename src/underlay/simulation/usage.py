@@ -32,8 +32,8 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from underlay.errors import TraceError
 from underlay.model.scenario import Scenario
+from underlay.model.traces import scenario_traces
 from underlay.placement.result import WorkloadRef
 from underlay.simulation.pods import PodTable, pod_table
 
@@ -142,7 +142,9 @@ class UsageSampler:
     def _load_traces(
         self, scenario: Scenario, workloads: list[WorkloadRef], pods: PodTable
     ) -> _Traces:
-        files: dict[Path, dict[str, object]] = {}
+        """The series the pods replay, resampled to the steps (the files were read, and
+        the series names checked, when the scenario was loaded)."""
+        files = scenario_traces(scenario)
         names: list[tuple[Path, str]] = []
         index: dict[tuple[Path, str], int] = {}
         for w, ref in enumerate(workloads):
@@ -150,18 +152,8 @@ class UsageSampler:
             if u.model != "trace" or u.trace is None:
                 continue
             path = (scenario.base_dir / u.trace).resolve()
-            if path not in files:
-                from underlay.importers.trace_format import read_trace
-
-                files[path] = dict(read_trace(path))
-            available = list(files[path])
-            series = u.series or available
+            series = u.series or list(files[path])
             for name in series:
-                if name not in files[path]:
-                    raise TraceError(
-                        f"{path}: no series {name!r} (workload {ref.workload.name}; "
-                        f"the file has {len(available)} series, e.g. {', '.join(available[:3])})"
-                    )
                 if (path, name) not in index:
                     index[(path, name)] = len(names)
                     names.append((path, name))
@@ -172,8 +164,8 @@ class UsageSampler:
         mem = np.zeros((len(names), self.steps), np.float32)
         for i, (path, name) in enumerate(names):
             s = files[path][name]
-            cpu[i] = resample_mean(s.time_s, s.cpu_cores * 1000.0, self.step_s, self.steps)  # type: ignore[attr-defined]
-            mem[i] = resample_mean(s.time_s, s.memory_mib, self.step_s, self.steps)  # type: ignore[attr-defined]
+            cpu[i] = resample_mean(s.time_s, s.cpu_cores * 1000.0, self.step_s, self.steps)
+            mem[i] = resample_mean(s.time_s, s.memory_mib, self.step_s, self.steps)
         return _Traces(cpu, mem)
 
     # ------------------------------------------------------------------ sampling

@@ -17,6 +17,9 @@ keep the mean utilisation: ``weights @ [0, 0.1, ..., 1] = clip(u, 0, 1)``.
 
 Only CPU utilisation moves the draw: GPUs, disks and NICs are in the curve's idle and
 peak figures, as the host model's vendor or SPECpower submission measured them.
+
+The module sits in the simulation stage, which adds the weights up per host; the cost
+analysis, a later stage, turns them into watts.
 """
 
 from __future__ import annotations

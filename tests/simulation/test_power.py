@@ -13,16 +13,16 @@ from hypothesis import strategies as st
 from factories import make_host_model, make_scenario, make_tenant, make_workload, place
 from properties import examples
 from underlay.analysis.cost import host_costs
-from underlay.analysis.energy import (
+from underlay.defaults.catalog import load_defaults
+from underlay.placement.result import WORKER
+from underlay.simulation.engine import simulate_substrate
+from underlay.simulation.power import (
     UTILISATION_AT_KNOTS,
     host_knots,
     knot_weight_sums,
     knot_weights,
     watts,
 )
-from underlay.defaults.catalog import load_defaults
-from underlay.placement.result import WORKER
-from underlay.simulation.engine import simulate_substrate
 
 # A SPECpower-style curve: watts at 0, 10, ..., 100 %.
 POINTS = [100, 120, 135, 150, 170, 190, 215, 240, 270, 300, 330]
