@@ -205,12 +205,15 @@ def vm_nodes(hosts: GpuNodes, vms: list[VmSlot]) -> GpuNodes:
     defaults = load_defaults()
     kvm = defaults.hypervisors["kvm"]
     kubelet = defaults.node_reservation["gke"]
-    res_cpu, res_mem = kvm.host_reserved.cpu_milli, kvm.host_reserved.memory_mib
     g_max = max(v.gpus for v in vms)
     cpu, mem, free, model, count = [], [], [], [], []
     for v in vms:
-        host_cpu = max(int(hosts.cpu_capacity_milli[v.host]) - res_cpu, 0)
-        host_mem = max(int(hosts.memory_capacity_mib[v.host]) - res_mem, 0)
+        cap_cpu = int(hosts.cpu_capacity_milli[v.host])
+        cap_mem = int(hosts.memory_capacity_mib[v.host])
+        # The hypervisor's reservation scales with the host (issue 9, defect 10).
+        res_cpu, res_mem = kvm.host_reserved.for_host(cpu_milli=cap_cpu, memory_mib=cap_mem)
+        host_cpu = max(cap_cpu - res_cpu, 0)
+        host_mem = max(cap_mem - res_mem, 0)
         vcpus = int(host_cpu * v.share) // 1000  # whole vCPUs
         budget = int(host_mem * v.share)  # guest memory + the VM's own overhead
         guest = budget
