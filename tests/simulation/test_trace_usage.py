@@ -5,7 +5,6 @@ memory_mib``) beside a scenario that replays it, loaded from disk; and bad trace
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 from typing import Any
 
@@ -17,24 +16,6 @@ from factories import make_host_model, make_tenant, make_workload, scenario_dict
 from underlay.cli import app
 from underlay.model.loading import load_scenario
 from underlay.pipeline import simulate
-
-
-def _has(module: str, attr: str) -> bool:
-    try:
-        return hasattr(importlib.import_module(module), attr)
-    except ImportError:
-        return False
-
-
-HAS_READER = _has("underlay.importers.trace_format", "read_trace")
-needs_reader = pytest.mark.skipif(
-    not HAS_READER, reason="underlay.importers.trace_format.read_trace is not there yet"
-)
-HAS_SIMULATE = any(
-    (c.name or (c.callback.__name__ if c.callback else "")) == "simulate"
-    for c in app.registered_commands
-)
-needs_cli = pytest.mark.skipif(not HAS_SIMULATE, reason="`underlay simulate` is not in cli.py yet")
 
 # Series a: 1, 2, 3, 2 cores at 0, 5, 10, 15 min; period 20 min (15 + one interval),
 # wrapping 2 → 1. Mean over a lap: trapezoids (1.5 + 2.5 + 2.5 + 1.5)/4 = 2.0 cores.
@@ -79,7 +60,6 @@ def trace_scenario(
     return path
 
 
-@needs_reader
 def test_simulated_demand_is_the_traces_mean(tmp_path: Path) -> None:
     # Three replicas replay a, b, a (series cycled): 2.0 + 0.5 + 2.0 = 4.5 cores for an
     # hour on bare metal; inside a KVM VM the same work needs ÷ (1 − 2 %).
@@ -93,7 +73,6 @@ def test_simulated_demand_is_the_traces_mean(tmp_path: Path) -> None:
     assert vm.tenants[0].demand_core_hours == pytest.approx(4.5 * HOURS / 0.98, rel=1e-6)
 
 
-@needs_reader
 def test_trace_is_found_relative_to_the_scenario_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -105,7 +84,6 @@ def test_trace_is_found_relative_to_the_scenario_file(
     assert sim.results[0].tenants[0].demand_core_hours == pytest.approx(4.5 * HOURS, rel=1e-6)
 
 
-@needs_reader
 def test_without_series_every_series_of_the_file_in_order(tmp_path: Path) -> None:
     # No `series:`: the file's series a, b, cycled over 2 replicas → 2.0 + 0.5.
     path = trace_scenario(tmp_path, usage={"model": "trace", "trace": "usage.csv"}, replicas=2)
@@ -113,7 +91,6 @@ def test_without_series_every_series_of_the_file_in_order(tmp_path: Path) -> Non
     assert sim.results[0].tenants[0].demand_core_hours == pytest.approx(2.5 * HOURS, rel=1e-6)
 
 
-@needs_reader
 def test_a_trace_above_the_limit_is_throttled(tmp_path: Path) -> None:
     # Series a against a 2-core limit. The simulator sees step means 1.5, 2.5, 2.5, 1.5
     # (1→2, 2→3, 3→2, 2→1): above the limit by 0, 0.5, 0.5, 0 → 0.25 cores on average
@@ -145,8 +122,6 @@ def test_a_trace_above_the_limit_is_throttled(tmp_path: Path) -> None:
 runner = CliRunner()
 
 
-@needs_reader
-@needs_cli
 @pytest.mark.parametrize(
     ("trace", "usage", "needle"),
     [
@@ -177,8 +152,6 @@ def test_bad_trace_exits_2_with_one_error_line(
     _one_error_naming(result.stdout, result.stderr, "usage.csv", needle)
 
 
-@needs_reader
-@needs_cli
 def test_missing_trace_file_exits_2(tmp_path: Path) -> None:
     path = trace_scenario(tmp_path, write_trace=False)
     result = runner.invoke(app, ["simulate", str(path)])
@@ -186,8 +159,6 @@ def test_missing_trace_file_exits_2(tmp_path: Path) -> None:
     _one_error_naming(result.stdout, result.stderr, "usage.csv", "no such trace file")
 
 
-@needs_reader
-@needs_cli
 def test_good_trace_through_the_cli(tmp_path: Path) -> None:
     import json
 
