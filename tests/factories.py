@@ -9,6 +9,7 @@ test can dump it to YAML or break it on purpose.
 from __future__ import annotations
 
 import copy
+import textwrap
 from typing import Any
 
 import numpy as np
@@ -25,6 +26,7 @@ from underlay.placement.result import SubstratePlacement
 from underlay.placement.strategies import profile_for
 
 __all__ = [
+    "MINIMAL_SCENARIO_YAML",
     "FixedNodes",
     "deep_merge",
     "make_batch",
@@ -188,3 +190,22 @@ def make_placer(
     return Placer(
         pool, source or FixedNodes(), profile_for(strategy), default_registry(), racks=racks
     )
+
+
+# The smallest scenario file, as text: line numbers in tests that edit it refer to it.
+MINIMAL_SCENARIO_YAML = textwrap.dedent(
+    """\
+    name: t
+    hardware:
+      host_models:
+        - name: std
+          cores: 64
+          memory: 256Gi
+    tenants:
+      - name: a
+        workloads:
+          - name: w
+            replicas: 3
+            requests: {cpu: "1", memory: 1Gi}
+    """
+)

@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from factories import make_tenant, make_workload, scenario_dict, scenario_yaml
+from factories import (
+    MINIMAL_SCENARIO_YAML,
+    make_tenant,
+    make_workload,
+    scenario_dict,
+    scenario_yaml,
+)
 from underlay.errors import InputError, ScenarioError, UnderlayError
 from underlay.model.loading import load_scenario, parse_scenario
 from underlay.model.scenario import Scenario
@@ -17,22 +23,7 @@ from underlay.model.scenario import Scenario
 WriteYaml = Callable[..., Path]
 
 # Line numbers below refer to this file (1-based).
-BASE = textwrap.dedent(
-    """\
-    name: t
-    hardware:
-      host_models:
-        - name: std
-          cores: 64
-          memory: 256Gi
-    tenants:
-      - name: a
-        workloads:
-          - name: w
-            replicas: 3
-            requests: {cpu: "1", memory: 1Gi}
-    """
-)
+BASE = MINIMAL_SCENARIO_YAML
 #  1 name: t
 #  2 hardware:
 #  3   host_models:

@@ -4,7 +4,6 @@ TypeError — and the file is parsed once."""
 
 from __future__ import annotations
 
-import textwrap
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -12,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from factories import MINIMAL_SCENARIO_YAML
 from underlay.errors import ScenarioError
 from underlay.model import loading
 from underlay.model.loading import (
@@ -24,22 +24,7 @@ from underlay.model.loading import (
 
 WriteYaml = Callable[..., Path]
 
-BASE = textwrap.dedent(
-    """\
-    name: t
-    hardware:
-      host_models:
-        - name: std
-          cores: 64
-          memory: 256Gi
-    tenants:
-      - name: a
-        workloads:
-          - name: w
-            replicas: 3
-            requests: {cpu: "1", memory: 1Gi}
-    """
-)
+BASE = MINIMAL_SCENARIO_YAML
 
 
 def line_of(text: str, needle: str, nth: int = 1) -> int:
