@@ -188,3 +188,25 @@ def test_csv_quotes_names_and_defuses_formulas() -> None:
     assert "'" + odd in labels  # read back whole, and not as a formula
     assert odd not in labels
     assert len({len(r) for r in rows}) == 1  # no row split by a comma or a line break
+
+
+def test_compare_csv_writes_the_apis_tables(tmp_path: Path) -> None:
+    # `underlay compare --csv` writes what to_csv gives for the same run (placement and
+    # simulation here: --no-analyse), and refuses to write over the scenario.
+    from typer.testing import CliRunner
+
+    from underlay.cli import app
+
+    edge = REPO / "examples" / "edge-site.yaml"
+    out = tmp_path / "tables.csv"
+    result = CliRunner().invoke(app, ["compare", str(edge), "--no-analyse", "--csv", str(out)])
+    assert result.exit_code == 0, result.output
+    scenario = load_scenario(edge)
+    comparison = compare(scenario)
+    expected = to_csv(comparison, simulate(scenario, comparison=comparison))
+    assert out.read_text(encoding="utf-8") == expected
+    assert _rows(expected)[0] == HEADER
+
+    refused = CliRunner().invoke(app, ["compare", str(edge), "--csv", str(edge)])
+    assert refused.exit_code == 2
+    assert not list(tmp_path.glob(".*"))

@@ -18,6 +18,7 @@ from underlay.model.scenario import SUBSTRATE_KINDS
 __all__ = [
     "AllTenantsOpt",
     "AllowPathsOpt",
+    "CsvOpt",
     "JsonOpt",
     "MarkdownOpt",
     "OutputOpt",
@@ -88,6 +89,10 @@ ReportOpt = Annotated[
 ]
 MarkdownOpt = Annotated[
     Path | None, typer.Option("--markdown", metavar="FILE", help="write a Markdown report")
+]
+CsvOpt = Annotated[
+    Path | None,
+    typer.Option("--csv", metavar="FILE", help="write every report table as CSV, one cell a line"),
 ]
 SectionOpt = Annotated[
     list[str] | None,

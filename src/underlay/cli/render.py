@@ -32,7 +32,7 @@ def render(opts: RunOptions, results: RunResults) -> None:
 
 
 def _write_reports(opts: RunOptions, r: RunResults) -> None:
-    """The HTML report, the Markdown report and the plan, as asked."""
+    """The HTML report, the Markdown report, the CSV tables and the plan, as asked."""
     if opts.report is not None:
         from underlay.report.html import render_html
 
@@ -42,6 +42,10 @@ def _write_reports(opts: RunOptions, r: RunResults) -> None:
 
         text = render_markdown(r.comparison, r.simulation, r.analysis, r.decision)
         write_output(opts.markdown, text)
+    if opts.csv is not None:
+        from underlay.report.csv import to_csv
+
+        write_output(opts.csv, to_csv(r.comparison, r.simulation, r.analysis, r.decision))
     if opts.plan is not None and r.decision is not None and r.decision.hybrid is not None:
         from underlay.report.plan import plan_scenario_yaml
 

@@ -37,6 +37,7 @@ class RunOptions:
     decide: bool = False  # score the substrates and give the verdict
     report: Path | None = None  # --report: the HTML report
     markdown: Path | None = None  # --markdown: the Markdown report
+    csv: Path | None = None  # --csv: every report table, one cell a line
     plan: Path | None = None  # recommend: where the plan scenario goes (beside it by default)
     recommend: bool = False  # recommend: the decision alone; no plan is an error
     width: int | None = None  # --width

@@ -114,6 +114,7 @@ def _check_targets(opts: RunOptions) -> None:
         "--output": opts.output,
         "--report": opts.report,
         "--markdown": opts.markdown,
+        "--csv": opts.csv,
         "--plan": opts.plan,
     }
     for flag, target in targets.items():

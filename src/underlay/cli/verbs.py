@@ -21,6 +21,7 @@ from underlay.cli.help import Command
 from underlay.cli.options import (
     AllowPathsOpt,
     AllTenantsOpt,
+    CsvOpt,
     JsonOpt,
     MarkdownOpt,
     OutputOpt,
@@ -71,6 +72,7 @@ def compare(
     weight: WeightOpt = None,
     report: ReportOpt = None,
     markdown: MarkdownOpt = None,
+    csv: CsvOpt = None,
     output: OutputOpt = None,
     all_tenants: AllTenantsOpt = False,
     width: WidthOpt = None,
@@ -97,6 +99,7 @@ def compare(
             decide=analyse_factors,
             report=report,
             markdown=markdown,
+            csv=csv,
             width=width,
             allow_paths=allow_paths,
         )
