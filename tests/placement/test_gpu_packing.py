@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from properties import examples
-from underlay.placement import gpu_packing
+from underlay.placement import gpu_fragmentation as fgd_module
 from underlay.placement.gpu_packing import (
     STRATEGIES,
     FailureReason,
@@ -303,7 +303,7 @@ def test_fgd_score_resolution_merges_near_ties(monkeypatch: pytest.MonkeyPatch) 
     # a = 1000: growths 2.0 / 3.0 milli-GPU -> both score 49: best-fit's tighter node 1
     assert pack(nodes, pod, "fgd", typical(1000)).node_of_pod.tolist() == [1]
     # ranked by the exact growth, node 0 wins
-    monkeypatch.setattr(gpu_packing, "_FGD_SCORE_LEVELS", 0)
+    monkeypatch.setattr(fgd_module, "_FGD_SCORE_LEVELS", 0)
     assert pack(nodes, pod, "fgd", typical(1000)).node_of_pod.tolist() == [0]
 
 
@@ -468,7 +468,7 @@ def test_fgd_picks_a_least_fragmenting_option(
     typical = TypicalPods.from_pods(pods)
     with pytest.MonkeyPatch.context() as patch:
         if exact:
-            patch.setattr(gpu_packing, "_FGD_SCORE_LEVELS", 0)
+            patch.setattr(fgd_module, "_FGD_SCORE_LEVELS", 0)
         result = pack(nodes, pods, "fgd", typical)
     cpu = nodes.cpu_free_milli.tolist()
     mem = nodes.memory_free_mib.tolist()
@@ -523,7 +523,7 @@ def test_fgd_lookup_table_matches_direct_sums(
     nodes, pods = scenario
     with_table = pack(nodes, pods, "fgd")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(gpu_packing, "_FGD_TABLE_ENTRIES", 0)
+        patch.setattr(fgd_module, "_FGD_TABLE_ENTRIES", 0)
         without = pack(nodes, pods, "fgd")
     assert np.array_equal(with_table.node_of_pod, without.node_of_pod)
     assert np.array_equal(with_table.gpu_mask, without.gpu_mask)
