@@ -2,7 +2,7 @@
 
 underlay is a pipeline, and its folders are its stages, in this order::
 
-    base        errors.py, files.py, quiet.py, version.py: what every stage may use
+    base        errors.py, files.py, interrupts.py, quiet.py, version.py: what every stage may use
     model       model/, defaults/, importers/: the user's files read into typed models
                 (importers are the input edge: they turn dumps and traces into scenarios
                 and traces, and the scenario loader reads those traces)
@@ -15,7 +15,7 @@ underlay is a pipeline, and its folders are its stages, in this order::
                 below the CLI, so no stage imports it: a stage's result types live in
                 that stage (``Simulation`` in simulation/results.py, ``Comparison`` and
                 ``Analysis`` in analysis/results.py), and the pipeline re-exports them
-    cli         cli.py, cli_help.py, entry.py, bundled.py, __main__.py, and the package
+    cli         cli/, entry.py, bundled.py, __main__.py, and the package
                 root (``underlay/__init__.py`` re-exports the public API of every stage)
 
 Every import counts, including those inside
@@ -63,6 +63,7 @@ FOLDERS = {
 ROOT_MODULES = {
     "errors": "base",
     "files": "base",
+    "interrupts": "base",
     "quiet": "base",
     "version": "base",
     "pipeline": "pipeline",

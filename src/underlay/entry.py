@@ -27,44 +27,22 @@ from __future__ import annotations
 import signal
 import sys
 from collections.abc import Callable
-from types import FrameType
 
-__all__ = ["Interrupted", "install_handlers", "main", "run_guarded"]
+from underlay.interrupts import SIGNALS, Interrupted, install_handlers, interruption
 
-_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+__all__ = ["Interrupted", "install_handlers", "interruption", "main", "run_guarded"]
+
 _LINE = {signal.SIGINT: "Interrupted.", signal.SIGTERM: "Terminated."}
-
-
-class Interrupted(BaseException):
-    """Raised in the main thread when SIGINT or SIGTERM arrives."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signal.Signals(signum).name)
-        self.signum = signum
-        self.exit_code = 128 + signum
-
-
-_taken: list[int] = []
-
-
-def _on_signal(signum: int, frame: FrameType | None) -> None:
-    if _taken:
-        return  # the first one's cleanup is under way: let it finish
-    _taken.append(signum)
-    raise Interrupted(signum)
-
-
-def install_handlers() -> None:
-    """Make SIGINT and SIGTERM raise :class:`Interrupted` (the first one only)."""
-    for signum in _SIGNALS:
-        signal.signal(signum, _on_signal)
 
 
 def run_guarded(run: Callable[[], object]) -> None:
     """``run()``; if a signal interrupts it, one line on stderr and exit 128 + signal."""
     try:
         run()
-    except Interrupted as exc:
+    except BaseException as caught:
+        exc = interruption(caught)
+        if exc is None:
+            raise
         try:
             sys.stderr.write(_LINE.get(signal.Signals(exc.signum), "Interrupted.") + "\n")
             sys.stderr.flush()
@@ -90,7 +68,7 @@ def main() -> None:
     try:
         run_guarded(_cli)
     finally:
-        for signum in _SIGNALS:
+        for signum in SIGNALS:
             signal.signal(signum, signal.SIG_IGN)
 
 

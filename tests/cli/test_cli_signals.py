@@ -14,6 +14,8 @@ the importers' scenario and trace pair.
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import os
 import re
 import signal
@@ -26,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from underlay import entry
+from underlay import entry, interrupts
 from underlay.cli import write_atomically
 from underlay.importers.trace_format import write_trace
 from underlay.importers.trace_import import ImportedTrace, write_import
@@ -119,7 +121,7 @@ def test_a_signal_ends_the_run_cleanly(
 def handlers(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """underlay's handlers in this process, restored afterwards."""
     saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
-    monkeypatch.setattr(entry, "_taken", [])
+    monkeypatch.setattr(interrupts, "_taken", [])
     entry.install_handlers()
     try:
         yield
@@ -179,3 +181,56 @@ def test_a_signal_between_the_trace_and_its_scenario_leaves_neither(
     with pytest.raises(entry.Interrupted):
         write_import(tmp_path / "usage.yaml", result)
     assert list(tmp_path.iterdir()) == []
+
+
+def _import_that_fails_on(signum: int) -> None:
+    """What a C extension does when a signal interrupts its initialisation (seen in CI with
+    SciPy's HiGHS): the handler's exception becomes an ImportError chained to it."""
+    try:
+        signal.raise_signal(signum)
+    except BaseException as exc:
+        raise ImportError("initialization failed") from exc
+
+
+@pytest.mark.usefixtures("handlers")
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_a_library_turns_into_its_own_error_still_exits_as_the_signal(
+    signum: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as info:
+        entry.run_guarded(lambda: _import_that_fails_on(signum))
+    assert info.value.code == 128 + signum
+    assert capsys.readouterr().err.splitlines() == [LINES[signal.Signals(signum)]]
+
+
+@pytest.mark.usefixtures("handlers")
+def test_a_signal_whose_chain_a_library_dropped_still_exits_as_the_signal(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    def swallowing() -> None:
+        with contextlib.suppress(BaseException):
+            signal.raise_signal(signal.SIGTERM)
+        raise RuntimeError("something else")  # no chain back to the signal
+
+    with pytest.raises(SystemExit) as info:
+        entry.run_guarded(swallowing)
+    assert info.value.code == 143
+    assert capsys.readouterr().err.splitlines() == ["Terminated."]
+
+
+@pytest.mark.usefixtures("handlers")
+def test_an_error_with_no_signal_taken_is_not_taken_for_one() -> None:
+    def failing() -> None:
+        raise RuntimeError("a bug")
+
+    with pytest.raises(RuntimeError, match="a bug"):
+        entry.run_guarded(failing)
+
+
+@pytest.mark.usefixtures("handlers")
+def test_the_cli_catch_all_hands_a_signal_error_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    cli_app = importlib.import_module("underlay.cli.app")  # the package re-exports `app`
+    monkeypatch.setattr(cli_app, "app", lambda: _import_that_fails_on(signal.SIGINT))
+    with pytest.raises(entry.Interrupted) as info:
+        cli_app.main()
+    assert info.value.exit_code == 130

@@ -16,6 +16,7 @@ from rich.text import Text
 
 from underlay.cli.help import Group
 from underlay.cli.output import err
+from underlay.interrupts import interruption
 
 __all__ = ["app", "import_app", "main"]
 
@@ -70,6 +71,9 @@ def main() -> None:
     try:
         app()
     except Exception as exc:  # a bug in underlay, not bad input: those are UnderlayError
+        signal = interruption(exc)
+        if signal is not None:  # a Ctrl-C that a library turned into its own error
+            raise signal from None
         if os.environ.get("UNDERLAY_DEBUG"):
             raise
         err.print(
