@@ -183,3 +183,17 @@ def test_compare_refuses_to_overwrite_the_scenario_through_a_symlink(tmp_path: P
     assert result.exit_code == 2, result.output
     assert f"--output {link}: that is the scenario file ({scenario})" in result.stderr
     assert scenario.read_text() == text
+
+
+def test_compare_refuses_to_overwrite_a_trace_the_scenario_reads(tmp_path: Path) -> None:
+    folder = _copy(tmp_path.resolve(), "planetlab")
+    out = folder / "planetlab.yaml"
+    made = runner.invoke(app, ["import", "planetlab", f"{folder}/day", "-o", str(out)])
+    assert made.exit_code == 0, made.output
+    trace = folder / "planetlab.trace.csv"
+    text = trace.read_text()
+    for flag in ("--output", "--markdown", "--csv"):
+        result = runner.invoke(app, ["compare", str(out), "--no-simulate", flag, str(trace)])
+        assert result.exit_code == 2, result.output
+        assert f"{flag} {trace}: that is the trace file itself" in result.stderr
+        assert trace.read_text() == text

@@ -22,6 +22,7 @@ from underlay.errors import InputError, ScenarioError, UnderlayError
 from underlay.files import refuse_overwrite
 from underlay.model.loading import load_scenario
 from underlay.model.scenario import MAX_SEED, Scenario
+from underlay.model.traces import trace_workloads
 from underlay.pipeline import SECTIONS, Analysis, Comparison, Simulation, total_pods
 from underlay.pipeline import analyse as run_analyse
 from underlay.pipeline import compare as run_compare
@@ -54,7 +55,7 @@ def _results(opts: RunOptions) -> RunResults:
     # (0.14 s of a 1M-pod placement; benchmarks/README.md).
     gc.freeze()
     _check_strategy(opts)
-    _check_targets(opts)
+    _check_targets(opts, sc)
     from underlay.decision.decide import parse_weights
 
     try:
@@ -108,8 +109,11 @@ def _check_strategy(opts: RunOptions) -> None:
             )
 
 
-def _check_targets(opts: RunOptions) -> None:
-    """The files to write: none may replace the scenario, each folder must exist."""
+def _check_targets(opts: RunOptions, sc: Scenario) -> None:
+    """The files to write: none may replace the scenario or a trace it reads, each folder
+    must exist."""
+    inputs = [("scenario", opts.path)]
+    inputs += [("trace", path) for path in dict.fromkeys(p for _, _, p in trace_workloads(sc))]
     targets = {
         "--output": opts.output,
         "--report": opts.report,
@@ -120,7 +124,7 @@ def _check_targets(opts: RunOptions) -> None:
     for flag, target in targets.items():
         if target is None:
             continue
-        refuse_overwrite(flag, target, [("scenario", opts.path)])
+        refuse_overwrite(flag, target, inputs)
         if not target.parent.is_dir():
             # Say so now, not after minutes of placement and simulation.
             raise InputError(
