@@ -1,32 +1,9 @@
 """Cost and energy of one substrate, per month and over the simulated horizon, per tenant.
 
-What a host costs per month (:func:`host_costs_weighted`):
-
-- **capex**: the host model's ``price_usd`` amortised straight-line over its
-  ``lifetime_years`` (price / (lifetime × 12)); no interest, no residual value.
-- **power**: the host's mean draw from its power curve (:mod:`underlay.simulation.power`:
-  SPECpower-style knots, linear between them) × ``costs.hours_per_month`` × ``costs.pue``
-  = facility energy (kWh), billed at ``costs.electricity_usd_per_kwh`` (all from
-  ``defaults.costs``).
-- **licences** (``vm`` substrates only): per physical core and year, the substrate's
-  ``licence_per_core_year_usd`` or its hypervisor profile's list price, counting at least
-  ``licensing.min_cores_per_cpu`` cores per socket (VMware's 16-core minimum). Cores are
-  taken as spread evenly over the sockets, so a host licenses
-  ``max(physical cores, minimum × sockets)`` cores.
-- **ops** (optional, ``scenario.costs``): ``ops_per_host_month_usd`` for every host, and
-  ``ops_per_cluster_month_usd`` for every cluster the placement runs: each tenant cluster
-  with nodes on hosts, the one shared cluster (``baremetal-shared``, ``sandboxed``) and the
-  pool of hosted control planes (counted as one cluster).
-
-**Owned hosts left idle** (``hardware.inventory`` only): every host the user owns is paid
-for on every substrate, used or not. Inventory hosts a substrate leaves unopened
-(:func:`idle_inventory`, per host model: owned − opened) add their capex and
-``ops_per_host_month_usd`` to its cost; they are assumed **powered off** — no power draw
-and no hypervisor licence (a licence follows the hosts that run the hypervisor). Their
-cost goes to the tenants by their overall share (:func:`overall_shares`), like any cost
-no single tenant causes. A sized fleet (no inventory) buys only the hosts it opens, so
-it has no idle hosts. Without this, a substrate that packs tightly — or places nothing —
-would look cheaper for hardware the user has already bought.
+What a host costs per month (capex, power, licences, host operations) and what owned
+hosts left idle cost are in :mod:`underlay.analysis.host_costs`; how a substrate's cost
+is split among its tenants is in :mod:`underlay.analysis.tenant_shares`. Both are
+re-exported here.
 
 Which utilisation drives the power curve (``SubstrateCost.power_basis``):
 
@@ -55,13 +32,7 @@ every week of the month); horizon figures are the monthly ones × horizon hours 
 ``hours_per_month``. Without a simulation the horizon is the scenario's
 ``simulation.horizon_hours``.
 
-Per tenant (:func:`tenant_host_shares`, :func:`attribute`): a host's cost and energy go to
-the owner of a dedicated host; otherwise to the tenants on it by their share of what is
-placed there (CPU and memory requests as fractions of the host, summed; on ``vm``, the
-tenants' VMs' cores); hosts with nothing of any tenant (shared or hosted control planes)
-by each tenant's share of all that. A tenant's own clusters' ops are its own; the shared
-cluster's and the hosted pool's by that same overall share. So tenants' figures add up to
-the substrate's. **Cost per SLA-met pod-hour** = the tenant's cost over the horizon ÷
+Per tenant, the **cost per SLA-met pod-hour** is the tenant's cost over the horizon ÷
 (pods placed × horizon hours × the share of steps its SLA was met); ``None`` without a
 simulation or when no pod-hour met the SLA.
 """
@@ -75,16 +46,26 @@ import numpy as np
 from numpy.typing import NDArray
 
 from underlay.analysis.capacity_results import SubstrateCapacity
-from underlay.defaults.catalog import Defaults
-from underlay.model.scenario import Scenario, Vm
-from underlay.placement.result import SubstratePlacement
-from underlay.simulation.power import (
-    KNOTS,
-    UTILISATION_AT_KNOTS,
-    host_knots,
-    knot_weights,
-    watts,
+from underlay.analysis.host_costs import (
+    HostCosts,
+    allocated_utilisation,
+    host_costs,
+    host_costs_weighted,
+    hypervisor_licence,
+    idle_costs,
+    idle_inventory,
+    licensed_cores,
 )
+from underlay.analysis.tenant_shares import (
+    attribute,
+    cluster_tenants,
+    overall_shares,
+    tenant_host_shares,
+)
+from underlay.defaults.catalog import Defaults
+from underlay.model.scenario import Scenario
+from underlay.placement.result import SubstratePlacement
+from underlay.simulation.power import KNOTS, UTILISATION_AT_KNOTS, knot_weights
 from underlay.simulation.results import SubstrateSimulation
 
 __all__ = [
@@ -107,195 +88,6 @@ __all__ = [
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
-
-
-@dataclass(frozen=True)
-class HostCosts:
-    """Per-host monthly costs (USD), mean draw (W) and facility energy (kWh a month)."""
-
-    capex: F64
-    power: F64
-    licences: F64
-    watts: F64
-    energy_kwh: F64  # facility energy: draw × hours a month × PUE
-    licensed_cores: F64  # what a per-core licence counts (see licensed_cores)
-
-    @property
-    def total(self) -> F64:
-        """Sum of capex, power and licences, per host."""
-        out: F64 = self.capex + self.power + self.licences
-        return out
-
-
-def licensed_cores(scenario: Scenario, defaults: Defaults, host_model: I64) -> F64:
-    """Cores a per-core licence counts on each host: at least the minimum per CPU socket."""
-    minimum = defaults.licensing.min_cores_per_cpu
-    table = np.array(
-        [max(m.physical_cores, minimum * m.sockets) for m in scenario.hardware.host_models],
-        np.float64,
-    )
-    out: F64 = table[np.asarray(host_model, np.int64)]
-    return out
-
-
-def host_costs_weighted(
-    scenario: Scenario,
-    defaults: Defaults,
-    host_model: I64,
-    power_weights: F64,
-    licence_per_core_year: float,
-) -> HostCosts:
-    """Monthly costs of hosts whose draw is ``power_weights`` (hosts × 11) on their curves."""
-    models = scenario.hardware.host_models
-    host_model = np.asarray(host_model, np.int64)
-    price = np.array([m.price_usd for m in models], np.float64)[host_model]
-    life = np.array([m.lifetime_years for m in models], np.float64)[host_model]
-    c = defaults.costs
-    draw = watts(host_knots(scenario, host_model), power_weights)
-    energy = draw * c.hours_per_month / 1000.0 * c.pue
-    cores = licensed_cores(scenario, defaults, host_model)
-    return HostCosts(
-        capex=price / (life * 12.0),
-        power=energy * c.electricity_usd_per_kwh,
-        licences=cores * licence_per_core_year / 12.0,
-        watts=draw,
-        energy_kwh=energy,
-        licensed_cores=cores,
-    )
-
-
-def host_costs(
-    scenario: Scenario,
-    defaults: Defaults,
-    host_model: I64,
-    utilisation: F64,
-    licence_per_core_year: float,
-) -> HostCosts:
-    """Monthly costs of each host of ``host_model`` codes at CPU ``utilisation`` (0–1)."""
-    return host_costs_weighted(
-        scenario, defaults, host_model, knot_weights(utilisation), licence_per_core_year
-    )
-
-
-def hypervisor_licence(scenario: Scenario, defaults: Defaults, label: str) -> float:
-    """Licence per physical core and year on substrate ``label`` (0 unless it is a ``vm``)."""
-    substrate = scenario.substrate(label)
-    if not isinstance(substrate, Vm):
-        return 0.0
-    given = substrate.licence_per_core_year_usd
-    return (
-        defaults.hypervisors[substrate.hypervisor].licence_per_core_year_usd
-        if given is None
-        else given
-    )
-
-
-def idle_inventory(scenario: Scenario, placement: SubstratePlacement) -> I64:
-    """Per host model (scenario order), inventory hosts the placement left unopened; all 0
-    when underlay sizes the fleet."""
-    models = scenario.hardware.host_models
-    owned = np.zeros(len(models), np.int64)
-    if scenario.hardware.inventory is None:
-        return owned
-    names = [m.name for m in models]
-    for entry in scenario.hardware.inventory:
-        owned[names.index(entry.model)] += entry.count
-    opened = np.bincount(np.array(placement.hosts.model, np.int64), minlength=len(models))
-    out: I64 = np.maximum(owned - opened, 0)
-    return out
-
-
-def idle_costs(scenario: Scenario, idle: I64) -> tuple[float, float]:
-    """(capex, host operations) a month of ``idle`` hosts per model: paid for, powered off
-    (no power, no licence)."""
-    models = scenario.hardware.host_models
-    price = np.array([m.price_usd / (m.lifetime_years * 12.0) for m in models], np.float64)
-    capex = float(price @ idle)
-    ops = float(idle.sum()) * scenario.costs.ops_per_host_month_usd
-    return capex, ops
-
-
-def allocated_utilisation(scenario: Scenario, placement: SubstratePlacement) -> F64:
-    """Per host, the CPU placement allocated (requests, reservations, DaemonSets, the
-    hypervisor's cores; a VM counts its cores ÷ the CPU overcommit) ÷ the host's cores."""
-    p, nodes = placement, placement.nodes
-    busy = np.zeros(len(p.hosts))
-    on_host = nodes.host >= 0
-    if len(nodes):
-        node_busy = (nodes.used_cpu + nodes.reserved_cpu + nodes.system_cpu).astype(np.float64)
-        substrate = scenario.substrate(p.name)
-        if isinstance(substrate, Vm):
-            node_busy = np.minimum(node_busy, nodes.size_cpu) / substrate.cpu_overcommit
-        np.add.at(busy, nodes.host[on_host], node_busy[on_host])
-    busy += p.host_hypervisor_cpu
-    out: F64 = np.divide(busy, p.host_cpu, out=np.zeros(len(busy)), where=p.host_cpu > 0)
-    return out
-
-
-def _cluster_tenant(placement: SubstratePlacement) -> I64:
-    """Tenant of each cluster index, with -1 for index -1 (the shared cluster)."""
-    return np.array([c.tenant_index for c in placement.clusters] + [-1], np.int64)
-
-
-def tenant_host_shares(scenario: Scenario, placement: SubstratePlacement) -> F64:
-    """(tenants × hosts) weights of each tenant on each host, for :func:`attribute`.
-
-    A dedicated host (one with an owner cluster) is its owner's tenant's alone (weight 1).
-    Elsewhere a tenant weighs, on bare metal, the sum over its pods there of CPU and
-    memory requests as fractions of the host; on ``vm``, its VMs' cores ÷ the CPU
-    overcommit. Hosted control-plane VMs and nodes weigh nothing.
-    """
-    p, nodes = placement, placement.nodes
-    n_t, n_hosts = len(scenario.tenants), len(p.hosts)
-    share = np.zeros((n_t, n_hosts))
-    cluster_tenant = _cluster_tenant(p)
-    substrate = scenario.substrate(p.name)
-    if isinstance(substrate, Vm):
-        cores = nodes.size_cpu / 1000 / substrate.cpu_overcommit
-        mine = (nodes.host >= 0) & (nodes.cluster >= 0)
-        np.add.at(share, (cluster_tenant[nodes.cluster[mine]], nodes.host[mine]), cores[mine])
-        return share
-    t_idx, n_idx, cpu, mem = [], [], [], []
-    for ref, pn, pc in zip(p.workloads, p.pod_nodes, p.pod_counts, strict=True):
-        if len(pn):
-            t_idx.append(np.full(len(pn), ref.tenant_index))
-            n_idx.append(pn)
-            cpu.append(pc * ref.workload.requests.cpu_milli)
-            mem.append(pc * ref.workload.requests.memory_mib)
-    if t_idx:
-        hosts = nodes.host[np.concatenate(n_idx)]
-        weight = np.concatenate(cpu) / np.maximum(p.host_cpu[hosts], 1)
-        weight += np.concatenate(mem) / np.maximum(p.host_mem[hosts], 1)
-        np.add.at(share, (np.concatenate(t_idx), hosts), weight)
-    owner = np.array(p.hosts.owner, np.int64)
-    owned = np.flatnonzero(owner >= 0)
-    share[:, owned] = 0.0
-    share[cluster_tenant[owner[owned]], owned] = 1.0
-    return share
-
-
-def overall_shares(shares: F64) -> F64:
-    """Each tenant's share of all weights (equal shares when there are none)."""
-    per_tenant = shares.sum(axis=1)
-    total = per_tenant.sum()
-    if total > 0:
-        out: F64 = per_tenant / total
-        return out
-    return np.full(len(per_tenant), 1.0 / max(len(per_tenant), 1))
-
-
-def attribute(shares: F64, per_host: F64) -> F64:
-    """Per-host values (hosts, or hosts × k) split among tenants → (tenants[, k]).
-
-    Each host's value goes to the tenants by their weights on it (``shares``, tenants ×
-    hosts, from :func:`tenant_host_shares`); a host nobody weighs on is split by
-    :func:`overall_shares`. Columns add up to the hosts' totals.
-    """
-    col = shares.sum(axis=0)
-    direct = (shares / np.where(col > 0, col, 1.0)) @ per_host
-    rest = np.asarray(per_host)[col == 0].sum(axis=0)
-    out: F64 = direct + np.multiply.outer(overall_shares(shares), rest)
-    return out
 
 
 @dataclass(frozen=True)
@@ -483,7 +275,7 @@ def analyse_cost(
     overall = overall_shares(shares)
     per_cluster = ops.ops_per_cluster_month_usd
     t_clusters = (
-        np.bincount(_cluster_tenant(p)[own], minlength=n_t) * per_cluster
+        np.bincount(cluster_tenants(p)[own], minlength=n_t) * per_cluster
         + overall * platform * per_cluster
     )
     per_host = np.stack(

@@ -1,0 +1,91 @@
+"""How a substrate's per-host costs and energy are split among its tenants.
+
+Per tenant (:func:`tenant_host_shares`, :func:`attribute`): a host's cost and energy go to
+the owner of a dedicated host; otherwise to the tenants on it by their share of what is
+placed there (CPU and memory requests as fractions of the host, summed; on ``vm``, the
+tenants' VMs' cores); hosts with nothing of any tenant (shared or hosted control planes)
+by each tenant's share of all that. A tenant's own clusters' ops are its own; the shared
+cluster's and the hosted pool's by that same overall share. So tenants' figures add up to
+the substrate's. **Cost per SLA-met pod-hour** = the tenant's cost over the horizon ÷
+(pods placed × horizon hours × the share of steps its SLA was met); ``None`` without a
+simulation or when no pod-hour met the SLA.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from underlay.model.scenario import Scenario, Vm
+from underlay.placement.result import SubstratePlacement
+
+__all__ = ["attribute", "cluster_tenants", "overall_shares", "tenant_host_shares"]
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+
+
+def cluster_tenants(placement: SubstratePlacement) -> I64:
+    """Tenant of each cluster index, with -1 for index -1 (the shared cluster)."""
+    return np.array([c.tenant_index for c in placement.clusters] + [-1], np.int64)
+
+
+def tenant_host_shares(scenario: Scenario, placement: SubstratePlacement) -> F64:
+    """(tenants × hosts) weights of each tenant on each host, for :func:`attribute`.
+
+    A dedicated host (one with an owner cluster) is its owner's tenant's alone (weight 1).
+    Elsewhere a tenant weighs, on bare metal, the sum over its pods there of CPU and
+    memory requests as fractions of the host; on ``vm``, its VMs' cores ÷ the CPU
+    overcommit. Hosted control-plane VMs and nodes weigh nothing.
+    """
+    p, nodes = placement, placement.nodes
+    n_t, n_hosts = len(scenario.tenants), len(p.hosts)
+    share = np.zeros((n_t, n_hosts))
+    cluster_tenant = cluster_tenants(p)
+    substrate = scenario.substrate(p.name)
+    if isinstance(substrate, Vm):
+        cores = nodes.size_cpu / 1000 / substrate.cpu_overcommit
+        mine = (nodes.host >= 0) & (nodes.cluster >= 0)
+        np.add.at(share, (cluster_tenant[nodes.cluster[mine]], nodes.host[mine]), cores[mine])
+        return share
+    t_idx, n_idx, cpu, mem = [], [], [], []
+    for ref, pn, pc in zip(p.workloads, p.pod_nodes, p.pod_counts, strict=True):
+        if len(pn):
+            t_idx.append(np.full(len(pn), ref.tenant_index))
+            n_idx.append(pn)
+            cpu.append(pc * ref.workload.requests.cpu_milli)
+            mem.append(pc * ref.workload.requests.memory_mib)
+    if t_idx:
+        hosts = nodes.host[np.concatenate(n_idx)]
+        weight = np.concatenate(cpu) / np.maximum(p.host_cpu[hosts], 1)
+        weight += np.concatenate(mem) / np.maximum(p.host_mem[hosts], 1)
+        np.add.at(share, (np.concatenate(t_idx), hosts), weight)
+    owner = np.array(p.hosts.owner, np.int64)
+    owned = np.flatnonzero(owner >= 0)
+    share[:, owned] = 0.0
+    share[cluster_tenant[owner[owned]], owned] = 1.0
+    return share
+
+
+def overall_shares(shares: F64) -> F64:
+    """Each tenant's share of all weights (equal shares when there are none)."""
+    per_tenant = shares.sum(axis=1)
+    total = per_tenant.sum()
+    if total > 0:
+        out: F64 = per_tenant / total
+        return out
+    return np.full(len(per_tenant), 1.0 / max(len(per_tenant), 1))
+
+
+def attribute(shares: F64, per_host: F64) -> F64:
+    """Per-host values (hosts, or hosts × k) split among tenants → (tenants[, k]).
+
+    Each host's value goes to the tenants by their weights on it (``shares``, tenants ×
+    hosts, from :func:`tenant_host_shares`); a host nobody weighs on is split by
+    :func:`overall_shares`. Columns add up to the hosts' totals.
+    """
+    col = shares.sum(axis=0)
+    direct = (shares / np.where(col > 0, col, 1.0)) @ per_host
+    rest = np.asarray(per_host)[col == 0].sum(axis=0)
+    out: F64 = direct + np.multiply.outer(overall_shares(shares), rest)
+    return out
