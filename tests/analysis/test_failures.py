@@ -19,6 +19,7 @@ from scipy.stats import binom, poisson
 import factories
 import underlay.analysis.failure_costs as failure_costs_module
 import underlay.analysis.failure_restarts as failure_restarts
+import underlay.analysis.failure_trials as failure_trials
 import underlay.analysis.failures as failures_module
 from factories import deep_merge, make_host_model, make_workload, place
 from properties import examples
@@ -776,7 +777,7 @@ def test_same_seed_same_numbers_and_chunking_changes_nothing(
     assert first != analyse_failures(sc, d, p, seed=5)
     costs = failure_costs(sc, d, p)
     whole = lost_pod_hours(costs, d.failures, trials=300, years=1.0, seed=4)
-    monkeypatch.setattr(failures_module, "_CHUNK_ELEMENTS", 7)  # one trial per chunk
+    monkeypatch.setattr(failure_trials, "_CHUNK_ELEMENTS", 7)  # one trial per chunk
     assert (lost_pod_hours(costs, d.failures, trials=300, years=1.0, seed=4) == whole).all()
 
 

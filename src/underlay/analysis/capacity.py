@@ -317,6 +317,33 @@ def _efficiencies(
     return gpu_eff, cpu_eff
 
 
+def _burst_room(
+    p: SubstratePlacement,
+    worker: NDArray[np.bool_],
+    allocated: ResourceTotals,
+    overhead: dict[str, ResourceTotals],
+) -> ResourceTotals:
+    """What VMs sized above their pods' requests keep for their peaks."""
+    used = _sum(p.nodes.used_cpu[worker], p.nodes.used_mem[worker])
+    sandbox = overhead.get("sandbox", ResourceTotals())
+    return ResourceTotals(
+        max(used.cpu_milli - allocated.cpu_milli - sandbox.cpu_milli, 0.0),
+        max(used.memory_mib - allocated.memory_mib - sandbox.memory_mib, 0.0),
+    )
+
+
+def _control_plane_machines(p: SubstratePlacement) -> tuple[int, dict[str, int]]:
+    """Control-plane machines of their own (dedicated and management replicas, and the
+    hosted pool's nodes), and how many control planes run in each mode."""
+    machines = sum(
+        c.replicas for c in p.control_planes if c.mode in ("dedicated", "management")
+    ) + int((p.nodes.role == HOSTED_CONTROL_PLANE).sum())
+    modes: dict[str, int] = {}
+    for c in p.control_planes:
+        modes[c.mode] = modes.get(c.mode, 0) + 1
+    return machines, modes
+
+
 def analyse_capacity(
     scenario: Scenario, defaults: Defaults, p: SubstratePlacement
 ) -> SubstrateCapacity:
@@ -333,13 +360,7 @@ def analyse_capacity(
     allocated = _sum(rows.cpu, rows.mem, rows.gpu)
     overhead = _overheads(p, vm, worker, on_host)
 
-    # Burst room: what VMs sized above their pods' requests keep for their peaks.
-    used = _sum(nodes.used_cpu[worker], nodes.used_mem[worker])
-    sandbox = overhead.get("sandbox", ResourceTotals())
-    burst_room = ResourceTotals(
-        max(used.cpu_milli - allocated.cpu_milli - sandbox.cpu_milli, 0.0),
-        max(used.memory_mib - allocated.memory_mib - sandbox.memory_mib, 0.0),
-    )
+    burst_room = _burst_room(p, worker, allocated, overhead)
 
     versions_per_host = _versions_per_host(p)
     host_tenant_pairs = _host_tenants(p, rows)
@@ -360,13 +381,7 @@ def analyse_capacity(
 
     gpu_eff, cpu_eff = _efficiencies(substrate, defaults, p)
     vm_count = int((nodes.is_vm & on_host).sum()) if vm is not None else 0
-    # Machines of their own: dedicated and management replicas, and the hosted pool's nodes.
-    cp_machines_total = sum(
-        c.replicas for c in p.control_planes if c.mode in ("dedicated", "management")
-    ) + int((nodes.role == HOSTED_CONTROL_PLANE).sum())
-    modes: dict[str, int] = {}
-    for c in p.control_planes:
-        modes[c.mode] = modes.get(c.mode, 0) + 1
+    cp_machines_total, modes = _control_plane_machines(p)
     return SubstrateCapacity(
         kind=p.kind,
         name=p.name,

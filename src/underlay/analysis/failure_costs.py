@@ -221,21 +221,53 @@ class _Domains:
         return matrix_d, moved, int(with_pods.sum()), int(fitting.sum())
 
 
-def failure_costs(scenario: Scenario, defaults: Defaults, p: SubstratePlacement) -> FailureCosts:
-    """Decide once per host, rack and zone what one failure costs (module docstring)."""
-    n_hosts, n_t = len(p.hosts), len(scenario.tenants)
+def _check_tenants(p: SubstratePlacement, n_t: int) -> None:
+    """Refuse a placement whose workloads name a tenant the scenario does not have."""
     if p.workloads and max(ref.tenant_index for ref in p.workloads) >= n_t:
         bad = max(ref.tenant_index for ref in p.workloads)
         raise ScenarioError(
             f"placement {p.name!r}: tenant {bad} is not in this scenario "
             "(place the scenario you analyse)"
         )
+
+
+def _headroom_model(scenario: Scenario, p: SubstratePlacement, pool: NDArray[Any]) -> int:
+    """The host model to add for headroom, -1 without worker hosts: the largest worker
+    model without GPUs (CPU, then memory), as the fleet buys for non-GPU pods; a GPU model
+    only when every worker host has GPUs."""
+    host_model = np.asarray(p.hosts.model, np.int64)
+    worker_models = sorted(set(host_model[pool >= 0].tolist()))
+    if not worker_models:
+        return -1
+    models = scenario.hardware.host_models
+    return int(
+        max(
+            worker_models,
+            key=lambda m: (models[m].gpu_count == 0, models[m].cpu_milli, models[m].memory_mib, -m),
+        )
+    )
+
+
+def _host_fits(
+    busy: NDArray[np.bool_], host: NDArray[Any], pods: NDArray[Any], restarted: F64, n_hosts: int
+) -> NDArray[np.bool_]:
+    """Per host, whether a failure of it is restartable: it has pods and every one of them
+    finds room elsewhere (``pods`` and ``restarted`` per group, on ``host``)."""
+    fits = np.zeros(n_hosts, bool)
+    pod_sum = np.bincount(host, pods, n_hosts)
+    back = np.bincount(host, restarted, n_hosts)
+    fits[busy] = back[busy] >= pod_sum[busy] - 1e-9
+    return fits
+
+
+def failure_costs(scenario: Scenario, defaults: Defaults, p: SubstratePlacement) -> FailureCosts:
+    """Decide once per host, rack and zone what one failure costs (module docstring)."""
+    n_hosts, n_t = len(p.hosts), len(scenario.tenants)
+    _check_tenants(p, n_t)
     m = _restart_model(scenario, defaults, p)
     gr, rs, cls = m.groups, m.restarts, m.cls
     rack, zones, racks, zone_of_rack = m.rack, m.zones, m.racks, m.zone_of_rack
     pool, load, free, spare = m.pool, m.load, m.free, m.spare
-    zone = rack % zones
-    host_model = np.asarray(p.hosts.model, np.int64)
     n_g = len(gr.need)
     n_pools = max(int(pool.max()) if n_hosts else 0, int(gr.pool.max()) if n_g else 0) + 1
     in_pool = pool >= 0
@@ -271,11 +303,9 @@ def failure_costs(scenario: Scenario, defaults: Defaults, p: SubstratePlacement)
         )
         for kind in ("software", "hardware")
     }
-    busy = np.diff(pods_m.indptr) > 0
-    host_fits = np.zeros(n_hosts, bool)
-    pod_sum = np.bincount(gr.h[carries], gr.pods[carries], n_hosts)
-    back = np.bincount(gr.h[carries], restarted[carries], n_hosts)
-    host_fits[busy] = back[busy] >= pod_sum[busy] - 1e-9
+    host_fits = _host_fits(
+        np.diff(pods_m.indptr) > 0, gr.h[carries], gr.pods[carries], restarted[carries], n_hosts
+    )
 
     # Rack and zone failures: whole racks go; the rest of each pool takes what it can.
     domains = _Domains(m, n_pools, pool_free, n_t, hours["restart"])
@@ -287,19 +317,12 @@ def failure_costs(scenario: Scenario, defaults: Defaults, p: SubstratePlacement)
     pods_on_host = np.asarray(pods_m.sum(axis=1)).ravel()
     host_short, host_pool = domain_fit(np.arange(n_hosts), pool, load, free, pods_on_host)[1:3]
     rack_short, rack_pool = domain_fit(rack, pool, load, free, pods_on_host)[1:3]
-    # The host to add: the largest worker model without GPUs (CPU, then memory), as the
-    # fleet buys for non-GPU pods; a GPU model only when every worker host has GPUs.
-    worker_models = sorted(set(host_model[pool >= 0].tolist()))
-    models = scenario.hardware.host_models
-    main = max(
-        worker_models or [0],
-        key=lambda m: (models[m].gpu_count == 0, models[m].cpu_milli, models[m].memory_mib, -m),
-    )
+    main = _headroom_model(scenario, p, pool)
     return FailureCosts(
         pods=pods_m,
         restart=restart_m,
         host_rack=rack,
-        host_zone=zone,
+        host_zone=rack % zones,
         racks=racks,
         zones=zones,
         host_cost=host_cost,
@@ -313,7 +336,7 @@ def failure_costs(scenario: Scenario, defaults: Defaults, p: SubstratePlacement)
         hardware_share=defaults.failures.hardware_share,
         rack_groups_with_pods=rack_groups,
         rack_groups_fitting=rack_fitting,
-        headroom_model=models[main].name if worker_models else "",
-        headroom_hosts_host=headroom(host_short, host_pool, spare, main),
-        headroom_hosts_rack=headroom(rack_short, rack_pool, spare, main),
+        headroom_model=scenario.hardware.host_models[main].name if main >= 0 else "",
+        headroom_hosts_host=headroom(host_short, host_pool, spare, max(main, 0)),
+        headroom_hosts_rack=headroom(rack_short, rack_pool, spare, max(main, 0)),
     )
