@@ -37,7 +37,7 @@ from underlay.model.scenario import Scenario, Vm
 from underlay.pipeline import Comparison, Simulation, compare, simulate
 from underlay.placement.overheads import cpu_tax
 from underlay.report.json import comparison_to_dict
-from underlay.simulation import engine, measures
+from underlay.simulation import measures, stepper
 
 EXAMPLES = examples(30)
 PROPERTY = settings(
@@ -186,7 +186,7 @@ class _CapacityChecks:
 @contextmanager
 def capacity_checks() -> Iterator[_CapacityChecks]:
     checks = _CapacityChecks()
-    real = engine.cpu_on_kernels
+    real = stepper.cpu_on_kernels
 
     def checked(demand: Any, request: Any, limit: Any, capacity: Any, kernels: Any) -> Any:
         shares = real(demand, request, limit, capacity, kernels)
@@ -198,7 +198,7 @@ def capacity_checks() -> Iterator[_CapacityChecks]:
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(measures, "np", checks)  # the host load measure takes the percentile
-        mp.setattr(engine, "cpu_on_kernels", checked)
+        mp.setattr(stepper, "cpu_on_kernels", checked)
         yield checks
 
 
