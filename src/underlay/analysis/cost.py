@@ -219,9 +219,14 @@ def _check(
 
 
 def _tenant_costs(
-    scenario: Scenario, static: SubstrateCapacity, simulation: SubstrateSimulation | None,
-    t_parts: F64, t_clusters: F64, horizon_h: float, to_horizon: float,
-) -> list[TenantCost]:  # fmt: skip
+    scenario: Scenario,
+    static: SubstrateCapacity,
+    simulation: SubstrateSimulation | None,
+    t_parts: F64,
+    t_clusters: F64,
+    horizon_h: float,
+    to_horizon: float,
+) -> list[TenantCost]:
     """One row per tenant: its attributed parts (capex, power, licences, host operations,
     draw, energy) and cluster operations; per SLA-met pod-hour when simulated."""
     tenants = []

@@ -325,6 +325,14 @@ def vm_groups(
         n_hosts,
     )
     return Groups(
-        need, need[:, 3] > 0, uniq[:, 6].astype(np.int64), rule, tenant,
-        np.zeros(n_g, np.int64), g, h, units, pods,
-    )  # fmt: skip
+        need,
+        need[:, 3] > 0,
+        uniq[:, 6].astype(np.int64),
+        rule,
+        tenant,
+        np.zeros(n_g, np.int64),
+        g,
+        h,
+        units,
+        pods,
+    )

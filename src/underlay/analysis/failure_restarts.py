@@ -28,9 +28,15 @@ class Room:
     """
 
     def __init__(
-        self, keys: I64, pool: I64, free: I64, rack: I64, zone_of_rack: I64,
-        host_model: I64, allowed: B,
-    ) -> None:  # fmt: skip
+        self,
+        keys: I64,
+        pool: I64,
+        free: I64,
+        rack: I64,
+        zone_of_rack: I64,
+        host_model: I64,
+        allowed: B,
+    ) -> None:
         self.keys, self.pool, self.rack, self.zone_of_rack = keys, pool, rack, zone_of_rack
         self.host_model, self.allowed = host_model, allowed
         n_cls, n_racks = len(keys), len(zone_of_rack)
@@ -298,9 +304,10 @@ class Restarts:
             racks_in = _by_domain((room.rack_roomy > 0).astype(np.int64), rack_domain, n_domains)
             out[m] = np.minimum(
                 k[m],
-                room.roomy_racks[c[m]] - racks_in[c[m], d[m]]
+                room.roomy_racks[c[m]]
+                - racks_in[c[m], d[m]]
                 - (own_r[g[m]] - own_r_in[m]).astype(np.int64),
-            )  # fmt: skip
+            )
         m = r == SPREAD
         if m.any() and whole_racks:  # one rack drops out of each case's domains
             out[m] = self._spread(cls).without_rack(self.spread_row[g[m]], d[m], k[m])

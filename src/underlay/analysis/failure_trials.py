@@ -32,9 +32,15 @@ _CHUNK_ELEMENTS = 1 << 20  # trials × hosts per chunk: 8 MiB per float array (c
 
 
 def _host_failures(
-    u: F64, v: F64, table: F64, share: float, counts: NDArray[Any], kinds: NDArray[Any],
-    one: B, many: B,
-) -> None:  # fmt: skip
+    u: F64,
+    v: F64,
+    table: F64,
+    share: float,
+    counts: NDArray[Any],
+    kinds: NDArray[Any],
+    one: B,
+    many: B,
+) -> None:
     """Fill ``counts`` (the inverse Poisson CDF of ``u``, as :func:`poisson_counts`) and
     ``kinds`` (how many of them are hardware: :func:`binomial_split` of ``v``), in place,
     as small integers.
@@ -106,10 +112,16 @@ def monte_carlo(
         if n not in buffers:  # (trials × hosts) draws and counts; (hosts × trials) products
             across, down = (n, n_hosts), (n_hosts, n)
             buffers[n] = (
-                np.empty(across), np.empty(across), np.empty(across, small),
-                np.empty(across, small), np.empty(across, bool), np.empty(across, bool),
-                np.empty(down, small), np.empty(down), np.empty(down),
-            )  # fmt: skip
+                np.empty(across),
+                np.empty(across),
+                np.empty(across, small),
+                np.empty(across, small),
+                np.empty(across, bool),
+                np.empty(across, bool),
+                np.empty(down, small),
+                np.empty(down),
+                np.empty(down),
+            )
         u, v, counts, kinds, one, many, turned, counts_t, kinds_t = buffers[n]
         hosts_s.random(out=u)
         rack_u = racks_s.random((n, costs.racks))

@@ -231,9 +231,14 @@ def _stranded_note(by: dict[str, float]) -> str | None:
 
 
 def _tenant_failures(
-    scenario: Scenario, costs: FailureCosts, rates: FailureRates, years: float, lost: F64,
-    availability: F64, wanted_t: F64,
-) -> list[TenantFailures]:  # fmt: skip
+    scenario: Scenario,
+    costs: FailureCosts,
+    rates: FailureRates,
+    years: float,
+    lost: F64,
+    availability: F64,
+    wanted_t: F64,
+) -> list[TenantFailures]:
     """One row per tenant: availability over the trials, and the pod-hours each kind of
     failure is expected to cost (the expectation, beside the trials' mean)."""
     pods = costs.pods

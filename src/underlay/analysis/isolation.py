@@ -277,9 +277,12 @@ class _Exposure:
 
 
 def _exposure(
-    by_level: dict[str, sp.csr_matrix], escapes: list[Escape], weight_t: F64, class_of: I64,
+    by_level: dict[str, sp.csr_matrix],
+    escapes: list[Escape],
+    weight_t: F64,
+    class_of: I64,
     class_names: list[str],
-) -> _Exposure:  # fmt: skip
+) -> _Exposure:
     """Exposure per tenant, per escape kind, and the blast radii."""
     n_t = len(weight_t)
     total_w = float((by_level["host"] @ weight_t).sum())  # foothold weight of all pods
@@ -366,9 +369,12 @@ def _violations(scenario: Scenario, shared: dict[str, I64]) -> list[IsolationVio
 
 
 def _tenant_rows(
-    scenario: Scenario, shared: dict[str, I64], kernels_of: NDArray[Any],
-    violations: list[IsolationViolation], ex: _Exposure,
-) -> list[TenantIsolation]:  # fmt: skip
+    scenario: Scenario,
+    shared: dict[str, I64],
+    kernels_of: NDArray[Any],
+    violations: list[IsolationViolation],
+    ex: _Exposure,
+) -> list[TenantIsolation]:
     """One row per tenant."""
     tenants = scenario.tenants
     n_t = len(tenants)

@@ -245,9 +245,13 @@ def analyse_lifecycle(
 
 
 def _units(
-    scenario: Scenario, placement: SubstratePlacement, cal: ReleaseCalendar,
-    plans: list[UpgradePlan], wanted: list[int], starts: list[date],
-) -> tuple[list[tuple[str, int, list[int], UpgradePlan]], list[I64], I64, int | None]:  # fmt: skip
+    scenario: Scenario,
+    placement: SubstratePlacement,
+    cal: ReleaseCalendar,
+    plans: list[UpgradePlan],
+    wanted: list[int],
+    starts: list[date],
+) -> tuple[list[tuple[str, int, list[int], UpgradePlan]], list[I64], I64, int | None]:
     """The clusters that upgrade as one — (label, cluster index, tenants on it, its plan) —,
     each tenant's versions month by month, its forced upgrades, and the shared cluster's
     cadence (None without one)."""
@@ -281,9 +285,16 @@ def _units(
 
 
 def _tenant_rows(
-    scenario: Scenario, cal: ReleaseCalendar, wanted: list[int], plans: list[UpgradePlan],
-    running: list[I64], forced: I64, acc: dict[str, F64], blocked: list[set[str]], ords: I64,
-) -> list[TenantLifecycle]:  # fmt: skip
+    scenario: Scenario,
+    cal: ReleaseCalendar,
+    wanted: list[int],
+    plans: list[UpgradePlan],
+    running: list[I64],
+    forced: I64,
+    acc: dict[str, F64],
+    blocked: list[set[str]],
+    ords: I64,
+) -> list[TenantLifecycle]:
     """One row per tenant."""
     tenants = []
     for i, t in enumerate(scenario.tenants):

@@ -40,6 +40,38 @@ class ClusterRoll:
     blocked_drains: list[str]
 
 
+def _pod_sizes(
+    scenario: Scenario, defaults: Defaults, substrate: object, p: SubstratePlacement
+) -> F64:
+    """Per workload, what one of its pods takes on a node: CPU, memory (with a sandbox's
+    pod overhead), one pod slot, and milli-GPUs."""
+    extra = (0, 0)
+    if isinstance(substrate, Sandboxed) and substrate.runtime in defaults.sandbox_runtimes:
+        o = defaults.sandbox_runtimes[substrate.runtime].pod_overhead
+        extra = (o.cpu_milli, o.memory_mib)
+    # A GPU pod moves with the share placement gave it (a MIG profile, Kata's whole GPUs).
+    shares = [
+        gpu_share(scenario, defaults, substrate, w.workload, w.workload.name).milli
+        if w.workload.gpu_count
+        else 0
+        for w in p.workloads
+    ]
+    size: F64 = np.array(
+        [
+            [
+                w.workload.requests.cpu_milli + extra[0],
+                w.workload.requests.memory_mib + extra[1],
+                1,
+                w.workload.gpu_count * share,
+            ]
+            for w, share in zip(p.workloads, shares, strict=True)
+        ]
+        or np.zeros((0, 4)),
+        np.float64,
+    ).reshape(len(p.workloads), 4)
+    return size
+
+
 class NodeRolls:
     """Per-cluster cost of one node roll, from the placement (see the module docstring)."""
 
@@ -63,31 +95,15 @@ class NodeRolls:
         self.e_node = np.concatenate([*p.pod_nodes, np.zeros(0, np.int64)]).astype(np.int64)
         self.e_count = np.concatenate([*p.pod_counts, np.zeros(0, np.int64)]).astype(np.int64)
         self.e_wl = np.repeat(np.arange(n_w, dtype=np.int64), lens)
-        extra = (0, 0)
-        if isinstance(substrate, Sandboxed) and substrate.runtime in defaults.sandbox_runtimes:
-            o = defaults.sandbox_runtimes[substrate.runtime].pod_overhead
-            extra = (o.cpu_milli, o.memory_mib)
-        # A GPU pod moves with the share placement gave it (a MIG profile, Kata's whole GPUs).
-        shares = [
-            gpu_share(scenario, defaults, substrate, w.workload, w.workload.name).milli
-            if w.workload.gpu_count
-            else 0
-            for w in p.workloads
-        ]
-        self.size = np.array(  # per workload, per pod: cpu, memory, pod slot, GPU
-            [
-                [w.workload.requests.cpu_milli + extra[0], w.workload.requests.memory_mib + extra[1],
-                 1, w.workload.gpu_count * share]
-                for w, share in zip(p.workloads, shares, strict=True)
-            ] or np.zeros((0, 4)),
-            np.float64,
-        ).reshape(n_w, 4)  # fmt: skip
+        self.size = _pod_sizes(scenario, defaults, substrate, p)
         budgets = [w.workload.disruption_budget for w in p.workloads]
         self.allowed = np.array(
-            [b.allowed(w.workload.replicas) if b else max(1, w.workload.replicas)
-             for b, w in zip(budgets, p.workloads, strict=True)],
+            [
+                b.allowed(w.workload.replicas) if b else max(1, w.workload.replicas)
+                for b, w in zip(budgets, p.workloads, strict=True)
+            ],
             np.int64,
-        )  # fmt: skip
+        )
         self.wl_name = [
             f"{p.clusters[w.cluster_index].tenant.name}/"
             f"{p.clusters[w.cluster_index].cluster.name}/{w.workload.name}"
@@ -96,9 +112,14 @@ class NodeRolls:
         self.wl_tenant = np.array([w.tenant_index for w in p.workloads], np.int64)
         nt = self.nodes
         self.free = np.stack(
-            [nt.alloc_cpu - nt.used_cpu, nt.alloc_mem - nt.used_mem,
-             nt.alloc_pods - nt.used_pods, nt.gpu_cap_milli - nt.gpu_used_milli], axis=1,
-        ).astype(np.float64)  # fmt: skip
+            [
+                nt.alloc_cpu - nt.used_cpu,
+                nt.alloc_mem - nt.used_mem,
+                nt.alloc_pods - nt.used_pods,
+                nt.gpu_cap_milli - nt.gpu_used_milli,
+            ],
+            axis=1,
+        ).astype(np.float64)
         self.alloc = np.stack(
             [nt.alloc_cpu, nt.alloc_mem, nt.alloc_pods, nt.gpu_cap_milli], axis=1
         ).astype(np.float64)

@@ -173,9 +173,11 @@ def cpu_on_kernels(
             counts=per_kernel[keep].astype(np.int64),
         )
         extra[wanting] = share_by_weight(
-            want[wanting], np.broadcast_to(weight[wanting], (len(wanting), want.shape[1])),
-            free[keep], sub,
-        )  # fmt: skip
+            want[wanting],
+            np.broadcast_to(weight[wanting], (len(wanting), want.shape[1])),
+            free[keep],
+            sub,
+        )
     # In place: these (pods x steps) arrays are this function's own.
     granted = np.add(guaranteed, extra, out=guaranteed)
     unmet = np.subtract(want, extra, out=want)

@@ -182,14 +182,30 @@ def simulate_substrate(
             progress(stop - start)
     throughput = tenant_throughput(substrate, defaults, placement, pods, t_count)
     acc = {**sums.result(), **slowdown.result(), **gpu_use.result()}
-    return summarise(scenario, placement, pods, node, acc, latency.result(), interference.result(),
-                      hosts.result(), latency_add(substrate, defaults), started, throughput)  # fmt: skip
+    return summarise(
+        scenario,
+        placement,
+        pods,
+        node,
+        acc,
+        latency.result(),
+        interference.result(),
+        hosts.result(),
+        latency_add(substrate, defaults),
+        started,
+        throughput,
+    )
 
 
 def _measures(
-    scenario: Scenario, defaults: Defaults, placement: SubstratePlacement, substrate: object,
-    pods: PodTable, node: I64, stepper: Stepper,
-) -> tuple[TenantSums, Latency, Interference, HostLoad]:  # fmt: skip
+    scenario: Scenario,
+    defaults: Defaults,
+    placement: SubstratePlacement,
+    substrate: object,
+    pods: PodTable,
+    node: I64,
+    stepper: Stepper,
+) -> tuple[TenantSums, Latency, Interference, HostLoad]:
     """The measures every simulation keeps, set up for ``placement``."""
     t_count = len(scenario.tenants)
     unplaced = np.flatnonzero(node < 0)
@@ -198,18 +214,27 @@ def _measures(
         [t.sla.cpu_satisfaction_percent / 100 for t in scenario.tenants], np.float32
     )
     sums = TenantSums(
-        t_count, sla_target, stepper.host_cap, unplaced, pods.tenant[unplaced], lost.factor,
+        t_count,
+        sla_target,
+        stepper.host_cap,
+        unplaced,
+        pods.tenant[unplaced],
+        lost.factor,
         lost.lim_w,
-    )  # fmt: skip
+    )
     latency_pods = np.isin(
         pods.workload[stepper.order],
         [i for i, c in enumerate(pods.workload_class) if c == "network-latency"],
     )
     col = stepper.col
     latency = Latency(
-        latency_pods, PodLimits(col.req_cpu, col.ovh_cpu, col.lim_w, col.vcap), stepper.cap_cpu,
-        defaults.latency.rho_max, defaults.latency.max_inflation, t_count,
-    )  # fmt: skip
+        latency_pods,
+        PodLimits(col.req_cpu, col.ovh_cpu, col.lim_w, col.vcap),
+        stepper.cap_cpu,
+        defaults.latency.rho_max,
+        defaults.latency.max_inflation,
+        t_count,
+    )
     shared_kernels = placement.kind in ("baremetal-shared", "sandboxed")
     hosts = HostLoad(scenario.simulation.steps, stepper.host_cap, stepper.host_cores)
     return sums, latency, Interference(t_count, shared_kernels), hosts

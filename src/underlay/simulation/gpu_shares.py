@@ -57,9 +57,13 @@ class GpuShares:
 
     @staticmethod
     def build(
-        scenario: Scenario, defaults: Defaults, placement: SubstratePlacement,
-        substrate: object, pods: PodTable, node: I64,
-    ) -> GpuShares:  # fmt: skip
+        scenario: Scenario,
+        defaults: Defaults,
+        placement: SubstratePlacement,
+        substrate: object,
+        pods: PodTable,
+        node: I64,
+    ) -> GpuShares:
         """The GPU pods of ``placement`` and the devices the time-sliced ones share."""
         gpu_w = [i for i, w in enumerate(placement.workloads) if w.workload.gpu_count]
         idx = np.flatnonzero(np.isin(pods.workload, gpu_w)) if gpu_w else np.zeros(0, np.int64)

@@ -115,10 +115,22 @@ class TenantSums(Measure):
     """
 
     KEYS = (
-        "demand", "granted", "contention", "throttled", "unmet_steps", "throttled_steps",
-        "ready", "risk_steps", "pod_steps", "oom", "evict", "sla_ok", "killed", "capped",
+        "demand",
+        "granted",
+        "contention",
+        "throttled",
+        "unmet_steps",
+        "throttled_steps",
+        "ready",
+        "risk_steps",
+        "pod_steps",
+        "oom",
+        "evict",
+        "sla_ok",
+        "killed",
+        "capped",
         "unplaced",
-    )  # fmt: skip
+    )
 
     def __init__(
         self,

@@ -51,9 +51,13 @@ class Stepper:
 
     @staticmethod
     def build(
-        substrate: object, defaults: Defaults, placement: SubstratePlacement, pods: PodTable,
-        node: I64, t_count: int,
-    ) -> tuple[Stepper, list[Block]]:  # fmt: skip
+        substrate: object,
+        defaults: Defaults,
+        placement: SubstratePlacement,
+        pods: PodTable,
+        node: I64,
+        t_count: int,
+    ) -> tuple[Stepper, list[Block]]:
         """The kernel of ``placement`` and its blocks of whole hosts."""
         placed = np.flatnonzero(node >= 0)
         # Pods sorted by host, then by kernel (node or VM), so that blocks of whole hosts are
@@ -143,13 +147,27 @@ class Stepper:
             granted = np.subtract(granted_pod, col.ovh_cpu[p], out=granted_pod)
             np.maximum(granted, np.float32(0), out=granted)
         return BlockStep(
-            blk=blk, p=p, k=k, n=n, demand=demand, allowed=allowed, cap_lost=cap_lost,
-            oom=oom_c, evicted=evicted_c, killed_c=killed_c, killed=killed,
-            any_killed=any_killed, shares=shares, granted=granted,
+            blk=blk,
+            p=p,
+            k=k,
+            n=n,
+            demand=demand,
+            allowed=allowed,
+            cap_lost=cap_lost,
+            oom=oom_c,
+            evicted=evicted_c,
+            killed_c=killed_c,
+            killed=killed,
+            any_killed=any_killed,
+            shares=shares,
+            granted=granted,
             kernel_granted=kernel_granted,
             host_used=np.asarray(blk.to_host @ kernel_used, np.float32),
-            ready=ready, factor=factor, vm_lost=vm_lost, vm_extra=vm_extra,
-        )  # fmt: skip
+            ready=ready,
+            factor=factor,
+            vm_lost=vm_lost,
+            vm_extra=vm_extra,
+        )
 
     def _compete(
         self, blk: Block, k: slice, granted_pod: F32, kernel_used: F32
@@ -167,8 +185,9 @@ class Stepper:
         extra[perm] = share_by_weight(
             (kernel_used - guaranteed)[perm],
             np.broadcast_to(self.vm_cores[k][perm], kernel_used.shape),
-            host_free[present], by_host,
-        )  # fmt: skip
+            host_free[present],
+            by_host,
+        )
         got = guaranteed + extra
         factor = np.where(kernel_used > 0, got / np.maximum(kernel_used, 1e-9), np.float32(1))
         scaled = granted_pod * kern.spread(factor)

@@ -27,9 +27,12 @@ I64 = NDArray[np.int64]
 
 
 def tenant_throughput(
-    substrate: object, defaults: Defaults, placement: SubstratePlacement, pods: PodTable,
+    substrate: object,
+    defaults: Defaults,
+    placement: SubstratePlacement,
+    pods: PodTable,
     t_count: int,
-) -> F64:  # fmt: skip
+) -> F64:
     """Per tenant, the replica-weighted mean of :func:`class_throughput`."""
     per_class = np.array(
         [class_throughput(substrate, defaults, w.workload) for w in placement.workloads]
@@ -40,17 +43,29 @@ def tenant_throughput(
         np.bincount(t_of_w, weights=reps, minlength=t_count) if len(t_of_w) else np.zeros(t_count)
     )
     out: F64 = np.divide(
-        np.bincount(t_of_w, weights=reps * per_class, minlength=t_count) if len(t_of_w) else np.zeros(t_count),
-        weight, out=np.ones(t_count), where=weight > 0,
-    )  # fmt: skip
+        np.bincount(t_of_w, weights=reps * per_class, minlength=t_count)
+        if len(t_of_w)
+        else np.zeros(t_count),
+        weight,
+        out=np.ones(t_count),
+        where=weight > 0,
+    )
     return out
 
 
 def summarise(
-    scenario: Scenario, placement: SubstratePlacement, pods: PodTable, node: I64,
-    acc: dict[str, F64], latency: list[tuple[float, float]], interference: F64,
-    hosts: HostFigures, lat_add: float, started: float, throughput: F64,
-) -> SubstrateSimulation:  # fmt: skip
+    scenario: Scenario,
+    placement: SubstratePlacement,
+    pods: PodTable,
+    node: I64,
+    acc: dict[str, F64],
+    latency: list[tuple[float, float]],
+    interference: F64,
+    hosts: HostFigures,
+    lat_add: float,
+    started: float,
+    throughput: F64,
+) -> SubstrateSimulation:
     """The measures' results, in hours and percentages."""
     steps, step_h = scenario.simulation.steps, scenario.simulation.step_minutes / 60.0
     to_core_h = step_h / 1000.0  # millicore-steps → core-hours

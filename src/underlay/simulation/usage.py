@@ -291,10 +291,14 @@ def workload_peaks(
     steps = sim.steps
     per = max(1, min(8, _PEAK_BUDGET // max(w_count * steps, 1)))
     sample = [
-        WorkloadRef(w.index, w.cluster_index, w.tenant_index,
-                    w.workload.model_copy(update={"replicas": min(w.workload.replicas, per)}))
+        WorkloadRef(
+            w.index,
+            w.cluster_index,
+            w.tenant_index,
+            w.workload.model_copy(update={"replicas": min(w.workload.replicas, per)}),
+        )
         for w in workloads
-    ]  # fmt: skip
+    ]
     pods = pod_table(scenario, sample)
     sampler = UsageSampler(scenario, sample, pods)
     stride = max(1, -(-len(pods) * steps // _PEAK_BUDGET))
