@@ -3,7 +3,7 @@
 Ctrl-C (SIGINT) and SIGTERM stop underlay cleanly at any moment — while its modules load,
 while it computes, while it writes a file. The handler raises :class:`Interrupted`, which
 unwinds the stack like any exception: a file being written removes its temporary file on
-the way (``underlay.cli.write_atomically`` and the importers' writers), a progress bar
+the way (every write goes through ``underlay.files.atomic_writer``), a progress bar
 clears itself, and :func:`main` ends the process with one line on stderr
 (``Interrupted.`` or ``Terminated.``) and the shell's exit code for the signal, 128 + its
 number: 130 for SIGINT, 143 for SIGTERM.

@@ -5,14 +5,18 @@ dumps) is opened here, so a missing file, a folder, an unreadable or a binary fi
 refused with one wording: ``<file>: no such file``, ``<file>: is a directory, expected
 <what>``, ``<file>: cannot read (<reason>)``, ``<file>: line N: not UTF-8 text``.
 
-And every YAML file underlay writes (imported scenarios, the plan of ``recommend``) is
-laid out by one writer, :func:`yaml_text`.
+And every file underlay writes (reports, imported scenarios and traces, plans) goes
+through :func:`atomic_writer`: a temporary file beside the target, renamed over it once
+complete, so no half-written file is ever left (``<file>: cannot write (<reason>)``
+otherwise); every YAML file it writes (imported scenarios, the plan of ``recommend``, the
+defaults) is laid out by one writer, :func:`yaml_text`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -21,12 +25,14 @@ import yaml
 from underlay.errors import InputError, TraceError
 
 __all__ = [
+    "atomic_writer",
     "non_negative_number",
     "not_utf8",
     "open_text",
     "read_text",
     "refuse_overwrite",
     "unreadable",
+    "write_atomically",
     "yaml_text",
 ]
 
@@ -159,3 +165,30 @@ def yaml_text(data: dict[str, Any]) -> str:
     """``data`` as the YAML underlay writes: block style, keys in the order given, text
     as written (not escaped to ASCII), lines folded at 100 characters."""
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+
+
+@contextlib.contextmanager
+def atomic_writer(path: Path) -> Iterator[TextIO]:
+    """A UTF-8 text handle (``newline=""``: line ends as written) whose content replaces
+    ``path`` only once the ``with`` block ends without an error.
+
+    It writes to a temporary file beside ``path``, which is removed whatever stops the
+    write (an error, a full disk, Ctrl-C, SIGTERM: ``underlay.entry``); an ``OSError``
+    becomes ``InputError("<path>: cannot write (<reason>)")``.
+    """
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        with tmp.open("w", encoding="utf-8", newline="") as handle:
+            yield handle
+        tmp.replace(path)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot write ({exc.strerror or exc})") from None
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)  # gone already once replaced
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through :func:`atomic_writer`: all of it or nothing."""
+    with atomic_writer(path) as handle:
+        handle.write(text)

@@ -151,8 +151,11 @@ def test_bad_input_names_file_line_and_column(
 
 
 def test_missing_file_and_non_utf8(tmp_path: Path) -> None:
-    with pytest.raises(TraceError, match="cannot read"):
+    # The one wording of underlay.files for every file the user names.
+    with pytest.raises(TraceError, match=r"absent\.csv: no such file$"):
         read_openb_pods(tmp_path / "absent.csv")
+    with pytest.raises(TraceError, match="is a directory, expected an openb CSV file"):
+        read_openb_nodes(tmp_path)
     path = tmp_path / "latin.csv"
     path.write_bytes(f"{NODE_HEADER}\nn\xe9,1,1,1,A\n".encode("latin-1"))
     with pytest.raises(TraceError, match="UTF-8"):

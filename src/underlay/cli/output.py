@@ -8,7 +8,6 @@ half-written file is ever left, whatever stops the write (a full disk, Ctrl-C, S
 
 from __future__ import annotations
 
-import contextlib
 import io
 import os
 from pathlib import Path
@@ -17,7 +16,8 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from underlay.errors import InputError, UnderlayError
+from underlay.errors import UnderlayError
+from underlay.files import write_atomically
 
 __all__ = [
     "PIPE_WIDTH",
@@ -48,21 +48,6 @@ def fail(exc: UnderlayError) -> typer.Exit:
 def note(text: str) -> None:
     """A line for the user on stderr (``Wrote FILE …``), as plain text, never markup."""
     err.print(Text(text), highlight=False)
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file, so no half-written file is left:
-    the temporary file is removed whatever stops the write (a full disk, Ctrl-C, SIGTERM:
-    ``underlay.entry``)."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
-    except OSError as exc:
-        raise InputError(f"{path}: cannot write ({exc.strerror})") from None
-    finally:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)  # gone already once replaced
 
 
 def write_output(path: Path, text: str) -> None:

@@ -37,6 +37,7 @@ from underlay.cli.options import (
 from underlay.cli.output import fail, note, write_atomically
 from underlay.cli.run import RunOptions, run
 from underlay.errors import InputError, UnderlayError
+from underlay.files import yaml_text
 from underlay.pipeline import SECTIONS
 
 __all__ = [
@@ -269,7 +270,7 @@ def defaults(
     if as_json:
         sys.stdout.write(json.dumps(data, indent=2) + "\n")
     else:
-        sys.stdout.write(yaml.safe_dump(data, sort_keys=False, width=100, allow_unicode=True))
+        sys.stdout.write(yaml_text(data))  # the one YAML layout underlay writes
 
 
 @app.command(cls=Command)

@@ -37,6 +37,7 @@ import numpy as np
 import numpy.typing as npt
 
 from underlay.errors import TraceError
+from underlay.files import open_text
 from underlay.importers.ranges import (
     MAX_CPU_MILLI,
     MAX_MEMORY_MIB,
@@ -179,10 +180,7 @@ class OpenbPodTable:
 def _table(path: Path, required: Sequence[str]) -> tuple[list[int], dict[str, list[str]]]:
     """The line number of every data row and the cells of every column, after checking
     the header; TraceError on problems."""
-    try:
-        handle = path.open(newline="", encoding="utf-8")
-    except OSError as exc:
-        raise TraceError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
+    handle = open_text(path, TraceError, "an openb CSV file")
 
     def header(first: list[str] | None) -> list[str]:
         if first is None or not any(h.strip() for h in first):

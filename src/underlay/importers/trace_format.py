@@ -24,7 +24,6 @@ Turning usage series into scenarios is :mod:`underlay.importers.trace_import`.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -34,8 +33,8 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
-from underlay.errors import InputError, TraceError
-from underlay.files import open_text
+from underlay.errors import TraceError
+from underlay.files import atomic_writer, open_text
 from underlay.importers.ranges import (
     MAX_CORES,
     MAX_MEMORY_MIB,
@@ -145,23 +144,15 @@ def write_trace(path: str | Path, series: Sequence[tuple[str, Any, Any, Any]]) -
     if not prepared:
         raise ValueError("a trace needs at least one series")
     prepared.sort(key=lambda s: s[0])
-    tmp = target.with_name(f".{target.name}.tmp")
     dt, dc, dm = _DECIMALS["time_s"], _DECIMALS["cpu_cores"], _DECIMALS["memory_mib"]
-    try:
-        with tmp.open("w", encoding="utf-8", newline="") as handle:
-            writer = csv.writer(handle, lineterminator="\n")
-            writer.writerow(TRACE_COLUMNS)
-            for name, t, c, m in prepared:
-                writer.writerows(
-                    (name, _fmt(a, dt), _fmt(b, dc), _fmt(d, dm))
-                    for a, b, d in zip(t.tolist(), c.tolist(), m.tolist(), strict=True)
-                )
-        tmp.replace(target)
-    except OSError as exc:
-        raise InputError(f"{target}: cannot write ({exc.strerror or exc})") from None
-    finally:  # whatever stopped it (an error, Ctrl-C, SIGTERM): no temporary file is left
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
+    with atomic_writer(target) as handle:  # all of it or nothing, whatever stops it
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(TRACE_COLUMNS)
+        for name, t, c, m in prepared:
+            writer.writerows(
+                (name, _fmt(a, dt), _fmt(b, dc), _fmt(d, dm))
+                for a, b, d in zip(t.tolist(), c.tolist(), m.tolist(), strict=True)
+            )
 
 
 # ------------------------------------------------------------------------------ reading

@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from underlay.errors import InputError
-from underlay.files import yaml_text
+from underlay.files import write_atomically, yaml_text
 from underlay.importers.ranges import MAX_CORES, MAX_MEMORY_MIB, MAX_NAME
 from underlay.importers.trace_format import ProgressCallback, Series, write_trace
 
@@ -361,18 +361,13 @@ def write_import(scenario_path: str | Path, result: ImportedTrace) -> Path:
     if trace.resolve() == target.resolve():
         raise InputError(f"{target}: the scenario file cannot be named like its trace file")
     existed = trace.exists()
-    tmp = target.with_name(f".{target.name}.tmp")
     written = False
     try:
         write_trace(trace, result.series)
-        tmp.write_text(result.text, encoding="utf-8")
-        tmp.replace(target)
+        write_atomically(target, result.text)
         written = True
-    except OSError as exc:
-        raise InputError(f"{target}: cannot write ({exc.strerror or exc})") from None
     finally:  # whatever stopped it (an error, Ctrl-C, SIGTERM): nothing half-done is left
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
-            if not written and not existed:
+        if not written and not existed:
+            with contextlib.suppress(OSError):
                 trace.unlink(missing_ok=True)
     return trace
