@@ -35,6 +35,7 @@ __all__ = [
     "MAX_SEED",
     "SUBSTRATE_KINDS",
     "CpuMilli",
+    "GpuSharing",
     "HostCpuMilli",
     "IsolationClass",
     "KubeVersion",
@@ -144,6 +145,9 @@ WorkloadClass = Literal[
     "cpu", "memory", "storage-io", "network-latency", "gpu-training", "gpu-inference", "batch"
 ]
 IsolationClass = Name  # a class of the scenario's isolation policy (see IsolationPolicy)
+GpuSharing = Literal["time-slicing", "mig"]
+"""How a GPU is shared by pods given a fraction of it (on ``vm``, by vGPU VMs): time-slicing
+(work-conserving, no isolation) or MIG (fixed, isolated hardware slices)."""
 SubstrateKind = Literal["baremetal-dedicated", "baremetal-shared", "vm", "sandboxed"]
 SUBSTRATE_KINDS: tuple[SubstrateKind, ...] = (
     "baremetal-dedicated",

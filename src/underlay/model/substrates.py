@@ -15,6 +15,7 @@ from pydantic import (
 
 from underlay.model.fields import (
     _NUMERIC,
+    GpuSharing,
     KubeVersion,
     MemoryMiB,
     Name,
@@ -95,7 +96,7 @@ class BaremetalDedicated(_Model):
 
     kind: Literal["baremetal-dedicated"]
     name: Name | None = Field(default=None, description="label, to compare two of one kind")
-    gpu_sharing: Literal["time-slicing", "mig"] = Field(
+    gpu_sharing: GpuSharing = Field(
         default="time-slicing",
         description="how a GPU is shared by fractional pods (vm: by vGPU VMs): time-slicing "
         "(work-conserving, no isolation) or MIG (fixed, isolated hardware slices)",
@@ -107,7 +108,7 @@ class BaremetalShared(_Model):
 
     kind: Literal["baremetal-shared"]
     name: Name | None = Field(default=None, description="label, to compare two of one kind")
-    gpu_sharing: Literal["time-slicing", "mig"] = Field(
+    gpu_sharing: GpuSharing = Field(
         default="time-slicing",
         description="how a GPU is shared by fractional pods (vm: by vGPU VMs): time-slicing "
         "(work-conserving, no isolation) or MIG (fixed, isolated hardware slices)",
@@ -154,7 +155,7 @@ class Vm(_Model):
         description="how fractional GPU pods get GPUs: passthrough (whole GPUs to a VM, shared "
         "by its pods) or vgpu (a vGPU slice per VM); whole-GPU pods always get passthrough",
     )
-    gpu_sharing: Literal["time-slicing", "mig"] = Field(
+    gpu_sharing: GpuSharing = Field(
         default="time-slicing",
         description="how a GPU is shared by fractional pods (vm: by vGPU VMs): time-slicing "
         "(work-conserving, no isolation) or MIG (fixed, isolated hardware slices)",
