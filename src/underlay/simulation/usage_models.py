@@ -140,23 +140,24 @@ class DiurnalUsage:
     def write(self, idx: I64, rows: Rows, cpu: F32, mem: F32) -> None:
         """Add the wave, then the noise."""
         pods = idx[rows]
+        part = cpu if isinstance(rows, slice) else cpu[rows]  # all rows: in place
         # cos(t − peak) = cos t · cos peak + sin t · sin peak: two products per pod-step
         # instead of a cosine.
-        cpu[rows] += self._wave_cos[pods, None] * self._cos_t
-        cpu[rows] += self._wave_sin[pods, None] * self._sin_t
-        if self._own is None or self._common is None:
-            return
-        slot = self._noise_slot[pods]
-        sel = np.flatnonzero(slot >= 0)
-        if len(sel):
-            k = pods[sel]
-            rho = self._corr[k, None]
-            z = (
-                np.sqrt(rho) * self._common[self._workload[k]]
-                + np.sqrt(1 - rho) * self._own[slot[sel]]
-            )
-            target = sel if isinstance(rows, slice) else rows[sel]
-            cpu[target] += self._noise_sd[k, None] * z
+        part += self._wave_cos[pods, None] * self._cos_t
+        part += self._wave_sin[pods, None] * self._sin_t
+        if self._own is not None and self._common is not None:
+            slot = self._noise_slot[pods]
+            sel = np.flatnonzero(slot >= 0)
+            if len(sel):
+                k = pods[sel]
+                rho = self._corr[k, None]
+                z = (
+                    np.sqrt(rho) * self._common[self._workload[k]]
+                    + np.sqrt(1 - rho) * self._own[slot[sel]]
+                )
+                part[sel] += self._noise_sd[k, None] * z
+        if part is not cpu:
+            cpu[rows] = part
 
 
 class TraceUsage:
