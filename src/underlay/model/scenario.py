@@ -301,8 +301,11 @@ def scenario_json_schema() -> dict[str, Any]:
 
     from underlay.placement.plugins import default_registry
 
-    weights = schema["$defs"]["PlacementSettings"]["properties"]["weights"]
-    weights["propertyNames"] = {"enum": default_registry().score_names()}
+    registry = default_registry()
+    placement = schema["$defs"]["PlacementSettings"]["properties"]
+    placement["weights"]["propertyNames"] = {"enum": registry.score_names()}
+    placement["strategy"]["enum"] = registry.profile_names()
+    placement["args"]["propertyNames"] = {"enum": registry.plugin_names()}
     _end_patterns_at_the_end(schema)
     _refuse_nan(schema)
     schema["$defs"]["NaN"] = {

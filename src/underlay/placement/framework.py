@@ -9,8 +9,10 @@ a group of identical pods (the replicas of one workload), so one call places the
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Literal, Protocol
+import difflib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -19,6 +21,7 @@ from underlay.placement.pool import NodePool
 
 __all__ = [
     "UNLIMITED",
+    "Configurable",
     "FilterPlugin",
     "PodBatch",
     "Profile",
@@ -113,24 +116,83 @@ class ScorePlugin(Protocol):
     def score(self, pool: NodePool, batch: PodBatch, nodes: I64) -> F64: ...
 
 
+class Configurable(Protocol):
+    """A plugin that takes arguments from the scenario file (``placement.args``)."""
+
+    name: str
+
+    def with_args(self, args: Mapping[str, float]) -> Configurable:
+        """A copy of the plugin under ``args``; ValueError naming a bad argument."""
+        ...
+
+
 class Registry:
-    """Named plugins; refuses duplicate names."""
+    """Named plugins and strategies (profiles); refuses duplicate names.
+
+    One registry holds everything placement may use: filters, scores and the strategies
+    a scenario may name. :meth:`merge` adds another registry's (a site's own plugins to
+    the built-in ones); :meth:`configure` applies a scenario's ``placement.args``.
+    """
 
     def __init__(self) -> None:
         self._filters: dict[str, FilterPlugin] = {}
         self._scores: dict[str, ScorePlugin] = {}
+        self._profiles: dict[str, Profile] = {}
 
     def add_filter(self, plugin: FilterPlugin) -> None:
         """Register a filter plugin."""
-        if plugin.name in self._filters or plugin.name in self._scores:
-            raise ValueError(f"plugin {plugin.name!r} registered twice")
+        self._refuse_twice(plugin.name)
         self._filters[plugin.name] = plugin
 
     def add_score(self, plugin: ScorePlugin) -> None:
         """Register a score plugin."""
-        if plugin.name in self._scores or plugin.name in self._filters:
-            raise ValueError(f"plugin {plugin.name!r} registered twice")
+        self._refuse_twice(plugin.name)
         self._scores[plugin.name] = plugin
+
+    def add_profile(self, profile: Profile) -> None:
+        """Register a strategy: a profile of score plugins the scenario may name."""
+        if profile.name in self._profiles:
+            raise ValueError(f"strategy {profile.name!r} registered twice")
+        self._profiles[profile.name] = profile
+
+    def _refuse_twice(self, name: str) -> None:
+        if name in self._filters or name in self._scores:
+            raise ValueError(f"plugin {name!r} registered twice")
+
+    def merge(self, other: Registry) -> Registry:
+        """A new registry holding this one's plugins and strategies, then ``other``'s
+        (ValueError on a name both hold)."""
+        out = Registry()
+        for reg in (self, other):
+            for f in reg._filters.values():
+                out.add_filter(f)
+            for s in reg._scores.values():
+                out.add_score(s)
+            for p in reg._profiles.values():
+                out.add_profile(p)
+        return out
+
+    def configure(self, args: Mapping[str, Mapping[str, float]]) -> Registry:
+        """A copy with each plugin named in ``args`` built under its arguments
+        (ValueError naming an unknown plugin, one that takes none, or a bad argument)."""
+        if not args:
+            return self
+        out = Registry()
+        out._filters, out._scores = dict(self._filters), dict(self._scores)
+        out._profiles = dict(self._profiles)
+        for name, given in args.items():
+            table: dict[str, Any]
+            if name in out._filters:
+                table = out._filters
+            elif name in out._scores:
+                table = out._scores
+            else:
+                raise ValueError(f"unknown plugin {name!r}{_hint(name, self.plugin_names())}")
+            with_args = getattr(table[name], "with_args", None)
+            if with_args is None:
+                raise ValueError(f"plugin {name!r} takes no arguments")
+            table[name] = with_args(dict(given))
+        return out
 
     def filters(self) -> list[FilterPlugin]:
         """All filters, in registration order."""
@@ -147,6 +209,38 @@ class Registry:
     def score_names(self) -> list[str]:
         """Names of all score plugins."""
         return sorted(self._scores)
+
+    def plugin_names(self) -> list[str]:
+        """Names of all filter and score plugins."""
+        return sorted([*self._filters, *self._scores])
+
+    def profile_names(self) -> list[str]:
+        """Names of the strategies, in registration order."""
+        return list(self._profiles)
+
+    def profile(self, strategy: str, weights: Mapping[str, float] | None = None) -> Profile:
+        """The profile of ``strategy`` with ``weights`` overriding its plugin weights
+        (KeyError with a did-you-mean on an unknown strategy or score plugin)."""
+        if strategy not in self._profiles:
+            known = self.profile_names()
+            raise KeyError(
+                f"unknown strategy {strategy!r}{_hint(strategy, known)} (known: {', '.join(known)})"
+            )
+        base = self._profiles[strategy]
+        for name in weights or {}:
+            if name not in self._scores:
+                known = self.score_names()
+                raise KeyError(
+                    f"unknown score plugin {name!r}{_hint(name, known)} (known: {', '.join(known)})"
+                )
+        if not weights:
+            return base
+        return replace(base, weights={**base.weights, **weights})
+
+
+def _hint(name: str, known: list[str]) -> str:
+    match = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    return f"; did you mean {match[0]!r}?" if match else ""
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import replace
+
 from underlay.placement.framework import Profile
 
 __all__ = ["STRATEGIES", "profile_for"]
@@ -23,11 +26,8 @@ STRATEGIES: dict[str, Profile] = {
 }
 
 
-def profile_for(strategy: str, weights: dict[str, float] | None = None) -> Profile:
-    """The profile of ``strategy`` with ``weights`` overriding its plugin weights."""
+def profile_for(strategy: str, weights: Mapping[str, float] | None = None) -> Profile:
+    """The built-in profile of ``strategy`` with ``weights`` overriding its plugin weights
+    (a registry's own strategies: :meth:`~underlay.placement.framework.Registry.profile`)."""
     base = STRATEGIES[strategy]
-    if not weights:
-        return base
-    return Profile(
-        base.name, {**base.weights, **weights}, base.fill, base.decreasing, base.gpu_per_pod
-    )
+    return replace(base, weights={**base.weights, **weights}) if weights else base

@@ -9,12 +9,13 @@ from underlay.placement.plugins.scores import (
     MostAllocated,
     NodeOrder,
 )
+from underlay.placement.strategies import STRATEGIES
 
 __all__ = ["default_registry"]
 
 
 def default_registry() -> Registry:
-    """A registry holding every built-in plugin."""
+    """A registry holding every built-in plugin and strategy."""
     registry = Registry()
     for f in (NodeResourcesFit(), PodSlots(), GpuFit()):
         registry.add_filter(f)
@@ -26,4 +27,6 @@ def default_registry() -> Registry:
         GpuAvoidance(),
     ):
         registry.add_score(s)
+    for profile in STRATEGIES.values():
+        registry.add_profile(profile)
     return registry

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -20,30 +22,63 @@ def _per_node(free: I64, need: int) -> I64:
 
 
 class NodeResourcesFit:
-    """CPU and memory requests against the node's free allocatable."""
+    """CPU and memory requests against the node's free allocatable.
+
+    ``headroom_percent`` (scenario: ``placement.args``) keeps that share of the allocatable
+    CPU and memory of every node running pods free; hosts holding VMs are not held back
+    (a VM's pods keep the headroom inside the VM).
+    """
 
     name = "NodeResourcesFit"
-    gpu_kernel_checks = True  # the GPU kernel re-checks CPU and memory pod by pod
+
+    def __init__(self, headroom_percent: float = 0.0) -> None:
+        self.headroom_percent = headroom_percent
+
+    @property
+    def gpu_kernel_checks(self) -> bool:
+        """The GPU kernel re-checks CPU and memory pod by pod, but knows no headroom."""
+        return self.headroom_percent == 0
+
+    def with_args(self, args: Mapping[str, float]) -> NodeResourcesFit:
+        """``headroom_percent`` (0 to 90)."""
+        for key in args:
+            if key != "headroom_percent":
+                hint = " (did you mean 'headroom_percent'?)" if key.startswith("head") else ""
+                raise ValueError(f"unknown argument {key!r}{hint} (known: headroom_percent)")
+        headroom = args.get("headroom_percent", 0.0)
+        if not 0 <= headroom <= 90:
+            raise ValueError(f"headroom_percent must be 0 to 90 (got {headroom:g})")
+        return NodeResourcesFit(float(headroom))
+
+    def _reserve(self, cap: I64, batch: PodBatch) -> I64:
+        if not self.headroom_percent or batch.pod_slots == 0:
+            return np.zeros_like(cap)
+        out: I64 = np.ceil(cap * (self.headroom_percent / 100)).astype(np.int64)
+        return out
 
     def relevant(self, batch: PodBatch) -> bool:
         return batch.cpu_milli > 0 or batch.memory_mib > 0
 
     def fit(self, pool: NodePool, batch: PodBatch) -> I64:
-        return np.minimum(
-            _per_node(pool.live("free_cpu"), batch.cpu_milli),
-            _per_node(pool.live("free_mem"), batch.memory_mib),
-        )
+        cpu, mem = pool.live("free_cpu"), pool.live("free_mem")
+        if self.headroom_percent and batch.pod_slots:
+            cpu = cpu - self._reserve(pool.live("cap_cpu"), batch)
+            mem = mem - self._reserve(pool.live("cap_mem"), batch)
+        return np.minimum(_per_node(cpu, batch.cpu_milli), _per_node(mem, batch.memory_mib))
 
     def unfit(self, pool: NodePool, batch: PodBatch, node: int) -> Unfit:
-        by_cpu = pool.free_cpu[node] // batch.cpu_milli if batch.cpu_milli else UNLIMITED
-        by_mem = pool.free_mem[node] // batch.memory_mib if batch.memory_mib else UNLIMITED
+        at = np.array([node])
+        cpu = int(pool.free_cpu[node] - self._reserve(pool.cap_cpu[at], batch)[0])
+        mem = int(pool.free_mem[node] - self._reserve(pool.cap_mem[at], batch)[0])
+        by_cpu = max(cpu, 0) // batch.cpu_milli if batch.cpu_milli else UNLIMITED
+        by_mem = max(mem, 0) // batch.memory_mib if batch.memory_mib else UNLIMITED
+        kept = self.headroom_percent if batch.pod_slots else 0
+        detail = f"{kept:g} % headroom kept" if kept else ""
         if by_cpu <= by_mem:
             return Unfit(
-                "cpu_milli", batch.cpu_milli, float(pool.free_cpu[node]), float(pool.cap_cpu[node])
+                "cpu_milli", batch.cpu_milli, float(cpu), float(pool.cap_cpu[node]), detail
             )
-        return Unfit(
-            "memory_mib", batch.memory_mib, float(pool.free_mem[node]), float(pool.cap_mem[node])
-        )
+        return Unfit("memory_mib", batch.memory_mib, float(mem), float(pool.cap_mem[node]), detail)
 
 
 class PodSlots:

@@ -42,7 +42,6 @@ from underlay.placement.result import (
     Unplaced,
     WorkloadRef,
 )
-from underlay.placement.strategies import profile_for
 
 __all__ = ["PoolRows", "Progress", "SubstrateBuild", "flatten"]
 
@@ -102,9 +101,7 @@ class SubstrateBuild:
         self.scenario = scenario
         self.defaults = defaults
         self.progress = progress
-        self.profile: Profile = profile_for(scenario.placement.strategy, scenario.placement.weights)
-        self.registry: Registry = registry or default_registry()
-        _check_weights(self.registry, self.profile)
+        self.registry, self.profile = _configured(scenario, registry)
         self.clusters, self.workloads = flatten(scenario)
         self.gpu_models = sorted({m.gpus.model for m in scenario.hardware.host_models if m.gpus})
         self.racks = self._rack_count()
@@ -529,10 +526,15 @@ def _stacked_column(stacked: dict[int, tuple[int, int]] | None, n: int, part: in
     return out
 
 
-def _check_weights(registry: Registry, profile: Profile) -> None:
-    known = set(registry.score_names())
-    for name in profile.weights:
-        if name not in known:
-            raise ScenarioError(
-                f"placement.weights: unknown score plugin {name!r} (known: {', '.join(sorted(known))})"
-            )
+def _configured(scenario: Scenario, registry: Registry | None) -> tuple[Registry, Profile]:
+    """The registry under the scenario's ``placement.args`` and the strategy's profile
+    (ScenarioError naming the field on an unknown name or a bad argument)."""
+    placement = scenario.placement
+    try:
+        configured = (registry or default_registry()).configure(placement.args)
+    except ValueError as exc:
+        raise ScenarioError(f"placement.args: {exc}") from None
+    try:
+        return configured, configured.profile(placement.strategy, placement.weights)
+    except KeyError as exc:
+        raise ScenarioError(f"placement: {exc.args[0]}") from None
