@@ -25,8 +25,10 @@ __all__ = [
     "FilterPlugin",
     "PodBatch",
     "Profile",
+    "QueueSortPlugin",
     "Registry",
     "ScorePlugin",
+    "TopologyPlugin",
     "Unfit",
 ]
 
@@ -138,6 +140,8 @@ class Registry:
         self._filters: dict[str, FilterPlugin] = {}
         self._scores: dict[str, ScorePlugin] = {}
         self._profiles: dict[str, Profile] = {}
+        self._topologies: dict[str, TopologyPlugin] = {}
+        self._queue_sorts: dict[str, QueueSortPlugin] = {}
 
     def add_filter(self, plugin: FilterPlugin) -> None:
         """Register a filter plugin."""
@@ -155,9 +159,32 @@ class Registry:
             raise ValueError(f"strategy {profile.name!r} registered twice")
         self._profiles[profile.name] = profile
 
+    def add_topology(self, plugin: TopologyPlugin) -> None:
+        """Register a topology plugin (a per-rack quota)."""
+        self._refuse_twice(plugin.name)
+        self._topologies[plugin.name] = plugin
+
+    def add_queue_sort(self, plugin: QueueSortPlugin) -> None:
+        """Register a queue-sort plugin."""
+        self._refuse_twice(plugin.name)
+        self._queue_sorts[plugin.name] = plugin
+
     def _refuse_twice(self, name: str) -> None:
-        if name in self._filters or name in self._scores:
+        if name in self.plugin_names():
             raise ValueError(f"plugin {name!r} registered twice")
+
+    def topologies(self) -> list[TopologyPlugin]:
+        """All topology plugins, in registration order."""
+        return list(self._topologies.values())
+
+    def queue_sort(self, name: str) -> QueueSortPlugin:
+        """The queue-sort plugin called ``name``."""
+        if name not in self._queue_sorts:
+            known = sorted(self._queue_sorts)
+            raise KeyError(
+                f"unknown queue-sort plugin {name!r}{_hint(name, known)} (known: {', '.join(known)})"
+            )
+        return self._queue_sorts[name]
 
     def merge(self, other: Registry) -> Registry:
         """A new registry holding this one's plugins and strategies, then ``other``'s
@@ -168,6 +195,10 @@ class Registry:
                 out.add_filter(f)
             for s in reg._scores.values():
                 out.add_score(s)
+            for t in reg._topologies.values():
+                out.add_topology(t)
+            for q in reg._queue_sorts.values():
+                out.add_queue_sort(q)
             for p in reg._profiles.values():
                 out.add_profile(p)
         return out
@@ -180,6 +211,7 @@ class Registry:
         out = Registry()
         out._filters, out._scores = dict(self._filters), dict(self._scores)
         out._profiles = dict(self._profiles)
+        out._topologies, out._queue_sorts = dict(self._topologies), dict(self._queue_sorts)
         for name, given in args.items():
             table: dict[str, Any]
             if name in out._filters:
@@ -211,8 +243,8 @@ class Registry:
         return sorted(self._scores)
 
     def plugin_names(self) -> list[str]:
-        """Names of all filter and score plugins."""
-        return sorted([*self._filters, *self._scores])
+        """Names of all plugins: filter, score, topology and queue-sort."""
+        return sorted([*self._filters, *self._scores, *self._topologies, *self._queue_sorts])
 
     def profile_names(self) -> list[str]:
         """Names of the strategies, in registration order."""
@@ -227,6 +259,7 @@ class Registry:
                 f"unknown strategy {strategy!r}{_hint(strategy, known)} (known: {', '.join(known)})"
             )
         base = self._profiles[strategy]
+        self.queue_sort(base.queue_sort)
         for name in weights or {}:
             if name not in self._scores:
                 known = self.score_names()
@@ -245,15 +278,45 @@ def _hint(name: str, known: list[str]) -> str:
 
 @dataclass(frozen=True)
 class Profile:
-    """Weighted score plugins and how replicas are laid out over ranked nodes.
+    """Weighted score plugins, how replicas are laid out over ranked nodes, and the order
+    batches are placed in.
 
     ``fill="pack"`` fills the best node to its limit before the next (first-fit,
     best-fit); ``fill="spread"`` water-fills one replica per node per round (least
-    allocated). ``decreasing`` sorts batches largest first before placing.
+    allocated); ``fill="per-pod"`` packs, except GPU pods, which go one at a time through
+    the GPU kernel under the strategy of the profile's score plugin that names one
+    (``gpu_kernel_strategy``: ``GpuFragmentation``). ``queue_sort`` names the
+    queue-sort plugin ordering the batches.
     """
 
     name: str
     weights: dict[str, float] = field(default_factory=dict)
-    fill: Literal["pack", "spread"] = "pack"
-    decreasing: bool = True
-    gpu_per_pod: str | None = None  # GPU-fragmentation kernel strategy for GPU batches
+    fill: Literal["pack", "spread", "per-pod"] = "pack"
+    queue_sort: str = "DecreasingSize"
+
+
+class TopologyPlugin(Protocol):
+    """Replicas each rack may hold for ``batch`` (rack anti-affinity, rack spread)."""
+
+    name: str
+
+    def relevant(self, batch: PodBatch) -> bool: ...
+
+    def quota(self, batch: PodBatch, room: I64) -> I64:
+        """Per rack, given ``room``: the replicas each rack's live nodes could take."""
+        ...
+
+    def describe(self, batch: PodBatch) -> str:
+        """The rule in a few words, for reasons."""
+        ...
+
+
+class QueueSortPlugin(Protocol):
+    """The order a run's batches are placed in."""
+
+    name: str
+
+    def sort(self, batches: list[PodBatch], ref: Any) -> list[PodBatch]:
+        """``batches`` in placing order; ``ref``: the machine sizes are measured against
+        (``cpu_milli`` and ``memory_mib``)."""
+        ...

@@ -21,7 +21,9 @@ STRATEGIES: dict[str, Profile] = {
     # Best fit, keeping CPU-only pods off GPU nodes and placing GPU pods one by one with
     # fragmentation gradient descent (Weng et al., ATC 2023).
     "gpu-fragmentation": Profile(
-        "gpu-fragmentation", {"MostAllocated": 1.0, "GpuAvoidance": 2.0}, "pack", gpu_per_pod="fgd"
+        "gpu-fragmentation",
+        {"MostAllocated": 1.0, "GpuAvoidance": 2.0, "GpuFragmentation": 1.0},
+        "per-pod",
     ),
 }
 
