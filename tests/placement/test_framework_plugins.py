@@ -134,15 +134,34 @@ def test_queue_sort_plugins_order_batches() -> None:
 
 
 @pytest.mark.parametrize(("weight", "per_pod"), [(1.0, True), (0.0, False)])
-def test_fgd_is_a_score_plugin_of_the_per_pod_fill(weight: float, per_pod: bool) -> None:
-    # Two quarter-GPU pods on two one-GPU nodes, node 0 already half used. Packing by
-    # best fit's MostAllocated score and FGD both pick node 0 for the first, but with
-    # FGD the kernel places each pod, so its devices come from the kernel's choice.
+def test_fgd_is_a_score_plugin_of_the_per_pod_fill(
+    weight: float, per_pod: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # gpu-fragmentation's profile fills per pod: GPU pods go through the GPU kernel under
+    # the strategy its GpuFragmentation plugin names — unless that plugin is weighted 0,
+    # when they are packed as a batch like any other pod.
+    from underlay.placement import gpu_packing
+
+    calls: list[str] = []
+    real = gpu_packing.pack
+
+    def counting(*args: object, **kw: object) -> object:
+        calls.append(str(args[2]))
+        return real(*args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(gpu_packing, "pack", counting)
     profile = profile_for("gpu-fragmentation", {"GpuFragmentation": weight})
-    placer = make_placer("best-fit", [{"cpu": 8_000, "gpus": 1}] * 2, max_gpus=1)
-    placer = Placer(placer.pool, FixedNodes(), profile, default_registry())
-    assert placer.kernel == ("fgd" if per_pod else "")
     assert profile.fill == "per-pod"
+    pool = make_placer("best-fit", [{"cpu": 8_000, "gpus": 1}] * 2, max_gpus=1).pool
+    placer = Placer(pool, FixedNodes(), profile, default_registry())
+    batch = make_batch(replicas=3, cpu_milli=1_000, gpu_count=1, gpu_milli=250)
+    placer.expect([batch], ("L4",))
+    assert placer.place(batch).placed == 3
+    assert calls == (["fgd"] if per_pod else [])
+    # CPU pods are packed under either weight.
+    calls.clear()
+    assert placer.place(make_batch(replicas=2, key=1)).placed == 2
+    assert calls == []
 
 
 # ------------------------------------------------------------ one custom filter + score

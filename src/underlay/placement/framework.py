@@ -1,4 +1,5 @@
-"""The scheduler-like framework: pod batches, filter and score plugins, registry, profiles.
+"""The scheduler-like framework: pod batches, plugins (filter, score, topology, queue
+sort), the registry, profiles.
 
 Modelled on the Kubernetes scheduler framework: *filters* say how many replicas of a
 batch each node can still take (0 = filtered out, the reason as data); *scores* rank
@@ -97,6 +98,11 @@ class FilterPlugin(Protocol):
     opened (shown to the filters as a pool of one empty node of its template), and GPU
     pods placed one at a time (only nodes every filter accepts are candidates, and no
     node gets more replicas in one step than the filters allow it).
+
+    Optional: ``empty_fit(template, batch) -> int``, what :meth:`fit` would say of one
+    empty node of ``template``, without building a pool — the fast path for nodes about
+    to be opened (every built-in filter has it); ``with_args(args)`` for arguments from
+    the scenario file (:class:`Configurable`).
     """
 
     name: str
