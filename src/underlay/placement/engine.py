@@ -221,8 +221,8 @@ class Placer:
         rack_used = np.zeros(self.racks, np.int64)
         self._topology = next((t for t in self._topologies if t.relevant(batch)), None)
         self._quota = self._rack_quota(batch)
-        per_pod = bool(self.kernel and batch.needs_gpu and self._topology is None
-                       and batch.anti_affinity == "none")  # fmt: skip
+        plain = self._topology is None and batch.anti_affinity == "none"
+        per_pod = bool(self.kernel) and batch.needs_gpu and plain
         reason: Unfit | None = None
         among: I64 | None = None
         while remaining > 0:
