@@ -155,7 +155,6 @@ def import_graph() -> dict[str, set[str]]:
 
 
 PENDING: dict[tuple[str, str], str] = {
-    ("underlay.model.loading", "underlay.placement.plugins"): "issue 11 §1",
     ("underlay.model.scenario", "underlay.placement.plugins"): "issue 11 §1",
     ("underlay.model.settings", "underlay.placement.plugins"): "issue 11 §1",
 }

@@ -19,6 +19,7 @@ from underlay.analysis.results import SECTIONS, Analysis, Comparison, SubstrateA
 from underlay.defaults.catalog import Defaults, load_defaults
 from underlay.errors import ScenarioError
 from underlay.model.scenario import Scenario, Vm
+from underlay.placement.framework import Registry
 from underlay.placement.result import SubstratePlacement
 from underlay.placement.substrates import place_substrate
 from underlay.simulation.results import Simulation
@@ -49,8 +50,14 @@ def compare(
     strategy: str | None = None,
     on_substrate: Callable[[str], None] | None = None,
     on_pods: Callable[[int], None] | None = None,
+    registry: Registry | None = None,
 ) -> Comparison:
-    """Place and analyse ``scenario`` on each chosen substrate (default: all it lists)."""
+    """Place and analyse ``scenario`` on each chosen substrate (default: all it lists).
+
+    ``registry`` holds the placement plugins and strategies (the built-in ones when None;
+    ``default_registry().merge(own)`` adds a site's own); ``strategy`` may name one of its
+    strategies, which the scenario file itself cannot (the loader knows the built-in ones).
+    """
     if strategy is not None:
         scenario = scenario.model_copy(
             update={"placement": scenario.placement.model_copy(update={"strategy": strategy})}
@@ -68,7 +75,9 @@ def compare(
     for label in chosen:
         if on_substrate:
             on_substrate(label)
-        placement = place_substrate(scenario, defaults, label, progress=on_pods, peaks=peaks)
+        placement = place_substrate(
+            scenario, defaults, label, progress=on_pods, peaks=peaks, registry=registry
+        )
         placements.append(placement)
         statics.append(analyse_capacity(scenario, defaults, placement))
     return Comparison(scenario, defaults, statics, placements)
@@ -95,11 +104,13 @@ def place(
     label: str,
     *,
     progress: Callable[[int], None] | None = None,
+    registry: Registry | None = None,
 ) -> SubstratePlacement:
     """Place ``scenario`` on substrate ``label`` (drawing usage peaks when its VMs are sized
-    by them)."""
+    by them), with ``registry``'s plugins (the built-in ones when None)."""
+    peaks = _peaks(scenario, defaults, [label])
     return place_substrate(
-        scenario, defaults, label, progress=progress, peaks=_peaks(scenario, defaults, [label])
+        scenario, defaults, label, progress=progress, peaks=peaks, registry=registry
     )
 
 

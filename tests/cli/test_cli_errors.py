@@ -125,6 +125,9 @@ def test_pod_larger_than_any_host_is_reported_unplaced(write_yaml: WriteYaml) ->
         assert row["resource"] == "cpu_milli"
         assert row["requested"] >= 100_000
         assert 0 < row["capacity"] < 64_000
+        # No host bought would take 100 cores: the CPU-and-memory filter refused it.
+        assert row["plugin"] == "NodeResourcesFit"
+        assert row["status"] == "UnschedulableAndUnresolvable"
 
 
 def test_unplaced_pods_show_in_the_terminal_table(write_yaml: WriteYaml) -> None:
@@ -134,6 +137,8 @@ def test_unplaced_pods_show_in_the_terminal_table(write_yaml: WriteYaml) -> None
     assert "Unplaced pods on" in stdout
     assert "t/t/huge" in stdout
     assert "cpu_milli" in stdout
+    assert "[NodeResourcesFit]" in stdout
+    assert "more hosts would not help" in stdout
 
 
 def test_output_file_is_written_whole(write_yaml: WriteYaml, tmp_path: Path) -> None:

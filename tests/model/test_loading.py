@@ -163,6 +163,42 @@ CASES: list[tuple[str, Callable[[str], str], int | None, list[str]]] = [
         ["placement.strategy", "worst-fit"],
     ),
     (
+        "misspelt strategy",
+        lambda b: b + "placement:\n  strategy: best-fitt\n",
+        14,
+        ["placement.strategy", "unknown strategy 'best-fitt'", "did you mean 'best-fit'?"],
+    ),
+    (
+        "misspelt score plugin weight",
+        lambda b: b + "placement:\n  weights:\n    MostAlocated: 2\n",
+        15,
+        ["placement.weights.MostAlocated", "did you mean 'MostAllocated'?"],
+    ),
+    (
+        "plugin arguments for an unknown plugin",
+        lambda b: b + "placement:\n  args:\n    NodeResourceFit: {headroom_percent: 10}\n",
+        15,
+        ["placement.args.NodeResourceFit", "did you mean 'NodeResourcesFit'?"],
+    ),
+    (
+        "unknown plugin argument",
+        lambda b: b + "placement:\n  args:\n    NodeResourcesFit: {headroom_percnt: 10}\n",
+        15,
+        ["placement.args.NodeResourcesFit", "unknown argument 'headroom_percnt'"],
+    ),
+    (
+        "plugin argument out of range",
+        lambda b: b + "placement:\n  args:\n    NodeResourcesFit: {headroom_percent: 95}\n",
+        15,
+        ["placement.args.NodeResourcesFit", "headroom_percent must be 0 to 90 (got 95)"],
+    ),
+    (
+        "arguments for a plugin that takes none",
+        lambda b: b + "placement:\n  args:\n    PodSlots: {x: 1}\n",
+        15,
+        ["placement.args.PodSlots", "takes no arguments"],
+    ),
+    (
         "missing required field",
         lambda b: b.replace("        replicas: 3\n", ""),
         10,

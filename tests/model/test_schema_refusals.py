@@ -141,6 +141,7 @@ BAD: dict[str, dict[str, Any]] = {
     "strategy 'worst-fit'": scenario_dict(placement={"strategy": "worst-fit"}),
     "unknown score plugin": scenario_dict(placement={"weights": {"Nope": 1}}),
     "score weight -1": scenario_dict(placement={"weights": {"MostAllocated": -1}}),
+    "arguments of an unknown plugin": scenario_dict(placement={"args": {"Nope": {"x": 1}}}),
     "node reservation 'openshift'": scenario_dict(kubernetes={"node_reservation": "openshift"}),
     "step 0 minutes": scenario_dict(simulation={"step_minutes": 0}),
     "seed -1": scenario_dict(simulation={"seed": -1}),
@@ -183,6 +184,10 @@ BEYOND_A_SCHEMA: dict[str, dict[str, Any]] = {
     "peak watts below idle": host(power={"idle_watts": 500, "peak_watts": 400}),
     "power points falling": host(power={"points": [float(w) for w in range(10, -1, -1)]}),
     "250 pods in a /24": tenant(max_pods={"per_node": 250}),
+    # a plugin's own arguments: the registry's plugin checks them
+    "headroom 95 %": scenario_dict(
+        placement={"args": {"NodeResourcesFit": {"headroom_percent": 95}}}
+    ),
     "every weight zero": scenario_dict(
         weights={"performance": 0, "versions": 0, "isolation": 0, "sla": 0, "cost": 0}
     ),

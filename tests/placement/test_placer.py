@@ -301,7 +301,7 @@ def test_scores_are_bounded(name: str) -> None:
     too_big = make_batch(cpu_milli=20_000, memory_mib=10**6)
     every = np.arange(placer.pool.n)
     assert np.isfinite(plugin.score(placer.pool, too_big, every)).all()
-    weighted = placer._weighted(too_big, every, [(plugin, 2.0)])
+    weighted = placer.weighted(too_big, every, [(plugin, 2.0)])
     assert ((weighted >= 0) & (weighted <= 200)).all()
 
 

@@ -286,6 +286,8 @@ def _unplaced_rows(p: SubstratePlacement) -> list[UnplacedRow]:
                 u.reason.free,
                 u.reason.capacity,
                 u.reason.detail,
+                u.reason.plugin,
+                u.reason.status,
             )
         )
     return unplaced

@@ -53,6 +53,8 @@ class UnplacedRow:
     free: float
     capacity: float
     detail: str
+    plugin: str = ""  # the filter plugin that refused ("" when none decided)
+    status: str = "Unschedulable"  # or "UnschedulableAndUnresolvable": more hosts won't help
 
 
 @dataclass(frozen=True)

@@ -109,19 +109,7 @@ def _against_defaults(scenario: Scenario) -> list[tuple[_Loc, str]]:
         problems.append((("overrides", *loc), _message(err, loc, Defaults)))
     if problems:
         return problems
-    from underlay.placement.plugins import default_registry
-
-    plugins = sorted(default_registry().score_names())
-    for name in scenario.placement.weights:
-        if name not in plugins:
-            hint = difflib.get_close_matches(name, plugins, n=1, cutoff=0.6)
-            fix = f"; did you mean {hint[0]!r}?" if hint else ""
-            problems.append(
-                (
-                    ("placement", "weights", name),
-                    f"unknown score plugin {_clip(name)}{fix} (known: {', '.join(plugins)})",
-                )
-            )
+    # Strategy, score-plugin and plugin-argument names: PlacementSettings checks them.
     defaults = load_defaults(scenario.overrides)
     for i, sub in enumerate(scenario.substrates):
         if isinstance(sub, Vm) and sub.hypervisor not in defaults.hypervisors:

@@ -276,7 +276,8 @@ def scenario_json_schema() -> dict[str, Any]:
     Pydantic's schema of :class:`Scenario`, plus what pydantic cannot say by itself: the
     tenant shorthand (``workloads:`` and the cluster settings written directly under a
     tenant stand for one cluster, named by :func:`cluster_name_for`), the quantity
-    patterns, the score plugins ``placement.weights`` may name, and patterns that end
+    patterns, the strategies, score plugins (``placement.weights``) and plugins
+    (``placement.args``) of the built-in placement registry, and patterns that end
     where the loader's do. What the schema cannot check are references between parts of
     the file (unique names, host models and isolation classes named elsewhere, GPU models
     on some host), comparisons of two values (limits against requests, peak against idle
@@ -301,8 +302,11 @@ def scenario_json_schema() -> dict[str, Any]:
 
     from underlay.placement.plugins import default_registry
 
-    weights = schema["$defs"]["PlacementSettings"]["properties"]["weights"]
-    weights["propertyNames"] = {"enum": default_registry().score_names()}
+    registry = default_registry()
+    placement = schema["$defs"]["PlacementSettings"]["properties"]
+    placement["weights"]["propertyNames"] = {"enum": registry.score_names()}
+    placement["strategy"]["enum"] = registry.profile_names()
+    placement["args"]["propertyNames"] = {"enum": registry.plugin_names()}
     _end_patterns_at_the_end(schema)
     _refuse_nan(schema)
     schema["$defs"]["NaN"] = {

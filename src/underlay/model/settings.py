@@ -8,7 +8,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     Field,
-    field_validator,
     model_validator,
 )
 
@@ -41,35 +40,49 @@ class KubernetesSettings(_Model):
 
 
 class PlacementSettings(_Model):
-    """How pods are packed."""
+    """How pods are packed: a strategy of the placement registry, score weights over its
+    profile, and arguments of plugins that take some (``placement.args``)."""
 
-    strategy: Literal[
-        "first-fit-decreasing",
-        "best-fit",
-        "least-allocated",
-        "dominant-resource",
-        "gpu-fragmentation",
-    ] = "best-fit"
+    strategy: str = Field(
+        default="best-fit",
+        description="a strategy of the placement registry (see the README's placement section)",
+    )
     weights: dict[str, Annotated[float, Field(ge=0, le=1000), _NUMERIC]] = Field(
         default_factory=dict,
         description="score plugin weights (0 to 1,000) overriding the strategy's profile",
     )
+    args: dict[str, dict[str, Annotated[float, Field(ge=-1e9, le=1e9), _NUMERIC]]] = Field(
+        default_factory=dict,
+        description="plugin arguments by plugin name, e.g. "
+        "{NodeResourcesFit: {headroom_percent: 10}}",
+    )
 
-    @field_validator("weights")
-    @classmethod
-    def _known_plugins(cls, weights: dict[str, float]) -> dict[str, float]:
-        if weights:
-            # The placer always runs the default registry's plugins (placement.plugins).
-            from underlay.placement.plugins import default_registry
+    @model_validator(mode="after")
+    def _known_to_the_registry(self) -> PlacementSettings:
+        # The loader checks names against the built-in registry (placement.plugins);
+        # the Python API's compare(registry=...) checks them against its own.
+        from underlay.placement.plugins import default_registry
 
-            known = default_registry().score_names()
-            for name in weights:
-                if name not in known:
-                    raise ValueError(
-                        f"{at(name)}unknown score plugin {name!r}{_did_you_mean(name, known)} "
-                        f"(known: {', '.join(known)})"
-                    )
-        return weights
+        registry = default_registry()
+        known = registry.profile_names()
+        if self.strategy not in known:
+            raise ValueError(
+                f"{at('strategy')}unknown strategy {self.strategy!r}"
+                f"{_did_you_mean(self.strategy, known)} (known: {', '.join(known)})"
+            )
+        known = registry.score_names()
+        for name in self.weights:
+            if name not in known:
+                raise ValueError(
+                    f"{at('weights', name)}unknown score plugin {name!r}"
+                    f"{_did_you_mean(name, known)} (known: {', '.join(known)})"
+                )
+        for name, given in self.args.items():
+            try:
+                registry.configure({name: given})
+            except ValueError as exc:
+                raise ValueError(f"{at('args', name)}{exc}") from None
+        return self
 
 
 class SimulationSettings(_Model):

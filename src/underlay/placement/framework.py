@@ -1,4 +1,5 @@
-"""The scheduler-like framework: pod batches, filter and score plugins, registry, profiles.
+"""The scheduler-like framework: pod batches, plugins (filter, score, topology, queue
+sort), the registry, profiles.
 
 Modelled on the Kubernetes scheduler framework: *filters* say how many replicas of a
 batch each node can still take (0 = filtered out, the reason as data); *scores* rank
@@ -9,8 +10,10 @@ a group of identical pods (the replicas of one workload), so one call places the
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Literal, Protocol
+import difflib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -19,11 +22,14 @@ from underlay.placement.pool import NodePool
 
 __all__ = [
     "UNLIMITED",
+    "Configurable",
     "FilterPlugin",
     "PodBatch",
     "Profile",
+    "QueueSortPlugin",
     "Registry",
     "ScorePlugin",
+    "TopologyPlugin",
     "Unfit",
 ]
 
@@ -92,6 +98,11 @@ class FilterPlugin(Protocol):
     opened (shown to the filters as a pool of one empty node of its template), and GPU
     pods placed one at a time (only nodes every filter accepts are candidates, and no
     node gets more replicas in one step than the filters allow it).
+
+    Optional: ``empty_fit(template, batch) -> int``, what :meth:`fit` would say of one
+    empty node of ``template``, without building a pool — the fast path for nodes about
+    to be opened (every built-in filter has it); ``with_args(args)`` for arguments from
+    the scenario file (:class:`Configurable`).
     """
 
     name: str
@@ -113,24 +124,113 @@ class ScorePlugin(Protocol):
     def score(self, pool: NodePool, batch: PodBatch, nodes: I64) -> F64: ...
 
 
+class Configurable(Protocol):
+    """A plugin that takes arguments from the scenario file (``placement.args``)."""
+
+    name: str
+
+    def with_args(self, args: Mapping[str, float]) -> Configurable:
+        """A copy of the plugin under ``args``; ValueError naming a bad argument."""
+        ...
+
+
 class Registry:
-    """Named plugins; refuses duplicate names."""
+    """Named plugins and strategies (profiles); refuses duplicate names.
+
+    One registry holds everything placement may use: filters, scores and the strategies
+    a scenario may name. :meth:`merge` adds another registry's (a site's own plugins to
+    the built-in ones); :meth:`configure` applies a scenario's ``placement.args``.
+    """
 
     def __init__(self) -> None:
         self._filters: dict[str, FilterPlugin] = {}
         self._scores: dict[str, ScorePlugin] = {}
+        self._profiles: dict[str, Profile] = {}
+        self._topologies: dict[str, TopologyPlugin] = {}
+        self._queue_sorts: dict[str, QueueSortPlugin] = {}
 
     def add_filter(self, plugin: FilterPlugin) -> None:
         """Register a filter plugin."""
-        if plugin.name in self._filters or plugin.name in self._scores:
-            raise ValueError(f"plugin {plugin.name!r} registered twice")
+        self._refuse_twice(plugin.name)
         self._filters[plugin.name] = plugin
 
     def add_score(self, plugin: ScorePlugin) -> None:
         """Register a score plugin."""
-        if plugin.name in self._scores or plugin.name in self._filters:
-            raise ValueError(f"plugin {plugin.name!r} registered twice")
+        self._refuse_twice(plugin.name)
         self._scores[plugin.name] = plugin
+
+    def add_profile(self, profile: Profile) -> None:
+        """Register a strategy: a profile of score plugins the scenario may name."""
+        if profile.name in self._profiles:
+            raise ValueError(f"strategy {profile.name!r} registered twice")
+        self._profiles[profile.name] = profile
+
+    def add_topology(self, plugin: TopologyPlugin) -> None:
+        """Register a topology plugin (a per-rack quota)."""
+        self._refuse_twice(plugin.name)
+        self._topologies[plugin.name] = plugin
+
+    def add_queue_sort(self, plugin: QueueSortPlugin) -> None:
+        """Register a queue-sort plugin."""
+        self._refuse_twice(plugin.name)
+        self._queue_sorts[plugin.name] = plugin
+
+    def _refuse_twice(self, name: str) -> None:
+        if name in self.plugin_names():
+            raise ValueError(f"plugin {name!r} registered twice")
+
+    def topologies(self) -> list[TopologyPlugin]:
+        """All topology plugins, in registration order."""
+        return list(self._topologies.values())
+
+    def queue_sort(self, name: str) -> QueueSortPlugin:
+        """The queue-sort plugin called ``name``."""
+        if name not in self._queue_sorts:
+            known = sorted(self._queue_sorts)
+            raise KeyError(
+                f"unknown queue-sort plugin {name!r}{_hint(name, known)} (known: {', '.join(known)})"
+            )
+        return self._queue_sorts[name]
+
+    def merge(self, other: Registry) -> Registry:
+        """A new registry holding this one's plugins and strategies, then ``other``'s
+        (ValueError on a name both hold)."""
+        out = Registry()
+        for reg in (self, other):
+            for f in reg._filters.values():
+                out.add_filter(f)
+            for s in reg._scores.values():
+                out.add_score(s)
+            for t in reg._topologies.values():
+                out.add_topology(t)
+            for q in reg._queue_sorts.values():
+                out.add_queue_sort(q)
+            for p in reg._profiles.values():
+                out.add_profile(p)
+        return out
+
+    def configure(self, args: Mapping[str, Mapping[str, float]]) -> Registry:
+        """A copy with each plugin named in ``args`` built under its arguments
+        (ValueError naming an unknown plugin, one that takes none, or a bad argument)."""
+        if not args:
+            return self
+        out = Registry()
+        out._filters, out._scores = dict(self._filters), dict(self._scores)
+        out._profiles = dict(self._profiles)
+        out._topologies, out._queue_sorts = dict(self._topologies), dict(self._queue_sorts)
+        for name, given in args.items():
+            table: dict[str, Any]
+            if name in out._filters:
+                table = out._filters
+            elif name in out._scores:
+                table = out._scores
+            else:
+                raise ValueError(f"unknown plugin {name!r}{_hint(name, self.plugin_names())}")
+            with_args = getattr(table[name], "with_args", None)
+            if with_args is None:
+                raise ValueError(f"plugin {name!r} takes no arguments")
+            table[name] = with_args(dict(given))
+        return out
 
     def filters(self) -> list[FilterPlugin]:
         """All filters, in registration order."""
@@ -148,18 +248,81 @@ class Registry:
         """Names of all score plugins."""
         return sorted(self._scores)
 
+    def plugin_names(self) -> list[str]:
+        """Names of all plugins: filter, score, topology and queue-sort."""
+        return sorted([*self._filters, *self._scores, *self._topologies, *self._queue_sorts])
+
+    def profile_names(self) -> list[str]:
+        """Names of the strategies, in registration order."""
+        return list(self._profiles)
+
+    def profile(self, strategy: str, weights: Mapping[str, float] | None = None) -> Profile:
+        """The profile of ``strategy`` with ``weights`` overriding its plugin weights
+        (KeyError with a did-you-mean on an unknown strategy or score plugin)."""
+        if strategy not in self._profiles:
+            known = self.profile_names()
+            raise KeyError(
+                f"unknown strategy {strategy!r}{_hint(strategy, known)} (known: {', '.join(known)})"
+            )
+        base = self._profiles[strategy]
+        self.queue_sort(base.queue_sort)
+        for name in weights or {}:
+            if name not in self._scores:
+                known = self.score_names()
+                raise KeyError(
+                    f"unknown score plugin {name!r}{_hint(name, known)} (known: {', '.join(known)})"
+                )
+        if not weights:
+            return base
+        return replace(base, weights={**base.weights, **weights})
+
+
+def _hint(name: str, known: list[str]) -> str:
+    match = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    return f"; did you mean {match[0]!r}?" if match else ""
+
 
 @dataclass(frozen=True)
 class Profile:
-    """Weighted score plugins and how replicas are laid out over ranked nodes.
+    """Weighted score plugins, how replicas are laid out over ranked nodes, and the order
+    batches are placed in.
 
     ``fill="pack"`` fills the best node to its limit before the next (first-fit,
     best-fit); ``fill="spread"`` water-fills one replica per node per round (least
-    allocated). ``decreasing`` sorts batches largest first before placing.
+    allocated); ``fill="per-pod"`` packs, except GPU pods, which go one at a time through
+    the GPU kernel under the strategy of the profile's score plugin that names one
+    (``gpu_kernel_strategy``: ``GpuFragmentation``). ``queue_sort`` names the
+    queue-sort plugin ordering the batches.
     """
 
     name: str
     weights: dict[str, float] = field(default_factory=dict)
-    fill: Literal["pack", "spread"] = "pack"
-    decreasing: bool = True
-    gpu_per_pod: str | None = None  # GPU-fragmentation kernel strategy for GPU batches
+    fill: Literal["pack", "spread", "per-pod"] = "pack"
+    queue_sort: str = "DecreasingSize"
+
+
+class TopologyPlugin(Protocol):
+    """Replicas each rack may hold for ``batch`` (rack anti-affinity, rack spread)."""
+
+    name: str
+
+    def relevant(self, batch: PodBatch) -> bool: ...
+
+    def quota(self, batch: PodBatch, room: I64) -> I64:
+        """Per rack, given ``room``: the replicas each rack's live nodes could take."""
+        ...
+
+    def describe(self, batch: PodBatch) -> str:
+        """The rule in a few words, for reasons."""
+        ...
+
+
+class QueueSortPlugin(Protocol):
+    """The order a run's batches are placed in."""
+
+    name: str
+
+    def sort(self, batches: list[PodBatch], ref: Any) -> list[PodBatch]:
+        """``batches`` in placing order; ``ref``: the machine sizes are measured against
+        (``cpu_milli`` and ``memory_mib``)."""
+        ...

@@ -244,67 +244,23 @@ def pack(
             f"nodes have {len(nodes.model_names)}"
         )
     n_nodes, n_pods = nodes.n_nodes, pods.n_pods
-    st = _State(
-        cpu=nodes.cpu_free_milli.copy(),
-        mem=nodes.memory_free_mib.copy(),
-        gpu=nodes.gpu_free_milli.astype(np.int64),
-        model=nodes.gpu_model.astype(np.int64),
-        version=np.zeros(n_nodes, dtype=np.int64),
-        cpu_cap=_cap(nodes.cpu_capacity_milli),
-        mem_cap=_cap(nodes.memory_capacity_mib),
-        gpu_cap=_cap(nodes.gpu_count * FULL_GPU_MILLI),
-        cpu_max=_fleet_max(nodes.cpu_capacity_milli),
-        gpu_max=_fleet_max(nodes.gpu_count * FULL_GPU_MILLI),
-    )
+    st = _initial_state(nodes)
     scorer = _scorer(strategy, st, pods, typical, len(nodes.model_names))
     node_of_pod = np.full(n_pods, -1, dtype=np.int64)
     gpu_mask = np.zeros(n_pods, dtype=np.int64)
     reason = np.zeros(n_pods, dtype=np.int8)
-
-    # One cache row per distinct request; pods of the same request share scores.
-    if n_pods:
-        rows = np.column_stack(
-            [
-                pods.cpu_milli,
-                pods.memory_mib,
-                pods.num_gpu,
-                pods.gpu_milli,
-                pods.allowed_models.astype(np.int64),
-            ]
-        )
-        _, first, key_of_pod = np.unique(rows, axis=0, return_index=True, return_inverse=True)
-        key_of_pod = key_of_pod.reshape(-1)
-    else:
-        first = key_of_pod = np.zeros(0, dtype=np.int64)
+    first, keys = _request_keys(pods)
     max_rows = max(1, _CACHE_ENTRIES // max(n_nodes, 1))
     cache: dict[int, _CacheRow] = {}
     all_nodes = np.arange(n_nodes, dtype=np.int64)
     bit_index = np.arange(nodes.max_gpus, dtype=np.int64)
-    keys = key_of_pod.tolist()
     for i in range(n_pods):
         key = keys[i]
         row = cache.get(key)
         if row is None:
-            j = int(first[key])
             if len(cache) >= max_rows:
                 del cache[next(iter(cache))]
-            allowed = pods.allowed_models[j]
-            model_ok = allowed[st.model] if allowed.size else np.ones(n_nodes, np.bool_)
-            req = _Request(
-                int(pods.cpu_milli[j]),
-                int(pods.memory_mib[j]),
-                int(pods.num_gpu[j]),
-                int(pods.gpu_milli[j]),
-                allowed,
-            )
-            row = _CacheRow(
-                req=req,
-                score=np.empty(n_nodes),
-                mask=np.zeros(n_nodes, dtype=np.int64),
-                version=np.full(n_nodes, -1, dtype=np.int64),
-                model_ok=model_ok,
-            )
-            cache[key] = row
+            row = cache[key] = _cache_row(pods, int(first[key]), st)
         req = row.req
         stale = np.flatnonzero(row.version != st.version)
         if stale.size:
@@ -330,7 +286,68 @@ def pack(
         scorer.commit(st, node)
         node_of_pod[i] = node
         gpu_mask[i] = bits
+    return _result(strategy, nodes, st, node_of_pod, gpu_mask, reason)
 
+
+def _initial_state(nodes: GpuNodes) -> _State:
+    """The kernel's working copy of ``nodes``."""
+    return _State(
+        cpu=nodes.cpu_free_milli.copy(),
+        mem=nodes.memory_free_mib.copy(),
+        gpu=nodes.gpu_free_milli.astype(np.int64),
+        model=nodes.gpu_model.astype(np.int64),
+        version=np.zeros(nodes.n_nodes, dtype=np.int64),
+        cpu_cap=_cap(nodes.cpu_capacity_milli),
+        mem_cap=_cap(nodes.memory_capacity_mib),
+        gpu_cap=_cap(nodes.gpu_count * FULL_GPU_MILLI),
+        cpu_max=_fleet_max(nodes.cpu_capacity_milli),
+        gpu_max=_fleet_max(nodes.gpu_count * FULL_GPU_MILLI),
+    )
+
+
+def _request_keys(pods: GpuPods) -> tuple[I64, list[int]]:
+    """One cache key per distinct request (pods of the same request share scores): the
+    first pod of each key, and each pod's key."""
+    if not pods.n_pods:
+        return np.zeros(0, dtype=np.int64), []
+    rows = np.column_stack(
+        [
+            pods.cpu_milli,
+            pods.memory_mib,
+            pods.num_gpu,
+            pods.gpu_milli,
+            pods.allowed_models.astype(np.int64),
+        ]
+    )
+    _, first, key_of_pod = np.unique(rows, axis=0, return_index=True, return_inverse=True)
+    keys: list[int] = key_of_pod.reshape(-1).tolist()
+    return first, keys
+
+
+def _cache_row(pods: GpuPods, j: int, st: _State) -> _CacheRow:
+    """An empty cache row for the request of pod ``j`` (every node stale)."""
+    n_nodes = len(st.cpu)
+    allowed = pods.allowed_models[j]
+    model_ok = allowed[st.model] if allowed.size else np.ones(n_nodes, np.bool_)
+    req = _Request(
+        int(pods.cpu_milli[j]),
+        int(pods.memory_mib[j]),
+        int(pods.num_gpu[j]),
+        int(pods.gpu_milli[j]),
+        allowed,
+    )
+    return _CacheRow(
+        req=req,
+        score=np.empty(n_nodes),
+        mask=np.zeros(n_nodes, dtype=np.int64),
+        version=np.full(n_nodes, -1, dtype=np.int64),
+        model_ok=model_ok,
+    )
+
+
+def _result(
+    strategy: str, nodes: GpuNodes, st: _State, node_of_pod: I64, gpu_mask: I64, reason: I8
+) -> GpuPackResult:
     after = GpuNodes(
         cpu_free_milli=st.cpu,
         memory_free_mib=st.mem,

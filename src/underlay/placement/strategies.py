@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import replace
+
 from underlay.placement.framework import Profile
 
 __all__ = ["STRATEGIES", "profile_for"]
@@ -18,16 +21,15 @@ STRATEGIES: dict[str, Profile] = {
     # Best fit, keeping CPU-only pods off GPU nodes and placing GPU pods one by one with
     # fragmentation gradient descent (Weng et al., ATC 2023).
     "gpu-fragmentation": Profile(
-        "gpu-fragmentation", {"MostAllocated": 1.0, "GpuAvoidance": 2.0}, "pack", gpu_per_pod="fgd"
+        "gpu-fragmentation",
+        {"MostAllocated": 1.0, "GpuAvoidance": 2.0, "GpuFragmentation": 1.0},
+        "per-pod",
     ),
 }
 
 
-def profile_for(strategy: str, weights: dict[str, float] | None = None) -> Profile:
-    """The profile of ``strategy`` with ``weights`` overriding its plugin weights."""
+def profile_for(strategy: str, weights: Mapping[str, float] | None = None) -> Profile:
+    """The built-in profile of ``strategy`` with ``weights`` overriding its plugin weights
+    (a registry's own strategies: :meth:`~underlay.placement.framework.Registry.profile`)."""
     base = STRATEGIES[strategy]
-    if not weights:
-        return base
-    return Profile(
-        base.name, {**base.weights, **weights}, base.fill, base.decreasing, base.gpu_per_pod
-    )
+    return replace(base, weights={**base.weights, **weights}) if weights else base

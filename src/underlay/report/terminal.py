@@ -181,6 +181,10 @@ def render_comparison(
                         f"{u.resource}: requested {u.requested:g}, largest free {u.free:g}, "
                         f"capacity {u.capacity:g}" + (f" ({u.detail})" if u.detail else "")
                     )
+                if u.plugin:
+                    why += f" [{u.plugin}]"
+                if u.status != "Unschedulable":
+                    why += "; more hosts would not help"
                 line = markup_line(
                     "  {}/{}/{}: {} — {}", u.tenant, u.cluster, u.workload, pods, why
                 )

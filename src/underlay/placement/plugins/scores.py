@@ -11,6 +11,7 @@ from underlay.placement.pool import NodePool
 __all__ = [
     "DominantResourceAlignment",
     "GpuAvoidance",
+    "GpuFragmentation",
     "LeastAllocated",
     "MostAllocated",
     "NodeOrder",
@@ -96,3 +97,22 @@ class GpuAvoidance:
         has_free_gpu = pool.gpu_free[nodes].sum(axis=1) > 0
         out: F64 = np.where(has_free_gpu, 0.0, 100.0)
         return out
+
+
+class GpuFragmentation:
+    """Fragmentation gradient descent for GPU pods (Weng et al., USENIX ATC 2023).
+
+    Under a profile with ``fill="per-pod"`` GPU pods go one at a time through the GPU
+    kernel, which scores each node by how much the pod grows the cluster's expected GPU
+    fragmentation (:mod:`underlay.placement.gpu_fragmentation`); this plugin names that
+    kernel strategy. Other plugins of the profile add to the kernel's 0–100 node score.
+    It ranks nothing else: every node scores 0 for pods placed as a batch (0, not a
+    constant, so adding it changes no other plugin's sum by rounding).
+    """
+
+    name = "GpuFragmentation"
+    gpu_kernel_scores = True
+    gpu_kernel_strategy = "fgd"
+
+    def score(self, pool: NodePool, batch: PodBatch, nodes: I64) -> F64:
+        return np.zeros(len(nodes))

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -42,7 +41,7 @@ from underlay.placement.result import (
     Unplaced,
     WorkloadRef,
 )
-from underlay.placement.strategies import profile_for
+from underlay.placement.substrates.node_rows import PoolRows, node_table, stacked_column
 
 __all__ = ["PoolRows", "Progress", "SubstrateBuild", "flatten"]
 
@@ -65,29 +64,6 @@ def flatten(scenario: Scenario) -> tuple[list[ClusterRef], list[WorkloadRef]]:
     return clusters, workloads
 
 
-@dataclass
-class PoolRows:
-    """One pool of nodes and what the node table needs to know of its rows."""
-
-    pool: NodePool
-    role: int
-    cluster: I64 | int
-    is_vm: bool
-    size_cpu: I64
-    size_mem: I64
-    reserved_cpu: I64
-    reserved_mem: I64
-    system_cpu: int
-    system_mem: int
-    system_pods: int
-    vm_overhead_mem: I64 | int = 0
-    sandbox_cpu_per_pod: int = 0
-    sandbox_mem_per_pod: int = 0
-    cp_cpu: I64 | int = 0  # a stacked control plane's size, reserved on its nodes
-    cp_mem: I64 | int = 0
-    host_device: I64 | int = -1  # a GPU VM's device on its host
-
-
 class SubstrateBuild:
     """The shared state and helpers of one substrate placement run."""
 
@@ -102,9 +78,7 @@ class SubstrateBuild:
         self.scenario = scenario
         self.defaults = defaults
         self.progress = progress
-        self.profile: Profile = profile_for(scenario.placement.strategy, scenario.placement.weights)
-        self.registry: Registry = registry or default_registry()
-        _check_weights(self.registry, self.profile)
+        self.registry, self.profile = _configured(scenario, registry)
         self.clusters, self.workloads = flatten(scenario)
         self.gpu_models = sorted({m.gpus.model for m in scenario.hardware.host_models if m.gpus})
         self.racks = self._rack_count()
@@ -202,21 +176,9 @@ class SubstrateBuild:
         )
 
     def _ordered(self, batches: Iterable[PodBatch]) -> list[PodBatch]:
-        """GPU pods first (they decide which GPU hosts exist), then, in each part, the most
-        constrained first: anti-affine batches (most replicas first), rack-spread ones,
-        then the rest — largest first when the profile says so."""
-        ref = self.scenario.hardware.sizing_model
-
-        def key(b: PodBatch) -> tuple[bool, int, float, int]:
-            gpu = b.gpu_count * b.gpu_milli / GPU_WHOLE
-            share = max(b.cpu_milli / ref.cpu_milli, b.memory_mib / ref.memory_mib, gpu)
-            if b.anti_affinity != "none":
-                return (not b.needs_gpu, 0, -b.replicas, b.key)
-            if b.spread_racks:
-                return (not b.needs_gpu, 1, -b.replicas, b.key)
-            return (not b.needs_gpu, 2, -share if self.profile.decreasing else 0.0, b.key)
-
-        return sorted(batches, key=key)
+        """The batches in the order the profile's queue-sort plugin places them."""
+        queue = self.registry.queue_sort(self.profile.queue_sort)
+        return queue.sort(list(batches), self.scenario.hardware.sizing_model)
 
     def _place_all(self, placer: Placer, batches: list[PodBatch]) -> list[BatchResult]:
         placer.expect(batches, tuple(self.gpu_models))
@@ -301,7 +263,7 @@ class SubstrateBuild:
                 pool, role, cluster, False, size_cpu, size_mem,
                 np.array([r[0] for r in res], np.int64), np.array([r[1] for r in res], np.int64),
                 *system, sandbox_cpu_per_pod=sandbox[0], sandbox_mem_per_pod=sandbox[1],
-                cp_cpu=_stacked_column(stacked, pool.n, 0), cp_mem=_stacked_column(stacked, pool.n, 1),
+                cp_cpu=stacked_column(stacked, pool.n, 0), cp_mem=stacked_column(stacked, pool.n, 1),
             )
         )  # fmt: skip
 
@@ -415,7 +377,7 @@ class SubstrateBuild:
         )  # fmt: skip
 
     def result(self, kind: str, label: str) -> SubstratePlacement:
-        tables = [self._table(r) for r in self.rows]
+        tables = [node_table(r) for r in self.rows]
         nodes = NodeTable.concat(tables)
         models = self.scenario.hardware.host_models
         host_model = np.array(self.supply.hosts.model, np.int64)
@@ -487,52 +449,16 @@ class SubstrateBuild:
             return 0
         return sum(1 for role in self.supply.hosts.role if role != WORKER)
 
-    def _table(self, r: PoolRows) -> NodeTable:
-        def full(v: I64 | int) -> I64:
-            return np.full(r.pool.n, v, np.int64) if np.isscalar(v) else np.asarray(v, np.int64)
 
-        pool, n = r.pool, r.pool.n
-        used_pods = pool.live("cap_pods") - pool.live("free_pods")
-        return NodeTable(
-            host=pool.live("host").copy(),
-            cluster=full(r.cluster),
-            role=full(r.role),
-            is_vm=np.full(n, r.is_vm),
-            size_cpu=full(r.size_cpu),
-            size_mem=full(r.size_mem),
-            reserved_cpu=full(r.reserved_cpu),
-            reserved_mem=full(r.reserved_mem),
-            system_cpu=full(r.system_cpu),
-            system_mem=full(r.system_mem),
-            system_pods=full(r.system_pods),
-            vm_overhead_mem=full(r.vm_overhead_mem),
-            alloc_cpu=pool.live("cap_cpu").copy(),
-            alloc_mem=pool.live("cap_mem").copy(),
-            alloc_pods=pool.live("cap_pods").copy(),
-            used_cpu=pool.live("cap_cpu") - pool.live("free_cpu"),
-            used_mem=pool.live("cap_mem") - pool.live("free_mem"),
-            used_pods=used_pods,
-            sandbox_cpu=used_pods * r.sandbox_cpu_per_pod,
-            sandbox_mem=used_pods * r.sandbox_mem_per_pod,
-            control_plane_cpu=full(r.cp_cpu),
-            control_plane_mem=full(r.cp_mem),
-            host_gpu_device=full(r.host_device),
-            gpu_cap_milli=pool.gpu_cap[:n].sum(axis=1),
-            gpu_used_milli=(pool.gpu_cap[:n] - pool.gpu_free[:n]).sum(axis=1),
-        )
-
-
-def _stacked_column(stacked: dict[int, tuple[int, int]] | None, n: int, part: int) -> I64:
-    out = np.zeros(n, np.int64)
-    for node, values in (stacked or {}).items():
-        out[node] = values[part]
-    return out
-
-
-def _check_weights(registry: Registry, profile: Profile) -> None:
-    known = set(registry.score_names())
-    for name in profile.weights:
-        if name not in known:
-            raise ScenarioError(
-                f"placement.weights: unknown score plugin {name!r} (known: {', '.join(sorted(known))})"
-            )
+def _configured(scenario: Scenario, registry: Registry | None) -> tuple[Registry, Profile]:
+    """The registry under the scenario's ``placement.args`` and the strategy's profile
+    (ScenarioError naming the field on an unknown name or a bad argument)."""
+    placement = scenario.placement
+    try:
+        configured = (registry or default_registry()).configure(placement.args)
+    except ValueError as exc:
+        raise ScenarioError(f"placement.args: {exc}") from None
+    try:
+        return configured, configured.profile(placement.strategy, placement.weights)
+    except KeyError as exc:
+        raise ScenarioError(f"placement: {exc.args[0]}") from None
