@@ -244,7 +244,7 @@ def test_every_part_of_a_score_is_shown_under_its_own_name(
         # displayed unit either way
         want = [figure(s["factors"][factor]["parts"]) for s in subs]
         assert cells == pytest.approx(want, abs=unit / 2 + 1e-9), label
-    worst = ["×" + f"{s['factors']['performance']['parts']['latency_p95_worst']:.1f}" for s in subs]
+    worst = [f"{s['factors']['performance']['parts']['latency_p95_worst']:.1f}×" for s in subs]
     (row,) = [x for x in md.splitlines() if x.startswith("| performance: p95 latency")]
     assert all(f"(worst {w})" in row or f"| {w} |" in row for w in worst)
 

@@ -25,6 +25,11 @@ __all__ = ["SUBSTRATE_COLUMNS", "TENANT_COLUMNS", "Column", "substrate_columns",
 
 Row = TypeVar("Row")
 
+PLACEMENT_COST_UNIT = "USD / month, no ops, power at allocation"
+"""The unit of the placement's own cost estimate (``cost_per_month_usd``): capex, licences
+and power at the allocated (requested) load, without operations; shown where the cost
+analysis did not run."""
+
 
 @dataclass(frozen=True)
 class Column(Generic[Row]):
@@ -101,9 +106,7 @@ SUBSTRATE_COLUMNS: list[Column[SubstrateCapacity]] = [
     Column("stranded mostly by", "", _stranded_cause),
     Column("versions", "per host (max)", lambda s: str(s.versions_per_host_max)),
     Column("tenants", "per kernel (max)", lambda s: str(s.tenants_per_kernel_max)),
-    Column(
-        "cost", "USD / month, power at requests", lambda s: usd(s.cost_per_month_usd, symbol=False)
-    ),
+    Column("cost", PLACEMENT_COST_UNIT, lambda s: usd(s.cost_per_month_usd, symbol=False)),
     Column("unplaced", "pods", lambda s: f"{s.pods - s.pods_placed:,}"),
 ]
 
@@ -158,5 +161,5 @@ TENANT_COLUMNS: list[Column[TenantCapacity]] = [
     Column("hosts", "touched", lambda t: f"{t.hosts:,}"),
     Column("CP", "machines", lambda t: f"{t.control_plane_machines:,}"),
     Column("shares kernel with", "", lambda t: ", ".join(t.shares_kernel_with) or "–", "left"),
-    Column("cost", "USD / month", lambda t: usd(t.cost_per_month_usd, symbol=False)),
+    Column("cost", PLACEMENT_COST_UNIT, lambda t: usd(t.cost_per_month_usd, symbol=False)),
 ]

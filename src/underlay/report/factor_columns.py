@@ -15,7 +15,7 @@ from underlay.analysis.failures import SubstrateFailures, TenantFailures
 from underlay.analysis.lifecycle import SubstrateLifecycle, TenantLifecycle
 from underlay.decision.results import FactorScore
 from underlay.report.columns import Column
-from underlay.report.units import usd
+from underlay.report.units import times, usd
 
 __all__ = [
     "COST_ROWS",
@@ -244,7 +244,7 @@ FACTOR_PARTS: dict[str, list[FactorPart]] = {
             "latency_p95",
             "p95 latency (× an idle host)",
             "p95 latency",
-            lambda x: f"×{x:.1f}",
+            times,
             worst="latency_p95_worst",
         ),
         FactorPart("pods_unplaced", "pods not placed", "pods unplaced", lambda x: f"{x:,.0f}"),

@@ -234,7 +234,7 @@ def _cost(c: Comparison, analysis: Analysis | None) -> Section:
     if not costs:
         st = c.substrates
         table = per_tenant(
-            "Cost per tenant, a month (power at requests)",
+            "Cost per tenant (USD / month, no ops, power at allocation)",
             names,
             [s.name for s in st],
             lambda i, j: usd(st[j].tenants[i].cost_per_month_usd),

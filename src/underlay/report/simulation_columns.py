@@ -7,6 +7,7 @@ the per-tenant cell is terminal markup made of figures only.
 from __future__ import annotations
 
 from underlay.report.columns import Column
+from underlay.report.units import times
 from underlay.simulation.results import SubstrateSimulation, TenantSimulation
 
 __all__ = ["SIMULATION_ROWS", "tenant_sim_cell"]
@@ -79,7 +80,7 @@ def tenant_sim_cell(t: TenantSimulation) -> str:
     lines = [f"unmet {t.unmet_percent:.2f}% · SLA {sla}"]
     extras = []
     if t.latency_inflation_p95 > 1.0:
-        extras.append(f"p95 latency ×{t.latency_inflation_p95:.1f}")
+        extras.append(f"p95 latency {times(t.latency_inflation_p95)}")
     if t.oom_kills or t.evictions:
         extras.append(f"{t.oom_kills + t.evictions} kills")
     if t.throttled_pod_hours >= 0.5:
