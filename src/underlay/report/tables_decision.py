@@ -127,7 +127,7 @@ def pareto_table(points: list[ParetoPoint]) -> Table:
 
 
 def _bound(x: float | None, none: str) -> str:
-    return none if x is None else f"{x:g}"
+    return none if x is None else f"{x:.2f}"
 
 
 def _flips(b: TornadoBar) -> str:
