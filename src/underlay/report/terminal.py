@@ -154,9 +154,12 @@ def render_comparison(
         console,
         markup_line(
             "[bold]{}[/bold] — {} tenants, {}, strategy {}",
-            sc.name, len(sc.tenants), mode, sc.placement.strategy,
+            sc.name,
+            len(sc.tenants),
+            mode,
+            sc.placement.strategy,
         ),
-    )  # fmt: skip
+    )
     tables = placement_tables(result, costs)
     if not costs:  # else the cost analysis shows each tenant's cost
         tables.append(placement_cost_table(result))
@@ -231,8 +234,12 @@ def _render_isolation(result: Analysis, console: Console, max_tenants: int | Non
             line = markup_line(
                 "[bold red]violation[/bold red] on {}: {} "
                 "[dim](rule {}: {} and {} never share a {})[/dim]",
-                s.name, v.describe(), v.rule + 1, *rule.between, rule.never_share,
-            )  # fmt: skip
+                s.name,
+                v.describe(),
+                v.rule + 1,
+                *rule.between,
+                rule.never_share,
+            )
             _print(console, line, highlight=False)
         if len(s.violations) > 10:
             more = f"{len(s.violations) - 10:,}"
@@ -256,8 +263,9 @@ def _render_lifecycle(result: Analysis, console: Console, max_tenants: int | Non
             line = markup_line(
                 "[yellow]blocked drain[/yellow] on {}: {} (its disruption budget allows no "
                 "pod down)",
-                s.name, drain,
-            )  # fmt: skip
+                s.name,
+                drain,
+            )
             _print(console, line, highlight=False)
     _notes(console, [(s.name, s.notes) for s in life])
 
