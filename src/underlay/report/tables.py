@@ -180,7 +180,8 @@ def lifecycle_tables(life: Sequence[SubstrateLifecycle], sc: Scenario) -> list[T
         unsupported = (
             f", {t.months_out_of_support:.1f} mo unsupported" if t.months_out_of_support else ""
         )
-        return f"{t.final_version} ({t.upgrade_events} upgrades{forced}{unsupported})"
+        upgrades = f"{t.upgrade_events} upgrade{'' if t.upgrade_events == 1 else 's'}"
+        return f"{t.final_version} ({upgrades}{forced}{unsupported})"
 
     return [
         transposed(
