@@ -23,12 +23,16 @@ from rich.console import Console
 
 from underlay import compare, load_scenario
 from underlay.decision.decide import decide
-from underlay.pipeline import analyse, simulate
+from underlay.decision.results import Decision
+from underlay.pipeline import Analysis, Comparison, Simulation, analyse, simulate
+from underlay.report import tables, tables_decision
 from underlay.report.csv import to_csv
 from underlay.report.decision_terminal import render_decision
+from underlay.report.document import Table
 from underlay.report.json import comparison_to_dict
 from underlay.report.json_decision import decision_to_dict
 from underlay.report.markdown import render_markdown
+from underlay.report.sections import report_sections
 from underlay.report.terminal import render_analysis, render_comparison, render_simulation
 
 REPO = Path(__file__).resolve().parents[2]
@@ -38,13 +42,18 @@ Cells = dict[str, dict[str, str]]  # row label → column header → cell
 
 
 @cache
-def _outputs() -> tuple[str, str, str, dict[str, Any]]:
-    """(terminal, Markdown, CSV, JSON) of one run of the example."""
+def _run() -> tuple[Comparison, Simulation, Analysis, Decision]:
     scenario = load_scenario(EXAMPLE)
     comparison = compare(scenario)
     simulation = simulate(scenario, comparison=comparison)
     analysis = analyse(comparison, simulation)
-    decision = decide(comparison, simulation, analysis)
+    return comparison, simulation, analysis, decide(comparison, simulation, analysis)
+
+
+@cache
+def _outputs() -> tuple[str, str, str, dict[str, Any]]:
+    """(terminal, Markdown, CSV, JSON) of one run of the example."""
+    comparison, simulation, analysis, decision = _run()
     # wide enough that no cell wraps: one line a row
     console = Console(file=io.StringIO(), width=1000, no_color=True, highlight=False)
     costs = [a.cost for a in analysis.substrates if a.cost is not None]
@@ -192,3 +201,46 @@ def test_scores_and_weight_ranges_are_the_decisions_everywhere() -> None:
         # null: no flip up to the largest weight (1,000)
         assert row["up to"] == ("any" if w["high"] is None else f"{w['high']:.2f}")
         assert row["past it wins"] == (w["flips_to"] or "–")
+
+
+def _every_table() -> list[Table]:
+    """Every table the model declares for this run (report.tables, tables_decision)."""
+    comparison, simulation, analysis, decision = _run()
+    sc = comparison.scenario
+    a = analysis.substrates
+    costs = [x.cost for x in a if x.cost is not None]
+    card = decision.scorecard
+    assert decision.hybrid is not None and decision.sensitivity is not None
+    return [
+        *tables.placement_tables(comparison, costs),
+        tables.placement_cost_table(comparison),
+        *(t for part in tables.simulation_tables(simulation) for t in part),
+        *tables.failure_tables([x.failures for x in a if x.failures is not None], sc),
+        *tables.isolation_tables([x.isolation for x in a if x.isolation is not None], sc),
+        *tables.lifecycle_tables([x.lifecycle for x in a if x.lifecycle is not None], sc),
+        *tables.cost_tables(costs, sc),
+        tables_decision.scores_table(card),
+        tables_decision.figures_table(card),
+        tables_decision.evidence_table(card),
+        tables_decision.tenant_totals_table(card),
+        tables_decision.hybrid_table(decision.hybrid),
+        tables_decision.pareto_table(decision.pareto),
+        *tables_decision.sensitivity_tables(decision.sensitivity),
+    ]
+
+
+def test_the_terminal_and_the_documents_show_only_the_models_tables() -> None:
+    terminal = _outputs()[0].splitlines()
+    # a table's title is the line above its top border
+    shown = {terminal[i - 1] for i, line in enumerate(terminal) if line.startswith("┏")}
+    declared = _every_table()
+    # the placement's own cost per tenant is shown only without the cost analysis
+    want = {t.title for t in declared if "terminal" in t.views and "no ops" not in t.title}
+    assert shown == want
+    documents = [t for s in report_sections(*_run()) for t in s.tables]
+    assert {t.title for t in documents} == {
+        t.title for t in declared if "document" in t.views and "no ops" not in t.title
+    }
+    # each document table is the declared one, cell for cell
+    by_title = {t.title: t for t in declared}
+    assert all(t == by_title[t.title] for t in documents)

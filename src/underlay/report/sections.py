@@ -4,10 +4,9 @@ The report opens with the verdict (winner, margin, reasons) and the scorecard, t
 section per factor — performance and capacity, resource guarantees and SLAs, security and
 isolation, Kubernetes versions, cost — and ends with the trade-offs (Pareto frontier,
 sensitivity; the two sections of the decision are in
-:mod:`underlay.report.sections_decision`). The substrate tables reuse the column
-declarations the terminal shows (:mod:`underlay.report.columns` and friends), built into
-tables by :mod:`underlay.report.document`, so every writer says the same thing; the
-tenant tables hold one figure per cell. A stage that did not run (simulation, an
+:mod:`underlay.report.sections_decision`). Every table is one of the model's
+(:mod:`underlay.report.tables`), the ones tagged for the documents: the terminal shows
+the same tables (fewer of them), so every writer says the same thing. A stage that did not run (simulation, an
 analysis, the decision) leaves its tables out and the section says so in one line.
 
 Texts here are plain and unescaped: names come from user input, so each writer escapes
