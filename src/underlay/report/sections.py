@@ -6,8 +6,9 @@ isolation, Kubernetes versions, cost — and ends with the trade-offs (Pareto fr
 sensitivity; the two sections of the decision are in
 :mod:`underlay.report.sections_decision`). Every table is one of the model's
 (:mod:`underlay.report.tables`), the ones tagged for the documents: the terminal shows
-the same tables (fewer of them), so every writer says the same thing. A stage that did not run (simulation, an
-analysis, the decision) leaves its tables out and the section says so in one line.
+the same tables (fewer of them), so every writer says the same thing. A stage that did
+not run (simulation, an analysis, the decision) leaves its tables out and the section
+says so in one line.
 
 Texts here are plain and unescaped: names come from user input, so each writer escapes
 them for its own format.
