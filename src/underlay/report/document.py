@@ -9,6 +9,11 @@ the Markdown and HTML reports as ``title, unit``, the terminal dimmed beside the
 (:mod:`underlay.report.csv`). Every figure in a cell is written by the one rule of its
 unit (:mod:`underlay.report.units`).
 
+Each table says where it is shown (:attr:`Table.views`): the documents (Markdown, HTML,
+CSV) show those tagged ``document``, the terminal those tagged ``terminal``; the tables
+themselves are declared once, in :mod:`underlay.report.tables` and
+:mod:`underlay.report.tables_decision`.
+
 Texts here are plain and unescaped: names come from user input, so each writer escapes
 them for its own format.
 """
