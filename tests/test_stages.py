@@ -2,7 +2,8 @@
 
 underlay is a pipeline, and its folders are its stages, in this order::
 
-    base        errors.py, files.py, interrupts.py, quiet.py, version.py: what every stage may use
+    base        errors.py, files.py, interrupts.py, quiet.py, units.py, version.py: what every
+                stage may use
     model       model/, defaults/, importers/: the user's files read into typed models
                 (importers are the input edge: they turn dumps and traces into scenarios
                 and traces, and the scenario loader reads those traces)
@@ -65,6 +66,7 @@ ROOT_MODULES = {
     "files": "base",
     "interrupts": "base",
     "quiet": "base",
+    "units": "base",
     "version": "base",
     "pipeline": "pipeline",
     "cli": "cli",

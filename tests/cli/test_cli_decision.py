@@ -35,7 +35,7 @@ REPO = Path(__file__).resolve().parents[2]
 SAAS = REPO / "examples" / "saas-platform.yaml"
 DECISION_TITLE = "Decision — scores 0–100 per factor, weighted"
 SECTION_TITLES = ("Isolation —", "Failures —", "Kubernetes lifecycle —", "Cost and energy —")
-PLAN_LINE = "Least-cost plan meeting every constraint: "
+PLAN_LINE = "Hybrid plan: "
 # docs/json.md, "The decision": the keys of each object, in order.
 SHAPE = {
     "decision": "weights verdict substrates tenants hybrid pareto sensitivity notes",
@@ -91,6 +91,30 @@ def _flat(text: str) -> str:
     return " ".join(text.split())
 
 
+def _table_rows(text: str, title: str, starts: Callable[[str], bool]) -> dict[str, list[str]]:
+    """The rows of the terminal table titled ``title``, each starting on a line whose
+    label ``starts`` a row: each whole label (its lines joined) → the first line of each
+    of its cells."""
+    lines = text.splitlines()
+    at = lines.index(title)
+    rows: dict[str, list[str]] = {}
+    label, cells = "", []
+    for line in lines[at + 1 :]:
+        if line.startswith("└"):
+            break
+        if not line.startswith("│"):
+            continue
+        parts = [c.strip() for c in line.strip("│").split("│")]
+        if starts(parts[0]):
+            if cells:  # the previous row is whole
+                rows[label] = cells
+            label, cells = parts[0], parts[1:]
+        elif parts[0]:
+            label += " " + parts[0]
+    rows[label] = cells
+    return rows
+
+
 def _by_name(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {s["name"]: s for s in data["substrates"]}
 
@@ -108,16 +132,18 @@ def _assert_hybrid_is_the_sum_of_tenant_costs(data: dict[str, Any]) -> None:
 
 
 def _printed_plan(text: str, substrates: list[str]) -> tuple[str, dict[str, str]]:
-    """The cost and the ``  substrate: tenant, tenant`` lines under the terminal's plan line."""
+    """The cost in the title of the terminal's hybrid plan table, and its rows."""
     lines = text.splitlines()
     at = next(i for i, line in enumerate(lines) if line.startswith(PLAN_LINE))
     assignment: dict[str, str] = {}
     for line in lines[at + 1 :]:
-        where, _, members = line.strip().partition(": ")
-        if not line.startswith("  ") or where not in substrates:
+        if line.startswith("└"):
             break
-        assignment |= dict.fromkeys(members.split(", "), where)
-    return lines[at].removeprefix(PLAN_LINE), assignment
+        cells = [c.strip() for c in line.strip("│").split("│")]
+        if line.startswith("│") and cells[1] in substrates:
+            assignment[cells[0]] = cells[1]
+    cost = lines[at].removeprefix(PLAN_LINE).partition(" (")[0]
+    return cost, assignment
 
 
 class _Tags(HTMLParser):
@@ -185,7 +211,8 @@ def test_terminal_starts_with_the_verdict_and_ends_with_the_decision(
     sections = [flat.find(t) for t in SECTION_TITLES]
     assert -1 not in sections and flat.rfind(DECISION_TITLE) > max(sections)
     tail = flat[flat.rfind(DECISION_TITLE) :]
-    assert all(x in tail for x in (first, PLAN_LINE.strip(), "How far before the verdict flips"))
+    shown = (first, PLAN_LINE.strip(), "Weights: the verdict holds", "Uncertain inputs:")
+    assert all(x in tail for x in shown)
     assert flat.endswith(_flat(saas_json["decision"]["notes"][0]))  # the scorecard's note
 
 
@@ -226,25 +253,30 @@ def test_every_part_of_a_score_is_shown_under_its_own_name(
     def pct(x: float, digits: int) -> str:
         return f"{100 * x:.{digits}f}%"
 
-    rows = {  # terminal label → (factor, the JSON figure as the terminal shows it, its unit)
-        "throughput": ("performance", lambda p: 100 * p["throughput"], 1.0),
-        "CPU unmet": ("performance", lambda p: 100 * p["cpu_unmet"], 0.1),
-        "cache/bw loss": ("performance", lambda p: 100 * p["slowdown"], 0.1),
-        "p95 latency": ("performance", lambda p: p["latency_p95"], 0.1),
-        "SLA-met years": ("sla", lambda p: 100 * p["availability_sla_probability"], 1.0),
-        "CPU-SLA steps": ("sla", lambda p: p["cpu_sla_attainment_percent"], 0.1),
-    }
-    lines = text.splitlines()
+    rows = {  # the row's label → (factor, the JSON figure as the terminal shows it, its unit)
+        "performance: throughput (storage I/O, GPU)": (
+            "performance", lambda p: 100 * p["throughput"], 1.0),
+        "performance: CPU demand unmet": ("performance", lambda p: 100 * p["cpu_unmet"], 0.1),
+        "performance: work lost to other tenants' cache and memory-bandwidth load": (
+            "performance", lambda p: 100 * p["slowdown"], 0.1),
+        "performance: p95 latency (× an idle host)": (
+            "performance", lambda p: p["latency_p95"], 0.1),
+        "sla: availability SLA met (share of failure years)": (
+            "sla", lambda p: 100 * p["availability_sla_probability"], 1.0),
+        "sla: CPU SLA met (share of steps)": (
+            "sla", lambda p: p["cpu_sla_attainment_percent"], 0.1),
+    }  # fmt: skip
+    figures = _table_rows(
+        text, "The figures behind the scores", lambda x: x.split(":")[0] in FACTORS
+    )
     for label, (factor, figure, unit) in rows.items():
-        # a narrow terminal wraps the label: its first word starts the row
-        head = f"│   {label.split()[0]} "
-        (line,) = [x for x in lines if x.startswith(head)]
-        cells = [float(c.strip().strip("×%")) for c in line.strip("│").split("│")[1:]]
+        # each cell's first figure, the mean over the tenants (the worst in brackets)
+        cells = [float(c.split()[0].strip("×%")) for c in figures[label]]
         # the JSON keeps fewer digits than the exact figure the terminal rounds: half a
         # displayed unit either way
         want = [figure(s["factors"][factor]["parts"]) for s in subs]
         assert cells == pytest.approx(want, abs=unit / 2 + 1e-9), label
-    worst = ["×" + f"{s['factors']['performance']['parts']['latency_p95_worst']:.1f}" for s in subs]
+    worst = [f"{s['factors']['performance']['parts']['latency_p95_worst']:.1f}×" for s in subs]
     (row,) = [x for x in md.splitlines() if x.startswith("| performance: p95 latency")]
     assert all(f"(worst {w})" in row or f"| {w} |" in row for w in worst)
 

@@ -198,7 +198,7 @@ def test_one_cost_per_substrate_and_tenant(example: Path, width: int, plan_dir: 
             assert abs(_usd(row[s["name"]]) - total) <= 0.51, (s["name"], row, total)
         differ += abs(estimate - total) >= 1
         for t, tc in zip(s["tenants"], s["cost"]["tenants"], strict=True):
-            cell = _rows(out, "Tenants (cost", t["name"])[1][s["name"]]
+            cell = _rows(out, "Cost per tenant, a month", t["name"])[1][s["name"]]
             assert abs(_usd(cell) - tc["per_month_usd"]["total"]) <= 0.51, (t["name"], cell)
     assert differ  # else the estimate could be shown and the test would not see it
 
@@ -208,6 +208,11 @@ def test_without_the_cost_analysis_the_estimate_is_labelled(plan_dir: Path) -> N
     out = _invoke("compare", example, "--no-analyse", "--no-simulate", "--width", 120)
     data = json.loads(_invoke("compare", example, "--no-analyse", "--no-simulate", "--json"))
     label, row = _rows(out, "Substrates", "cost USD")
-    assert label == "cost USD / month, power at requests"
+    assert label == "cost USD / month, no ops, power at allocation"
     for s in data["substrates"]:
         assert abs(_usd(row[s["name"]]) - s["cost_per_month_usd"]["total"]) <= 0.51
+        # each tenant's cost, the same estimate, in the table so titled
+        for t in s["tenants"]:
+            title = "Cost per tenant (USD / month, no ops, power at allocation)"
+            cell = _rows(out, title, t["name"])[1][s["name"]]
+            assert abs(_usd(cell) - t["cost_per_month_usd"]) <= 0.51, (t["name"], cell)

@@ -133,7 +133,7 @@ def test_the_performance_index_and_the_sla_figure_name_each_part() -> None:
     assert perf.evidence == (
         "performance index 44% of bare metal: throughput 94% (I/O, GPU), 7.0% of CPU demand "
         "unmet (worst tenant 10.0%), 1.0% of work lost to other tenants' cache and "
-        "memory-bandwidth load, p95 latency ×2.2 (worst tenant ×3.0)"
+        "memory-bandwidth load, p95 latency 2.2× (worst tenant 3.0×)"
     )
     # sla: (0.9 × 0.99 + 0.7 × 0.95) / 2 = 0.778 → "78%"
     sla = vm["sla"]

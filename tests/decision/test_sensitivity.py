@@ -292,3 +292,32 @@ def test_host_bound_cost_is_what_more_hosts_would_cost() -> None:
     assert (
         owned.host_bound[0, 0] == pytest.approx(owned.licences[0, 0]) and owned.licences[0, 0] > 0
     )
+
+
+@pytest.mark.parametrize(
+    ("shared_cost", "flip"),
+    [
+        # vm − shared per factor: perf −2, isolation +200/3 (two_way), cost 100·c/100 − 100
+        # (shared the cheaper, scored 100; vm scored 100·c/100). vm holds while
+        # 200/3 − 2 − w·(100 − c) > 0, so its cost weight flips the verdict at
+        # (200/3 − 2) / (100 − c): 646.7 for c = 99.9, within the weights allowed ...
+        (99.9, (200 / 3 - 2) / 0.1),
+        # ... and 6,466.7 for c = 99.99, above the largest weight (1,000): no flip.
+        (99.99, None),
+    ],
+)
+def test_a_flip_above_the_largest_weight_is_no_flip(shared_cost: float, flip: float | None) -> None:
+    e = make_evidence(
+        ["a"],
+        ["baremetal-shared", "vm"],
+        cost=[[shared_cost, 100]],
+        capex=[[shared_cost, 100]],
+        exposure=[[2.0, 0.0]],
+        throughput=[[1.0, 0.98]],
+    )
+    cost = {r.factor: r for r in weight_ranges(e, EQUAL)}["cost"]
+    if flip is None:
+        assert cost.high is None and cost.flips_to is None
+    else:
+        assert cost.high == pytest.approx(flip, rel=1e-6)
+        assert cost.flips_to == "baremetal-shared"

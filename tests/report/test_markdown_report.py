@@ -312,7 +312,7 @@ def test_sections_without_data_say_why() -> None:
         assert line in text
     # ... and what does exist is still there: the static tables.
     assert "**Substrates (placement and capacity)**" in text
-    assert "**Cost per tenant, a month (power at requests)**" in text
+    assert "**Cost per tenant (USD / month, no ops, power at allocation)**" in text
 
 
 def test_a_made_up_plan_shows_an_infeasible_substrate() -> None:

@@ -25,7 +25,7 @@ from underlay.report.json_fields import attr, each, group, num, record, renamed,
 from underlay.report.markdown import render_markdown
 from underlay.report.sections import report_sections
 from underlay.report.terminal import grid_of
-from underlay.report.units import cores, gib, pct, share, usd
+from underlay.report.units import cores, gib, pct, share, times, usd
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "saas-platform.yaml"
@@ -49,7 +49,10 @@ def _saas() -> tuple[Comparison, Simulation, Analysis]:
         ({}, 2673.6, "$2,674"),
         ({"symbol": False}, 12_345.2, "12,345"),  # under a "USD" unit
         ({"digits": 4}, 0.012_34, "$0.0123"),  # per pod-hour
-        ({}, 0.0, "$0"),
+        ({}, 0.0, "$0"),  # nothing: no cents
+        ({}, 35.0, "$35.00"),  # below $100: cents (a budget, a move's extra cost)
+        ({}, 100.0, "$100"),  # from $100: whole dollars
+        ({"symbol": False}, 2.0, "2.00"),
     ],
 )
 def test_one_usd_rule(kwargs: dict[str, object], x: float, expected: str) -> None:
@@ -64,6 +67,8 @@ def test_the_other_units() -> None:
     assert cores(9_940) == "9.9"  # one decimal below ten cores
     assert cores(12_400) == "12"  # whole cores from ten up
     assert gib(3 * 1024) == "3"
+    assert times(5.6) == "5.6×"  # the sign after the figure, as "× an idle host" reads
+    assert times(1.234, 2) == "1.23×"
 
 
 # ---------------------------------------------------------------------------- tables
@@ -85,7 +90,7 @@ def test_a_transposed_table_keeps_units_apart_and_each_writer_shows_them() -> No
     items = [_Item("a", 1500.0), _Item("b", 2.0)]
     t = transposed("T", _COLUMNS, items)
     assert t.header == ["", "a", "b"]
-    assert t.rows == [["x", "1,500", "2"], ["twice", "3000", "4"]]
+    assert t.rows == [["x", "1,500", "2.00"], ["twice", "3000", "4"]]
     assert list(t.units) == ["USD / month", ""]
     # Markdown and HTML: "title, unit"; no unit, no comma
     assert [r[0] for r in t.labelled()] == ["x, USD / month", "twice"]

@@ -49,11 +49,12 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import coo_array, csr_array, vstack
 
 from underlay.decision.evidence import Evidence
-from underlay.decision.problem import F64, I64, ConstraintGroup, HybridProblem, hybrid_problem, usd
+from underlay.decision.problem import F64, I64, ConstraintGroup, HybridProblem, hybrid_problem
 from underlay.decision.results import HybridPlan
 from underlay.errors import InfeasibleError
 from underlay.model.scenario import Constraints
 from underlay.quiet import quiet_stdout
+from underlay.units import usd
 
 __all__ = [
     "TIE",

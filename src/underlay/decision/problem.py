@@ -21,8 +21,9 @@ from numpy.typing import NDArray
 from underlay.decision.evidence import Evidence
 from underlay.errors import ScenarioError
 from underlay.model.scenario import Constraints
+from underlay.units import usd
 
-__all__ = ["F64", "I64", "ConstraintGroup", "HybridProblem", "hybrid_problem", "usd"]
+__all__ = ["F64", "I64", "ConstraintGroup", "HybridProblem", "hybrid_problem"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -55,11 +56,6 @@ class HybridProblem:
     budget: float | None
     applied: list[str]  # the constraints, in words
     notes: list[str]
-
-
-def usd(v: float) -> str:
-    """Dollars as the messages show them: whole from $100, else with cents."""
-    return f"${v:,.0f}" if abs(v) >= 100 else f"${v:,.2f}"
 
 
 # floor constraint → (the evidence figure it bounds, its last digit shown, the figure in

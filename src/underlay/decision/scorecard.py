@@ -64,6 +64,7 @@ from underlay.decision.results import (
     Verdict,
 )
 from underlay.model.scenario import FACTORS
+from underlay.units import times, usd
 
 __all__ = [
     "FACTOR_UNITS",
@@ -240,10 +241,10 @@ def _performance_words(parts: Mapping[str, float], value: float, simulated: bool
         words += f", {100 * parts['gpu_unmet']:.1f}% of GPU time unmet"
     words += (
         f", {100 * parts['slowdown']:.1f}% of work lost to other tenants' cache and "
-        f"memory-bandwidth load, p95 latency ×{parts['latency_p95']:.1f}"
+        f"memory-bandwidth load, p95 latency {times(parts['latency_p95'])}"
     )
     if parts["latency_p95_worst"] > parts["latency_p95"] + 0.05:
-        words += f" (worst tenant ×{parts['latency_p95_worst']:.1f})"
+        words += f" (worst tenant {times(parts['latency_p95_worst'])})"
     unplaced = round(parts["pods_unplaced"])
     if unplaced:
         words += f", {_pods(unplaced)} not placed"
@@ -280,7 +281,7 @@ def _evidence_text(e: Evidence, values: Mapping[str, F64], f: str, j: int) -> tu
         if simulated:
             words += f", CPU SLA met in {parts['cpu_sla_attainment_percent']:.1f}% of steps"
         return value, words
-    words = f"${value:,.0f} a month"
+    words = f"{usd(value)} a month"
     placed, most = pods_placed(e), pods_placed(e).max()
     if placed[j] < most:
         words += (

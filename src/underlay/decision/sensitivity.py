@@ -64,6 +64,7 @@ from underlay.decision.evidence import Evidence
 from underlay.decision.results import Sensitivity, TornadoBar, WeightRange
 from underlay.decision.scorecard import pods_placed, rank, substrate_scores, totals
 from underlay.defaults.catalog import Defaults
+from underlay.model.policy import MAX_WEIGHT
 from underlay.model.scenario import FACTORS, Sandboxed, Vm
 
 __all__ = ["INPUTS", "margin", "sensitivity", "weight_ranges"]
@@ -116,7 +117,8 @@ def weight_ranges(e: Evidence, weights: Mapping[str, float]) -> list[WeightRange
             # d == 0: this weight cannot change the order of a and b
         w = float(weights[f])
         lo = float(low) if low > 0 else None
-        hi = None if not np.isfinite(high) else float(high)
+        # A weight can go no higher than MAX_WEIGHT: a flip above it cannot happen.
+        hi = float(high) if high <= MAX_WEIGHT else None
         near = None
         if lo is not None and (hi is None or w - lo <= hi - w):
             near = low_by

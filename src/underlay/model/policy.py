@@ -24,6 +24,7 @@ from underlay.model.fields import (
 __all__ = [
     "DEFAULT_ISOLATION_CLASSES",
     "FACTORS",
+    "MAX_WEIGHT",
     "Constraints",
     "IsolationClassDef",
     "IsolationPolicy",
@@ -143,15 +144,20 @@ class IsolationPolicy(_Model):
 
 FACTORS = ("performance", "versions", "isolation", "sla", "cost")
 
+MAX_WEIGHT = 1000.0
+"""The largest weight a factor may have: a verdict that flips only above it never flips."""
+
 
 class Weights(_Model):
     """How much each factor counts in the verdict (relative; they need not add up to 1)."""
 
-    performance: Real = Field(default=1.0, ge=0, le=1000)
-    versions: Real = Field(default=1.0, ge=0, le=1000, description="multi-version flexibility")
-    isolation: Real = Field(default=1.0, ge=0, le=1000)
-    sla: Real = Field(default=1.0, ge=0, le=1000, description="SLA predictability")
-    cost: Real = Field(default=1.0, ge=0, le=1000)
+    performance: Real = Field(default=1.0, ge=0, le=MAX_WEIGHT)
+    versions: Real = Field(
+        default=1.0, ge=0, le=MAX_WEIGHT, description="multi-version flexibility"
+    )
+    isolation: Real = Field(default=1.0, ge=0, le=MAX_WEIGHT)
+    sla: Real = Field(default=1.0, ge=0, le=MAX_WEIGHT, description="SLA predictability")
+    cost: Real = Field(default=1.0, ge=0, le=MAX_WEIGHT)
 
     @model_validator(mode="after")
     def _some_weight(self) -> Weights:

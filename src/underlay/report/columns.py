@@ -6,9 +6,8 @@ terminal too narrow for every substrate side by side, the table is printed in pa
 
 A column's title, unit and text are plain text, never markup: they may hold names from
 user input (a tenant called ``[red]x`` or ``<b>``), so each writer escapes them for its
-own format (the terminal adds them as :class:`rich.text.Text`). The per-tenant cells
-(:func:`tenant_cell` and its kin in the other ``*_columns`` modules) are Rich markup for
-the terminal, made of figures and fixed words only: never a name.
+own format (the terminal adds them as :class:`rich.text.Text`). The tables of the report
+are built from these declarations in :mod:`underlay.report.tables`.
 """
 
 from __future__ import annotations
@@ -17,13 +16,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from underlay.analysis.capacity_results import SubstrateCapacity, TenantCapacity
+from underlay.analysis.capacity_results import SubstrateCapacity
 from underlay.analysis.cost import SubstrateCost
 from underlay.report.units import cores, gib, share, usd
 
-__all__ = ["SUBSTRATE_COLUMNS", "TENANT_COLUMNS", "Column", "substrate_columns", "tenant_cell"]
+__all__ = ["PLACEMENT_COST_UNIT", "SUBSTRATE_COLUMNS", "Column", "substrate_columns"]
 
 Row = TypeVar("Row")
+
+PLACEMENT_COST_UNIT = "USD / month, no ops, power at allocation"
+"""The unit of the placement's own cost estimate (``cost_per_month_usd``): capex, licences
+and power at the allocated (requested) load, without operations; shown where the cost
+analysis did not run."""
 
 
 @dataclass(frozen=True)
@@ -101,9 +105,7 @@ SUBSTRATE_COLUMNS: list[Column[SubstrateCapacity]] = [
     Column("stranded mostly by", "", _stranded_cause),
     Column("versions", "per host (max)", lambda s: str(s.versions_per_host_max)),
     Column("tenants", "per kernel (max)", lambda s: str(s.tenants_per_kernel_max)),
-    Column(
-        "cost", "USD / month, power at requests", lambda s: usd(s.cost_per_month_usd, symbol=False)
-    ),
+    Column("cost", PLACEMENT_COST_UNIT, lambda s: usd(s.cost_per_month_usd, symbol=False)),
     Column("unplaced", "pods", lambda s: f"{s.pods - s.pods_placed:,}"),
 ]
 
@@ -125,38 +127,3 @@ def substrate_columns(
         lambda s: usd(total[s.name], symbol=False),
     )
     return [cost if c.title == "cost" else c for c in SUBSTRATE_COLUMNS]
-
-
-def tenant_cell(t: TenantCapacity, cost_usd: float | None = None) -> str:
-    """One tenant on one substrate, in two short lines (markup; figures only, no names);
-    its cost per month is ``cost_usd`` when given (the cost analysis's), else the
-    placement's estimate."""
-    cost = t.cost_per_month_usd if cost_usd is None else cost_usd
-    parts = [f"{usd(cost)}/mo · {t.hosts} host{'s' if t.hosts != 1 else ''}"]
-    if t.pods_placed < t.pods:
-        parts.append(f"{t.pods - t.pods_placed:,} pods unplaced")
-    if t.running_version != t.wanted_version:
-        parts.append(f"runs {t.running_version}, wants {t.wanted_version}")
-    if t.shares_kernel_with:
-        parts.append(f"kernel shared with {len(t.shares_kernel_with)}")
-    return "\n".join(parts)
-
-
-TENANT_COLUMNS: list[Column[TenantCapacity]] = [
-    Column("tenant", "", lambda t: t.name, "left"),
-    Column("isolation", "", lambda t: t.isolation, "left"),
-    Column(
-        "version",
-        "wanted → runs",
-        lambda t: (
-            t.wanted_version
-            + ("" if t.running_version == t.wanted_version else f" → {t.running_version}")
-        ),
-    ),
-    Column("pods", "placed / asked", lambda t: f"{t.pods_placed:,} / {t.pods:,}"),
-    Column("nodes", "", lambda t: f"{t.nodes:,}"),
-    Column("hosts", "touched", lambda t: f"{t.hosts:,}"),
-    Column("CP", "machines", lambda t: f"{t.control_plane_machines:,}"),
-    Column("shares kernel with", "", lambda t: ", ".join(t.shares_kernel_with) or "–", "left"),
-    Column("cost", "USD / month", lambda t: usd(t.cost_per_month_usd, symbol=False)),
-]

@@ -9,6 +9,11 @@ the Markdown and HTML reports as ``title, unit``, the terminal dimmed beside the
 (:mod:`underlay.report.csv`). Every figure in a cell is written by the one rule of its
 unit (:mod:`underlay.report.units`).
 
+Each table says where it is shown (:attr:`Table.views`): the documents (Markdown, HTML,
+CSV) show those tagged ``document``, the terminal those tagged ``terminal``; the tables
+themselves are declared once, in :mod:`underlay.report.tables` and
+:mod:`underlay.report.tables_decision`.
+
 Texts here are plain and unescaped: names come from user input, so each writer escapes
 them for its own format.
 """
@@ -18,13 +23,32 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 from underlay.report.columns import Column
 
-__all__ = ["Section", "Table", "is_figure", "missing", "notes_once", "per_tenant", "transposed"]
+__all__ = [
+    "DOCUMENT",
+    "EVERYWHERE",
+    "TERMINAL",
+    "Section",
+    "Table",
+    "View",
+    "is_figure",
+    "missing",
+    "notes_once",
+    "per_tenant",
+    "transposed",
+]
 
 Row = TypeVar("Row")
+
+View = Literal["terminal", "document"]
+"""Where a table is shown: the terminal, or the documents (Markdown, HTML, CSV)."""
+
+TERMINAL: frozenset[View] = frozenset({"terminal"})
+DOCUMENT: frozenset[View] = frozenset({"document"})
+EVERYWHERE: frozenset[View] = TERMINAL | DOCUMENT
 
 _FIGURE = re.compile(r"^[-+$]?\d")
 
@@ -38,13 +62,18 @@ def is_figure(cell: str) -> bool:
 @dataclass(frozen=True)
 class Table:
     """A table of plain text cells; the first ``left`` columns are labels. ``units``, when
-    given, is one per row: the unit of the measure the row's label names."""
+    given, is one per row: the unit of the measure the row's label names. ``views`` says
+    where it is shown (the terminal shows fewer tables than the documents); ``tenants``
+    that its rows are the scenario's tenants, in order (the terminal may show the first
+    few only)."""
 
     title: str
     header: list[str]
     rows: list[list[str]]
     left: int = 1
     units: Sequence[str] = ()
+    views: frozenset[View] = EVERYWHERE
+    tenants: bool = False
 
     def labelled(self) -> list[list[str]]:
         """The rows with each unit after its label (``cost, USD / month``), as the
@@ -85,13 +114,14 @@ def transposed(
     columns: Sequence[Column[Row]],
     items: Sequence[Row],
     names: Sequence[str] | None = None,
+    views: frozenset[View] = EVERYWHERE,
 ) -> Table:
     """One row per measure (``columns``), one column per item (a substrate, headed by
     ``names`` or the item's ``name``)."""
     if names is None:
         names = [str(getattr(i, "name", "")) for i in items]
     rows = [[c.title, *(c.text(i) for i in items)] for c in columns]
-    return Table(title, ["", *names], rows, units=[c.unit for c in columns])
+    return Table(title, ["", *names], rows, units=[c.unit for c in columns], views=views)
 
 
 def per_tenant(
@@ -100,6 +130,7 @@ def per_tenant(
     substrates: list[str],
     cell: Callable[[int, int], str],
     extra: tuple[str, Callable[[int], str]] | None = None,
+    views: frozenset[View] = EVERYWHERE,
 ) -> Table:
     """One row per tenant, one column per substrate (``extra``: a column after the name)."""
     header = ["tenant", *([extra[0]] if extra else []), *substrates]
@@ -107,7 +138,7 @@ def per_tenant(
         [n, *([extra[1](i)] if extra else []), *(cell(i, j) for j in range(len(substrates)))]
         for i, n in enumerate(names)
     ]
-    return Table(title, header, rows, 2 if extra else 1)
+    return Table(title, header, rows, 2 if extra else 1, views=views, tenants=True)
 
 
 def notes_once(per_substrate: Sequence[tuple[str, Sequence[str]]]) -> list[tuple[str, str]]:

@@ -1,8 +1,7 @@
 """Rows of the failure, lifecycle and cost tables and their per-tenant cells, and the
 rows naming each figure a decision score rests on (:data:`FACTOR_PARTS`).
 
-Rows are plain text; the per-tenant cells are terminal markup made of figures, versions and
-fixed words only, never a name from user input.
+Rows are plain text, figures written by the rules of :mod:`underlay.units`.
 """
 
 from __future__ import annotations
@@ -10,12 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from underlay.analysis.cost import SubstrateCost, TenantCost
-from underlay.analysis.failures import SubstrateFailures, TenantFailures
-from underlay.analysis.lifecycle import SubstrateLifecycle, TenantLifecycle
+from underlay.analysis.cost import SubstrateCost
+from underlay.analysis.failures import SubstrateFailures
+from underlay.analysis.lifecycle import SubstrateLifecycle
 from underlay.decision.results import FactorScore
 from underlay.report.columns import Column
-from underlay.report.units import usd
+from underlay.report.units import times, usd
 
 __all__ = [
     "COST_ROWS",
@@ -23,14 +22,7 @@ __all__ = [
     "FAILURE_ROWS",
     "LIFECYCLE_ROWS",
     "FactorPart",
-    "tenant_cost_cell",
-    "tenant_failure_cell",
-    "tenant_lifecycle_cell",
 ]
-
-
-def _availability(x: float) -> str:
-    return f"{100 * x:.3f}%"
 
 
 def _hours(h: float) -> str:
@@ -90,25 +82,6 @@ FAILURE_ROWS: list[Column[SubstrateFailures]] = [
 ]
 
 
-def tenant_failure_cell(t: TenantFailures) -> str:
-    """One tenant's availability under failures on one substrate."""
-    if t.pods == 0 and t.availability_mean < 1:
-        return "[red]no pods placed: down all period[/red]"
-    colour = "green" if t.sla_probability >= 0.9 else "red" if t.sla_probability < 0.5 else "yellow"
-    return "\n".join(
-        [
-            f"{_availability(t.availability_mean)} (p5 {_availability(t.availability_p5)})",
-            f"[{colour}]SLA met {100 * t.sla_probability:.0f}% of years[/{colour}]",
-            f"{t.pods_per_host_failure:.1f} pods per host failure"
-            + (
-                f", {t.pods_stranded_per_host_failure:.1f} stranded"
-                if t.pods_stranded_per_host_failure >= 0.05
-                else ""
-            ),
-        ]
-    )
-
-
 def _plural(n: int, word: str) -> str:
     return f"{n:,} {word}{'' if n == 1 else 's'}"
 
@@ -136,19 +109,6 @@ LIFECYCLE_ROWS: list[Column[SubstrateLifecycle]] = [
     Column("surge needed", "to roll without waiting", _surge),
     Column("drains blocked", "by a budget", lambda s: f"{len(s.blocked_drains):,}"),
 ]
-
-
-def tenant_lifecycle_cell(t: TenantLifecycle) -> str:
-    """One tenant's lifecycle on one substrate, in short lines."""
-    forced = f" ({t.forced_upgrades} forced)" if t.forced_upgrades else ""
-    parts = [f"{_plural(t.upgrade_events, 'upgrade')}{forced}"]
-    if t.months_out_of_support > 0:
-        parts.append(f"[red]{t.months_out_of_support:.1f} mo unsupported[/red]")
-    if t.months_off_own_version:
-        parts.append(f"{t.months_off_own_version} mo off its version")
-    if t.final_version != t.wanted_version:
-        parts.append(f"{t.wanted_version} → {t.final_version}")
-    return "\n".join(parts)
 
 
 def _usd(x: float) -> str:
@@ -188,25 +148,12 @@ COST_ROWS: list[Column[SubstrateCost]] = [  # power at the simulated load, unlik
 ]
 
 
-def tenant_cost_cell(t: TenantCost) -> str:
-    """One tenant's cost and energy on one substrate."""
-    parts = [f"{usd(t.per_month.total)}/mo · {t.energy_kwh_per_month:,.0f} kWh/mo"]
-    if t.pods_placed == 0:
-        parts.append("[red]no pods placed[/red]")
-    elif t.cost_per_sla_met_pod_hour_usd is not None:
-        parts.append(f"{usd(t.cost_per_sla_met_pod_hour_usd, digits=4)} per SLA-met pod-h")
-    elif t.sla_met_pod_hours == 0:
-        parts.append("[red]SLA never met[/red]")
-    return "\n".join(parts)
-
-
 @dataclass(frozen=True)
 class FactorPart:
     """One figure a factor's value is made of (a key of ``FactorScore.parts``)."""
 
     key: str
-    title: str  # in words, for the Markdown and HTML reports
-    short: str  # a terminal label
+    title: str  # in words
     text: Callable[[float], str]
     worst: str | None = None  # the key of the worst tenant's figure, if any
 
@@ -231,35 +178,31 @@ def _pct(digits: int) -> Callable[[float], str]:
 # measured (without a simulation).
 FACTOR_PARTS: dict[str, list[FactorPart]] = {
     "performance": [
-        FactorPart("throughput", "throughput (storage I/O, GPU)", "throughput", _pct(0)),
-        FactorPart("cpu_unmet", "CPU demand unmet", "CPU unmet", _pct(1), worst="cpu_unmet_worst"),
-        FactorPart("gpu_unmet", "GPU time unmet (time-sliced, unplaced)", "GPU unmet", _pct(1)),
+        FactorPart("throughput", "throughput (storage I/O, GPU)", _pct(0)),
+        FactorPart("cpu_unmet", "CPU demand unmet", _pct(1), worst="cpu_unmet_worst"),
+        FactorPart("gpu_unmet", "GPU time unmet (time-sliced, unplaced)", _pct(1)),
         FactorPart(
             "slowdown",
             "work lost to other tenants' cache and memory-bandwidth load",
-            "cache/bw loss",
             _pct(1),
         ),
         FactorPart(
             "latency_p95",
             "p95 latency (× an idle host)",
-            "p95 latency",
-            lambda x: f"×{x:.1f}",
+            times,
             worst="latency_p95_worst",
         ),
-        FactorPart("pods_unplaced", "pods not placed", "pods unplaced", lambda x: f"{x:,.0f}"),
+        FactorPart("pods_unplaced", "pods not placed", lambda x: f"{x:,.0f}"),
     ],
     "sla": [
         FactorPart(
             "availability_sla_probability",
             "availability SLA met (share of failure years)",
-            "SLA-met years",
             _pct(0),
         ),
         FactorPart(
             "cpu_sla_attainment_percent",
             "CPU SLA met (share of steps)",
-            "CPU-SLA steps",
             lambda x: f"{x:.1f}%",
         ),
     ],

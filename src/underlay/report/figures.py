@@ -296,7 +296,7 @@ def cost_breakdown(comparison: Comparison, analysis: Analysis | None) -> ReportF
             "licences": [s.cost_licences for s in st],
         }
         basis = (
-            "the static estimate (power at requests; no operations: the cost analysis did not run)"
+            "the placement's estimate (no ops, power at allocation: the cost analysis did not run)"
         )
     fig = go.Figure()
     for k, (part, ys) in enumerate(parts.items()):

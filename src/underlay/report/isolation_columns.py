@@ -1,15 +1,11 @@
-"""Rows of the isolation table and the per-tenant isolation cell.
-
-Rows (titles included: ``escapes reaching <class>``) are plain text; the per-tenant cell is
-terminal markup made of figures and fixed words only, never a name from user input.
-"""
+"""Rows of the isolation table: plain text, titles included (``escapes reaching <class>``)."""
 
 from __future__ import annotations
 
-from underlay.analysis.isolation import SubstrateIsolation, TenantIsolation
+from underlay.analysis.isolation import SubstrateIsolation
 from underlay.report.columns import Column
 
-__all__ = ["isolation_rows", "tenant_isolation_cell"]
+__all__ = ["isolation_rows"]
 
 
 def _reach(s: SubstrateIsolation, host: bool) -> str:
@@ -46,19 +42,3 @@ def isolation_rows(classes: list[str]) -> list[Column[SubstrateIsolation]]:
         *(_class_reached(c) for c in classes),
         Column("exposure", "others' escapes / yr", lambda s: f"{s.incidents_per_year:.2f}"),
     ]
-
-
-def tenant_isolation_cell(t: TenantIsolation) -> str:
-    """One tenant's isolation on one substrate, in short lines."""
-    if t.kernels == 0:
-        return "[red]no pods placed[/red]"
-    parts = [f"exposure {t.incidents_per_year:.2f}/yr"]
-    if t.shares_kernel_with:
-        parts.append(f"kernel shared with {len(t.shares_kernel_with)}")
-    elif t.shares_host_with:
-        parts.append(f"host shared with {len(t.shares_host_with)}")
-    else:
-        parts.append("alone on its hosts")
-    if t.violations:
-        parts.append(f"[red]{t.violations} violation{'s' if t.violations != 1 else ''}[/red]")
-    return "\n".join(parts)

@@ -1,15 +1,14 @@
 """The simulation's measures, declared as fields (title, unit, accessor) for every writer.
 
-The rows are plain text (a worst tenant is named as given, e.g. ``12.00% ([red]x)``);
-the per-tenant cell is terminal markup made of figures only.
+The rows are plain text (a worst tenant is named as given, e.g. ``12.00% ([red]x)``).
 """
 
 from __future__ import annotations
 
 from underlay.report.columns import Column
-from underlay.simulation.results import SubstrateSimulation, TenantSimulation
+from underlay.simulation.results import SubstrateSimulation
 
-__all__ = ["SIMULATION_ROWS", "tenant_sim_cell"]
+__all__ = ["SIMULATION_ROWS"]
 
 
 def _worst(s: SubstrateSimulation, attr: str) -> float:
@@ -69,21 +68,3 @@ SIMULATION_ROWS: list[Column[SubstrateSimulation]] = [
         ),
     ),
 ]
-
-
-def tenant_sim_cell(t: TenantSimulation) -> str:
-    """One tenant's simulated outcome in two short lines (markup; figures only, no names)."""
-    sla = (
-        "met" if t.sla_attainment_percent >= 99.95 else f"{t.sla_attainment_percent:.1f}% of steps"
-    )
-    lines = [f"unmet {t.unmet_percent:.2f}% · SLA {sla}"]
-    extras = []
-    if t.latency_inflation_p95 > 1.0:
-        extras.append(f"p95 latency ×{t.latency_inflation_p95:.1f}")
-    if t.oom_kills or t.evictions:
-        extras.append(f"{t.oom_kills + t.evictions} kills")
-    if t.throttled_pod_hours >= 0.5:
-        extras.append(f"{t.throttled_pod_hours:,.0f} h throttled")
-    if extras:
-        lines.append(" · ".join(extras))
-    return "\n".join(lines)
