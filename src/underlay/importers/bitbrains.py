@@ -317,8 +317,8 @@ def bitbrains_import(
     for i, file in enumerate(files):
         try:
             vms.append(read_bitbrains(file))
-        except _AllOff as off:
-            skipped.append(off)
+        except _AllOff as all_off:
+            skipped.append(all_off)
         if progress:
             progress(i + 1, len(files))
     if not vms:
