@@ -286,9 +286,9 @@ def _read_tree(dump: Dump, files: Iterator[TreeFile]) -> Dump:
                     seen.add(identity)
                 dump.objects.setdefault(kind, []).append(obj)
     if duplicates:
-        dump.notes.append(f"{duplicates} objects found twice in the tree were read once")
+        dump.notes.append(f"objects found twice in the tree, read once: {duplicates}")
     if walk.links:
-        dump.notes.append(f"{walk.links} symbolic or hard links in the tree were not followed")
+        dump.notes.append(f"symbolic or hard links in the tree, not followed: {walk.links}")
     return dump
 
 
