@@ -178,8 +178,10 @@ class _Builder:
         for tenant_key in sorted(by_tenant):
             path: _YamlPath = ("tenants", first + len(tenants))
             at = path if cluster.name is None else (*path, "clusters", 0)
-            label = tenant_key if cluster.name is None else f"{cluster.name}/{tenant_key}"
-            tenant: dict[str, Any] = {"name": unique_name([_safe_name(label, "tenant")], taken)}
+            label = _safe_name(tenant_key, "tenant")
+            if cluster.name is not None:  # tenant names are free text: keep the cluster's
+                label = f"{cluster.name}/{label}"
+            tenant: dict[str, Any] = {"name": unique_name([label], taken)}
             if version is not None:
                 tenant["kubernetes_version"] = version
             body: dict[str, Any] = {} if cluster.name is None else {"name": cluster.name}
