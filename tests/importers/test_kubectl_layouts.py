@@ -20,6 +20,8 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from underlay.cli import app
@@ -261,7 +263,7 @@ def test_unrecognised_folder_says_what_to_give(tmp_path: Path) -> None:
     assert message.count("Error:") == 1
     for fragment in (
         f"{tree}: found no Node objects in this folder",
-        "1 JSON/YAML files read, 1 other files skipped",
+        f"1 JSON/YAML files read, the first {tree / 'services.json'}, 1 other files skipped",
         "kinds seen: Service (1)",
         "the layout is not recognised",
         "`kubectl get nodes -o json`",
@@ -296,3 +298,33 @@ def test_pods_needed_with_a_single_nodes_file(tmp_path: Path) -> None:
     result = cli("--nodes", str(FIXTURES / "nodes.json"))
     assert result.exit_code == 2
     assert "--pods: missing" in result.stderr
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    data=st.one_of(
+        st.binary(max_size=400),
+        st.text(max_size=400).map(str.encode),
+        st.sampled_from(list(sonobuoy_tree().values())).map(lambda b: b[: len(b) // 3]),
+    ),
+    wrap=st.sampled_from(["plain", "gzip", "tar", "zip"]),
+)
+@example(data=b"\x1f\x8b", wrap="plain")  # a gzip magic and nothing more
+@example(data=b"- &a [1]\n- *a\n", wrap="plain")
+def test_any_bytes_in_any_wrapping_never_crash(tmp_path: Path, data: bytes, wrap: str) -> None:
+    import gzip
+
+    path = tmp_path / "dump"
+    if wrap == "plain":
+        path.write_bytes(data)
+    elif wrap == "gzip":
+        path.write_bytes(gzip.compress(data))
+    elif wrap == "tar":
+        write_tar(path, {"resources/cluster/Nodes.json": data})
+    else:
+        write_zip(path, {"nodes/n.yaml": data})
+    try:
+        dump = read_dump(path, "Node")
+        dump.require("Node", "--nodes")
+    except TraceError:
+        pass  # a clear message is the only other outcome

@@ -79,6 +79,8 @@ class Walk:
     other_files: int = 0
     read_bytes: int = 0
     entries: int = 0
+    first: str | None = None
+    """The first JSON or YAML file read (named when nothing is recognised)."""
     suffixes: dict[str, int] = field(default_factory=dict)
 
     def count(self, limits: Limits) -> None:
@@ -96,6 +98,7 @@ class Walk:
                 "dump file may have"
             )
         self.read_bytes += size
+        self.first = self.first or f"{self.root}/{name}"
         if self.read_bytes > limits.total_bytes:
             raise TraceError(
                 f"{self.root}: more than {limits.total_bytes:,} bytes of JSON and YAML; give "

@@ -111,7 +111,8 @@ class Dump:
         seen = ", ".join(f"{k} ({n})" for k, n in self.other_kinds.most_common(5)) or "none"
         raise TraceError(
             f"{self.path}: found no {kind} objects in this {_what(self.path)} ({read} JSON/YAML "
-            f"files read, {walk.other_files} other files skipped, {walk.links} links not "
+            f"files read{f', the first {walk.first}' if walk.first else ''}, "
+            f"{walk.other_files} other files skipped, {walk.links} links not "
             f"followed; kinds seen: {seen}): the layout is not recognised; {option}: "
             + _LAYOUTS.format(command=_COMMANDS[kind])
         )
