@@ -330,3 +330,27 @@ def test_static_pod_owned_by_a_node_in_a_tenant_namespace() -> None:
     result = build_scenario(nodes, [POD, static])
     assert [w.name for w in result.scenario.tenants[0].clusters[0].workloads] == ["app-1"]
     assert "team-a/pod lb-worker-0" in result.text
+
+
+def test_default_max_pods_and_cidr_are_not_written() -> None:
+    # 110 pods on a /24 are the model's defaults: no max_pods in the file
+    result = build_scenario([make_node("n1", 110, "10.0.0.0/24")], [POD])
+    assert "max_pods" not in yaml.safe_load(result.text)["tenants"][0]
+
+
+def test_cluster_option_excludes_single_cluster_options(tmp_path: Path) -> None:
+    eu = f"eu={FIXTURES / 'nodes.json'},{FIXTURES / 'pods.json'}"
+    args = [
+        "import",
+        "kubectl",
+        "--cluster",
+        eu,
+        "--namespaces",
+        str(OPENSHIFT / "namespaces.json"),
+    ]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert (
+        "--cluster and --nodes/--pods/--namespaces/--pdbs: give one cluster or several"
+        in result.stderr
+    )

@@ -120,8 +120,11 @@ def kubectl(
             ("--namespaces", namespaces),
             ("--pdbs", pdbs),
         ]
-        if clusters and any(p is not None for _, p in given[:2]):
-            raise InputError("--cluster and --nodes/--pods: give one cluster or several, not both")
+        if clusters and any(p is not None for _, p in given):
+            raise InputError(
+                "--cluster and --nodes/--pods/--namespaces/--pdbs: give one cluster or several, "
+                "not both (each --cluster takes its own NAME=NODES[,PODS[,NAMESPACES]])"
+            )
         if not clusters and nodes is None:
             raise InputError(
                 "--nodes: missing; give the nodes (`kubectl get nodes -o json`), a dump folder "

@@ -144,6 +144,8 @@ class _Builder:
         if prefix != given:
             why += f" (the model takes /{_CIDR_RANGE[0]} to /{_CIDR_RANGE[1]}: /{prefix})"
         half = 2 ** (32 - prefix) // 2
+        if policy == {"per_node": _DEFAULT_MAX_PODS} and half >= _DEFAULT_MAX_PODS:
+            return None, ""  # the model's defaults exactly: nothing to write
         if per_node > half:
             policy["per_node"] = half
             cluster.notes.append(
