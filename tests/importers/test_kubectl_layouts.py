@@ -328,3 +328,16 @@ def test_any_bytes_in_any_wrapping_never_crash(tmp_path: Path, data: bytes, wrap
         dump.require("Node", "--nodes")
     except TraceError:
         pass  # a clear message is the only other outcome
+
+
+def test_encrypted_zip_member_is_a_clear_error(tmp_path: Path) -> None:
+    path = write_zip(
+        tmp_path / "locked.zip", {"nodes.json": (FIXTURES / "nodes.json").read_bytes()}
+    )
+    data = bytearray(path.read_bytes())
+    data[6] |= 1  # the "encrypted" flag of the local header...
+    central = data.find(b"PK\x01\x02")
+    data[central + 8] |= 1  # ...and of the central directory
+    path.write_bytes(bytes(data))
+    with pytest.raises(TraceError, match=r"locked.zip/nodes.json: cannot be read from this zip"):
+        import_kubectl(path)

@@ -222,8 +222,14 @@ def _zip_files(path: Path, limits: Limits, walk: Walk) -> Iterator[TreeFile]:
                 walk.other_files += 1
             else:
                 walk.take(str(inner), info.file_size, limits)
-                with archive.open(info) as handle:
-                    data = handle.read(limits.file_bytes + 1)
+                try:
+                    with archive.open(info) as handle:
+                        data = handle.read(limits.file_bytes + 1)
+                except (RuntimeError, NotImplementedError) as exc:  # encrypted, deflate64...
+                    raise TraceError(
+                        f"{path}/{inner}: cannot be read from this zip ({exc}); unpack it with "
+                        "another tool and give the folder"
+                    ) from None
                 if len(data) > info.file_size:  # the header lied: a bomb, or damage
                     raise _damaged(path, zipfile.BadZipFile(f"{inner} is larger than declared"))
                 yield TreeFile(f"{path}/{inner}", inner, data)
