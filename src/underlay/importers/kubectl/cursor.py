@@ -4,6 +4,7 @@ is reported as ``<file>: <json path>: <problem>``.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass
@@ -29,10 +30,9 @@ class _At:
     def child(self, key: str | int) -> _At:
         if isinstance(key, int):
             path = f"{self.path}[{key}]"
-        elif re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
-            path = f"{self.path}.{key}" if self.path else key
         else:
-            path = f"{self.path}[{json.dumps(key)}]"
+            segment = _segment(key)
+            path = segment[1:] if not self.path and segment[0] == "." else self.path + segment
         if isinstance(self.value, dict):
             value = self.value.get(key)
         elif isinstance(self.value, list) and isinstance(key, int):
@@ -82,6 +82,18 @@ class _At:
         if at is None:
             return {}
         return {k: v for k, v in at.value.items() if isinstance(k, str) and isinstance(v, str)}
+
+
+@functools.lru_cache(maxsize=4096)
+def _segment(key: str) -> str:
+    """``.key``, or ``["key"]`` for a key that is not an identifier (cached: the same few
+    keys come back for every object of a dump)."""
+    if _IDENTIFIER.fullmatch(key):
+        return f".{key}"
+    return f"[{json.dumps(key)}]"
+
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def _kind(value: Any) -> str:

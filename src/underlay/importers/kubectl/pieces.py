@@ -188,7 +188,8 @@ def _validate(text: str, data: dict[str, Any], name: str) -> Scenario:
         raise RuntimeError(
             f"underlay import kubectl built an invalid scenario (a bug): {exc}"
         ) from exc
-    if yaml.safe_load(text) != data:
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # LibYAML when built with it
+    if yaml.load(text, Loader=loader) != data:
         raise RuntimeError("underlay import kubectl wrote YAML that does not read back (a bug)")
     return scenario
 
