@@ -320,10 +320,11 @@ class _Builder:
         self, cluster: _ClusterData, pods: _Split, tenants: int, workloads: int
     ) -> None:
         lines = self.header
+        if not lines:
+            several = f" {len(self.clusters)} clusters" if cluster.name is not None else ""
+            lines.append(f"Imported by `underlay import kubectl` from{several}:")
         if cluster.name is not None:
             lines.append(f"Cluster {cluster.name}:")
-        elif not lines:
-            lines.append("Imported by `underlay import kubectl` from:")
         lines += [
             f"  nodes: {cluster.nodes_source} ({len(cluster.nodes)} nodes)",
             f"  pods:  {cluster.pods_source} ({len(cluster.pods)} pods)",
