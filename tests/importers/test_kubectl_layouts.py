@@ -341,3 +341,21 @@ def test_encrypted_zip_member_is_a_clear_error(tmp_path: Path) -> None:
     path.write_bytes(bytes(data))
     with pytest.raises(TraceError, match=r"locked.zip/nodes.json: cannot be read from this zip"):
         import_kubectl(path)
+
+
+def test_must_gather_namespaces_folder_names_no_kind(tmp_path: Path) -> None:
+    # namespaces/<ns>/ holds every kind: a kindless object or a broken file there is
+    # not a Namespace (nor an error), only a file named after a kind is
+    tree = write_folder(
+        tmp_path / "mg",
+        {
+            "nodes.json": (FIXTURES / "nodes.json").read_bytes(),
+            "namespaces/shop/core/pods.json": (FIXTURES / "pods.json").read_bytes(),
+            "namespaces/shop/core/configmaps.yaml": b"items:\n- metadata: {name: cm}\n",
+            "namespaces/shop/apps/broken.yaml": b"{ not: [yaml\n",
+        },
+    )
+    dump = read_dump(tree, "Node")
+    assert dump.of("Namespace") == []
+    assert len(dump.of("Pod")) == len(PODS)
+    assert any("broken.yaml" in note for note in dump.notes)

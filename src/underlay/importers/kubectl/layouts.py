@@ -228,10 +228,13 @@ def _strict(path: Path, text: str, kind: str) -> Dump:
 
 def _kind_from_path(inner: PurePosixPath) -> str | None:
     """The kind a file's name or nearest named folder says (``Nodes.json`` → Node)."""
-    words = [inner.name.rsplit(".", 1)[0], *reversed(inner.parent.parts)]
-    for word in words:
-        found = _KIND_WORDS.get(word.lower())
-        if found:
+    found = _KIND_WORDS.get(inner.name.rsplit(".", 1)[0].lower())
+    if found:
+        return found
+    for folder in reversed(inner.parent.parts):
+        found = _KIND_WORDS.get(folder.lower())
+        # must-gather's namespaces/<ns>/ holds every kind: that folder names none
+        if found and found != "Namespace":
             return found
     return None
 
@@ -264,7 +267,7 @@ def _tree_documents(file: TreeFile, dump: Dump, named: str | None) -> list[_At]:
 
 def _read_tree(dump: Dump, files: Iterator[TreeFile]) -> Dump:
     seen: set[tuple[str, str, str]] = set()
-    duplicates = unknown = 0
+    duplicates = 0
     walk = dump.walk
     assert walk is not None
     for file in files:
@@ -283,10 +286,10 @@ def _read_tree(dump: Dump, files: Iterator[TreeFile]) -> Dump:
                     raise
                 continue  # some other JSON (a plugin's result, a config): not a dump
             for obj in objects:
-                kind = _kind_of(obj) or named
+                given = obj.value.get("kind")
+                kind = (given if isinstance(given, str) else None) or named
                 if kind not in KINDS:
                     dump.other_kinds[kind or "no kind"] += 1
-                    unknown += kind is None
                     continue
                 identity = _identity(kind, obj)
                 if identity is not None and identity in seen:
