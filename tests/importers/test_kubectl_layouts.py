@@ -359,3 +359,21 @@ def test_must_gather_namespaces_folder_names_no_kind(tmp_path: Path) -> None:
     assert dump.of("Namespace") == []
     assert len(dump.of("Pod")) == len(PODS)
     assert any("broken.yaml" in note for note in dump.notes)
+
+
+def test_one_file_of_several_kinds(tmp_path: Path) -> None:
+    # `kubectl get nodes,pods,pdb,svc -A -o json`: one file holds it all
+    pdb = {
+        "kind": "PodDisruptionBudget",
+        "metadata": {"name": "web", "namespace": "shop"},
+        "spec": {"maxUnavailable": 1, "selector": {"matchLabels": {"app": "web"}}},
+    }
+    service = {"kind": "Service", "metadata": {"name": "web", "namespace": "shop"}}
+    everything = tmp_path / "all.json"
+    everything.write_text(json.dumps({"kind": "List", "items": [*NODES, *PODS, pdb, service]}))
+    result = import_kubectl(everything)  # --pods defaults to the same file
+    data = body(result.text)
+    workloads = {w["name"]: w for t in data["tenants"] for w in t["workloads"]}
+    assert workloads["web"].pop("disruption_budget") == {"max_unavailable": 1}
+    assert data == REFERENCE
+    assert "objects of other kinds, ignored: Service (1)" in result.text

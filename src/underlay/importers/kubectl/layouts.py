@@ -206,23 +206,38 @@ def _kind_of(obj: _At) -> str | None:
 
 
 def read_file(path: Path, kind: str) -> Dump:
-    """A single file: every object must be a ``kind`` (or have no kind)."""
+    """A single file of ``kind`` objects (objects without a kind are taken to be).
+
+    A file with several kinds (``kubectl get nodes,pods,pdb,namespaces -A -o json``) is
+    fine when it holds at least one ``kind``: its objects of :data:`KINDS` are sorted by
+    kind and the others counted in the notes.  Without any, the first object of another
+    kind is the error (the wrong file was given).
+    """
     return _strict(path, read_utf8(path, "a JSON or YAML file"), kind)
 
 
 def _strict(path: Path, text: str, kind: str) -> Dump:
     dump = Dump(path)
-    objects: list[_At] = []
+    first_other: tuple[_At, str] | None = None
     for doc in parse_documents(text, str(path)):
         for obj in flatten(doc):
-            given = _kind_of(obj)
-            if given is not None and given != kind:
-                raise obj.child("kind").fail(
-                    f"expected a {kind}, got {given!r} (is this the output of "
-                    f"{_COMMANDS.get(kind, kind)}?)"
-                )
-            objects.append(obj)
-    dump.objects[kind] = objects
+            given = _kind_of(obj) or kind
+            if given != kind and first_other is None:
+                first_other = obj, given
+            if given in KINDS:
+                dump.objects.setdefault(given, []).append(obj)
+            else:
+                dump.other_kinds[given] += 1
+    if first_other is not None and not dump.of(kind):
+        obj, given = first_other
+        raise obj.child("kind").fail(
+            f"expected a {kind}, got {given!r} (is this the output of "
+            f"{_COMMANDS.get(kind, kind)}?)"
+        )
+    if dump.other_kinds:
+        seen = ", ".join(f"{k} ({n})" for k, n in dump.other_kinds.most_common())
+        dump.notes.append(f"objects of other kinds, ignored: {seen}")
+    dump.objects.setdefault(kind, [])
     return dump
 
 

@@ -50,7 +50,7 @@ class _Dumps:
     def get(self, path: Path, kind: str) -> Dump:
         key = path.resolve() if path.exists() else path
         dump = self.read.get(key)
-        if dump is None or (not dump.tree and kind not in dump.objects):
+        if dump is None or (not dump.tree and not dump.of(kind)):
             dump = read_dump(path, kind)
             self.read[key] = dump
         return dump
@@ -64,7 +64,7 @@ def read_cluster(paths: ClusterPaths, rules: TenantRules) -> _ClusterData:
     nodes = nodes_dump.require("Node", f"{where}--nodes")
     pods_path = paths.pods
     if pods_path is None:
-        if not nodes_dump.tree:
+        if not nodes_dump.tree and not nodes_dump.of("Pod"):
             raise InputError(
                 f"{where}--pods: missing; give the pods (`kubectl get pods -A -o json`), or a "
                 "folder or archive that holds nodes and pods as --nodes"
@@ -73,11 +73,12 @@ def read_cluster(paths: ClusterPaths, rules: TenantRules) -> _ClusterData:
     pods_dump = dumps.get(pods_path, "Pod")
     pods = pods_dump.require("Pod", f"{where}--pods")
     trees = [d for d in dumps.read.values() if d.tree]
+    read = list(dumps.read.values())  # a tree, or a file of several kinds
 
     def extra(path: Path | None, kind: str, option: str) -> list[_At]:
         if path is not None:
             return dumps.get(path, kind).require(kind, option)
-        return [obj for tree in trees for obj in tree.of(kind)]
+        return [obj for dump in read for obj in dump.of(kind)]
 
     namespaces = extra(paths.namespaces, "Namespace", f"{where}--namespaces")
     pdbs = extra(paths.pdbs, "PodDisruptionBudget", f"{where}--pdbs")
