@@ -231,8 +231,7 @@ def _strict(path: Path, text: str, kind: str) -> Dump:
     if first_other is not None and not dump.of(kind):
         obj, given = first_other
         raise obj.child("kind").fail(
-            f"expected a {kind}, got {given!r} (is this the output of "
-            f"{_COMMANDS.get(kind, kind)}?)"
+            f"expected a {kind}, got {given!r} (is this the output of {_COMMANDS.get(kind, kind)}?)"
         )
     if dump.other_kinds:
         seen = ", ".join(f"{k} ({n})" for k, n in dump.other_kinds.most_common())
