@@ -82,7 +82,8 @@ def test_cli_writes_scenario_and_trace_that_load(tmp_path: Path) -> None:
         (lambda t: t.replace("3000.0", "lots"), "line 5, column 'CPU usage [MHZ]': 'lots' is not a number"),
         (lambda t: t.replace("524288.0", "-1.0"), "line 5, column 'Memory usage [KB]': '-1.0' is negative"),
         (lambda t: t.replace("1000001800", "1000000100"), "line 6, column 'Timestamp [ms]': 1000000100 is before"),
-        (lambda t: t.replace(";\t2;\t4000.0;\t500.0", ";\t0;\t4000.0;\t500.0"), "line 2, column 'CPU cores': '0' is out of range; expected a number from 1 to 4,096 cores"),
+        (lambda t: t.replace(";\t2;\t4000.0;\t500.0", ";\t0.5;\t4000.0;\t500.0"), "line 2, column 'CPU cores': '0.5' is out of range; expected a number from 1 to 4,096 cores"),
+        (lambda t: t.replace(";\t2;\t4000.0;\t500.0", ";\t2;\t0.0;\t500.0"), "line 2, column 'CPU capacity provisioned [MHZ]': '0.0' is out of range"),
         (lambda t: t.splitlines()[0] + "\n", "line 2: no rows after the header"),
         (lambda t: "", "line 1: empty file"),
     ],
@@ -139,3 +140,44 @@ def test_real_trace_first_two_files(tmp_path: Path) -> None:
         assert s.cpu_cores.max() <= w.limits.cpu_milli / 1000 + 1e-6
         assert 0 < s.memory_mib.max() <= w.limits.memory_mib
         assert w.requests.cpu_milli <= w.limits.cpu_milli
+
+
+def _switch_off(text: str, timestamps: tuple[str, ...]) -> str:
+    """vm-a with the rows at ``timestamps`` powered off: 0 cores, 0 MHz provisioned."""
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        cells = line.split(";")
+        if cells[0] in timestamps:
+            cells[1], cells[2] = "\t0", "\t0.0"
+            lines[i] = ";".join(cells)
+    return "\n".join(lines) + "\n"
+
+
+def test_powered_off_rows_are_no_usage_and_counted(tmp_path: Path) -> None:
+    folder = tmp_path / "vms"
+    folder.mkdir()
+    text = (FIXTURES / "vm-a.csv").read_text()
+    (folder / "vm-a.csv").write_text(_switch_off(text, ("1000000600",)))
+    (folder / "vm-b.csv").write_text((FIXTURES / "vm-b.csv").read_text())
+    # a VM off for the whole file is skipped, not fatal
+    (folder / "vm-c.csv").write_text(
+        _switch_off(text, ("1000000000", "1000000300", "1000000600", "1000001800"))
+    )
+    vm = read_bitbrains(folder / "vm-a.csv")
+    # the row at ...600 (3000 MHz, 524288 KB) is off: 0 cores, 0 MiB; the others as before
+    assert vm.cpu_cores.tolist() == [0.25, 0.5, 0.0, 0.1]
+    assert vm.memory_mib.tolist() == [1024.0, 2048.0, 0.0, 3072.0]
+    assert vm.off == 1
+    assert vm.provisioned_cores == 2.0  # the largest over the file, off rows aside
+    result = bitbrains_import([folder], trace_file="bb.trace.csv")
+    assert sorted(s[0] for s in result.series) == ["vm-a", "vm-b"]
+    assert "Powered off: 1 samples with 0 CPU cores in 1 of 2 VMs" in result.header
+    assert f"Skipped (off in every row): {folder / 'vm-c.csv'}" in result.header
+
+
+def test_every_vm_off_is_one_clear_error(tmp_path: Path) -> None:
+    text = (FIXTURES / "vm-a.csv").read_text()
+    off = tmp_path / "off.csv"
+    off.write_text(_switch_off(text, ("1000000000", "1000000300", "1000000600", "1000001800")))
+    with pytest.raises(TraceError, match=r"powered off \(0 CPU cores\) in every row"):
+        bitbrains_import([off, off], trace_file="bb.trace.csv")

@@ -424,18 +424,18 @@ def one_pod_with(resources: dict[str, Any]) -> dict[str, Any]:
         (None, "{not json", "pods.json, line 1, column 2: not JSON"),
         (
             None,
-            "items:\n  - a\n",
-            "pods.json, line 1, column 1: not JSON: Expecting value (this looks like YAML",
+            "items:\n  - a\n",  # YAML is read too
+            "pods.json: items[0]: expected an object, a List or an array of objects, got the string 'a'",
         ),
         (
             None,
-            [1, 2],
-            "pods.json: expected a Pod or a List of Pods (from `kubectl get pods -A -o json`), got an array",
+            [1, 2],  # a bare array is a layout, of objects
+            "pods.json: [0]: expected an object, a List or an array of objects, got the number 1",
         ),
         (
             None,
             {"kind": "Service", "metadata": {}},
-            "pods.json: expected a Pod or a List of Pods (from `kubectl get pods -A -o json`), got kind 'Service'",
+            "pods.json: kind: expected a Pod, got 'Service' (is this the output of `kubectl get pods -A -o json`?)",
         ),
         (
             None,

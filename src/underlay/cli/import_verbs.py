@@ -1,6 +1,6 @@
 """``underlay import …``: the verbs that turn real inputs into a scenario file to edit.
 
-``kubectl`` and ``openb`` write one scenario (to stdout or ``--output``); the trace
+``kubectl`` (dumps in any common layout, one cluster or several) and ``openb`` write one scenario (to stdout or ``--output``); the trace
 importers (``bitbrains``, ``alibaba2018``, ``planetlab``) write a scenario and, beside it,
 the trace it replays, both or neither. No output may replace one of its inputs.
 """
@@ -18,7 +18,14 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from underlay.cli.app import import_app
 from underlay.cli.help import Command
 from underlay.cli.output import err, fail, note, write_atomically
-from underlay.errors import UnderlayError
+from underlay.cli.tenant_options import (
+    PlatformNamespaceOption,
+    TenantAnnotationOption,
+    TenantLabelOption,
+    TenantPatternOption,
+    tenant_rules,
+)
+from underlay.errors import InputError, UnderlayError
 from underlay.files import refuse_overwrite
 
 __all__ = ["ReadProgress", "alibaba2018", "bitbrains", "kubectl", "openb", "planetlab"]
@@ -35,11 +42,43 @@ _Memory = Annotated[str, typer.Option(metavar="MEMORY", help="memory of the host
 @import_app.command(cls=Command)
 def kubectl(
     nodes: Annotated[
-        Path, typer.Option("--nodes", metavar="FILE", help="JSON from `kubectl get nodes -o json`")
-    ],
+        Path | None,
+        typer.Option(
+            "--nodes",
+            metavar="PATH",
+            help="`kubectl get nodes -o json|yaml`, or a dump folder or archive (must-gather, sonobuoy)",
+        ),
+    ] = None,
     pods: Annotated[
-        Path, typer.Option("--pods", metavar="FILE", help="JSON from `kubectl get pods -A -o json`")
-    ],
+        Path | None,
+        typer.Option(
+            "--pods",
+            metavar="PATH",
+            help="`kubectl get pods -A -o json|yaml`, or a dump folder or archive (default: --nodes when it is one)",
+        ),
+    ] = None,
+    namespaces: Annotated[
+        Path | None,
+        typer.Option(
+            "--namespaces",
+            metavar="PATH",
+            help="`kubectl get namespaces -o json` (for --tenant-label / --tenant-annotation)",
+        ),
+    ] = None,
+    pdbs: Annotated[
+        Path | None,
+        typer.Option(
+            "--pdbs", metavar="PATH", help="`kubectl get pdb -A -o json`: disruption budgets"
+        ),
+    ] = None,
+    cluster: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--cluster",
+            metavar="NAME=NODES[,PODS[,NS]]",
+            help="one cluster of several (instead of --nodes/--pods); repeatable",
+        ),
+    ] = None,
     tenant_from: Annotated[
         str,
         typer.Option(
@@ -48,6 +87,10 @@ def kubectl(
             help="tenants from the namespace or from a pod label",
         ),
     ] = "namespace",
+    tenant_label: TenantLabelOption = None,
+    tenant_annotation: TenantAnnotationOption = None,
+    tenant_pattern: TenantPatternOption = None,
+    platform_namespace: PlatformNamespaceOption = None,
     output: _ScenarioOutput = None,
     name: Annotated[
         str | None,
@@ -57,18 +100,57 @@ def kubectl(
         ),
     ] = None,
 ) -> None:
-    """Turn kubectl JSON dumps of nodes and pods into a scenario.
+    """Turn kubectl dumps of nodes and pods into a scenario.
 
-    From `kubectl get nodes -o json` and `kubectl get pods -A -o json`: a scenario file to
-    review and edit."""
-    from underlay.importers.kubectl import import_kubectl
+    From `kubectl get nodes` and `kubectl get pods -A` (JSON or YAML), a must-gather or
+    support-archive folder, or sonobuoy's results tarball: a scenario file to review and
+    edit. Several clusters: --cluster NAME=NODES[,PODS[,NS]], repeated."""
+    from underlay.importers.kubectl import (
+        import_kubectl,
+        import_kubectl_clusters,
+        parse_cluster_option,
+    )
 
     try:
+        rules = tenant_rules(tenant_label, tenant_annotation, tenant_pattern, platform_namespace)
+        clusters = [parse_cluster_option(c) for c in cluster or []]
+        given = [
+            ("--nodes", nodes),
+            ("--pods", pods),
+            ("--namespaces", namespaces),
+            ("--pdbs", pdbs),
+        ]
+        if clusters and any(p is not None for _, p in given):
+            raise InputError(
+                "--cluster and --nodes/--pods/--namespaces/--pdbs: give one cluster or several, "
+                "not both (each --cluster takes its own NAME=NODES[,PODS[,NAMESPACES]])"
+            )
+        if not clusters and nodes is None:
+            raise InputError(
+                "--nodes: missing; give the nodes (`kubectl get nodes -o json`), a dump folder "
+                "or archive, or --cluster NAME=NODES[,PODS[,NS]] for several clusters"
+            )
+        inputs = [(flag, p) for flag, p in given if p is not None]
+        for c in clusters:
+            inputs += [(f"--cluster {c.name}", p) for p in (c.nodes, c.pods, c.namespaces) if p]
         if output:
-            refuse_overwrite("--output", output, [("--nodes", nodes), ("--pods", pods)])
-        result = import_kubectl(
-            nodes, pods, tenant_from=tenant_from, name=name or (output.stem if output else None)
-        )
+            refuse_overwrite("--output", output, inputs)
+        scenario_name = name or (output.stem if output else None)
+        if clusters:
+            result = import_kubectl_clusters(
+                clusters, tenant_from=tenant_from, rules=rules, name=scenario_name
+            )
+        else:
+            assert nodes is not None
+            result = import_kubectl(
+                nodes,
+                pods,
+                tenant_from=tenant_from,
+                rules=rules,
+                namespaces=namespaces,
+                pdbs=pdbs,
+                name=scenario_name,
+            )
         if output:
             write_atomically(output, result.text)
     except UnderlayError as exc:

@@ -25,10 +25,17 @@ Rows repeating the previous timestamp are dropped (the first is kept); gaps long
 two steps are counted in the header (the simulator interpolates across them); time
 going backwards is an error.
 
+Powered-off samples: a row with ``CPU cores`` 0 is the VM switched off (the GWA-T-12
+archive keeps sampling a VM that is down, with 0 cores and 0 MHz provisioned).  Such a
+sample uses no CPU and no memory (the VM holds nothing on its host while it is off),
+whatever its other columns say; the header counts these samples.  A file that is off in
+every row is skipped (the header names it); when every file is, the import fails.
+
 Ranges (:data:`BITBRAINS_BOUNDS`; anything else, ``nan`` and ``inf`` included, is an
 error naming file, line and column): the timestamp is a Unix time from 0 to 2100-01-01
-and the files imported together span at most ten years; ``CPU cores`` 1 to 4,096;
-``CPU capacity provisioned [MHZ]`` more than 0 and at most 10,000 MHz a core;
+and the files imported together span at most ten years; ``CPU cores`` 0 (off) or 1 to
+4,096; ``CPU capacity provisioned [MHZ]`` more than 0 and at most 10,000 MHz a core
+(any value on a powered-off row);
 ``CPU usage [MHZ]`` 0 or more and at most 4,096 of the VM's cores; memory columns 0 to
 64 TiB in KB. The other columns are not read.
 """
@@ -110,6 +117,9 @@ BITBRAINS_BOUNDS: Final = {
 """The range of each column read (the others are ignored): Unix time up to 2100, 1 to
 4,096 cores, MHz more than 0 and at most 10,000 a core, memory up to 64 TiB."""
 
+# 0 cores is the VM powered off (and then 0 MHz provisioned): kept, not range-checked.
+_OFF: Final = {_CORES: (0.0,), _CAP: (0.0,)}
+
 
 @dataclass(frozen=True, eq=False)
 class BitbrainsVm:
@@ -133,6 +143,8 @@ class BitbrainsVm:
     """Gaps longer than two steps (10 minutes)."""
     lines: I64
     """The line of the file each sample was read from."""
+    off: int = 0
+    """Samples with 0 CPU cores (the VM powered off): read as no usage."""
 
 
 def _key(column: str) -> str:
@@ -187,10 +199,23 @@ def read_bitbrains(path: str | Path) -> BitbrainsVm:
     file = Path(path)
     _, lines, cells = _table(file)
     t, cores, cap, use, mem_cap, mem_use = (
-        parse_numbers(file, lines, c, text, BITBRAINS_BOUNDS[c])
+        parse_numbers(file, lines, c, text, BITBRAINS_BOUNDS[c], sentinels=_OFF.get(c, ()))
         for c, text in zip(BITBRAINS_COLUMNS, cells, strict=True)
     )
-    per_core = cap / cores
+    off = cores == 0
+    # On a powered-off row the capacity columns mean nothing; on the others, 0 MHz
+    # provisioned is still out of range (the sentinel let it through parse_numbers).
+    no_mhz = ~off & (cap == 0)
+    if no_mhz.any():
+        i = int(np.argmax(no_mhz))
+        raise TraceError(
+            f"{file}, line {lines[i]}, column {_CAP!r}: {cells[2][i].strip()!r} is out of "
+            f"range; expected {BITBRAINS_BOUNDS[_CAP].describe()} when CPU cores is not 0"
+        )
+    if off.all():
+        raise _AllOff(f"{file}: the VM is powered off (0 CPU cores) in every row")
+    with np.errstate(divide="ignore", invalid="ignore"):  # off rows: replaced below
+        per_core = np.where(off, 1.0, cap / np.where(off, 1.0, cores))
     slow = per_core > MAX_MHZ_PER_CORE
     if slow.any():
         i = int(np.argmax(slow))
@@ -200,7 +225,8 @@ def read_bitbrains(path: str | Path) -> BitbrainsVm:
             "unit right?"
         )
     with np.errstate(over="ignore"):  # a tiny MHz a core: checked just below
-        used = use / per_core
+        used = np.where(off, 0.0, use / per_core)
+    mem_use = np.where(off, 0.0, mem_use)
     over = used > MAX_CORES
     if over.any():
         i = int(np.argmax(over))
@@ -227,7 +253,12 @@ def read_bitbrains(path: str | Path) -> BitbrainsVm:
         duplicates=int(len(keep) - np.count_nonzero(keep)),
         gaps=count_gaps(t[keep], STEP_S),
         lines=np.asarray(lines, dtype=np.int64)[keep],
+        off=int(np.count_nonzero(off[keep])),
     )
+
+
+class _AllOff(TraceError):
+    """A file whose VM is off in every row: skipped by the import, an error alone."""
 
 
 def _check_span(vms: list[BitbrainsVm], files: list[Path], t0: float) -> None:
@@ -282,10 +313,23 @@ def bitbrains_import(
     host = host_model(host_cores, memory_option("--host-memory", host_memory))
     files = _files(paths)
     vms: list[BitbrainsVm] = []
+    skipped: list[_AllOff] = []
     for i, file in enumerate(files):
-        vms.append(read_bitbrains(file))
+        try:
+            vms.append(read_bitbrains(file))
+        except _AllOff as all_off:
+            skipped.append(all_off)
         if progress:
             progress(i + 1, len(files))
+    if not vms:
+        raise (
+            skipped[0]
+            if len(skipped) == 1
+            else TraceError(
+                f"{skipped[0]}; so are the {len(skipped) - 1} other files: nothing to import"
+            )
+        )
+    files = [vm.path for vm in vms]
     names = series_names(_series_names(files))
     t0 = min(float(vm.timestamp_s[0]) for vm in vms)
     _check_span(vms, files, t0)
@@ -297,6 +341,8 @@ def bitbrains_import(
     gaps = sum(vm.gaps for vm in vms)
     gappy = sum(1 for vm in vms if vm.gaps)
     dups = sum(vm.duplicates for vm in vms)
+    off = sum(vm.off for vm in vms)
+    off_vms = sum(1 for vm in vms if vm.off)
     start = dt.datetime.fromtimestamp(t0, tz=dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     cores = sum(vm.provisioned_cores for vm in vms)
     mean_used = sum(float(vm.cpu_cores.mean()) for vm in vms)
@@ -320,6 +366,9 @@ def bitbrains_import(
             f"# Gaps: {gaps} gaps longer than 2 steps (10 min) in {gappy} of {len(vms)} VMs; "
             "the simulator interpolates across them.",
             f"# Duplicates: {dups} rows repeating the previous timestamp were dropped.",
+            f"# Powered off: {off} samples with 0 CPU cores in {off_vms} of {len(vms)} VMs "
+            "were read as no CPU and no memory used.",
+            *(f"# Skipped (off in every row): {s}." for s in skipped),
             hosts_line(host) + ".",
             "# Review: host prices are 0 and power is underlay's default; all workloads are class",
             "# cpu; tenants are arbitrary (round-robin); simulation.horizon_hours covers the trace.",
@@ -338,6 +387,8 @@ def bitbrains_import(
         header=header,
         summary=lambda samples: (
             f"{len(vms)} VMs, {samples:,} samples, {gaps} gaps > 2 steps, {dups} duplicates dropped"
+            + (f", {off} powered-off samples" if off else "")
+            + (f", {len(skipped)} files off throughout skipped" if skipped else "")
         ),
     )
 

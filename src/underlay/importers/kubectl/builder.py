@@ -1,102 +1,251 @@
-"""The scenario built from the parsed nodes and pods: host models and inventory,
-tenants and their workloads, system pods, and the header that says what to review.
+"""The scenario built from the parsed objects of one or several clusters: host models
+and inventory, tenants and their workloads, system pods, pod limits, and the header that
+says what to review.
 """
 
 from __future__ import annotations
 
-import re
 from collections import Counter
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Final
 
-import yaml
-
-from underlay.errors import ScenarioError, TraceError
+from underlay.errors import TraceError
+from underlay.importers.kubectl.budgets import _Budget
 from underlay.importers.kubectl.emitter import _comment, _Comments, _Emitter
-from underlay.importers.kubectl.grouping import _UNLABELLED, _Group, _NodeInfo, _PodInfo
-from underlay.importers.kubectl.resources import (
-    _CPU,
-    _GPU,
-    _MEMORY,
-    _RESOURCES,
-    _fmt,
-    _fmt_cpu,
-    _fmt_memory,
+from underlay.importers.kubectl.grouping import _Group, _NodeInfo, _PodInfo
+from underlay.importers.kubectl.layouts import minor_version
+from underlay.importers.kubectl.pieces import (
+    KubectlImport,
+    _describe_pods,
+    _groups,
+    _n,
+    _safe_name,
+    _Split,
+    _validate,
+    _workload,
+    _YamlPath,
 )
+from underlay.importers.kubectl.resources import _CPU, _MEMORY, _fmt_cpu, _fmt_memory
+from underlay.importers.kubectl.tenancy import NamespaceInfo, TenantRules
 from underlay.importers.trace_import import unique_name
-from underlay.model.loading import parse_scenario
-from underlay.model.scenario import Scenario
 
-__all__ = ["SYSTEM_NAMESPACES", "KubectlImport"]
-
-
-SYSTEM_NAMESPACES: Final = frozenset({"kube-system", "kube-public", "kube-node-lease"})
-"""Namespaces whose pods are the platform's, not a tenant's."""
-
-_SKIPPED_PHASES: Final = ("Succeeded", "Failed")
+__all__: list[str] = []  # private: the public entry points are in .api and .clusters
 
 _DEFAULT_MAX_PODS: Final = 110
-
-_KUBELET_VERSION = re.compile(r"^v?1\.(\d{1,2})(?!\d)")
-
-_NOT_NAME = re.compile(r"[^-A-Za-z0-9_.]+")
+_DEFAULT_CIDR_PREFIX: Final = 24
+_CIDR_RANGE: Final = (16, 28)  # the model's pod_cidr_prefix bounds
 
 
-@dataclass(frozen=True)
-class KubectlImport:
-    """The imported scenario: the YAML text to write and the model it validates to."""
+@dataclass
+class _ClusterData:
+    """One cluster's parsed objects and where they came from."""
 
-    text: str
-    """The scenario file, comments included."""
-    scenario: Scenario
-    """``text`` parsed and validated."""
-    summary: str
-    """One line for the terminal: what was imported."""
+    name: str | None
+    """``None`` for a one-cluster import (tenants keep the shorthand form)."""
+    nodes: list[_NodeInfo]
+    pods: list[_PodInfo]
+    budgets: list[_Budget]
+    namespaces: dict[str, NamespaceInfo]
+    nodes_source: str
+    pods_source: str
+    server_version: str | None = None
+    notes: list[str] = field(default_factory=list)
 
 
 class _Builder:
-    def __init__(
-        self,
-        nodes: list[_NodeInfo],
-        pods: list[_PodInfo],
-        nodes_source: str,
-        pods_source: str,
-        tenant_label: str | None,
-    ) -> None:
-        self.nodes = nodes
-        self.all_pods = pods
-        self.nodes_source = nodes_source
-        self.pods_source = pods_source
-        self.tenant_label = tenant_label
+    def __init__(self, clusters: list[_ClusterData], rules: TenantRules) -> None:
+        self.clusters = clusters
+        self.rules = rules
         self.comments = _Comments()
-        self.notes: list[str] = []
+        self.anchors: dict[_YamlPath, str] = {}
+        self.header: list[str] = []
+        self.review: list[str] = []
 
-    # The pieces -------------------------------------------------------------------
+    # Per cluster ------------------------------------------------------------------
 
-    def _version(self) -> str | None:
-        minors = Counter[int]()
-        for node in self.nodes:
-            match = _KUBELET_VERSION.match(node.kubelet or "")
-            if match:
-                minors[int(match.group(1))] += 1
+    def _version(self, cluster: _ClusterData) -> str | None:
+        served = minor_version(cluster.server_version)
+        minors = Counter[str]()
+        for node in cluster.nodes:
+            minor = minor_version(node.kubelet)
+            if minor:
+                minors[minor] += 1
+        if served:
+            return served
         if not minors:
-            self.notes.append(
+            cluster.notes.append(
                 "no node reports a kubelet version (status.nodeInfo.kubeletVersion); "
                 "tenants get the model's default version"
             )
             return None
         # Most common; on a tie the newest (an upgrade in progress is mostly done).
-        minor = max(minors, key=lambda m: (minors[m], m))
+        minor = max(minors, key=lambda m: (minors[m], int(m.split(".")[1])))
         if len(minors) > 1:
-            seen = ", ".join(f"1.{m} on {n}" for m, n in sorted(minors.items()))
-            self.notes.append(f"nodes run several versions ({seen}); imported as 1.{minor}")
-        return f"1.{minor}"
+            seen = ", ".join(f"{m} on {n}" for m, n in sorted(minors.items()))
+            cluster.notes.append(f"nodes run several versions ({seen}); imported as {minor}")
+        return minor
+
+    def _system_pods(
+        self, cluster: _ClusterData, daemon_pods: list[_PodInfo], at: _YamlPath
+    ) -> list[dict[str, Any]]:
+        by_daemonset: dict[tuple[str, str], list[_PodInfo]] = {}
+        for pod in daemon_pods:
+            by_daemonset.setdefault((pod.namespace, pod.owner_name), []).append(pod)
+        taken: set[str] = set()
+        entries: list[dict[str, Any]] = []
+        for (namespace, ds), pods in sorted(
+            by_daemonset.items(), key=lambda kv: (kv[0][1], kv[0][0])
+        ):
+            cpu = max(p.requests[_CPU].amount for p in pods)
+            memory = max(p.requests[_MEMORY].amount for p in pods)
+            name = unique_name(
+                [_safe_name(ds, "daemonset"), _safe_name(f"{namespace}-{ds}", "daemonset")], taken
+            )
+            on = len({p.node for p in pods if p.node})
+            note = f"DaemonSet {namespace}/{ds}: on {on} of {len(cluster.nodes)} nodes"
+            if len({(p.requests[_CPU].amount, p.requests[_MEMORY].amount) for p in pods}) > 1:
+                note += "; pods differ, the largest request is kept"
+            entries.append({"name": name, "cpu": _fmt_cpu(cpu), "memory": _fmt_memory(memory)})
+            # The list is written once, under the cluster's first tenant; the others alias it.
+            self.comments.after[(*at, "system_pods", len(entries) - 1)] = note
+        return entries
+
+    def _max_pods(self, cluster: _ClusterData) -> tuple[dict[str, int] | None, str]:
+        """The clusters' ``max_pods`` from the nodes' pods capacity and pod CIDR, and why.
+
+        The model keeps max pods at most half of the per-node pod CIDR (the kubelet's
+        rule of thumb, so addresses are not reused at once); more than 128 pods needs a
+        CIDR wider than the default /24 (OpenShift's 250 pods: /23, its hostPrefix)."""
+        capacities = {n.max_pods for n in cluster.nodes}
+        per_node = next(iter(capacities)) if len(capacities) == 1 else None
+        prefixes = {n.pod_cidr_prefix for n in cluster.nodes}
+        given = next(iter(prefixes)) if len(prefixes) == 1 else None
+        if per_node is None or not 1 <= per_node <= 2000:
+            if len({c for c in capacities if c}) > 1:
+                cluster.notes.append(
+                    "the nodes differ in their pods capacity: max_pods keeps its default"
+                )
+            return None, ""
+        if given is None and per_node == _DEFAULT_MAX_PODS:
+            return None, ""
+        policy = {"per_node": per_node}
+        needed = 32 - (2 * per_node - 1).bit_length()  # widest prefix holding 2x the pods
+        why = "the nodes' pods capacity"
+        if given is None:
+            if needed < _DEFAULT_CIDR_PREFIX:
+                policy["pod_cidr_prefix"] = needed
+                why += f"; a /{needed} pod CIDR per node holds {per_node} pods (none in the dump)"
+            return policy, why
+        prefix = min(max(given, _CIDR_RANGE[0]), _CIDR_RANGE[1])
+        if prefix != _DEFAULT_CIDR_PREFIX:
+            policy["pod_cidr_prefix"] = prefix
+        why += f"; pod CIDR /{given} from the nodes' spec.podCIDR"
+        if prefix != given:
+            why += f" (the model takes /{_CIDR_RANGE[0]} to /{_CIDR_RANGE[1]}: /{prefix})"
+        half = 2 ** (32 - prefix) // 2
+        if policy == {"per_node": _DEFAULT_MAX_PODS} and half >= _DEFAULT_MAX_PODS:
+            return None, ""  # the model's defaults exactly: nothing to write
+        if per_node > half:
+            policy["per_node"] = half
+            cluster.notes.append(
+                f"the nodes allow {per_node} pods but their /{given} pod CIDR holds {half} "
+                "under the model's half-the-CIDR rule: imported as "
+                f"{half}; widen pod_cidr_prefix if the nodes really run more"
+            )
+        return policy, why
+
+    def _cluster_tenants(
+        self, cluster: _ClusterData, index: int, first: int
+    ) -> tuple[list[dict[str, Any]], _Split, int]:
+        """The tenants of one cluster; ``first`` is the index of its first tenant."""
+        split = _Split.of(cluster.pods, self.rules.is_platform)
+        if not split.apps:
+            where = f"cluster {cluster.name}: " if cluster.name else ""
+            raise TraceError(
+                f"{cluster.pods_source}: {where}no application pods to import: of "
+                f"{len(cluster.pods)} pods, {len(split.finished)} finished, "
+                f"{len(split.daemon)} belong to DaemonSets, {len(split.control_plane)} are "
+                f"control-plane pods and {len(split.addons)} are in platform namespaces"
+            )
+        version = self._version(cluster)
+        groups = _groups(split.apps)
+        by_tenant: dict[str, list[_Group]] = {}
+        for key in sorted(groups, key=lambda k: (k[0], k[3], k[1], k[2])):  # tenant, name
+            by_tenant.setdefault(key[0], []).append(groups[key])
+        max_pods, max_pods_why = self._max_pods(cluster)
+        tenants: list[dict[str, Any]] = []
+        taken: set[str] = set()
+        system_pods: list[dict[str, Any]] = []
+        for tenant_key in sorted(by_tenant):
+            path: _YamlPath = ("tenants", first + len(tenants))
+            at = path if cluster.name is None else (*path, "clusters", 0)
+            label = _safe_name(tenant_key, "tenant")
+            if cluster.name is not None:  # tenant names are free text: keep the cluster's
+                label = f"{cluster.name}/{label}"
+            tenant: dict[str, Any] = {"name": unique_name([label], taken)}
+            if version is not None:
+                tenant["kubernetes_version"] = version
+            body: dict[str, Any] = {} if cluster.name is None else {"name": cluster.name}
+            self._control_plane(cluster, body, at)
+            if not tenants:
+                system_pods = self._system_pods(cluster, split.daemon, at)
+                if system_pods:
+                    anchor = "system_pods" if cluster.name is None else f"system_pods_{index + 1}"
+                    self.anchors[(*at, "system_pods")] = anchor
+            if system_pods:
+                body["system_pods"] = system_pods
+            if max_pods is not None:
+                body["max_pods"] = max_pods
+                self.comments.after[(*at, "max_pods")] = max_pods_why
+            body["workloads"] = self._workloads(by_tenant[tenant_key], at, cluster.budgets)
+            namespaces = sorted({g.namespace for g in by_tenant[tenant_key]})
+            self.comments.before[path] = [
+                f"tenant from {self.rules.source_of(tenant_key, namespaces)}"
+            ]
+            if cluster.name is None:
+                tenant.update(body)
+            else:
+                tenant["clusters"] = [body]
+            tenants.append(tenant)
+        return tenants, split, len(groups)
+
+    def _control_plane(self, cluster: _ClusterData, body: dict[str, Any], at: _YamlPath) -> None:
+        if not any(n.control_plane for n in cluster.nodes):
+            body["control_plane"] = "hosted"
+            self.comments.after[(*at, "control_plane")] = (
+                "no control-plane node in the dump: a managed control plane"
+            )
+        else:
+            body["control_plane"] = "dedicated"
+            self.comments.after[(*at, "control_plane")] = (
+                "the dump has control-plane nodes: machines of their own"
+            )
+
+    def _workloads(
+        self, groups: list[_Group], at: _YamlPath, budgets: list[_Budget]
+    ) -> list[dict[str, Any]]:
+        workloads: list[dict[str, Any]] = []
+        taken: set[str] = set()
+        for group in groups:
+            wl_name = unique_name(
+                [
+                    _safe_name(group.name, "workload"),
+                    _safe_name(f"{group.namespace}-{group.name}", "workload"),
+                    _safe_name(f"{group.name}-{group.kind.lower()}", "workload"),
+                ],
+                taken,
+            )
+            path = (*at, "workloads", len(workloads))
+            workloads.append(_workload(group, wl_name, path, self.comments, budgets))
+        return workloads
+
+    # The whole ----------------------------------------------------------------------
 
     def _hardware(self) -> dict[str, Any]:
+        nodes = [n for c in self.clusters for n in c.nodes]
         shapes: dict[tuple[int, int, int, str, str], list[_NodeInfo]] = {}
-        for node in self.nodes:
+        for node in nodes:
             shapes.setdefault(node.shape, []).append(node)
         taken: set[str] = set()
         models: list[dict[str, Any]] = []
@@ -124,267 +273,104 @@ class _Builder:
             models.append(model)
             inventory.append({"model": name, "count": len(members)})
         hardware: dict[str, Any] = {"host_models": models, "inventory": inventory}
-        zones = {n.zone for n in self.nodes if n.zone}
+        zones = {n.zone for n in nodes if n.zone}
         if len(zones) > 1:
             hardware["topology"] = {"zones": min(len(zones), 64)}
             self.comments.after[("hardware", "topology")] = f"zones: {', '.join(sorted(zones))}"
         return hardware
 
-    def _system_pods(self, daemon_pods: list[_PodInfo]) -> list[dict[str, Any]]:
-        by_daemonset: dict[tuple[str, str], list[_PodInfo]] = {}
-        for pod in daemon_pods:
-            by_daemonset.setdefault((pod.namespace, pod.owner_name), []).append(pod)
-        taken: set[str] = set()
-        entries: list[dict[str, Any]] = []
-        for (namespace, ds), pods in sorted(
-            by_daemonset.items(), key=lambda kv: (kv[0][1], kv[0][0])
-        ):
-            cpu = max(p.requests[_CPU].amount for p in pods)
-            memory = max(p.requests[_MEMORY].amount for p in pods)
-            name = unique_name(
-                [_safe_name(ds, "daemonset"), _safe_name(f"{namespace}-{ds}", "daemonset")], taken
-            )
-            on = len({p.node for p in pods if p.node})
-            note = f"DaemonSet {namespace}/{ds}: on {on} of {len(self.nodes)} nodes"
-            if len({(p.requests[_CPU].amount, p.requests[_MEMORY].amount) for p in pods}) > 1:
-                note += "; pods differ, the largest request is kept"
-            entries.append({"name": name, "cpu": _fmt_cpu(cpu), "memory": _fmt_memory(memory)})
-            # The list is written once, under the first tenant; the others alias it.
-            self.comments.after[("tenants", 0, "system_pods", len(entries) - 1)] = note
-        return entries
-
-    def _workload(self, group: _Group, name: str, path: tuple[str | int, ...]) -> dict[str, Any]:
-        requests: dict[str, Any] = {}
-        for resource, key in ((_CPU, "cpu"), (_MEMORY, "memory")):
-            amount = group.request(resource)
-            if amount:
-                requests[key] = _fmt(resource, amount)
-        workload: dict[str, Any] = {
-            "name": name,
-            "replicas": len(group.pods),
-            "requests": requests,
-        }
-        limits = {
-            key: _fmt(resource, limit)
-            for resource, key in ((_CPU, "cpu"), (_MEMORY, "memory"))
-            if (limit := group.limit(resource)) is not None
-        }
-        if limits:
-            workload["limits"] = limits
-        gpus = int(group.request(_GPU))
-        if gpus:
-            workload["gpu"] = {"count": gpus}
-        batch = group.kind in ("Job", "CronJob")
-        workload["class"] = ("gpu-training" if batch else "gpu-inference") if gpus else "cpu"
-
-        first = group.pods[0]
-        nodes = len({p.node for p in group.pods if p.node})
-        origin = first.via if group.kind == "Pod" else f"{group.kind} {group.name}"
-        if group.kind != "Pod" and first.via != f"{group.kind} {group.name}":
-            origin += f" (via {first.via})"
-        where = f"namespace {group.namespace}"
-        placed = f"on {_n(nodes, 'node')}" if nodes else "not scheduled yet"
-        lines = [f"{origin} in {where}: {_n(len(group.pods), 'pod')} {placed}"]
-        if group.kind == "Pod":
-            lines = [f"bare pod {group.name} in {where}"]
-        for resource in (_CPU, _MEMORY, _GPU):
-            formula = first.requests[resource].formula
-            if formula and resource != _GPU:
-                lines.append(
-                    f"{resource} per pod = {formula} = {_fmt(resource, first.requests[resource].amount)}"
-                )
-        if any(
-            p.requests[r].amount != first.requests[r].amount
-            or p.limits.get(r) != first.limits.get(r)
-            for p in group.pods
-            for r in _RESOURCES
-        ):
-            lines.append("pods differ (a rollout?): the largest request and limit are kept")
-        if not requests and not limits:
-            self.comments.after[(*path, "requests")] = "BestEffort: no requests"
-        self.comments.before[path] = lines
-        self.comments.after[(*path, "class")] = "guess: review"
-        return workload
-
-    def _describe_pods(self, pods: Iterable[_PodInfo]) -> Iterator[str]:
-        groups: dict[tuple[str, str, str], list[_PodInfo]] = {}
-        for pod in pods:
-            groups.setdefault((pod.namespace, pod.owner_kind, pod.owner_name), []).append(pod)
-        for (namespace, kind, name), members in sorted(groups.items()):
-            cpu = max(p.requests[_CPU].amount for p in members)
-            memory = max(p.requests[_MEMORY].amount for p in members)
-            what = f"{kind} {name}" if kind != "Pod" else f"pod {name}"
-            yield (
-                f"  {namespace}/{what}: {_n(len(members), 'pod')} requesting "
-                f"cpu {_fmt_cpu(cpu)}, memory {_fmt_memory(memory)} each"
-            )
-
-    # The whole ----------------------------------------------------------------------
-
     def build(self, name: str) -> KubectlImport:
-        pods = _Split.of(self.all_pods)
-        if not pods.apps:
-            raise TraceError(
-                f"{self.pods_source}: no application pods to import: of {len(self.all_pods)} "
-                f"pods, {len(pods.finished)} finished, {len(pods.daemon)} belong to DaemonSets "
-                f"and {len(pods.system)} to system namespaces"
+        """The scenario, validated, with its header."""
+        tenants: list[dict[str, Any]] = []
+        totals = Counter[str]()
+        for index, cluster in enumerate(self.clusters):
+            cluster_tenants, split, workloads = self._cluster_tenants(cluster, index, len(tenants))
+            tenants += cluster_tenants
+            self._header_lines(cluster, split, len(cluster_tenants), workloads)
+            totals.update(
+                workloads=workloads,
+                apps=len(split.apps),
+                daemon=len({(p.namespace, p.owner_name) for p in split.daemon}),
+                nodes=len(cluster.nodes),
+                pods=len(cluster.pods),
             )
-
-        version = self._version()
         hardware = self._hardware()
-        system_pods = self._system_pods(pods.daemon)
-        groups = _groups(pods.apps)
-        max_pods = {n.max_pods for n in self.nodes}
-        per_node = next(iter(max_pods)) if len(max_pods) == 1 else None
-        tenants = self._tenants(groups, version, system_pods, per_node)
-
-        nodes_n, pods_n = len(self.nodes), len(self.all_pods)
+        where = "kubectl" if len(self.clusters) == 1 else f"kubectl, {len(self.clusters)} clusters"
         data: dict[str, Any] = {
             "name": name,
-            "description": f"Imported from kubectl: {nodes_n} nodes and {pods_n} pods.",
+            "description": f"Imported from {where}: {totals['nodes']} nodes and "
+            f"{totals['pods']} pods.",
             "hardware": hardware,
             "tenants": tenants,
         }
-        header = self._header(
-            pods,
-            tenants=len(tenants),
-            workloads=len(groups),
-            has_system_pods=bool(system_pods),
-            per_node=per_node,
-        )
-        # Each cluster gets the same DaemonSets: one list, anchored, so it is edited once.
-        anchors: dict[tuple[str | int, ...], str] = {}
-        if system_pods:
-            anchors[("tenants", 0, "system_pods")] = "system_pods"
-        body = _Emitter(self.comments, anchors).document(data)
-        text = header + body
+        text = self._header_text() + _Emitter(self.comments, self.anchors).document(data)
         scenario = _validate(text, data, name)
         summary = (
-            f"{_n(len(tenants), 'tenant')}, {_n(len(groups), 'workload')} of "
-            f"{_n(len(pods.apps), 'pod')}, {_n(len(system_pods), 'DaemonSet')} as system pods, "
-            f"{_n(nodes_n, 'node')} as {_n(len(hardware['host_models']), 'host model')}"
+            f"{_n(len(tenants), 'tenant')}, {_n(totals['workloads'], 'workload')} of "
+            f"{_n(totals['apps'], 'pod')}, {_n(totals['daemon'], 'DaemonSet')} as system pods, "
+            f"{_n(totals['nodes'], 'node')} as {_n(len(hardware['host_models']), 'host model')}"
         )
+        if len(self.clusters) > 1:
+            summary = f"{len(self.clusters)} clusters: " + summary
         return KubectlImport(text=text, scenario=scenario, summary=summary)
 
-    def _tenants(
-        self,
-        groups: dict[tuple[str, str, str, str], _Group],
-        version: str | None,
-        system_pods: list[dict[str, Any]],
-        per_node: int | None,
-    ) -> list[dict[str, Any]]:
-        """One tenant per tenant key (namespace or label value), in name order."""
-        by_tenant: dict[str, list[_Group]] = {}
-        for key in sorted(groups, key=lambda k: (k[0], k[3], k[1], k[2])):  # tenant, name
-            by_tenant.setdefault(key[0], []).append(groups[key])
-        tenants: list[dict[str, Any]] = []
-        tenant_names: set[str] = set()
-        for tenant_key in sorted(by_tenant):
-            path: tuple[str | int, ...] = ("tenants", len(tenants))
-            tenant: dict[str, Any] = {
-                "name": unique_name([_safe_name(tenant_key, "tenant")], tenant_names)
-            }
-            if version is not None:
-                tenant["kubernetes_version"] = version
-            self._control_plane(tenant, path)
-            if system_pods:
-                tenant["system_pods"] = system_pods
-            if per_node is not None and per_node != _DEFAULT_MAX_PODS and 1 <= per_node <= 2000:
-                tenant["max_pods"] = {"per_node": per_node}
-                self.comments.after[(*path, "max_pods")] = "the nodes' pods capacity"
-            tenant["workloads"] = self._workloads(by_tenant[tenant_key], path)
-            self.comments.before[path] = [f"tenant from {self._tenant_source(tenant_key)}"]
-            tenants.append(tenant)
-        return tenants
+    # The header --------------------------------------------------------------------
 
-    def _control_plane(self, tenant: dict[str, Any], path: tuple[str | int, ...]) -> None:
-        if not any(n.control_plane for n in self.nodes):
-            tenant["control_plane"] = "hosted"
-            self.comments.after[(*path, "control_plane")] = (
-                "no control-plane node in the dump: a managed control plane"
-            )
-        else:
-            tenant["control_plane"] = "dedicated"
-            self.comments.after[(*path, "control_plane")] = (
-                "the dump has control-plane nodes: machines of their own"
-            )
-
-    def _workloads(self, groups: list[_Group], path: tuple[str | int, ...]) -> list[dict[str, Any]]:
-        workloads: list[dict[str, Any]] = []
-        taken: set[str] = set()
-        for group in groups:
-            wl_name = unique_name(
-                [
-                    _safe_name(group.name, "workload"),
-                    _safe_name(f"{group.namespace}-{group.name}", "workload"),
-                    _safe_name(f"{group.name}-{group.kind.lower()}", "workload"),
-                ],
-                taken,
-            )
-            workloads.append(self._workload(group, wl_name, (*path, "workloads", len(workloads))))
-        return workloads
-
-    def _tenant_source(self, tenant_key: str) -> str:
-        if self.tenant_label is None:
-            return f"namespace {tenant_key}"
-        if tenant_key != _UNLABELLED:
-            return f"pods labelled {self.tenant_label}={tenant_key}"
-        return f"pods without the label {self.tenant_label}"
-
-    def _header(
-        self,
-        pods: _Split,
-        *,
-        tenants: int,
-        workloads: int,
-        has_system_pods: bool,
-        per_node: int | None,
-    ) -> str:
-        tenant_rule = (
-            "namespaces" if self.tenant_label is None else f"the pod label {self.tenant_label!r}"
-        )
-        phases = Counter(p.phase for p in pods.finished)
-        lines = [
-            "Imported by `underlay import kubectl` from:",
-            f"  nodes: {self.nodes_source} ({len(self.nodes)} nodes)",
-            f"  pods:  {self.pods_source} ({len(self.all_pods)} pods)",
+    def _header_lines(
+        self, cluster: _ClusterData, pods: _Split, tenants: int, workloads: int
+    ) -> None:
+        lines = self.header
+        if not lines:
+            several = f" {len(self.clusters)} clusters" if cluster.name is not None else ""
+            lines.append(f"Imported by `underlay import kubectl` from{several}:")
+        if cluster.name is not None:
+            lines.append(f"Cluster {cluster.name}:")
+        lines += [
+            f"  nodes: {cluster.nodes_source} ({len(cluster.nodes)} nodes)",
+            f"  pods:  {cluster.pods_source} ({len(cluster.pods)} pods)",
             f"{_n(len(pods.apps), 'pod')} became {_n(workloads, 'workload')} of "
-            f"{_n(tenants, 'tenant')} (tenants from {tenant_rule}).",
+            f"{_n(tenants, 'tenant')} (tenants from {self.rules.describe()}).",
             f"{_n(len(pods.daemon), 'DaemonSet pod')} became the clusters' system_pods.",
         ]
+        if cluster.server_version:
+            lines.append(f"Server version {cluster.server_version} (sonobuoy serverversion.json).")
+        if cluster.budgets:
+            lines.append(f"{_n(len(cluster.budgets), 'PodDisruptionBudget')} read.")
         if pods.finished:
-            counts = ", ".join(
-                f"{n} {phase}" for phase, n in sorted(phases.items(), key=lambda kv: str(kv[0]))
-            )
+            phases = Counter(str(p.phase) for p in pods.finished)
+            counts = ", ".join(f"{n} {phase}" for phase, n in sorted(phases.items()))
             lines.append(f"Skipped {_n(len(pods.finished), 'finished pod')} ({counts}).")
         if pods.control_plane:
             lines.append(
-                f"Skipped {_n(len(pods.control_plane), 'control-plane pod')} (the scenario's "
-                "control_plane setting models them):"
+                f"Skipped {_n(len(pods.control_plane), 'control-plane pod')} (static pods "
+                "wherever they run, and the platform's tier=control-plane pods; the "
+                "scenario's control_plane setting models them):"
             )
-            lines.extend(self._describe_pods(pods.control_plane))
+            lines.extend(_describe_pods(pods.control_plane))
         if pods.addons:
             lines.append(
-                f"Skipped {_n(len(pods.addons), 'cluster add-on pod')} of system namespaces: they "
-                "run once per cluster, which a scenario cannot say; add them to a tenant's "
-                "workloads if they matter:"
+                f"Skipped {_n(len(pods.addons), 'cluster add-on pod')} of platform namespaces: "
+                "they run once per cluster, which a scenario cannot say; add them to a "
+                "tenant's workloads if they matter:"
             )
-            lines.extend(self._describe_pods(pods.addons))
+            lines.extend(_describe_pods(pods.addons))
         unscheduled = sum(1 for p in pods.apps if not p.node)
         if unscheduled:
             lines.append(f"{_n(unscheduled, 'imported pod')} had no node yet (Pending).")
-        lines += ["", *self._review(has_system_pods, per_node)]
-        return "".join(f"# {_comment(line)}".rstrip() + "\n" for line in lines) + "\n"
+        prefix = f"{cluster.name}: " if cluster.name else ""
+        self.review += [f"- {prefix}{note}" for note in cluster.notes]
 
-    def _review(self, has_system_pods: bool, per_node: int | None) -> list[str]:
-        """The header's list of what to check before trusting the results."""
+    def _header_text(self) -> str:
+        nodes = [n for c in self.clusters for n in c.nodes]
         lines = [
+            *self.header,
+            "",
             "Review before trusting the results:",
             "- hardware: price_usd, lifetime_years, power, sockets and threads_per_core are",
             "  not in a kubectl dump; the defaults are used, so costs need your prices.",
             "- the inventory counts every node as a host.",
         ]
-        control_plane_nodes = sum(n.control_plane for n in self.nodes)
+        control_plane_nodes = sum(n.control_plane for n in nodes)
         if control_plane_nodes:
             lines += [
                 f"- the dump has {_n(control_plane_nodes, 'control-plane node')} (in the inventory);",
@@ -392,7 +378,7 @@ class _Builder:
                 "  hardware.control_plane_model (set it to their model), else the smallest host",
                 "  model that holds it; control_plane: stacked or hosted are the alternatives.",
             ]
-        providers = sorted({n.provider for n in self.nodes if n.provider})
+        providers = sorted({n.provider for n in nodes if n.provider})
         if providers:
             lines.append(
                 f"- the nodes are cloud machines ({', '.join(providers)}): their capacity is a "
@@ -403,73 +389,7 @@ class _Builder:
             "- workload classes are guesses (marked 'guess'); replicas are the pods that",
             "  ran at dump time (an autoscaler may run more or fewer).",
         ]
-        if not has_system_pods:
+        if not any(any(p.daemonset for p in c.pods) for c in self.clusters):
             lines.append("- no DaemonSet pods were found: clusters get the default system pods.")
-        if per_node is None and len({n.max_pods for n in self.nodes if n.max_pods}) > 1:
-            lines.append("- the nodes differ in their pods capacity: max_pods keeps its default.")
-        lines += [f"- {note}" for note in self.notes]
-        return lines
-
-
-@dataclass(frozen=True)
-class _Split:
-    """The pods of the dump by what they become."""
-
-    finished: list[_PodInfo]
-    """Succeeded or Failed: skipped."""
-    daemon: list[_PodInfo]
-    """Of a DaemonSet: the clusters' system pods."""
-    system: list[_PodInfo]
-    """Other pods of the system namespaces: control-plane pods and add-ons, skipped."""
-    control_plane: list[_PodInfo]
-    addons: list[_PodInfo]
-    apps: list[_PodInfo]
-    """The rest: the tenants' workloads."""
-
-    @classmethod
-    def of(cls, pods: list[_PodInfo]) -> _Split:
-        live = [p for p in pods if p.phase not in _SKIPPED_PHASES]
-        system = [p for p in live if not p.daemonset and p.namespace in SYSTEM_NAMESPACES]
-        return cls(
-            finished=[p for p in pods if p.phase in _SKIPPED_PHASES],
-            daemon=[p for p in live if p.daemonset],
-            system=system,
-            control_plane=[p for p in system if p.control_plane],
-            addons=[p for p in system if not p.control_plane],
-            apps=[p for p in live if not p.daemonset and p.namespace not in SYSTEM_NAMESPACES],
-        )
-
-
-def _groups(apps: list[_PodInfo]) -> dict[tuple[str, str, str, str], _Group]:
-    """Application pods grouped by tenant, namespace and controlling owner."""
-    groups: dict[tuple[str, str, str, str], _Group] = {}
-    for pod in apps:
-        key = (pod.tenant, pod.namespace, pod.owner_kind, pod.owner_name)
-        groups.setdefault(key, _Group(*key)).pods.append(pod)
-    return groups
-
-
-def _validate(text: str, data: dict[str, Any], name: str) -> Scenario:
-    """Parse the text as a user would; any failure is a bug of this importer."""
-    try:
-        scenario = parse_scenario(text, source=f"<imported scenario {name}>")
-    except ScenarioError as exc:
-        raise RuntimeError(
-            f"underlay import kubectl built an invalid scenario (a bug): {exc}"
-        ) from exc
-    if yaml.safe_load(text) != data:
-        raise RuntimeError("underlay import kubectl wrote YAML that does not read back (a bug)")
-    return scenario
-
-
-# ------------------------------------------------------------------------- names
-
-
-def _n(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
-
-
-def _safe_name(text: str, fallback: str) -> str:
-    """``text`` made into a scenario name (letters, digits, ``-_.``, at most 63)."""
-    cleaned = _NOT_NAME.sub("-", text)[:63].strip("-_.")
-    return cleaned or fallback
+        lines += self.review
+        return "".join(f"# {_comment(line)}".rstrip() + "\n" for line in lines) + "\n"

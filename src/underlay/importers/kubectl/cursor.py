@@ -4,14 +4,13 @@ is reported as ``<file>: <json path>: <problem>``.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from underlay.errors import TraceError
-from underlay.importers.ranges import read_utf8
 
 __all__: list[str] = []  # private to the kubectl importer (its package uses the _names)
 
@@ -31,10 +30,9 @@ class _At:
     def child(self, key: str | int) -> _At:
         if isinstance(key, int):
             path = f"{self.path}[{key}]"
-        elif re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
-            path = f"{self.path}.{key}" if self.path else key
         else:
-            path = f"{self.path}[{json.dumps(key)}]"
+            segment = _segment(key)
+            path = segment[1:] if not self.path and segment[0] == "." else self.path + segment
         if isinstance(self.value, dict):
             value = self.value.get(key)
         elif isinstance(self.value, list) and isinstance(key, int):
@@ -86,6 +84,18 @@ class _At:
         return {k: v for k, v in at.value.items() if isinstance(k, str) and isinstance(v, str)}
 
 
+@functools.lru_cache(maxsize=4096)
+def _segment(key: str) -> str:
+    """``.key``, or ``["key"]`` for a key that is not an identifier (cached: the same few
+    keys come back for every object of a dump)."""
+    if _IDENTIFIER.fullmatch(key):
+        return f".{key}"
+    return f"[{json.dumps(key)}]"
+
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
 def _kind(value: Any) -> str:
     if value is None:
         return "null"
@@ -102,43 +112,5 @@ def _kind(value: Any) -> str:
     return type(value).__name__  # pragma: no cover - JSON has no other types
 
 
-def _read_json(path: Path) -> Any:
-    text = read_utf8(path, "a JSON file")
-    try:
-        # An integer of hundreds of digits is out of every range: read it as a float
-        # (infinite), reported with its JSON path, not as Python's int-size ValueError.
-        return json.loads(text, parse_int=_json_int)
-    except json.JSONDecodeError as exc:
-        hint = " (this looks like YAML: use `-o json`)" if text.lstrip()[:1] not in "{[" else ""
-        raise TraceError(
-            f"{path}, line {exc.lineno}, column {exc.colno}: not JSON: {exc.msg}{hint}"
-        ) from None
-    except RecursionError:
-        raise TraceError(f"{path}: the JSON is nested too deeply") from None
-
-
 def _json_int(text: str) -> int | float:
     return int(text) if len(text) <= 400 else float(text)
-
-
-def _items(doc: _At, kind: str) -> list[_At]:
-    """The objects of a ``List`` / ``<kind>List``, or the one object of ``kind``."""
-    command = f"`kubectl get {kind.lower()}s{' -A' if kind == 'Pod' else ''} -o json`"
-    if not isinstance(doc.value, dict):
-        raise doc.fail(
-            f"expected a {kind} or a List of {kind}s (from {command}), got {_kind(doc.value)}"
-        )
-    given = doc.text("kind")
-    if given in ("List", f"{kind}List") or (given is None and "items" in doc.value):
-        items = doc.objects("items")
-        for item in items:
-            item_kind = item.text("kind")
-            if item_kind is not None and item_kind != kind:
-                raise item.child("kind").fail(
-                    f"expected a {kind}, got {item_kind!r} (is this the output of {command}?)"
-                )
-        return items
-    if given == kind or (given is None and ("metadata" in doc.value or "spec" in doc.value)):
-        return [doc]
-    got = f"kind {given!r}" if given is not None else "an object without kind or items"
-    raise doc.fail(f"expected a {kind} or a List of {kind}s (from {command}), got {got}")

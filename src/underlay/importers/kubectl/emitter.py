@@ -4,6 +4,7 @@ in flow style, comments before a node or at the end of its line, and anchors.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -94,8 +95,10 @@ def _is_flow(value: Any, parent: str | int | None = None) -> bool:
     return True
 
 
+@functools.lru_cache(maxsize=65536, typed=True)  # typed: True and 1 are not the same
 def _scalar(value: Any) -> str:
-    # Dumping inside a flow list gives the quoting a flow context needs.
+    # Dumping inside a flow list gives the quoting a flow context needs. The same few
+    # values (quantities, classes, names) come back thousands of times: cached.
     text = yaml.safe_dump([value], default_flow_style=True, width=2**31 - 1, allow_unicode=True)
     return text.strip()[1:-1]
 

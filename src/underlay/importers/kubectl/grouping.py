@@ -5,6 +5,7 @@ controller (a Deployment behind its ReplicaSet, a CronJob behind its Job).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, Decimal
 from typing import Final
@@ -42,6 +43,7 @@ _SKIPPED_PHASES: Final = ("Succeeded", "Failed")
 _UNLABELLED: Final = "unlabelled"
 
 _RS_HASH = re.compile(r"[bcdfghjklmnpqrstvwxz2456789]{5,10}|\d{6,10}")
+_CIDR = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}/(\d{1,2})")  # IPv4: the model's pod CIDR is
 _CRONJOB_JOB = re.compile(r"^(.+)-\d{8,}$")  # <cronjob>-<scheduled time in minutes>
 
 
@@ -58,6 +60,8 @@ class _NodeInfo:
     kubelet: str | None
     control_plane: bool
     provider: str | None
+    pod_cidr_prefix: int | None = None
+    """The prefix length of ``spec.podCIDR`` (IPv4 only), when given."""
 
     @property
     def shape(self) -> tuple[int, int, int, str, str]:
@@ -106,6 +110,7 @@ def _parse_node(item: _At) -> _NodeInfo:
     node_info = status.mapping("nodeInfo") if status else None
     spec = item.mapping("spec")
     provider = spec.text("providerID") if spec else None
+    cidr = _CIDR.fullmatch(spec.text("podCIDR") or "") if spec else None
     return _NodeInfo(
         name=name,
         cpu_milli=cpu_milli,
@@ -119,6 +124,7 @@ def _parse_node(item: _At) -> _NodeInfo:
         control_plane=any(k in labels for k in _CONTROL_PLANE_LABELS)
         or labels.get("kubernetes.io/role") == "master",
         provider=provider.split(":", 1)[0] if provider and ":" in provider else None,
+        pod_cidr_prefix=int(cidr.group(1)) if cidr and int(cidr.group(1)) <= 32 else None,
     )
 
 
@@ -133,13 +139,28 @@ class _PodInfo:
     via: str  # the owner reference as written, e.g. "ReplicaSet web-7d4b9c8f5d"
     daemonset: bool
     control_plane: bool
+    """A static (mirror) pod anywhere, or a ``tier: control-plane`` pod (see ``static``)."""
     phase: str | None
     node: str | None
     requests: dict[str, _Term]
     limits: dict[str, Decimal | None]
+    labels: dict[str, str] = field(default_factory=dict)
+    static: bool = False
+    """A static pod of a kubelet: mirror annotation or owned by a Node, in any namespace."""
 
 
-def _parse_pod(item: _At, tenant_label: str | None) -> _PodInfo:
+TenantOf = Callable[[str, dict[str, str]], str]
+"""The tenant key of a pod from its namespace and labels."""
+
+
+def _by_namespace_or_label(tenant_label: str | None) -> TenantOf:
+    if tenant_label is None:
+        return lambda namespace, labels: namespace
+    return lambda namespace, labels: labels.get(tenant_label) or _UNLABELLED
+
+
+def _parse_pod(item: _At, tenant: str | TenantOf | None) -> _PodInfo:
+    """The pod; ``tenant`` is a pod label key (``None``: the namespace) or a function."""
     meta = item.mapping("metadata")
     name = (meta.text("name") if meta else None) or item.path or "pod"
     namespace = (meta.text("namespace") if meta else None) or "default"
@@ -163,13 +184,13 @@ def _parse_pod(item: _At, tenant_label: str | None) -> _PodInfo:
     if owner_kind == "Node":
         owner_kind, owner_name = "Pod", name
 
-    tenant = namespace if tenant_label is None else (labels.get(tenant_label) or _UNLABELLED)
+    tenant_of = tenant if callable(tenant) else _by_namespace_or_label(tenant)
     requests, limits = _pod_resources(spec)
     return _PodInfo(
         path=item.path,
         name=name,
         namespace=namespace,
-        tenant=tenant,
+        tenant=tenant_of(namespace, labels),
         owner_kind=owner_kind,
         owner_name=owner_name,
         via=via,
@@ -179,6 +200,8 @@ def _parse_pod(item: _At, tenant_label: str | None) -> _PodInfo:
         node=spec.text("nodeName"),
         requests=requests,
         limits=limits,
+        labels=labels,
+        static=mirror,
     )
 
 
