@@ -1,0 +1,114 @@
+"""Everything the importer reads from one cluster, in the order of :data:`~.reads.READS`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from underlay.errors import InputError
+from underlay.importers.cluster.fetch import Connection, Forbidden, Progress
+from underlay.importers.cluster.reads import (
+    JOBS,
+    NAMESPACES,
+    NODES,
+    PDBS,
+    PODS,
+    REPLICASETS,
+    RUNTIME_CLASSES,
+)
+from underlay.importers.cluster.slim import Owners, namespace_and_name, slim_node, slim_pod
+
+__all__ = ["ClusterRead", "read_cluster"]
+
+
+@dataclass
+class ClusterRead:
+    """One cluster as read: slim objects, summaries, and what could not be read."""
+
+    source: str
+    """``cluster C (context X)``."""
+    context: str
+    version: str
+    nodes: list[dict[str, Any]]
+    pods: list[dict[str, Any]]
+    namespaces: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Namespace name -> its labels (for mapping namespaces to tenants)."""
+    disruption_budgets: list[str] = field(default_factory=list)
+    """``namespace/name`` of each PodDisruptionBudget."""
+    runtime_classes: dict[str, str] = field(default_factory=dict)
+    """RuntimeClass name -> handler."""
+    owners_resolved: int = 0
+    """Pods whose ReplicaSet or Job was traced to its Deployment or CronJob."""
+    warnings: list[str] = field(default_factory=list)
+
+
+def read_cluster(
+    connection: Connection, *, selector: str | None, progress: Progress | None
+) -> ClusterRead:
+    """Read one cluster; a 403 on nodes or pods is an error, on the rest a warning."""
+    version = connection.version()
+    nodes = _required(connection, NODES, slim_node, None, None)
+    pods = _required(connection, PODS, slim_pod, selector, progress)
+    read = ClusterRead(connection.describe(), connection.context, version, nodes, pods)
+
+    namespaces = _optional(connection, read, NAMESPACES, _labels, "tenants by namespace label")
+    read.namespaces = dict(item for item in namespaces if item is not None)
+    owners = Owners()
+    for source, kind in ((REPLICASETS, "ReplicaSet"), (JOBS, "Job")):
+        _optional(
+            connection,
+            read,
+            source,
+            lambda obj, kind=kind: owners.note(kind, obj),
+            f"{kind}s grouped by name (the {kind}'s owner unknown)",
+        )
+    read.owners_resolved = sum(owners.resolve(pod) for pod in pods)
+    budgets = _optional(connection, read, PDBS, _qualified, "disruption budgets not listed")
+    read.disruption_budgets = sorted(budgets)
+    classes = _optional(connection, read, RUNTIME_CLASSES, _handler, "runtime classes not listed")
+    read.runtime_classes = dict(sorted(classes))
+    return read
+
+
+def _required(
+    connection: Connection,
+    source: Any,
+    hook: Any,
+    selector: str | None,
+    progress: Progress | None,
+) -> list[Any]:
+    try:
+        return connection.list_objects(source, hook, selector=selector, progress=progress)
+    except Forbidden as exc:
+        raise InputError(
+            f"{exc}; the importer needs list on {source.resource} (see the ClusterRole "
+            "in the README, 'Your own cluster')"
+        ) from None
+
+
+def _optional(
+    connection: Connection, read: ClusterRead, source: Any, hook: Any, without: str
+) -> list[Any]:
+    try:
+        return connection.list_objects(source, hook, selector=None, progress=None)
+    except Forbidden as exc:
+        read.warnings.append(f"{exc}; imported without them: {without}")
+        return []
+
+
+def _labels(obj: dict[str, Any]) -> tuple[str, dict[str, str]] | None:
+    meta = obj.get("metadata")
+    if not isinstance(meta, dict) or not isinstance(meta.get("name"), str):
+        return None
+    labels = meta.get("labels")
+    labels = labels if isinstance(labels, dict) else {}
+    return str(meta["name"]), {str(k): str(v) for k, v in labels.items()}
+
+
+def _qualified(obj: dict[str, Any]) -> str:
+    namespace, name = namespace_and_name(obj)
+    return f"{namespace}/{name}"
+
+
+def _handler(obj: dict[str, Any]) -> tuple[str, str]:
+    return namespace_and_name(obj)[1], str(obj.get("handler") or "")
