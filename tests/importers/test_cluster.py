@@ -13,6 +13,7 @@ import contextlib
 import copy
 import json
 import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,8 @@ def fixture_state(
 
 @pytest.fixture(scope="session")
 def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl CLI is needed to make the test server's certificate")
     return make_certificate(tmp_path_factory.mktemp("cert"))
 
 
@@ -251,6 +254,18 @@ def test_several_contexts_make_one_scenario(cluster: Cluster) -> None:
     assert both == {f"{c}-{t}": w for c in ("a", "b") for t, w in one.items()}
     with pytest.raises(InputError, match="each context may be given once"):
         cluster.run("a", "a")
+
+
+def test_output_never_replaces_the_kubeconfig(
+    cluster: Cluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = cluster.kubeconfig.read_text()
+    result = cluster.cli("-o", str(cluster.kubeconfig))
+    assert result.exit_code == 2 and "kubeconfig" in result.stderr
+    monkeypatch.setenv("KUBECONFIG", str(cluster.kubeconfig))
+    result = runner.invoke(app, ["import", "cluster", "-o", str(cluster.kubeconfig)])
+    assert result.exit_code == 2 and "kubeconfig" in result.stderr
+    assert cluster.kubeconfig.read_text() == before
 
 
 def test_unknown_context_and_missing_kubeconfig(cluster: Cluster, tmp_path: Path) -> None:

@@ -387,8 +387,10 @@ def cluster(
         sys.stdout.write(cluster_role_yaml())
         return
     try:
-        if output and kubeconfig:
-            refuse_overwrite("--output", output, [("--kubeconfig", kubeconfig)])
+        if output:
+            refuse_overwrite(
+                "--output", output, [("kubeconfig", k) for k in _kubeconfigs(kubeconfig)]
+            )
         with ReadProgress("pods") as progress:
             result = import_cluster(
                 kubeconfig,
@@ -406,3 +408,14 @@ def cluster(
         note(f"Wrote {output}: {result.summary}. Review its header.")
     else:
         sys.stdout.write(result.text)
+
+
+def _kubeconfigs(given: Path | None) -> list[Path]:
+    """The kubeconfig files the client reads: ``--kubeconfig``, else ``$KUBECONFIG``'s
+    list, else ``~/.kube/config``."""
+    import os
+
+    if given is not None:
+        return [given]
+    listed = [Path(p) for p in os.environ.get("KUBECONFIG", "").split(os.pathsep) if p]
+    return listed or [Path.home() / ".kube" / "config"]
