@@ -135,8 +135,6 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(code, body, content_type)
         if self.command != "GET":
             return self._send(405, _status(405, "MethodNotAllowed", "read-only server"))
-        if url.path in ("/version", "/version/"):
-            return self._send(200, state.version)
         if url.path in state.forbidden:
             resource = url.path.rsplit("/", 1)[-1]
             return self._send(
@@ -148,6 +146,8 @@ class _Handler(BaseHTTPRequestHandler):
                     f'cannot list resource "{resource}" at the cluster scope',
                 ),
             )
+        if url.path in ("/version", "/version/"):
+            return self._send(200, state.version)
         if url.path not in state.lists:
             return self._send(404, _status(404, "NotFound", "the server could not find it"))
         self._list(url.path, query)

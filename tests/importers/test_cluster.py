@@ -202,6 +202,17 @@ def test_forbidden_kind_is_a_warning(cluster: Cluster) -> None:
     assert "web" in workloads(result)["shop"]
 
 
+def test_forbidden_version_is_a_warning(cluster: Cluster) -> None:
+    cluster.state.forbidden.update(VERSION_PATHS)
+    result = cluster.run()
+    assert "Kubernetes version unknown" in result.text
+    assert (
+        "forbidden (403)" in result.text and "the nodes' kubelet versions are used" in result.text
+    )
+    # the tenants' version still comes from the kubelets (v1.29.4-eks-036c24b -> 1.29)
+    assert {str(t.kubernetes_version) for t in result.scenario.tenants} == {"1.29"}
+
+
 def test_forbidden_pods_is_an_error(cluster: Cluster, tmp_path: Path) -> None:
     cluster.state.forbidden.add(PATHS["pods"])
     out = tmp_path / "s.yaml"

@@ -46,10 +46,14 @@ def read_cluster(
     connection: Connection, *, selector: str | None, progress: Progress | None
 ) -> ClusterRead:
     """Read one cluster; a 403 on nodes or pods is an error, on the rest a warning."""
-    version = connection.version()
+    try:
+        version, warning = connection.version(), None
+    except Forbidden as exc:
+        version, warning = "version unknown", f"{exc}; the nodes' kubelet versions are used"
     nodes = _required(connection, NODES, slim_node, None, None)
     pods = _required(connection, PODS, slim_pod, selector, progress)
     read = ClusterRead(connection.describe(), connection.context, version, nodes, pods)
+    read.warnings += [warning] if warning else []
 
     namespaces = _optional(connection, read, NAMESPACES, _labels, "tenants by namespace label")
     read.namespaces = dict(item for item in namespaces if item is not None)
