@@ -251,9 +251,11 @@ def test_label_selector(cluster: Cluster) -> None:
 
 def test_progress_reports_pods_read_of_total(cluster: Cluster) -> None:
     seen: list[tuple[int, int]] = []
-    cluster.run(progress=lambda done, total: seen.append((done, total)))
+    stages: list[str] = []
+    cluster.run(progress=lambda done, total: seen.append((done, total)), stage=stages.append)
     # 16 pods in pages of 4; the server says how many remain after each page
     assert seen == [(4, 16), (8, 16), (12, 16), (16, 16)]
+    assert stages == ["reading cluster a-cluster (context a)", "building the scenario"]
 
 
 # ------------------------------------------------------------------ several clusters

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from underlay.cli.app import import_app
 from underlay.cli.help import Command
@@ -391,7 +391,8 @@ def cluster(
             refuse_overwrite(
                 "--output", output, [("kubeconfig", k) for k in _kubeconfigs(kubeconfig)]
             )
-        with ReadProgress("pods") as progress:
+        progress = _StagedProgress("pods")
+        with progress:
             result = import_cluster(
                 kubeconfig,
                 context or (),
@@ -399,6 +400,7 @@ def cluster(
                 selector=selector,
                 limits=Limits(page_size=page_size, read_timeout=timeout),
                 progress=progress,
+                stage=progress.stage,
             )
         if output:
             write_atomically(output, result.text)
@@ -408,6 +410,15 @@ def cluster(
         note(f"Wrote {output}: {result.summary}. Review its header.")
     else:
         sys.stdout.write(result.text)
+
+
+class _StagedProgress(ReadProgress):
+    """The trace importers' bar, whose label says what is being done."""
+
+    def stage(self, text: str) -> None:
+        """Say what is being done now (the bar's label)."""
+        if self._bar is not None:
+            self._bar.update(TaskID(self._task), description=text)
 
 
 def _kubeconfigs(given: Path | None) -> list[Path]:

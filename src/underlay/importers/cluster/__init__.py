@@ -29,7 +29,7 @@ kubeconfig or an unreachable cluster, :class:`~underlay.errors.InputError`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from underlay.errors import InputError
@@ -51,10 +51,14 @@ def import_cluster(
     selector: str | None = None,
     limits: Limits | None = None,
     progress: Progress | None = None,
+    stage: Callable[[str], None] | None = None,
 ) -> KubectlImport:
     """Read each context (the current one when none is given) and build one scenario.
 
-    ``selector`` is a label selector for the pods (``team=web,tier!=batch``)."""
+    ``selector`` is a label selector for the pods (``team=web,tier!=batch``);
+    ``progress(pods read, pods in all)`` follows the pod lists, and ``stage(text)`` is
+    told what is being done (for a progress bar's label)."""
+    say = stage or (lambda _: None)
     if name is not None:
         name_option(name)
     if len(set(contexts)) != len(contexts):
@@ -63,5 +67,7 @@ def import_cluster(
     wanted: list[str | None] = [*contexts] or [None]
     for context in wanted:
         connection = Connection(kubeconfig, context, limits or Limits())
+        say(f"reading {connection.describe()}")
         reads.append(read_cluster(connection, selector=selector, progress=progress))
+    say("building the scenario")
     return build_with_kubectl_builder(reads, name=name or "cluster-import")
