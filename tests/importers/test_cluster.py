@@ -386,3 +386,13 @@ def cluster_factory(
     with serve(state, *certificate) as url:
         write_kubeconfig(tmp / "kc", url, certificate[0])
         yield Cluster(state, url, tmp / "kc")
+
+
+def test_imported_scenario_goes_through_compare(cluster: Cluster, tmp_path: Path) -> None:
+    out = tmp_path / "mine.yaml"
+    assert cluster.cli("-o", str(out)).exit_code == 0
+    result = runner.invoke(app, ["compare", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["scenario"] == "mine"  # the --output file's stem
+    assert report["substrates"] and all(s["hosts"]["total"] >= 1 for s in report["substrates"])
