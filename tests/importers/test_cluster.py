@@ -396,3 +396,29 @@ def test_imported_scenario_goes_through_compare(cluster: Cluster, tmp_path: Path
     report = json.loads(result.stdout)
     assert report["scenario"] == "mine"  # the --output file's stem
     assert report["substrates"] and all(s["hosts"]["total"] >= 1 for s in report["substrates"])
+
+
+def test_read_keeps_what_a_tenant_rule_needs(cluster: Cluster) -> None:
+    from underlay.importers.cluster.fetch import Connection
+    from underlay.importers.cluster.read import read_cluster
+
+    spaces = cluster.state.lists[PATHS["namespaces"]]
+    assert isinstance(spaces, list)
+    spaces[0]["metadata"]["annotations"] = {
+        "owner": "storefront-team",
+        "kubectl.kubernetes.io/last-applied-configuration": '{"secret": "x"}',
+    }
+    spaces[0]["metadata"]["managedFields"] = [{"manager": "kubectl"}]
+    read = read_cluster(Connection(cluster.kubeconfig, "a", FAST), selector=None, progress=None)
+    assert read.namespaces[0] == {
+        "metadata": {
+            "name": "shop",
+            "labels": {"team": "storefront"},
+            "annotations": {"owner": "storefront-team"},
+        }
+    }
+    assert len(read.namespaces) == len(OWNERS["namespaces"])
+    assert read.budgets == [
+        {"metadata": {"name": "web-pdb", "namespace": "shop"}, "spec": {"minAvailable": 2}}
+    ]
+    assert read.version == "v1.29.4" and read.source == "cluster a-cluster (context a)"

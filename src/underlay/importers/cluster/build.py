@@ -11,9 +11,10 @@ from typing import Any, Final
 
 from underlay.errors import InputError
 from underlay.importers.cluster.read import ClusterRead
+from underlay.importers.cluster.slim import namespace_and_name
 from underlay.importers.kubectl import KubectlImport, import_kubectl_documents
 
-__all__ = ["CLUSTER_TENANT_LABEL", "build_with_kubectl_builder"]
+__all__ = ["CLUSTER_TENANT_LABEL", "build_with_kubectl_builder", "header_lines"]
 
 CLUSTER_TENANT_LABEL: Final = "underlay.dev/cluster-namespace"
 """With several clusters, the pod label (added on import, never written to a cluster)
@@ -63,28 +64,33 @@ def _label(pod: dict[str, Any], value: str) -> None:
     meta["labels"] = {**(labels if isinstance(labels, dict) else {}), CLUSTER_TENANT_LABEL: value}
 
 
+def header_lines(read: ClusterRead) -> list[str]:
+    """What the header says of one cluster beyond the builder's own lines: what was read,
+    the owners traced, disruption budgets, runtime classes and warnings."""
+    lines = [
+        f"{read.source}: Kubernetes {read.version}, {len(read.nodes)} nodes, "
+        f"{len(read.pods)} pods, {len(read.namespaces)} namespaces"
+    ]
+    if read.owners_resolved:
+        lines.append(
+            f"  {read.owners_resolved} pods traced through their ReplicaSet or Job to "
+            "the Deployment or CronJob that owns it"
+        )
+    if read.budgets:
+        names = sorted("/".join(namespace_and_name(b)) for b in read.budgets)
+        more = f" and {len(names) - 5} more" if len(names) > 5 else ""
+        lines.append(f"  PodDisruptionBudgets: {', '.join(names[:5])}{more}")
+    if read.runtime_classes:
+        shown = ", ".join(f"{k} (handler {v})" for k, v in read.runtime_classes.items())
+        lines.append(f"  RuntimeClasses: {shown}: sandboxed pods are a candidate substrate")
+    lines += [f"  warning: {w}" for w in read.warnings]
+    return lines
+
+
 def _header(reads: list[ClusterRead]) -> str:
     lines = ["Read by `underlay import cluster` (list and get only) from:"]
     for read in reads:
-        lines.append(
-            f"  {read.source}: Kubernetes {read.version}, {len(read.nodes)} nodes, "
-            f"{len(read.pods)} pods, {len(read.namespaces)} namespaces"
-        )
-        if read.owners_resolved:
-            lines.append(
-                f"    {read.owners_resolved} pods traced through their ReplicaSet or Job to "
-                "the Deployment or CronJob that owns it"
-            )
-        if read.disruption_budgets:
-            shown = ", ".join(read.disruption_budgets[:5])
-            more = len(read.disruption_budgets) - 5
-            lines.append(
-                f"    PodDisruptionBudgets: {shown}" + (f" and {more} more" if more > 0 else "")
-            )
-        if read.runtime_classes:
-            shown = ", ".join(f"{k} (handler {v})" for k, v in read.runtime_classes.items())
-            lines.append(f"    RuntimeClasses: {shown}: sandboxed pods are a candidate substrate")
-        lines += [f"    warning: {w}" for w in read.warnings]
+        lines += [f"  {line}" for line in header_lines(read)]
     if len(reads) > 1:
         lines.append(
             "  Tenants are <context>-<namespace>; the builder gives every tenant the most "

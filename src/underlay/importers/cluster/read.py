@@ -16,7 +16,14 @@ from underlay.importers.cluster.reads import (
     REPLICASETS,
     RUNTIME_CLASSES,
 )
-from underlay.importers.cluster.slim import Owners, namespace_and_name, slim_node, slim_pod
+from underlay.importers.cluster.slim import (
+    Owners,
+    namespace_and_name,
+    slim_budget,
+    slim_namespace,
+    slim_node,
+    slim_pod,
+)
 
 __all__ = ["ClusterRead", "read_cluster"]
 
@@ -31,10 +38,10 @@ class ClusterRead:
     version: str
     nodes: list[dict[str, Any]]
     pods: list[dict[str, Any]]
-    namespaces: dict[str, dict[str, str]] = field(default_factory=dict)
-    """Namespace name -> its labels (for mapping namespaces to tenants)."""
-    disruption_budgets: list[str] = field(default_factory=list)
-    """``namespace/name`` of each PodDisruptionBudget."""
+    namespaces: list[dict[str, Any]] = field(default_factory=list)
+    """Namespaces: name, labels, annotations (for mapping namespaces to tenants)."""
+    budgets: list[dict[str, Any]] = field(default_factory=list)
+    """PodDisruptionBudgets: name, namespace, selector, minAvailable / maxUnavailable."""
     runtime_classes: dict[str, str] = field(default_factory=dict)
     """RuntimeClass name -> handler."""
     owners_resolved: int = 0
@@ -55,8 +62,9 @@ def read_cluster(
     read = ClusterRead(connection.describe(), connection.context, version, nodes, pods)
     read.warnings += [warning] if warning else []
 
-    namespaces = _optional(connection, read, NAMESPACES, _labels, "tenants by namespace label")
-    read.namespaces = dict(item for item in namespaces if item is not None)
+    read.namespaces = _optional(
+        connection, read, NAMESPACES, slim_namespace, "tenants by namespace label"
+    )
     owners = Owners()
     for source, kind in ((REPLICASETS, "ReplicaSet"), (JOBS, "Job")):
         _optional(
@@ -67,8 +75,7 @@ def read_cluster(
             f"{kind}s grouped by name (the {kind}'s owner unknown)",
         )
     read.owners_resolved = sum(owners.resolve(pod) for pod in pods)
-    budgets = _optional(connection, read, PDBS, _qualified, "disruption budgets not listed")
-    read.disruption_budgets = sorted(budgets)
+    read.budgets = _optional(connection, read, PDBS, slim_budget, "disruption budgets")
     classes = _optional(connection, read, RUNTIME_CLASSES, _handler, "runtime classes not listed")
     read.runtime_classes = dict(sorted(classes))
     return read
@@ -98,20 +105,6 @@ def _optional(
     except Forbidden as exc:
         read.warnings.append(f"{exc}; imported without them: {without}")
         return []
-
-
-def _labels(obj: dict[str, Any]) -> tuple[str, dict[str, str]] | None:
-    meta = obj.get("metadata")
-    if not isinstance(meta, dict) or not isinstance(meta.get("name"), str):
-        return None
-    labels = meta.get("labels")
-    labels = labels if isinstance(labels, dict) else {}
-    return str(meta["name"]), {str(k): str(v) for k, v in labels.items()}
-
-
-def _qualified(obj: dict[str, Any]) -> str:
-    namespace, name = namespace_and_name(obj)
-    return f"{namespace}/{name}"
 
 
 def _handler(obj: dict[str, Any]) -> tuple[str, str]:

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-__all__ = ["Owners", "slim_node", "slim_pod"]
+__all__ = ["Owners", "slim_budget", "slim_namespace", "slim_node", "slim_pod"]
 
 _KEPT_ANNOTATION_PREFIX: Final = "kubernetes.io/config."
 """Pod annotations kept: the kubelet's static/mirror pod markers."""
@@ -79,6 +79,27 @@ def slim_pod(pod: dict[str, Any]) -> dict[str, Any]:
             spec["initContainers"] = _containers(init, ("name", "resources", "restartPolicy"))
     status = _pick(pod.get("status"), ("phase", "qosClass"))
     return _without_none({"metadata": meta, "spec": spec, "status": status})
+
+
+def slim_namespace(namespace: dict[str, Any]) -> dict[str, Any]:
+    """A Namespace with its name, labels and annotations (tenants may be named by
+    either), less ``kubectl.kubernetes.io/last-applied-configuration``."""
+    meta = namespace.get("metadata")
+    if isinstance(meta, dict):
+        annotations = meta.get("annotations")
+        meta = _pick(meta, ("name", "labels"))
+        if isinstance(annotations, dict):
+            meta["annotations"] = {
+                k: v for k, v in annotations.items() if not k.startswith("kubectl.kubernetes.io/")
+            }
+    return _without_none({"metadata": meta})
+
+
+def slim_budget(budget: dict[str, Any]) -> dict[str, Any]:
+    """A PodDisruptionBudget with its name, namespace, selector and limits."""
+    meta = _pick(budget.get("metadata"), ("name", "namespace"))
+    spec = _pick(budget.get("spec"), ("selector", "minAvailable", "maxUnavailable"))
+    return _without_none({"metadata": meta, "spec": spec})
 
 
 def _without_none(doc: dict[str, Any]) -> dict[str, Any]:
