@@ -7,6 +7,7 @@ importer depends on (api-concepts, "Retrieving large results sets in chunks"):
   the list's resourceVersion; ``metadata.remainingItemCount`` on every page but the last;
 * an expired continue token: ``410 Gone`` with a ``Status`` of reason ``Expired``
   (``expire_once``: the first continue request on that path expires);
+* gzip for answers over 128 KiB when the client accepts it (APIResponseCompression);
 * ``labelSelector``: ``k=v``, ``k==v``, ``k!=v``, ``k``, ``!k``, comma-separated (AND);
 * ``403 Forbidden`` with the RBAC ``Status`` on chosen paths; ``401`` without the token;
 * a slow first answer (``slow``: path -> seconds, once), a 5xx (``fail_once``), or a raw
@@ -19,6 +20,7 @@ importer only ever reads. The certificate is self-signed, made with the ``openss
 from __future__ import annotations
 
 import base64
+import gzip
 import json
 import ssl
 import subprocess
@@ -60,6 +62,8 @@ class ApiState:
     """When a dict, each page's body is kept once made (the benchmark's server, so that
     its pages cost the importer's time only)."""
     requests: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
+    gzipped: int = 0
+    """Answers sent compressed."""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def count(self, path: str) -> int:
@@ -112,6 +116,12 @@ class _Handler(BaseHTTPRequestHandler):
         data = body if isinstance(body, bytes) else json.dumps(body).encode()
         self.send_response(code)
         self.send_header("Content-Type", content_type)
+        # As the API server: gzip when asked and the body is over 128 KiB.
+        if len(data) > 128 * 1024 and "gzip" in (self.headers.get("Accept-Encoding") or ""):
+            data = gzip.compress(data, compresslevel=1)
+            self.send_header("Content-Encoding", "gzip")
+            with self.state.lock:
+                self.state.gzipped += 1
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)

@@ -249,6 +249,29 @@ def test_label_selector(cluster: Cluster) -> None:
     assert all(q["labelSelector"] == "team=storefront" for q in queries)
 
 
+def test_large_pages_come_gzipped(cluster: Cluster) -> None:
+    pods = cluster.state.lists[PATHS["pods"]]
+    assert isinstance(pods, list)
+    web = next(p for p in pods if p["metadata"]["name"].startswith("web-"))
+    copies = []
+    for index in range(400):
+        pod = copy.deepcopy(web)
+        pod["metadata"]["name"] = f"web-7d4b9c8f5d-{index:05d}"
+        copies.append(pod)
+    pods.extend(copies)
+    result = cluster.run(limits=Limits(page_size=500))
+    assert cluster.state.gzipped == 1  # the one page of 416 pods is over 128 KiB
+    # the 3 web pods and the 400 copies: one Deployment of 403 replicas
+    storefront = next(
+        w
+        for t in result.scenario.tenants
+        for c in t.clusters
+        for w in c.workloads
+        if w.name == "storefront"
+    )
+    assert storefront.replicas == 403
+
+
 def test_progress_reports_pods_read_of_total(cluster: Cluster) -> None:
     seen: list[tuple[int, int]] = []
     stages: list[str] = []
