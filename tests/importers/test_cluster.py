@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from kube_api_server import TOKEN, ApiState, make_certificate, serve, write_kubeconfig
+from properties import examples
 from underlay.cli import app
 from underlay.errors import InputError, TraceError
 from underlay.importers.cluster import READS, VERSION_PATHS, Limits, import_cluster
@@ -387,7 +388,7 @@ POD_SHAPED = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=examples(30), deadline=None, suppress_health_check=list(HealthCheck))
 @given(pods=st.lists(POD_SHAPED | JSON, max_size=3))
 def test_arbitrary_pods_never_crash(cluster_factory: Any, pods: list[Any]) -> None:
     cluster = cluster_factory
@@ -445,3 +446,23 @@ def test_read_keeps_what_a_tenant_rule_needs(cluster: Cluster) -> None:
         {"metadata": {"name": "web-pdb", "namespace": "shop"}, "spec": {"minAvailable": 2}}
     ]
     assert read.version == "v1.29.4" and read.source == "cluster a-cluster (context a)"
+
+
+@settings(max_examples=examples(8), deadline=None, suppress_health_check=list(HealthCheck))
+@given(page=st.integers(1, 20), expire=st.booleans())
+def test_any_page_size_reads_every_pod(cluster_factory: Any, page: int, expire: bool) -> None:
+    cluster = cluster_factory
+    cluster.state.raw.clear()
+    cluster.state.expire_once.clear()
+    for resource in ("replicasets", "jobs"):
+        cluster.state.lists[PATHS[resource]] = []
+    cluster.state.requests.clear()
+    if expire:
+        cluster.state.expire_once.add(PATHS["pods"])
+    live = cluster.run(limits=Limits(page_size=page, attempts=1), name="p")
+    files = import_kubectl(KUBECTL / "nodes.json", KUBECTL / "pods.json", name="p")
+    assert live.scenario == files.scenario
+    pages = -(-16 // page)  # 16 pods: ceil(16 / page) pages
+    asked = sum(1 for _, p, _ in cluster.state.requests if p == PATHS["pods"])
+    # an expired token costs the pages read before it (one with a token) and a fresh start
+    assert asked == (pages + 2 if expire and pages > 1 else pages)
