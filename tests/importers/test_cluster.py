@@ -310,6 +310,13 @@ def test_unknown_context_and_missing_kubeconfig(cluster: Cluster, tmp_path: Path
     assert result.exit_code == 2 and "no context 'nope' (contexts: a, b)" in result.stderr
     result = runner.invoke(app, ["import", "cluster", "--kubeconfig", str(tmp_path / "none")])
     assert result.exit_code == 2 and "no such file" in result.stderr
+    for text in ("apiVersion: v1\nclusters: [\n", "apiVersion: v1\nkind: Config\n", "[1, 2]\n"):
+        broken = tmp_path / "broken"
+        broken.write_text(text)
+        result = runner.invoke(app, ["import", "cluster", "--kubeconfig", str(broken)])
+        assert result.exit_code == 2, (text, result.output)
+        assert result.stderr.startswith(f"Error: --kubeconfig {broken}: ")
+        assert len(result.stderr.strip().splitlines()) == 1
 
 
 # ------------------------------------------------------------------ secrets
