@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from underlay.errors import InputError
-from underlay.importers.cluster.fetch import Connection, Forbidden, Progress
+from underlay.importers.cluster.fetch import Connection, Forbidden, ObjectHook, Progress
 from underlay.importers.cluster.reads import (
     JOBS,
     NAMESPACES,
@@ -15,6 +16,7 @@ from underlay.importers.cluster.reads import (
     PODS,
     REPLICASETS,
     RUNTIME_CLASSES,
+    Read,
 )
 from underlay.importers.cluster.slim import (
     Owners,
@@ -71,7 +73,7 @@ def read_cluster(
             connection,
             read,
             source,
-            lambda obj, kind=kind: owners.note(kind, obj),
+            partial(owners.note, kind),
             f"{kind}s grouped by name (the {kind}'s owner unknown)",
         )
     read.owners_resolved = sum(owners.resolve(pod) for pod in pods)
@@ -83,8 +85,8 @@ def read_cluster(
 
 def _required(
     connection: Connection,
-    source: Any,
-    hook: Any,
+    source: Read,
+    hook: ObjectHook,
     selector: str | None,
     progress: Progress | None,
 ) -> list[Any]:
@@ -98,7 +100,7 @@ def _required(
 
 
 def _optional(
-    connection: Connection, read: ClusterRead, source: Any, hook: Any, without: str
+    connection: Connection, read: ClusterRead, source: Read, hook: ObjectHook, without: str
 ) -> list[Any]:
     try:
         return connection.list_objects(source, hook, selector=None, progress=None)
