@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from underlay.cli.app import import_app
 from underlay.cli.help import Command
@@ -28,7 +28,15 @@ from underlay.cli.tenant_options import (
 from underlay.errors import InputError, UnderlayError
 from underlay.files import refuse_overwrite
 
-__all__ = ["ReadProgress", "alibaba2018", "bitbrains", "kubectl", "openb", "planetlab"]
+__all__ = [
+    "ReadProgress",
+    "alibaba2018",
+    "bitbrains",
+    "cluster",
+    "kubectl",
+    "openb",
+    "planetlab",
+]
 
 _ScenarioOutput = Annotated[
     Path | None,
@@ -410,3 +418,97 @@ def planetlab(
             progress=progress,
         ),
     )
+
+
+@import_app.command(cls=Command)
+def cluster(
+    kubeconfig: Annotated[
+        Path | None,
+        typer.Option(
+            "--kubeconfig", metavar="FILE", help="kubeconfig (default: $KUBECONFIG, ~/.kube/config)"
+        ),
+    ] = None,
+    context: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--context",
+            metavar="NAME",
+            help="kubeconfig context (default: the current one); repeat for several clusters",
+        ),
+    ] = None,
+    selector: Annotated[
+        str | None,
+        typer.Option("--selector", "-l", metavar="SELECTOR", help="only pods with these labels"),
+    ] = None,
+    page_size: Annotated[
+        int, typer.Option(metavar="N", min=1, max=10000, help="objects per list request")
+    ] = 500,
+    timeout: Annotated[
+        float, typer.Option(metavar="SECONDS", min=0.1, help="read timeout of each request")
+    ] = 60.0,
+    print_role: Annotated[
+        bool,
+        typer.Option("--print-role", help="print the minimal ClusterRole it needs, and stop"),
+    ] = False,
+    output: _ScenarioOutput = None,
+    name: Annotated[
+        str | None,
+        typer.Option(
+            metavar="NAME",
+            help="scenario name (default: the --output file's stem, or cluster-import)",
+        ),
+    ] = None,
+) -> None:
+    """Read a live cluster (read-only) into a scenario.
+
+    Lists nodes, pods and their owners, namespaces, disruption budgets and runtime classes
+    through the official Kubernetes client; never writes to the cluster."""
+    from underlay.importers.cluster import Limits, cluster_role_yaml, import_cluster
+
+    if print_role:
+        sys.stdout.write(cluster_role_yaml())
+        return
+    try:
+        if output:
+            refuse_overwrite(
+                "--output", output, [("kubeconfig", k) for k in _kubeconfigs(kubeconfig)]
+            )
+        progress = _StagedProgress("pods")
+        with progress:
+            result = import_cluster(
+                kubeconfig,
+                context or (),
+                name=name or (output.stem if output else None),
+                selector=selector,
+                limits=Limits(page_size=page_size, read_timeout=timeout),
+                progress=progress,
+                stage=progress.stage,
+            )
+        if output:
+            write_atomically(output, result.text)
+    except UnderlayError as exc:
+        raise fail(exc) from None
+    if output:
+        note(f"Wrote {output}: {result.summary}. Review its header.")
+    else:
+        sys.stdout.write(result.text)
+
+
+class _StagedProgress(ReadProgress):
+    """The trace importers' bar, whose label says what is being done."""
+
+    def stage(self, text: str) -> None:
+        """Say what is being done now (the bar's label)."""
+        if self._bar is not None:
+            self._bar.update(TaskID(self._task), description=text)
+
+
+def _kubeconfigs(given: Path | None) -> list[Path]:
+    """The kubeconfig files the client reads: ``--kubeconfig``, else ``$KUBECONFIG``'s
+    list, else ``~/.kube/config``."""
+    import os
+
+    if given is not None:
+        return [given]
+    listed = [Path(p) for p in os.environ.get("KUBECONFIG", "").split(os.pathsep) if p]
+    return listed or [Path.home() / ".kube" / "config"]
