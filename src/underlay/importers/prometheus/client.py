@@ -158,8 +158,12 @@ class PrometheusClient:
             raise self._fail(
                 query, f"no answer within {self.conn.timeout_s:g} s (raise --timeout)"
             ) from None
+        except requests.exceptions.ConnectionError as exc:
+            reason = re.search(r"\[Errno -?\d+\] ([^'\")]+)", str(exc))
+            why = reason.group(1).strip() if reason else _short(exc)
+            raise self._fail(query, f"cannot connect ({why}): is --url right?") from None
         except requests.exceptions.RequestException as exc:
-            raise self._fail(query, f"cannot connect ({_short(exc)})") from None
+            raise self._fail(query, f"the request failed ({_short(exc)})") from None
         return self._data(answer, query)
 
     def _data(self, answer: requests.Response, query: str) -> Any:
@@ -184,7 +188,7 @@ class PrometheusClient:
                 query, f"the answer is not valid JSON ({exc}; {len(body):,} bytes received)"
             ) from None
         if not isinstance(parsed, dict):
-            raise self._fail(query, f"the answer is a JSON {_kind(parsed)}, expected an object")
+            raise self._fail(query, f"the answer's JSON is {_kind(parsed)}, expected an object")
         if parsed.get("status") == "error" or answer.status_code >= 400:
             error = parsed.get("error")
             detail = f"{parsed.get('errorType', 'error')}: {str(error)[:300]}" if error else ""
@@ -197,18 +201,18 @@ class PrometheusClient:
 
     def _result(self, data: Any, expected: str, query: str) -> list[Any]:
         if not isinstance(data, dict):
-            raise self._fail(query, f"'data' is a {_kind(data)}, expected an object")
+            raise self._fail(query, f"'data' is {_kind(data)}, expected an object")
         kind = data.get("resultType")
         if kind != expected:
             raise self._fail(query, f"'data.resultType' is {_clip(kind)}, expected {expected!r}")
         result = data.get("result")
         if not isinstance(result, list):
-            raise self._fail(query, f"'data.result' is a {_kind(result)}, expected a list")
+            raise self._fail(query, f"'data.result' is {_kind(result)}, expected a list")
         return result
 
     def _labels(self, item: Any, where: str, query: str) -> dict[str, str]:
         if not isinstance(item, dict):
-            raise self._fail(query, f"'{where}' is a {_kind(item)}, expected an object")
+            raise self._fail(query, f"'{where}' is {_kind(item)}, expected an object")
         metric = item.get("metric")
         if not isinstance(metric, dict) or not all(isinstance(v, str) for v in metric.values()):
             raise self._fail(query, f"'{where}.metric' is not an object of string labels")
@@ -259,7 +263,7 @@ class PrometheusClient:
         labels = self._labels(item, where, query)
         values = item.get("values")
         if not isinstance(values, list):
-            raise self._fail(query, f"'{where}.values' is a {_kind(values)}, expected a list")
+            raise self._fail(query, f"'{where}.values' is {_kind(values)}, expected a list")
         try:
             pairs = np.asarray(values, dtype=np.float64) if values else np.empty((0, 2))
             if pairs.ndim != 2 or pairs.shape[1] != 2:
@@ -297,8 +301,8 @@ def _http_problem(status: int, detail: str) -> str:
 
 
 def _kind(value: Any) -> str:
-    return {dict: "object", list: "list", str: "string", bool: "boolean"}.get(
-        type(value), "null" if value is None else "number"
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}.get(
+        type(value), "null" if value is None else "a number"
     )
 
 
