@@ -90,7 +90,7 @@ class Slots:
 def fold_slots(order: Sequence[int], cpu: F64, mem: F64) -> Slots:
     """Fold the pods at rows ``order`` of ``cpu`` and ``mem`` (pods x steps, NaN where
     a pod has no sample), already sorted by first sample then name, into replica slots
-    (see the module docstring)."""
+    (see the module docstring); slots without a step that has both are left out."""
     rows = np.asarray(order, dtype=np.int64)
     c, m = cpu[rows], mem[rows]
     seen = ~(np.isnan(c) & np.isnan(m))
@@ -106,7 +106,10 @@ def fold_slots(order: Sequence[int], cpu: F64, mem: F64) -> Slots:
     p, t = np.nonzero(alive)
     out_c[slot[p, t], t] = c[p, t]
     out_m[slot[p, t], t] = m[p, t]
-    return Slots(pods=int(has.sum()), cpu_cores=out_c, memory_mib=out_m)
+    # a slot whose steps all lack CPU or memory (a surge pod seen for one step only by
+    # the 5-minute lookback) has nothing to replay: dropped
+    complete = (~np.isnan(out_c) & ~np.isnan(out_m)).any(axis=1)
+    return Slots(pods=int(has.sum()), cpu_cores=out_c[complete], memory_mib=out_m[complete])
 
 
 @dataclass
