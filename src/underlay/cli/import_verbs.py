@@ -370,10 +370,10 @@ def prometheus(
         float, typer.Option(metavar="SECONDS", help="per request to the server")
     ] = 60.0,
 ) -> None:
-    """Replay the usage Prometheus measured: per pod CPU and memory, joined to the
-    scenario's workloads.
+    """Replay your pods' usage as measured by Prometheus.
 
-    The scenario is written again with its workloads replaying a trace written beside it."""
+    Per pod CPU and memory (cAdvisor) joined to the scenario's workloads (kube-state-metrics
+    owners); the scenario is written again, its workloads replaying a trace beside it."""
     import time
 
     from underlay.importers.prometheus import connection, prometheus_import
