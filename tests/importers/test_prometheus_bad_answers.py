@@ -215,6 +215,9 @@ def test_credentials_sent_never_shown(server: Server, tmp_path: Path) -> None:
         (["--user", "ann"], "--user and --password-file go together"),
         (["--insecure", "--ca-file", "ca.pem"], "--ca-file and --insecure"),
         (["--bearer-token-file", "/nonexistent/token"], "--bearer-token-file /nonexistent/token"),
+        (["--range", "1m"], "--range: 60 s is shorter than --step 300 s"),
+        # 10 years of 5-minute steps: 10 * 365 * 288 + 1 = 1,051,201 points
+        (["--range", "3650d"], "--range / --step: 1,051,201 points per pod, more than"),
     ],
 )
 def test_bad_options(server: Server, tmp_path: Path, extra: list[str], fragment: str) -> None:

@@ -26,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 import yaml
 
-from underlay.errors import ScenarioError
+from underlay.errors import InputError, ScenarioError
 from underlay.files import read_text
 from underlay.importers.prometheus.client import (
     Connection,
@@ -69,6 +69,8 @@ __all__ = ["Connection", "PrometheusError", "Window", "connection", "prometheus_
 F64 = npt.NDArray[np.float64]
 _MIB: Final = 2.0**20
 _POD_LABELS: Final = ("namespace", "pod")
+MAX_STEPS: Final = 110_000
+"""Most points per pod imported: a year at 5 minutes (the pods x steps arrays must fit)."""
 
 
 @dataclass(frozen=True)
@@ -84,9 +86,14 @@ class Window:
         """The grid ending at ``end_s`` rounded down to a whole step (so two imports of
         the same range see the same samples), ``range_s`` long."""
         if range_s < step_s:
-            raise PrometheusError(f"--range: {range_s:g} s is shorter than --step {step_s:g} s")
+            raise InputError(f"--range: {range_s:g} s is shorter than --step {step_s:g} s")
         end = math.floor(end_s / step_s) * step_s
         steps = int(range_s // step_s)
+        if steps + 1 > MAX_STEPS:
+            raise InputError(
+                f"--range / --step: {steps + 1:,} points per pod, more than the {MAX_STEPS:,} "
+                "underlay imports (a year at 5 minutes); use a longer --step or a shorter --range"
+            )
         return cls(end - steps * step_s, step_s, steps + 1)
 
     @property
@@ -279,6 +286,12 @@ def prometheus_import(
         client.close()
     slots = _slots(pods, owners, cpu, mem)
     del cpu, mem
+    if not any(s.cpu_cores.shape[0] for s in slots.values()):
+        raise PrometheusError(
+            f"Prometheus at {conn.url}: no pod has a step with both {CPU_SERIES} and "
+            f"{MEMORY_SERIES} from {window.range_text}; a trace needs both"
+        )
+    slots = {w: s for w, s in slots.items() if s.cpu_cores.shape[0]}
     targets = list(scenario_workloads(data))
     matches = match_workloads(list(slots), targets)
     joined = _join(matches, slots)
