@@ -239,7 +239,7 @@ def _series(joined: list[_Joined], window: Window) -> list[Series]:
     return out
 
 
-def _check_bounds(client: PrometheusClient, joined: list[_Joined]) -> None:
+def _check_bounds(url: str, joined: list[_Joined]) -> None:
     for item in joined:
         for values, limit, what in (
             (item.slots.cpu_cores, MAX_CORES, f"{CPU_SERIES} (cores)"),
@@ -247,9 +247,43 @@ def _check_bounds(client: PrometheusClient, joined: list[_Joined]) -> None:
         ):
             if np.nanmax(values, initial=0.0) > limit:
                 raise PrometheusError(
-                    f"Prometheus at {client.conn.url}: {what} of workload {item.workload} "
+                    f"Prometheus at {url}: {what} of workload {item.workload} "
                     f"reaches {np.nanmax(values):.6g}, above the {limit:,} a trace may hold"
                 )
+
+
+def _fetch(
+    conn: Connection, window: Window, progress: ProgressCallback | None
+) -> tuple[
+    dict[tuple[str, str], PodWorkload],
+    dict[PodWorkload, Slots],
+    dict[str, dict[tuple[str, str], float]],
+]:
+    """Everything asked of the server: pods' owners, their usage folded into each
+    workload's replica slots (workloads without a complete sample left out), and the
+    requests and limits."""
+    client = PrometheusClient(conn)
+    try:
+        owners = _owners(client, window)
+        pods = {key: row for row, key in enumerate(sorted(owners))}
+        cpu = _usage(client, window, cpu_query(window.step_s), CPU_SERIES, 1.0, pods)
+        if progress:
+            progress(1, 3)
+        mem = _usage(client, window, memory_query(), MEMORY_SERIES, 1 / _MIB, pods)
+        if progress:
+            progress(2, 3)
+        if cpu.shape[0] < mem.shape[0]:  # pods with memory but no CPU samples
+            cpu = np.vstack([cpu, np.full((mem.shape[0] - cpu.shape[0], window.points), np.nan)])
+        resources = _resources(client, window)
+    finally:
+        client.close()
+    slots = _slots(pods, owners, cpu, mem)
+    if not any(s.cpu_cores.shape[0] for s in slots.values()):
+        raise PrometheusError(
+            f"Prometheus at {conn.url}: no pod has a step with both {CPU_SERIES} and "
+            f"{MEMORY_SERIES} from {window.range_text}; a trace needs both"
+        )
+    return owners, {w: s for w, s in slots.items() if s.cpu_cores.shape[0]}, resources
 
 
 def prometheus_import(
@@ -269,29 +303,7 @@ def prometheus_import(
     path = Path(scenario_path)
     original, data = _scenario_data(path)
     window = Window.of(end_s, range_s, step_s)
-    client = PrometheusClient(conn)
-    try:
-        owners = _owners(client, window)
-        pods = {key: row for row, key in enumerate(sorted(owners))}
-        cpu = _usage(client, window, cpu_query(step_s), CPU_SERIES, 1.0, pods)
-        if progress:
-            progress(1, 3)
-        mem = _usage(client, window, memory_query(), MEMORY_SERIES, 1 / _MIB, pods)
-        if progress:
-            progress(2, 3)
-        if cpu.shape[0] < mem.shape[0]:  # pods with memory but no CPU samples
-            cpu = np.vstack([cpu, np.full((mem.shape[0] - cpu.shape[0], window.points), np.nan)])
-        resources = _resources(client, window)
-    finally:
-        client.close()
-    slots = _slots(pods, owners, cpu, mem)
-    del cpu, mem
-    if not any(s.cpu_cores.shape[0] for s in slots.values()):
-        raise PrometheusError(
-            f"Prometheus at {conn.url}: no pod has a step with both {CPU_SERIES} and "
-            f"{MEMORY_SERIES} from {window.range_text}; a trace needs both"
-        )
-    slots = {w: s for w, s in slots.items() if s.cpu_cores.shape[0]}
+    owners, slots, resources = _fetch(conn, window, progress)
     targets = list(scenario_workloads(data))
     matches = match_workloads(list(slots), targets)
     joined = _join(matches, slots)
@@ -302,7 +314,7 @@ def prometheus_import(
             f"Prometheus at {conn.url} has usage for (e.g. {found}); is it the scenario of "
             "this cluster (from `underlay import kubectl`)?"
         )
-    _check_bounds(client, joined)
+    _check_bounds(conn.url, joined)
     for item in joined:
         usage = {"model": "trace", "trace": trace_file, "series": item.names}
         item.scenario.data["usage"] = usage
