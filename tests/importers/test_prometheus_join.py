@@ -1,11 +1,17 @@
-"""Folding pods into replica slots and finding workloads in a scenario (no server)."""
+"""Folding pods into replica slots, finding workloads in a scenario, and reading any
+answer of a server (no server needed)."""
 
 from __future__ import annotations
 
+import contextlib
+import json
+
 import numpy as np
-from hypothesis import given
+import requests
+from hypothesis import example, given
 from hypothesis import strategies as st
 
+from underlay.importers.prometheus.client import PrometheusClient, PrometheusError, connection
 from underlay.importers.prometheus.join import (
     PodWorkload,
     fold_slots,
@@ -109,3 +115,55 @@ def test_match_by_tenant_then_qualified_then_unique_name() -> None:
         "shop/db": ("shop", "shop-db"),
         "billing/job": ("team-b", "billing-job"),
     }
+
+
+# ------------------------------------------------- any answer: a result or one error
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.floats() | st.integers() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner),
+    max_leaves=20,
+)
+
+
+def _answer(body: bytes, status: int, kind: str) -> requests.Response:
+    response = requests.Response()
+    response.status_code = status
+    response._content = body
+    response.headers["Content-Type"] = kind
+    return response
+
+
+@given(
+    result=st.lists(st.fixed_dictionaries({"metric": _JSON, "values": _JSON}) | _JSON, max_size=3),
+    result_type=st.sampled_from(["matrix", "vector", "scalar"]),
+    status=st.sampled_from([200, 400, 500]),
+    cut=st.integers(0, 400),
+)
+# a 400-digit integer as a time: float() overflows (found while writing this test)
+@example(
+    result=[{"metric": {}, "values": [[10**400, "1"]]}], result_type="matrix", status=200, cut=0
+)
+@example(result=[{"metric": {}, "value": [0, 10**400]}], result_type="vector", status=200, cut=0)
+def test_any_answer_parses_or_raises_one_error(
+    result: list[object], result_type: str, status: int, cut: int
+) -> None:
+    """Whatever the server sends (ill-typed, truncated, an error status), reading it
+    gives series or a PrometheusError, never another exception."""
+    body = json.dumps(
+        {"status": "success", "data": {"resultType": result_type, "result": result}}
+    ).encode()
+    client = PrometheusClient(connection("http://prometheus.invalid:9090"))
+    for data in (body, body[:cut]):
+        try:
+            parsed = client._data(_answer(data, status, "application/json"), "q")
+        except PrometheusError:
+            continue
+        with contextlib.suppress(PrometheusError):  # as a range query's answer
+            items = client._result(parsed, "matrix", "q")
+            for i, item in enumerate(items):
+                client._range_series(item, f"data.result[{i}]", "q", 0.0, 300.0)
+        with contextlib.suppress(PrometheusError):  # as an instant query's answer
+            client._get = lambda *_, answer=parsed: answer  # type: ignore[method-assign]
+            client.instant("q", 0.0)

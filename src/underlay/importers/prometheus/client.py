@@ -236,7 +236,7 @@ class PrometheusClient:
             if isinstance(text, bool | dict | list) or text is None:
                 raise ValueError
             return float(text)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise self._fail(query, f"'{where}' is {_clip(text)}, not a number") from None
 
     def query_range(
@@ -268,7 +268,7 @@ class PrometheusClient:
             pairs = np.asarray(values, dtype=np.float64) if values else np.empty((0, 2))
             if pairs.ndim != 2 or pairs.shape[1] != 2:
                 raise ValueError
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             bad = next(
                 (j for j, v in enumerate(values) if not _is_pair(v)), 0
             )  # the first bad sample, for the message
@@ -285,7 +285,7 @@ def _is_pair(value: Any) -> bool:
     try:
         float(value[0])
         float(value[1])
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return False
     return not isinstance(value[1], bool | dict | list)
 
