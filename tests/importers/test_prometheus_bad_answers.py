@@ -236,3 +236,21 @@ def test_real_server_is_optional() -> None:
     """The corpus needs no Prometheus; the reason the real-server tests skip is clear."""
     reason = missing_reason()
     assert reason is None or "apt-get install prometheus" in reason
+
+
+@pytest.mark.parametrize("target", ["scenario", "trace"])
+def test_never_writes_over_its_scenario(server: Server, tmp_path: Path, target: str) -> None:
+    """-o the scenario itself, or -o x.yaml whose trace x.trace.csv links to the scenario:
+    refused before asking the server anything."""
+    scenario = tmp_path / "cluster.yaml"
+    scenario.write_text(SCENARIO, encoding="utf-8")
+    out = scenario
+    if target == "trace":
+        out = tmp_path / "x.yaml"
+        (tmp_path / "x.trace.csv").symlink_to(scenario)
+    args = ["import", "prometheus", str(scenario), "--url", server.url, "-o", str(out)]
+    result = runner.invoke(app, [*args, "--end", str(END), "--range", "1h"])
+    assert result.exit_code == 2, result.output
+    assert "--output" in result.stderr
+    assert scenario.read_text(encoding="utf-8") == SCENARIO
+    assert server.seen == []
