@@ -50,24 +50,18 @@ END = 1_700_001_000  # --end, a multiple of 300 s: the hour's grid starts at 1_6
 SAMPLE_T = 1_700_000_400
 
 
-def _vector(items: list[dict[str, str]]) -> dict[str, Any]:
-    result = [{"metric": m, "value": [SAMPLE_T, "1"]} for m in items]
-    return {"status": "success", "data": {"resultType": "vector", "result": result}}
+def _matrix(items: list[tuple[dict[str, str], str]]) -> dict[str, Any]:
+    result = [{"metric": m, "values": [[SAMPLE_T, v]]} for m, v in items]
+    return {"status": "success", "data": {"resultType": "matrix", "result": result}}
 
 
-def _matrix(value: str) -> dict[str, Any]:
-    series = {"metric": {"namespace": "shop", "pod": "web-0"}, "values": [[SAMPLE_T, value]]}
-    return {"status": "success", "data": {"resultType": "matrix", "result": [series]}}
-
-
-GOOD: dict[str, dict[str, Any]] = {
-    "replicasets": _vector([]),
-    "owners": _vector(
-        [{"namespace": "shop", "pod": "web-0", "owner_kind": "StatefulSet", "owner_name": "web"}]
-    ),
-    "cpu": _matrix("0.25"),
-    "memory": _matrix(str(100 * 2**20)),
-    "requests": _vector([]),
+POD = {"namespace": "shop", "pod": "web-0"}
+GOOD: dict[str, dict[str, Any]] = {  # every query is a range query
+    "replicasets": _matrix([]),
+    "owners": _matrix([({**POD, "owner_kind": "StatefulSet", "owner_name": "web"}, "1")]),
+    "cpu": _matrix([(POD, "0.25")]),
+    "memory": _matrix([(POD, str(100 * 2**20))]),
+    "requests": _matrix([]),
 }
 
 

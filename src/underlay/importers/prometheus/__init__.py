@@ -17,8 +17,9 @@ a pod, whose CPU rate needs two counter samples) is left out.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, Final
 
@@ -69,6 +70,7 @@ __all__ = ["Connection", "PrometheusError", "Window", "connection", "prometheus_
 F64 = npt.NDArray[np.float64]
 _MIB: Final = 2.0**20
 _POD_LABELS: Final = ("namespace", "pod")
+_SEEN_STEP_S: Final = 3600.0
 MAX_STEPS: Final = 110_000
 """Most points per pod imported: a year at 5 minutes (the pods x steps arrays must fit)."""
 
@@ -118,17 +120,36 @@ def _need(labels: dict[str, str], names: Sequence[str], series: str, client: Any
         )
 
 
+def _seen(
+    client: PrometheusClient, window: Window, query: Callable[[float], str]
+) -> list[tuple[dict[str, str], float]]:
+    """Every series ``query(seconds)`` (a ``max_over_time`` over that many seconds) gives
+    over the range, with its largest value. Asked as a range query at one point an hour
+    (or a step, when longer), each point looking back to the one before: one query over
+    the whole week would load every sample of it at once, beyond Prometheus'
+    ``--query.max-samples`` (50 million by default) on a large cluster."""
+    step = max(window.step_s, _SEEN_STEP_S)
+    points = max(1, math.ceil((window.end_s - window.start_s) / step))
+    best: dict[tuple[tuple[str, str], ...], tuple[dict[str, str], float]] = {}
+    for part in client.query_range(query(step), window.start_s + step, step, points):
+        finite = part.values[np.isfinite(part.values)]
+        value = float(finite.max()) if finite.size else math.nan
+        key = tuple(sorted(part.labels.items()))
+        if key not in best or value > best[key][1]:
+            best[key] = (part.labels, value)
+    return list(best.values())
+
+
 def _owners(client: PrometheusClient, window: Window) -> dict[tuple[str, str], PodWorkload]:
     """Each pod's workload, from the owners seen over the range."""
-    over = window.points * window.step_s
     rs_deployment: dict[tuple[str, str], tuple[str, str]] = {}
-    for labels, _ in client.instant(replicaset_query(over), window.end_s):
+    for labels, _ in _seen(client, window, replicaset_query):
         _need(labels, ("namespace", "replicaset", "owner_kind"), REPLICASET_OWNER_SERIES, client)
         if labels.get("owner_name") and labels["owner_kind"] not in ("<none>", ""):
             key = (labels["namespace"], labels["replicaset"])
             rs_deployment[key] = (labels["owner_kind"], labels["owner_name"])
     pods: dict[tuple[str, str], PodWorkload] = {}
-    answer = client.instant(owner_query(over), window.end_s)
+    answer = _seen(client, window, owner_query)
     if not answer:
         raise PrometheusError(
             f"Prometheus at {client.conn.url}: no {POD_OWNER_SERIES} series from "
@@ -187,13 +208,14 @@ def _usage(
 
 def _resources(client: PrometheusClient, window: Window) -> dict[str, dict[tuple[str, str], float]]:
     """``{"requests cpu": {(ns, pod): cores}, ...}``: the largest over the range."""
-    over = window.points * window.step_s
     out: dict[str, dict[tuple[str, str], float]] = {}
     for series, what in ((REQUESTS_SERIES, "requests"), (LIMITS_SERIES, "limits")):
         for resource in ("cpu", "memory"):
-            answer = client.instant(resource_query(series, resource, over), window.end_s)
+            answer = _seen(client, window, partial(resource_query, series, resource))
             values = out.setdefault(f"{what} {resource}", {})
             for labels, value in answer:
+                if math.isnan(value):
+                    continue
                 _need(labels, _POD_LABELS, series, client)
                 values[(labels["namespace"], labels["pod"])] = value
     return out

@@ -218,27 +218,6 @@ class PrometheusClient:
             raise self._fail(query, f"'{where}.metric' is not an object of string labels")
         return metric
 
-    def instant(self, query: str, time_s: float) -> list[tuple[dict[str, str], float]]:
-        """An instant query at ``time_s``: ``(labels, value)`` of every series."""
-        data = self._get("/api/v1/query", {"query": query, "time": f"{time_s:.3f}"}, query)
-        out: list[tuple[dict[str, str], float]] = []
-        for i, item in enumerate(self._result(data, "vector", query)):
-            where = f"data.result[{i}]"
-            labels = self._labels(item, where, query)
-            value = item.get("value")
-            if not (isinstance(value, list) and len(value) == 2):
-                raise self._fail(query, f"'{where}.value' is not a [time, \"value\"] pair")
-            out.append((labels, self._number(value[1], f"{where}.value[1]", query)))
-        return out
-
-    def _number(self, text: Any, where: str, query: str) -> float:
-        try:
-            if isinstance(text, bool | dict | list) or text is None:
-                raise ValueError
-            return float(text)
-        except (TypeError, ValueError, OverflowError):
-            raise self._fail(query, f"'{where}' is {_clip(text)}, not a number") from None
-
     def query_range(
         self, query: str, start_s: float, step_s: float, points: int, series_hint: int = 1
     ) -> Iterator[RangeSeries]:
@@ -267,6 +246,9 @@ class PrometheusClient:
         try:
             pairs = np.asarray(values, dtype=np.float64) if values else np.empty((0, 2))
             if pairs.ndim != 2 or pairs.shape[1] != 2:
+                raise ValueError
+            # NumPy reads null as NaN: only then (rare) look at each sample
+            if np.isnan(pairs).any() and not all(_is_pair(v) for v in values):
                 raise ValueError
         except (TypeError, ValueError, OverflowError):
             bad = next(
