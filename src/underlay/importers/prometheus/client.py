@@ -43,7 +43,7 @@ I64 = npt.NDArray[np.int64]
 
 MAX_POINTS: Final = 11_000
 """Prometheus' limit of points per series in one range query."""
-SAMPLES_PER_CHUNK: Final = 2_000_000
+SAMPLES_PER_CHUNK: Final = 500_000
 """At most this many samples (series x points) asked for in one range query."""
 
 _TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
