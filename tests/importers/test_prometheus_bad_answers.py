@@ -84,6 +84,7 @@ class Server:
     url: str = ""
     bad: tuple[str, int, str, bytes] | None = None  # (query, status, type, body)
     delay_s: float = 0.0
+    good: dict[str, dict[str, Any]] = field(default_factory=lambda: dict(GOOD))
     seen: list[tuple[str, dict[str, str]]] = field(default_factory=list)
 
 
@@ -102,7 +103,7 @@ def server() -> Iterator[Server]:
                 _, status, kind, body = state.bad
             else:
                 status, kind = 200, "application/json"
-                body = json.dumps(GOOD[which]).encode()
+                body = json.dumps(state.good[which]).encode()
             self.send_response(status)
             self.send_header("Content-Type", kind)
             self.send_header("Content-Length", str(len(body)))
@@ -248,3 +249,21 @@ def test_never_writes_over_its_scenario(server: Server, tmp_path: Path, target: 
     assert "--output" in result.stderr
     assert scenario.read_text(encoding="utf-8") == SCENARIO
     assert server.seen == []
+
+
+def test_pod_without_owner_is_its_own_workload(server: Server, tmp_path: Path) -> None:
+    """kube-state-metrics knows web-0 only; cAdvisor also has the bare pod debug-shell
+    (no kube_pod_owner series): it is a workload of its own, matched by its name."""
+    shell = {"namespace": "shop", "pod": "debug-shell"}
+    server.good["cpu"] = _matrix([(POD, "0.25"), (shell, "0.5")])
+    server.good["memory"] = _matrix([(POD, str(100 * 2**20)), (shell, str(64 * 2**20))])
+    scenario = SCENARIO + "      - {name: debug-shell, replicas: 1, requests: {cpu: 100m}}\n"
+    (tmp_path / "cluster.yaml").write_text(scenario, encoding="utf-8")
+    out = tmp_path / "out" / "week.yaml"
+    out.parent.mkdir()
+    args = ["import", "prometheus", str(tmp_path / "cluster.yaml"), "--url", server.url]
+    result = runner.invoke(app, [*args, "-o", str(out), "--end", str(END), "--range", "1h"])
+    assert result.exit_code == 0, result.output
+    trace = (out.parent / "week.trace.csv").read_text(encoding="utf-8").splitlines()
+    # 3000 s from the range's start (see test_good_answers_import); 0.5 cores, 64 MiB
+    assert trace[1:] == ["shop/debug-shell/1,3000,0.5,64", "shop/web/1,3000,0.25,100"]

@@ -178,15 +178,18 @@ def _usage(
 ) -> F64:
     """Pods x steps of ``query``'s values times ``scale`` (NaN: no sample); rows are
     ``pods`` (extended by pods that have usage but no owner)."""
-    rows: list[F64] = []
+    known = len(pods)
+    out = np.full((known, window.points), np.nan)  # filled in place: no copy of the whole
+    extra: list[F64] = []
     seen = 0
-    for part in client.query_range(query, window.start_s, window.step_s, window.points, len(pods)):
+    for part in client.query_range(query, window.start_s, window.step_s, window.points, known):
         seen += 1
         _need(part.labels, _POD_LABELS, series, client)
         key = (part.labels["namespace"], part.labels["pod"])
         row = pods.setdefault(key, len(pods))
-        while len(rows) <= row:
-            rows.append(np.full(window.points, np.nan))
+        if row >= known:
+            extra += [np.full(window.points, np.nan) for _ in range(row + 1 - known - len(extra))]
+        target = out[row] if row < known else extra[row - known]
         inside = (part.steps >= 0) & (part.steps < window.points) & np.isfinite(part.values)
         values = part.values[inside] * scale
         if np.any(values < 0):
@@ -194,16 +197,15 @@ def _usage(
                 f"Prometheus at {client.conn.url}: {series} of pod {key[0]}/{key[1]} is "
                 "negative; usage cannot be"
             )
-        rows[row][part.steps[inside]] = values
+        target[part.steps[inside]] = values
     if not seen:
         raise PrometheusError(
             f"Prometheus at {client.conn.url}: no samples of {series} from {window.range_text}: "
             "is cAdvisor (the kubelet's /metrics/cadvisor) scraped, and is the range right "
             "(--end, --range)?"
         )
-    while len(rows) < len(pods):
-        rows.append(np.full(window.points, np.nan))
-    return np.vstack(rows)
+    extra += [np.full(window.points, np.nan) for _ in range(len(pods) - known - len(extra))]
+    return np.vstack([out, *extra]) if extra else out
 
 
 def _resources(client: PrometheusClient, window: Window) -> dict[str, dict[tuple[str, str], float]]:
