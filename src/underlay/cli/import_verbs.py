@@ -36,6 +36,7 @@ __all__ = [
     "kubectl",
     "openb",
     "planetlab",
+    "prometheus",
 ]
 
 _ScenarioOutput = Annotated[
@@ -512,3 +513,77 @@ def _kubeconfigs(given: Path | None) -> list[Path]:
         return [given]
     listed = [Path(p) for p in os.environ.get("KUBECONFIG", "").split(os.pathsep) if p]
     return listed or [Path.home() / ".kube" / "config"]
+
+
+def prometheus(
+    scenario: Annotated[
+        Path, typer.Argument(metavar="SCENARIO", help="the cluster's scenario (import kubectl)")
+    ],
+    url: Annotated[
+        str, typer.Option("--url", metavar="URL", help="Prometheus (or Thanos, VictoriaMetrics)")
+    ],
+    output: _TraceOutput,
+    range_: Annotated[
+        str, typer.Option("--range", metavar="DURATION", help="how far back, e.g. 7d")
+    ] = "7d",
+    step: Annotated[str, typer.Option(metavar="DURATION", help="one point every, e.g. 5m")] = "5m",
+    end: Annotated[
+        str | None,
+        typer.Option(metavar="TIME", help="end of the range: Unix time or RFC 3339 (now)"),
+    ] = None,
+    bearer_token_file: Annotated[
+        Path | None, typer.Option(metavar="FILE", help="send the token in this file")
+    ] = None,
+    user: Annotated[str | None, typer.Option(metavar="USER", help="basic auth user")] = None,
+    password_file: Annotated[
+        Path | None, typer.Option(metavar="FILE", help="basic auth password, in this file")
+    ] = None,
+    ca_file: Annotated[
+        Path | None, typer.Option(metavar="FILE", help="CA certificate(s) to trust (PEM)")
+    ] = None,
+    insecure: Annotated[bool, typer.Option(help="do not check the TLS certificate")] = False,
+    timeout: Annotated[
+        float, typer.Option(metavar="SECONDS", help="per request to the server")
+    ] = 60.0,
+) -> None:
+    """Replay your pods' usage as measured by Prometheus.
+
+    Per pod CPU and memory (cAdvisor) joined to the scenario's workloads (kube-state-metrics
+    owners); the scenario is written again, its workloads replaying a trace beside it."""
+    import time
+
+    from underlay.importers.prometheus import connection, prometheus_import
+    from underlay.importers.prometheus.queries import duration_seconds, end_time
+
+    inputs = [("SCENARIO", scenario)]
+    inputs += [
+        (f, p)
+        for f, p in (
+            ("--bearer-token-file", bearer_token_file),
+            ("--password-file", password_file),
+            ("--ca-file", ca_file),
+        )
+        if p is not None
+    ]
+
+    def build(trace_file: str, progress: ReadProgress) -> Any:
+        conn = connection(
+            url,
+            timeout_s=timeout,
+            bearer_token_file=bearer_token_file,
+            user=user,
+            password_file=password_file,
+            ca_file=ca_file,
+            insecure=insecure,
+        )
+        return prometheus_import(
+            scenario,
+            conn,
+            trace_file=trace_file,
+            range_s=duration_seconds("--range", range_),
+            step_s=duration_seconds("--step", step),
+            end_s=end_time(end, time.time()),
+            progress=progress,
+        )
+
+    _trace_import(output, inputs, "Prometheus", build)
