@@ -230,7 +230,7 @@ def _warm(kubeconfig: Path) -> None:
 def _import(kubeconfig: Path) -> tuple[float, float, float, float, str]:
     """The steps of ``import_cluster``, timed apart: ``(total s, reading s, peak RSS MiB,
     RSS before MiB, summary)``."""
-    from underlay.importers.cluster.build import build_with_kubectl_builder
+    from underlay.importers.cluster.build import build_from_reads
     from underlay.importers.cluster.fetch import Connection, Limits
     from underlay.importers.cluster.read import read_cluster
 
@@ -240,7 +240,7 @@ def _import(kubeconfig: Path) -> tuple[float, float, float, float, str]:
     start = time.perf_counter()
     read = read_cluster(Connection(kubeconfig, None, Limits()), selector=None, progress=None)
     reading = time.perf_counter() - start
-    result = build_with_kubectl_builder([read], name="bench")
+    result = build_from_reads([read], None, name="bench")
     seconds = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return seconds, reading, peak, rss_before, result.summary

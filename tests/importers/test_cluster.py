@@ -31,6 +31,7 @@ from underlay.errors import InputError, TraceError
 from underlay.importers.cluster import READS, VERSION_PATHS, Limits, import_cluster
 from underlay.importers.cluster.reads import cluster_role_yaml
 from underlay.importers.kubectl import import_kubectl
+from underlay.model import load_scenario
 
 TESTS = Path(__file__).resolve().parents[1]
 KUBECTL = TESTS / "fixtures" / "kubectl"
@@ -66,6 +67,13 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return make_certificate(tmp_path_factory.mktemp("cert"))
 
 
+class _Loaded:
+    """A scenario read back from a file, shaped like the import's result."""
+
+    def __init__(self, scenario: Any) -> None:
+        self.scenario = scenario
+
+
 class Cluster:
     """A running server, its state and a kubeconfig pointing at it."""
 
@@ -90,6 +98,15 @@ def cluster(tmp_path: Path, certificate: tuple[Path, Path]) -> Iterator[Cluster]
         yield Cluster(state, url, kubeconfig)
 
 
+def assert_same_scenario(live: Any, files: Any) -> None:
+    """The live import equals import kubectl's; only the description says where each
+    came from."""
+    assert live.scenario.description.startswith("Imported from a live cluster")
+    assert files.scenario.description.startswith("Imported from kubectl")
+    blank = {"description": ""}
+    assert live.scenario.model_copy(update=blank) == files.scenario.model_copy(update=blank)
+
+
 def workloads(result: Any) -> dict[str, set[str]]:
     return {
         t.name: {w.name for c in t.clusters for w in c.workloads} for t in result.scenario.tenants
@@ -105,7 +122,7 @@ def test_same_scenario_as_import_kubectl_of_the_same_objects(cluster: Cluster) -
         cluster.state.lists[PATHS[resource]] = []
     live = cluster.run(name="same")
     files = import_kubectl(KUBECTL / "nodes.json", KUBECTL / "pods.json", name="same")
-    assert live.scenario == files.scenario
+    assert_same_scenario(live, files)
     # 16 pods in pages of 4: 4 requests, the first 3 with a continue token to follow
     pod_requests = [q for _, p, q in cluster.state.requests if p == PATHS["pods"]]
     assert len(pod_requests) == 4
@@ -115,13 +132,17 @@ def test_same_scenario_as_import_kubectl_of_the_same_objects(cluster: Cluster) -
 @pytest.mark.skipif(not SONOBUOY.is_dir(), reason="../shared/data/kubectl is not present")
 def test_real_v1_8_dump_through_the_api(tmp_path: Path, certificate: tuple[Path, Path]) -> None:
     state = fixture_state(SONOBUOY / "nodes.json", SONOBUOY / "pods.json")
+    # the server of that dump: its kubelets' version (the dump has no /version)
+    kubelets = {n["status"]["nodeInfo"]["kubeletVersion"] for n in state.lists[PATHS["nodes"]]}
+    (served,) = kubelets
+    state.version = {"major": "1", "minor": served.split(".")[1], "gitVersion": served}
     for resource in ("replicasets", "jobs"):
         state.lists[PATHS[resource]] = []
     with serve(state, *certificate) as url:
         write_kubeconfig(tmp_path / "kc", url, certificate[0])
         live = import_cluster(tmp_path / "kc", limits=Limits(page_size=3), name="sono")
     files = import_kubectl(SONOBUOY / "nodes.json", SONOBUOY / "pods.json", name="sono")
-    assert live.scenario == files.scenario
+    assert_same_scenario(live, files)
 
 
 def test_owners_traced_to_deployment_and_cronjob(cluster: Cluster) -> None:
@@ -201,6 +222,26 @@ def test_forbidden_kind_is_a_warning(cluster: Cluster) -> None:
     assert "imported without them: ReplicaSets grouped by name" in result.text
     # without the ReplicaSet the Deployment is guessed from the name: web-7d4b9c8f5d -> web
     assert "web" in workloads(result)["shop"]
+
+
+def test_a_kind_an_older_cluster_does_not_serve_is_a_warning(cluster: Cluster) -> None:
+    # RuntimeClasses are node.k8s.io/v1 from Kubernetes 1.20, PodDisruptionBudgets
+    # policy/v1 from 1.21: an older API server answers 404 for the list
+    del cluster.state.lists[PATHS["runtimeclasses"]]
+    del cluster.state.lists[PATHS["poddisruptionbudgets"]]
+    result = cluster.run()
+    assert result.text.count("not served by this cluster (404)") == 2
+    assert {t.name for t in result.scenario.tenants} == {
+        t.name for t in cluster.run().scenario.tenants
+    }
+
+
+def test_unserved_pods_is_an_error(cluster: Cluster, tmp_path: Path) -> None:
+    del cluster.state.lists[PATHS["pods"]]
+    out = tmp_path / "s.yaml"
+    result = cluster.cli("-o", str(out))
+    assert result.exit_code == 2 and "not served by this cluster (404)" in result.stderr
+    assert "Traceback" not in result.output and not out.exists()
 
 
 def test_forbidden_version_is_a_warning(cluster: Cluster) -> None:
@@ -288,9 +329,31 @@ def test_progress_reports_pods_read_of_total(cluster: Cluster) -> None:
 def test_several_contexts_make_one_scenario(cluster: Cluster) -> None:
     one = workloads(cluster.run("a"))
     both = workloads(cluster.run("a", "b"))
-    assert both == {f"{c}-{t}": w for c in ("a", "b") for t, w in one.items()}
+    # each context is a cluster of the scenario, its tenants <context>/<tenant>
+    assert both == {f"{c}/{t}": w for c in ("a", "b") for t, w in one.items()}
+    result = cluster.run("a", "b")
+    assert {c.name for t in result.scenario.tenants for c in t.clusters} == {"a", "b"}
     with pytest.raises(InputError, match="each context may be given once"):
         cluster.run("a", "a")
+
+
+def test_the_header_names_the_live_cluster_not_kubectl(cluster: Cluster) -> None:
+    text = cluster.run("a").text
+    assert "Imported by `underlay import cluster`" in text
+    assert "import kubectl" not in text
+    assert yaml.safe_load(text)["description"].startswith("Imported from a live cluster:")
+
+
+def test_tenants_by_namespace_label(cluster: Cluster, tmp_path: Path) -> None:
+    # owners.json labels shop team=storefront, analytics team=data, ml team=ml
+    by_namespace = workloads(cluster.run("a"))
+    out = tmp_path / "teams.yaml"
+    result = cluster.cli("--context", "a", "--tenant-label", "team", "-o", str(out))
+    assert result.exit_code == 0, result.stderr
+    by_team = workloads(_Loaded(load_scenario(out)))
+    assert by_team["storefront"] == by_namespace["shop"]
+    assert by_team["data"] == by_namespace["analytics"]
+    assert "shop" not in by_team and "analytics" not in by_team
 
 
 def test_output_never_replaces_the_kubeconfig(
@@ -468,7 +531,7 @@ def test_any_page_size_reads_every_pod(cluster_factory: Any, page: int, expire: 
         cluster.state.expire_once.add(PATHS["pods"])
     live = cluster.run(limits=Limits(page_size=page, attempts=1), name="p")
     files = import_kubectl(KUBECTL / "nodes.json", KUBECTL / "pods.json", name="p")
-    assert live.scenario == files.scenario
+    assert_same_scenario(live, files)
     pages = -(-16 // page)  # 16 pods: ceil(16 / page) pages
     asked = sum(1 for _, p, _ in cluster.state.requests if p == PATHS["pods"])
     # an expired token costs the pages read before it (one with a token) and a fresh start

@@ -451,6 +451,10 @@ def cluster(
         bool,
         typer.Option("--print-role", help="print the minimal ClusterRole it needs, and stop"),
     ] = False,
+    tenant_label: TenantLabelOption = None,
+    tenant_annotation: TenantAnnotationOption = None,
+    tenant_pattern: TenantPatternOption = None,
+    platform_namespace: PlatformNamespaceOption = None,
     output: _ScenarioOutput = None,
     name: Annotated[
         str | None,
@@ -463,7 +467,9 @@ def cluster(
     """Read a live cluster (read-only) into a scenario.
 
     Lists nodes, pods and their owners, namespaces, disruption budgets and runtime classes
-    through the official Kubernetes client; never writes to the cluster."""
+    through the official Kubernetes client; never writes to the cluster. Tenants are
+    namespaces, or groups of them by a label, annotation or pattern; several contexts
+    give one scenario whose tenants are <context>/<tenant>."""
     from underlay.importers.cluster import Limits, cluster_role_yaml, import_cluster
 
     if print_role:
@@ -474,6 +480,7 @@ def cluster(
             refuse_overwrite(
                 "--output", output, [("kubeconfig", k) for k in _kubeconfigs(kubeconfig)]
             )
+        rules = tenant_rules(tenant_label, tenant_annotation, tenant_pattern, platform_namespace)
         progress = _StagedProgress("pods")
         with progress:
             result = import_cluster(
@@ -484,6 +491,7 @@ def cluster(
                 limits=Limits(page_size=page_size, read_timeout=timeout),
                 progress=progress,
                 stage=progress.stage,
+                rules=rules,
             )
         if output:
             write_atomically(output, result.text)
@@ -515,9 +523,13 @@ def _kubeconfigs(given: Path | None) -> list[Path]:
     return listed or [Path.home() / ".kube" / "config"]
 
 
+@import_app.command(cls=Command)
 def prometheus(
     scenario: Annotated[
-        Path, typer.Argument(metavar="SCENARIO", help="the cluster's scenario (import kubectl)")
+        Path,
+        typer.Argument(
+            metavar="SCENARIO", help="the cluster's scenario (import cluster or kubectl)"
+        ),
     ],
     url: Annotated[
         str, typer.Option("--url", metavar="URL", help="Prometheus (or Thanos, VictoriaMetrics)")

@@ -33,11 +33,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from underlay.errors import InputError
-from underlay.importers.cluster.build import build_with_kubectl_builder
+from underlay.importers.cluster.build import build_from_reads
 from underlay.importers.cluster.fetch import Connection, Limits, Progress
 from underlay.importers.cluster.read import read_cluster
 from underlay.importers.cluster.reads import READS, VERSION_PATHS, cluster_role_yaml
 from underlay.importers.kubectl import KubectlImport
+from underlay.importers.kubectl.tenancy import TenantRules
 from underlay.importers.trace_import import name_option
 
 __all__ = ["READS", "VERSION_PATHS", "Limits", "cluster_role_yaml", "import_cluster"]
@@ -52,12 +53,14 @@ def import_cluster(
     limits: Limits | None = None,
     progress: Progress | None = None,
     stage: Callable[[str], None] | None = None,
+    rules: TenantRules | None = None,
 ) -> KubectlImport:
     """Read each context (the current one when none is given) and build one scenario.
 
     ``selector`` is a label selector for the pods (``team=web,tier!=batch``);
     ``progress(pods read, pods in all)`` follows the pod lists, and ``stage(text)`` is
-    told what is being done (for a progress bar's label)."""
+    told what is being done (for a progress bar's label); ``rules`` group namespaces
+    into tenants and name the platform's, as for ``import kubectl``."""
     say = stage or (lambda _: None)
     if name is not None:
         name_option(name)
@@ -70,4 +73,4 @@ def import_cluster(
         say(f"reading {connection.describe()}")
         reads.append(read_cluster(connection, selector=selector, progress=progress))
     say("building the scenario")
-    return build_with_kubectl_builder(reads, name=name or "cluster-import")
+    return build_from_reads(reads, rules, name=name or "cluster-import")

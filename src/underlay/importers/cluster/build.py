@@ -1,67 +1,73 @@
-"""The clusters as read, turned into a scenario by the kubectl importer's builder.
+"""The clusters as read, turned into a scenario by the kubectl importer's public builder.
 
-:func:`build_with_kubectl_builder` is the only place that calls the builder, so a new
-builder API (tenant rules, several clusters with their own versions) is switched to here.
+One cluster goes through :func:`~underlay.importers.kubectl.api.build_scenario`, several
+through :func:`~underlay.importers.kubectl.clusters.build_clusters_scenario`, so each
+cluster keeps its own tenants (``<context>/<tenant>``), Kubernetes version, disruption
+budgets and namespace rules, exactly as ``import kubectl --cluster`` does for dumps.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any, Final
 
-from underlay.errors import InputError
 from underlay.importers.cluster.read import ClusterRead
 from underlay.importers.cluster.slim import namespace_and_name
-from underlay.importers.kubectl import KubectlImport, import_kubectl_documents
+from underlay.importers.kubectl import KubectlImport
+from underlay.importers.kubectl.api import build_scenario
+from underlay.importers.kubectl.clusters import ClusterObjects, build_clusters_scenario
+from underlay.importers.kubectl.tenancy import TenantRules
 
-__all__ = ["CLUSTER_TENANT_LABEL", "build_with_kubectl_builder", "header_lines"]
+__all__ = ["build_from_reads", "cluster_name", "header_lines"]
 
-CLUSTER_TENANT_LABEL: Final = "underlay.dev/cluster-namespace"
-"""With several clusters, the pod label (added on import, never written to a cluster)
-that carries ``<cluster>-<namespace>``, so that equal namespaces of two clusters stay two
-tenants."""
-
-_NOT_NAME = re.compile(r"[^a-z0-9]+")
+_NOT_NAME = re.compile(r"[^A-Za-z0-9_.]+")
 
 
-def build_with_kubectl_builder(reads: list[ClusterRead], *, name: str | None) -> KubectlImport:
+def build_from_reads(
+    reads: list[ClusterRead], rules: TenantRules | None, *, name: str
+) -> KubectlImport:
     """The scenario of one or more clusters, with a header naming them."""
-    several = len(reads) > 1
-    nodes: list[dict[str, Any]] = []
-    pods: list[dict[str, Any]] = []
-    for read in reads:
-        nodes += read.nodes
-        if several:
-            prefix = _NOT_NAME.sub("-", read.context.lower()).strip("-") or "cluster"
-            for pod in read.pods:
-                _label(pod, f"{prefix}-{_namespace(pod)}")
-        pods += read.pods
-    source = " + ".join(f"live {r.source}, Kubernetes {r.version}" for r in reads)
-    built = import_kubectl_documents(
-        {"kind": "List", "items": nodes},
-        {"kind": "List", "items": pods},
-        nodes_source=source,
-        pods_source=source,
-        tenant_label=CLUSTER_TENANT_LABEL if several else None,
-        name=name,
-    )
-    return KubectlImport(
-        text=_header(reads) + built.text, scenario=built.scenario, summary=built.summary
-    )
+    rules = rules or TenantRules()
+    if len(reads) == 1:
+        read = reads[0]
+        return build_scenario(
+            read.nodes,
+            read.pods,
+            read.budgets,
+            read.namespaces,
+            rules,
+            name=name,
+            server_version=_served(read),
+            source=read.source,
+            notes=header_lines(read),
+            origin="cluster",
+        )
+    clusters = [
+        ClusterObjects(
+            name=cluster_name(read.context),
+            nodes=read.nodes,
+            pods=read.pods,
+            pdbs=read.budgets,
+            namespaces=read.namespaces,
+            server_version=_served(read),
+            source=read.source,
+            notes=header_lines(read),
+        )
+        for read in reads
+    ]
+    return build_clusters_scenario(clusters, rules, name=name, origin="cluster")
 
 
-def _namespace(pod: dict[str, Any]) -> str:
-    meta = pod.get("metadata")
-    namespace = meta.get("namespace") if isinstance(meta, dict) else None
-    return namespace if isinstance(namespace, str) and namespace else "default"
+def cluster_name(context: str) -> str:
+    """A context's name as a scenario cluster name: runs of other characters than
+    letters, digits, ``_`` and ``.`` become ``-`` (``arn:aws:eks:eu-west-1:1:cluster/prod``
+    is ``arn-aws-eks-eu-west-1-1-cluster-prod``), at most 63 characters."""
+    cleaned = _NOT_NAME.sub("-", context).strip("-_.")
+    return cleaned[:63].strip("-_.") or "cluster"
 
 
-def _label(pod: dict[str, Any], value: str) -> None:
-    meta = pod.get("metadata")
-    if not isinstance(meta, dict):
-        raise InputError("a pod without metadata cannot be given a tenant")
-    labels = meta.get("labels")
-    meta["labels"] = {**(labels if isinstance(labels, dict) else {}), CLUSTER_TENANT_LABEL: value}
+def _served(read: ClusterRead) -> str | None:
+    """The API server's version, or None when /version could not be read."""
+    return read.version if read.version.startswith("v") else None
 
 
 def header_lines(read: ClusterRead) -> list[str]:
@@ -85,15 +91,3 @@ def header_lines(read: ClusterRead) -> list[str]:
         lines.append(f"  RuntimeClasses: {shown}: sandboxed pods are a candidate substrate")
     lines += [f"  warning: {w}" for w in read.warnings]
     return lines
-
-
-def _header(reads: list[ClusterRead]) -> str:
-    lines = ["Read by `underlay import cluster` (list and get only) from:"]
-    for read in reads:
-        lines += [f"  {line}" for line in header_lines(read)]
-    if len(reads) > 1:
-        lines.append(
-            "  Tenants are <context>-<namespace>; the builder gives every tenant the most "
-            "common version of all the clusters' nodes: set each tenant's kubernetes_version."
-        )
-    return "".join(f"# {line}".rstrip() + "\n" for line in lines)

@@ -26,7 +26,7 @@ from typing import Any, Final
 from underlay.errors import InputError, TraceError, UnderlayError
 from underlay.importers.cluster.reads import Read
 
-__all__ = ["Connection", "Forbidden", "Limits"]
+__all__ = ["Connection", "Forbidden", "Limits", "NotServed"]
 
 _LISTERS: Final = {
     "nodes": ("CoreV1Api", "list_node"),
@@ -60,6 +60,12 @@ class Limits:
 
 class Forbidden(UnderlayError):
     """The credentials may not list this kind (403); the message is the server's."""
+
+
+class NotServed(TraceError):
+    """The server does not serve this kind at this API version (404): an older cluster
+    (RuntimeClasses are ``node.k8s.io/v1`` from 1.20, PodDisruptionBudgets ``policy/v1``
+    from 1.21) or a trimmed API."""
 
 
 class _Expired(Exception):
@@ -198,6 +204,8 @@ class Connection:
                 raise _Expired
             if status == 403:
                 raise Forbidden(f"{where}: forbidden (403): {_message(body)}")
+            if status == 404:
+                raise NotServed(f"{where}: not served by this cluster (404)")
             if status == 0:  # the client's code for a TLS failure
                 raise InputError(f"{where}: {_message(body)}")
             if status == 401:

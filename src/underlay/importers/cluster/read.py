@@ -7,7 +7,13 @@ from functools import partial
 from typing import Any
 
 from underlay.errors import InputError
-from underlay.importers.cluster.fetch import Connection, Forbidden, ObjectHook, Progress
+from underlay.importers.cluster.fetch import (
+    Connection,
+    Forbidden,
+    NotServed,
+    ObjectHook,
+    Progress,
+)
 from underlay.importers.cluster.reads import (
     JOBS,
     NAMESPACES,
@@ -104,7 +110,7 @@ def _optional(
 ) -> list[Any]:
     try:
         return connection.list_objects(source, hook, selector=None, progress=None)
-    except Forbidden as exc:
+    except (Forbidden, NotServed) as exc:
         read.warnings.append(f"{exc}; imported without them: {without}")
         return []
 

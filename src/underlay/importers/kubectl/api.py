@@ -59,6 +59,7 @@ def build_scenario(
     server_version: str | None = None,
     source: str = "the cluster",
     notes: Iterable[str] = (),
+    origin: str = "kubectl",
 ) -> KubectlImport:
     """The scenario of one cluster from its objects.
 
@@ -68,7 +69,8 @@ def build_scenario(
     platform); ``server_version`` (``v1.29.4``, from ``/version``) sets the tenants'
     Kubernetes version, else the nodes' most common kubelet version does; ``source``
     names where the objects came from in messages and in the header (``the cluster``,
-    a context name, a file); ``notes`` are added to the header's review list.
+    a context name, a file); ``notes`` are added to the header's review list;
+    ``origin`` is the importer's verb the header names (``kubectl``, ``cluster``).
 
     Raises :class:`~underlay.errors.TraceError` naming ``source``, the object and the
     field for any object that cannot be read, and :class:`~underlay.errors.InputError`
@@ -86,7 +88,7 @@ def build_scenario(
         server_version=server_version,
         notes=list(notes),
     )
-    return _Builder([cluster], rules or TenantRules()).build(name)
+    return _Builder([cluster], rules or TenantRules(), origin).build(name)
 
 
 def _wrap(objects: Sequence[Any], source: str) -> list[_At]:

@@ -53,10 +53,19 @@ class _ClusterData:
     notes: list[str] = field(default_factory=list)
 
 
+_ORIGINS = {"kubectl": "kubectl", "cluster": "a live cluster"}
+"""How the description names each importer's source."""
+
+
 class _Builder:
-    def __init__(self, clusters: list[_ClusterData], rules: TenantRules) -> None:
+    def __init__(
+        self, clusters: list[_ClusterData], rules: TenantRules, origin: str = "kubectl"
+    ) -> None:
         self.clusters = clusters
         self.rules = rules
+        self.origin = origin
+        """The importer's verb (``kubectl``, ``cluster``): the header and the
+        description say which command read the objects."""
         self.comments = _Comments()
         self.anchors: dict[_YamlPath, str] = {}
         self.header: list[str] = []
@@ -295,7 +304,9 @@ class _Builder:
                 pods=len(cluster.pods),
             )
         hardware = self._hardware()
-        where = "kubectl" if len(self.clusters) == 1 else f"kubectl, {len(self.clusters)} clusters"
+        origin = _ORIGINS.get(self.origin, self.origin)
+        several = len(self.clusters) > 1
+        where = f"{origin}, {len(self.clusters)} clusters" if several else origin
         data: dict[str, Any] = {
             "name": name,
             "description": f"Imported from {where}: {totals['nodes']} nodes and "
@@ -322,7 +333,7 @@ class _Builder:
         lines = self.header
         if not lines:
             several = f" {len(self.clusters)} clusters" if cluster.name is not None else ""
-            lines.append(f"Imported by `underlay import kubectl` from{several}:")
+            lines.append(f"Imported by `underlay import {self.origin}` from{several}:")
         if cluster.name is not None:
             lines.append(f"Cluster {cluster.name}:")
         lines += [

@@ -64,6 +64,7 @@ def build_clusters_scenario(
     rules: TenantRules | None = None,
     *,
     name: str = "kubectl-import",
+    origin: str = "kubectl",
 ) -> KubectlImport:
     """One scenario from several clusters (see the module docstring).
 
@@ -91,9 +92,11 @@ def build_clusters_scenario(
                 notes=list(cluster.notes),
             )
         )
-    return build_from_data(data, rules, name)
+    return build_from_data(data, rules, name, origin)
 
 
-def build_from_data(data: list[_ClusterData], rules: TenantRules, name: str) -> KubectlImport:
+def build_from_data(
+    data: list[_ClusterData], rules: TenantRules, name: str, origin: str = "kubectl"
+) -> KubectlImport:
     """The scenario of clusters already parsed (internal: the CLI uses it)."""
-    return _Builder(data, rules).build(name)
+    return _Builder(data, rules, origin).build(name)
