@@ -8,7 +8,9 @@ Its modules, from the entry point inwards:
 - ``app``: the Typer application and its ``import`` group, ``--version``, and
   :func:`main`, which reports a bug in one line;
 - ``verbs``: ``compare``, ``simulate``, ``analyse``, ``recommend``, and ``schema``,
-  ``defaults``, ``example``, ``docs``; ``import_verbs``: ``underlay import …``;
+  ``defaults``, ``example``, ``docs``; ``underlay import …``: ``import_kubectl``
+  (dumps), ``import_live`` (a live cluster, its Prometheus), ``import_verbs`` (openb and
+  the public traces);
 - ``options``: the options the scenario verbs share; ``help``: how ``--help`` reads;
 - ``run``: the run flow of the scenario verbs (check the options, load, place, simulate,
   analyse, decide, with a progress bar when big); ``render``: which renderer the results
@@ -18,7 +20,7 @@ Its modules, from the entry point inwards:
 
 from __future__ import annotations
 
-from underlay.cli import import_verbs, verbs  # noqa: F401  (importing them registers the verbs)
+from underlay.cli import import_kubectl, import_live, import_verbs, verbs  # noqa: F401  (importing them registers the verbs)
 from underlay.cli.app import app, main
 from underlay.cli.output import write_atomically
 

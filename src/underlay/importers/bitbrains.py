@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -311,7 +311,44 @@ def bitbrains_import(
     """Import Bitbrains VM files (or folders of them) as a scenario whose workloads
     replay the VMs' usage from ``trace_file`` (a path relative to the scenario file)."""
     host = host_model(host_cores, memory_option("--host-memory", host_memory))
-    files = _files(paths)
+    vms, skipped = _read_all(_files(paths), progress)
+    files = [vm.path for vm in vms]
+    names = series_names(_series_names(files))
+    t0 = min(float(vm.timestamp_s[0]) for vm in vms)
+    _check_span(vms, files, t0)
+    series: list[Series] = [
+        (n, vm.timestamp_s - t0, vm.cpu_cores, vm.memory_mib)
+        for n, vm in zip(names, vms, strict=True)
+    ]
+    span = max(float(s[1][-1]) for s in series)
+    header = _header(vms, skipped, host, trace_file, t0, span)
+    gaps = sum(vm.gaps for vm in vms)
+    dups = sum(vm.duplicates for vm in vms)
+    off = sum(vm.off for vm in vms)
+    return finish_import(
+        command="bitbrains",
+        tenant="bitbrains",
+        description=f"Imported from {len(files)} Bitbrains (GWA-T-12) VM files.",
+        host=host,
+        workloads=_workloads(names, vms, trace_file),
+        series=series,
+        span_s=span,
+        name=name,
+        tenants=tenants,
+        header=header,
+        summary=lambda samples: (
+            f"{len(vms)} VMs, {samples:,} samples, {gaps} gaps > 2 steps, {dups} duplicates dropped"
+            + (f", {off} powered-off samples" if off else "")
+            + (f", {len(skipped)} files off throughout skipped" if skipped else "")
+        ),
+    )
+
+
+def _read_all(
+    files: list[Path], progress: ProgressCallback | None
+) -> tuple[list[BitbrainsVm], list[_AllOff]]:
+    """The VMs of ``files``, and the files whose VM is off in every row (skipped); a
+    TraceError when every file is off."""
     vms: list[BitbrainsVm] = []
     skipped: list[_AllOff] = []
     for i, file in enumerate(files):
@@ -329,15 +366,19 @@ def bitbrains_import(
                 f"{skipped[0]}; so are the {len(skipped) - 1} other files: nothing to import"
             )
         )
+    return vms, skipped
+
+
+def _header(
+    vms: list[BitbrainsVm],
+    skipped: list[_AllOff],
+    host: dict[str, Any],
+    trace_file: str,
+    t0: float,
+    span: float,
+) -> Callable[[int, int], list[str]]:
+    """The scenario header's lines, given the tenants and samples written."""
     files = [vm.path for vm in vms]
-    names = series_names(_series_names(files))
-    t0 = min(float(vm.timestamp_s[0]) for vm in vms)
-    _check_span(vms, files, t0)
-    series: list[Series] = [
-        (n, vm.timestamp_s - t0, vm.cpu_cores, vm.memory_mib)
-        for n, vm in zip(names, vms, strict=True)
-    ]
-    span = max(float(s[1][-1]) for s in series)
     gaps = sum(vm.gaps for vm in vms)
     gappy = sum(1 for vm in vms if vm.gaps)
     dups = sum(vm.duplicates for vm in vms)
@@ -374,23 +415,7 @@ def bitbrains_import(
             "# cpu; tenants are arbitrary (round-robin); simulation.horizon_hours covers the trace.",
         ]
 
-    return finish_import(
-        command="bitbrains",
-        tenant="bitbrains",
-        description=f"Imported from {len(files)} Bitbrains (GWA-T-12) VM files.",
-        host=host,
-        workloads=_workloads(names, vms, trace_file),
-        series=series,
-        span_s=span,
-        name=name,
-        tenants=tenants,
-        header=header,
-        summary=lambda samples: (
-            f"{len(vms)} VMs, {samples:,} samples, {gaps} gaps > 2 steps, {dups} duplicates dropped"
-            + (f", {off} powered-off samples" if off else "")
-            + (f", {len(skipped)} files off throughout skipped" if skipped else "")
-        ),
-    )
+    return header
 
 
 def _workloads(names: list[str], vms: list[BitbrainsVm], trace_file: str) -> list[dict[str, Any]]:
