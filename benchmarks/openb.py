@@ -85,7 +85,7 @@ from underlay.errors import TraceError
 from underlay.importers.openb_trace import read_openb_nodes, read_openb_pods
 from underlay.placement.gpu_packing import (
     FULL_GPU_MILLI,
-    STRATEGIES,
+    KERNEL_SCORERS,
     GpuNodes,
     GpuPods,
     TypicalPods,
@@ -302,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
         default=True,
         help="also pack onto VM-shaped nodes (passthrough and vGPU)",
     )
-    parser.add_argument("--strategies", default=",".join(STRATEGIES))
+    parser.add_argument("--strategies", default=",".join(KERNEL_SCORERS))
     parser.add_argument("--inflation", type=float, default=1.3)
     parser.add_argument(
         "--baseline-pods",
@@ -322,9 +322,9 @@ def main(argv: list[str] | None = None) -> int:
             )
             return 2
     strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
-    unknown = [s for s in strategies if s not in STRATEGIES]
+    unknown = [s for s in strategies if s not in KERNEL_SCORERS]
     if unknown:
-        print(f"Error: unknown strategies {unknown}; choose from {STRATEGIES}", file=sys.stderr)
+        print(f"Error: unknown strategies {unknown}; choose from {KERNEL_SCORERS}", file=sys.stderr)
         return 2
     try:
         node_table = read_openb_nodes(node_file)

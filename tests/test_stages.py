@@ -156,16 +156,6 @@ def import_graph() -> dict[str, set[str]]:
     return graph
 
 
-PENDING: dict[tuple[str, str], str] = {
-    ("underlay.model.scenario", "underlay.placement.plugins"): "issue 11 §1",
-    ("underlay.model.settings", "underlay.placement.plugins"): "issue 11 §1",
-}
-"""Imports against the order that another part of issue 11 removes: the scenario model
-checks ``placement.weights`` against the placement registry's score plugins, and §1
-(one placement framework, names validated against the registry at load) moves that check.
-Each entry must still occur (a test says so), so the list only shrinks."""
-
-
 def test_every_module_has_a_stage() -> None:
     unassigned = sorted(n for n in modules() if stage_of(n) is None)
     assert not unassigned, f"give these modules a stage in tests/test_stages.py: {unassigned}"
@@ -180,18 +170,10 @@ def test_stages_import_only_earlier_stages() -> None:
             continue
         for line, target in sorted(set(imported(path, name))):
             theirs = stage_of(target)
-            if (name, target) in PENDING:
-                continue
             if theirs is not None and rank[theirs] > rank[mine]:
                 rel = path.relative_to(SRC.parent)
                 wrong.append(f"{rel}:{line} ({mine}) imports {target} ({theirs})")
     assert not wrong, "imports against the stage order:\n" + "\n".join(wrong)
-
-
-def test_pending_exceptions_still_occur() -> None:
-    graph = import_graph()
-    stale = [f"{a} → {b}" for a, b in PENDING if b not in graph.get(a, set())]
-    assert not stale, f"remove from PENDING in tests/test_stages.py: {stale}"
 
 
 def cycles(graph: dict[str, set[str]]) -> list[list[str]]:

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from properties import examples
 from underlay.placement import gpu_fragmentation as fgd_module
 from underlay.placement.gpu_packing import (
-    STRATEGIES,
+    KERNEL_SCORERS,
     FailureReason,
     GpuNodes,
     GpuPods,
@@ -111,7 +111,7 @@ def test_multi_gpu_pod_takes_whole_free_gpus() -> None:
     # GPUs 1 and 2 (lowest indices among the fitting ones); 3 x 1000 then fails
     # (only GPU 3 is whole).
     nodes = make_nodes((4,), free=[(300, 1000, 1000, 1000)])
-    for strategy in STRATEGIES:
+    for strategy in KERNEL_SCORERS:
         result = pack(nodes, make_pods([1000, 1000], num_gpu=[2, 3]), strategy)
         assert placements(result) == [(0, (1, 2)), (-1, ())], strategy
         assert result.failure_reason.tolist() == [0, FailureReason.GPU]
@@ -151,7 +151,7 @@ def test_best_fit_uses_fleet_maxima_not_node_capacity() -> None:
 
 def test_ties_go_to_the_lowest_node() -> None:
     nodes = make_nodes((2, 2, 2))
-    for strategy in STRATEGIES:
+    for strategy in KERNEL_SCORERS:
         assert pack(nodes, make_pods([400]), strategy).node_of_pod.tolist() == [0], strategy
 
 
@@ -174,7 +174,7 @@ REASON_CASES = [
 @pytest.mark.parametrize(("pod", "reason"), REASON_CASES)
 def test_failure_reasons(pod: dict[str, Any], reason: FailureReason) -> None:
     nodes = make_nodes((2, 1), cpu=[16000, 4000], mem=[65536, 8192], model=[0, 1])
-    for strategy in STRATEGIES:
+    for strategy in KERNEL_SCORERS:
         result = pack(nodes, make_pods(**pod), strategy)
         assert result.node_of_pod.tolist() == [-1]
         assert result.failure_reason.tolist() == [reason]
@@ -403,7 +403,7 @@ def scenarios(draw: st.DrawFn) -> tuple[GpuNodes, GpuPods]:
 
 
 @settings(max_examples=examples(120), deadline=None)
-@given(scenarios(), st.sampled_from(STRATEGIES))
+@given(scenarios(), st.sampled_from(KERNEL_SCORERS))
 def test_invariants(scenario: tuple[GpuNodes, GpuPods], strategy: str) -> None:
     nodes, pods = scenario
     result = pack(nodes, pods, strategy)
@@ -540,7 +540,7 @@ def test_real_trace_prefix_all_strategies() -> None:
     nodes = openb_gpu_nodes(read_openb_nodes(REAL / "openb_node_list_gpu_node.csv"))
     table = read_openb_pods(REAL / "openb_pod_list_default.csv")
     pods = openb_gpu_pods(table, nodes.model_names).take(np.arange(1500))
-    for strategy in STRATEGIES:
+    for strategy in KERNEL_SCORERS:
         result = pack(nodes, pods, strategy)
         # 1,500 pods ask far less than the 6,212 GPUs: everything fits
         assert result.n_failed == 0, strategy

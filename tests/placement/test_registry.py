@@ -157,3 +157,17 @@ def test_an_unknown_strategy_through_the_api_is_a_scenario_error() -> None:
     with pytest.raises(ScenarioError, match="did you mean 'best-fit'"):
         compare(_scenario(), strategy="best-fitt")  # type: ignore[arg-type]
     assert isinstance(default_registry().filters()[0], NodeResourcesFit)
+
+
+def test_the_models_vocabulary_is_the_built_in_registry() -> None:
+    # The scenario model checks names against model/placement_names.py (it may not import
+    # placement): those names must be exactly the built-in registry's.
+    from underlay.model import placement_names as names
+
+    registry = default_registry()
+    assert list(names.STRATEGIES) == registry.profile_names()
+    assert list(names.SCORE_PLUGINS) == registry.score_names()
+    assert list(names.PLUGINS) == registry.plugin_names()
+    plugins = {p.name: p for p in (*registry.filters(), *map(registry.score, names.SCORE_PLUGINS))}
+    takes_args = sorted(n for n, p in plugins.items() if hasattr(p, "with_args"))
+    assert takes_args == sorted(names.PLUGIN_ARGUMENTS)

@@ -49,6 +49,7 @@ from underlay.model.hardware import (
     PowerCurve,
     Topology,
 )
+from underlay.model.placement_names import PLUGINS, SCORE_PLUGINS, STRATEGIES
 from underlay.model.policy import (
     DEFAULT_ISOLATION_CLASSES,
     FACTORS,
@@ -300,13 +301,10 @@ def scenario_json_schema() -> dict[str, Any]:
     tenant["required"] = [r for r in tenant.get("required", []) if r != "clusters"]
     tenant["oneOf"] = [{"required": ["clusters"]}, {"required": ["workloads"]}]
 
-    from underlay.placement.plugins import default_registry
-
-    registry = default_registry()
     placement = schema["$defs"]["PlacementSettings"]["properties"]
-    placement["weights"]["propertyNames"] = {"enum": registry.score_names()}
-    placement["strategy"]["enum"] = registry.profile_names()
-    placement["args"]["propertyNames"] = {"enum": registry.plugin_names()}
+    placement["weights"]["propertyNames"] = {"enum": list(SCORE_PLUGINS)}
+    placement["strategy"]["enum"] = list(STRATEGIES)
+    placement["args"]["propertyNames"] = {"enum": list(PLUGINS)}
     _end_patterns_at_the_end(schema)
     _refuse_nan(schema)
     schema["$defs"]["NaN"] = {

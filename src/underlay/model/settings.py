@@ -20,6 +20,7 @@ from underlay.model.fields import (
     _Model,
     at,
 )
+from underlay.model.placement_names import SCORE_PLUGINS, STRATEGIES, check_plugin_args
 
 __all__ = [
     "CostSettings",
@@ -59,18 +60,15 @@ class PlacementSettings(_Model):
 
     @model_validator(mode="after")
     def _known_to_the_registry(self) -> PlacementSettings:
-        # The loader checks names against the built-in registry (placement.plugins);
-        # the Python API's compare(registry=...) checks them against its own.
-        from underlay.placement.plugins import default_registry
-
-        registry = default_registry()
-        known = registry.profile_names()
+        # The built-in registry's names, as data (model/placement_names.py); the Python
+        # API's compare(registry=...) checks its own registry's.
+        known = list(STRATEGIES)
         if self.strategy not in known:
             raise ValueError(
                 f"{at('strategy')}unknown strategy {self.strategy!r}"
                 f"{_did_you_mean(self.strategy, known)} (known: {', '.join(known)})"
             )
-        known = registry.score_names()
+        known = list(SCORE_PLUGINS)
         for name in self.weights:
             if name not in known:
                 raise ValueError(
@@ -79,7 +77,7 @@ class PlacementSettings(_Model):
                 )
         for name, given in self.args.items():
             try:
-                registry.configure({name: given})
+                check_plugin_args(name, given)
             except ValueError as exc:
                 raise ValueError(f"{at('args', name)}{exc}") from None
         return self

@@ -178,7 +178,7 @@ class Placer:
         # The GPU kernel strategy GPU pods go through one at a time (fill="per-pod").
         self.kernel = ""
         if profile.fill == "per-pod":
-            named = (getattr(p, "gpu_kernel_strategy", "") for p, _ in self.scores)
+            named = (getattr(p, "gpu_kernel_scorer", "") for p, _ in self.scores)
             self.kernel = next((k for k in named if k), "")
 
     def expect(self, batches: list[PodBatch], gpu_model_names: tuple[str, ...]) -> None:

@@ -291,7 +291,7 @@ class Profile:
     best-fit); ``fill="spread"`` water-fills one replica per node per round (least
     allocated); ``fill="per-pod"`` packs, except GPU pods, which go one at a time through
     the GPU kernel under the strategy of the profile's score plugin that names one
-    (``gpu_kernel_strategy``: ``GpuFragmentation``). ``queue_sort`` names the
+    (``gpu_kernel_scorer``: ``GpuFragmentation``). ``queue_sort`` names the
     queue-sort plugin ordering the batches.
     """
 

@@ -19,8 +19,13 @@ openb trace every multi-GPU pod asks 1000 per GPU, but the kernel handles any va
 A GPU pod may be restricted to some GPU models; the model filter does not apply to pods
 that ask for no GPU.
 
-Strategies (``STRATEGIES``), named after their algorithm
---------------------------------------------------------
+Node scorers (``KERNEL_SCORERS``), named after their algorithm
+--------------------------------------------------------------
+These are the kernel's ways of scoring a node for one pod, not scenario strategies (the
+placement registry holds the one list of those): the framework reaches a scorer through
+a score plugin's ``gpu_kernel_scorer`` (``GpuFragmentation`` → ``fgd``), and
+benchmarks/openb.py compares them all against the published reference.
+
 ``first-fit``
     lowest-index node that fits; inside it, the lowest-index GPUs that fit.
 ``best-fit``
@@ -98,7 +103,7 @@ from underlay.placement.gpu_state import (
 
 __all__ = [
     "FULL_GPU_MILLI",
-    "STRATEGIES",
+    "KERNEL_SCORERS",
     "FailureReason",
     "GpuNodes",
     "GpuPackResult",
@@ -114,8 +119,8 @@ I8 = npt.NDArray[np.int8]
 F64 = npt.NDArray[np.float64]
 B = npt.NDArray[np.bool_]
 
-STRATEGIES: Final = ("first-fit", "best-fit", "least-allocated", "dot-product", "fgd")
-"""The strategy names :func:`pack` accepts."""
+KERNEL_SCORERS: Final = ("first-fit", "best-fit", "least-allocated", "dot-product", "fgd")
+"""The node scorers :func:`pack` accepts (its ``strategy`` argument)."""
 
 # Score cache budget (entries of N floats + N ints + N ints), FIFO eviction beyond it.
 _CACHE_ENTRIES: Final = 24_000_000
@@ -193,9 +198,9 @@ def _scorer(
         "dot-product": _DotProduct(),
     }
     if strategy not in simple:
-        hint = difflib.get_close_matches(strategy, STRATEGIES, n=1)
+        hint = difflib.get_close_matches(strategy, KERNEL_SCORERS, n=1)
         fix = f" (did you mean {hint[0]!r}?)" if hint else ""
-        raise ValueError(f"unknown strategy {strategy!r}{fix}; choose from {STRATEGIES}")
+        raise ValueError(f"unknown strategy {strategy!r}{fix}; choose from {KERNEL_SCORERS}")
     return simple[strategy]
 
 

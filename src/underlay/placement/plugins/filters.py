@@ -8,6 +8,7 @@ from collections.abc import Mapping
 import numpy as np
 from numpy.typing import NDArray
 
+from underlay.model.placement_names import check_plugin_args
 from underlay.placement.framework import UNLIMITED, PodBatch, Unfit
 from underlay.placement.pool import GPU_WHOLE, NodePool, NodeTemplate
 
@@ -45,15 +46,9 @@ class NodeResourcesFit:
         return self.headroom_percent == 0
 
     def with_args(self, args: Mapping[str, float]) -> NodeResourcesFit:
-        """``headroom_percent`` (0 to 90)."""
-        for key in args:
-            if key != "headroom_percent":
-                hint = " (did you mean 'headroom_percent'?)" if key.startswith("head") else ""
-                raise ValueError(f"unknown argument {key!r}{hint} (known: headroom_percent)")
-        headroom = args.get("headroom_percent", 0.0)
-        if not 0 <= headroom <= 90:
-            raise ValueError(f"headroom_percent must be 0 to 90 (got {headroom:g})")
-        return NodeResourcesFit(float(headroom))
+        """``headroom_percent`` (0 to 90: model/placement_names.py)."""
+        check_plugin_args(self.name, args)
+        return NodeResourcesFit(float(args.get("headroom_percent", 0.0)))
 
     def _reserve(self, cap: I64, batch: PodBatch) -> I64:
         if not self.headroom_percent or batch.pod_slots == 0:

@@ -112,7 +112,7 @@ class GpuFragmentation:
 
     name = "GpuFragmentation"
     gpu_kernel_scores = True
-    gpu_kernel_strategy = "fgd"
+    gpu_kernel_scorer = "fgd"
 
     def score(self, pool: NodePool, batch: PodBatch, nodes: I64) -> F64:
         return np.zeros(len(nodes))
