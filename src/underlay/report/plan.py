@@ -14,7 +14,8 @@ from typing import Any
 import yaml
 
 from underlay.decision.results import Decision
-from underlay.files import yaml_text
+from underlay.errors import InputError
+from underlay.files import read_text, yaml_text
 from underlay.model.scenario import Scenario
 from underlay.report.units import usd
 
@@ -78,7 +79,10 @@ def plan_scenario_yaml(
     weights, substrates and ``seed`` / ``trials`` (when given) are written in too."""
     plan = decision.hybrid
     assert plan is not None
-    data: dict[str, Any] = yaml.safe_load(source.read_text(encoding="utf-8"))
+    # The file was loaded moments ago; read it again through the one wording of files.py
+    # (it may have gone or changed since: a clear error, not a traceback).
+    text = read_text(source, InputError, "the YAML scenario file the plan is written into")
+    data: dict[str, Any] = yaml.safe_load(text)
     outside = target is not None and _retarget_traces(
         data.get("tenants"), source.parent, target.parent
     )

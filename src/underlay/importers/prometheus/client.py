@@ -27,6 +27,7 @@ import numpy.typing as npt
 import requests
 
 from underlay.errors import InputError, TraceError
+from underlay.files import read_text
 
 __all__ = [
     "MAX_POINTS",
@@ -66,11 +67,9 @@ class Connection:
 
 def _secret(option: str, path: Path) -> str:
     try:
-        text = path.read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        raise InputError(f"{option} {path}: cannot read ({exc.strerror or exc})") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{option} {path}: not UTF-8 text") from None
+        text = read_text(path, InputError, "a file holding the secret", max_bytes=1 << 20).strip()
+    except InputError as exc:
+        raise InputError(f"{option} {exc}") from None
     if not text:
         raise InputError(f"{option} {path}: the file is empty")
     return text
