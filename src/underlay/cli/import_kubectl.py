@@ -3,7 +3,6 @@ several) into one scenario, to stdout or ``--output``; no output may replace an 
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -11,8 +10,8 @@ import typer
 
 from underlay.cli.app import import_app
 from underlay.cli.help import Command
-from underlay.cli.import_verbs import ScenarioOutput
-from underlay.cli.output import fail, note, write_atomically
+from underlay.cli.import_verbs import ScenarioOutput, write_scenario
+from underlay.cli.output import fail
 from underlay.cli.tenant_options import (
     PlatformNamespaceOption,
     TenantAnnotationOption,
@@ -144,11 +143,6 @@ def kubectl(
                 pdbs=pdbs,
                 name=scenario_name,
             )
-        if output:
-            write_atomically(output, result.text)
     except UnderlayError as exc:
         raise fail(exc) from None
-    if output:
-        note(f"Wrote {output}: {result.summary}. Review its header.")
-    else:
-        sys.stdout.write(result.text)
+    write_scenario(output, result.text, result.summary)

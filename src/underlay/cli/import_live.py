@@ -13,8 +13,14 @@ from rich.progress import TaskID
 
 from underlay.cli.app import import_app
 from underlay.cli.help import Command
-from underlay.cli.import_verbs import ReadProgress, ScenarioOutput, TraceOutput, run_trace_import
-from underlay.cli.output import fail, note, write_atomically
+from underlay.cli.import_verbs import (
+    ReadProgress,
+    ScenarioOutput,
+    TraceOutput,
+    run_trace_import,
+    write_scenario,
+)
+from underlay.cli.output import fail
 from underlay.cli.tenant_options import (
     PlatformNamespaceOption,
     TenantAnnotationOption,
@@ -100,14 +106,9 @@ def cluster(
                 stage=progress.stage,
                 rules=rules,
             )
-        if output:
-            write_atomically(output, result.text)
     except UnderlayError as exc:
         raise fail(exc) from None
-    if output:
-        note(f"Wrote {output}: {result.summary}. Review its header.")
-    else:
-        sys.stdout.write(result.text)
+    write_scenario(output, result.text, result.summary)
 
 
 class _StagedProgress(ReadProgress):

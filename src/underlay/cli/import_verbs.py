@@ -31,7 +31,22 @@ __all__ = [
     "openb",
     "planetlab",
     "run_trace_import",
+    "write_scenario",
 ]
+
+
+def write_scenario(output: Path | None, text: str, summary: str | None = None) -> None:
+    """An imported scenario to ``output`` (whole or not at all), with a note of what was
+    written, or to stdout when no output is given."""
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        write_atomically(output, text)
+    except UnderlayError as exc:
+        raise fail(exc) from None
+    note(f"Wrote {output}{f': {summary}' if summary else ''}. Review its header.")
+
 
 ScenarioOutput = Annotated[
     Path | None,
@@ -59,14 +74,9 @@ def openb(
             refuse_overwrite("--output", output, [("--nodes", nodes), ("--pods", pods)])
         data, header = openb_scenario(nodes, pods, name=name)
         text = render(data, header)
-        if output:
-            write_atomically(output, text)
     except UnderlayError as exc:
         raise fail(exc) from None
-    if output:
-        note(f"Wrote {output}. Review its header.")
-    else:
-        sys.stdout.write(text)
+    write_scenario(output, text)
 
 
 TraceOutput = Annotated[
