@@ -53,6 +53,24 @@ class _ClusterData:
     notes: list[str] = field(default_factory=list)
 
 
+def _topology(nodes: list[_NodeInfo]) -> tuple[dict[str, int], str]:
+    """The failure domains the nodes' labels name (zones; racks, from the first label of
+    ``RACK_LABELS`` a node has), and a comment listing them."""
+    topology: dict[str, int] = {}
+    seen: list[str] = []
+    zones = sorted({n.zone for n in nodes if n.zone})
+    if len(zones) > 1:
+        topology["zones"] = min(len(zones), 64)
+        seen.append(f"zones: {', '.join(zones)}")
+    racks = sorted({n.rack for n in nodes if n.rack})
+    if racks:
+        topology["racks"] = min(len(racks), 10_000)
+        topology["hosts_per_rack"] = min(-(-len(nodes) // len(racks)), 1_000)
+        shown = ", ".join(racks[:5]) + (f" and {len(racks) - 5} more" if len(racks) > 5 else "")
+        seen.append(f"racks from the nodes' rack labels: {shown}")
+    return topology, "; ".join(seen)
+
+
 _ORIGINS = {"kubectl": "kubectl", "cluster": "a live cluster"}
 """How the description names each importer's source."""
 
@@ -282,10 +300,10 @@ class _Builder:
             models.append(model)
             inventory.append({"model": name, "count": len(members)})
         hardware: dict[str, Any] = {"host_models": models, "inventory": inventory}
-        zones = {n.zone for n in nodes if n.zone}
-        if len(zones) > 1:
-            hardware["topology"] = {"zones": min(len(zones), 64)}
-            self.comments.after[("hardware", "topology")] = f"zones: {', '.join(sorted(zones))}"
+        topology, seen = _topology(nodes)
+        if topology:
+            hardware["topology"] = topology
+            self.comments.after[("hardware", "topology")] = seen
         return hardware
 
     def build(self, name: str) -> KubectlImport:

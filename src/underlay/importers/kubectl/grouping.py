@@ -11,6 +11,7 @@ from decimal import ROUND_FLOOR, Decimal
 from typing import Final
 
 from underlay.importers.kubectl.cursor import _At
+from underlay.importers.kubectl.mig import MigShare, node_gpus, pod_share, product_model
 from underlay.importers.kubectl.resources import (
     _CPU,
     _GPU,
@@ -34,6 +35,9 @@ _INSTANCE_TYPE_LABELS: Final = (
     "beta.kubernetes.io/instance-type",
 )
 _ZONE_LABELS: Final = ("topology.kubernetes.io/zone", "failure-domain.beta.kubernetes.io/zone")
+RACK_LABELS: Final = ("topology.kubernetes.io/rack", "topology.rook.io/rack", "rack")
+"""Node labels read as the rack, first found first: Kubernetes defines none (only zone
+and region), so the ones storage operators and sites commonly set."""
 _CONTROL_PLANE_LABELS: Final = (
     "node-role.kubernetes.io/control-plane",
     "node-role.kubernetes.io/master",
@@ -62,6 +66,8 @@ class _NodeInfo:
     provider: str | None
     pod_cidr_prefix: int | None = None
     """The prefix length of ``spec.podCIDR`` (IPv4 only), when given."""
+    rack: str | None = None
+    """The node's rack label (:data:`RACK_LABELS`), when it has one."""
 
     @property
     def shape(self) -> tuple[int, int, int, str, str]:
@@ -102,7 +108,7 @@ def _parse_node(item: _At) -> _NodeInfo:
         raise capacity.child(_MEMORY).fail(
             f"{_fmt_memory(amounts[_MEMORY])} is less than the 1Gi a host model needs"
         )
-    gpus = int(amounts.get(_GPU, Decimal(0)))
+    gpus = node_gpus(capacity.value, labels, int(amounts.get(_GPU, Decimal(0))))
     max_pods: int | None = None
     if capacity.value.get("pods") is not None:
         pods = _quantity(capacity.child("pods"), _CPU)  # a plain count; the CPU ceiling fits
@@ -116,9 +122,10 @@ def _parse_node(item: _At) -> _NodeInfo:
         cpu_milli=cpu_milli,
         memory_mib=memory_mib,
         gpus=gpus,
-        gpu_model=(labels.get(GPU_PRODUCT_LABEL) or "nvidia-gpu") if gpus else None,
+        gpu_model=product_model(labels.get(GPU_PRODUCT_LABEL) or "nvidia-gpu") if gpus else None,
         instance_type=next((labels[k] for k in _INSTANCE_TYPE_LABELS if labels.get(k)), None),
         zone=next((labels[k] for k in _ZONE_LABELS if labels.get(k)), None),
+        rack=next((labels[k] for k in RACK_LABELS if labels.get(k)), None),
         max_pods=max_pods,
         kubelet=node_info.text("kubeletVersion") if node_info else None,
         control_plane=any(k in labels for k in _CONTROL_PLANE_LABELS)
@@ -147,6 +154,8 @@ class _PodInfo:
     labels: dict[str, str] = field(default_factory=dict)
     static: bool = False
     """A static pod of a kubelet: mirror annotation or owned by a Node, in any namespace."""
+    mig: MigShare | None = None
+    """Its NVIDIA MIG instances as a share of one GPU (``mig.py``)."""
 
 
 TenantOf = Callable[[str, dict[str, str]], str]
@@ -186,6 +195,7 @@ def _parse_pod(item: _At, tenant: str | TenantOf | None) -> _PodInfo:
 
     tenant_of = tenant if callable(tenant) else _by_namespace_or_label(tenant)
     requests, limits = _pod_resources(spec)
+    mig = pod_share(spec.value) if isinstance(spec.value, dict) else None
     return _PodInfo(
         path=item.path,
         name=name,
@@ -202,6 +212,7 @@ def _parse_pod(item: _At, tenant: str | TenantOf | None) -> _PodInfo:
         limits=limits,
         labels=labels,
         static=mirror,
+        mig=mig,
     )
 
 

@@ -113,8 +113,19 @@ def _workload(
     if limits:
         workload["limits"] = limits
     gpus = int(group.request(_GPU))
+    mig = group.pods[0].mig
     if gpus:
         workload["gpu"] = {"count": gpus}
+    elif mig is not None:  # MIG instances: one GPU share (importers/kubectl/mig.py)
+        workload["gpu"] = {
+            "count": 1,
+            "fraction": round(mig.fraction, 4),
+            "memory": f"{mig.memory_mib}Mi",
+        }
+        comments.after[(*path, "gpu")] = (
+            f"MIG: {mig.slices} of a GPU's 7 compute slices, {mig.memory_mib // 1024} GB"
+        )
+        gpus = 1
     batch = group.kind in ("Job", "CronJob")
     workload["class"] = ("gpu-training" if batch else "gpu-inference") if gpus else "cpu"
     budget, covering = _budget_for(group, budgets)
