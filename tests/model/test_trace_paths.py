@@ -166,3 +166,25 @@ def test_parse_scenario_checks_only_with_a_folder(layout: Path) -> None:
     parse_scenario(text)  # text alone: nothing to resolve against
     with pytest.raises(ScenarioError, match="no such trace file"):
         parse_scenario(text, base_dir=layout / "project")
+
+
+def test_retarget_traces_renames_relative_paths_for_the_new_folder(tmp_path: Path) -> None:
+    # A scenario in a/ names a/usage.csv as "usage.csv"; a file made from it in b/ must
+    # name the same file "../a/usage.csv"; absolute paths stay as they are.
+    from underlay.model.traces import retarget_traces
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    data = {
+        "tenants": [
+            {"workloads": [{"usage": {"trace": "usage.csv"}}, {"usage": {"trace": "/abs/x.csv"}}]}
+        ]
+    }
+    outside = retarget_traces(data, tmp_path / "a", tmp_path / "b")
+    workloads = data["tenants"][0]["workloads"]
+    assert workloads[0]["usage"]["trace"] == str(Path("..") / "a" / "usage.csv")
+    assert workloads[1]["usage"]["trace"] == "/abs/x.csv"
+    assert outside  # the file now lies outside b/
+    same = {"trace": "usage.csv"}
+    assert not retarget_traces(same, tmp_path / "a", tmp_path / "a")
+    assert same == {"trace": "usage.csv"}

@@ -204,6 +204,7 @@ def prometheus(
             step_s=duration_seconds("--step", step),
             end_s=end_time(end, time.time()),
             progress=progress,
+            output_dir=output.parent,
         )
 
     run_trace_import(output, inputs, "Prometheus", build)

@@ -11,15 +11,23 @@ read when they are first needed, with the same checks.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 from underlay.errors import ScenarioError
 from underlay.importers.trace_format import TraceSeries, read_trace
 from underlay.model.scenario import Scenario, Workload
 
-__all__ = ["TraceFiles", "read_traces", "scenario_traces", "series_problems", "trace_workloads"]
+__all__ = [
+    "TraceFiles",
+    "read_traces",
+    "retarget_traces",
+    "scenario_traces",
+    "series_problems",
+    "trace_workloads",
+]
 
 TraceFiles = dict[Path, dict[str, TraceSeries]]
 """Trace files by resolved path: series name → series, in file order."""
@@ -82,3 +90,22 @@ def scenario_traces(scenario: Scenario) -> TraceFiles:
         raise ScenarioError(f"{where}: {message}")
     scenario.with_traces(traces)
     return traces
+
+
+def retarget_traces(data: Any, source_dir: Path, target_dir: Path) -> bool:
+    """The ``trace`` files named in scenario ``data`` relative to ``source_dir`` (the
+    scenario's folder), renamed relative to ``target_dir`` (where a file made from it is
+    written: a plan, an import); whether one now lies outside that folder (the new file
+    then needs ``--allow-paths``)."""
+    outside = False
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if key == "trace" and isinstance(value, str) and not Path(value).is_absolute():
+                data[key] = os.path.relpath((source_dir / value).resolve(), target_dir.resolve())
+                outside |= data[key].startswith("..")
+            else:
+                outside |= retarget_traces(value, source_dir, target_dir)
+    elif isinstance(data, list):
+        for item in data:
+            outside |= retarget_traces(item, source_dir, target_dir)
+    return outside

@@ -7,7 +7,6 @@ too, so that a second run without them gives the verdict and the figures of the 
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -17,26 +16,10 @@ from underlay.decision.results import Decision
 from underlay.errors import InputError
 from underlay.files import read_text, yaml_text
 from underlay.model.scenario import Scenario
+from underlay.model.traces import retarget_traces
 from underlay.report.units import usd
 
 __all__ = ["plan_scenario_yaml"]
-
-
-def _retarget_traces(data: Any, source_dir: Path, target_dir: Path) -> bool:
-    """Trace files named relative to the scenario, renamed relative to the plan's folder;
-    whether one now lies outside that folder (the plan then needs ``--allow-paths``)."""
-    outside = False
-    if isinstance(data, dict):
-        for key, value in data.items():
-            if key == "trace" and isinstance(value, str) and not Path(value).is_absolute():
-                data[key] = os.path.relpath((source_dir / value).resolve(), target_dir.resolve())
-                outside |= data[key].startswith("..")
-            else:
-                outside |= _retarget_traces(value, source_dir, target_dir)
-    elif isinstance(data, list):
-        for item in data:
-            outside |= _retarget_traces(item, source_dir, target_dir)
-    return outside
 
 
 def _number(x: float) -> float | int:
@@ -83,7 +66,7 @@ def plan_scenario_yaml(
     # (it may have gone or changed since: a clear error, not a traceback).
     text = read_text(source, InputError, "the YAML scenario file the plan is written into")
     data: dict[str, Any] = yaml.safe_load(text)
-    outside = target is not None and _retarget_traces(
+    outside = target is not None and retarget_traces(
         data.get("tenants"), source.parent, target.parent
     )
     _write_run_settings(data, scenario, decision, seed, trials)

@@ -64,6 +64,7 @@ from underlay.importers.trace_import import (
     series_names,
     validate_import,
 )
+from underlay.model.traces import retarget_traces
 
 __all__ = ["Connection", "PrometheusError", "Window", "connection", "prometheus_import"]
 
@@ -319,13 +320,17 @@ def prometheus_import(
     step_s: float,
     end_s: float,
     progress: ProgressCallback | None = None,
+    output_dir: Path | None = None,
 ) -> ImportedTrace:
     """The scenario at ``scenario_path`` with its workloads replaying the usage that the
     server measured over ``range_s`` seconds up to ``end_s`` at ``step_s``, from the trace
     file ``trace_file`` (written beside the scenario by
-    :func:`~underlay.importers.trace_import.write_import`)."""
+    :func:`~underlay.importers.trace_import.write_import`). ``output_dir`` is where that
+    scenario is written: the input's other trace files are renamed relative to it."""
     path = Path(scenario_path)
     original, data = _scenario_data(path)
+    if output_dir is not None:
+        retarget_traces(data, path.parent, output_dir)
     window = Window.of(end_s, range_s, step_s)
     owners, slots, resources = _fetch(conn, window, progress)
     targets = list(scenario_workloads(data))
