@@ -249,6 +249,14 @@ def _by_level(p: SubstratePlacement, n_t: int) -> tuple[dict[str, sp.csr_matrix]
         # One kernel per pod: no two pods share one. Domains of size one per pod group are
         # enough for the sums below once counts are split, so give every pod its own id.
         kernel = np.arange(len(node))  # groups; sharing is zero by construction
+    elif p.kind == "hybrid":
+        # A node is a kernel (a bare-metal host's one node, or a VM); in a sandboxed part
+        # each pod group gets its own (no two tenants share a sandbox's kernel).
+        kernel = node.copy()
+        for part in p.parts:
+            if part.kind == "sandboxed":
+                inside = (node >= part.nodes[0]) & (node < part.nodes[1])
+                kernel[inside] = len(p.nodes) + np.flatnonzero(inside)
     else:
         kernel = host
     by_level = {

@@ -146,3 +146,10 @@ class SubstratePlacement:
     notes: list[str] = field(default_factory=list)
     control_planes: list[ControlPlane] = field(default_factory=list)  # how each one ran
     parts: list[PlacementPart] = field(default_factory=list)  # a hybrid's parts (else empty)
+
+    def tenant_kind(self, tenant: int) -> str:
+        """The substrate kind tenant ``tenant`` runs on: its part's in a hybrid."""
+        for part in self.parts:
+            if tenant in part.tenants:
+                return part.kind
+        return self.kind

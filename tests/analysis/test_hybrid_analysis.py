@@ -1,0 +1,79 @@
+"""The static analyses on a hybrid: each tenant judged by its own part's rules.
+
+Four small tenants: a and b in a shared bare-metal part, c and d in a vm part. Each part
+is small enough to fit on its own hosts, so tenants of one part share hosts.
+"""
+
+from __future__ import annotations
+
+from factories import make_scenario, make_tenant, make_workload, place
+from underlay.analysis.capacity import analyse_capacity
+from underlay.analysis.isolation import analyse_isolation
+from underlay.defaults.catalog import load_defaults
+from underlay.model.scenario import Scenario
+
+
+def _scenario() -> Scenario:
+    def tenant(name: str, isolation: str) -> dict[str, object]:
+        return make_tenant(
+            name,
+            isolation=isolation,
+            kubernetes_version="1.31",
+            workloads=[make_workload("w", replicas=2, cpu="1", memory="1Gi")],
+        )
+
+    return make_scenario(
+        substrates=[
+            {
+                "kind": "hybrid",
+                "name": "mixed",
+                "parts": [
+                    {
+                        "name": "shared",
+                        "substrate": {"kind": "baremetal-shared", "kubernetes_version": "1.33"},
+                        "isolation": ["internal"],
+                    },
+                    {
+                        "name": "vms",
+                        "substrate": {"kind": "vm", "sizing": "requests"},
+                        "isolation": ["regulated"],
+                    },
+                ],
+            }
+        ],
+        tenants=[
+            tenant("a", "internal"),
+            tenant("b", "internal"),
+            tenant("c", "regulated"),
+            tenant("d", "regulated"),
+        ],
+    )
+
+
+def test_kernels_are_shared_only_inside_the_shared_part() -> None:
+    sc = _scenario()
+    p = place(sc, "mixed")
+    iso = analyse_isolation(sc, load_defaults(), p)
+    by_name = {t.name: t for t in iso.tenants}
+    assert by_name["a"].shares_kernel_with == ["b"]
+    assert by_name["b"].shares_kernel_with == ["a"]
+    # c and d are in VMs on one host: a kernel of their own each, the host shared
+    assert by_name["c"].shares_host_with == ["d"]
+    assert by_name["c"].shares_kernel_with == []
+    assert by_name["d"].shares_kernel_with == []
+    assert iso.tenants_per_kernel_max == 2
+
+
+def test_capacity_rows_follow_each_tenants_part() -> None:
+    sc = _scenario()
+    p = place(sc, "mixed")
+    cap = analyse_capacity(sc, load_defaults(), p)
+    rows = {t.name: t for t in cap.tenants}
+    # the shared cluster runs its one version (1.33); VM tenants run the one they want
+    assert [rows[n].running_version for n in "abcd"] == ["1.33", "1.33", "1.31", "1.31"]
+    # a VM tenant's nodes are its worker VMs: one per cluster here (2 one-core pods)
+    vm_workers = [
+        int(((p.nodes.cluster == ci) & (p.nodes.role == 0) & p.nodes.is_vm).sum()) for ci in (2, 3)
+    ]
+    assert [rows["c"].nodes, rows["d"].nodes] == vm_workers
+    assert cap.tenants_per_kernel_max == 2
