@@ -9,16 +9,18 @@ from __future__ import annotations
 from factories import make_scenario, make_tenant, make_workload, place
 from underlay.analysis.capacity import analyse_capacity
 from underlay.analysis.isolation import analyse_isolation
+from underlay.analysis.lifecycle import analyse_lifecycle
 from underlay.defaults.catalog import load_defaults
 from underlay.model.scenario import Scenario
 
 
 def _scenario() -> Scenario:
-    def tenant(name: str, isolation: str) -> dict[str, object]:
+    def tenant(name: str, isolation: str, cadence: int) -> dict[str, object]:
         return make_tenant(
             name,
             isolation=isolation,
             kubernetes_version="1.31",
+            upgrade_cadence_months=cadence,
             workloads=[make_workload("w", replicas=2, cpu="1", memory="1Gi")],
         )
 
@@ -42,10 +44,10 @@ def _scenario() -> Scenario:
             }
         ],
         tenants=[
-            tenant("a", "internal"),
-            tenant("b", "internal"),
-            tenant("c", "regulated"),
-            tenant("d", "regulated"),
+            tenant("a", "internal", 6),
+            tenant("b", "internal", 12),
+            tenant("c", "regulated", 6),
+            tenant("d", "regulated", 12),
         ],
     )
 
@@ -77,3 +79,18 @@ def test_capacity_rows_follow_each_tenants_part() -> None:
     ]
     assert [rows["c"].nodes, rows["d"].nodes] == vm_workers
     assert cap.tenants_per_kernel_max == 2
+
+
+def test_the_shared_part_upgrades_as_one_cluster_the_vm_part_per_cluster() -> None:
+    # a and b are on one shared cluster: it upgrades on the shorter cadence (6 months) and
+    # takes both along, so b (12 months of its own) is forced; c and d each upgrade alone.
+    sc = _scenario()
+    life = analyse_lifecycle(sc, load_defaults(), place(sc, "mixed"))
+    groups = {(e.cluster, tuple(e.tenants)) for e in life.events}
+    assert groups == {("shared", ("a", "b")), ("c/c", ("c",)), ("d/d", ("d",))}
+    assert life.shared_cadence_months == 6
+    rows = {t.name: t for t in life.tenants}
+    assert rows["a"].forced_upgrades == 0
+    assert rows["b"].forced_upgrades > 0
+    assert rows["c"].forced_upgrades == rows["d"].forced_upgrades == 0
+    assert rows["a"].final_version == rows["b"].final_version
