@@ -279,14 +279,25 @@ class Scenario(_Model):
         return [s.name or s.kind for s in self.substrates]
 
 
+_SHARED_KINDS = ("baremetal-shared", "sandboxed")
+
+
 def _check_hybrid(scenario: Scenario, hybrid: Hybrid, index: int) -> None:
     """Part names unique; every tenant and class a part names exists; every tenant lands
-    in a part; no inventory (each part's pool is sized by underlay, for now)."""
+    in a part; no inventory (each part's pool is sized by underlay) and one shared
+    cluster at most (the analyses know one), for now."""
     _require_unique("part", [p.name for p in hybrid.parts], f"substrates.{index}.parts")
     if scenario.hardware.inventory is not None:
         raise ValueError(
             f"{at('substrates', index)}a hybrid substrate sizes a pool of hosts per part; "
             "it cannot use hardware.inventory yet (remove the inventory to compare it)"
+        )
+    shared = [i for i, p in enumerate(hybrid.parts) if p.substrate.kind in _SHARED_KINDS]
+    if len(shared) > 1:
+        raise ValueError(
+            f"{at('substrates', index, 'parts', shared[1], 'substrate')}a hybrid has at most "
+            "one shared cluster (baremetal-shared or sandboxed part) for now; part "
+            f"{hybrid.parts[shared[0]].name!r} is one already"
         )
     names = [t.name for t in scenario.tenants]
     classes = scenario.isolation.class_names
