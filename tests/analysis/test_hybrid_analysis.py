@@ -6,6 +6,8 @@ is small enough to fit on its own hosts, so tenants of one part share hosts.
 
 from __future__ import annotations
 
+import pytest
+
 from factories import make_scenario, make_tenant, make_workload, place
 from underlay.analysis.capacity import analyse_capacity
 from underlay.analysis.isolation import analyse_isolation
@@ -94,3 +96,28 @@ def test_the_shared_part_upgrades_as_one_cluster_the_vm_part_per_cluster() -> No
     assert rows["b"].forced_upgrades > 0
     assert rows["c"].forced_upgrades == rows["d"].forced_upgrades == 0
     assert rows["a"].final_version == rows["b"].final_version
+
+
+def test_only_the_vm_parts_hosts_pay_the_hypervisor_licence() -> None:
+    # The vm part runs ESXi ($135 a physical core a year in the defaults); the shared part's
+    # bare-metal hosts pay no licence. A std host (64 CPUs, 2 threads a core, 2 sockets)
+    # counts max(64 / 2, 16 a socket × 2) = 32 licensed cores: $135 × 32 / 12 = $360 a month.
+    sc = _scenario()
+    hybrid = sc.substrates[0]
+    assert hybrid.kind == "hybrid"
+    vm_part = hybrid.parts[1].model_copy(
+        update={"substrate": hybrid.parts[1].substrate.model_copy(update={"hypervisor": "esxi"})}
+    )
+    sc = sc.model_copy(
+        update={"substrates": [hybrid.model_copy(update={"parts": [hybrid.parts[0], vm_part]})]}
+    )
+    defaults = load_defaults()
+    model = sc.hardware.host_models[0]
+    assert defaults.hypervisors["esxi"].licence_per_core_year_usd == 135
+    assert (model.cpu_milli, model.threads_per_core, model.sockets) == (64_000, 2, 2)
+    p = place(sc, "mixed")
+    (_, vms) = p.parts
+    vm_hosts = vms.hosts[1] - vms.hosts[0]
+    assert vm_hosts >= 1 and len(p.hosts) > vm_hosts
+    cap = analyse_capacity(sc, defaults, p)
+    assert cap.cost_licences == pytest.approx(vm_hosts * 135 * 32 / 12)

@@ -35,10 +35,10 @@ from underlay.analysis.cost import (
     allocated_utilisation,
     attribute,
     host_costs,
-    hypervisor_licence,
     idle_costs,
     idle_inventory,
     overall_shares,
+    placement_licence,
     tenant_host_shares,
 )
 from underlay.defaults.catalog import Defaults
@@ -383,7 +383,7 @@ def analyse_capacity(
 
     # Cost (the model and the attribution to tenants are in analysis.cost).
     utilisation = allocated_utilisation(scenario, p)
-    licence = hypervisor_licence(scenario, defaults, p.name)
+    licence = placement_licence(scenario, defaults, p)
     costs = host_costs(scenario, defaults, host_model, utilisation, licence)
     shares = tenant_host_shares(scenario, p)
     idle = idle_inventory(scenario, p)
