@@ -121,3 +121,24 @@ def test_only_the_vm_parts_hosts_pay_the_hypervisor_licence() -> None:
     assert vm_hosts >= 1 and len(p.hosts) > vm_hosts
     cap = analyse_capacity(sc, defaults, p)
     assert cap.cost_licences == pytest.approx(vm_hosts * 135 * 32 / 12)
+
+
+def test_a_hypervisor_escape_starts_and_lands_in_the_vm_part_only() -> None:
+    # c and d (2 pods each) share one KVM host. A hypervisor escape from a foothold in c's
+    # pods exposes d there: KVM's rate × d's foothold weight ÷ the weight of every pod of
+    # the fleet (2 pods each of a, b, c, d). a and b, on bare metal, get none of it.
+    sc = _scenario()
+    defaults = load_defaults()
+    iso = analyse_isolation(sc, defaults, place(sc, "mixed"))
+    assert [(e.kind, e.exposes) for e in iso.escapes] == [
+        ("container", "kernel"),
+        ("hypervisor", "host (vms)"),
+    ]
+    w = defaults.security.foothold_weight
+    w_int, w_reg = w.get("internal", 1.0), w.get("regulated", 1.0)
+    rate = defaults.hypervisors["kvm"].escapes_per_year
+    total = 2 * w_int * 2 + 2 * w_reg * 2
+    by_name = {t.name: t.by_escape for t in iso.tenants}
+    assert by_name["c"]["hypervisor"] == pytest.approx(rate * 2 * w_reg / total)
+    assert by_name["d"]["hypervisor"] == pytest.approx(rate * 2 * w_reg / total)
+    assert by_name["a"]["hypervisor"] == by_name["b"]["hypervisor"] == 0

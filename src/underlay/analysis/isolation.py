@@ -43,6 +43,7 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
+from underlay.analysis.isolation_parts import part_escapes
 from underlay.defaults.catalog import Defaults, Security
 from underlay.model.scenario import IsolationPolicy, Sandboxed, Scenario, Vm
 from underlay.placement.result import SubstratePlacement
@@ -431,6 +432,11 @@ def analyse_isolation(
         [_foothold_weight(scenario.isolation, defaults.security, c) for c in classes], np.float64
     )
     escapes = _escapes(scenario, defaults, p.name)
+    if p.parts:  # a hybrid: the escapes of its vm and sandboxed parts
+        g_t, g_node, g_pods = _pod_groups(p)
+        for part in part_escapes(scenario, defaults, p, (g_t, p.nodes.host[g_node], g_pods)):
+            by_level[part.level] = part.domains
+            escapes.append(Escape(part.kind, part.per_year, part.level, part.source))
     class_names = sorted(set(classes))
     class_of = np.array([class_names.index(c) for c in classes], np.int64)
     exposure = _exposure(by_level, escapes, weight_t, class_of, class_names)
