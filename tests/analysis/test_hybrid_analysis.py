@@ -6,10 +6,12 @@ is small enough to fit on its own hosts, so tenants of one part share hosts.
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from factories import make_scenario, make_tenant, make_workload, place
 from underlay.analysis.capacity import analyse_capacity
+from underlay.analysis.failure_groups import host_load
 from underlay.analysis.isolation import analyse_isolation
 from underlay.analysis.lifecycle import analyse_lifecycle
 from underlay.defaults.catalog import load_defaults
@@ -142,3 +144,15 @@ def test_a_hypervisor_escape_starts_and_lands_in_the_vm_part_only() -> None:
     assert by_name["c"]["hypervisor"] == pytest.approx(rate * 2 * w_reg / total)
     assert by_name["d"]["hypervisor"] == pytest.approx(rate * 2 * w_reg / total)
     assert by_name["a"]["hypervisor"] == by_name["b"]["hypervisor"] == 0
+
+
+def test_pods_restart_only_within_their_own_part() -> None:
+    # After a failure, a pod restarts in the room of its pool: in a hybrid no pool spans two
+    # parts (a pod of the shared cluster never restarts in the vm part's VMs).
+    sc = _scenario()
+    p = place(sc, "mixed")
+    pool, *_ = host_load(sc, load_defaults(), p)
+    worker = np.array(p.hosts.role) == 0
+    pools_of = [set(pool[a:b][worker[a:b]].tolist()) for a, b in (part.hosts for part in p.parts)]
+    assert all(pools_of) and not pools_of[0] & pools_of[1]
+    assert len(pools_of[0]) == len(pools_of[1]) == 1
