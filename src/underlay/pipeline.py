@@ -18,7 +18,7 @@ from underlay.analysis.capacity import analyse_capacity
 from underlay.analysis.results import SECTIONS, Analysis, Comparison, SubstrateAnalysis
 from underlay.defaults.catalog import Defaults, load_defaults
 from underlay.errors import ScenarioError
-from underlay.model.scenario import Scenario, Vm
+from underlay.model.scenario import Hybrid, Scenario, Vm
 from underlay.placement.framework import Registry
 from underlay.placement.result import SubstratePlacement
 from underlay.placement.substrates import place_substrate
@@ -87,9 +87,9 @@ def _peaks(
     scenario: Scenario, defaults: Defaults, labels: Sequence[str]
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]] | None:
     """Each workload's usage peak, when a chosen vm substrate sizes its VMs by it."""
-    if not any(
-        isinstance(s := scenario.substrate(label), Vm) and s.sizing == "peak" for label in labels
-    ):
+    chosen = [scenario.substrate(label) for label in labels]
+    subs = [p.substrate for s in chosen if isinstance(s, Hybrid) for p in s.parts] + chosen
+    if not any(isinstance(s, Vm) and s.sizing == "peak" for s in subs):
         return None
     from underlay.placement.substrates import flatten
     from underlay.simulation.usage import workload_peaks

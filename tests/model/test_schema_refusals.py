@@ -257,7 +257,7 @@ def test_enums_list_exactly_what_the_model_accepts() -> None:
         "gpu-fragmentation",
     ]
     kinds = SCHEMA["properties"]["substrates"]["items"]["discriminator"]["mapping"]
-    assert sorted(kinds) == ["baremetal-dedicated", "baremetal-shared", "sandboxed", "vm"]
+    assert sorted(kinds) == ["baremetal-dedicated", "baremetal-shared", "hybrid", "sandboxed", "vm"]
     assert set(defs["Vm"]["properties"]["gpu_mode"]["enum"]) == {"passthrough", "vgpu"}
 
 

@@ -35,10 +35,10 @@ from underlay.analysis.cost import (
     allocated_utilisation,
     attribute,
     host_costs,
-    hypervisor_licence,
     idle_costs,
     idle_inventory,
     overall_shares,
+    placement_licence,
     tenant_host_shares,
 )
 from underlay.defaults.catalog import Defaults
@@ -189,7 +189,7 @@ def _versions_per_host(p: SubstratePlacement) -> I64:
 
     node_version = np.array([version_of_cluster(int(c)) for c in nodes.cluster], dtype=object)
     versions_per_host = np.ones(n_hosts, np.int64)
-    if p.kind == "vm" and len(nodes):
+    if p.kind in ("vm", "hybrid") and len(nodes):  # a bare-metal node is its host
         pairs = {
             (int(h), str(v))
             for h, v in zip(nodes.host, node_version, strict=True)
@@ -205,14 +205,24 @@ def _versions_per_host(p: SubstratePlacement) -> I64:
 def _host_tenants(p: SubstratePlacement, rows: _PodRows) -> set[tuple[int, int]]:
     """(host, tenant) pairs: who has pods, or VMs, on each host."""
     nodes = p.nodes
-    if p.kind != "vm":
-        return {(int(h), int(t)) for h, t in zip(rows.host, rows.tenant, strict=True)}
+    with_pods = {(int(h), int(t)) for h, t in zip(rows.host, rows.tenant, strict=True)}
+    if p.kind not in ("vm", "hybrid"):
+        return with_pods
     cluster_tenant = np.array([c.tenant_index for c in p.clusters] + [-1], np.int64)
     pairs: set[tuple[int, int]] = set()
     for h, c in zip(nodes.host, nodes.cluster, strict=True):
         if h >= 0 and c >= 0:
             pairs.add((int(h), int(cluster_tenant[c])))
-    return pairs
+    return pairs | with_pods if p.kind == "hybrid" else pairs
+
+
+def _tenants_per_kernel_max(p: SubstratePlacement, pairs: set[tuple[int, int]]) -> int:
+    """Most tenants on one kernel: a shared bare-metal host's tenants; one elsewhere (a
+    hybrid: its shared bare-metal parts' hosts)."""
+    shared = [(0, len(p.hosts))] if p.kind == "baremetal-shared" else []
+    shared += [part.hosts for part in p.parts if part.kind == "baremetal-shared"]
+    on_shared = Counter(h for h, _ in pairs if any(a <= h < b for a, b in shared))
+    return max(on_shared.values(), default=1 if pairs else 0)
 
 
 def _tenant_rows(
@@ -228,10 +238,10 @@ def _tenant_rows(
     tenants_on_host: dict[int, set[int]] = {}
     for h, t in host_tenant_pairs:
         tenants_on_host.setdefault(h, set()).add(t)
-    kernel_shared = p.kind == "baremetal-shared"
     out: list[TenantCapacity] = []
     for ti, tenant in enumerate(tenants):
         mine = ti == rows.tenant
+        kind = p.tenant_kind(ti)
         t_nodes = np.unique(rows.node[mine])
         t_hosts = {h for h, t in host_tenant_pairs if t == ti}
         co_host = sorted(
@@ -240,14 +250,16 @@ def _tenant_rows(
         my_clusters = [c.index for c in p.clusters if c.tenant_index == ti]
         mine_cp = [c for c in p.control_planes if c.cluster in my_clusters]
         cp_machines = sum(c.replicas for c in mine_cp if c.mode in ("dedicated", "management"))
-        if p.kind == "vm":
+        if kind == "vm":
             own = np.isin(nodes.cluster, my_clusters)
             nodes_count = int((own & worker).sum())
         else:
             nodes_count = len(t_nodes)
         pods = sum(r.workload.replicas for r in p.workloads if r.tenant_index == ti)
         placed = int(rows.count[mine].sum())
-        running = p.shared_version if p.shared_version else tenant.kubernetes_version
+        running = tenant.kubernetes_version
+        if p.shared_version and kind in ("baremetal-shared", "sandboxed"):
+            running = p.shared_version
         out.append(
             TenantCapacity(
                 name=tenant.name,
@@ -261,7 +273,7 @@ def _tenant_rows(
                 hosts=len(t_hosts),
                 control_plane_machines=cp_machines,
                 control_plane="; ".join(dict.fromkeys(c.describe() for c in mine_cp)),
-                shares_kernel_with=co_host if kernel_shared else [],
+                shares_kernel_with=co_host if kind == "baremetal-shared" else [],
                 shares_hosts_with=co_host,
                 cost_per_month_usd=float(tenant_cost[ti]),
             )
@@ -367,14 +379,11 @@ def analyse_capacity(
     versions_per_host = _versions_per_host(p)
     host_tenant_pairs = _host_tenants(p, rows)
     tenants_per_host_max = max(Counter(h for h, _ in host_tenant_pairs).values(), default=0)
-    kernel_shared = p.kind == "baremetal-shared"
-    tenants_per_kernel_max = (
-        tenants_per_host_max if kernel_shared else (1 if host_tenant_pairs else 0)
-    )
+    tenants_per_kernel_max = _tenants_per_kernel_max(p, host_tenant_pairs)
 
     # Cost (the model and the attribution to tenants are in analysis.cost).
     utilisation = allocated_utilisation(scenario, p)
-    licence = hypervisor_licence(scenario, defaults, p.name)
+    licence = placement_licence(scenario, defaults, p)
     costs = host_costs(scenario, defaults, host_model, utilisation, licence)
     shares = tenant_host_shares(scenario, p)
     idle = idle_inventory(scenario, p)
@@ -382,7 +391,7 @@ def analyse_capacity(
     tenant_cost = attribute(shares, costs.total) + overall_shares(shares) * idle_capex
 
     gpu_eff, cpu_eff = _efficiencies(substrate, defaults, p)
-    vm_count = int((nodes.is_vm & on_host).sum()) if vm is not None else 0
+    vm_count = int((nodes.is_vm & on_host).sum()) if vm is not None or p.parts else 0
     cp_machines_total, modes = _control_plane_machines(p)
     return SubstrateCapacity(
         kind=p.kind,

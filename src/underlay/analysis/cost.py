@@ -55,6 +55,7 @@ from underlay.analysis.host_costs import (
     idle_costs,
     idle_inventory,
     licensed_cores,
+    placement_licence,
 )
 from underlay.analysis.tenant_shares import (
     attribute,
@@ -83,6 +84,7 @@ __all__ = [
     "idle_inventory",
     "licensed_cores",
     "overall_shares",
+    "placement_licence",
     "tenant_host_shares",
 ]
 
@@ -268,7 +270,7 @@ def analyse_cost(
     notes: list[str] = []
     weights, basis = _power_weights(scenario, p, simulation, notes)
     host_model = np.array(p.hosts.model, np.int64)
-    licence = hypervisor_licence(scenario, defaults, p.name)
+    licence = placement_licence(scenario, defaults, p)
     costs = host_costs_weighted(scenario, defaults, host_model, weights, licence)
     ops_hosts = np.full(len(p.hosts), ops.ops_per_host_month_usd)
 
@@ -319,7 +321,8 @@ def analyse_cost(
         hosts=len(p.hosts),
         idle_hosts=int(idle.sum()),
         clusters_operated=len(own) + platform,
-        licensed_cores=int(costs.licensed_cores.sum()) if licence > 0 else 0,
+        # cores under a paid licence (a hybrid: its vm parts' hosts only)
+        licensed_cores=int((costs.licensed_cores * (np.asarray(licence) > 0)).sum()),
         per_month=month,
         horizon=month.scaled(to_horizon),
         watts=float(costs.watts.sum()),

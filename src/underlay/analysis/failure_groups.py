@@ -111,6 +111,12 @@ def host_load(
         pool = np.where(worker & (owner >= 0), owner, -1)
     else:
         pool = np.where(worker, 0, -1)
+    for k, part in enumerate(p.parts):  # a hybrid: pods restart within their own part,
+        a, b = part.hosts  # a dedicated part's in their cluster (its global index)
+        if part.kind == "baremetal-dedicated":
+            pool[a:b] = np.where(worker[a:b] & (owner[a:b] >= 0), owner[a:b], -1)
+        else:
+            pool[a:b] = np.where(worker[a:b], len(p.clusters) + k, -1)
     return pool.astype(np.int64), load, free, spare, fp
 
 

@@ -37,7 +37,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from underlay.defaults.catalog import Defaults
-from underlay.model.scenario import Scenario, Vm
+from underlay.model.scenario import Hybrid, Scenario, Vm
 from underlay.placement.result import SubstratePlacement
 from underlay.simulation.power import host_knots, knot_weights, watts
 
@@ -50,6 +50,7 @@ __all__ = [
     "idle_costs",
     "idle_inventory",
     "licensed_cores",
+    "placement_licence",
 ]
 
 F64 = NDArray[np.float64]
@@ -90,7 +91,7 @@ def host_costs_weighted(
     defaults: Defaults,
     host_model: I64,
     power_weights: F64,
-    licence_per_core_year: float,
+    licence_per_core_year: float | F64,
 ) -> HostCosts:
     """Monthly costs of hosts whose draw is ``power_weights`` (hosts × 11) on their curves."""
     models = scenario.hardware.host_models
@@ -116,7 +117,7 @@ def host_costs(
     defaults: Defaults,
     host_model: I64,
     utilisation: F64,
-    licence_per_core_year: float,
+    licence_per_core_year: float | F64,
 ) -> HostCosts:
     """Monthly costs of each host of ``host_model`` codes at CPU ``utilisation`` (0–1)."""
     return host_costs_weighted(
@@ -135,6 +136,25 @@ def hypervisor_licence(scenario: Scenario, defaults: Defaults, label: str) -> fl
         if given is None
         else given
     )
+
+
+def placement_licence(
+    scenario: Scenario, defaults: Defaults, placement: SubstratePlacement
+) -> float | F64:
+    """Licence per physical core and year of ``placement``'s hosts: its substrate's
+    (:func:`hypervisor_licence`); a hybrid's per host, each part's hosts at its part's."""
+    substrate = scenario.substrate(placement.name)
+    if not isinstance(substrate, Hybrid):
+        return hypervisor_licence(scenario, defaults, placement.name)
+    out = np.zeros(len(placement.hosts))
+    by_name = {part.name: part.substrate for part in substrate.parts}
+    for part in placement.parts:
+        sub = by_name[part.name]
+        if isinstance(sub, Vm):
+            given = sub.licence_per_core_year_usd
+            price = defaults.hypervisors[sub.hypervisor].licence_per_core_year_usd
+            out[part.hosts[0] : part.hosts[1]] = price if given is None else given
+    return out
 
 
 def idle_inventory(scenario: Scenario, placement: SubstratePlacement) -> I64:

@@ -43,6 +43,7 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
+from underlay.analysis.isolation_parts import part_escapes
 from underlay.defaults.catalog import Defaults, Security
 from underlay.model.scenario import IsolationPolicy, Sandboxed, Scenario, Vm
 from underlay.placement.result import SubstratePlacement
@@ -249,6 +250,14 @@ def _by_level(p: SubstratePlacement, n_t: int) -> tuple[dict[str, sp.csr_matrix]
         # One kernel per pod: no two pods share one. Domains of size one per pod group are
         # enough for the sums below once counts are split, so give every pod its own id.
         kernel = np.arange(len(node))  # groups; sharing is zero by construction
+    elif p.kind == "hybrid":
+        # A node is a kernel (a bare-metal host's one node, or a VM); in a sandboxed part
+        # each pod group gets its own (no two tenants share a sandbox's kernel).
+        kernel = node.copy()
+        for part in p.parts:
+            if part.kind == "sandboxed":
+                inside = (node >= part.nodes[0]) & (node < part.nodes[1])
+                kernel[inside] = len(p.nodes) + np.flatnonzero(inside)
     else:
         kernel = host
     by_level = {
@@ -423,6 +432,11 @@ def analyse_isolation(
         [_foothold_weight(scenario.isolation, defaults.security, c) for c in classes], np.float64
     )
     escapes = _escapes(scenario, defaults, p.name)
+    if p.parts:  # a hybrid: the escapes of its vm and sandboxed parts
+        g_t, g_node, g_pods = _pod_groups(p)
+        for part in part_escapes(scenario, defaults, p, (g_t, p.nodes.host[g_node], g_pods)):
+            by_level[part.level] = part.domains
+            escapes.append(Escape(part.kind, part.per_year, part.level, part.source))
     class_names = sorted(set(classes))
     class_of = np.array([class_names.index(c) for c in classes], np.int64)
     exposure = _exposure(by_level, escapes, weight_t, class_of, class_names)

@@ -85,7 +85,14 @@ from underlay.defaults.upgrade_plans import (
     upgrade_plan,
 )
 from underlay.errors import ScenarioError
-from underlay.model.scenario import BaremetalShared, Sandboxed, Scenario, SupportChannel
+from underlay.model.scenario import (
+    BaremetalShared,
+    Hybrid,
+    Sandboxed,
+    Scenario,
+    SupportChannel,
+    Tenant,
+)
 from underlay.placement.result import SHARED_CLUSTER, SubstratePlacement
 
 __all__ = [
@@ -257,31 +264,65 @@ def _units(
     cadence (None without one)."""
     T = len(scenario.tenants)
     substrate = scenario.substrate(placement.name)
-    start = starts[0]
     running = [p.versions for p in plans]
     forced = np.zeros(T, np.int64)
     cadence: int | None = None
     # (label, cluster index, tenants on it, its plan)
     units: list[tuple[str, int, list[int], UpgradePlan]] = []
+    si = scenario.substrates.index(substrate)
+    # The shared clusters: (substrate, where its version is written, its tenants)
+    shared: list[tuple[BaremetalShared | Sandboxed, str, list[int]]] = []
     if isinstance(substrate, BaremetalShared | Sandboxed):
-        where = f"substrates[{scenario.substrates.index(substrate)}].kubernetes_version"
-        version = substrate.kubernetes_version or placement.shared_version
-        v0 = cal.parse(version or format_version(max(wanted)), where)
-        _released_by(cal, v0, start, where)
-        cadence = substrate.upgrade_cadence_months or min(
-            t.upgrade_cadence_months for t in scenario.tenants
+        shared.append((substrate, f"substrates[{si}]", list(range(T))))
+    elif isinstance(substrate, Hybrid):
+        for pi, part in enumerate(substrate.parts):
+            placed = [pp for pp in placement.parts if pp.name == part.name]
+            if isinstance(part.substrate, BaremetalShared | Sandboxed) and placed:
+                where = f"substrates[{si}].parts[{pi}].substrate"
+                shared.append((part.substrate, where, list(placed[0].tenants)))
+    on_shared = {t for _, _, who in shared for t in who}
+    # the placement's shared version is its one shared cluster's (a hybrid's first)
+    default = placement.shared_version if len(shared) == 1 else None
+    for sub, where, who in shared:
+        members = [scenario.tenants[t] for t in who]
+        plan, every = _shared_plan(
+            cal,
+            sub,
+            f"{where}.kubernetes_version",
+            default,
+            [wanted[t] for t in who],
+            members,
+            starts,
         )
-        plan = upgrade_plan(cal, v0, cadence, starts)
-        units.append((SHARED, SHARED_CLUSTER, list(range(T)), plan))
-        for i, own in enumerate(plans):
-            own_months = {m for m, _, _ in own.upgrades}
+        cadence = every if cadence is None else min(cadence, every)
+        units.append((SHARED, SHARED_CLUSTER, who, plan))
+        for i in who:
+            own_months = {m for m, _, _ in plans[i].upgrades}
             forced[i] = sum(1 for m, _, _ in plan.upgrades if m not in own_months)
-        running = [plan.versions] * T
-    else:
-        for ref in placement.clusters:
+            running[i] = plan.versions
+    for ref in placement.clusters:
+        if ref.tenant_index not in on_shared:
             label = f"{ref.tenant.name}/{ref.cluster.name}"
             units.append((label, ref.index, [ref.tenant_index], plans[ref.tenant_index]))
     return units, running, forced, cadence
+
+
+def _shared_plan(
+    cal: ReleaseCalendar,
+    substrate: BaremetalShared | Sandboxed,
+    where: str,
+    default: str | None,
+    wanted: list[int],
+    tenants: list[Tenant],
+    starts: list[date],
+) -> tuple[UpgradePlan, int]:
+    """The upgrade plan of a shared cluster and its cadence (its version, default
+    ``default`` or the newest wanted; its cadence, default its tenants' shortest)."""
+    version = substrate.kubernetes_version or default
+    v0 = cal.parse(version or format_version(max(wanted)), where)
+    _released_by(cal, v0, starts[0], where)
+    cadence = substrate.upgrade_cadence_months or min(t.upgrade_cadence_months for t in tenants)
+    return upgrade_plan(cal, v0, cadence, starts), cadence
 
 
 def _tenant_rows(

@@ -27,7 +27,7 @@ from underlay.files import read_text
 from underlay.model.messages import describe as _describe
 from underlay.model.messages import error_message as _message
 from underlay.model.messages import listing as _listing
-from underlay.model.scenario import Sandboxed, Scenario, Vm
+from underlay.model.scenario import Hybrid, Sandboxed, Scenario, Vm
 from underlay.model.strict_yaml import MAX_ALIAS_VALUES, MAX_DEPTH
 from underlay.model.strict_yaml import Loc as _Loc
 from underlay.model.strict_yaml import clip as _clip
@@ -111,15 +111,22 @@ def _against_defaults(scenario: Scenario) -> list[tuple[_Loc, str]]:
         return problems
     # Strategy, score-plugin and plugin-argument names: PlacementSettings checks them.
     defaults = load_defaults(scenario.overrides)
+    located: list[tuple[_Loc, object]] = []
     for i, sub in enumerate(scenario.substrates):
-        if isinstance(sub, Vm) and sub.hypervisor not in defaults.hypervisors:
+        if isinstance(sub, Hybrid):
+            located += [
+                (("substrates", i, "parts", pi, "substrate"), part.substrate)
+                for pi, part in enumerate(sub.parts)
+            ]
+        else:
+            located.append((("substrates", i), sub))
+    for loc, one in located:
+        if isinstance(one, Vm) and one.hypervisor not in defaults.hypervisors:
             known = sorted(defaults.hypervisors)
-            problems.append(
-                (("substrates", i, "hypervisor"), _unknown("hypervisor", sub.hypervisor, known))
-            )
-        if isinstance(sub, Sandboxed) and sub.runtime not in defaults.sandbox_runtimes:
+            problems.append(((*loc, "hypervisor"), _unknown("hypervisor", one.hypervisor, known)))
+        if isinstance(one, Sandboxed) and one.runtime not in defaults.sandbox_runtimes:
             known = sorted(defaults.sandbox_runtimes)
-            problems.append((("substrates", i, "runtime"), _unknown("runtime", sub.runtime, known)))
+            problems.append(((*loc, "runtime"), _unknown("runtime", one.runtime, known)))
     return problems
 
 

@@ -81,7 +81,7 @@ def _is_union_tag(part: int | str) -> bool:
     # pydantic inserts the chosen union member / discriminator into the location
     # ("vm", "list[VmShape]", "literal['auto']"): not a key of the user's file.
     return isinstance(part, str) and (
-        part in ("baremetal-dedicated", "baremetal-shared", "vm", "sandboxed")
+        part in ("baremetal-dedicated", "baremetal-shared", "vm", "sandboxed", "hybrid")
         or "[" in part
         or part.startswith(("function-", "literal"))
     )

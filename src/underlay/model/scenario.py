@@ -72,6 +72,9 @@ from underlay.model.substrates import (
     BaremetalDedicated,
     BaremetalShared,
     ControlPlaneMode,
+    Hybrid,
+    HybridPart,
+    PartSubstrate,
     Sandboxed,
     Substrate,
     Vm,
@@ -120,6 +123,8 @@ __all__ = [
     "Hardware",
     "HostCpuMilli",
     "HostModel",
+    "Hybrid",
+    "HybridPart",
     "InventoryEntry",
     "IsolationClass",
     "IsolationClassDef",
@@ -131,6 +136,7 @@ __all__ = [
     "MaxPodsPolicy",
     "MemoryMiB",
     "Name",
+    "PartSubstrate",
     "PlacementSettings",
     "PowerCurve",
     "Real",
@@ -221,6 +227,9 @@ class Scenario(_Model):
                                 f"{_did_you_mean(model, gpu_models)} (hosts have: "
                                 f"{', '.join(gpu_models) or 'no GPUs'})"
                             )
+        for si, sub in enumerate(self.substrates):
+            if isinstance(sub, Hybrid):
+                _check_hybrid(self, sub, si)
         labels = self.substrate_labels
         names = [t.name for t in self.tenants]
         for who, allowed in self.constraints.allowed.items():
@@ -258,7 +267,9 @@ class Scenario(_Model):
         self._traces = traces
         return self
 
-    def substrate(self, label: str) -> BaremetalDedicated | BaremetalShared | Vm | Sandboxed:
+    def substrate(
+        self, label: str
+    ) -> BaremetalDedicated | BaremetalShared | Vm | Sandboxed | Hybrid:
         """The substrate with this name (or, when unnamed, this kind)."""
         return next(s for s in self.substrates if (s.name or s.kind) == label)
 
@@ -266,6 +277,56 @@ class Scenario(_Model):
     def substrate_labels(self) -> list[str]:
         """Each substrate's name, or its kind when unnamed, in file order."""
         return [s.name or s.kind for s in self.substrates]
+
+
+_SHARED_KINDS = ("baremetal-shared", "sandboxed")
+
+
+def _check_hybrid(scenario: Scenario, hybrid: Hybrid, index: int) -> None:
+    """Part names unique; every tenant and class a part names exists; every tenant lands
+    in a part; no inventory (each part's pool is sized by underlay) and one shared
+    cluster at most (the analyses know one), for now."""
+    _require_unique("part", [p.name for p in hybrid.parts], f"substrates.{index}.parts")
+    if scenario.hardware.inventory is not None:
+        raise ValueError(
+            f"{at('substrates', index)}a hybrid substrate sizes a pool of hosts per part; "
+            "it cannot use hardware.inventory yet (remove the inventory to compare it)"
+        )
+    shared = [i for i, p in enumerate(hybrid.parts) if p.substrate.kind in _SHARED_KINDS]
+    if len(shared) > 1:
+        raise ValueError(
+            f"{at('substrates', index, 'parts', shared[1], 'substrate')}a hybrid has at most "
+            "one shared cluster (baremetal-shared or sandboxed part) for now; part "
+            f"{hybrid.parts[shared[0]].name!r} is one already"
+        )
+    names = [t.name for t in scenario.tenants]
+    classes = scenario.isolation.class_names
+    for pi, part in enumerate(hybrid.parts):
+        for i, name in enumerate(part.tenants):
+            if name not in names:
+                raise ValueError(
+                    f"{at('substrates', index, 'parts', pi, 'tenants', i)}no tenant is called "
+                    f"{name!r}{_did_you_mean(name, names)}"
+                )
+            other = hybrid.part_of(name, "")
+            if other != pi:
+                raise ValueError(
+                    f"{at('substrates', index, 'parts', pi, 'tenants', i)}tenant {name!r} is "
+                    f"already in part {hybrid.parts[other or 0].name!r}: a tenant runs in one part"
+                )
+        for i, cls in enumerate(part.isolation):
+            if cls not in classes:
+                raise ValueError(
+                    f"{at('substrates', index, 'parts', pi, 'isolation', i)}no isolation class "
+                    f"is called {cls!r}{_did_you_mean(cls, classes)} (known: {', '.join(classes)})"
+                )
+    for tenant in scenario.tenants:
+        if hybrid.part_of(tenant.name, tenant.isolation) is None:
+            raise ValueError(
+                f"{at('substrates', index, 'parts')}tenant {tenant.name!r} (isolation "
+                f"{tenant.isolation!r}) is in no part: name it in a part's tenants, or add "
+                f"{tenant.isolation!r} to a part's isolation"
+            )
 
 
 SCHEMA_ID = "urn:underlay:scenario"

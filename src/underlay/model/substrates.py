@@ -30,6 +30,9 @@ __all__ = [
     "BaremetalDedicated",
     "BaremetalShared",
     "ControlPlaneMode",
+    "Hybrid",
+    "HybridPart",
+    "PartSubstrate",
     "Sandboxed",
     "Substrate",
     "Vm",
@@ -182,6 +185,50 @@ class Sandboxed(_Model):
     cache_partitioned: StrictBool = Field(default=False, description=_CACHE_PARTITIONED)
 
 
-Substrate = Annotated[
+PartSubstrate = Annotated[
     BaremetalDedicated | BaremetalShared | Vm | Sandboxed, Field(discriminator="kind")
+]
+
+
+class HybridPart(_Model):
+    """One part of a hybrid: an ordinary substrate and the tenants it runs."""
+
+    name: Name
+    substrate: PartSubstrate = Field(
+        description="the part's substrate: baremetal-dedicated, baremetal-shared, vm or "
+        "sandboxed, with the same fields as in the substrates list"
+    )
+    tenants: list[str] = Field(
+        default_factory=list, description="tenants of this part, by name (wins over classes)"
+    )
+    isolation: list[Name] = Field(
+        default_factory=list,
+        description="tenants of these isolation classes go here, unless named in another part",
+    )
+
+
+class Hybrid(_Model):
+    """Named parts, each an ordinary substrate, with the tenants assigned to each part.
+
+    Each part gets its own pool of hosts, sized by underlay; racks and zones are shared.
+    A tenant named in a part's ``tenants`` goes there; any other tenant goes to the first
+    part listing its isolation class; every tenant must land in exactly one part."""
+
+    kind: Literal["hybrid"]
+    name: Name | None = Field(default=None, description="label, e.g. regulated-in-vms")
+    parts: list[HybridPart] = Field(min_length=1)
+
+    def part_of(self, tenant: str, isolation: str) -> int | None:
+        """Index of the part ``tenant`` (of class ``isolation``) goes to (None: no part)."""
+        for i, part in enumerate(self.parts):
+            if tenant in part.tenants:
+                return i
+        for i, part in enumerate(self.parts):
+            if isolation in part.isolation:
+                return i
+        return None
+
+
+Substrate = Annotated[
+    BaremetalDedicated | BaremetalShared | Vm | Sandboxed | Hybrid, Field(discriminator="kind")
 ]

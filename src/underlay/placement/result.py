@@ -12,7 +12,14 @@ from underlay.placement.control_planes import ControlPlane
 from underlay.placement.fleet import HostTable
 from underlay.placement.framework import Unfit
 
-__all__ = ["ClusterRef", "NodeTable", "SubstratePlacement", "Unplaced", "WorkloadRef"]
+__all__ = [
+    "ClusterRef",
+    "NodeTable",
+    "PlacementPart",
+    "SubstratePlacement",
+    "Unplaced",
+    "WorkloadRef",
+]
 
 I64 = NDArray[np.int64]
 
@@ -99,6 +106,18 @@ class NodeTable:
         return NodeTable(**{n: np.concatenate([getattr(t, n) for t in tables]) for n in names})
 
 
+@dataclass(frozen=True)
+class PlacementPart:
+    """One part of a hybrid placement: its substrate, tenants and rows of the fleet."""
+
+    name: str
+    kind: str  # the part's substrate kind
+    substrate: str  # the part's substrate label (its name, or its kind when unnamed)
+    tenants: tuple[int, ...]  # scenario tenant indices
+    hosts: tuple[int, int]  # [start, stop) in the hybrid's host table
+    nodes: tuple[int, int]  # [start, stop) in the hybrid's node table
+
+
 @dataclass
 class SubstratePlacement:
     """The placement of a whole scenario on one substrate."""
@@ -126,3 +145,11 @@ class SubstratePlacement:
     lower_bound_hosts: int = 0
     notes: list[str] = field(default_factory=list)
     control_planes: list[ControlPlane] = field(default_factory=list)  # how each one ran
+    parts: list[PlacementPart] = field(default_factory=list)  # a hybrid's parts (else empty)
+
+    def tenant_kind(self, tenant: int) -> str:
+        """The substrate kind tenant ``tenant`` runs on: its part's in a hybrid."""
+        for part in self.parts:
+            if tenant in part.tenants:
+                return part.kind
+        return self.kind

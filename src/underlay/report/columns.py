@@ -80,7 +80,7 @@ SUBSTRATE_COLUMNS: list[Column[SubstrateCapacity]] = [
         lambda s: f"{s.hosts:,}" + (f" (+{s.hosts_idle:,} idle)" if s.hosts_idle else ""),
     ),
     Column("LP lower bound", "hosts", _bound),
-    Column("worker nodes", "", lambda s: f"{s.nodes:,}" + (" VMs" if s.vms else "")),
+    Column("worker nodes", "", lambda s: f"{s.nodes:,}" + _vms(s.kind, s.vms)),
     Column("control-plane", "machines", lambda s: f"{s.control_plane_machines:,}"),
     Column("control planes", "clusters by mode", lambda s: _modes(s)),
     Column(
@@ -127,3 +127,8 @@ def substrate_columns(
         lambda s: usd(total[s.name], symbol=False),
     )
     return [cost if c.title == "cost" else c for c in SUBSTRATE_COLUMNS]
+
+
+def _vms(kind: str, vms: int) -> str:
+    """ " VMs" after a vm substrate's node count (a hybrid's nodes are of both sorts)."""
+    return " VMs" if vms and kind != "hybrid" else ""

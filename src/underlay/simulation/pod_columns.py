@@ -8,18 +8,19 @@ docstring (:mod:`underlay.simulation.engine`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
 from underlay.defaults.catalog import Defaults
-from underlay.model.scenario import Sandboxed
+from underlay.model.scenario import Hybrid, Sandboxed
 from underlay.placement.overheads import cpu_tax
 from underlay.placement.result import SubstratePlacement
 from underlay.simulation.pods import PodTable
 
-__all__ = ["PodColumns", "node_load", "pod_columns"]
+__all__ = ["PodColumns", "node_load", "pod_columns", "tenant_substrates"]
 
 F32 = NDArray[np.float32]
 F64 = NDArray[np.float64]
@@ -49,27 +50,55 @@ class PodColumns:
     overhead: bool  # the sandbox uses CPU or memory of its own
 
 
-def pod_columns(substrate: object, defaults: Defaults, pods: PodTable, idx: I64) -> PodColumns:
-    """The parameters of pods ``idx`` (canonical indices) on ``substrate``."""
-    tax = np.array([cpu_tax(substrate, defaults, c) for c in pods.workload_class])
+def tenant_substrates(substrate: object, placement: SubstratePlacement) -> list[object] | None:
+    """Each tenant's substrate in a hybrid (its part's); None on any other substrate."""
+    if not isinstance(substrate, Hybrid):
+        return None
+    by_name = {part.name: part.substrate for part in substrate.parts}
+    out: list[object] = [substrate] * (1 + max(c.tenant_index for c in placement.clusters))
+    for part in placement.parts:
+        for t in part.tenants:
+            out[t] = by_name[part.name]
+    return out
+
+
+def pod_columns(
+    substrate: object,
+    defaults: Defaults,
+    pods: PodTable,
+    idx: I64,
+    per_tenant: Sequence[object] | None = None,
+) -> PodColumns:
+    """The parameters of pods ``idx`` (canonical indices) on ``substrate``; a hybrid's pods
+    on their tenant's part (``per_tenant[t]``: the substrate of tenant ``t``)."""
+    subs: list[object] = [substrate]
+    which = np.zeros(len(idx), np.int64)  # each pod's entry of subs
+    if per_tenant is not None:
+        subs = list({id(s): s for s in per_tenant}.values())
+        code = np.array([next(k for k, s in enumerate(subs) if s is t) for t in per_tenant])
+        which = code[pods.tenant[idx]] if len(code) else which
+    tax = np.array([[cpu_tax(s, defaults, c) for c in pods.workload_class] for s in subs])
     wid = pods.workload[idx]
-    factor = 1.0 / (1.0 - tax[wid])
+    factor = 1.0 / (1.0 - tax[which, wid]) if tax.size else np.ones(len(idx))
     lim_w = pods.lim_cpu[idx]
-    lim_mem_w = pods.lim_mem[idx]
+    lim_mem_w = pods.lim_mem[idx].copy()
     vcap = np.full(len(idx), np.inf)
-    ovh_cpu = ovh_mem = 0.0
-    if isinstance(substrate, Sandboxed):
-        runtime = defaults.sandbox_runtimes[substrate.runtime]
-        ovh_cpu = float(runtime.pod_overhead.cpu_milli)
-        ovh_mem = float(runtime.pod_overhead.memory_mib)
+    ovh_cpu, ovh_mem = np.zeros(len(idx)), np.zeros(len(idx))
+    for k, sub in enumerate(subs):
+        if not isinstance(sub, Sandboxed):
+            continue
+        on = which == k
+        runtime = defaults.sandbox_runtimes[sub.runtime]
+        ovh_cpu[on] = float(runtime.pod_overhead.cpu_milli)
+        ovh_mem[on] = float(runtime.pod_overhead.memory_mib)
         if runtime.default_vcpus is not None:
             # A CPU limit hot-adds ceil(limit) vCPUs to the default ones: never binding.
-            vcap = np.where(np.isfinite(lim_w), np.inf, runtime.default_vcpus * 1000.0)
+            vcap[on] = np.where(np.isfinite(lim_w[on]), np.inf, runtime.default_vcpus * 1000.0)
         if runtime.default_memory_mib is not None:
             # Likewise a memory limit hot-adds that much memory: only unlimited pods are
             # held to the guest's default memory.
-            lim_mem_w = np.where(
-                np.isfinite(lim_mem_w), lim_mem_w, float(runtime.default_memory_mib)
+            lim_mem_w[on] = np.where(
+                np.isfinite(lim_mem_w[on]), lim_mem_w[on], float(runtime.default_memory_mib)
             )
 
     def col(x: F64 | float) -> F32:
@@ -88,7 +117,7 @@ def pod_columns(substrate: object, defaults: Defaults, pods: PodTable, idx: I64)
         priority=pods.priority[idx],
         taxed=bool((factor != 1.0).any()),
         vcapped=bool(np.isfinite(vcap).any()),
-        overhead=bool(ovh_cpu or ovh_mem),
+        overhead=bool(ovh_cpu.any() or ovh_mem.any()),
     )
 
 

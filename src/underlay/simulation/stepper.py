@@ -16,12 +16,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from underlay.defaults.catalog import Defaults
-from underlay.model.scenario import Vm
+from underlay.model.scenario import Hybrid, Vm
 from underlay.placement.result import SubstratePlacement
 from underlay.simulation.blocks import Block, blocks
 from underlay.simulation.contention import Kernels, cpu_on_kernels, evict_memory, share_by_weight
 from underlay.simulation.measures import BlockStep
-from underlay.simulation.pod_columns import PodColumns, node_load, pod_columns
+from underlay.simulation.pod_columns import PodColumns, node_load, pod_columns, tenant_substrates
 from underlay.simulation.pods import PodTable
 from underlay.simulation.usage import UsageSampler
 
@@ -90,7 +90,9 @@ class Stepper:
         host_cap = placement.host_cpu - placement.host_hypervisor_cpu
         stepper = Stepper(
             order=order,
-            col=pod_columns(substrate, defaults, pods, order),
+            col=pod_columns(
+                substrate, defaults, pods, order, tenant_substrates(substrate, placement)
+            ),
             cap_cpu=_column(cap_cpu),
             cap_mem=_column(cap_mem),
             kernel_fixed=_column(fixed_cpu[kernel_ids]),
@@ -98,7 +100,7 @@ class Stepper:
             host_cap=_column(host_cap),
             host_cores=_column(placement.host_cpu),
             host_idle_load=_column(host_idle_load),
-            overcommit=substrate.cpu_overcommit if isinstance(substrate, Vm) else 1.0,
+            overcommit=_overcommit(substrate),
         )
         return stepper, blocks(kernels, nodes.host[kernel_ids], pods.tenant[order], t_count)
 
@@ -200,3 +202,16 @@ def _column(x: NDArray[Any]) -> F32:
     """``x`` as a (n × 1) float32 column."""
     out: F32 = np.asarray(x).astype(np.float32)[:, None]
     return out
+
+
+def _overcommit(substrate: object) -> float:
+    """VMs' CPU overcommit: a vm substrate's, a hybrid's vm parts' (the largest), else 1
+    (one kernel per host: nothing to overcommit)."""
+    if isinstance(substrate, Vm):
+        return substrate.cpu_overcommit
+    if isinstance(substrate, Hybrid):
+        return max(
+            [p.substrate.cpu_overcommit for p in substrate.parts if isinstance(p.substrate, Vm)]
+            + [1.0]
+        )
+    return 1.0

@@ -14,15 +14,18 @@ import numpy as np
 from numpy.typing import NDArray
 
 from underlay.defaults.catalog import Defaults
-from underlay.model.scenario import BaremetalShared, Sandboxed, Scenario, Vm
+from underlay.model.scenario import BaremetalShared, Hybrid, Sandboxed, Scenario, Vm
 from underlay.placement.framework import Registry
 from underlay.placement.gpus import check_attach
 from underlay.placement.result import SubstratePlacement
 from underlay.placement.substrates.baremetal import BaremetalBuild
 from underlay.placement.substrates.build import Progress, flatten
+from underlay.placement.substrates.hybrid import place_hybrid
 from underlay.placement.substrates.vms import VmBuild
 
 __all__ = ["flatten", "place_substrate"]
+
+Peaks = tuple[NDArray[np.float64], NDArray[np.float64]]
 
 
 def place_substrate(
@@ -31,7 +34,7 @@ def place_substrate(
     label: str,
     *,
     progress: Progress | None = None,
-    peaks: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None,
+    peaks: Peaks | None = None,
     registry: Registry | None = None,
 ) -> SubstratePlacement:
     """Place the whole scenario on the substrate named ``label`` (its kind when unnamed);
@@ -39,8 +42,17 @@ def place_substrate(
     millicores and memory MiB of one pod at its usage percentile) size VMs under
     ``sizing: peak`` — :func:`underlay.pipeline.place` draws them from the usage models.
     ``registry`` holds the filter and score plugins (the built-in ones when None); every
-    fit decision of every level — pods on nodes, VMs on hosts — goes through its filters."""
+    fit decision of every level — pods on nodes, VMs on hosts — goes through its filters.
+    A ``hybrid`` places each part on its own pool (see :mod:`.hybrid`)."""
     substrate = scenario.substrate(label)
+    if isinstance(substrate, Hybrid):
+
+        def part(cut: Scenario, sub: str, part_peaks: Peaks | None) -> SubstratePlacement:
+            return place_substrate(
+                cut, defaults, sub, progress=progress, peaks=part_peaks, registry=registry
+            )
+
+        return place_hybrid(scenario, substrate, label, part, peaks)
     check_attach(scenario, defaults, label)
     if isinstance(substrate, Vm) and substrate.sizing == "peak" and peaks is None:
         raise ValueError(

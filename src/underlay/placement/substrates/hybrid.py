@@ -1,0 +1,190 @@
+"""A hybrid substrate: each part placed by its own rules on its own pool, as one fleet.
+
+Each part is an ordinary substrate run on the scenario cut down to the part's tenants
+(same hardware, same placement settings), so a part holding every tenant places exactly
+as that pure substrate does. The parts' results are then laid end to end into one
+:class:`~underlay.placement.result.SubstratePlacement`: hosts of part 2 follow those of
+part 1, node, cluster and workload indices are mapped back to the whole scenario's, and
+:attr:`~underlay.placement.result.SubstratePlacement.parts` says which rows are whose.
+
+Modelling assumption (this slice): every part draws hosts from a pool of its own, sized
+by underlay (the scenario has no inventory; the model refuses one); racks are shared,
+each part filling racks round-robin from the first, so the parts' hosts mix in racks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+import numpy as np
+from numpy.typing import NDArray
+
+from underlay.model.scenario import Hybrid, Scenario
+from underlay.placement.control_planes import ControlPlane
+from underlay.placement.fleet import HostTable
+from underlay.placement.result import (
+    NodeTable,
+    PlacementPart,
+    SubstratePlacement,
+    Unplaced,
+)
+from underlay.placement.substrates.build import flatten
+
+__all__ = ["PlacePart", "part_scenarios", "place_hybrid"]
+
+I64 = NDArray[np.int64]
+Peaks = tuple[NDArray[np.float64], NDArray[np.float64]]
+PlacePart = Callable[[Scenario, str, Peaks | None], SubstratePlacement]
+
+
+def part_scenarios(scenario: Scenario, hybrid: Hybrid) -> list[tuple[Scenario, list[int]]]:
+    """Per part: the scenario cut down to the part's tenants and substrate, and the
+    indices (in ``scenario.tenants``) of those tenants."""
+    out = []
+    for pi, part in enumerate(hybrid.parts):
+        tenants = [
+            ti for ti, t in enumerate(scenario.tenants) if hybrid.part_of(t.name, t.isolation) == pi
+        ]
+        # model_copy keeps the private attributes (base folder, traces already read)
+        cut = scenario.model_copy(
+            update={
+                "tenants": [scenario.tenants[ti] for ti in tenants],
+                "substrates": [part.substrate],
+            }
+        )
+        out.append((cut, tenants))
+    return out
+
+
+def place_hybrid(
+    scenario: Scenario,
+    hybrid: Hybrid,
+    label: str,
+    place_part: PlacePart,
+    peaks: Peaks | None = None,
+) -> SubstratePlacement:
+    """Place each part of ``hybrid`` with ``place_part(part scenario, part label, peaks)``
+    and combine the parts into one fleet placement named ``label``."""
+    _, workloads = flatten(scenario)
+    pieces: list[tuple[SubstratePlacement, list[int], str]] = []
+    for (cut, tenants), part in zip(part_scenarios(scenario, hybrid), hybrid.parts, strict=True):
+        if not tenants:
+            continue
+        chosen = set(tenants)
+        w_index = [w.index for w in workloads if w.tenant_index in chosen]
+        part_peaks = None if peaks is None else (peaks[0][w_index], peaks[1][w_index])
+        sub_label = part.substrate.name or part.substrate.kind
+        pieces.append((place_part(cut, sub_label, part_peaks), tenants, part.name))
+    return _combine(scenario, label, pieces)
+
+
+def _combine(
+    scenario: Scenario,
+    label: str,
+    pieces: list[tuple[SubstratePlacement, list[int], str]],
+) -> SubstratePlacement:
+    """The parts laid end to end, their indices mapped to the whole scenario's."""
+    all_clusters, all_workloads = flatten(scenario)
+    fleet = _Fleet(len(all_workloads))
+    for p, tenants, name in pieces:
+        chosen = set(tenants)
+        c_map = np.array([c.index for c in all_clusters if c.tenant_index in chosen], np.int64)
+        w_map = [w.index for w in all_workloads if w.tenant_index in chosen]
+        fleet.add_part(p, c_map, w_map, PlacementPart(
+            name, p.kind, p.name, tuple(tenants),
+            (len(fleet.hosts), len(fleet.hosts) + len(p.hosts)),
+            (fleet.n_nodes, fleet.n_nodes + len(p.nodes)),
+        ))  # fmt: skip
+    cols = [np.concatenate(a) if a else np.zeros(0, np.int64) for a in fleet.host_columns]
+    return SubstratePlacement(
+        kind="hybrid",
+        name=label,
+        host_models=[m.name for m in scenario.hardware.host_models],
+        hosts=fleet.hosts,
+        host_cpu=cols[0],
+        host_mem=cols[1],
+        host_gpus=cols[2],
+        host_hypervisor_cpu=cols[3],
+        host_hypervisor_mem=cols[4],
+        nodes=NodeTable.concat(fleet.tables),
+        clusters=all_clusters,
+        workloads=all_workloads,
+        placed=fleet.placed,
+        pod_nodes=fleet.pod_nodes,
+        pod_counts=fleet.pod_counts,
+        pod_devices=fleet.pod_devices,
+        unplaced=sorted(fleet.unplaced, key=lambda u: u.workload_index),
+        shared_version=fleet.shared_version,
+        sizing=all(p.sizing for p, _, _ in pieces),
+        lower_bound_hosts=fleet.lower_bound,
+        notes=fleet.notes,
+        control_planes=sorted(fleet.control_planes, key=lambda c: c.cluster),
+        parts=fleet.parts,
+    )
+
+
+class _Fleet:
+    """The combined placement as it grows, one part at a time."""
+
+    def __init__(self, n_workloads: int) -> None:
+        empty = np.zeros(0, np.int64)
+        self.placed = np.zeros(n_workloads, np.int64)
+        self.pod_nodes: list[I64] = [empty] * n_workloads
+        self.pod_counts: list[I64] = [empty] * n_workloads
+        self.pod_devices: list[I64] = [empty] * n_workloads
+        self.hosts = HostTable()
+        self.host_columns: list[list[I64]] = [[], [], [], [], []]
+        self.tables: list[NodeTable] = []
+        self.unplaced: list[Unplaced] = []
+        self.notes: list[str] = []
+        self.control_planes: list[ControlPlane] = []
+        self.parts: list[PlacementPart] = []
+        self.shared_version: str | None = None
+        self.lower_bound = 0
+        self.n_nodes = 0
+
+    def add_part(
+        self, p: SubstratePlacement, c_map: I64, w_map: list[int], part: PlacementPart
+    ) -> None:
+        """Append part placement ``p`` (its cluster i is ``c_map[i]``, its workload k is
+        ``w_map[k]`` of the whole scenario)."""
+        n_hosts = len(self.hosts)
+        self.hosts.model += p.hosts.model
+        self.hosts.rack += p.hosts.rack
+        self.hosts.role += p.hosts.role
+        self.hosts.owner += _remap(np.asarray(p.hosts.owner, np.int64), c_map).tolist()
+        columns = (
+            p.host_cpu,
+            p.host_mem,
+            p.host_gpus,
+            p.host_hypervisor_cpu,
+            p.host_hypervisor_mem,
+        )
+        for i, col in enumerate(columns):
+            self.host_columns[i].append(col)
+        host = np.where(p.nodes.host >= 0, p.nodes.host + n_hosts, p.nodes.host)
+        self.tables.append(replace(p.nodes, host=host, cluster=_remap(p.nodes.cluster, c_map)))
+        for k, g in enumerate(w_map):
+            self.placed[g] = p.placed[k]
+            self.pod_nodes[g] = p.pod_nodes[k] + self.n_nodes
+            self.pod_counts[g] = p.pod_counts[k]
+            self.pod_devices[g] = p.pod_devices[k]
+        self.unplaced += [Unplaced(w_map[u.workload_index], u.pods, u.reason) for u in p.unplaced]
+        self.notes += [f"part {part.name}: {n}" for n in p.notes]
+        self.control_planes += [
+            replace(c, cluster=int(_remap(np.array([c.cluster], np.int64), c_map)[0]))
+            for c in p.control_planes
+        ]
+        self.shared_version = self.shared_version or p.shared_version
+        self.lower_bound += p.lower_bound_hosts
+        self.parts.append(part)
+        self.n_nodes += len(p.nodes)
+
+
+def _remap(index: I64, mapping: I64) -> I64:
+    """Part cluster indices (>= 0) as the whole scenario's; shared markers (< 0) kept."""
+    if len(mapping) == 0:
+        return index.copy()
+    safe = np.clip(index, 0, len(mapping) - 1)
+    return np.where(index >= 0, mapping[safe], index)
