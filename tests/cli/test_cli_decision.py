@@ -689,3 +689,29 @@ def test_the_json_round_trips_both_names(injected: dict[str, Any]) -> None:
         assert [t["name"] for t in entry["tenants"]] == NAMES
         for section in ("simulation", "isolation", "failures", "lifecycle", "cost"):
             assert [t["name"] for t in entry[section]["tenants"]] == NAMES, section
+
+
+ONE_SUBSTRATE = """\
+name: single
+hardware:
+  host_models:
+    - {name: std, cores: 32, memory: 256Gi}
+substrates:
+  - kind: baremetal-shared
+tenants:
+  - name: web
+    workloads:
+      - {name: api, replicas: 4, requests: {cpu: "1", memory: 2Gi}}
+"""
+
+
+def test_one_substrate_has_no_verdict_to_flip(tmp_path: Path) -> None:
+    # With no rival the winner's margin is infinite: no tornado bar may carry it (JSON
+    # refuses inf; this was an internal error).
+    path = tmp_path / "single.yaml"
+    path.write_text(ONE_SUBSTRATE, encoding="utf-8")
+    result = CliRunner().invoke(app, ["compare", str(path), "--json"])
+    assert result.exit_code == 0, result.output
+    sensitivity = json.loads(result.stdout)["decision"]["sensitivity"]
+    assert sensitivity["tornado"] == []
+    assert any("only substrate" in n for n in sensitivity["notes"])

@@ -277,7 +277,10 @@ def sensitivity(e: Evidence, weights: Mapping[str, float], defaults: Defaults) -
     bars = []
     notes = []
     inputs = _base_values(e, defaults)
-    if not _rivals(e, a) and len(e.substrates) > 1:
+    if len(e.substrates) == 1:
+        notes.append(f"{e.substrates[a]} is the only substrate: there is no verdict to flip")
+        inputs = {}
+    elif not _rivals(e, a):
         notes.append(
             f"the verdict rests on placement: no other substrate places as many pods as "
             f"{e.substrates[a]}, so no weight or default can flip it"
