@@ -320,8 +320,19 @@ def _check_hybrid(scenario: Scenario, hybrid: Hybrid, index: int) -> None:
                     f"{at('substrates', index, 'parts', pi, 'isolation', i)}no isolation class "
                     f"is called {cls!r}{_did_you_mean(cls, classes)} (known: {', '.join(classes)})"
                 )
+    gpu = [i for i, p in enumerate(hybrid.parts) if p.gpu_workloads]
+    if len(gpu) > 1:
+        raise ValueError(
+            f"{at('substrates', index, 'parts', gpu[1], 'gpu_workloads')}part "
+            f"{hybrid.parts[gpu[0]].name!r} takes the GPU workloads already: one part at most"
+        )
     for tenant in scenario.tenants:
-        if hybrid.part_of(tenant.name, tenant.isolation) is None:
+        parts = {
+            hybrid.workload_part(tenant.name, tenant.isolation, w.gpu_count)
+            for c in tenant.clusters
+            for w in c.workloads
+        }
+        if None in parts:
             raise ValueError(
                 f"{at('substrates', index, 'parts')}tenant {tenant.name!r} (isolation "
                 f"{tenant.isolation!r}) is in no part: name it in a part's tenants, or add "

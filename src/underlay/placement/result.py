@@ -108,7 +108,8 @@ class NodeTable:
 
 @dataclass(frozen=True)
 class PlacementPart:
-    """One part of a hybrid placement: its substrate, tenants and rows of the fleet."""
+    """One part of a hybrid placement: its substrate, tenants and rows of the fleet (a
+    tenant whose GPU workloads go to a ``gpu_workloads`` part is in two parts)."""
 
     name: str
     kind: str  # the part's substrate kind
@@ -116,6 +117,7 @@ class PlacementPart:
     tenants: tuple[int, ...]  # scenario tenant indices
     hosts: tuple[int, int]  # [start, stop) in the hybrid's host table
     nodes: tuple[int, int]  # [start, stop) in the hybrid's node table
+    workloads: tuple[int, ...] = ()  # scenario workload indices (flatten order)
 
 
 @dataclass
@@ -148,7 +150,8 @@ class SubstratePlacement:
     parts: list[PlacementPart] = field(default_factory=list)  # a hybrid's parts (else empty)
 
     def tenant_kind(self, tenant: int) -> str:
-        """The substrate kind tenant ``tenant`` runs on: its part's in a hybrid."""
+        """The substrate kind tenant ``tenant`` runs on: its part's in a hybrid (a tenant
+        split by GPU workloads: its first part's, i.e. per tenant, not per workload)."""
         for part in self.parts:
             if tenant in part.tenants:
                 return part.kind

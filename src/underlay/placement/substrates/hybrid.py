@@ -15,7 +15,7 @@ each part filling racks round-robin from the first, so the parts' hosts mix in r
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -31,29 +31,56 @@ from underlay.placement.result import (
 )
 from underlay.placement.substrates.build import flatten
 
-__all__ = ["PlacePart", "part_scenarios", "place_hybrid"]
+__all__ = ["PartCut", "PlacePart", "part_scenarios", "place_hybrid"]
 
 I64 = NDArray[np.int64]
 Peaks = tuple[NDArray[np.float64], NDArray[np.float64]]
 PlacePart = Callable[[Scenario, str, Peaks | None], SubstratePlacement]
 
 
-def part_scenarios(scenario: Scenario, hybrid: Hybrid) -> list[tuple[Scenario, list[int]]]:
-    """Per part: the scenario cut down to the part's tenants and substrate, and the
-    indices (in ``scenario.tenants``) of those tenants."""
+@dataclass(frozen=True)
+class PartCut:
+    """One part's share of the scenario: the scenario cut down to it, and where its
+    tenants, clusters and workloads sit in the whole scenario."""
+
+    scenario: Scenario
+    tenants: list[int]  # scenario tenant indices (a tenant split by GPU: in two parts)
+    clusters: list[int]  # whole-scenario index of each cluster of the cut, in its order
+    workloads: list[int]  # whole-scenario index of each workload of the cut, in its order
+
+
+def part_scenarios(scenario: Scenario, hybrid: Hybrid) -> list[PartCut]:
+    """Per part: the scenario cut down to the part's substrate and the workloads that go
+    there (a tenant's GPU workloads may go to another part than the rest); a tenant's
+    cluster left with no workload in a part is not in that part."""
+    clusters, workloads = flatten(scenario)
+    where = [
+        hybrid.workload_part(
+            scenario.tenants[w.tenant_index].name,
+            scenario.tenants[w.tenant_index].isolation,
+            w.workload.gpu_count,
+        )
+        for w in workloads
+    ]
     out = []
     for pi, part in enumerate(hybrid.parts):
-        tenants = [
-            ti for ti, t in enumerate(scenario.tenants) if hybrid.part_of(t.name, t.isolation) == pi
-        ]
+        kept = [w for w in workloads if where[w.index] == pi]
+        c_index = sorted({w.cluster_index for w in kept})
+        tenants = sorted({clusters[c].tenant_index for c in c_index})
+        cut_tenants = []
+        for ti in tenants:
+            tenant = scenario.tenants[ti]
+            cut_clusters = [
+                c.cluster.model_copy(
+                    update={"workloads": [w.workload for w in kept if w.cluster_index == c.index]}
+                )
+                for c in clusters
+                if c.tenant_index == ti and c.index in c_index
+            ]
+            cut_tenants.append(tenant.model_copy(update={"clusters": cut_clusters}))
         # model_copy keeps the private attributes (base folder, traces already read)
-        cut = scenario.model_copy(
-            update={
-                "tenants": [scenario.tenants[ti] for ti in tenants],
-                "substrates": [part.substrate],
-            }
-        )
-        out.append((cut, tenants))
+        cut = scenario.model_copy(update={"tenants": cut_tenants, "substrates": [part.substrate]})
+        out.append(PartCut(cut, tenants, c_index, [w.index for w in kept]))
     return out
 
 
@@ -66,35 +93,31 @@ def place_hybrid(
 ) -> SubstratePlacement:
     """Place each part of ``hybrid`` with ``place_part(part scenario, part label, peaks)``
     and combine the parts into one fleet placement named ``label``."""
-    _, workloads = flatten(scenario)
-    pieces: list[tuple[SubstratePlacement, list[int], str]] = []
-    for (cut, tenants), part in zip(part_scenarios(scenario, hybrid), hybrid.parts, strict=True):
-        if not tenants:
+    pieces: list[tuple[SubstratePlacement, PartCut, str]] = []
+    for cut, part in zip(part_scenarios(scenario, hybrid), hybrid.parts, strict=True):
+        if not cut.workloads:
             continue
-        chosen = set(tenants)
-        w_index = [w.index for w in workloads if w.tenant_index in chosen]
+        w_index = cut.workloads
         part_peaks = None if peaks is None else (peaks[0][w_index], peaks[1][w_index])
         sub_label = part.substrate.name or part.substrate.kind
-        pieces.append((place_part(cut, sub_label, part_peaks), tenants, part.name))
+        pieces.append((place_part(cut.scenario, sub_label, part_peaks), cut, part.name))
     return _combine(scenario, label, pieces)
 
 
 def _combine(
     scenario: Scenario,
     label: str,
-    pieces: list[tuple[SubstratePlacement, list[int], str]],
+    pieces: list[tuple[SubstratePlacement, PartCut, str]],
 ) -> SubstratePlacement:
     """The parts laid end to end, their indices mapped to the whole scenario's."""
     all_clusters, all_workloads = flatten(scenario)
     fleet = _Fleet(len(all_workloads))
-    for p, tenants, name in pieces:
-        chosen = set(tenants)
-        c_map = np.array([c.index for c in all_clusters if c.tenant_index in chosen], np.int64)
-        w_map = [w.index for w in all_workloads if w.tenant_index in chosen]
-        fleet.add_part(p, c_map, w_map, PlacementPart(
-            name, p.kind, p.name, tuple(tenants),
+    for p, cut, name in pieces:
+        c_map = np.array(cut.clusters, np.int64)
+        fleet.add_part(p, c_map, cut.workloads, PlacementPart(
+            name, p.kind, p.name, tuple(cut.tenants),
             (len(fleet.hosts), len(fleet.hosts) + len(p.hosts)),
-            (fleet.n_nodes, fleet.n_nodes + len(p.nodes)),
+            (fleet.n_nodes, fleet.n_nodes + len(p.nodes)), tuple(cut.workloads),
         ))  # fmt: skip
     cols = [np.concatenate(a) if a else np.zeros(0, np.int64) for a in fleet.host_columns]
     return SubstratePlacement(
