@@ -333,10 +333,11 @@ def _check_hybrid(scenario: Scenario, hybrid: Hybrid, index: int) -> None:
             for w in c.workloads
         }
         if None in parts:
+            gpu_only = "" if len(parts) == 1 else " (only its GPU workloads have one)"
             raise ValueError(
                 f"{at('substrates', index, 'parts')}tenant {tenant.name!r} (isolation "
-                f"{tenant.isolation!r}) is in no part: name it in a part's tenants, or add "
-                f"{tenant.isolation!r} to a part's isolation"
+                f"{tenant.isolation!r}) is in no part{gpu_only}: name it in a part's "
+                f"tenants, or add {tenant.isolation!r} to a part's isolation"
             )
 
 
