@@ -284,14 +284,9 @@ _SHARED_KINDS = ("baremetal-shared", "sandboxed")
 
 def _check_hybrid(scenario: Scenario, hybrid: Hybrid, index: int) -> None:
     """Part names unique; every tenant and class a part names exists; every tenant lands
-    in a part; no inventory (each part's pool is sized by underlay) and one shared
-    cluster at most (the analyses know one), for now."""
+    in a part (its GPU workloads: in the GPU part if there is one); one part at most takes
+    the GPU workloads; one shared cluster at most (the analyses know one), for now."""
     _require_unique("part", [p.name for p in hybrid.parts], f"substrates.{index}.parts")
-    if scenario.hardware.inventory is not None:
-        raise ValueError(
-            f"{at('substrates', index)}a hybrid substrate sizes a pool of hosts per part; "
-            "it cannot use hardware.inventory yet (remove the inventory to compare it)"
-        )
     shared = [i for i, p in enumerate(hybrid.parts) if p.substrate.kind in _SHARED_KINDS]
     if len(shared) > 1:
         raise ValueError(

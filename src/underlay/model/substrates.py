@@ -215,7 +215,8 @@ class HybridPart(_Model):
 class Hybrid(_Model):
     """Named parts, each an ordinary substrate, with the tenants assigned to each part.
 
-    Each part gets its own pool of hosts, sized by underlay; racks and zones are shared.
+    Each part gets its own pool of hosts, sized by underlay, or takes its hosts from
+    ``hardware.inventory`` (parts in file order); racks and zones are shared.
     A tenant named in a part's ``tenants`` goes there; any other tenant goes to the first
     part listing its isolation class; every tenant must land in exactly one part. A
     workload requesting GPUs goes to the part with ``gpu_workloads`` when there is one."""

@@ -7,9 +7,11 @@ as that pure substrate does. The parts' results are then laid end to end into on
 part 1, node, cluster and workload indices are mapped back to the whole scenario's, and
 :attr:`~underlay.placement.result.SubstratePlacement.parts` says which rows are whose.
 
-Modelling assumption (this slice): every part draws hosts from a pool of its own, sized
-by underlay (the scenario has no inventory; the model refuses one); racks are shared,
-each part filling racks round-robin from the first, so the parts' hosts mix in racks.
+Hosts: without ``hardware.inventory`` every part draws hosts from a pool of its own,
+sized by underlay; with one, the parts draw from it in file order, each taking its hosts
+from what the parts before it left (a host is a bare-metal host of one part or a
+hypervisor host of one vm part, never both, never counted twice). Racks are shared, each
+part filling racks round-robin from the first, so the parts' hosts mix in racks.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from numpy.typing import NDArray
 
-from underlay.model.scenario import Hybrid, Scenario
+from underlay.model.scenario import Hybrid, InventoryEntry, Scenario
 from underlay.placement.control_planes import ControlPlane
 from underlay.placement.fleet import HostTable
 from underlay.placement.result import (
@@ -94,14 +96,57 @@ def place_hybrid(
     """Place each part of ``hybrid`` with ``place_part(part scenario, part label, peaks)``
     and combine the parts into one fleet placement named ``label``."""
     pieces: list[tuple[SubstratePlacement, PartCut, str]] = []
+    left = _Inventory(scenario)
     for cut, part in zip(part_scenarios(scenario, hybrid), hybrid.parts, strict=True):
         if not cut.workloads:
             continue
         w_index = cut.workloads
         part_peaks = None if peaks is None else (peaks[0][w_index], peaks[1][w_index])
         sub_label = part.substrate.name or part.substrate.kind
-        pieces.append((place_part(cut.scenario, sub_label, part_peaks), cut, part.name))
+        placed = place_part(left.cut(cut.scenario), sub_label, part_peaks)
+        left.take(placed)
+        pieces.append((placed, cut, part.name))
     return _combine(scenario, label, pieces)
+
+
+class _Inventory:
+    """The hosts of ``hardware.inventory`` the parts have not taken yet (parts draw in
+    file order; a host taken by one part, as bare metal or as a hypervisor host, is gone
+    for the next). Without an inventory every part sizes its own pool."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        hardware = scenario.hardware
+        self.names = [m.name for m in hardware.host_models]
+        self.left: list[int] | None = None
+        self.racks = hardware.topology.racks
+        if hardware.inventory is not None:
+            self.left = [0] * len(self.names)
+            for e in hardware.inventory:
+                self.left[self.names.index(e.model)] += e.count
+            # the whole inventory sets the racks, so every part fills the same ones
+            per_rack = hardware.topology.hosts_per_rack
+            self.racks = self.racks or max(1, -(-sum(self.left) // per_rack))
+
+    def cut(self, part: Scenario) -> Scenario:
+        """``part`` with what is left of the inventory as its inventory."""
+        if self.left is None:
+            return part
+        hw = part.hardware
+        entries = [
+            InventoryEntry.model_construct(model=name, count=n)
+            for name, n in zip(self.names, self.left, strict=True)
+            if n > 0
+        ]
+        topology = hw.topology.model_copy(update={"racks": self.racks})
+        return part.model_copy(
+            update={"hardware": hw.model_copy(update={"inventory": entries, "topology": topology})}
+        )
+
+    def take(self, placed: SubstratePlacement) -> None:
+        """Hosts the part ``placed`` opened are no longer left."""
+        if self.left is not None:
+            for m in placed.hosts.model:
+                self.left[m] -= 1
 
 
 def _combine(
