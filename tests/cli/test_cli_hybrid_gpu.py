@@ -89,3 +89,16 @@ def test_compare_json_runs_a_tenant_split_by_gpu(tmp_path: Path) -> None:
         assert mixed[section], section
     assert [t["name"] for t in mixed["simulation"]["tenants"]] == ["ml"]
     assert "gpu-on-metal" in json.dumps(out["decision"]["substrates"])
+
+
+def test_compare_json_parts_share_one_inventory(tmp_path: Path) -> None:
+    # 2 a100 hosts owned: the metal part (first in the file) takes both for its 2 train
+    # pods (each asks for all 8 GPUs of a host); the vm part finds no host left, so its
+    # 12 api pods are unplaced: 2 of 14 placed, 2 hosts opened, none idle.
+    data = _scenario([TRAIN, API], [{"kind": "baremetal-dedicated"}, HYBRID])
+    data["hardware"]["inventory"] = [{"model": "a100", "count": 2}]
+    out = _compare(tmp_path, data)
+    mixed = out["substrates"][1]
+    assert mixed["sized_by_underlay"] is False
+    assert mixed["pods"] == {"requested": 14, "placed": 2}
+    assert (mixed["hosts"]["total"], mixed["hosts"]["idle"]) == (2, 0)
