@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from factories import make_host_model, make_scenario, make_tenant, make_workload, place
+from underlay.analysis.capacity import analyse_capacity
 from underlay.analysis.lifecycle import analyse_lifecycle
 from underlay.defaults.catalog import load_defaults
 
@@ -52,3 +53,48 @@ def test_the_gpu_half_upgrades_as_a_cluster_of_its_own() -> None:
         ("shared", ("ml",)),
         ("ml/ml", ("ml",)),
     }
+
+
+def test_capacity_judges_a_split_tenant_by_both_its_parts() -> None:
+    # The GPU part comes first in the file, so ml's first part is dedicated bare metal;
+    # its api pods still run in the shared cluster (1.33) on one host beside web's: its
+    # row says it runs 1.33 and shares a kernel with web (on the shared part's hosts only).
+    sc = make_scenario(
+        hardware={"host_models": [make_host_model("std"), A100]},
+        substrates=[
+            {
+                "kind": "hybrid",
+                "name": "mixed",
+                "parts": [
+                    {
+                        "name": "metal",
+                        "substrate": {"kind": "baremetal-dedicated"},
+                        "gpu_workloads": True,
+                    },
+                    {
+                        "name": "shared",
+                        "substrate": {"kind": "baremetal-shared", "kubernetes_version": "1.33"},
+                        "tenants": ["ml", "web"],
+                    },
+                ],
+            }
+        ],
+        tenants=[
+            make_tenant(
+                "ml",
+                kubernetes_version="1.31",
+                workloads=[TRAIN, make_workload("api", replicas=2, cpu="1", memory="1Gi")],
+            ),
+            make_tenant(
+                "web",
+                kubernetes_version="1.31",
+                workloads=[make_workload("site", replicas=2, cpu="1", memory="1Gi")],
+            ),
+        ],
+    )
+    p = place(sc, "mixed")
+    assert p.tenant_kinds(0) == ["baremetal-dedicated", "baremetal-shared"]
+    rows = {t.name: t for t in analyse_capacity(sc, load_defaults(), p).tenants}
+    assert rows["ml"].running_version == rows["web"].running_version == "1.33"
+    assert rows["ml"].shares_kernel_with == ["web"]
+    assert rows["web"].shares_kernel_with == ["ml"]

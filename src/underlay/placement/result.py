@@ -156,3 +156,9 @@ class SubstratePlacement:
             if tenant in part.tenants:
                 return part.kind
         return self.kind
+
+    def tenant_kinds(self, tenant: int) -> list[str]:
+        """Every substrate kind tenant ``tenant`` runs on: in a hybrid, each part holding
+        some of its workloads (two for a tenant split by GPU workloads), in part order."""
+        kinds = [part.kind for part in self.parts if tenant in part.tenants]
+        return list(dict.fromkeys(kinds)) or [self.kind]
