@@ -149,14 +149,6 @@ class SubstratePlacement:
     control_planes: list[ControlPlane] = field(default_factory=list)  # how each one ran
     parts: list[PlacementPart] = field(default_factory=list)  # a hybrid's parts (else empty)
 
-    def tenant_kind(self, tenant: int) -> str:
-        """The substrate kind tenant ``tenant`` runs on: its part's in a hybrid (a tenant
-        split by GPU workloads: its first part's, i.e. per tenant, not per workload)."""
-        for part in self.parts:
-            if tenant in part.tenants:
-                return part.kind
-        return self.kind
-
     def tenant_kinds(self, tenant: int) -> list[str]:
         """Every substrate kind tenant ``tenant`` runs on: in a hybrid, each part holding
         some of its workloads (two for a tenant split by GPU workloads), in part order."""
