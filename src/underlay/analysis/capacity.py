@@ -42,7 +42,7 @@ from underlay.analysis.cost import (
     tenant_host_shares,
 )
 from underlay.defaults.catalog import Defaults
-from underlay.model.scenario import Sandboxed, Scenario, Vm
+from underlay.model.scenario import Sandboxed, Scenario, Tenant, Vm
 from underlay.placement.gpus import gpu_efficiency, gpu_mode, gpu_share
 from underlay.placement.overheads import cpu_tax
 from underlay.placement.result import (
@@ -241,16 +241,17 @@ def _tenant_rows(
     out: list[TenantCapacity] = []
     for ti, tenant in enumerate(tenants):
         mine = ti == rows.tenant
-        kind = p.tenant_kind(ti)
+        kinds = p.tenant_kinds(ti)  # a tenant split by GPU workloads: its two parts'
         t_nodes = np.unique(rows.node[mine])
         t_hosts = {h for h, t in host_tenant_pairs if t == ti}
         co_host = sorted(
             {tenants[t].name for h in t_hosts for t in tenants_on_host.get(h, set()) if t != ti}
         )
+        co_kernel = _co_kernel(p, tenants, ti, t_hosts, tenants_on_host)
         my_clusters = [c.index for c in p.clusters if c.tenant_index == ti]
         mine_cp = [c for c in p.control_planes if c.cluster in my_clusters]
         cp_machines = sum(c.replicas for c in mine_cp if c.mode in ("dedicated", "management"))
-        if kind == "vm":
+        if "vm" in kinds:
             own = np.isin(nodes.cluster, my_clusters)
             nodes_count = int((own & worker).sum())
         else:
@@ -258,7 +259,7 @@ def _tenant_rows(
         pods = sum(r.workload.replicas for r in p.workloads if r.tenant_index == ti)
         placed = int(rows.count[mine].sum())
         running = tenant.kubernetes_version
-        if p.shared_version and kind in ("baremetal-shared", "sandboxed"):
+        if p.shared_version and {"baremetal-shared", "sandboxed"} & set(kinds):
             running = p.shared_version
         out.append(
             TenantCapacity(
@@ -273,12 +274,31 @@ def _tenant_rows(
                 hosts=len(t_hosts),
                 control_plane_machines=cp_machines,
                 control_plane="; ".join(dict.fromkeys(c.describe() for c in mine_cp)),
-                shares_kernel_with=co_host if kind == "baremetal-shared" else [],
+                shares_kernel_with=co_kernel,
                 shares_hosts_with=co_host,
                 cost_per_month_usd=float(tenant_cost[ti]),
             )
         )
     return out
+
+
+def _co_kernel(
+    p: SubstratePlacement,
+    tenants: list[Tenant],
+    ti: int,
+    t_hosts: set[int],
+    tenants_on_host: dict[int, set[int]],
+) -> list[str]:
+    """The tenants sharing a kernel with tenant ``ti``: those on its hosts of a
+    baremetal-shared substrate (in a hybrid: of its baremetal-shared part only)."""
+    if p.parts:
+        spans = [q.hosts for q in p.parts if q.kind == "baremetal-shared" and ti in q.tenants]
+        hosts = {h for h in t_hosts if any(a <= h < b for a, b in spans)}
+    else:
+        hosts = t_hosts if p.kind == "baremetal-shared" else set()
+    return sorted(
+        {tenants[t].name for h in hosts for t in tenants_on_host.get(h, set()) if t != ti}
+    )
 
 
 def _unplaced_rows(p: SubstratePlacement) -> list[UnplacedRow]:

@@ -300,8 +300,16 @@ def _units(
             own_months = {m for m, _, _ in plans[i].upgrades}
             forced[i] = sum(1 for m, _, _ in plan.upgrades if m not in own_months)
             running[i] = plan.versions
+    # a tenant split by GPU workloads: its cluster's half outside the shared cluster
+    # upgrades on its own (the tenant's plan), the shared half with the shared cluster
+    apart = {
+        placement.workloads[w].cluster_index
+        for pp in placement.parts
+        if pp.kind not in ("baremetal-shared", "sandboxed")
+        for w in pp.workloads
+    }
     for ref in placement.clusters:
-        if ref.tenant_index not in on_shared:
+        if ref.tenant_index not in on_shared or ref.index in apart:
             label = f"{ref.tenant.name}/{ref.cluster.name}"
             units.append((label, ref.index, [ref.tenant_index], plans[ref.tenant_index]))
     return units, running, forced, cadence

@@ -284,14 +284,9 @@ _SHARED_KINDS = ("baremetal-shared", "sandboxed")
 
 def _check_hybrid(scenario: Scenario, hybrid: Hybrid, index: int) -> None:
     """Part names unique; every tenant and class a part names exists; every tenant lands
-    in a part; no inventory (each part's pool is sized by underlay) and one shared
-    cluster at most (the analyses know one), for now."""
+    in a part (its GPU workloads: in the GPU part if there is one); one part at most takes
+    the GPU workloads; one shared cluster at most (the analyses know one), for now."""
     _require_unique("part", [p.name for p in hybrid.parts], f"substrates.{index}.parts")
-    if scenario.hardware.inventory is not None:
-        raise ValueError(
-            f"{at('substrates', index)}a hybrid substrate sizes a pool of hosts per part; "
-            "it cannot use hardware.inventory yet (remove the inventory to compare it)"
-        )
     shared = [i for i, p in enumerate(hybrid.parts) if p.substrate.kind in _SHARED_KINDS]
     if len(shared) > 1:
         raise ValueError(
@@ -320,12 +315,24 @@ def _check_hybrid(scenario: Scenario, hybrid: Hybrid, index: int) -> None:
                     f"{at('substrates', index, 'parts', pi, 'isolation', i)}no isolation class "
                     f"is called {cls!r}{_did_you_mean(cls, classes)} (known: {', '.join(classes)})"
                 )
+    gpu = [i for i, p in enumerate(hybrid.parts) if p.gpu_workloads]
+    if len(gpu) > 1:
+        raise ValueError(
+            f"{at('substrates', index, 'parts', gpu[1], 'gpu_workloads')}part "
+            f"{hybrid.parts[gpu[0]].name!r} takes the GPU workloads already: one part at most"
+        )
     for tenant in scenario.tenants:
-        if hybrid.part_of(tenant.name, tenant.isolation) is None:
+        parts = {
+            hybrid.workload_part(tenant.name, tenant.isolation, w.gpu_count)
+            for c in tenant.clusters
+            for w in c.workloads
+        }
+        if None in parts:
+            gpu_only = "" if len(parts) == 1 else " (only its GPU workloads have one)"
             raise ValueError(
                 f"{at('substrates', index, 'parts')}tenant {tenant.name!r} (isolation "
-                f"{tenant.isolation!r}) is in no part: name it in a part's tenants, or add "
-                f"{tenant.isolation!r} to a part's isolation"
+                f"{tenant.isolation!r}) is in no part{gpu_only}: name it in a part's "
+                f"tenants, or add {tenant.isolation!r} to a part's isolation"
             )
 
 

@@ -205,14 +205,21 @@ class HybridPart(_Model):
         default_factory=list,
         description="tenants of these isolation classes go here, unless named in another part",
     )
+    gpu_workloads: StrictBool = Field(
+        default=False,
+        description="every workload that requests GPUs goes here, whichever part its tenant "
+        "is in (at most one part); its tenant's other workloads stay in the tenant's part",
+    )
 
 
 class Hybrid(_Model):
     """Named parts, each an ordinary substrate, with the tenants assigned to each part.
 
-    Each part gets its own pool of hosts, sized by underlay; racks and zones are shared.
+    Each part gets its own pool of hosts, sized by underlay, or takes its hosts from
+    ``hardware.inventory`` (parts in file order); racks and zones are shared.
     A tenant named in a part's ``tenants`` goes there; any other tenant goes to the first
-    part listing its isolation class; every tenant must land in exactly one part."""
+    part listing its isolation class; every tenant must land in exactly one part. A
+    workload requesting GPUs goes to the part with ``gpu_workloads`` when there is one."""
 
     kind: Literal["hybrid"]
     name: Name | None = Field(default=None, description="label, e.g. regulated-in-vms")
@@ -227,6 +234,19 @@ class Hybrid(_Model):
             if isolation in part.isolation:
                 return i
         return None
+
+    @property
+    def gpu_part(self) -> int | None:
+        """Index of the part taking every GPU workload (None: GPU workloads stay with
+        their tenant)."""
+        return next((i for i, p in enumerate(self.parts) if p.gpu_workloads), None)
+
+    def workload_part(self, tenant: str, isolation: str, gpus: int) -> int | None:
+        """Index of the part a workload of ``tenant`` (class ``isolation``) requesting
+        ``gpus`` GPUs per pod goes to (None: no part)."""
+        if gpus > 0 and self.gpu_part is not None:
+            return self.gpu_part
+        return self.part_of(tenant, isolation)
 
 
 Substrate = Annotated[

@@ -108,7 +108,8 @@ class NodeTable:
 
 @dataclass(frozen=True)
 class PlacementPart:
-    """One part of a hybrid placement: its substrate, tenants and rows of the fleet."""
+    """One part of a hybrid placement: its substrate, tenants and rows of the fleet (a
+    tenant whose GPU workloads go to a ``gpu_workloads`` part is in two parts)."""
 
     name: str
     kind: str  # the part's substrate kind
@@ -116,6 +117,7 @@ class PlacementPart:
     tenants: tuple[int, ...]  # scenario tenant indices
     hosts: tuple[int, int]  # [start, stop) in the hybrid's host table
     nodes: tuple[int, int]  # [start, stop) in the hybrid's node table
+    workloads: tuple[int, ...] = ()  # scenario workload indices (flatten order)
 
 
 @dataclass
@@ -147,9 +149,8 @@ class SubstratePlacement:
     control_planes: list[ControlPlane] = field(default_factory=list)  # how each one ran
     parts: list[PlacementPart] = field(default_factory=list)  # a hybrid's parts (else empty)
 
-    def tenant_kind(self, tenant: int) -> str:
-        """The substrate kind tenant ``tenant`` runs on: its part's in a hybrid."""
-        for part in self.parts:
-            if tenant in part.tenants:
-                return part.kind
-        return self.kind
+    def tenant_kinds(self, tenant: int) -> list[str]:
+        """Every substrate kind tenant ``tenant`` runs on: in a hybrid, each part holding
+        some of its workloads (two for a tenant split by GPU workloads), in part order."""
+        kinds = [part.kind for part in self.parts if tenant in part.tenants]
+        return list(dict.fromkeys(kinds)) or [self.kind]

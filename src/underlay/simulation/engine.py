@@ -114,7 +114,7 @@ from underlay.simulation.measures import (
     Slowdown,
     TenantSums,
 )
-from underlay.simulation.pod_columns import pod_columns, tenant_substrates
+from underlay.simulation.pod_columns import pod_columns, workload_substrates
 from underlay.simulation.pods import PodTable, pod_nodes, pod_table
 from underlay.simulation.results import SubstrateSimulation
 from underlay.simulation.stepper import Stepper
@@ -209,7 +209,9 @@ def _measures(
     """The measures every simulation keeps, set up for ``placement``."""
     t_count = len(scenario.tenants)
     unplaced = np.flatnonzero(node < 0)
-    lost = pod_columns(substrate, defaults, pods, unplaced, tenant_substrates(substrate, placement))
+    lost = pod_columns(
+        substrate, defaults, pods, unplaced, workload_substrates(substrate, placement)
+    )
     sla_target = np.array(
         [t.sla.cpu_satisfaction_percent / 100 for t in scenario.tenants], np.float32
     )

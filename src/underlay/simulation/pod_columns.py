@@ -20,7 +20,7 @@ from underlay.placement.overheads import cpu_tax
 from underlay.placement.result import SubstratePlacement
 from underlay.simulation.pods import PodTable
 
-__all__ = ["PodColumns", "node_load", "pod_columns", "tenant_substrates"]
+__all__ = ["PodColumns", "node_load", "pod_columns", "workload_substrates"]
 
 F32 = NDArray[np.float32]
 F64 = NDArray[np.float64]
@@ -50,15 +50,16 @@ class PodColumns:
     overhead: bool  # the sandbox uses CPU or memory of its own
 
 
-def tenant_substrates(substrate: object, placement: SubstratePlacement) -> list[object] | None:
-    """Each tenant's substrate in a hybrid (its part's); None on any other substrate."""
+def workload_substrates(substrate: object, placement: SubstratePlacement) -> list[object] | None:
+    """Each workload's substrate in a hybrid (its part's: a tenant's GPU workloads may be
+    in another part than the rest); None on any other substrate."""
     if not isinstance(substrate, Hybrid):
         return None
     by_name = {part.name: part.substrate for part in substrate.parts}
-    out: list[object] = [substrate] * (1 + max(c.tenant_index for c in placement.clusters))
+    out: list[object] = [substrate] * len(placement.workloads)
     for part in placement.parts:
-        for t in part.tenants:
-            out[t] = by_name[part.name]
+        for w in part.workloads:
+            out[w] = by_name[part.name]
     return out
 
 
@@ -67,16 +68,16 @@ def pod_columns(
     defaults: Defaults,
     pods: PodTable,
     idx: I64,
-    per_tenant: Sequence[object] | None = None,
+    per_workload: Sequence[object] | None = None,
 ) -> PodColumns:
     """The parameters of pods ``idx`` (canonical indices) on ``substrate``; a hybrid's pods
-    on their tenant's part (``per_tenant[t]``: the substrate of tenant ``t``)."""
+    on their workload's part (``per_workload[w]``: the substrate of workload ``w``)."""
     subs: list[object] = [substrate]
     which = np.zeros(len(idx), np.int64)  # each pod's entry of subs
-    if per_tenant is not None:
-        subs = list({id(s): s for s in per_tenant}.values())
-        code = np.array([next(k for k, s in enumerate(subs) if s is t) for t in per_tenant])
-        which = code[pods.tenant[idx]] if len(code) else which
+    if per_workload is not None:
+        subs = list({id(s): s for s in per_workload}.values())
+        code = np.array([next(k for k, s in enumerate(subs) if s is t) for t in per_workload])
+        which = code[pods.workload[idx]] if len(code) else which
     tax = np.array([[cpu_tax(s, defaults, c) for c in pods.workload_class] for s in subs])
     wid = pods.workload[idx]
     factor = 1.0 / (1.0 - tax[which, wid]) if tax.size else np.ones(len(idx))

@@ -21,7 +21,7 @@ from underlay.placement.result import SubstratePlacement
 from underlay.simulation.blocks import Block, blocks
 from underlay.simulation.contention import Kernels, cpu_on_kernels, evict_memory, share_by_weight
 from underlay.simulation.measures import BlockStep
-from underlay.simulation.pod_columns import PodColumns, node_load, pod_columns, tenant_substrates
+from underlay.simulation.pod_columns import PodColumns, node_load, pod_columns, workload_substrates
 from underlay.simulation.pods import PodTable
 from underlay.simulation.usage import UsageSampler
 
@@ -91,7 +91,7 @@ class Stepper:
         stepper = Stepper(
             order=order,
             col=pod_columns(
-                substrate, defaults, pods, order, tenant_substrates(substrate, placement)
+                substrate, defaults, pods, order, workload_substrates(substrate, placement)
             ),
             cap_cpu=_column(cap_cpu),
             cap_mem=_column(cap_mem),

@@ -7,20 +7,22 @@ as that pure substrate does. The parts' results are then laid end to end into on
 part 1, node, cluster and workload indices are mapped back to the whole scenario's, and
 :attr:`~underlay.placement.result.SubstratePlacement.parts` says which rows are whose.
 
-Modelling assumption (this slice): every part draws hosts from a pool of its own, sized
-by underlay (the scenario has no inventory; the model refuses one); racks are shared,
-each part filling racks round-robin from the first, so the parts' hosts mix in racks.
+Hosts: without ``hardware.inventory`` every part draws hosts from a pool of its own,
+sized by underlay; with one, the parts draw from it in file order, each taking its hosts
+from what the parts before it left (a host is a bare-metal host of one part or a
+hypervisor host of one vm part, never both, never counted twice). Racks are shared, each
+part filling racks round-robin from the first, so the parts' hosts mix in racks.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import NDArray
 
-from underlay.model.scenario import Hybrid, Scenario
+from underlay.model.scenario import Hybrid, InventoryEntry, Scenario
 from underlay.placement.control_planes import ControlPlane
 from underlay.placement.fleet import HostTable
 from underlay.placement.result import (
@@ -31,29 +33,56 @@ from underlay.placement.result import (
 )
 from underlay.placement.substrates.build import flatten
 
-__all__ = ["PlacePart", "part_scenarios", "place_hybrid"]
+__all__ = ["PartCut", "PlacePart", "part_scenarios", "place_hybrid"]
 
 I64 = NDArray[np.int64]
 Peaks = tuple[NDArray[np.float64], NDArray[np.float64]]
 PlacePart = Callable[[Scenario, str, Peaks | None], SubstratePlacement]
 
 
-def part_scenarios(scenario: Scenario, hybrid: Hybrid) -> list[tuple[Scenario, list[int]]]:
-    """Per part: the scenario cut down to the part's tenants and substrate, and the
-    indices (in ``scenario.tenants``) of those tenants."""
+@dataclass(frozen=True)
+class PartCut:
+    """One part's share of the scenario: the scenario cut down to it, and where its
+    tenants, clusters and workloads sit in the whole scenario."""
+
+    scenario: Scenario
+    tenants: list[int]  # scenario tenant indices (a tenant split by GPU: in two parts)
+    clusters: list[int]  # whole-scenario index of each cluster of the cut, in its order
+    workloads: list[int]  # whole-scenario index of each workload of the cut, in its order
+
+
+def part_scenarios(scenario: Scenario, hybrid: Hybrid) -> list[PartCut]:
+    """Per part: the scenario cut down to the part's substrate and the workloads that go
+    there (a tenant's GPU workloads may go to another part than the rest); a tenant's
+    cluster left with no workload in a part is not in that part."""
+    clusters, workloads = flatten(scenario)
+    where = [
+        hybrid.workload_part(
+            scenario.tenants[w.tenant_index].name,
+            scenario.tenants[w.tenant_index].isolation,
+            w.workload.gpu_count,
+        )
+        for w in workloads
+    ]
     out = []
     for pi, part in enumerate(hybrid.parts):
-        tenants = [
-            ti for ti, t in enumerate(scenario.tenants) if hybrid.part_of(t.name, t.isolation) == pi
-        ]
+        kept = [w for w in workloads if where[w.index] == pi]
+        c_index = sorted({w.cluster_index for w in kept})
+        tenants = sorted({clusters[c].tenant_index for c in c_index})
+        cut_tenants = []
+        for ti in tenants:
+            tenant = scenario.tenants[ti]
+            cut_clusters = [
+                c.cluster.model_copy(
+                    update={"workloads": [w.workload for w in kept if w.cluster_index == c.index]}
+                )
+                for c in clusters
+                if c.tenant_index == ti and c.index in c_index
+            ]
+            cut_tenants.append(tenant.model_copy(update={"clusters": cut_clusters}))
         # model_copy keeps the private attributes (base folder, traces already read)
-        cut = scenario.model_copy(
-            update={
-                "tenants": [scenario.tenants[ti] for ti in tenants],
-                "substrates": [part.substrate],
-            }
-        )
-        out.append((cut, tenants))
+        cut = scenario.model_copy(update={"tenants": cut_tenants, "substrates": [part.substrate]})
+        out.append(PartCut(cut, tenants, c_index, [w.index for w in kept]))
     return out
 
 
@@ -66,35 +95,74 @@ def place_hybrid(
 ) -> SubstratePlacement:
     """Place each part of ``hybrid`` with ``place_part(part scenario, part label, peaks)``
     and combine the parts into one fleet placement named ``label``."""
-    _, workloads = flatten(scenario)
-    pieces: list[tuple[SubstratePlacement, list[int], str]] = []
-    for (cut, tenants), part in zip(part_scenarios(scenario, hybrid), hybrid.parts, strict=True):
-        if not tenants:
+    pieces: list[tuple[SubstratePlacement, PartCut, str]] = []
+    left = _Inventory(scenario)
+    for cut, part in zip(part_scenarios(scenario, hybrid), hybrid.parts, strict=True):
+        if not cut.workloads:
             continue
-        chosen = set(tenants)
-        w_index = [w.index for w in workloads if w.tenant_index in chosen]
+        w_index = cut.workloads
         part_peaks = None if peaks is None else (peaks[0][w_index], peaks[1][w_index])
         sub_label = part.substrate.name or part.substrate.kind
-        pieces.append((place_part(cut, sub_label, part_peaks), tenants, part.name))
+        placed = place_part(left.cut(cut.scenario), sub_label, part_peaks)
+        left.take(placed)
+        pieces.append((placed, cut, part.name))
     return _combine(scenario, label, pieces)
+
+
+class _Inventory:
+    """The hosts of ``hardware.inventory`` the parts have not taken yet (parts draw in
+    file order; a host taken by one part, as bare metal or as a hypervisor host, is gone
+    for the next). Without an inventory every part sizes its own pool."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        hardware = scenario.hardware
+        self.names = [m.name for m in hardware.host_models]
+        self.left: list[int] | None = None
+        self.racks = hardware.topology.racks
+        if hardware.inventory is not None:
+            self.left = [0] * len(self.names)
+            for e in hardware.inventory:
+                self.left[self.names.index(e.model)] += e.count
+            # the whole inventory sets the racks, so every part fills the same ones
+            per_rack = hardware.topology.hosts_per_rack
+            self.racks = self.racks or max(1, -(-sum(self.left) // per_rack))
+
+    def cut(self, part: Scenario) -> Scenario:
+        """``part`` with what is left of the inventory as its inventory."""
+        if self.left is None:
+            return part
+        hw = part.hardware
+        entries = [
+            InventoryEntry.model_construct(model=name, count=n)
+            for name, n in zip(self.names, self.left, strict=True)
+            if n > 0
+        ]
+        topology = hw.topology.model_copy(update={"racks": self.racks})
+        return part.model_copy(
+            update={"hardware": hw.model_copy(update={"inventory": entries, "topology": topology})}
+        )
+
+    def take(self, placed: SubstratePlacement) -> None:
+        """Hosts the part ``placed`` opened are no longer left."""
+        if self.left is not None:
+            for m in placed.hosts.model:
+                self.left[m] -= 1
 
 
 def _combine(
     scenario: Scenario,
     label: str,
-    pieces: list[tuple[SubstratePlacement, list[int], str]],
+    pieces: list[tuple[SubstratePlacement, PartCut, str]],
 ) -> SubstratePlacement:
     """The parts laid end to end, their indices mapped to the whole scenario's."""
     all_clusters, all_workloads = flatten(scenario)
     fleet = _Fleet(len(all_workloads))
-    for p, tenants, name in pieces:
-        chosen = set(tenants)
-        c_map = np.array([c.index for c in all_clusters if c.tenant_index in chosen], np.int64)
-        w_map = [w.index for w in all_workloads if w.tenant_index in chosen]
-        fleet.add_part(p, c_map, w_map, PlacementPart(
-            name, p.kind, p.name, tuple(tenants),
+    for p, cut, name in pieces:
+        c_map = np.array(cut.clusters, np.int64)
+        fleet.add_part(p, c_map, cut.workloads, PlacementPart(
+            name, p.kind, p.name, tuple(cut.tenants),
             (len(fleet.hosts), len(fleet.hosts) + len(p.hosts)),
-            (fleet.n_nodes, fleet.n_nodes + len(p.nodes)),
+            (fleet.n_nodes, fleet.n_nodes + len(p.nodes)), tuple(cut.workloads),
         ))  # fmt: skip
     cols = [np.concatenate(a) if a else np.zeros(0, np.int64) for a in fleet.host_columns]
     return SubstratePlacement(
