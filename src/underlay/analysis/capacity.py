@@ -42,7 +42,7 @@ from underlay.analysis.cost import (
     tenant_host_shares,
 )
 from underlay.defaults.catalog import Defaults
-from underlay.model.scenario import Sandboxed, Scenario, Tenant, Vm
+from underlay.model.scenario import Hybrid, Sandboxed, Scenario, Tenant, Vm
 from underlay.placement.gpus import gpu_efficiency, gpu_mode, gpu_share
 from underlay.placement.overheads import cpu_tax
 from underlay.placement.result import (
@@ -100,15 +100,19 @@ def _pod_rows(scenario: Scenario, defaults: Defaults, p: SubstratePlacement) -> 
 
 
 def _overheads(
-    p: SubstratePlacement, vm: Vm | None, worker: NDArray[np.bool_], on_host: NDArray[np.bool_]
+    p: SubstratePlacement,
+    vm: Vm | None,
+    worker: NDArray[np.bool_],
+    on_host: NDArray[np.bool_],
+    hosts: NDArray[np.bool_],
 ) -> dict[str, ResourceTotals]:
     """What the hypervisor, the VMs, the kubelet, DaemonSets, sandboxes and control planes
-    keep (``vm``: the substrate, when it is one)."""
+    keep on ``hosts`` (``vm``: the substrate, when it is one; node masks within them)."""
     nodes = p.nodes
     cp_nodes = nodes.role != WORKER
     overhead: dict[str, ResourceTotals] = {}
     if vm is not None:
-        overhead["hypervisor"] = _sum(p.host_hypervisor_cpu, p.host_hypervisor_mem)
+        overhead["hypervisor"] = _sum(p.host_hypervisor_cpu[hosts], p.host_hypervisor_mem[hosts])
         overhead["vm_memory"] = _sum(np.zeros(1), nodes.vm_overhead_mem[worker])
     overhead["kubelet_reserved"] = _sum(nodes.reserved_cpu[worker], nodes.reserved_mem[worker])
     overhead["system_pods"] = _sum(nodes.system_cpu[worker], nodes.system_mem[worker])
@@ -124,7 +128,7 @@ def _overheads(
     else:
         # Hosts of their own (dedicated machines, hosted pool, management hosts) and the
         # size stacked control planes keep on workers.
-        cp_hosts = np.array(p.hosts.role, np.int64) != WORKER
+        cp_hosts = (np.array(p.hosts.role, np.int64) != WORKER) & hosts
         overhead["control_plane"] = _sum(
             p.host_cpu[cp_hosts], p.host_mem[cp_hosts], p.host_gpus[cp_hosts] * 1000
         ) + _sum(nodes.control_plane_cpu[worker], nodes.control_plane_mem[worker])
@@ -132,9 +136,14 @@ def _overheads(
 
 
 def _stranded(
-    p: SubstratePlacement, vm: Vm | None, worker: NDArray[np.bool_], on_host: NDArray[np.bool_]
+    p: SubstratePlacement,
+    vm: Vm | None,
+    worker: NDArray[np.bool_],
+    on_host: NDArray[np.bool_],
+    hosts: NDArray[np.bool_],
+    kind: str,
 ) -> dict[str, ResourceTotals]:
-    """Capacity left unused, by cause."""
+    """Capacity left unused on ``hosts`` by cause (``kind``: their substrate's kind)."""
     nodes, n_hosts = p.nodes, len(p.hosts)
     stranded: dict[str, ResourceTotals] = {}
     free_cpu = nodes.alloc_cpu - nodes.used_cpu
@@ -150,7 +159,7 @@ def _stranded(
             )
 
     add("max_pods", pods_full)
-    if p.kind == "baremetal-dedicated":
+    if kind == "baremetal-dedicated":
         add("dedicated_hosts", rest)
     elif vm is not None:
         add("vm_shapes", rest)
@@ -171,8 +180,40 @@ def _stranded(
         left_cpu = np.maximum(p.host_cpu - p.host_hypervisor_cpu - fp_cpu, 0)
         left_mem = np.maximum(p.host_mem - p.host_hypervisor_mem - fp_mem, 0)
         left_gpu = np.maximum(p.host_gpus * 1000 - fp_gpu, 0)
-        stranded["host_fragmentation"] = _sum(left_cpu, left_mem, left_gpu)
+        stranded["host_fragmentation"] = _sum(left_cpu[hosts], left_mem[hosts], left_gpu[hosts])
     return stranded
+
+
+def _breakdown(
+    scenario: Scenario, p: SubstratePlacement, worker: NDArray[np.bool_], on_host: NDArray[np.bool_]
+) -> tuple[dict[str, ResourceTotals], dict[str, ResourceTotals]]:
+    """Overheads and stranded capacity by cause; a hybrid's, part by part (each part's
+    hosts and nodes under its own substrate's rules), added up."""
+    substrate = scenario.substrate(p.name)
+    everywhere = np.ones(len(p.hosts), np.bool_)
+    if not p.parts or not isinstance(substrate, Hybrid):
+        vm = substrate if isinstance(substrate, Vm) else None
+        return (
+            _overheads(p, vm, worker, on_host, everywhere),
+            _stranded(p, vm, worker, on_host, everywhere, p.kind),
+        )
+    overhead: dict[str, ResourceTotals] = {}
+    stranded: dict[str, ResourceTotals] = {}
+    by_name = {part.name: part.substrate for part in substrate.parts}
+    index = np.arange(len(p.nodes))
+    host_index = np.arange(len(p.hosts))
+    for part in p.parts:
+        mine = (index >= part.nodes[0]) & (index < part.nodes[1])
+        hosts = (host_index >= part.hosts[0]) & (host_index < part.hosts[1])
+        part_substrate = by_name[part.name]
+        vm = part_substrate if isinstance(part_substrate, Vm) else None
+        for out, got in (
+            (overhead, _overheads(p, vm, worker & mine, on_host & mine, hosts)),
+            (stranded, _stranded(p, vm, worker & mine, on_host & mine, hosts, part.kind)),
+        ):
+            for cause, amount in got.items():
+                out[cause] = out.get(cause, ResourceTotals()) + amount
+    return overhead, stranded
 
 
 def _versions_per_host(p: SubstratePlacement) -> I64:
@@ -392,7 +433,7 @@ def analyse_capacity(
     worker = (nodes.role == WORKER) & on_host
     rows = _pod_rows(scenario, defaults, p)
     allocated = _sum(rows.cpu, rows.mem, rows.gpu)
-    overhead = _overheads(p, vm, worker, on_host)
+    overhead, stranded = _breakdown(scenario, p, worker, on_host)
 
     burst_room = _burst_room(p, worker, allocated, overhead)
 
@@ -430,7 +471,7 @@ def analyse_capacity(
         allocated=allocated,
         burst_room=burst_room,
         overhead=overhead,
-        stranded=_stranded(p, vm, worker, on_host),
+        stranded=stranded,
         versions_per_host_max=int(versions_per_host.max()) if n_hosts else 0,
         versions_per_host_mean=float(versions_per_host.mean()) if n_hosts else 0.0,
         tenants_per_kernel_max=tenants_per_kernel_max,
