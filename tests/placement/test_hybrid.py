@@ -23,10 +23,14 @@ def _hybrid(parts: list[dict[str, Any]], name: str = "mixed") -> dict[str, Any]:
     return {"kind": "hybrid", "name": name, "parts": parts}
 
 
-def _two_tenants() -> Scenario:
-    """web (internal) on shared bare metal, bank (regulated) in VMs, four racks."""
+def two_tenants(inventory: list[dict[str, Any]] | None = None) -> Scenario:
+    """web (internal) on shared bare metal, bank (regulated) in VMs, four racks; the
+    fleet sized by underlay, or drawn from ``inventory`` (test_hybrid_inventory)."""
+    hardware: dict[str, Any] = {"topology": {"racks": 4}}
+    if inventory is not None:
+        hardware["inventory"] = inventory
     return make_scenario(
-        hardware={"topology": {"racks": 4}},
+        hardware=hardware,
         substrates=[
             _hybrid(
                 [
@@ -73,7 +77,7 @@ def test_two_tenant_hybrid_hosts_by_hand() -> None:
     # control plane is 3 VMs of 4 vCPUs / 15 GiB (27 nodes: the 11-100 row), one per host
     # on 3 of those hosts: 48 + 4 = 52 ≤ 60.76 cores; memory 3 × 33180 + 15641 MiB of
     # 262144 - 8192 = 253952. So still 9 hosts. The hybrid: 7 + 9 = 16 hosts.
-    p = place(_two_tenants(), "mixed")
+    p = place(two_tenants(), "mixed")
     assert p.kind == "hybrid"
     assert [(part.name, part.kind, part.tenants) for part in p.parts] == [
         ("shared", "baremetal-shared", (0,)),
@@ -102,7 +106,7 @@ def test_two_tenant_hybrid_hosts_by_hand() -> None:
 def test_hybrid_indices_point_into_the_whole_scenario() -> None:
     # bank's cluster is cluster 1 of the scenario (cluster 0 in its part): its VMs, its
     # control plane and the hosts it owns say 1.
-    p = place(_two_tenants(), "mixed")
+    p = place(two_tenants(), "mixed")
     assert {c.cluster for c in p.control_planes} == {-1, 1}
     assert set(p.nodes.cluster[p.nodes.is_vm].tolist()) == {1}
     vm_hosts = np.unique(p.nodes.host[p.nodes.is_vm])

@@ -6,11 +6,10 @@ shared bare metal, bank in 16-vCPU VMs), which sized alone takes 7 + 9 = 16 host
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_hybrid import two_tenants
 
 from factories import make_host_model, make_scenario, make_tenant, make_workload, place
 from properties import examples
@@ -21,59 +20,17 @@ STD = make_host_model("std")
 BIG = make_host_model("big", cores=128, memory="512Gi")
 
 
-def _two_tenants(inventory: list[dict[str, Any]] | None) -> Scenario:
-    hardware: dict[str, Any] = {"topology": {"racks": 4}}
-    if inventory is not None:
-        hardware["inventory"] = inventory
-    return make_scenario(
-        hardware=hardware,
-        substrates=[
-            {
-                "kind": "hybrid",
-                "name": "mixed",
-                "parts": [
-                    {
-                        "name": "shared",
-                        "substrate": {"kind": "baremetal-shared", "control_plane": "dedicated"},
-                        "tenants": ["web"],
-                    },
-                    {
-                        "name": "vms",
-                        "substrate": {
-                            "kind": "vm",
-                            "sizing": "requests",
-                            "shapes": [{"name": "m", "vcpus": 16, "memory": "32Gi"}],
-                        },
-                        "isolation": ["regulated"],
-                    },
-                ],
-            }
-        ],
-        tenants=[
-            make_tenant(
-                "web", workloads=[make_workload("api", replicas=20, cpu="10", memory="8Gi")]
-            ),
-            make_tenant(
-                "bank",
-                isolation="regulated",
-                control_plane="dedicated",
-                workloads=[make_workload("ledger", replicas=400, cpu="1", memory="1Gi")],
-            ),
-        ],
-    )
-
-
 def test_an_inventory_as_large_as_the_sized_fleet_gives_the_same_fleet() -> None:
     # 16 std hosts owned: the shared part takes 7 (4 workers, 3 control-plane machines),
     # the vm part the 9 left, exactly as when sized; nothing is idle.
-    sized = place(_two_tenants(None), "mixed")
-    owned = place(_two_tenants([{"model": "std", "count": 16}]), "mixed")
+    sized = place(two_tenants(None), "mixed")
+    owned = place(two_tenants([{"model": "std", "count": 16}]), "mixed")
     assert [q.hosts for q in owned.parts] == [q.hosts for q in sized.parts] == [(0, 7), (7, 16)]
     assert owned.placed.tolist() == [20, 400] and not owned.unplaced
     assert not owned.sizing
-    assert idle_inventory(_two_tenants([{"model": "std", "count": 16}]), owned).tolist() == [0]
+    assert idle_inventory(two_tenants([{"model": "std", "count": 16}]), owned).tolist() == [0]
     # 20 owned: the same 16 opened, 20 - 16 = 4 left idle (counted once, for the fleet)
-    sc = _two_tenants([{"model": "std", "count": 20}])
+    sc = two_tenants([{"model": "std", "count": 20}])
     assert idle_inventory(sc, place(sc, "mixed")).tolist() == [4]
 
 
@@ -81,7 +38,7 @@ def test_the_second_part_gets_only_what_the_first_left() -> None:
     # 12 owned: the shared part (first in the file) takes its 7, the vm part at most the
     # 12 - 7 = 5 left; 5 hosts hold at most 5 × 3 = 15 VMs of 15 one-core pods = 225 pods,
     # so some of bank's 400 pods stay unplaced; web places all 20.
-    p = place(_two_tenants([{"model": "std", "count": 12}]), "mixed")
+    p = place(two_tenants([{"model": "std", "count": 12}]), "mixed")
     shared, vms = p.parts
     assert shared.hosts == (0, 7)
     assert vms.hosts[1] - vms.hosts[0] <= 5
