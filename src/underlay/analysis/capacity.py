@@ -42,7 +42,7 @@ from underlay.analysis.cost import (
     tenant_host_shares,
 )
 from underlay.defaults.catalog import Defaults
-from underlay.model.scenario import Hybrid, Sandboxed, Scenario, Tenant, Vm
+from underlay.model.scenario import Hybrid, Sandboxed, Scenario, Substrate, Tenant, Vm
 from underlay.placement.gpus import gpu_efficiency, gpu_mode, gpu_share
 from underlay.placement.overheads import cpu_tax
 from underlay.placement.result import (
@@ -185,11 +185,13 @@ def _stranded(
 
 
 def _breakdown(
-    scenario: Scenario, p: SubstratePlacement, worker: NDArray[np.bool_], on_host: NDArray[np.bool_]
+    substrate: Substrate,
+    p: SubstratePlacement,
+    worker: NDArray[np.bool_],
+    on_host: NDArray[np.bool_],
 ) -> tuple[dict[str, ResourceTotals], dict[str, ResourceTotals]]:
     """Overheads and stranded capacity by cause; a hybrid's, part by part (each part's
     hosts and nodes under its own substrate's rules), added up."""
-    substrate = scenario.substrate(p.name)
     everywhere = np.ones(len(p.hosts), np.bool_)
     if not p.parts or not isinstance(substrate, Hybrid):
         vm = substrate if isinstance(substrate, Vm) else None
@@ -433,7 +435,7 @@ def analyse_capacity(
     worker = (nodes.role == WORKER) & on_host
     rows = _pod_rows(scenario, defaults, p)
     allocated = _sum(rows.cpu, rows.mem, rows.gpu)
-    overhead, stranded = _breakdown(scenario, p, worker, on_host)
+    overhead, stranded = _breakdown(substrate, p, worker, on_host)
 
     burst_room = _burst_room(p, worker, allocated, overhead)
 

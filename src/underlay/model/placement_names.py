@@ -14,9 +14,10 @@ checks them against its registry, not against this list.
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Final
+
+from underlay.model.fields import _did_you_mean
 
 __all__ = [
     "PLUGINS",
@@ -73,19 +74,16 @@ def check_plugin_args(name: str, given: Mapping[str, float]) -> None:
     """ValueError naming an unknown plugin, one that takes no arguments, an unknown
     argument or a value out of its range."""
     if name not in PLUGINS:
-        raise ValueError(f"unknown plugin {name!r}{_hint(name, PLUGINS)}")
+        raise ValueError(f"unknown plugin {name!r}{_did_you_mean(name, list(PLUGINS))}")
     known = PLUGIN_ARGUMENTS.get(name)
     if known is None:
         raise ValueError(f"plugin {name!r} takes no arguments")
     for key, value in given.items():
         if key not in known:
             listed = ", ".join(known)
-            raise ValueError(f"unknown argument {key!r}{_hint(key, known)} (known: {listed})")
+            raise ValueError(
+                f"unknown argument {key!r}{_did_you_mean(key, list(known))} (known: {listed})"
+            )
         low, high = known[key]
         if not low <= value <= high:
             raise ValueError(f"{key} must be {low:g} to {high:g} (got {value:g})")
-
-
-def _hint(name: str, known: Iterable[str]) -> str:
-    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else ""

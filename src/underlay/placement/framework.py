@@ -10,7 +10,6 @@ a group of identical pods (the replicas of one workload), so one call places the
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
@@ -18,6 +17,7 @@ from typing import Any, Literal, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
+from underlay.model.fields import _did_you_mean
 from underlay.placement.pool import NodePool
 
 __all__ = [
@@ -188,7 +188,7 @@ class Registry:
         if name not in self._queue_sorts:
             known = sorted(self._queue_sorts)
             raise KeyError(
-                f"unknown queue-sort plugin {name!r}{_hint(name, known)} (known: {', '.join(known)})"
+                f"unknown queue-sort plugin {name!r}{_did_you_mean(name, known)} (known: {', '.join(known)})"
             )
         return self._queue_sorts[name]
 
@@ -225,7 +225,9 @@ class Registry:
             elif name in out._scores:
                 table = out._scores
             else:
-                raise ValueError(f"unknown plugin {name!r}{_hint(name, self.plugin_names())}")
+                raise ValueError(
+                    f"unknown plugin {name!r}{_did_you_mean(name, self.plugin_names())}"
+                )
             with_args = getattr(table[name], "with_args", None)
             if with_args is None:
                 raise ValueError(f"plugin {name!r} takes no arguments")
@@ -262,7 +264,7 @@ class Registry:
         if strategy not in self._profiles:
             known = self.profile_names()
             raise KeyError(
-                f"unknown strategy {strategy!r}{_hint(strategy, known)} (known: {', '.join(known)})"
+                f"unknown strategy {strategy!r}{_did_you_mean(strategy, known)} (known: {', '.join(known)})"
             )
         base = self._profiles[strategy]
         self.queue_sort(base.queue_sort)
@@ -270,16 +272,11 @@ class Registry:
             if name not in self._scores:
                 known = self.score_names()
                 raise KeyError(
-                    f"unknown score plugin {name!r}{_hint(name, known)} (known: {', '.join(known)})"
+                    f"unknown score plugin {name!r}{_did_you_mean(name, known)} (known: {', '.join(known)})"
                 )
         if not weights:
             return base
         return replace(base, weights={**base.weights, **weights})
-
-
-def _hint(name: str, known: list[str]) -> str:
-    match = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
-    return f"; did you mean {match[0]!r}?" if match else ""
 
 
 @dataclass(frozen=True)
