@@ -267,6 +267,16 @@ class Scenario(_Model):
         self._traces = traces
         return self
 
+    def with_hybrid(self, hybrid: Hybrid) -> Scenario:
+        """This scenario with ``hybrid`` added as its last substrate, checked as the loader
+        checks one (ValueError saying what is wrong); its folder and traces kept."""
+        labels = self.substrate_labels
+        if (hybrid.name or hybrid.kind) in labels:
+            raise ValueError(f"substrate {hybrid.name or hybrid.kind!r} is already in the scenario")
+        _check_hybrid(self, hybrid, len(self.substrates))
+        # model_copy keeps the private attributes (base folder, traces already read)
+        return self.model_copy(update={"substrates": [*self.substrates, hybrid]})
+
     def substrate(
         self, label: str
     ) -> BaremetalDedicated | BaremetalShared | Vm | Sandboxed | Hybrid:
