@@ -332,49 +332,33 @@ def _check_hybrid(scenario: Scenario, hybrid: Hybrid, index: int) -> None:
             f"{hybrid.parts[gpu[0]].name!r} takes the GPU workloads already: one part at most"
         )
     _check_part_workloads(scenario, hybrid, index)
+    named = any(part.workloads for part in hybrid.parts)
     for tenant in scenario.tenants:
-        parts = {
-            hybrid.workload_part(
-                tenant.name, tenant.isolation, w.gpu_count, f"{tenant.name}/{c.name}/{w.name}"
+        where = [
+            (
+                w.name,
+                hybrid.workload_part(
+                    tenant.name,
+                    tenant.isolation,
+                    w.gpu_count,
+                    f"{tenant.name}/{c.name}/{w.name}" if named else None,
+                ),
             )
             for c in tenant.clusters
             for w in c.workloads
-        }
-        if None in parts:
-            gpu_only = "" if len(parts) == 1 else " (only some of its workloads have one)"
+        ]
+        missing = list(dict.fromkeys(name for name, part in where if part is None))
+        if missing:
+            some = (
+                ""
+                if len(missing) == len(where)
+                else f" (its workloads {', '.join(missing)} have none)"
+            )
             raise ValueError(
                 f"{at('substrates', index, 'parts')}tenant {tenant.name!r} (isolation "
-                f"{tenant.isolation!r}) is in no part{gpu_only}: name it in a part's "
+                f"{tenant.isolation!r}) is in no part{some}: name it in a part's "
                 f"tenants, or add {tenant.isolation!r} to a part's isolation"
             )
-
-
-def _check_part_workloads(scenario: Scenario, hybrid: Hybrid, index: int) -> None:
-    """Every ``tenant/cluster/workload`` a part names exists and is named by one part."""
-    if not any(part.workloads for part in hybrid.parts):
-        return
-    keys = [
-        f"{t.name}/{c.name}/{w.name}"
-        for t in scenario.tenants
-        for c in t.clusters
-        for w in c.workloads
-    ]
-    known = set(keys)
-    seen: dict[str, str] = {}
-    for pi, part in enumerate(hybrid.parts):
-        for i, key in enumerate(part.workloads):
-            where = at("substrates", index, "parts", pi, "workloads", i)
-            if key not in known:
-                raise ValueError(
-                    f"{where}no workload is called {key!r}{_did_you_mean(key, keys)} (write "
-                    "tenant/cluster/workload)"
-                )
-            if key in seen:
-                raise ValueError(
-                    f"{where}workload {key!r} is already in part {seen[key]!r}: a workload "
-                    "runs in one part"
-                )
-            seen[key] = part.name
 
 
 SCHEMA_ID = "urn:underlay:scenario"
