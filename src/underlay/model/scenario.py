@@ -361,6 +361,34 @@ def _check_hybrid(scenario: Scenario, hybrid: Hybrid, index: int) -> None:
             )
 
 
+def _check_part_workloads(scenario: Scenario, hybrid: Hybrid, index: int) -> None:
+    """Every ``tenant/cluster/workload`` a part names exists and is named by one part."""
+    if not any(part.workloads for part in hybrid.parts):
+        return
+    keys = [
+        f"{t.name}/{c.name}/{w.name}"
+        for t in scenario.tenants
+        for c in t.clusters
+        for w in c.workloads
+    ]
+    known = set(keys)
+    seen: dict[str, str] = {}
+    for pi, part in enumerate(hybrid.parts):
+        for i, key in enumerate(part.workloads):
+            where = at("substrates", index, "parts", pi, "workloads", i)
+            if key not in known:
+                raise ValueError(
+                    f"{where}no workload is called {key!r}{_did_you_mean(key, keys)} (write "
+                    "tenant/cluster/workload)"
+                )
+            if key in seen:
+                raise ValueError(
+                    f"{where}workload {key!r} is already in part {seen[key]!r}: a workload "
+                    "runs in one part"
+                )
+            seen[key] = part.name
+
+
 SCHEMA_ID = "urn:underlay:scenario"
 
 
