@@ -199,6 +199,8 @@ class SubstrateFailures:
     hardware_share: float = 0.0  # the setting: a host failure is hardware with this chance
     host_failures_hardware_share: float = 0.0  # hardware in the trials (all hosts)
     notes: list[str] = field(default_factory=list)
+    # a hybrid's recovery_hours by part name; recovery_hours is then its slowest part's
+    recovery_hours_by_part: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 def _settings(scenario: Scenario, trials: int | None, seed: int | None) -> tuple[int, int]:
@@ -378,6 +380,7 @@ def analyse_failures(
             "zone": rates.zone_rate,
         },
         recovery_hours=costs.recovery_hours,
+        recovery_hours_by_part=costs.recovery_hours_by_part,
         tenants_touched_mean=float(touched.mean()) if len(touched) else 0.0,
         tenants_touched_max=int(touched.max()) if len(touched) else 0,
         tenants_touched_hosts={int(v): int(c) for v, c in zip(values, counts, strict=True)},
