@@ -41,10 +41,11 @@ METAL_RACK = 3 + 6 / 60  # 3.1 h
 VM_PART = {"kind": "vm", "sizing": "requests"}
 
 
-def _tenants(b_replicas: int) -> list[dict[str, Any]]:
+def _tenants(b_replicas: int, a: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     spread = {"anti_affinity": "host"}
+    a = a or [make_workload("w", replicas=2, cpu="8", memory="8Gi")]
     return [
-        make_tenant("a", workloads=[make_workload("w", replicas=2, cpu="8", memory="8Gi")]),
+        make_tenant("a", workloads=a),
         make_tenant(
             "b",
             workloads=[
@@ -54,12 +55,13 @@ def _tenants(b_replicas: int) -> list[dict[str, Any]]:
     ]
 
 
-def fleet(b_replicas: int = 2) -> Scenario:
-    """The two-part hybrid ``mix`` on 8 owned std hosts (module docstring)."""
+def fleet(b_replicas: int = 2, a: list[dict[str, Any]] | None = None, owned: int = 8) -> Scenario:
+    """The two-part hybrid ``mix`` on ``owned`` std hosts (module docstring), tenant a's
+    workloads ``a`` (two 8-core pods by default)."""
     return make_scenario(
         hardware={
             "host_models": [make_host_model()],
-            "inventory": [{"model": "std", "count": 8}],
+            "inventory": [{"model": "std", "count": owned}],
             "topology": {"racks": 2},
         },
         substrates=[
@@ -77,7 +79,7 @@ def fleet(b_replicas: int = 2) -> Scenario:
             }
         ],
         overrides=OVERRIDES,
-        tenants=_tenants(b_replicas),
+        tenants=_tenants(b_replicas, a),
     )
 
 
@@ -184,7 +186,7 @@ def _as_one_part(sc: Scenario, label: str, empty_part: bool) -> Scenario:
     an empty bare-metal part when ``empty_part``)."""
     sub = sc.substrate(label)
     parts: list[dict[str, Any]] = [
-        {"name": "vms", "substrate": sub, "tenants": [t.name for t in sc.tenants]}
+        {"name": "one", "substrate": sub, "tenants": [t.name for t in sc.tenants]}
     ]
     if empty_part:
         parts.insert(0, {"name": "metal", "substrate": {"kind": "baremetal-shared"}})
@@ -216,7 +218,7 @@ def test_every_tenant_in_the_vm_part_equals_the_pure_vm_substrate_bit_for_bit(
     d = load_defaults(sc.overrides)
     pure = analyse_failures(sc, d, place(sc, "vm"), trials=300, seed=7)
     hybrid = analyse_failures(sc, d, place(sc, "all"), trials=300, seed=7)
-    assert hybrid.kind == "hybrid" and list(hybrid.recovery_hours_by_part)[-1] == "vms"
+    assert hybrid.kind == "hybrid" and list(hybrid.recovery_hours_by_part)[-1] == "one"
     assert _figures(hybrid) == _figures(pure)
 
 
@@ -229,3 +231,56 @@ def test_the_saas_example_in_one_vm_part_equals_its_vm_substrate_bit_for_bit() -
     pure = analyse_failures(sc, d, place(sc, "vm-by-requests", d), trials=200, seed=3)
     hybrid = analyse_failures(sc, d, place(sc, "all", d), trials=200, seed=3)
     assert pure.tenants and _figures(hybrid) == _figures(pure)
+
+
+@pytest.mark.parametrize("kind", ["baremetal-shared", "baremetal-dedicated", "sandboxed"])
+def test_every_tenant_in_one_bare_metal_part_equals_that_substrate_bit_for_bit(kind: str) -> None:
+    # The other parts keep their own rules: a part holding every tenant restarts its pods
+    # exactly as its substrate alone does (a dedicated part's within their cluster).
+    base = make_scenario(
+        hardware={"host_models": [make_host_model()], "topology": {"racks": 3, "zones": 2}},
+        substrates=[{"kind": kind}],
+        overrides=OVERRIDES,
+        tenants=[
+            *_tenants(3),
+            make_tenant(
+                "c",
+                workloads=[
+                    make_workload("s", replicas=5, cpu="6", spread={"spread_racks": True}),
+                    make_workload("x", replicas=40, cpu="1"),
+                ],
+            ),
+        ],
+    )
+    sc = _as_one_part(base, kind, empty_part=False)
+    d = load_defaults(sc.overrides)
+    pure = analyse_failures(sc, d, place(sc, kind), trials=300, seed=11)
+    hybrid = analyse_failures(sc, d, place(sc, "all"), trials=300, seed=11)
+    assert sum(t.pods for t in pure.tenants) == 2 + 3 + 45
+    assert _figures(hybrid) == _figures(pure)
+
+
+def test_a_bare_metal_parts_pods_restart_on_its_other_worker_without_a_vm_replace() -> None:
+    # a: two 40-core pods (p, q) that cannot share a 64-core worker (63.37 allocatable),
+    # so the metal part opens workers 3 and 4 (after its three control-plane hosts), and a
+    # 4-core pod s beside one of them. That worker's failure: s restarts on the other
+    # worker (23.37 cores free) in detection + pod start = 0.2 h; its 40-core pod finds
+    # no room and waits for the reboot, 1.0 h (no VM replace on bare metal either way).
+    sc = fleet(
+        a=[
+            make_workload("p", cpu="40", memory="8Gi"),
+            make_workload("q", cpu="40", memory="8Gi"),
+            make_workload("s", cpu="4", memory="8Gi"),
+        ],
+        owned=9,
+    )
+    p = place(sc, "mix")
+    assert [q.hosts for q in p.parts] == [(0, 5), (5, 8)]
+    (s_host,) = p.nodes.host[p.pod_nodes[2]].tolist()
+    assert s_host in (3, 4)
+    costs = failure_costs(sc, load_defaults(sc.overrides), p)
+    other = 7 - s_host
+    assert costs.host_cost["software"].toarray()[[s_host, other], 0] == pytest.approx(
+        [METAL_RESTART + METAL_SOFTWARE, METAL_SOFTWARE]
+    )
+    assert costs.restart.toarray()[[s_host, other], 0].tolist() == [1, 0]
