@@ -44,6 +44,9 @@ The model, for one substrate's placement (every figure is a default with its sou
   - the same pool: ``baremetal-dedicated``, the other worker hosts of the pod's own
     cluster; ``baremetal-shared`` and ``sandboxed``, the shared cluster's worker hosts;
     ``vm``, every hypervisor host, the failed host's *VMs* being what restart;
+    a ``hybrid``, each part by its own substrate's rule within the part (a vm part's VMs
+    on its own hypervisor hosts; a dedicated part's pods in their cluster; never on
+    another part's hosts: :mod:`~underlay.analysis.failure_parts`);
   - a GPU pod (GPU VM) only on a host with GPUs of a model placement allows it (the
     models its workload names, narrowed by its GPU memory and by MIG), needing the share
     placement gave it (a MIG profile, Kata's whole GPUs);
@@ -77,6 +80,9 @@ The model, for one substrate's placement (every figure is a default with its sou
   that cannot waits for its host: detection + reboot (software fault) or repair
   (hardware fault) + [VM replace] + pod start, or, in a rack (zone) failure, the rack
   (zone) repair + [VM replace] + pod start. A unit comes back at the earlier of the two.
+  On a hybrid each unit takes its own part's times (a vm part's hypervisor's VM replace,
+  none for its bare-metal parts); ``recovery_hours`` shows the slowest part's, and
+  ``recovery_hours_by_part`` each part's.
   Control-plane machines carry no tenant pods: their failures cost no pod-hours here (a
   control plane has three replicas); on ``vm`` their VMs still take room to restart.
 - **Vectorised.** One failure of each host costs each tenant pod-hours (a sparse
@@ -104,7 +110,8 @@ The model, for one substrate's placement (every figure is a default with its sou
 
 The parts, one module each: the random draws (:mod:`~underlay.analysis.failure_draws`),
 free capacity and the groups that restart under one rule
-(:mod:`~underlay.analysis.failure_groups`), where they restart
+(:mod:`~underlay.analysis.failure_groups`; a hybrid's, part by part, and each part's
+recovery times: :mod:`~underlay.analysis.failure_parts`), where they restart
 (:mod:`~underlay.analysis.failure_restarts`), what one failure of each domain costs
 (:mod:`~underlay.analysis.failure_costs`); this module runs the Monte Carlo
 (:mod:`~underlay.analysis.failure_trials`) and sums it up.
