@@ -21,9 +21,12 @@ from typing import Any
 
 import numpy as np
 import pytest
-from test_failures import HAND, HOST, RACK, ZONE, make_scenario, make_tenant
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_failures import HAND, HOST, RACK, ZONE, make_scenario, make_tenant, ruled_fleets
 
 from factories import deep_merge, make_host_model, make_workload, place
+from properties import examples
 from underlay.analysis.failures import SubstrateFailures, analyse_failures, failure_costs
 from underlay.defaults.catalog import load_defaults
 from underlay.model.loading import load_scenario
@@ -284,3 +287,28 @@ def test_a_bare_metal_parts_pods_restart_on_its_other_worker_without_a_vm_replac
         [METAL_RESTART + METAL_SOFTWARE, METAL_SOFTWARE]
     )
     assert costs.restart.toarray()[[s_host, other], 0].tolist() == [1, 0]
+
+
+@st.composite
+def one_part_fleets(draw: st.DrawFn) -> tuple[Scenario, str, bool]:
+    """test_failures' fleets with every rule (and GPU models), on any substrate but a
+    hybrid, and whether the hybrid has an empty bare-metal part first."""
+    sc, _ = draw(ruled_fleets())
+    kind = draw(st.sampled_from(["vm", "baremetal-dedicated", "baremetal-shared", "sandboxed"]))
+    sub = {"kind": kind, **({"sizing": "requests"} if kind == "vm" else {})}
+    data = {"kind": "hybrid", "parts": [{"name": "p", "substrate": sub}]}  # validated as a part
+    sc = sc.model_copy(update={"substrates": [Hybrid.model_validate(data).parts[0].substrate]})
+    return sc, kind, draw(st.booleans())
+
+
+@settings(max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(one_part_fleets())
+def test_a_part_holding_every_tenant_fails_as_its_substrate_alone(
+    case: tuple[Scenario, str, bool],
+) -> None:
+    base, kind, empty_part = case
+    sc = _as_one_part(base, kind, empty_part)
+    d = load_defaults(sc.overrides)
+    pure = analyse_failures(sc, d, place(sc, kind, d), trials=50, seed=5)
+    hybrid = analyse_failures(sc, d, place(sc, "all", d), trials=50, seed=5)
+    assert _figures(hybrid) == _figures(pure)
