@@ -20,7 +20,12 @@ from underlay.analysis.failure_groups import (
     model_table,
     sum_rows,
 )
-from underlay.analysis.failure_parts import dense_pools, fleet_groups, recovery_by_group
+from underlay.analysis.failure_parts import (
+    Recovery,
+    dense_pools,
+    fleet_groups,
+    recovery_by_group,
+)
 from underlay.analysis.failure_restarts import Restarts, Room, cut
 from underlay.defaults.catalog import Defaults
 from underlay.errors import ScenarioError
@@ -96,9 +101,7 @@ class _Model:
     load: I64
     free: I64
     spare: I64
-    hours: dict[str, float]  # the placement's recovery hours (a hybrid: its slowest part's)
-    hours_by_part: dict[str, dict[str, float]]  # a hybrid's, by part name
-    group_hours: dict[str, F64]  # per group: its part's recovery hours
+    recovery: Recovery  # recovery hours: the placement's, each part's, each group's
 
 
 def _restart_model(scenario: Scenario, defaults: Defaults, p: SubstratePlacement) -> _Model:
@@ -112,7 +115,6 @@ def _restart_model(scenario: Scenario, defaults: Defaults, p: SubstratePlacement
     gr, part_of = fleet_groups(scenario, defaults, p, footprint, sets)
     if p.parts:
         pool, gr = dense_pools(pool, gr)
-    hours, by_part, group_hours = recovery_by_group(scenario, defaults, p, part_of)
     allowed = model_table(scenario, sets)
     host_model = np.asarray(p.hosts.model, np.int64)
     n_g = len(gr.need)
@@ -130,6 +132,7 @@ def _restart_model(scenario: Scenario, defaults: Defaults, p: SubstratePlacement
     zone_of_rack = np.arange(max(racks, 1), dtype=np.int64) % zones
     room = Room(keys, pool, free, rack, zone_of_rack, host_model, allowed)
     rs = Restarts(gr, room, rack)
+    recovery = recovery_by_group(scenario, defaults, p, part_of)
     return _Model(
         gr,
         rs,
@@ -144,9 +147,7 @@ def _restart_model(scenario: Scenario, defaults: Defaults, p: SubstratePlacement
         load,
         free,
         spare,
-        hours,
-        by_part,
-        group_hours,
+        recovery,
     )
 
 
@@ -209,7 +210,7 @@ class _Domains:
         t = gr.tenant[g]
         has = t >= 0
         cell = d[has] * n_t + t[has]
-        hours = m.group_hours
+        hours = m.recovery.by_group
         cost = _per_pair_cost(pods, back_d, hours["restart"][g], hours[wait][g])
         matrix_d = np.bincount(cell, cost[has], n_dom * n_t).reshape(n_dom, n_t).astype(np.float64)
         moved = np.bincount(cell, back_d[has], n_dom * n_t).reshape(n_dom, n_t).astype(np.float64)
@@ -295,7 +296,7 @@ def failure_costs(scenario: Scenario, defaults: Defaults, p: SubstratePlacement)
     pods_m = matrix(gr.pods)
     pods_m.eliminate_zeros()
     restart_m = matrix(restarted)
-    hours = {k: v[gr.g] for k, v in m.group_hours.items()}  # per (group, host) pair
+    hours = {k: v[gr.g] for k, v in m.recovery.by_group.items()}  # per (group, host) pair
     host_cost = {
         kind: matrix(
             _per_pair_cost(gr.pods, restarted, hours["restart"], hours[f"host_{kind}_wait"])
@@ -331,8 +332,8 @@ def failure_costs(scenario: Scenario, defaults: Defaults, p: SubstratePlacement)
         zone_restart=zone_restart,
         host_fits=host_fits,
         stranded_by=stranded_by,
-        recovery_hours=m.hours,
-        recovery_hours_by_part=m.hours_by_part,
+        recovery_hours=m.recovery.hours,
+        recovery_hours_by_part=m.recovery.by_part,
         hardware_share=defaults.failures.hardware_share,
         rack_groups_with_pods=rack_groups,
         rack_groups_fitting=rack_fitting,

@@ -14,7 +14,7 @@ bit for bit).
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -24,7 +24,7 @@ from underlay.defaults.catalog import Defaults
 from underlay.model.scenario import Scenario, Vm
 from underlay.placement.result import SubstratePlacement
 
-__all__ = ["HOUR_KEYS", "dense_pools", "fleet_groups", "recovery", "recovery_by_group"]
+__all__ = ["HOUR_KEYS", "Recovery", "dense_pools", "fleet_groups", "recovery", "recovery_by_group"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -38,6 +38,16 @@ HOUR_KEYS = (
     "rack_wait",
     "zone_wait",
 )
+
+
+class Recovery(NamedTuple):
+    """Recovery hours (keyed as :data:`HOUR_KEYS`): of the placement (a hybrid: its
+    slowest part's, of the parts with hosts), of each part by name (a hybrid's only),
+    and of each group of units (its part's)."""
+
+    hours: dict[str, float]
+    by_part: dict[str, dict[str, float]]
+    by_group: dict[str, F64]
 
 
 def recovery(defaults: Defaults, substrate: object) -> dict[str, float]:
@@ -123,18 +133,18 @@ def dense_pools(host_pool: I64, gr: Groups) -> tuple[I64, Groups]:
 
 def recovery_by_group(
     scenario: Scenario, defaults: Defaults, p: SubstratePlacement, part_of: I64
-) -> tuple[dict[str, float], dict[str, dict[str, float]], dict[str, F64]]:
-    """The recovery hours of the placement (on a hybrid: the slowest part's, of the parts
-    with hosts), of each part by name (a hybrid's only), and of each group (its part's)."""
+) -> Recovery:
+    """The recovery hours of placement ``p``, of its parts and of its groups, each group
+    in part ``part_of`` (see :class:`Recovery`)."""
     subs = part_substrates(scenario, p)
     if not subs:
         hours = recovery(defaults, scenario.substrate(p.name))
-        return hours, {}, {k: np.full(len(part_of), v) for k, v in hours.items()}
+        return Recovery(hours, {}, {k: np.full(len(part_of), v) for k, v in hours.items()})
     by_part = [recovery(defaults, sub) for sub in subs]
     opened = [h for h, part in zip(by_part, p.parts, strict=True) if part.hosts[1] > part.hosts[0]]
     top = {k: max(h[k] for h in opened or by_part) for k in HOUR_KEYS}
     table = {k: np.array([h[k] for h in by_part], np.float64) for k in HOUR_KEYS}
-    return (
+    return Recovery(
         top,
         {part.name: h for part, h in zip(p.parts, by_part, strict=True)},
         {k: v[part_of] for k, v in table.items()},
