@@ -333,6 +333,16 @@ def _availability(costs: FailureCosts, lost: F64, wanted_t: F64, hours: float) -
     return availability
 
 
+def _part_notes(by_part: dict[str, dict[str, float]]) -> list[str]:
+    """A hybrid whose parts recover at different speeds: each part's restart time (the
+    recovery row shows the slowest part's)."""
+    if len({hours["restart"] for hours in by_part.values()}) < 2:
+        return []
+    each = ", ".join(f"{name} {60 * h['restart']:.1f} min" for name, h in by_part.items())
+    note = f"a unit restarted elsewhere is back after, by part: {each}"
+    return [note + " (a vm part's VMs are re-created first, with its VM replace time)"]
+
+
 def analyse_failures(
     scenario: Scenario,
     defaults: Defaults,
@@ -372,6 +382,7 @@ def analyse_failures(
             f"{sum(u.pods for u in placement.unplaced)} pods unplaced: counted as down the "
             "whole period in their tenants' availability"
         )
+    notes += _part_notes(costs.recovery_hours_by_part)
     return SubstrateFailures(
         kind=placement.kind,
         name=placement.name,
