@@ -322,3 +322,47 @@ def test_a_hybrid_notes_each_parts_restart_time_when_they_differ() -> None:
     alone = pure_vm()
     vm = analyse_failures(alone, load_defaults(alone.overrides), place(alone, "vm"), trials=10)
     assert not any("by part" in n for n in vm.notes)
+
+
+def test_two_vm_parts_each_recreate_their_vms_on_their_own_hosts_at_their_own_speed() -> None:
+    # KVM re-creates a VM in 12 min (OVERRIDES), ESXi in 30 here: a VM restarted
+    # elsewhere is back after 6 + 12 + 6 = 24 min (0.4 h) in part kvm-vms, 6 + 30 + 6 =
+    # 42 min (0.7 h) in part esxi-vms. Each part's hosts are its own pool: a, with three
+    # anti-affine replicas on its part's three hosts (one per control-plane VM), has no
+    # host to go to though b's part has room; b's two replicas leave one host free.
+    esxi_restart = (6 + 30 + 6) / 60
+    overrides = deep_merge(OVERRIDES, {"hypervisors": {"esxi": {"vm_replace_minutes": 30}}})
+    spread = {"anti_affinity": "host"}
+    sc = make_scenario(
+        hardware={"host_models": [make_host_model()], "topology": {"racks": 1}},
+        substrates=[
+            {
+                "kind": "hybrid",
+                "name": "two",
+                "parts": [
+                    {"name": "kvm-vms", "substrate": VM_PART, "tenants": ["a"]},
+                    {
+                        "name": "esxi-vms",
+                        "substrate": {**VM_PART, "hypervisor": "esxi"},
+                        "tenants": ["b"],
+                    },
+                ],
+            }
+        ],
+        overrides=overrides,
+        tenants=[
+            make_tenant("a", workloads=[make_workload("w", replicas=3, cpu="8", spread=spread)]),
+            make_tenant("b", workloads=[make_workload("v", replicas=2, cpu="8", spread=spread)]),
+        ],
+    )
+    p = place(sc, "two")
+    assert [q.hosts for q in p.parts] == [(0, 3), (3, 6)]
+    assert p.nodes.host[p.pod_nodes[0]].tolist() == [0, 1, 2]
+    assert p.nodes.host[p.pod_nodes[1]].tolist() == [3, 4]
+    costs = failure_costs(sc, load_defaults(sc.overrides), p)
+    assert costs.recovery_hours_by_part["esxi-vms"]["restart"] == pytest.approx(esxi_restart)
+    assert costs.recovery_hours["restart"] == pytest.approx(esxi_restart)  # the slowest
+    # a's VMs wait for their host's reboot: 6 + 48 + 12 + 6 min = 1.2 h
+    assert costs.host_cost["software"].toarray()[0:3, 0] == pytest.approx([VM_SOFTWARE] * 3)
+    # b's VM is re-created on host 5 in 0.7 h
+    assert costs.host_cost["software"].toarray()[3:5, 1] == pytest.approx([esxi_restart] * 2)
