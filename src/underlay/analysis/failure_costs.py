@@ -296,11 +296,9 @@ def failure_costs(scenario: Scenario, defaults: Defaults, p: SubstratePlacement)
     pods_m = matrix(gr.pods)
     pods_m.eliminate_zeros()
     restart_m = matrix(restarted)
-    hours = {k: v[gr.g] for k, v in m.recovery.by_group.items()}  # per (group, host) pair
+    at = {k: v[gr.g] for k, v in m.recovery.by_group.items()}  # hours per (group, host) pair
     host_cost = {
-        kind: matrix(
-            _per_pair_cost(gr.pods, restarted, hours["restart"], hours[f"host_{kind}_wait"])
-        )
+        kind: matrix(_per_pair_cost(gr.pods, restarted, at["restart"], at[f"host_{kind}_wait"]))
         for kind in ("software", "hardware")
     }
     host_fits = _host_fits(
