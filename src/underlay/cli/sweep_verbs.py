@@ -52,7 +52,9 @@ def sweep(
     ray: Annotated[
         str | None,
         typer.Option(
-            "--ray", metavar="ADDRESS", help="run on Ray at ADDRESS ('local': Ray's local mode)"
+            "--ray",
+            metavar="ADDRESS",
+            help="run on the Ray cluster at ADDRESS ('local': start one here)",
         ),
     ] = None,
     sample: Annotated[

@@ -211,6 +211,7 @@ def _enter(node: Any, part: str, done: Sequence[str], where: str) -> Any:
             raise InputError(f"{where}: {shown} is a value ({clip(child)}), not a mapping")
         return child
     if isinstance(node, list):
+        shown = ".".join(done[:-1])
         named = [i for i, item in enumerate(node) if _name(item) == part]
         if len(named) == 1:
             return node[named[0]]

@@ -1,9 +1,11 @@
 """A sweep's points on Ray: each point one Ray task, results taken as they end.
 
 Ray is an optional extra (``pip install 'underlay[ray]'``), imported only here and only
-when ``--ray`` is given. ``--ray local`` runs Ray's local mode (every task in this
-process: for tests and for measuring Ray's overhead per task); any other value is the
-address of an existing cluster (``auto``, ``ray://host:10001``), as ``ray.init`` takes.
+when ``--ray`` is given. ``--ray local`` starts a Ray instance on this machine for the
+sweep, with ``--workers`` CPUs (default: its cores) — Ray's old ``local_mode``, every task
+in the driver, is gone from Ray 2.x (``ray.init`` refuses it) — for tests and for
+measuring Ray's overhead per task; any other value is the address of an existing cluster
+(``auto``, ``ray://host:10001``), as ``ray.init`` takes.
 """
 
 from __future__ import annotations
@@ -31,12 +33,14 @@ def _ray() -> Any:
     return ray
 
 
-def ray_results(todo: list[PointJob], address: str) -> Iterator[PointResult]:
+def ray_results(
+    todo: list[PointJob], address: str, workers: int | None = None
+) -> Iterator[PointResult]:
     """Each job's result as its Ray task ends (connecting before the first is sent)."""
     ray = _ray()
     try:
         if address == LOCAL:
-            ray.init(local_mode=True, include_dashboard=False, log_to_driver=False)
+            ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
         else:
             ray.init(address=address, log_to_driver=False)
     except Exception as exc:  # Ray's own errors (no cluster there, refused) have no base

@@ -37,7 +37,7 @@ class SweepSpec:
     grid: Path
     db: Path
     workers: int | None = None  # local processes (None: the machine's cores; 1: this one)
-    ray: str | None = None  # a Ray address, or "local" for Ray's local mode
+    ray: str | None = None  # a Ray address, or "local": a Ray instance started here
     sample: str | None = None  # random | lhs (None: every combination)
     count: int | None = None  # points drawn by a sample
     seed: int = 0  # the sample's seed
@@ -127,7 +127,7 @@ def execute(
     if ray is not None:
         from underlay.sweeps.ray_pool import ray_results
 
-        return ray_results(todo, ray)
+        return ray_results(todo, ray, workers)
     n = min(workers or os.cpu_count() or 1, len(todo))
     if n == 1:
         # looked up at each call, so a test can count the runs
