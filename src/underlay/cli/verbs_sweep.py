@@ -67,7 +67,7 @@ def sweep(
     seed: Annotated[int, typer.Option(metavar="SEED", help="the sample's seed")] = 0,
     allow_paths: AllowPathsOpt = False,
 ) -> None:
-    """Compare the scenario at every point of a grid; results into a DuckDB file.
+    """Compare a scenario over a grid of values, into a DuckDB file.
 
     Each point is a full comparison (placement, replay, analyses, verdict), committed to
     --db as it ends: run the same command again to resume an interrupted sweep."""
@@ -136,10 +136,10 @@ def results(
         typer.Option("--parquet", metavar="FILE", help="export --sql (or results) as Parquet"),
     ] = None,
 ) -> None:
-    """List the sweeps and runs of a results file, show or compare runs, query it.
+    """List, show, compare, query or export stored runs.
 
-    Tables: sweeps, runs, results (one row per run × substrate × tenant); the columns
-    are in docs/results.md."""
+    Tables: sweeps, runs, results (one row per run × substrate × tenant); their columns:
+    underlay docs results."""
     from underlay.report.results_db import ResultsDB
 
     try:
