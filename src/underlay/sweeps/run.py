@@ -157,5 +157,6 @@ def _pool_results(todo: list[PointJob], workers: int) -> Iterator[PointResult]:
                 nxt = next(queue, None)
                 if nxt is not None:
                     pending.add(pool.submit(point_jobs.run_point, nxt))
+        pool.shutdown(wait=True)  # every point done: the workers end and are reaped
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
