@@ -119,3 +119,26 @@ def test_bad_values_are_refused_before_any_point_runs(
     assert f"{grid_path}: {needle}" in " ".join(result.stderr.split()), result.stderr
     assert "Traceback" not in result.stderr
     assert not db.exists()  # nothing ran, nothing written
+
+
+@pytest.mark.parametrize(
+    ("options", "needle"),
+    [
+        (["--sample", "lhs"], "--sample and --points go together"),
+        (["--sample", "sobol", "--points", "3"], "--sample: unknown 'sobol' (known: random, lhs)"),
+        (["--sample", "lhs", "--points", "0"], "--points: a sample needs 1 to"),
+        (["--workers", "0"], "--workers: must be from 1 to 1,024, got 0"),
+    ],
+)
+def test_bad_options_are_one_line_and_exit_2(
+    tmp_path: Path, options: list[str], needle: str
+) -> None:
+    scenario = tiny_scenario(tmp_path)
+    grid_path = tmp_path / "g.yaml"
+    grid_path.write_text("seed: [1]\n", encoding="utf-8")
+    db = tmp_path / "r.duckdb"
+    args = ["sweep", str(scenario), "--grid", str(grid_path), "--db", str(db), *options]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert needle in " ".join(result.stderr.split())
+    assert not db.exists()
