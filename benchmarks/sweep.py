@@ -87,8 +87,8 @@ def main() -> None:
         speed = args.points / seconds
         print(f"{name:<28} {seconds:8.2f} {shown} {speed:9.3f} {base / seconds:7.2f}x")
     one, two = rows[1][1][0], rows[2][1][0]
-    store = (one - base) / args.points * 1000
-    print(f"2 workers are {one / two:.2f}x 1 worker; the store costs {store:.0f} ms a point")
+    store = (rows[1][1][1] - rows[0][1][1]) / args.points * 1000
+    print(f"2 workers are {one / two:.2f}x 1 worker; the store costs {store:.0f} ms CPU a point")
     if args.ray:
         extra = (rows[3][1][0] - two) / args.points * 1000
         print(f"Ray vs the local pool: {extra:+.0f} ms a point (Ray's start-up included)")
