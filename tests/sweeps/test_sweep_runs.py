@@ -173,6 +173,26 @@ def test_a_killed_sweep_resumes_without_losing_or_repeating_a_point(tmp_path: Pa
     assert f"6 points, {len(committed)} already in" in stderr
 
 
+_SAME = (
+    "SELECT point, substrate, tenant, cost_per_month_usd_total, sim_sla_attainment_percent, "
+    "failures_availability_mean, score_total, verdict_winner FROM results "
+    "ORDER BY point, substrate, tenant"
+)
+
+
+def test_a_process_pool_gives_the_figures_of_one_process(tmp_path: Path) -> None:
+    scenario = tiny_scenario(tmp_path)
+    grid = tmp_path / "grid.yaml"
+    grid.write_text("seed: [3, 4]\n")
+    one, two = tmp_path / "one.duckdb", tmp_path / "two.duckdb"
+    base = ["sweep", str(scenario), "--grid", str(grid)]
+    assert runner.invoke(app, [*base, "--db", str(one), "--workers", "1"]).exit_code == 0
+    result = runner.invoke(app, [*base, "--db", str(two), "--workers", "2"])
+    assert result.exit_code == 0, result.output
+    assert _rows(two, _SAME) == _rows(one, _SAME)
+    assert len(_rows(two, _SAME)) == 2 * 2 * 2
+
+
 def test_ray_local_mode_gives_the_local_figures(tmp_path: Path) -> None:
     pytest.importorskip("ray", reason="Ray is an optional extra: pip install 'underlay[ray]'")
     scenario = tiny_scenario(tmp_path)
@@ -183,12 +203,8 @@ def test_ray_local_mode_gives_the_local_figures(tmp_path: Path) -> None:
     assert runner.invoke(app, [*base, "--db", str(local), "--workers", "1"]).exit_code == 0
     result = runner.invoke(app, [*base, "--db", str(on_ray), "--ray", "local"])
     assert result.exit_code == 0, result.output
-    sql = (
-        "SELECT point, substrate, tenant, cost_per_month_usd_total, score_total, "
-        "verdict_winner FROM results ORDER BY point, substrate, tenant"
-    )
-    assert _rows(on_ray, sql) == _rows(local, sql)
-    assert len(_rows(on_ray, sql)) == 2 * 2 * 2
+    assert _rows(on_ray, _SAME) == _rows(local, _SAME)
+    assert len(_rows(on_ray, _SAME)) == 2 * 2 * 2
 
 
 def test_compare_db_stores_one_run_and_results_shows_exports_it(tmp_path: Path) -> None:
