@@ -107,6 +107,12 @@ def test_a_small_grid_end_to_end_equals_direct_comparisons(tmp_path: Path) -> No
     # the weight entered the decision: the document's weights say so
     (stored,) = _rows(db, "SELECT document FROM runs WHERE point = 3")
     assert json.loads(stored["document"])["decision"]["weights"]["cost"] == 3
+    # two runs side by side: a line per substrate × tenant × figure
+    both = runner.invoke(
+        app, ["results", str(db), "--run", "1", "--run", "4"], env={"COLUMNS": "200"}
+    )
+    assert both.exit_code == 0, both.output
+    assert "score_total" in both.stdout and "change" in both.stdout
 
 
 # The sweep in a child process, every run of a point logged (index) before it starts.

@@ -244,25 +244,29 @@ def _show_runs(store: Any, runs: list[int]) -> None:
         ),
         title="Runs",
     )
-    figures = ", ".join(_SHOWN)
+    shown = [f for f in _SHOWN if f in store.columns]  # a run without analyses has fewer
+    figures = ", ".join(["substrate", "tenant", *shown])
     if len(runs) == 1:
         _print(
             store.query(
-                f"SELECT substrate, tenant, {figures} FROM results WHERE run_id = ? ORDER BY rowid",
+                f"SELECT {figures} FROM results WHERE run_id = ? ORDER BY rowid",
                 runs,
             ),
             title=f"Run {runs[0]}",
         )
         return
-    # Two runs: each substrate × tenant once, the second run's figure minus the first's.
-    diffs = ", ".join(f"b.{f} - a.{f} AS {f}" for f in _SHOWN)
-    _print(
-        store.query(
-            f"SELECT substrate, tenant, {diffs} "
-            "FROM (SELECT * FROM results WHERE run_id = ?) a FULL JOIN "
-            "(SELECT * FROM results WHERE run_id = ?) b USING (substrate, tenant) "
-            "ORDER BY substrate, tenant",
-            runs,
-        ),
-        title=f"Run {runs[1]} minus run {runs[0]}",
-    )
+    # Two runs: one line per substrate × tenant × figure, each run's value and the change.
+    a, b = ({(r[0], r[1]): r[2:] for r in _figures(store, run_id, figures)} for run_id in runs)
+    lines = []
+    for key in sorted(a.keys() | b.keys()):
+        for k, figure in enumerate(shown):
+            va = a[key][k] if key in a else None
+            vb = b[key][k] if key in b else None
+            change = vb - va if isinstance(va, float) and isinstance(vb, float) else None
+            lines.append((*key, figure, va, vb, change))
+    columns = ["substrate", "tenant", "figure", f"run {runs[0]}", f"run {runs[1]}", "change"]
+    _print((columns, lines), title=f"Run {runs[0]} and run {runs[1]}")
+
+
+def _figures(store: Any, run_id: int, figures: str) -> list[tuple[Any, ...]]:
+    return list(store.query(f"SELECT {figures} FROM results WHERE run_id = ?", [run_id])[1])

@@ -82,6 +82,11 @@ class ResultsDB:
     def __exit__(self, *exc: object) -> None:
         self.con.close()
 
+    @property
+    def columns(self) -> dict[str, str]:
+        """The ``results`` table's columns (lower case) and their SQL types."""
+        return dict(self._columns)
+
     def _read_columns(self) -> dict[str, str]:
         rows = self.con.execute(
             "SELECT column_name, data_type FROM information_schema.columns "
