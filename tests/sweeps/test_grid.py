@@ -82,6 +82,10 @@ def test_a_point_enters_named_list_items_and_creates_missing_mappings() -> None:
         ("weights.cost: {min: 2, max: 1}\n", "line 1: weights.cost: a range needs numbers"),
         ("weights.cost: {min: 1, max: 2}\n", "line 1: weights.cost: a {min, max} range needs"),
         ("a: [1]\na: [2]\n", "line 2"),
+        (
+            "seed: [1]\nsimulation.seed: [2]\n",
+            "line 2: simulation.seed: the same field as seed (line 1)",
+        ),
     ],
 )
 def test_bad_grid_files_name_the_line_and_key(grid: str, needle: str) -> None:

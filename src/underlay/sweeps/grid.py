@@ -94,10 +94,16 @@ def parse_grid(text: str, source: str) -> Grid:
             f"{source}: a grid maps dotted scenario paths to lists of values, e.g. "
             "`weights.cost: [1, 2]`"
         )
-    axes = []
-    for key_node, _ in root.value:
-        key = str(key_node.value)
-        axes.append(_axis(source, key, key_node.start_mark.line + 1, data[key_node.value]))
+    axes: list[Axis] = []
+    for (key_node, _), (key, value) in zip(root.value, data.items(), strict=True):
+        axis = _axis(source, str(key), key_node.start_mark.line + 1, value)
+        same = next((a for a in axes if a.path == axis.path), None)
+        if same is not None:  # `seed` and `simulation.seed`: one field set twice
+            raise InputError(
+                f"{source}: line {axis.line}: {axis.key}: the same field as {same.key} "
+                f"(line {same.line}); give it once"
+            )
+        axes.append(axis)
     return Grid(source, tuple(axes))
 
 
