@@ -71,14 +71,15 @@ def main() -> None:
             assert run_point(job).error is None
         base = time.perf_counter() - start
         rows = [("pipeline loop (no store)", (base, _cpu() - cpu))]
-        configs: list[tuple[str, dict[str, object]]] = [
-            ("sweep, 1 worker", {"workers": 1}),
-            ("sweep, 2 local workers", {"workers": 2}),
+        configs: list[tuple[str, int, str | None]] = [
+            ("sweep, 1 worker", 1, None),
+            ("sweep, 2 local workers", 2, None),
         ]
         if args.ray:
-            configs.append(("sweep, Ray local (2 CPUs)", {"workers": 2, "ray": "local"}))
-        for k, (name, extra) in enumerate(configs):
-            spec = SweepSpec(args.scenario, grid, folder / f"r{k}.duckdb", **extra)  # type: ignore[arg-type]
+            configs.append(("sweep, Ray local (2 CPUs)", 2, "local"))
+        for k, (name, workers, ray) in enumerate(configs):
+            db = folder / f"r{k}.duckdb"
+            spec = SweepSpec(args.scenario, grid, db, workers=workers, ray=ray)
             rows.append((name, _sweep(spec)))
     print(f"{args.scenario.name}: {args.points} points (seed grid), each a full comparison")
     print(f"{'configuration':<28} {'seconds':>8} {'CPU s':>7} {'points/s':>9} {'vs loop':>8}")
