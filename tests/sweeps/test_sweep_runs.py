@@ -235,3 +235,42 @@ def test_compare_db_stores_one_run_and_results_shows_exports_it(tmp_path: Path) 
     assert bad.exit_code == 2 and bad.stderr.startswith("Error: --sql: ")
     missing = runner.invoke(app, ["results", str(tmp_path / "none.duckdb")])
     assert missing.exit_code == 2 and "no such results file" in missing.stderr
+
+
+def test_a_failed_point_is_stored_with_its_reason_and_not_run_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from underlay.sweeps import points
+    from underlay.sweeps.points import PointJob, PointResult
+
+    real = points.run_point
+    ran: list[int] = []
+
+    def fail_point_1(job: PointJob) -> PointResult:
+        ran.append(job.index)
+        if job.index == 1:  # as a point whose scenario cannot be compared
+            return PointResult(job.index, None, "nothing fits", 0.0)
+        return real(job)
+
+    monkeypatch.setattr(points, "run_point", fail_point_1)
+    scenario = tiny_scenario(tmp_path)
+    grid = tmp_path / "grid.yaml"
+    grid.write_text("seed: [0, 1, 2]\n")
+    db = tmp_path / "sweep.duckdb"
+    args = ["sweep", str(scenario), "--grid", str(grid), "--db", str(db), "--workers", "1"]
+    first = runner.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    assert "1 failed" in first.stderr
+    runs = _rows(db, "SELECT point, status, error, winner FROM runs ORDER BY point")
+    assert [(r["point"], r["status"], r["error"]) for r in runs] == [
+        (0, "done", None),
+        (1, "failed", "nothing fits"),
+        (2, "done", None),
+    ]
+    assert runs[1]["winner"] is None
+    # its rows: none; the others' 2 substrates × 2 tenants each
+    counts = _rows(db, "SELECT point, count(*) AS n FROM results GROUP BY point ORDER BY point")
+    assert [(r["point"], r["n"]) for r in counts] == [(0, 4), (2, 4)]
+    again = runner.invoke(app, args)
+    assert again.exit_code == 0, again.output
+    assert ran == [0, 1, 2]  # the second sweep ran nothing
