@@ -49,6 +49,7 @@ from underlay.placement.result import (
     HOSTED_CONTROL_PLANE,
     HOSTED_POOL,
     SHARED_CLUSTER,
+    SHARED_KINDS,
     WORKER,
     SubstratePlacement,
 )
@@ -231,6 +232,9 @@ def _versions_per_host(p: SubstratePlacement) -> I64:
         return p.clusters[ci].tenant.kubernetes_version
 
     node_version = np.array([version_of_cluster(int(c)) for c in nodes.cluster], dtype=object)
+    for part in p.shared_parts():  # each shared part's nodes run its own cluster's version
+        a, b = part.nodes
+        node_version[a:b][nodes.cluster[a:b] == SHARED_CLUSTER] = part.shared_version or ""
     versions_per_host = np.ones(n_hosts, np.int64)
     if p.kind in ("vm", "hybrid") and len(nodes):  # a bare-metal node is its host
         pairs = {
@@ -301,9 +305,7 @@ def _tenant_rows(
             nodes_count = len(t_nodes)
         pods = sum(r.workload.replicas for r in p.workloads if r.tenant_index == ti)
         placed = int(rows.count[mine].sum())
-        running = tenant.kubernetes_version
-        if p.shared_version and {"baremetal-shared", "sandboxed"} & set(kinds):
-            running = p.shared_version
+        running = _running_version(p, ti, kinds, tenant.kubernetes_version)
         out.append(
             TenantCapacity(
                 name=tenant.name,
@@ -323,6 +325,17 @@ def _tenant_rows(
             )
         )
     return out
+
+
+def _running_version(p: SubstratePlacement, ti: int, kinds: list[str], wanted: str) -> str:
+    """The version tenant ``ti`` runs: its shared cluster's if it has one (in a hybrid,
+    the first shared part holding it: each shared part runs its own), else its own."""
+    if p.parts:
+        on = [q.shared_version for q in p.shared_parts() if ti in q.tenants and q.shared_version]
+        return on[0] if on else wanted
+    if p.shared_version and set(SHARED_KINDS) & set(kinds):
+        return p.shared_version
+    return wanted
 
 
 def _co_kernel(

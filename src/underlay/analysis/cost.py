@@ -144,7 +144,7 @@ class SubstrateCost:
     horizon_hours: float
     hosts: int  # opened
     idle_hosts: int  # inventory hosts left unopened: capex and host ops paid, powered off
-    clusters_operated: int  # tenant clusters + shared cluster + hosted control-plane pool
+    clusters_operated: int  # tenant clusters + shared clusters + hosted control-plane pools
     licensed_cores: int  # cores a paid hypervisor licence counts (0 without one)
     per_month: CostParts
     horizon: CostParts
@@ -274,10 +274,10 @@ def analyse_cost(
     costs = host_costs_weighted(scenario, defaults, host_model, weights, licence)
     ops_hosts = np.full(len(p.hosts), ops.ops_per_host_month_usd)
 
-    # Clusters the placement runs: tenant clusters (≥ 0), shared cluster and hosted pool (< 0).
+    # Clusters the placement runs: tenant clusters (≥ 0), shared clusters and hosted pools.
     operated = np.unique(p.nodes.cluster[p.nodes.host >= 0])
     own = operated[operated >= 0]
-    platform = int((operated < 0).sum())
+    platform = _platform_clusters(p)
     shares = tenant_host_shares(scenario, p)
     overall = overall_shares(shares)
     per_cluster = ops.ops_per_cluster_month_usd
@@ -335,3 +335,14 @@ def analyse_cost(
         tenants=tenants,
         notes=notes,
     )
+
+
+def _platform_clusters(p: SubstratePlacement) -> int:
+    """Shared clusters and hosted control-plane pools with nodes on hosts (cluster markers
+    < 0); a hybrid's part by part, since each part runs its own."""
+    on = p.nodes.host >= 0
+    total = 0
+    for a, b in [q.nodes for q in p.parts] or [(0, len(p.nodes))]:
+        marks = p.nodes.cluster[a:b][on[a:b]]
+        total += len(np.unique(marks[marks < 0]))
+    return total

@@ -134,18 +134,31 @@ class NodeRolls:
         self.entries = _groups(e_keys, e_order, e_first)
         self.host_free = self._host_free() if self.vm else None
 
-    def tenant_pods(self, cluster: int) -> F64:
-        """Pods of each tenant on ``cluster``'s nodes."""
+    def _rows(self, cluster: int, span: tuple[int, int] | None) -> tuple[I64, I64]:
+        """``cluster``'s worker nodes and pod entries; with ``span``, only those on node
+        rows [start, stop) (a hybrid's shared part: its own shared cluster)."""
+        nodes = self.by_cluster.get(cluster, np.zeros(0, np.int64))
         e = self.entries.get(cluster, np.zeros(0, np.int64))
+        if span is not None:
+            a, b = span
+            nodes = nodes[(nodes >= a) & (nodes < b)]
+            e = e[(self.e_node[e] >= a) & (self.e_node[e] < b)]
+        return nodes, e
+
+    def tenant_pods(self, cluster: int, span: tuple[int, int] | None = None) -> F64:
+        """Pods of each tenant on ``cluster``'s nodes (within node rows ``span``)."""
+        _, e = self._rows(cluster, span)
         w = self.e_wl[e]
         pods = np.bincount(self.wl_tenant[w], self.e_count[e], len(self.tenant_names))
         return pods.astype(np.float64)
 
-    def cluster(self, label: str, cluster: int, tenants: list[str]) -> tuple[ClusterRoll, F64]:
-        """One roll of ``cluster``, and the pods of each tenant that wait during it."""
+    def cluster(
+        self, label: str, cluster: int, tenants: list[str], span: tuple[int, int] | None = None
+    ) -> tuple[ClusterRoll, F64]:
+        """One roll of ``cluster`` (its nodes within node rows ``span``), and the pods of
+        each tenant that wait during it."""
         T = len(self.tenant_names)
-        nodes = self.by_cluster.get(cluster, np.zeros(0, np.int64))
-        e = self.entries.get(cluster, np.zeros(0, np.int64))
+        nodes, e = self._rows(cluster, span)
         if len(nodes) == 0:
             return ClusterRoll(label, tenants, 0, 0, 0.0, 0, 0, 0, True, []), np.zeros(T)
         n, p = len(nodes), self.parallel
