@@ -12,12 +12,16 @@ Had the four shared one cluster, 1.31 (two votes) would have won for all of them
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from factories import make_scenario, make_tenant, make_workload, place
+from properties import examples
 from underlay.analysis.capacity import analyse_capacity
 from underlay.analysis.cost import analyse_cost
 from underlay.analysis.failure_groups import host_load
@@ -169,3 +173,87 @@ def test_pods_restart_only_within_their_own_shared_cluster() -> None:
     pools_of = [set(pool[a:b][worker[a:b]].tolist()) for a, b in (q.hosts for q in p.parts)]
     assert len(pools_of[0]) == len(pools_of[1]) == 1
     assert not pools_of[0] & pools_of[1]
+
+
+# ------------------------------------------------------------------------ properties
+
+_SHARED_KINDS = ["baremetal-shared", "sandboxed"]
+
+
+@st.composite
+def _two_shared_parts(draw: st.DrawFn) -> tuple[list[str], list[dict[str, Any]], list[int]]:
+    """Two shared-cluster parts' kinds, 1 to 4 tenants, and each tenant's part (0 or 1;
+    a part may get nobody)."""
+    kinds = [draw(st.sampled_from(_SHARED_KINDS)) for _ in range(2)]
+    tenants = [
+        make_tenant(
+            f"t{i}",
+            kubernetes_version=draw(st.sampled_from(["1.30", "1.31", "1.32", "1.33"])),
+            upgrade_cadence_months=draw(st.sampled_from([3, 6, 12])),
+            workloads=[
+                make_workload(
+                    "w",
+                    replicas=draw(st.integers(1, 30)),
+                    cpu=f"{draw(st.integers(100, 8000))}m",
+                    memory=f"{draw(st.integers(128, 16384))}Mi",
+                )
+            ],
+        )
+        for i in range(draw(st.integers(1, 4)))
+    ]
+    side = [draw(st.integers(0, 1)) for _ in tenants]
+    return kinds, tenants, side
+
+
+@settings(max_examples=examples(15), deadline=None)
+@given(_two_shared_parts())
+def test_each_shared_part_runs_as_its_substrate_alone(
+    case: tuple[list[str], list[dict[str, Any]], list[int]],
+) -> None:
+    # Each part's tenants get what the part's substrate alone gives them: its hosts, its
+    # shared cluster's version, its upgrades and node rolls (a part holding every tenant:
+    # the pure substrate, bit for bit).
+    kinds, tenants, side = case
+    life = {"start": "2025-06-01", "horizon_years": 2}
+    parts = []
+    for k, kind in enumerate(kinds):
+        names = [t["name"] for t, s in zip(tenants, side, strict=True) if s == k]
+        rule = {"tenants": names} if names else {"isolation": ["regulated"]}  # nobody
+        parts.append({"name": f"p{k}", "substrate": {"kind": kind}, **rule})
+    hybrid = make_scenario(
+        substrates=[{"kind": "hybrid", "name": "mixed", "parts": parts}],
+        tenants=tenants,
+        lifecycle=life,
+    )
+    defaults = load_defaults()
+    p = place(hybrid, "mixed")
+    h_cap = {t.name: t for t in analyse_capacity(hybrid, defaults, p).tenants}
+    h_life = analyse_lifecycle(hybrid, defaults, p)
+    h_rows = {t.name: t for t in h_life.tenants}
+    placed = [q.name for q in p.parts]
+    for k, kind in enumerate(kinds):
+        mine = [t for t, s in zip(tenants, side, strict=True) if s == k]
+        if not mine:
+            assert f"p{k}" not in placed
+            continue
+        pure = make_scenario(substrates=[{"kind": kind}], tenants=mine, lifecycle=life)
+        q = place(pure, kind)
+        part = p.parts[placed.index(f"p{k}")]
+        assert part.hosts[1] - part.hosts[0] == len(q.hosts)
+        assert part.shared_version == q.shared_version
+        cap = analyse_capacity(pure, defaults, q)
+        alone = analyse_lifecycle(pure, defaults, q)
+        label = "shared" if len(placed) == 1 else f"shared (p{k})"
+        assert [
+            (e.date, e.tenants, e.from_version, e.to_version, e.node_rolls, e.pods_disrupted)
+            for e in h_life.events
+            if e.cluster == label
+        ] == [
+            (e.date, e.tenants, e.from_version, e.to_version, e.node_rolls, e.pods_disrupted)
+            for e in alone.events
+        ]
+        (roll,) = [c for c in h_life.clusters if c.cluster == label]
+        assert roll == replace(alone.clusters[0], cluster=label)
+        for t_cap, t_life in zip(cap.tenants, alone.tenants, strict=True):
+            assert h_cap[t_cap.name].running_version == t_cap.running_version
+            assert h_rows[t_life.name] == t_life
