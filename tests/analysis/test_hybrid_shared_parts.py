@@ -27,6 +27,7 @@ from underlay.analysis.cost import analyse_cost
 from underlay.analysis.failure_groups import host_load
 from underlay.analysis.isolation import analyse_isolation
 from underlay.analysis.lifecycle import analyse_lifecycle
+from underlay.analysis.node_rolls import NodeRolls
 from underlay.defaults.catalog import load_defaults
 from underlay.model.scenario import Scenario
 from underlay.placement.result import SHARED_CLUSTER, WORKER
@@ -257,3 +258,15 @@ def test_each_shared_part_runs_as_its_substrate_alone(
         for t_cap, t_life in zip(cap.tenants, alone.tenants, strict=True):
             assert h_cap[t_cap.name].running_version == t_cap.running_version
             assert h_rows[t_life.name] == t_life
+
+
+def test_a_sandboxed_parts_pods_roll_with_their_sandbox_overhead() -> None:
+    # What a pod takes while its node rolls: (CPU milli, memory MiB, pod slot, milli-GPUs).
+    # a and b on shared bare metal: their requests, 1000m and 1024 MiB; c and d in kata
+    # sandboxes: plus kata's pod overhead (250m, 160 MiB in the defaults).
+    sc = _scenario()
+    defaults = load_defaults()
+    kata = defaults.sandbox_runtimes["kata"].pod_overhead
+    assert (kata.cpu_milli, kata.memory_mib) == (250, 160)
+    rolls = NodeRolls(sc, defaults, place(sc, "mixed"))
+    assert rolls.size.tolist() == [[1000, 1024, 1, 0]] * 2 + [[1250, 1184, 1, 0]] * 2

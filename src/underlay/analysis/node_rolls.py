@@ -14,7 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from underlay.defaults.catalog import Defaults
-from underlay.model.scenario import Sandboxed, Scenario, Vm
+from underlay.model.scenario import Hybrid, Sandboxed, Scenario, Vm
 from underlay.placement.gpus import gpu_share
 from underlay.placement.result import WORKER, SubstratePlacement
 
@@ -40,33 +40,41 @@ class ClusterRoll:
     blocked_drains: list[str]
 
 
+def _workload_substrates(substrate: object, p: SubstratePlacement) -> list[object]:
+    """Each workload's substrate: a hybrid's, its part's; else ``substrate``."""
+    out = [substrate] * len(p.workloads)
+    if isinstance(substrate, Hybrid):
+        by_name = {part.name: part.substrate for part in substrate.parts}
+        for part in p.parts:
+            for w in part.workloads:
+                out[w] = by_name[part.name]
+    return out
+
+
 def _pod_sizes(
     scenario: Scenario, defaults: Defaults, substrate: object, p: SubstratePlacement
 ) -> F64:
     """Per workload, what one of its pods takes on a node: CPU, memory (with a sandbox's
-    pod overhead), one pod slot, and milli-GPUs."""
-    extra = (0, 0)
-    if isinstance(substrate, Sandboxed) and substrate.runtime in defaults.sandbox_runtimes:
-        o = defaults.sandbox_runtimes[substrate.runtime].pod_overhead
-        extra = (o.cpu_milli, o.memory_mib)
-    # A GPU pod moves with the share placement gave it (a MIG profile, Kata's whole GPUs).
-    shares = [
-        gpu_share(scenario, defaults, substrate, w.workload, w.workload.name).milli
-        if w.workload.gpu_count
-        else 0
-        for w in p.workloads
-    ]
-    size: F64 = np.array(
-        [
+    pod overhead: in a hybrid, a sandboxed part's), one pod slot, and milli-GPUs."""
+    rows = []
+    for w, sub in zip(p.workloads, _workload_substrates(substrate, p), strict=True):
+        extra = (0, 0)
+        if isinstance(sub, Sandboxed) and sub.runtime in defaults.sandbox_runtimes:
+            o = defaults.sandbox_runtimes[sub.runtime].pod_overhead
+            extra = (o.cpu_milli, o.memory_mib)
+        # A GPU pod moves with the share placement gave it (a MIG profile, Kata's whole GPUs).
+        wl = w.workload
+        share = gpu_share(scenario, defaults, sub, wl, wl.name).milli if wl.gpu_count else 0
+        rows.append(
             [
-                w.workload.requests.cpu_milli + extra[0],
-                w.workload.requests.memory_mib + extra[1],
+                wl.requests.cpu_milli + extra[0],
+                wl.requests.memory_mib + extra[1],
                 1,
-                w.workload.gpu_count * share,
+                wl.gpu_count * share,
             ]
-            for w, share in zip(p.workloads, shares, strict=True)
-        ]
-        or np.zeros((0, 4)),
+        )
+    size: F64 = np.array(
+        rows or np.zeros((0, 4)),
         np.float64,
     ).reshape(len(p.workloads), 4)
     return size
