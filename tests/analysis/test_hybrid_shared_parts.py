@@ -25,6 +25,7 @@ from properties import examples
 from underlay.analysis.capacity import analyse_capacity
 from underlay.analysis.cost import analyse_cost
 from underlay.analysis.failure_groups import host_load
+from underlay.analysis.failures import analyse_failures
 from underlay.analysis.isolation import analyse_isolation
 from underlay.analysis.lifecycle import analyse_lifecycle
 from underlay.analysis.node_rolls import NodeRolls
@@ -174,6 +175,15 @@ def test_pods_restart_only_within_their_own_shared_cluster() -> None:
     pools_of = [set(pool[a:b][worker[a:b]].tolist()) for a, b in (q.hosts for q in p.parts)]
     assert len(pools_of[0]) == len(pools_of[1]) == 1
     assert not pools_of[0] & pools_of[1]
+    # Each part has one worker host: when it fails, its 4 pods (2 per tenant) have no
+    # other host in their own cluster, though the other part's worker has ~59 cores free.
+    # So every pod on a failed host is stranded, and the headroom is one std host per
+    # shared cluster: 2 (one pool of both parts' workers would need none).
+    f = analyse_failures(sc, load_defaults(), p, trials=20)
+    assert [(t.pods_per_host_failure, t.pods_stranded_per_host_failure) for t in f.tenants] == [
+        (2.0, 2.0)
+    ] * 4
+    assert (f.headroom_model, f.headroom_hosts_host) == ("std", 2)
 
 
 # ------------------------------------------------------------------------ properties
