@@ -103,6 +103,28 @@ def test_two_tenant_hybrid_hosts_by_hand() -> None:
     assert 0 in racks[:7] and 0 in racks[7:]
 
 
+def test_two_tenant_hybrid_costs_by_hand() -> None:
+    # The 16 hosts above, each std host $10,000 over 5 years: 10000 / (5 × 12) = $166.67 a
+    # month of capex, 16 × 166.67 = $2,666.67. KVM has no licence. Per tenant: web weighs
+    # on its 4 worker hosts alone, and the shared cluster's 3 control-plane hosts (nobody's
+    # pods) are split among the tenants of their part, web only: 7 × 166.67 = $1,166.67;
+    # bank's VMs fill the vm part's 9 hosts alone: 9 × 166.67 = $1,500.
+    from underlay.analysis.cost import analyse_cost
+    from underlay.defaults.catalog import load_defaults
+    from underlay.pipeline import compare
+
+    sc = two_tenants()
+    comparison = compare(sc)
+    (static,), (p,) = comparison.substrates, comparison.placements
+    cost = analyse_cost(sc, load_defaults(), p, static, None)
+    month = 10_000 / (5 * 12)
+    assert cost.per_month.capex == pytest.approx(16 * month)
+    assert cost.per_month.licences == 0
+    web, bank = cost.tenants
+    assert web.per_month.capex == pytest.approx(7 * month)
+    assert bank.per_month.capex == pytest.approx(9 * month)
+
+
 def test_hybrid_indices_point_into_the_whole_scenario() -> None:
     # bank's cluster is cluster 1 of the scenario (cluster 0 in its part): its VMs, its
     # control plane and the hosts it owns say 1.
