@@ -292,7 +292,8 @@ def _shared_clusters(scenario: Scenario, placement: SubstratePlacement) -> list[
     for pp in placed:
         pi = names.index(pp.name)
         sub = substrate.parts[pi].substrate
-        assert isinstance(sub, BaremetalShared | Sandboxed)
+        if not isinstance(sub, BaremetalShared | Sandboxed):  # never: pp is a shared part
+            continue
         label = SHARED if len(placed) == 1 else f"{SHARED} ({pp.name})"
         where = f"substrates[{si}].parts[{pi}].substrate"
         out.append(_SharedCluster(sub, where, list(pp.tenants), pp.shared_version, label, pp.nodes))
