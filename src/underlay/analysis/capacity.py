@@ -305,7 +305,7 @@ def _tenant_rows(
             nodes_count = len(t_nodes)
         pods = sum(r.workload.replicas for r in p.workloads if r.tenant_index == ti)
         placed = int(rows.count[mine].sum())
-        running = _running_version(p, ti, tenant.kubernetes_version)
+        running = p.running_version(ti, tenant.kubernetes_version)
         out.append(
             TenantCapacity(
                 name=tenant.name,
@@ -325,15 +325,6 @@ def _tenant_rows(
             )
         )
     return out
-
-
-def _running_version(p: SubstratePlacement, ti: int, wanted: str) -> str:
-    """The version tenant ``ti`` runs: its shared cluster's if it has one (in a hybrid,
-    the first shared part holding it: each shared part runs its own), else ``wanted``."""
-    if p.parts:
-        on = [q.shared_version for q in p.shared_parts() if ti in q.tenants]
-        return next((v for v in on if v), wanted)
-    return p.shared_version or wanted
 
 
 def _co_kernel(

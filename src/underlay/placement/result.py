@@ -158,6 +158,15 @@ class SubstratePlacement:
         its own rows."""
         return [part for part in self.parts if part.kind in SHARED_KINDS]
 
+    def running_version(self, tenant: int, wanted: str) -> str:
+        """The Kubernetes version tenant ``tenant`` runs: its shared cluster's if it is on
+        one (in a hybrid, the first shared part holding it: each runs its own), else
+        ``wanted``, its own."""
+        if self.parts:
+            on = [part.shared_version for part in self.shared_parts() if tenant in part.tenants]
+            return next((v for v in on if v), wanted)
+        return self.shared_version or wanted
+
     def tenant_kinds(self, tenant: int) -> list[str]:
         """Every substrate kind tenant ``tenant`` runs on: in a hybrid, each part holding
         some of its workloads (two for a tenant split by GPU workloads), in part order."""
