@@ -5,13 +5,12 @@ bit. Both run as two columns of one scenario, so every draw has the same seed.""
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from factories import make_scenario, make_tenant, make_workload
+from factories import make_scenario
+from hybrid_cases import random_substrate, random_tenants
 from properties import examples
 from underlay.decision.decide import decide
 from underlay.decision.evidence import gather
@@ -24,25 +23,9 @@ PER_TENANT = ("pods", "gpu_training", "uses_gpu")  # Evidence's one-dimensional 
 
 @st.composite
 def _scenarios(draw: st.DrawFn) -> tuple[Scenario, str]:
-    kind = draw(st.sampled_from(KINDS))
-    substrate: dict[str, Any] = {"kind": kind}
-    if kind == "vm":
-        substrate["sizing"] = draw(st.sampled_from(["requests", "peak"]))
-    tenants = []
-    for ti in range(draw(st.integers(1, 3))):
-        workloads = [
-            make_workload(
-                f"w{wi}",
-                replicas=draw(st.integers(1, 30)),
-                cpu=f"{draw(st.integers(100, 8000))}m",
-                memory=f"{draw(st.integers(128, 16384))}Mi",
-                usage={"model": "diurnal", "cpu": draw(st.sampled_from([0.3, 0.8, 1.2]))},
-                **{"class": draw(st.sampled_from(["cpu", "network-latency", "storage-io"]))},
-            )
-            for wi in range(draw(st.integers(1, 2)))
-        ]
-        isolation = draw(st.sampled_from(["internal", "regulated"]))
-        tenants.append(make_tenant(f"t{ti}", workloads=workloads, isolation=isolation))
+    substrate = random_substrate(draw, KINDS)
+    kind = substrate["kind"]
+    tenants = random_tenants(draw, max_replicas=30, max_cpu=8000, replay=True)
     hybrid = {
         "kind": "hybrid",
         "name": "all",

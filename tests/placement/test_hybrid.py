@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from factories import make_scenario, make_tenant, make_workload, place
+from hybrid_cases import KINDS, random_substrate, random_tenants
 from properties import examples
 from underlay.model.scenario import Scenario
 from underlay.placement.result import WORKER, SubstratePlacement
@@ -137,29 +138,14 @@ def test_hybrid_indices_point_into_the_whole_scenario() -> None:
 
 # ------------------------------------------------------------------------ properties
 
-_KINDS = ["baremetal-dedicated", "baremetal-shared", "vm", "sandboxed"]
-
 
 @st.composite
 def _one_part_scenarios(draw: st.DrawFn) -> tuple[Scenario, Scenario, str]:
     """A scenario on one pure substrate, and the same with that substrate as the only
     part of a hybrid holding every tenant (matched by class or by name)."""
-    kind = draw(st.sampled_from(_KINDS))
-    substrate: dict[str, Any] = {"kind": kind}
-    if kind == "vm":
-        substrate["sizing"] = draw(st.sampled_from(["requests", "peak"]))
-    tenants = []
-    for ti in range(draw(st.integers(1, 3))):
-        workloads = [
-            make_workload(
-                f"w{wi}",
-                replicas=draw(st.integers(1, 40)),
-                cpu=f"{draw(st.integers(100, 16000))}m",
-                memory=f"{draw(st.integers(128, 32768))}Mi",
-            )
-            for wi in range(draw(st.integers(1, 3)))
-        ]
-        tenants.append(make_tenant(f"t{ti}", workloads=workloads))
+    substrate = random_substrate(draw, KINDS)
+    kind = substrate["kind"]
+    tenants = random_tenants(draw)
     by_name = draw(st.booleans())
     rule: dict[str, Any] = (
         {"tenants": [t["name"] for t in tenants]} if by_name else {"isolation": ["internal"]}
@@ -201,7 +187,7 @@ def test_a_hybrid_with_one_part_places_as_that_substrate(
     assert [(p.kind, p.hosts) for p in b.parts] == [(kind, (0, len(a.hosts)))]
 
 
-@pytest.mark.parametrize("kind", _KINDS)
+@pytest.mark.parametrize("kind", KINDS)
 def test_an_empty_part_is_left_out(kind: str) -> None:
     # Every tenant is "internal": the "regulated" part gets nobody and opens no host.
     sc = make_scenario(

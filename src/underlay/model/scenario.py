@@ -323,19 +323,31 @@ def _check_hybrid(scenario: Scenario, hybrid: Hybrid, index: int) -> None:
             f"{hybrid.parts[gpu[0]].name!r} takes the GPU workloads already: one part at most"
         )
     _check_part_workloads(scenario, hybrid, index)
+    named = any(part.workloads for part in hybrid.parts)
     for tenant in scenario.tenants:
-        parts = {
-            hybrid.workload_part(
-                tenant.name, tenant.isolation, w.gpu_count, f"{tenant.name}/{c.name}/{w.name}"
+        where = [
+            (
+                w.name,
+                hybrid.workload_part(
+                    tenant.name,
+                    tenant.isolation,
+                    w.gpu_count,
+                    f"{tenant.name}/{c.name}/{w.name}" if named else None,
+                ),
             )
             for c in tenant.clusters
             for w in c.workloads
-        }
-        if None in parts:
-            gpu_only = "" if len(parts) == 1 else " (only some of its workloads have one)"
+        ]
+        missing = list(dict.fromkeys(name for name, part in where if part is None))
+        if missing:
+            some = (
+                ""
+                if len(missing) == len(where)
+                else f" (its workloads {', '.join(missing)} have none)"
+            )
             raise ValueError(
                 f"{at('substrates', index, 'parts')}tenant {tenant.name!r} (isolation "
-                f"{tenant.isolation!r}) is in no part{gpu_only}: name it in a part's "
+                f"{tenant.isolation!r}) is in no part{some}: name it in a part's "
                 f"tenants, or add {tenant.isolation!r} to a part's isolation"
             )
 
