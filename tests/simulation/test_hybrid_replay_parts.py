@@ -184,9 +184,13 @@ def test_a_hybrid_with_one_part_replays_as_that_substrate(
     half = {"count": 1, "fraction": 0.5, "models": ["A100-80GB"]}
     a, b, c, g = replicas
     tenants = [
-        make_tenant("web", workloads=[_wl("api", "network-latency", a), _wl("io", "storage-io", b)]),
-        make_tenant("ml", workloads=[_wl("batch", "batch", c), _wl("infer", "gpu-inference", g, gpu=half)]),
-    ]  # fmt: skip
+        make_tenant(
+            "web", workloads=[_wl("api", "network-latency", a), _wl("io", "storage-io", b)]
+        ),
+        make_tenant(
+            "ml", workloads=[_wl("batch", "batch", c), _wl("infer", "gpu-inference", g, gpu=half)]
+        ),
+    ]
     common: dict[str, Any] = {"hardware": {"host_models": [STD, A100]}, "simulation": SIM}
     pure = make_scenario(substrates=[substrate], tenants=tenants, **common)
     hybrid = make_scenario(

@@ -153,10 +153,9 @@ def _hosts_ratio(e: Evidence, k: float) -> F64:
 
 
 def _gpu_modes(e: Evidence) -> NDArray[np.bool_]:
-    """(tenants × substrates): a tenant using GPUs on a substrate with VM / sandbox GPUs."""
-    virtual = np.array([m != "baremetal" for m in e.gpu_modes], bool)
-    out: NDArray[np.bool_] = e.uses_gpu[:, None] & virtual[None, :]
-    return out
+    """(tenants × substrates): a tenant with GPU workloads given VM / sandbox GPUs there
+    (in a hybrid: by the part they run in)."""
+    return e.gpu_virtual
 
 
 def _scaled(e: Evidence, parameter: str, k: float) -> Evidence:

@@ -19,10 +19,12 @@ from underlay.placement.result import SubstratePlacement
 __all__ = [
     "distinct_substrates",
     "each_workload_substrate",
+    "tenant_mean",
     "tenant_substrates",
     "workload_substrates",
 ]
 
+F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 
 
@@ -62,4 +64,20 @@ def tenant_substrates(scenario: Scenario, substrate: object) -> list[object]:
     for t in scenario.tenants:
         part = substrate.part_of(t.name, t.isolation)
         out.append(substrate.parts[part].substrate if part is not None else substrate)
+    return out
+
+
+def tenant_mean(values: F64, weights: list[F64], t_of_w: I64, fallback: F64) -> F64:
+    """Per tenant (``fallback`` has one entry a tenant), the mean of the per-workload
+    ``values`` under the first of ``weights`` that gives the tenant's workloads
+    (``t_of_w``: each workload's tenant) any weight; ``fallback`` where none does."""
+    t_count = len(fallback)
+    out: F64 = fallback.astype(np.float64)
+    done = np.zeros(t_count, bool)
+    for w in weights:
+        total = np.bincount(t_of_w, weights=w, minlength=t_count)
+        summed = np.bincount(t_of_w, weights=w * values, minlength=t_count)
+        use = ~done & (total > 0)
+        out[use] = summed[use] / total[use]
+        done |= use
     return out

@@ -20,6 +20,7 @@ from underlay.placement.gpus import gpu_efficiency, gpu_mode
 from underlay.placement.part_substrates import (
     distinct_substrates,
     each_workload_substrate,
+    tenant_mean,
     tenant_substrates,
 )
 from underlay.placement.result import SubstratePlacement
@@ -57,7 +58,7 @@ def tenant_throughput(
         np.float64,
     )
     reps = np.bincount(pods.workload, minlength=len(placement.workloads)).astype(np.float64)
-    return _tenant_mean(per_w, [reps], _tenant_of(placement), np.ones(t_count))
+    return tenant_mean(per_w, [reps], _tenant_of(placement), np.ones(t_count))
 
 
 def tenant_latency_add(
@@ -81,26 +82,11 @@ def tenant_latency_add(
         [latency_add(s, defaults) for s in tenant_substrates(scenario, substrate)], np.float64
     )
     weights = [reps * sensitive, reps, np.ones(len(reps))]
-    return _tenant_mean(per_w, weights, _tenant_of(placement), fallback)
+    return tenant_mean(per_w, weights, _tenant_of(placement), fallback)
 
 
 def _tenant_of(placement: SubstratePlacement) -> I64:
     return np.array([w.tenant_index for w in placement.workloads], np.int64)
-
-
-def _tenant_mean(values: F64, weights: list[F64], t_of_w: I64, fallback: F64) -> F64:
-    """Per tenant, the mean of the per-workload ``values`` under the first of ``weights``
-    that gives the tenant's workloads any weight; ``fallback`` where none does."""
-    t_count = len(fallback)
-    out: F64 = fallback.astype(np.float64)
-    done = np.zeros(t_count, bool)
-    for w in weights:
-        total = np.bincount(t_of_w, weights=w, minlength=t_count)
-        summed = np.bincount(t_of_w, weights=w * values, minlength=t_count)
-        use = ~done & (total > 0)
-        out[use] = summed[use] / total[use]
-        done |= use
-    return out
 
 
 def summarise(

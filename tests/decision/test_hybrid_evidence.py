@@ -1,0 +1,73 @@
+"""The decision's evidence on a hybrid takes each figure from the tenant's own part: its GPU
+modes (so ``gpu_training_on`` sees a vm part's passthrough), its CPU tax, and, without a
+simulation, its throughput.
+
+The scenario is :func:`hybrid_parts.scenario` (bare metal, KVM VMs, and two hybrids of
+them: ``gpu-in-vms`` trains in the VMs, ``gpu-on-metal`` on bare metal). Expected figures
+come from the packaged defaults' published factors.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hybrid_parts import scenario
+from underlay.decision.evidence import Evidence, gather
+from underlay.decision.problem import hybrid_problem
+from underlay.defaults.catalog import load_defaults
+from underlay.model.policy import Constraints
+from underlay.pipeline import compare
+
+
+@pytest.fixture(scope="module")
+def ev() -> Evidence:
+    return gather(compare(scenario()))
+
+
+def _at(ev: Evidence, tenant: str, label: str) -> tuple[int, int]:
+    return ev.tenants.index(tenant), ev.substrates.index(label)
+
+
+def test_training_modes_are_those_of_the_part_the_training_runs_in(ev: Evidence) -> None:
+    # train asks for whole GPUs: passed through in (KVM) VMs, bare metal's on bare metal
+    assert ev.training_modes[ev.tenants.index("ml")] == [
+        ["baremetal"],  # baremetal-dedicated
+        ["passthrough"],  # vm
+        ["passthrough"],  # gpu-in-vms: the vms part takes the GPU workloads
+        ["baremetal"],  # gpu-on-metal
+    ]
+    assert ev.gpu_modes == ["baremetal", "passthrough", "passthrough", "baremetal"]
+    # web asks for no GPU: no VM GPUs anywhere; ml's GPUs are virtual where train is in VMs
+    assert ev.gpu_virtual.tolist() == [[False, True, True, False], [False] * 4]
+
+
+def test_gpu_training_on_sees_the_vm_parts_passthrough(ev: Evidence) -> None:
+    problem = hybrid_problem(ev, Constraints(gpu_training_on=["baremetal"]))
+    t, s = _at(ev, "ml", "gpu-in-vms")
+    assert problem.excluded[t].tolist() == [False, True, True, False]
+    assert problem.reasons[t][s] == [
+        ("gpu_training_on baremetal", "gpu_training_on baremetal (passthrough GPUs)")
+    ]
+    # web trains nothing: every substrate stays open to it
+    assert not problem.excluded[ev.tenants.index("web")].any()
+    # allowing passthrough opens both VM columns to ml again
+    assert not hybrid_problem(
+        ev, Constraints(gpu_training_on=["passthrough", "baremetal"])
+    ).excluded.any()
+
+
+def test_cpu_tax_and_static_throughput_follow_each_tenants_part(ev: Evidence) -> None:
+    kvm = load_defaults().hypervisors["kvm"]
+    tax = kvm.cpu_overhead_percent / 100
+    ml, web = ev.tenants.index("ml"), ev.tenants.index("web")
+    # columns: baremetal-dedicated, vm, gpu-in-vms, gpu-on-metal
+    # ml on gpu-in-vms: 2 train pods in VMs (tax), 30 api pods on metal (0), pod-weighted
+    assert ev.cpu_tax[ml] == pytest.approx([0, tax, 2 * tax / 32, 0])
+    assert ev.cpu_tax[web] == pytest.approx([0, tax, tax, tax])
+    # without a simulation: a GPU tenant's throughput is its GPU efficiency, others' 1 − tax
+    passthrough = kvm.gpu_passthrough_efficiency
+    assert ev.throughput[ml] == pytest.approx([1, passthrough, passthrough, 1])
+    assert ev.throughput[web] == pytest.approx([1, 1 - tax, 1 - tax, 1 - tax])
+    assert "simulation" in ev.missing
+    assert np.all(ev.placed == 1)
