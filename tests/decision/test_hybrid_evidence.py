@@ -15,8 +15,10 @@ import pytest
 from hybrid_parts import scenario
 from underlay.decision.evidence import Evidence, gather
 from underlay.decision.problem import hybrid_problem
+from underlay.decision.sensitivity import sensitivity
 from underlay.defaults.catalog import load_defaults
 from underlay.model.policy import Constraints
+from underlay.model.scenario import FACTORS
 from underlay.pipeline import compare
 
 
@@ -71,3 +73,17 @@ def test_cpu_tax_and_static_throughput_follow_each_tenants_part(ev: Evidence) ->
     assert ev.throughput[web] == pytest.approx([1, 1 - tax, 1 - tax, 1 - tax])
     assert "simulation" in ev.missing
     assert np.all(ev.placed == 1)
+
+
+def test_the_tornado_scales_a_hybrids_vm_part() -> None:
+    # Only the two hybrids compared: their KVM part is the only hypervisor, so the CPU
+    # overhead input starts at KVM's figure (not 0, "nothing to scale"), and the GPU loss
+    # at 100 × (1 − passthrough) of gpu-in-vms, the one column training in VMs.
+    sc = scenario()
+    e = gather(compare(sc, substrates=["gpu-in-vms", "gpu-on-metal"]))
+    kvm = load_defaults().hypervisors["kvm"]
+    equal = dict.fromkeys(FACTORS, 1.0)
+    bars = {b.parameter: b for b in sensitivity(e, equal, load_defaults()).tornado}
+    assert bars["hypervisor CPU overhead"].base == pytest.approx(kvm.cpu_overhead_percent)
+    loss = bars["GPU efficiency loss (VM, sandbox)"]
+    assert loss.base == pytest.approx(100 * (1 - kvm.gpu_passthrough_efficiency))
