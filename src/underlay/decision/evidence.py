@@ -13,13 +13,18 @@ of them (``hypervisor_cpu``, ``hypervisor_mem``) and what the VMs take (``vm_cpu
 ``vm_mem``: their sizes ÷ overcommit, plus per-VM memory overhead), all summed over the
 hosts opened (millicores, MiB; 0 elsewhere). Per tenant: ``uses_gpu``.
 
+On a hybrid every per-tenant figure is the tenant's parts': each workload counts on its
+own part's substrate (CPU tax, GPU modes and ``gpu_virtual``, static throughput), as on
+that substrate alone; ``gpu_modes`` names the mode of the part taking GPU workloads.
+
 Per tenant ``t`` on substrate ``s``:
 
 - ``cost``: USD a month attributed to the tenant (the cost analysis, power at the
   simulated load when there was a simulation; else the static analysis);
 - ``throughput``: work per resource vs bare metal (simulation, by workload class; else the
-  substrate's CPU or GPU efficiency); ``latency_p95``: p95 latency inflation of its
-  latency-sensitive pods (× an idle host); ``unmet``: share of CPU demand not granted;
+  tenant's CPU or GPU efficiency in the capacity table); ``latency_p95``: p95 latency
+  inflation of its latency-sensitive pods (× an idle host); ``unmet``: share of CPU
+  demand not granted;
   ``gpu_unmet``: share of the GPU time it wanted and did not get (time-sliced GPUs shared
   with neighbours, or pods never placed); ``slowdown``: share of the work of the CPU
   granted lost to other tenants' load on shared
@@ -74,7 +79,7 @@ class Evidence:
     tenants: list[str]
     substrates: list[str]
     kinds: list[str]
-    gpu_modes: list[str]  # baremetal | passthrough | vgpu, per substrate (a hybrid: its GPU part's)
+    gpu_modes: list[str]  # baremetal | passthrough | vgpu, per substrate (hybrid: GPU part's)
     # per tenant and substrate: the modes its gpu-training workloads get (placement.gpus)
     training_modes: list[list[list[str]]]
     pods: F64  # pods asked for, per tenant

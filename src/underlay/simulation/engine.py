@@ -59,7 +59,8 @@ Measures (per tenant unless stated):
   (a pod that wants 4× what it gets waits ~4× as long), capped at ``max_inflation``; with
   CPU overcommit every request of the VM also waits its CPU-ready share. Percentiles come
   from a log-spaced histogram. The substrate's per-request network latency is reported
-  apart;
+  apart (in a hybrid, per tenant, that of the parts its latency-sensitive pods run in:
+  :func:`~underlay.simulation.summary.tenant_latency_add`);
 - GPU demand and unmet: milli-GPUs each GPU pod wants (``usage.gpu`` × its share × the
   burst factor) and what it was not given — time-sliced pods split each physical
   device's time equally, isolated ones keep their share (see ``GpuShares``);
