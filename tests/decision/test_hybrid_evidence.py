@@ -9,10 +9,13 @@ come from the packaged defaults' published factors.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
-from hybrid_parts import scenario
+from factories import make_scenario, make_tenant, make_workload
+from hybrid_parts import A100, STD, scenario
 from underlay.decision.evidence import Evidence, gather
 from underlay.decision.problem import hybrid_problem
 from underlay.decision.sensitivity import sensitivity
@@ -87,3 +90,55 @@ def test_the_tornado_scales_a_hybrids_vm_part() -> None:
     assert bars["hypervisor CPU overhead"].base == pytest.approx(kvm.cpu_overhead_percent)
     loss = bars["GPU efficiency loss (VM, sandbox)"]
     assert loss.base == pytest.approx(100 * (1 - kvm.gpu_passthrough_efficiency))
+
+
+_ONE_PART = [
+    {"kind": "baremetal-dedicated"},
+    {"kind": "baremetal-shared", "gpu_sharing": "mig"},
+    {"kind": "vm", "hypervisor": "esxi", "sizing": "requests"},
+    {"kind": "vm", "gpu_mode": "vgpu", "sizing": "requests"},
+    {"kind": "sandboxed", "runtime": "gvisor"},
+]
+
+
+@pytest.mark.parametrize("substrate", _ONE_PART, ids=lambda s: "-".join(map(str, s.values())))
+def test_a_hybrid_with_one_part_has_that_substrates_static_figures(
+    substrate: dict[str, Any],
+) -> None:
+    # Both columns in one comparison: the substrate alone ("pure") and a hybrid whose one
+    # part runs it for every tenant ("one"); every static per-tenant figure is the same.
+    half = {"count": 1, "fraction": 0.5, "models": ["A100-80GB"]}
+    whole = {"count": 8, "models": ["A100-80GB"]}
+    ml = [
+        make_workload("train", replicas=2, gpu=whole, **{"class": "gpu-training"}),
+        make_workload("infer", replicas=3, gpu=half, **{"class": "gpu-inference"}),
+        make_workload("api", replicas=5, cpu="1", **{"class": "network-latency"}),
+    ]
+    sc = make_scenario(
+        hardware={"host_models": [STD, A100]},
+        substrates=[
+            {**substrate, "name": "pure"},
+            {
+                "kind": "hybrid",
+                "name": "one",
+                "parts": [{"name": "all", "substrate": substrate, "isolation": ["internal"]}],
+            },
+        ],
+        tenants=[
+            make_tenant("ml", workloads=ml),
+            make_tenant("web", workloads=[make_workload("site", replicas=4)]),
+        ],
+    )
+    comparison = compare(sc)
+    pure, one = comparison.substrates
+    assert (one.cpu_efficiency, one.gpu_efficiency) == (pure.cpu_efficiency, pure.gpu_efficiency)
+    for a, b in zip(pure.tenants, one.tenants, strict=True):
+        assert (a.cpu_efficiency, a.gpu_efficiency) == (b.cpu_efficiency, b.gpu_efficiency)
+        assert a.allocated == b.allocated  # GPU shares on the part's substrate
+    e = gather(comparison)
+    for name in ("cpu_tax", "throughput", "gpu_virtual"):
+        column = getattr(e, name)
+        assert column[:, 0].tolist() == column[:, 1].tolist(), name
+    assert [row[0] for row in e.training_modes] == [row[1] for row in e.training_modes]
+    assert e.gpu_modes[0] == e.gpu_modes[1]
+    assert e.gpu_efficiency[0] == e.gpu_efficiency[1]
