@@ -89,6 +89,9 @@ def make_evidence(
     training = np.asarray(arrays.pop("gpu_training", [False] * len(tenants)), bool)
     uses_gpu = np.asarray(arrays.pop("uses_gpu", training), bool)
     gpu_modes = list(arrays.pop("gpu_modes", ["baremetal"] * len(substrates)))
+    # a GPU tenant's workloads get VM / sandbox GPUs where the substrate's mode is one
+    virtual = np.array([m != "baremetal" for m in gpu_modes], bool)
+    gpu_virtual = np.asarray(arrays.pop("gpu_virtual", uses_gpu[:, None] & virtual[None, :]))
     # a training tenant's workloads get the substrate's mode unless given
     training_modes = arrays.pop(
         "training_modes", [[[m] if t else [] for m in gpu_modes] for t in training]
@@ -109,6 +112,7 @@ def make_evidence(
         pods=pods,
         gpu_training=training,
         uses_gpu=uses_gpu,
+        gpu_virtual=gpu_virtual.reshape(shape).astype(bool),
         substrate_host_bound=substrate_host_bound,
         **per_substrate,
         substrate_cost=substrate_cost,

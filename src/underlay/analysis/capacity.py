@@ -19,7 +19,7 @@ hosts left unopened are counted apart (``hosts_idle``) and their capex is in the
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -42,10 +42,11 @@ from underlay.analysis.cost import (
     placement_licence,
     tenant_host_shares,
 )
+from underlay.analysis.efficiencies import efficiencies
 from underlay.defaults.catalog import Defaults
-from underlay.model.scenario import Hybrid, Sandboxed, Scenario, Substrate, Tenant, Vm
-from underlay.placement.gpus import gpu_efficiency, gpu_mode, gpu_share
-from underlay.placement.overheads import cpu_tax
+from underlay.model.scenario import Hybrid, Scenario, Substrate, Tenant, Vm
+from underlay.placement.gpus import gpu_share
+from underlay.placement.part_substrates import each_workload_substrate
 from underlay.placement.result import (
     HOSTED_CONTROL_PLANE,
     HOSTED_POOL,
@@ -81,9 +82,9 @@ def _pod_rows(scenario: Scenario, defaults: Defaults, p: SubstratePlacement) -> 
     """The placed pods per (workload, node). A GPU pod holds the share placement gave it
     (a MIG profile, Kata's whole GPUs, at least its GPU memory), not only the fraction it
     asked for."""
-    substrate = scenario.substrate(p.name)
+    subs = each_workload_substrate(scenario.substrate(p.name), p)  # a hybrid's: its part's
     t_idx, n_idx, cpu, mem, gpu, cnt = [], [], [], [], [], []
-    for ref, pn, pc in zip(p.workloads, p.pod_nodes, p.pod_counts, strict=True):
+    for ref, pn, pc, substrate in zip(p.workloads, p.pod_nodes, p.pod_counts, subs, strict=True):
         if not len(pn):
             continue
         w = ref.workload
@@ -370,32 +371,6 @@ def _unplaced_rows(p: SubstratePlacement) -> list[UnplacedRow]:
     return unplaced
 
 
-def _efficiencies(
-    substrate: object, defaults: Defaults, p: SubstratePlacement
-) -> tuple[float, float]:
-    """Throughput of a GPU and of a CPU relative to bare metal, from the cited defaults:
-    the GPU's by the mode each GPU workload's share is given in, weighted by GPUs asked
-    for (the mode's figure when nothing asks); the CPU's the substrate's tax (shown here,
-    charged once, in the simulation)."""
-    weights, effs = [], []
-    for ref in p.workloads:
-        mode = gpu_mode(substrate, ref.workload)
-        if mode is not None:
-            weights.append(ref.workload.replicas * ref.workload.gpu_count * ref.workload.gpu_milli)
-            effs.append(gpu_efficiency(substrate, defaults, mode))
-    if sum(weights) > 0:
-        gpu_eff = float(np.average(effs, weights=weights))
-    else:
-        whole = "passthrough" if isinstance(substrate, Vm | Sandboxed) else "baremetal"
-        gpu_eff = gpu_efficiency(substrate, defaults, whole)
-    cpu_eff = 1.0
-    if isinstance(substrate, Vm):
-        cpu_eff = 1 - defaults.hypervisors[substrate.hypervisor].cpu_overhead_percent / 100
-    elif isinstance(substrate, Sandboxed):
-        cpu_eff = 1 - cpu_tax(substrate, defaults, "cpu")
-    return gpu_eff, cpu_eff
-
-
 def _burst_room(
     p: SubstratePlacement,
     worker: NDArray[np.bool_],
@@ -456,7 +431,8 @@ def analyse_capacity(
     parts = host_parts(p)
     tenant_cost = attribute(shares, costs.total, parts) + overall_shares(shares, parts) * idle_capex
 
-    gpu_eff, cpu_eff = _efficiencies(substrate, defaults, p)
+    eff = efficiencies(scenario, defaults, substrate, p)
+    tenants = _tenant_rows(scenario, p, rows, host_tenant_pairs, tenant_cost, worker)
     vm_count = int((nodes.is_vm & on_host).sum()) if vm is not None or p.parts else 0
     cp_machines_total, modes = _control_plane_machines(p)
     return SubstrateCapacity(
@@ -486,10 +462,13 @@ def analyse_capacity(
         cost_licences=float(costs.licences.sum()),
         watts=float(costs.watts.sum()),
         pods=sum(r.workload.replicas for r in p.workloads),
-        gpu_efficiency=gpu_eff,
-        cpu_efficiency=cpu_eff,
+        gpu_efficiency=eff.gpu,
+        cpu_efficiency=eff.cpu,
         pods_placed=int(p.placed.sum()),
         unplaced=_unplaced_rows(p),
-        tenants=_tenant_rows(scenario, p, rows, host_tenant_pairs, tenant_cost, worker),
+        tenants=[
+            replace(t, gpu_efficiency=float(g), cpu_efficiency=float(c))
+            for t, g, c in zip(tenants, eff.tenant_gpu, eff.tenant_cpu, strict=True)
+        ],
         notes=list(p.notes),
     )

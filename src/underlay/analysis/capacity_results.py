@@ -75,6 +75,10 @@ class TenantCapacity:
     shares_kernel_with: list[str]
     shares_hosts_with: list[str]
     cost_per_month_usd: float
+    # its workloads' throughput vs bare metal, on their own substrates (a hybrid's: their
+    # parts'), weighted as the substrate's figures are
+    gpu_efficiency: float = 1.0
+    cpu_efficiency: float = 1.0
 
 
 @dataclass(frozen=True)

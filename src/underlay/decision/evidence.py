@@ -13,13 +13,18 @@ of them (``hypervisor_cpu``, ``hypervisor_mem``) and what the VMs take (``vm_cpu
 ``vm_mem``: their sizes ÷ overcommit, plus per-VM memory overhead), all summed over the
 hosts opened (millicores, MiB; 0 elsewhere). Per tenant: ``uses_gpu``.
 
+On a hybrid every per-tenant figure is the tenant's parts': each workload counts on its
+own part's substrate (CPU tax, GPU modes and ``gpu_virtual``, static throughput), as on
+that substrate alone; ``gpu_modes`` names the mode of the part taking GPU workloads.
+
 Per tenant ``t`` on substrate ``s``:
 
 - ``cost``: USD a month attributed to the tenant (the cost analysis, power at the
   simulated load when there was a simulation; else the static analysis);
 - ``throughput``: work per resource vs bare metal (simulation, by workload class; else the
-  substrate's CPU or GPU efficiency); ``latency_p95``: p95 latency inflation of its
-  latency-sensitive pods (× an idle host); ``unmet``: share of CPU demand not granted;
+  tenant's CPU or GPU efficiency in the capacity table); ``latency_p95``: p95 latency
+  inflation of its latency-sensitive pods (× an idle host); ``unmet``: share of CPU
+  demand not granted;
   ``gpu_unmet``: share of the GPU time it wanted and did not get (time-sliced GPUs shared
   with neighbours, or pods never placed); ``slowdown``: share of the work of the CPU
   granted lost to other tenants' load on shared
@@ -51,7 +56,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from underlay.analysis.results import Analysis, Comparison
-from underlay.model.scenario import Hybrid, Scenario, Vm
+from underlay.model.scenario import Hybrid, Sandboxed, Scenario, Vm
+from underlay.placement.gpus import gpu_mode
+from underlay.placement.overheads import cpu_tax
+from underlay.placement.part_substrates import each_workload_substrate, tenant_mean
+from underlay.placement.result import SubstratePlacement
 from underlay.simulation.results import Simulation
 
 if TYPE_CHECKING:
@@ -70,12 +79,15 @@ class Evidence:
     tenants: list[str]
     substrates: list[str]
     kinds: list[str]
-    gpu_modes: list[str]  # baremetal | passthrough | vgpu, per substrate
+    gpu_modes: list[str]  # baremetal | passthrough | vgpu, per substrate (hybrid: GPU part's)
     # per tenant and substrate: the modes its gpu-training workloads get (placement.gpus)
     training_modes: list[list[list[str]]]
     pods: F64  # pods asked for, per tenant
     gpu_training: NDArray[np.bool_]  # per tenant: has a gpu-training workload
     uses_gpu: NDArray[np.bool_]  # per tenant: some workload asks for GPUs
+    # per tenant and substrate: some workload of it gets VM or sandbox GPUs there
+    # (passthrough, vGPU; in a hybrid: in its part)
+    gpu_virtual: NDArray[np.bool_]
     cost: F64
     throughput: F64
     latency_p95: F64
@@ -116,13 +128,26 @@ class Evidence:
         return (len(self.tenants), len(self.substrates))
 
 
-def _gpu_mode(scenario: Scenario, label: str) -> str:
-    sub = scenario.substrate(label)
-    if sub.kind == "vm":
-        return str(getattr(sub, "gpu_mode", "passthrough"))
-    if sub.kind == "sandboxed":
+def _gpu_mode(sub: object) -> str:
+    """The mode a substrate gives whole GPUs in, as the constraints name it."""
+    if isinstance(sub, Vm):
+        return str(sub.gpu_mode)
+    if isinstance(sub, Sandboxed):
         return "passthrough"  # Kata hands GPUs to the pod's VM through VFIO
     return "baremetal"
+
+
+def _substrate_gpu_mode(sc: Scenario, p: SubstratePlacement) -> str:
+    """A substrate's GPU mode; a hybrid's, that of the part its GPU workloads go to (the
+    ``gpu_workloads`` part, else the first part holding one, else the first part)."""
+    sub = sc.substrate(p.name)
+    if not isinstance(sub, Hybrid):
+        return _gpu_mode(sub)
+    if sub.gpu_part is not None:
+        return _gpu_mode(sub.parts[sub.gpu_part].substrate)
+    subs = each_workload_substrate(sub, p)
+    gpu = [subs[i] for i, w in enumerate(p.workloads) if w.workload.gpu_count]
+    return _gpu_mode(gpu[0] if gpu else sub.parts[0].substrate)
 
 
 # The GPU mode a workload's share is given in (placement.gpus), as the constraint names it.
@@ -136,42 +161,40 @@ _TRAINING_MODE = {
 }
 
 
-def _training_modes(scenario: Scenario, labels: list[str]) -> list[list[list[str]]]:
-    """Per tenant and substrate, the GPU modes its gpu-training workloads get there (a
-    whole-GPU pod on a vGPU substrate gets passthrough)."""
-    from underlay.placement.gpus import gpu_mode
-
-    out = []
-    for t in scenario.tenants:
-        row = []
-        for label in labels:
-            sub = scenario.substrate(label)
-            modes = {
-                _TRAINING_MODE[m]
-                for c in t.clusters
-                for w in c.workloads
-                if w.workload_class == "gpu-training" and (m := gpu_mode(sub, w)) is not None
-            }
-            row.append(sorted(modes))
-        out.append(row)
-    return out
+def _gpu_modes_of(
+    sc: Scenario, placements: list[SubstratePlacement], training: bool
+) -> list[list[list[str]]]:
+    """Per tenant and substrate, the GPU modes its workloads asking for GPUs get there
+    (``training``: its gpu-training ones only), each on its own substrate — a hybrid's
+    part's — and a whole-GPU pod on a vGPU substrate gets passthrough."""
+    out: list[list[list[str]]] = [[[] for _ in placements] for _ in sc.tenants]
+    for j, p in enumerate(placements):
+        subs = each_workload_substrate(sc.substrate(p.name), p)
+        for sub, ref in zip(subs, p.workloads, strict=True):
+            w = ref.workload
+            if training and w.workload_class != "gpu-training":
+                continue
+            if (m := gpu_mode(sub, w)) is not None:
+                out[ref.tenant_index][j].append(_TRAINING_MODE[m])
+    return [[sorted(set(modes)) for modes in row] for row in out]
 
 
-def _tenant_tax(scenario: Scenario, comparison: Comparison, substrate: object) -> F64:
-    """Per tenant, the substrate's CPU tax on its pods, pod-weighted over its workloads'
-    classes (the simulation's :func:`~underlay.simulation.engine.cpu_tax`)."""
-    from underlay.placement.overheads import cpu_tax
-
-    out = np.zeros(len(scenario.tenants))
-    for i, t in enumerate(scenario.tenants):
-        ws = [w for c in t.clusters for w in c.workloads]
-        reps = np.array([w.replicas for w in ws], np.float64)
-        tax = np.array([cpu_tax(substrate, comparison.defaults, w.workload_class) for w in ws])
-        if reps.sum() > 0:
-            out[i] = float(reps @ tax / reps.sum())
-        elif len(tax):
-            out[i] = float(tax.mean())
-    return out
+def _tenant_tax(comparison: Comparison, p: SubstratePlacement) -> F64:
+    """Per tenant, the CPU tax on its pods, pod-weighted over its workloads' classes,
+    each workload on its own substrate (a hybrid's: its part's) — the simulation's
+    :func:`~underlay.placement.overheads.cpu_tax`."""
+    sc = comparison.scenario
+    subs = each_workload_substrate(sc.substrate(p.name), p)
+    tax = np.array(
+        [
+            cpu_tax(sub, comparison.defaults, ref.workload.workload_class)
+            for sub, ref in zip(subs, p.workloads, strict=True)
+        ],
+        np.float64,
+    )
+    reps = np.array([ref.workload.replicas for ref in p.workloads], np.float64)
+    tenant = np.array([ref.tenant_index for ref in p.workloads], np.int64)
+    return tenant_mean(tax, [reps, np.ones(len(reps))], tenant, np.zeros(len(sc.tenants)))
 
 
 @dataclass
@@ -272,8 +295,15 @@ def gather(
         tenants=names,
         substrates=labels,
         kinds=[s.kind for s in comparison.substrates],
-        gpu_modes=[_gpu_mode(sc, label) for label in labels],
-        training_modes=_training_modes(sc, labels),
+        gpu_modes=[_substrate_gpu_mode(sc, p) for p in comparison.placements],
+        training_modes=_gpu_modes_of(sc, comparison.placements, training=True),
+        gpu_virtual=np.array(
+            [
+                [any(m != "baremetal" for m in modes) for modes in row]
+                for row in _gpu_modes_of(sc, comparison.placements, training=False)
+            ],
+            bool,
+        ).reshape(len(names), len(labels)),
         pods=np.array([sum(w.replicas for w in ws) for ws in workloads], float),
         gpu_training=np.array(
             [any(w.workload_class == "gpu-training" for w in ws) for ws in workloads], bool
@@ -295,9 +325,8 @@ def _from_placement(
     fig: _Figures, comparison: Comparison, uses_gpu: list[bool], owned: bool
 ) -> None:
     """The static figures: placement, the CPU tax and the static cost."""
-    sc = comparison.scenario
     for j, p in enumerate(comparison.placements):
-        fig.cpu_tax[:, j] = _tenant_tax(sc, comparison, sc.substrate(p.name))
+        fig.cpu_tax[:, j] = _tenant_tax(comparison, p)
     for j, st in enumerate(comparison.substrates):
         fig.gpu_efficiency[j] = st.gpu_efficiency
         fig.substrate_cost[j] = st.cost_per_month_usd
@@ -308,8 +337,9 @@ def _from_placement(
             fig.capex[i, j] = t.cost_per_month_usd * st.cost_capex / whole
             fig.licences[i, j] = t.cost_per_month_usd * st.cost_licences / whole
             fig.host_bound[i, j] = fig.licences[i, j] + (0.0 if owned else fig.capex[i, j])
-            # without a simulation: the GPU's efficiency for tenants using GPUs, else the CPU's
-            fig.throughput[i, j] = st.gpu_efficiency if uses_gpu[i] else st.cpu_efficiency
+            # without a simulation: the GPU's efficiency for tenants using GPUs, else the
+            # CPU's; its own (in a hybrid: its parts')
+            fig.throughput[i, j] = t.gpu_efficiency if uses_gpu[i] else t.cpu_efficiency
             fig.placed[i, j] = t.pods_placed / t.pods if t.pods else 1.0
             fig.version_mismatch[i, j] = float(t.running_version != t.wanted_version)
 

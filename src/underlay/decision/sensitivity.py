@@ -65,7 +65,7 @@ from underlay.decision.results import Sensitivity, TornadoBar, WeightRange
 from underlay.decision.scorecard import pods_placed, rank, substrate_scores, totals
 from underlay.defaults.catalog import Defaults
 from underlay.model.policy import MAX_WEIGHT
-from underlay.model.scenario import FACTORS, Sandboxed, Vm
+from underlay.model.scenario import FACTORS, Hybrid, Sandboxed, Vm
 
 __all__ = ["INPUTS", "margin", "sensitivity", "weight_ranges"]
 
@@ -153,10 +153,9 @@ def _hosts_ratio(e: Evidence, k: float) -> F64:
 
 
 def _gpu_modes(e: Evidence) -> NDArray[np.bool_]:
-    """(tenants × substrates): a tenant using GPUs on a substrate with VM / sandbox GPUs."""
-    virtual = np.array([m != "baremetal" for m in e.gpu_modes], bool)
-    out: NDArray[np.bool_] = e.uses_gpu[:, None] & virtual[None, :]
-    return out
+    """(tenants × substrates): a tenant with GPU workloads given VM / sandbox GPUs there
+    (in a hybrid: by the part they run in)."""
+    return e.gpu_virtual
 
 
 def _scaled(e: Evidence, parameter: str, k: float) -> Evidence:
@@ -204,11 +203,18 @@ _PRICE_PARTS = {
 }
 
 
+def _parts(substrate: object) -> list[object]:
+    """A hybrid's parts' substrates (each counts as the substrate it is); else itself."""
+    if isinstance(substrate, Hybrid):
+        return [p.substrate for p in substrate.parts]
+    return [substrate]
+
+
 def _base_values(e: Evidence, defaults: Defaults) -> dict[str, tuple[float, str]]:
     """Each input's base value and unit, from the defaults the run used (0: nothing to
     scale among the substrates compared)."""
     sc = e.scenario
-    compared = [sc.substrate(label) for label in e.substrates]
+    compared = [sub for label in e.substrates for sub in _parts(sc.substrate(label))]
     overheads = [
         defaults.hypervisors[s.hypervisor].cpu_overhead_percent
         for s in compared

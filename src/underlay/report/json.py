@@ -60,6 +60,10 @@ _TENANT: list[Field] = [
         "shares_hosts_with",
     ),
     _kept("cost_per_month_usd", "cost_per_month_usd", 2),
+    group(
+        "throughput_vs_baremetal",
+        [_kept("cpu", "cpu_efficiency", 4), _kept("gpu", "gpu_efficiency", 4)],
+    ),
 ]
 
 SUBSTRATE: list[Field] = [

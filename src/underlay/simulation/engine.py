@@ -59,7 +59,8 @@ Measures (per tenant unless stated):
   (a pod that wants 4× what it gets waits ~4× as long), capped at ``max_inflation``; with
   CPU overcommit every request of the VM also waits its CPU-ready share. Percentiles come
   from a log-spaced histogram. The substrate's per-request network latency is reported
-  apart;
+  apart (in a hybrid, per tenant, that of the parts its latency-sensitive pods run in:
+  :func:`~underlay.simulation.summary.tenant_latency_add`);
 - GPU demand and unmet: milli-GPUs each GPU pod wants (``usage.gpu`` × its share × the
   burst factor) and what it was not given — time-sliced pods split each physical
   device's time equally, isolated ones keep their share (see ``GpuShares``);
@@ -73,7 +74,8 @@ Measures (per tenant unless stated):
   scenario's ``shared_hardware_slowdown``). A tenant alone on its hosts escapes it (its
   own load is in the bare-metal baseline); VMs and containers sharing a host do not —
   pinning vCPUs partitions neither cache nor memory bandwidth — unless the substrate sets
-  ``cache_partitioned`` (cache and memory-bandwidth allocation, as Heracles did);
+  ``cache_partitioned`` (cache and memory-bandwidth allocation, as Heracles did); a
+  hybrid's hosts each by their own part's substrate;
 - per substrate: SLATAH (Beloglazov & Buyya 2012: share of active host time at 100 % of
   what the host can give: its cores, less the hypervisor's reservation on a ``vm``), host
   utilisation over time (everything simulated, the node software included, ÷ the
@@ -98,6 +100,7 @@ from numpy.typing import NDArray
 from underlay.defaults.catalog import Defaults
 from underlay.model.scenario import (
     BaremetalDedicated,
+    Hybrid,
     Scenario,
     SimulationSettings,
 )
@@ -120,8 +123,8 @@ from underlay.simulation.results import SubstrateSimulation
 from underlay.simulation.stepper import Stepper
 from underlay.simulation.summary import (
     class_throughput,
-    latency_add,
     summarise,
+    tenant_latency_add,
     tenant_throughput,
 )
 from underlay.simulation.usage import CHUNK_STEPS, UsageSampler
@@ -154,7 +157,9 @@ def simulate_substrate(
         scenario, defaults, placement, substrate, pods, node, stepper
     )
     gpus = GpuShares.build(scenario, defaults, placement, substrate, pods, node)
-    slowdown = Slowdown(_shared_hardware(sim, defaults, substrate), stepper.host_cores, t_count)
+    slowdown = Slowdown(
+        _host_slowdown(sim, defaults, substrate, placement), stepper.host_cores, t_count
+    )
     gpu_use = GpuUse(gpus, t_count)
     measures: list[Measure] = [
         sums,
@@ -191,7 +196,7 @@ def simulate_substrate(
         latency.result(),
         interference.result(),
         hosts.result(),
-        latency_add(substrate, defaults),
+        tenant_latency_add(scenario, defaults, placement, pods),
         started,
         throughput,
     )
@@ -243,11 +248,24 @@ def _measures(
     return sums, latency, Interference(t_count, shared_kernels), hosts
 
 
-def _shared_hardware(sim: SimulationSettings, defaults: Defaults, substrate: object) -> np.float32:
+def _shared_hardware(sim: SimulationSettings, defaults: Defaults, substrate: object) -> float:
     """The slowdown of a pod at full load of other tenants on its host (``k``)."""
     hw = defaults.interference.slowdown_at_full_load
     if sim.shared_hardware_slowdown is not None:
         hw = sim.shared_hardware_slowdown
     if isinstance(substrate, BaremetalDedicated) or getattr(substrate, "cache_partitioned", False):
         hw = 0.0  # one tenant per host, or tenants' cache and bandwidth partitioned
-    return np.float32(hw)
+    return float(hw)
+
+
+def _host_slowdown(
+    sim: SimulationSettings, defaults: Defaults, substrate: object, placement: SubstratePlacement
+) -> F32:
+    """``k`` of each host, as a (hosts × 1) column: a hybrid's hosts take their part's."""
+    k = np.full(len(placement.hosts), _shared_hardware(sim, defaults, substrate), np.float32)
+    if isinstance(substrate, Hybrid):
+        by_name = {part.name: part.substrate for part in substrate.parts}
+        for part in placement.parts:
+            start, stop = part.hosts
+            k[start:stop] = _shared_hardware(sim, defaults, by_name[part.name])
+    return k[:, None]

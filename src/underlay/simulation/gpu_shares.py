@@ -14,6 +14,7 @@ from numpy.typing import NDArray
 from underlay.defaults.catalog import Defaults
 from underlay.model.scenario import Scenario
 from underlay.placement.gpus import gpu_mode, gpu_share
+from underlay.placement.part_substrates import each_workload_substrate
 from underlay.placement.result import SubstratePlacement
 from underlay.simulation.contention import Kernels, share_by_weight
 from underlay.simulation.pods import PodTable
@@ -80,12 +81,14 @@ class GpuShares:
         n_nodes = max(len(nodes), 1)
         # A VM holding a vGPU slice (less than one GPU): its pods share the host's GPU.
         on_slice = nodes.is_vm & (nodes.gpu_cap_milli > 0) & (nodes.gpu_cap_milli < 1000)
+        # each workload's share and mode on its own substrate (a hybrid's: its part's)
+        subs = each_workload_substrate(substrate, placement)
         for w in gpu_w:
             wl = placement.workloads[w].workload
             rows = np.arange(starts[w], starts[w] + reps[w])
-            milli = gpu_share(scenario, defaults, substrate, wl, wl.name).milli
+            milli = gpu_share(scenario, defaults, subs[w], wl, wl.name).milli
             share[rows] = milli * wl.gpu_count
-            if milli >= 1000 or gpu_mode(substrate, wl) not in TIME_SLICED_MODES:
+            if milli >= 1000 or gpu_mode(subs[w], wl) not in TIME_SLICED_MODES:
                 continue
             time_sliced[rows] = True
             r = rows[node[rows] >= 0]

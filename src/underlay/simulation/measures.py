@@ -260,21 +260,24 @@ class Slowdown(Measure):
     tenants on its host. L is the same for a tenant's pods on one host, so the work lost
     is summed per (tenant, host) pair, not per pod."""
 
-    def __init__(self, shared_hw: np.float32, host_cores: F32, t_count: int) -> None:
+    def __init__(self, shared_hw: F32, host_cores: F32, t_count: int) -> None:
+        # ``shared_hw``: k of each host, a (hosts × 1) column (a hybrid's parts differ)
         self.shared_hw, self.host_cores, self.t_count = shared_hw, host_cores, t_count
+        self.any = bool((shared_hw > 0).any())
         self.slow = np.zeros(t_count)
 
     def observe(self, s: BlockStep) -> None:
         """Add the work the block's pods lost to other tenants on their hosts."""
         blk = s.blk
-        if not (self.shared_hw > 0 and blk.mixed):
+        if not (self.any and blk.mixed):
             return
         tenant_host = np.asarray(blk.tenant_host_of @ s.granted, np.float32)
         host_tenants = np.asarray(blk.to_host @ blk.kernels.total(s.granted), np.float32)
         key_host, key_tenant = blk.key_host, blk.key_tenant
         others = host_tenants[key_host] - tenant_host
         load = others / np.maximum(self.host_cores[blk.hosts][key_host], 1)
-        lost_work = (tenant_host * (self.shared_hw * np.minimum(load, 1))).sum(axis=1)
+        k = self.shared_hw[blk.hosts][key_host]
+        lost_work = (tenant_host * (k * np.minimum(load, 1))).sum(axis=1)
         self.slow += np.bincount(key_tenant, weights=lost_work, minlength=self.t_count)
 
     def result(self) -> dict[str, F64]:

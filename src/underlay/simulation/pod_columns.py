@@ -15,8 +15,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from underlay.defaults.catalog import Defaults
-from underlay.model.scenario import Hybrid, Sandboxed
+from underlay.model.scenario import Sandboxed
 from underlay.placement.overheads import cpu_tax
+from underlay.placement.part_substrates import distinct_substrates, workload_substrates
 from underlay.placement.result import SubstratePlacement
 from underlay.simulation.pods import PodTable
 
@@ -50,19 +51,6 @@ class PodColumns:
     overhead: bool  # the sandbox uses CPU or memory of its own
 
 
-def workload_substrates(substrate: object, placement: SubstratePlacement) -> list[object] | None:
-    """Each workload's substrate in a hybrid (its part's: a tenant's GPU workloads may be
-    in another part than the rest); None on any other substrate."""
-    if not isinstance(substrate, Hybrid):
-        return None
-    by_name = {part.name: part.substrate for part in substrate.parts}
-    out: list[object] = [substrate] * len(placement.workloads)
-    for part in placement.parts:
-        for w in part.workloads:
-            out[w] = by_name[part.name]
-    return out
-
-
 def pod_columns(
     substrate: object,
     defaults: Defaults,
@@ -75,8 +63,7 @@ def pod_columns(
     subs: list[object] = [substrate]
     which = np.zeros(len(idx), np.int64)  # each pod's entry of subs
     if per_workload is not None:
-        subs = list({id(s): s for s in per_workload}.values())
-        code = np.array([next(k for k, s in enumerate(subs) if s is t) for t in per_workload])
+        subs, code = distinct_substrates(list(per_workload))
         which = code[pods.workload[idx]] if len(code) else which
     tax = np.array([[cpu_tax(s, defaults, c) for c in pods.workload_class] for s in subs])
     wid = pods.workload[idx]

@@ -2,7 +2,9 @@
 
 Also the work a pod does per unit of what the simulation does not model
 (:func:`class_throughput`: storage IOPS, the GPU mode's efficiency) and the network
-latency a substrate adds, both reported beside the simulated figures.
+latency a substrate adds, both reported beside the simulated figures; in a hybrid each
+workload's from its own part's substrate, so a tenant gets what it would get on that
+substrate alone.
 """
 
 from __future__ import annotations
@@ -15,12 +17,24 @@ from numpy.typing import NDArray
 from underlay.defaults.catalog import Defaults
 from underlay.model.scenario import Sandboxed, Scenario, Vm, Workload
 from underlay.placement.gpus import gpu_efficiency, gpu_mode
+from underlay.placement.part_substrates import (
+    distinct_substrates,
+    each_workload_substrate,
+    tenant_mean,
+    tenant_substrates,
+)
 from underlay.placement.result import SubstratePlacement
 from underlay.simulation.measures import HostFigures
 from underlay.simulation.pods import PodTable
 from underlay.simulation.results import SubstrateSimulation, TenantSimulation
 
-__all__ = ["class_throughput", "latency_add", "summarise", "tenant_throughput"]
+__all__ = [
+    "class_throughput",
+    "latency_add",
+    "summarise",
+    "tenant_latency_add",
+    "tenant_throughput",
+]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -33,24 +47,46 @@ def tenant_throughput(
     pods: PodTable,
     t_count: int,
 ) -> F64:
-    """Per tenant, the replica-weighted mean of :func:`class_throughput`."""
-    per_class = np.array(
-        [class_throughput(substrate, defaults, w.workload) for w in placement.workloads]
+    """Per tenant, the replica-weighted mean of :func:`class_throughput`, each workload on
+    its own substrate (a hybrid's: its part's)."""
+    subs = each_workload_substrate(substrate, placement)
+    per_w = np.array(
+        [
+            class_throughput(s, defaults, w.workload)
+            for s, w in zip(subs, placement.workloads, strict=True)
+        ],
+        np.float64,
     )
-    reps = np.bincount(pods.workload, minlength=len(pods.workload_class)).astype(np.float64)
-    t_of_w = np.array([w.tenant_index for w in placement.workloads], np.int64)
-    weight = (
-        np.bincount(t_of_w, weights=reps, minlength=t_count) if len(t_of_w) else np.zeros(t_count)
+    reps = np.bincount(pods.workload, minlength=len(placement.workloads)).astype(np.float64)
+    return tenant_mean(per_w, [reps], _tenant_of(placement), np.ones(t_count))
+
+
+def tenant_latency_add(
+    scenario: Scenario,
+    defaults: Defaults,
+    placement: SubstratePlacement,
+    pods: PodTable,
+) -> F64:
+    """Per tenant, the network latency its substrate adds per request (µs): in a hybrid
+    the mean of its workloads' parts' figures, weighted by its latency-sensitive pods
+    (class ``network-latency``), by all its pods when it has none (by workload when it
+    has no pod; a tenant without workloads: its tenant rule's part)."""
+    substrate = scenario.substrate(placement.name)
+    subs, code = distinct_substrates(each_workload_substrate(substrate, placement))
+    per_w = np.array([latency_add(s, defaults) for s in subs], np.float64)[code]
+    reps = np.bincount(pods.workload, minlength=len(placement.workloads)).astype(np.float64)
+    sensitive = np.array(
+        [w.workload.workload_class == "network-latency" for w in placement.workloads], bool
     )
-    out: F64 = np.divide(
-        np.bincount(t_of_w, weights=reps * per_class, minlength=t_count)
-        if len(t_of_w)
-        else np.zeros(t_count),
-        weight,
-        out=np.ones(t_count),
-        where=weight > 0,
+    fallback = np.array(
+        [latency_add(s, defaults) for s in tenant_substrates(scenario, substrate)], np.float64
     )
-    return out
+    weights = [reps * sensitive, reps, np.ones(len(reps))]
+    return tenant_mean(per_w, weights, _tenant_of(placement), fallback)
+
+
+def _tenant_of(placement: SubstratePlacement) -> I64:
+    return np.array([w.tenant_index for w in placement.workloads], np.int64)
 
 
 def summarise(
@@ -62,7 +98,7 @@ def summarise(
     latency: list[tuple[float, float]],
     interference: F64,
     hosts: HostFigures,
-    lat_add: float,
+    lat_add: F64,
     started: float,
     throughput: F64,
 ) -> SubstrateSimulation:
@@ -102,7 +138,7 @@ def summarise(
                 else 0.0,
                 latency_inflation_p50=latency[t][0],
                 latency_inflation_p95=latency[t][1],
-                latency_add_us=lat_add,
+                latency_add_us=float(lat_add[t]),
                 sla_target_percent=ten.sla.cpu_satisfaction_percent,
                 sla_attainment_percent=100.0 * acc["sla_ok"][t] / steps,
                 slowdown_core_hours=acc["slow"][t] * to_core_h,
