@@ -17,7 +17,7 @@ from underlay.decision.evidence import gather
 from underlay.model.scenario import Scenario
 from underlay.pipeline import analyse, compare, simulate
 
-KINDS = ["baremetal-dedicated", "baremetal-shared"]
+KINDS = ["baremetal-dedicated", "baremetal-shared", "vm", "sandboxed"]
 PER_TENANT = ("pods", "gpu_training", "uses_gpu")  # Evidence's one-dimensional per-tenant fields
 
 

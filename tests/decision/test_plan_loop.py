@@ -214,6 +214,7 @@ def test_the_loop_moves_web_off_its_lone_shared_cluster_and_settles() -> None:
     assert second.measured_cost == ev.substrate_cost[j]
     assert [t.measured_cost for t in second.tenants] == ev.cost[:, j].tolist()
     assert [t.measured_cpu_sla for t in second.tenants] == ev.cpu_sla[:, j].tolist()
+    assert [t.measured_sla for t in second.tenants] == ev.sla_probability[:, j].tolist()
     assert check.status == "stable" and check.final is second
     assert out.hybrid is not None and out.hybrid.assignment == second.assignment
     # what the plan table compares with stays the substrates alone
@@ -230,6 +231,8 @@ def test_a_plan_all_on_one_substrate_measures_as_that_substrate() -> None:
     assert only.measured_cost == ev.substrate_cost[j]  # the same fleet, bit for bit
     assert only.predicted_cost == pytest.approx(only.measured_cost)  # the tenants' sum
     assert [t.measured_cost for t in only.tenants] == ev.cost[:, j].tolist()
+    assert [t.measured_sla for t in only.tenants] == ev.sla_probability[:, j].tolist()
+    assert [t.predicted_sla for t in only.tenants] == ev.sla_probability[:, j].tolist()
     assert out.plan_check.status == "stable"
 
 

@@ -156,6 +156,8 @@ def _tenant_units(ev: Evidence, plan: HybridPlan) -> tuple[list[list[int]], list
 
 
 def _weighted(values: F64, pods: F64) -> float:
+    if len(values) == 1:  # one unit: its figure as it is
+        return float(values[0])
     total = float(pods.sum())
     return float(values @ pods / total) if total > 0 else float(values.mean())
 
