@@ -8,9 +8,10 @@ replaced by the measured ones (:func:`~underlay.decision.plan_check.with_measure
 the optimiser solves again on every constraint. The loop ends when the new plan is the
 one just measured (``stable``), when it comes back to a plan measured before or after
 :data:`MAX_ROUNDS` plans (``unstable``: the decision keeps the one measured cheapest, and
-the reason gives each figure), when the measured figures leave no plan meeting the
-constraints (``unstable``, with the conflict), or at once when the plan cannot be one
-hybrid (``not-measured``, saying why). Like the pipeline it sits just below the CLI.
+the reason gives each figure; ``max_rounds`` sets another limit), when the measured figures
+leave no plan meeting the constraints (``unstable``, with the conflict), or at once when
+the plan cannot be one hybrid (``not-measured``, saying why). Like the pipeline it sits
+just below the CLI.
 """
 
 from __future__ import annotations
@@ -42,8 +43,9 @@ __all__ = ["MAX_ROUNDS", "measure_plan"]
 
 _LOCATION = re.compile(r"^@\S+: ")  # where in the generated hybrid: not the user's file
 
-MAX_ROUNDS = 4
-"""Plans measured at most before the loop gives up on a stable one."""
+MAX_ROUNDS = 8
+"""Plans measured at most, by default, before the loop gives up on a stable one (the
+SaaS example settles in 5)."""
 
 
 def measure_plan(
@@ -53,6 +55,7 @@ def measure_plan(
     decision: Decision,
     *,
     trials: int | None = None,
+    max_rounds: int = MAX_ROUNDS,
     on_round: Callable[[int], None] | None = None,
 ) -> Decision:
     """``decision`` with its plan measured as one fleet (``plan_check``) and, when the
@@ -60,7 +63,8 @@ def measure_plan(
 
     The plan's fleet is placed with the scenario's settings, replayed with the same seed
     (when ``simulation`` ran) and analysed with ``analysis``'s sections, seed and
-    ``trials``. ``on_round(k)`` is called before round ``k`` (from 1) is placed."""
+    ``trials``; at most ``max_rounds`` plans are measured. ``on_round(k)`` is called
+    before round ``k`` (from 1) is placed."""
     plan = decision.hybrid
     if plan is None:
         return decision
@@ -103,7 +107,7 @@ def measure_plan(
         if fleet == _fleet(sc, current.assignment):
             break  # the same plan, or another name for the same fleet (a hybrid column's part)
         seen = [r for r in rounds if _fleet(sc, r.assignment) == fleet]
-        if seen or len(rounds) >= MAX_ROUNDS:
+        if seen or len(rounds) >= max_rounds:
             status, reason = "unstable", _unstable(rounds, seen)
             break
         current = again
@@ -158,6 +162,7 @@ def _unstable(rounds: list[PlanRound], seen: list[PlanRound]) -> str:
         back = rounds.index(seen[0]) + 1
         head = f"the measured figures send the optimiser back to plan {back}"
     else:
-        head = f"the plan still changed after {len(rounds)} rounds"
+        n = len(rounds)
+        head = f"the plan still changed after {n} round{'s' if n != 1 else ''}"
     cheapest = min(range(len(rounds)), key=lambda i: rounds[i].measured_cost or float("inf"))
     return f"{head} ({figures}); kept plan {cheapest + 1}, the cheapest measured"

@@ -48,3 +48,25 @@ def test_every_example_reports_its_plan_predicted_and_measured(
     # the plan file holds the plan as a hybrid substrate under the loop's label
     plan = load_scenario(tmp_path / "plan.yaml", allow_paths=True)
     assert plan.substrate(check["label"]).kind == "hybrid"
+
+
+def test_rounds_limits_the_plans_measured(tmp_path: Path) -> None:
+    # The SaaS plan moves when measured (its lone shared-cluster tenant pays the whole
+    # cluster): with one round, it is measured once and said not to be stable.
+    saas = REPO / "examples" / "saas-platform.yaml"
+    result = runner.invoke(
+        app, ["recommend", str(saas), "--json", "--rounds", "1", "--plan", str(tmp_path / "p")]
+    )
+    assert result.exit_code == 0, result.stderr
+    check = json.loads(result.stdout)["decision"]["plan_check"]
+    assert len(check["rounds"]) == 1 and check["status"] == "unstable"
+    assert "the plan still changed after 1 round (" in check["reason"]
+
+
+@pytest.mark.parametrize("rounds", ["0", "51"])
+def test_rounds_out_of_range_is_one_error(rounds: str, tmp_path: Path) -> None:
+    saas = REPO / "examples" / "saas-platform.yaml"
+    plan = tmp_path / "p.yaml"
+    result = runner.invoke(app, ["recommend", str(saas), "--rounds", rounds, "--plan", str(plan)])
+    assert result.exit_code == 2 and not plan.exists()
+    assert result.stderr == f"Error: --rounds: must be from 1 to 50, got {rounds}\n"

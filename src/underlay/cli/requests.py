@@ -40,6 +40,7 @@ class RunOptions:
     csv: Path | None = None  # --csv: every report table, one cell a line
     plan: Path | None = None  # recommend: where the plan scenario goes (beside it by default)
     recommend: bool = False  # recommend: the decision alone; no plan is an error
+    rounds: int | None = None  # recommend: plans measured at most (plan_loop.MAX_ROUNDS)
     width: int | None = None  # --width
     allow_paths: bool = False  # trace files outside the scenario's folder may be read
     db: Path | None = None  # compare --db: the run is stored in this DuckDB results file

@@ -96,14 +96,20 @@ def _measure_plan(
 ) -> Decision:
     """``recommend``: the plan placed and replayed as one fleet (a line on a terminal
     per round, as each round places the whole fleet again)."""
-    from underlay.plan_loop import measure_plan
+    from underlay.plan_loop import MAX_ROUNDS, measure_plan
 
     def on_round(k: int) -> None:
         if not opts.as_json and err.is_terminal:
             err.print(f"[dim]measuring the plan as one fleet (round {k})…[/]")
 
     return measure_plan(
-        comparison, simulation, analysis, decision, trials=opts.trials, on_round=on_round
+        comparison,
+        simulation,
+        analysis,
+        decision,
+        trials=opts.trials,
+        max_rounds=opts.rounds or MAX_ROUNDS,
+        on_round=on_round,
     )
 
 
@@ -119,6 +125,8 @@ def _check_numbers(opts: RunOptions) -> None:
         )
     if opts.trials is not None and not 1 <= opts.trials <= 100_000:
         raise InputError(f"--trials: must be from 1 to 100,000, got {opts.trials}")
+    if opts.rounds is not None and not 1 <= opts.rounds <= 50:
+        raise InputError(f"--rounds: must be from 1 to 50, got {opts.rounds}")
 
 
 def _check_strategy(opts: RunOptions) -> None:

@@ -198,6 +198,15 @@ def recommend(
             "the scenario)",
         ),
     ] = None,
+    rounds: Annotated[
+        int | None,
+        typer.Option(
+            "--rounds",
+            metavar="N",
+            help="plans placed and replayed as one fleet at most, until the plan is stable "
+            "(default 8)",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
     substrate: SubstrateOpt = None,
     seed: SeedOpt = None,
@@ -208,11 +217,13 @@ def recommend(
     width: WidthOpt = None,
     allow_paths: AllowPathsOpt = False,
 ) -> None:
-    """Give the verdict and write the least-cost hybrid plan.
+    """Give the verdict and write the least-cost hybrid plan, measured as one fleet.
 
-    The verdict and its reasons, and the least-cost hybrid plan meeting every constraint,
-    written as an editable scenario file (each tenant pinned to its substrate) beside the
-    scenario, or where --plan says."""
+    The verdict and its reasons, and the least-cost hybrid plan meeting every constraint:
+    placed, replayed and analysed as one fleet, predicted vs measured, solved again with
+    the measured figures until it is stable; written as an editable scenario file (each
+    tenant pinned to its substrate, the plan as a hybrid substrate) beside the scenario,
+    or where --plan says."""
     run(
         RunOptions(
             scenario,
@@ -228,6 +239,7 @@ def recommend(
             decide=True,
             plan=plan or scenario.with_name(f"{scenario.stem}.plan.yaml"),
             recommend=True,
+            rounds=rounds,
             width=width,
             allow_paths=allow_paths,
         )
