@@ -37,8 +37,9 @@ from pydantic import ConfigDict, Field, ValidationError, field_validator, model_
 from underlay.errors import CalibrationError, ScenarioError
 from underlay.files import read_text
 from underlay.model.fields import Real, Whole, _Model
-from underlay.model.measured import MeasuredDefault, MeasuredDefaults
+from underlay.model.measured import MeasuredDefault, MeasuredDefaults, merge_overrides
 from underlay.model.messages import error_message, listing
+from underlay.model.scenario import Scenario
 from underlay.model.strict_yaml import Loc, clip, parse_yaml
 
 __all__ = [
@@ -46,10 +47,13 @@ __all__ = [
     "MAX_CALIBRATION_BYTES",
     "CalibrationFigure",
     "CalibrationFile",
+    "defaults_with_measured",
     "load_calibration",
     "measured_defaults",
     "numeric_defaults",
     "parse_calibration",
+    "read_measured",
+    "scenario_overrides",
 ]
 
 FORMAT_VERSION = 1
@@ -201,3 +205,46 @@ def measured_defaults(cal: CalibrationFile, source: str) -> MeasuredDefaults:
         measured_at=cal.measured_at,
         figures=tuple(_one(f) for f in cal.figures if f.value is not None),
     )
+
+
+def read_measured(path: Path) -> MeasuredDefaults:
+    """The measured figures of the calibration file at ``path``."""
+    return measured_defaults(load_calibration(path), str(path))
+
+
+def scenario_overrides(scenario: Scenario) -> dict[str, Any]:
+    """What ``scenario``'s defaults are loaded with: its calibration's measured figures
+    (read now, relative to its folder, when it was not loaded from a file), with its own
+    ``overrides`` over them."""
+    if scenario.calibration and scenario.measured is None:
+        scenario.with_measured(read_measured(scenario.base_dir / scenario.calibration))
+    return scenario.defaults_overrides
+
+
+def defaults_with_measured(measured: MeasuredDefaults) -> dict[str, Any]:
+    """The defaults as ``underlay defaults --calibration`` prints them: each measured figure
+    in place of the cited one, its section's ``source`` saying so first ("<field>: measured
+    on <host> at <date> (<how>)"), and a closing ``measured`` section listing each figure
+    with the cited value it replaced."""
+    from underlay.defaults.catalog import raw_defaults
+
+    data = merge_overrides(raw_defaults(), measured.overrides())
+    cited = numeric_defaults()
+    listed: dict[str, Any] = {}
+    for fig in measured.figures:
+        *parents, leaf = fig.path.split(".")
+        section = data
+        for key in parents:
+            section = section[key]
+        how = f" ({fig.how})" if fig.how else ""
+        mark = f"{leaf} {fig.value:g}: {measured.note}{how}"
+        if isinstance(section.get("source"), str):
+            section["source"] = f"{mark}; cited {cited[fig.path]:g}: {section['source']}"
+        listed[fig.path] = {
+            "value": fig.value,
+            "cited": cited[fig.path],
+            "unit": fig.unit,
+            "source": f"{measured.note}{how}, {measured.source}",
+        }
+    data["measured"] = listed
+    return data
