@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import pytest
 from calibration_factories import make_calibration, make_case, make_probe
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
+from properties import examples
 from underlay.calibration.predict import (
     HOG_CPU,
     HOG_THROTTLED,
@@ -179,3 +182,31 @@ def test_without_an_alone_case_no_neighbour_is_compared() -> None:
 )
 def test_requests_from_cgroup_weights(weight: int | None, cgroup: str, expected: int) -> None:
     assert request_milli(weight, cgroup, 250.0) == expected
+
+
+@settings(max_examples=examples(12))
+@given(
+    cores=st.integers(1, 4),
+    threads=st.integers(1, 4),
+    quota_milli=st.integers(50, 4000),
+)
+@example(cores=2, threads=2, quota_milli=100)  # a quota below the probe's 200m request
+def test_hard_quota_arithmetic_holds_for_any_quota(
+    cores: int, threads: int, quota_milli: int
+) -> None:
+    # CFS: the probe keeps its 0.2 cores (within its request); the hog runs min(threads,
+    # quota) cores, at most what the probe leaves; it is throttled for the demand above
+    # the quota, whatever the contention: max(threads − quota, 0) cores over the 20 s.
+    quota = quota_milli / 1000
+    case = make_case(
+        "hard-quota",
+        hog_quota_cores=quota,
+        hog_threads=threads,
+        hog_cpu_seconds=1.0,
+        hog_throttled_s=1.0,
+    )
+    got = by_figure(compare_with_model(calibrate(case, cores=cores)), "hard-quota")
+    expected_cpu = min(threads, quota, cores - 0.2) * 20
+    assert got[HOG_CPU].predicted == pytest.approx(expected_cpu, rel=1e-3, abs=1e-3)
+    expected_throttled = max(threads - quota, 0) * 20
+    assert got[HOG_THROTTLED].predicted == pytest.approx(expected_throttled, rel=1e-3, abs=1e-3)

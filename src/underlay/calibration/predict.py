@@ -18,7 +18,8 @@ Requests are read back from the cgroup weights the experiment gave
 1024 ÷ 1000, and on v2 ``cpu.weight`` = 1 + (shares − 2) × 9999 ÷ 262142, as runc
 converts them); a case without weights gives both the probe's alone use as request
 (equal weights); requests that together exceed the host are scaled down to fit it, the
-weights' ratio kept (the kernel knows only that ratio). A hard quota is the hog's CPU limit. The memory-bandwidth hog is a
+weights' ratio kept (the kernel knows only that ratio). A hard quota is the hog's CPU limit
+(its request capped at it, as Kubernetes requires). The memory-bandwidth hog is a
 tenant like the others: the model knows no memory bandwidth apart from the shared-hardware
 rule (a pod does 1 − k·L of its grant's work, L the other tenants' load ÷ the host's
 cores, k = ``interference.slowdown_at_full_load``), so that rule is what the case tests.
@@ -161,6 +162,8 @@ def case_scenario(cal: Calibration, case: NeighbourCase, alone: NeighbourCase) -
         probe_req, hog_req = max(1, int(probe_req * scale)), max(1, int(hog_req * scale))
     threads = case.hog_threads if case.hog_threads is not None else cal.cores
     quota = case.hog_quota_cores if case.case == "hard-quota" else None
+    if quota is not None:  # a request above the limit is refused by Kubernetes: cap it
+        hog_req = max(1, min(hog_req, round(quota * 1000)))
     probe = _workload("probe", probe_req, use, None) | {"class": "network-latency"}
     data = {
         "name": f"calibration-{case.case}",
