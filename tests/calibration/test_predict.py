@@ -7,6 +7,8 @@ upper edge reported), so it is checked to within one bin."""
 
 from __future__ import annotations
 
+import math
+
 import pytest
 from calibration_factories import make_calibration, make_case, make_probe
 from hypothesis import example, given, settings
@@ -210,3 +212,44 @@ def test_hard_quota_arithmetic_holds_for_any_quota(
     assert got[HOG_CPU].predicted == pytest.approx(expected_cpu, rel=1e-3, abs=1e-3)
     expected_throttled = max(threads - quota, 0) * 20
     assert got[HOG_THROTTLED].predicted == pytest.approx(expected_throttled, rel=1e-3, abs=1e-3)
+
+
+@settings(max_examples=examples(10))
+@given(
+    cores=st.integers(1, 8),
+    cgroup=st.sampled_from(["v1", "v2"]),
+    use=st.floats(0.0, 8.0),
+    case=st.sampled_from(["soft-shares", "hard-quota", "membw-hog"]),
+    weights=st.one_of(st.none(), st.tuples(st.integers(1, 10_000), st.integers(1, 10_000))),
+    quota=st.one_of(st.none(), st.floats(0.0001, 16.0)),
+    threads=st.one_of(st.none(), st.integers(1, 16)),
+)
+# found: a probe that used nothing got a 1m request, and the hog 1m beside it wanting
+# 1,000× that (a usage level is at most 100× the request)
+@example(cores=1, cgroup="v1", use=0.0, case="soft-shares", weights=None, quota=None, threads=None)
+def test_any_measured_case_gets_finite_predictions(
+    cores: int,
+    cgroup: str,
+    use: float,
+    case: str,
+    weights: tuple[int, int] | None,
+    quota: float | None,
+    threads: int | None,
+) -> None:
+    # Whatever a run records, each case is simulated and every figure is a number.
+    alone = make_case("alone", probe=make_probe(cpu_seconds=use * 20))
+    neighbour = make_case(
+        case,
+        probe_weight=weights[0] if weights else None,
+        hog_weight=weights[1] if weights else None,
+        hog_quota_cores=quota,
+        hog_threads=threads,
+        hog_cpu_seconds=10.0,
+        hog_throttled_s=1.0,
+    )
+    cal = make_calibration(cores=cores, cgroup=cgroup, neighbours=[alone, neighbour])
+    got = compare_with_model(cal)
+    assert {c.figure for c in got} >= {LATENCY, THROUGHPUT, HOG_CPU}
+    for c in got:
+        assert math.isfinite(c.predicted) and c.predicted >= 0, c
+        assert math.isfinite(c.tolerance) and c.tolerance >= 0, c

@@ -19,7 +19,10 @@ Requests are read back from the cgroup weights the experiment gave
 converts them); a case without weights gives both the probe's alone use as request
 (equal weights); requests that together exceed the host are scaled down to fit it, the
 weights' ratio kept (the kernel knows only that ratio). A hard quota is the hog's CPU limit
-(its request capped at it, as Kubernetes requires). The memory-bandwidth hog is a
+(its request capped at it, as Kubernetes requires). A scenario's usage is at most 100 ×
+the request: requests are raised to 1 % of the use where the weights give less, and a
+hog under a quota below 1 % of its threads is modelled as wanting 100 × the quota (CFS's
+smallest quota, 1 ms a 100 ms period, is 0.01 core). The memory-bandwidth hog is a
 tenant like the others: the model knows no memory bandwidth apart from the shared-hardware
 rule (a pod does 1 − k·L of its grant's work, L the other tenants' load ÷ the host's
 cores, k = ``interference.slowdown_at_full_load``), so that rule is what the case tests.
@@ -43,6 +46,7 @@ one step long: every step of the experiment is the same.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,6 +64,7 @@ __all__ = [
     "request_milli",
 ]
 
+MAX_USE_PER_REQUEST = 100  # a usage level is at most 100 × the request (model.workloads)
 HOST_MEMORY = "64Gi"  # ample: the experiments test CPU, never memory pressure
 LATENCY = "probe p95 latency inflation"
 THROUGHPUT = "probe throughput"
@@ -151,19 +156,37 @@ def _host(name: str, cores: int) -> dict[str, Any]:
     }
 
 
+def _requests(cal: Calibration, case: NeighbourCase, use: float, hog_use: float) -> tuple[int, int]:
+    """(probe, hog) requests in millicores: from the weights, scaled to fit the host with
+    their ratio kept, each at least its use ÷ ``MAX_USE_PER_REQUEST`` (a scenario's usage
+    level is at most that many times the request)."""
+    room = 1000 * cal.cores
+    probe = request_milli(case.probe_weight, cal.cgroup, use)
+    hog = request_milli(case.hog_weight, cal.cgroup, probe)
+    if probe + hog > room:  # the kernel knows only the weights' ratio: keep it
+        scale = room / (probe + hog)
+        probe, hog = max(1, int(probe * scale)), max(1, int(hog * scale))
+    probe = max(probe, math.ceil(use / MAX_USE_PER_REQUEST))
+    hog = max(hog, math.ceil(hog_use / MAX_USE_PER_REQUEST))
+    excess = probe + hog - room
+    if excess > 0:  # the floors pushed them over: take it from the larger
+        if probe >= hog:
+            probe -= excess
+        else:
+            hog -= excess
+    return probe, hog
+
+
 def case_scenario(cal: Calibration, case: NeighbourCase, alone: NeighbourCase) -> Scenario:
     """The scenario equivalent to ``case`` on ``cal``'s machine (module docstring)."""
-    use = _probe_use_milli(alone)
-    probe_req = request_milli(case.probe_weight, cal.cgroup, use)
-    hog_req = request_milli(case.hog_weight, cal.cgroup, probe_req)
     room = 1000 * cal.cores
-    if probe_req + hog_req > room:  # the kernel knows only the weights' ratio: keep it
-        scale = room / (probe_req + hog_req)
-        probe_req, hog_req = max(1, int(probe_req * scale)), max(1, int(hog_req * scale))
+    use = min(_probe_use_milli(alone), room)  # no more than the machine has
     threads = case.hog_threads if case.hog_threads is not None else cal.cores
     quota = case.hog_quota_cores if case.case == "hard-quota" else None
+    probe_req, hog_req = _requests(cal, case, use, 1000 * threads)
     if quota is not None:  # a request above the limit is refused by Kubernetes: cap it
         hog_req = max(1, min(hog_req, round(quota * 1000)))
+    hog_use = min(1000.0 * threads, MAX_USE_PER_REQUEST * hog_req)
     probe = _workload("probe", probe_req, use, None) | {"class": "network-latency"}
     data = {
         "name": f"calibration-{case.case}",
@@ -180,7 +203,7 @@ def case_scenario(cal: Calibration, case: NeighbourCase, alone: NeighbourCase) -
         "simulation": {"horizon_hours": 1 / 60, "step_minutes": 1},
         "tenants": [
             {"name": "probe", "workloads": [probe]},
-            {"name": "hog", "workloads": [_workload("hog", hog_req, 1000.0 * threads, quota)]},
+            {"name": "hog", "workloads": [_workload("hog", hog_req, hog_use, quota)]},
         ],
         "overrides": {
             "node_daemons": {
