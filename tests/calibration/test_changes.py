@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from calibration_factories import make_calibration, make_case, make_probe
 
-from underlay.calibration.changes import INTERFERENCE, KVM_CPU, default_changes
+from underlay.calibration.changes import INTERFERENCE, KVM_CPU, closing_notes, default_changes
 from underlay.calibration.predict import HOG_CPU, THROUGHPUT, compare_with_model
 from underlay.calibration.results import OverheadRun
 from underlay.defaults.catalog import load_defaults
@@ -88,3 +88,12 @@ def test_container_overhead_names_no_default() -> None:
     (change,) = default_changes(cal, compare_with_model(cal))
     assert change.default is None
     assert "no CPU tax" in change.why
+
+
+def test_closing_notes_say_what_would_change() -> None:
+    run = OverheadRun("cpu", "it/s", native=100.0, container=None, vm=88.0)
+    cal = make_calibration(overheads=[run])
+    (line,) = closing_notes(default_changes(cal, compare_with_model(cal)))
+    cited = DEFAULTS.hypervisors["kvm"].cpu_overhead_percent
+    assert line.startswith("cpu in a KVM guest, overhead: predicted")
+    assert line.endswith(f"would change {KVM_CPU} from {cited:g} to 12")  # 1 − 88 / 100

@@ -23,7 +23,14 @@ from underlay.calibration.predict import HOG_CPU, HOG_THROTTLED, LATENCY, THROUG
 from underlay.calibration.results import Calibration, Comparison
 from underlay.defaults.catalog import Defaults, load_defaults
 
-__all__ = ["INTERFERENCE", "KVM_CPU", "Change", "change_for", "default_changes"]
+__all__ = [
+    "INTERFERENCE",
+    "KVM_CPU",
+    "Change",
+    "change_for",
+    "closing_notes",
+    "default_changes",
+]
 
 INTERFERENCE = "interference.slowdown_at_full_load"
 KVM_CPU = "hypervisors.kvm.cpu_overhead_percent"
@@ -46,6 +53,19 @@ def default_changes(cal: Calibration, comparisons: list[Comparison]) -> list[Cha
     change and by how much (or why no default would), in the comparisons' order."""
     defaults = load_defaults()
     return [change_for(cal, c, defaults) for c in comparisons if not c.agrees]
+
+
+def closing_notes(changes: list[Change]) -> list[str]:
+    """One line per disagreement, for the close of ``underlay calibrate``'s output: the
+    experiment and figure, by how much, and the default it would change (or why none)."""
+    lines = []
+    for ch in changes:
+        c = ch.comparison
+        head = f"{c.experiment}, {c.figure}: {ch.why}"
+        if ch.default is not None and ch.suggested is not None and ch.cited is not None:
+            head += f"; would change {ch.default} from {ch.cited:g} to {ch.suggested:.3g}"
+        lines.append(head)
+    return lines
 
 
 def change_for(cal: Calibration, c: Comparison, defaults: Defaults) -> Change:
