@@ -7,7 +7,7 @@ import pytest
 from calibration_factories import make_calibration, make_case, make_probe
 
 from underlay.calibration.changes import INTERFERENCE, KVM_CPU, closing_notes, default_changes
-from underlay.calibration.predict import HOG_CPU, THROUGHPUT, compare_with_model
+from underlay.calibration.predict import EFFICIENCY, HOG_CPU, compare_with_model
 from underlay.calibration.results import OverheadRun
 from underlay.defaults.catalog import load_defaults
 
@@ -15,24 +15,28 @@ DEFAULTS = load_defaults()
 ALONE = make_case("alone", probe=make_probe(cpu_seconds=4.0))  # 0.2 cores, 2,000 work/s
 
 
-def test_membw_throughput_disagreement_solves_k() -> None:
-    # One hog thread on 2 cores gets 1 core: L = 0.5; the probe gets all it wants (g = 1).
-    # Measured 1,400 work/s vs 2,000 alone: 1 − k·L = 0.7 → k = 0.3 / 0.5 = 0.6.
-    case = make_case("membw-hog", probe=make_probe(work_per_s=1400.0), hog_threads=1)
+def test_membw_work_per_cpu_disagreement_solves_k() -> None:
+    # One hog thread on 2 cores gets 1 core: L = 0.5. Alone the probe did 2,000 work/s
+    # on 4 CPU s in 20 s: 10,000 work per CPU second. Beside the hog it kept its 2,000
+    # work/s but used 40,000 / 7,000 CPU s: 7,000 per CPU second. 1 − k·L = 0.7 →
+    # k = 0.3 / 0.5 = 0.6.
+    probe = make_probe(work_per_s=2000.0, cpu_seconds=40_000 / 7_000)
+    case = make_case("membw-hog", probe=probe, hog_threads=1)
     cal = make_calibration(neighbours=[ALONE, case])
     comparisons = compare_with_model(cal)
     changes = [c for c in default_changes(cal, comparisons) if c.default == INTERFERENCE]
     assert len(changes) == 1
     change = changes[0]
-    assert change.comparison.figure == THROUGHPUT
+    assert change.comparison.figure == EFFICIENCY
     assert change.cited == DEFAULTS.interference.slowdown_at_full_load
     assert change.suggested == pytest.approx(0.6, rel=1e-4)
     assert "k = " in change.why
 
 
 def test_k_is_kept_within_its_field() -> None:
-    # Measured 200 work/s: 1 − k·0.5 = 0.1 → k = 1.8, beyond the field's 1: kept at 1.
-    case = make_case("membw-hog", probe=make_probe(work_per_s=200.0), hog_threads=1)
+    # 1,000 work per CPU second: 1 − k·0.5 = 0.1 → k = 1.8, beyond the field's 1: kept at 1.
+    probe = make_probe(work_per_s=2000.0, cpu_seconds=40.0)  # 2,000 × 20 / 40
+    case = make_case("membw-hog", probe=probe, hog_threads=1)
     cal = make_calibration(neighbours=[ALONE, case])
     (change,) = [
         c for c in default_changes(cal, compare_with_model(cal)) if c.default == INTERFERENCE
@@ -42,11 +46,12 @@ def test_k_is_kept_within_its_field() -> None:
 
 
 def test_agreeing_figures_change_nothing() -> None:
-    # Exactly the model's figures: all within tolerance, no change.
+    # Exactly the model's figures: all within tolerance, no change. (Probe: 2,000 × (1 −
+    # k·0.5) work/s on its 4 CPU s alone.)
     k = DEFAULTS.interference.slowdown_at_full_load
     case = make_case(
         "membw-hog",
-        probe=make_probe(work_per_s=2000 * (1 - k * 0.5)),
+        probe=make_probe(work_per_s=2000 * (1 - k * 0.5), cpu_seconds=4.0),
         hog_threads=1,
         hog_cpu_seconds=20.0,
     )
@@ -56,7 +61,7 @@ def test_agreeing_figures_change_nothing() -> None:
     assert [ch.comparison.figure for ch in default_changes(cal, comparisons)] == [
         c.figure for c in comparisons if not c.agrees
     ]
-    assert all(ch.comparison.figure != THROUGHPUT for ch in default_changes(cal, comparisons))
+    assert default_changes(cal, comparisons) == []
 
 
 def test_kvm_overhead_suggests_the_measured_tax() -> None:

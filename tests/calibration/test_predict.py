@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from properties import examples
 from underlay.calibration.predict import (
+    EFFICIENCY,
     HOG_CPU,
     HOG_THROTTLED,
     LATENCY,
@@ -144,6 +145,11 @@ def test_membw_hog_is_the_interference_rule() -> None:
     assert got[THROUGHPUT].predicted == pytest.approx(expected, rel=1e-4)
     assert got[THROUGHPUT].tolerance == pytest.approx(0.1 * 2000)
     assert got[THROUGHPUT].agrees == (abs(expected - 1500) <= 200)
+    # Work per CPU second: alone 2,000 × 20 / 4 = 10,000; the model: × (1 − k·L).
+    # Measured: 1,500 × 20 / 5 (the default probe's 5 CPU seconds) = 6,000.
+    assert got[EFFICIENCY].predicted == pytest.approx(10_000 * (1 - K * 0.5), rel=1e-4)
+    assert got[EFFICIENCY].measured == pytest.approx(6_000)
+    assert got[EFFICIENCY].tolerance == pytest.approx(0.1 * 10_000)
 
 
 def test_overheads_against_the_cited_taxes() -> None:
@@ -227,6 +233,10 @@ def test_hard_quota_arithmetic_holds_for_any_quota(
 # found: a probe that used nothing got a 1m request, and the hog 1m beside it wanting
 # 1,000× that (a usage level is at most 100× the request)
 @example(cores=1, cgroup="v1", use=0.0, case="soft-shares", weights=None, quota=None, threads=None)
+# found: a probe alone on 6e-306 CPU seconds: its work per CPU second was infinite
+@example(
+    cores=1, cgroup="v1", use=3.08e-307, case="soft-shares", weights=None, quota=None, threads=None
+)
 def test_any_measured_case_gets_finite_predictions(
     cores: int,
     cgroup: str,

@@ -2,10 +2,10 @@
 
 Only two defaults are set by a calibration experiment alone:
 
-- ``interference.slowdown_at_full_load`` (k) by the probe's throughput beside the
-  memory-bandwidth hog: the model predicts alone × g × (1 − k·L) (g: the share of its
-  demand the probe is granted, L: the hog's grant ÷ the host's cores), so the measured
-  throughput m gives k = (1 − m ÷ (alone × g)) ÷ L, kept within the field's 0–1;
+- ``interference.slowdown_at_full_load`` (k) by the probe's work per CPU second beside
+  the memory-bandwidth hog: the model predicts alone × (1 − k·L) (L: the hog's grant ÷
+  the host's cores), so the measured m gives k = (1 − m ÷ alone) ÷ L, kept within the
+  field's 0–1;
 - ``hypervisors.kvm.cpu_overhead_percent`` by a benchmark's loss in a KVM guest: the
   measured loss itself.
 
@@ -19,7 +19,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from underlay.calibration.predict import HOG_CPU, HOG_THROTTLED, LATENCY, THROUGHPUT, predict_case
+from underlay.calibration.predict import (
+    EFFICIENCY,
+    HOG_CPU,
+    HOG_THROTTLED,
+    LATENCY,
+    MIN_CPU_SECONDS,
+    predict_case,
+)
 from underlay.calibration.results import Calibration, Comparison
 from underlay.defaults.catalog import Defaults, load_defaults
 
@@ -71,7 +78,7 @@ def closing_notes(changes: list[Change]) -> list[str]:
 def change_for(cal: Calibration, c: Comparison, defaults: Defaults) -> Change:
     """The change one comparison ``c`` of ``cal`` calls for (see the module docstring)."""
     off = f"predicted {c.predicted:.3g} {c.unit}, measured {c.measured:.3g} ({_by(c)})"
-    if c.experiment == "membw-hog" and c.figure == THROUGHPUT:
+    if c.experiment == "membw-hog" and c.figure == EFFICIENCY:
         return _interference(cal, c, defaults, off)
     if c.experiment.endswith("in a KVM guest"):
         cited = defaults.hypervisors["kvm"].cpu_overhead_percent
@@ -105,6 +112,17 @@ def _rule(c: Comparison) -> str:
             "set too tight, or the paced probe did not saturate)"
         )
         return f"the M/M/1 latency rule (latency.rho_max only caps its saturated end): {side}"
+    if c.figure == EFFICIENCY:
+        return (
+            "the shared-hardware rule counts any other tenant's load (this CPU hog's too) as "
+            "cache and memory-bandwidth pressure: "
+            + (
+                "this hog costs the probe less work per CPU second than k·L says"
+                if c.measured > c.predicted
+                else "the probe lost more work per CPU second than k·L says (or ran "
+                "slower for another reason, e.g. frequency scaling)"
+            )
+        )
     if c.figure in (HOG_CPU, HOG_THROTTLED) and c.experiment == "hard-quota":
         side = (
             "the quota was not enforced as set (check the cgroup's cpu.cfs_quota_us)"
@@ -127,13 +145,13 @@ def _interference(cal: Calibration, c: Comparison, defaults: Defaults, off: str)
     if alone is None or case is None or alone.probe.work_per_s <= 0:
         return Change(c, INTERFERENCE, cited, None, f"{off}: no alone case to solve k from")
     p = predict_case(cal, case, alone)
-    granted = p.throughput_ratio / max(1 - cited * p.other_load, 1e-12)  # g, without k·L
-    if p.other_load <= 0 or granted <= 0:
+    if p.other_load <= 0 or alone.probe.cpu_seconds < MIN_CPU_SECONDS:
         return Change(c, INTERFERENCE, cited, None, f"{off}: the hog got no CPU in the model")
-    k = (1 - c.measured / (alone.probe.work_per_s * granted)) / p.other_load
+    alone_eff = alone.probe.work_per_s * alone.duration_s / alone.probe.cpu_seconds
+    k = (1 - c.measured / alone_eff) / p.other_load
     suggested = min(max(k, 0.0), 1.0)
     why = (
-        f"{off}: k = (1 − measured ÷ (alone × {granted:.3g})) ÷ L = {k:.3g} at L = "
+        f"{off}: k = (1 − measured ÷ alone) ÷ L = {k:.3g} at L = "
         f"{p.other_load:.3g}{'' if k == suggested else ', kept within 0–1'}"
     )
     return Change(c, INTERFERENCE, cited, suggested, why)

@@ -34,6 +34,9 @@ one step long: every step of the experiment is the same.
 
 - probe latency inflation: the simulation's p95 inflation vs measured p95 ÷ p95 alone;
 - probe throughput: alone work/s × granted ÷ demand × (1 − slowdown) vs measured work/s;
+- probe work per CPU second: alone × (1 − k·L) vs measured (work/s × duration ÷ the
+  probe's CPU seconds): what the shared-hardware rule is about, since a paced probe with
+  idle CPU beside it may keep its throughput and pay in CPU instead;
 - hog CPU seconds and, under a quota, hog throttled core-seconds (demand above the limit
   × duration: the cgroup's ``throttled_time`` sums each CPU's throttled run queue, so a
   hog of D threads under a quota of Q cores is throttled (D − Q) × T);
@@ -55,6 +58,7 @@ from underlay.defaults.catalog import Defaults, load_defaults
 from underlay.model.scenario import Scenario
 
 __all__ = [
+    "EFFICIENCY",
     "HOST_MEMORY",
     "TOLERANCES",
     "Prediction",
@@ -65,9 +69,11 @@ __all__ = [
 ]
 
 MAX_USE_PER_REQUEST = 100  # a usage level is at most 100 × the request (model.workloads)
+MIN_CPU_SECONDS = 1e-3  # less CPU time than this makes work per CPU second meaningless
 HOST_MEMORY = "64Gi"  # ample: the experiments test CPU, never memory pressure
 LATENCY = "probe p95 latency inflation"
 THROUGHPUT = "probe throughput"
+EFFICIENCY = "probe work per CPU second"
 HOG_CPU = "hog CPU time"
 HOG_THROTTLED = "hog throttled time"
 OVERHEAD = "overhead"
@@ -79,6 +85,11 @@ TOLERANCES: dict[str, tuple[float, str]] = {
         "at 3 %) where the probe measures a p95 of a few thousand requests on a machine "
         "others share, which moves by tens of percent from run to run; agreeing means the "
         "same order of inflation, not the same figure",
+    ),
+    EFFICIENCY: (
+        0.1,
+        "10 % of the probe's work per CPU second alone: a rate over the case divided by "
+        "the CPU time the kernel accounted, each good to a few percent",
     ),
     THROUGHPUT: (
         0.1,
@@ -111,6 +122,7 @@ class Prediction:
 
     inflation_p95: float
     throughput_ratio: float  # probe's work vs alone: granted ÷ demand × (1 − slowdown)
+    slowdown: float  # share of the probe's work lost to shared hardware: k·L
     hog_cpu_seconds: float
     hog_throttled_seconds: float
     hog_demand_cores: float
@@ -231,6 +243,7 @@ def predict_case(cal: Calibration, case: NeighbourCase, alone: NeighbourCase) ->
     return Prediction(
         inflation_p95=float(probe.latency_inflation_p95),
         throughput_ratio=float(ratio * (1 - probe.slowdown_percent / 100)),
+        slowdown=float(probe.slowdown_percent / 100),
         hog_cpu_seconds=float(hog_granted * case.duration_s),
         hog_throttled_seconds=float(hog.throttled_core_hours / hours * case.duration_s),
         hog_demand_cores=float(hog.demand_core_hours / hours),
@@ -260,6 +273,18 @@ def _case_comparisons(case: NeighbourCase, alone: NeighbourCase, p: Prediction) 
             tol[THROUGHPUT] * alone.probe.work_per_s,
         ),
     ]
+    if min(case.probe.cpu_seconds, alone.probe.cpu_seconds) >= MIN_CPU_SECONDS:
+        alone_eff = alone.probe.work_per_s * alone.duration_s / alone.probe.cpu_seconds
+        out.append(
+            Comparison(
+                case.case,
+                EFFICIENCY,
+                "work/CPU s",
+                alone_eff * (1 - p.slowdown),
+                case.probe.work_per_s * case.duration_s / case.probe.cpu_seconds,
+                tol[EFFICIENCY] * alone_eff,
+            )
+        )
     if case.hog_cpu_seconds is not None:
         out.append(
             Comparison(
