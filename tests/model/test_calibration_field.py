@@ -16,7 +16,7 @@ from factories import scenario_dict
 from underlay.cli import app
 from underlay.defaults.catalog import load_defaults, raw_defaults
 from underlay.errors import CalibrationError, ScenarioError
-from underlay.model.calibration import scenario_overrides
+from underlay.model.calibration import defaults_with_measured, scenario_overrides
 from underlay.model.loading import load_scenario
 from underlay.model.scenario import Scenario
 from underlay.pipeline import compare
@@ -146,3 +146,18 @@ def test_defaults_command_refuses_a_bad_calibration(tmp_path: Path) -> None:
     assert result.stdout == ""
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "cal.yaml: line 4: cores:" in lines[0], result.stderr
+
+
+def test_a_nested_figure_is_marked_in_the_nearest_cited_section() -> None:
+    from underlay.model.measured import MeasuredDefault, MeasuredDefaults
+
+    fig = MeasuredDefault("hypervisors.kvm.vm_memory_overhead.fixed_mib", 300.0, "MiB", "")
+    data = defaults_with_measured(MeasuredDefaults("c.yaml", "h1", "2026-12-03", (fig,)))
+    kvm = data["hypervisors"]["kvm"]
+    assert kvm["vm_memory_overhead"]["fixed_mib"] == 300.0
+    cited = raw_defaults()["hypervisors"]["kvm"]["vm_memory_overhead"]["fixed_mib"]
+    assert kvm["source"].startswith(
+        f"vm_memory_overhead.fixed_mib 300: measured on h1 at 2026-12-03; cited {cited:g}: "
+    )
+    assert kvm["source"].endswith(raw_defaults()["hypervisors"]["kvm"]["source"])
+    assert raw_defaults()["hypervisors"]["kvm"]["vm_memory_overhead"]["fixed_mib"] == cited

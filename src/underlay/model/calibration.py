@@ -232,14 +232,18 @@ def defaults_with_measured(measured: MeasuredDefaults) -> dict[str, Any]:
     cited = numeric_defaults()
     listed: dict[str, Any] = {}
     for fig in measured.figures:
-        *parents, leaf = fig.path.split(".")
-        section = data
-        for key in parents:
-            section = section[key]
+        parts = fig.path.split(".")
+        sections = [data]  # sections[i] holds the field at parts[i:]
+        for key in parts[:-1]:
+            sections.append(sections[-1][key])
+        # the nearest enclosing section that cites a source (a hypervisor's, for its
+        # vm_memory_overhead.fixed_mib)
+        at = next((i for i in reversed(range(len(sections))) if "source" in sections[i]), None)
         how = f" ({fig.how})" if fig.how else ""
-        mark = f"{leaf} {fig.value:g}: {measured.note}{how}"
-        if isinstance(section.get("source"), str):
-            section["source"] = f"{mark}; cited {cited[fig.path]:g}: {section['source']}"
+        if at is not None and isinstance(sections[at]["source"], str):
+            mark = f"{'.'.join(parts[at:])} {fig.value:g}: {measured.note}{how}"
+            old = sections[at]["source"]
+            sections[at]["source"] = f"{mark}; cited {cited[fig.path]:g}: {old}"
         listed[fig.path] = {
             "value": fig.value,
             "cited": cited[fig.path],
