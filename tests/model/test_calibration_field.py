@@ -161,3 +161,14 @@ def test_a_nested_figure_is_marked_in_the_nearest_cited_section() -> None:
     )
     assert kvm["source"].endswith(raw_defaults()["hypervisors"]["kvm"]["source"])
     assert raw_defaults()["hypervisors"]["kvm"]["vm_memory_overhead"]["fixed_mib"] == cited
+
+
+def test_a_file_written_elsewhere_points_at_the_same_calibration(tmp_path: Path) -> None:
+    # A plan or import written to another folder renames the calibration path from there.
+    from underlay.model.traces import retarget_traces
+
+    (tmp_path / "out").mkdir()
+    data = {"name": "s", "calibration": "cal.yaml", "overrides": {}}
+    outside = retarget_traces(data, tmp_path, tmp_path / "out")
+    assert data["calibration"] == "../cal.yaml"
+    assert outside  # the new file needs --allow-paths to read it
