@@ -7,7 +7,8 @@ that base, prints ``Error: <message>`` with no traceback and exits with the erro
     UnderlayError                 exit 1 unless stated
     ├── InputError                exit 2: a file the user gave is wrong
     │   ├── ScenarioError         the scenario file (YAML or its fields)
-    │   └── TraceError            an imported dump or trace (CSV, JSON)
+    │   ├── TraceError            an imported dump or trace (CSV, JSON)
+    │   └── CalibrationError      a calibration file (``underlay calibrate``'s output)
     └── InfeasibleError           exit 3: the scenario cannot be satisfied at all
 
 "Does not fit" for a single pod is *not* an error: placement reports it as data.
@@ -15,7 +16,14 @@ that base, prints ``Error: <message>`` with no traceback and exits with the erro
 
 from __future__ import annotations
 
-__all__ = ["InfeasibleError", "InputError", "ScenarioError", "TraceError", "UnderlayError"]
+__all__ = [
+    "CalibrationError",
+    "InfeasibleError",
+    "InputError",
+    "ScenarioError",
+    "TraceError",
+    "UnderlayError",
+]
 
 
 class UnderlayError(Exception):
@@ -36,6 +44,10 @@ class ScenarioError(InputError):
 
 class TraceError(InputError):
     """An imported dump or trace file is malformed."""
+
+
+class CalibrationError(InputError):
+    """A calibration file is malformed or names a default that does not exist."""
 
 
 class InfeasibleError(UnderlayError):

@@ -18,6 +18,7 @@ from underlay.analysis.capacity import analyse_capacity
 from underlay.analysis.results import SECTIONS, Analysis, Comparison, SubstrateAnalysis
 from underlay.defaults.catalog import Defaults, load_defaults
 from underlay.errors import ScenarioError
+from underlay.model.calibration import scenario_overrides
 from underlay.model.scenario import Hybrid, Scenario, Vm
 from underlay.placement.framework import Registry
 from underlay.placement.result import SubstratePlacement
@@ -62,7 +63,7 @@ def compare(
         scenario = scenario.model_copy(
             update={"placement": scenario.placement.model_copy(update={"strategy": strategy})}
         )
-    defaults = load_defaults(scenario.overrides)
+    defaults = load_defaults(scenario_overrides(scenario))
     labels = scenario.substrate_labels
     chosen = list(substrates) if substrates else labels
     for label in chosen:

@@ -75,6 +75,7 @@ class NeighbourCase:
     hog_throttled_s: float | None = None  # throttled time from the cgroup (quota cases)
     probe_weight: int | None = None  # cgroup CPU weight / shares given (soft cases)
     hog_weight: int | None = None
+    hog_threads: int | None = None  # threads the hog ran (None: one per core of the host)
 
 
 @dataclass(frozen=True)

@@ -265,6 +265,14 @@ def defaults(
             "--releases", help="the Kubernetes release calendar (dates per minor, with sources)"
         ),
     ] = False,
+    calibration: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="FILE",
+            help="a calibration file (underlay calibrate): its measured figures replace the "
+            "cited ones, each marked 'measured on <host> at <date>'",
+        ),
+    ] = None,
 ) -> None:
     """Show every default underlay uses, with its source."""
     from underlay.defaults.catalog import raw_defaults
@@ -284,6 +292,13 @@ def defaults(
         sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
         return
     data = raw_defaults()
+    if calibration is not None:
+        from underlay.model.calibration import defaults_with_measured, read_measured
+
+        try:
+            data = defaults_with_measured(read_measured(calibration))
+        except UnderlayError as exc:
+            raise fail(exc) from None
     if as_json:
         sys.stdout.write(json.dumps(data, indent=2) + "\n")
     else:

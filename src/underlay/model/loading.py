@@ -9,7 +9,8 @@ text) into the node tree (lines of every field) and the data validated from it; 
 over :data:`MAX_SCENARIO_BYTES` is refused before it is parsed. Problems become messages
 in :mod:`underlay.model.messages`.
 
-Trace files named by workloads are checked and read when the file is read from disk
+Trace files named by workloads, and the calibration file the scenario names
+(``calibration:``, :mod:`underlay.model.calibration`), are checked and read when the file is read from disk
 (:func:`load_scenario`): they must exist and lie in the scenario's folder or below it,
 unless the caller allows other paths (``--allow-paths``), be valid traces, and hold the
 series the workloads name (:mod:`underlay.model.traces`).
@@ -84,7 +85,14 @@ def parse_scenario(
     if not problems and base_dir is not None:
         base_dir = base_dir.resolve()
         problems = _trace_problems(scenario, base_dir, allow_paths)
+        if scenario.calibration:
+            problem = _trace_problem(scenario.calibration, base_dir, allow_paths, "calibration")
+            problems += [(("calibration",), problem)] if problem else []
         scenario.with_base_dir(base_dir)
+        if not problems and scenario.calibration:  # a bad file: CalibrationError naming it
+            from underlay.model.calibration import read_measured
+
+            scenario.with_measured(read_measured(base_dir / scenario.calibration))
         if not problems:  # read the traces now: a bad one is refused before any placement
             from underlay.model.traces import read_traces, series_problems
 
@@ -110,7 +118,7 @@ def _against_defaults(scenario: Scenario) -> list[tuple[_Loc, str]]:
     if problems:
         return problems
     # Strategy, score-plugin and plugin-argument names: PlacementSettings checks them.
-    defaults = load_defaults(scenario.overrides)
+    defaults = load_defaults(scenario.defaults_overrides)
     located: list[tuple[_Loc, object]] = []
     for i, sub in enumerate(scenario.substrates):
         if isinstance(sub, Hybrid):
@@ -148,8 +156,9 @@ def _trace_problems(
     return problems
 
 
-def _trace_problem(name: str, base_dir: Path, allow_paths: bool) -> str | None:
-    """Why the trace file ``name`` (relative to ``base_dir``) cannot be read, or None.
+def _trace_problem(name: str, base_dir: Path, allow_paths: bool, what: str = "trace") -> str | None:
+    """Why the ``what`` file ``name`` (a trace, a calibration; relative to ``base_dir``)
+    cannot be read, or None.
 
     Links are followed before the folder is checked, so a link to /etc is outside too.
     The message never quotes the file's content: it may not be a trace at all.
@@ -158,14 +167,16 @@ def _trace_problem(name: str, base_dir: Path, allow_paths: bool) -> str | None:
         path = (base_dir / name).resolve()
         if not allow_paths and not path.is_relative_to(base_dir):
             return (
-                f"{_clip(name)} is outside the scenario's folder {base_dir}; a trace must "
-                "be in that folder or below it (pass --allow-paths to read it anyway)"
+                f"{_clip(name)} is outside the scenario's folder {base_dir}; a "
+                f"{'trace' if what == 'trace' else what + ' file'} must be in that folder or "
+                "below it (pass --allow-paths to read it anyway)"
             )
         if not path.exists():
-            return f"no such trace file {_clip(name)} (looked for {path})"
+            return f"no such {what} file {_clip(name)} (looked for {path})"
         if not path.is_file():
             kind = "a directory" if path.is_dir() else "not a regular file"
-            return f"{_clip(name)} is {kind}, expected a trace CSV file"
+            expected = "a trace CSV file" if what == "trace" else f"a {what} file"
+            return f"{_clip(name)} is {kind}, expected {expected}"
     except (OSError, RuntimeError, ValueError) as exc:  # NUL in the name, a link loop...
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         return f"{_clip(name)} is not a usable file name ({reason[:80]})"

@@ -15,7 +15,7 @@ by concept in :mod:`~underlay.model.hardware`, :mod:`~underlay.model.substrates`
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field, PrivateAttr, model_validator
 
@@ -49,6 +49,7 @@ from underlay.model.hardware import (
     PowerCurve,
     Topology,
 )
+from underlay.model.measured import MeasuredDefaults, merge_overrides
 from underlay.model.placement_names import PLUGINS, SCORE_PLUGINS, STRATEGIES
 from underlay.model.policy import (
     DEFAULT_ISOLATION_CLASSES,
@@ -175,6 +176,9 @@ class Scenario(_Model):
     # The trace files its workloads replay, read when the file was loaded: resolved path →
     # series name → series (underlay.model.traces types them; None: not read yet).
     _traces: dict[Path, dict[str, Any]] | None = PrivateAttr(default=None)
+    # The calibration file's measured figures, read when the file was loaded (None: no
+    # calibration, or not read yet: underlay.model.calibration.scenario_overrides reads it).
+    _measured: MeasuredDefaults | None = PrivateAttr(default=None)
 
     name: Name
     description: str = ""
@@ -200,6 +204,11 @@ class Scenario(_Model):
     constraints: Constraints = Constraints()
     overrides: dict[str, Any] = Field(
         default_factory=dict, description="replace any default, same layout as `underlay defaults`"
+    )
+    calibration: Annotated[str, Field(min_length=1, max_length=4096)] | None = Field(
+        default=None,
+        description="calibration file (`underlay calibrate`), relative to the scenario file: "
+        "its measured figures replace the cited defaults; `overrides` still win over them",
     )
 
     @model_validator(mode="after")
@@ -266,6 +275,24 @@ class Scenario(_Model):
         """This scenario, with its trace files already read (``traces``)."""
         self._traces = traces
         return self
+
+    @property
+    def measured(self) -> MeasuredDefaults | None:
+        """The calibration file's measured figures, once read (None otherwise)."""
+        return self._measured
+
+    def with_measured(self, measured: MeasuredDefaults | None) -> Scenario:
+        """This scenario, with its calibration file's figures already read."""
+        self._measured = measured
+        return self
+
+    @property
+    def defaults_overrides(self) -> dict[str, Any]:
+        """What the defaults are loaded with: the measured figures (when read), with the
+        scenario's own ``overrides`` merged over them (:mod:`underlay.model.measured`)."""
+        if self._measured is None:
+            return self.overrides
+        return merge_overrides(self._measured.overrides(), self.overrides)
 
     def with_hybrid(self, hybrid: Hybrid) -> Scenario:
         """This scenario with ``hybrid`` added as its last substrate, checked as the loader

@@ -93,14 +93,19 @@ def scenario_traces(scenario: Scenario) -> TraceFiles:
 
 
 def retarget_traces(data: Any, source_dir: Path, target_dir: Path) -> bool:
-    """The ``trace`` files named in scenario ``data`` relative to ``source_dir`` (the
+    """The ``trace`` files (and the ``calibration`` file) named in scenario ``data`` relative to ``source_dir`` (the
     scenario's folder), renamed relative to ``target_dir`` (where a file made from it is
     written: a plan, an import); whether one now lies outside that folder (the new file
     then needs ``--allow-paths``)."""
     outside = False
     if isinstance(data, dict):
         for key, value in data.items():
-            if key == "trace" and isinstance(value, str) and not Path(value).is_absolute():
+            # a workload's trace file, and the scenario's calibration file
+            if (
+                key in ("trace", "calibration")
+                and isinstance(value, str)
+                and not Path(value).is_absolute()
+            ):
                 data[key] = os.path.relpath((source_dir / value).resolve(), target_dir.resolve())
                 outside |= data[key].startswith("..")
             else:

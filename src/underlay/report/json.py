@@ -12,6 +12,7 @@ from typing import Any
 
 from underlay.analysis.capacity_results import ResourceTotals, SubstrateCapacity
 from underlay.analysis.results import Analysis, Comparison
+from underlay.model.measured import MeasuredDefaults
 from underlay.report.json_fields import Field, each, group, num, record, renamed, rounded, same
 from underlay.simulation.results import Simulation, SubstrateSimulation
 
@@ -187,6 +188,27 @@ def _simulated(r: SubstrateSimulation, names: list[str]) -> dict[str, Any]:
     return out
 
 
+def _measured(m: MeasuredDefaults, overrides: dict[str, Any]) -> list[dict[str, Any]]:
+    """The defaults a scenario's calibration file replaced and that are in use (those
+    its ``overrides`` do not replace again)."""
+    from underlay.model.calibration import numeric_defaults
+
+    cited = numeric_defaults()
+    return [
+        {
+            "default": f.path,
+            "value": f.value,
+            "cited": cited[f.path],
+            "unit": f.unit,
+            "how": f.how,
+            "host": m.host,
+            "measured_at": m.measured_at,
+            "file": m.source,
+        }
+        for f in m.in_effect(overrides)
+    ]
+
+
 def comparison_to_dict(
     result: Comparison, simulation: Simulation | None = None, analysis: Analysis | None = None
 ) -> dict[str, Any]:
@@ -199,6 +221,8 @@ def comparison_to_dict(
         "strategy": sc.placement.strategy,
         "substrates": [record(SUBSTRATE, s) for s in result.substrates],
     }
+    if sc.measured is not None:
+        out["measured_defaults"] = _measured(sc.measured, sc.overrides)
     if simulation is not None:
         names = [t.name for t in sc.tenants]
         out["simulation"] = {

@@ -34,6 +34,7 @@ __all__ = [
     "failure_tables",
     "isolation_tables",
     "lifecycle_tables",
+    "measured_tables",
     "placement_cost_table",
     "placement_tables",
     "simulation_tables",
@@ -47,7 +48,8 @@ def _tenants(sc: Scenario) -> list[str]:
 
 def placement_tables(c: Comparison, costs: Sequence[SubstrateCost] | None = None) -> list[Table]:
     """The substrates (placement and capacity; their cost the cost analysis's total when
-    ``costs`` are given, else the placement's estimate) and where each tenant runs."""
+    ``costs`` are given, else the placement's estimate), where each tenant runs, and the
+    defaults measured by the scenario's calibration file (when it has one)."""
     st = c.substrates
 
     def where(i: int, j: int) -> str:
@@ -68,7 +70,28 @@ def placement_tables(c: Comparison, costs: Sequence[SubstrateCost] | None = None
             where,
             ("class, version", lambda i: _class_version(c.scenario, i)),
         ),
+        *measured_tables(c.scenario),
     ]
+
+
+def measured_tables(sc: Scenario) -> list[Table]:
+    """The defaults a calibration file replaced in this scenario (none without one): each
+    measured figure beside the cited one, marked where and when it was measured. A figure
+    the scenario's ``overrides`` replace again is not in use, so not listed."""
+    measured = sc.measured
+    if measured is None:
+        return []
+    from underlay.model.calibration import numeric_defaults
+
+    cited = numeric_defaults()
+    rows = [
+        [f.path, f"{f.value:g}", f"{cited[f.path]:g}", f.unit, measured.note]
+        for f in measured.in_effect(sc.overrides)
+    ]
+    if not rows:
+        return []
+    header = ["default", "measured", "cited", "unit", "source"]
+    return [Table(f"Measured defaults in use ({measured.source})", header, rows)]
 
 
 def _class_version(sc: Scenario, i: int) -> str:
