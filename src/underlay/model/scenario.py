@@ -283,9 +283,10 @@ _SHARED_KINDS = ("baremetal-shared", "sandboxed")
 
 
 def _check_hybrid(scenario: Scenario, hybrid: Hybrid, index: int) -> None:
-    """Part names unique; every tenant and class a part names exists; every tenant lands
-    in a part (its GPU workloads: in the GPU part if there is one); one part at most takes
-    the GPU workloads; one shared cluster at most (the analyses know one), for now."""
+    """Part names unique; every tenant, class and host model a part names exists; every
+    tenant lands in a part (its GPU workloads: in the GPU part if there is one); one part
+    at most takes the GPU workloads; one shared cluster at most (the analyses know one),
+    for now."""
     _require_unique("part", [p.name for p in hybrid.parts], f"substrates.{index}.parts")
     shared = [i for i, p in enumerate(hybrid.parts) if p.substrate.kind in _SHARED_KINDS]
     if len(shared) > 1:
@@ -315,6 +316,7 @@ def _check_hybrid(scenario: Scenario, hybrid: Hybrid, index: int) -> None:
                     f"{at('substrates', index, 'parts', pi, 'isolation', i)}no isolation class "
                     f"is called {cls!r}{_did_you_mean(cls, classes)} (known: {', '.join(classes)})"
                 )
+        _check_part_hosts(scenario, part.hosts, ("substrates", index, "parts", pi, "hosts"))
     gpu = [i for i, p in enumerate(hybrid.parts) if p.gpu_workloads]
     if len(gpu) > 1:
         raise ValueError(
@@ -334,6 +336,19 @@ def _check_hybrid(scenario: Scenario, hybrid: Hybrid, index: int) -> None:
                 f"{tenant.isolation!r}) is in no part{gpu_only}: name it in a part's "
                 f"tenants, or add {tenant.isolation!r} to a part's isolation"
             )
+
+
+def _check_part_hosts(scenario: Scenario, hosts: list[str], where: tuple[str | int, ...]) -> None:
+    """Every host model a part names exists, once."""
+    models = [m.name for m in scenario.hardware.host_models]
+    for i, name in enumerate(hosts):
+        if name not in models:
+            raise ValueError(
+                f"{at(*where, i)}no host model is called {name!r}"
+                f"{_did_you_mean(name, models)} (known: {', '.join(models)})"
+            )
+        if name in hosts[:i]:
+            raise ValueError(f"{at(*where, i)}host model {name!r} is named twice")
 
 
 SCHEMA_ID = "urn:underlay:scenario"
