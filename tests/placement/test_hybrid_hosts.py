@@ -8,6 +8,7 @@ cores, 512 GiB, 4 L4. GKE reservations and the five default DaemonSets (400m, 83
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -18,6 +19,7 @@ from test_hybrid import _same
 
 from factories import make_host_model, make_scenario, make_tenant, make_workload, place
 from properties import examples
+from underlay.model.loading import load_scenario
 from underlay.model.scenario import Hybrid, Scenario
 from underlay.placement.result import SubstratePlacement
 
@@ -321,3 +323,27 @@ def test_a_part_naming_a_bad_host_model_is_an_error(hosts: list[str], fragment: 
     # tests/bad_inputs/scenario/substrates-hybrid-unknown-host-model.yaml)
     with pytest.raises(ValueError, match=re.escape(fragment)):
         _edge_and_core(hosts)
+
+
+# ------------------------------------------------------------------- the edge example
+
+EDGE = Path(__file__).resolve().parents[2] / "examples" / "edge-platform.yaml"
+
+
+def test_the_edge_example_keeps_sites_on_small_hosts_and_the_core_on_large_ones() -> None:
+    # examples/edge-platform.yaml: 6 core-2u and 9 edge-1u owned. Each site (2 + 3 + 1
+    # pods) fits its own three 24-thread boxes; in both hybrids every site part opens
+    # edge-1u hosts only (3 per site: plc-gateway and vision-inspect keep one pod per
+    # host), the core part core-2u only, and every pod is placed. The pure vm column,
+    # with no hosts: to keep it apart, puts the sites' VMs on the large hosts too.
+    sc = load_scenario(EDGE)
+    for label in ("edge-metal-core-vms", "vms-everywhere"):
+        p = place(sc, label)
+        assert not p.unplaced, label
+        for i, q in enumerate(p.parts):
+            want = {"core-2u"} if q.name == "core" else {"edge-1u"}
+            assert _models_of(p, i) == want, (label, q.name)
+        site_hosts = sum(q.hosts[1] - q.hosts[0] for q in p.parts if q.name != "core")
+        assert site_hosts == 9, label
+    pure = place(sc, "vm")
+    assert {pure.host_models[m] for m in pure.hosts.model} == {"core-2u"}
