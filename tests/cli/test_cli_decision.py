@@ -38,7 +38,7 @@ SECTION_TITLES = ("Isolation —", "Failures —", "Kubernetes lifecycle —", "
 PLAN_LINE = "Hybrid plan: "
 # docs/json.md, "The decision": the keys of each object, in order.
 SHAPE = {
-    "decision": "weights verdict substrates tenants hybrid pareto sensitivity notes",
+    "decision": "weights verdict substrates tenants hybrid pareto sensitivity plan_check notes",
     "verdict": "winner runner_up margin reasons tie placement_decides pods_unplaced",
     "substrate": "name kind total factors",
     "factor": "factor score value unit evidence parts",

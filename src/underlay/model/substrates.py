@@ -205,6 +205,11 @@ class HybridPart(_Model):
         default_factory=list,
         description="tenants of these isolation classes go here, unless named in another part",
     )
+    workloads: list[str] = Field(
+        default_factory=list,
+        description="workloads of this part, as tenant/cluster/workload (wins over every "
+        "other rule; the rest of the tenant's workloads go where the other rules say)",
+    )
     gpu_workloads: StrictBool = Field(
         default=False,
         description="every workload that requests GPUs goes here, whichever part its tenant "
@@ -225,7 +230,8 @@ class Hybrid(_Model):
     (any when empty); racks and zones are shared.
     A tenant named in a part's ``tenants`` goes there; any other tenant goes to the first
     part listing its isolation class; every tenant must land in exactly one part. A
-    workload requesting GPUs goes to the part with ``gpu_workloads`` when there is one."""
+    workload requesting GPUs goes to the part with ``gpu_workloads`` when there is one; a
+    workload a part names in ``workloads`` goes there, whatever the other rules say."""
 
     kind: Literal["hybrid"]
     name: Name | None = Field(default=None, description="label, e.g. regulated-in-vms")
@@ -247,9 +253,16 @@ class Hybrid(_Model):
         their tenant)."""
         return next((i for i, p in enumerate(self.parts) if p.gpu_workloads), None)
 
-    def workload_part(self, tenant: str, isolation: str, gpus: int) -> int | None:
+    def workload_part(
+        self, tenant: str, isolation: str, gpus: int, key: str | None = None
+    ) -> int | None:
         """Index of the part a workload of ``tenant`` (class ``isolation``) requesting
-        ``gpus`` GPUs per pod goes to (None: no part)."""
+        ``gpus`` GPUs per pod goes to (None: no part); ``key`` is the workload's
+        ``tenant/cluster/workload``, which a part may name."""
+        if key is not None:
+            for i, part in enumerate(self.parts):
+                if key in part.workloads:
+                    return i
         if gpus > 0 and self.gpu_part is not None:
             return self.gpu_part
         return self.part_of(tenant, isolation)
