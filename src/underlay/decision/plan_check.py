@@ -9,7 +9,8 @@ inventory otherwise. The loop that places and replays the plan lives in the pipe
 (:mod:`underlay.plan_loop`); this module is its arithmetic:
 
 - :func:`plan_hybrid`: one part per substrate the plan uses (a tenant on a hybrid column
-  takes that hybrid's part for each of its workloads), in scenario order with the parts
+  takes that hybrid's part for each of its workloads, with the part's own host models),
+  in scenario order with the parts
   holding GPU workloads first (with an inventory, parts draw hosts in file order); a
   tenant wholly in one part is named in ``tenants``, a split one by its workloads;
 - :func:`predicted_round` / :func:`measured_round`: per tenant, cost (USD a month), share
@@ -113,10 +114,11 @@ def plan_hybrid(scenario: Scenario, assignment: dict[str, str], label: str) -> H
     parts = []
     for sub_label, part in keys:
         sub = scenario.substrate(sub_label)
-        name, substrate = sub_label, sub
+        name, substrate, hosts = sub_label, sub, []
         if isinstance(sub, Hybrid):
             name = f"{sub_label}-{sub.parts[part].name}"[:63].rstrip("-_.")
-            substrate = sub.parts[part].substrate
+            # the column's part with its own host models: the sites stay on their boxes
+            substrate, hosts = sub.parts[part].substrate, sub.parts[part].hosts
         members = where[(sub_label, part)]
         count: dict[int, int] = {}
         for ti, _, _ in members:
@@ -128,6 +130,7 @@ def plan_hybrid(scenario: Scenario, assignment: dict[str, str], label: str) -> H
                 substrate=substrate,  # never a hybrid (above)
                 tenants=[scenario.tenants[ti].name for ti in whole],
                 workloads=[key for ti, key, _ in members if ti not in whole],
+                hosts=hosts,
             )
         )
     return Hybrid(kind="hybrid", name=label, parts=parts)
