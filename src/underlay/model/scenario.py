@@ -293,10 +293,10 @@ _SHARED_KINDS = ("baremetal-shared", "sandboxed")
 
 
 def _check_hybrid(scenario: Scenario, hybrid: Hybrid, index: int) -> None:
-    """Part names unique; every tenant, class and host model a part names exists; every
-    tenant lands in a part (its GPU workloads: in the GPU part if there is one); one part
-    at most takes the GPU workloads; one shared cluster at most (the analyses know one),
-    for now."""
+    """Part names unique; every tenant, class, host model and rack a part names exists;
+    every tenant lands in a part (its GPU workloads: in the GPU part if there is one); one
+    part at most takes the GPU workloads; one shared cluster at most (the analyses know
+    one), for now."""
     _require_unique("part", [p.name for p in hybrid.parts], f"substrates.{index}.parts")
     shared = [i for i, p in enumerate(hybrid.parts) if p.substrate.kind in _SHARED_KINDS]
     if len(shared) > 1:
@@ -327,6 +327,7 @@ def _check_hybrid(scenario: Scenario, hybrid: Hybrid, index: int) -> None:
                     f"is called {cls!r}{_did_you_mean(cls, classes)} (known: {', '.join(classes)})"
                 )
         _check_part_hosts(scenario, part.hosts, ("substrates", index, "parts", pi, "hosts"))
+        _check_part_racks(scenario, part.racks, ("substrates", index, "parts", pi, "racks"))
     gpu = [i for i, p in enumerate(hybrid.parts) if p.gpu_workloads]
     if len(gpu) > 1:
         raise ValueError(
@@ -362,6 +363,24 @@ def _check_part_hosts(scenario: Scenario, hosts: list[str], where: tuple[str | i
             )
         if name in hosts[:i]:
             raise ValueError(f"{at(*where, i)}host model {name!r} is named twice")
+
+
+def _check_part_racks(scenario: Scenario, racks: list[int], where: tuple[str | int, ...]) -> None:
+    """Every rack a part names is one of ``hardware.topology.racks``, once."""
+    count = scenario.hardware.topology.racks
+    for i, rack in enumerate(racks):
+        if count is None:
+            raise ValueError(
+                f"{at(*where, i)}a part names its racks only when hardware.topology.racks "
+                "says how many there are"
+            )
+        if rack > count:
+            raise ValueError(
+                f"{at(*where, i)}rack {rack} is not one of the {count} racks of "
+                f"hardware.topology.racks (1 to {count})"
+            )
+        if rack in racks[:i]:
+            raise ValueError(f"{at(*where, i)}rack {rack} is named twice")
 
 
 def _check_part_workloads(scenario: Scenario, hybrid: Hybrid, index: int) -> None:

@@ -220,6 +220,11 @@ class HybridPart(_Model):
         description="host models this part may use (default: any): its sized pool is bought "
         "among them, or it takes only hosts of these models from hardware.inventory",
     )
+    racks: list[Annotated[int, Field(ge=1, le=10_000), _NUMERIC]] = Field(
+        default_factory=list,
+        description="racks this part's hosts go in, numbered 1 to hardware.topology.racks "
+        "(default: every rack, shared round-robin with the other parts), e.g. an edge site's",
+    )
 
 
 class Hybrid(_Model):

@@ -14,7 +14,9 @@ hypervisor host of one vm part, never both, never counted twice). A part whose
 ``hosts`` names host models draws only hosts of those models, sized or from the
 inventory (its placement runs on the scenario cut down to them; its host rows are mapped
 back to the whole scenario's models). Racks are shared, each part filling racks
-round-robin from the first, so the parts' hosts mix in racks.
+round-robin from the first, so the parts' hosts mix in racks; a part naming its
+``racks`` fills only those (placed with that many racks, its host rows then mapped to
+them).
 """
 
 from __future__ import annotations
@@ -110,9 +112,13 @@ def place_hybrid(
         part_peaks = None if peaks is None else (peaks[0][w_index], peaks[1][w_index])
         sub_label = part.substrate.name or part.substrate.kind
         own, note = _own_models(cut.scenario, part.hosts)
-        placed = place_part(left.cut(own), sub_label, part_peaks)
+        placed = place_part(_own_racks(left.cut(own), part.racks), sub_label, part_peaks)
         if own is not cut.scenario:
             placed = _in_whole_models(placed, scenario, part.hosts, note)
+        if part.racks:
+            # the part filled racks 0 .. len(racks) - 1 round-robin: they are its racks
+            racks = [part.racks[r] - 1 for r in placed.hosts.rack]
+            placed = replace(placed, hosts=replace(placed.hosts, rack=racks))
         left.take(placed)
         pieces.append((placed, cut, part.name))
     return _combine(scenario, label, pieces)
@@ -139,6 +145,15 @@ def _own_models(part: Scenario, hosts: list[str]) -> tuple[Scenario, str]:
         cp = None
     update = {"host_models": models, "size_with": size_with, "control_plane_model": cp}
     return part.model_copy(update={"hardware": hw.model_copy(update=update)}), note
+
+
+def _own_racks(part: Scenario, racks: list[int]) -> Scenario:
+    """``part`` with as many racks as ``racks`` names (``part`` itself when none)."""
+    if not racks:
+        return part
+    hw = part.hardware
+    topology = hw.topology.model_copy(update={"racks": len(racks)})
+    return part.model_copy(update={"hardware": hw.model_copy(update={"topology": topology})})
 
 
 def _in_whole_models(
