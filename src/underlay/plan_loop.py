@@ -99,9 +99,10 @@ def measure_plan(
             status = "unstable"
             reason = f"with the measured figures no plan meets the constraints: {exc}"
             break
-        if again.assignment == current.assignment:
-            break
-        seen = [r for r in rounds if r.assignment == again.assignment]
+        fleet = _fleet(sc, again.assignment)
+        if fleet == _fleet(sc, current.assignment):
+            break  # the same plan, or another name for the same fleet (a hybrid column's part)
+        seen = [r for r in rounds if _fleet(sc, r.assignment) == fleet]
         if seen or len(rounds) >= MAX_ROUNDS:
             status, reason = "unstable", _unstable(rounds, seen)
             break
@@ -110,6 +111,16 @@ def measure_plan(
     final = plans[_key_of(check.final.assignment)]
     kept = replace(final, single_substrate_costs=plan.single_substrate_costs)
     return replace(decision, hybrid=kept, plan_check=check)
+
+
+def _fleet(scenario: Scenario, assignment: dict[str, str]) -> list[tuple[str, str, str]]:
+    """The fleet a plan places: each part's substrate with its tenants and workloads (two
+    plans naming one part differently, e.g. through a hybrid column, place one fleet)."""
+    hybrid = plan_hybrid(scenario, assignment, "fleet")
+    return sorted(
+        (p.substrate.model_dump_json(), ",".join(sorted(p.tenants)), ",".join(sorted(p.workloads)))
+        for p in hybrid.parts
+    )
 
 
 def _key(plan: HybridPlan) -> tuple[tuple[str, str], ...]:

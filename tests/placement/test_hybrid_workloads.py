@@ -65,7 +65,11 @@ def test_a_tenant_whose_workloads_are_all_named_needs_no_part() -> None:
             {"tenants": ["ml"], "workloads": ["ml/ml/train"]},
             r"parts\.1\.workloads\.0.*'ml/ml/train' is already in part 'metal'",
         ),
-        (["ml/ml/train"], {"workloads": []}, r"tenant 'ml' .* is in no part \(only some"),
+        (
+            ["ml/ml/train"],
+            {"workloads": []},
+            r"tenant 'ml' .* is in no part \(its workloads api have none\)",
+        ),
     ],
 )
 def test_bad_workload_names_are_refused(

@@ -326,8 +326,9 @@ def _check_hybrid(scenario: Scenario, hybrid: Hybrid, index: int) -> None:
                     f"{at('substrates', index, 'parts', pi, 'isolation', i)}no isolation class "
                     f"is called {cls!r}{_did_you_mean(cls, classes)} (known: {', '.join(classes)})"
                 )
-        _check_part_hosts(scenario, part.hosts, ("substrates", index, "parts", pi, "hosts"))
-        _check_part_racks(scenario, part.racks, ("substrates", index, "parts", pi, "racks"))
+        at_part = ("substrates", index, "parts", pi)
+        scenario.hardware.check_named_models(part.hosts, (*at_part, "hosts"))
+        scenario.hardware.check_named_racks(part.racks, (*at_part, "racks"))
     gpu = [i for i, p in enumerate(hybrid.parts) if p.gpu_workloads]
     if len(gpu) > 1:
         raise ValueError(
@@ -335,52 +336,33 @@ def _check_hybrid(scenario: Scenario, hybrid: Hybrid, index: int) -> None:
             f"{hybrid.parts[gpu[0]].name!r} takes the GPU workloads already: one part at most"
         )
     _check_part_workloads(scenario, hybrid, index)
+    named = any(part.workloads for part in hybrid.parts)
     for tenant in scenario.tenants:
-        parts = {
-            hybrid.workload_part(
-                tenant.name, tenant.isolation, w.gpu_count, f"{tenant.name}/{c.name}/{w.name}"
+        where = [
+            (
+                w.name,
+                hybrid.workload_part(
+                    tenant.name,
+                    tenant.isolation,
+                    w.gpu_count,
+                    f"{tenant.name}/{c.name}/{w.name}" if named else None,
+                ),
             )
             for c in tenant.clusters
             for w in c.workloads
-        }
-        if None in parts:
-            gpu_only = "" if len(parts) == 1 else " (only some of its workloads have one)"
+        ]
+        missing = list(dict.fromkeys(name for name, part in where if part is None))
+        if missing:
+            some = (
+                ""
+                if len(missing) == len(where)
+                else f" (its workloads {', '.join(missing)} have none)"
+            )
             raise ValueError(
                 f"{at('substrates', index, 'parts')}tenant {tenant.name!r} (isolation "
-                f"{tenant.isolation!r}) is in no part{gpu_only}: name it in a part's "
+                f"{tenant.isolation!r}) is in no part{some}: name it in a part's "
                 f"tenants, or add {tenant.isolation!r} to a part's isolation"
             )
-
-
-def _check_part_hosts(scenario: Scenario, hosts: list[str], where: tuple[str | int, ...]) -> None:
-    """Every host model a part names exists, once."""
-    models = [m.name for m in scenario.hardware.host_models]
-    for i, name in enumerate(hosts):
-        if name not in models:
-            raise ValueError(
-                f"{at(*where, i)}no host model is called {name!r}"
-                f"{_did_you_mean(name, models)} (known: {', '.join(models)})"
-            )
-        if name in hosts[:i]:
-            raise ValueError(f"{at(*where, i)}host model {name!r} is named twice")
-
-
-def _check_part_racks(scenario: Scenario, racks: list[int], where: tuple[str | int, ...]) -> None:
-    """Every rack a part names is one of ``hardware.topology.racks``, once."""
-    count = scenario.hardware.topology.racks
-    for i, rack in enumerate(racks):
-        if count is None:
-            raise ValueError(
-                f"{at(*where, i)}a part names its racks only when hardware.topology.racks "
-                "says how many there are"
-            )
-        if rack > count:
-            raise ValueError(
-                f"{at(*where, i)}rack {rack} is not one of the {count} racks of "
-                f"hardware.topology.racks (1 to {count})"
-            )
-        if rack in racks[:i]:
-            raise ValueError(f"{at(*where, i)}rack {rack} is named twice")
 
 
 def _check_part_workloads(scenario: Scenario, hybrid: Hybrid, index: int) -> None:
