@@ -4,7 +4,7 @@ decided once from the placement (see :mod:`underlay.analysis.failures`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -18,14 +18,18 @@ from underlay.analysis.failure_groups import (
     headroom,
     host_load,
     model_table,
-    pod_groups,
     sum_rows,
-    vm_groups,
+)
+from underlay.analysis.failure_parts import (
+    Recovery,
+    dense_pools,
+    fleet_groups,
+    recovery_by_group,
 )
 from underlay.analysis.failure_restarts import Restarts, Room, cut
 from underlay.defaults.catalog import Defaults
 from underlay.errors import ScenarioError
-from underlay.model.scenario import Scenario, Vm
+from underlay.model.scenario import Scenario
 from underlay.placement.result import SubstratePlacement
 
 __all__ = ["FailureCosts", "failure_costs"]
@@ -68,35 +72,15 @@ class FailureCosts:
     headroom_model: str
     headroom_hosts_host: int
     headroom_hosts_rack: int
+    # a hybrid's recovery hours by part name (``recovery_hours``: its slowest part's)
+    recovery_hours_by_part: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------------- what a failure costs
-def _recovery(scenario: Scenario, defaults: Defaults, p: SubstratePlacement) -> dict[str, float]:
-    """Hours a failed domain's pods are down: restarted elsewhere, or waiting (by kind)."""
-    f, life = defaults.failures, defaults.lifecycle
-    substrate = scenario.substrate(p.name)
-    replace = (
-        defaults.hypervisors[substrate.hypervisor].vm_replace_minutes
-        if isinstance(substrate, Vm)
-        else 0.0
-    )
-    start = replace + f.pod_start_minutes
-    software = (f.detection_minutes + life.baremetal_reboot_minutes + start) / 60
-    hardware = (f.detection_minutes + start) / 60 + f.hardware_repair_hours
-    share = f.hardware_share
-    return {
-        "restart": (f.detection_minutes + start) / 60,
-        "host_software_wait": software,
-        "host_hardware_wait": hardware,
-        "host_wait": (1 - share) * software + share * hardware,
-        "rack_wait": f.rack_repair_hours + start / 60,
-        "zone_wait": f.zone_repair_hours + start / 60,
-    }
-
-
-def _per_pair_cost(pods: F64, restarted: F64, restart: float, wait: float) -> F64:
-    """Pod-hours one failure costs: restarted pods at the earlier of the two, the rest wait."""
-    cost: F64 = restarted * min(restart, wait) + (pods - restarted) * wait
+def _per_pair_cost(pods: F64, restarted: F64, restart: F64, wait: F64) -> F64:
+    """Pod-hours one failure costs: restarted pods at the earlier of the two, the rest wait
+    (the hours per pair: its group's part's)."""
+    cost: F64 = restarted * np.minimum(restart, wait) + (pods - restarted) * wait
     return cost
 
 
@@ -117,6 +101,7 @@ class _Model:
     load: I64
     free: I64
     spare: I64
+    recovery: Recovery  # recovery hours: the placement's, each part's, each group's
 
 
 def _restart_model(scenario: Scenario, defaults: Defaults, p: SubstratePlacement) -> _Model:
@@ -127,10 +112,9 @@ def _restart_model(scenario: Scenario, defaults: Defaults, p: SubstratePlacement
     pool, load, free, spare, footprint = host_load(scenario, defaults, p)
 
     sets: list[frozenset[str]] = [frozenset()]  # 0: any GPU model
-    if p.kind == "vm":
-        gr = vm_groups(scenario, defaults, p, footprint, sets)
-    else:
-        gr = pod_groups(scenario, defaults, p, sets)
+    gr, part_of = fleet_groups(scenario, defaults, p, footprint, sets)
+    if p.parts:
+        pool, gr = dense_pools(pool, gr)
     allowed = model_table(scenario, sets)
     host_model = np.asarray(p.hosts.model, np.int64)
     n_g = len(gr.need)
@@ -148,8 +132,22 @@ def _restart_model(scenario: Scenario, defaults: Defaults, p: SubstratePlacement
     zone_of_rack = np.arange(max(racks, 1), dtype=np.int64) % zones
     room = Room(keys, pool, free, rack, zone_of_rack, host_model, allowed)
     rs = Restarts(gr, room, rack)
+    recovery = recovery_by_group(scenario, defaults, p, part_of)
     return _Model(
-        gr, rs, cls, cls_any, specific, rack, zones, racks, zone_of_rack, pool, load, free, spare
+        gr,
+        rs,
+        cls,
+        cls_any,
+        specific,
+        rack,
+        zones,
+        racks,
+        zone_of_rack,
+        pool,
+        load,
+        free,
+        spare,
+        recovery,
     )
 
 
@@ -186,13 +184,14 @@ def _stranded_by(
 class _Domains:
     """Rack and zone failures: whole racks go; the rest of each pool takes what it can."""
 
-    def __init__(self, m: _Model, n_pools: int, pool_free: F64, n_t: int, restart_h: float) -> None:
+    def __init__(self, m: _Model, n_pools: int, pool_free: F64, n_t: int) -> None:
         self.m, self.n_pools, self.pool_free = m, n_pools, pool_free
-        self.n_t, self.restart_h = n_t, restart_h
+        self.n_t = n_t
 
-    def cost(self, rack_domain: I64, n_dom: int, wait: float) -> tuple[F64, F64, int, int]:
+    def cost(self, rack_domain: I64, n_dom: int, wait: str) -> tuple[F64, F64, int, int]:
         """Per (domain, tenant): pod-hours of one failure and pods that restart; groups
-        with pods, and those that all restart."""
+        with pods, and those that all restart. ``wait``: the recovery hours' key of a
+        unit that waits for its domain (each group's part's hours)."""
         m, n_pools, n_t = self.m, self.n_pools, self.n_t
         gr, pool, free = m.groups, m.pool, m.free
         in_pool = pool >= 0
@@ -211,7 +210,8 @@ class _Domains:
         t = gr.tenant[g]
         has = t >= 0
         cell = d[has] * n_t + t[has]
-        cost = _per_pair_cost(pods, back_d, self.restart_h, wait)
+        hours = m.recovery.by_group
+        cost = _per_pair_cost(pods, back_d, hours["restart"][g], hours[wait][g])
         matrix_d = np.bincount(cell, cost[has], n_dom * n_t).reshape(n_dom, n_t).astype(np.float64)
         moved = np.bincount(cell, back_d[has], n_dom * n_t).reshape(n_dom, n_t).astype(np.float64)
         group_pods = np.bincount(key, np.where(has, pods, 0.0), n_dom * n_pools)
@@ -296,11 +296,9 @@ def failure_costs(scenario: Scenario, defaults: Defaults, p: SubstratePlacement)
     pods_m = matrix(gr.pods)
     pods_m.eliminate_zeros()
     restart_m = matrix(restarted)
-    hours = _recovery(scenario, defaults, p)
+    at = {k: v[gr.g] for k, v in m.recovery.by_group.items()}  # hours per (group, host) pair
     host_cost = {
-        kind: matrix(
-            _per_pair_cost(gr.pods, restarted, hours["restart"], hours[f"host_{kind}_wait"])
-        )
+        kind: matrix(_per_pair_cost(gr.pods, restarted, at["restart"], at[f"host_{kind}_wait"]))
         for kind in ("software", "hardware")
     }
     host_fits = _host_fits(
@@ -308,11 +306,11 @@ def failure_costs(scenario: Scenario, defaults: Defaults, p: SubstratePlacement)
     )
 
     # Rack and zone failures: whole racks go; the rest of each pool takes what it can.
-    domains = _Domains(m, n_pools, pool_free, n_t, hours["restart"])
+    domains = _Domains(m, n_pools, pool_free, n_t)
     rack_cost, rack_restart, rack_groups, rack_fitting = domains.cost(
-        np.arange(max(racks, 1), dtype=np.int64), max(racks, 1), hours["rack_wait"]
+        np.arange(max(racks, 1), dtype=np.int64), max(racks, 1), "rack_wait"
     )
-    zone_cost, zone_restart, _, _ = domains.cost(zone_of_rack, zones, hours["zone_wait"])
+    zone_cost, zone_restart, _, _ = domains.cost(zone_of_rack, zones, "zone_wait")
 
     pods_on_host = np.asarray(pods_m.sum(axis=1)).ravel()
     host_short, host_pool = domain_fit(np.arange(n_hosts), pool, load, free, pods_on_host)[1:3]
@@ -332,7 +330,8 @@ def failure_costs(scenario: Scenario, defaults: Defaults, p: SubstratePlacement)
         zone_restart=zone_restart,
         host_fits=host_fits,
         stranded_by=stranded_by,
-        recovery_hours=hours,
+        recovery_hours=m.recovery.hours,
+        recovery_hours_by_part=m.recovery.by_part,
         hardware_share=defaults.failures.hardware_share,
         rack_groups_with_pods=rack_groups,
         rack_groups_fitting=rack_fitting,

@@ -6,6 +6,7 @@ rule (see :mod:`underlay.analysis.failures`).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,12 +14,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from underlay.defaults.catalog import Defaults
-from underlay.model.scenario import Sandboxed, Scenario, Vm
+from underlay.model.scenario import Hybrid, PartSubstrate, Sandboxed, Scenario, Vm
 from underlay.placement.gpus import gpu_share
 from underlay.placement.result import (
     CONTROL_PLANE,
     HOSTED_CONTROL_PLANE,
     WORKER,
+    NodeTable,
     SubstratePlacement,
 )
 
@@ -33,9 +35,12 @@ __all__ = [
     "domain_fit",
     "headroom",
     "host_load",
+    "hypervisor_room",
     "model_table",
+    "part_substrates",
     "pod_groups",
     "sum_rows",
+    "vm_footprint",
     "vm_groups",
 ]
 
@@ -58,66 +63,101 @@ def sum_rows(index: I64, values: NDArray[Any], n_out: int) -> NDArray[Any]:
     return out
 
 
+def vm_footprint(vm: Vm, nodes: NodeTable) -> I64:
+    """Per node, a VM's footprint on its host under ``vm``'s rules: its vCPUs and memory
+    over the overcommit, the hypervisor's per-VM memory, its GPUs (nodes × 4)."""
+    return np.stack(
+        [
+            np.ceil(nodes.size_cpu / vm.cpu_overcommit),
+            np.ceil(nodes.size_mem / vm.memory_overcommit) + nodes.vm_overhead_mem,
+            np.zeros(len(nodes)),
+            nodes.gpu_cap_milli,
+        ],
+        axis=1,
+    ).astype(np.int64)
+
+
+def hypervisor_room(p: SubstratePlacement, footprint: I64, on: B) -> tuple[I64, I64]:
+    """Per host: the footprint of the VMs ``on`` it (its load) and what its hypervisor
+    offers VMs (its capacity), hosts × 4."""
+    n_hosts = len(p.hosts)
+    load = sum_rows(p.nodes.host[on], footprint[on], n_hosts)
+    cap = np.stack(
+        [
+            p.host_cpu - p.host_hypervisor_cpu,
+            p.host_mem - p.host_hypervisor_mem,
+            np.zeros(n_hosts, np.int64),
+            p.host_gpus * 1000,
+        ],
+        axis=1,
+    )
+    return load, cap
+
+
 def host_load(
     scenario: Scenario, defaults: Defaults, p: SubstratePlacement
 ) -> tuple[I64, I64, I64, I64, I64]:
     """Per host: its pool (the hosts that can take its pods; -1 = none), its load and free
     capacity (hosts × [CPU milli, memory MiB, pod slots, GPU milli]); per host model, what
     one more worker host of it offers; per node, a VM's footprint on its host (zeros on
-    bare metal)."""
+    bare metal). A hybrid's vm part is judged as the vm substrate (its hosts one pool, its
+    VMs the units); its other parts' pods restart within their part (a dedicated part's:
+    in their cluster)."""
     n_hosts, nodes = len(p.hosts), p.nodes
     role = np.asarray(p.hosts.role, np.int64)
     owner = np.asarray(p.hosts.owner, np.int64)
     model = np.asarray(p.hosts.model, np.int64)
-    load = np.zeros((n_hosts, 4), np.int64)
-    free = np.zeros((n_hosts, 4), np.int64)
     spare = np.zeros((len(p.host_models), 4), np.int64)
-    fp = np.zeros((len(nodes), 4), np.int64)
     on = nodes.host >= 0
     if p.kind == "vm":
         vm = scenario.substrate(p.name)
         assert isinstance(vm, Vm)
-        fp = np.stack(
-            [
-                np.ceil(nodes.size_cpu / vm.cpu_overcommit),
-                np.ceil(nodes.size_mem / vm.memory_overcommit) + nodes.vm_overhead_mem,
-                np.zeros(len(nodes)),
-                nodes.gpu_cap_milli,
-            ],
-            axis=1,
-        ).astype(np.int64)
-        load = sum_rows(nodes.host[on], fp[on], n_hosts)
-        cap = np.stack(
-            [
-                p.host_cpu - p.host_hypervisor_cpu,
-                p.host_mem - p.host_hypervisor_mem,
-                np.zeros(n_hosts, np.int64),
-                p.host_gpus * 1000,
-            ],
-            axis=1,
-        )
-        free = np.maximum(cap - load, 0)
-        pool = np.zeros(n_hosts, np.int64)
+        fp = vm_footprint(vm, nodes)
+        load, cap = hypervisor_room(p, fp, on)
         np.maximum.at(spare, model, cap)
-        return pool, load, free, spare, fp
-    w = on & (nodes.role == WORKER)
+        return np.zeros(n_hosts, np.int64), load, np.maximum(cap - load, 0), spare, fp
+    subs = part_substrates(scenario, p)
+    in_vm = np.zeros(len(nodes), bool)
+    for part, sub in zip(p.parts, subs, strict=True):
+        if isinstance(sub, Vm):
+            in_vm[part.nodes[0] : part.nodes[1]] = True
+    w = on & (nodes.role == WORKER) & ~in_vm
     used = np.stack([nodes.used_cpu, nodes.used_mem, nodes.used_pods, nodes.gpu_used_milli], 1)
     alloc = np.stack([nodes.alloc_cpu, nodes.alloc_mem, nodes.alloc_pods, nodes.gpu_cap_milli], 1)
     load = sum_rows(nodes.host[w], used[w], n_hosts)
     free = sum_rows(nodes.host[w], np.maximum(alloc[w] - used[w], 0), n_hosts)
+    fp = np.zeros((len(nodes), 4), np.int64)
     np.maximum.at(spare, model[nodes.host[w]], alloc[w])
     worker = role == WORKER
     if p.kind == "baremetal-dedicated":
         pool = np.where(worker & (owner >= 0), owner, -1)
     else:
         pool = np.where(worker, 0, -1)
-    for k, part in enumerate(p.parts):  # a hybrid: pods restart within their own part,
-        a, b = part.hosts  # a dedicated part's in their cluster (its global index)
-        if part.kind == "baremetal-dedicated":
+    for k, (part, sub) in enumerate(zip(p.parts, subs, strict=True)):
+        a, b = part.hosts  # a hybrid: each part a pool of its own (or one per cluster)
+        if isinstance(sub, Vm):
+            na, nb = part.nodes
+            fp[na:nb] = vm_footprint(sub, nodes)[na:nb]
+            mine = on & (np.arange(len(nodes)) >= na) & (np.arange(len(nodes)) < nb)
+            vm_load, cap = hypervisor_room(p, fp, mine)
+            load[a:b], free[a:b] = vm_load[a:b], np.maximum(cap - vm_load, 0)[a:b]
+            np.maximum.at(spare, model[a:b], cap[a:b])
+            pool[a:b] = len(p.clusters) + k
+        elif part.kind == "baremetal-dedicated":
             pool[a:b] = np.where(worker[a:b] & (owner[a:b] >= 0), owner[a:b], -1)
         else:
             pool[a:b] = np.where(worker[a:b], len(p.clusters) + k, -1)
     return pool.astype(np.int64), load, free, spare, fp
+
+
+def part_substrates(scenario: Scenario, p: SubstratePlacement) -> list[PartSubstrate]:
+    """The substrate of each part of hybrid placement ``p`` (none on a pure substrate)."""
+    if not p.parts:
+        return []
+    hybrid = scenario.substrate(p.name)
+    assert isinstance(hybrid, Hybrid)
+    by_name = {part.name: part.substrate for part in hybrid.parts}
+    return [by_name[part.name] for part in p.parts]
 
 
 def domain_fit(
@@ -222,21 +262,35 @@ def model_table(scenario: Scenario, sets: list[frozenset[str]]) -> B:
 
 
 def pod_groups(
-    scenario: Scenario, defaults: Defaults, p: SubstratePlacement, sets: list[frozenset[str]]
+    scenario: Scenario,
+    defaults: Defaults,
+    p: SubstratePlacement,
+    sets: list[frozenset[str]],
+    *,
+    only: list[tuple[int, object, int]] | None = None,
 ) -> Groups:
-    """Bare metal and sandboxed: one group per workload, its pods the units."""
+    """Bare metal and sandboxed: one group per workload, its pods the units. ``only``: the
+    workloads to group, each with its substrate and pool (a hybrid's bare-metal and
+    sandboxed parts); by default every workload, on the placement's own substrate."""
     n_hosts = len(p.hosts)
-    substrate = scenario.substrate(p.name)
-    extra_cpu = extra_mem = 0
-    if isinstance(substrate, Sandboxed) and substrate.runtime in defaults.sandbox_runtimes:
-        overhead = defaults.sandbox_runtimes[substrate.runtime].pod_overhead
-        extra_cpu, extra_mem = overhead.cpu_milli, overhead.memory_mib
-    n_w = len(p.workloads)
-    refs = p.workloads
+    if only is None:
+        substrate = scenario.substrate(p.name)
+        dedicated = p.kind == "baremetal-dedicated"
+        only = [
+            (i, substrate, r.cluster_index if dedicated else 0) for i, r in enumerate(p.workloads)
+        ]
+    n_w = len(only)
+    refs = [p.workloads[i] for i, _, _ in only]
+    subs = [sub for _, sub, _ in only]
     ws = [r.workload for r in refs]
+    extra = np.zeros((n_w, 2), np.int64)
+    for i, sub in enumerate(subs):
+        if isinstance(sub, Sandboxed) and sub.runtime in defaults.sandbox_runtimes:
+            overhead = defaults.sandbox_runtimes[sub.runtime].pod_overhead
+            extra[i] = overhead.cpu_milli, overhead.memory_mib
     need = np.zeros((n_w, 4), np.int64)
-    need[:, 0] = np.array([w.requests.cpu_milli for w in ws], np.int64) + extra_cpu
-    need[:, 1] = np.array([w.requests.memory_mib for w in ws], np.int64) + extra_mem
+    need[:, 0] = np.array([w.requests.cpu_milli for w in ws], np.int64) + extra[:, 0]
+    need[:, 1] = np.array([w.requests.memory_mib for w in ws], np.int64) + extra[:, 1]
     need[:, 2] = 1
     gpu = np.zeros(n_w, bool)
     models = np.zeros(n_w, np.int64)
@@ -245,7 +299,7 @@ def pod_groups(
         if w.gpu_count > 0 and w.gpu_milli > 0:
             # What placement gave the pod: its share (a MIG profile, Kata's whole GPUs, its
             # GPU memory) on the models it may use (narrowed by memory and MIG).
-            share = gpu_share(scenario, defaults, substrate, w, w.name)
+            share = gpu_share(scenario, defaults, subs[i], w, w.name)
             gpu[i] = True
             need[i, 3] = w.gpu_count * share.milli
             if share.models is not None:
@@ -255,20 +309,10 @@ def pod_groups(
         np.int64,
     )
     tenant = np.array([r.tenant_index for r in refs], np.int64)
-    pool = (
-        np.array([r.cluster_index for r in refs], np.int64)
-        if p.kind == "baremetal-dedicated"
-        else np.zeros(n_w, np.int64)
-    )
-    for k, part in enumerate(p.parts):  # a hybrid: each part's pool, as host_pools numbers it
-        w_idx = np.array(part.workloads, np.int64)
-        if part.kind == "baremetal-dedicated":
-            pool[w_idx] = [refs[i].cluster_index for i in part.workloads]
-        else:
-            pool[w_idx] = len(p.clusters) + k
-    lens = [len(pn) for pn in p.pod_nodes]
-    nodes = cat(list(p.pod_nodes), np.int64)
-    counts = cat(list(p.pod_counts), np.int64)
+    pool = np.array([pool for _, _, pool in only], np.int64)
+    lens = [len(p.pod_nodes[i]) for i, _, _ in only]
+    nodes = cat([p.pod_nodes[i] for i, _, _ in only], np.int64)
+    counts = cat([p.pod_counts[i] for i, _, _ in only], np.int64)
     wid = np.repeat(np.arange(n_w, dtype=np.int64), lens)
     hosts = p.nodes.host[nodes] if len(nodes) else nodes
     g, h, units, pods = _pairs(wid, hosts, counts, counts.astype(np.float64), n_hosts)
@@ -287,14 +331,25 @@ def vm_groups(
     p: SubstratePlacement,
     footprint: I64,
     sets: list[frozenset[str]],
+    *,
+    part: int | None = None,
+    substrate: object = None,
 ) -> Groups:
     """VM substrates: the VMs are the units. A workload with anti-affinity or rack spread
     has VMs of its own that carry its rule; each cluster's control-plane VMs (and the
     hosted control-plane VMs) are one anti-affine group; other VMs group by cluster,
-    footprint and allowed GPU models."""
+    footprint and allowed GPU models. ``part``: only that part's VMs and workloads (a
+    hybrid's vm part, of ``substrate``), its pool numbered after the clusters."""
     nodes, n_hosts = p.nodes, len(p.hosts)
     n_nodes = len(nodes)
-    substrate = scenario.substrate(p.name)
+    substrate = substrate or scenario.substrate(p.name)
+    mine = nodes.host >= 0
+    workloads: Sequence[int] = range(len(p.workloads))
+    pool_id = 0
+    if part is not None:
+        na, nb = p.parts[part].nodes
+        mine &= (np.arange(n_nodes) >= na) & (np.arange(n_nodes) < nb)
+        workloads, pool_id = p.parts[part].workloads, len(p.clusters) + part
     pod_node = cat(list(p.pod_nodes), np.int64)
     pod_count = cat(list(p.pod_counts), np.int64)
     vm_pods = np.bincount(pod_node, weights=pod_count, minlength=n_nodes).astype(np.float64)
@@ -304,8 +359,8 @@ def vm_groups(
     ).astype(np.int64)
     ident = np.where(kind == 2, 0, nodes.cluster).astype(np.int64)
     rule_of_workload: dict[int, int] = {}
-    for i, ref in enumerate(p.workloads):
-        w, own = ref.workload, p.pod_nodes[i]
+    for i in workloads:
+        w, own = p.workloads[i].workload, p.pod_nodes[i]
         models = gpu_share(scenario, defaults, substrate, w, w.name).models
         if models is not None and w.gpu_count > 0 and len(own):
             vm_models[own] = _set_id(sets, models)
@@ -314,7 +369,7 @@ def vm_groups(
             rule_of_workload[i] = _RULE[w.spread.anti_affinity] or SPREAD
     is_gpu = footprint[:, 3] > 0
     keys = np.column_stack([kind, ident, footprint, vm_models * is_gpu])
-    on = nodes.host >= 0
+    on = mine
     uniq, inv = np.unique(keys[on], axis=0, return_inverse=True)
     inv = inv.ravel()
     n_g = len(uniq)
@@ -342,7 +397,7 @@ def vm_groups(
         uniq[:, 6].astype(np.int64),
         rule,
         tenant,
-        np.zeros(n_g, np.int64),
+        np.full(n_g, pool_id, np.int64),
         g,
         h,
         units,

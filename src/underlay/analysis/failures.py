@@ -44,6 +44,9 @@ The model, for one substrate's placement (every figure is a default with its sou
   - the same pool: ``baremetal-dedicated``, the other worker hosts of the pod's own
     cluster; ``baremetal-shared`` and ``sandboxed``, the shared cluster's worker hosts;
     ``vm``, every hypervisor host, the failed host's *VMs* being what restart;
+    a ``hybrid``, each part by its own substrate's rule within the part (a vm part's VMs
+    on its own hypervisor hosts; a dedicated part's pods in their cluster; never on
+    another part's hosts: :mod:`~underlay.analysis.failure_parts`);
   - a GPU pod (GPU VM) only on a host with GPUs of a model placement allows it (the
     models its workload names, narrowed by its GPU memory and by MIG), needing the share
     placement gave it (a MIG profile, Kata's whole GPUs);
@@ -77,6 +80,9 @@ The model, for one substrate's placement (every figure is a default with its sou
   that cannot waits for its host: detection + reboot (software fault) or repair
   (hardware fault) + [VM replace] + pod start, or, in a rack (zone) failure, the rack
   (zone) repair + [VM replace] + pod start. A unit comes back at the earlier of the two.
+  On a hybrid each unit takes its own part's times (a vm part's hypervisor's VM replace,
+  none for its bare-metal parts); ``recovery_hours`` shows the slowest part's, and
+  ``recovery_hours_by_part`` each part's.
   Control-plane machines carry no tenant pods: their failures cost no pod-hours here (a
   control plane has three replicas); on ``vm`` their VMs still take room to restart.
 - **Vectorised.** One failure of each host costs each tenant pod-hours (a sparse
@@ -104,7 +110,8 @@ The model, for one substrate's placement (every figure is a default with its sou
 
 The parts, one module each: the random draws (:mod:`~underlay.analysis.failure_draws`),
 free capacity and the groups that restart under one rule
-(:mod:`~underlay.analysis.failure_groups`), where they restart
+(:mod:`~underlay.analysis.failure_groups`; a hybrid's, part by part, and each part's
+recovery times: :mod:`~underlay.analysis.failure_parts`), where they restart
 (:mod:`~underlay.analysis.failure_restarts`), what one failure of each domain costs
 (:mod:`~underlay.analysis.failure_costs`); this module runs the Monte Carlo
 (:mod:`~underlay.analysis.failure_trials`) and sums it up.
@@ -199,6 +206,8 @@ class SubstrateFailures:
     hardware_share: float = 0.0  # the setting: a host failure is hardware with this chance
     host_failures_hardware_share: float = 0.0  # hardware in the trials (all hosts)
     notes: list[str] = field(default_factory=list)
+    # a hybrid's recovery_hours by part name; recovery_hours is then its slowest part's
+    recovery_hours_by_part: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 def _settings(scenario: Scenario, trials: int | None, seed: int | None) -> tuple[int, int]:
@@ -324,6 +333,16 @@ def _availability(costs: FailureCosts, lost: F64, wanted_t: F64, hours: float) -
     return availability
 
 
+def _part_notes(by_part: dict[str, dict[str, float]]) -> list[str]:
+    """A hybrid whose parts recover at different speeds: each part's restart time (the
+    recovery row shows the slowest part's)."""
+    if len({hours["restart"] for hours in by_part.values()}) < 2:
+        return []
+    each = ", ".join(f"{name} {60 * h['restart']:.1f} min" for name, h in by_part.items())
+    note = f"a unit restarted elsewhere is back after, by part: {each}"
+    return [note + " (a vm part's VMs are re-created first, with its VM replace time)"]
+
+
 def analyse_failures(
     scenario: Scenario,
     defaults: Defaults,
@@ -363,6 +382,7 @@ def analyse_failures(
             f"{sum(u.pods for u in placement.unplaced)} pods unplaced: counted as down the "
             "whole period in their tenants' availability"
         )
+    notes += _part_notes(costs.recovery_hours_by_part)
     return SubstrateFailures(
         kind=placement.kind,
         name=placement.name,
@@ -378,6 +398,7 @@ def analyse_failures(
             "zone": rates.zone_rate,
         },
         recovery_hours=costs.recovery_hours,
+        recovery_hours_by_part=costs.recovery_hours_by_part,
         tenants_touched_mean=float(touched.mean()) if len(touched) else 0.0,
         tenants_touched_max=int(touched.max()) if len(touched) else 0,
         tenants_touched_hosts={int(v): int(c) for v, c in zip(values, counts, strict=True)},

@@ -102,6 +102,13 @@ FAILURES: list[Field] = [
     *same("trials", "years", "seed", "hosts", "racks", "zones"),
     sorted_map("failures_per_year", "failures_per_year"),
     sorted_map("recovery_hours", "recovery_hours"),
+    Field(
+        "recovery_hours_by_part",
+        lambda s: {
+            part: {k: num(v) for k, v in sorted(hours.items())}
+            for part, hours in s.recovery_hours_by_part.items()
+        },
+    ),
     Field("tenants_touched_per_host_failure", _touched),
     *rounded(
         4,
