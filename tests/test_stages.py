@@ -14,7 +14,8 @@ underlay is a pipeline, and its folders are its stages, in this order::
     report      report/: terminal, Markdown, HTML, JSON renderings of the results
     pipeline    pipeline.py, plan_loop.py: the orchestrator running the stages in order
                 (and calibration/, which runs experiments and simulates their
-                scenarios); it sits just below the CLI, so no stage imports it: a stage's result types live in
+                scenarios; and sweeps/, which runs the pipeline over a grid of points
+                and commits each to the results file of report/results_db.py); it sits just below the CLI, so no stage imports it: a stage's result types live in
                 that stage (``Simulation`` in simulation/results.py, ``Comparison`` and
                 ``Analysis`` in analysis/results.py), and the pipeline re-exports them
     cli         cli/, entry.py, bundled.py, __main__.py, and the package
@@ -59,6 +60,7 @@ FOLDERS = {
     "decision": "decision",
     "report": "report",
     "calibration": "pipeline",
+    "sweeps": "pipeline",
     "cli": "cli",
 }
 """The stage of every module in each folder."""

@@ -24,6 +24,7 @@ __all__ = ["DOCS", "doc_text", "example_summary", "example_text", "examples"]
 # Bundled documents by the name ``underlay docs NAME`` takes: (file, what it documents).
 DOCS: dict[str, tuple[str, str]] = {
     "json": ("json.md", "the JSON that --json prints (compare, simulate, analyse, recommend)"),
+    "results": ("results.md", "the DuckDB results file of sweep and compare --db (tables)"),
 }
 
 

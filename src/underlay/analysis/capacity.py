@@ -232,6 +232,9 @@ def _versions_per_host(p: SubstratePlacement) -> I64:
         return p.clusters[ci].tenant.kubernetes_version
 
     node_version = np.array([version_of_cluster(int(c)) for c in nodes.cluster], dtype=object)
+    for part in p.shared_parts():  # each shared part's nodes run its own cluster's version
+        a, b = part.nodes
+        node_version[a:b][nodes.cluster[a:b] == SHARED_CLUSTER] = part.shared_version or ""
     versions_per_host = np.ones(n_hosts, np.int64)
     if p.kind in ("vm", "hybrid") and len(nodes):  # a bare-metal node is its host
         pairs = {
@@ -302,9 +305,7 @@ def _tenant_rows(
             nodes_count = len(t_nodes)
         pods = sum(r.workload.replicas for r in p.workloads if r.tenant_index == ti)
         placed = int(rows.count[mine].sum())
-        running = tenant.kubernetes_version
-        if p.shared_version and {"baremetal-shared", "sandboxed"} & set(kinds):
-            running = p.shared_version
+        running = p.running_version(ti, tenant.kubernetes_version)
         out.append(
             TenantCapacity(
                 name=tenant.name,

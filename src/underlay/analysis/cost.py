@@ -147,7 +147,7 @@ class SubstrateCost:
     horizon_hours: float
     hosts: int  # opened
     idle_hosts: int  # inventory hosts left unopened: capex and host ops paid, powered off
-    clusters_operated: int  # tenant clusters + shared cluster + hosted control-plane pool
+    clusters_operated: int  # tenant clusters + shared clusters + hosted control-plane pools
     licensed_cores: int  # cores a paid hypervisor licence counts (0 without one)
     per_month: CostParts
     horizon: CostParts
@@ -297,7 +297,7 @@ def analyse_cost(
     costs = host_costs_weighted(scenario, defaults, host_model, weights, licence)
     ops_hosts = np.full(len(p.hosts), ops.ops_per_host_month_usd)
 
-    # Clusters the placement runs: tenant clusters (≥ 0), shared cluster and hosted pool (< 0).
+    # Clusters the placement runs: tenant clusters (≥ 0), shared clusters and hosted pools.
     operated = np.unique(p.nodes.cluster[p.nodes.host >= 0])
     own = operated[operated >= 0]
     shares = tenant_host_shares(scenario, p)

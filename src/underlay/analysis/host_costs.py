@@ -15,8 +15,9 @@ What a host costs per month (:func:`host_costs_weighted`):
   ``max(physical cores, minimum × sockets)`` cores.
 - **ops** (optional, ``scenario.costs``): ``ops_per_host_month_usd`` for every host, and
   ``ops_per_cluster_month_usd`` for every cluster the placement runs: each tenant cluster
-  with nodes on hosts, the one shared cluster (``baremetal-shared``, ``sandboxed``) and the
-  pool of hosted control planes (counted as one cluster).
+  with nodes on hosts, the shared cluster (``baremetal-shared``, ``sandboxed``) and the
+  pool of hosted control planes (counted as one cluster); a hybrid's shared clusters and
+  pools part by part (each part runs its own).
 
 **Owned hosts left idle** (``hardware.inventory`` only): every host the user owns is paid
 for on every substrate, used or not. Inventory hosts a substrate leaves unopened

@@ -38,6 +38,11 @@ Per substrate:
   bare metal, and every tenant is forced along. Forced upgrades of a tenant = shared upgrades
   in months its own plan would not have upgraded; months off its own version = months the
   shared version differs from its own plan's.
+- ``hybrid``: each part's clusters as on its substrate; every shared-cluster part is a
+  shared cluster of its own (the version its substrate picked for its tenants, its cadence,
+  its hosts rolled), its events labelled ``shared (PART)`` when there are several. A tenant
+  with halves in two shared parts is counted on both clusters' events but runs the first
+  one's versions.
 
 Disruption of a node roll: every pod on a rolled node is evicted once (``pods_disrupted``
 adds each roll). A group of nodes drains in waves: a workload with more replicas on the
@@ -93,7 +98,7 @@ from underlay.model.scenario import (
     SupportChannel,
     Tenant,
 )
-from underlay.placement.result import SHARED_CLUSTER, SubstratePlacement
+from underlay.placement.result import SHARED_CLUSTER, SHARED_KINDS, SubstratePlacement
 
 __all__ = [
     "ClusterRoll",
@@ -201,12 +206,12 @@ def analyse_lifecycle(
     rolling: list[ClusterRoll] = []  # clusters that do roll nodes within the horizon
     acc = {k: np.zeros(T) for k in ("events", "steps", "rolls", "pods", "wait", "hours")}
     blocked: list[set[str]] = [set() for _ in range(T)]
-    for label, index, who, plan in units:
-        roll, waiting = rolls.cluster(label, index, [names[i] for i in who])
+    for label, index, who, plan, rows in units:
+        roll, waiting = rolls.cluster(label, index, [names[i] for i in who], rows)
         clusters.append(roll)
         if plan.upgrades and roll.nodes:
             rolling.append(roll)
-        pods = rolls.tenant_pods(index)
+        pods = rolls.tenant_pods(index, rows)
         for m, a, b in plan.upgrades:
             ev = _event(cal, starts[m], label, [names[i] for i in who], a, b, roll)
             events.append(ev)
@@ -251,6 +256,50 @@ def analyse_lifecycle(
     )
 
 
+_Unit = tuple[str, int, list[int], UpgradePlan, tuple[int, int] | None]
+
+
+@dataclass(frozen=True)
+class _SharedCluster:
+    """One shared cluster: its substrate, where its version is written, its tenants, the
+    version placement chose for them, and its rows of the node table (None: all)."""
+
+    substrate: BaremetalShared | Sandboxed
+    where: str
+    tenants: list[int]
+    version: str | None
+    label: str
+    nodes: tuple[int, int] | None
+
+
+def _shared_clusters(scenario: Scenario, placement: SubstratePlacement) -> list[_SharedCluster]:
+    """The placement's shared clusters: a pure shared substrate's one, or each shared part
+    of a hybrid (its own version, tenants and nodes; labelled ``shared (PART)`` when a
+    hybrid has several)."""
+    substrate = scenario.substrate(placement.name)
+    si = scenario.substrates.index(substrate)
+    if isinstance(substrate, BaremetalShared | Sandboxed):
+        T = len(scenario.tenants)
+        where = f"substrates[{si}]"
+        return [
+            _SharedCluster(substrate, where, list(range(T)), placement.shared_version, SHARED, None)
+        ]
+    if not isinstance(substrate, Hybrid):
+        return []
+    placed = placement.shared_parts()
+    names = [part.name for part in substrate.parts]
+    out = []
+    for pp in placed:
+        pi = names.index(pp.name)
+        sub = substrate.parts[pi].substrate
+        if not isinstance(sub, BaremetalShared | Sandboxed):  # never: pp is a shared part
+            continue
+        label = SHARED if len(placed) == 1 else f"{SHARED} ({pp.name})"
+        where = f"substrates[{si}].parts[{pi}].substrate"
+        out.append(_SharedCluster(sub, where, list(pp.tenants), pp.shared_version, label, pp.nodes))
+    return out
+
+
 def _units(
     scenario: Scenario,
     placement: SubstratePlacement,
@@ -258,60 +307,47 @@ def _units(
     plans: list[UpgradePlan],
     wanted: list[int],
     starts: list[date],
-) -> tuple[list[tuple[str, int, list[int], UpgradePlan]], list[I64], I64, int | None]:
-    """The clusters that upgrade as one — (label, cluster index, tenants on it, its plan) —,
-    each tenant's versions month by month, its forced upgrades, and the shared cluster's
-    cadence (None without one)."""
-    T = len(scenario.tenants)
-    substrate = scenario.substrate(placement.name)
+) -> tuple[list[_Unit], list[I64], I64, int | None]:
+    """The clusters that upgrade as one — (label, cluster index, tenants on it, its plan,
+    its node rows) —, each tenant's versions month by month, its forced upgrades, and the
+    shortest cadence of the shared clusters (None without one)."""
     running = [p.versions for p in plans]
-    forced = np.zeros(T, np.int64)
+    forced = np.zeros(len(scenario.tenants), np.int64)
     cadence: int | None = None
-    # (label, cluster index, tenants on it, its plan)
-    units: list[tuple[str, int, list[int], UpgradePlan]] = []
-    si = scenario.substrates.index(substrate)
-    # The shared clusters: (substrate, where its version is written, its tenants)
-    shared: list[tuple[BaremetalShared | Sandboxed, str, list[int]]] = []
-    if isinstance(substrate, BaremetalShared | Sandboxed):
-        shared.append((substrate, f"substrates[{si}]", list(range(T))))
-    elif isinstance(substrate, Hybrid):
-        for pi, part in enumerate(substrate.parts):
-            placed = [pp for pp in placement.parts if pp.name == part.name]
-            if isinstance(part.substrate, BaremetalShared | Sandboxed) and placed:
-                where = f"substrates[{si}].parts[{pi}].substrate"
-                shared.append((part.substrate, where, list(placed[0].tenants)))
-    on_shared = {t for _, _, who in shared for t in who}
-    # the placement's shared version is its one shared cluster's (a hybrid's first)
-    default = placement.shared_version if len(shared) == 1 else None
-    for sub, where, who in shared:
-        members = [scenario.tenants[t] for t in who]
+    units: list[_Unit] = []
+    shared = _shared_clusters(scenario, placement)
+    on_shared: set[int] = set()
+    for sc in shared:
+        members = [scenario.tenants[t] for t in sc.tenants]
         plan, every = _shared_plan(
             cal,
-            sub,
-            f"{where}.kubernetes_version",
-            default,
-            [wanted[t] for t in who],
+            sc.substrate,
+            f"{sc.where}.kubernetes_version",
+            sc.version,
+            [wanted[t] for t in sc.tenants],
             members,
             starts,
         )
         cadence = every if cadence is None else min(cadence, every)
-        units.append((SHARED, SHARED_CLUSTER, who, plan))
-        for i in who:
+        units.append((sc.label, SHARED_CLUSTER, sc.tenants, plan, sc.nodes))
+        # a tenant with halves in two shared parts runs the first one's versions
+        for i in (t for t in sc.tenants if t not in on_shared):
             own_months = {m for m, _, _ in plans[i].upgrades}
             forced[i] = sum(1 for m, _, _ in plan.upgrades if m not in own_months)
             running[i] = plan.versions
+        on_shared |= set(sc.tenants)
     # a tenant split by GPU workloads: its cluster's half outside the shared cluster
     # upgrades on its own (the tenant's plan), the shared half with the shared cluster
     apart = {
         placement.workloads[w].cluster_index
         for pp in placement.parts
-        if pp.kind not in ("baremetal-shared", "sandboxed")
+        if pp.kind not in SHARED_KINDS
         for w in pp.workloads
     }
     for ref in placement.clusters:
         if ref.tenant_index not in on_shared or ref.index in apart:
             label = f"{ref.tenant.name}/{ref.cluster.name}"
-            units.append((label, ref.index, [ref.tenant_index], plans[ref.tenant_index]))
+            units.append((label, ref.index, [ref.tenant_index], plans[ref.tenant_index], None))
     return units, running, forced, cadence
 
 

@@ -14,7 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from underlay.defaults.catalog import Defaults
-from underlay.model.scenario import Sandboxed, Scenario, Vm
+from underlay.model.scenario import Hybrid, Sandboxed, Scenario, Vm
 from underlay.placement.gpus import gpu_share
 from underlay.placement.result import WORKER, SubstratePlacement
 
@@ -40,33 +40,41 @@ class ClusterRoll:
     blocked_drains: list[str]
 
 
+def _workload_substrates(substrate: object, p: SubstratePlacement) -> list[object]:
+    """Each workload's substrate: a hybrid's, its part's; else ``substrate``."""
+    out = [substrate] * len(p.workloads)
+    if isinstance(substrate, Hybrid):
+        by_name = {part.name: part.substrate for part in substrate.parts}
+        for part in p.parts:
+            for w in part.workloads:
+                out[w] = by_name[part.name]
+    return out
+
+
 def _pod_sizes(
     scenario: Scenario, defaults: Defaults, substrate: object, p: SubstratePlacement
 ) -> F64:
     """Per workload, what one of its pods takes on a node: CPU, memory (with a sandbox's
-    pod overhead), one pod slot, and milli-GPUs."""
-    extra = (0, 0)
-    if isinstance(substrate, Sandboxed) and substrate.runtime in defaults.sandbox_runtimes:
-        o = defaults.sandbox_runtimes[substrate.runtime].pod_overhead
-        extra = (o.cpu_milli, o.memory_mib)
-    # A GPU pod moves with the share placement gave it (a MIG profile, Kata's whole GPUs).
-    shares = [
-        gpu_share(scenario, defaults, substrate, w.workload, w.workload.name).milli
-        if w.workload.gpu_count
-        else 0
-        for w in p.workloads
-    ]
-    size: F64 = np.array(
-        [
+    pod overhead: in a hybrid, a sandboxed part's), one pod slot, and milli-GPUs."""
+    rows = []
+    for w, sub in zip(p.workloads, _workload_substrates(substrate, p), strict=True):
+        extra = (0, 0)
+        if isinstance(sub, Sandboxed) and sub.runtime in defaults.sandbox_runtimes:
+            o = defaults.sandbox_runtimes[sub.runtime].pod_overhead
+            extra = (o.cpu_milli, o.memory_mib)
+        # A GPU pod moves with the share placement gave it (a MIG profile, Kata's whole GPUs).
+        wl = w.workload
+        share = gpu_share(scenario, defaults, sub, wl, wl.name).milli if wl.gpu_count else 0
+        rows.append(
             [
-                w.workload.requests.cpu_milli + extra[0],
-                w.workload.requests.memory_mib + extra[1],
+                wl.requests.cpu_milli + extra[0],
+                wl.requests.memory_mib + extra[1],
                 1,
-                w.workload.gpu_count * share,
+                wl.gpu_count * share,
             ]
-            for w, share in zip(p.workloads, shares, strict=True)
-        ]
-        or np.zeros((0, 4)),
+        )
+    size: F64 = np.array(
+        rows or np.zeros((0, 4)),
         np.float64,
     ).reshape(len(p.workloads), 4)
     return size
@@ -134,18 +142,31 @@ class NodeRolls:
         self.entries = _groups(e_keys, e_order, e_first)
         self.host_free = self._host_free() if self.vm else None
 
-    def tenant_pods(self, cluster: int) -> F64:
-        """Pods of each tenant on ``cluster``'s nodes."""
+    def _rows(self, cluster: int, span: tuple[int, int] | None) -> tuple[I64, I64]:
+        """``cluster``'s worker nodes and pod entries; with ``span``, only those on node
+        rows [start, stop) (a hybrid's shared part: its own shared cluster)."""
+        nodes = self.by_cluster.get(cluster, np.zeros(0, np.int64))
         e = self.entries.get(cluster, np.zeros(0, np.int64))
+        if span is not None:
+            a, b = span
+            nodes = nodes[(nodes >= a) & (nodes < b)]
+            e = e[(self.e_node[e] >= a) & (self.e_node[e] < b)]
+        return nodes, e
+
+    def tenant_pods(self, cluster: int, span: tuple[int, int] | None = None) -> F64:
+        """Pods of each tenant on ``cluster``'s nodes (within node rows ``span``)."""
+        _, e = self._rows(cluster, span)
         w = self.e_wl[e]
         pods = np.bincount(self.wl_tenant[w], self.e_count[e], len(self.tenant_names))
         return pods.astype(np.float64)
 
-    def cluster(self, label: str, cluster: int, tenants: list[str]) -> tuple[ClusterRoll, F64]:
-        """One roll of ``cluster``, and the pods of each tenant that wait during it."""
+    def cluster(
+        self, label: str, cluster: int, tenants: list[str], span: tuple[int, int] | None = None
+    ) -> tuple[ClusterRoll, F64]:
+        """One roll of ``cluster`` (its nodes within node rows ``span``), and the pods of
+        each tenant that wait during it."""
         T = len(self.tenant_names)
-        nodes = self.by_cluster.get(cluster, np.zeros(0, np.int64))
-        e = self.entries.get(cluster, np.zeros(0, np.int64))
+        nodes, e = self._rows(cluster, span)
         if len(nodes) == 0:
             return ClusterRoll(label, tenants, 0, 0, 0.0, 0, 0, 0, True, []), np.zeros(T)
         n, p = len(nodes), self.parallel

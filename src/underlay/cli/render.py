@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import Any
 
 from rich.console import Console
 
-from underlay.cli.output import console_for, note, write_output
+from underlay.cli.output import console_for, fail, note, write_output
 from underlay.cli.requests import RunOptions, RunResults
 
 __all__ = ["render"]
@@ -25,6 +26,8 @@ _TENANTS_SHOWN = 25
 def render(opts: RunOptions, results: RunResults) -> None:
     """Write the files ``opts`` asks for, then print the results (JSON or tables)."""
     _write_reports(opts, results)
+    if opts.db is not None:
+        _store(opts, results)
     if opts.as_json:
         _print_json(opts, results)
     else:
@@ -56,7 +59,8 @@ def _write_reports(opts: RunOptions, r: RunResults) -> None:
         note(f"Wrote the plan to {opts.plan}: edit it and run it again.")
 
 
-def _print_json(opts: RunOptions, r: RunResults) -> None:
+def _document(r: RunResults) -> dict[str, Any]:
+    """The run as ``--json`` prints it."""
     from underlay.report.json import comparison_to_dict
 
     data = comparison_to_dict(r.comparison, r.simulation, r.analysis)
@@ -64,6 +68,25 @@ def _print_json(opts: RunOptions, r: RunResults) -> None:
         from underlay.report.json_decision import decision_to_dict
 
         data["decision"] = decision_to_dict(r.decision)
+    return data
+
+
+def _store(opts: RunOptions, r: RunResults) -> None:
+    """``compare --db``: the run into the results file, as one run of no sweep."""
+    from underlay.errors import UnderlayError
+    from underlay.report.results_db import ResultsDB
+
+    assert opts.db is not None
+    try:
+        with ResultsDB(opts.db) as store:
+            run_id = store.add_run(_document(r), scenario_path=str(opts.path))
+    except UnderlayError as exc:
+        raise fail(exc) from None
+    note(f"Stored as run {run_id} in {opts.db}: underlay results {opts.db} --run {run_id}")
+
+
+def _print_json(opts: RunOptions, r: RunResults) -> None:
+    data = _document(r)
     text = json.dumps(data, indent=2, allow_nan=False) + "\n"
     if opts.output:
         write_output(opts.output, text)

@@ -42,6 +42,7 @@ class RunOptions:
     recommend: bool = False  # recommend: the decision alone; no plan is an error
     width: int | None = None  # --width
     allow_paths: bool = False  # trace files outside the scenario's folder may be read
+    db: Path | None = None  # compare --db: the run is stored in this DuckDB results file
 
 
 @dataclass(frozen=True)

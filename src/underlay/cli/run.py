@@ -142,6 +142,7 @@ def _check_targets(opts: RunOptions, sc: Scenario) -> None:
         "--markdown": opts.markdown,
         "--csv": opts.csv,
         "--plan": opts.plan,
+        "--db": opts.db,
     }
     for flag, target in targets.items():
         if target is None:

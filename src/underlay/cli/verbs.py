@@ -78,6 +78,10 @@ def compare(
     all_tenants: AllTenantsOpt = False,
     width: WidthOpt = None,
     allow_paths: AllowPathsOpt = False,
+    db: Annotated[
+        Path | None,
+        typer.Option("--db", metavar="FILE", help="also store the run in this DuckDB results file"),
+    ] = None,
 ) -> None:
     """Compare the substrates of a scenario and give the verdict.
 
@@ -103,6 +107,7 @@ def compare(
             csv=csv,
             width=width,
             allow_paths=allow_paths,
+            db=db,
         )
     )
 

@@ -289,22 +289,12 @@ class Scenario(_Model):
         return [s.name or s.kind for s in self.substrates]
 
 
-_SHARED_KINDS = ("baremetal-shared", "sandboxed")
-
-
 def _check_hybrid(scenario: Scenario, hybrid: Hybrid, index: int) -> None:
     """Part names unique; every tenant, class, host model and rack a part names exists;
     every tenant lands in a part (its GPU workloads: in the GPU part if there is one); one
-    part at most takes the GPU workloads; one shared cluster at most (the analyses know
-    one), for now."""
+    part at most takes the GPU workloads. Each shared-cluster part (``baremetal-shared``,
+    ``sandboxed``) is a shared cluster of its own, so a hybrid may have several."""
     _require_unique("part", [p.name for p in hybrid.parts], f"substrates.{index}.parts")
-    shared = [i for i, p in enumerate(hybrid.parts) if p.substrate.kind in _SHARED_KINDS]
-    if len(shared) > 1:
-        raise ValueError(
-            f"{at('substrates', index, 'parts', shared[1], 'substrate')}a hybrid has at most "
-            "one shared cluster (baremetal-shared or sandboxed part) for now; part "
-            f"{hybrid.parts[shared[0]].name!r} is one already"
-        )
     names = [t.name for t in scenario.tenants]
     classes = scenario.isolation.class_names
     for pi, part in enumerate(hybrid.parts):

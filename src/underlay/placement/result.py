@@ -25,7 +25,9 @@ I64 = NDArray[np.int64]
 
 # Node roles (also host roles, see fleet.ROLE_NAMES).
 WORKER, CONTROL_PLANE, HOSTED_CONTROL_PLANE, MANAGEMENT = 0, 1, 2, 3
-SHARED_CLUSTER = -1  # node_cluster of the one multi-tenant cluster
+SHARED_CLUSTER = -1  # node_cluster of a multi-tenant cluster (a hybrid: of each shared
+# part's own, told apart by the part's rows)
+SHARED_KINDS = ("baremetal-shared", "sandboxed")  # substrates that run one shared cluster
 HOSTED_POOL = -2  # node_cluster of shared nodes running hosted control planes
 
 
@@ -118,6 +120,7 @@ class PlacementPart:
     hosts: tuple[int, int]  # [start, stop) in the hybrid's host table
     nodes: tuple[int, int]  # [start, stop) in the hybrid's node table
     workloads: tuple[int, ...] = ()  # scenario workload indices (flatten order)
+    shared_version: str | None = None  # a shared-cluster part's: its own cluster's version
 
 
 @dataclass
@@ -142,12 +145,27 @@ class SubstratePlacement:
     pod_devices: list[I64]  # per GPU workload: each placed replica's (first) GPU device on
     # its node, in np.repeat(pod_nodes, pod_counts) order (-1: none); empty without GPUs
     unplaced: list[Unplaced]
-    shared_version: str | None = None
+    shared_version: str | None = None  # a hybrid: its first shared part's (see parts)
     sizing: bool = True
     lower_bound_hosts: int = 0
     notes: list[str] = field(default_factory=list)
     control_planes: list[ControlPlane] = field(default_factory=list)  # how each one ran
     parts: list[PlacementPart] = field(default_factory=list)  # a hybrid's parts (else empty)
+
+    def shared_parts(self) -> list[PlacementPart]:
+        """A hybrid's shared-cluster parts, in part order: each is a shared cluster of its
+        own (own control plane, version, hosts), its nodes marked ``SHARED_CLUSTER`` in
+        its own rows."""
+        return [part for part in self.parts if part.kind in SHARED_KINDS]
+
+    def running_version(self, tenant: int, wanted: str) -> str:
+        """The Kubernetes version tenant ``tenant`` runs: its shared cluster's if it is on
+        one (in a hybrid, the first shared part holding it: each runs its own), else
+        ``wanted``, its own."""
+        if self.parts:
+            on = [part.shared_version for part in self.shared_parts() if tenant in part.tenants]
+            return next((v for v in on if v), wanted)
+        return self.shared_version or wanted
 
     def tenant_kinds(self, tenant: int) -> list[str]:
         """Every substrate kind tenant ``tenant`` runs on: in a hybrid, each part holding

@@ -232,6 +232,7 @@ def _combine(
             name, p.kind, p.name, tuple(cut.tenants),
             (len(fleet.hosts), len(fleet.hosts) + len(p.hosts)),
             (fleet.n_nodes, fleet.n_nodes + len(p.nodes)), tuple(cut.workloads),
+            p.shared_version,
         ))  # fmt: skip
     cols = [np.concatenate(a) if a else np.zeros(0, np.int64) for a in fleet.host_columns]
     return SubstratePlacement(
@@ -313,6 +314,7 @@ class _Fleet:
             replace(c, cluster=int(_remap(np.array([c.cluster], np.int64), c_map)[0]))
             for c in p.control_planes
         ]
+        # each shared part keeps its own version (PlacementPart); the fleet's is the first
         self.shared_version = self.shared_version or p.shared_version
         self.lower_bound += p.lower_bound_hosts
         self.parts.append(part)
@@ -320,7 +322,8 @@ class _Fleet:
 
 
 def _remap(index: I64, mapping: I64) -> I64:
-    """Part cluster indices (>= 0) as the whole scenario's; shared markers (< 0) kept."""
+    """Part cluster indices (>= 0) as the whole scenario's; shared markers (< 0) kept:
+    which part's shared cluster or hosted pool a row is, its part's rows say."""
     if len(mapping) == 0:
         return index.copy()
     safe = np.clip(index, 0, len(mapping) - 1)
