@@ -9,9 +9,10 @@ inventory otherwise. The loop that places and replays the plan lives in the pipe
 (:mod:`underlay.plan_loop`); this module is its arithmetic:
 
 - :func:`plan_hybrid`: one part per substrate the plan uses (a tenant on a hybrid column
-  takes that hybrid's part for each of its workloads), in scenario order with the parts
-  holding GPU workloads first (with an inventory, parts draw hosts in file order); a
-  tenant wholly in one part is named in ``tenants``, a split one by its workloads;
+  takes that hybrid's part for each of its workloads, with its own host models and
+  racks), in scenario order with the parts holding GPU workloads first (with an
+  inventory, parts draw hosts in file order); a tenant wholly in one part is named in
+  ``tenants``, a split one by its workloads;
 - :func:`predicted_round` / :func:`measured_round`: per tenant, cost (USD a month), share
   of failure years meeting its availability SLA, share of steps meeting its CPU SLA;
   a split tenant's predicted SLA figures are pod-weighted over its workloads' substrates;
@@ -113,10 +114,12 @@ def plan_hybrid(scenario: Scenario, assignment: dict[str, str], label: str) -> H
     parts = []
     for sub_label, part in keys:
         sub = scenario.substrate(sub_label)
-        name, substrate = sub_label, sub
+        name, substrate, hosts, racks = sub_label, sub, [], []
         if isinstance(sub, Hybrid):
             name = f"{sub_label}-{sub.parts[part].name}"[:63].rstrip("-_.")
-            substrate = sub.parts[part].substrate
+            # the column's part with its own host models and racks: a site stays on its boxes
+            source = sub.parts[part]
+            substrate, hosts, racks = source.substrate, source.hosts, source.racks
         members = where[(sub_label, part)]
         count: dict[int, int] = {}
         for ti, _, _ in members:
@@ -128,6 +131,8 @@ def plan_hybrid(scenario: Scenario, assignment: dict[str, str], label: str) -> H
                 substrate=substrate,  # never a hybrid (above)
                 tenants=[scenario.tenants[ti].name for ti in whole],
                 workloads=[key for ti, key, _ in members if ti not in whole],
+                hosts=hosts,
+                racks=racks,
             )
         )
     return Hybrid(kind="hybrid", name=label, parts=parts)

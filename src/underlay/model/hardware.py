@@ -207,6 +207,37 @@ class Hardware(_Model):
                 )
         return self
 
+    def check_named_models(self, names: list[str], where: tuple[str | int, ...]) -> None:
+        """Raise naming ``where[i]`` unless every host model in ``names`` exists, once (a
+        hybrid part's ``hosts``)."""
+        models = [m.name for m in self.host_models]
+        for i, name in enumerate(names):
+            if name not in models:
+                raise ValueError(
+                    f"{at(*where, i)}no host model is called {name!r}"
+                    f"{_did_you_mean(name, models)} (known: {', '.join(models)})"
+                )
+            if name in names[:i]:
+                raise ValueError(f"{at(*where, i)}host model {name!r} is named twice")
+
+    def check_named_racks(self, racks: list[int], where: tuple[str | int, ...]) -> None:
+        """Raise naming ``where[i]`` unless every rack in ``racks`` is one of
+        ``topology.racks`` (numbered from 1), once (a hybrid part's ``racks``)."""
+        count = self.topology.racks
+        for i, rack in enumerate(racks):
+            if count is None:
+                raise ValueError(
+                    f"{at(*where, i)}a part names its racks only when hardware.topology.racks "
+                    "says how many there are"
+                )
+            if rack > count:
+                raise ValueError(
+                    f"{at(*where, i)}rack {rack} is not one of the {count} racks of "
+                    f"hardware.topology.racks (1 to {count})"
+                )
+            if rack in racks[:i]:
+                raise ValueError(f"{at(*where, i)}rack {rack} is named twice")
+
     def model_named(self, name: str) -> HostModel:
         """The host model called ``name``."""
         return next(m for m in self.host_models if m.name == name)

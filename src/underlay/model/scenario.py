@@ -317,10 +317,10 @@ class Scenario(_Model):
 
 
 def _check_hybrid(scenario: Scenario, hybrid: Hybrid, index: int) -> None:
-    """Part names unique; every tenant and class a part names exists; every tenant lands
-    in a part (its GPU workloads: in the GPU part if there is one); one part at most takes
-    the GPU workloads. Each shared-cluster part (``baremetal-shared``, ``sandboxed``) is a
-    shared cluster of its own, so a hybrid may have several."""
+    """Part names unique; every tenant, class, host model and rack a part names exists;
+    every tenant lands in a part (its GPU workloads: in the GPU part if there is one); one
+    part at most takes the GPU workloads. Each shared-cluster part (``baremetal-shared``,
+    ``sandboxed``) is a shared cluster of its own, so a hybrid may have several."""
     _require_unique("part", [p.name for p in hybrid.parts], f"substrates.{index}.parts")
     names = [t.name for t in scenario.tenants]
     classes = scenario.isolation.class_names
@@ -343,6 +343,9 @@ def _check_hybrid(scenario: Scenario, hybrid: Hybrid, index: int) -> None:
                     f"{at('substrates', index, 'parts', pi, 'isolation', i)}no isolation class "
                     f"is called {cls!r}{_did_you_mean(cls, classes)} (known: {', '.join(classes)})"
                 )
+        at_part = ("substrates", index, "parts", pi)
+        scenario.hardware.check_named_models(part.hosts, (*at_part, "hosts"))
+        scenario.hardware.check_named_racks(part.racks, (*at_part, "racks"))
     gpu = [i for i, p in enumerate(hybrid.parts) if p.gpu_workloads]
     if len(gpu) > 1:
         raise ValueError(

@@ -215,13 +215,24 @@ class HybridPart(_Model):
         description="every workload that requests GPUs goes here, whichever part its tenant "
         "is in (at most one part); its tenant's other workloads stay in the tenant's part",
     )
+    hosts: list[Name] = Field(
+        default_factory=list,
+        description="host models this part may use (default: any): its sized pool is bought "
+        "among them, or it takes only hosts of these models from hardware.inventory",
+    )
+    racks: list[Annotated[int, Field(ge=1, le=10_000), _NUMERIC]] = Field(
+        default_factory=list,
+        description="racks this part's hosts go in, numbered 1 to hardware.topology.racks "
+        "(default: every rack, shared round-robin with the other parts), e.g. an edge site's",
+    )
 
 
 class Hybrid(_Model):
     """Named parts, each an ordinary substrate, with the tenants assigned to each part.
 
     Each part gets its own pool of hosts, sized by underlay, or takes its hosts from
-    ``hardware.inventory`` (parts in file order); racks and zones are shared.
+    ``hardware.inventory`` (parts in file order), of the host models its ``hosts`` lists
+    (any when empty); racks and zones are shared.
     A tenant named in a part's ``tenants`` goes there; any other tenant goes to the first
     part listing its isolation class; every tenant must land in exactly one part. A
     workload requesting GPUs goes to the part with ``gpu_workloads`` when there is one; a

@@ -122,9 +122,13 @@ def gpu_share(
     if req is None or not req.count:
         return NO_GPU
     specs = _specs(scenario, defaults)
-    models = sorted(req.models) if req.models else sorted(specs)
+    # Only the GPU models this scenario's hosts have: a hybrid part restricted to some
+    # host models may have none of the workload's (its pods are then unplaced).
+    models = [m for m in (sorted(req.models) if req.models else sorted(specs)) if m in specs]
     mode = gpu_mode(substrate, workload)
     milli = asked = round(req.fraction * _WHOLE)
+    if not models:
+        return GpuShare(min(milli, _WHOLE), frozenset())
     if req.memory_mib is not None:
         known = [(m, specs[m]) for m in models if specs.get(m) is not None]
         unknown = [m for m in models if specs.get(m) is None]

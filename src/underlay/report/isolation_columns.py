@@ -9,10 +9,13 @@ __all__ = ["isolation_rows"]
 
 
 def _reach(s: SubstrateIsolation, host: bool) -> str:
-    for b in s.blast:
-        if (b.escape != "container") == host:
-            return f"{b.tenants_exposed_mean:.1f} / {b.pods_exposed_mean:,.0f}"
-    return "–"
+    # A hybrid with several vm or sandboxed parts has a host escape per part: the one
+    # reaching most tenants (the first part's alone could be a site with nobody beside it).
+    kinds = [b for b in s.blast if (b.escape != "container") == host]
+    if not kinds:
+        return "–"
+    b = max(kinds, key=lambda k: (k.tenants_exposed_mean, k.pods_exposed_mean))
+    return f"{b.tenants_exposed_mean:.1f} / {b.pods_exposed_mean:,.0f}"
 
 
 def _rates(s: SubstrateIsolation) -> str:

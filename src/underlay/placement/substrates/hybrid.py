@@ -10,8 +10,13 @@ part 1, node, cluster and workload indices are mapped back to the whole scenario
 Hosts: without ``hardware.inventory`` every part draws hosts from a pool of its own,
 sized by underlay; with one, the parts draw from it in file order, each taking its hosts
 from what the parts before it left (a host is a bare-metal host of one part or a
-hypervisor host of one vm part, never both, never counted twice). Racks are shared, each
-part filling racks round-robin from the first, so the parts' hosts mix in racks.
+hypervisor host of one vm part, never both, never counted twice). A part whose
+``hosts`` names host models draws only hosts of those models, sized or from the
+inventory (its placement runs on the scenario cut down to them; its host rows are mapped
+back to the whole scenario's models). Racks are shared, each part filling racks
+round-robin from the first, so the parts' hosts mix in racks; a part naming its
+``racks`` fills only those (placed with that many racks, its host rows then mapped to
+them).
 """
 
 from __future__ import annotations
@@ -106,10 +111,69 @@ def place_hybrid(
         w_index = cut.workloads
         part_peaks = None if peaks is None else (peaks[0][w_index], peaks[1][w_index])
         sub_label = part.substrate.name or part.substrate.kind
-        placed = place_part(left.cut(cut.scenario), sub_label, part_peaks)
+        own, note = _own_models(cut.scenario, part.hosts)
+        placed = place_part(_own_racks(left.cut(own), part.racks), sub_label, part_peaks)
+        if own is not cut.scenario:
+            placed = _in_whole_models(placed, scenario, part.hosts, note)
+        if part.racks:
+            # the part filled racks 0 .. len(racks) - 1 round-robin: they are its racks
+            racks = [part.racks[r] - 1 for r in placed.hosts.rack]
+            placed = replace(placed, hosts=replace(placed.hosts, rack=racks))
         left.take(placed)
         pieces.append((placed, cut, part.name))
     return _combine(scenario, label, pieces)
+
+
+def _own_models(part: Scenario, hosts: list[str]) -> tuple[Scenario, str]:
+    """``part`` with only the host models ``hosts`` names (all when empty or when it names
+    them all: then ``part`` itself), and a note when the control-plane model is not among
+    them. The part buys (when sizing) ``hardware.size_with`` if it may use it, else the
+    first model of ``hosts``; ``hardware.control_plane_model`` only if ``hosts`` names it,
+    else its control planes run as without one."""
+    hw = part.hardware
+    if not hosts or {m.name for m in hw.host_models} <= set(hosts):
+        return part, ""
+    models = [m for m in hw.host_models if m.name in hosts]
+    size_with = hw.sizing_model.name if hw.sizing_model.name in hosts else hosts[0]
+    cp = hw.control_plane_model
+    note = ""
+    if cp is not None and cp not in hosts:
+        note = (
+            f"hardware.control_plane_model {cp} is not one of the part's hosts "
+            f"({', '.join(hosts)}): its control planes run as without one"
+        )
+        cp = None
+    update = {"host_models": models, "size_with": size_with, "control_plane_model": cp}
+    return part.model_copy(update={"hardware": hw.model_copy(update=update)}), note
+
+
+def _own_racks(part: Scenario, racks: list[int]) -> Scenario:
+    """``part`` with as many racks as ``racks`` names (``part`` itself when none)."""
+    if not racks:
+        return part
+    hw = part.hardware
+    topology = hw.topology.model_copy(update={"racks": len(racks)})
+    return part.model_copy(update={"hardware": hw.model_copy(update={"topology": topology})})
+
+
+def _in_whole_models(
+    placed: SubstratePlacement, scenario: Scenario, hosts: list[str], note: str
+) -> SubstratePlacement:
+    """``placed`` (on a part cut to the host models ``hosts``) with its hosts' models as
+    indices into the whole scenario's host models, and its unplaced pods saying which
+    models the part may use."""
+    names = [m.name for m in scenario.hardware.host_models]
+    to_whole = [names.index(name) for name in placed.host_models]
+    table = replace(placed.hosts, model=[to_whole[m] for m in placed.hosts.model])
+    only = f"part may use host models {', '.join(hosts)} only"
+    unplaced = [
+        replace(
+            u, reason=replace(u.reason, detail="; ".join(filter(None, [u.reason.detail, only])))
+        )
+        for u in placed.unplaced
+    ]
+    notes = [note, *placed.notes] if note else placed.notes
+    return replace(placed, host_models=names, hosts=table, unplaced=unplaced, notes=notes)
 
 
 class _Inventory:
@@ -131,14 +195,16 @@ class _Inventory:
             self.racks = self.racks or max(1, -(-sum(self.left) // per_rack))
 
     def cut(self, part: Scenario) -> Scenario:
-        """``part`` with what is left of the inventory as its inventory."""
+        """``part`` with what is left of the inventory, of the host models ``part`` has
+        (a part restricted to some models: those only), as its inventory."""
         if self.left is None:
             return part
         hw = part.hardware
+        own = {m.name for m in hw.host_models}
         entries = [
             InventoryEntry.model_construct(model=name, count=n)
             for name, n in zip(self.names, self.left, strict=True)
-            if n > 0
+            if n > 0 and name in own
         ]
         topology = hw.topology.model_copy(update={"racks": self.racks})
         return part.model_copy(
