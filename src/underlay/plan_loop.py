@@ -117,12 +117,15 @@ def measure_plan(
     return replace(decision, hybrid=kept, plan_check=check)
 
 
-def _fleet(scenario: Scenario, assignment: dict[str, str]) -> list[tuple[str, str, str]]:
-    """The fleet a plan places: each part's substrate with its tenants and workloads (two
-    plans naming one part differently, e.g. through a hybrid column, place one fleet)."""
+def _fleet(scenario: Scenario, assignment: dict[str, str]) -> list[str]:
+    """The fleet a plan places: each part as written but for its name (its substrate,
+    host models, racks, tenants and workloads), in a fixed order; two plans naming one
+    part differently (through a hybrid column, or the substrate itself) place one fleet."""
     hybrid = plan_hybrid(scenario, assignment, "fleet")
     return sorted(
-        (p.substrate.model_dump_json(), ",".join(sorted(p.tenants)), ",".join(sorted(p.workloads)))
+        p.model_copy(
+            update={"name": "p", "tenants": sorted(p.tenants), "workloads": sorted(p.workloads)}
+        ).model_dump_json()
         for p in hybrid.parts
     )
 
