@@ -172,15 +172,17 @@ def plan_check_tables(check: PlanCheck) -> list[Table]:
     """Each plan of the loop, predicted vs measured (and, in the documents, who goes
     where in each); then the kept plan's tenants."""
     rounds = Table(
-        f"The plan as one fleet ({check.label}): predicted vs measured",
+        f"The plan as one fleet ({check.label}), each figure predicted then measured: "
+        "cost a month, availability SLA met (share of failure years), CPU SLA met (share of "
+        "steps)",
         [
             "plan",
-            "cost predicted",
+            "cost",
             "measured",
             "change",
-            "availability SLA predicted",
+            "availability",
             "measured",
-            "CPU SLA predicted",
+            "CPU SLA",
             "measured",
             "pods unplaced",
         ],
@@ -198,15 +200,15 @@ def plan_check_tables(check: PlanCheck) -> list[Table]:
     )
     final = check.final
     tenants = Table(
-        f"Per tenant, plan {check.rounds.index(final) + 1}: predicted vs measured",
+        f"Per tenant, plan {check.rounds.index(final) + 1}: each figure predicted then measured",
         [
             "tenant",
             "substrate",
-            "cost predicted",
+            "cost",
             "measured",
-            "availability SLA predicted",
+            "availability",
             "measured",
-            "CPU SLA predicted",
+            "CPU SLA",
             "measured",
         ],
         [
