@@ -283,9 +283,11 @@ _SHARED_KINDS = ("baremetal-shared", "sandboxed")
 
 
 def _check_hybrid(scenario: Scenario, hybrid: Hybrid, index: int) -> None:
-    """Part names unique; every tenant and class a part names exists; every tenant lands
-    in a part (its GPU workloads: in the GPU part if there is one); one part at most takes
-    the GPU workloads; one shared cluster at most (the analyses know one), for now."""
+    """Part names unique; every tenant and class a part names exists; every workload lands
+    in a part (see :class:`Hybrid`); one part at most takes the GPU workloads; one shared
+    cluster at most (the analyses know one), for now. A ``labels`` selector that no
+    workload matches is no error (the part is then empty, as one whose isolation classes
+    no tenant has, and left out of the fleet)."""
     _require_unique("part", [p.name for p in hybrid.parts], f"substrates.{index}.parts")
     shared = [i for i, p in enumerate(hybrid.parts) if p.substrate.kind in _SHARED_KINDS]
     if len(shared) > 1:
@@ -322,18 +324,20 @@ def _check_hybrid(scenario: Scenario, hybrid: Hybrid, index: int) -> None:
             f"{hybrid.parts[gpu[0]].name!r} takes the GPU workloads already: one part at most"
         )
     for tenant in scenario.tenants:
-        parts = {
-            hybrid.workload_part(tenant.name, tenant.isolation, w.gpu_count)
-            for c in tenant.clusters
-            for w in c.workloads
-        }
-        if None in parts:
-            gpu_only = "" if len(parts) == 1 else " (only its GPU workloads have one)"
-            raise ValueError(
-                f"{at('substrates', index, 'parts')}tenant {tenant.name!r} (isolation "
-                f"{tenant.isolation!r}) is in no part{gpu_only}: name it in a part's "
-                f"tenants, or add {tenant.isolation!r} to a part's isolation"
-            )
+        for cluster in tenant.clusters:
+            for w in cluster.workloads:
+                if (
+                    hybrid.workload_part(tenant.name, tenant.isolation, w.gpu_count, w.labels)
+                    is None
+                ):
+                    of = f" (cluster {cluster.name!r})" if len(tenant.clusters) > 1 else ""
+                    raise ValueError(
+                        f"{at('substrates', index, 'parts')}workload {w.name!r}{of} of tenant "
+                        f"{tenant.name!r} (isolation "
+                        f"{tenant.isolation!r}) is in no part: name the tenant in a part's "
+                        f"tenants, add {tenant.isolation!r} to a part's isolation, or give a "
+                        "part labels the workload carries"
+                    )
 
 
 SCHEMA_ID = "urn:underlay:scenario"

@@ -3,6 +3,7 @@ shapes) and sandboxed pods, and the control-plane modes of their clusters."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -24,6 +25,7 @@ from underlay.model.fields import (
     _Model,
 )
 from underlay.model.hardware import MaxPodsPolicy
+from underlay.model.labels import Labels, selects
 
 __all__ = [
     "CONTROL_PLANE_HELP",
@@ -210,6 +212,12 @@ class HybridPart(_Model):
         description="every workload that requests GPUs goes here, whichever part its tenant "
         "is in (at most one part); its tenant's other workloads stay in the tenant's part",
     )
+    labels: Labels = Field(
+        default_factory=dict,
+        description="every workload whose labels hold all these key: value pairs goes here "
+        "(after gpu_workloads, before tenants and isolation; the first such part in file "
+        "order wins), whichever part its tenant is in",
+    )
 
 
 class Hybrid(_Model):
@@ -217,9 +225,11 @@ class Hybrid(_Model):
 
     Each part gets its own pool of hosts, sized by underlay, or takes its hosts from
     ``hardware.inventory`` (parts in file order); racks and zones are shared.
-    A tenant named in a part's ``tenants`` goes there; any other tenant goes to the first
-    part listing its isolation class; every tenant must land in exactly one part. A
-    workload requesting GPUs goes to the part with ``gpu_workloads`` when there is one."""
+    Where a workload goes, first rule that applies: (1) it requests GPUs and a part has
+    ``gpu_workloads``: that part; (2) its labels hold every pair of a part's ``labels``:
+    the first such part in file order; (3) its tenant is named in a part's ``tenants``:
+    that part; (4) the first part listing its tenant's isolation class. Every workload
+    must land in a part."""
 
     kind: Literal["hybrid"]
     name: Name | None = Field(default=None, description="label, e.g. regulated-in-vms")
@@ -241,11 +251,20 @@ class Hybrid(_Model):
         their tenant)."""
         return next((i for i, p in enumerate(self.parts) if p.gpu_workloads), None)
 
-    def workload_part(self, tenant: str, isolation: str, gpus: int) -> int | None:
+    def label_part(self, labels: Mapping[str, str]) -> int | None:
+        """Index of the first part whose ``labels`` selector ``labels`` match (None: none)."""
+        return next((i for i, p in enumerate(self.parts) if selects(p.labels, labels)), None)
+
+    def workload_part(
+        self, tenant: str, isolation: str, gpus: int, labels: Mapping[str, str] | None = None
+    ) -> int | None:
         """Index of the part a workload of ``tenant`` (class ``isolation``) requesting
-        ``gpus`` GPUs per pod goes to (None: no part)."""
+        ``gpus`` GPUs per pod and carrying ``labels`` goes to (None: no part)."""
         if gpus > 0 and self.gpu_part is not None:
             return self.gpu_part
+        by_label = self.label_part(labels) if labels else None
+        if by_label is not None:
+            return by_label
         return self.part_of(tenant, isolation)
 
 

@@ -53,7 +53,8 @@ class PartCut:
 
 def part_scenarios(scenario: Scenario, hybrid: Hybrid) -> list[PartCut]:
     """Per part: the scenario cut down to the part's substrate and the workloads that go
-    there (a tenant's GPU workloads may go to another part than the rest); a tenant's
+    there (a tenant's GPU workloads, or those a part's labels select, may go to another
+    part than the rest); a tenant's
     cluster left with no workload in a part is not in that part."""
     clusters, workloads = flatten(scenario)
     where = [
@@ -61,6 +62,7 @@ def part_scenarios(scenario: Scenario, hybrid: Hybrid) -> list[PartCut]:
             scenario.tenants[w.tenant_index].name,
             scenario.tenants[w.tenant_index].isolation,
             w.workload.gpu_count,
+            w.workload.labels,
         )
         for w in workloads
     ]
