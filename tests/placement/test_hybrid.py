@@ -121,7 +121,8 @@ _KINDS = ["baremetal-dedicated", "baremetal-shared", "vm", "sandboxed"]
 @st.composite
 def _one_part_scenarios(draw: st.DrawFn) -> tuple[Scenario, Scenario, str]:
     """A scenario on one pure substrate, and the same with that substrate as the only
-    part of a hybrid holding every tenant (matched by class or by name)."""
+    part of a hybrid holding every tenant (matched by class, by name or by a label every
+    workload carries; the labels are in both scenarios)."""
     kind = draw(st.sampled_from(_KINDS))
     substrate: dict[str, Any] = {"kind": kind}
     if kind == "vm":
@@ -134,13 +135,19 @@ def _one_part_scenarios(draw: st.DrawFn) -> tuple[Scenario, Scenario, str]:
                 replicas=draw(st.integers(1, 40)),
                 cpu=f"{draw(st.integers(100, 16000))}m",
                 memory=f"{draw(st.integers(128, 32768))}Mi",
+                labels={"fleet": "one", "app": f"t{ti}-w{wi}"},
             )
             for wi in range(draw(st.integers(1, 3)))
         ]
         tenants.append(make_tenant(f"t{ti}", workloads=workloads))
-    by_name = draw(st.booleans())
-    rule: dict[str, Any] = (
-        {"tenants": [t["name"] for t in tenants]} if by_name else {"isolation": ["internal"]}
+    rule: dict[str, Any] = draw(
+        st.sampled_from(
+            [
+                {"tenants": [t["name"] for t in tenants]},
+                {"isolation": ["internal"]},
+                {"labels": {"fleet": "one"}},
+            ]
+        )
     )
     racks = draw(st.sampled_from([None, 3]))
     hardware = {"topology": {"racks": racks}} if racks else {}
