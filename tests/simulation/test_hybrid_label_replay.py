@@ -46,3 +46,25 @@ def test_a_label_split_tenant_pays_each_part_its_cpu_tax() -> None:
     assert tax > 0
     assert shop.demand_core_hours == pytest.approx(6 * 2 * 0.9 * 2 + 12 * 2 * 0.9 * 2 / (1 - tax))
     assert shop.unmet_core_hours == 0
+
+
+def test_one_part_selecting_every_workload_by_label_replays_as_that_substrate() -> None:
+    # Both workloads carry fleet: one; the hybrid's one part selects them by it: the
+    # replay is the pure baremetal-shared one, tenant row for tenant row.
+    workloads = [
+        _workload("db", 6, labels={"fleet": "one", "tier": "back"}),
+        _workload("api", 12, labels={"fleet": "one"}),
+    ]
+    part = {"name": "all", "substrate": {"kind": "baremetal-shared"}, "labels": {"fleet": "one"}}
+    sc = make_scenario(
+        substrates=[
+            {"kind": "baremetal-shared"},
+            {"kind": "hybrid", "name": "mixed", "parts": [part]},
+        ],
+        tenants=[make_tenant("shop", workloads=workloads)],
+        simulation={"horizon_hours": 2, "step_minutes": 15},
+    )
+    pure, hybrid = simulate(sc).results
+    assert pure.tenants == hybrid.tenants
+    # 18 pods × 2 cores × 0.9 × 2 h = 64.8 core-hours, no tax on bare metal
+    assert [t.demand_core_hours for t in hybrid.tenants] == pytest.approx([18 * 2 * 0.9 * 2])
