@@ -114,3 +114,11 @@ def test_imported_labels_select_a_hybrid_part(tmp_path: Path) -> None:
         [w.name for t in c.scenario.tenants for k in t.clusters for w in k.workloads] for c in cuts
     ]
     assert names == [["inference", "train-resnet"], ["report", "db", "debug-shell", "web"]]
+
+
+def test_labels_yaml_would_read_as_other_types_stay_text() -> None:
+    # Kubernetes label values are text; YAML would read these bare as a bool, a number,
+    # null or a date, so the importer must quote them (it re-reads its own file to check).
+    odd = {"on": "yes", "true": "false", "n": "1", "x": "0x1F", "nil": "null", "d": "2026-01-01"}
+    (labels,), _ = _labels(_pod("p", odd))
+    assert labels == odd
