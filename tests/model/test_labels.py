@@ -71,8 +71,9 @@ BAD = [
     ({"app": "web!"}, "label value 'web!' must be empty or letters"),
     ({"app": "web-"}, "must be empty or letters"),
     ({"my app": "v"}, "the name must be letters"),
-    ({"gpu": True}, "label value true is not text: quote it ('true')"),
-    ({"tier": 1}, "label value 1 is not text: quote it ('1')"),
+    ({"gpu": True}, "label value reads as the boolean true (yes/no/on/off/true/false): quote it"),
+    ({"tier": 1}, "label value 1 is a number: quote it ('1')"),
+    ({"tier": None}, "label value is null: write '' for an empty one"),
     ({"a/b/c": "v"}, "the prefix must be a DNS subdomain"),  # 'a/b' is no subdomain
 ]
 
@@ -94,6 +95,18 @@ def test_bad_labels_get_one_error_naming_the_line_and_key(
     assert message.startswith(f"bad.yaml: line {line}: tenants[0].workloads[0].labels."), message
     assert str(key)[:20] in message
     assert not jsonschema.Draft202012Validator(LABELS_SCHEMA).is_valid(labels)
+
+
+def test_a_key_yaml_reads_as_a_boolean_is_named_at_the_mapping() -> None:
+    # `on: web`: YAML 1.1 reads the key as true; one error, on the line of `labels:`
+    text = _with_labels({True: "web"})
+    line = 1 + next(i for i, t in enumerate(text.splitlines()) if t.strip() == "labels:")
+    with pytest.raises(ScenarioError) as exc:
+        parse_scenario(text.replace("true: web", "on: web"), source="bad.yaml")
+    assert str(exc.value) == (
+        f"bad.yaml: line {line}: tenants[0].workloads[0].labels: a label key reads as the "
+        "boolean true (yes/no/on/off/true/false): quote it"
+    )
 
 
 def test_too_many_labels() -> None:

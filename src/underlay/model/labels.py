@@ -70,20 +70,38 @@ def label_problem(key: str, value: str) -> str | None:
     return key_problem(key) or value_problem(value)
 
 
-def _text(what: str) -> Callable[[Any], Any]:
-    # YAML reads `gpu: true` or `tier: 1` as a bool or a number; a label is text, and
-    # silently turning true into "True" would select nothing, so ask for quotes.
-    def check(value: Any) -> Any:
-        if value is None:
-            raise ValueError(f"{what} is null: write '' for an empty one")
-        if isinstance(value, dict | list):
-            raise ValueError(f"{what} is a {type(value).__name__}, not text")
-        if not isinstance(value, str):
-            shown = "true" if value is True else "false" if value is False else str(value)
-            raise ValueError(f"{what} {shown} is not text: quote it ('{shown}')")
-        return value
+def _not_text(what: str, value: Any) -> str | None:
+    """Why ``value`` (a label key or value as YAML read it) is not text (None: it is)."""
+    if isinstance(value, str):
+        return None
+    if value is None:
+        return f"{what} is null: write '' for an empty one"
+    if isinstance(value, bool):
+        # YAML 1.1 reads yes/no/on/off/true/false as booleans
+        return (
+            f"{what} reads as the boolean {str(value).lower()} (yes/no/on/off/true/false): quote it"
+        )
+    if isinstance(value, int | float):
+        return f"{what} {value} is a number: quote it ('{value}')"
+    return f"{what} is a {type(value).__name__}, not text"
 
-    return check
+
+def _text_keys(value: Any) -> Any:
+    # A key that is not text is reported here, at the mapping: its path would show it
+    # as a number ("labels[1]" for `on:`), and its value's complaint would be a second one.
+    if isinstance(value, dict):
+        for key in value:
+            problem = _not_text("a label key", key)
+            if problem:
+                raise ValueError(problem)
+    return value
+
+
+def _text_value(value: Any) -> Any:
+    problem = _not_text("label value", value)
+    if problem:
+        raise ValueError(problem)
+    return value
 
 
 def _valid(problem: Callable[[str], str | None]) -> Callable[[str], str]:
@@ -96,13 +114,12 @@ def _valid(problem: Callable[[str], str | None]) -> Callable[[str], str]:
     return check
 
 
-_Key = Annotated[str, BeforeValidator(_text("label key")), AfterValidator(_valid(key_problem))]
-_Value = Annotated[
-    str, BeforeValidator(_text("label value")), AfterValidator(_valid(value_problem))
-]
+_Key = Annotated[str, AfterValidator(_valid(key_problem))]
+_Value = Annotated[str, BeforeValidator(_text_value), AfterValidator(_valid(value_problem))]
 
 Labels = Annotated[
     dict[_Key, _Value],
+    BeforeValidator(_text_keys),
     Field(max_length=MAX_LABELS),
     WithJsonSchema(
         {
