@@ -12,7 +12,7 @@ underlay is a pipeline, and its folders are its stages, in this order::
     analysis    analysis/: capacity, cost, energy, failures, isolation, lifecycle
     decision    decision/: scores, sensitivity, the hybrid optimiser
     report      report/: terminal, Markdown, HTML, JSON renderings of the results
-    pipeline    pipeline.py: the orchestrator running the stages in order; it sits just
+    pipeline    pipeline.py, plan_loop.py: the orchestrator running the stages in order; it sits just
                 below the CLI, so no stage imports it: a stage's result types live in
                 that stage (``Simulation`` in simulation/results.py, ``Comparison`` and
                 ``Analysis`` in analysis/results.py), and the pipeline re-exports them
@@ -69,6 +69,7 @@ ROOT_MODULES = {
     "units": "base",
     "version": "base",
     "pipeline": "pipeline",
+    "plan_loop": "pipeline",
     "cli": "cli",
     "cli_help": "cli",
     "entry": "cli",

@@ -38,7 +38,7 @@ SECTION_TITLES = ("Isolation —", "Failures —", "Kubernetes lifecycle —", "
 PLAN_LINE = "Hybrid plan: "
 # docs/json.md, "The decision": the keys of each object, in order.
 SHAPE = {
-    "decision": "weights verdict substrates tenants hybrid pareto sensitivity notes",
+    "decision": "weights verdict substrates tenants hybrid pareto sensitivity plan_check notes",
     "verdict": "winner runner_up margin reasons tie placement_decides pods_unplaced",
     "substrate": "name kind total factors",
     "factor": "factor score value unit evidence parts",
@@ -397,34 +397,55 @@ def test_a_bad_weight_is_one_line_exit_2(
 # ---------------------------------------------------------------------------- recommend
 
 
+@pytest.fixture(scope="module")
+def saas_recommend(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """``recommend --json`` on the SaaS example (the plan measured as one fleet)."""
+    return _json("recommend", SAAS, "--json", "--plan", tmp_path_factory.mktemp("r") / "p.yaml")
+
+
 def test_recommend_prints_the_plan_and_writes_it_as_a_scenario(
-    saas_plan: tuple[str, str, Path], saas_json: dict[str, Any]
+    saas_plan: tuple[str, str, Path], saas_recommend: dict[str, Any], saas_json: dict[str, Any]
 ) -> None:
     text, stderr, path = saas_plan
-    hybrid, v = saas_json["decision"]["hybrid"], saas_json["decision"]["verdict"]
+    hybrid, v = saas_recommend["decision"]["hybrid"], saas_recommend["decision"]["verdict"]
+    check = saas_recommend["decision"]["plan_check"]
+    kept = check["rounds"][check["kept_round"] - 1]
     cost, printed = _printed_plan(text, [s["name"] for s in saas_json["substrates"]])
-    assert cost == f"${hybrid['cost_usd_per_month']:,.0f} a month"
-    assert printed == hybrid["assignment"]
+    predicted = f"${hybrid['cost_usd_per_month']:,.0f} a month"
+    assert cost == f"{predicted} predicted, ${kept['measured_cost']:,.0f} measured as one fleet"
+    assert printed == hybrid["assignment"] == kept["assignment"]
     assert f"Wrote the plan to {path}" in _flat(stderr)
-    # On top, as comments: the cost, the verdict and its reasons.
+    # On top, as comments: the cost, the verdict and its reasons, predicted vs measured.
     lines = path.read_text("utf-8").splitlines()
     header = "\n".join(lines[: next(i for i, x in enumerate(lines) if not x.startswith("#"))])
-    assert f"{cost}." in header and all(r in header for r in v["reasons"])
+    assert f"{predicted}." in header and all(r in header for r in v["reasons"])
     assert f"{v['winner']}, {v['margin']:.1f} points ahead of {v['runner_up']}" in header
+    assert f"Plan placed and replayed as one fleet ({check['label']})" in header
     plan, original = load_scenario(path), load_scenario(SAAS)
     assert plan.constraints.allowed == {t: [s] for t, s in printed.items()}
-    rest = {"constraints": {"allowed"}}  # everything else is the scenario as it was
+    # the plan is a hybrid column of its own, each tenant in the part of its substrate
+    (extra,) = [s for s in plan.substrates if s not in original.substrates]
+    assert extra.kind == "hybrid" and extra.name == check["label"]
+    by_part = {t: p.substrate.name or p.substrate.kind for p in extra.parts for t in p.tenants}
+    assert by_part == printed
+    rest = {"constraints": {"allowed"}, "substrates": True}  # the rest: the scenario as it was
     assert plan.model_dump(exclude=rest) == original.model_dump(exclude=rest)
+    assert plan.substrates[: len(original.substrates)] == original.substrates
 
 
 def test_the_plan_is_a_fixed_point(
-    saas_plan: tuple[str, str, Path], saas_json: dict[str, Any]
+    saas_plan: tuple[str, str, Path], saas_recommend: dict[str, Any]
 ) -> None:
     again = saas_plan[2].with_name("again.yaml")
     data = _json("recommend", saas_plan[2], "--json", "--plan", again)
-    hybrid, before = data["decision"]["hybrid"], saas_json["decision"]["hybrid"]
+    hybrid, before = data["decision"]["hybrid"], saas_recommend["decision"]["hybrid"]
     assert hybrid["assignment"] == before["assignment"]
-    assert hybrid["cost_usd_per_month"] == before["cost_usd_per_month"]
+    # the plan's column is measured with the rest: one round, no new hybrid
+    check = data["decision"]["plan_check"]
+    assert check["status"] == "stable" and len(check["rounds"]) == 1
+    column = next(s for s in data["substrates"] if s["name"] == check["label"])
+    total = column["cost"]["per_month_usd"]["total"]
+    assert check["rounds"][0]["measured_cost"] == pytest.approx(total, abs=0.01)
     assert load_scenario(again).model_dump() == load_scenario(saas_plan[2]).model_dump()
 
 
@@ -451,7 +472,10 @@ def test_a_plan_made_with_weights_gives_its_verdict_again(tmp_path: Path) -> Non
     plan = tmp_path / "plan.yaml"
     first = _json("recommend", SAAS, "--json", "--weight", "isolation=5", "--plan", plan)
     again = _json("recommend", plan, "--json", "--plan", tmp_path / "again.yaml")
-    assert again["decision"]["verdict"] == first["decision"]["verdict"]  # the header's verdict
+    # the header's verdict (the plan file adds the plan as a column: scored, not winning)
+    verdict, label = again["decision"]["verdict"], first["decision"]["plan_check"]["label"]
+    assert verdict["pods_unplaced"].pop(label) == 0
+    assert verdict == first["decision"]["verdict"]
 
 
 TRACE = "series,time_s,cpu_cores,memory_mib\na,0,1,100\na,300,2,200\nb,0,0.5,64\nb,600,0.5,64\n"
@@ -484,8 +508,11 @@ def test_trace_paths_are_rewritten_for_a_plan_in_another_folder(tmp_path: Path) 
     )  # fmt: skip
     for key in ("assignment", "cost_usd_per_month"):
         assert again["decision"]["hybrid"][key] == first["decision"]["hybrid"][key]
-    replayed = [[s["simulation"] for s in run["substrates"]] for run in (first, again)]
-    assert replayed[0] == replayed[1]
+    # the same replays; the plan file adds the plan's column
+    replayed = [{s["name"]: s["simulation"] for s in run["substrates"]} for run in (first, again)]
+    label = first["decision"]["plan_check"]["label"]
+    assert set(replayed[1]) == {*replayed[0], label}
+    assert all(replayed[1][name] == figures for name, figures in replayed[0].items())
 
 
 # --------------------------------------------------------------------------- constraints

@@ -2,8 +2,8 @@
 
 Host models: ``std`` = 64 cores, 256 GiB, no GPU; ``a100`` = 128 cores, 1 TiB, 8 A100-80GB.
 GKE reservations and the five default DaemonSets (400m, 832 MiB), as in ``test_hybrid``.
-Where a workload goes, first rule that applies: gpu_workloads, labels (first matching
-part in file order), tenants, isolation.
+Where a workload goes, first rule that applies: workloads (named), gpu_workloads, labels
+(first matching part in file order), tenants, isolation.
 """
 
 from __future__ import annotations
@@ -113,6 +113,8 @@ def test_without_the_label_the_tenant_stays_whole() -> None:
         ({"labels": {"tier": "back"}}, {}, [[0, 2], [1]]),
         # gpu_workloads comes before labels: train (GPUs, tier: back) goes to "vms"
         ({"labels": {"tier": "back"}}, {"gpu_workloads": True}, [[0], [1, 2]]),
+        # a workload a part names comes before labels: cache, named in "vms", goes there
+        ({"labels": {"tier": "back"}}, {"workloads": ["shop/shop/cache"]}, [[2], [0, 1]]),
         # two matching parts: the first in file order wins (cache and train: tier back)
         ({"labels": {"tier": "back"}}, {"labels": {"app": "cache"}}, [[0, 2], [1]]),
         ({"labels": {"app": "cache"}}, {"labels": {"tier": "back"}}, [[0], [1, 2]]),

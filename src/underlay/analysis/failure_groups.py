@@ -260,6 +260,12 @@ def pod_groups(
         if p.kind == "baremetal-dedicated"
         else np.zeros(n_w, np.int64)
     )
+    for k, part in enumerate(p.parts):  # a hybrid: each part's pool, as host_pools numbers it
+        w_idx = np.array(part.workloads, np.int64)
+        if part.kind == "baremetal-dedicated":
+            pool[w_idx] = [refs[i].cluster_index for i in part.workloads]
+        else:
+            pool[w_idx] = len(p.clusters) + k
     lens = [len(pn) for pn in p.pod_nodes]
     nodes = cat(list(p.pod_nodes), np.int64)
     counts = cat(list(p.pod_counts), np.int64)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from underlay.model.scenario import Scenario, Vm
+from underlay.model.scenario import Hybrid, Scenario, Vm
 from underlay.placement.result import SubstratePlacement
 
 __all__ = ["attribute", "cluster_tenants", "overall_shares", "tenant_host_shares"]
@@ -36,7 +36,8 @@ def tenant_host_shares(scenario: Scenario, placement: SubstratePlacement) -> F64
     A dedicated host (one with an owner cluster) is its owner's tenant's alone (weight 1).
     Elsewhere a tenant weighs, on bare metal, the sum over its pods there of CPU and
     memory requests as fractions of the host; on ``vm``, its VMs' cores ÷ the CPU
-    overcommit. Hosted control-plane VMs and nodes weigh nothing.
+    overcommit. Hosted control-plane VMs and nodes weigh nothing. A hybrid's hosts weigh
+    by their own part's rule (a vm part's by its VMs' cores ÷ its overcommit).
     """
     p, nodes = placement, placement.nodes
     n_t, n_hosts = len(scenario.tenants), len(p.hosts)
@@ -44,10 +45,36 @@ def tenant_host_shares(scenario: Scenario, placement: SubstratePlacement) -> F64
     cluster_tenant = cluster_tenants(p)
     substrate = scenario.substrate(p.name)
     if isinstance(substrate, Vm):
-        cores = nodes.size_cpu / 1000 / substrate.cpu_overcommit
-        mine = (nodes.host >= 0) & (nodes.cluster >= 0)
-        np.add.at(share, (cluster_tenant[nodes.cluster[mine]], nodes.host[mine]), cores[mine])
+        _vm_shares(share, p, np.ones(len(nodes.host), bool), substrate.cpu_overcommit)
         return share
+    _pod_shares(share, p)
+    owner = np.array(p.hosts.owner, np.int64)
+    owned = np.flatnonzero(owner >= 0)
+    share[:, owned] = 0.0
+    share[cluster_tenant[owner[owned]], owned] = 1.0
+    if isinstance(substrate, Hybrid):
+        for part in p.parts:
+            sub = next(q.substrate for q in substrate.parts if q.name == part.name)
+            if isinstance(sub, Vm):
+                share[:, part.hosts[0] : part.hosts[1]] = 0.0
+                rows = np.zeros(len(nodes.host), bool)
+                rows[part.nodes[0] : part.nodes[1]] = True
+                _vm_shares(share, p, rows, sub.cpu_overcommit)
+    return share
+
+
+def _vm_shares(
+    share: F64, p: SubstratePlacement, rows: NDArray[np.bool_], overcommit: float
+) -> None:
+    """Add each tenant's VM cores ÷ ``overcommit`` on each host, over node ``rows``."""
+    nodes = p.nodes
+    cores = nodes.size_cpu / 1000 / overcommit
+    mine = rows & (nodes.host >= 0) & (nodes.cluster >= 0)
+    np.add.at(share, (cluster_tenants(p)[nodes.cluster[mine]], nodes.host[mine]), cores[mine])
+
+
+def _pod_shares(share: F64, p: SubstratePlacement) -> None:
+    """Add each tenant's pods' CPU and memory requests as fractions of their hosts."""
     t_idx, n_idx, cpu, mem = [], [], [], []
     for ref, pn, pc in zip(p.workloads, p.pod_nodes, p.pod_counts, strict=True):
         if len(pn):
@@ -56,15 +83,10 @@ def tenant_host_shares(scenario: Scenario, placement: SubstratePlacement) -> F64
             cpu.append(pc * ref.workload.requests.cpu_milli)
             mem.append(pc * ref.workload.requests.memory_mib)
     if t_idx:
-        hosts = nodes.host[np.concatenate(n_idx)]
+        hosts = p.nodes.host[np.concatenate(n_idx)]
         weight = np.concatenate(cpu) / np.maximum(p.host_cpu[hosts], 1)
         weight += np.concatenate(mem) / np.maximum(p.host_mem[hosts], 1)
         np.add.at(share, (np.concatenate(t_idx), hosts), weight)
-    owner = np.array(p.hosts.owner, np.int64)
-    owned = np.flatnonzero(owner >= 0)
-    share[:, owned] = 0.0
-    share[cluster_tenant[owner[owned]], owned] = 1.0
-    return share
 
 
 def overall_shares(shares: F64) -> F64:

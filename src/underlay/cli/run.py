@@ -29,7 +29,7 @@ from underlay.pipeline import compare as run_compare
 from underlay.pipeline import simulate as run_simulate
 
 if TYPE_CHECKING:
-    pass
+    from underlay.decision.results import Decision
 
 __all__ = ["RunOptions", "RunResults", "run"]
 
@@ -78,11 +78,33 @@ def _results(opts: RunOptions) -> RunResults:
             decision = decide(
                 comparison, simulation, analysis, weights=weights, require_plan=opts.recommend
             )
+            if opts.recommend:
+                decision = _measure_plan(opts, comparison, simulation, analysis, decision)
     except ScenarioError as exc:  # found after loading: name the file like load errors
         if not str(exc).startswith(str(opts.path)):
             raise ScenarioError(f"{opts.path}: {exc}") from None
         raise
     return RunResults(sc, comparison, simulation, analysis, decision)
+
+
+def _measure_plan(
+    opts: RunOptions,
+    comparison: Comparison,
+    simulation: Simulation | None,
+    analysis: Analysis,
+    decision: Decision,
+) -> Decision:
+    """``recommend``: the plan placed and replayed as one fleet (a line on a terminal
+    per round, as each round places the whole fleet again)."""
+    from underlay.plan_loop import measure_plan
+
+    def on_round(k: int) -> None:
+        if not opts.as_json and err.is_terminal:
+            err.print(f"[dim]measuring the plan as one fleet (round {k})…[/]")
+
+    return measure_plan(
+        comparison, simulation, analysis, decision, trials=opts.trials, on_round=on_round
+    )
 
 
 def _check_numbers(opts: RunOptions) -> None:

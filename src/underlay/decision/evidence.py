@@ -51,7 +51,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from underlay.analysis.results import Analysis, Comparison
-from underlay.model.scenario import Scenario, Vm
+from underlay.model.scenario import Hybrid, Scenario, Vm
 from underlay.simulation.results import Simulation
 
 if TYPE_CHECKING:
@@ -316,19 +316,29 @@ def _from_placement(
 
 def _vm_hosts(comparison: Comparison) -> dict[str, F64]:
     """Per substrate, the VM hosts' CPU and memory, the hypervisor's and the VMs' (0 on
-    every substrate but ``vm``)."""
+    every substrate but ``vm``; a hybrid's: its vm parts' hosts)."""
     sc, S = comparison.scenario, len(comparison.placements)
     host = {k: np.zeros(S) for k in ("cpu", "mem", "hyp_cpu", "hyp_mem", "vm_cpu", "vm_mem")}
     for j, p in enumerate(comparison.placements):
         sub = sc.substrate(p.name)
+        spans: list[tuple[Vm, slice, slice]] = []
         if isinstance(sub, Vm):
-            on = p.nodes.host >= 0
-            host["cpu"][j], host["mem"][j] = p.host_cpu.sum(), p.host_mem.sum()
-            host["hyp_cpu"][j] = p.host_hypervisor_cpu.sum()
-            host["hyp_mem"][j] = p.host_hypervisor_mem.sum()
-            host["vm_cpu"][j] = (p.nodes.size_cpu[on] / sub.cpu_overcommit).sum()
-            host["vm_mem"][j] = (
-                p.nodes.size_mem[on] / sub.memory_overcommit + p.nodes.vm_overhead_mem[on]
+            spans.append((sub, slice(None), slice(None)))
+        elif isinstance(sub, Hybrid):
+            for part in p.parts:
+                own = next(q.substrate for q in sub.parts if q.name == part.name)
+                if isinstance(own, Vm):
+                    spans.append((own, slice(*part.hosts), slice(*part.nodes)))
+        for vm, hosts, rows in spans:
+            on = p.nodes.host[rows] >= 0
+            host["cpu"][j] += p.host_cpu[hosts].sum()
+            host["mem"][j] += p.host_mem[hosts].sum()
+            host["hyp_cpu"][j] += p.host_hypervisor_cpu[hosts].sum()
+            host["hyp_mem"][j] += p.host_hypervisor_mem[hosts].sum()
+            host["vm_cpu"][j] += (p.nodes.size_cpu[rows][on] / vm.cpu_overcommit).sum()
+            host["vm_mem"][j] += (
+                p.nodes.size_mem[rows][on] / vm.memory_overcommit
+                + p.nodes.vm_overhead_mem[rows][on]
             ).sum()
     return host
 

@@ -8,6 +8,8 @@
 - :class:`ParetoPoint`: assignments on the cost / isolation / SLA frontier;
 - :class:`Sensitivity`: how far each weight and each uncertain default can move before
   the verdict flips, and the tornado ranking;
+- :class:`PlanCheck`: the plan placed and replayed as one fleet (a ``hybrid`` substrate),
+  round by round: what the optimiser predicted and what was measured;
 - :class:`Decision`: all of them together.
 """
 
@@ -20,6 +22,9 @@ __all__ = [
     "FactorScore",
     "HybridPlan",
     "ParetoPoint",
+    "PlanCheck",
+    "PlanRound",
+    "PlanTenant",
     "Scorecard",
     "Sensitivity",
     "SubstrateScore",
@@ -155,6 +160,61 @@ class Sensitivity:
 
 
 @dataclass(frozen=True)
+class PlanTenant:
+    """One tenant of a plan: the figures the optimiser used and those measured on the
+    plan placed as one fleet (None: not measured)."""
+
+    name: str
+    where: str  # its substrate, or its substrates joined by " + " (a per-workload plan)
+    predicted_cost: float  # USD a month
+    measured_cost: float | None
+    predicted_sla: float  # share of failure years meeting its availability SLA
+    measured_sla: float | None
+    predicted_cpu_sla: float  # share of steps meeting its CPU SLA, %
+    measured_cpu_sla: float | None
+    measured_placed: float | None  # share of its pods placed
+
+
+@dataclass(frozen=True)
+class PlanRound:
+    """One plan of the loop: predicted (from each tenant's figures when every tenant ran on
+    its substrate) and measured (the plan placed, replayed and analysed as one fleet)."""
+
+    assignment: dict[str, str]
+    predicted_cost: float  # USD a month, the optimiser's objective
+    measured_cost: float | None  # USD a month, the whole fleet's cost analysis
+    predicted_sla: float  # pod-weighted mean share of failure years meeting the SLA
+    measured_sla: float | None
+    predicted_cpu_sla: float  # pod-weighted mean share of steps meeting the CPU SLA, %
+    measured_cpu_sla: float | None
+    pods_unplaced: int | None  # measured
+    tenants: list[PlanTenant]
+
+
+@dataclass(frozen=True)
+class PlanCheck:
+    """The loop that places the plan as one fleet, measures it and re-solves with the
+    measured figures until the plan stops changing.
+
+    ``status``: ``stable`` (the last re-solve gave the plan just measured), ``unstable``
+    (it came back to an earlier plan, or the rounds ran out: ``reason`` gives both figures)
+    or ``not-measured`` (the plan cannot be written as one hybrid: ``reason`` says why)."""
+
+    label: str  # the hybrid substrate's label
+    rounds: list[PlanRound]
+    status: str
+    reason: str
+
+    @property
+    def final(self) -> PlanRound:
+        """The round whose plan the decision keeps."""
+        measured = [r for r in self.rounds if r.measured_cost is not None]
+        if self.status == "stable" or not measured:
+            return self.rounds[-1]
+        return min(measured, key=lambda r: r.measured_cost or 0.0)
+
+
+@dataclass(frozen=True)
 class Decision:
     """Everything the decision stage produced."""
 
@@ -163,3 +223,4 @@ class Decision:
     pareto: list[ParetoPoint]
     sensitivity: Sensitivity | None
     notes: list[str] = field(default_factory=list)
+    plan_check: PlanCheck | None = None  # ``recommend``: the plan measured as one fleet

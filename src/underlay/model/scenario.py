@@ -267,6 +267,16 @@ class Scenario(_Model):
         self._traces = traces
         return self
 
+    def with_hybrid(self, hybrid: Hybrid) -> Scenario:
+        """This scenario with ``hybrid`` added as its last substrate, checked as the loader
+        checks one (ValueError saying what is wrong); its folder and traces kept."""
+        labels = self.substrate_labels
+        if (hybrid.name or hybrid.kind) in labels:
+            raise ValueError(f"substrate {hybrid.name or hybrid.kind!r} is already in the scenario")
+        _check_hybrid(self, hybrid, len(self.substrates))
+        # model_copy keeps the private attributes (base folder, traces already read)
+        return self.model_copy(update={"substrates": [*self.substrates, hybrid]})
+
     def substrate(
         self, label: str
     ) -> BaremetalDedicated | BaremetalShared | Vm | Sandboxed | Hybrid:
@@ -323,21 +333,50 @@ def _check_hybrid(scenario: Scenario, hybrid: Hybrid, index: int) -> None:
             f"{at('substrates', index, 'parts', gpu[1], 'gpu_workloads')}part "
             f"{hybrid.parts[gpu[0]].name!r} takes the GPU workloads already: one part at most"
         )
+    _check_part_workloads(scenario, hybrid, index)
     for tenant in scenario.tenants:
-        for cluster in tenant.clusters:
-            for w in cluster.workloads:
+        for c in tenant.clusters:
+            for w in c.workloads:
+                key = f"{tenant.name}/{c.name}/{w.name}"
                 if (
-                    hybrid.workload_part(tenant.name, tenant.isolation, w.gpu_count, w.labels)
+                    hybrid.workload_part(tenant.name, tenant.isolation, w.gpu_count, key, w.labels)
                     is None
                 ):
-                    of = f" (cluster {cluster.name!r})" if len(tenant.clusters) > 1 else ""
+                    of = f" (cluster {c.name!r})" if len(tenant.clusters) > 1 else ""
                     raise ValueError(
                         f"{at('substrates', index, 'parts')}workload {w.name!r}{of} of tenant "
-                        f"{tenant.name!r} (isolation "
-                        f"{tenant.isolation!r}) is in no part: name the tenant in a part's "
-                        f"tenants, add {tenant.isolation!r} to a part's isolation, or give a "
-                        "part labels the workload carries"
+                        f"{tenant.name!r} (isolation {tenant.isolation!r}) is in no part: name "
+                        f"the tenant in a part's tenants, add {tenant.isolation!r} to a part's "
+                        "isolation, or give a part labels the workload carries"
                     )
+
+
+def _check_part_workloads(scenario: Scenario, hybrid: Hybrid, index: int) -> None:
+    """Every ``tenant/cluster/workload`` a part names exists and is named by one part."""
+    if not any(part.workloads for part in hybrid.parts):
+        return
+    keys = [
+        f"{t.name}/{c.name}/{w.name}"
+        for t in scenario.tenants
+        for c in t.clusters
+        for w in c.workloads
+    ]
+    known = set(keys)
+    seen: dict[str, str] = {}
+    for pi, part in enumerate(hybrid.parts):
+        for i, key in enumerate(part.workloads):
+            where = at("substrates", index, "parts", pi, "workloads", i)
+            if key not in known:
+                raise ValueError(
+                    f"{where}no workload is called {key!r}{_did_you_mean(key, keys)} (write "
+                    "tenant/cluster/workload)"
+                )
+            if key in seen:
+                raise ValueError(
+                    f"{where}workload {key!r} is already in part {seen[key]!r}: a workload "
+                    "runs in one part"
+                )
+            seen[key] = part.name
 
 
 SCHEMA_ID = "urn:underlay:scenario"

@@ -207,6 +207,11 @@ class HybridPart(_Model):
         default_factory=list,
         description="tenants of these isolation classes go here, unless named in another part",
     )
+    workloads: list[str] = Field(
+        default_factory=list,
+        description="workloads of this part, as tenant/cluster/workload (wins over every "
+        "other rule; the rest of the tenant's workloads go where the other rules say)",
+    )
     gpu_workloads: StrictBool = Field(
         default=False,
         description="every workload that requests GPUs goes here, whichever part its tenant "
@@ -225,11 +230,11 @@ class Hybrid(_Model):
 
     Each part gets its own pool of hosts, sized by underlay, or takes its hosts from
     ``hardware.inventory`` (parts in file order); racks and zones are shared.
-    Where a workload goes, first rule that applies: (1) it requests GPUs and a part has
-    ``gpu_workloads``: that part; (2) its labels hold every pair of a part's ``labels``:
-    the first such part in file order; (3) its tenant is named in a part's ``tenants``:
-    that part; (4) the first part listing its tenant's isolation class. Every workload
-    must land in a part."""
+    Where a workload goes, first rule that applies: (1) a part names it in ``workloads``:
+    that part; (2) it requests GPUs and a part has ``gpu_workloads``: that part; (3) its
+    labels hold every pair of a part's ``labels``: the first such part in file order; (4)
+    its tenant is named in a part's ``tenants``: that part; (5) the first part listing its
+    tenant's isolation class. Every workload must land in a part."""
 
     kind: Literal["hybrid"]
     name: Name | None = Field(default=None, description="label, e.g. regulated-in-vms")
@@ -256,10 +261,20 @@ class Hybrid(_Model):
         return next((i for i, p in enumerate(self.parts) if selects(p.labels, labels)), None)
 
     def workload_part(
-        self, tenant: str, isolation: str, gpus: int, labels: Mapping[str, str] | None = None
+        self,
+        tenant: str,
+        isolation: str,
+        gpus: int,
+        key: str | None = None,
+        labels: Mapping[str, str] | None = None,
     ) -> int | None:
         """Index of the part a workload of ``tenant`` (class ``isolation``) requesting
-        ``gpus`` GPUs per pod and carrying ``labels`` goes to (None: no part)."""
+        ``gpus`` GPUs per pod and carrying ``labels`` goes to (None: no part); ``key`` is
+        the workload's ``tenant/cluster/workload``, which a part may name."""
+        if key is not None:
+            for i, part in enumerate(self.parts):
+                if key in part.workloads:
+                    return i
         if gpus > 0 and self.gpu_part is not None:
             return self.gpu_part
         by_label = self.label_part(labels) if labels else None

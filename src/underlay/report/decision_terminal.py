@@ -17,6 +17,9 @@ from underlay.report.tables_decision import (
     evidence_table,
     figures_table,
     hybrid_table,
+    plan_check_line,
+    plan_check_tables,
+    plan_moves,
     scores_table,
     sensitivity_tables,
     tenant_totals_table,
@@ -65,9 +68,14 @@ def render_decision(decision: Decision, console: Console, *, max_tenants: int | 
     console.print(Text(_INDEX, style="dim"), highlight=False)
     plan = decision.hybrid
     if plan is not None:
-        show_tables(console, [hybrid_table(plan)], max_tenants)
+        show_tables(console, [hybrid_table(plan, decision.plan_check)], max_tenants)
         for line in plan.binding[:5]:
             console.print(Text(f"  constraint {line}", style="dim"), highlight=False)
+    if decision.plan_check is not None:
+        console.print(Text(plan_check_line(decision.plan_check)), highlight=False)
+        for line in plan_moves(decision.plan_check):
+            console.print(Text(f"  {line}", style="dim"), highlight=False)
+        show_tables(console, plan_check_tables(decision.plan_check), max_tenants)
     for note in decision.notes:
         console.print(markup_line("[yellow]note[/yellow]: {}", note), highlight=False)
     sens = decision.sensitivity

@@ -20,6 +20,13 @@ def _clean(x: Any) -> Any:
     return x
 
 
+def _plan_check(d: Decision) -> dict[str, Any] | None:
+    check = d.plan_check
+    if check is None:
+        return None
+    return {**asdict(check), "kept_round": check.rounds.index(check.final) + 1}
+
+
 def decision_to_dict(d: Decision) -> dict[str, Any]:
     """The scorecard, verdict, hybrid plan, Pareto points and sensitivity as plain data."""
     card = d.scorecard
@@ -39,6 +46,7 @@ def decision_to_dict(d: Decision) -> dict[str, Any]:
         "hybrid": asdict(d.hybrid) if d.hybrid is not None else None,
         "pareto": [asdict(p) for p in d.pareto],
         "sensitivity": asdict(d.sensitivity) if d.sensitivity is not None else None,
+        "plan_check": _plan_check(d),
         "notes": [*card.notes, *d.notes],
     }
     cleaned: dict[str, Any] = _clean(out)

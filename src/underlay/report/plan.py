@@ -7,6 +7,7 @@ too, so that a second run without them gives the verdict and the figures of the 
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,21 @@ __all__ = ["plan_scenario_yaml"]
 
 def _number(x: float) -> float | int:
     return int(x) if float(x).is_integer() else x
+
+
+def _measured_lines(decision: Decision) -> list[str]:
+    check = decision.plan_check
+    if check is None:
+        return []
+    from underlay.report.tables_decision import plan_check_line
+
+    lines = [f"# {plan_check_line(check)}"]
+    if check.status != "not-measured":
+        lines.append(
+            f"# The plan is the substrate {check.label!r} (a hybrid): compare runs it as a "
+            "column of its own."
+        )
+    return lines
 
 
 def _write_run_settings(
@@ -46,6 +62,39 @@ def _write_run_settings(
     if compared != scenario.substrate_labels:  # --substrate: only those compared
         entries = data.get("substrates") or [{"kind": k} for k in scenario.substrate_labels]
         data["substrates"] = [e for e in entries if (e.get("name") or e.get("kind")) in compared]
+
+
+def _write_hybrid(
+    data: dict[str, Any], scenario: Scenario, assignment: dict[str, str], label: str
+) -> None:
+    """The plan as a ``hybrid`` substrate called ``label`` (in place of one so called):
+    each part's substrate as the file writes it, so the next run compares the plan as a
+    column of its own and measures it with the rest."""
+    from underlay.decision.plan_check import plan_hybrid
+
+    entries = data.get("substrates") or [{"kind": k} for k in scenario.substrate_labels]
+    raw = {str(e.get("name") or e.get("kind")): e for e in entries}
+    kept = [e for e in entries if (e.get("name") or e.get("kind")) != label]
+    hybrid = plan_hybrid(scenario, assignment, label)
+    parts = []
+    for part in hybrid.parts:
+        own = part.substrate.name or part.substrate.kind
+        entry = raw.get(own)
+        if entry is None or entry.get("kind") == "hybrid":  # a part of a hybrid column
+            entry = next(
+                q["substrate"]
+                for e in entries
+                if e.get("kind") == "hybrid"
+                for q in e.get("parts", [])
+                if part.name == f"{e.get('name') or 'hybrid'}-{q.get('name')}"[:63].rstrip("-_.")
+            )
+        out: dict[str, Any] = {"name": part.name, "substrate": copy.deepcopy(entry)}
+        if part.tenants:
+            out["tenants"] = list(part.tenants)
+        if part.workloads:
+            out["workloads"] = list(part.workloads)
+        parts.append(out)
+    data["substrates"] = [*kept, {"kind": "hybrid", "name": label, "parts": parts}]
 
 
 def plan_scenario_yaml(
@@ -85,6 +134,8 @@ def plan_scenario_yaml(
     constraints = dict(data.get("constraints") or {})
     constraints["allowed"] = pinned
     data["constraints"] = constraints
+    if decision.plan_check is not None and decision.plan_check.status != "not-measured":
+        _write_hybrid(data, scenario, plan.assignment, decision.plan_check.label)
     v = decision.scorecard.verdict
     lead = ""
     if v.runner_up and v.placement_decides:
@@ -98,6 +149,7 @@ def plan_scenario_yaml(
         *(f"#   - {r}" for r in v.reasons),
         *(f"# Applied: {c}" for c in plan.constraints),
         *(f"# Decided: {b}" for b in plan.binding),
+        *_measured_lines(decision),
         "# Each tenant is pinned to its substrate under constraints.allowed; edit the lists",
         "# and run `underlay recommend` on this file again"
         + (" with --allow-paths (its traces are outside its folder)." if outside else "."),

@@ -13,6 +13,9 @@ from underlay.report.tables_decision import (
     figures_table,
     hybrid_table,
     pareto_table,
+    plan_check_line,
+    plan_check_tables,
+    plan_moves,
     scores_table,
     sensitivity_tables,
     tenant_totals_table,
@@ -41,12 +44,16 @@ def scorecard_section(decision: Decision | None) -> Section:
     if plan is None:
         notes.append("No hybrid plan: the decision holds none.")
         return Section("scorecard", "Scorecard", _SCORE_INTRO, tables=tables, notes=notes)
-    tables.append(hybrid_table(plan))
+    tables.append(hybrid_table(plan, decision.plan_check))
     points = [
         f"constraint: {c}" + (" (binding)" if c in plan.binding else "") for c in plan.constraints
     ]
     points += [f"binding: {b}" for b in plan.binding if b not in plan.constraints]
     notes += plan.notes
+    if decision.plan_check is not None:
+        points.append(plan_check_line(decision.plan_check))
+        points += plan_moves(decision.plan_check)
+        tables += plan_check_tables(decision.plan_check)
     return Section("scorecard", "Scorecard", _SCORE_INTRO, points, tables, notes)
 
 

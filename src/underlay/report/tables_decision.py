@@ -12,6 +12,8 @@ from __future__ import annotations
 from underlay.decision.results import (
     HybridPlan,
     ParetoPoint,
+    PlanCheck,
+    PlanRound,
     Scorecard,
     Sensitivity,
     SubstrateScore,
@@ -25,6 +27,9 @@ __all__ = [
     "figures_table",
     "hybrid_table",
     "pareto_table",
+    "plan_check_line",
+    "plan_check_tables",
+    "plan_moves",
     "scorecard_factors",
     "scores_table",
     "sensitivity_tables",
@@ -85,25 +90,152 @@ def tenant_totals_table(card: Scorecard) -> Table:
     )
 
 
-def hybrid_table(plan: HybridPlan) -> Table:
-    """Who goes where in the least-cost plan meeting every constraint."""
+def hybrid_table(plan: HybridPlan, check: PlanCheck | None = None) -> Table:
+    """Who goes where in the least-cost plan meeting every constraint (with its measured
+    cost when ``check`` placed it as one fleet)."""
     alone = ", ".join(
         f"{s} {'infeasible' if c is None else usd(c)}"
         for s, c in plan.single_substrate_costs.items()
     )
+    cost = f"{usd(plan.cost_usd_per_month)} a month"
+    if check is not None and check.final.measured_cost is not None:
+        cost += f" predicted, {usd(check.final.measured_cost)} measured as one fleet"
     return Table(
-        f"Hybrid plan: {usd(plan.cost_usd_per_month)} a month (each substrate alone: {alone})",
+        f"Hybrid plan: {cost} (each substrate alone: {alone})",
         ["tenant", "substrate"],
         [[t, s] for t, s in plan.assignment.items()],
         tenants=True,
     )
 
 
-def _assignment(assignment: dict[str, str]) -> str:
+def _measured(x: float | None, text: str) -> str:
+    return "–" if x is None else text
+
+
+def _change(predicted: float, measured: float | None) -> str:
+    if measured is None:
+        return "–"
+    if predicted == 0:
+        return "–" if measured == 0 else "new"
+    return f"{(measured - predicted) / predicted:+.0%}"
+
+
+def plan_check_line(check: PlanCheck) -> str:
+    """The loop's outcome in one sentence: the kept plan's predicted and measured cost and
+    SLA, and whether it is stable."""
+    r = check.final
+    n = check.rounds.index(r) + 1
+    if r.measured_cost is None:
+        return f"The plan was not measured as one fleet: {check.reason}"
+    figures = (
+        f"predicted {usd(r.predicted_cost)} a month, measured {usd(r.measured_cost)} "
+        f"({_change(r.predicted_cost, r.measured_cost)}); availability SLA met in "
+        f"{pct(100 * r.predicted_sla)} of failure years predicted, "
+        f"{pct(100 * (r.measured_sla or 0.0))} measured; CPU SLA met in "
+        f"{pct(r.predicted_cpu_sla)} of steps predicted, {pct(r.measured_cpu_sla or 0.0)} measured"
+    )
+    if check.status == "stable":
+        again = (
+            "the optimiser keeps it with the measured figures"
+            if len(check.rounds) == 1
+            else f"the optimiser settles on plan {n} of {len(check.rounds)} with the measured figures"
+        )
+        return f"Plan placed and replayed as one fleet ({check.label}): {figures}; stable: {again}."
+    return f"Plan placed and replayed as one fleet ({check.label}): {figures}; not stable: {check.reason}."
+
+
+def _round_row(k: int, r: PlanRound) -> list[str]:
+    return [
+        str(k),
+        usd(r.predicted_cost),
+        _measured(r.measured_cost, usd(r.measured_cost or 0.0)),
+        _change(r.predicted_cost, r.measured_cost),
+        pct(100 * r.predicted_sla),
+        _measured(r.measured_sla, pct(100 * (r.measured_sla or 0.0))),
+        pct(r.predicted_cpu_sla),
+        _measured(r.measured_cpu_sla, pct(r.measured_cpu_sla or 0.0)),
+        _measured(r.pods_unplaced, f"{r.pods_unplaced or 0:,}"),
+    ]
+
+
+def plan_moves(check: PlanCheck) -> list[str]:
+    """What each plan after the first changes, in words (``plan 2: bank-eu to sandboxed``)."""
+    out = []
+    for k in range(1, len(check.rounds)):
+        before, after = check.rounds[k - 1].assignment, check.rounds[k].assignment
+        moved = [f"{u} to {s}" for u, s in after.items() if before.get(u) != s]
+        out.append(f"plan {k + 1} moves {', '.join(moved)}")
+    return out
+
+
+def plan_check_tables(check: PlanCheck) -> list[Table]:
+    """Each plan of the loop, predicted vs measured (and, in the documents, who goes
+    where in each); then the kept plan's tenants."""
+    rounds = Table(
+        f"The plan as one fleet ({check.label}): predicted vs measured",
+        [
+            "plan",
+            "cost predicted",
+            "measured",
+            "change",
+            "availability SLA predicted",
+            "measured",
+            "CPU SLA predicted",
+            "measured",
+            "pods unplaced",
+        ],
+        [_round_row(k + 1, r) for k, r in enumerate(check.rounds)],
+    )
+    plans = Table(
+        "Who goes where in each plan",
+        ["plan", "substrate", "tenants"],
+        [
+            [str(k + 1), where, ", ".join(units)]
+            for k, r in enumerate(check.rounds)
+            for where, units in _by_substrate(r.assignment).items()
+        ],
+        views=DOCUMENT,
+    )
+    final = check.final
+    tenants = Table(
+        f"Per tenant, plan {check.rounds.index(final) + 1}: predicted vs measured",
+        [
+            "tenant",
+            "substrate",
+            "cost predicted",
+            "measured",
+            "availability SLA predicted",
+            "measured",
+            "CPU SLA predicted",
+            "measured",
+        ],
+        [
+            [
+                t.name,
+                t.where,
+                usd(t.predicted_cost),
+                _measured(t.measured_cost, usd(t.measured_cost or 0.0)),
+                pct(100 * t.predicted_sla),
+                _measured(t.measured_sla, pct(100 * (t.measured_sla or 0.0))),
+                pct(t.predicted_cpu_sla),
+                _measured(t.measured_cpu_sla, pct(t.measured_cpu_sla or 0.0)),
+            ]
+            for t in final.tenants
+        ],
+        tenants=True,
+    )
+    return [rounds, plans, tenants]
+
+
+def _by_substrate(assignment: dict[str, str]) -> dict[str, list[str]]:
     by: dict[str, list[str]] = {}
-    for tenant, substrate in assignment.items():
-        by.setdefault(substrate, []).append(tenant)
-    return "; ".join(f"{s}: {', '.join(ts)}" for s, ts in by.items())
+    for unit, substrate in assignment.items():
+        by.setdefault(substrate, []).append(unit)
+    return by
+
+
+def _assignment(assignment: dict[str, str]) -> str:
+    return "; ".join(f"{s}: {', '.join(ts)}" for s, ts in _by_substrate(assignment).items())
 
 
 def pareto_table(points: list[ParetoPoint]) -> Table:
