@@ -12,8 +12,9 @@ underlay is a pipeline, and its folders are its stages, in this order::
     analysis    analysis/: capacity, cost, energy, failures, isolation, lifecycle
     decision    decision/: scores, sensitivity, the hybrid optimiser
     report      report/: terminal, Markdown, HTML, JSON renderings of the results
-    pipeline    pipeline.py, plan_loop.py: the orchestrator running the stages in order; it sits just
-                below the CLI, so no stage imports it: a stage's result types live in
+    pipeline    pipeline.py, plan_loop.py: the orchestrator running the stages in order
+                (and calibration/, which runs experiments and simulates their
+                scenarios); it sits just below the CLI, so no stage imports it: a stage's result types live in
                 that stage (``Simulation`` in simulation/results.py, ``Comparison`` and
                 ``Analysis`` in analysis/results.py), and the pipeline re-exports them
     cli         cli/, entry.py, bundled.py, __main__.py, and the package
@@ -57,6 +58,7 @@ FOLDERS = {
     "analysis": "analysis",
     "decision": "decision",
     "report": "report",
+    "calibration": "pipeline",
     "cli": "cli",
 }
 """The stage of every module in each folder."""

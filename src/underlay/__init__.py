@@ -8,9 +8,14 @@ The public Python API, returning plain data::
         print(s.kind, s.hosts, s.cost_per_month_usd)
 
     from underlay import analyse, simulate
-    factors = analyse(result, simulate(result.scenario, comparison=result))
+    simulation = simulate(result.scenario, comparison=result)
+    factors = analyse(result, simulation)
     for a in factors.substrates:
         print(a.name, a.isolation.incidents_per_year, a.cost.per_month.total)
+
+    from underlay import decide, measure_plan
+    decision = measure_plan(result, simulation, factors, decide(result, simulation, factors))
+    print(decision.plan_check.status, decision.plan_check.final.measured_cost)
 """
 
 import importlib
@@ -36,6 +41,7 @@ if typing.TYPE_CHECKING:
     from underlay.model.loading import load_scenario, parse_scenario
     from underlay.model.scenario import Scenario
     from underlay.pipeline import analyse, compare, simulate
+    from underlay.plan_loop import measure_plan
     from underlay.simulation.results import Simulation
 
 _WHERE = {
@@ -59,6 +65,7 @@ _WHERE = {
     "analyse": "underlay.pipeline",
     "compare": "underlay.pipeline",
     "simulate": "underlay.pipeline",
+    "measure_plan": "underlay.plan_loop",
 }
 
 
@@ -95,6 +102,7 @@ __all__ = [
     "decide",
     "load_defaults",
     "load_scenario",
+    "measure_plan",
     "parse_scenario",
     "simulate",
 ]

@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from factories import make_scenario, make_tenant, make_workload, place
+from hybrid_cases import KINDS, one_part_rule, random_substrate, random_tenants
 from properties import examples
 from underlay.model.scenario import Scenario
 from underlay.placement.result import WORKER, SubstratePlacement
@@ -103,6 +104,28 @@ def test_two_tenant_hybrid_hosts_by_hand() -> None:
     assert 0 in racks[:7] and 0 in racks[7:]
 
 
+def test_two_tenant_hybrid_costs_by_hand() -> None:
+    # The 16 hosts above, each std host $10,000 over 5 years: 10000 / (5 × 12) = $166.67 a
+    # month of capex, 16 × 166.67 = $2,666.67. KVM has no licence. Per tenant: web weighs
+    # on its 4 worker hosts alone, and the shared cluster's 3 control-plane hosts (nobody's
+    # pods) are split among the tenants of their part, web only: 7 × 166.67 = $1,166.67;
+    # bank's VMs fill the vm part's 9 hosts alone: 9 × 166.67 = $1,500.
+    from underlay.analysis.cost import analyse_cost
+    from underlay.defaults.catalog import load_defaults
+    from underlay.pipeline import compare
+
+    sc = two_tenants()
+    comparison = compare(sc)
+    (static,), (p,) = comparison.substrates, comparison.placements
+    cost = analyse_cost(sc, load_defaults(), p, static, None)
+    month = 10_000 / (5 * 12)
+    assert cost.per_month.capex == pytest.approx(16 * month)
+    assert cost.per_month.licences == 0
+    web, bank = cost.tenants
+    assert web.per_month.capex == pytest.approx(7 * month)
+    assert bank.per_month.capex == pytest.approx(9 * month)
+
+
 def test_hybrid_indices_point_into_the_whole_scenario() -> None:
     # bank's cluster is cluster 1 of the scenario (cluster 0 in its part): its VMs, its
     # control plane and the hosts it owns say 1.
@@ -115,40 +138,16 @@ def test_hybrid_indices_point_into_the_whole_scenario() -> None:
 
 # ------------------------------------------------------------------------ properties
 
-_KINDS = ["baremetal-dedicated", "baremetal-shared", "vm", "sandboxed"]
-
 
 @st.composite
 def _one_part_scenarios(draw: st.DrawFn) -> tuple[Scenario, Scenario, str]:
     """A scenario on one pure substrate, and the same with that substrate as the only
-    part of a hybrid holding every tenant (matched by class, by name or by a label every
+    part of a hybrid holding every tenant (matched by name, by class or by a label every
     workload carries; the labels are in both scenarios)."""
-    kind = draw(st.sampled_from(_KINDS))
-    substrate: dict[str, Any] = {"kind": kind}
-    if kind == "vm":
-        substrate["sizing"] = draw(st.sampled_from(["requests", "peak"]))
-    tenants = []
-    for ti in range(draw(st.integers(1, 3))):
-        workloads = [
-            make_workload(
-                f"w{wi}",
-                replicas=draw(st.integers(1, 40)),
-                cpu=f"{draw(st.integers(100, 16000))}m",
-                memory=f"{draw(st.integers(128, 32768))}Mi",
-                labels={"fleet": "one", "app": f"t{ti}-w{wi}"},
-            )
-            for wi in range(draw(st.integers(1, 3)))
-        ]
-        tenants.append(make_tenant(f"t{ti}", workloads=workloads))
-    rule: dict[str, Any] = draw(
-        st.sampled_from(
-            [
-                {"tenants": [t["name"] for t in tenants]},
-                {"isolation": ["internal"]},
-                {"labels": {"fleet": "one"}},
-            ]
-        )
-    )
+    substrate = random_substrate(draw, KINDS)
+    kind = substrate["kind"]
+    tenants = random_tenants(draw)
+    rule = one_part_rule(draw, tenants)
     racks = draw(st.sampled_from([None, 3]))
     hardware = {"topology": {"racks": racks}} if racks else {}
     pure = make_scenario(substrates=[substrate], tenants=tenants, hardware=hardware)
@@ -186,7 +185,7 @@ def test_a_hybrid_with_one_part_places_as_that_substrate(
     assert [(p.kind, p.hosts) for p in b.parts] == [(kind, (0, len(a.hosts)))]
 
 
-@pytest.mark.parametrize("kind", _KINDS)
+@pytest.mark.parametrize("kind", KINDS)
 def test_an_empty_part_is_left_out(kind: str) -> None:
     # Every tenant is "internal": the "regulated" part gets nobody and opens no host.
     sc = make_scenario(

@@ -35,6 +35,7 @@ from underlay.analysis.cost import (
     allocated_utilisation,
     attribute,
     host_costs,
+    host_parts,
     idle_costs,
     idle_inventory,
     overall_shares,
@@ -451,7 +452,8 @@ def analyse_capacity(
     shares = tenant_host_shares(scenario, p)
     idle = idle_inventory(scenario, p)
     idle_capex, _ = idle_costs(scenario, idle)  # host operations are the cost analysis's
-    tenant_cost = attribute(shares, costs.total) + overall_shares(shares) * idle_capex
+    parts = host_parts(p)
+    tenant_cost = attribute(shares, costs.total, parts) + overall_shares(shares, parts) * idle_capex
 
     gpu_eff, cpu_eff = _efficiencies(substrate, defaults, p)
     vm_count = int((nodes.is_vm & on_host).sum()) if vm is not None or p.parts else 0

@@ -60,7 +60,9 @@ from underlay.analysis.host_costs import (
 from underlay.analysis.tenant_shares import (
     attribute,
     cluster_tenants,
+    host_parts,
     overall_shares,
+    part_shares,
     tenant_host_shares,
 )
 from underlay.defaults.catalog import Defaults
@@ -79,6 +81,7 @@ __all__ = [
     "attribute",
     "host_costs",
     "host_costs_weighted",
+    "host_parts",
     "hypervisor_licence",
     "idle_costs",
     "idle_inventory",
@@ -256,6 +259,26 @@ def _tenant_costs(
     return tenants
 
 
+def _platform_shares(
+    p: SubstratePlacement, shares: F64, parts: I64 | None, overall: F64
+) -> tuple[F64, int]:
+    """The platform clusters operated (the shared cluster, the hosted control-plane pool)
+    and, per tenant, its share of them: each split by the tenants of the part running it
+    (a hybrid's parts each run their own)."""
+    on = p.nodes.host >= 0
+    if parts is None:
+        count = len(np.unique(p.nodes.cluster[on & (p.nodes.cluster < 0)]))
+        return overall * count, count
+    out, total = np.zeros(len(overall)), 0
+    for k, part in enumerate(p.parts):
+        rows = slice(*part.nodes)
+        clusters = p.nodes.cluster[rows][on[rows]]
+        count = len(np.unique(clusters[clusters < 0]))
+        out += part_shares(shares, parts, k) * count
+        total += count
+    return out, total
+
+
 def analyse_cost(
     scenario: Scenario,
     defaults: Defaults,
@@ -277,19 +300,19 @@ def analyse_cost(
     # Clusters the placement runs: tenant clusters (≥ 0), shared cluster and hosted pool (< 0).
     operated = np.unique(p.nodes.cluster[p.nodes.host >= 0])
     own = operated[operated >= 0]
-    platform = int((operated < 0).sum())
     shares = tenant_host_shares(scenario, p)
-    overall = overall_shares(shares)
+    parts = host_parts(p)
+    overall = overall_shares(shares, parts)
     per_cluster = ops.ops_per_cluster_month_usd
+    t_platform, platform = _platform_shares(p, shares, parts, overall)
     t_clusters = (
-        np.bincount(cluster_tenants(p)[own], minlength=n_t) * per_cluster
-        + overall * platform * per_cluster
+        np.bincount(cluster_tenants(p)[own], minlength=n_t) * per_cluster + t_platform * per_cluster
     )
     per_host = np.stack(
         [costs.capex, costs.power, costs.licences, ops_hosts, costs.watts, costs.energy_kwh],
         axis=1,
     )
-    t_parts = attribute(shares, per_host)
+    t_parts = attribute(shares, per_host, parts)
     idle = idle_inventory(scenario, p)
     idle_capex, idle_ops = idle_costs(scenario, idle)
     t_parts[:, 0] += overall * idle_capex

@@ -19,7 +19,14 @@ from numpy.typing import NDArray
 from underlay.model.scenario import Hybrid, Scenario, Vm
 from underlay.placement.result import SubstratePlacement
 
-__all__ = ["attribute", "cluster_tenants", "overall_shares", "tenant_host_shares"]
+__all__ = [
+    "attribute",
+    "cluster_tenants",
+    "host_parts",
+    "overall_shares",
+    "part_shares",
+    "tenant_host_shares",
+]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -89,25 +96,69 @@ def _pod_shares(share: F64, p: SubstratePlacement) -> None:
         np.add.at(share, (np.concatenate(t_idx), hosts), weight)
 
 
-def overall_shares(shares: F64) -> F64:
-    """Each tenant's share of all weights (equal shares when there are none)."""
+def host_parts(placement: SubstratePlacement) -> I64 | None:
+    """Each host's part index in a hybrid placement (None for any other placement)."""
+    if not placement.parts:
+        return None
+    out = np.full(len(placement.hosts), -1, np.int64)
+    for k, part in enumerate(placement.parts):
+        out[part.hosts[0] : part.hosts[1]] = k
+    return out
+
+
+def _overall(shares: F64) -> F64 | None:
     per_tenant = shares.sum(axis=1)
     total = per_tenant.sum()
-    if total > 0:
-        out: F64 = per_tenant / total
+    return per_tenant / total if total > 0 else None
+
+
+def overall_shares(shares: F64, parts: I64 | None = None) -> F64:
+    """Each tenant's share of all weights (equal shares when there are none). With
+    ``parts`` (:func:`host_parts`), each part's shares weighted by its hosts: weights of
+    two parts' rules (requests as fractions of a host, VM cores) are never added."""
+    n_t = shares.shape[0]
+    equal = np.full(n_t, 1.0 / max(n_t, 1))
+    if parts is None:
+        out = _overall(shares)
+        return equal if out is None else out
+    found: list[tuple[int, F64]] = []
+    for k in np.unique(parts[parts >= 0]).tolist():
+        mine = parts == k
+        if (share := _overall(shares[:, mine])) is not None:
+            found.append((int(mine.sum()), share))
+    if len(found) == 1:  # one part: its shares as they are (a one-part hybrid = its substrate)
+        return found[0][1]
+    hosts = sum(n for n, _ in found)
+    return sum((n * share for n, share in found), np.zeros(n_t)) / hosts if hosts else equal
+
+
+def part_shares(shares: F64, parts: I64 | None, k: int) -> F64:
+    """The tenants' shares of part ``k``'s weights (of all, for ``parts`` None or a part
+    no tenant weighs on)."""
+    if parts is not None and (out := _overall(shares[:, parts == k])) is not None:
         return out
-    return np.full(len(per_tenant), 1.0 / max(len(per_tenant), 1))
+    return overall_shares(shares, parts)
 
 
-def attribute(shares: F64, per_host: F64) -> F64:
+def attribute(shares: F64, per_host: F64, parts: I64 | None = None) -> F64:
     """Per-host values (hosts, or hosts × k) split among tenants → (tenants[, k]).
 
     Each host's value goes to the tenants by their weights on it (``shares``, tenants ×
     hosts, from :func:`tenant_host_shares`); a host nobody weighs on is split by
-    :func:`overall_shares`. Columns add up to the hosts' totals.
+    :func:`overall_shares`, or, in a hybrid (``parts``), by the shares of its own part
+    (a shared part's control-plane hosts are its tenants'). Columns add up to the hosts'
+    totals.
     """
     col = shares.sum(axis=0)
     direct = (shares / np.where(col > 0, col, 1.0)) @ per_host
-    rest = np.asarray(per_host)[col == 0].sum(axis=0)
-    out: F64 = direct + np.multiply.outer(overall_shares(shares), rest)
+    values = np.asarray(per_host)
+    idle = col == 0
+    if parts is None:
+        rest = values[idle].sum(axis=0)
+        out: F64 = direct + np.multiply.outer(overall_shares(shares), rest)
+        return out
+    out = direct
+    for k in np.unique(parts).tolist():
+        rest = values[idle & (parts == k)].sum(axis=0)
+        out = out + np.multiply.outer(part_shares(shares, parts, k), rest)
     return out

@@ -32,6 +32,7 @@ from underlay.report.tables import (
     placement_cost_table,
     placement_tables,
     simulation_tables,
+    unplaced_why,
 )
 from underlay.simulation.results import Simulation
 
@@ -63,12 +64,7 @@ def _performance(
     notes = _notes([(s.name, s.notes) for s in c.substrates])
     points = [
         f"{s.name}: {u.pods:,} pods of {u.tenant}/{u.cluster}/{u.workload} unplaced — "
-        + (
-            u.detail
-            if u.resource == "hosts"
-            else f"{u.resource}: requested {u.requested:g}, "
-            f"largest free {u.free:g}, capacity {u.capacity:g}"
-        )
+        + unplaced_why(u)
         for s in c.substrates
         for u in s.unplaced
     ]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from underlay.analysis.capacity_results import UnplacedRow
 from underlay.analysis.cost import SubstrateCost
 from underlay.analysis.failures import SubstrateFailures
 from underlay.analysis.isolation import SubstrateIsolation
@@ -36,6 +37,7 @@ __all__ = [
     "placement_cost_table",
     "placement_tables",
     "simulation_tables",
+    "unplaced_why",
 ]
 
 
@@ -72,6 +74,23 @@ def placement_tables(c: Comparison, costs: Sequence[SubstrateCost] | None = None
 def _class_version(sc: Scenario, i: int) -> str:
     t = sc.tenants[i]
     return f"{t.isolation}, {t.kubernetes_version}"
+
+
+def unplaced_why(u: UnplacedRow) -> str:
+    """Why pods of one workload were not placed, in words: the resource with the figures
+    behind it (or the hosts' reason), the refusing plugin, and whether more hosts help."""
+    if u.resource == "hosts":  # no node to look at: the detail says it all
+        why = u.detail
+    else:
+        why = (
+            f"{u.resource}: requested {u.requested:g}, largest free {u.free:g}, "
+            f"capacity {u.capacity:g}" + (f" ({u.detail})" if u.detail else "")
+        )
+    if u.plugin:
+        why += f" [{u.plugin}]"
+    if u.status != "Unschedulable":
+        why += "; more hosts would not help"
+    return why
 
 
 def placement_cost_table(c: Comparison) -> Table:

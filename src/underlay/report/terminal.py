@@ -32,6 +32,7 @@ from underlay.report.tables import (
     placement_cost_table,
     placement_tables,
     simulation_tables,
+    unplaced_why,
 )
 from underlay.simulation.results import Simulation
 
@@ -169,17 +170,7 @@ def render_comparison(
             _print(console, markup_line("[bold red]Unplaced pods on {}[/bold red]", s.name))
             for u in s.unplaced:
                 pods = f"{u.pods:,} pod{'s' if u.pods != 1 else ''}"
-                if u.resource == "hosts":  # no node to look at: the detail says it all
-                    why = u.detail
-                else:
-                    why = (
-                        f"{u.resource}: requested {u.requested:g}, largest free {u.free:g}, "
-                        f"capacity {u.capacity:g}" + (f" ({u.detail})" if u.detail else "")
-                    )
-                if u.plugin:
-                    why += f" [{u.plugin}]"
-                if u.status != "Unschedulable":
-                    why += "; more hosts would not help"
+                why = unplaced_why(u)
                 line = markup_line(
                     "  {}/{}/{}: {} — {}", u.tenant, u.cluster, u.workload, pods, why
                 )

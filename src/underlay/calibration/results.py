@@ -1,0 +1,127 @@
+"""What a calibration run measured (plain data; the CLI, the report and the calibration
+file read it).
+
+- :class:`OverheadRun`: one microbenchmark (CPU-bound, memory bandwidth, syscalls,
+  loopback network) natively, in the container sandbox and in a KVM guest, as work per
+  second (``None`` where it was not measured, with the reason);
+- :class:`ProbeStats`: the latency probe's request latencies and the work it did;
+- :class:`NeighbourCase`: the probe in one noisy-neighbour case (alone, beside a CPU hog
+  under soft shares, under a hard quota, beside a memory-bandwidth hog), with the hog's
+  CPU time and throttling read from its cgroup's own statistics;
+- :class:`Comparison`: one figure the model predicts beside the measured one;
+- :class:`Figure`: one default the measurement replaces (or could not);
+- :class:`Calibration`: the whole run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+__all__ = [
+    "Calibration",
+    "Comparison",
+    "Figure",
+    "NeighbourCase",
+    "OverheadRun",
+    "ProbeStats",
+]
+
+Bench = Literal["cpu", "membw", "syscall", "loopback"]
+Case = Literal["alone", "soft-shares", "hard-quota", "membw-hog"]
+
+
+@dataclass(frozen=True)
+class OverheadRun:
+    """One microbenchmark in each environment, as work per second (``unit``)."""
+
+    bench: Bench
+    unit: str  # e.g. "iterations/s", "GB/s", "syscalls/s", "round trips/s"
+    native: float
+    container: float | None  # None: not measured (``why_not_container``)
+    vm: float | None  # None: not measured (``why_not_vm``)
+    why_not_container: str = ""
+    why_not_vm: str = ""
+
+    def overhead_percent(self, where: Literal["container", "vm"]) -> float | None:
+        """Work lost in ``where`` against native, % (None when not measured)."""
+        value = self.container if where == "container" else self.vm
+        if value is None or self.native <= 0:
+            return None
+        return 100.0 * (1.0 - value / self.native)
+
+
+@dataclass(frozen=True)
+class ProbeStats:
+    """The paced latency probe over one case: request latencies and the work it did."""
+
+    requests: int
+    p50_us: float
+    p95_us: float
+    p99_us: float
+    work_per_s: float  # units of work completed per second
+    cpu_seconds: float  # the probe's own CPU time over the case
+
+
+@dataclass(frozen=True)
+class NeighbourCase:
+    """The probe in one case, and the hog beside it (none in ``alone``)."""
+
+    case: Case
+    duration_s: float
+    probe: ProbeStats
+    hog_cpu_seconds: float | None = None  # from the hog cgroup's own accounting
+    hog_quota_cores: float | None = None  # the hard quota (``hard-quota`` only)
+    hog_throttled_s: float | None = None  # throttled time from the cgroup (quota cases)
+    probe_weight: int | None = None  # cgroup CPU weight / shares given (soft cases)
+    hog_weight: int | None = None
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One figure: what the model predicts for an experiment and what was measured."""
+
+    experiment: str  # e.g. "soft-shares"
+    figure: str  # e.g. "probe p95 latency inflation"
+    unit: str
+    predicted: float
+    measured: float
+    tolerance: float  # the stated tolerance, same unit (|predicted − measured| ≤ it: agrees)
+
+    @property
+    def difference(self) -> float:
+        return self.predicted - self.measured
+
+    @property
+    def agrees(self) -> bool:
+        return abs(self.difference) <= self.tolerance
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One default the calibration replaces: its path in ``underlay defaults``, the cited
+    value, the measured one (None: not measured, ``why_not`` says why) and how."""
+
+    default: str  # e.g. "interference.slowdown_at_full_load"
+    cited: float
+    measured: float | None
+    unit: str
+    how: str
+    why_not: str = ""
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """A calibration run on one host."""
+
+    host: str
+    measured_at: str  # ISO 8601, UTC
+    cpu_model: str
+    cores: int
+    cgroup: Literal["v1", "v2", "none"]
+    duration_s: float
+    overheads: list[OverheadRun] = field(default_factory=list)
+    neighbours: list[NeighbourCase] = field(default_factory=list)
+    comparisons: list[Comparison] = field(default_factory=list)
+    figures: list[Figure] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what could not be measured, and why
