@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from factories import make_scenario
-from hybrid_cases import random_substrate, random_tenants
+from hybrid_cases import one_part_rule, random_substrate, random_tenants
 from properties import examples
 from underlay.decision.decide import decide
 from underlay.decision.evidence import gather
@@ -29,7 +29,7 @@ def _scenarios(draw: st.DrawFn) -> tuple[Scenario, str]:
     hybrid = {
         "kind": "hybrid",
         "name": "all",
-        "parts": [{"name": "p", "substrate": substrate, "tenants": [t["name"] for t in tenants]}],
+        "parts": [{"name": "p", "substrate": substrate, **one_part_rule(draw, tenants)}],
     }
     racks = draw(st.sampled_from([None, 3]))
     sc = make_scenario(

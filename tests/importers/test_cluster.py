@@ -123,6 +123,9 @@ def test_same_scenario_as_import_kubectl_of_the_same_objects(cluster: Cluster) -
     live = cluster.run(name="same")
     files = import_kubectl(KUBECTL / "nodes.json", KUBECTL / "pods.json", name="same")
     assert_same_scenario(live, files)
+    # the labels of the pod templates come through the live path too (less the hash)
+    by_name = {w.name: w for t in live.scenario.tenants for c in t.clusters for w in c.workloads}
+    assert by_name["web"].labels == {"app": "web", "team": "storefront"}
     # 16 pods in pages of 4: 4 requests, the first 3 with a continue token to follow
     pod_requests = [q for _, p, q in cluster.state.requests if p == PATHS["pods"]]
     assert len(pod_requests) == 4

@@ -66,6 +66,7 @@ WEB = {
     # memory: max(256Mi + 64Mi, init 128Mi) + overhead 120Mi = 440Mi
     "limits": {"cpu": "850m", "memory": "440Mi"},
     "class": "cpu",
+    "labels": {"app": "web", "team": "storefront"},  # less the controller's pod-template-hash
 }
 DB = {
     "name": "db",
@@ -76,6 +77,7 @@ DB = {
     "requests": {"cpu": "1600m", "memory": "2112Mi"},
     "limits": {"cpu": "1600m", "memory": "2112Mi"},  # every container has limits = requests
     "class": "cpu",
+    "labels": {"app": "db", "team": "storefront"},
 }
 DEBUG_SHELL = {
     "name": "debug-shell",
@@ -83,7 +85,13 @@ DEBUG_SHELL = {
     "requests": {"cpu": "100m", "memory": "128Mi"},
     "class": "cpu",
 }
-REPORT = {"name": "report", "replicas": 1, "requests": {}, "class": "cpu"}  # BestEffort
+REPORT = {  # BestEffort; its labels less the controller's job-name
+    "name": "report",
+    "replicas": 1,
+    "requests": {},
+    "class": "cpu",
+    "labels": {"team": "data"},
+}
 INFERENCE = {
     "name": "inference",  # ReplicaSet inference-5c9f8d7b6, no hash label: the suffix is one
     "replicas": 1,
@@ -91,6 +99,7 @@ INFERENCE = {
     "limits": {"memory": "8Gi"},  # no CPU limit -> only memory is limited
     "gpu": {"count": 1},  # limits nvidia.com/gpu: 1, the request defaults to it
     "class": "gpu-inference",
+    "labels": {"app": "inference", "team": "ml"},
 }
 TRAIN = {
     "name": "train-resnet",
@@ -98,6 +107,7 @@ TRAIN = {
     "requests": {"cpu": "4", "memory": "16Gi"},
     "gpu": {"count": 1},
     "class": "gpu-training",  # a Job with a GPU
+    "labels": {"team": "ml"},  # less the controller's job-name
 }
 HARDWARE = {
     "host_models": [

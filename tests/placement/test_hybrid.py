@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from factories import make_scenario, make_tenant, make_workload, place
-from hybrid_cases import KINDS, random_substrate, random_tenants
+from hybrid_cases import KINDS, one_part_rule, random_substrate, random_tenants
 from properties import examples
 from underlay.model.scenario import Scenario
 from underlay.placement.result import WORKER, SubstratePlacement
@@ -142,14 +142,12 @@ def test_hybrid_indices_point_into_the_whole_scenario() -> None:
 @st.composite
 def _one_part_scenarios(draw: st.DrawFn) -> tuple[Scenario, Scenario, str]:
     """A scenario on one pure substrate, and the same with that substrate as the only
-    part of a hybrid holding every tenant (matched by class or by name)."""
+    part of a hybrid holding every tenant (matched by name, by class or by a label every
+    workload carries; the labels are in both scenarios)."""
     substrate = random_substrate(draw, KINDS)
     kind = substrate["kind"]
     tenants = random_tenants(draw)
-    by_name = draw(st.booleans())
-    rule: dict[str, Any] = (
-        {"tenants": [t["name"] for t in tenants]} if by_name else {"isolation": ["internal"]}
-    )
+    rule = one_part_rule(draw, tenants)
     racks = draw(st.sampled_from([None, 3]))
     hardware = {"topology": {"racks": racks}} if racks else {}
     pure = make_scenario(substrates=[substrate], tenants=tenants, hardware=hardware)

@@ -33,7 +33,15 @@ from underlay.decision.problem import hybrid_problem
 from underlay.decision.results import HybridPlan, PlanRound, PlanTenant
 from underlay.model.scenario import Hybrid, HybridPart, Scenario
 
-__all__ = ["measured_round", "plan_hybrid", "plan_label", "predicted_round", "with_measured"]
+__all__ = [
+    "column",
+    "measured_round",
+    "plan_hybrid",
+    "plan_label",
+    "predicted_round",
+    "same_hybrid",
+    "with_measured",
+]
 
 _LABEL = "plan"
 
@@ -99,13 +107,19 @@ def plan_hybrid(scenario: Scenario, assignment: dict[str, str], label: str) -> H
     order = {lab: i for i, lab in enumerate(scenario.substrate_labels)}
     # each workload's part: (substrate label, part index in a hybrid column or -1)
     where: dict[tuple[str, int], list[tuple[int, str, int]]] = {}
+    labels = {
+        f"{t.name}/{c.name}/{w.name}": w.labels
+        for t in scenario.tenants
+        for c in t.clusters
+        for w in c.workloads
+    }
     for ti, key, gpus in _workload_keys(scenario):
         sub_label = assignment[_unit_of(key, per_workload)]
         sub = scenario.substrate(sub_label)
         part = -1
         if isinstance(sub, Hybrid):
             tenant = scenario.tenants[ti]
-            part = sub.workload_part(tenant.name, tenant.isolation, gpus, key) or 0
+            part = sub.workload_part(tenant.name, tenant.isolation, gpus, key, labels[key]) or 0
         where.setdefault((sub_label, part), []).append((ti, key, gpus))
     everything: dict[int, int] = {}
     for ti, _, _ in _workload_keys(scenario):

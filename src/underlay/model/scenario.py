@@ -318,9 +318,11 @@ class Scenario(_Model):
 
 def _check_hybrid(scenario: Scenario, hybrid: Hybrid, index: int) -> None:
     """Part names unique; every tenant, class, host model and rack a part names exists;
-    every tenant lands in a part (its GPU workloads: in the GPU part if there is one); one
-    part at most takes the GPU workloads. Each shared-cluster part (``baremetal-shared``,
-    ``sandboxed``) is a shared cluster of its own, so a hybrid may have several."""
+    every workload lands in a part (see :class:`Hybrid`); one part at most takes the GPU
+    workloads. Each shared-cluster part (``baremetal-shared``, ``sandboxed``) is a shared
+    cluster of its own, so a hybrid may have several. A ``labels`` selector that no
+    workload matches is no error (the part is then empty, as one whose isolation classes
+    no tenant has, and left out of the fleet)."""
     _require_unique("part", [p.name for p in hybrid.parts], f"substrates.{index}.parts")
     names = [t.name for t in scenario.tenants]
     classes = scenario.isolation.class_names
@@ -353,33 +355,21 @@ def _check_hybrid(scenario: Scenario, hybrid: Hybrid, index: int) -> None:
             f"{hybrid.parts[gpu[0]].name!r} takes the GPU workloads already: one part at most"
         )
     _check_part_workloads(scenario, hybrid, index)
-    named = any(part.workloads for part in hybrid.parts)
     for tenant in scenario.tenants:
-        where = [
-            (
-                w.name,
-                hybrid.workload_part(
-                    tenant.name,
-                    tenant.isolation,
-                    w.gpu_count,
-                    f"{tenant.name}/{c.name}/{w.name}" if named else None,
-                ),
-            )
-            for c in tenant.clusters
-            for w in c.workloads
-        ]
-        missing = list(dict.fromkeys(name for name, part in where if part is None))
-        if missing:
-            some = (
-                ""
-                if len(missing) == len(where)
-                else f" (its workloads {', '.join(missing)} have none)"
-            )
-            raise ValueError(
-                f"{at('substrates', index, 'parts')}tenant {tenant.name!r} (isolation "
-                f"{tenant.isolation!r}) is in no part{some}: name it in a part's "
-                f"tenants, or add {tenant.isolation!r} to a part's isolation"
-            )
+        for c in tenant.clusters:
+            for w in c.workloads:
+                key = f"{tenant.name}/{c.name}/{w.name}"
+                if (
+                    hybrid.workload_part(tenant.name, tenant.isolation, w.gpu_count, key, w.labels)
+                    is None
+                ):
+                    of = f" (cluster {c.name!r})" if len(tenant.clusters) > 1 else ""
+                    raise ValueError(
+                        f"{at('substrates', index, 'parts')}workload {w.name!r}{of} of tenant "
+                        f"{tenant.name!r} (isolation {tenant.isolation!r}) is in no part: name "
+                        f"the tenant in a part's tenants, add {tenant.isolation!r} to a part's "
+                        "isolation, or give a part labels the workload carries"
+                    )
 
 
 def _check_part_workloads(scenario: Scenario, hybrid: Hybrid, index: int) -> None:

@@ -3,6 +3,7 @@ shapes) and sandboxed pods, and the control-plane modes of their clusters."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -24,6 +25,7 @@ from underlay.model.fields import (
     _Model,
 )
 from underlay.model.hardware import MaxPodsPolicy
+from underlay.model.labels import Labels, selects
 
 __all__ = [
     "CONTROL_PLANE_HELP",
@@ -225,6 +227,12 @@ class HybridPart(_Model):
         description="racks this part's hosts go in, numbered 1 to hardware.topology.racks "
         "(default: every rack, shared round-robin with the other parts), e.g. an edge site's",
     )
+    labels: Labels = Field(
+        default_factory=dict,
+        description="every workload whose labels hold all these key: value pairs goes here "
+        "(after gpu_workloads, before tenants and isolation; the first such part in file "
+        "order wins), whichever part its tenant is in",
+    )
 
 
 class Hybrid(_Model):
@@ -233,10 +241,11 @@ class Hybrid(_Model):
     Each part gets its own pool of hosts, sized by underlay, or takes its hosts from
     ``hardware.inventory`` (parts in file order), of the host models its ``hosts`` lists
     (any when empty); racks and zones are shared.
-    A tenant named in a part's ``tenants`` goes there; any other tenant goes to the first
-    part listing its isolation class; every tenant must land in exactly one part. A
-    workload requesting GPUs goes to the part with ``gpu_workloads`` when there is one; a
-    workload a part names in ``workloads`` goes there, whatever the other rules say."""
+    Where a workload goes, first rule that applies: (1) a part names it in ``workloads``:
+    that part; (2) it requests GPUs and a part has ``gpu_workloads``: that part; (3) its
+    labels hold every pair of a part's ``labels``: the first such part in file order; (4)
+    its tenant is named in a part's ``tenants``: that part; (5) the first part listing its
+    tenant's isolation class. Every workload must land in a part."""
 
     kind: Literal["hybrid"]
     name: Name | None = Field(default=None, description="label, e.g. regulated-in-vms")
@@ -258,18 +267,30 @@ class Hybrid(_Model):
         their tenant)."""
         return next((i for i, p in enumerate(self.parts) if p.gpu_workloads), None)
 
+    def label_part(self, labels: Mapping[str, str]) -> int | None:
+        """Index of the first part whose ``labels`` selector ``labels`` match (None: none)."""
+        return next((i for i, p in enumerate(self.parts) if selects(p.labels, labels)), None)
+
     def workload_part(
-        self, tenant: str, isolation: str, gpus: int, key: str | None = None
+        self,
+        tenant: str,
+        isolation: str,
+        gpus: int,
+        key: str | None = None,
+        labels: Mapping[str, str] | None = None,
     ) -> int | None:
         """Index of the part a workload of ``tenant`` (class ``isolation``) requesting
-        ``gpus`` GPUs per pod goes to (None: no part); ``key`` is the workload's
-        ``tenant/cluster/workload``, which a part may name."""
+        ``gpus`` GPUs per pod and carrying ``labels`` goes to (None: no part); ``key`` is
+        the workload's ``tenant/cluster/workload``, which a part may name."""
         if key is not None:
             for i, part in enumerate(self.parts):
                 if key in part.workloads:
                     return i
         if gpus > 0 and self.gpu_part is not None:
             return self.gpu_part
+        by_label = self.label_part(labels) if labels else None
+        if by_label is not None:
+            return by_label
         return self.part_of(tenant, isolation)
 
 

@@ -23,6 +23,7 @@ from underlay.model.fields import (
     _Model,
     at,
 )
+from underlay.model.labels import Labels
 
 __all__ = [
     "DisruptionBudget",
@@ -208,6 +209,11 @@ class Workload(_Model):
     usage: Usage = Usage()
     disruption_budget: DisruptionBudget | None = Field(
         default=None, description="PodDisruptionBudget respected when nodes are drained"
+    )
+    labels: Labels = Field(
+        default_factory=dict,
+        description="Kubernetes labels of its pods (key: value); a hybrid part's labels "
+        "select workloads by them",
     )
 
     @model_validator(mode="after")

@@ -61,6 +61,9 @@ Workloads
     guess, marked as such: GPU pods of a Job / CronJob → ``gpu-training``, other GPU
     pods → ``gpu-inference``, everything else → ``cpu``.  A PodDisruptionBudget that
     selects every pod of a workload becomes its ``disruption_budget`` (:mod:`.budgets`).
+    A workload's ``labels`` are its pod template's: the pairs every pod of the group
+    carries, less those a controller adds (``pod-template-hash``, ``job-name``, ...), the
+    first 16 by key (a comment counts the rest); hybrid parts select workloads by them.
 
 Hardware
     Nodes with the same CPU and memory capacity (rounded down to millicores / MiB), GPU

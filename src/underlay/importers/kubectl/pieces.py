@@ -24,6 +24,7 @@ from underlay.importers.kubectl.resources import (
     _fmt_cpu,
     _fmt_memory,
 )
+from underlay.model.labels import label_problem
 from underlay.model.loading import parse_scenario
 from underlay.model.scenario import Scenario
 
@@ -36,6 +37,27 @@ SYSTEM_NAMESPACES: Final = frozenset({"kube-system", "kube-public", "kube-node-l
 _SKIPPED_PHASES: Final = ("Succeeded", "Failed")
 
 _NOT_NAME = re.compile(r"[^-A-Za-z0-9_.]+")
+
+MAX_IMPORTED_LABELS: Final = 16
+"""Labels kept per imported workload (the first by key): enough for the usual app,
+team, tier and ``app.kubernetes.io/*`` labels, few enough to keep the file readable."""
+
+CONTROLLER_LABELS: Final = frozenset(
+    {
+        "pod-template-hash",  # Deployment / ReplicaSet
+        "controller-revision-hash",  # StatefulSet, DaemonSet
+        "pod-template-generation",  # DaemonSet
+        "statefulset.kubernetes.io/pod-name",  # StatefulSet, one per pod
+        "apps.kubernetes.io/pod-index",  # StatefulSet, one per pod
+        "controller-uid",  # Job (before batch.kubernetes.io/)
+        "job-name",
+        "batch.kubernetes.io/controller-uid",
+        "batch.kubernetes.io/job-name",
+        "batch.kubernetes.io/job-completion-index",
+    }
+)
+"""Labels a controller adds to the pods it makes (per revision, job or pod): not the
+pod template's, so not kept (kubernetes.io, "Well-Known Labels, Annotations and Taints")."""
 
 _YamlPath = tuple[str | int, ...]
 
@@ -134,11 +156,32 @@ def _workload(
         if covering > 1:
             how += f"; {covering} PDBs select these pods (eviction refuses that): review"
         comments.after[(*path, "disruption_budget")] = how
+    labels, dropped = _template_labels(group)
+    if labels:
+        workload["labels"] = labels
+    if dropped:
+        comments.after[(*path, "labels")] = (
+            f"{_n(dropped, 'more label')} not kept (at most {MAX_IMPORTED_LABELS}, by key)"
+        )
     comments.before[path] = _workload_lines(group)
     if not requests and not limits:
         comments.after[(*path, "requests")] = "BestEffort: no requests"
     comments.after[(*path, "class")] = "guess: review"
     return workload
+
+
+def _template_labels(group: _Group) -> tuple[dict[str, str], int]:
+    """The labels of the group's pod template: the pairs every pod carries, less those a
+    controller adds; the first :data:`MAX_IMPORTED_LABELS` by key, and how many more
+    there were. A pair Kubernetes would refuse (only in a hand-made dump) is left out."""
+    common = dict(group.pods[0].labels)
+    for pod in group.pods[1:]:
+        common = {k: v for k, v in common.items() if pod.labels.get(k) == v}
+    keys = sorted(
+        k for k, v in common.items() if k not in CONTROLLER_LABELS and label_problem(k, v) is None
+    )
+    kept = keys[:MAX_IMPORTED_LABELS]
+    return {k: common[k] for k in kept}, len(keys) - len(kept)
 
 
 def _workload_lines(group: _Group) -> list[str]:

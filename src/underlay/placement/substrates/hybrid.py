@@ -58,8 +58,8 @@ class PartCut:
 
 def part_scenarios(scenario: Scenario, hybrid: Hybrid) -> list[PartCut]:
     """Per part: the scenario cut down to the part's substrate and the workloads that go
-    there (a tenant's GPU workloads, or those a part names, may go to another part than
-    the rest); a tenant's
+    there (a tenant's GPU workloads, or those a part names or selects by label, may go to
+    another part than the rest); a tenant's
     cluster left with no workload in a part is not in that part."""
     clusters, workloads = flatten(scenario)
     where = [
@@ -69,6 +69,7 @@ def part_scenarios(scenario: Scenario, hybrid: Hybrid) -> list[PartCut]:
             w.workload.gpu_count,
             f"{scenario.tenants[w.tenant_index].name}/{clusters[w.cluster_index].cluster.name}/"
             f"{w.workload.name}",
+            w.workload.labels,
         )
         for w in workloads
     ]
