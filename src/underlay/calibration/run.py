@@ -1,0 +1,178 @@
+"""``run_calibration``: every measurement of a calibration run, within about its duration.
+
+The duration is split between the experiments: 40 % to the eight overhead runs (four
+benchmarks, natively and in the sandbox), 60 % to the four noisy-neighbour cases, less an
+allowance for each process's start-up (Python and NumPy loading), which no window times.
+What cannot be measured here is said in ``notes`` and in the figure it leaves at its
+cited default; the model-beside-measurement ``comparisons`` are filled by another step.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import signal
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import FrameType
+
+from underlay.calibration import cgroups
+from underlay.calibration.neighbours import measure_neighbours
+from underlay.calibration.overheads import BENCHES, measure_overheads
+from underlay.calibration.processes import children
+from underlay.calibration.results import Calibration, Figure, NeighbourCase, OverheadRun
+from underlay.calibration.sandbox import sandbox_prefix, why_not_vm
+from underlay.defaults import load_defaults
+from underlay.interrupts import Interrupted
+
+__all__ = ["CONTAINER_CPU_DEFAULT", "figures", "run_calibration", "windows"]
+
+STARTUP_S = 0.8
+"""The start-up allowance of one workload process (not timed, but it takes wall time)."""
+CONTAINER_CPU_DEFAULT = "containers.cpu_overhead_percent"
+"""The figure of the container's CPU overhead. underlay charges containers on bare metal
+no CPU overhead (0 %), implicitly: no default of that name exists yet."""
+
+
+def windows(duration_s: float) -> tuple[float, float]:
+    """The timed window of one overhead run and of one noisy-neighbour case, seconds."""
+    overhead = max(0.2, 0.4 * duration_s / (2 * len(BENCHES)) - STARTUP_S)
+    neighbour = max(0.5, 0.6 * duration_s / 4 - 2 * STARTUP_S)
+    return overhead, neighbour
+
+
+def run_calibration(
+    duration_s: float,
+    *,
+    kernel: Path | None = None,
+    initrd: Path | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Calibration:
+    """Measure this host: overheads and noisy neighbours, in about ``duration_s`` seconds.
+
+    Every cgroup and process it creates is gone when it returns or raises, also on Ctrl-C
+    and SIGTERM. ``progress`` is called with one line per step.
+    """
+    say = progress or (lambda _line: None)
+    overhead_s, neighbour_s = windows(duration_s)
+    found = cgroups.detect()
+    hierarchy = found if isinstance(found, cgroups.Hierarchy) else None
+    notes = [] if hierarchy else [f"cgroups: not measured: {found}"]
+    sandbox = sandbox_prefix()
+    if isinstance(sandbox, str):
+        notes.append(f"container overhead: not measured: {sandbox}")
+    no_vm = why_not_vm(kernel, initrd)
+    notes.append(f"KVM guest overhead: not measured: {no_vm}")
+    with _sigterm_raises(), children() as kids, _groups(hierarchy) as groups:
+        overheads = measure_overheads(kids, groups, sandbox, overhead_s, no_vm, say)
+        neighbours, more = measure_neighbours(kids, groups, neighbour_s, say)
+    notes += more
+    return Calibration(
+        host=socket.gethostname(),
+        measured_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        cpu_model=_cpu_model(),
+        cores=os.cpu_count() or 1,
+        cgroup=hierarchy.version if hierarchy else "none",
+        duration_s=duration_s,
+        overheads=overheads,
+        neighbours=neighbours,
+        figures=figures(overheads, neighbours, no_vm),
+        notes=notes,
+    )
+
+
+@contextlib.contextmanager
+def _groups(hierarchy: cgroups.Hierarchy | None) -> Iterator[cgroups.Session | None]:
+    if hierarchy is None:
+        yield None
+        return
+    cgroups.remove_stale(hierarchy)
+    with cgroups.session(hierarchy) as made:
+        yield made
+
+
+@contextlib.contextmanager
+def _sigterm_raises() -> Iterator[None]:
+    """SIGTERM unwinds the stack (so the cleanup runs) unless a handler is already set.
+
+    The CLI installs its own (``underlay.entry``); this is for the Python API, where the
+    default action would end the process with its cgroups and children left behind.
+    """
+    main = threading.current_thread() is threading.main_thread()
+    if not main or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        yield
+        return
+
+    def raise_interrupted(signum: int, frame: FrameType | None) -> None:
+        raise Interrupted(signum)
+
+    signal.signal(signal.SIGTERM, raise_interrupted)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _cpu_model() -> str:
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            if line.startswith("model name"):
+                return line.partition(":")[2].strip()
+    return "unknown"
+
+
+def figures(
+    overheads: list[OverheadRun], neighbours: list[NeighbourCase], no_vm: str
+) -> list[Figure]:
+    """The defaults this run measured (or could not), each with how."""
+    defaults = load_defaults()
+    by_case = {n.case: n for n in neighbours}
+    cpu = next((o for o in overheads if o.bench == "cpu"), None)
+    container = cpu.overhead_percent("container") if cpu else None
+    slowdown = _membw_slowdown(by_case.get("alone"), by_case.get("membw-hog"))
+    return [
+        Figure(
+            default="interference.slowdown_at_full_load",
+            cited=defaults.interference.slowdown_at_full_load,
+            measured=slowdown,
+            unit="share of work lost",
+            how="probe CPU time per request, alone vs beside a memory-bandwidth hog "
+            "(STREAM-like triad, 1 thread, another core); a gain counts as 0",
+            why_not="" if slowdown is not None else "the probe did not run in both cases",
+        ),
+        Figure(
+            default=CONTAINER_CPU_DEFAULT,
+            cited=0.0,
+            measured=None if container is None else max(0.0, container),
+            unit="%",
+            how="CPU-bound loop's iterations/s natively vs in the container sandbox "
+            "(namespaces + a pod cgroup); a gain counts as 0",
+            why_not="" if container is not None else (cpu.why_not_container if cpu else ""),
+        ),
+        Figure(
+            default="hypervisors.kvm.cpu_overhead_percent",
+            cited=defaults.hypervisors["kvm"].cpu_overhead_percent,
+            measured=None,
+            unit="%",
+            how="CPU-bound loop natively vs in a KVM guest",
+            why_not=no_vm,
+        ),
+    ]
+
+
+def _membw_slowdown(alone: NeighbourCase | None, beside: NeighbourCase | None) -> float | None:
+    """Work lost beside the membw hog: 1 − (CPU per request alone / CPU per request beside).
+
+    CPU time, not latency: it counts only the probe's running time, so what it loses is the
+    speed of its work (cache and memory), not a wait for a core.
+    """
+    if alone is None or beside is None or not alone.probe.requests or not beside.probe.requests:
+        return None
+    per_alone = alone.probe.cpu_seconds / alone.probe.requests
+    per_beside = beside.probe.cpu_seconds / beside.probe.requests
+    if per_beside <= 0:
+        return None
+    return max(0.0, 1.0 - per_alone / per_beside)

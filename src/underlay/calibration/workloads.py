@@ -1,0 +1,215 @@
+"""The calibration's small workloads, each run as its own process so that it can be put
+in a cgroup or in namespaces::
+
+    python -m underlay.calibration.workloads KIND --seconds S [--loopback-up] [--rate R]
+
+KIND is one of
+
+- ``cpu``: a pure-Python integer loop (a linear congruential step), iterations/s;
+- ``membw``: the STREAM triad ``a = b + s·c`` on NumPy arrays each twice the
+  last-level cache (at least 32 MiB), so that every pass goes to memory; GB/s counted as
+  STREAM counts the triad, 24 bytes per element (McCalpin, STREAM benchmark);
+- ``syscall``: ``os.getppid()`` in a loop (a real system call each time: glibc does not
+  cache it), system calls/s;
+- ``loopback``: one-byte TCP round trips over 127.0.0.1 to an echo server in a forked
+  child, round trips/s;
+- ``probe``: the paced latency probe (:func:`probe`).
+
+The CPU hog is ``cpu`` and the memory-bandwidth hog is ``membw``, run for longer than the
+probe beside them. Every workload prints ``{"event": "start"}`` when its timed window
+opens and one JSON object with its result when it ends, each on its own line.
+``--loopback-up`` brings the loopback interface up first (a new network namespace starts
+with it down). Only the standard library is imported at start; NumPy by the workloads that
+use it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import json
+import os
+import socket
+import struct
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+__all__ = ["KINDS", "loopback_up", "main", "probe"]
+
+_BATCH = 2000
+
+
+def _start() -> float:
+    print(json.dumps({"event": "start"}), flush=True)
+    return time.perf_counter()
+
+
+def cpu(seconds: float) -> dict[str, Any]:
+    """Iterations of an integer loop per second."""
+    x, done = 1, 0
+    began = _start()
+    deadline = began + seconds
+    while (now := time.perf_counter()) < deadline:
+        for _ in range(_BATCH):
+            x = (x * 1103515245 + 12345) & 0xFFFFFFFF
+        done += _BATCH
+    return {"work": done, "seconds": now - began, "unit": "iterations/s"}
+
+
+def _llc_bytes() -> int:
+    """The last-level cache of CPU 0 (sysfs), or 32 MiB when sysfs does not say."""
+    best = 0
+    for index in Path("/sys/devices/system/cpu/cpu0/cache").glob("index*"):
+        text = (index / "size").read_text().strip() if (index / "size").exists() else ""
+        if text[:-1].isdigit():
+            scale = {"K": 1 << 10, "M": 1 << 20}.get(text[-1], 1)
+            best = max(best, int(text[:-1]) * scale)
+    return best or 32 << 20
+
+
+def membw(seconds: float) -> dict[str, Any]:
+    """The STREAM triad over arrays larger than the last-level cache, GB/s."""
+    import numpy as np
+
+    n = max(32 << 20, 2 * _llc_bytes()) // 8
+    a, b, c = np.full(n, 0.0), np.full(n, 1.0), np.full(n, 2.0)  # filled: pages touched
+    passes = 0
+    began = _start()
+    deadline = began + seconds
+    while (now := time.perf_counter()) < deadline:
+        np.multiply(c, 3.0, out=a)
+        np.add(a, b, out=a)
+        passes += 1
+    gigabytes = passes * 24 * n / 1e9
+    return {"work": gigabytes, "seconds": now - began, "unit": "GB/s"}
+
+
+def syscall(seconds: float) -> dict[str, Any]:
+    """``getppid`` system calls per second."""
+    done = 0
+    getppid = os.getppid
+    began = _start()
+    deadline = began + seconds
+    while (now := time.perf_counter()) < deadline:
+        for _ in range(_BATCH):
+            getppid()
+        done += _BATCH
+    return {"work": done, "seconds": now - began, "unit": "syscalls/s"}
+
+
+def loopback(seconds: float) -> dict[str, Any]:
+    """One-byte TCP round trips per second to an echo server in a child process."""
+    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    child = os.fork()
+    if child == 0:  # the echo server: answer every byte until the client closes
+        conn, _ = server.accept()
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        while data := conn.recv(1):
+            conn.sendall(data)
+        os._exit(0)
+    address = server.getsockname()
+    server.close()
+    client = socket.create_connection(address)
+    client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    done = 0
+    began = _start()
+    deadline = began + seconds
+    while (now := time.perf_counter()) < deadline:
+        for _ in range(100):
+            client.sendall(b"x")
+            client.recv(1)
+        done += 100
+    client.close()
+    os.waitpid(child, 0)
+    return {"work": done, "seconds": now - began, "unit": "round trips/s"}
+
+
+def probe(seconds: float, rate: float = 200.0) -> dict[str, Any]:
+    """The paced latency probe: a fixed unit of work at ``rate`` requests per second.
+
+    Request ``i`` is due at ``start + i / rate``; its latency runs from that due time to
+    its end, so a request that starts late because the probe was held back (by the
+    scheduler, a quota, a slower memory) counts the wait (an open loop: the probe never
+    sends fewer requests because it is slow). The unit of work gathers 4096 random
+    elements of an 8 MiB array and runs a short Python loop: sensitive to the CPU it gets
+    and to the cache and memory bandwidth it shares.
+    """
+    import numpy as np
+
+    rng = np.random.default_rng(14)
+    table = rng.random(1 << 20)
+    index = rng.integers(0, table.size, 4096)
+    latencies: list[float] = []
+    cpu_before = time.process_time()
+    began = _start()
+    end = began + seconds
+    i = 0
+    while (due := began + i / rate) < end:
+        wait = due - time.perf_counter()
+        if wait > 0:
+            time.sleep(wait)
+        total = float(table[index].sum())
+        for k in range(200):
+            total += k
+        latencies.append(time.perf_counter() - due)
+        i += 1
+    elapsed = time.perf_counter() - began
+    us = np.asarray(latencies) * 1e6
+    p50, p95, p99 = np.percentile(us, [50, 95, 99]) if us.size else (0.0, 0.0, 0.0)
+    return {
+        "requests": len(latencies),
+        "p50_us": float(p50),
+        "p95_us": float(p95),
+        "p99_us": float(p99),
+        "work_per_s": len(latencies) / elapsed,
+        "cpu_seconds": time.process_time() - cpu_before,
+    }
+
+
+KINDS: dict[str, Callable[[float], dict[str, Any]]] = {
+    "cpu": cpu,
+    "membw": membw,
+    "syscall": syscall,
+    "loopback": loopback,
+    "probe": probe,
+}
+"""Every workload by name."""
+
+_SIOCGIFFLAGS = 0x8913
+_SIOCSIFFLAGS = 0x8914
+_IFF_UP = 0x1
+
+
+def loopback_up() -> None:
+    """Bring ``lo`` up (ioctl SIOCSIFFLAGS, as ``ip link set lo up`` does)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        request = struct.pack("16sH14x", b"lo", 0)
+        flags = struct.unpack("16sH14x", fcntl.ioctl(s, _SIOCGIFFLAGS, request))[1]
+        fcntl.ioctl(s, _SIOCSIFFLAGS, struct.pack("16sH14x", b"lo", flags | _IFF_UP))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one workload and print its result as JSON."""
+    parser = argparse.ArgumentParser(prog="python -m underlay.calibration.workloads")
+    parser.add_argument("kind", choices=sorted(KINDS))
+    parser.add_argument("--seconds", type=float, required=True)
+    parser.add_argument("--rate", type=float, default=200.0)
+    parser.add_argument("--loopback-up", action="store_true")
+    args = parser.parse_args(argv)
+    if args.loopback_up:
+        loopback_up()
+    if args.kind == "probe":
+        result = probe(args.seconds, args.rate)
+    else:
+        result = KINDS[args.kind](args.seconds)
+    print(json.dumps(result), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
