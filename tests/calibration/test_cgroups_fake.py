@@ -3,6 +3,7 @@ writes, the statistics it reads, and the cleanup (v2 and v1)."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -136,3 +137,19 @@ def test_weights_follow_requests(a: float, b: float) -> None:
     low, high = sorted((a, b))
     assert 1 <= weight_for(low) <= weight_for(high) <= 10000
     assert 2 <= shares_for(low) <= shares_for(high)
+
+
+def test_remove_stale_removes_only_the_groups_of_dead_processes(
+    tmp_path: Path, fake_rmdir: None
+) -> None:
+    cpu = tmp_path / "cpu"
+    cpu.mkdir()
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # its id names a process that no longer exists
+    stale = cpu / f"underlay-calibration-{gone.pid}"
+    (stale / "hog").mkdir(parents=True)
+    (stale / "hog" / "cgroup.procs").write_text("")
+    live = cpu / f"underlay-calibration-{os.getpid()}"
+    live.mkdir()
+    assert cgroups.remove_stale(Hierarchy("v1", cpu, cpu)) == [stale]
+    assert sorted(cpu.iterdir()) == [live]

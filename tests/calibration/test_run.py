@@ -27,7 +27,7 @@ from underlay.defaults import load_defaults
 def calibration(hierarchy: Hierarchy) -> Calibration:
     steps: list[str] = []
     cal = run_calibration(8, progress=steps.append)
-    assert len(steps) == 8 + 4  # four benchmarks twice, four cases
+    assert len(steps) == 4 + 4  # four benchmarks, four cases
     return cal
 
 

@@ -76,13 +76,19 @@ class Children:
     running: list[subprocess.Popen[str]] = field(default_factory=list)
 
     def start(
-        self, command: list[str], *, group: CpuGroup | None = None, cpu: int | None = None
+        self,
+        command: list[str],
+        *,
+        group: CpuGroup | None = None,
+        cpu: int | None = None,
+        serve: bool = False,
     ) -> subprocess.Popen[str]:
-        """Start ``command`` in ``group`` (None: where underlay runs), pinned to ``cpu``."""
+        """Start ``command`` in ``group`` (None: where underlay runs), pinned to ``cpu``;
+        with ``serve``, its stdin is a pipe that :meth:`ask` writes requests to."""
         files = group.procs_files if group is not None else []
         process = subprocess.Popen(
             command,
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.PIPE if serve else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -112,6 +118,20 @@ class Children:
             raise WorkloadFailed(_why(process))
         value: dict[str, Any] = json.loads(lines[-1])
         return value
+
+    def ask(self, server: subprocess.Popen[str], kind: str, seconds: float) -> dict[str, Any]:
+        """Run benchmark ``kind`` for ``seconds`` in ``server`` (a ``serve`` workload)."""
+        assert server.stdin is not None  # started with serve=True
+        try:
+            server.stdin.write(f"{kind} {seconds:.3f}\n")
+            server.stdin.flush()
+        except BrokenPipeError as exc:
+            raise WorkloadFailed(_why(server)) from exc
+        while line := _stdout(server).readline():
+            if line.startswith('{"work"'):
+                value: dict[str, Any] = json.loads(line)
+                return value
+        raise WorkloadFailed(_why(server))
 
     def stop(self, process: subprocess.Popen[str]) -> None:
         """Kill ``process`` and everything it started; reap it."""
@@ -145,6 +165,6 @@ def children() -> Iterator[Children]:
         for process in made.running:
             if process.poll() is None:
                 made.stop(process)
-            for stream in (process.stdout, process.stderr):
+            for stream in (process.stdin, process.stdout, process.stderr):
                 if stream is not None:
                     stream.close()

@@ -1,8 +1,9 @@
 """``run_calibration``: every measurement of a calibration run, within about its duration.
 
-The duration is split between the experiments: 40 % to the eight overhead runs (four
-benchmarks, natively and in the sandbox), 60 % to the four noisy-neighbour cases, less an
-allowance for each process's start-up (Python and NumPy loading), which no window times.
+The duration is split between the experiments: 40 % to the overhead runs (four
+benchmarks, natively and in the sandbox, ``ROUNDS`` times each), 60 % to the four
+noisy-neighbour cases, less an allowance for each process's start-up (Python and NumPy
+loading), which no window times.
 What cannot be measured here is said in ``notes`` and in the figure it leaves at its
 cited default; the model-beside-measurement ``comparisons`` are filled by another step.
 """
@@ -21,7 +22,7 @@ from types import FrameType
 
 from underlay.calibration import cgroups
 from underlay.calibration.neighbours import measure_neighbours
-from underlay.calibration.overheads import BENCHES, measure_overheads
+from underlay.calibration.overheads import BENCHES, ROUNDS, measure_overheads
 from underlay.calibration.processes import children
 from underlay.calibration.results import Calibration, Figure, NeighbourCase, OverheadRun
 from underlay.calibration.sandbox import sandbox_prefix, why_not_vm
@@ -30,7 +31,7 @@ from underlay.interrupts import Interrupted
 
 __all__ = ["CONTAINER_CPU_DEFAULT", "figures", "run_calibration", "windows"]
 
-STARTUP_S = 0.8
+STARTUP_S = 1.0
 """The start-up allowance of one workload process (not timed, but it takes wall time)."""
 CONTAINER_CPU_DEFAULT = "containers.cpu_overhead_percent"
 """The figure of the container's CPU overhead. underlay charges containers on bare metal
@@ -39,7 +40,8 @@ no CPU overhead (0 %), implicitly: no default of that name exists yet."""
 
 def windows(duration_s: float) -> tuple[float, float]:
     """The timed window of one overhead run and of one noisy-neighbour case, seconds."""
-    overhead = max(0.2, 0.4 * duration_s / (2 * len(BENCHES)) - STARTUP_S)
+    runs = 2 * len(BENCHES) * ROUNDS
+    overhead = max(0.05, (0.4 * duration_s - 2 * STARTUP_S) / runs)
     neighbour = max(0.5, 0.6 * duration_s / 4 - 2 * STARTUP_S)
     return overhead, neighbour
 

@@ -9,11 +9,11 @@ KIND is one of
 - ``membw``: the STREAM triad ``a = b + s·c`` on NumPy arrays each twice the
   last-level cache (at least 32 MiB), so that every pass goes to memory; GB/s counted as
   STREAM counts the triad, 24 bytes per element (McCalpin, STREAM benchmark);
-- ``syscall``: ``os.getppid()`` in a loop (a real system call each time: glibc does not
-  cache it), system calls/s;
+- ``syscall``: one-byte ``write`` and ``read`` on a pipe in turn, system calls/s;
 - ``loopback``: one-byte TCP round trips over 127.0.0.1 to an echo server in a forked
   child, round trips/s;
-- ``probe``: the paced latency probe (:func:`probe`).
+- ``probe``: the paced latency probe (:func:`probe`);
+- ``serve``: any of the four benchmarks above, on request (:func:`serve`).
 
 The CPU hog is ``cpu`` and the memory-bandwidth hog is ``membw``, run for longer than the
 probe beside them. Every workload prints ``{"event": "start"}`` when its timed window
@@ -37,7 +37,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["KINDS", "loopback_up", "main", "probe"]
+__all__ = ["KINDS", "loopback_up", "main", "probe", "serve"]
 
 _BATCH = 2000
 
@@ -70,12 +70,18 @@ def _llc_bytes() -> int:
     return best or 32 << 20
 
 
+_ARRAYS: list[Any] = []
+
+
 def membw(seconds: float) -> dict[str, Any]:
     """The STREAM triad over arrays larger than the last-level cache, GB/s."""
     import numpy as np
 
-    n = max(32 << 20, 2 * _llc_bytes()) // 8
-    a, b, c = np.full(n, 0.0), np.full(n, 1.0), np.full(n, 2.0)  # filled: pages touched
+    if not _ARRAYS:  # made once per process: a server runs the triad many times
+        n = max(32 << 20, 2 * _llc_bytes()) // 8
+        _ARRAYS.extend(np.full(n, x) for x in (0.0, 1.0, 2.0))  # filled: pages touched
+    a, b, c = _ARRAYS
+    n = a.size
     passes = 0
     began = _start()
     deadline = began + seconds
@@ -88,15 +94,23 @@ def membw(seconds: float) -> dict[str, Any]:
 
 
 def syscall(seconds: float) -> dict[str, Any]:
-    """``getppid`` system calls per second."""
+    """System calls per second: a one-byte ``write`` and ``read`` on a pipe, in turn.
+
+    Not ``getppid``: in the sandbox the workload is PID 1 of its namespace, whose parent
+    is outside it, and the kernel answers that case by another path than natively.
+    """
+    read_end, write_end = os.pipe()
+    read, write = os.read, os.write
     done = 0
-    getppid = os.getppid
     began = _start()
     deadline = began + seconds
     while (now := time.perf_counter()) < deadline:
-        for _ in range(_BATCH):
-            getppid()
+        for _ in range(_BATCH // 2):
+            write(write_end, b"x")
+            read(read_end, 1)
         done += _BATCH
+    os.close(read_end)
+    os.close(write_end)
     return {"work": done, "seconds": now - began, "unit": "syscalls/s"}
 
 
@@ -193,16 +207,28 @@ def loopback_up() -> None:
         fcntl.ioctl(s, _SIOCSIFFLAGS, struct.pack("16sH14x", b"lo", flags | _IFF_UP))
 
 
+def serve() -> None:
+    """Run benchmarks on request: one ``KIND SECONDS`` line on stdin each, a result line
+    on stdout each, until stdin closes. One process serves a whole series, so the series
+    pays for one start-up, and the caller can interleave two environments' runs."""
+    for line in sys.stdin:
+        kind, seconds = line.split()
+        print(json.dumps(KINDS[kind](float(seconds))), flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one workload and print its result as JSON."""
     parser = argparse.ArgumentParser(prog="python -m underlay.calibration.workloads")
-    parser.add_argument("kind", choices=sorted(KINDS))
-    parser.add_argument("--seconds", type=float, required=True)
+    parser.add_argument("kind", choices=[*sorted(KINDS), "serve"])
+    parser.add_argument("--seconds", type=float, default=0.0)
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--loopback-up", action="store_true")
     args = parser.parse_args(argv)
     if args.loopback_up:
         loopback_up()
+    if args.kind == "serve":
+        serve()
+        return 0
     if args.kind == "probe":
         result = probe(args.seconds, args.rate)
     else:
