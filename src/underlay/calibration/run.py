@@ -1,9 +1,10 @@
 """``run_calibration``: every measurement of a calibration run, within about its duration.
 
 The duration is split between the experiments: 40 % to the overhead runs (four
-benchmarks, natively and in the sandbox, ``ROUNDS`` times each), 60 % to the four
-noisy-neighbour cases, less an allowance for each process's start-up (Python and NumPy
-loading), which no window times.
+benchmarks, natively and in the sandbox, ``ROUNDS`` times each), what is left after them
+to the four noisy-neighbour cases, less an allowance for each process's start-up (Python
+and NumPy loading), which no window times. On a busy machine start-ups take longer than
+allowed, and the run takes longer than its duration.
 What cannot be measured here is said in ``notes`` and in the figure it leaves at its
 cited default; the model-beside-measurement ``comparisons`` are filled by another step.
 """
@@ -16,12 +17,13 @@ import os
 import signal
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
 
 from underlay.calibration import cgroups
-from underlay.calibration.neighbours import measure_neighbours
+from underlay.calibration.neighbours import CASES, measure_neighbours
 from underlay.calibration.overheads import BENCHES, ROUNDS, measure_overheads
 from underlay.calibration.processes import children
 from underlay.calibration.results import Calibration, Figure, NeighbourCase, OverheadRun
@@ -29,7 +31,13 @@ from underlay.calibration.sandbox import sandbox_prefix, why_not_vm
 from underlay.defaults import load_defaults
 from underlay.interrupts import Interrupted
 
-__all__ = ["CONTAINER_CPU_DEFAULT", "figures", "run_calibration", "windows"]
+__all__ = [
+    "CONTAINER_CPU_DEFAULT",
+    "figures",
+    "neighbour_window",
+    "overhead_window",
+    "run_calibration",
+]
 
 STARTUP_S = 1.0
 """The start-up allowance of one workload process (not timed, but it takes wall time)."""
@@ -38,12 +46,16 @@ CONTAINER_CPU_DEFAULT = "containers.cpu_overhead_percent"
 no CPU overhead (0 %), implicitly: no default of that name exists yet."""
 
 
-def windows(duration_s: float) -> tuple[float, float]:
-    """The timed window of one overhead run and of one noisy-neighbour case, seconds."""
+def overhead_window(duration_s: float) -> float:
+    """The timed window of one overhead run, seconds (40 % of the duration for them all)."""
     runs = 2 * len(BENCHES) * ROUNDS
-    overhead = max(0.05, (0.4 * duration_s - 2 * STARTUP_S) / runs)
-    neighbour = max(0.5, 0.6 * duration_s / 4 - 2 * STARTUP_S)
-    return overhead, neighbour
+    return max(0.05, (0.4 * duration_s - 2 * STARTUP_S) / runs)
+
+
+def neighbour_window(left_s: float) -> float:
+    """The timed window of one noisy-neighbour case, from the time left (the overheads may
+    have taken longer than planned on a busy machine), seconds; at least half a second."""
+    return max(0.5, left_s / len(CASES) - 2 * STARTUP_S)
 
 
 def run_calibration(
@@ -59,7 +71,7 @@ def run_calibration(
     and SIGTERM. ``progress`` is called with one line per step.
     """
     say = progress or (lambda _line: None)
-    overhead_s, neighbour_s = windows(duration_s)
+    began = time.monotonic()
     found = cgroups.detect()
     hierarchy = found if isinstance(found, cgroups.Hierarchy) else None
     notes = [] if hierarchy else [f"cgroups: not measured: {found}"]
@@ -69,9 +81,11 @@ def run_calibration(
     no_vm = why_not_vm(kernel, initrd)
     notes.append(f"KVM guest overhead: not measured: {no_vm}")
     with _sigterm_raises(), children() as kids, _groups(hierarchy) as groups:
+        overhead_s = overhead_window(duration_s)
         overheads = measure_overheads(kids, groups, sandbox, overhead_s, no_vm, say)
+        neighbour_s = neighbour_window(duration_s - (time.monotonic() - began))
         neighbours, more = measure_neighbours(kids, groups, neighbour_s, say)
-    notes += more
+    notes += more + _busy(os.cpu_count() or 1)
     return Calibration(
         host=socket.gethostname(),
         measured_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -116,6 +130,19 @@ def _sigterm_raises() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _busy(cores: int) -> list[str]:
+    """A note when other work kept the machine busy (the 1-minute load average, read as the
+    run ends, above the core count: the run's own processes count for about one)."""
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        load = float(Path("/proc/loadavg").read_text(encoding="utf-8").split()[0])
+        if load > cores + 1:
+            return [
+                f"the machine was busy (load average {load:.1f} on {cores} cores): "
+                "other work shared the cores, the figures are noisier than on an idle host"
+            ]
+    return []
 
 
 def _cpu_model() -> str:
