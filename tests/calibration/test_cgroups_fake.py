@@ -77,6 +77,8 @@ def test_v2_group_settings_and_statistics(tmp_path: Path, fake_rmdir: None) -> N
         # The cpu controller is delegated to the parent's children, and to the parent.
         assert (root / "cgroup.subtree_control").read_text() == "+cpu"
         assert (parent / "cgroup.subtree_control").read_text() == "+cpu"
+        made.prevail()
+        assert (parent / "cpu.weight").read_text() == "10000"  # cgroup v2's largest
         group = made.group("probe")
         # 1 core = 1024 shares; weight 1 + (1024 - 2) * 9999 // 262142 = 1 + 38 = 39.
         assert group.set_request(1.0) == 39
@@ -99,6 +101,8 @@ def test_v1_settings_and_statistics_in_two_controllers(tmp_path: Path, fake_rmdi
     cpu.mkdir()
     acct.mkdir()
     with session(Hierarchy("v1", cpu, acct)) as made:
+        made.prevail()
+        assert (made.parents[0] / "cpu.shares").read_text() == "262144"  # v1's largest
         group = made.group("hog")
         assert group.dirs == [made.parents[0] / "hog", made.parents[1] / "hog"]
         assert group.set_request(2.0) == 2048  # 2 cores x 1024

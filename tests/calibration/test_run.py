@@ -51,6 +51,10 @@ def test_a_hard_quota_caps_the_hog_at_the_quota(calibration: Calibration) -> Non
     # At most quota x window, give or take one period at each end of the window.
     cap = HOG_QUOTA_CORES * (hard.duration_s + 2 * PERIOD_US / 1e6)
     assert hard.hog_cpu_seconds <= cap * 1.1
+    assert hard.hog_throttled_s > 0  # the hog wants its whole core: the quota holds it back
+    # Under soft shares the same hog gets more of the core than under the quota.
+    assert soft.hog_cpu_seconds is not None
+    assert soft.hog_cpu_seconds / soft.duration_s > hard.hog_cpu_seconds / hard.duration_s
     # Soft shares: both groups weighted as their requests (1 core each: equal).
     assert soft.probe_weight == soft.hog_weight is not None
     assert soft.hog_quota_cores is None and soft.hog_throttled_s is None
@@ -58,7 +62,10 @@ def test_a_hard_quota_caps_the_hog_at_the_quota(calibration: Calibration) -> Non
 
 def test_the_probe_alone_is_not_slower_than_beside_the_hog(calibration: Calibration) -> None:
     cases = {n.case: n.probe for n in calibration.neighbours}
-    assert cases["alone"].p50_us <= cases["soft-shares"].p50_us
+    # The tail: a probe request that wakes while the hog runs on its core waits for the
+    # hog's time slice to end (the median request mostly finds the core free: the probe
+    # sleeps most of the time, and the scheduler favours a task that woke up).
+    assert cases["alone"].p99_us <= cases["soft-shares"].p99_us
     for probe in cases.values():
         assert 0 < probe.p50_us <= probe.p95_us <= probe.p99_us
 

@@ -11,7 +11,9 @@ The four cases (:data:`CASES`), the article's soft limits against hard ones:
 
 The probe and the CPU hog are pinned to the same core (the last one underlay may use):
 the hog fills that core as other pods fill a fully requested host, and the scheduler's
-weights and quotas decide who runs. The hog's CPU time and throttling come from its
+weights and quotas decide who runs. Their groups' parent weighs as much as the hierarchy
+allows (:meth:`~underlay.calibration.cgroups.Session.prevail`), so that other work on a
+shared machine does not decide it instead. The hog's CPU time and throttling come from its
 cgroup's own statistics, read when the probe's timed window opens and when it ends.
 """
 
@@ -126,6 +128,8 @@ def measure_neighbours(
     """
     probe_cpu, other = _cores()
     notes: list[str] = []
+    if groups is not None:
+        groups.prevail()
     found: list[NeighbourCase] = []
     for case in CASES:
         if groups is None and case in ("soft-shares", "hard-quota"):

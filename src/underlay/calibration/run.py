@@ -40,7 +40,8 @@ __all__ = [
 ]
 
 STARTUP_S = 1.0
-"""The start-up allowance of one workload process (not timed, but it takes wall time)."""
+"""The start-up allowance of one workload process, or of a noisy-neighbour case's two
+(not timed, but it takes wall time; about what a busy 2-core machine needs)."""
 CONTAINER_CPU_DEFAULT = "containers.cpu_overhead_percent"
 """The figure of the container's CPU overhead. underlay charges containers on bare metal
 no CPU overhead (0 %), implicitly: no default of that name exists yet."""
@@ -55,7 +56,7 @@ def overhead_window(duration_s: float) -> float:
 def neighbour_window(left_s: float) -> float:
     """The timed window of one noisy-neighbour case, from the time left (the overheads may
     have taken longer than planned on a busy machine), seconds; at least half a second."""
-    return max(0.5, left_s / len(CASES) - 2 * STARTUP_S)
+    return max(0.5, left_s / len(CASES) - STARTUP_S)
 
 
 def run_calibration(
