@@ -121,3 +121,19 @@ def marked(mark: str) -> list[int]:
             if mark.encode() in environ.read_bytes():
                 found.append(int(environ.parent.name))
     return found
+
+
+def test_without_a_writable_cgroup_it_says_what_it_could_not_measure(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from underlay.calibration import cgroups
+
+    monkeypatch.setattr(cgroups, "detect", lambda: "cgroup v2 at /x is not writable")
+    cal = run_calibration(4)
+    assert cal.cgroup == "none"
+    assert "cgroups: not measured: cgroup v2 at /x is not writable" in cal.notes
+    for case in ("soft-shares", "hard-quota"):
+        assert f"noisy neighbours, {case}: not measured: no writable cgroup" in cal.notes
+    # The probe needs no weight alone or beside the memory-bandwidth hog; no hog accounting.
+    assert [n.case for n in cal.neighbours] == ["alone", "membw-hog"]
+    assert all(n.hog_cpu_seconds is None and n.probe_weight is None for n in cal.neighbours)

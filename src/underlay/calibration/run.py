@@ -79,6 +79,8 @@ def run_calibration(
     sandbox = sandbox_prefix()
     if isinstance(sandbox, str):
         notes.append(f"container overhead: not measured: {sandbox}")
+    elif hierarchy is None:
+        notes.append("container overhead: measured in the namespaces without a pod cgroup")
     no_vm = why_not_vm(kernel, initrd)
     notes.append(f"KVM guest overhead: not measured: {no_vm}")
     with _sigterm_raises(), children() as kids, _groups(hierarchy) as groups:
