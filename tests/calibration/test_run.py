@@ -26,7 +26,7 @@ from underlay.defaults import load_defaults
 @pytest.fixture(scope="module")
 def calibration(hierarchy: Hierarchy) -> Calibration:
     steps: list[str] = []
-    cal = run_calibration(8, progress=steps.append)
+    cal = run_calibration(10, progress=steps.append)
     assert len(steps) == 4 + 4  # four benchmarks, four cases
     return cal
 
@@ -64,8 +64,11 @@ def test_the_probe_alone_is_not_slower_than_beside_the_hog(calibration: Calibrat
     cases = {n.case: n.probe for n in calibration.neighbours}
     # The tail: a probe request that wakes while the hog runs on its core waits for the
     # hog's time slice to end (the median request mostly finds the core free: the probe
-    # sleeps most of the time, and the scheduler favours a task that woke up).
-    assert cases["alone"].p99_us <= cases["soft-shares"].p99_us
+    # sleeps most of the time, and the scheduler favours a task that woke up). p95, not
+    # p99: in a short run p99 is one or two requests, which other work on a shared
+    # machine can delay as much as the hog does.
+    alone, beside = cases["alone"], cases["soft-shares"]
+    assert alone.p95_us <= beside.p95_us, (alone, beside)
     for probe in cases.values():
         assert 0 < probe.p50_us <= probe.p95_us <= probe.p99_us
 
