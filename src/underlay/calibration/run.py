@@ -171,7 +171,7 @@ def figures(
             cited=defaults.interference.slowdown_at_full_load,
             measured=slowdown,
             unit="share of work lost",
-            how="probe CPU time per request, alone vs beside a memory-bandwidth hog "
+            how="probe's median service time per request, alone vs beside a memory-bandwidth hog "
             "(STREAM-like triad, 1 thread, another core); a gain counts as 0",
             why_not="" if slowdown is not None else "the probe did not run in both cases",
         ),
@@ -196,15 +196,15 @@ def figures(
 
 
 def _membw_slowdown(alone: NeighbourCase | None, beside: NeighbourCase | None) -> float | None:
-    """Work lost beside the membw hog: 1 − (CPU per request alone / CPU per request beside).
+    """Work lost beside the membw hog: 1 − (median service time alone / beside).
 
-    CPU time, not latency: it counts only the probe's running time, so what it loses is the
-    speed of its work (cache and memory), not a wait for a core.
+    The service time (a request's start to its end) leaves out waits for a core, so what
+    it loses is the speed of the work itself (cache and memory bandwidth); the median, so
+    that a few requests slowed by something else do not count.
     """
-    if alone is None or beside is None or not alone.probe.requests or not beside.probe.requests:
+    if alone is None or beside is None:
         return None
-    per_alone = alone.probe.cpu_seconds / alone.probe.requests
-    per_beside = beside.probe.cpu_seconds / beside.probe.requests
-    if per_beside <= 0:
+    before, after = alone.probe.service_p50_us, beside.probe.service_p50_us
+    if not before or not after:
         return None
-    return max(0.0, 1.0 - per_alone / per_beside)
+    return max(0.0, 1.0 - before / after)

@@ -174,7 +174,8 @@ def probe(seconds: float, rate: float = 200.0) -> dict[str, Any]:
     Request ``i`` is due at ``start + i / rate``; its latency runs from that due time to
     its end, so a request that starts late because the probe was held back (by the
     scheduler, a quota, a slower memory) counts the wait (an open loop: the probe never
-    sends fewer requests because it is slow). The unit of work gathers 4096 random
+    sends fewer requests because it is slow). The median service time (from a request's
+    actual start to its end) is the speed of the work itself, without the waits. The unit of work gathers 4096 random
     elements of an 8 MiB array and runs a short Python loop: sensitive to the CPU it gets
     and to the cache and memory bandwidth it shares.
     """
@@ -184,6 +185,7 @@ def probe(seconds: float, rate: float = 200.0) -> dict[str, Any]:
     table = rng.random(1 << 20)
     index = rng.integers(0, table.size, 4096)
     latencies: list[float] = []
+    services: list[float] = []
     cpu_before = time.process_time()
     began = _start()
     end = began + seconds
@@ -192,10 +194,13 @@ def probe(seconds: float, rate: float = 200.0) -> dict[str, Any]:
         wait = due - time.perf_counter()
         if wait > 0:
             time.sleep(wait)
+        started = time.perf_counter()
         total = float(table[index].sum())
         for k in range(200):
             total += k
-        latencies.append(time.perf_counter() - due)
+        done = time.perf_counter()
+        latencies.append(done - due)
+        services.append(done - started)
         i += 1
     elapsed = time.perf_counter() - began
     us = np.asarray(latencies) * 1e6
@@ -207,6 +212,7 @@ def probe(seconds: float, rate: float = 200.0) -> dict[str, Any]:
         "p99_us": float(p99),
         "work_per_s": len(latencies) / elapsed,
         "cpu_seconds": time.process_time() - cpu_before,
+        "service_p50_us": float(np.median(services)) * 1e6 if services else 0.0,
     }
 
 
