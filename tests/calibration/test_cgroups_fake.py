@@ -157,3 +157,20 @@ def test_remove_stale_removes_only_the_groups_of_dead_processes(
     live.mkdir()
     assert cgroups.remove_stale(Hierarchy("v1", cpu, cpu)) == [stale]
     assert sorted(cpu.iterdir()) == [live]
+
+
+def test_a_hierarchy_that_refuses_groups_is_unusable_and_says_why(tmp_path: Path) -> None:
+    cpu = tmp_path / "cpu"
+    cpu.mkdir()
+    (cpu / f"underlay-calibration-{os.getpid()}").write_text("")  # mkdir there fails
+    why = cgroups.why_unusable(Hierarchy("v1", cpu, cpu))
+    assert why.startswith("cannot create a CPU group in cgroup v1: File exists")
+
+
+def test_a_usable_hierarchy_leaves_nothing_from_its_trial(tmp_path: Path, fake_rmdir: None) -> None:
+    root = fake_v2(tmp_path)
+    assert cgroups.why_unusable(Hierarchy("v2", root, root)) == ""
+    assert sorted(p.name for p in root.iterdir()) == [
+        "cgroup.controllers",
+        "cgroup.subtree_control",
+    ]

@@ -43,6 +43,7 @@ __all__ = [
     "session",
     "shares_for",
     "weight_for",
+    "why_unusable",
 ]
 
 PERIOD_US = 100_000
@@ -307,6 +308,26 @@ def _rmdir(path: Path, wait_s: float = 2.0) -> None:
             if time.monotonic() >= deadline:
                 raise
             time.sleep(0.02)
+
+
+def why_unusable(hierarchy: Hierarchy) -> str:
+    """Why groups cannot be made and set in ``hierarchy`` ("" when they can): a trial
+    session with one group, weighted and limited, then removed.
+
+    A writable mount is not always enough: in a container whose cgroup namespace root holds
+    processes, cgroup v2 refuses to delegate the cpu controller below it (EBUSY).
+    """
+    try:
+        with session(hierarchy) as trial:
+            group = trial.group("trial")
+            group.set_request(1.0)
+            group.set_limit(None)
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename else ""
+        return (
+            f"cannot create a CPU group in cgroup {hierarchy.version}: {exc.strerror or exc}{where}"
+        )
+    return ""
 
 
 def remove_stale(hierarchy: Hierarchy) -> list[Path]:

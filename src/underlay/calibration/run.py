@@ -74,6 +74,9 @@ def run_calibration(
     say = progress or (lambda _line: None)
     began = time.monotonic()
     found = cgroups.detect()
+    if isinstance(found, cgroups.Hierarchy):
+        cgroups.remove_stale(found)
+        found = cgroups.why_unusable(found) or found
     hierarchy = found if isinstance(found, cgroups.Hierarchy) else None
     notes = [] if hierarchy else [f"cgroups: not measured: {found}"]
     sandbox = sandbox_prefix()
@@ -108,7 +111,6 @@ def _groups(hierarchy: cgroups.Hierarchy | None) -> Iterator[cgroups.Session | N
     if hierarchy is None:
         yield None
         return
-    cgroups.remove_stale(hierarchy)
     with cgroups.session(hierarchy) as made:
         yield made
 
