@@ -61,6 +61,7 @@ class ProbeStats:
     p99_us: float
     work_per_s: float  # units of work completed per second
     cpu_seconds: float  # the probe's own CPU time over the case
+    service_p50_us: float | None = None  # median time a request took once started (no wait)
 
 
 @dataclass(frozen=True)

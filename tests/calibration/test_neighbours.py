@@ -1,0 +1,33 @@
+"""The probe alone is not slower than beside the hog: the issue's qualitative check, with
+the cases repeated so that one disturbance (other work on the shared machine, the
+hypervisor taking the core away) does not decide it."""
+
+from __future__ import annotations
+
+import statistics
+
+from underlay.calibration.cgroups import Hierarchy, session
+from underlay.calibration.neighbours import HOG_QUOTA_CORES, Hog, run_case
+from underlay.calibration.processes import children
+
+REPEATS = 3
+SECONDS = 0.5
+
+
+def test_the_probe_alone_is_not_slower_than_beside_the_hog(hierarchy: Hierarchy) -> None:
+    alone: list[float] = []
+    beside: list[float] = []
+    with children() as kids, session(hierarchy) as made:
+        made.prevail()
+        core = 0
+        for i in range(REPEATS):
+            probe = made.group(f"probe-{i}")
+            case = run_case(kids, "alone", SECONDS, probe_group=probe, probe_cpu=core, hog=None)
+            alone.append(case.probe.p95_us)
+            # The hog on the probe's core under the hard quota: it runs its 50 ms at the
+            # start of every 100 ms period, and a probe request that wakes meanwhile waits.
+            hog = Hog("cpu", made.group(f"hog-{i}"), core, HOG_QUOTA_CORES)
+            case = run_case(kids, "hard-quota", SECONDS, probe_group=probe, probe_cpu=core, hog=hog)
+            assert case.hog_throttled_s is not None and case.hog_throttled_s > 0
+            beside.append(case.probe.p95_us)
+    assert statistics.median(alone) <= statistics.median(beside), (alone, beside)
