@@ -217,7 +217,7 @@ def recommend(
     width: WidthOpt = None,
     allow_paths: AllowPathsOpt = False,
 ) -> None:
-    """Give the verdict and write the least-cost hybrid plan, measured as one fleet.
+    """Give the verdict and the least-cost plan, measured as one fleet.
 
     The verdict and its reasons, and the least-cost hybrid plan meeting every constraint:
     placed, replayed and analysed as one fleet, predicted vs measured, solved again with
