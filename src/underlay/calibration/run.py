@@ -32,7 +32,6 @@ from underlay.defaults import load_defaults
 from underlay.interrupts import Interrupted
 
 __all__ = [
-    "CONTAINER_CPU_DEFAULT",
     "figures",
     "neighbour_window",
     "overhead_window",
@@ -42,9 +41,6 @@ __all__ = [
 STARTUP_S = 1.0
 """The start-up allowance of one workload process, or of a noisy-neighbour case's two
 (not timed, but it takes wall time; about what a busy 2-core machine needs)."""
-CONTAINER_CPU_DEFAULT = "containers.cpu_overhead_percent"
-"""The figure of the container's CPU overhead. underlay charges containers on bare metal
-no CPU overhead (0 %), implicitly: no default of that name exists yet."""
 
 
 def overhead_window(duration_s: float) -> float:
@@ -161,11 +157,11 @@ def _cpu_model() -> str:
 def figures(
     overheads: list[OverheadRun], neighbours: list[NeighbourCase], no_vm: str
 ) -> list[Figure]:
-    """The defaults this run measured (or could not), each with how."""
+    """The defaults this run measured (or could not), each with how. The container's
+    overheads replace no default (underlay charges containers on bare metal nothing): the
+    model beside the measurement (``predict``) sets them against that 0 %."""
     defaults = load_defaults()
     by_case = {n.case: n for n in neighbours}
-    cpu = next((o for o in overheads if o.bench == "cpu"), None)
-    container = cpu.overhead_percent("container") if cpu else None
     slowdown = _membw_slowdown(by_case.get("alone"), by_case.get("membw-hog"))
     return [
         Figure(
@@ -176,15 +172,6 @@ def figures(
             how="probe's median service time per request, alone vs beside a memory-bandwidth hog "
             "(STREAM-like triad, 1 thread, another core); a gain counts as 0",
             why_not="" if slowdown is not None else "the probe did not run in both cases",
-        ),
-        Figure(
-            default=CONTAINER_CPU_DEFAULT,
-            cited=0.0,
-            measured=None if container is None else max(0.0, container),
-            unit="%",
-            how="CPU-bound loop's iterations/s natively vs in the container sandbox "
-            "(namespaces + a pod cgroup); a gain counts as 0",
-            why_not="" if container is not None else (cpu.why_not_container if cpu else ""),
         ),
         Figure(
             default="hypervisors.kvm.cpu_overhead_percent",

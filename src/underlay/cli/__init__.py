@@ -13,6 +13,8 @@ Its modules, from the entry point inwards:
   the public traces);
 - ``verbs_sweep``: ``sweep`` (a grid of comparisons into a DuckDB file) and ``results``
   (what such a file holds);
+- ``verbs_calibrate``: ``calibrate`` (measure this host, the model beside it, the
+  calibration file);
 - ``options``: the options the scenario verbs share; ``help``: how ``--help`` reads;
 - ``run``: the run flow of the scenario verbs (check the options, load, place, simulate,
   analyse, decide, with a progress bar when big); ``render``: which renderer the results
@@ -22,7 +24,14 @@ Its modules, from the entry point inwards:
 
 from __future__ import annotations
 
-from underlay.cli import import_kubectl, import_live, import_verbs, verbs, verbs_sweep  # noqa: F401  (importing them registers the verbs)
+from underlay.cli import (  # noqa: F401  (importing them registers the verbs)
+    import_kubectl,
+    import_live,
+    import_verbs,
+    verbs,
+    verbs_calibrate,
+    verbs_sweep,
+)
 from underlay.cli.app import app, main
 from underlay.cli.output import write_atomically
 
