@@ -79,6 +79,35 @@ def test_soft_shares_equal_weights() -> None:
     assert HOG_THROTTLED not in got  # no quota
 
 
+def test_a_probe_and_hog_pinned_to_one_core_are_a_one_core_host() -> None:
+    # The run pins the probe and the CPU hog (one thread) to one core: 1000m between them.
+    # Weights 1024 each: requests 1000m each, more than the core, so scaled to 500m each
+    # (the ratio kept). The probe wants 200m; the hog wants 1000m and gets the rest of the
+    # core, 1000 − 200 = 800m: 0.8 cores × 20 s = 16 CPU seconds (on the machine's two
+    # cores it would have been 1.0 core, its one thread's worth: 20 s).
+    case = make_case(
+        "soft-shares",
+        probe=make_probe(),
+        hog_cpu_seconds=16.0,
+        probe_weight=1024,
+        hog_weight=1024,
+        hog_threads=1,
+        cores=1,
+    )
+    got = by_figure(compare_with_model(calibrate(case)), "soft-shares")
+    assert got[HOG_CPU].predicted == pytest.approx(0.8 * 20)
+    unpinned = make_case(
+        "soft-shares",
+        probe=make_probe(),
+        hog_cpu_seconds=20.0,
+        probe_weight=1024,
+        hog_weight=1024,
+        hog_threads=1,
+    )
+    got = by_figure(compare_with_model(calibrate(unpinned)), "soft-shares")
+    assert got[HOG_CPU].predicted == pytest.approx(1.0 * 20)
+
+
 def test_soft_shares_weights_in_proportion() -> None:
     # Hog weight 3072 (3000m), probe 512 (500m), on 4 cores; hog 4 threads (4000m).
     # Probe use 0.2 cores ≤ 500m: guaranteed. Hog: min(4000, 4000 − 200) = 3800m.

@@ -106,7 +106,16 @@ def run_case(
         hog_throttled_s=throttled if hog is not None and hog.quota_cores is not None else None,
         probe_weight=probe_weight if hog is not None and case != "membw-hog" else None,
         hog_weight=hog_weight if case != "membw-hog" else None,
+        hog_threads=1 if hog is not None else None,  # each hog is one single-threaded process
+        cores=_used_cores(probe_cpu, hog.cpu if hog is not None else None),
     )
+
+
+def _used_cores(probe_cpu: int | None, hog_cpu: int | None) -> int | None:
+    """The cores the probe and its hog ran on between them (None: not pinned)."""
+    if probe_cpu is None:
+        return None
+    return len({probe_cpu, hog_cpu} - {None})
 
 
 def _cores() -> tuple[int, int | None]:

@@ -2,8 +2,8 @@
 simulated with underlay's own pipeline, and its figures set beside the measured ones.
 
 **The equivalent scenario** of a noisy-neighbour case (:func:`case_scenario`): one host (an
-inventory of one) of
-the calibrated machine's cores, one ``baremetal-shared`` cluster (a shared kernel, CFS
+inventory of one) of the cores the probe and the hog ran on (one when pinned together;
+the machine's when not pinned), one ``baremetal-shared`` cluster (a shared kernel, CFS
 weights in proportion to requests) and two tenants:
 
 - ``probe``: the latency probe as a ``network-latency`` workload (the class whose latency
@@ -168,11 +168,17 @@ def _host(name: str, cores: int) -> dict[str, Any]:
     }
 
 
+def _cores(cal: Calibration, case: NeighbourCase) -> int:
+    """The equivalent host's cores: those the probe and the hog ran on (the machine's when
+    they were not pinned)."""
+    return case.cores if case.cores else cal.cores
+
+
 def _requests(cal: Calibration, case: NeighbourCase, use: float, hog_use: float) -> tuple[int, int]:
     """(probe, hog) requests in millicores: from the weights, scaled to fit the host with
     their ratio kept, each at least its use ÷ ``MAX_USE_PER_REQUEST`` (a scenario's usage
     level is at most that many times the request)."""
-    room = 1000 * cal.cores
+    room = 1000 * _cores(cal, case)
     probe = request_milli(case.probe_weight, cal.cgroup, use)
     hog = request_milli(case.hog_weight, cal.cgroup, probe)
     if probe + hog > room:  # the kernel knows only the weights' ratio: keep it
@@ -191,9 +197,10 @@ def _requests(cal: Calibration, case: NeighbourCase, use: float, hog_use: float)
 
 def case_scenario(cal: Calibration, case: NeighbourCase, alone: NeighbourCase) -> Scenario:
     """The scenario equivalent to ``case`` on ``cal``'s machine (module docstring)."""
-    room = 1000 * cal.cores
+    cores = _cores(cal, case)
+    room = 1000 * cores
     use = min(_probe_use_milli(alone), room)  # no more than the machine has
-    threads = case.hog_threads if case.hog_threads is not None else cal.cores
+    threads = case.hog_threads if case.hog_threads is not None else cores
     quota = case.hog_quota_cores if case.case == "hard-quota" else None
     probe_req, hog_req = _requests(cal, case, use, 1000 * threads)
     if quota is not None:  # a request above the limit is refused by Kubernetes: cap it
@@ -203,7 +210,7 @@ def case_scenario(cal: Calibration, case: NeighbourCase, alone: NeighbourCase) -
     data = {
         "name": f"calibration-{case.case}",
         "hardware": {
-            "host_models": [_host("calibrated-host", cal.cores), _host("control-plane", 64)],
+            "host_models": [_host("calibrated-host", cores), _host("control-plane", 64)],
             "inventory": [
                 {"model": "calibrated-host", "count": 1},
                 {"model": "control-plane", "count": 3},
@@ -247,7 +254,7 @@ def predict_case(cal: Calibration, case: NeighbourCase, alone: NeighbourCase) ->
         hog_cpu_seconds=float(hog_granted * case.duration_s),
         hog_throttled_seconds=float(hog.throttled_core_hours / hours * case.duration_s),
         hog_demand_cores=float(hog.demand_core_hours / hours),
-        other_load=float(min(hog_granted / cal.cores, 1.0)),
+        other_load=float(min(hog_granted / _cores(cal, case), 1.0)),
     )
 
 

@@ -76,6 +76,9 @@ class NeighbourCase:
     hog_throttled_s: float | None = None  # throttled time from the cgroup (quota cases)
     probe_weight: int | None = None  # cgroup CPU weight / shares given (soft cases)
     hog_weight: int | None = None
+    # the cores the probe and the hog ran on between them (1: pinned to one core; None:
+    # unpinned, the machine's) — the equivalent scenario's host has this many
+    cores: int | None = None
     hog_threads: int | None = None  # threads the hog ran (None: one per core of the host)
 
 
