@@ -58,7 +58,7 @@ def calibrate(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the run as JSON")] = False,
 ) -> None:
-    """Measure this host's overheads and noisy neighbours, and check the model against them.
+    """Measure overheads and noisy neighbours here, beside the model.
 
     CPU, memory-bandwidth, syscall and loopback benchmarks natively and in a container
     sandbox (namespaces and a pod cgroup), and in a KVM guest when --kernel and --initrd
