@@ -24,6 +24,7 @@ inventory otherwise. The loop that places and replays the plan lives in the pipe
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import replace
 
 import numpy as np
@@ -31,7 +32,14 @@ import numpy as np
 from underlay.decision.evidence import F64, Evidence
 from underlay.decision.problem import hybrid_problem
 from underlay.decision.results import HybridPlan, PlanRound, PlanTenant
-from underlay.model.scenario import Hybrid, HybridPart, Scenario
+from underlay.model.scenario import (
+    Hybrid,
+    HybridPart,
+    Scenario,
+    Workload,
+    workload_key,
+    workload_tenant,
+)
 
 __all__ = [
     "column",
@@ -87,10 +95,10 @@ def column(ev: Evidence, j: int) -> Evidence:
 _PER_SUBSTRATE = ("substrate_", "gpu_efficiency", "host_", "hypervisor_", "vm_")
 
 
-def _workload_keys(scenario: Scenario) -> list[tuple[int, str, int]]:
-    """(tenant index, tenant/cluster/workload, GPUs per pod) of every workload, in order."""
+def _workload_keys(scenario: Scenario) -> list[tuple[int, str, Workload]]:
+    """(tenant index, tenant/cluster/workload, the workload) of every workload, in order."""
     return [
-        (ti, f"{t.name}/{c.name}/{w.name}", w.gpu_count)
+        (ti, workload_key(t.name, c.name, w.name), w)
         for ti, t in enumerate(scenario.tenants)
         for c in t.clusters
         for w in c.workloads
@@ -98,7 +106,7 @@ def _workload_keys(scenario: Scenario) -> list[tuple[int, str, int]]:
 
 
 def _unit_of(key: str, per_workload: bool) -> str:
-    return key if per_workload else key.rsplit("/", 2)[0]
+    return key if per_workload else workload_tenant(key)
 
 
 def plan_hybrid(scenario: Scenario, assignment: dict[str, str], label: str) -> Hybrid:
@@ -107,23 +115,16 @@ def plan_hybrid(scenario: Scenario, assignment: dict[str, str], label: str) -> H
     order = {lab: i for i, lab in enumerate(scenario.substrate_labels)}
     # each workload's part: (substrate label, part index in a hybrid column or -1)
     where: dict[tuple[str, int], list[tuple[int, str, int]]] = {}
-    labels = {
-        f"{t.name}/{c.name}/{w.name}": w.labels
-        for t in scenario.tenants
-        for c in t.clusters
-        for w in c.workloads
-    }
-    for ti, key, gpus in _workload_keys(scenario):
+    every = _workload_keys(scenario)
+    for ti, key, w in every:
         sub_label = assignment[_unit_of(key, per_workload)]
         sub = scenario.substrate(sub_label)
         part = -1
         if isinstance(sub, Hybrid):
             tenant = scenario.tenants[ti]
-            part = sub.workload_part(tenant.name, tenant.isolation, gpus, key, labels[key]) or 0
-        where.setdefault((sub_label, part), []).append((ti, key, gpus))
-    everything: dict[int, int] = {}
-    for ti, _, _ in _workload_keys(scenario):
-        everything[ti] = everything.get(ti, 0) + 1
+            part = sub.workload_part(tenant.name, tenant.isolation, w.gpu_count, key, w.labels) or 0
+        where.setdefault((sub_label, part), []).append((ti, key, w.gpu_count))
+    everything = Counter(ti for ti, _, _ in every)
     keys = sorted(where, key=lambda k: (not any(g > 0 for _, _, g in where[k]), order[k[0]], k[1]))
     parts = []
     for sub_label, part in keys:
@@ -135,9 +136,7 @@ def plan_hybrid(scenario: Scenario, assignment: dict[str, str], label: str) -> H
             source = sub.parts[part]
             substrate, hosts, racks = source.substrate, source.hosts, source.racks
         members = where[(sub_label, part)]
-        count: dict[int, int] = {}
-        for ti, _, _ in members:
-            count[ti] = count.get(ti, 0) + 1
+        count = Counter(ti for ti, _, _ in members)
         whole = [ti for ti, n in count.items() if n == everything[ti]]
         parts.append(
             HybridPart(
@@ -160,15 +159,9 @@ def _tenant_units(ev: Evidence, plan: HybridPlan) -> tuple[list[list[int]], list
     of: list[list[int]] = [[] for _ in ev.tenants]
     index = {t: i for i, t in enumerate(ev.tenants)}
     pods = np.zeros(len(units))
-    replicas = {
-        key: w.replicas
-        for t in ev.scenario.tenants
-        for c in t.clusters
-        for w in c.workloads
-        for key in [f"{t.name}/{c.name}/{w.name}"]
-    }
+    replicas = {key: w.replicas for _, key, w in _workload_keys(ev.scenario)}
     for u, key in enumerate(units):
-        tenant = key.rsplit("/", 2)[0] if per_workload else key
+        tenant = workload_tenant(key) if per_workload else key
         of[index[tenant]].append(u)
         pods[u] = replicas[key] if per_workload else ev.pods[index[tenant]]
     return of, [plan.assignment[k] for k in units], pods
@@ -275,7 +268,15 @@ def with_measured(ev: Evidence, measured_round: PlanRound, measured: Evidence) -
         for j in sorted(on[a] & on[b]):
             if (a, b) not in pairs[j]:
                 pairs[j].append((a, b))
-    out = replace(ev, violation_pairs=[sorted(p) for p in pairs])
-    for name, values in arrays.items():
-        object.__setattr__(out, name, values)  # a fresh copy of a frozen dataclass
-    return out
+    return replace(
+        ev,
+        violation_pairs=[sorted(p) for p in pairs],
+        cost=arrays["cost"],
+        capex=arrays["capex"],
+        licences=arrays["licences"],
+        host_bound=arrays["host_bound"],
+        sla_probability=arrays["sla_probability"],
+        cpu_sla=arrays["cpu_sla"],
+        exposure=arrays["exposure"],
+        placed=arrays["placed"],
+    )

@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 
 from underlay.decision.evidence import Evidence
 from underlay.errors import ScenarioError
-from underlay.model.scenario import Constraints
+from underlay.model.scenario import Constraints, workload_key
 from underlay.units import usd
 
 __all__ = ["F64", "I64", "ConstraintGroup", "HybridProblem", "hybrid_problem"]
@@ -176,7 +176,7 @@ def _units(ev: Evidence, by_workload: bool) -> tuple[list[str], I64, F64, F64]:
         mem = reps * [w.requests.memory_mib for _, w in ws]
         fallback = reps / reps.sum() if reps.sum() > 0 else np.full(len(ws), 1 / len(ws))
         shares.append(np.mean([v / v.sum() for v in (cpu, mem) if v.sum() > 0] or [fallback], 0))
-        keys += [f"{t.name}/{c}/{w.name}" for c, w in ws]
+        keys += [workload_key(t.name, c, w.name) for c, w in ws]
         owner += [ti] * len(ws)
         pods.append(reps)
     return keys, np.array(owner, np.int64), np.concatenate(shares), np.concatenate(pods)

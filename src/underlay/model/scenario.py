@@ -81,6 +81,8 @@ from underlay.model.substrates import (
     Vm,
     VmShape,
     VmShapes,
+    workload_key,
+    workload_tenant,
 )
 from underlay.model.tenants import (
     TENANT_NAME_MAX,
@@ -165,6 +167,8 @@ __all__ = [
     "at",
     "cluster_name_for",
     "scenario_json_schema",
+    "workload_key",
+    "workload_tenant",
 ]
 
 
@@ -358,7 +362,7 @@ def _check_hybrid(scenario: Scenario, hybrid: Hybrid, index: int) -> None:
     for tenant in scenario.tenants:
         for c in tenant.clusters:
             for w in c.workloads:
-                key = f"{tenant.name}/{c.name}/{w.name}"
+                key = workload_key(tenant.name, c.name, w.name)
                 if (
                     hybrid.workload_part(tenant.name, tenant.isolation, w.gpu_count, key, w.labels)
                     is None
@@ -377,7 +381,7 @@ def _check_part_workloads(scenario: Scenario, hybrid: Hybrid, index: int) -> Non
     if not any(part.workloads for part in hybrid.parts):
         return
     keys = [
-        f"{t.name}/{c.name}/{w.name}"
+        workload_key(t.name, c.name, w.name)
         for t in scenario.tenants
         for c in t.clusters
         for w in c.workloads

@@ -40,6 +40,8 @@ __all__ = [
     "Vm",
     "VmShape",
     "VmShapes",
+    "workload_key",
+    "workload_tenant",
 ]
 
 
@@ -190,6 +192,18 @@ class Sandboxed(_Model):
 PartSubstrate = Annotated[
     BaremetalDedicated | BaremetalShared | Vm | Sandboxed, Field(discriminator="kind")
 ]
+
+
+def workload_key(tenant: str, cluster: str, workload: str) -> str:
+    """A workload's name across the scenario, ``tenant/cluster/workload``, as a part's
+    ``workloads`` and per-workload plans write it (cluster and workload names never hold
+    "/", a tenant's may: :func:`workload_tenant` splits it)."""
+    return f"{tenant}/{cluster}/{workload}"
+
+
+def workload_tenant(key: str) -> str:
+    """The tenant of a :func:`workload_key`."""
+    return key.rsplit("/", 2)[0]
 
 
 class HybridPart(_Model):

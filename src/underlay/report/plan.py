@@ -16,7 +16,7 @@ import yaml
 from underlay.decision.results import Decision
 from underlay.errors import InputError
 from underlay.files import read_text, yaml_text
-from underlay.model.scenario import Scenario
+from underlay.model.scenario import Scenario, workload_tenant
 from underlay.model.traces import retarget_traces
 from underlay.report.units import usd
 
@@ -127,8 +127,7 @@ def plan_scenario_yaml(
             where
             for who, where in plan.assignment.items()
             # per-tenant plans key by name; per-workload ones by tenant/cluster/workload
-            # (cluster and workload names never hold "/", a tenant's name may)
-            if (who.rsplit("/", 2)[0] if per_workload else who) == tenant.name
+            if (workload_tenant(who) if per_workload else who) == tenant.name
         ]
         pinned[tenant.name] = list(dict.fromkeys(mine))
     constraints = dict(data.get("constraints") or {})

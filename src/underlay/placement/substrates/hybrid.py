@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from numpy.typing import NDArray
 
-from underlay.model.scenario import Hybrid, InventoryEntry, Scenario
+from underlay.model.scenario import Hybrid, InventoryEntry, Scenario, workload_key
 from underlay.placement.control_planes import ControlPlane
 from underlay.placement.fleet import HostTable
 from underlay.placement.result import (
@@ -67,8 +67,11 @@ def part_scenarios(scenario: Scenario, hybrid: Hybrid) -> list[PartCut]:
             scenario.tenants[w.tenant_index].name,
             scenario.tenants[w.tenant_index].isolation,
             w.workload.gpu_count,
-            f"{scenario.tenants[w.tenant_index].name}/{clusters[w.cluster_index].cluster.name}/"
-            f"{w.workload.name}",
+            workload_key(
+                scenario.tenants[w.tenant_index].name,
+                clusters[w.cluster_index].cluster.name,
+                w.workload.name,
+            ),
             w.workload.labels,
         )
         for w in workloads
