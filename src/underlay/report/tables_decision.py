@@ -9,6 +9,8 @@ them for its own format.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from underlay.decision.results import (
     HybridPlan,
     ParetoPoint,
@@ -108,8 +110,13 @@ def hybrid_table(plan: HybridPlan, check: PlanCheck | None = None) -> Table:
     )
 
 
-def _measured(x: float | None, text: str) -> str:
-    return "–" if x is None else text
+def _measured(x: float | None, figure: Callable[[float], str]) -> str:
+    """``x`` by its figure rule, or a dash when it was not measured."""
+    return "–" if x is None else figure(x)
+
+
+def _share(x: float) -> str:
+    return pct(100 * x)
 
 
 def _change(predicted: float, measured: float | None) -> str:
@@ -130,8 +137,8 @@ def plan_check_line(check: PlanCheck) -> str:
     figures = (
         f"predicted {usd(r.predicted_cost)} a month, measured {usd(r.measured_cost)} "
         f"({_change(r.predicted_cost, r.measured_cost)}); availability SLA met in "
-        f"{pct(100 * r.predicted_sla)} of failure years predicted, "
-        f"{pct(100 * (r.measured_sla or 0.0))} measured; CPU SLA met in "
+        f"{_share(r.predicted_sla)} of failure years predicted, "
+        f"{_share(r.measured_sla or 0.0)} measured; CPU SLA met in "
         f"{pct(r.predicted_cpu_sla)} of steps predicted, {pct(r.measured_cpu_sla or 0.0)} measured"
     )
     if check.status == "stable":
@@ -148,13 +155,13 @@ def _round_row(k: int, r: PlanRound) -> list[str]:
     return [
         str(k),
         usd(r.predicted_cost),
-        _measured(r.measured_cost, usd(r.measured_cost or 0.0)),
+        _measured(r.measured_cost, usd),
         _change(r.predicted_cost, r.measured_cost),
-        pct(100 * r.predicted_sla),
-        _measured(r.measured_sla, pct(100 * (r.measured_sla or 0.0))),
+        _share(r.predicted_sla),
+        _measured(r.measured_sla, _share),
         pct(r.predicted_cpu_sla),
-        _measured(r.measured_cpu_sla, pct(r.measured_cpu_sla or 0.0)),
-        _measured(r.pods_unplaced, f"{r.pods_unplaced or 0:,}"),
+        _measured(r.measured_cpu_sla, pct),
+        _measured(r.pods_unplaced, "{:,.0f}".format),
     ]
 
 
@@ -216,11 +223,11 @@ def plan_check_tables(check: PlanCheck) -> list[Table]:
                 t.name,
                 t.where,
                 usd(t.predicted_cost),
-                _measured(t.measured_cost, usd(t.measured_cost or 0.0)),
-                pct(100 * t.predicted_sla),
-                _measured(t.measured_sla, pct(100 * (t.measured_sla or 0.0))),
+                _measured(t.measured_cost, usd),
+                _share(t.predicted_sla),
+                _measured(t.measured_sla, _share),
                 pct(t.predicted_cpu_sla),
-                _measured(t.measured_cpu_sla, pct(t.measured_cpu_sla or 0.0)),
+                _measured(t.measured_cpu_sla, pct),
             ]
             for t in final.tenants
         ],
