@@ -77,7 +77,7 @@ def measure_plan(
     current = plan
     while True:
         predicted = predicted_round(ev, current)
-        plans[_key(current)] = current
+        plans[_key_of(current.assignment)] = current
         hybrid = plan_hybrid(sc, current.assignment, label)
         if (there := same_hybrid(sc, hybrid)) in first.substrates:
             # the scenario holds this plan already (a plan file): measured with the rest
@@ -128,10 +128,6 @@ def _fleet(scenario: Scenario, assignment: dict[str, str]) -> list[str]:
         ).model_dump_json()
         for p in hybrid.parts
     )
-
-
-def _key(plan: HybridPlan) -> tuple[tuple[str, str], ...]:
-    return _key_of(plan.assignment)
 
 
 def _key_of(assignment: dict[str, str]) -> tuple[tuple[str, str], ...]:
