@@ -331,23 +331,20 @@ def test_range_chunked_within_point_limit(
 
     url, fixture = server
     scenario = write_scenario(fixture, tmp_path)
-    whole = prometheus_import(
-        scenario,
-        connection(url),
-        trace_file="t.csv",
-        range_s=7 * 86400,
-        step_s=STEP_S,
-        end_s=fixture.end_s,
-    )
+
+    def week() -> Any:
+        return prometheus_import(
+            scenario,
+            connection(url),
+            trace_file="t.csv",
+            range_s=7 * 86400,
+            step_s=STEP_S,
+            end_s=fixture.end_s,
+        )
+
+    whole = week()
     monkeypatch.setattr(client, "MAX_POINTS", 100)
-    chunked = prometheus_import(
-        scenario,
-        connection(url),
-        trace_file="t.csv",
-        range_s=7 * 86400,
-        step_s=STEP_S,
-        end_s=fixture.end_s,
-    )
+    chunked = week()
     assert [s[0] for s in whole.series] == [s[0] for s in chunked.series]
     for a, b in zip(whole.series, chunked.series, strict=True):
         np.testing.assert_array_equal(a[1], b[1])
