@@ -59,6 +59,7 @@ FOLDERS = {
     "analysis": "analysis",
     "decision": "decision",
     "report": "report",
+    "export": "report",
     "calibration": "pipeline",
     "sweeps": "pipeline",
     "cli": "cli",
