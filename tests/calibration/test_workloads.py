@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 
 from underlay.calibration import workloads
+from underlay.calibration.kvm import why_not_vm
 from underlay.calibration.processes import WorkloadFailed, children, workload_command
 from underlay.calibration.results import NeighbourCase, ProbeStats
 from underlay.calibration.run import _membw_slowdown
-from underlay.calibration.sandbox import sandbox_prefix, why_not_vm
+from underlay.calibration.sandbox import sandbox_prefix
 
 
 @pytest.mark.parametrize("kind", ["cpu", "syscall", "loopback"])

@@ -7,26 +7,20 @@ cgroup carrying the pod's CPU request and limit (:mod:`underlay.calibration.cgro
 No image and no overlay filesystem: their cost is at start-up, which no microbenchmark
 here times.
 
-A KVM guest needs ``/dev/kvm`` that opens, a QEMU binary, and the kernel and initrd the
-user points to; :func:`why_not_vm` says which is missing. Running the guest is not
-implemented in this version: with everything present, it says so.
+The KVM guest is :mod:`underlay.calibration.kvm`'s.
 """
 
 from __future__ import annotations
 
-import errno
 import os
 import shutil
 import subprocess
-from pathlib import Path
 
-__all__ = ["NAMESPACES", "sandbox_prefix", "why_not_vm"]
+__all__ = ["NAMESPACES", "sandbox_prefix"]
 
 NAMESPACES = ["--mount", "--uts", "--ipc", "--net", "--pid", "--fork", "--mount-proc"]
 """``unshare`` options: the namespaces of a pod's sandbox (a new PID namespace needs a
 fork, and its own ``/proc`` to show it)."""
-
-QEMU = ("qemu-system-x86_64", "qemu-kvm", "qemu-system-aarch64")
 
 
 def sandbox_prefix() -> list[str] | str:
@@ -54,24 +48,3 @@ def sandbox_prefix() -> list[str] | str:
             return prefix
         last = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "failed"
     return f"cannot create namespaces with unshare: {last}"
-
-
-def why_not_vm(kernel: Path | None, initrd: Path | None) -> str:
-    """Why no KVM guest can run the benchmarks here (never empty in this version)."""
-    reasons = []
-    try:
-        fd = os.open("/dev/kvm", os.O_RDWR | os.O_CLOEXEC)
-    except OSError as exc:
-        name = errno.errorcode.get(exc.errno or 0, str(exc.errno))
-        reasons.append(f"/dev/kvm not usable: open() failed with {name}")
-    else:
-        os.close(fd)
-    if not any(shutil.which(q) for q in QEMU):
-        reasons.append(f"no QEMU binary ({', '.join(QEMU)}) on PATH")
-    if kernel is None or initrd is None:
-        reasons.append("no guest kernel and initrd given (--kernel, --initrd)")
-    else:
-        reasons += [f"{p} does not exist" for p in (kernel, initrd) if not p.is_file()]
-    if not reasons:
-        reasons.append("running the benchmarks in a KVM guest is not implemented yet")
-    return "; ".join(reasons)
