@@ -28,15 +28,7 @@ from underlay.calibration.kvm import (
 )
 from underlay.calibration.processes import Children, WorkloadFailed
 
-__all__ = ["BOOT_TIMEOUT_S", "START_TIMEOUT_S", "ask_guest", "boot", "deadline"]
-
-BOOT_TIMEOUT_S = 120.0
-"""How long the guest may take from QEMU's start to its benchmark server's ``ready``
-(a kernel's boot, then Python and NumPy loaded over virtio-9p: seconds on an idle host)."""
-
-
-START_TIMEOUT_S = 30.0
-"""How long the guest's kernel may take to start ``/init`` (its first line: ``INIT_MARK``)."""
+__all__ = ["ask_guest", "boot", "deadline"]
 
 
 @contextlib.contextmanager
@@ -78,9 +70,9 @@ def _until_ready(process: subprocess.Popen[str], start_s: float, timeout_s: floa
                 alive.set()
             last = line.strip() or last
     if dead.is_set():
-        return f"the guest's kernel did not start /init within {start_s:.0f} s{pvm_hint()}"
+        return f"the guest's kernel did not start /init within {start_s:g} s{pvm_hint()}"
     if late.is_set():
-        return f"the guest did not answer within {timeout_s:.0f} s"
+        return f"the guest did not answer within {timeout_s:g} s"
     with contextlib.suppress(subprocess.TimeoutExpired):
         process.wait(timeout=5)
     err = process.stderr.read().strip() if process.stderr is not None else ""
@@ -88,18 +80,14 @@ def _until_ready(process: subprocess.Popen[str], start_s: float, timeout_s: floa
     return f"QEMU ended (exit status {process.returncode}) before the guest was ready: {said}"
 
 
-def boot(
-    kids: Children,
-    guest: Guest,
-    start_s: float = START_TIMEOUT_S,
-    timeout_s: float = BOOT_TIMEOUT_S,
-) -> subprocess.Popen[str] | str:
-    """QEMU running ``guest`` with its benchmark server ready, or why not. Each of
-    :data:`CPU_MODELS` is tried in turn while QEMU refuses the previous one."""
+def boot(kids: Children, guest: Guest) -> subprocess.Popen[str] | str:
+    """QEMU running ``guest`` with its benchmark server ready (within the guest's
+    ``start_s`` and ``ready_s``), or why not. Each of :data:`CPU_MODELS` is tried in turn
+    while QEMU refuses the previous one."""
     why = ""
     for cpu in CPU_MODELS:
         process = kids.start(qemu_command(replace(guest, cpu=cpu)), serve=True)
-        why = _until_ready(process, start_s, timeout_s)
+        why = _until_ready(process, guest.start_s, guest.ready_s)
         if not why:
             return process
         kids.stop(process)
@@ -118,5 +106,5 @@ def ask_guest(
             return kids.ask(server, bench, seconds)
     except (WorkloadFailed, OSError, ValueError) as exc:
         if fired.is_set():
-            return f"the guest did not answer within {limit_s:.0f} s ({bench})"
+            return f"the guest did not answer within {limit_s:g} s ({bench})"
         return f"the guest's benchmark server failed ({bench}): {exc}"

@@ -76,6 +76,8 @@ class Guest:
     memory_mb: int = MEMORY_MB
     cpu: str = "host"  # QEMU's -cpu: the host's CPU model (CPU_MODELS)
     accel: str = "kvm"  # "tcg": QEMU's emulator (only to test the guest's plumbing)
+    start_s: float = 30.0  # how long the kernel may take to start /init (INIT_MARK)
+    ready_s: float = 120.0  # and the benchmark server to be ready, from QEMU's start
 
 
 def why_not_vm(kernel: Path | None, initrd: Path | None) -> str:
