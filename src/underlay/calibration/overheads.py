@@ -1,17 +1,21 @@
-"""The overhead microbenchmarks, natively and in the container sandbox.
+"""The overhead microbenchmarks, natively, in the container sandbox and in a KVM guest.
 
-Two benchmark servers (``workloads serve``) run side by side, idle between requests: one
+Benchmark servers (``workloads serve``) run side by side, idle between requests: one
 native (in underlay's own cgroup, no new namespace), one in the sandbox (new namespaces
 and a pod cgroup requesting one core, limited to every core, so no quota throttles a
-one-threaded benchmark: what is left is the cost of the namespaces and of the group).
-Each benchmark runs :data:`ROUNDS` times in each, the two taking turns (native first in
-one round, sandbox first in the next), so that a busy moment on a shared machine weighs on
-both; the best round of each counts (the usual reading of a microbenchmark: the others
-lost time to something else). Start-up is outside every timed window.
+one-threaded benchmark: what is left is the cost of the namespaces and of the group), and,
+given a guest kernel and initrd, one in a KVM guest (:mod:`underlay.calibration.kvm`: the
+same code and Python, over the guest's serial console, each answer within a time limit;
+a guest that does not answer is killed, and none of its figures count).
+Each benchmark runs :data:`ROUNDS` times in each, taking turns (native first in one
+round, last in the next), so that a busy moment on a shared machine weighs on all; the
+best round of each counts (the usual reading of a microbenchmark: the others lost time to
+something else). Start-up (the guest's boot too) is outside every timed window.
 
 The CPU-bound, memory-bandwidth and system-call benchmarks count work per second of the
 benchmark's *own CPU time* (user and system): on a shared machine other processes take
-turns on the cores, and the wall-clock time they take is no cost of the container. The
+turns on the cores, and the wall-clock time they take is no cost of the container (in the
+guest, its kernel's reading less the time the host took from its vCPUs). The
 loopback benchmark counts round trips per wall-clock second: a round trip is two
 processes waking each other, and the waiting is what it measures.
 """
