@@ -5,6 +5,7 @@ benchmarks asked of the guest's server, and nothing left running afterwards."""
 from __future__ import annotations
 
 import os
+import resource
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -26,7 +27,7 @@ SERVER = f"exec {sys.executable} -m underlay.calibration.guest"
 def fake_qemu(tmp_path: Path, body: str) -> Guest:
     """A guest whose "QEMU" is a shell script: it logs its arguments, then runs ``body``."""
     script = tmp_path / "qemu"
-    script.write_text(f'#!/bin/sh\necho "$@" >> {tmp_path}/calls\n{body}\n')
+    script.write_text(f'#!/bin/sh\necho "core=$(ulimit -c) $@" >> {tmp_path}/calls\n{body}\n')
     script.chmod(0o755)
     return Guest(
         str(script), tmp_path / "vmlinuz", tmp_path / "initrd", cpus=1, start_s=5, ready_s=60
@@ -50,7 +51,9 @@ needs_root = pytest.mark.skipif(
 def test_every_benchmark_gets_a_vm_figure_from_the_guest_server(tmp_path: Path) -> None:
     vm = fake_qemu(tmp_path, f'echo "{INIT_MARK}"\n{SERVER}')
     with children() as kids:
-        runs = measure_overheads(kids, None, "no sandbox here", 0.05, vm, lambda _: None)
+        runs = measure_overheads(
+            kids, None, "no sandbox here", 0.05, boot(kids, vm), lambda _: None
+        )
         pids = [p.pid for p in kids.running]
     assert [r.bench for r in runs] == list(BENCHES)
     for run in runs:
@@ -93,14 +96,22 @@ def test_qemu_refusing_the_msr_is_tried_again_without_it(tmp_path: Path) -> None
         f'echo "{INIT_MARK}"\n{SERVER}'
     )
     vm = fake_qemu(tmp_path, refuse)
+    soft, hard = resource.getrlimit(resource.RLIMIT_CORE)
+    if hard != 0:  # allow core files here, so that only boot() can stop them
+        wanted = 1 << 20 if hard == resource.RLIM_INFINITY else min(hard, 1 << 20)
+        resource.setrlimit(resource.RLIMIT_CORE, (wanted, hard))
     with children() as kids:
-        booted = boot(kids, vm)
+        try:
+            booted = boot(kids, vm)
+        finally:
+            resource.setrlimit(resource.RLIMIT_CORE, (soft, hard))
         assert not isinstance(booted, str), booted
         assert "iterations" in str(ask_guest(kids, booted, "cpu", 0.05, 30))
     tried = [
         line.split(" -cpu ")[1].split()[0] for line in (tmp_path / "calls").read_text().splitlines()
     ]
     assert tried == list(CPU_MODELS)
+    assert all(line.startswith("core=0 ") for line in (tmp_path / "calls").read_text().splitlines())
 
 
 def test_qemu_failing_otherwise_is_not_retried(tmp_path: Path) -> None:

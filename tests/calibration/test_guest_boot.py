@@ -15,6 +15,7 @@ import pytest
 
 from underlay.calibration import kvm, run_calibration
 from underlay.calibration.file import read_calibration, write_calibration
+from underlay.calibration.guestboot import boot
 from underlay.calibration.overheads import BENCHES, measure_overheads
 from underlay.calibration.processes import children
 
@@ -85,7 +86,9 @@ def test_the_guest_runs_every_benchmark_under_emulation(
     # emulated, the boot takes tens of seconds on a busy host: a generous limit
     guest = replace(guest, accel="tcg", start_s=300, ready_s=600)
     with children() as kids:
-        runs = measure_overheads(kids, None, "not asked", 0.1, guest, lambda _: None)
+        runs = measure_overheads(
+            kids, None, "not asked", 0.1, boot(kids, guest), lambda _: None, answer_s=300
+        )
     for run in runs:
         assert run.vm is not None and run.vm > 0, run.why_not_vm
     assert qemu_running(kernel) == []

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import resource
 import signal
 import subprocess
 import threading
@@ -55,6 +56,17 @@ def deadline(
         timer.cancel()
 
 
+@contextlib.contextmanager
+def _no_core_dump() -> Iterator[None]:
+    """Processes started in the block write no core file (the limit is inherited)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_CORE)
+    resource.setrlimit(resource.RLIMIT_CORE, (0, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_CORE, (soft, hard))
+
+
 def _until_ready(process: subprocess.Popen[str], start_s: float, timeout_s: float) -> str:
     """Read the console until the guest is ready (""), or why it will not be: its kernel
     must start ``/init`` within ``start_s``, and the server be ready within ``timeout_s``."""
@@ -86,7 +98,8 @@ def boot(kids: Children, guest: Guest) -> subprocess.Popen[str] | str:
     while QEMU refuses the previous one."""
     why = ""
     for cpu in CPU_MODELS:
-        process = kids.start(qemu_command(replace(guest, cpu=cpu)), serve=True)
+        with _no_core_dump():  # QEMU aborts on the MSR it cannot set: no core file left
+            process = kids.start(qemu_command(replace(guest, cpu=cpu)), serve=True)
         why = _until_ready(process, guest.start_s, guest.ready_s)
         if not why:
             return process

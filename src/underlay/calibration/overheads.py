@@ -23,11 +23,11 @@ processes waking each other, and the waiting is what it measures.
 from __future__ import annotations
 
 import os
+import subprocess
 from collections.abc import Callable
 
 from underlay.calibration.cgroups import Session
-from underlay.calibration.guestboot import ask_guest, boot
-from underlay.calibration.kvm import Guest
+from underlay.calibration.guestboot import ask_guest
 from underlay.calibration.processes import Children, workload_command
 from underlay.calibration.results import Bench, OverheadRun
 
@@ -43,11 +43,16 @@ def measure_overheads(
     groups: Session | None,
     sandbox: list[str] | str,
     seconds: float,
-    vm: Guest | str,
+    vm: subprocess.Popen[str] | str,
     progress: Callable[[str], None],
+    *,
+    answer_s: float = 30.0,
 ) -> list[OverheadRun]:
     """Each benchmark natively, in the sandbox (``sandbox``: its prefix, or why none) and
-    in the KVM guest (``vm``: the guest to boot, or why none), ``seconds`` a run."""
+    in the KVM guest (``vm``: QEMU with the guest's server ready, or why none; see
+    :func:`~underlay.calibration.guestboot.boot`), ``seconds`` a run. The guest may take
+    ``answer_s`` plus ten times ``seconds`` to answer a request (the benchmark, its first
+    set-up, e.g. NumPy's arrays, and the console both ways, on a busy host)."""
     servers = {"native": kids.start(workload_command("serve", 0), serve=True)}
     if not isinstance(sandbox, str):
         group = groups.group("pod") if groups is not None else None
@@ -57,13 +62,9 @@ def measure_overheads(
         command = workload_command("serve", 0, sandbox=sandbox)
         servers["container"] = kids.start(command, group=group, serve=True)
     why_not_vm = vm if isinstance(vm, str) else ""
-    if isinstance(vm, Guest):
-        progress(f"overhead: booting the KVM guest ({vm.cpus} vCPUs, {vm.memory_mb} MiB)")
-        booted = boot(kids, vm)
-        if isinstance(booted, str):
-            why_not_vm = booted
-        else:
-            servers["vm"] = booted
+    limit = answer_s + 10.0 * seconds
+    if not isinstance(vm, str):
+        servers["vm"] = vm
     best: dict[tuple[str, Bench], float] = {}
     for bench in BENCHES:
         progress(f"overhead: {bench}, {ROUNDS} rounds of {seconds:.2f} s in {len(servers)} places")
@@ -73,7 +74,7 @@ def measure_overheads(
                 if where not in servers:  # the guest stopped answering
                     continue
                 if where == "vm":
-                    result = ask_guest(kids, servers[where], bench, seconds, _limit(seconds))
+                    result = ask_guest(kids, servers[where], bench, seconds, limit)
                     if isinstance(result, str):
                         why_not_vm = result
                         kids.stop(servers.pop("vm"))
@@ -100,12 +101,6 @@ def measure_overheads(
         )
         for bench in BENCHES
     ]
-
-
-def _limit(seconds: float) -> float:
-    """How long the guest may take to answer one request of ``seconds``: the benchmark, its
-    first-time set-up (NumPy's arrays) and the console both ways, on a busy host."""
-    return 30.0 + 10.0 * seconds
 
 
 _UNITS: dict[Bench, str] = {

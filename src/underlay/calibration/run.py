@@ -16,6 +16,7 @@ import datetime as dt
 import os
 import signal
 import socket
+import subprocess
 import tempfile
 import threading
 import time
@@ -24,10 +25,11 @@ from pathlib import Path
 from types import FrameType
 
 from underlay.calibration import cgroups
-from underlay.calibration.kvm import Guest, prepare, why_not_vm
+from underlay.calibration.guestboot import boot
+from underlay.calibration.kvm import Guest, kernel_release, prepare, why_not_vm
 from underlay.calibration.neighbours import CASES, measure_neighbours
 from underlay.calibration.overheads import BENCHES, ROUNDS, measure_overheads
-from underlay.calibration.processes import children
+from underlay.calibration.processes import Children, children
 from underlay.calibration.results import Calibration, Figure, NeighbourCase, OverheadRun
 from underlay.calibration.sandbox import sandbox_prefix
 from underlay.defaults import load_defaults
@@ -89,10 +91,10 @@ def run_calibration(
         children() as kids,
         _groups(hierarchy) as groups,
     ):
-        if isinstance(vm, tuple):
-            notes.append(f"KVM guest: {vm[1]}")
-        guest = vm[0] if isinstance(vm, tuple) else vm
-        overhead_s = overhead_window(duration_s, 3 if isinstance(guest, Guest) else 2)
+        booting = time.monotonic()
+        guest = _boot(kids, vm, say, notes)
+        began += time.monotonic() - booting  # the guest's boot comes on top of the duration
+        overhead_s = overhead_window(duration_s, 2 if isinstance(guest, str) else 3)
         overheads = measure_overheads(kids, groups, sandbox, overhead_s, guest, say)
         neighbour_s = neighbour_window(duration_s - (time.monotonic() - began))
         neighbours, more = measure_neighbours(kids, groups, neighbour_s, say)
@@ -112,6 +114,18 @@ def run_calibration(
         figures=figures(overheads, neighbours, no_vm),
         notes=notes,
     )
+
+
+def _boot(
+    kids: Children, vm: tuple[Guest, str] | str, say: Callable[[str], None], notes: list[str]
+) -> subprocess.Popen[str] | str:
+    """The KVM guest booted, its server ready (its modules' origin noted), or why none."""
+    if isinstance(vm, str):
+        return vm
+    guest, where = vm
+    notes.append(f"KVM guest: {kernel_release(guest.kernel) or guest.kernel.name}, {where}")
+    say(f"overhead: booting the KVM guest ({guest.cpus} vCPUs, {guest.memory_mb} MiB)")
+    return boot(kids, guest)
 
 
 @contextlib.contextmanager
