@@ -6,13 +6,17 @@ from __future__ import annotations
 
 import os
 import resource
+import signal
+import subprocess
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from underlay.calibration import guest as guest_server
+from underlay.calibration import kvm
 from underlay.calibration.guestboot import ask_guest, boot
 from underlay.calibration.kvm import CPU_MODELS, ERROR_MARK, INIT_MARK, Guest
 from underlay.calibration.overheads import BENCHES, measure_overheads
@@ -21,6 +25,7 @@ from underlay.calibration.results import OverheadRun
 from underlay.calibration.run import figures
 from underlay.defaults import load_defaults
 
+NO_FILES = "no guest kernel and initrd given (--kernel, --initrd)"
 SERVER = f"exec {sys.executable} -m underlay.calibration.guest"
 
 
@@ -156,3 +161,45 @@ def test_the_kvm_figure_is_the_cpu_loops_loss_in_the_guest() -> None:
     none = [OverheadRun("cpu", "iterations/CPU-s", 200.0, None, None, why_not_vm="no QEMU")]
     kvm = next(f for f in figures(none, [], "no QEMU") if f.default.startswith("hypervisors.kvm"))
     assert kvm.measured is None and kvm.why_not == "no QEMU"
+
+
+@pytest.mark.skipif(isinstance(kvm.static_busybox(), str), reason="no static busybox on PATH")
+@pytest.mark.skipif(
+    bool(kvm.why_not_vm(None, None).replace(NO_FILES, "").strip("; ")), reason="no usable /dev/kvm"
+)
+def test_sigterm_while_the_guest_runs_leaves_no_qemu(tmp_path: Path) -> None:
+    bin_ = tmp_path / "bin"
+    bin_.mkdir()
+    busybox = kvm.static_busybox()
+    assert isinstance(busybox, Path)
+    (bin_ / "busybox").symlink_to(busybox)
+    pids = tmp_path / "pids"
+    qemu = bin_ / "qemu-system-x86_64"  # boots, then never gets ready
+    qemu.write_text(f'#!/bin/sh\necho $$ >> {pids}\necho "{INIT_MARK}"\nexec sleep 300\n')
+    qemu.chmod(0o755)
+    for name in ("vmlinuz", "initrd"):
+        (tmp_path / name).write_bytes(b"\0" * 64)
+    code = (
+        "import sys; from pathlib import Path; from underlay.calibration import run_calibration; "
+        "run_calibration(60, kernel=Path(sys.argv[1]), initrd=Path(sys.argv[2]), "
+        "progress=lambda line: print(line, flush=True))"
+    )
+    env = {**os.environ, "PATH": f"{bin_}:{os.environ['PATH']}"}
+    args = [sys.executable, "-c", code, str(tmp_path / "vmlinuz"), str(tmp_path / "initrd")]
+    calibrating = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        assert calibrating.stdout is not None
+        for line in calibrating.stdout:
+            if "booting the KVM guest" in line:
+                break
+        deadline = time.monotonic() + 30
+        while not pids.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        pid = int(pids.read_text().split()[0])
+        assert alive(pid)
+        calibrating.send_signal(signal.SIGTERM)
+        calibrating.wait(timeout=30)
+    finally:
+        calibrating.kill()
+    time.sleep(0.2)
+    assert not alive(pid)

@@ -50,7 +50,11 @@ def calibrate(
     ] = Path("calibration.yaml"),
     kernel: Annotated[
         Path | None,
-        typer.Option("--kernel", metavar="FILE", help="a guest kernel, for the KVM overheads"),
+        typer.Option(
+            "--kernel",
+            metavar="FILE",
+            help="a guest kernel, for the KVM overheads (scripts/guest-image DIR makes one)",
+        ),
     ] = None,
     initrd: Annotated[
         Path | None,
