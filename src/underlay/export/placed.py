@@ -51,7 +51,7 @@ class PlacedPool:
     # None on bare metal
     cpu_milli: int  # each node's machine: the host's cores, or the VM's vCPUs
     memory_mib: int
-    gpus: int  # whole GPU devices per node
+    gpus: int  # GPU devices per node (a vGPU VM's one slice counts as its one device)
     gpu_model: str | None
     runtime: str | None  # the sandbox runtime its pods run in (sandboxed), else None
     substrate_kind: str
@@ -182,17 +182,19 @@ def _pools(
             bool(n.is_vm[r]),
             int(n.size_cpu[r]),
             int(n.size_mem[r]),
-            int(n.gpu_cap_milli[r]) // 1000,
+            int(n.gpu_cap_milli[r]),
         )
         shapes[shape] = shapes.get(shape, 0) + 1
     pools = []
-    for (part, model, is_vm, cpu, mem, gpus), count in sorted(
+    for (part, model, is_vm, cpu, mem, gpu_milli), count in sorted(
         shapes.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2], -kv[0][3], -kv[0][4])
     ):
         sub = ranges[part][2]
         host = hw.model_named(model)
         vm_shape = _shape_name(inp, sub, cpu, mem) if is_vm else None
         runtime = sub.runtime if isinstance(sub, Sandboxed) else None
+        # A VM with a vGPU slice (under 1000 milli-GPUs) sees one GPU device: the vGPU.
+        gpus = -(-gpu_milli // 1000)
         pools.append(
             PlacedPool(
                 name="",
