@@ -4,12 +4,15 @@ path names."""
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 from typing import Any
 
+from underlay.bundled import example_text, examples
 from underlay.defaults.catalog import load_defaults
 from underlay.export.manifest import ExportInput, Manifest
 from underlay.model.calibration import scenario_overrides
+from underlay.model.loading import parse_scenario
 from underlay.model.scenario import Scenario
 from underlay.pipeline import place
 
@@ -64,3 +67,18 @@ def at_path(body: Any, path: str) -> Any:
         else:
             raise KeyError(f"{path}: no {parts[i]!r} in {node!r}")
     return node
+
+
+@cache
+def bundled_input(name: str, label: str) -> ExportInput:
+    """Bundled example ``name`` placed on ``label`` (placed once per test session)."""
+    return export_input(parse_scenario(example_text(name), source=name), label)
+
+
+def bundled_cases() -> list[tuple[str, str]]:
+    """(example, substrate label) for every substrate of every bundled example."""
+    return [
+        (name, label)
+        for name in examples()
+        for label in parse_scenario(example_text(name), source=name).substrate_labels
+    ]
