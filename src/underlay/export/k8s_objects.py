@@ -296,7 +296,7 @@ def node_patch(
             "labels": labels,
             "annotations": {
                 "underlay.io/planned-as": f"node {index} of {pool.nodes} of pool {pool.name} "
-                f"({pool.instance_type}): rename to one of your nodes of this machine"
+                f"({pool.instance_type}): rename it to one of your nodes of this machine"
             },
         },
     }

@@ -94,7 +94,7 @@ def _labels(cluster: PlacedCluster, pool: PlacedPool, owner: TenantSpace | None)
 
 def _limits(pool: PlacedPool) -> tuple[dict[str, str], list[FieldSource]]:
     n = pool.nodes
-    what = f"the plan's {n} node(s) of pool {pool.name} ({pool.instance_type})"
+    what = f"the plan's {n} node(s) of pool {pool.name}"
     cpu, mem = n * pool.cpu_milli, n * pool.memory_mib
     limits = {"cpu": cpu_quantity(cpu), "memory": memory_quantity(mem)}
     sources = [

@@ -109,5 +109,7 @@ def validate_custom(manifest: Manifest, schema: Mapping[str, Any]) -> list[str]:
     return [
         f"{manifest.file}: {manifest.kind}/{manifest.name}: "
         f"{'.'.join(str(p) for p in e.absolute_path) or '(the object)'}: {e.message}"
-        for e in sorted(validator.iter_errors(manifest.body), key=lambda e: [str(p) for p in e.absolute_path])
+        for e in sorted(
+            validator.iter_errors(manifest.body), key=lambda e: [str(p) for p in e.absolute_path]
+        )
     ]
