@@ -244,3 +244,17 @@ def test_a_plan_that_leaves_pods_out_is_refused_as_an_input_error() -> None:
     with pytest.raises(ExportError, match=r"unplaced.*tenant 't' workload 'big'") as info:
         kubernetes(export_input(sc, "baremetal-dedicated"))
     assert isinstance(info.value, InputError) and info.value.exit_code == 2
+
+
+def test_a_cluster_too_old_for_the_objects_it_needs_is_refused() -> None:
+    db = make_workload("db", replicas=3, disruption_budget={"max_unavailable": 1})
+    for version, refused in (("1.20", True), ("1.21", False)):
+        tenant = make_tenant("t", workloads=[db], kubernetes_version=version)
+        sc = make_scenario(substrates=DEDICATED, tenants=[tenant])
+        if refused:
+            with pytest.raises(ExportError, match=r"1\.20.*policy/v1 PodDisruptionBudget.*1\.21"):
+                kubernetes(export_input(sc, "baremetal-dedicated"))
+        else:
+            assert of_kind(
+                kubernetes(export_input(sc, "baremetal-dedicated")), "PodDisruptionBudget"
+            )

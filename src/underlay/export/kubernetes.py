@@ -39,6 +39,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from underlay.errors import ExportError
 from underlay.export.k8s_names import WORKLOAD_LABEL, dns_label, unique_labels
 from underlay.export.k8s_objects import (
     TenantSpace,
@@ -54,7 +55,15 @@ from underlay.export.placed import PlacedCluster, PlacedWorkload, placed_cluster
 from underlay.model.labels import selects
 from underlay.model.scenario import Scenario
 
-__all__ = ["kubernetes", "tenant_spaces"]
+__all__ = ["API_SINCE", "kubernetes", "tenant_spaces"]
+
+API_SINCE = {
+    "PodDisruptionBudget": ((1, 21), "policy/v1"),
+    "RuntimeClass": ((1, 20), "node.k8s.io/v1"),
+}
+"""The first Kubernetes minor serving the API version each kind is written in
+(kubernetes.io, "Deprecated API Migration Guide": policy/v1 PodDisruptionBudget from
+1.21, node.k8s.io/v1 RuntimeClass from 1.20)."""
 
 
 def _ruled_classes(scenario: Scenario) -> set[str]:
@@ -131,12 +140,27 @@ def _nodes(cluster: PlacedCluster, spaces: list[TenantSpace], folder: str) -> li
     return out
 
 
+def _served(cluster: PlacedCluster, manifests: list[Manifest]) -> None:
+    """Refuse objects the cluster's Kubernetes version does not serve."""
+    version = tuple(int(x) for x in cluster.version.split("."))
+    for m in manifests:
+        since = API_SINCE.get(m.kind)
+        if since is not None and version < since[0]:
+            first = ".".join(map(str, since[0]))
+            raise ExportError(
+                f"cluster {cluster.name!r} runs Kubernetes {cluster.version}, which does not "
+                f"serve {since[1]} {m.kind} (from {first} on), and the plan needs one "
+                f"({m.name!r}): give its tenants kubernetes_version {first} or later"
+            )
+
+
 def kubernetes(inp: ExportInput) -> list[Manifest]:
     """The ``kubernetes`` target (see the module docstring): per cluster of the plan, its
     RuntimeClasses, Namespaces, admission policy, ResourceQuotas, PodDisruptionBudgets and
     node scheme, files under ``<cluster>/``.
 
-    Raises :class:`~underlay.errors.ExportError` when the plan leaves pods unplaced.
+    Raises :class:`~underlay.errors.ExportError` when the plan leaves pods unplaced, or
+    needs an object its cluster's Kubernetes version does not serve.
     """
     out: list[Manifest] = []
     runtimes = inp.defaults.sandbox_runtimes
@@ -158,4 +182,5 @@ def kubernetes(inp: ExportInput) -> list[Manifest]:
         for s in spaces:
             out += _budgets(s, folder)
         out += _nodes(cluster, spaces, folder)
+        _served(cluster, [m for m in out if m.file.startswith(f"{folder}/")])
     return out
