@@ -173,22 +173,25 @@ def _pools(
 ) -> list[PlacedPool]:
     p, n = inp.placement, inp.placement.nodes
     hw = inp.scenario.hardware
-    shapes: dict[tuple[int, str, bool, int, int, int], int] = {}
-    for r in rows.tolist():
-        model = p.host_models[p.hosts.model[int(n.host[r])]]
-        shape = (
-            int(part_of[r]),
-            model,
-            bool(n.is_vm[r]),
-            int(n.size_cpu[r]),
-            int(n.size_mem[r]),
-            int(n.gpu_cap_milli[r]),
-        )
-        shapes[shape] = shapes.get(shape, 0) + 1
+    host_model = np.asarray(p.hosts.model, np.int64)
+    rows_shape = np.stack(
+        [
+            part_of[rows],
+            host_model[n.host[rows]],
+            n.is_vm[rows].astype(np.int64),
+            -n.size_cpu[rows],  # larger machines first
+            -n.size_mem[rows],
+            n.gpu_cap_milli[rows],
+        ],
+        axis=1,
+    )
+    shapes, counts = np.unique(rows_shape, axis=0, return_counts=True)
     pools = []
-    for (part, model, is_vm, cpu, mem, gpu_milli), count in sorted(
-        shapes.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2], -kv[0][3], -kv[0][4])
+    for (part, model_index, is_vm, cpu, mem, gpu_milli), count in zip(
+        shapes.tolist(), counts.tolist(), strict=True
     ):
+        model = p.host_models[model_index]
+        cpu, mem = -cpu, -mem
         sub = ranges[part][2]
         host = hw.model_named(model)
         vm_shape = _shape_name(inp, sub, cpu, mem) if is_vm else None
