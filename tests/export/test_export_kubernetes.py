@@ -258,3 +258,14 @@ def test_a_cluster_too_old_for_the_objects_it_needs_is_refused() -> None:
             assert of_kind(
                 kubernetes(export_input(sc, "baremetal-dedicated")), "PodDisruptionBudget"
             )
+
+
+def test_tenants_whose_names_slug_alike_never_share_a_node_taint() -> None:
+    tenants = [
+        make_tenant("Bank EU", isolation="regulated"),
+        make_tenant("bank-eu", isolation="untrusted"),
+    ]
+    sc = make_scenario(substrates=DEDICATED, tenants=tenants)
+    out = kubernetes(export_input(sc, "baremetal-dedicated"))
+    taints = {t["value"] for n in of_kind(out, "Node") for t in n.body["spec"]["taints"]}
+    assert taints == {"bank-eu", "bank-eu-2"}

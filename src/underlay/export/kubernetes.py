@@ -40,7 +40,7 @@ from __future__ import annotations
 from collections import Counter
 
 from underlay.errors import ExportError
-from underlay.export.k8s_names import WORKLOAD_LABEL, dns_label, unique_labels
+from underlay.export.k8s_names import WORKLOAD_LABEL, unique_labels
 from underlay.export.k8s_objects import (
     TenantSpace,
     namespace,
@@ -85,6 +85,9 @@ def tenant_spaces(scenario: Scenario, cluster: PlacedCluster) -> list[TenantSpac
     ]
     names = unique_labels(texts)
     ruled = _ruled_classes(scenario)
+    # one label per tenant across the scenario, so two tenants whose names slug alike
+    # never share a node taint
+    labels = unique_labels([t.name for t in scenario.tenants])
     out = []
     for key, name in zip(keys, names, strict=True):
         loads = groups[key]
@@ -94,7 +97,7 @@ def tenant_spaces(scenario: Scenario, cluster: PlacedCluster) -> list[TenantSpac
         out.append(
             TenantSpace(
                 name=name,
-                tenant_label=dns_label(tenant.name),
+                tenant_label=labels[key[0]],
                 tenant=tenant.name,
                 isolation=tenant.isolation,
                 workloads=tuple(loads),
