@@ -1,7 +1,8 @@
 """Golden files of the ``kubernetes`` and ``karpenter`` targets on each bundled example
 (one substrate each, the one with the most to say: a sandbox, a hybrid, GPUs), in
 tests/golden/export-k8s/: every manifest as YAML, preceded by its file and followed by
-the figure of each number. Regenerate after an intended change with
+the figure of each number; and the SaaS example's dedicated clusters merged into one.
+Regenerate after an intended change with
 
     UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/export/test_export_golden_k8s.py
 
@@ -19,8 +20,8 @@ import yaml
 
 from export_k8s_cases import REPO, bundled_input, named
 from underlay.bundled import examples
-from underlay.export.karpenter import karpenter
-from underlay.export.kubernetes import kubernetes
+from underlay.export.karpenter import karpenter, karpenter_target
+from underlay.export.kubernetes import kubernetes, kubernetes_target
 from underlay.export.manifest import Manifest, Target
 
 GOLDEN = REPO / "tests" / "golden" / "export-k8s"
@@ -53,6 +54,17 @@ def test_every_bundled_example_has_a_chosen_substrate() -> None:
 def test_golden(name: str, target: str) -> None:
     text = render(TARGETS[target](bundled_input(name, CHOSEN[name])))
     path = GOLDEN / f"{name}.{CHOSEN[name]}.{target}.yaml"
+    if os.environ.get("UPDATE_GOLDEN"):
+        path.write_text(text, encoding="utf-8")
+    assert path.read_text(encoding="utf-8") == text
+
+
+@pytest.mark.parametrize("target", sorted(TARGETS))
+def test_golden_merged(target: str) -> None:
+    """The SaaS example's dedicated clusters merged into one existing cluster ``prod``."""
+    into = {"kubernetes": kubernetes_target, "karpenter": karpenter_target}[target](into="prod")
+    text = render(into(bundled_input("saas-platform", "baremetal-dedicated")))
+    path = GOLDEN / f"saas-platform.baremetal-dedicated.into-prod.{target}.yaml"
     if os.environ.get("UPDATE_GOLDEN"):
         path.write_text(text, encoding="utf-8")
     assert path.read_text(encoding="utf-8") == text

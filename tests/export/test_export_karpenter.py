@@ -68,15 +68,23 @@ def test_isolation_and_sandbox_taints_follow_the_kubernetes_target_s_scheme() ->
     sc = make_scenario(
         substrates=[*DEDICATED, {"kind": "sandboxed", "runtime": "kata"}], tenants=tenants
     )
+    merged = karpenter_target(into="prod")
     pools = {
         p.name: p.body["spec"]["template"]["spec"]
-        for p in of_kind(karpenter(export_input(sc, "baremetal-dedicated")), "NodePool")
+        for p in of_kind(merged(export_input(sc, "baremetal-dedicated")), "NodePool")
     }
     assert pools["bank-std"]["taints"] == [
         {"key": TENANT_LABEL, "value": "bank", "effect": "NoSchedule"}
     ]
     assert "taints" not in pools["team-std"]
-    (sandboxed,) = of_kind(karpenter(export_input(sc, "sandboxed")), "NodePool")
+    (sandboxed,) = of_kind(merged(export_input(sc, "sandboxed")), "NodePool")
+    assert sandboxed.file == "prod/nodepools.yaml"
+    # a plan cluster of its own needs no taint: all its nodes are the tenant's / the sandbox's
+    assert not any(
+        "taints" in p.body["spec"]["template"]["spec"]
+        for label in ("baremetal-dedicated", "sandboxed")
+        for p in of_kind(karpenter(export_input(sc, label)), "NodePool")
+    )
     spec = sandboxed.body["spec"]["template"]
     assert spec["spec"]["taints"] == [
         {"key": "underlay.io/runtime", "value": "kata", "effect": "NoSchedule"}

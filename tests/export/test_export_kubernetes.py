@@ -11,7 +11,7 @@ from export_k8s_cases import at_path, export_input, named, of_kind
 from factories import make_host_model, make_scenario, make_tenant, make_workload
 from underlay.errors import ExportError, InputError
 from underlay.export.k8s_names import TENANT_LABEL, dns_label, unique_labels
-from underlay.export.kubernetes import kubernetes
+from underlay.export.kubernetes import kubernetes, kubernetes_target
 from underlay.model.scenario import Scenario
 
 SANDBOXED = [{"kind": "sandboxed", "runtime": "kata"}]
@@ -95,13 +95,19 @@ def test_the_runtime_class_carries_the_overhead_of_the_defaults_the_model_used()
     rc = named(kubernetes(inp), "RuntimeClass", "kata")
     assert rc.body["overhead"]["podFixed"] == {"cpu": "300m", "memory": "200Mi"}
     assert rc.body["handler"] == "kata"
-    assert rc.body["scheduling"]["nodeSelector"] == {"underlay.io/runtime": "kata"}
-    # every sandboxed node carries the label and taint the class schedules onto
+    # every node of the sandboxed cluster runs Kata: labelled, not tainted (the cluster's
+    # add-ons must run somewhere)
+    assert rc.body["scheduling"] == {"nodeSelector": {"underlay.io/runtime": "kata"}}
     for node in of_kind(kubernetes(inp), "Node"):
         assert node.body["metadata"]["labels"]["underlay.io/runtime"] == "kata"
-        assert {"key": "underlay.io/runtime", "value": "kata", "effect": "NoSchedule"} in node.body[
-            "spec"
-        ]["taints"]
+        assert "spec" not in node.body
+    # merged into a cluster with other nodes, the runtime's nodes are kept for its pods
+    merged = kubernetes_target(into="prod")(inp)
+    taint = {"key": "underlay.io/runtime", "value": "kata", "effect": "NoSchedule"}
+    assert named(merged, "RuntimeClass", "kata").body["scheduling"]["tolerations"] == [
+        {"key": "underlay.io/runtime", "operator": "Equal", "value": "kata", "effect": "NoSchedule"}
+    ]
+    assert all(n.body["spec"]["taints"] == [taint] for n in of_kind(merged, "Node"))
 
 
 def test_gvisor_s_class_names_its_runsc_handler() -> None:
@@ -129,14 +135,27 @@ def _isolated() -> Scenario:
     return make_scenario(substrates=[*DEDICATED, {"kind": "baremetal-shared"}], tenants=tenants)
 
 
-def test_ruled_tenants_get_their_nodes_tainted_and_their_pods_tolerate_and_select_them() -> None:
+def test_each_plan_cluster_is_its_own_cluster_with_no_taint_or_node_selection() -> None:
     out = kubernetes(export_input(_isolated(), "baremetal-dedicated"))
+    assert {m.file.split("/")[0] for m in out} == {"bank-eu", "team", "customers"}
+    assert not any("spec" in n.body for n in of_kind(out, "Node"))
+    for ns in of_kind(out, "Namespace"):
+        assert set(ns.body["metadata"]["annotations"]) == {"underlay.io/tenant-name"}
+
+
+def test_merged_ruled_tenants_get_their_nodes_tainted_and_their_pods_tolerate_and_select_them() -> (
+    None
+):
+    out = kubernetes_target(into="Prod")(export_input(_isolated(), "baremetal-dedicated"))
+    assert {m.file.split("/")[0] for m in out} == {"prod"}
     # regulated and untrusted are in the default rules; internal is in none
     for tenant, tainted in (("bank-eu", True), ("team", False), ("customers", True)):
         ns = named(out, "Namespace", tenant).body["metadata"]
+        # each namespace selects its plan cluster's nodes (a shorthand tenant's cluster is
+        # named after it)
         assert (
             ns["annotations"]["scheduler.alpha.kubernetes.io/node-selector"]
-            == f"{TENANT_LABEL}={tenant}"
+            == f"underlay.io/cluster={tenant}"
         )
         tolerations = ns["annotations"].get("scheduler.alpha.kubernetes.io/defaultTolerations")
         nodes = [
@@ -159,7 +178,7 @@ def test_without_rules_no_node_is_tainted() -> None:
     sc = _isolated().model_copy(
         update={"isolation": _isolated().isolation.model_copy(update={"rules": []})}
     )
-    out = kubernetes(export_input(sc, "baremetal-dedicated"))
+    out = kubernetes_target(into="prod")(export_input(sc, "baremetal-dedicated"))
     assert not any("spec" in n.body for n in of_kind(out, "Node"))
 
 
@@ -266,6 +285,7 @@ def test_tenants_whose_names_slug_alike_never_share_a_node_taint() -> None:
         make_tenant("bank-eu", isolation="untrusted"),
     ]
     sc = make_scenario(substrates=DEDICATED, tenants=tenants)
-    out = kubernetes(export_input(sc, "baremetal-dedicated"))
+    out = kubernetes_target(into="prod")(export_input(sc, "baremetal-dedicated"))
+    assert sorted(m.name for m in of_kind(out, "Namespace")) == ["bank-eu", "bank-eu-2"]
     taints = {t["value"] for n in of_kind(out, "Node") for t in n.body["spec"]["taints"]}
     assert taints == {"bank-eu", "bank-eu-2"}

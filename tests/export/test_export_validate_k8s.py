@@ -11,8 +11,8 @@ import pytest
 
 from export_k8s_cases import NODEPOOL_CRD, bundled_cases, bundled_input
 from underlay.errors import ExportError
-from underlay.export.karpenter import karpenter
-from underlay.export.kubernetes import kubernetes
+from underlay.export.karpenter import karpenter, karpenter_target
+from underlay.export.kubernetes import kubernetes_target
 from underlay.export.manifest import ExportInput, Manifest
 from underlay.export.placed import placed_clusters
 from underlay.export.validate_core import (
@@ -37,11 +37,18 @@ def _exportable(name: str, label: str) -> ExportInput:
     return inp
 
 
+@pytest.mark.parametrize("into", [None, "prod"])
 @pytest.mark.parametrize(("name", "label"), CASES)
-def test_core_objects_validate_for_the_cluster_s_version(name: str, label: str) -> None:
+def test_core_objects_validate_for_the_cluster_s_version(
+    name: str, label: str, into: str | None
+) -> None:
     inp = _exportable(name, label)
-    versions = {c.name: c.version for c in placed_clusters(inp)}
-    out = kubernetes(inp)
+    clusters = placed_clusters(inp)
+    versions = {c.name: c.version for c in clusters}
+    versions["prod"] = min(
+        (c.version for c in clusters), key=lambda v: tuple(map(int, v.split(".")))
+    )
+    out = kubernetes_target(into=into)(inp)
     assert out
     problems = [validate_core(m, versions[m.file.split("/")[0]]) for m in out]
     assert [p for p in problems if p] == []
@@ -54,7 +61,9 @@ def test_core_objects_validate_for_the_cluster_s_version(name: str, label: str) 
 @pytest.mark.parametrize(("name", "label"), CASES)
 def test_node_pools_validate_against_karpenter_s_crd(name: str, label: str) -> None:
     schema = crd_schema(NODEPOOL_CRD, "v1")
-    out = karpenter(_exportable(name, label))
+    out = karpenter(_exportable(name, label)) + karpenter_target(into="prod")(
+        _exportable(name, label)
+    )
     assert out
     assert [p for m in out for p in validate_custom(m, schema)] == []
 

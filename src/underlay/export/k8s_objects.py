@@ -65,15 +65,17 @@ _ADMISSION = (
 @dataclass(frozen=True)
 class TenantSpace:
     """One tenant's namespace on one cluster, with what keeps its pods where the plan put
-    them: ``pinned`` (its nodes are its own: pods select them), ``tainted`` (those nodes
-    keep everyone else off: pods tolerate the taint), ``runtime`` (pods must name it)."""
+    them: ``selector`` (a node label ``key=value`` every pod of it selects: its plan
+    cluster's nodes, when several plan clusters share one real cluster), ``tainted`` (its
+    nodes keep everyone else off: pods tolerate the taint), ``runtime`` (pods must name
+    it)."""
 
     name: str
     tenant_label: str
     tenant: str  # the scenario's (free-text) name
     isolation: str
     workloads: tuple[PlacedWorkload, ...]
-    pinned: bool
+    selector: str | None
     tainted: bool
     runtime: str | None
 
@@ -99,13 +101,13 @@ def namespace(space: TenantSpace, file: str) -> Manifest:
     annotations = {TENANT_NAME_ANNOTATION: space.tenant}
     if space.runtime:
         labels[RUNTIME_LABEL] = space.runtime
-    if space.pinned:
-        annotations[_NODE_SELECTOR] = f"{TENANT_LABEL}={space.tenant_label}"
+    if space.selector:
+        annotations[_NODE_SELECTOR] = space.selector
     if space.tainted:
         annotations[_DEFAULT_TOLERATIONS] = json.dumps(
             [_toleration(TENANT_LABEL, space.tenant_label)], separators=(",", ":")
         )
-    if space.pinned or space.tainted:
+    if space.selector or space.tainted:
         annotations[_REQUIRES] = _ADMISSION
     body = {
         "apiVersion": "v1",
@@ -231,23 +233,22 @@ def pod_disruption_budget(
     return Manifest(body, file, (FieldSource(f"spec.{field}", figure),))
 
 
-def runtime_class(runtime: str, spec: SandboxRuntime, file: str) -> Manifest:
+def runtime_class(runtime: str, spec: SandboxRuntime, file: str, *, tainted: bool) -> Manifest:
     """The sandbox runtime's RuntimeClass: its handler, the pod overhead the model charged
     every sandboxed pod, and scheduling onto the nodes that run it (they carry the
-    runtime's label and taint)."""
+    runtime's label, and its taint when ``tainted``)."""
     cpu, mem = spec.pod_overhead.cpu_milli, spec.pod_overhead.memory_mib
     where = f"defaults sandbox_runtimes.{runtime}.pod_overhead"
-    body = {
+    body: dict[str, Any] = {
         "apiVersion": "node.k8s.io/v1",
         "kind": "RuntimeClass",
         "metadata": {"name": runtime},
         "handler": RUNTIME_HANDLERS.get(runtime, runtime),
         "overhead": {"podFixed": {"cpu": cpu_quantity(cpu), "memory": memory_quantity(mem)}},
-        "scheduling": {
-            "nodeSelector": {RUNTIME_LABEL: runtime},
-            "tolerations": [_toleration(RUNTIME_LABEL, runtime)],
-        },
+        "scheduling": {"nodeSelector": {RUNTIME_LABEL: runtime}},
     }
+    if tainted:
+        body["scheduling"]["tolerations"] = [_toleration(RUNTIME_LABEL, runtime)]
     sources = (
         FieldSource(
             "overhead.podFixed.cpu", f"sandbox pod overhead: {cpu_quantity(cpu)} CPU ({where}.cpu)"
@@ -267,10 +268,13 @@ def node_patch(
     index: int,
     tenant: TenantSpace | None,
     file: str,
+    *,
+    runtime_taint: bool,
 ) -> Manifest:
     """The labels and taints one planned node gets (a partial Node object for server-side
     apply): its cluster, pool and machine; the tenant it is kept for (with a taint when
-    the tenant's isolation class is in a rule); the sandbox runtime it runs pods in."""
+    the tenant's space is ``tainted``); the sandbox runtime it runs pods in (with a taint
+    when ``runtime_taint``)."""
     labels = {
         CLUSTER_LABEL: cluster,
         POOL_LABEL: pool.name,
@@ -287,7 +291,8 @@ def node_patch(
             taints.append(taint(TENANT_LABEL, tenant.tenant_label))
     if pool.runtime:
         labels[RUNTIME_LABEL] = pool.runtime
-        taints.append(taint(RUNTIME_LABEL, pool.runtime))
+        if runtime_taint:
+            taints.append(taint(RUNTIME_LABEL, pool.runtime))
     body: dict[str, Any] = {
         "apiVersion": "v1",
         "kind": "Node",

@@ -38,6 +38,7 @@ from underlay.export.k8s_names import (
     RUNTIME_LABEL,
     TENANT_LABEL,
     cpu_quantity,
+    dns_label,
     memory_quantity,
     unique_labels,
 )
@@ -124,6 +125,8 @@ def _node_pool(
     pool: PlacedPool,
     owner: TenantSpace | None,
     node_class: Mapping[str, str],
+    folder: str,
+    merged: bool,
 ) -> Manifest:
     requirements = [{"key": INSTANCE_TYPE_LABEL, "operator": "In", "values": [pool.instance_type]}]
     if pool.gpu_model:
@@ -133,7 +136,7 @@ def _node_pool(
     taints = []
     if owner is not None and owner.tainted:
         taints.append(taint(TENANT_LABEL, owner.tenant_label))
-    if pool.runtime:
+    if pool.runtime and merged:
         taints.append(taint(RUNTIME_LABEL, pool.runtime))
     template_spec: dict[str, Any] = {"nodeClassRef": dict(node_class), "requirements": requirements}
     if taints:
@@ -156,12 +159,17 @@ def _node_pool(
         "metadata": {"name": name},
         "spec": spec,
     }
-    return Manifest(body, f"{cluster.name}/nodepools.yaml", tuple(sources))
+    return Manifest(body, f"{folder}/nodepools.yaml", tuple(sources))
 
 
-def karpenter_target(node_class: Mapping[str, str] = NODE_CLASS) -> Target:
+def karpenter_target(
+    node_class: Mapping[str, str] = NODE_CLASS, *, into: str | None = None
+) -> Target:
     """The ``karpenter`` target with NodePools referring to ``node_class`` (``group``,
-    ``kind``, ``name`` of your provider's NodeClass)."""
+    ``kind``, ``name`` of your provider's NodeClass); with ``into``, every plan cluster's
+    NodePools go into the one existing cluster ``into``, tainted as
+    :func:`~underlay.export.kubernetes.kubernetes_target` with ``into`` taints its nodes."""
+    merged = into is not None
 
     def karpenter(inp: ExportInput) -> list[Manifest]:
         """Per cluster of the plan, a NodePool per node pool (see the module docstring).
@@ -170,11 +178,12 @@ def karpenter_target(node_class: Mapping[str, str] = NODE_CLASS) -> Target:
         """
         out = []
         for cluster in placed_clusters(inp):
-            spaces = tenant_spaces(inp.scenario, cluster)
+            spaces = tenant_spaces(inp.scenario, cluster, merged=merged)
             owner = spaces[0] if not cluster.shared and spaces else None
             names = unique_labels([f"{cluster.name}-{p.name}" for p in cluster.pools])
             for pool, name in zip(cluster.pools, names, strict=True):
-                out.append(_node_pool(name, cluster, pool, owner, node_class))
+                folder = dns_label(into) if into is not None else cluster.name
+                out.append(_node_pool(name, cluster, pool, owner, node_class, folder, merged))
         return out
 
     return karpenter

@@ -5,14 +5,9 @@ applies with ``kubectl apply -f <cluster>/`` — no controller or policy engine 
 
 - ``runtimeclasses.yaml``: a RuntimeClass per sandbox runtime the cluster's pods run in,
   with the pod overhead the model charged each pod (``overhead.podFixed``) and
-  ``scheduling`` onto the nodes that run the runtime;
+  ``scheduling`` onto the nodes labelled with the runtime;
 - ``namespaces.yaml``: a Namespace per tenant (per tenant cluster on a shared cluster),
-  labelled with the tenant and its isolation class. Where the plan gives the tenant nodes
-  of its own, its annotations make the ``PodNodeSelector`` admission plugin select them
-  for every pod of the namespace and, when its isolation class is in one of the
-  scenario's isolation rules, ``PodTolerationRestriction`` add the toleration of their
-  taint (``kube-apiserver --enable-admission-plugins=…,PodNodeSelector,
-  PodTolerationRestriction``);
+  labelled with the tenant, its isolation class and its sandbox runtime;
 - ``policies.yaml``: on a cluster with sandboxed pods (Kubernetes ≥ 1.30) a
   ValidatingAdmissionPolicy refusing a pod of a sandboxed namespace that does not name
   its RuntimeClass;
@@ -20,27 +15,38 @@ applies with ``kubectl apply -f <cluster>/`` — no controller or policy engine 
   pods and GPUs;
 - ``disruption-budgets.yaml``: a PodDisruptionBudget per workload with a
   ``disruption_budget``;
-- ``nodes.yaml``: the node scheme, one partial Node per planned node: labels
+- ``nodes.yaml``: the node scheme, one partial Node per planned node with its labels
   (``underlay.io/cluster``, ``/pool``, ``/host-model``, ``/tenant``, ``/isolation``,
-  ``/runtime``, ``node.kubernetes.io/instance-type``, ``nvidia.com/gpu.product``) and
-  taints (``underlay.io/tenant=<t>:NoSchedule`` on the nodes of a tenant whose isolation
-  class is in a rule: nobody else lands there; ``underlay.io/runtime=<r>:NoSchedule`` on a
-  sandbox runtime's nodes). Rename each to one of your nodes of that machine, then
-  ``kubectl apply --server-side --field-manager=underlay -f nodes.yaml`` (or the same
-  with ``kubectl label node`` / ``kubectl taint node``). DaemonSets must tolerate the
-  taints (most CNI and CSI DaemonSets tolerate every taint).
+  ``/runtime``, ``node.kubernetes.io/instance-type``, ``nvidia.com/gpu.product``). Rename
+  each to one of your nodes of that machine, then ``kubectl apply --server-side
+  --field-manager=underlay -f nodes.yaml`` (or ``kubectl label node``).
 
-Isolation in the plan is a matter of clusters (a tenant's own hosts or VMs) and sandboxes;
-a shared bare-metal cluster mixes its tenants on every node, as the plan does (its
-isolation analysis reports what that breaks), so its namespaces select no nodes.
+In the plan, isolation is a matter of clusters (a tenant's own hosts or VMs) and
+sandboxes, so a cluster of the plan needs no taints: every node of a tenant cluster is
+the tenant's, every node of a sandboxed cluster runs the sandbox (tainting them all would
+leave the cluster's own add-ons, CoreDNS and the like, nowhere to run). A shared
+bare-metal cluster mixes its tenants on every node, as the plan does (its isolation
+analysis reports what that breaks).
+
+``kubernetes_target(into=NAME)`` puts every cluster of the plan into the one existing
+cluster ``NAME`` instead, and then keeps them apart there: each namespace selects its plan
+cluster's nodes (``underlay.io/cluster``) through the ``PodNodeSelector`` admission
+plugin; the nodes of a tenant whose isolation class is in one of the scenario's isolation
+rules are tainted ``underlay.io/tenant=<t>:NoSchedule`` (nobody else lands there) and its
+namespace adds the toleration through ``PodTolerationRestriction``
+(``kube-apiserver --enable-admission-plugins=…,PodNodeSelector,PodTolerationRestriction``);
+a sandbox runtime's nodes are tainted ``underlay.io/runtime=<r>:NoSchedule`` and its
+RuntimeClass tolerates that. DaemonSets must tolerate the taints (most CNI and CSI
+DaemonSets tolerate every taint).
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 
 from underlay.errors import ExportError
-from underlay.export.k8s_names import WORKLOAD_LABEL, unique_labels
+from underlay.export.k8s_names import CLUSTER_LABEL, WORKLOAD_LABEL, dns_label, unique_labels
 from underlay.export.k8s_objects import (
     TenantSpace,
     namespace,
@@ -50,12 +56,12 @@ from underlay.export.k8s_objects import (
     runtime_class,
     sandbox_policy,
 )
-from underlay.export.manifest import ExportInput, Manifest
+from underlay.export.manifest import ExportInput, Manifest, Target
 from underlay.export.placed import PlacedCluster, PlacedWorkload, placed_clusters
 from underlay.model.labels import selects
 from underlay.model.scenario import Scenario
 
-__all__ = ["API_SINCE", "kubernetes", "tenant_spaces"]
+__all__ = ["API_SINCE", "kubernetes", "kubernetes_target", "tenant_spaces"]
 
 API_SINCE = {
     "PodDisruptionBudget": ((1, 21), "policy/v1"),
@@ -71,9 +77,15 @@ def _ruled_classes(scenario: Scenario) -> set[str]:
     return {c for rule in scenario.isolation.rules for c in rule.between}
 
 
-def tenant_spaces(scenario: Scenario, cluster: PlacedCluster) -> list[TenantSpace]:
+def tenant_spaces(
+    scenario: Scenario, cluster: PlacedCluster, *, merged: bool = False
+) -> list[TenantSpace]:
     """The namespaces of ``cluster``: one per tenant, or per tenant cluster when a shared
-    cluster holds several clusters of one tenant; names unique within the cluster."""
+    cluster holds several clusters of one tenant; names unique within the cluster.
+
+    ``merged`` (several plan clusters in one real cluster): each namespace selects its plan
+    cluster's nodes, and a tenant with nodes of its own whose isolation class is in a rule
+    gets them tainted for it (no one else lands there)."""
     groups: dict[tuple[int, str], list[PlacedWorkload]] = {}
     for w in cluster.workloads:
         groups.setdefault((w.tenant_index, w.cluster), []).append(w)
@@ -92,7 +104,8 @@ def tenant_spaces(scenario: Scenario, cluster: PlacedCluster) -> list[TenantSpac
     for key, name in zip(keys, names, strict=True):
         loads = groups[key]
         tenant = loads[0].tenant
-        tainted = not cluster.shared and bool(scenario.isolation.lineage(tenant.isolation) & ruled)
+        ruled_tenant = bool(scenario.isolation.lineage(tenant.isolation) & ruled)
+        tainted = merged and not cluster.shared and ruled_tenant
         runtimes = {w.runtime for w in loads if w.runtime}
         out.append(
             TenantSpace(
@@ -101,7 +114,7 @@ def tenant_spaces(scenario: Scenario, cluster: PlacedCluster) -> list[TenantSpac
                 tenant=tenant.name,
                 isolation=tenant.isolation,
                 workloads=tuple(loads),
-                pinned=not cluster.shared,
+                selector=f"{CLUSTER_LABEL}={cluster.name}" if merged else None,
                 tainted=tainted,
                 runtime=min(runtimes) if runtimes else None,
             )
@@ -130,16 +143,22 @@ def _budgets(space: TenantSpace, folder: str) -> list[Manifest]:
     return out
 
 
-def _nodes(cluster: PlacedCluster, spaces: list[TenantSpace], folder: str) -> list[Manifest]:
+def _nodes(
+    cluster: PlacedCluster, spaces: list[TenantSpace], folder: str, *, merged: bool
+) -> list[Manifest]:
     """The partial Node of every planned node of the cluster (a tenant cluster's nodes are
-    its one tenant's)."""
+    its one tenant's; ``merged``: a sandbox runtime's nodes are tainted for its pods)."""
     owner = spaces[0] if not cluster.shared and len({s.tenant for s in spaces}) == 1 else None
     out = []
     for pool in cluster.pools:
         width = len(str(pool.nodes))
         for i in range(1, pool.nodes + 1):
             name = f"{cluster.name}-{pool.name}-{i:0{width}d}"[:253]
-            out.append(node_patch(name, cluster.name, pool, i, owner, f"{folder}/nodes.yaml"))
+            out.append(
+                node_patch(
+                    name, cluster.name, pool, i, owner, f"{folder}/nodes.yaml", runtime_taint=merged
+                )
+            )
     return out
 
 
@@ -157,33 +176,79 @@ def _served(cluster: PlacedCluster, manifests: list[Manifest]) -> None:
             )
 
 
-def kubernetes(inp: ExportInput) -> list[Manifest]:
-    """The ``kubernetes`` target (see the module docstring): per cluster of the plan, its
-    RuntimeClasses, Namespaces, admission policy, ResourceQuotas, PodDisruptionBudgets and
-    node scheme, files under ``<cluster>/``.
-
-    Raises :class:`~underlay.errors.ExportError` when the plan leaves pods unplaced, or
-    needs an object its cluster's Kubernetes version does not serve.
-    """
-    out: list[Manifest] = []
+def _cluster_objects(
+    inp: ExportInput, cluster: PlacedCluster, spaces: list[TenantSpace], folder: str, merged: bool
+) -> list[Manifest]:
+    """One plan cluster's Namespaces, ResourceQuotas, PodDisruptionBudgets and Nodes."""
     runtimes = inp.defaults.sandbox_runtimes
-    for cluster in placed_clusters(inp):
-        folder = cluster.name
-        spaces = tenant_spaces(inp.scenario, cluster)
-        used = sorted({p.runtime for p in cluster.pools if p.runtime})
-        for r in used:
-            out.append(runtime_class(r, runtimes[r], f"{folder}/runtimeclasses.yaml"))
-        out += [namespace(s, f"{folder}/namespaces.yaml") for s in spaces]
-        if used:
-            out += sandbox_policy(cluster.version, f"{folder}/policies.yaml")
-        for s in spaces:
-            quota = resource_quota(
-                s, runtimes[s.runtime] if s.runtime else None, f"{folder}/quotas.yaml"
-            )
-            if quota is not None:
-                out.append(quota)
-        for s in spaces:
-            out += _budgets(s, folder)
-        out += _nodes(cluster, spaces, folder)
-        _served(cluster, [m for m in out if m.file.startswith(f"{folder}/")])
+    out = [namespace(s, f"{folder}/namespaces.yaml") for s in spaces]
+    for s in spaces:
+        spec = runtimes[s.runtime] if s.runtime else None
+        quota = resource_quota(s, spec, f"{folder}/quotas.yaml")
+        if quota is not None:
+            out.append(quota)
+    for s in spaces:
+        out += _budgets(s, folder)
+    return out + _nodes(cluster, spaces, folder, merged=merged)
+
+
+def kubernetes_target(*, into: str | None = None) -> Target:
+    """The ``kubernetes`` target: per cluster of the plan, files under ``<cluster>/`` —
+    or, with ``into``, every plan cluster into the one existing cluster ``into`` (files
+    under ``<into>/``; see the module docstring).
+
+    Its function raises :class:`~underlay.errors.ExportError` when the plan leaves pods
+    unplaced, or needs an object its cluster's Kubernetes version does not serve (merged:
+    the oldest version of the plan's clusters counts).
+    """
+
+    def kubernetes(inp: ExportInput) -> list[Manifest]:
+        """The plan's RuntimeClasses, Namespaces, admission policy, ResourceQuotas,
+        PodDisruptionBudgets and node scheme (see :func:`kubernetes_target`)."""
+        clusters = placed_clusters(inp)
+        if into is not None and clusters:
+            return _merged(inp, clusters, dns_label(into))
+        out: list[Manifest] = []
+        for cluster in clusters:
+            out += _one_cluster(inp, cluster, cluster.name, [cluster], merged=False)
+        return out
+
+    return kubernetes
+
+
+def _one_cluster(
+    inp: ExportInput,
+    cluster: PlacedCluster,
+    folder: str,
+    members: list[PlacedCluster],
+    *,
+    merged: bool,
+    spaces: list[list[TenantSpace]] | None = None,
+) -> list[Manifest]:
+    """The objects of real cluster ``folder`` holding plan clusters ``members``
+    (``cluster`` names the version: the oldest member's)."""
+    runtimes = inp.defaults.sandbox_runtimes
+    used = sorted({p.runtime for c in members for p in c.pools if p.runtime})
+    out = [
+        runtime_class(r, runtimes[r], f"{folder}/runtimeclasses.yaml", tainted=merged) for r in used
+    ]
+    if used:
+        out += sandbox_policy(cluster.version, f"{folder}/policies.yaml")
+    per = spaces or [tenant_spaces(inp.scenario, c, merged=merged) for c in members]
+    for member, member_spaces in zip(members, per, strict=True):
+        out += _cluster_objects(inp, member, member_spaces, folder, merged)
+    _served(cluster, out)
     return out
+
+
+def _merged(inp: ExportInput, clusters: list[PlacedCluster], folder: str) -> list[Manifest]:
+    """Every plan cluster into one real cluster: namespaces renamed apart across them."""
+    per = [tenant_spaces(inp.scenario, c, merged=True) for c in clusters]
+    names = iter(unique_labels([s.name for spaces in per for s in spaces]))
+    per = [[replace(s, name=next(names)) for s in spaces] for spaces in per]
+    oldest = min(clusters, key=lambda c: tuple(int(x) for x in c.version.split(".")))
+    return _one_cluster(inp, oldest, folder, clusters, merged=True, spaces=per)
+
+
+kubernetes: Target = kubernetes_target()
+"""The ``kubernetes`` target, one folder per cluster of the plan."""
