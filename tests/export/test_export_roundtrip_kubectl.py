@@ -18,7 +18,7 @@ import pytest
 from export_k8s_cases import bundled_input, export_input, named, of_kind
 from factories import make_scenario, make_tenant, make_workload
 from underlay.export.k8s_names import RUNTIME_LABEL, TENANT_LABEL, cpu_quantity, memory_quantity
-from underlay.export.kubernetes import kubernetes
+from underlay.export.kubernetes import kubernetes_target
 from underlay.export.manifest import ExportInput, Manifest
 from underlay.export.placed import PlacedCluster, placed_clusters
 from underlay.importers.kubectl import TenantRules, build_scenario
@@ -103,10 +103,20 @@ def _pods(out: list[Manifest], cluster: PlacedCluster) -> list[dict[str, Any]]:
     return pods
 
 
-def _round_trip(inp: ExportInput) -> list[tuple[PlacedCluster, list[Manifest], Scenario]]:
-    out = kubernetes(inp)
+def _round_trip(
+    inp: ExportInput, into: str | None
+) -> list[tuple[PlacedCluster, list[Manifest], Scenario]]:
+    out = kubernetes_target(into=into)(inp)
+    clusters = placed_clusters(inp)
+    if into is not None:
+        # every plan cluster in one: its pools and workloads together (the cases below
+        # have each tenant in one plan cluster, and pools of one name of one shape)
+        pools = tuple(p for c in clusters for p in c.pools)
+        loads = tuple(w for c in clusters for w in c.workloads)
+        oldest = min(c.version for c in clusters)
+        clusters = [PlacedCluster(into, True, oldest, pools, loads)]
     trips = []
-    for cluster in placed_clusters(inp):
+    for cluster in clusters:
         mine = [m for m in out if m.file.startswith(f"{cluster.name}/")]
         nodes = [_node(m, cluster) for m in of_kind(mine, "Node")]
         imported = build_scenario(
@@ -128,9 +138,9 @@ def _imported(scenario: Scenario, tenant: str, workload: str) -> Workload:
     return w
 
 
-def _check(inp: ExportInput) -> None:
+def _check(inp: ExportInput, into: str | None = None) -> None:
     runtimes = inp.defaults.sandbox_runtimes
-    for cluster, out, scenario in _round_trip(inp):
+    for cluster, out, scenario in _round_trip(inp, into):
         for ns in of_kind(out, "Namespace"):
             tenant = ns.body["metadata"]["labels"][TENANT_LABEL]
             runtime = ns.body["metadata"]["labels"].get(RUNTIME_LABEL)
@@ -201,3 +211,8 @@ def test_a_gvisor_tenant_with_budgets_round_trips() -> None:
         tenants=[make_tenant("Shop & Co", workloads=[api, db])],
     )
     _check(export_input(sc, "sandboxed"))
+
+
+@pytest.mark.parametrize("label", ["baremetal-dedicated", "vm-by-requests"])
+def test_the_plan_merged_into_one_cluster_round_trips(label: str) -> None:
+    _check(bundled_input("saas-platform", label), into="prod")
