@@ -4,6 +4,7 @@ the scenario and the rule written out, never read from the target's output."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -289,3 +290,10 @@ def test_tenants_whose_names_slug_alike_never_share_a_node_taint() -> None:
     assert sorted(m.name for m in of_kind(out, "Namespace")) == ["bank-eu", "bank-eu-2"]
     taints = {t["value"] for n in of_kind(out, "Node") for t in n.body["spec"]["taints"]}
     assert taints == {"bank-eu", "bank-eu-2"}
+
+
+def test_an_unknown_substrate_is_refused_naming_the_known_ones() -> None:
+    inp = export_input(_shop(DEDICATED), "baremetal-dedicated")
+    wrong = replace(inp, substrate="vms")
+    with pytest.raises(ExportError, match=r"'vms' is not in the scenario.*baremetal-dedicated"):
+        kubernetes(wrong)

@@ -86,17 +86,14 @@ def taint(key: str, value: str) -> dict[str, str]:
 
 
 def _toleration(key: str, value: str) -> dict[str, str]:
-    return {
-        "key": key,
-        "operator": "Equal",
-        **{k: v for k, v in taint(key, value).items() if k != "key"},
-    }
+    """What tolerates :func:`taint` ``(key, value)``."""
+    return {"key": key, "operator": "Equal", "value": value, "effect": "NoSchedule"}
 
 
 def namespace(space: TenantSpace, file: str) -> Manifest:
-    """The tenant's Namespace: labels saying whose it is, and the annotations the
-    PodNodeSelector / PodTolerationRestriction admission plugins merge into every pod
-    (node selector of its own nodes, toleration of their taint)."""
+    """The tenant's Namespace: labels saying whose it is (and which sandbox its pods run
+    in), and the annotations the PodNodeSelector / PodTolerationRestriction admission
+    plugins merge into every pod (its ``selector``; the toleration of its nodes' taint)."""
     labels = {TENANT_LABEL: space.tenant_label, ISOLATION_LABEL: space.isolation}
     annotations = {TENANT_NAME_ANNOTATION: space.tenant}
     if space.runtime:

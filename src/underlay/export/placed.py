@@ -91,6 +91,11 @@ class PlacedCluster:
 
 def _part_substrates(inp: ExportInput) -> list[tuple[int, int, PartSubstrateT, str]]:
     """Per node range of the fleet: (start, stop, substrate, label of its shared cluster)."""
+    labels = inp.scenario.substrate_labels
+    if inp.substrate not in labels:
+        raise ExportError(
+            f"substrate {inp.substrate!r} is not in the scenario (it lists: {', '.join(labels)})"
+        )
     sub: Substrate = inp.scenario.substrate(inp.substrate)
     if isinstance(sub, Hybrid):
         by_name = {p.name: p.substrate for p in sub.parts}
@@ -117,12 +122,13 @@ def _refuse_unplaced(inp: ExportInput) -> None:
 def placed_clusters(inp: ExportInput) -> list[PlacedCluster]:
     """The plan's clusters, tenant clusters first (scenario order), then shared ones.
 
-    Raises :class:`~underlay.errors.ExportError` when the plan leaves pods unplaced.
+    Raises :class:`~underlay.errors.ExportError` when the plan leaves pods unplaced or
+    ``inp.substrate`` is not one of the scenario's.
     """
+    ranges = _part_substrates(inp)
     _refuse_unplaced(inp)
     p = inp.placement
     n = p.nodes
-    ranges = _part_substrates(inp)
     # Each node's cluster key: a tenant cluster's index, or -(range + 10) for the shared
     # cluster of node range `range` (each shared part is a cluster of its own).
     key = n.cluster.copy()
@@ -157,12 +163,12 @@ def _version(
     p = inp.placement
     if key >= 0:
         return p.clusters[key].tenant.kubernetes_version
+    version = p.shared_version
     if p.parts:
         label = ranges[-key - 10][3]
-        part = next(x for x in p.parts if x.name == label)
-        return part.shared_version or p.shared_version or "1.33"
-    assert p.shared_version is not None  # a shared substrate always picks its version
-    return p.shared_version
+        version = next(x for x in p.parts if x.name == label).shared_version or version
+    assert version is not None  # placement always picks a shared cluster's version
+    return version
 
 
 def _pools(
