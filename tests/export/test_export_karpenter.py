@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from collections import Counter
 
-from export_k8s_cases import at_path, export_input, of_kind
+import pytest
+
+from export_k8s_cases import at_path, bundled_cases, bundled_input, export_input, of_kind
 from factories import make_host_model, make_scenario, make_tenant, make_workload
+from underlay.errors import ExportError
 from underlay.export.k8s_names import TENANT_LABEL
 from underlay.export.karpenter import NODE_CLASS, karpenter, karpenter_target
 
@@ -116,3 +119,25 @@ def test_limits_hold_every_vm_of_a_vm_plan() -> None:
     for c in inp.placement.clusters:
         mine = workers & (n.cluster == c.index)
         assert cpu[c.cluster.name] * 1000 == int(n.size_cpu[mine].sum())
+
+
+@pytest.mark.parametrize(("name", "label"), bundled_cases())
+def test_node_pools_keep_the_crd_s_cel_rules(name: str, label: str) -> None:
+    """The NodePool CRD's x-kubernetes-validations (CEL, which jsonschema does not run),
+    written out: no label or requirement key in the karpenter.sh domain or
+    kubernetes.io/hostname, `In` requirements with values, no static `replicas`."""
+    try:
+        out = karpenter(bundled_input(name, label))
+    except ExportError:
+        pytest.skip("the plan leaves pods unplaced")
+
+    def allowed(key: str) -> bool:
+        domain = key.split("/")[0] if "/" in key else ""
+        return not domain.endswith("karpenter.sh") and key != "kubernetes.io/hostname"
+
+    for pool in out:
+        spec = pool.body["spec"]
+        assert "replicas" not in spec
+        assert all(allowed(k) for k in spec["template"]["metadata"]["labels"])
+        for req in spec["template"]["spec"]["requirements"]:
+            assert allowed(req["key"]) and (req["operator"] != "In" or req["values"])
