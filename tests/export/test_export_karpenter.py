@@ -141,3 +141,21 @@ def test_node_pools_keep_the_crd_s_cel_rules(name: str, label: str) -> None:
         assert all(allowed(k) for k in spec["template"]["metadata"]["labels"])
         for req in spec["template"]["spec"]["requirements"]:
             assert allowed(req["key"]) and (req["operator"] != "In" or req["values"])
+
+
+def test_vm_pools_are_named_after_the_shape_they_are() -> None:
+    web = make_workload("web", replicas=12, cpu="3", memory="6Gi")
+    own = [{"name": "c8", "vcpus": 8, "memory": "32Gi"}]
+    for shapes, expected in (("menu", None), (own, {"c8"})):
+        sc = make_scenario(
+            substrates=[{"kind": "vm", "shapes": shapes, "sizing": "requests"}],
+            tenants=[make_tenant("shop", workloads=[web])],
+        )
+        inp = export_input(sc, "vm")
+        menu = {s.name for s in inp.defaults.vm_sizing.menu}
+        types = {
+            r["values"][0]
+            for p in of_kind(karpenter(inp), "NodePool")
+            for r in p.body["spec"]["template"]["spec"]["requirements"]
+        }
+        assert types and types <= (expected or menu)
