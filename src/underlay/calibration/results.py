@@ -15,6 +15,7 @@ file read it).
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -42,12 +43,26 @@ class OverheadRun:
     vm: float | None  # None: not measured (``why_not_vm``)
     why_not_container: str = ""
     why_not_vm: str = ""
+    # each round's work per second, natively and in the container, in the order run (the
+    # two took turns within a round): the rounds the best figures above were picked from
+    native_rounds: tuple[float, ...] = ()
+    container_rounds: tuple[float, ...] = ()
+
+    def paired_percent(self) -> list[float]:
+        """Per round, the work lost in the container against native in the same round, %."""
+        pairs = zip(self.native_rounds, self.container_rounds, strict=False)
+        return [100.0 * (1.0 - c / n) for n, c in pairs if n > 0]
 
     def overhead_percent(self, where: Literal["container", "vm"]) -> float | None:
-        """Work lost in ``where`` against native, % (None when not measured)."""
+        """Work lost in ``where`` against native, % (None when not measured): in the
+        container the median of the rounds' paired losses when the rounds were kept (a
+        busy moment weighs on both sides of a pair), else from the best figures."""
         value = self.container if where == "container" else self.vm
         if value is None or self.native <= 0:
             return None
+        paired = self.paired_percent() if where == "container" else []
+        if paired:
+            return float(statistics.median(paired))
         return 100.0 * (1.0 - value / self.native)
 
 
