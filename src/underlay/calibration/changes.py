@@ -29,7 +29,6 @@ from underlay.calibration.predict import (
     HOG_CPU,
     HOG_THROTTLED,
     LATENCY,
-    MIN_CPU_SECONDS,
     predict_case,
 )
 from underlay.calibration.results import Calibration, Comparison
@@ -146,9 +145,11 @@ def _interference(cal: Calibration, c: Comparison, defaults: Defaults, off: str)
     if alone is None or case is None or alone.probe.work_per_s <= 0:
         return Change(c, INTERFERENCE, cited, None, f"{off}: no alone case to solve k from")
     p = predict_case(cal, case, alone)
-    if p.other_load <= 0 or alone.probe.cpu_seconds < MIN_CPU_SECONDS:
+    alone_eff = alone.probe.work_per_cpu_second(alone.duration_s)
+    if alone_eff is None:
+        return Change(c, INTERFERENCE, cited, None, f"{off}: the probe alone did too little work")
+    if p.other_load <= 0:
         return Change(c, INTERFERENCE, cited, None, f"{off}: the hog got no CPU in the model")
-    alone_eff = alone.probe.work_per_s * alone.duration_s / alone.probe.cpu_seconds
     k = (1 - c.measured / alone_eff) / p.other_load
     suggested = min(max(k, 0.0), 1.0)
     why = (

@@ -34,9 +34,10 @@ one step long: every step of the experiment is the same.
 
 - probe latency inflation: the simulation's p95 inflation vs measured p95 ÷ p95 alone;
 - probe throughput: alone work/s × granted ÷ demand × (1 − slowdown) vs measured work/s;
-- probe work per CPU second: alone × (1 − k·L) vs measured (work/s × duration ÷ the
-  probe's CPU seconds): what the shared-hardware rule is about, since a paced probe with
-  idle CPU beside it may keep its throughput and pay in CPU instead;
+- probe work per CPU second: alone × (1 − k·L) vs measured (the on-time requests ÷ the
+  CPU time of their unit of work, :meth:`~underlay.calibration.results.ProbeStats.work_per_cpu_second`):
+  what the shared-hardware rule is about, since a paced probe with idle CPU beside it may
+  keep its throughput and pay in CPU instead;
 - hog CPU seconds and, under a quota, hog throttled core-seconds (demand above the limit
   × duration: the cgroup's ``throttled_time`` sums each CPU's throttled run queue, so a
   hog of D threads under a quota of Q cores is throttled (D − Q) × T);
@@ -72,7 +73,6 @@ __all__ = [
 ]
 
 MAX_USE_PER_REQUEST = 100  # a usage level is at most 100 × the request (model.workloads)
-MIN_CPU_SECONDS = 1e-3  # less CPU time than this makes work per CPU second meaningless
 HOST_MEMORY = "64Gi"  # ample: the experiments test CPU, never memory pressure
 LATENCY = "probe p95 latency inflation"
 THROUGHPUT = "probe throughput"
@@ -283,15 +283,16 @@ def _case_comparisons(case: NeighbourCase, alone: NeighbourCase, p: Prediction) 
             tol[THROUGHPUT] * alone.probe.work_per_s,
         ),
     ]
-    if min(case.probe.cpu_seconds, alone.probe.cpu_seconds) >= MIN_CPU_SECONDS:
-        alone_eff = alone.probe.work_per_s * alone.duration_s / alone.probe.cpu_seconds
+    alone_eff = alone.probe.work_per_cpu_second(alone.duration_s)
+    case_eff = case.probe.work_per_cpu_second(case.duration_s)
+    if alone_eff is not None and case_eff is not None:
         out.append(
             Comparison(
                 case.case,
                 EFFICIENCY,
                 "work/CPU s",
                 alone_eff * (1 - p.slowdown),
-                case.probe.work_per_s * case.duration_s / case.probe.cpu_seconds,
+                case_eff,
                 tol[EFFICIENCY] * alone_eff,
             )
         )
