@@ -165,8 +165,8 @@ def _container(cal: Calibration, c: Comparison, defaults: Defaults, off: str) ->
     cited = defaults.container_runtime.cpu_overhead_percent
     if c.experiment != f"{TAX_BENCH} in a container":
         why = (
-            f"{off}: no default of its own; the model charges a container "
-            f"{CONTAINER_CPU} on all CPU work, read from the {TAX_BENCH} benchmark alone "
+            f"{off}: no default of its own; the model charges a container the same CPU "
+            f"tax ({CONTAINER_CPU}) on all CPU work, read from the {TAX_BENCH} benchmark alone "
             "(this one's loss is memory, system-call or network cost the sandbox adds, or "
             "noise)"
         )

@@ -91,8 +91,10 @@ TOLERANCES: dict[str, tuple[float, str]] = {
     ),
     EFFICIENCY: (
         0.1,
-        "10 % of the probe's work per CPU second alone: a rate over the case divided by "
-        "the CPU time the kernel accounted, each good to a few percent",
+        "10 % of the probe's work per CPU second alone: on-time requests over their own "
+        "thread CPU time, each exact; but on a shared machine the same case moves by more "
+        "between runs (±13 % over five interleaved runs on a 2-core VM at load 8), so a "
+        "disagreement there wants repeating on a quieter host",
     ),
     THROUGHPUT: (
         0.1,

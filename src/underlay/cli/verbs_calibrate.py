@@ -125,7 +125,10 @@ def _print(result: Any, changes: Any) -> None:
         f"cgroup {result.cgroup}) at {result.measured_at}, {result.duration_s:g} s",
         highlight=False,
     )
-    over = Table(title="Overheads: work per second, native vs container sandbox vs KVM guest")
+    over = Table(
+        title="Overheads: best work per second of the rounds, native vs container sandbox vs "
+        "KVM guest (container overhead: the median of the rounds' paired losses)"
+    )
     for col in ("benchmark", "unit", "native", "container", "overhead", "vm", "overhead "):
         over.add_column(col, justify="left" if col in ("benchmark", "unit") else "right")
     for o in result.overheads:
