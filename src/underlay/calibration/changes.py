@@ -117,7 +117,9 @@ def _rule(c: Comparison) -> str:
             "the shared-hardware rule counts any other tenant's load (this CPU hog's too) as "
             "cache and memory-bandwidth pressure: "
             + (
-                "this hog costs the probe less work per CPU second than k·L says"
+                "this hog costs the probe less work per CPU second than k·L says (a loop "
+                "with no memory footprint presses on no cache; and the probe alone may pay "
+                "more CPU per request on a core left idle between requests, as on a VM)"
                 if c.measured > c.predicted
                 else "the probe lost more work per CPU second than k·L says (or ran "
                 "slower for another reason, e.g. frequency scaling)"
