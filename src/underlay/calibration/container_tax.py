@@ -27,13 +27,13 @@ from dataclasses import dataclass
 
 from underlay.calibration.results import OverheadRun
 
-__all__ = ["CONTAINER_CPU", "MIN_PAIRS", "TAX_BENCH", "TaxReading", "container_tax"]
+__all__ = ["CONTAINER_CPU", "MIN_PAIRS", "TAX_BENCH", "TAX_HOW", "TaxReading", "container_tax"]
 
 CONTAINER_CPU = "container_runtime.cpu_overhead_percent"
 TAX_BENCH = "cpu"
 """The benchmark the tax is read from: a CPU-bound loop, as the cited figure (Linpack)."""
 MIN_PAIRS = 5
-HOW = (
+TAX_HOW = (
     "CPU-bound loop (iterations per CPU second) natively vs in the container sandbox "
     "(unshare namespaces and a pod cgroup), in rounds taking turns; the median of the "
     "rounds' paired losses, kept only when every round lost work in the container"

@@ -23,8 +23,12 @@ from pathlib import Path
 from types import FrameType
 
 from underlay.calibration import cgroups
-from underlay.calibration.container_tax import CONTAINER_CPU, TAX_BENCH, container_tax
-from underlay.calibration.container_tax import HOW as TAX_HOW
+from underlay.calibration.container_tax import (
+    CONTAINER_CPU,
+    TAX_BENCH,
+    TAX_HOW,
+    container_tax,
+)
 from underlay.calibration.neighbours import CASES, measure_neighbours
 from underlay.calibration.overheads import BENCHES, ROUNDS, measure_overheads
 from underlay.calibration.processes import children
