@@ -9,8 +9,10 @@ same code and Python, over the guest's serial console, each answer within a time
 a guest that does not answer is killed, and none of its figures count).
 Each benchmark runs :data:`ROUNDS` times in each, taking turns (native first in one
 round, last in the next), so that a busy moment on a shared machine weighs on all; the
-best round of each counts (the usual reading of a microbenchmark: the others lost time to
-something else). Start-up (the guest's boot too) is outside every timed window.
+best round of each is shown (the usual reading of a microbenchmark: the others lost time
+to something else), and every native and container round is kept: the container's
+overhead is read from the rounds' pairs (:mod:`underlay.calibration.container_tax`).
+Start-up (the guest's boot too) is outside every timed window.
 
 The CPU-bound, memory-bandwidth and system-call benchmarks count work per second of the
 benchmark's *own CPU time* (user and system): on a shared machine other processes take
@@ -34,8 +36,9 @@ from underlay.calibration.results import Bench, OverheadRun
 __all__ = ["BENCHES", "ROUNDS", "measure_overheads"]
 
 BENCHES: tuple[Bench, ...] = ("cpu", "membw", "syscall", "loopback")
-ROUNDS = 3
-"""Runs of each benchmark in each environment; the best one counts."""
+ROUNDS = 5
+"""Runs of each benchmark in each environment: five pairs, so that a sign test can tell a
+container overhead from noise (:mod:`underlay.calibration.container_tax`)."""
 
 
 def measure_overheads(
@@ -65,7 +68,7 @@ def measure_overheads(
     limit = answer_s + 10.0 * seconds
     if not isinstance(vm, str):
         servers["vm"] = vm
-    best: dict[tuple[str, Bench], float] = {}
+    rounds: dict[tuple[str, Bench], list[float]] = {}
     for bench in BENCHES:
         progress(f"overhead: {bench}, {ROUNDS} rounds of {seconds:.2f} s in {len(servers)} places")
         for round_ in range(ROUNDS):
@@ -83,24 +86,30 @@ def measure_overheads(
                     result = kids.ask(servers[where], bench, seconds)
                 spent = result.get("cpu_seconds", result["seconds"])
                 rate = float(result["work"]) / max(float(spent), 1e-9)
-                best[where, bench] = max(rate, best.get((where, bench), 0.0))
+                rounds.setdefault((where, bench), []).append(rate)
     for server in servers.values():
         kids.stop(server)
     if why_not_vm:  # measured in part before the guest stopped: none of it counts
-        best = {k: v for k, v in best.items() if k[0] != "vm"}
+        rounds = {k: v for k, v in rounds.items() if k[0] != "vm"}
     why_not = sandbox if isinstance(sandbox, str) else ""
     return [
         OverheadRun(
             bench=bench,
             unit=_UNITS[bench],
-            native=best["native", bench],
-            container=best.get(("container", bench)),
-            vm=best.get(("vm", bench)),
+            native=max(rounds["native", bench]),
+            container=_best(rounds.get(("container", bench))),
+            vm=_best(rounds.get(("vm", bench))),
             why_not_container=why_not,
             why_not_vm=why_not_vm,
+            native_rounds=tuple(rounds["native", bench]),
+            container_rounds=tuple(rounds.get(("container", bench), [])),
         )
         for bench in BENCHES
     ]
+
+
+def _best(rates: list[float] | None) -> float | None:
+    return max(rates) if rates else None
 
 
 _UNITS: dict[Bench, str] = {
