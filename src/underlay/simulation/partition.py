@@ -334,6 +334,8 @@ def simulate_groups(
     with _block_pods(block_pods):
         replay = prepare_replay(scenario, defaults, placement, seed=seed)
     runs = split_blocks([b.p1 - b.p0 for b in replay.blocks], groups)
+    if len(runs) == 1:
+        runner = serial_groups  # one block, or one group asked: no worker to start
     jobs = [
         PartitionJob(scenario, defaults, placement, seed, len(runs), g, block_pods)
         for g in range(len(runs))
