@@ -43,7 +43,7 @@ from underlay.defaults.catalog import load_defaults
 from underlay.model.scenario import SUBSTRATE_KINDS, Scenario
 from underlay.pipeline import place as place_one
 from underlay.simulation.engine import simulate_substrate
-from underlay.simulation.partition import simulate_groups, split_blocks
+from underlay.simulation.partition import GroupTotals, simulate_groups, split_blocks
 from underlay.simulation.partition_workers import LOCAL, RaySession, process_groups
 from underlay.simulation.pods import pod_table
 from underlay.simulation.usage import CHUNK_STEPS, UsageSampler
@@ -86,15 +86,21 @@ def run_kind(
     placement = place_one(scenario, defaults, kind)
     place_s = time.perf_counter() - t0
     gc.collect()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     one = simulate_substrate(scenario, defaults, placement)
-    one_s = time.perf_counter() - t0
+    one_s, one_cpu = time.perf_counter() - t0, time.process_time() - c0
     gc.collect()
-    t0 = time.perf_counter()
-    many = simulate_groups(
-        scenario, defaults, placement, groups=args.workers, runner=process_groups
-    )
-    many_s = time.perf_counter() - t0
+    workers_cpu: list[float] = []
+
+    def runner(jobs: list[Any]) -> Any:
+        for message in process_groups(jobs):
+            if isinstance(message, GroupTotals):
+                workers_cpu.append(message.cpu_seconds)
+            yield message
+
+    t0, c0 = time.perf_counter(), time.process_time()
+    many = simulate_groups(scenario, defaults, placement, groups=args.workers, runner=runner)
+    many_s, parent_cpu = time.perf_counter() - t0, time.process_time() - c0
     diffs = differences(one, many)
     out: dict[str, Any] = {
         "kind": kind,
@@ -103,6 +109,10 @@ def run_kind(
         "place_s": place_s,
         "one_s": one_s,
         "many_s": many_s,
+        "one_cpu": one_cpu,
+        "parent_cpu": parent_cpu,
+        "worker_cpu": max(workers_cpu or [0.0]),
+        "load": os.getloadavg()[0],
         "diffs": diffs,
     }
     from underlay.simulation.engine import prepare_replay
@@ -153,7 +163,9 @@ def main() -> int:
     ray_col = f" {'Ray s':>7}" if args.ray else ""
     head = (
         f"{'substrate':<20} {'placed':>9} {'steps':>5} {'blocks':>6} {'1 worker s':>10} "
-        f"{f'{args.workers} workers s':>11} {'speed-up':>8}{ray_col} {'draws s':>7} {'equal':>5}"
+        f"{f'{args.workers} workers s':>11} {'speed-up':>8}{ray_col} {'1 CPU s':>7} "
+        f"{'worker CPU s':>12} {'parent CPU s':>12} {'CPU ratio':>9} {'draws s':>7} "
+        f"{'load':>5} {'equal':>5}"
     )
     print(head + "\n" + "-" * len(head), flush=True)
     rows = []
@@ -161,17 +173,22 @@ def main() -> int:
         r = run_kind(kind, scenario, defaults, args)
         rows.append(r)
         ray_cell = f" {r['ray_s']:>7.1f}" if args.ray else ""
+        critical = max(r["worker_cpu"], r["parent_cpu"])
         print(
             f"{r['kind']:<20} {r['placed']:>9,} {r['steps']:>5} {r['blocks']:>6} "
             f"{r['one_s']:>10.1f} {r['many_s']:>11.1f} {r['one_s'] / r['many_s']:>7.2f}x"
-            f"{ray_cell} {r['draw_s']:>7.1f} {'yes' if not r['diffs'] else 'NO':>5}",
+            f"{ray_cell} {r['one_cpu']:>7.1f} {r['worker_cpu']:>12.1f} {r['parent_cpu']:>12.1f} "
+            f"{r['one_cpu'] / max(critical, 1e-9):>8.2f}x {r['draw_s']:>7.1f} {r['load']:>5.1f} "
+            f"{'yes' if not r['diffs'] else 'NO':>5}",
             flush=True,
         )
         for d in r["diffs"][:5]:
             print(f"    differs: {d}")
     print(
-        "(speed-up = 1 worker s / N workers s; draws s = the whole fleet's usage draws alone, "
-        "which every worker makes; equal = every figure identical)"
+        "(speed-up = 1 worker s / N workers s, wall clock; CPU ratio = 1 worker's CPU s / the "
+        "busiest process's CPU s of the N-worker run (the speed-up with a core each); draws s "
+        "= the whole fleet's usage draws alone, which every worker makes; load = the 1-minute "
+        "load average at the end; equal = every figure identical)"
     )
     return 0 if all(not r["diffs"] for r in rows) else 1
 

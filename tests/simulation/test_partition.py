@@ -97,10 +97,10 @@ def test_examples_in_one_two_three_groups(example: str, substrates: list[str] | 
     sc = load_scenario(EXAMPLES / f"{example}.yaml")
     comparison = compare(sc, substrates=substrates)
     for placement in comparison.placements:
-        one = single(sc, placement, 16)
+        one = single(sc, placement, 64)
         for groups in (1, 2, 3):
             parted = simulate_groups(
-                sc, comparison.defaults, placement, groups=groups, block_pods=16
+                sc, comparison.defaults, placement, groups=groups, block_pods=64
             )
             assert not differences(one, parted), (placement.name, groups)
 

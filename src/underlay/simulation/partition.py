@@ -30,8 +30,9 @@ Identical, not close:
   and computes them exactly as the engine does. Counts (latency histograms, SLATAH's
   host-steps, kills) are whole numbers: their sums are exact in any order, so each
   worker sends its own once, at the end.
-- pods never placed and GPU pods (closed per chunk over the whole fleet) stay with the
-  parent, which draws the chunk's usage itself only when there are any.
+- pods never placed and GPU pods are closed per chunk over the whole fleet, by the
+  parent; their usage rows come from the first worker, which has drawn the chunk anyway
+  (:class:`SentRows`), so the parent draws nothing.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -54,7 +55,7 @@ from underlay.simulation import blocks as block_module
 from underlay.simulation.engine import Replay, finish_replay, prepare_replay
 from underlay.simulation.measures import Chunk, TenantSums
 from underlay.simulation.results import SubstrateSimulation
-from underlay.simulation.usage import CHUNK_STEPS
+from underlay.simulation.usage import CHUNK_STEPS, UsageSampler
 
 __all__ = [
     "MIN_POD_STEPS",
@@ -64,6 +65,7 @@ __all__ = [
     "GroupReplay",
     "GroupTotals",
     "PartitionJob",
+    "SentRows",
     "Sparse",
     "chunk_spans",
     "default_workers",
@@ -199,11 +201,35 @@ class BlockPart:
 
 @dataclass(frozen=True)
 class ChunkPart:
-    """A group's blocks over one chunk, in block order."""
+    """A group's blocks over one chunk, in block order (the first group's with the rows
+    the parent closes the chunk with: :class:`SentRows`)."""
 
     group: int
     index: int  # of the chunk
     blocks: list[BlockPart]
+    unplaced_cpu: F32 | None = None  # (never-placed pods × steps) CPU usage
+    gpu_want: F32 | None = None  # (GPU pods × steps) milli-GPUs wanted
+
+
+class SentRows:
+    """Stands in for the parent's usage sampler when a chunk is closed: the rows the
+    closing measures ask for — never-placed pods' CPU (``TenantSums``) and GPU pods' use
+    (``GpuUse``) — as the first worker drew them, for exactly the pods it was told."""
+
+    def __init__(self, part: ChunkPart, unplaced: I64, gpu_pods: I64) -> None:
+        self.part, self.unplaced, self.gpu_pods = part, unplaced, gpu_pods
+
+    def rows(self, idx: I64) -> tuple[F32, F32]:
+        """The never-placed pods' CPU (memory is not asked for: an empty column)."""
+        if self.part.unplaced_cpu is None or not np.array_equal(idx, self.unplaced):
+            raise ValueError("rows asked for pods the first worker did not send")
+        return self.part.unplaced_cpu, np.zeros((len(idx), 0), np.float32)
+
+    def gpu_rows(self, idx: I64, share: F32) -> F32:
+        """The GPU pods' use."""
+        if self.part.gpu_want is None or not np.array_equal(idx, self.gpu_pods):
+            raise ValueError("GPU rows asked for pods the first worker did not send")
+        return self.part.gpu_want
 
 
 @dataclass(frozen=True)
@@ -214,14 +240,15 @@ class GroupTotals:
     latency_hist: F64
     at_full: float
     active_host_steps: float
-    seconds: float  # the worker's own time (setting up included)
+    seconds: float  # the worker's own wall time (setting up included)
+    cpu_seconds: float  # the CPU time of the worker's process (this group's alone in a process)
 
 
 class GroupReplay:
     """A worker's side: the replay set up, its own blocks stepped chunk by chunk."""
 
     def __init__(self, job: PartitionJob) -> None:
-        self.started = time.perf_counter()
+        self.started, self.cpu_started = time.perf_counter(), time.process_time()
         self.group = job.group
         with _block_pods(job.block_pods):
             self.replay = prepare_replay(job.scenario, job.defaults, job.placement, seed=job.seed)
@@ -237,7 +264,9 @@ class GroupReplay:
         n = stop - start
         r = self.replay
         parts: list[BlockPart] = []
-        if self.blocks:  # (a group without blocks draws nothing)
+        unplaced, gpus = r.sums.unplaced, r.gpu_use.gpus
+        sends = self.group == 0 and bool(len(unplaced) or len(gpus.pods))
+        if self.blocks or sends:  # (a group with nothing to do draws nothing)
             r.sampler.begin(start, stop)
         for blk in self.blocks:
             step = r.stepper.step(blk, r.sampler, n)
@@ -250,7 +279,15 @@ class GroupReplay:
                     {k: [_compact(v) for v in a.items] for k, a in adds.items() if a.items},
                 )
             )
-        return ChunkPart(self.group, index, parts)
+        if not sends:
+            return ChunkPart(self.group, index, parts)
+        return ChunkPart(
+            self.group,
+            index,
+            parts,
+            r.sampler.rows(unplaced)[0] if len(unplaced) else None,
+            r.sampler.gpu_rows(gpus.pods, gpus.share) if len(gpus.pods) else None,
+        )
 
     def _record(self, n: int) -> dict[str, Adds]:
         """Fresh :class:`Adds` in place of the order-dependent accumulators."""
@@ -274,6 +311,7 @@ class GroupReplay:
             r.hosts.at_full,
             r.hosts.active_host_steps,
             time.perf_counter() - self.started,
+            time.process_time() - self.cpu_started,
         )
 
 
@@ -364,9 +402,8 @@ def _fold_chunk(replay: Replay, span: tuple[int, int], parts: list[ChunkPart]) -
     close the chunk as the engine does."""
     start, stop = span
     n = stop - start
-    sampler = replay.sampler
-    if len(replay.sums.unplaced) or len(replay.gpu_use.gpus.pods):
-        sampler.begin(start, stop)  # the parent's own rows: never-placed and GPU pods
+    # The closing measures' rows, from the first worker (typed as the sampler it stands for)
+    sampler = cast(UsageSampler, SentRows(parts[0], replay.sums.unplaced, replay.gpu_use.gpus.pods))
     host_used = np.zeros((len(replay.placement.hosts), n), np.float32)
     host_used += replay.stepper.host_idle_load
     block_parts = [b for part in parts for b in part.blocks]

@@ -22,6 +22,7 @@ with the groups in local processes (:func:`process_groups`) or on Ray
 from __future__ import annotations
 
 import dataclasses
+import os
 import queue as queue_module
 import signal
 import traceback
@@ -114,17 +115,30 @@ class _Failure:
     details: str
 
 
-def _work(job: PartitionJob, out: Any) -> None:
-    """A local worker: its group's chunks, then its totals, onto ``out``."""
+def _work(job: PartitionJob, out: Any, parent: int) -> None:
+    """A local worker: its group's chunks, then its totals, onto ``out`` (it stops early
+    if the ``parent`` process is gone: killed, it could not stop us)."""
     # Ctrl-C reaches the whole process group; the parent decides, and stops us.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         worker = GroupReplay(job)
         for index in range(len(chunk_spans(job.scenario.simulation.steps))):
+            if not _alive(parent):
+                return
             out.put(worker.chunk(index))
         out.put(worker.totals())
     except BaseException as exc:
         out.put(_Failure(job.group, f"{type(exc).__name__}: {exc}", traceback.format_exc()))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # there, another user's: not ours, but alive
+        return True
+    return True
 
 
 def process_groups(jobs: list[PartitionJob]) -> Iterator[Message]:
@@ -135,7 +149,9 @@ def process_groups(jobs: list[PartitionJob]) -> Iterator[Message]:
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["underlay.simulation.partition_workers"])
     out = context.Queue()
-    procs = [context.Process(target=_work, args=(job, out), daemon=True) for job in jobs]
+    procs = [
+        context.Process(target=_work, args=(job, out, os.getpid()), daemon=True) for job in jobs
+    ]
     expected = len(jobs) * (len(chunk_spans(jobs[0].scenario.simulation.steps)) + 1)
     try:
         for proc in procs:
