@@ -69,14 +69,14 @@ def differences(a: Any, b: Any, path: str = "") -> list[str]:
 
 
 def draw_seconds(scenario: Scenario, placement: Any) -> float:
-    """The whole fleet's usage draws for every chunk, alone."""
+    """The whole fleet's usage draws for every chunk, alone (CPU seconds)."""
     pods = pod_table(scenario, placement.workloads)
     sampler = UsageSampler(scenario, placement.workloads, pods)
     steps = scenario.simulation.steps
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     for start in range(0, steps, CHUNK_STEPS):
         sampler.begin(start, min(steps, start + CHUNK_STEPS))
-    return time.perf_counter() - t0
+    return time.process_time() - t0
 
 
 def run_kind(
@@ -187,7 +187,7 @@ def main() -> int:
     print(
         "(speed-up = 1 worker s / N workers s, wall clock; CPU ratio = 1 worker's CPU s / the "
         "busiest process's CPU s of the N-worker run (the speed-up with a core each); draws s "
-        "= the whole fleet's usage draws alone, which every worker makes; load = the 1-minute "
+        "= CPU s of the whole fleet's usage draws alone, which every worker makes; load = the 1-minute "
         "load average at the end; equal = every figure identical)"
     )
     return 0 if all(not r["diffs"] for r in rows) else 1
