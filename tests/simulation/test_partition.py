@@ -234,3 +234,43 @@ def test_ray_local_gives_the_same_figures(saas: tuple[Scenario, Any]) -> None:
             sc, comparison.defaults, placement, groups=3, runner=ray, block_pods=8
         )
     assert not differences(one, parted)
+
+
+@given(
+    size=st.integers(1, 6000),
+    nonzero=st.lists(
+        st.tuples(st.integers(0, 5999), st.floats(-1e6, 1e6, allow_nan=False)), max_size=40
+    ),
+    dense=st.booleans(),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_a_sparse_add_is_the_dense_add(
+    size: int, nonzero: list[tuple[int, float]], dense: bool, seed: int
+) -> None:
+    """An add sent as its nonzero entries leaves the accumulator as the dense add does, bit
+    for bit (a zero added changes nothing); only large, mostly-zero adds are sent so."""
+    from underlay.simulation.partition import Sparse, _add, _compact
+
+    rng = np.random.default_rng(seed)
+    value = rng.normal(size=(1, size)) if dense else np.zeros((1, size))
+    for i, v in nonzero:
+        value[0, i % size] = v
+    start = rng.normal(size=(1, size)) * 1e3
+    expected = start.copy()
+    expected += value
+    sent = _compact(value)
+    assert isinstance(sent, Sparse) == (size >= 4096 and np.count_nonzero(value) * 4 < size)
+    folded = start.copy()
+    _add(folded, sent)
+    assert np.array_equal(expected, folded)
+
+
+def test_adds_keep_every_value_in_order() -> None:
+    """The stand-in accumulator keeps what is added, and says the shape it was given."""
+    from underlay.simulation.partition import Adds
+
+    acc = Adds((2, 3))
+    for x in (1.0, np.ones(3), 2.5):
+        acc += x
+    assert acc.shape == (2, 3)
+    assert [np.asarray(v).tolist() for v in acc.items] == [1.0, [1.0, 1.0, 1.0], 2.5]
