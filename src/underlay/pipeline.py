@@ -123,21 +123,39 @@ def simulate(
     comparison: Comparison | None = None,
     on_substrate: Callable[[str], None] | None = None,
     on_steps: Callable[[int], None] | None = None,
+    workers: int | None = None,
+    ray: str | None = None,
 ) -> Simulation:
-    """Place (or reuse ``comparison``'s placements) and replay usage over the horizon."""
-    from underlay.simulation.engine import simulate_substrate
+    """Place (or reuse ``comparison``'s placements) and replay usage over the horizon.
 
+    ``workers`` local processes replay each placement, split by groups of whole hosts
+    (None: the machine's cores when the fleet is large enough, else 1); ``ray`` (an
+    address, or ``"local"``: a Ray instance started here with ``workers`` CPUs) runs them
+    on Ray instead, in ``workers`` groups (None: one per CPU of the cluster). The figures
+    are the same every way (:mod:`underlay.simulation.partition`)."""
+    from contextlib import nullcontext
+
+    from underlay.simulation.partition_workers import RaySession, check_workers, replay_placement
+
+    check_workers(workers)
     if comparison is None:
         comparison = compare(scenario, substrates=substrates)
     results = []
-    for placement in comparison.placements:
-        if on_substrate:
-            on_substrate(placement.name)
-        results.append(
-            simulate_substrate(
-                scenario, comparison.defaults, placement, seed=seed, progress=on_steps
+    with RaySession(ray, workers) if ray is not None else nullcontext() as session:
+        for placement in comparison.placements:
+            if on_substrate:
+                on_substrate(placement.name)
+            results.append(
+                replay_placement(
+                    scenario,
+                    comparison.defaults,
+                    placement,
+                    seed=seed,
+                    workers=workers,
+                    ray=session,
+                    progress=on_steps,
+                )
             )
-        )
     used = scenario.simulation.seed if seed is None else seed
     return Simulation(scenario, comparison.placements, results, used)
 

@@ -22,6 +22,8 @@ __all__ = [
     "JsonOpt",
     "MarkdownOpt",
     "OutputOpt",
+    "ReplayRayOpt",
+    "ReplayWorkersOpt",
     "ReportOpt",
     "ScenarioArg",
     "SectionOpt",
@@ -51,6 +53,23 @@ SeedOpt = Annotated[
     typer.Option(
         metavar="SEED",
         help="random seed of the usage models and the failure Monte Carlo (default: the scenario's)",
+    ),
+]
+ReplayWorkersOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--workers",
+        metavar="N",
+        help="replay each substrate in N local processes, split by hosts (same figures; "
+        "default: one per core when the fleet is large, else 1)",
+    ),
+]
+ReplayRayOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--ray",
+        metavar="ADDRESS",
+        help="replay on the Ray cluster at ADDRESS ('local': start one here), split by hosts",
     ),
 ]
 WidthOpt = Annotated[

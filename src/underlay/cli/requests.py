@@ -44,6 +44,8 @@ class RunOptions:
     width: int | None = None  # --width
     allow_paths: bool = False  # trace files outside the scenario's folder may be read
     db: Path | None = None  # compare --db: the run is stored in this DuckDB results file
+    workers: int | None = None  # --workers: local processes per replay (None: by fleet size)
+    ray: str | None = None  # --ray: replay on this Ray cluster ("local": started here)
 
 
 @dataclass(frozen=True)

@@ -127,6 +127,9 @@ def _check_numbers(opts: RunOptions) -> None:
         raise InputError(f"--trials: must be from 1 to 100,000, got {opts.trials}")
     if opts.rounds is not None and not 1 <= opts.rounds <= 50:
         raise InputError(f"--rounds: must be from 1 to 50, got {opts.rounds}")
+    from underlay.simulation.partition_workers import check_workers
+
+    check_workers(opts.workers)
 
 
 def _check_strategy(opts: RunOptions) -> None:
@@ -175,7 +178,11 @@ def _stages(
     )
     if not big or opts.as_json or not err.is_terminal:
         comparison = run_compare(sc, substrates=opts.substrates, strategy=opts.strategy)
-        simulation = run_simulate(sc, comparison=comparison) if opts.simulate else None
+        simulation = (
+            run_simulate(sc, comparison=comparison, workers=opts.workers, ray=opts.ray)
+            if opts.simulate
+            else None
+        )
         return comparison, simulation, _analyses(opts, comparison, simulation)
     return _stages_with_progress(sc, opts, pods)
 
@@ -218,6 +225,8 @@ def _stages_with_progress(
                 comparison=comparison,
                 on_substrate=lambda k: bar.update(steps, description=f"simulating {k}"),
                 on_steps=lambda n: bar.advance(steps, n),
+                workers=opts.workers,
+                ray=opts.ray,
             )
         analysing = bar.add_task("analysing", total=len(opts.sections) * len(kinds))
 

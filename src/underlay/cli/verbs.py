@@ -25,6 +25,8 @@ from underlay.cli.options import (
     JsonOpt,
     MarkdownOpt,
     OutputOpt,
+    ReplayRayOpt,
+    ReplayWorkersOpt,
     ReportOpt,
     ScenarioArg,
     SectionOpt,
@@ -82,6 +84,8 @@ def compare(
         Path | None,
         typer.Option("--db", metavar="FILE", help="also store the run in this DuckDB results file"),
     ] = None,
+    workers: ReplayWorkersOpt = None,
+    ray: ReplayRayOpt = None,
 ) -> None:
     """Compare the substrates of a scenario and give the verdict.
 
@@ -108,6 +112,8 @@ def compare(
             width=width,
             allow_paths=allow_paths,
             db=db,
+            workers=workers,
+            ray=ray,
         )
     )
 
@@ -122,6 +128,8 @@ def simulate(
     all_tenants: AllTenantsOpt = False,
     width: WidthOpt = None,
     allow_paths: AllowPathsOpt = False,
+    workers: ReplayWorkersOpt = None,
+    ray: ReplayRayOpt = None,
 ) -> None:
     """Replay usage over time on each substrate.
 
@@ -137,6 +145,8 @@ def simulate(
             all_tenants=all_tenants,
             width=width,
             allow_paths=allow_paths,
+            workers=workers,
+            ray=ray,
         )
     )
 

@@ -94,6 +94,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
@@ -106,6 +107,7 @@ from underlay.model.scenario import (
     SimulationSettings,
 )
 from underlay.placement.result import SubstratePlacement
+from underlay.simulation.blocks import Block
 from underlay.simulation.gpu_shares import GpuShares
 from underlay.simulation.measures import (
     Chunk,
@@ -130,7 +132,13 @@ from underlay.simulation.summary import (
 )
 from underlay.simulation.usage import CHUNK_STEPS, UsageSampler
 
-__all__ = ["class_throughput", "simulate_substrate"]
+__all__ = [
+    "Replay",
+    "class_throughput",
+    "finish_replay",
+    "prepare_replay",
+    "simulate_substrate",
+]
 
 F32 = NDArray[np.float32]
 F64 = NDArray[np.float64]
@@ -147,7 +155,65 @@ def simulate_substrate(
 ) -> SubstrateSimulation:
     """Replay the scenario's usage on ``placement`` (``progress(n)`` hears of steps done)."""
     started = time.perf_counter()
+    replay = prepare_replay(scenario, defaults, placement, seed=seed)
+    stepper, n_hosts = replay.stepper, len(placement.hosts)
     sim = scenario.simulation
+    for start in range(0, sim.steps, CHUNK_STEPS):
+        stop = min(sim.steps, start + CHUNK_STEPS)
+        replay.sampler.begin(start, stop)
+        host_used = np.zeros((n_hosts, stop - start), np.float32)
+        host_used += stepper.host_idle_load
+        for blk in replay.blocks:
+            step = stepper.step(blk, replay.sampler, stop - start)
+            host_used[blk.hosts] += step.host_used
+            for measure in replay.measures:
+                measure.observe(step)
+        chunk = Chunk(start, stop, replay.sampler, host_used)
+        for measure in replay.closing:
+            measure.end_chunk(chunk)
+        if progress:
+            progress(stop - start)
+    return finish_replay(replay, started)
+
+
+@dataclass
+class Replay:
+    """A replay set up on one placement: the pods, their usage, the stepping kernel and
+    its blocks of whole hosts, and the measures (a partitioned replay,
+    :mod:`underlay.simulation.partition`, sets one up in every worker too)."""
+
+    scenario: Scenario
+    defaults: Defaults
+    placement: SubstratePlacement
+    substrate: object
+    pods: PodTable
+    node: I64
+    sampler: UsageSampler
+    stepper: Stepper
+    blocks: list[Block]
+    sums: TenantSums
+    slowdown: Slowdown
+    latency: Latency
+    interference: Interference
+    hosts: HostLoad
+    gpu_use: GpuUse
+
+    @property
+    def measures(self) -> list[Measure]:
+        """The measures, in the order they observe each block step."""
+        return [self.sums, self.slowdown, self.latency, self.interference, self.hosts, self.gpu_use]
+
+    @property
+    def closing(self) -> list[Measure]:
+        """The measures, in the order they close a chunk (the GPUs first: the sampler's
+        order)."""
+        return [self.gpu_use, self.sums, self.slowdown, self.latency, self.interference, self.hosts]
+
+
+def prepare_replay(
+    scenario: Scenario, defaults: Defaults, placement: SubstratePlacement, *, seed: int | None
+) -> Replay:
+    """Everything a replay of ``placement`` needs before its first step."""
     pods = pod_table(scenario, placement.workloads)
     sampler = UsageSampler(scenario, placement.workloads, pods, seed=seed)
     node = pod_nodes(placement, pods)
@@ -159,44 +225,44 @@ def simulate_substrate(
     )
     gpus = GpuShares.build(scenario, defaults, placement, substrate, pods, node)
     slowdown = Slowdown(
-        _host_slowdown(sim, defaults, substrate, placement), stepper.host_cores, t_count
+        _host_slowdown(scenario.simulation, defaults, substrate, placement),
+        stepper.host_cores,
+        t_count,
     )
-    gpu_use = GpuUse(gpus, t_count)
-    measures: list[Measure] = [
+    return Replay(
+        scenario,
+        defaults,
+        placement,
+        substrate,
+        pods,
+        node,
+        sampler,
+        stepper,
+        block_list,
         sums,
         slowdown,
         latency,
         interference,
         hosts,
-        gpu_use,  # (at a chunk's end, before the sums: the sampler's order)
-    ]
-    closing = [measures[-1], *measures[:-1]]
-    for start in range(0, sim.steps, CHUNK_STEPS):
-        stop = min(sim.steps, start + CHUNK_STEPS)
-        sampler.begin(start, stop)
-        host_used = np.zeros((len(placement.hosts), stop - start), np.float32)
-        host_used += stepper.host_idle_load
-        for blk in block_list:
-            step = stepper.step(blk, sampler, stop - start)
-            host_used[blk.hosts] += step.host_used
-            for measure in measures:
-                measure.observe(step)
-        chunk = Chunk(start, stop, sampler, host_used)
-        for measure in closing:
-            measure.end_chunk(chunk)
-        if progress:
-            progress(stop - start)
-    throughput = tenant_throughput(substrate, defaults, placement, pods, t_count)
-    acc = {**sums.result(), **slowdown.result(), **gpu_use.result()}
+        GpuUse(gpus, t_count),
+    )
+
+
+def finish_replay(replay: Replay, started: float) -> SubstrateSimulation:
+    """The figures of a replay whose every chunk has been stepped through and closed."""
+    scenario, defaults, placement = replay.scenario, replay.defaults, replay.placement
+    pods, t_count = replay.pods, len(scenario.tenants)
+    throughput = tenant_throughput(replay.substrate, defaults, placement, pods, t_count)
+    acc = {**replay.sums.result(), **replay.slowdown.result(), **replay.gpu_use.result()}
     return summarise(
         scenario,
         placement,
         pods,
-        node,
+        replay.node,
         acc,
-        latency.result(),
-        interference.result(),
-        hosts.result(),
+        replay.latency.result(),
+        replay.interference.result(),
+        replay.hosts.result(),
         tenant_latency_add(scenario, defaults, placement, pods),
         started,
         throughput,

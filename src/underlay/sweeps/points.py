@@ -125,7 +125,8 @@ def run_point(job: PointJob) -> PointResult:
             job.text, source=job.source, base_dir=job.base_dir, allow_paths=job.allow_paths
         )
         comparison = compare(sc)
-        simulation = simulate(sc, comparison=comparison)
+        # one process per point: the sweep already keeps every core busy
+        simulation = simulate(sc, comparison=comparison, workers=1)
         analysis = analyse(comparison, simulation)
         decision = decide(comparison, simulation, analysis)
     except UnderlayError as exc:

@@ -1,0 +1,442 @@
+"""The partitioned replay: one placement's replay split by groups of whole hosts, with
+figures identical to the single-process run (:func:`~underlay.simulation.engine.
+simulate_substrate`), every one of them.
+
+Once placement is fixed, hosts are independent within a step: what a pod gets depends on
+its kernel and its host only. The engine already steps the fleet block by block
+(:mod:`underlay.simulation.blocks`: whole hosts with all their nodes, VMs and pods), so a
+*group* here is a run of consecutive blocks; each worker (:class:`GroupReplay`, in a
+local process or a Ray actor, :mod:`underlay.simulation.partition_workers`) sets the
+replay up, steps its own blocks chunk by chunk and sends back, per chunk, what its
+blocks added to the measures; the parent (:func:`simulate_groups`) folds those in block
+order and closes each chunk itself.
+
+Identical, not close:
+
+- **usage**: the draws of a chunk come from one stream for the whole fleet
+  (``default_rng([seed, first step])``, every pod in canonical order; normal draws by
+  rejection, so a pod's place in the stream cannot be skipped to). Every worker draws
+  the whole chunk and reads its own pods' rows, as the engine's blocks already do: the
+  usage of a pod never depends on the partition, and today's results stay as they were.
+  The price is the draws repeated in every worker (measured in benchmarks/README.md).
+- **sums in floating point** depend on their order: per-tenant CPU sums, the SLA's
+  per-step sums, slowdown and interference are float sums over blocks. A worker does
+  not sum its blocks: each ``+=`` a measure makes is kept (:class:`Adds`) and the parent
+  makes the same additions in the engine's order — the same numbers added in the same
+  order give the same bits.
+- **whole-fleet figures** (utilisation across hosts and its 95th percentile, SLATAH's
+  host counts, power weights, SLA attainment per step) are never combined from
+  summaries: the parent gets every host's raw (hosts × steps) use and the per-step sums,
+  and computes them exactly as the engine does. Counts (latency histograms, SLATAH's
+  host-steps, kills) are whole numbers: their sums are exact in any order, so each
+  worker sends its own once, at the end.
+- pods never placed and GPU pods are closed per chunk over the whole fleet, by the
+  parent; their usage rows come from the first worker, which has drawn the chunk anyway
+  (:class:`SentRows`), so the parent draws nothing.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+import numpy as np
+from numpy.typing import NDArray
+
+from underlay.defaults.catalog import Defaults
+from underlay.model.scenario import Scenario
+from underlay.placement.result import SubstratePlacement
+from underlay.simulation import blocks as block_module
+from underlay.simulation.engine import Replay, finish_replay, prepare_replay
+from underlay.simulation.measures import Chunk, TenantSums
+from underlay.simulation.results import SubstrateSimulation
+from underlay.simulation.usage import CHUNK_STEPS, UsageSampler
+
+__all__ = [
+    "MIN_POD_STEPS",
+    "Adds",
+    "BlockPart",
+    "ChunkPart",
+    "GroupReplay",
+    "GroupTotals",
+    "PartitionJob",
+    "SentRows",
+    "Sparse",
+    "chunk_spans",
+    "default_workers",
+    "serial_groups",
+    "simulate_groups",
+    "split_blocks",
+]
+
+F32 = NDArray[np.float32]
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+
+MIN_POD_STEPS = 200_000_000
+"""Placed pods × steps from which the default is one worker per core (about 10 s of
+replay on one core: below it, setting the replay up again in every worker and the
+repeated draws eat what a second core would win)."""
+
+
+def default_workers(pods: int, steps: int, cores: int | None = None) -> int:
+    """Workers for a replay of ``pods`` × ``steps`` when none is asked for: the machine's
+    cores (those this process may run on) from :data:`MIN_POD_STEPS`, else 1."""
+    if cores is None:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+    return max(1, cores) if pods * steps >= MIN_POD_STEPS else 1
+
+
+def chunk_spans(steps: int) -> list[tuple[int, int]]:
+    """The chunks of steps ``[start, stop)`` the engine steps through, in order."""
+    return [(s, min(steps, s + CHUNK_STEPS)) for s in range(0, steps, CHUNK_STEPS)]
+
+
+def split_blocks(sizes: list[int], groups: int) -> list[tuple[int, int]]:
+    """Cut blocks of ``sizes`` pods into at most ``groups`` runs ``[b0, b1)`` of
+    consecutive blocks, each about an equal share of the pods (never empty; fewer runs
+    when there are fewer blocks)."""
+    n = len(sizes)
+    groups = max(1, min(groups, n))
+    if n == 0:
+        return [(0, 0)]
+    ends = np.cumsum(np.asarray(sizes, np.float64))
+    total = float(ends[-1])
+    cuts = [0]
+    for g in range(1, groups):
+        # the first block boundary at or past g / groups of the pods, leaving one block
+        # at least for each later group
+        b = int(np.searchsorted(ends, total * g / groups, side="left")) + 1
+        b = max(b, cuts[-1] + 1)
+        b = min(b, n - (groups - g))
+        cuts.append(b)
+    cuts.append(n)
+    return list(itertools.pairwise(cuts))
+
+
+@contextmanager
+def _block_pods(size: int | None) -> Iterator[None]:
+    """The engine's block size set to ``size`` pods for the ``with`` (None: its own).
+
+    Groups are runs of the engine's blocks, so a fleet of one block cannot be split;
+    tests and benchmarks cut small fleets into many blocks with this, in the parent and in
+    every worker alike (the figures of a replay depend on its blocks: sums are per block).
+    """
+    if size is None:
+        yield
+        return
+    before = block_module.BLOCK_PODS
+    block_module.BLOCK_PODS = size
+    try:
+        yield
+    finally:
+        block_module.BLOCK_PODS = before
+
+
+@dataclass(frozen=True)
+class PartitionJob:
+    """What a worker replays: the placement, and which of ``groups`` groups is its own."""
+
+    scenario: Scenario
+    defaults: Defaults
+    placement: SubstratePlacement
+    seed: int | None
+    groups: int
+    group: int
+    block_pods: int | None = None  # the engine's block size (None: its own)
+
+
+@dataclass(frozen=True)
+class Sparse:
+    """A mostly-zero array sent as its nonzero entries (adding it adds only those: the
+    zeros would leave every sum as it was)."""
+
+    flat: I64
+    values: NDArray[Any]
+
+
+class Adds:
+    """Stands in for a measure's accumulator in a worker: keeps each value added to it
+    (``+=``), in order, instead of summing."""
+
+    def __init__(self, shape: tuple[int, ...] = ()) -> None:
+        self.items: list[Any] = []
+        self.shape = shape  # what the measure checks of its accumulator's shape
+
+    def __iadd__(self, value: Any) -> Adds:
+        self.items.append(value)
+        return self
+
+
+def _compact(value: Any) -> Any:
+    """``value``, as :class:`Sparse` when it is a large array with few nonzero entries."""
+    if isinstance(value, np.ndarray) and value.size >= 4096:
+        flat = np.flatnonzero(value)
+        if len(flat) * 4 < value.size:
+            return Sparse(flat.astype(np.int64), value.ravel()[flat])
+    return value
+
+
+def _add(target: NDArray[Any], value: Any) -> None:
+    """``target += value``, as the measure did it."""
+    if isinstance(value, Sparse):
+        flat = target.reshape(-1)  # a view: the accumulators are contiguous
+        flat[value.flat] += value.values
+    else:
+        target += value
+
+
+@dataclass(frozen=True)
+class BlockPart:
+    """What one block added over one chunk: its hosts' use and every measure's adds."""
+
+    host_used: F32  # (block hosts × steps)
+    adds: dict[str, list[Any]]  # accumulator name → values added, in order
+
+
+@dataclass(frozen=True)
+class ChunkPart:
+    """A group's blocks over one chunk, in block order (the first group's with the rows
+    the parent closes the chunk with: :class:`SentRows`)."""
+
+    group: int
+    index: int  # of the chunk
+    blocks: list[BlockPart]
+    unplaced_cpu: F32 | None = None  # (never-placed pods × steps) CPU usage
+    gpu_want: F32 | None = None  # (GPU pods × steps) milli-GPUs wanted
+
+
+class SentRows:
+    """Stands in for the parent's usage sampler when a chunk is closed: the rows the
+    closing measures ask for — never-placed pods' CPU (``TenantSums``) and GPU pods' use
+    (``GpuUse``) — as the first worker drew them, for exactly the pods it was told."""
+
+    def __init__(self, part: ChunkPart, unplaced: I64, gpu_pods: I64) -> None:
+        self.part, self.unplaced, self.gpu_pods = part, unplaced, gpu_pods
+
+    def rows(self, idx: I64) -> tuple[F32, F32]:
+        """The never-placed pods' CPU (memory is not asked for: an empty column)."""
+        if self.part.unplaced_cpu is None or not np.array_equal(idx, self.unplaced):
+            raise ValueError("rows asked for pods the first worker did not send")
+        return self.part.unplaced_cpu, np.zeros((len(idx), 0), np.float32)
+
+    def gpu_rows(self, idx: I64, share: F32) -> F32:
+        """The GPU pods' use."""
+        if self.part.gpu_want is None or not np.array_equal(idx, self.gpu_pods):
+            raise ValueError("GPU rows asked for pods the first worker did not send")
+        return self.part.gpu_want
+
+
+@dataclass(frozen=True)
+class GroupTotals:
+    """A group's counts over the whole run (whole numbers: exact in any order)."""
+
+    group: int
+    latency_hist: F64
+    at_full: float
+    active_host_steps: float
+    seconds: float  # the worker's own wall time (setting up included)
+    cpu_seconds: float  # the CPU time of the worker's process (this group's alone in a process)
+
+
+class GroupReplay:
+    """A worker's side: the replay set up, its own blocks stepped chunk by chunk."""
+
+    def __init__(self, job: PartitionJob) -> None:
+        self.started, self.cpu_started = time.perf_counter(), time.process_time()
+        self.group = job.group
+        with _block_pods(job.block_pods):
+            self.replay = prepare_replay(job.scenario, job.defaults, job.placement, seed=job.seed)
+        runs = split_blocks([b.p1 - b.p0 for b in self.replay.blocks], job.groups)
+        b0, b1 = runs[job.group] if job.group < len(runs) else (0, 0)
+        self.blocks = self.replay.blocks[b0:b1]
+        self.t_count = len(job.scenario.tenants)
+        self.steps = job.scenario.simulation.steps
+
+    def chunk(self, index: int) -> ChunkPart:
+        """Step the group's blocks through chunk ``index``."""
+        start, stop = chunk_spans(self.steps)[index]
+        n = stop - start
+        r = self.replay
+        parts: list[BlockPart] = []
+        unplaced, gpus = r.sums.unplaced, r.gpu_use.gpus
+        sends = self.group == 0 and bool(len(unplaced) or len(gpus.pods))
+        if self.blocks or sends:  # (a group with nothing to do draws nothing)
+            r.sampler.begin(start, stop)
+        for blk in self.blocks:
+            step = r.stepper.step(blk, r.sampler, n)
+            adds = self._record(n)
+            for measure in r.measures:
+                measure.observe(step)
+            parts.append(
+                BlockPart(
+                    step.host_used,
+                    {k: [_compact(v) for v in a.items] for k, a in adds.items() if a.items},
+                )
+            )
+        if not sends:
+            return ChunkPart(self.group, index, parts)
+        return ChunkPart(
+            self.group,
+            index,
+            parts,
+            r.sampler.rows(unplaced)[0] if len(unplaced) else None,
+            r.sampler.gpu_rows(gpus.pods, gpus.share) if len(gpus.pods) else None,
+        )
+
+    def _record(self, n: int) -> dict[str, Adds]:
+        """Fresh :class:`Adds` in place of the order-dependent accumulators."""
+        r, t = self.replay, self.t_count
+        adds = {f"acc:{k}": Adds() for k in r.sums.acc}
+        adds["got"], adds["want"] = Adds((t, n)), Adds((t, n))
+        adds["slow"], adds["matrix"] = Adds(), Adds()
+        setattr(r.sums, "acc", {k: adds[f"acc:{k}"] for k in r.sums.acc})  # noqa: B010
+        setattr(r.sums, "_got", adds["got"])  # noqa: B010
+        setattr(r.sums, "_want", adds["want"])  # noqa: B010
+        setattr(r.slowdown, "slow", adds["slow"])  # noqa: B010
+        setattr(r.interference, "matrix", adds["matrix"])  # noqa: B010
+        return adds
+
+    def totals(self) -> GroupTotals:
+        """The group's whole-number counts."""
+        r = self.replay
+        return GroupTotals(
+            self.group,
+            r.latency.hist,
+            r.hosts.at_full,
+            r.hosts.active_host_steps,
+            time.perf_counter() - self.started,
+            time.process_time() - self.cpu_started,
+        )
+
+
+Message = ChunkPart | GroupTotals
+Runner = Callable[[list[PartitionJob]], Iterable[Message]]
+"""Runs the jobs somewhere and yields their messages: each group's chunks in order, then
+its totals (groups may interleave)."""
+
+
+def serial_groups(jobs: list[PartitionJob]) -> Iterator[Message]:
+    """Every group in this process, one after another within each chunk (for tests, and
+    to check a partition without processes)."""
+    workers = [GroupReplay(job) for job in jobs]
+    for index in range(len(chunk_spans(jobs[0].scenario.simulation.steps))):
+        for w in workers:
+            yield w.chunk(index)
+    for w in workers:
+        yield w.totals()
+
+
+@dataclass
+class _Inbox:
+    """Messages received ahead of the chunk being folded."""
+
+    groups: int
+    chunks: dict[int, dict[int, ChunkPart]] = field(default_factory=dict)
+    totals: dict[int, GroupTotals] = field(default_factory=dict)
+
+    def take(self, message: Message) -> None:
+        if isinstance(message, GroupTotals):
+            self.totals[message.group] = message
+        else:
+            self.chunks.setdefault(message.index, {})[message.group] = message
+
+    def ready(self, index: int) -> list[ChunkPart] | None:
+        got = self.chunks.get(index, {})
+        if len(got) < self.groups:
+            return None
+        del self.chunks[index]
+        return [got[g] for g in range(self.groups)]
+
+
+def simulate_groups(
+    scenario: Scenario,
+    defaults: Defaults,
+    placement: SubstratePlacement,
+    *,
+    groups: int,
+    runner: Runner = serial_groups,
+    seed: int | None = None,
+    progress: Callable[[int], None] | None = None,
+    block_pods: int | None = None,
+) -> SubstrateSimulation:
+    """Replay ``placement`` in ``groups`` groups of whole hosts run by ``runner``, with the
+    figures of :func:`~underlay.simulation.engine.simulate_substrate` (``seconds`` aside:
+    it is the wall time of this run). ``progress(n)`` hears of steps folded."""
+    started = time.perf_counter()
+    with _block_pods(block_pods):
+        replay = prepare_replay(scenario, defaults, placement, seed=seed)
+    runs = split_blocks([b.p1 - b.p0 for b in replay.blocks], groups)
+    if len(runs) == 1:
+        runner = serial_groups  # one block, or one group asked: no worker to start
+    jobs = [
+        PartitionJob(scenario, defaults, placement, seed, len(runs), g, block_pods)
+        for g in range(len(runs))
+    ]
+    inbox = _Inbox(len(jobs))
+    spans = chunk_spans(scenario.simulation.steps)
+    folded = 0
+    for message in runner(jobs):
+        inbox.take(message)
+        while folded < len(spans) and (parts := inbox.ready(folded)) is not None:
+            _fold_chunk(replay, spans[folded], parts)
+            folded += 1
+            if progress:
+                progress(spans[folded - 1][1] - spans[folded - 1][0])
+    if folded < len(spans) or len(inbox.totals) < len(jobs):
+        raise RuntimeError("a partitioned replay's workers ended before sending everything")
+    for totals in (inbox.totals[g] for g in range(len(jobs))):
+        replay.latency.hist += totals.latency_hist
+        replay.hosts.at_full += totals.at_full
+        replay.hosts.active_host_steps += totals.active_host_steps
+    return finish_replay(replay, started)
+
+
+def _fold_chunk(replay: Replay, span: tuple[int, int], parts: list[ChunkPart]) -> None:
+    """Make the additions of every block of one chunk, in the engine's block order, then
+    close the chunk as the engine does."""
+    start, stop = span
+    n = stop - start
+    # The closing measures' rows, from the first worker (typed as the sampler it stands for)
+    sampler = cast(UsageSampler, SentRows(parts[0], replay.sums.unplaced, replay.gpu_use.gpus.pods))
+    host_used = np.zeros((len(replay.placement.hosts), n), np.float32)
+    host_used += replay.stepper.host_idle_load
+    block_parts = [b for part in parts for b in part.blocks]
+    if len(block_parts) != len(replay.blocks):
+        raise RuntimeError(
+            f"a partitioned replay got {len(block_parts)} blocks for chunk {start}, "
+            f"expected {len(replay.blocks)}"
+        )
+    sums = replay.sums
+    for blk, part in zip(replay.blocks, block_parts, strict=True):
+        host_used[blk.hosts] += part.host_used
+        for name, values in part.adds.items():
+            target = _target(sums, replay, name, n)
+            for value in values:
+                _add(target, value)
+    chunk = Chunk(start, stop, sampler, host_used)
+    for measure in replay.closing:
+        measure.end_chunk(chunk)
+
+
+def _target(sums: TenantSums, replay: Replay, name: str, n: int) -> NDArray[Any]:
+    """The parent's accumulator ``name`` (the per-step SLA sums made for ``n`` steps, as
+    :meth:`TenantSums.observe` makes them)."""
+    if name.startswith("acc:"):
+        return sums.acc[name[4:]]
+    if name in ("got", "want"):
+        if sums._got.shape[1] != n:
+            t = sums.t_count
+            sums._got, sums._want = np.zeros((t, n)), np.zeros((t, n))
+        out: NDArray[Any] = sums._got if name == "got" else sums._want
+        return out
+    if name == "slow":
+        return replay.slowdown.slow
+    if name == "matrix":
+        return replay.interference.matrix
+    raise ValueError(f"unknown accumulator {name!r}")

@@ -1,0 +1,291 @@
+"""Where a partitioned replay's groups run: local processes, or Ray actors.
+
+:func:`replay_placement` is what the pipeline calls for each placement: the engine in
+this process for one worker, else :func:`~underlay.simulation.partition.simulate_groups`
+with the groups in local processes (:func:`process_groups`) or on Ray
+(:class:`RaySession`). The figures are the same every way (see
+:mod:`underlay.simulation.partition`).
+
+- **Local processes** are started by a fork server (the parent may hold threads — a
+  progress bar, DuckDB — that a plain fork would copy half-way), one per group, each
+  sending its chunks back on a queue as it goes; the parent folds them in order. Ctrl-C
+  reaches every process of the terminal's group: the workers ignore it, and the parent,
+  which takes it (:mod:`underlay.interrupts`), stops them on its way out (terminate,
+  then kill), as it does when a worker fails or when anything else ends the replay.
+- **Ray** (``--ray ADDRESS``; ``local`` starts a Ray instance here with ``--workers``
+  CPUs): one actor per group, sent the job once through Ray's object store, asked for
+  every chunk up front (an actor runs its calls in order) and killed at the end. The
+  number of groups is ``--workers``, else the cluster's CPUs. Ray is an optional extra,
+  imported only here and only with ``--ray``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import queue as queue_module
+import signal
+import traceback
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+from underlay.defaults.catalog import Defaults
+from underlay.errors import InputError, UnderlayError
+from underlay.model.scenario import Scenario
+from underlay.placement.result import SubstratePlacement
+from underlay.simulation.engine import simulate_substrate
+from underlay.simulation.partition import (
+    GroupReplay,
+    Message,
+    PartitionJob,
+    chunk_spans,
+    default_workers,
+    simulate_groups,
+)
+from underlay.simulation.results import SubstrateSimulation
+
+__all__ = [
+    "LOCAL",
+    "MAX_WORKERS",
+    "RaySession",
+    "WorkerError",
+    "check_workers",
+    "process_groups",
+    "replay_placement",
+]
+
+LOCAL = "local"
+"""The ``--ray`` value that starts a Ray instance on this machine."""
+MAX_WORKERS = 1024
+
+
+class WorkerError(UnderlayError):
+    """A worker of a partitioned replay failed or ended before sending its groups."""
+
+
+def check_workers(workers: int | None) -> None:
+    """``--workers`` must be from 1 to :data:`MAX_WORKERS`."""
+    if workers is not None and not 1 <= workers <= MAX_WORKERS:
+        raise InputError(f"--workers: must be from 1 to 1,024, got {workers}")
+
+
+def replay_placement(
+    scenario: Scenario,
+    defaults: Defaults,
+    placement: SubstratePlacement,
+    *,
+    seed: int | None = None,
+    workers: int | None = None,
+    ray: RaySession | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> SubstrateSimulation:
+    """Replay ``placement``: on ``ray`` when given, else in ``workers`` local processes
+    (default: :func:`~underlay.simulation.partition.default_workers`), one meaning this
+    process alone."""
+    check_workers(workers)
+    if ray is not None:
+        groups = workers or ray.cpus()
+        return simulate_groups(
+            scenario, defaults, placement, groups=groups, runner=ray, seed=seed, progress=progress
+        )
+    if workers is None:
+        placed = sum(int(c.sum()) for c in placement.pod_counts)
+        workers = default_workers(placed, scenario.simulation.steps)
+    if workers == 1:
+        return simulate_substrate(scenario, defaults, placement, seed=seed, progress=progress)
+    return simulate_groups(
+        scenario,
+        defaults,
+        placement,
+        groups=workers,
+        runner=process_groups,
+        seed=seed,
+        progress=progress,
+    )
+
+
+@dataclass(frozen=True)
+class _Failure:
+    """A worker's error, sent instead of its next message."""
+
+    group: int
+    message: str
+    details: str
+
+
+def _work(job: PartitionJob, out: Any, parent: int) -> None:
+    """A local worker: its group's chunks, then its totals, onto ``out`` (it stops early
+    if the ``parent`` process is gone: killed, it could not stop us)."""
+    # Ctrl-C reaches the whole process group; the parent decides, and stops us.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        worker = GroupReplay(job)
+        for index in range(len(chunk_spans(job.scenario.simulation.steps))):
+            if not _alive(parent):
+                return
+            out.put(worker.chunk(index))
+        out.put(worker.totals())
+    except BaseException as exc:
+        out.put(_Failure(job.group, f"{type(exc).__name__}: {exc}", traceback.format_exc()))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # there, another user's: not ours, but alive
+        return True
+    return True
+
+
+def process_groups(jobs: list[PartitionJob]) -> Iterator[Message]:
+    """Each job in a local process of its own; their messages as they come. The processes
+    are stopped however this ends (exhausted, closed, an error, a signal)."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["underlay.simulation.partition_workers"])
+    out = context.Queue()
+    procs = [
+        context.Process(target=_work, args=(job, out, os.getpid()), daemon=True) for job in jobs
+    ]
+    expected = len(jobs) * (len(chunk_spans(jobs[0].scenario.simulation.steps)) + 1)
+    try:
+        for proc in procs:
+            proc.start()
+        for _ in range(expected):
+            message = _next(out, procs)
+            if isinstance(message, _Failure):
+                raise WorkerError(
+                    f"partitioned replay: worker {message.group + 1} failed: {message.message}"
+                )
+            yield message
+        for proc in procs:
+            proc.join()
+    finally:
+        _stop(procs)
+        out.close()
+        out.cancel_join_thread()
+
+
+def _next(out: Any, procs: list[Any]) -> Any:
+    """The next message, or an error when a worker died without a word (killed)."""
+    while True:
+        try:
+            return out.get(timeout=0.5)
+        except queue_module.Empty:
+            for g, proc in enumerate(procs):
+                if proc.exitcode is not None and proc.exitcode != 0:
+                    raise WorkerError(
+                        f"partitioned replay: worker {g + 1} ended with exit code "
+                        f"{proc.exitcode} (killed? out of memory? try fewer --workers)"
+                    ) from None
+
+
+def _stop(procs: list[Any]) -> None:
+    """End the processes still running: terminate, then kill those that linger."""
+    for proc in procs:
+        if proc.is_alive():
+            proc.terminate()
+    for proc in procs:
+        if proc.pid is None:
+            continue  # never started
+        proc.join(timeout=5)
+        if proc.is_alive():
+            proc.kill()
+            proc.join(timeout=5)
+
+
+def _ray() -> Any:
+    try:
+        import ray
+    except ImportError:
+        raise InputError(
+            "--ray: Ray is not installed; install the extra: pip install 'underlay[ray]'"
+        ) from None
+    return ray
+
+
+class _RayGroup:
+    """A Ray actor holding one group's replay."""
+
+    def __init__(self, job: PartitionJob, group: int) -> None:
+        self.worker = GroupReplay(dataclasses.replace(job, group=group))
+
+    def chunk(self, index: int) -> Message:
+        return self.worker.chunk(index)
+
+    def totals(self) -> Message:
+        return self.worker.totals()
+
+
+class RaySession:
+    """A connection to Ray for the replays of one run (``with``: connect, then shut down);
+    called with a replay's jobs, it runs them as actors (a :data:`~underlay.simulation.
+    partition.Runner`)."""
+
+    def __init__(self, address: str, workers: int | None = None) -> None:
+        check_workers(workers)
+        self.address, self.workers = address, workers
+        self._ray: Any = None
+
+    def __enter__(self) -> RaySession:
+        ray = _ray()
+        try:
+            if self.address == LOCAL:
+                ray.init(num_cpus=self.workers, include_dashboard=False, log_to_driver=False)
+            else:
+                ray.init(address=self.address, log_to_driver=False)
+        except Exception as exc:  # Ray's own errors (no cluster there, refused) have no base
+            raise InputError(
+                f"--ray {self.address}: cannot connect ({type(exc).__name__}: {exc})"
+            ) from None
+        self._ray = ray
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._ray is not None:
+            self._ray.shutdown()
+            self._ray = None
+
+    def cpus(self) -> int:
+        """The CPUs of the Ray cluster (the default number of groups)."""
+        return max(1, int(self._ray.cluster_resources().get("CPU", 1)))
+
+    def __call__(self, jobs: list[PartitionJob]) -> Iterator[Message]:
+        """Each job as a Ray actor; their messages chunk by chunk."""
+        ray = self._ray
+        if ray is None:
+            raise RuntimeError("RaySession used outside its `with`")
+        # One CPU an actor, or a share of one when there are more groups than CPUs (an actor
+        # holds its CPUs while it lives: more whole ones than the cluster has never start).
+        actor = ray.remote(num_cpus=min(1.0, self.cpus() / len(jobs)))(_RayGroup)
+        job = ray.put(jobs[0])  # sent once; each actor takes its own group
+        actors = [actor.remote(job, g) for g in range(len(jobs))]
+        try:
+            n = len(chunk_spans(jobs[0].scenario.simulation.steps))
+            calls = [[a.chunk.remote(i) for i in range(n)] + [a.totals.remote()] for a in actors]
+            for i in range(n + 1):
+                for g in range(len(actors)):
+                    yield self._get(calls[g][i], g)
+        finally:
+            for a in actors:
+                ray.kill(a)
+
+    def _get(self, ref: Any, group: int) -> Message:
+        try:
+            message: Message = self._ray.get(ref)
+        except Exception as exc:  # Ray wraps the worker's error in its own types
+            raise WorkerError(
+                f"partitioned replay on Ray: worker {group + 1} failed: {type(exc).__name__}: "
+                f"{str(exc).strip().splitlines()[-1] if str(exc).strip() else ''}"
+            ) from None
+        return message

@@ -1,0 +1,276 @@
+"""The partitioned replay gives the single-process figures, every one of them (issue 15).
+
+A replay split into 1, 2 and 3 groups of whole hosts — in this process, in local
+processes and on Ray — must give a ``SubstrateSimulation`` equal to the engine's in every
+field, array and float, bit for bit (``seconds`` aside: wall time). Small fleets are one
+block at the engine's block size, so both runs cut them into blocks of a few pods
+(``block_pods``): a group is a run of whole blocks.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_simulation_properties import PROPERTY, scenarios
+
+from underlay.defaults.catalog import load_defaults
+from underlay.model.loading import load_scenario
+from underlay.model.scenario import Scenario
+from underlay.pipeline import compare
+from underlay.simulation import blocks as block_module
+from underlay.simulation import partition_workers
+from underlay.simulation.engine import simulate_substrate
+from underlay.simulation.partition import (
+    MIN_POD_STEPS,
+    chunk_spans,
+    default_workers,
+    simulate_groups,
+    split_blocks,
+)
+from underlay.simulation.results import SubstrateSimulation
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "src" / "underlay" / "examples"
+
+
+def differences(a: Any, b: Any, path: str = "") -> list[str]:
+    """Where ``a`` and ``b`` differ (dataclasses field by field, arrays element by
+    element, exactly; ``seconds`` skipped)."""
+    if dataclasses.is_dataclass(a) and not isinstance(a, type):
+        out = []
+        for f in dataclasses.fields(a):
+            if f.name != "seconds":
+                out += differences(getattr(a, f.name), getattr(b, f.name), f"{path}.{f.name}")
+        return out
+    if isinstance(a, list | tuple):
+        if len(a) != len(b):
+            return [f"{path}: {len(a)} items vs {len(b)}"]
+        pairs = enumerate(zip(a, b, strict=True))
+        return [d for i, (x, y) in pairs for d in differences(x, y, f"{path}[{i}]")]
+    if isinstance(a, np.ndarray):
+        same = a.shape == b.shape and a.dtype == b.dtype and np.array_equal(a, b)
+        return [] if same else [f"{path}: arrays differ"]
+    return [] if a == b else [f"{path}: {a!r} vs {b!r}"]
+
+
+def single(scenario: Scenario, placement: Any, block_pods: int) -> SubstrateSimulation:
+    """The engine's replay with blocks of ``block_pods`` pods."""
+    defaults = load_defaults()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(block_module, "BLOCK_PODS", block_pods)
+        return simulate_substrate(scenario, defaults, placement)
+
+
+def test_differences_sees_a_change() -> None:
+    """The comparison itself can fail: one float's last bit, one array element."""
+    sc = load_scenario(EXAMPLES / "hybrid-platform.yaml")
+    placement = compare(sc, substrates=["vm"]).placements[0]
+    one = single(sc, placement, 8)
+    t0 = one.tenants[0]
+    nudged = dataclasses.replace(
+        t0, demand_core_hours=float(np.nextafter(t0.demand_core_hours, np.inf))
+    )
+    assert differences(one, dataclasses.replace(one, tenants=[nudged, *one.tenants[1:]]))
+    util = one.host_utilisation_mean.copy()
+    util[0] += 1e-12 if util[0] else 1.0
+    assert differences(one, dataclasses.replace(one, host_utilisation_mean=util))
+    assert not differences(one, one)
+
+
+@pytest.mark.parametrize(
+    ("example", "substrates"),
+    [
+        ("saas-platform", ["baremetal-dedicated", "baremetal-shared", "vm", "sandboxed"]),
+        ("ai-platform", None),  # GPUs: MIG, time-slicing, passthrough, vGPU
+        ("hybrid-platform", None),
+    ],
+)
+def test_examples_in_one_two_three_groups(example: str, substrates: list[str] | None) -> None:
+    """Every substrate of the bundled examples: 1, 2 and 3 groups, figures identical."""
+    sc = load_scenario(EXAMPLES / f"{example}.yaml")
+    comparison = compare(sc, substrates=substrates)
+    for placement in comparison.placements:
+        one = single(sc, placement, 64)
+        for groups in (1, 2, 3):
+            parted = simulate_groups(
+                sc, comparison.defaults, placement, groups=groups, block_pods=64
+            )
+            assert not differences(one, parted), (placement.name, groups)
+
+
+@settings(PROPERTY, max_examples=max(4, PROPERTY.max_examples // 3))
+@given(scenario=scenarios(), block_pods=st.integers(1, 6), seed=st.integers(0, 2**31))
+def test_partition_never_changes_a_figure(scenario: Scenario, block_pods: int, seed: int) -> None:
+    """Random small fleets on every substrate (VMs with overcommit, sandboxes, GPUs,
+    kills, pods left unplaced), blocks of 1–6 pods, any seed: 1, 2 and 3 groups give the
+    engine's figures."""
+    comparison = compare(scenario)
+    for placement in comparison.placements:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(block_module, "BLOCK_PODS", block_pods)
+            one = simulate_substrate(scenario, comparison.defaults, placement, seed=seed)
+        for groups in (1, 2, 3):
+            parted = simulate_groups(
+                scenario,
+                comparison.defaults,
+                placement,
+                groups=groups,
+                seed=seed,
+                block_pods=block_pods,
+            )
+            assert not differences(one, parted), (placement.name, groups)
+
+
+@given(sizes=st.lists(st.integers(1, 1000), max_size=40), groups=st.integers(1, 8))
+def test_split_blocks_cuts_runs_of_whole_blocks(sizes: list[int], groups: int) -> None:
+    """Consecutive runs, never empty, covering every block once; as many as asked (or as
+    blocks); none holding more than its share of the pods plus one block."""
+    runs = split_blocks(sizes, groups)
+    if not sizes:
+        assert runs == [(0, 0)]
+        return
+    assert len(runs) == min(groups, len(sizes))
+    assert runs[0][0] == 0 and runs[-1][1] == len(sizes)
+    assert all(b0 < b1 for b0, b1 in runs)
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(runs))
+    share = sum(sizes) / len(runs)
+    assert all(sum(sizes[b0:b1]) <= share + max(sizes) for b0, b1 in runs)
+
+
+def test_default_workers_from_fleet_size() -> None:
+    """One per core from MIN_POD_STEPS placed pod-steps; one below it."""
+    assert default_workers(1_000_000, 288, cores=2) == 2  # 288 M ≥ 200 M
+    assert default_workers(100_000, 288, cores=2) == 1  # 28.8 M < 200 M
+    assert default_workers(MIN_POD_STEPS, 1, cores=4) == 4
+    assert default_workers(MIN_POD_STEPS - 1, 1, cores=4) == 1
+    assert default_workers(MIN_POD_STEPS, 1, cores=0) == 1
+
+
+def test_chunk_spans_are_the_engines() -> None:
+    """Chunks of 32 steps, the last one short."""
+    assert chunk_spans(70) == [(0, 32), (32, 64), (64, 70)]
+    assert chunk_spans(0) == []
+
+
+@pytest.fixture(scope="module")
+def saas() -> tuple[Scenario, Any]:
+    sc = load_scenario(EXAMPLES / "saas-platform.yaml")
+    return sc, compare(sc, substrates=["vm", "baremetal-shared"])
+
+
+def test_local_processes_give_the_same_figures(saas: tuple[Scenario, Any]) -> None:
+    """Two and three worker processes (fork server), figures identical."""
+    sc, comparison = saas
+    for placement in comparison.placements:
+        one = single(sc, placement, 8)
+        for groups in (2, 3):
+            parted = simulate_groups(
+                sc,
+                comparison.defaults,
+                placement,
+                groups=groups,
+                runner=partition_workers.process_groups,
+                block_pods=8,
+            )
+            assert not differences(one, parted), (placement.name, groups)
+
+
+def test_workers_stop_when_the_replay_stops_early(
+    saas: tuple[Scenario, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A replay ended after its first message (as an error or Ctrl-C in the parent ends
+    it) leaves no worker running."""
+    sc, comparison = saas
+    seen: list[Any] = []
+    real_stop = partition_workers._stop
+
+    def stop(procs: list[Any]) -> None:
+        seen.extend(procs)
+        real_stop(procs)
+
+    monkeypatch.setattr(partition_workers, "_stop", stop)
+    from underlay.simulation.partition import PartitionJob
+
+    placement = comparison.placements[0]
+    jobs = [PartitionJob(sc, comparison.defaults, placement, None, 2, g, 8) for g in range(2)]
+    messages = partition_workers.process_groups(jobs)
+    next(messages)
+    messages.close()
+    assert len(seen) == 2
+    for proc in seen:
+        assert proc.exitcode is not None
+        with pytest.raises(ProcessLookupError):
+            os.kill(proc.pid, 0)
+
+
+def test_a_failing_worker_is_one_clear_error(saas: tuple[Scenario, Any]) -> None:
+    """A worker that cannot replay its group ends the replay with WorkerError naming it."""
+    sc, comparison = saas
+    from underlay.simulation.partition import PartitionJob
+
+    placement = comparison.placements[0]
+    broken = dataclasses.replace(placement, pod_nodes=[n + 10**9 for n in placement.pod_nodes])
+    jobs = [PartitionJob(sc, comparison.defaults, broken, None, 1, 0, 8)]
+    with pytest.raises(partition_workers.WorkerError, match=r"worker 1 failed: IndexError"):
+        list(partition_workers.process_groups(jobs))
+
+
+def test_ray_local_gives_the_same_figures(saas: tuple[Scenario, Any]) -> None:
+    """Ray actors (a local Ray instance of 2 CPUs, 3 groups), figures identical."""
+    pytest.importorskip("ray", reason="Ray is an optional extra: pip install 'underlay[ray]'")
+    sc, comparison = saas
+    placement = comparison.placements[0]
+    one = single(sc, placement, 8)
+    with partition_workers.RaySession(partition_workers.LOCAL, 2) as ray:
+        assert ray.cpus() == 2
+        parted = simulate_groups(
+            sc, comparison.defaults, placement, groups=3, runner=ray, block_pods=8
+        )
+    assert not differences(one, parted)
+
+
+@given(
+    size=st.integers(1, 6000),
+    nonzero=st.lists(
+        st.tuples(st.integers(0, 5999), st.floats(-1e6, 1e6, allow_nan=False)), max_size=40
+    ),
+    dense=st.booleans(),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_a_sparse_add_is_the_dense_add(
+    size: int, nonzero: list[tuple[int, float]], dense: bool, seed: int
+) -> None:
+    """An add sent as its nonzero entries leaves the accumulator as the dense add does, bit
+    for bit (a zero added changes nothing); only large, mostly-zero adds are sent so."""
+    from underlay.simulation.partition import Sparse, _add, _compact
+
+    rng = np.random.default_rng(seed)
+    value = rng.normal(size=(1, size)) if dense else np.zeros((1, size))
+    for i, v in nonzero:
+        value[0, i % size] = v
+    start = rng.normal(size=(1, size)) * 1e3
+    expected = start.copy()
+    expected += value
+    sent = _compact(value)
+    assert isinstance(sent, Sparse) == (size >= 4096 and np.count_nonzero(value) * 4 < size)
+    folded = start.copy()
+    _add(folded, sent)
+    assert np.array_equal(expected, folded)
+
+
+def test_adds_keep_every_value_in_order() -> None:
+    """The stand-in accumulator keeps what is added, and says the shape it was given."""
+    from underlay.simulation.partition import Adds
+
+    acc = Adds((2, 3))
+    for x in (1.0, np.ones(3), 2.5):
+        acc += x
+    assert acc.shape == (2, 3)
+    assert [np.asarray(v).tolist() for v in acc.items] == [1.0, [1.0, 1.0, 1.0], 2.5]
