@@ -146,7 +146,7 @@ class CpuShares:
 
     granted: F32
     unmet: F32  # wanted within the limit, not granted (contention)
-    throttled: F32  # demand above the limit
+    throttled: F32  # demand above the limit (a read-only zero view when none can be)
     burst: F32  # granted above the request (what may have taken others' CPU)
 
 
@@ -154,17 +154,24 @@ def cpu_on_kernels(
     demand: F32, request: F32, limit: F32, capacity: F32, kernels: Kernels
 ) -> CpuShares:
     """CFS on each kernel (see the module docstring). ``request``/``limit`` are per pod
-    (pods × 1), ``capacity`` per kernel (kernels × 1 or kernels × steps)."""
-    allowed = np.minimum(demand, limit)
-    throttled = demand - allowed
+    (pods × 1; ``limit`` may be a single inf for demand already within its limits, which
+    spares two passes over the arrays), ``capacity`` per kernel (kernels × 1 or
+    kernels × steps). ``demand`` is never written to."""
+    if limit.size == 1 and np.isinf(limit).all():
+        allowed, throttled = demand, np.broadcast_to(np.float32(0), demand.shape)
+    else:
+        allowed = np.minimum(demand, limit)
+        throttled = demand - allowed
     guaranteed = np.minimum(allowed, request)
-    want = np.subtract(allowed, guaranteed, out=allowed)  # (allowed is not needed again)
+    # (allowed is this function's own unless it is demand itself)
+    want = np.subtract(allowed, guaranteed, out=None if allowed is demand else allowed)
     free = capacity - kernels.total(guaranteed)
     weight = np.maximum(request, np.float32(MIN_SHARES_MILLI))
     # Only pods that want more than their request at some step take part in the sharing:
-    # the same kernels, each holding just those pods (in the same order).
+    # the same kernels, each holding just those pods (in the same order). (A row's
+    # largest want is above 0 exactly when some want is: one pass, no temporary.)
     extra = np.zeros_like(want)
-    wanting = np.flatnonzero((want > 0).any(axis=1))
+    wanting = np.flatnonzero(want.max(axis=1, initial=0) > 0)
     if len(wanting):
         per_kernel = np.bincount(kernels.kernel_of_pod[wanting], minlength=kernels.n)
         keep = np.flatnonzero(per_kernel)
