@@ -120,8 +120,9 @@ def share_by_weight(
     free = np.maximum(free, 0)
     weight = np.broadcast_to(weight, want.shape)
     limit = max(rounds, int(kernels.counts.max(initial=0)) + 1)
+    active = np.empty(want.shape, np.result_type(weight, np.float32))
     for done in range(limit):
-        active = np.where(want > 1e-6, weight, np.float32(0))
+        np.multiply(weight, want > 1e-6, out=active)  # (weight where it wants more, else 0)
         active_weight = kernels.total(active)
         busy = (free > 1e-3) & (active_weight > 0)
         if not busy.any():
@@ -133,7 +134,10 @@ def share_by_weight(
             given[pods] += share_by_weight(want[pods], weight[pods], free[still], sub, rounds)
             break
         per_weight = np.where(busy, free / np.maximum(active_weight, np.float32(1e-9)), 0)
-        give = np.minimum(want, kernels.spread(per_weight.astype(np.float32)) * active)
+        # give = min(want, per_weight · active), in the spread array itself
+        give = kernels.spread(per_weight.astype(np.float32))
+        np.multiply(give, active, out=give)
+        np.minimum(want, give, out=give)
         given += give
         want -= give
         free = np.maximum(free - kernels.total(give), 0)
@@ -170,9 +174,12 @@ def cpu_on_kernels(
     # Only pods that want more than their request at some step take part in the sharing:
     # the same kernels, each holding just those pods (in the same order). (A row's
     # largest want is above 0 exactly when some want is: one pass, no temporary.)
-    extra = np.zeros_like(want)
     wanting = np.flatnonzero(want.max(axis=1, initial=0) > 0)
-    if len(wanting):
+    if len(wanting) == len(want):  # every pod: the kernels themselves, no copies
+        extra = share_by_weight(want, np.broadcast_to(weight, want.shape), free, kernels)
+    else:
+        extra = np.zeros(want.shape, want.dtype)
+    if len(wanting) and len(wanting) < len(want):
         per_kernel = np.bincount(kernels.kernel_of_pod[wanting], minlength=kernels.n)
         keep = np.flatnonzero(per_kernel)
         sub = Kernels(

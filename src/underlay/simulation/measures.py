@@ -333,16 +333,19 @@ def _histograms(values: F32, tenant: I64, t_count: int) -> F64:
     """Per tenant, the counts of ``values`` in the ``LAT_BINS`` (as ``np.histogram`` counts
     them: each bin closed on the left, the last on both sides), in one pass."""
     nb = len(LAT_BINS) - 1
-    v = values.astype(np.float64)
-    # The bins above 1 are log-spaced: the index from the logarithm, then put right
-    # against the edges themselves (a rounding can be one bin off).
-    idx = np.where(v >= 1, 1 + np.floor(np.log(np.maximum(v, 1)) / _LAT_LOG_STEP), 0)
-    idx = np.clip(idx, 0, nb).astype(np.int64)
-    idx -= v < LAT_BINS[idx]
-    idx += v >= LAT_BINS[np.minimum(idx + 1, nb)]
-    idx[v == LAT_BINS[-1]] = nb - 1
-    ok = (v >= 0) & (v <= LAT_BINS[-1])
-    flat = np.bincount(tenant[ok] * nb + idx[ok], minlength=t_count * nb)
+    # The bins above 1 are log-spaced: the index from the logarithm (in float32: within a
+    # bin of the exact one), then put right against the edges themselves, compared in
+    # float64 as np.histogram does (a rounding can be one bin off).
+    logs = np.log(np.maximum(values, np.float32(1)))
+    logs *= np.float32(1 / _LAT_LOG_STEP)
+    idx = np.clip(logs, 0, nb - 1).astype(np.int64)
+    idx += values >= 1
+    idx -= values < LAT_BINS[idx]
+    idx += values >= LAT_BINS[np.minimum(idx + 1, nb)]
+    idx[values == LAT_BINS[-1]] = nb - 1
+    ok = (values >= 0) & (values <= LAT_BINS[-1])
+    key = tenant * nb + idx
+    flat = np.bincount(key if ok.all() else key[ok], minlength=t_count * nb)
     return flat.reshape(t_count, nb).astype(np.float64)
 
 
