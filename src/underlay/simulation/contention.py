@@ -121,8 +121,10 @@ def share_by_weight(
     weight = np.broadcast_to(weight, want.shape)
     limit = max(rounds, int(kernels.counts.max(initial=0)) + 1)
     active = np.empty(want.shape, np.result_type(weight, np.float32))
+    wanting = np.empty(want.shape, bool)
     for done in range(limit):
-        np.multiply(weight, want > 1e-6, out=active)  # (weight where it wants more, else 0)
+        # weight where it wants more, else 0
+        np.multiply(weight, np.greater(want, 1e-6, out=wanting), out=active)
         active_weight = kernels.total(active)
         busy = (free > 1e-3) & (active_weight > 0)
         if not busy.any():

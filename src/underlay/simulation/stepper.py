@@ -113,7 +113,8 @@ class Stepper:
         """
         p, k, kern, col = slice(blk.p0, blk.p1), slice(blk.k0, blk.k1), blk.kernels, self.col
         cpu_b, memory = sampler.rows(self.order[p])
-        demand = cpu_b * col.factor[p] if col.taxed else cpu_b
+        # (the sampler's rows are this step's own: taxed in place)
+        demand = np.multiply(cpu_b, col.factor[p], out=cpu_b) if col.taxed else cpu_b
         allowed = np.minimum(demand, col.lim_w[p])  # within the workload's own limit
         capped, cap_lost = allowed, None  # within a sandbox's vCPUs, and what that holds back
         if col.vcapped:
