@@ -122,6 +122,7 @@ def share_by_weight(
     limit = max(rounds, int(kernels.counts.max(initial=0)) + 1)
     active = np.empty(want.shape, np.result_type(weight, np.float32))
     wanting = np.empty(want.shape, bool)
+    give = np.empty(want.shape, np.result_type(want, active))
     for done in range(limit):
         # weight where it wants more, else 0
         np.multiply(weight, np.greater(want, 1e-6, out=wanting), out=active)
@@ -136,8 +137,8 @@ def share_by_weight(
             given[pods] += share_by_weight(want[pods], weight[pods], free[still], sub, rounds)
             break
         per_weight = np.where(busy, free / np.maximum(active_weight, np.float32(1e-9)), 0)
-        # give = min(want, per_weight · active), in the spread array itself
-        give = kernels.spread(per_weight.astype(np.float32))
+        # give = min(want, per_weight · active), in one buffer kept across rounds
+        np.take(per_weight.astype(np.float32), kernels.kernel_of_pod, axis=0, out=give)
         np.multiply(give, active, out=give)
         np.minimum(want, give, out=give)
         given += give
