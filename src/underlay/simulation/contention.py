@@ -138,7 +138,7 @@ def share_by_weight(
             break
         per_weight = np.where(busy, free / np.maximum(active_weight, np.float32(1e-9)), 0)
         # give = min(want, per_weight · active), in one buffer kept across rounds
-        np.take(per_weight.astype(np.float32), kernels.kernel_of_pod, axis=0, out=give)
+        np.take(per_weight.astype(np.float32), kernels.kernel_of_pod, 0, give, mode="clip")
         np.multiply(give, active, out=give)
         np.minimum(want, give, out=give)
         given += give
