@@ -115,7 +115,7 @@ def share_by_weight(
     CPU and a pod wanting it (usually after two or three rounds). After ``rounds`` rounds
     it carries on with only the kernels that are still busy.
     """
-    given = np.zeros_like(want)
+    given = np.zeros(want.shape, want.dtype)  # (calloc: pages zeroed as first touched)
     want = want.copy()
     free = np.maximum(free, 0)
     weight = np.broadcast_to(weight, want.shape)
