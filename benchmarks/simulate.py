@@ -46,6 +46,11 @@ What it does:
     .venv/bin/python benchmarks/simulate.py                               # 1M pods, all substrates
     .venv/bin/python benchmarks/simulate.py --pods 100000 --workloads 2000
     .venv/bin/python benchmarks/simulate.py --substrate vm --profile /tmp/sim.prof --no-reference
+    .venv/bin/python benchmarks/simulate.py --hours 24 --no-reference --ab   # vs the previous kernel
+
+``--ab`` also replays each placement with the kernel before issue 15
+(``benchmarks/replay_baseline``) in the same process, alternately, and prints both times
+(wall and CPU), their ratio, the load and whether every figure is equal.
 
 The benchmark is not part of the test suite; its reference comparison is, on a smaller case
 (``tests/simulation/test_reference_oracle.py``).
