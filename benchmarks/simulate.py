@@ -46,6 +46,11 @@ What it does:
     .venv/bin/python benchmarks/simulate.py                               # 1M pods, all substrates
     .venv/bin/python benchmarks/simulate.py --pods 100000 --workloads 2000
     .venv/bin/python benchmarks/simulate.py --substrate vm --profile /tmp/sim.prof --no-reference
+    .venv/bin/python benchmarks/simulate.py --hours 24 --no-reference --ab   # vs the previous kernel
+
+``--ab`` also replays each placement with the kernel before issue 15
+(``benchmarks/replay_baseline``) in the same process, alternately, and prints both times
+(wall and CPU), their ratio, the load and whether every figure is equal.
 
 The benchmark is not part of the test suite; its reference comparison is, on a smaller case
 (``tests/simulation/test_reference_oracle.py``).
@@ -71,6 +76,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from placement import generate, run_child
 from reference import event_sim
+from replay_baseline import engine as old_engine
+from replay_baseline.compare import differences
 from underlay.defaults.catalog import load_defaults
 from underlay.model.scenario import SUBSTRATE_KINDS, Scenario
 from underlay.pipeline import place as place_one
@@ -206,14 +213,18 @@ def run_one(args: argparse.Namespace) -> dict[str, Any]:
     rss_place = rss_mib()
     gc.collect()
 
+    load_before = os.getloadavg()[0]
     prof = cProfile.Profile() if args.profile else None
     t0 = time.perf_counter()
+    c0 = time.process_time()
     if prof:
         prof.enable()
     sim = simulate_substrate(scenario, defaults, placement)
     if prof:
         prof.disable()
     t_sim = time.perf_counter() - t0
+    c_sim = time.process_time() - c0
+    ab = a_b(scenario, defaults, placement, sim, (t_sim, c_sim), args.ab_repeat) if args.ab else {}
     placed = int(placement.placed.sum())
     nodes = placement.nodes
     used_hosts = np.unique(nodes.host[nodes.used_pods > 0]) if len(nodes) else np.zeros(0)
@@ -232,6 +243,10 @@ def run_one(args: argparse.Namespace) -> dict[str, Any]:
         "rss_before_mib": rss_before,
         "rss_after_place_mib": rss_place,
         "rss_peak_mib": rss_mib(),
+        "simulate_cpu_s": c_sim,
+        "load_before": load_before,
+        "load_after": os.getloadavg()[0],
+        **ab,
         **measures(sim),
     }
     if prof:
@@ -243,6 +258,37 @@ def run_one(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
+def a_b(scenario: Scenario, defaults: Any, placement: Any, sim: Any,
+        first: tuple[float, float], repeat: int) -> dict[str, Any]:  # fmt: skip
+    """The previous kernel (``replay_baseline``) against the current one on the same
+    placement, in this process, alternately (the current one's run, ``first``, then
+    baseline, lean, baseline, ...): best wall and CPU seconds of each, their ratios, and
+    whether every figure is equal."""
+    runs: dict[str, list[tuple[float, float]]] = {"baseline": [], "lean": [first]}
+    kernels = {"baseline": old_engine.simulate_substrate, "lean": simulate_substrate}
+    old = None
+    for r in range(2 * repeat - 1):  # after the lean one: baseline, lean, baseline, ...
+        which = "lean" if r % 2 else "baseline"
+        gc.collect()
+        t0, c0 = time.perf_counter(), time.process_time()
+        out = kernels[which](scenario, defaults, placement)
+        runs[which].append((time.perf_counter() - t0, time.process_time() - c0))
+        old = out if which == "baseline" else old
+    diffs = differences(old, sim)
+    best = {k: (min(w for w, _ in v), min(c for _, c in v)) for k, v in runs.items()}
+    return {
+        "baseline_s": best["baseline"][0],
+        "baseline_cpu_s": best["baseline"][1],
+        "lean_best_s": best["lean"][0],
+        "lean_best_cpu_s": best["lean"][1],
+        "ab_runs": {k: len(v) for k, v in runs.items()},
+        "ab_ratio": best["baseline"][0] / max(best["lean"][0], 1e-9),
+        "ab_cpu_ratio": best["baseline"][1] / max(best["lean"][1], 1e-9),
+        "ab_equal": not diffs,
+        "ab_differences": diffs[:5],
+    }
+
+
 def spawn_one(kind: str, args: argparse.Namespace) -> dict[str, Any]:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--one", kind,
            "--pods", str(args.pods), "--workloads", str(args.workloads),
@@ -250,7 +296,9 @@ def spawn_one(kind: str, args: argparse.Namespace) -> dict[str, Any]:
            "--hours", str(args.hours), "--vm-overcommit", str(args.vm_overcommit)]  # fmt: skip
     if args.profile:
         cmd += ["--profile", f"{args.profile}.{kind}", "--profile-top", str(args.profile_top)]
-    return run_child(kind, cmd, args.timeout)
+    if args.ab:
+        cmd += ["--ab", "--ab-repeat", str(args.ab_repeat)]
+    return run_child(kind, cmd, args.timeout * (1 + 2 * args.ab_repeat if args.ab else 1))
 
 
 # ============================================================================ reference
@@ -687,6 +735,27 @@ def print_reference(ref: dict[str, Any], ok_rows: list[dict[str, Any]]) -> bool:
     return all_ok
 
 
+def print_a_b(rows: list[dict[str, Any]]) -> None:
+    """The A/B against the previous kernel (``--ab``), per substrate."""
+    rows = [r for r in rows if "ab_ratio" in r]
+    if not rows:
+        return
+    print("\nA/B against the previous kernel (benchmarks/replay_baseline), same process, "
+          "alternating; best of each (wall s; CPU s of this process):")  # fmt: skip
+    head = (f"  {'substrate':<20} {'runs':>5} {'previous s':>10} {'lean s':>8} {'ratio':>6} "
+            f"{'prev CPU s':>10} {'lean CPU s':>10} {'CPU ratio':>9} {'load 1m':>11} "
+            f"{'same figures':>12}")  # fmt: skip
+    print(head + "\n  " + "-" * (len(head) - 2))
+    for r in rows:
+        print(f"  {r['kind']:<20} {r['ab_runs']['baseline']:>2}+{r['ab_runs']['lean']:<2} "
+              f"{r['baseline_s']:>10.1f} {r['lean_best_s']:>8.1f} {r['ab_ratio']:>5.2f}x "
+              f"{r['baseline_cpu_s']:>10.1f} {r['lean_best_cpu_s']:>10.1f} "
+              f"{r['ab_cpu_ratio']:>8.2f}x {r['load_before']:>5.1f}-{r['load_after']:<5.1f} "
+              f"{'yes' if r['ab_equal'] else 'NO':>12}")  # fmt: skip
+        for d in r["ab_differences"]:
+            print(f"      differs: {d}")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -713,6 +782,11 @@ def main() -> int:
     ap.add_argument("--profile", default=None,
                     help="cProfile simulate_substrate; stats to PATH.KIND")  # fmt: skip
     ap.add_argument("--profile-top", type=int, default=25)
+    ap.add_argument("--ab", action="store_true",
+                    help="also replay with the previous kernel (benchmarks/replay_baseline) in "
+                         "the same process, alternately: ratio and figure-for-figure equality")  # fmt: skip
+    ap.add_argument("--ab-repeat", type=int, default=1,
+                    help="runs of each kernel in the A/B (alternating; best of each)")  # fmt: skip
     ap.add_argument("--one", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--json", default=None, help="also write all results to this JSON file")
     args = ap.parse_args()
@@ -774,6 +848,7 @@ def main() -> int:
                   + (f"; most hurt: {hurt[0]} by {hurt[1]} {hurt[2]:.1f} core-h" if hurt else "")
                   + f"; hosts with pods {r['hosts_with_pods']:,}")  # fmt: skip
 
+    print_a_b(ok_rows)
     ref_ok = True
     ref = None
     if not args.no_reference:

@@ -115,13 +115,17 @@ def share_by_weight(
     CPU and a pod wanting it (usually after two or three rounds). After ``rounds`` rounds
     it carries on with only the kernels that are still busy.
     """
-    given = np.zeros_like(want)
+    given = np.zeros(want.shape, want.dtype)  # (calloc: pages zeroed as first touched)
     want = want.copy()
     free = np.maximum(free, 0)
     weight = np.broadcast_to(weight, want.shape)
     limit = max(rounds, int(kernels.counts.max(initial=0)) + 1)
+    active = np.empty(want.shape, np.result_type(weight, np.float32))
+    wanting = np.empty(want.shape, bool)
+    give = np.empty(want.shape, np.result_type(want, active))
     for done in range(limit):
-        active = np.where(want > 1e-6, weight, np.float32(0))
+        # weight where it wants more, else 0
+        np.multiply(weight, np.greater(want, 1e-6, out=wanting), out=active)
         active_weight = kernels.total(active)
         busy = (free > 1e-3) & (active_weight > 0)
         if not busy.any():
@@ -133,7 +137,10 @@ def share_by_weight(
             given[pods] += share_by_weight(want[pods], weight[pods], free[still], sub, rounds)
             break
         per_weight = np.where(busy, free / np.maximum(active_weight, np.float32(1e-9)), 0)
-        give = np.minimum(want, kernels.spread(per_weight.astype(np.float32)) * active)
+        # give = min(want, per_weight · active), in one buffer kept across rounds
+        np.take(per_weight.astype(np.float32), kernels.kernel_of_pod, 0, give, mode="clip")
+        np.multiply(give, active, out=give)
+        np.minimum(want, give, out=give)
         given += give
         want -= give
         free = np.maximum(free - kernels.total(give), 0)
@@ -146,7 +153,7 @@ class CpuShares:
 
     granted: F32
     unmet: F32  # wanted within the limit, not granted (contention)
-    throttled: F32  # demand above the limit
+    throttled: F32  # demand above the limit (a read-only zero view when none can be)
     burst: F32  # granted above the request (what may have taken others' CPU)
 
 
@@ -154,18 +161,28 @@ def cpu_on_kernels(
     demand: F32, request: F32, limit: F32, capacity: F32, kernels: Kernels
 ) -> CpuShares:
     """CFS on each kernel (see the module docstring). ``request``/``limit`` are per pod
-    (pods × 1), ``capacity`` per kernel (kernels × 1 or kernels × steps)."""
-    allowed = np.minimum(demand, limit)
-    throttled = demand - allowed
+    (pods × 1; ``limit`` may be a single inf for demand already within its limits, which
+    spares two passes over the arrays), ``capacity`` per kernel (kernels × 1 or
+    kernels × steps). ``demand`` is never written to."""
+    if limit.size == 1 and np.isinf(limit).all():
+        allowed, throttled = demand, np.broadcast_to(np.float32(0), demand.shape)
+    else:
+        allowed = np.minimum(demand, limit)
+        throttled = demand - allowed
     guaranteed = np.minimum(allowed, request)
-    want = np.subtract(allowed, guaranteed, out=allowed)  # (allowed is not needed again)
+    # (allowed is this function's own unless it is demand itself)
+    want = np.subtract(allowed, guaranteed, out=None if allowed is demand else allowed)
     free = capacity - kernels.total(guaranteed)
     weight = np.maximum(request, np.float32(MIN_SHARES_MILLI))
     # Only pods that want more than their request at some step take part in the sharing:
-    # the same kernels, each holding just those pods (in the same order).
-    extra = np.zeros_like(want)
-    wanting = np.flatnonzero((want > 0).any(axis=1))
-    if len(wanting):
+    # the same kernels, each holding just those pods (in the same order). (A row's
+    # largest want is above 0 exactly when some want is: one pass, no temporary.)
+    wanting = np.flatnonzero(want.max(axis=1, initial=0) > 0)
+    if len(wanting) == len(want):  # every pod: the kernels themselves, no copies
+        extra = share_by_weight(want, np.broadcast_to(weight, want.shape), free, kernels)
+    else:
+        extra = np.zeros(want.shape, want.dtype)
+    if len(wanting) and len(wanting) < len(want):
         per_kernel = np.bincount(kernels.kernel_of_pod[wanting], minlength=kernels.n)
         keep = np.flatnonzero(per_kernel)
         sub = Kernels(

@@ -295,6 +295,7 @@ def _measures(
         pods.tenant[unplaced],
         lost.factor,
         lost.lim_w,
+        limited=np.isfinite(stepper.col.lim_w[:, 0]),
     )
     latency_pods = np.isin(
         pods.workload[stepper.order],

@@ -70,11 +70,13 @@ class BlockStep:
     killed_c: B  # oom | evicted, as computed (pods × steps or × 1)
     killed: B  # killed_c broadcast to (pods × steps)
     any_killed: bool
-    shares: CpuShares  # the kernel's CPU split: granted, unmet, burst
+    shares: CpuShares  # the kernel's CPU split: unmet, burst (its granted may be spent)
     granted: F32  # CPU the workload got (a sandbox's own use taken out)
     kernel_granted: F32  # (kernels × steps) granted to pods, before CPU-ready
     host_used: F32  # (block hosts × steps) everything the hosts' kernels used
-    ready: F32 | None  # CPU-ready: what a VM's pods lost to other VMs (None: none)
+    # CPU-ready: what a VM's pods lost to other VMs, on the rows of the VMs that lost some
+    # (those rows, their values); None: none
+    ready: tuple[I64, F32] | None
     factor: F32 | None  # (kernels × steps) share of its use a VM got (None: no overcommit)
     vm_lost: F32 | None  # (VMs by host × steps) what each VM lost to CPU-ready
     vm_extra: F32 | None  # (VMs by host × steps) what each VM got above its reservation
@@ -141,8 +143,12 @@ class TenantSums(Measure):
         unplaced_tenant: I64,
         unplaced_factor: F32,
         unplaced_lim: F32,
+        limited: B | None = None,
     ) -> None:
+        # ``limited``: per sorted placed pod, whether its workload has a CPU limit (None:
+        # any may have one)
         self.t_count = t_count
+        self.limited = limited
         self.acc = {k: np.zeros(t_count) for k in self.KEYS}
         self.sla_target = sla_target
         self.host_cap = host_cap  # (hosts × 1) what each host's cores can give
@@ -160,36 +166,16 @@ class TenantSums(Measure):
         risky_host = (host_util.mean(axis=1) + host_util.std(axis=1)) >= 1.0
         risky_pod = risky_host[blk.kernel_host][blk.kernels.kernel_of_pod]
         rows = blk.p1 - blk.p0
-        none = np.zeros(rows)
-        unmet_all = s.shares.unmet
-        killed_sum = capped_sum = ready_sum = none
-        parts = []
-        allowed, killed, cap_lost = s.allowed, s.killed, s.cap_lost
-        if s.ready is not None:
-            parts.append(s.ready)
-            ready_sum = s.ready.sum(axis=1)
-        if s.any_killed:  # a killed pod's CPU within its limit
-            killed_sum = np.add.reduce(allowed, axis=1, where=killed)
-        if cap_lost is not None:  # held back by the sandbox's vCPUs; a killed pod loses all
-            if s.any_killed:  # (the kernel put a killed pod's whole want in cap_lost)
-                capped_sum = np.add.reduce(cap_lost, axis=1, where=~killed)
-            else:
-                capped_sum = cap_lost.sum(axis=1)
-            parts.append(cap_lost)  # killed and capped never overlap: one array holds both
-        elif s.any_killed:
-            parts.append(np.where(killed, allowed, np.float32(0)))
-        if parts:  # contention + ready + (killed, cap), added in that order
-            unmet_all = unmet_all + parts[0]
-            for part in parts[1:]:
-                unmet_all += part
-        over = s.demand - allowed
+        unmet_all, ready_sum = self._ready(s, rows)
+        killed_sum, capped_sum, unmet_all = self._killed_capped(s, rows, unmet_all)
+        throttled_sum, throttled_steps = self._throttled(s, rows)
         for key, per_pod in (
             ("demand", s.demand.sum(axis=1)),
             ("granted", s.granted.sum(axis=1)),
             ("contention", s.shares.unmet.sum(axis=1)),
-            ("throttled", over.sum(axis=1)),
-            ("unmet_steps", (unmet_all > 1e-3).sum(axis=1)),
-            ("throttled_steps", (over > 1e-3).sum(axis=1)),
+            ("throttled", throttled_sum),
+            ("unmet_steps", np.count_nonzero(unmet_all > 1e-3, axis=1)),
+            ("throttled_steps", throttled_steps),
             ("ready", ready_sum),
             ("risk_steps", risky_pod * n),
             ("pod_steps", np.full(rows, n)),
@@ -202,7 +188,65 @@ class TenantSums(Measure):
         ):
             self.acc[key] += np.bincount(blk.tenant, weights=per_pod, minlength=t_count)
         self._got += blk.tenant_of @ s.granted
-        self._want += blk.tenant_of @ allowed
+        self._want += blk.tenant_of @ s.allowed
+
+    def _ready(self, s: BlockStep, rows: int) -> tuple[F32, F64 | F32]:
+        """(contention + CPU-ready per pod-step, CPU-ready per pod): CPU-ready only on the
+        rows of the VMs that lost some (elsewhere it is 0, and x + 0 is x)."""
+        if s.ready is None:
+            return s.shares.unmet, np.zeros(rows)
+        lost_rows, ready = s.ready
+        unmet_all = s.shares.unmet.copy()
+        unmet_all[lost_rows] += ready
+        ready_sum = np.zeros(rows, np.float32)
+        ready_sum[lost_rows] = ready.sum(axis=1)
+        return unmet_all, ready_sum
+
+    def _killed_capped(
+        self, s: BlockStep, rows: int, unmet_all: F32
+    ) -> tuple[F64 | F32, F64 | F32, F32]:
+        """(killed pods' CPU within limits, what a sandbox's vCPUs held back, per pod; and
+        ``unmet_all`` with both added), in the order contention + ready + (killed, cap)."""
+        killed_sum: F64 | F32 = np.zeros(rows)
+        capped_sum: F64 | F32 = killed_sum
+        allowed, killed, cap_lost = s.allowed, s.killed, s.cap_lost
+        own = unmet_all is not s.shares.unmet  # (a copy of this measure's own: writable)
+        if s.any_killed:  # a killed pod's CPU within its limit
+            if s.killed_c.shape[1] == 1:  # killed every step: the killed rows alone
+                k_rows = np.flatnonzero(s.killed_c[:, 0])
+                killed_sum = np.zeros(rows, np.float32)
+                killed_sum[k_rows] = np.add.reduce(allowed[k_rows], axis=1, where=killed[k_rows])
+            else:
+                killed_sum = np.add.reduce(allowed, axis=1, where=killed)
+        if cap_lost is not None:  # held back by the sandbox's vCPUs; a killed pod loses all
+            if s.any_killed:  # (the kernel put a killed pod's whole want in cap_lost)
+                capped_sum = np.add.reduce(cap_lost, axis=1, where=~killed)
+            else:
+                capped_sum = cap_lost.sum(axis=1)
+            # killed and capped never overlap: one array holds both
+            unmet_all = np.add(unmet_all, cap_lost, out=unmet_all if own else None)
+        elif s.any_killed:
+            if s.killed_c.shape[1] == 1:  # a killed pod's unmet and CPU-ready are 0
+                unmet_all = unmet_all if own else unmet_all.copy()
+                unmet_all[k_rows] += allowed[k_rows]
+            else:
+                part = np.where(killed, allowed, np.float32(0))
+                unmet_all = np.add(unmet_all, part, out=unmet_all if own else None)
+        return killed_sum, capped_sum, unmet_all
+
+    def _throttled(self, s: BlockStep, rows: int) -> tuple[F32, I64]:
+        """Per pod, CPU above the workload's limit and the steps with some: only pods with
+        a finite limit can have any (demand - min(demand, inf) is 0)."""
+        limited = np.flatnonzero(self.limited[s.p]) if self.limited is not None else None
+        if limited is None or len(limited) == rows:
+            over = s.demand - s.allowed
+            return over.sum(axis=1), np.count_nonzero(over > 1e-3, axis=1)
+        over = s.demand[limited] - s.allowed[limited]
+        throttled = np.zeros(rows, np.float32)
+        steps = np.zeros(rows, np.int64)
+        throttled[limited] = over.sum(axis=1)
+        steps[limited] = np.count_nonzero(over > 1e-3, axis=1)
+        return throttled, steps
 
     def end_chunk(self, chunk: Chunk) -> None:
         """Add the unplaced pods' demand, then count the steps that met each SLA."""
@@ -289,16 +333,19 @@ def _histograms(values: F32, tenant: I64, t_count: int) -> F64:
     """Per tenant, the counts of ``values`` in the ``LAT_BINS`` (as ``np.histogram`` counts
     them: each bin closed on the left, the last on both sides), in one pass."""
     nb = len(LAT_BINS) - 1
-    v = values.astype(np.float64)
-    # The bins above 1 are log-spaced: the index from the logarithm, then put right
-    # against the edges themselves (a rounding can be one bin off).
-    idx = np.where(v >= 1, 1 + np.floor(np.log(np.maximum(v, 1)) / _LAT_LOG_STEP), 0)
-    idx = np.clip(idx, 0, nb).astype(np.int64)
-    idx -= v < LAT_BINS[idx]
-    idx += v >= LAT_BINS[np.minimum(idx + 1, nb)]
-    idx[v == LAT_BINS[-1]] = nb - 1
-    ok = (v >= 0) & (v <= LAT_BINS[-1])
-    flat = np.bincount(tenant[ok] * nb + idx[ok], minlength=t_count * nb)
+    # The bins above 1 are log-spaced: the index from the logarithm (in float32: within a
+    # bin of the exact one), then put right against the edges themselves, compared in
+    # float64 as np.histogram does (a rounding can be one bin off).
+    logs = np.log(np.maximum(values, np.float32(1)))
+    logs *= np.float32(1 / _LAT_LOG_STEP)
+    idx = np.clip(logs, 0, nb - 1).astype(np.int64)
+    idx += values >= 1
+    idx -= values < LAT_BINS[idx]
+    idx += values >= LAT_BINS[np.minimum(idx + 1, nb)]
+    idx[values == LAT_BINS[-1]] = nb - 1
+    ok = (values >= 0) & (values <= LAT_BINS[-1])
+    key = tenant * nb + idx
+    flat = np.bincount(key if ok.all() else key[ok], minlength=t_count * nb)
     return flat.reshape(t_count, nb).astype(np.float64)
 
 

@@ -29,6 +29,7 @@ __all__ = ["Stepper"]
 
 F32 = NDArray[np.float32]
 I64 = NDArray[np.int64]
+_NO_LIMIT: F32 = np.full((1, 1), np.inf, np.float32)
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,8 @@ class Stepper:
         """
         p, k, kern, col = slice(blk.p0, blk.p1), slice(blk.k0, blk.k1), blk.kernels, self.col
         cpu_b, memory = sampler.rows(self.order[p])
-        demand = cpu_b * col.factor[p] if col.taxed else cpu_b
+        # (the sampler's rows are this step's own: taxed in place)
+        demand = np.multiply(cpu_b, col.factor[p], out=cpu_b) if col.taxed else cpu_b
         allowed = np.minimum(demand, col.lim_w[p])  # within the workload's own limit
         capped, cap_lost = allowed, None  # within a sandbox's vCPUs, and what that holds back
         if col.vcapped:
@@ -136,10 +138,14 @@ class Stepper:
             demand_pod = np.where(killed, np.float32(0), capped) if any_killed else capped
         if cap_lost is not None and any_killed:  # a killed pod loses all it wanted
             np.copyto(cap_lost, allowed, where=killed)
-        shares = cpu_on_kernels(demand_pod, col.req_cpu[p], col.lim_cpu[p], self.cap_cpu[k], kern)
+        # demand_pod is within the pod cgroup's limit by construction (capped <= lim_w, so
+        # capped + ovh <= lim_w + ovh = lim_cpu, float rounding being monotonic; a killed
+        # pod wants 0): no limit to apply again.
+        shares = cpu_on_kernels(demand_pod, col.req_cpu[p], _NO_LIMIT, self.cap_cpu[k], kern)
         kernel_granted = kern.total(shares.granted)
         kernel_used = kernel_granted + self.kernel_fixed[k]
-        granted_pod, ready, factor, vm_lost, vm_extra = shares.granted, None, None, None, None
+        granted_pod, factor, vm_lost, vm_extra = shares.granted, None, None, None
+        ready: tuple[I64, F32] | None = None
         if self.overcommit > 1:
             granted_pod, kernel_used, ready, factor, vm_lost, vm_extra = self._compete(
                 blk, k, granted_pod, kernel_used
@@ -173,9 +179,10 @@ class Stepper:
 
     def _compete(
         self, blk: Block, k: slice, granted_pod: F32, kernel_used: F32
-    ) -> tuple[F32, F32, F32, F32, F32, F32]:
-        """VMs on an overcommitted host compete for its cores: (pods' grants scaled, VMs'
-        use, CPU-ready per pod, share of its use each VM got, what each VM lost and what it
+    ) -> tuple[F32, F32, tuple[I64, F32], F32, F32, F32]:
+        """VMs on an overcommitted host compete for its cores: (pods' grants scaled, in
+        place, VMs' use, CPU-ready of the pods that lost some (their rows, their values),
+        share of its use each VM got, what each VM lost and what it
         got above its reservation — the last two by host, for the interference)."""
         kern, hosts = blk.kernels, blk.hosts
         reserve = self.vm_cores[k] / np.float32(self.overcommit)
@@ -192,10 +199,16 @@ class Stepper:
         )
         got = guaranteed + extra
         factor = np.where(kernel_used > 0, got / np.maximum(kernel_used, 1e-9), np.float32(1))
-        scaled = granted_pod * kern.spread(factor)
-        ready = granted_pod - scaled
+        # Only the pods of VMs that lost something are scaled (x * 1 is x, and their
+        # CPU-ready 0): CPU-ready is held for those rows alone.
+        lost = np.flatnonzero((factor < 1).any(axis=1))
+        sub, rows = kern.subset(lost)
+        granted_rows = granted_pod[rows]
+        scaled = granted_rows * sub.spread(factor[lost])
+        ready = granted_rows - scaled
+        granted_pod[rows] = scaled  # (the kernel's own array: its pre-ready grant is spent)
         # CPU-ready between VMs: what a VM lost went to the VMs above their reservation.
-        return scaled, got, ready, factor, (kernel_used - got)[perm], extra[perm]
+        return granted_pod, got, (rows, ready), factor, (kernel_used - got)[perm], extra[perm]
 
 
 def _column(x: NDArray[Any]) -> F32:

@@ -116,7 +116,9 @@ class DiurnalUsage:
         self._wave_cos = (amp * np.cos(peak)).astype(np.float32)
         self._wave_sin = (amp * np.sin(peak)).astype(np.float32)
         self._noise_sd = (noise * pods.base_cpu).astype(np.float32)
-        self._corr = np.array([u.correlation for u in usage])[wid].astype(np.float32)
+        corr = np.array([u.correlation for u in usage])[wid].astype(np.float32)
+        # The weights of the common and own noise, sqrt(rho) and sqrt(1 - rho), once.
+        self._common_w, self._own_w = np.sqrt(corr), np.sqrt(1 - corr)
         self._noisy = np.flatnonzero((noise > 0) & mine)
         self._noise_slot = np.full(len(pods), -1, np.int64)  # row in the own-noise draws
         self._noise_slot[self._noisy] = np.arange(len(self._noisy))
@@ -125,6 +127,7 @@ class DiurnalUsage:
         self._step_s = inputs.step_s
         self._common: F32 | None = None
         self._own: F32 | None = None
+        self._buffers = [np.empty(0, np.float32) for _ in range(3)]
 
     def begin(self, start: int, stop: int, rng: np.random.Generator) -> None:
         """The time of day of each step; the workloads' common noise, then each pod's own."""
@@ -137,25 +140,50 @@ class DiurnalUsage:
             self._common = rng.standard_normal((self._n_workloads, n), dtype=np.float32)
             self._own = rng.standard_normal((len(self._noisy), n), dtype=np.float32)
 
+    def _buffer(self, which: int, shape: tuple[int, int]) -> F32:
+        """A (rows × steps) float32 scratch array, one of three kept from call to call (a
+        new large array each call costs its page faults)."""
+        size = shape[0] * shape[1]
+        if self._buffers[which].size < size:
+            self._buffers[which] = np.empty(size, np.float32)
+        out: F32 = self._buffers[which][:size].reshape(shape)
+        return out
+
     def write(self, idx: I64, rows: Rows, cpu: F32, mem: F32) -> None:
-        """Add the wave, then the noise."""
+        """Add the wave, then the noise (each product into one scratch array)."""
         pods = idx[rows]
-        part = cpu if isinstance(rows, slice) else cpu[rows]  # all rows: in place
+        shape = (len(pods), cpu.shape[1])
+        # all rows: in place; else the rows gathered into a buffer kept across calls
+        part = (
+            cpu
+            if isinstance(rows, slice)
+            else np.take(cpu, rows, 0, self._buffer(0, shape), "clip")
+        )
         # cos(t − peak) = cos t · cos peak + sin t · sin peak: two products per pod-step
         # instead of a cosine.
-        part += self._wave_cos[pods, None] * self._cos_t
-        part += self._wave_sin[pods, None] * self._sin_t
+        scratch = np.multiply(self._wave_cos[pods, None], self._cos_t, out=self._buffer(1, shape))
+        part += scratch
+        part += np.multiply(self._wave_sin[pods, None], self._sin_t, out=scratch)
         if self._own is not None and self._common is not None:
             slot = self._noise_slot[pods]
             sel = np.flatnonzero(slot >= 0)
             if len(sel):
-                k = pods[sel]
-                rho = self._corr[k, None]
-                z = (
-                    np.sqrt(rho) * self._common[self._workload[k]]
-                    + np.sqrt(1 - rho) * self._own[slot[sel]]
+                every = len(sel) == len(pods)
+                k = pods if every else pods[sel]
+                # z = sqrt(rho) · common + sqrt(1 − rho) · own, times the noise's sd
+                z = np.take(
+                    self._common, self._workload[k], 0, self._buffer(2, (len(k), shape[1])), "clip"
                 )
-                part[sel] += self._noise_sd[k, None] * z
+                z *= self._common_w[k, None]
+                # (indices always valid: "clip" only spares numpy a buffer for out)
+                own = np.take(self._own, slot if every else slot[sel], 0, scratch[: len(k)], "clip")
+                own *= self._own_w[k, None]
+                z += own
+                z *= self._noise_sd[k, None]
+                if every:
+                    part += z
+                else:
+                    part[sel] += z
         if part is not cpu:
             cpu[rows] = part
 

@@ -1,0 +1,136 @@
+"""Blocks of whole hosts: the sorted pods cut into pieces small enough to stay in cache.
+
+The simulation steps each block on its own (:mod:`replay_baseline.engine`); a block
+carries the sparse sums its measures need (per host, per tenant, per (tenant, host)).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import NDArray
+
+from replay_baseline.contention import Kernels
+
+__all__ = ["BLOCK_PODS", "Block", "blocks", "by_host_groups"]
+
+I64 = NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class Block:
+    """Whole hosts' worth of sorted pods [p0, p1) on kernels [k0, k1)."""
+
+    p0: int
+    p1: int
+    k0: int
+    k1: int
+    kernels: Kernels  # local to the block
+    hosts: I64  # global host ids in the block
+    kernel_host: I64  # local host index of each kernel
+    to_host: sp.csr_matrix  # (block hosts × block kernels)
+    tenant: I64
+    tenant_of: sp.csr_matrix  # (tenants × block pods)
+
+    @cached_property
+    def by_host(self) -> tuple[I64, I64, Kernels]:
+        """The block's kernels regrouped by host (for VMs competing on a host)."""
+        return by_host_groups(self.kernel_host)
+
+    @cached_property
+    def pod_host(self) -> I64:
+        """Local host index of each pod."""
+        out: I64 = self.kernel_host[self.kernels.kernel_of_pod]
+        return out
+
+    @cached_property
+    def _tenant_host(self) -> tuple[sp.csr_matrix, bool, I64]:
+        key = self.tenant * len(self.hosts) + self.pod_host
+        keys, pod_key = np.unique(key, return_inverse=True)
+        matrix = sp.csr_matrix(
+            (np.ones(len(key), np.float32), (pod_key, np.arange(len(key)))),
+            shape=(len(keys), len(key)),
+        )
+        # A host with pods of two or more tenants: only then does anyone slow anyone.
+        per_host = np.bincount(keys % len(self.hosts), minlength=len(self.hosts))
+        mixed = bool((per_host > 1).any())
+        return matrix, mixed, keys.astype(np.int64)
+
+    @property
+    def key_host(self) -> I64:
+        """Local host of each (tenant, host) pair of :attr:`tenant_host_of`."""
+        out: I64 = self._tenant_host[2] % len(self.hosts)
+        return out
+
+    @property
+    def key_tenant(self) -> I64:
+        """Tenant of each (tenant, host) pair of :attr:`tenant_host_of`."""
+        out: I64 = self._tenant_host[2] // len(self.hosts)
+        return out
+
+    @property
+    def tenant_host_of(self) -> sp.csr_matrix:
+        """((tenant, host) pairs × block pods) 0/1 matrix: per-pair sums."""
+        return self._tenant_host[0]
+
+    @property
+    def mixed(self) -> bool:
+        """Whether some host of the block carries pods of more than one tenant."""
+        return self._tenant_host[1]
+
+
+BLOCK_PODS = 65_536  # pods per block: (pods × steps) temporaries of a few MB stay in cache
+
+
+def blocks(kernels: Kernels, kernel_host: I64, tenant: I64, t_count: int) -> list[Block]:
+    """Cut the sorted pods into blocks of whole hosts of about ``BLOCK_PODS`` pods."""
+    out: list[Block] = []
+    k, n = 0, kernels.n
+    while k < n:
+        p0 = int(kernels.starts[k])
+        k1 = k
+        while k1 < n and (
+            k1 == k
+            or int(kernels.starts[k1]) - p0 < BLOCK_PODS
+            or kernel_host[k1] == kernel_host[k1 - 1]
+        ):
+            k1 += 1
+        p1 = int(kernels.starts[k1 - 1] + kernels.counts[k1 - 1])
+        local = Kernels(
+            starts=(kernels.starts[k:k1] - p0).astype(np.int64), counts=kernels.counts[k:k1]
+        )
+        hosts, kh = np.unique(kernel_host[k:k1], return_inverse=True)
+        to_host = sp.csr_matrix(
+            (np.ones(k1 - k, np.float32), (kh, np.arange(k1 - k))), shape=(len(hosts), k1 - k)
+        )
+        tb = tenant[p0:p1]
+        tenant_of = sp.csr_matrix(
+            (np.ones(p1 - p0, np.float32), (tb, np.arange(p1 - p0))), shape=(t_count, p1 - p0)
+        )
+        out.append(
+            Block(
+                p0,
+                p1,
+                k,
+                k1,
+                local,
+                hosts.astype(np.int64),
+                kh.astype(np.int64),
+                to_host,
+                tb,
+                tenant_of,
+            )
+        )
+        k = k1
+    return out
+
+
+def by_host_groups(kernel_host: I64) -> tuple[I64, I64, Kernels]:
+    """Kernels (VMs) regrouped by host: (permutation, host of each group, groups)."""
+    perm = np.argsort(kernel_host, kind="stable").astype(np.int64)
+    hosts, counts = np.unique(kernel_host[perm], return_counts=True)
+    starts = (np.cumsum(counts) - counts).astype(np.int64)
+    return perm, hosts.astype(np.int64), Kernels(starts=starts, counts=counts.astype(np.int64))

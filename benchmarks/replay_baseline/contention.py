@@ -1,0 +1,212 @@
+"""The contention model: who gets how much CPU and memory, per step, per kernel.
+
+Everything here is a pure function of (pods × steps) arrays whose pods are sorted by the
+kernel they run on (a bare-metal node, or a VM's guest), so per-kernel sums are
+``np.add.reduceat`` over contiguous segments.
+
+**CPU on one kernel** (Linux CFS, as Kubernetes configures it):
+
+1. a pod may use at most its limit: demand above it is *throttled* (cpu.cfs_quota);
+2. it is guaranteed up to its request (cpu.shares sum to at most the node's allocatable);
+3. the CPU left is shared among pods that want more, in proportion to their requests
+   (cpu.shares; a pod without request weighs 2 millicores, the kernel's minimum), each
+   capped at what it wants — water-filling, repeated until no CPU is left or nobody
+   wants more (the exact fixed point).
+
+What a pod wanted within its limit but did not get is *unmet* (contention); the CPU other
+pods used above their own requests is what took it.
+
+**Memory on one kernel**: a pod above its memory limit is OOM-killed (and restarts the
+next step); when the pods' memory exceeds what the node leaves them, the kubelet evicts
+in its node-pressure order (kubernetes.io, "Node-pressure Eviction"): first the pods
+whose usage exceeds their requests (a BestEffort pod requests nothing, so it is one of
+them), then the rest; within each group by priority, lowest first, then by how far usage
+exceeds the request, largest first (ties: canonical pod order) — until the rest fits. A
+killed or evicted pod gets no CPU and holds no memory for that step.
+
+**VMs on a host**: each VM is a kernel of its own: the rules above apply among that VM's
+pods only, against the VM's allocatable, and a VM never uses another VM's idle CPU. With
+CPU overcommit > 1, the VMs' CPU — what their pods were granted plus the guest's own node
+software (kubelet, runtime, DaemonSets: see :mod:`replay_baseline.engine`) — competes
+for the host's cores less the hypervisor's reservation: each VM is guaranteed
+min(its use, ``vcpus ÷ overcommit``) and the rest is shared by vCPU weight, each VM capped
+at its use; what a VM loses is *CPU-ready* time, and its pods (and node software) lose it
+in proportion. Only VMs with tenant pods take part: a VM without any (a control-plane VM,
+an empty node) is not simulated, and its node software counts in host utilisation only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import NDArray
+
+__all__ = ["ROUNDS", "CpuShares", "Kernels", "cpu_on_kernels", "evict_memory", "share_by_weight"]
+
+F32 = NDArray[np.float32]
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+B = NDArray[np.bool_]
+ROUNDS = 3  # at least this many rounds; more until nothing is left to hand out
+MIN_SHARES_MILLI = 2.0  # cpu.shares floor (2) in millicores
+
+
+@dataclass(frozen=True)
+class Kernels:
+    """Pods (sorted) grouped into kernels: ``starts[k]`` is the first pod of kernel ``k``."""
+
+    starts: I64
+    counts: I64
+
+    @property
+    def n(self) -> int:
+        """Number of kernels."""
+        return len(self.starts)
+
+    @cached_property
+    def _matrix(self) -> sp.csr_matrix:
+        # (kernels × pods) 0/1 matrix: a sparse product sums contiguous rows far faster
+        # than np.add.reduceat along axis 0 of a large (pods × steps) array.
+        pods = int(self.counts.sum())
+        rows = np.repeat(np.arange(self.n), self.counts)
+        return sp.csr_matrix(
+            (np.ones(pods, np.float32), (rows, np.arange(pods))), shape=(self.n, pods)
+        )
+
+    @cached_property
+    def kernel_of_pod(self) -> I64:
+        """Kernel index of every pod."""
+        out: I64 = np.repeat(np.arange(self.n, dtype=np.int64), self.counts)
+        return out
+
+    def total(self, x: NDArray[Any]) -> NDArray[Any]:
+        """Per-kernel sums of a (pods × steps) array → (kernels × steps)."""
+        if not len(x):
+            return np.zeros((0, x.shape[1]), x.dtype)
+        out: NDArray[Any] = np.asarray(self._matrix @ x)
+        return out
+
+    def spread(self, per_kernel: NDArray[Any]) -> NDArray[Any]:
+        """A (kernels × steps) array repeated for each pod of the kernel."""
+        out: NDArray[Any] = np.repeat(per_kernel, self.counts, axis=0)
+        return out
+
+    def subset(self, kernels: I64) -> tuple[Kernels, I64]:
+        """The given kernels as a grouping of their own, and the indices of their pods."""
+        counts = self.counts[kernels]
+        starts = np.cumsum(counts) - counts
+        pods = np.repeat(self.starts[kernels] - starts, counts) + np.arange(int(counts.sum()))
+        return Kernels(starts=starts.astype(np.int64), counts=counts), pods.astype(np.int64)
+
+
+def share_by_weight(
+    want: F32, weight: F32, free: F32, kernels: Kernels, rounds: int = ROUNDS
+) -> F32:
+    """Split each kernel's ``free`` among its pods by ``weight``, each capped at ``want``.
+
+    Water-filling: each round gives every pod that still wants CPU its weighted share of
+    what is free; a pod capped by its want frees the rest for the next round. Every round
+    either hands out all the free CPU or caps at least one more pod, so it ends within
+    (pods on the busiest kernel + 1) rounds; it stops as soon as no kernel has both free
+    CPU and a pod wanting it (usually after two or three rounds). After ``rounds`` rounds
+    it carries on with only the kernels that are still busy.
+    """
+    given = np.zeros_like(want)
+    want = want.copy()
+    free = np.maximum(free, 0)
+    weight = np.broadcast_to(weight, want.shape)
+    limit = max(rounds, int(kernels.counts.max(initial=0)) + 1)
+    for done in range(limit):
+        active = np.where(want > 1e-6, weight, np.float32(0))
+        active_weight = kernels.total(active)
+        busy = (free > 1e-3) & (active_weight > 0)
+        if not busy.any():
+            break
+        still = np.flatnonzero(busy.any(axis=1))
+        if done >= rounds and len(still) < kernels.n // 2:
+            # Few kernels left: finish them alone (same rules, smaller arrays).
+            sub, pods = kernels.subset(still)
+            given[pods] += share_by_weight(want[pods], weight[pods], free[still], sub, rounds)
+            break
+        per_weight = np.where(busy, free / np.maximum(active_weight, np.float32(1e-9)), 0)
+        give = np.minimum(want, kernels.spread(per_weight.astype(np.float32)) * active)
+        given += give
+        want -= give
+        free = np.maximum(free - kernels.total(give), 0)
+    return given
+
+
+@dataclass(frozen=True)
+class CpuShares:
+    """CPU outcome of one chunk, (pods × steps) in millicores."""
+
+    granted: F32
+    unmet: F32  # wanted within the limit, not granted (contention)
+    throttled: F32  # demand above the limit
+    burst: F32  # granted above the request (what may have taken others' CPU)
+
+
+def cpu_on_kernels(
+    demand: F32, request: F32, limit: F32, capacity: F32, kernels: Kernels
+) -> CpuShares:
+    """CFS on each kernel (see the module docstring). ``request``/``limit`` are per pod
+    (pods × 1), ``capacity`` per kernel (kernels × 1 or kernels × steps)."""
+    allowed = np.minimum(demand, limit)
+    throttled = demand - allowed
+    guaranteed = np.minimum(allowed, request)
+    want = np.subtract(allowed, guaranteed, out=allowed)  # (allowed is not needed again)
+    free = capacity - kernels.total(guaranteed)
+    weight = np.maximum(request, np.float32(MIN_SHARES_MILLI))
+    # Only pods that want more than their request at some step take part in the sharing:
+    # the same kernels, each holding just those pods (in the same order).
+    extra = np.zeros_like(want)
+    wanting = np.flatnonzero((want > 0).any(axis=1))
+    if len(wanting):
+        per_kernel = np.bincount(kernels.kernel_of_pod[wanting], minlength=kernels.n)
+        keep = np.flatnonzero(per_kernel)
+        sub = Kernels(
+            starts=(np.cumsum(per_kernel[keep]) - per_kernel[keep]).astype(np.int64),
+            counts=per_kernel[keep].astype(np.int64),
+        )
+        extra[wanting] = share_by_weight(
+            want[wanting],
+            np.broadcast_to(weight[wanting], (len(wanting), want.shape[1])),
+            free[keep],
+            sub,
+        )
+    # In place: these (pods x steps) arrays are this function's own.
+    granted = np.add(guaranteed, extra, out=guaranteed)
+    unmet = np.subtract(want, extra, out=want)
+    return CpuShares(granted=granted, unmet=unmet, throttled=throttled, burst=extra)
+
+
+def evict_memory(
+    memory: F32, request_mem: F32, limit_mem: F32, priority: I64, capacity: F32, kernels: Kernels
+) -> tuple[B, B]:
+    """(OOM-killed over their own limit, evicted for node pressure), (pods × steps) each;
+    ``priority`` per pod (see the module docstring for the order)."""
+    oom = memory > limit_mem
+    held = np.where(oom, np.float32(0), memory)
+    over = kernels.total(held) > capacity  # (kernels × steps)
+    evicted = np.zeros_like(oom)
+    if not over.any():
+        return oom, evicted
+    # The kubelet's order inside a kernel: over their requests first, then by priority
+    # (lowest first), then by usage above request (largest first); evict from the front
+    # until the rest fits.
+    for k, s in zip(*np.nonzero(over), strict=True):
+        lo, hi = kernels.starts[k], kernels.starts[k] + kernels.counts[k]
+        use = held[lo:hi, s].astype(np.float64)
+        excess = use - request_mem[lo:hi, 0]
+        within = (excess <= 0).astype(np.int64)
+        order = np.lexsort((np.arange(hi - lo), -excess, priority[lo:hi], within))
+        freed_before = np.cumsum(use[order]) - use[order]
+        out = use.sum() - freed_before > float(
+            capacity[k, 0] if capacity.shape[1] == 1 else capacity[k, s]
+        )
+        evicted[lo + order[out], s] = True
+    return oom, evicted
