@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import re
 import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import Any
+
+import yaml
 
 from underlay.errors import InputError
 from underlay.export.manifest import Manifest
@@ -45,7 +48,9 @@ def _scalar(value: Any) -> str:
     text = str(value)
     if _PLAIN.match(text) and not _SPECIAL.match(text):
         return text
-    return json.dumps(text, ensure_ascii=False)  # a JSON string is a YAML one
+    # double-quoted, with YAML's own escapes (line separators, control characters)
+    quoted = yaml.safe_dump(text, default_style='"', allow_unicode=True, width=math.inf)
+    return quoted.rstrip("\n")
 
 
 def _key(key: str) -> str:
@@ -81,6 +86,8 @@ def _lines(value: Any, path: str, indent: int, notes: dict[str, str]) -> Iterato
 def manifest_yaml(manifest: Manifest) -> str:
     """``manifest``'s object as block YAML, the figure of each source beside its field."""
     notes = {s.path: s.figure.replace("\n", " ") for s in manifest.sources}
+    if not manifest.body:
+        return "{}\n"
     return "\n".join(_lines(manifest.body, "", 0, notes)) + "\n"
 
 
