@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -20,6 +21,7 @@ REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"
 EXAMPLE_NAMES = ("ai-platform", "edge-platform", "edge-site", "hybrid-platform", "saas-platform")
 CAPI = ("capi-metal3", "capi-kubevirt", "capi-vsphere")
+HYBRIDS_FIRST = ("gpu-metal-in-vm-platform", "edge-metal-core-vms")  # bare metal beside VMs
 CRDS = REPO.parent / "shared" / "data" / "crds"
 if not CRDS.is_dir():  # a worktree sits beside main: both see ../shared
     CRDS = Path("/work/shared/data/crds")
@@ -55,6 +57,7 @@ def first_exported(example: str, target: str) -> tuple[str | None, list[Manifest
     (None and a sentence when the example has no such substrate)."""
     sc = load_scenario(EXAMPLES / f"{example}.yaml")
     labels = [s for s in sc.substrate_labels if default_target(sc, s) == target]
+    labels.sort(key=lambda s: s not in HYBRIDS_FIRST)  # the mixed hybrids, where there are
     out: list[Manifest] | str = f"no substrate of {example} is one for {target}"
     for label in labels:
         out = exported(example, label, target)
@@ -63,12 +66,21 @@ def first_exported(example: str, target: str) -> tuple[str | None, list[Manifest
     return (labels[-1] if labels else None), out
 
 
+@cache
+def _crds() -> list[dict[str, Any]]:
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the CRDs are megabytes
+    return [
+        yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
+        for path in sorted(CRDS.glob("*.yaml"))
+    ]
+
+
+@cache
 def crd_schema(kind: str, api_version: str) -> dict[str, object] | None:
     """The openAPIV3Schema of ``kind`` at ``api_version`` from ../shared/data/crds (None
     when no CRD there defines it)."""
     group, _, version = api_version.rpartition("/")
-    for path in sorted(CRDS.glob("*.yaml")):
-        crd = yaml.safe_load(path.read_text(encoding="utf-8"))
+    for crd in _crds():
         spec = crd["spec"]
         if spec["group"] != group or spec["names"]["kind"] != kind:
             continue

@@ -44,7 +44,7 @@ def kubelet_args(
             "or aks"
         )
     size = f"{cpu_quantity(machine.cpu_milli)} CPUs and {machine.memory_mib} MiB"
-    formula = f"defaults node_reservation.{kubelet.policy} (kubernetes.node_reservation)"
+    formula = f"defaults node_reservation.{kubelet.policy}"
     args: list[tuple[str, str, str]] = [
         (
             "max-pods",
@@ -56,12 +56,13 @@ def kubelet_args(
             "kube-reserved",
             f"cpu={kubelet.reserved_cpu_milli}m,memory={kubelet.reserved_memory_mib}Mi",
             f"node reservation of a node of {size}: {kubelet.reserved_cpu_milli}m CPU, "
-            f"{kubelet.reserved_memory_mib} MiB memory ({formula}; kube + system reserved)",
+            f"{kubelet.reserved_memory_mib} MiB memory (kube + system reserved; the "
+            f"{kubelet.policy} formula, {formula})",
         ),
         (
             "eviction-hard",
             f"memory.available<{kubelet.eviction_mib}Mi,{DISK_EVICTION}",
-            f"eviction threshold {kubelet.eviction_mib} MiB ({formula} eviction_mib); disk "
+            f"eviction threshold {kubelet.eviction_mib} MiB ({formula}.eviction_mib); disk "
             "signals: the kubelet's defaults",
         ),
     ]
