@@ -73,7 +73,7 @@ class Machine:
     """A machine: a bare-metal host of a model, or a VM of a shape (with its GPUs)."""
 
     vm: bool
-    host_model: str  # bare metal: its model; a VM: the model of (the first of) its hosts
+    host_model: str  # bare metal: its model; a GPU VM: its host's model ("" for other VMs)
     cpu_milli: int
     memory_mib: int
     gpus: int = 0  # whole GPU devices (bare metal: the host's; a VM: passthrough)
@@ -252,7 +252,8 @@ class _Facts:
         whole = cap // GPU_WHOLE if cap % GPU_WHOLE == 0 else 0
         return Machine(
             vm=vm,
-            host_model=model,
+            # a VM without GPUs is the same machine whichever host model runs it
+            host_model=model if cap or not vm else "",
             cpu_milli=int(n.size_cpu[row]),
             memory_mib=int(n.size_mem[row]),
             gpus=whole,
@@ -282,14 +283,12 @@ class _Facts:
             groups[(self.machine(row), self.kubelet(row, policy))] += 1
         ordered = sorted(groups.items(), key=lambda kv: _pool_order(*kv[0]))
         labels = Counter(m.label for (m, _), _ in ordered)
-        out, seen = [], Counter[str]()
+        out, taken = [], set[str]()
         for (machine, kubelet), count in ordered:
             label = machine.label
-            seen[label] += 1
             if labels[label] > 1:  # same machine, another kubelet configuration
                 label = f"{label}-{'pinned' if kubelet.cpu_manager_static else 'shared'}"
-                label += f"-{seen[machine.label]}" if seen[machine.label] > 2 else ""
-            out.append(PoolFacts(object_name(label), machine, count, kubelet))
+            out.append(PoolFacts(_unique(object_name(label), taken), machine, count, kubelet))
         return tuple(out)
 
     def _control_plane(
@@ -342,13 +341,23 @@ class _Facts:
             return (f.tenants[0], f.cluster)
 
         counts = Counter(base(f) for f in facts)
-        out = []
+        out, taken = [], set[str]()
         for f in facts:
             parts = base(f)
             if counts[parts] > 1 and f.part:
                 parts = (*parts, f.part)
-            out.append(replace(f, name=object_name(*parts)))
+            out.append(replace(f, name=_unique(object_name(*parts), taken)))
         return out
+
+
+def _unique(name: str, taken: set[str]) -> str:
+    """``name``, or ``name-2``, ``name-3`` … when taken already; then taken."""
+    n, out = 1, name
+    while out in taken:
+        n += 1
+        out = object_name(name, str(n))
+    taken.add(out)
+    return out
 
 
 def _unique_cluster(scenario: Scenario, name: str) -> bool:
