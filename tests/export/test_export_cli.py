@@ -10,7 +10,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from factories import make_tenant, make_workload, scenario_yaml
+from factories import make_host_model, make_tenant, make_workload, scenario_yaml
 from underlay.cli import app
 
 runner = CliRunner()
@@ -151,3 +151,18 @@ def test_a_non_empty_folder_needs_force(tmp_path: Path) -> None:
     code, err = _export(str(path), "-s", "baremetal-dedicated", "-o", str(out), "--force")
     assert code == 0, err
     assert not (out / "old.yaml").exists() and _objects(out)
+
+
+def test_a_control_plane_over_two_host_models_is_refused(tmp_path: Path) -> None:
+    # the first pods need a GPU: the stacked control plane takes the GPU host they open,
+    # the other two replicas hosts of the model the other pods prefer (two machines)
+    gpu = make_host_model("gpu", gpus={"model": "L4", "count": 8})
+    tenant = make_tenant(
+        workloads=[make_workload("train", gpu={"count": 1}), make_workload("web", replicas=60)]
+    )
+    path = tmp_path / "s.yaml"
+    hardware = {"host_models": [make_host_model("cpu"), gpu]}
+    path.write_text(scenario_yaml(hardware=hardware, tenants=[tenant]), encoding="utf-8")
+    code, err = _export(str(path), "-s", "baremetal-dedicated", "-o", str(tmp_path / "out"))
+    assert code == 2 and "one machine template" in err, err
+    assert not (tmp_path / "out").exists()

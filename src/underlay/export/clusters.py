@@ -27,6 +27,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from numpy.typing import NDArray
 
+from underlay.errors import InputError
 from underlay.export.manifest import ExportInput
 from underlay.export.names import object_name
 from underlay.model.scenario import BaremetalShared, MaxPodsPolicy, Sandboxed, Scenario
@@ -226,7 +227,7 @@ class _Facts:
         stacked = rows[(role == WORKER) & (p.nodes.control_plane_cpu[rows] > 0)]
         workers = rows[(role == WORKER) & (p.nodes.control_plane_cpu[rows] == 0)]
         cp_rows = rows[role == CONTROL_PLANE]
-        control = self._control_plane(c, cp_rows, stacked, policy)
+        control = self._control_plane(c, cp_rows, stacked, policy, title)
         hosts = sorted({int(h) for h in p.nodes.host[rows].tolist()})
         return ClusterFacts(
             name="",
@@ -297,6 +298,7 @@ class _Facts:
         cp_rows: NDArray[np.int64],
         stacked: NDArray[np.int64],
         policy: MaxPodsPolicy,
+        title: str,
     ) -> ControlPlaneFacts:
         seen = "stacked" if len(stacked) else ("machines" if len(cp_rows) else "hosted")
         candidates = [
@@ -316,6 +318,13 @@ class _Facts:
         if len(rows):
             row = int(rows[0])
             machine = self.machine(row)
+            other = next((m for m in map(self.machine, rows.tolist()) if m != machine), None)
+            if other is not None:
+                raise InputError(
+                    f"substrate {self.inp.substrate!r}, {title}: its control plane runs on {machine.label} and {other.label} "
+                    "machines; a KubeadmControlPlane has one machine template: give the "
+                    "scenario a hardware.control_plane_model"
+                )
             kubelet = self.kubelet(row, policy if len(stacked) else MaxPodsPolicy())
         return ControlPlaneFacts(
             mode=record.mode,
