@@ -74,7 +74,7 @@ def test_every_object_validates(example: str, target: str) -> None:
 
 def test_a_bad_object_fails_validation() -> None:
     # the check can fail: a MachineDeployment without its clusterName is refused
-    out = exported("ai-platform", "baremetal-dedicated", "capi-metal3")
+    out = exported("ai-platform", "baremetal-shared", "capi-metal3")
     assert not isinstance(out, str)
     md = next(m for m in out if m.kind == "MachineDeployment")
     body = {**md.body, "spec": {k: v for k, v in md.body["spec"].items() if k != "clusterName"}}

@@ -73,7 +73,9 @@ def reserved(args: dict[str, str]) -> tuple[int, int, int]:
     [("hgx-a100", 256, 2048), ("l4-inference", 96, 768)],  # examples/ai-platform.yaml
 )
 def test_gke_reservation_of_a_bare_metal_pool(model: str, cores: int, memory_gib: int) -> None:
-    out = exported("ai-platform", "baremetal-dedicated", "capi-metal3")
+    # (on baremetal-dedicated, a cluster's stacked control plane spans two host models:
+    # refused, see test_export_cli.py)
+    out = exported("ai-platform", "baremetal-shared", "capi-metal3")
     assert not isinstance(out, str)
     args = kubelet_of(out, pool_of_model(out, model))
     # hgx-a100: 60 + 10 + 2x5 + 252x2.5 = 710m; 1 + 0.8 + 0.8 + 6.72 + 0.02x1920 = 47.72
