@@ -239,7 +239,7 @@ def _pools(inp: ExportInput, f: ClusterFacts, p: Provider) -> list[Manifest]:
 
 
 def _inventory(inp: ExportInput, facts: list[ClusterFacts]) -> list[Manifest]:
-    hosts = sorted({h for f in facts if _provider_of(f, METAL3) is METAL3 for h in f.hosts})
+    hosts = sorted({h for f in facts for h in f.hosts})  # bare-metal clusters' hosts
     p = inp.placement
     rows = [(h, p.hosts.model[h], p.hosts.rack[h]) for h in hosts]
     return [

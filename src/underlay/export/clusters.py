@@ -326,6 +326,8 @@ class _Facts:
                     "scenario a hardware.control_plane_model"
                 )
             kubelet = self.kubelet(row, policy if len(stacked) else MaxPodsPolicy())
+            # one kubelet configuration for every replica: static when any pins
+            kubelet = replace(kubelet, cpu_manager_static=bool(self.pinned[rows].any()))
         return ControlPlaneFacts(
             mode=record.mode,
             replicas=len(rows) if len(rows) else record.replicas,
