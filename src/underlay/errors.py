@@ -8,7 +8,8 @@ that base, prints ``Error: <message>`` with no traceback and exits with the erro
     ├── InputError                exit 2: a file the user gave is wrong
     │   ├── ScenarioError         the scenario file (YAML or its fields)
     │   ├── TraceError            an imported dump or trace (CSV, JSON)
-    │   └── CalibrationError      a calibration file (``underlay calibrate``'s output)
+    │   ├── CalibrationError      a calibration file (``underlay calibrate``'s output)
+    │   └── ExportError           an export target cannot express the plan
     └── InfeasibleError           exit 3: the scenario cannot be satisfied at all
 
 "Does not fit" for a single pod is *not* an error: placement reports it as data.
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 __all__ = [
     "CalibrationError",
+    "ExportError",
     "InfeasibleError",
     "InputError",
     "ScenarioError",
@@ -54,3 +56,8 @@ class InfeasibleError(UnderlayError):
     """The scenario is valid but cannot be satisfied (e.g. nothing fits anywhere)."""
 
     exit_code = 3
+
+
+class ExportError(InputError):
+    """An export target cannot express the plan (GPUs a target has no devices for, pods
+    the plan left unplaced, a name no Kubernetes object can take …); exit 2."""

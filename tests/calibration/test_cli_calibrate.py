@@ -5,11 +5,13 @@ Only what holds on any machine is checked (the issue: never a timing threshold).
 from __future__ import annotations
 
 import json
+import statistics
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from underlay.calibration.container_tax import CONTAINER_CPU
 from underlay.calibration.file import read_calibration
 from underlay.cli.app import app
 from underlay.cli.verbs_calibrate import parse_duration
@@ -28,6 +30,18 @@ def test_a_short_calibration_writes_a_file_underlay_reads(tmp_path: Path) -> Non
     # the KVM figure: measured or said why not, never silently the cited value
     kvm = next(f for f in data["figures"] if f["default"].startswith("hypervisors.kvm"))
     assert kvm["measured"] is not None or kvm["why_not"]
+    # the container tax likewise, read from the CPU loop's paired rounds by the stated rule
+    tax = next(f for f in data["figures"] if f["default"] == CONTAINER_CPU)
+    cpu = next(o for o in data["overheads"] if o["bench"] == "cpu")
+    rounds = zip(cpu["native_rounds"], cpu["container_rounds"], strict=False)  # none: no sandbox
+    losses = [100 * (1 - c / n) for n, c in rounds]
+    if losses and all(x > 0 for x in losses):
+        assert tax["measured"] == pytest.approx(statistics.median(losses))
+    else:
+        assert tax["measured"] is None and tax["why_not"]
+    # the probe's on-time requests are some of its requests
+    for n in data["neighbours"]:
+        assert 0 <= n["probe"]["on_time_requests"] <= n["probe"]["requests"]
     # every case the run measured is set beside the model's prediction
     cases = {n["case"] for n in data["neighbours"]} - {"alone"}
     assert cases and cases <= {c["experiment"] for c in data["comparisons"]}

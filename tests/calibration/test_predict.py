@@ -26,7 +26,7 @@ from underlay.calibration.predict import (
     compare_with_model,
     request_milli,
 )
-from underlay.calibration.results import Calibration, Comparison, OverheadRun
+from underlay.calibration.results import MIN_ON_TIME, Calibration, Comparison, OverheadRun
 from underlay.defaults.catalog import load_defaults
 
 BIN = 1000 ** (1 / 240)  # one latency bin (LAT_BINS: 240 log steps from 1 to 1,000)
@@ -292,3 +292,25 @@ def test_any_measured_case_gets_finite_predictions(
     for c in got:
         assert math.isfinite(c.predicted) and c.predicted >= 0, c
         assert math.isfinite(c.tolerance) and c.tolerance >= 0, c
+
+
+def test_work_per_cpu_second_is_read_from_the_on_time_requests() -> None:
+    # Alone: 15,000 on-time requests whose unit of work took 1.5 CPU s: 10,000 per CPU s
+    # (the process's 5 CPU seconds, pacing included, are not used). Beside the membw hog:
+    # 12,000 on-time requests on 1.6 CPU s: 7,500 per CPU s. The model: 10,000 × (1 − k·L).
+    alone = make_case("alone", probe=make_probe(on_time_requests=15_000, on_time_cpu_seconds=1.5))
+    probe = make_probe(on_time_requests=12_000, on_time_cpu_seconds=1.6)
+    case = make_case("membw-hog", probe=probe, hog_threads=1)
+    cal = make_calibration(neighbours=[alone, case])
+    got = by_figure(compare_with_model(cal), "membw-hog")
+    assert got[EFFICIENCY].measured == pytest.approx(7_500)
+    assert got[EFFICIENCY].predicted == pytest.approx(10_000 * (1 - K * 0.5), rel=1e-4)
+    assert got[EFFICIENCY].tolerance == pytest.approx(0.1 * 10_000)
+
+
+def test_too_few_on_time_requests_give_no_work_per_cpu_second() -> None:
+    alone = make_case("alone", probe=make_probe(on_time_requests=15_000, on_time_cpu_seconds=1.5))
+    probe = make_probe(on_time_requests=MIN_ON_TIME - 1, on_time_cpu_seconds=0.01)
+    case = make_case("membw-hog", probe=probe, hog_threads=1)
+    got = by_figure(compare_with_model(make_calibration(neighbours=[alone, case])), "membw-hog")
+    assert EFFICIENCY not in got and THROUGHPUT in got

@@ -32,6 +32,10 @@ def test_the_probe_is_paced_and_its_percentiles_ordered() -> None:
     assert 0 < result["p50_us"] <= result["p95_us"] <= result["p99_us"]
     assert result["cpu_seconds"] > 0
     assert 0 < result["service_p50_us"] <= result["p50_us"]  # a request's latency includes it
+    # The on-time requests are some of the requests, and the CPU time of their unit of work
+    # alone is part of the process's CPU time (which adds the pacing and the set-up).
+    assert 0 <= result["on_time_requests"] <= result["requests"]
+    assert 0 <= result["on_time_cpu_seconds"] <= result["cpu_seconds"]
 
 
 def test_a_workload_process_prints_its_start_then_its_result() -> None:

@@ -166,3 +166,22 @@ def test_a_control_plane_over_two_host_models_is_refused(tmp_path: Path) -> None
     code, err = _export(str(path), "-s", "baremetal-dedicated", "-o", str(tmp_path / "out"))
     assert code == 2 and "one machine template" in err, err
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("target", ["kubernetes", "karpenter"])
+def test_the_targets_for_clusters_that_exist(tmp_path: Path, target: str) -> None:
+    out = tmp_path / "out"
+    args = ["-s", "baremetal-dedicated", "-t", target, "-o", str(out)]
+    code, err = _export(str(_scenario(tmp_path)), *args)
+    assert code == 0, err
+    kinds = {o["kind"] for o in _objects(out)}
+    assert ("NodePool" in kinds) if target == "karpenter" else ("Namespace" in kinds)
+    merged = tmp_path / "merged"
+    code, err = _export(str(_scenario(tmp_path)), *args[:-1], str(merged), "--into", "prod")
+    assert code == 0, err
+    assert [p.name for p in merged.iterdir()] == ["prod"]
+
+
+def test_into_is_for_the_targets_of_existing_clusters(tmp_path: Path) -> None:
+    code, err = _export(str(_scenario(tmp_path)), "-s", "vm", "--into", "prod", "-o", "x")
+    assert code == 2 and "--into prod: only with --target" in err

@@ -10,9 +10,10 @@ the figures of both its parts, weighted as below:
   (:func:`~underlay.placement.gpus.gpu_efficiency`), weighted by GPUs asked for (replicas
   × GPUs × share); when nothing asks for a GPU, the whole-GPU mode's figure of the
   workloads' substrates (passthrough on a vm or sandbox, else bare metal), pod-weighted;
-- **CPU**: 1 − the substrate's tax (a vm's hypervisor ``cpu_overhead_percent``, a
-  sandbox's tax on class ``cpu``), pod-weighted — shown here, charged once, in the
-  simulation (:mod:`underlay.simulation.engine`).
+- **CPU**: 1 − the substrate's tax (:func:`~underlay.placement.overheads.cpu_tax`: a plain
+  container's ``container_runtime.cpu_overhead_percent``, in a vm compounded with its
+  hypervisor's; a sandbox's tax on class ``cpu``), pod-weighted — shown here, charged
+  once, in the simulation (:mod:`underlay.simulation.engine`).
 
 A tenant with no workload takes the figures of the part its tenant rule names.
 """
@@ -58,12 +59,9 @@ def whole_gpu_efficiency(substrate: object, defaults: Defaults) -> float:
 
 
 def cpu_efficiency(substrate: object, defaults: Defaults) -> float:
-    """Work of a CPU vs bare metal on ``substrate``: 1 − its tax."""
-    if isinstance(substrate, Vm):
-        return 1 - defaults.hypervisors[substrate.hypervisor].cpu_overhead_percent / 100
-    if isinstance(substrate, Sandboxed):
-        return 1 - cpu_tax(substrate, defaults, "cpu")
-    return 1.0
+    """Work of a CPU vs bare metal on ``substrate``: 1 − its tax (a plain container's on
+    bare metal, 0 by default)."""
+    return 1 - cpu_tax(substrate, defaults, "cpu")
 
 
 def efficiencies(

@@ -1,16 +1,20 @@
 """Which default a disagreement between model and measurement would change, and by how much.
 
-Only two defaults are set by a calibration experiment alone:
+Only three defaults are set by a calibration experiment alone:
 
 - ``interference.slowdown_at_full_load`` (k) by the probe's work per CPU second beside
   the memory-bandwidth hog: the model predicts alone × (1 − k·L) (L: the hog's grant ÷
   the host's cores), so the measured m gives k = (1 − m ÷ alone) ÷ L, kept within the
   field's 0–1;
 - ``hypervisors.kvm.cpu_overhead_percent`` by a benchmark's loss in a KVM guest: the
-  measured loss itself.
+  measured loss itself;
+- ``container_runtime.cpu_overhead_percent`` by the CPU-bound benchmark's loss in the
+  container sandbox, read from its rounds by the rule of
+  :mod:`underlay.calibration.container_tax` (none when the loss is within the noise); the
+  other benchmarks' losses in the container set no default of their own.
 
 Every other figure follows from a rule with no default in it (CFS shares and quotas, the
-M/M/1 latency rule below ``latency.rho_max``, containers on bare metal paying no CPU tax):
+M/M/1 latency rule below ``latency.rho_max``):
 a disagreement there says the rule or the measurement is wrong, and the change says which
 is more likely and by how much they differ.
 """
@@ -19,18 +23,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from underlay.calibration.container_tax import CONTAINER_CPU, TAX_BENCH, container_tax
 from underlay.calibration.predict import (
     EFFICIENCY,
     HOG_CPU,
     HOG_THROTTLED,
     LATENCY,
-    MIN_CPU_SECONDS,
     predict_case,
 )
 from underlay.calibration.results import Calibration, Comparison
 from underlay.defaults.catalog import Defaults, load_defaults
 
 __all__ = [
+    "CONTAINER_CPU",
     "INTERFERENCE",
     "KVM_CPU",
     "Change",
@@ -85,12 +90,7 @@ def change_for(cal: Calibration, c: Comparison, defaults: Defaults) -> Change:
         suggested = min(max(c.measured, 0.0), 99.0)
         return Change(c, KVM_CPU, cited, suggested, f"{off}: the KVM guest's CPU tax as measured")
     if c.experiment.endswith("in a container"):
-        why = (
-            f"{off}: no default; the model gives containers on bare metal no CPU tax, so "
-            "either the sandbox measured costs more than a plain container (check its "
-            "cgroup limits) or the model lacks a container tax"
-        )
-        return Change(c, None, None, None, why)
+        return _container(cal, c, defaults, off)
     return Change(c, None, None, None, f"{off}: no default; {_rule(c)}")
 
 
@@ -117,7 +117,9 @@ def _rule(c: Comparison) -> str:
             "the shared-hardware rule counts any other tenant's load (this CPU hog's too) as "
             "cache and memory-bandwidth pressure: "
             + (
-                "this hog costs the probe less work per CPU second than k·L says"
+                "this hog costs the probe less work per CPU second than k·L says (a loop "
+                "with no memory footprint presses on no cache; and the probe alone may pay "
+                "more CPU per request on a core left idle between requests, as on a VM)"
                 if c.measured > c.predicted
                 else "the probe lost more work per CPU second than k·L says (or ran "
                 "slower for another reason, e.g. frequency scaling)"
@@ -145,9 +147,11 @@ def _interference(cal: Calibration, c: Comparison, defaults: Defaults, off: str)
     if alone is None or case is None or alone.probe.work_per_s <= 0:
         return Change(c, INTERFERENCE, cited, None, f"{off}: no alone case to solve k from")
     p = predict_case(cal, case, alone)
-    if p.other_load <= 0 or alone.probe.cpu_seconds < MIN_CPU_SECONDS:
+    alone_eff = alone.probe.work_per_cpu_second(alone.duration_s)
+    if alone_eff is None:
+        return Change(c, INTERFERENCE, cited, None, f"{off}: the probe alone did too little work")
+    if p.other_load <= 0:
         return Change(c, INTERFERENCE, cited, None, f"{off}: the hog got no CPU in the model")
-    alone_eff = alone.probe.work_per_s * alone.duration_s / alone.probe.cpu_seconds
     k = (1 - c.measured / alone_eff) / p.other_load
     suggested = min(max(k, 0.0), 1.0)
     why = (
@@ -155,3 +159,23 @@ def _interference(cal: Calibration, c: Comparison, defaults: Defaults, off: str)
         f"{p.other_load:.3g}{'' if k == suggested else ', kept within 0–1'}"
     )
     return Change(c, INTERFERENCE, cited, suggested, why)
+
+
+def _container(cal: Calibration, c: Comparison, defaults: Defaults, off: str) -> Change:
+    """The container tax a container benchmark's disagreement calls for: the CPU-bound
+    one's reading (:mod:`underlay.calibration.container_tax`); none from the others."""
+    cited = defaults.container_runtime.cpu_overhead_percent
+    if c.experiment != f"{TAX_BENCH} in a container":
+        why = (
+            f"{off}: no default of its own; the model charges a container the same CPU "
+            f"tax ({CONTAINER_CPU}) on all CPU work, read from the {TAX_BENCH} benchmark alone "
+            "(this one's loss is memory, system-call or network cost the sandbox adds, or "
+            "noise)"
+        )
+        return Change(c, None, None, None, why)
+    run = next((o for o in cal.overheads if o.bench == TAX_BENCH), None)
+    reading = container_tax(run)
+    if reading.percent is None:
+        return Change(c, CONTAINER_CPU, cited, None, f"{off}: not measured: {reading.why_not}")
+    why = f"{off}: the container's CPU tax, every round losing work in the container"
+    return Change(c, CONTAINER_CPU, cited, reading.percent, why)

@@ -6,8 +6,10 @@ and a pod cgroup requesting one core, limited to every core, so no quota throttl
 one-threaded benchmark: what is left is the cost of the namespaces and of the group).
 Each benchmark runs :data:`ROUNDS` times in each, the two taking turns (native first in
 one round, sandbox first in the next), so that a busy moment on a shared machine weighs on
-both; the best round of each counts (the usual reading of a microbenchmark: the others
-lost time to something else). Start-up is outside every timed window.
+both; the best round of each is shown (the usual reading of a microbenchmark: the others
+lost time to something else), and every round is kept: the container's overhead is read
+from the rounds' pairs (:mod:`underlay.calibration.container_tax`). Start-up is outside
+every timed window.
 
 The CPU-bound, memory-bandwidth and system-call benchmarks count work per second of the
 benchmark's *own CPU time* (user and system): on a shared machine other processes take
@@ -28,8 +30,9 @@ from underlay.calibration.results import Bench, OverheadRun
 __all__ = ["BENCHES", "ROUNDS", "measure_overheads"]
 
 BENCHES: tuple[Bench, ...] = ("cpu", "membw", "syscall", "loopback")
-ROUNDS = 3
-"""Runs of each benchmark in each environment; the best one counts."""
+ROUNDS = 5
+"""Runs of each benchmark in each environment: five pairs, so that a sign test can tell a
+container overhead from noise (:mod:`underlay.calibration.container_tax`)."""
 
 
 def measure_overheads(
@@ -50,7 +53,7 @@ def measure_overheads(
             group.set_limit(float(len(os.sched_getaffinity(0))))
         command = workload_command("serve", 0, sandbox=sandbox)
         servers["container"] = kids.start(command, group=group, serve=True)
-    best: dict[tuple[str, Bench], float] = {}
+    rounds: dict[tuple[str, Bench], list[float]] = {}
     for bench in BENCHES:
         progress(f"overhead: {bench}, {ROUNDS} rounds of {seconds:.2f} s in {len(servers)} places")
         for round_ in range(ROUNDS):
@@ -59,7 +62,7 @@ def measure_overheads(
                 result = kids.ask(servers[where], bench, seconds)
                 spent = result.get("cpu_seconds", result["seconds"])
                 rate = float(result["work"]) / max(float(spent), 1e-9)
-                best[where, bench] = max(rate, best.get((where, bench), 0.0))
+                rounds.setdefault((where, bench), []).append(rate)
     for server in servers.values():
         kids.stop(server)
     why_not = sandbox if isinstance(sandbox, str) else ""
@@ -67,14 +70,20 @@ def measure_overheads(
         OverheadRun(
             bench=bench,
             unit=_UNITS[bench],
-            native=best["native", bench],
-            container=best.get(("container", bench)),
+            native=max(rounds["native", bench]),
+            container=_best(rounds.get(("container", bench))),
             vm=None,
             why_not_container=why_not,
             why_not_vm=why_not_vm,
+            native_rounds=tuple(rounds["native", bench]),
+            container_rounds=tuple(rounds.get(("container", bench), [])),
         )
         for bench in BENCHES
     ]
+
+
+def _best(rates: list[float] | None) -> float | None:
+    return max(rates) if rates else None
 
 
 _UNITS: dict[Bench, str] = {

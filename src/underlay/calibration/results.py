@@ -15,6 +15,7 @@ file read it).
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -26,6 +27,12 @@ __all__ = [
     "OverheadRun",
     "ProbeStats",
 ]
+
+MIN_CPU_SECONDS = 1e-3
+"""Less probe CPU time than this makes work per CPU second meaningless."""
+MIN_ON_TIME = 100
+"""Fewer on-time requests than this give no work per CPU second (the probe's 1,000 a
+second make thousands in any case of a second or more)."""
 
 Bench = Literal["cpu", "membw", "syscall", "loopback"]
 Case = Literal["alone", "soft-shares", "hard-quota", "membw-hog"]
@@ -42,12 +49,26 @@ class OverheadRun:
     vm: float | None  # None: not measured (``why_not_vm``)
     why_not_container: str = ""
     why_not_vm: str = ""
+    # each round's work per second, natively and in the container, in the order run (the
+    # two took turns within a round): the rounds the best figures above were picked from
+    native_rounds: tuple[float, ...] = ()
+    container_rounds: tuple[float, ...] = ()
+
+    def paired_percent(self) -> list[float]:
+        """Per round, the work lost in the container against native in the same round, %."""
+        pairs = zip(self.native_rounds, self.container_rounds, strict=False)
+        return [100.0 * (1.0 - c / n) for n, c in pairs if n > 0]
 
     def overhead_percent(self, where: Literal["container", "vm"]) -> float | None:
-        """Work lost in ``where`` against native, % (None when not measured)."""
+        """Work lost in ``where`` against native, % (None when not measured): in the
+        container the median of the rounds' paired losses when the rounds were kept (a
+        busy moment weighs on both sides of a pair), else from the best figures."""
         value = self.container if where == "container" else self.vm
         if value is None or self.native <= 0:
             return None
+        paired = self.paired_percent() if where == "container" else []
+        if paired:
+            return float(statistics.median(paired))
         return 100.0 * (1.0 - value / self.native)
 
 
@@ -62,6 +83,22 @@ class ProbeStats:
     work_per_s: float  # units of work completed per second
     cpu_seconds: float  # the probe's own CPU time over the case
     service_p50_us: float | None = None  # median time a request took once started (no wait)
+    # requests that started on time (the probe slept until they were due), and the CPU
+    # time of their unit of work alone (each request's own thread CPU time, summed)
+    on_time_requests: int | None = None
+    on_time_cpu_seconds: float | None = None
+
+    def work_per_cpu_second(self, duration_s: float) -> float | None:
+        """Requests per second of the probe's CPU time: from the on-time requests' own CPU
+        time when recorded (at least :data:`MIN_ON_TIME` of them), else the whole work
+        over the process's CPU time (pacing included); None when either is too small."""
+        if self.on_time_requests is not None and self.on_time_cpu_seconds is not None:
+            if self.on_time_requests < MIN_ON_TIME or self.on_time_cpu_seconds <= 0:
+                return None
+            return self.on_time_requests / self.on_time_cpu_seconds
+        if self.cpu_seconds < MIN_CPU_SECONDS:
+            return None
+        return self.work_per_s * duration_s / self.cpu_seconds
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,12 @@ from pathlib import Path
 from types import FrameType
 
 from underlay.calibration import cgroups
+from underlay.calibration.container_tax import (
+    CONTAINER_CPU,
+    TAX_BENCH,
+    TAX_HOW,
+    container_tax,
+)
 from underlay.calibration.neighbours import CASES, measure_neighbours
 from underlay.calibration.overheads import BENCHES, ROUNDS, measure_overheads
 from underlay.calibration.processes import children
@@ -157,12 +163,14 @@ def _cpu_model() -> str:
 def figures(
     overheads: list[OverheadRun], neighbours: list[NeighbourCase], no_vm: str
 ) -> list[Figure]:
-    """The defaults this run measured (or could not), each with how. The container's
-    overheads replace no default (underlay charges containers on bare metal nothing): the
-    model beside the measurement (``predict``) sets them against that 0 %."""
+    """The defaults this run measured (or could not), each with how. The container's CPU
+    tax is read from the CPU-bound benchmark's rounds by the rule of
+    :mod:`underlay.calibration.container_tax`; its other benchmarks replace no default
+    (the model beside the measurement, ``predict``, sets them against that tax)."""
     defaults = load_defaults()
     by_case = {n.case: n for n in neighbours}
     slowdown = _membw_slowdown(by_case.get("alone"), by_case.get("membw-hog"))
+    tax = container_tax(next((o for o in overheads if o.bench == TAX_BENCH), None))
     return [
         Figure(
             default="interference.slowdown_at_full_load",
@@ -172,6 +180,14 @@ def figures(
             how="probe's median service time per request, alone vs beside a memory-bandwidth hog "
             "(STREAM-like triad, 1 thread, another core); a gain counts as 0",
             why_not="" if slowdown is not None else "the probe did not run in both cases",
+        ),
+        Figure(
+            default=CONTAINER_CPU,
+            cited=defaults.container_runtime.cpu_overhead_percent,
+            measured=tax.percent,
+            unit="%",
+            how=TAX_HOW,
+            why_not=tax.why_not,
         ),
         Figure(
             default="hypervisors.kvm.cpu_overhead_percent",

@@ -125,7 +125,10 @@ def _print(result: Any, changes: Any) -> None:
         f"cgroup {result.cgroup}) at {result.measured_at}, {result.duration_s:g} s",
         highlight=False,
     )
-    over = Table(title="Overheads: work per second, native vs container sandbox vs KVM guest")
+    over = Table(
+        title="Overheads: best work per second of the rounds, native vs container sandbox vs "
+        "KVM guest (container overhead: the median of the rounds' paired losses)"
+    )
     for col in ("benchmark", "unit", "native", "container", "overhead", "vm", "overhead "):
         over.add_column(col, justify="left" if col in ("benchmark", "unit") else "right")
     for o in result.overheads:
@@ -141,15 +144,18 @@ def _print(result: Any, changes: Any) -> None:
         )
     console.print(over)
     cases = Table(title="Noisy neighbours: the latency probe in each case, and the hog's cgroup")
-    for col in ("case", "p50 µs", "p95 µs", "p99 µs", "work/s", "hog CPU s", "throttled s"):
+    columns = ("case", "p50 µs", "p95 µs", "p99 µs", "work/s", "work/CPU s", "hog CPU s")
+    for col in (*columns, "throttled s"):
         cases.add_column(col, justify="left" if col == "case" else "right")
     for n in result.neighbours:
+        per_cpu = n.probe.work_per_cpu_second(n.duration_s)
         cases.add_row(
             n.case,
             f"{n.probe.p50_us:,.0f}",
             f"{n.probe.p95_us:,.0f}",
             f"{n.probe.p99_us:,.0f}",
             f"{n.probe.work_per_s:,.0f}",
+            "–" if per_cpu is None else f"{per_cpu:,.0f}",
             "–" if n.hog_cpu_seconds is None else f"{n.hog_cpu_seconds:.2f}",
             "–" if n.hog_throttled_s is None else f"{n.hog_throttled_s:.2f}",
         )

@@ -77,6 +77,15 @@ def export(
             "(default: the Cluster API target of the substrate's machines)",
         ),
     ] = None,
+    into: Annotated[
+        str | None,
+        typer.Option(
+            "--into",
+            metavar="CLUSTER",
+            help="kubernetes and karpenter targets: every plan cluster merged into this "
+            "existing cluster (its namespaces select their plan cluster's nodes)",
+        ),
+    ] = None,
     force: Annotated[
         bool, typer.Option("--force", help="replace the folder when it holds files")
     ] = False,
@@ -87,11 +96,12 @@ def export(
     One substrate of the scenario, placed as compare places it, written into a new
     folder DIR: per cluster its Cluster API objects (Cluster, KubeadmControlPlane,
     MachineDeployments with their kubelet configuration and machine templates of Metal3,
-    KubeVirt or vSphere) and BareMetalHost stubs for the hosts. A comment beside every
-    number names the figure it comes from. A plan the target cannot express is refused,
-    and nothing is written."""
+    KubeVirt or vSphere) and BareMetalHost stubs for the hosts; or, for clusters that
+    exist, its Kubernetes objects (--target kubernetes) or Karpenter NodePools (--target
+    karpenter). A comment beside every number names the figure it comes from. A plan the
+    target cannot express is refused, and nothing is written."""
     try:
-        written = _export(scenario, output, substrate, target, force, allow_paths)
+        written = _export(scenario, output, substrate, target, into, force, allow_paths)
     except UnderlayError as exc:
         raise fail(exc) from None
     note(written)
@@ -102,12 +112,13 @@ def _export(
     output: Path,
     substrate: str | None,
     target: str | None,
+    into: str | None,
     force: bool,
     allow_paths: bool,
 ) -> str:
     from underlay.defaults.catalog import load_defaults
     from underlay.export.manifest import ExportInput
-    from underlay.export.targets import TARGET_NAMES, TARGETS, default_target
+    from underlay.export.targets import INTO_TARGETS, TARGET_NAMES, default_target, target_named
     from underlay.export.writer import check_output_folder, export_files, write_export
     from underlay.model.calibration import scenario_overrides
     from underlay.model.loading import load_scenario
@@ -115,8 +126,11 @@ def _export(
 
     if target is not None and target not in TARGET_NAMES:
         raise InputError(f"--target {target}: unknown (known: {', '.join(TARGET_NAMES)})")
-    if target is not None and target not in TARGETS:
-        raise InputError(f"--target {target}: not available in this version of underlay")
+    if into is not None and target not in INTO_TARGETS:
+        raise InputError(
+            f"--into {into}: only with --target {' or '.join(INTO_TARGETS)} (Cluster API "
+            "targets make clusters of their own)"
+        )
     check_output_folder(output, force)
     sc = load_scenario(path, allow_paths=allow_paths)
     label = export_substrate(sc, substrate, path)
@@ -125,7 +139,7 @@ def _export(
         defaults = load_defaults(scenario_overrides(sc))
         placement = place(sc, defaults, label)
         inp = ExportInput(sc, defaults, label, placement, source=path)
-        manifests = TARGETS[chosen](inp)
+        manifests = target_named(chosen, into)(inp)
     except ScenarioError as exc:
         if not str(exc).startswith(str(path)):
             raise ScenarioError(f"{path}: {exc}") from None

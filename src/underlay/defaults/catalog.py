@@ -15,6 +15,7 @@ from underlay.errors import ScenarioError
 from underlay.model.scenario import CpuMilli, MemoryMiB, Resources, SystemPod, VmShape
 
 __all__ = [
+    "ContainerRuntime",
     "ControlPlaneDefaults",
     "ControlPlaneSize",
     "Defaults",
@@ -126,6 +127,13 @@ class HypervisorProfile(_Model):
     licence_per_core_year_usd: float = Field(ge=0)
     vm_replace_minutes: float = Field(gt=0)
     escapes_per_year: float = Field(ge=0, description="guest-to-host escapes, a year")
+    source: str
+
+
+class ContainerRuntime(_Model):
+    """The CPU tax of the default container runtime (runc) on a pod outside a sandbox."""
+
+    cpu_overhead_percent: float = Field(ge=0, lt=100)
     source: str
 
 
@@ -374,6 +382,7 @@ class Defaults(_Model):
     """Every default underlay uses, each with its source."""
 
     hypervisors: dict[str, HypervisorProfile]
+    container_runtime: ContainerRuntime
     sandbox_runtimes: dict[str, SandboxRuntime]
     node_reservation: dict[str, ReservationPolicy]
     max_pods: MaxPodsDefaults

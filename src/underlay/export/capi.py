@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from underlay.errors import InputError
+from underlay.errors import ExportError
 from underlay.export.capi_infra import (
     INFRA_GROUP,
     METAL3,
@@ -56,20 +56,20 @@ def _machines(f: ClusterFacts) -> list[Machine]:
 
 
 def check(inp: ExportInput, facts: list[ClusterFacts], target: str, vms: Provider) -> None:
-    """Refuse (InputError, exit 2) a plan ``target`` cannot express, naming the cluster."""
+    """Refuse (ExportError, exit 2) a plan ``target`` cannot express, naming the cluster."""
     where = f"substrate {inp.substrate!r}"
     any_vm = False
     for f in facts:
         who = f"{where}, {f.title}"
         if f.control_plane.mode == "hosted":
-            raise InputError(
+            raise ExportError(
                 f"{who}: its control plane is hosted (shared control-plane nodes), which a "
                 f"KubeadmControlPlane cannot express (it runs machines of its own); set the "
                 "cluster's control_plane to dedicated or stacked, or export --target kubernetes"
             )
         kinds = {m.vm for m in _machines(f)}
         if len(kinds) > 1:
-            raise InputError(
+            raise ExportError(
                 f"{who}: its control plane runs on management VMs and its workers on bare "
                 "metal; a Cluster API cluster has one infrastructure provider: set its "
                 "control_plane to dedicated or stacked"
@@ -80,19 +80,19 @@ def check(inp: ExportInput, facts: list[ClusterFacts], target: str, vms: Provide
         hypervisor = _hypervisor(inp, f)
         if vms is METAL3:
             suggestion = _target_for(hypervisor)
-            raise InputError(
+            raise ExportError(
                 f"{who}: runs on {hypervisor} VMs, which capi-metal3 cannot express (it "
                 f"provisions bare-metal hosts){suggestion}"
             )
         if hypervisor != vms.hypervisor:
-            raise InputError(
+            raise ExportError(
                 f"{who}: runs on {hypervisor} VMs, which {target} cannot express (its VMs "
                 f"are {vms.hypervisor}){_target_for(hypervisor)}"
             )
         for m in _machines(f):
             _check_machine(m, vms, who, target)
     if vms is not METAL3 and not any_vm:
-        raise InputError(
+        raise ExportError(
             f"{where}: has no VMs for {target} to make (its clusters run on bare metal): "
             "export it with --target capi-metal3"
         )
@@ -101,9 +101,9 @@ def check(inp: ExportInput, facts: list[ClusterFacts], target: str, vms: Provide
 def _check_machine(m: Machine, vms: Provider, who: str, target: str) -> None:
     mode = "vgpu" if m.gpu_slice_milli else "passthrough" if m.gpus else None
     if mode is not None and mode not in vms.gpu_modes:
-        raise InputError(f"{who}: its VMs get GPUs by {mode}, which {target} cannot attach")
+        raise ExportError(f"{who}: its VMs get GPUs by {mode}, which {target} cannot attach")
     if vms.name == "vsphere" and m.cpu_milli < 2000:
-        raise InputError(
+        raise ExportError(
             f"{who}: a VM of {m.cpu_milli // 1000} vCPU, under the 2 a VSphereMachineTemplate "
             "allows (numCPUs >= 2): give the substrate VM shapes of 2 vCPUs or more"
         )

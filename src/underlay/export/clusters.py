@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from numpy.typing import NDArray
 
-from underlay.errors import InputError
+from underlay.errors import ExportError
 from underlay.export.manifest import ExportInput
 from underlay.export.names import object_name
 from underlay.model.scenario import BaremetalShared, MaxPodsPolicy, Sandboxed, Scenario
@@ -320,7 +320,7 @@ class _Facts:
             machine = self.machine(row)
             other = next((m for m in map(self.machine, rows.tolist()) if m != machine), None)
             if other is not None:
-                raise InputError(
+                raise ExportError(
                     f"substrate {self.inp.substrate!r}, {title}: its control plane runs on {machine.label} and {other.label} "
                     "machines; a KubeadmControlPlane has one machine template: give the "
                     "scenario a hardware.control_plane_model"

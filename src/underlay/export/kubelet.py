@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from underlay.errors import InputError
+from underlay.errors import ExportError
 from underlay.export.clusters import Kubelet, Machine
 from underlay.export.manifest import FieldSource
 from underlay.export.names import cpu_quantity
@@ -37,7 +37,7 @@ def kubelet_args(
     written at ``path`` (a dotted path), and the figure of each value. ``who`` names the
     machines in an error (a cluster and pool)."""
     if kubelet.cpu_manager_static and kubelet.reserved_cpu_milli <= 0:
-        raise InputError(
+        raise ExportError(
             f"{who}: runs pods the static CPU manager would pin, which needs a CPU "
             f"reservation above 0 (the kubelet refuses it otherwise), but "
             f"kubernetes.node_reservation {kubelet.policy!r} reserves none: choose gke, eks "

@@ -4,22 +4,31 @@ substrate gets when none is named."""
 from __future__ import annotations
 
 from underlay.export.capi import CAPI_TARGETS
+from underlay.export.karpenter import karpenter, karpenter_target
+from underlay.export.kubernetes import kubernetes, kubernetes_target
 from underlay.export.manifest import Target
 from underlay.model.scenario import Hybrid, Scenario, Vm
 
-__all__ = ["TARGETS", "TARGET_NAMES", "default_target"]
+__all__ = ["INTO_TARGETS", "TARGETS", "TARGET_NAMES", "default_target", "target_named"]
 
-TARGET_NAMES = ("capi-metal3", "capi-kubevirt", "capi-vsphere", "karpenter", "kubernetes")
-"""Every target ``--target`` names, registered or not yet."""
+TARGETS: dict[str, Target] = {**CAPI_TARGETS, "karpenter": karpenter, "kubernetes": kubernetes}
+"""Every target, by name."""
 
-TARGETS: dict[str, Target] = {
-    **CAPI_TARGETS,
-    # The targets for clusters that exist (export/kubernetes.py, export/karpenter.py) are
-    # registered here, by the names of TARGET_NAMES:
-    # "kubernetes": kubernetes_target,
-    # "karpenter": karpenter_target,
-}
-"""Every registered target, by name."""
+TARGET_NAMES = tuple(TARGETS)
+"""The names ``--target`` takes."""
+
+INTO_TARGETS = ("karpenter", "kubernetes")
+"""The targets that can merge every plan cluster into one existing cluster (``--into``)."""
+
+
+def target_named(name: str, into: str | None = None) -> Target:
+    """The target ``name`` (one of :data:`TARGET_NAMES`); with ``into``, one of
+    :data:`INTO_TARGETS` writing every plan cluster into the existing cluster ``into``."""
+    if into is None:
+        return TARGETS[name]
+    if name == "kubernetes":
+        return kubernetes_target(into=into)
+    return karpenter_target(into=into)
 
 
 def default_target(scenario: Scenario, substrate: str) -> str:

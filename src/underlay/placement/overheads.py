@@ -58,11 +58,19 @@ def node_reservation(
 
 
 def cpu_tax(substrate: object, defaults: Defaults, workload_class: str) -> float:
-    """The CPU tax of ``substrate`` on a pod of ``workload_class`` (0–1): the hypervisor's
-    on a ``vm``, the runtime's (by class where it says so) on ``sandboxed``, else 0."""
-    if isinstance(substrate, Vm):
-        return defaults.hypervisors[substrate.hypervisor].cpu_overhead_percent / 100
+    """The CPU tax of ``substrate`` on a pod of ``workload_class`` (0–1).
+
+    A sandboxed pod pays its runtime's (by class where it says so), which replaces the
+    container runtime. Every other pod runs in a plain container (runc) and pays
+    ``container_runtime.cpu_overhead_percent`` (c): on bare metal c; in a VM's guest on top
+    of the hypervisor's h, the two losses compounding: 1 − (1 − h)(1 − c), written
+    h + c − h·c so that it is h exactly when c is 0.
+    """
     if isinstance(substrate, Sandboxed):
         r = defaults.sandbox_runtimes[substrate.runtime]
         return r.class_cpu_overhead_percent.get(workload_class, r.cpu_overhead_percent) / 100
-    return 0.0
+    c = defaults.container_runtime.cpu_overhead_percent / 100
+    if isinstance(substrate, Vm):
+        h = defaults.hypervisors[substrate.hypervisor].cpu_overhead_percent / 100
+        return h + c - h * c
+    return c

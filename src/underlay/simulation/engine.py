@@ -22,9 +22,10 @@ What runs on a kernel (a bare-metal node or a VM's guest), besides the tenants' 
   *not* a cap: the kubelet enforces node allocatable for CPU with the pods cgroup's
   weight (cpu.shares), not a quota, so idle reserved CPU and DaemonSets' unused requests
   go to bursting pods (kubernetes.io, "Reserve Compute Resources for System Daemons").
-- **the substrate's CPU tax**, counted once, here: a VM's pods (the hypervisor's
-  ``cpu_overhead_percent``) and a sandboxed pod (its runtime's, by workload class) need
-  1 / (1 − tax) as much CPU for the same work; placement keeps none of it back and the
+- **the substrate's CPU tax**, counted once, here: a plain container (the container
+  runtime's ``cpu_overhead_percent``, 0 unless a calibration measured it; in a VM
+  compounded with the hypervisor's) and a sandboxed pod (its runtime's, by workload
+  class) need 1 / (1 − tax) as much CPU for the same work; placement keeps none of it back and the
   throughput figures do not divide by it again.
 - **a sandbox's own use** (``sandboxed``): the RuntimeClass's pod overhead is added to
   the pod's request and limit (the pod cgroup) and used by the sandbox (VMM, guest
