@@ -15,6 +15,7 @@ Its modules, from the entry point inwards:
   (what such a file holds);
 - ``verbs_calibrate``: ``calibrate`` (measure this host, the model beside it, the
   calibration file);
+- ``verbs_export``: ``export`` (a substrate or a plan as the manifests a team applies);
 - ``options``: the options the scenario verbs share; ``help``: how ``--help`` reads;
 - ``run``: the run flow of the scenario verbs (check the options, load, place, simulate,
   analyse, decide, with a progress bar when big); ``render``: which renderer the results
@@ -30,6 +31,7 @@ from underlay.cli import (  # noqa: F401  (importing them registers the verbs)
     import_verbs,
     verbs,
     verbs_calibrate,
+    verbs_export,
     verbs_sweep,
 )
 from underlay.cli.app import app, main
