@@ -157,6 +157,20 @@ def test_rack_anti_affinity_beyond_the_racks_buys_no_empty_hosts() -> None:
     assert set(_worker_hosts(p)) == used  # no worker host without a pod
 
 
+@pytest.mark.parametrize("kind", ["baremetal-shared", "baremetal-dedicated"])
+def test_rack_anti_affinity_opens_one_host_per_replica_not_per_rack(kind: str) -> None:
+    # 2 replicas, one per rack, 8 racks and no host yet: the rule allows one replica in
+    # each of the 8 racks, but 2 replicas need 2 hosts (racks 0 and 1, lower first), not 8.
+    sc = _one(
+        make_workload(replicas=2, cpu="1", memory="1Gi", spread={"anti_affinity": "rack"}),
+        kind=kind,
+        hardware={"topology": {"racks": 8}},
+    )
+    p = place(sc, kind)
+    assert sorted(_pods_per_rack(p).items()) == [(0, 1), (1, 1)]
+    assert len(_worker_hosts(p)) == 2
+
+
 @pytest.mark.parametrize("kind", ["baremetal-shared", "vm"])
 @pytest.mark.parametrize("replicas", [4, 8])
 def test_spread_racks_even_counts(kind: str, replicas: int) -> None:

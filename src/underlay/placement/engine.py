@@ -269,9 +269,9 @@ class Placer:
         racks: I64 | None = None
         quota = self._quota
         if quota is not None:
-            # Open nodes only in racks that still have room under the rule.
-            need = np.maximum(quota - rack_used, 0)
-            racks = np.repeat(np.arange(self.racks, dtype=np.int64), -(-need // per_node))
+            # Open nodes only in racks that still have room under the rule, and no more
+            # than the replicas left need.
+            racks = _racks_to_open(np.maximum(quota - rack_used, 0), per_node, remaining)
             want = len(racks)
         count = min(want, self.source.available(template))
         if count <= 0 and quota is not None and want == 0:
@@ -444,6 +444,22 @@ class Placer:
         why = plugin.unfit(pool, batch, roomiest)
         detail = f"room for {int(fit.sum())} of {batch.replicas} replicas"
         return replace(why, detail=detail, plugin=plugin.name)
+
+
+def _racks_to_open(need: I64, per_node: int, remaining: int) -> I64:
+    """The rack of each node to open: ``need`` replicas more fit each rack under its rule,
+    ``per_node`` fit an empty node. Nodes go round by round over the racks (every rack's
+    first node, lower racks first, then every rack's second ...), cut where they hold the
+    ``remaining`` replicas: rack anti-affinity's quota of one in every rack asks for a
+    node in each of them, though two replicas need two."""
+    per_rack = -(-need // per_node)
+    racks = np.repeat(np.arange(len(need), dtype=np.int64), per_rack)
+    nth = np.arange(len(racks)) - np.repeat(np.cumsum(per_rack) - per_rack, per_rack)
+    holds = np.minimum(per_node, need[racks] - nth * per_node)
+    order = np.lexsort((racks, nth))
+    racks, holds = racks[order], holds[order]
+    enough = int(np.searchsorted(np.cumsum(holds), remaining)) + 1
+    return racks[:enough]
 
 
 def _taken(nodes_out: list[I64]) -> I64:
