@@ -24,7 +24,8 @@ from underlay.errors import ScenarioError
 from underlay.model.scenario import HostModel, MaxPodsPolicy, Scenario, SystemPod, Vm, VmShape
 from underlay.placement.bounds import hosts_lower_bound
 from underlay.placement.control_planes import ControlPlane, estimated_nodes
-from underlay.placement.engine import BatchResult, Placer
+from underlay.placement.deal import Proposal, dealable, fluid_deal
+from underlay.placement.engine import BatchResult, Placer, template_fit
 from underlay.placement.fleet import HostSupply
 from underlay.placement.framework import PodBatch, Profile, Registry
 from underlay.placement.gpus import NO_GPU, gpu_share
@@ -183,8 +184,18 @@ class SubstrateBuild:
     def _place_all(self, placer: Placer, batches: list[PodBatch]) -> list[BatchResult]:
         placer.expect(batches, tuple(self.gpu_models))
         results = []
-        for batch in self._ordered(batches):
-            res = placer.place(batch)
+        ordered = self._ordered(batches)
+        proposals: dict[int, Proposal] | None = None
+        for i, batch in enumerate(ordered):
+            if proposals is None and self.profile.deal and dealable(batch):
+                # The constrained batches are placed: deal the plain ones.
+                proposals = fluid_deal(
+                    placer.pool,
+                    placer.source,
+                    ordered[i:],
+                    lambda t, b: template_fit(t, b, placer.filters)[0],
+                )
+            res = placer.place(batch, (proposals or {}).get(batch.key))
             results.append(res)
             if self.progress:
                 self.progress(batch.replicas)
