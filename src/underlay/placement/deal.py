@@ -81,12 +81,11 @@ def fluid_deal(
     batches: Sequence[PodBatch],
     empty_fit: Callable[[NodeTemplate, PodBatch], int],
 ) -> dict[int, Proposal]:
-    """Open the nodes the plain ``batches`` need (in their order) and deal their pods over
-    those nodes and the live ones of the same template; the proposal of each batch by
-    key (see the module docstring). ``empty_fit`` tells the replicas of a batch an empty
-    node of a template takes (the placer's filters): a batch no such node takes is left
-    out (it opens nothing). Opens nothing and proposes nothing when no batch is plain or
-    the source has no node for them."""
+    """Open the nodes the plain ``batches`` need (in their order) and deal their pods; the
+    proposal of each batch by key (see the module docstring). ``empty_fit`` tells the
+    replicas of a batch an empty node of a template takes (the placer's filters): a
+    batch no such node takes is left out (it opens nothing). Opens nothing and proposes
+    nothing when no batch is plain or the source has no node for them."""
     plain = [b for b in batches if dealable(b)]
     template = source.template_for(plain[0]) if plain else None
     if template is None:
@@ -94,31 +93,66 @@ def fluid_deal(
     plain = [b for b in plain if empty_fit(template, b) > 0]
     if not plain:
         return {}
-    live = np.flatnonzero(
-        np.fromiter((t == template for t in pool.templates), bool, pool.n)
-    ).astype(np.int64)
     replicas = np.array([b.replicas for b in plain], np.int64)
     size = np.array([[b.cpu_milli, b.memory_mib, b.pod_slots] for b in plain], np.int64)
-    # Room on every live node counts: what the deal leaves (the smallest pods, dealt
-    # last) is packed there, e.g. beside the GPU pods on GPU hosts.
-    free = np.array(
-        [np.maximum(pool.live(f"free_{r}"), 0).sum() for r in ("cpu", "mem", "pods")], np.int64
-    )
+    batch = np.repeat(np.arange(len(plain), dtype=np.int64), replicas)
+    # Room on every live node counts, though pods are dealt over this template's only:
+    # what the deal leaves (the smallest pods, dealt last) is packed there, e.g. into the
+    # slots beside the GPU pods on GPU hosts, which only small pods can fill.
+    everywhere = _free(pool, np.arange(pool.n, dtype=np.int64)).sum(axis=0)
     capacity = np.array([template.cpu_milli, template.memory_mib, template.pods], np.int64)
-    count = min(new_nodes_needed(replicas @ size, free, capacity), source.available(template))
+    count = min(new_nodes_needed(replicas @ size, everywhere, capacity), source.available(template))
+    same = np.fromiter((t == template for t in pool.templates), bool, pool.n)
+    live = np.flatnonzero(same).astype(np.int64)
     if count > 0:
         live = np.concatenate([live, source.open(pool, template, count)])
-    nodes = len(live)
-    if nodes == 0:
-        return {}
-    pod = np.arange(int(replicas.sum()), dtype=np.int64)
-    turn, place = np.divmod(pod, nodes)
-    node = np.where(turn % 2 == 0, place, nodes - 1 - place)
-    batch = np.repeat(np.arange(len(plain), dtype=np.int64), replicas)
-    pairs, counts = np.unique(batch * nodes + node, return_counts=True)
+    node = _weighted_snake(size[batch], live, _free(pool, live))
+    keep = node >= 0
+    nodes = max(pool.n, 1)
+    pairs, counts = np.unique(batch[keep] * nodes + node[keep], return_counts=True)
     which, where = np.divmod(pairs, nodes)
     bounds = np.searchsorted(which, np.arange(len(plain) + 1))
     return {
-        b.key: (live[where[lo:hi]], counts[lo:hi].astype(np.int64))
+        b.key: (where[lo:hi], counts[lo:hi].astype(np.int64))
         for b, lo, hi in zip(plain, bounds[:-1].tolist(), bounds[1:].tolist(), strict=True)
     }
+
+
+def _free(pool: NodePool, nodes: I64) -> I64:
+    """Free CPU, memory and pod slots of ``nodes`` (nodes x 3, never below 0)."""
+    free: I64 = np.maximum(
+        np.stack([pool.free_cpu[nodes], pool.free_mem[nodes], pool.free_pods[nodes]], axis=1), 0
+    )
+    return free
+
+
+def _room(free: I64, size: I64) -> I64:
+    """Pods of the mean of ``size`` each node (``free``) has room for."""
+    mean = np.maximum(size.mean(axis=0), 1e-9) if len(size) else np.ones(size.shape[1])
+    room: I64 = np.floor((free / mean).min(axis=1)).astype(np.int64)
+    return room
+
+
+def _weighted_snake(size: I64, nodes: I64, free: I64) -> I64:
+    """The node of each pod (``size``: CPU, memory, slots each, in deal order) dealt over
+    ``nodes`` in proportion to the pods of the mean size each has room for (``free``),
+    evenly through the order, the direction reversed every round (boustrophedon), so each
+    node gets its share of large and of small pods. -1 for every pod when no node has
+    room."""
+    pods = len(size)
+    if pods == 0 or len(nodes) == 0:
+        return np.full(pods, -1, np.int64)
+    room = _room(free, size)
+    if room.sum() == 0:
+        return np.full(pods, -1, np.int64)
+    if room.sum() < pods:  # more pods than room: deal them all the same, the rest refused
+        room = -(-room * pods // room.sum())
+    owner = np.repeat(np.arange(len(nodes), dtype=np.int64), room)
+    turn = np.arange(len(owner)) - np.repeat(np.cumsum(room) - room, room)
+    # A fixed offset per node in (0, 1), mirrored every other turn: the order of the nodes
+    # within one turn reverses from turn to turn.
+    offset = (np.arange(1, len(nodes) + 1) / (len(nodes) + 1))[owner]
+    key = (turn + np.where(turn % 2 == 0, offset, 1 - offset)) / room[owner]
+    order = np.argsort(key, kind="stable")[:pods]
+    dealt: I64 = nodes[owner[order]]
+    return dealt
