@@ -44,6 +44,10 @@ __all__ = ["Proposal", "dealable", "fluid_deal", "new_nodes_needed"]
 
 I64 = NDArray[np.int64]
 Proposal = tuple[I64, I64]  # (nodes, replicas on each)
+# The deal runs for pods that fill at least this many nodes' pod slots: with fewer, the
+# batches are few and large next to a node, and best fit per batch is at the bound (the
+# bundled examples are), while the deal would spread each batch over the nodes.
+_MIN_NODES_OF_SLOTS = 2
 
 
 class _Source(Protocol):
@@ -99,6 +103,8 @@ def fluid_deal(
     # Room on every live node counts, though pods are dealt over this template's only:
     # what the deal leaves (the smallest pods, dealt last) is packed there, e.g. into the
     # slots beside the GPU pods on GPU hosts, which only small pods can fill.
+    if int(replicas @ size[:, 2]) < _MIN_NODES_OF_SLOTS * template.pods:
+        return {}  # a few pods: best fit per batch already pairs them well
     everywhere = _free(pool, np.arange(pool.n, dtype=np.int64)).sum(axis=0)
     capacity = np.array([template.cpu_milli, template.memory_mib, template.pods], np.int64)
     count = min(new_nodes_needed(replicas @ size, everywhere, capacity), source.available(template))
