@@ -8,22 +8,30 @@ used 1.22 x its lower bound. A node holds its share of every resource only if it
 its share of every batch.
 
 What: once the constrained batches (GPU, anti-affinity, rack spread) are placed, the
-placer's remaining *plain* batches are dealt as a whole:
+placer's remaining *plain* batches are dealt as a whole, when their pods fill at least
+two nodes' pod slots (with fewer, best fit per batch is already at the bound):
 
-1. node count — the plain pods' CPU, memory and pod slots, less what the live nodes of
-   the same template have free, over one new node's allocatable; the largest ratio,
-   rounded up (the LP bound of :mod:`.bounds` for one host model), and no more than the
-   node source has;
-2. the deal — every pod, batches in the queue's order (largest first), goes to the next
-   node in boustrophedon order over the live nodes of that template and the new ones
-   (0, 1, …, N-1, N-1, …, 0, 0, 1, …), so every node gets the same number of pods give
-   or take one, and, pods coming largest first, nearly the same CPU and memory: the
-   snake hands the larger pod of each round to the other end of the nodes each time;
+1. node count — the plain pods' CPU, memory and pod slots, less what every live node
+   has free, over one new node's allocatable; the largest ratio, rounded up (the LP
+   bound of :mod:`.bounds` for one host model), no more than the node source has;
+2. the deal — the pods, batches in the queue's order (largest first), go over the live
+   nodes of the plain pods' template and the new ones, each node's share in proportion
+   to the pods of the mean size it has room for, spread evenly through the order, and
+   within each round of the nodes the direction reversed every round (boustrophedon:
+   0, 1, …, N-1, N-1, …, 0, …). Every node so gets its share of the large pods and of
+   the small ones, and nearly the same CPU, memory and pod count as its room; live
+   nodes of other templates (GPU hosts beside their GPU pods) get what the deal leaves,
+   packed: the smallest pods, dealt last, the only ones that fit their last slots;
 3. the result is a *proposal* per batch, (nodes, replicas on each): the placer commits
    only what its filters allow on each node at that moment
    (:meth:`~underlay.placement.engine.Placer.place`), and places what they refuse as
    before, packed under the profile's scores, opening nodes if need be. So every
    constraint holds as on every other path; the deal only chooses where to try first.
+
+A workload's replicas so spread over many nodes (one a node while it has fewer replicas
+than the pool has nodes), as Kubernetes' default spreading would; dealing whole chunks
+of a workload instead (8 chunks a node) left 1.16x the bound on the 100k-pod benchmark
+fleet's shared cluster, against 1.04x pod by pod.
 
 It is vectorised over pods (one ``np.unique`` over the pool's plain pods), not a loop.
 A profile enables it with ``deal=True`` (``best-fit``).
