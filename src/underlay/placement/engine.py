@@ -40,7 +40,7 @@ from underlay.placement.framework import (
     Unfit,
 )
 from underlay.placement.gpu_per_pod import fill_gpu_per_pod
-from underlay.placement.plugins.topology import cap_by_rack
+from underlay.placement.plugins.topology import cap_by_rack, racks_to_open
 from underlay.placement.pool import GPU_WHOLE, NodePool, NodeTemplate
 
 __all__ = ["BatchResult", "NodeSource", "Placer", "template_fit"]
@@ -257,8 +257,7 @@ class Placer:
     def _take_proposal(
         self, batch: PodBatch, proposal: Proposal, nodes_out: list[I64], counts_out: list[I64]
     ) -> int:
-        """Commit what the filters allow of ``proposal`` (never more than the batch's
-        replicas); the replicas left."""
+        """Commit what the filters allow of ``proposal``; the replicas left."""
         nodes, counts = proposal
         take = np.minimum(counts, self.fit(batch, nodes))
         take = np.clip(batch.replicas - (np.cumsum(take) - take), 0, take)
@@ -292,7 +291,7 @@ class Placer:
         if quota is not None:
             # Open nodes only in racks that still have room under the rule, and no more
             # than the replicas left need.
-            racks = _racks_to_open(np.maximum(quota - rack_used, 0), per_node, remaining)
+            racks = racks_to_open(np.maximum(quota - rack_used, 0), per_node, remaining)
             want = len(racks)
         count = min(want, self.source.available(template))
         if count <= 0 and quota is not None and want == 0:
@@ -465,22 +464,6 @@ class Placer:
         why = plugin.unfit(pool, batch, roomiest)
         detail = f"room for {int(fit.sum())} of {batch.replicas} replicas"
         return replace(why, detail=detail, plugin=plugin.name)
-
-
-def _racks_to_open(need: I64, per_node: int, remaining: int) -> I64:
-    """The rack of each node to open: ``need`` replicas more fit each rack under its rule,
-    ``per_node`` fit an empty node. Nodes go round by round over the racks (every rack's
-    first node, lower racks first, then every rack's second ...), cut where they hold the
-    ``remaining`` replicas: rack anti-affinity's quota of one in every rack asks for a
-    node in each of them, though two replicas need two."""
-    per_rack = -(-need // per_node)
-    racks = np.repeat(np.arange(len(need), dtype=np.int64), per_rack)
-    nth = np.arange(len(racks)) - np.repeat(np.cumsum(per_rack) - per_rack, per_rack)
-    holds = np.minimum(per_node, need[racks] - nth * per_node)
-    order = np.lexsort((racks, nth))
-    racks, holds = racks[order], holds[order]
-    enough = int(np.searchsorted(np.cumsum(holds), remaining)) + 1
-    return racks[:enough]
 
 
 def _taken(nodes_out: list[I64]) -> I64:
