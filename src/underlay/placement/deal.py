@@ -108,11 +108,11 @@ def fluid_deal(
     replicas = np.array([b.replicas for b in plain], np.int64)
     size = np.array([[b.cpu_milli, b.memory_mib, b.pod_slots] for b in plain], np.int64)
     batch = np.repeat(np.arange(len(plain), dtype=np.int64), replicas)
+    if int(replicas @ size[:, 2]) < _MIN_NODES_OF_SLOTS * template.pods:
+        return {}  # a few pods: best fit per batch already pairs them well
     # Room on every live node counts, though pods are dealt over this template's only:
     # what the deal leaves (the smallest pods, dealt last) is packed there, e.g. into the
     # slots beside the GPU pods on GPU hosts, which only small pods can fill.
-    if int(replicas @ size[:, 2]) < _MIN_NODES_OF_SLOTS * template.pods:
-        return {}  # a few pods: best fit per batch already pairs them well
     everywhere = _free(pool, np.arange(pool.n, dtype=np.int64)).sum(axis=0)
     capacity = np.array([template.cpu_milli, template.memory_mib, template.pods], np.int64)
     count = min(new_nodes_needed(replicas @ size, everywhere, capacity), source.available(template))
