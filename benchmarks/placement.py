@@ -274,10 +274,26 @@ def check(p: SubstratePlacement, total: int) -> list[str]:
     return problems
 
 
+def without_deal(scenario: Scenario) -> tuple[Scenario, Any]:
+    """The scenario under best fit without the fluid deal (the engine before issue 15):
+    a registry holding that profile as strategy ``best-fit-no-deal``, and the scenario
+    naming it (``--no-deal``, for A/B runs in one tree)."""
+    from underlay.placement.framework import Profile, Registry
+    from underlay.placement.plugins import default_registry
+
+    own = Registry()
+    own.add_profile(Profile("best-fit-no-deal", {"MostAllocated": 1.0}, "pack"))
+    placement = scenario.placement.model_copy(update={"strategy": "best-fit-no-deal"})
+    return scenario.model_copy(update={"placement": placement}), default_registry().merge(own)
+
+
 def run_one(args: argparse.Namespace) -> dict[str, Any]:
     """Place + analyse one substrate in this (fresh) process; returns the measurements."""
     t0 = time.perf_counter()
     scenario = build(args)
+    registry = None
+    if args.no_deal:
+        scenario, registry = without_deal(scenario)
     defaults = load_defaults(scenario.overrides)
     t_gen = time.perf_counter() - t0
     total = sum(w.replicas for t in scenario.tenants for c in t.clusters for w in c.workloads)
@@ -291,7 +307,7 @@ def run_one(args: argparse.Namespace) -> dict[str, Any]:
     t0 = time.perf_counter()
     if prof:
         prof.enable()
-    placement = place_one(scenario, defaults, kind)
+    placement = place_one(scenario, defaults, kind, registry=registry)
     if prof:
         prof.disable()
     t_place = time.perf_counter() - t0
@@ -320,6 +336,8 @@ def run_one(args: argparse.Namespace) -> dict[str, Any]:
         "hosts": static.hosts,
         "hosts_cp": static.hosts_control_plane,
         "bound": static.hosts_lower_bound,
+        # GPU hosts bought for their CPU too (the bound before issue 15; older trees: -)
+        "bound_any_gpu": getattr(placement, "lower_bound_hosts_any_gpu", 0),
         "ratio": static.packing_ratio,
         "nodes": int(worker.sum()),
         "vms": static.vms,
@@ -346,7 +364,7 @@ def run_one(args: argparse.Namespace) -> dict[str, Any]:
     if not args.no_tracemalloc and not args.profile:
         tracemalloc.start()
         t0 = time.perf_counter()
-        placement = place_one(scenario, defaults, kind)
+        placement = place_one(scenario, defaults, kind, registry=registry)
         out["place_traced_s"] = time.perf_counter() - t0
         _, peak = tracemalloc.get_traced_memory()
         out["place_tracemalloc_peak_mib"] = peak / 2**20
@@ -367,6 +385,8 @@ def spawn_one(kind: str, args: argparse.Namespace) -> dict[str, Any]:
         cmd.append("--no-spread")
     if args.no_tracemalloc:
         cmd.append("--no-tracemalloc")
+    if args.no_deal:
+        cmd.append("--no-deal")
     if args.strategy:
         cmd += ["--strategy", args.strategy]
     if args.profile:
@@ -569,6 +589,8 @@ def main() -> int:
     ap.add_argument("--gpu-share", type=float, default=0.01, help="share of GPU workloads")
     ap.add_argument("--no-spread", action="store_true", help="no spread_racks workloads")
     ap.add_argument("--no-tracemalloc", action="store_true", help="skip the traced second pass")
+    ap.add_argument("--no-deal", action="store_true",
+                    help="best fit without the fluid deal (the engine before issue 15)")  # fmt: skip
     ap.add_argument("--no-baseline", action="store_true")
     ap.add_argument("--no-examples", action="store_true")
     ap.add_argument("--baseline-fraction", type=float, default=0.01)
@@ -640,6 +662,10 @@ def main() -> int:
         extra = []
         if r["vms"]:
             extra.append(f"{r['vms']:,} VMs")
+        if r.get("bound_any_gpu"):
+            any_gpu = r["bound_any_gpu"]
+            extra.append(f"bound with GPU hosts bought for their CPU too {any_gpu:,} "
+                         f"({r['hosts'] / max(any_gpu, 1):.3f}x)")  # fmt: skip
         extra.append(f"pods/node {r['pods_per_node_mean']:.1f} of {r['alloc_pods_mean']:.0f} slots")
         extra.append(f"CPU allocated {r['cpu_alloc_share']:.1%} of host cores")
         extra.append(

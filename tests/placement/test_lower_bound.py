@@ -161,3 +161,38 @@ def test_bound_is_for_placing_every_pod(kind: str) -> None:
     assert static.pods_placed == 0
     column = next(c for c in SUBSTRATE_COLUMNS if c.title.startswith("LP lower bound"))
     assert "n/a" in column.text(static)
+
+
+def test_the_bound_is_given_the_gpu_hosts_bought() -> None:
+    # Sized with std (16 cores: 16000 - 110m GKE - 400m DaemonSets = 15,490m a node) and
+    # g8 (64 cores, 8 GPUs: 64000 - 230 - 400 = 63,370m). 4 one-GPU pods of 1 core fit
+    # one g8 host, and GPU hosts are bought only for GPU pods: one is. 60 pods of 2 cores
+    # more: CPU 4 + 120 = 124 cores.
+    # Given the 1 g8 host: 63,370 + 15,490 x std >= 124,000 → std >= 3.91 → 4; bound 5.
+    # Letting each GPU pod have a g8 host of its own (up to 4): 2 g8 hosts hold 126,740m
+    # → bound 2, a fleet of GPU hosts bought for their cores.
+    # Placed: the g8 host takes the GPU pods and 29 CPU pods (59,370m / 2,000), the 31
+    # others go 7 a std host (15,490 / 2,000) → 5 std hosts: 6 workers.
+    sc = make_scenario(
+        hardware={
+            "host_models": [
+                make_host_model("std", cores=16),
+                make_host_model("g8", cores=64, gpus={"model": "h100", "count": 8}),
+            ],
+            "size_with": "std",
+        },
+        substrates=[{"kind": "baremetal-shared", "control_plane": "dedicated"}],
+        tenants=[
+            make_tenant(
+                workloads=[
+                    make_workload("train", replicas=4, cpu="1", memory="1Gi", gpu={"count": 1}),
+                    make_workload("api", replicas=60, cpu="2", memory="1Gi"),
+                ]
+            )
+        ],
+    )
+    p = place(sc, "baremetal-shared")
+    fixed = sum(1 for r in p.hosts.role if r != WORKER)
+    assert sum(1 for r in p.hosts.role if r == WORKER) == 6
+    assert p.lower_bound_hosts - fixed == 5
+    assert p.lower_bound_hosts_any_gpu - fixed == 2

@@ -144,7 +144,8 @@ def scenario_dicts(draw: st.DrawFn) -> dict[str, Any]:
             "workloads": draw(workloads(gpu_models, f"t{t}")),
         }
         if draw(st.booleans()):
-            per_node = draw(st.sampled_from([32, 110, 250]))
+            # 12: 7 slots after the DaemonSets, so a few dozen pods are dealt (deal.py)
+            per_node = draw(st.sampled_from([12, 32, 110, 250]))
             tenant["max_pods"] = {
                 "per_node": per_node,
                 "pod_cidr_prefix": 23 if per_node > 128 else 24,
@@ -179,12 +180,14 @@ def scenario_dicts(draw: st.DrawFn) -> dict[str, Any]:
                 "kind": "baremetal-shared",
                 "gpu_sharing": draw(st.sampled_from(SHARING)),
                 "control_plane": draw(st.sampled_from(CONTROL_PLANES)),
+                "max_pods": {"per_node": draw(st.sampled_from([12, 110]))},
             },
             vm,
             {
                 "kind": "sandboxed",
                 "runtime": draw(st.sampled_from(["kata", "gvisor"])),
                 "control_plane": draw(st.sampled_from(CONTROL_PLANES)),
+                "max_pods": {"per_node": draw(st.sampled_from([12, 110]))},
             },
         ],
         simulation={"horizon_hours": 2},  # the usage peaks VMs are sized by: a short draw

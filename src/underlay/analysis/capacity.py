@@ -18,7 +18,6 @@ hosts left unopened are counted apart (``hosts_idle``) and their capex is in the
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -44,7 +43,7 @@ from underlay.analysis.cost import (
 )
 from underlay.analysis.efficiencies import efficiencies
 from underlay.defaults.catalog import Defaults
-from underlay.model.scenario import Hybrid, Scenario, Substrate, Tenant, Vm
+from underlay.model.scenario import Hybrid, Scenario, Substrate, Vm
 from underlay.placement.gpus import gpu_share
 from underlay.placement.part_substrates import each_workload_substrate
 from underlay.placement.result import (
@@ -250,52 +249,74 @@ def _versions_per_host(p: SubstratePlacement) -> I64:
     return versions_per_host
 
 
-def _host_tenants(p: SubstratePlacement, rows: _PodRows) -> set[tuple[int, int]]:
-    """(host, tenant) pairs: who has pods, or VMs, on each host."""
+def _host_tenants(p: SubstratePlacement, rows: _PodRows, tenants: int) -> NDArray[np.bool_]:
+    """Hosts x tenants: who has pods, or VMs, on each host (a VM without a host holds
+    nothing)."""
     nodes = p.nodes
-    with_pods = {(int(h), int(t)) for h, t in zip(rows.host, rows.tenant, strict=True)}
-    if p.kind not in ("vm", "hybrid"):
-        return with_pods
-    cluster_tenant = np.array([c.tenant_index for c in p.clusters] + [-1], np.int64)
-    pairs: set[tuple[int, int]] = set()
-    for h, c in zip(nodes.host, nodes.cluster, strict=True):
-        if h >= 0 and c >= 0:
-            pairs.add((int(h), int(cluster_tenant[c])))
-    return pairs | with_pods if p.kind == "hybrid" else pairs
+    pairs = np.zeros((len(p.hosts), tenants), bool)
+    if p.kind != "vm":
+        placed = rows.host >= 0
+        pairs[rows.host[placed], rows.tenant[placed]] = True
+    if p.kind in ("vm", "hybrid"):
+        cluster_tenant = np.array([c.tenant_index for c in p.clusters] + [-1], np.int64)
+        vms = (nodes.host >= 0) & (nodes.cluster >= 0)
+        pairs[nodes.host[vms], cluster_tenant[nodes.cluster[vms]]] = True
+    return pairs
 
 
-def _tenants_per_kernel_max(p: SubstratePlacement, pairs: set[tuple[int, int]]) -> int:
+def _shared_kernel_spans(p: SubstratePlacement, tenants: int) -> list[tuple[int, int, I64]]:
+    """The host spans whose tenants share a kernel, each with the tenants it may hold: a
+    baremetal-shared fleet's hosts (every tenant), or a hybrid's baremetal-shared parts'."""
+    if p.parts:
+        return [
+            (*q.hosts, np.array(q.tenants, np.int64))
+            for q in p.parts
+            if q.kind == "baremetal-shared"
+        ]
+    if p.kind == "baremetal-shared":
+        return [(0, len(p.hosts), np.arange(tenants, dtype=np.int64))]
+    return []
+
+
+def _tenants_per_kernel_max(p: SubstratePlacement, pairs: NDArray[np.bool_]) -> int:
     """Most tenants on one kernel: a shared bare-metal host's tenants; one elsewhere (a
     hybrid: its shared bare-metal parts' hosts)."""
-    shared = [(0, len(p.hosts))] if p.kind == "baremetal-shared" else []
-    shared += [part.hosts for part in p.parts if part.kind == "baremetal-shared"]
-    on_shared = Counter(h for h, _ in pairs if any(a <= h < b for a, b in shared))
-    return max(on_shared.values(), default=1 if pairs else 0)
+    spans = _shared_kernel_spans(p, pairs.shape[1])
+    counts = [int(pairs[a:b].sum(axis=1).max()) for a, b, _ in spans if b > a]
+    busiest = max([c for c in counts if c > 0], default=0)
+    return busiest or (1 if pairs.any() else 0)
+
+
+def _together(pairs: NDArray[np.bool_]) -> NDArray[np.bool_]:
+    """Tenants x tenants: whether the two have pods on one host of ``pairs``."""
+    on = pairs.astype(np.float64)
+    shared: NDArray[np.bool_] = (on.T @ on) > 0
+    return shared
 
 
 def _tenant_rows(
     scenario: Scenario,
     p: SubstratePlacement,
     rows: _PodRows,
-    host_tenant_pairs: set[tuple[int, int]],
+    host_tenant_pairs: NDArray[np.bool_],
     tenant_cost: F64,
     worker: NDArray[np.bool_],
 ) -> list[TenantCapacity]:
     """One row per tenant."""
     tenants, nodes = scenario.tenants, p.nodes
-    tenants_on_host: dict[int, set[int]] = {}
-    for h, t in host_tenant_pairs:
-        tenants_on_host.setdefault(h, set()).add(t)
+    names = np.array([t.name for t in tenants], dtype=object)
+    co_hosted = _together(host_tenant_pairs)
+    np.fill_diagonal(co_hosted, False)
+    co_kernel = np.zeros_like(co_hosted)
+    for a, b, members in _shared_kernel_spans(p, len(tenants)):
+        co_kernel[members] |= _together(host_tenant_pairs[a:b])[members]
+    np.fill_diagonal(co_kernel, False)
+    hosts_of = host_tenant_pairs.sum(axis=0)
     out: list[TenantCapacity] = []
     for ti, tenant in enumerate(tenants):
         mine = ti == rows.tenant
         kinds = p.tenant_kinds(ti)  # a tenant split by GPU workloads: its two parts'
         t_nodes = np.unique(rows.node[mine])
-        t_hosts = {h for h, t in host_tenant_pairs if t == ti}
-        co_host = sorted(
-            {tenants[t].name for h in t_hosts for t in tenants_on_host.get(h, set()) if t != ti}
-        )
-        co_kernel = _co_kernel(p, tenants, ti, t_hosts, tenants_on_host)
         my_clusters = [c.index for c in p.clusters if c.tenant_index == ti]
         mine_cp = [c for c in p.control_planes if c.cluster in my_clusters]
         cp_machines = sum(c.replicas for c in mine_cp if c.mode in ("dedicated", "management"))
@@ -317,34 +338,15 @@ def _tenant_rows(
                 pods_placed=placed,
                 allocated=_sum(rows.cpu[mine], rows.mem[mine], rows.gpu[mine]),
                 nodes=nodes_count,
-                hosts=len(t_hosts),
+                hosts=int(hosts_of[ti]),
                 control_plane_machines=cp_machines,
                 control_plane="; ".join(dict.fromkeys(c.describe() for c in mine_cp)),
-                shares_kernel_with=co_kernel,
-                shares_hosts_with=co_host,
+                shares_kernel_with=sorted(set(names[co_kernel[ti]].tolist())),
+                shares_hosts_with=sorted(set(names[co_hosted[ti]].tolist())),
                 cost_per_month_usd=float(tenant_cost[ti]),
             )
         )
     return out
-
-
-def _co_kernel(
-    p: SubstratePlacement,
-    tenants: list[Tenant],
-    ti: int,
-    t_hosts: set[int],
-    tenants_on_host: dict[int, set[int]],
-) -> list[str]:
-    """The tenants sharing a kernel with tenant ``ti``: those on its hosts of a
-    baremetal-shared substrate (in a hybrid: of its baremetal-shared part only)."""
-    if p.parts:
-        spans = [q.hosts for q in p.parts if q.kind == "baremetal-shared" and ti in q.tenants]
-        hosts = {h for h in t_hosts if any(a <= h < b for a, b in spans)}
-    else:
-        hosts = t_hosts if p.kind == "baremetal-shared" else set()
-    return sorted(
-        {tenants[t].name for h in hosts for t in tenants_on_host.get(h, set()) if t != ti}
-    )
 
 
 def _unplaced_rows(p: SubstratePlacement) -> list[UnplacedRow]:
@@ -417,8 +419,8 @@ def analyse_capacity(
     burst_room = _burst_room(p, worker, allocated, overhead)
 
     versions_per_host = _versions_per_host(p)
-    host_tenant_pairs = _host_tenants(p, rows)
-    tenants_per_host_max = max(Counter(h for h, _ in host_tenant_pairs).values(), default=0)
+    host_tenant_pairs = _host_tenants(p, rows, len(scenario.tenants))
+    tenants_per_host_max = int(host_tenant_pairs.sum(axis=1).max(initial=0))
     tenants_per_kernel_max = _tenants_per_kernel_max(p, host_tenant_pairs)
 
     # Cost (the model and the attribution to tenants are in analysis.cost).

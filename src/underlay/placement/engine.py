@@ -28,6 +28,7 @@ from typing import Any, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
+from underlay.placement.deal import Proposal
 from underlay.placement.framework import (
     UNLIMITED,
     FilterPlugin,
@@ -39,7 +40,7 @@ from underlay.placement.framework import (
     Unfit,
 )
 from underlay.placement.gpu_per_pod import fill_gpu_per_pod
-from underlay.placement.plugins.topology import cap_by_rack
+from underlay.placement.plugins.topology import cap_by_rack, racks_to_open
 from underlay.placement.pool import GPU_WHOLE, NodePool, NodeTemplate
 
 __all__ = ["BatchResult", "NodeSource", "Placer", "template_fit"]
@@ -212,12 +213,16 @@ class Placer:
         return total, self._why(batch, fit)
 
     # ---------------------------------------------------------------- commit
-    def place(self, batch: PodBatch) -> BatchResult:
-        """Place as many replicas as fit, opening nodes from the source; commit them."""
+    def place(self, batch: PodBatch, proposal: Proposal | None = None) -> BatchResult:
+        """Place as many replicas as fit, opening nodes from the source; commit them.
+        ``proposal`` (nodes, replicas on each; :mod:`.deal`) is tried first, each node
+        given what its filters allow now; the rest is placed as without it."""
         remaining = batch.replicas
         nodes_out: list[I64] = []
         counts_out: list[I64] = []
         self._devices_out = []
+        if proposal is not None:
+            remaining = self._take_proposal(batch, proposal, nodes_out, counts_out)
         rack_used = np.zeros(self.racks, np.int64)
         self._topology = next((t for t in self._topologies if t.relevant(batch)), None)
         self._quota = self._rack_quota(batch)
@@ -249,6 +254,21 @@ class Placer:
             batch.key, nodes, counts, remaining, reason if remaining else None, devices
         )
 
+    def _take_proposal(
+        self, batch: PodBatch, proposal: Proposal, nodes_out: list[I64], counts_out: list[I64]
+    ) -> int:
+        """Commit what the filters allow of ``proposal``; the replicas left."""
+        nodes, counts = proposal
+        take = np.minimum(counts, self.fit(batch, nodes))
+        take = np.clip(batch.replicas - (np.cumsum(take) - take), 0, take)
+        keep = take > 0
+        nodes, take = nodes[keep], take[keep]
+        if len(nodes):
+            self.commit(batch, nodes, take)
+            nodes_out.append(nodes)
+            counts_out.append(take)
+        return batch.replicas - int(take.sum())
+
     def _open(
         self, batch: PodBatch, remaining: int, rack_used: I64, nodes_out: list[I64]
     ) -> tuple[I64 | None, Unfit | None]:
@@ -269,9 +289,9 @@ class Placer:
         racks: I64 | None = None
         quota = self._quota
         if quota is not None:
-            # Open nodes only in racks that still have room under the rule.
-            need = np.maximum(quota - rack_used, 0)
-            racks = np.repeat(np.arange(self.racks, dtype=np.int64), -(-need // per_node))
+            # Open nodes only in racks that still have room under the rule, and no more
+            # than the replicas left need.
+            racks = racks_to_open(np.maximum(quota - rack_used, 0), per_node, remaining)
             want = len(racks)
         count = min(want, self.source.available(template))
         if count <= 0 and quota is not None and want == 0:

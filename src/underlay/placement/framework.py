@@ -289,13 +289,16 @@ class Profile:
     allocated); ``fill="per-pod"`` packs, except GPU pods, which go one at a time through
     the GPU kernel under the strategy of the profile's score plugin that names one
     (``gpu_kernel_scorer``: ``GpuFragmentation``). ``queue_sort`` names the
-    queue-sort plugin ordering the batches.
+    queue-sort plugin ordering the batches. ``deal``: the plain batches of a pool are
+    first dealt over the nodes their bound needs (:mod:`underlay.placement.deal`), what
+    the filters refuse there placed as ``fill`` says.
     """
 
     name: str
     weights: dict[str, float] = field(default_factory=dict)
     fill: Literal["pack", "spread", "per-pod"] = "pack"
     queue_sort: str = "DecreasingSize"
+    deal: bool = False
 
 
 class TopologyPlugin(Protocol):

@@ -147,7 +147,8 @@ class SubstratePlacement:
     unplaced: list[Unplaced]
     shared_version: str | None = None  # a hybrid: its first shared part's (see parts)
     sizing: bool = True
-    lower_bound_hosts: int = 0
+    lower_bound_hosts: int = 0  # given the GPU hosts bought (placement/bounds.py)
+    lower_bound_hosts_any_gpu: int = 0  # GPU hosts bought for their CPU too
     notes: list[str] = field(default_factory=list)
     control_planes: list[ControlPlane] = field(default_factory=list)  # how each one ran
     parts: list[PlacementPart] = field(default_factory=list)  # a hybrid's parts (else empty)

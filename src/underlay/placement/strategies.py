@@ -12,8 +12,9 @@ __all__ = ["STRATEGIES", "profile_for"]
 STRATEGIES: dict[str, Profile] = {
     # Nodes in opening order; workloads largest first.
     "first-fit-decreasing": Profile("first-fit-decreasing", {"NodeOrder": 1.0}, "pack"),
-    # The node left fullest after placement (Kubernetes MostAllocated).
-    "best-fit": Profile("best-fit", {"MostAllocated": 1.0}, "pack"),
+    # The node left fullest after placement (Kubernetes MostAllocated), the plain pods
+    # first dealt over the nodes their bound needs (placement/deal.py).
+    "best-fit": Profile("best-fit", {"MostAllocated": 1.0}, "pack", deal=True),
     # The emptiest node, one replica per node per round (Kubernetes LeastAllocated).
     "least-allocated": Profile("least-allocated", {"LeastAllocated": 1.0}, "spread"),
     # Leftover shape aligned with the pod's (Tetris, Grandl et al. SIGCOMM 2014).

@@ -13,7 +13,7 @@ from numpy.typing import NDArray
 
 from underlay.placement.framework import PodBatch
 
-__all__ = ["RackAntiAffinity", "RackSpread", "cap_by_rack"]
+__all__ = ["RackAntiAffinity", "RackSpread", "cap_by_rack", "racks_to_open"]
 
 I64 = NDArray[np.int64]
 
@@ -69,3 +69,19 @@ def cap_by_rack(racks: I64, take: I64, quota: I64, rack_used: I64) -> I64:
     before = csum - t_sorted - group_start + rack_used[r_sorted]
     out[order] = np.clip(quota[r_sorted] - before, 0, t_sorted)
     return out
+
+
+def racks_to_open(need: I64, per_node: int, remaining: int) -> I64:
+    """The rack of each node to open: ``need`` replicas more fit each rack under its rule,
+    ``per_node`` fit an empty node. Nodes go round by round over the racks (every rack's
+    first node, lower racks first, then every rack's second ...), cut where they hold the
+    ``remaining`` replicas: rack anti-affinity's quota of one in every rack asks for a
+    node in each of them, though two replicas need two."""
+    per_rack = -(-need // per_node)
+    racks = np.repeat(np.arange(len(need), dtype=np.int64), per_rack)
+    nth = np.arange(len(racks)) - np.repeat(np.cumsum(per_rack) - per_rack, per_rack)
+    holds = np.minimum(per_node, need[racks] - nth * per_node)
+    order = np.lexsort((racks, nth))
+    racks, holds = racks[order], holds[order]
+    enough = int(np.searchsorted(np.cumsum(holds), remaining)) + 1
+    return racks[:enough]

@@ -50,8 +50,8 @@ class BaremetalBuild(ControlPlaneBuild):
                 PodBatch(key=-1, replicas=cp.replicas, cpu_milli=vcpus * 1000, memory_mib=mem,
                          anti_affinity="host", pod_slots=4)
             )  # fmt: skip
-        self.lower_bound += self._bound(templates, bound_batches)
         results = self._place_all(placer, batches)
+        self._add_bound(templates, bound_batches, pool)
         offset = self._add_bm_rows(pool, WORKER, owner, policy, system, sandbox, reserved)
         self._record_pods(results, offset)
 

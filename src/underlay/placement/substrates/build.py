@@ -24,7 +24,8 @@ from underlay.errors import ScenarioError
 from underlay.model.scenario import HostModel, MaxPodsPolicy, Scenario, SystemPod, Vm, VmShape
 from underlay.placement.bounds import hosts_lower_bound
 from underlay.placement.control_planes import ControlPlane, estimated_nodes
-from underlay.placement.engine import BatchResult, Placer
+from underlay.placement.deal import Proposal, dealable, fluid_deal
+from underlay.placement.engine import BatchResult, Placer, template_fit
 from underlay.placement.fleet import HostSupply
 from underlay.placement.framework import PodBatch, Profile, Registry
 from underlay.placement.gpus import NO_GPU, gpu_share
@@ -94,6 +95,7 @@ class SubstrateBuild:
         self.shared_version: str | None = None
         self._offset = 0
         self.lower_bound = 0  # LP lower bound on hosts, summed over independent pools
+        self.lower_bound_any_gpu = 0  # the same, GPU hosts bought for their CPU too
         self._vm_templates: list[NodeTemplate] | None = None
         self.control_planes: list[ControlPlane] = []
         self._management: tuple[NodePool, Placer] | None = None
@@ -183,8 +185,18 @@ class SubstrateBuild:
     def _place_all(self, placer: Placer, batches: list[PodBatch]) -> list[BatchResult]:
         placer.expect(batches, tuple(self.gpu_models))
         results = []
-        for batch in self._ordered(batches):
-            res = placer.place(batch)
+        ordered = self._ordered(batches)
+        proposals: dict[int, Proposal] | None = None
+        for i, batch in enumerate(ordered):
+            if proposals is None and self.profile.deal and dealable(batch):
+                # The constrained batches are placed: deal the plain ones.
+                proposals = fluid_deal(
+                    placer.pool,
+                    placer.source,
+                    ordered[i:],
+                    lambda t, b: template_fit(t, b, placer.filters)[0],
+                )
+            res = placer.place(batch, (proposals or {}).get(batch.key))
             results.append(res)
             if self.progress:
                 self.progress(batch.replicas)
@@ -267,8 +279,23 @@ class SubstrateBuild:
             )
         )  # fmt: skip
 
-    def _bound(self, templates: list[NodeTemplate], batches: list[PodBatch]) -> int:
-        """Lower bound on hosts of ``templates`` for ``batches`` (see placement.bounds)."""
+    def _add_bound(
+        self, templates: list[NodeTemplate], batches: list[PodBatch], pool: NodePool
+    ) -> None:
+        """Add the lower bound of one pool of hosts, once placed (``pool``: its hosts), to
+        the run's, and the bound that lets GPU hosts be bought for their CPU too."""
+        bought = np.bincount(pool.live("host_model"), minlength=len(templates))
+        given, any_gpu = self._bound(templates, batches, bought)
+        self.lower_bound += given
+        self.lower_bound_any_gpu += any_gpu
+
+    def _bound(
+        self, templates: list[NodeTemplate], batches: list[PodBatch], bought: I64 | None = None
+    ) -> tuple[int, int]:
+        """Lower bound on hosts of ``templates`` for ``batches`` (see placement.bounds):
+        given the GPU hosts ``bought`` of each model when sizing (a GPU host is bought
+        only for GPU pods that need one, never for its CPU: at most as many as the pool
+        bought), and without that limit (at most one GPU host per GPU pod)."""
         cap = np.array(
             [[t.cpu_milli, t.memory_mib, t.pods, t.gpus * GPU_WHOLE] for t in templates], np.float64
         )
@@ -311,7 +338,15 @@ class SubstrateBuild:
                 [np.inf if t.gpus == 0 else gpu_items[i] for i, t in enumerate(templates)],
                 np.float64,
             )
-        return hosts_lower_bound(cap, groups, at_least=at_least, available=available)
+            if bought is not None:
+                given = np.where(np.isinf(available), available, np.minimum(available, bought))
+                if (given < available).any():
+                    return (
+                        hosts_lower_bound(cap, groups, at_least=at_least, available=given),
+                        hosts_lower_bound(cap, groups, at_least=at_least, available=available),
+                    )
+        bound = hosts_lower_bound(cap, groups, at_least=at_least, available=available)
+        return bound, bound
 
     def _vm_host_templates(
         self, hyp: HypervisorProfile, overcommit: float | None = None, *, cache: bool = True
@@ -439,6 +474,7 @@ class SubstrateBuild:
             shared_version=self.shared_version,
             sizing=self.supply.sizing,
             lower_bound_hosts=self.lower_bound + self._fixed_hosts(),
+            lower_bound_hosts_any_gpu=self.lower_bound_any_gpu + self._fixed_hosts(),
             notes=self.notes,
             control_planes=sorted(self.control_planes, key=lambda c: c.cluster),
         )

@@ -260,6 +260,7 @@ def _combine(
         shared_version=fleet.shared_version,
         sizing=all(p.sizing for p, _, _ in pieces),
         lower_bound_hosts=fleet.lower_bound,
+        lower_bound_hosts_any_gpu=fleet.lower_bound_any_gpu,
         notes=fleet.notes,
         control_planes=sorted(fleet.control_planes, key=lambda c: c.cluster),
         parts=fleet.parts,
@@ -284,6 +285,7 @@ class _Fleet:
         self.parts: list[PlacementPart] = []
         self.shared_version: str | None = None
         self.lower_bound = 0
+        self.lower_bound_any_gpu = 0
         self.n_nodes = 0
 
     def add_part(
@@ -321,6 +323,7 @@ class _Fleet:
         # each shared part keeps its own version (PlacementPart); the fleet's is the first
         self.shared_version = self.shared_version or p.shared_version
         self.lower_bound += p.lower_bound_hosts
+        self.lower_bound_any_gpu += p.lower_bound_hosts_any_gpu
         self.parts.append(part)
         self.n_nodes += len(p.nodes)
 

@@ -208,9 +208,9 @@ class VmBuild(VmShapeChoice, ControlPlaneBuild):
                     gpu_models=models, anti_affinity=group.anti_affinity, spread_racks=group.spread_racks, pod_slots=0,
                 )
             )  # fmt: skip
-        self.lower_bound += self._bound(templates, batches)
         placer.expect(batches, tuple(self.gpu_models))
         level2 = [placer.place(b) for b in self._ordered(batches)]
+        self._add_bound(templates, batches, hosts)
         vm_host: dict[int, I64] = {}
         for res in level2:
             rows_index = groups[res.key].rows_index
