@@ -26,7 +26,7 @@ from underlay.sweeps.grid import load_grid, points
 from underlay.sweeps.points import PointJob, PointResult
 from underlay.version import __version__
 
-__all__ = ["SweepSpec", "SweepSummary", "execute", "run_sweep"]
+__all__ = ["GROUP_SIZE", "SweepSpec", "SweepSummary", "execute", "groups", "run_sweep"]
 
 
 @dataclass(frozen=True)
@@ -117,46 +117,63 @@ def _scenario_name(all_jobs: list[PointJob]) -> str:
     return str(data.get("name", "")) if isinstance(data, dict) else ""
 
 
+GROUP_SIZE = 20
+"""Most points of one evidence key run as one task (pool or Ray): enough to share the
+evidence, few enough to spread a sweep over the workers."""
+
+
+def groups(todo: list[PointJob], size: int = GROUP_SIZE) -> list[list[PointJob]]:
+    """``todo`` as tasks: jobs of one evidence key together, in runs of at most ``size``,
+    in the order their first job comes."""
+    by_key: dict[str, list[PointJob]] = {}
+    for job in todo:
+        by_key.setdefault(job.evidence or f"point {job.index}", []).append(job)
+    return [m[i : i + size] for m in by_key.values() for i in range(0, len(m), size)]
+
+
 def execute(
     todo: list[PointJob], *, workers: int | None = None, ray: str | None = None
 ) -> Iterator[PointResult]:
     """Each job's result as it ends: on Ray when ``ray`` is given, else in this process
-    (one worker) or a pool of local processes (default: one per core)."""
+    (one worker) or a pool of local processes (default: one per core). Jobs sharing their
+    evidence run as one task (:func:`groups`)."""
     if not todo:
         return iter(())
+    tasks = groups(todo)
     if ray is not None:
         from underlay.sweeps.ray_pool import ray_results
 
-        return ray_results(todo, ray, workers)
-    n = min(workers or os.cpu_count() or 1, len(todo))
+        return ray_results(tasks, ray, workers)
+    n = min(workers or os.cpu_count() or 1, len(tasks))
     if n == 1:
-        # looked up at each call, so a test can count the runs
-        return (point_jobs.run_point(job) for job in todo)
-    return _pool_results(todo, n)
+        # one result at a time, so each point is committed as it ends
+        return (r for task in tasks for r in point_jobs.group_results(task))
+    return _pool_results(tasks, n)
 
 
-def _pool_results(todo: list[PointJob], workers: int) -> Iterator[PointResult]:
+def _pool_results(tasks: list[list[PointJob]], workers: int) -> Iterator[PointResult]:
     """A pool of ``workers`` processes started by a fork server (the parent holds the
     results file and DuckDB's threads: a plain fork of it would copy them)."""
     import multiprocessing
 
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["underlay.sweeps.points"])
+    # the pipeline imported once in the server, not again in every worker
+    context.set_forkserver_preload(["underlay.sweeps.points", "underlay.pipeline"])
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
     try:
-        pending: set[Future[PointResult]] = set()
-        queue = iter(todo)
-        for job in queue:  # a few jobs ahead per worker; the rest as they end
-            pending.add(pool.submit(point_jobs.run_point, job))
+        pending: set[Future[list[PointResult]]] = set()
+        queue = iter(tasks)
+        for task in queue:  # a few tasks ahead per worker; the rest as they end
+            pending.add(pool.submit(point_jobs.run_group, task))
             if len(pending) >= 2 * workers:
                 break
         while pending:
             finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for future in sorted(finished, key=lambda f: f.result().index):
-                yield future.result()
+            for future in sorted(finished, key=lambda f: f.result()[0].index):
+                yield from future.result()
                 nxt = next(queue, None)
                 if nxt is not None:
-                    pending.add(pool.submit(point_jobs.run_point, nxt))
+                    pending.add(pool.submit(point_jobs.run_group, nxt))
         pool.shutdown(wait=True)  # every point done: the workers end and are reaped
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
