@@ -84,7 +84,9 @@ def sweep(
     spec = SweepSpec(scenario, grid, db, workers, ray, sample, points, seed, allow_paths)
     try:
         if report is not None:  # refused before the sweep, not after an hour of it
-            _check_report(report, [("scenario", scenario), ("grid", grid), ("results", db)])
+            _check_report(
+                "--report", report, [("scenario", scenario), ("grid", grid), ("results", db)]
+            )
         if err.is_terminal:
             summary = _with_bar(spec, run_sweep)
         else:
@@ -107,12 +109,12 @@ def sweep(
         raise fail(exc) from None
 
 
-def _check_report(path: Path, inputs: list[tuple[str, Path]]) -> None:
+def _check_report(flag: str, path: Path, inputs: list[tuple[str, Path]]) -> None:
     from underlay.files import refuse_overwrite
 
-    refuse_overwrite("--report", path, inputs)
+    refuse_overwrite(flag, path, inputs)
     if not path.parent.is_dir():
-        raise InputError(f"--report {path}: folder {path.parent} does not exist")
+        raise InputError(f"{flag} {path}: folder {path.parent} does not exist")
 
 
 def _write_report(db: Path, sweep_id: int, path: Path) -> None:
@@ -179,7 +181,7 @@ def results(
         if report is not None or output is not None:
             if report is None or output is None:
                 raise InputError("--report ID and --output FILE go together")
-            _check_report(output, [("results", db)])
+            _check_report("--output", output, [("results", db)])
             _write_report(db, report, output)
             return
         with ResultsDB(db, read_only=True) as store:
