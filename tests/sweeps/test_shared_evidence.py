@@ -71,3 +71,22 @@ def test_a_group_refuses_mixed_evidence(tmp_path: Path) -> None:
     todo = _jobs(tmp_path, "seed: [0, 1]\n")
     with pytest.raises(ValueError, match="share their evidence"):
         list(group_results(todo))
+
+
+def test_when_the_shared_evidence_fails_every_point_of_it_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import underlay.pipeline as pipeline
+    from underlay.errors import InputError
+
+    def nothing_fits(*args: Any, **kwargs: Any) -> Any:
+        raise InputError("nothing fits")
+
+    todo = _jobs(tmp_path, "weights.cost: [1, 2, 3]\n")
+    monkeypatch.setattr(pipeline, "compare", nothing_fits)
+    results = list(group_results(todo))
+    assert [(r.index, r.document, r.error) for r in results] == [
+        (0, None, "nothing fits"),
+        (1, None, "nothing fits"),
+        (2, None, "nothing fits"),
+    ]
