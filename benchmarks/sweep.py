@@ -117,7 +117,7 @@ def main() -> None:
         grid = folder / "grid.yaml"
         grid.write_text(_grid_text(args.grid, args.points))
         todo = jobs(scenario, load_grid(grid), points(load_grid(grid)))
-        tasks = len(groups(todo))
+        tasks = len(groups(todo, 2))  # as the pool and Ray (2 CPUs) run them
         run_point(todo[-1])  # warm: imports and caches, as a sweep's first point pays once
         start, cpu = time.perf_counter(), _cpu()
         base_docs = {}

@@ -32,8 +32,13 @@ def test_weights_share_evidence_and_seeds_do_not(tmp_path: Path) -> None:
     assert len(set(keys)) == 2
     assert keys[:4] == [keys[0]] * 4 and keys[4:] == [keys[4]] * 4
     assert [[j.index for j in g] for g in groups(todo)] == [[0, 1, 2, 3], [4, 5, 6, 7]]
-    # runs of at most `size`: 4 points a key in runs of 3 → 3 + 1, per key
-    assert [len(g) for g in groups(todo, size=3)] == [3, 1, 3, 1]
+    # at most 3 a task: 4 points a key in ceil(4 / 3) = 2 equal parts of 2
+    assert [len(g) for g in groups(todo, most=3)] == [2, 2, 2, 2]
+    # 3 workers want 2 × 3 = 6 tasks from 2 keys: ceil(6 / 2) = 3 parts a key, of
+    # ceil(4 / 3) = 2 points: 2 + 2 a key (a part never smaller than it needs to be)
+    assert [len(g) for g in groups(todo, workers=3)] == [2, 2, 2, 2]
+    # 8 workers: ceil(16 / 2) = 8 parts a key, of ceil(4 / 8) = 1 point
+    assert [len(g) for g in groups(todo, workers=8)] == [1] * 8
 
 
 def test_a_shared_evidence_gives_each_point_its_own_document(

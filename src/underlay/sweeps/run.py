@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -26,7 +27,7 @@ from underlay.sweeps.grid import load_grid, points
 from underlay.sweeps.points import PointJob, PointResult
 from underlay.version import __version__
 
-__all__ = ["GROUP_SIZE", "SweepSpec", "SweepSummary", "execute", "groups", "run_sweep"]
+__all__ = ["GROUP_MAX", "SweepSpec", "SweepSummary", "execute", "groups", "run_sweep"]
 
 
 @dataclass(frozen=True)
@@ -117,18 +118,25 @@ def _scenario_name(all_jobs: list[PointJob]) -> str:
     return str(data.get("name", "")) if isinstance(data, dict) else ""
 
 
-GROUP_SIZE = 20
-"""Most points of one evidence key run as one task (pool or Ray): enough to share the
-evidence, few enough to spread a sweep over the workers."""
+GROUP_MAX = 100
+"""Most points of one evidence key sent as one task to a pool or Ray worker (whose
+results come back when the task ends: a killed worker loses at most this many)."""
 
 
-def groups(todo: list[PointJob], size: int = GROUP_SIZE) -> list[list[PointJob]]:
-    """``todo`` as tasks: jobs of one evidence key together, in runs of at most ``size``,
-    in the order their first job comes."""
+def groups(todo: list[PointJob], workers: int = 1, most: int = GROUP_MAX) -> list[list[PointJob]]:
+    """``todo`` as tasks: jobs of one evidence key together, in the order their first job
+    comes. A key's jobs are split in equal parts of at most ``most``, and in at least as
+    many parts as give ``workers`` two tasks each (each part pays the evidence again: a
+    split only where the workers would otherwise wait)."""
     by_key: dict[str, list[PointJob]] = {}
     for job in todo:
         by_key.setdefault(job.evidence or f"point {job.index}", []).append(job)
-    return [m[i : i + size] for m in by_key.values() for i in range(0, len(m), size)]
+    wanted = math.ceil(2 * workers / len(by_key)) if workers > 1 and by_key else 1
+    out = []
+    for members in by_key.values():
+        size = math.ceil(len(members) / max(wanted, math.ceil(len(members) / most)))
+        out += [members[i : i + size] for i in range(0, len(members), size)]
+    return out
 
 
 def execute(
@@ -139,15 +147,17 @@ def execute(
     evidence run as one task (:func:`groups`)."""
     if not todo:
         return iter(())
-    tasks = groups(todo)
+    n = workers or os.cpu_count() or 1
     if ray is not None:
         from underlay.sweeps.ray_pool import ray_results
 
-        return ray_results(tasks, ray, workers)
-    n = min(workers or os.cpu_count() or 1, len(tasks))
+        return ray_results(groups(todo, n), ray, workers)
+    tasks = groups(todo, n)
+    n = min(n, len(tasks))
     if n == 1:
-        # one result at a time, so each point is committed as it ends
-        return (r for task in tasks for r in point_jobs.group_results(task))
+        # one result at a time, each point committed as it ends: a key's jobs unsplit
+        whole = groups(todo, 1, most=len(todo))
+        return (r for task in whole for r in point_jobs.group_results(task))
     return _pool_results(tasks, n)
 
 
