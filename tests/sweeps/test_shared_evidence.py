@@ -63,6 +63,9 @@ def test_a_shared_evidence_gives_each_point_its_own_document(
         assert result.error is None and result.document is not None
         assert alone[result.index].document is not None
         assert _text(result.document) == _text(alone[result.index].document)
+    # the plan and frontier solved once are there to compare (not empty on both sides)
+    first = shared[1].document
+    assert first is not None and first["decision"]["hybrid"] and first["decision"]["pareto"]
     # the weights did reach each decision (else the test could not fail)
     weights = [r.document["decision"]["weights"] for r in shared if r.document]
     assert [(w["cost"], w["isolation"]) for w in weights] == [(1, 0.5), (1, 3), (4, 0.5), (4, 3)]

@@ -8,13 +8,13 @@ process, a Ray worker); the worker validates it again, reading its traces itself
 Evidence is shared: a field that only the decision reads (:data:`DECISION_ONLY`: the
 scenario's ``weights``) changes no placement, replay or analysis, so points whose
 scenarios differ only there share one evidence key, and :func:`group_results` runs a
-group of them with one comparison, replay and analysis, deciding each point with its own
-weights. Each point's document is the one it would have alone (a test checks equality).
+group of them with one comparison, replay and analysis (and one hybrid plan and Pareto
+frontier, which read no weight), scoring each point with its own weights. Each point's document is the one it would have alone (a test checks equality).
 """
 
 from __future__ import annotations
 
-import copy
+import pickle
 import re
 import time
 from collections.abc import Iterator
@@ -157,7 +157,7 @@ def group_results(group: list[PointJob]) -> Iterator[PointResult]:
         return
     if len({job.evidence for job in group}) != 1:
         raise ValueError("a group's jobs must share their evidence key")
-    from underlay.decision.decide import decide
+    from underlay.decision.decide import decide, redecide
     from underlay.errors import UnderlayError
     from underlay.pipeline import analyse, compare, simulate
     from underlay.report.json import comparison_to_dict
@@ -175,15 +175,21 @@ def group_results(group: list[PointJob]) -> Iterator[PointResult]:
         for job in group:
             yield PointResult(job.index, None, str(exc), seconds)
         return
+    kept = pickle.dumps(evidence)  # each point's document its own copy (faster than deepcopy)
+    decision = None  # the first point's: its plan and frontier hold for the others
     for job in group:
         try:
             weights = _parse(job).weights.as_dict()
-            decision = decide(comparison, simulation, analysis, weights=weights)
+            if decision is None:
+                decision = decide(comparison, simulation, analysis, weights=weights)
+                mine = decision
+            else:
+                mine = redecide(decision, comparison, simulation, analysis, weights=weights)
         except UnderlayError as exc:
             yield PointResult(job.index, None, str(exc), time.perf_counter() - start)
         else:
-            doc = copy.deepcopy(evidence)  # each point's document is its own
-            doc["decision"] = decision_to_dict(decision)
+            doc = pickle.loads(kept)
+            doc["decision"] = decision_to_dict(mine)
             yield PointResult(job.index, doc, None, time.perf_counter() - start)
         start = time.perf_counter()
 
