@@ -65,6 +65,12 @@ def sweep(
     ] = None,
     points: Annotated[int | None, typer.Option(metavar="N", help="points a sample draws")] = None,
     seed: Annotated[int, typer.Option(metavar="SEED", help="the sample's seed")] = 0,
+    report: Annotated[
+        Path | None,
+        typer.Option(
+            "--report", metavar="FILE", help="then write the sweep report (HTML) from --db"
+        ),
+    ] = None,
     allow_paths: AllowPathsOpt = False,
 ) -> None:
     """Compare a scenario over a grid of values, into a DuckDB file.
@@ -77,6 +83,10 @@ def sweep(
         raise fail(InputError("--sample and --points go together (--sample lhs --points 50)"))
     spec = SweepSpec(scenario, grid, db, workers, ray, sample, points, seed, allow_paths)
     try:
+        if report is not None:  # refused before the sweep, not after an hour of it
+            _check_report(
+                "--report", report, [("scenario", scenario), ("grid", grid), ("results", db)]
+            )
         if err.is_terminal:
             summary = _with_bar(spec, run_sweep)
         else:
@@ -88,13 +98,31 @@ def sweep(
                     f"({r.seconds:.1f} s)"
                 ),
             )
+        failed = f", {summary.failed} failed (see runs.error)" if summary.failed else ""
+        note(
+            f"Sweep {summary.sweep_id}: {summary.points} points, {summary.ran} run now, "
+            f"{summary.already} resumed from {db}{failed}. See: underlay results {db}"
+        )
+        if report is not None:
+            _write_report(db, summary.sweep_id, report)
     except UnderlayError as exc:
         raise fail(exc) from None
-    failed = f", {summary.failed} failed (see runs.error)" if summary.failed else ""
-    note(
-        f"Sweep {summary.sweep_id}: {summary.points} points, {summary.ran} run now, "
-        f"{summary.already} resumed from {db}{failed}. See: underlay results {db}"
-    )
+
+
+def _check_report(flag: str, path: Path, inputs: list[tuple[str, Path]]) -> None:
+    from underlay.files import refuse_overwrite
+
+    refuse_overwrite(flag, path, inputs)
+    if not path.parent.is_dir():
+        raise InputError(f"{flag} {path}: folder {path.parent} does not exist")
+
+
+def _write_report(db: Path, sweep_id: int, path: Path) -> None:
+    from underlay.files import write_atomically
+    from underlay.report.sweep_html import sweep_report
+
+    write_atomically(path, sweep_report(db, sweep_id))
+    note(f"Wrote {path}")
 
 
 def _with_bar(spec: Any, run_sweep: Any) -> Any:
@@ -135,6 +163,13 @@ def results(
         Path | None,
         typer.Option("--parquet", metavar="FILE", help="export --sql (or results) as Parquet"),
     ] = None,
+    report: Annotated[
+        int | None,
+        typer.Option("--report", metavar="ID", help="write this sweep's HTML report (--output)"),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", metavar="FILE", help="where --report goes")
+    ] = None,
 ) -> None:
     """List, show, compare, query or export stored runs.
 
@@ -143,6 +178,12 @@ def results(
     from underlay.report.results_db import ResultsDB
 
     try:
+        if report is not None or output is not None:
+            if report is None or output is None:
+                raise InputError("--report ID and --output FILE go together")
+            _check_report("--output", output, [("results", db)])
+            _write_report(db, report, output)
+            return
         with ResultsDB(db, read_only=True) as store:
             if csv is not None or parquet is not None:
                 query = sql or "SELECT * FROM results ORDER BY run_id, substrate, tenant"

@@ -14,7 +14,7 @@ from underlay.errors import InfeasibleError
 from underlay.model.scenario import FACTORS
 from underlay.simulation.results import Simulation
 
-__all__ = ["decide", "parse_weights"]
+__all__ = ["decide", "parse_weights", "redecide"]
 
 
 def parse_weights(items: list[str], base: Mapping[str, float]) -> dict[str, float]:
@@ -87,6 +87,29 @@ def decide(
         pareto=frontier,
         sensitivity=sensitivity(evidence, w, comparison.defaults),
         notes=notes,
+    )
+
+
+def redecide(
+    previous: Decision,
+    comparison: Comparison,
+    simulation: Simulation | None,
+    analysis: Analysis | None,
+    *,
+    weights: Mapping[str, float],
+) -> Decision:
+    """:func:`decide` on the same evidence with other ``weights``: the scorecard and the
+    sensitivity are computed anew; the hybrid plan, the Pareto frontier and their notes
+    read no weight (cost under the constraints), so ``previous``'s are kept (a sweep over
+    weights solves them once)."""
+    evidence = gather(comparison, simulation, analysis)
+    w = dict(weights)
+    return Decision(
+        scorecard=score(evidence, w),
+        hybrid=previous.hybrid,
+        pareto=list(previous.pareto),
+        sensitivity=sensitivity(evidence, w, comparison.defaults),
+        notes=list(previous.notes),
     )
 
 

@@ -37,7 +37,7 @@ from underlay.report.figure_set import build_figures
 from underlay.report.sections import report_sections, run_summary
 from underlay.simulation.results import Simulation
 
-__all__ = ["render_html", "script_json"]
+__all__ = ["plotly_js", "render_html", "script_json"]
 
 _SCRIPT_UNSAFE = str.maketrans(
     {
@@ -62,7 +62,8 @@ def script_json(data: Any) -> str:
 
 
 @functools.cache
-def _plotly_js() -> str:
+def plotly_js() -> str:
+    """plotly.js from the installed package, safe inside a ``<script>`` element."""
     from plotly.offline import get_plotlyjs  # type: ignore[import-untyped]
 
     js: str = get_plotlyjs()
@@ -107,7 +108,7 @@ def render_html(
         no_verdict=missing("verdict", "decision"),
         sections=sections,
         figures=Markup(script_json(data)),
-        plotly_js=Markup(_plotly_js()),
+        plotly_js=Markup(plotly_js()),
         version=__version__,
         is_figure=is_figure,
     )

@@ -4,15 +4,23 @@ gives: placement, replay, analyses, decision).
 
 A job carries its scenario as YAML text, so it pickles small and runs anywhere (a local
 process, a Ray worker); the worker validates it again, reading its traces itself.
+
+Evidence is shared: a field that only the decision reads (:data:`DECISION_ONLY`: the
+scenario's ``weights``) changes no placement, replay or analysis, so points whose
+scenarios differ only there share one evidence key, and :func:`group_results` runs a
+group of them with one comparison, replay and analysis (and one hybrid plan and Pareto
+frontier, which read no weight), scoring each point with its own weights. Each point's document is the one it would have alone (a test checks equality).
 """
 
 from __future__ import annotations
 
+import pickle
 import re
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from underlay.errors import InputError, ScenarioError
 from underlay.files import read_text, yaml_text
@@ -20,7 +28,23 @@ from underlay.model.loading import MAX_SCENARIO_BYTES, parse_scenario
 from underlay.model.strict_yaml import clip, parse_yaml
 from underlay.sweeps.grid import Grid, Scalar, apply_point
 
-__all__ = ["PointJob", "PointResult", "jobs", "run_point"]
+if TYPE_CHECKING:
+    from underlay.model.scenario import Scenario
+
+__all__ = [
+    "DECISION_ONLY",
+    "PointJob",
+    "PointResult",
+    "evidence_key",
+    "group_results",
+    "jobs",
+    "run_group",
+    "run_point",
+]
+
+DECISION_ONLY = ("weights",)
+"""Top-level scenario fields read only by the decision (``decide`` takes the weights
+from the scenario; placement, replay and analyses never read them)."""
 
 
 @dataclass(frozen=True)
@@ -33,6 +57,7 @@ class PointJob:
     source: str  # names it in messages: the scenario file and the point
     base_dir: Path  # the scenario's folder: its trace files are found from there
     allow_paths: bool = False
+    evidence: str = ""  # evidence_key of its scenario: equal keys, equal evidence
 
 
 @dataclass(frozen=True)
@@ -64,14 +89,22 @@ def jobs(
     checked: dict[str, str] = {}  # point text → its scenario error ("" when valid)
     out = []
     for index, point in enumerate(points):
-        point_text = yaml_text(apply_point(data, grid, point))
+        applied = apply_point(data, grid, point)
+        point_text = yaml_text(applied)
         source = f"{scenario_path} (point {index}: {_shown(point)})"
         if point_text not in checked:
             checked[point_text] = _problem(point_text, source, base_dir, allow_paths)
         if checked[point_text]:
             raise InputError(_blame(data, grid, point, base_dir, allow_paths, checked[point_text]))
-        out.append(PointJob(index, point, point_text, source, base_dir, allow_paths))
+        evidence = evidence_key(applied)
+        out.append(PointJob(index, point, point_text, source, base_dir, allow_paths, evidence))
     return out
+
+
+def evidence_key(data: dict[str, Any]) -> str:
+    """Raw scenario ``data`` without its decision-only fields, as text: two scenarios with
+    the same key have the same placement, replay and analyses."""
+    return yaml_text({k: v for k, v in data.items() if k not in DECISION_ONLY})
 
 
 def _shown(point: dict[str, Scalar]) -> str:
@@ -108,6 +141,63 @@ def _blame(
 def _tail(message: str) -> str:
     """A scenario error without the line in the generated point file (not the user's)."""
     return re.sub(r": line \d+(, column \d+)?: ", ": ", message, count=1)
+
+
+def run_group(group: list[PointJob]) -> list[PointResult]:
+    """:func:`group_results` as a list (what a pool or Ray task returns)."""
+    return list(group_results(group))
+
+
+def group_results(group: list[PointJob]) -> Iterator[PointResult]:
+    """Each job's result, in order, for jobs of one evidence key: the first point's
+    evidence computed once, each point decided with its own weights. A group of one is
+    :func:`run_point` (looked up at each call, so a test can count the runs)."""
+    if len(group) == 1:
+        yield run_point(group[0])
+        return
+    if len({job.evidence for job in group}) != 1:
+        raise ValueError("a group's jobs must share their evidence key")
+    from underlay.decision.decide import decide, redecide
+    from underlay.errors import UnderlayError
+    from underlay.pipeline import analyse, compare, simulate
+    from underlay.report.json import comparison_to_dict
+    from underlay.report.json_decision import decision_to_dict
+
+    start = time.perf_counter()
+    try:
+        first = _parse(group[0])
+        comparison = compare(first)
+        simulation = simulate(first, comparison=comparison)
+        analysis = analyse(comparison, simulation)
+        evidence = comparison_to_dict(comparison, simulation, analysis)
+    except UnderlayError as exc:  # the evidence fails: so does every point of the group
+        seconds = (time.perf_counter() - start) / len(group)
+        for job in group:
+            yield PointResult(job.index, None, str(exc), seconds)
+        return
+    kept = pickle.dumps(evidence)  # each point's document its own copy (faster than deepcopy)
+    decision = None  # the first point's: its plan and frontier hold for the others
+    for job in group:
+        try:
+            weights = _parse(job).weights.as_dict()
+            if decision is None:
+                decision = decide(comparison, simulation, analysis, weights=weights)
+                mine = decision
+            else:
+                mine = redecide(decision, comparison, simulation, analysis, weights=weights)
+        except UnderlayError as exc:
+            yield PointResult(job.index, None, str(exc), time.perf_counter() - start)
+        else:
+            doc = pickle.loads(kept)
+            doc["decision"] = decision_to_dict(mine)
+            yield PointResult(job.index, doc, None, time.perf_counter() - start)
+        start = time.perf_counter()
+
+
+def _parse(job: PointJob) -> Scenario:
+    return parse_scenario(
+        job.text, source=job.source, base_dir=job.base_dir, allow_paths=job.allow_paths
+    )
 
 
 def run_point(job: PointJob) -> PointResult:

@@ -1,4 +1,5 @@
-"""A sweep's points on Ray: each point one Ray task, results taken as they end.
+"""A sweep's points on Ray: each task a point (or a group of points sharing their
+evidence), results taken as they end.
 
 Ray is an optional extra (``pip install 'underlay[ray]'``), imported only here and only
 when ``--ray`` is given. ``--ray local`` starts a Ray instance on this machine for the
@@ -34,9 +35,10 @@ def _ray() -> Any:
 
 
 def ray_results(
-    todo: list[PointJob], address: str, workers: int | None = None
+    tasks: list[list[PointJob]], address: str, workers: int | None = None
 ) -> Iterator[PointResult]:
-    """Each job's result as its Ray task ends (connecting before the first is sent)."""
+    """Each job's result as its Ray task ends (connecting before the first is sent); a
+    task is a group of jobs sharing their evidence (``underlay.sweeps.run.groups``)."""
     ray = _ray()
     try:
         if address == LOCAL:
@@ -45,16 +47,16 @@ def ray_results(
             ray.init(address=address, log_to_driver=False)
     except Exception as exc:  # Ray's own errors (no cluster there, refused) have no base
         raise InputError(f"--ray {address}: cannot connect ({type(exc).__name__}: {exc})") from None
-    return _results(ray, todo)
+    return _results(ray, tasks)
 
 
-def _results(ray: Any, todo: list[PointJob]) -> Iterator[PointResult]:
+def _results(ray: Any, tasks: list[list[PointJob]]) -> Iterator[PointResult]:
     try:
-        task = ray.remote(point_jobs.run_point)
-        pending = [task.remote(job) for job in todo]
+        remote = ray.remote(point_jobs.run_group)
+        pending = [remote.remote(task) for task in tasks]
         while pending:
             ready, pending = ray.wait(pending, num_returns=1)
-            result: PointResult = ray.get(ready[0])
-            yield result
+            results: list[PointResult] = ray.get(ready[0])
+            yield from results
     finally:
         ray.shutdown()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -26,7 +27,7 @@ from underlay.sweeps.grid import load_grid, points
 from underlay.sweeps.points import PointJob, PointResult
 from underlay.version import __version__
 
-__all__ = ["SweepSpec", "SweepSummary", "execute", "run_sweep"]
+__all__ = ["GROUP_MAX", "SweepSpec", "SweepSummary", "execute", "groups", "run_sweep"]
 
 
 @dataclass(frozen=True)
@@ -117,46 +118,72 @@ def _scenario_name(all_jobs: list[PointJob]) -> str:
     return str(data.get("name", "")) if isinstance(data, dict) else ""
 
 
+GROUP_MAX = 100
+"""Most points of one evidence key sent as one task to a pool or Ray worker (whose
+results come back when the task ends: a killed worker loses at most this many)."""
+
+
+def groups(todo: list[PointJob], workers: int = 1, most: int = GROUP_MAX) -> list[list[PointJob]]:
+    """``todo`` as tasks: jobs of one evidence key together, in the order their first job
+    comes. A key's jobs are split in equal parts of at most ``most``, and in at least as
+    many parts as give ``workers`` two tasks each (each part pays the evidence again: a
+    split only where the workers would otherwise wait)."""
+    by_key: dict[str, list[PointJob]] = {}
+    for job in todo:
+        by_key.setdefault(job.evidence or f"point {job.index}", []).append(job)
+    wanted = math.ceil(2 * workers / len(by_key)) if workers > 1 and by_key else 1
+    out = []
+    for members in by_key.values():
+        size = math.ceil(len(members) / max(wanted, math.ceil(len(members) / most)))
+        out += [members[i : i + size] for i in range(0, len(members), size)]
+    return out
+
+
 def execute(
     todo: list[PointJob], *, workers: int | None = None, ray: str | None = None
 ) -> Iterator[PointResult]:
     """Each job's result as it ends: on Ray when ``ray`` is given, else in this process
-    (one worker) or a pool of local processes (default: one per core)."""
+    (one worker) or a pool of local processes (default: one per core). Jobs sharing their
+    evidence run as one task (:func:`groups`)."""
     if not todo:
         return iter(())
+    n = workers or os.cpu_count() or 1
     if ray is not None:
         from underlay.sweeps.ray_pool import ray_results
 
-        return ray_results(todo, ray, workers)
-    n = min(workers or os.cpu_count() or 1, len(todo))
+        return ray_results(groups(todo, n), ray, workers)
+    tasks = groups(todo, n)
+    n = min(n, len(tasks))
     if n == 1:
-        # looked up at each call, so a test can count the runs
-        return (point_jobs.run_point(job) for job in todo)
-    return _pool_results(todo, n)
+        # one result at a time, each point committed as it ends: a key's jobs unsplit
+        whole = groups(todo, 1, most=len(todo))
+        return (r for task in whole for r in point_jobs.group_results(task))
+    return _pool_results(tasks, n)
 
 
-def _pool_results(todo: list[PointJob], workers: int) -> Iterator[PointResult]:
+def _pool_results(tasks: list[list[PointJob]], workers: int) -> Iterator[PointResult]:
     """A pool of ``workers`` processes started by a fork server (the parent holds the
     results file and DuckDB's threads: a plain fork of it would copy them)."""
     import multiprocessing
 
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["underlay.sweeps.points"])
+    # the pipeline imported once in the server, not again in every worker
+    context.set_forkserver_preload(["underlay.sweeps.points", "underlay.pipeline"])
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
     try:
-        pending: set[Future[PointResult]] = set()
-        queue = iter(todo)
-        for job in queue:  # a few jobs ahead per worker; the rest as they end
-            pending.add(pool.submit(point_jobs.run_point, job))
+        pending: set[Future[list[PointResult]]] = set()
+        queue = iter(tasks)
+        for task in queue:  # a few tasks ahead per worker; the rest as they end
+            pending.add(pool.submit(point_jobs.run_group, task))
             if len(pending) >= 2 * workers:
                 break
         while pending:
             finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for future in sorted(finished, key=lambda f: f.result().index):
-                yield future.result()
+            for future in sorted(finished, key=lambda f: f.result()[0].index):
+                yield from future.result()
                 nxt = next(queue, None)
                 if nxt is not None:
-                    pending.add(pool.submit(point_jobs.run_point, nxt))
+                    pending.add(pool.submit(point_jobs.run_group, nxt))
         pool.shutdown(wait=True)  # every point done: the workers end and are reaped
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
