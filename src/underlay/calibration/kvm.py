@@ -7,8 +7,9 @@ kernel unpacks both, the overlay's files replacing the initrd's) brings an ``/in
 1. loads the virtio-PCI and 9p modules the overlay carries (taken from the kernel's
    modules folder, ``lib/modules/RELEASE`` beside the kernel file or in ``/``; none when
    the kernel has them built in),
-2. mounts the host's tree on ``/host``, with the guest's own ``/proc``, ``/sys``, ``/dev``
-   and ``/tmp`` over it,
+2. mounts the host's tree on ``/host``, with the guest's own ``/proc``, ``/sys`` and ``/dev``
+   over it and a scratch tmpfs on ``/dev/shm`` (not over ``/tmp``, where the host's
+   Python or project may live),
 3. runs the same Python, with the same environment, as the native benchmarks:
    ``python -m underlay.calibration.guest`` (:mod:`underlay.calibration.guest`), chrooted
    into ``/host``, on the serial console, which is QEMU's stdin and stdout,
@@ -203,9 +204,12 @@ $B mount -t devtmpfs devtmpfs /dev
 for m in /underlay/modules/*.ko; do [ -e "$m" ] && $B insmod "$m"; done
 why=$($B mount -t 9p -o trans=virtio,version=9p2000.L,ro,cache=loose,msize=262144 host /host 2>&1) \\
   || fail "could not mount the host's root over virtio-9p: $why ($($B ls /underlay/modules | $B tr '\\n' ' '))"
-for fs in proc:proc sysfs:sys devtmpfs:dev tmpfs:tmp; do
+for fs in proc:proc sysfs:sys devtmpfs:dev; do
   $B mount -t ${{fs%%:*}} ${{fs%%:*}} /host/${{fs#*:}} || fail "could not mount /host/${{fs#*:}}"
 done
+# scratch space under the guest's own /dev, not over /tmp: the host's Python or project
+# may live under /tmp (a CI clone), and a tmpfs there would hide it
+$B mkdir -p /host/dev/shm && $B mount -t tmpfs tmpfs /host/dev/shm || fail "could not mount /host/dev/shm"
 {exports}cd /host{_quote(cwd)} 2>/dev/null || cd /host
 $B chroot /host {_quote(python)} -m underlay.calibration.guest \\
   || echo "{ERROR_MARK} the benchmark server ended with exit status $?"
@@ -233,7 +237,7 @@ def guest_env() -> dict[str, str]:
     """The environment of the benchmark server in the guest: the native one's, reduced."""
     keep = ("PATH", "PYTHONPATH", "VIRTUAL_ENV", "LANG", "LC_ALL")
     env = {k: os.environ[k] for k in keep if k in os.environ}
-    env.update(HOME="/tmp", PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1")
+    env.update(HOME="/dev/shm", TMPDIR="/dev/shm", PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1")
     return env
 
 
