@@ -237,7 +237,9 @@ def guest_env() -> dict[str, str]:
     """The environment of the benchmark server in the guest: the native one's, reduced."""
     keep = ("PATH", "PYTHONPATH", "VIRTUAL_ENV", "LANG", "LC_ALL")
     env = {k: os.environ[k] for k in keep if k in os.environ}
-    env.update(HOME="/dev/shm", TMPDIR="/dev/shm", PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1")
+    env.update(
+        HOME="/dev/shm", TMPDIR="/dev/shm", PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1"
+    )
     return env
 
 
