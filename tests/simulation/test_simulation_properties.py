@@ -37,7 +37,7 @@ from underlay.model.scenario import Scenario, Vm
 from underlay.pipeline import Comparison, Simulation, compare, simulate
 from underlay.placement.overheads import cpu_tax
 from underlay.report.json import comparison_to_dict
-from underlay.simulation import measures, stepper
+from underlay.simulation import host_load, measures, stepper
 
 EXAMPLES = examples(30)
 PROPERTY = settings(
@@ -197,7 +197,7 @@ def capacity_checks() -> Iterator[_CapacityChecks]:
         return shares
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(measures, "np", checks)  # the host load measure takes the percentile
+        mp.setattr(host_load, "np", checks)  # the host load measure takes the percentile
         mp.setattr(stepper, "cpu_on_kernels", checked)
         yield checks
 

@@ -109,10 +109,10 @@ from underlay.model.scenario import (
 from underlay.placement.result import SubstratePlacement
 from underlay.simulation.blocks import Block
 from underlay.simulation.gpu_shares import GpuShares
+from underlay.simulation.host_load import HostLoad
 from underlay.simulation.measures import (
     Chunk,
     GpuUse,
-    HostLoad,
     Interference,
     Latency,
     Measure,

@@ -24,7 +24,7 @@ from underlay.placement.part_substrates import (
     tenant_substrates,
 )
 from underlay.placement.result import SubstratePlacement
-from underlay.simulation.measures import HostFigures
+from underlay.simulation.host_load import HostFigures
 from underlay.simulation.pods import PodTable
 from underlay.simulation.results import SubstrateSimulation, TenantSimulation
 
