@@ -13,6 +13,8 @@ import re
 from collections.abc import Sequence
 from typing import Final
 
+from underlay.export.names import cpu_quantity, memory_quantity
+
 __all__ = [
     "CLUSTER_LABEL",
     "HOST_MODEL_LABEL",
@@ -78,14 +80,3 @@ def unique_labels(texts: Sequence[str], *, fallback: str = "x") -> list[str]:
         taken.add(name)
         out.append(name)
     return out
-
-
-def cpu_quantity(milli: int) -> str:
-    """Millicores as an exact Kubernetes quantity: whole cores plain (``2``), else
-    millicores (``250m``)."""
-    return str(milli // 1000) if milli % 1000 == 0 else f"{milli}m"
-
-
-def memory_quantity(mib: int) -> str:
-    """MiB as an exact Kubernetes quantity: ``Gi`` when whole, else ``Mi``."""
-    return f"{mib // 1024}Gi" if mib % 1024 == 0 and mib else f"{mib}Mi"
