@@ -2,7 +2,7 @@
 
 underlay is a pipeline, and its folders are its stages, in this order::
 
-    base        errors.py, files.py, interrupts.py, quiet.py, units.py, version.py: what every
+    base        errors.py, extras.py, files.py, interrupts.py, quiet.py, units.py, version.py: what every
                 stage may use
     model       model/, defaults/, importers/: the user's files read into typed models
                 (importers are the input edge: they turn dumps and traces into scenarios
@@ -68,6 +68,7 @@ FOLDERS = {
 
 ROOT_MODULES = {
     "errors": "base",
+    "extras": "base",
     "files": "base",
     "interrupts": "base",
     "quiet": "base",

@@ -33,6 +33,7 @@ from typing import Any
 
 from underlay.defaults.catalog import Defaults
 from underlay.errors import InputError, UnderlayError
+from underlay.extras import import_ray
 from underlay.model.scenario import Scenario
 from underlay.placement.result import SubstratePlacement
 from underlay.simulation.engine import simulate_substrate
@@ -199,16 +200,6 @@ def _stop(procs: list[Any]) -> None:
             proc.join(timeout=5)
 
 
-def _ray() -> Any:
-    try:
-        import ray
-    except ImportError:
-        raise InputError(
-            "--ray: Ray is not installed; install the extra: pip install 'underlay[ray]'"
-        ) from None
-    return ray
-
-
 class _RayGroup:
     """A Ray actor holding one group's replay."""
 
@@ -233,7 +224,7 @@ class RaySession:
         self._ray: Any = None
 
     def __enter__(self) -> RaySession:
-        ray = _ray()
+        ray = import_ray()
         try:
             if self.address == LOCAL:
                 ray.init(num_cpus=self.workers, include_dashboard=False, log_to_driver=False)

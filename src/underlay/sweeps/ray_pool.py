@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from underlay.errors import InputError
+from underlay.extras import import_ray
 from underlay.sweeps import points as point_jobs
 from underlay.sweeps.points import PointJob, PointResult
 
@@ -24,22 +25,12 @@ LOCAL = "local"
 """The ``--ray`` value for Ray's local mode."""
 
 
-def _ray() -> Any:
-    try:
-        import ray
-    except ImportError:
-        raise InputError(
-            "--ray: Ray is not installed; install the extra: pip install 'underlay[ray]'"
-        ) from None
-    return ray
-
-
 def ray_results(
     tasks: list[list[PointJob]], address: str, workers: int | None = None
 ) -> Iterator[PointResult]:
     """Each job's result as its Ray task ends (connecting before the first is sent); a
     task is a group of jobs sharing their evidence (``underlay.sweeps.run.groups``)."""
-    ray = _ray()
+    ray = import_ray()
     try:
         if address == LOCAL:
             ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
