@@ -1,7 +1,7 @@
 """The stepping engine: usage × placement → contention, chunk by chunk, accumulated per tenant.
 
 Pods are sorted by the kernel they run on once; then, for each chunk of steps and each
-block of whole hosts (:mod:`replay_baseline.blocks`), the usage models give every
+block of whole hosts (:mod:`underlay.simulation.blocks`), the usage models give every
 pod's demand and the stepping kernel (:class:`~replay_baseline.stepper.Stepper`, with
 :mod:`replay_baseline.contention`) decides what each pod gets. The kernel measures
 nothing: each measure (:mod:`replay_baseline.measures`: per-tenant sums, shared-

@@ -18,10 +18,10 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
-from replay_baseline.blocks import Block
 from replay_baseline.contention import CpuShares, Kernels
 from replay_baseline.gpu_shares import GpuShares
 from replay_baseline.usage import UsageSampler
+from underlay.simulation.blocks import Block
 from underlay.simulation.power import KNOTS, knot_weight_sums
 
 __all__ = [

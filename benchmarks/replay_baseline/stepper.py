@@ -15,13 +15,13 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from replay_baseline.blocks import Block, blocks
 from replay_baseline.contention import Kernels, cpu_on_kernels, evict_memory, share_by_weight
 from replay_baseline.measures import BlockStep
 from replay_baseline.usage import UsageSampler
 from underlay.defaults.catalog import Defaults
 from underlay.model.scenario import Hybrid, Vm
 from underlay.placement.result import SubstratePlacement
+from underlay.simulation.blocks import Block, blocks
 from underlay.simulation.pod_columns import PodColumns, node_load, pod_columns, workload_substrates
 from underlay.simulation.pods import PodTable
 
