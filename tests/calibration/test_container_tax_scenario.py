@@ -75,6 +75,16 @@ def test_without_the_calibration_containers_pay_the_cited_tax(tmp_path: Path) ->
     assert bare.demand_core_hours == pytest.approx(8 * 2 * 0.75 * 2 / (1 - cited / 100))
 
 
+def test_the_shipped_container_tax_is_felters_negligible_as_zero(tmp_path: Path) -> None:
+    # Felter et al. (ISPASS 2015) found Docker's CPU cost "negligible" against native:
+    # the cited default is 0 %, so a plain container on bare metal demands exactly its
+    # work, 8 pods × 2 cores × 0.75 × 2 h = 24 core-hours, and nothing more.
+    assert raw_defaults()["container_runtime"]["cpu_overhead_percent"] == 0
+    results = {r.kind: r for r in simulate(load_scenario(_scenario(tmp_path, False))).results}
+    (bare,) = results["baremetal-shared"].tenants
+    assert bare.demand_core_hours == pytest.approx(24.0)
+
+
 def test_a_zero_container_tax_leaves_a_vms_tax_exactly_the_hypervisors() -> None:
     from underlay.model.substrates import Vm
 
