@@ -26,7 +26,6 @@ Prints per substrate: placed pods, steps, blocks, 1-worker s, N-worker s, speed-
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import gc
 import os
 import sys
@@ -38,6 +37,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from replay_baseline.compare import differences
 from simulate import scenario_dict
 from underlay.defaults.catalog import load_defaults
 from underlay.model.scenario import SUBSTRATE_KINDS, Scenario
@@ -47,25 +47,6 @@ from underlay.simulation.partition import GroupTotals, simulate_groups, split_bl
 from underlay.simulation.partition_workers import LOCAL, RaySession, process_groups
 from underlay.simulation.pods import pod_table
 from underlay.simulation.usage import CHUNK_STEPS, UsageSampler
-
-
-def differences(a: Any, b: Any, path: str = "") -> list[str]:
-    """Where ``a`` and ``b`` differ, exactly (``seconds`` skipped)."""
-    if dataclasses.is_dataclass(a) and not isinstance(a, type):
-        out: list[str] = []
-        for f in dataclasses.fields(a):
-            if f.name != "seconds":
-                out += differences(getattr(a, f.name), getattr(b, f.name), f"{path}.{f.name}")
-        return out
-    if isinstance(a, list | tuple):
-        if len(a) != len(b):
-            return [f"{path}: {len(a)} vs {len(b)} items"]
-        pairs = enumerate(zip(a, b, strict=True))
-        return [d for i, (x, y) in pairs for d in differences(x, y, f"{path}[{i}]")]
-    if isinstance(a, np.ndarray):
-        same = a.shape == b.shape and a.dtype == b.dtype and np.array_equal(a, b)
-        return [] if same else [f"{path}: arrays differ"]
-    return [] if a == b else [f"{path}: {a!r} vs {b!r}"]
 
 
 def draw_seconds(scenario: Scenario, placement: Any) -> float:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -38,26 +39,11 @@ from underlay.simulation.partition import (
 from underlay.simulation.results import SubstrateSimulation
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "src" / "underlay" / "examples"
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+if str(BENCHMARKS) not in sys.path:
+    sys.path.insert(0, str(BENCHMARKS))
 
-
-def differences(a: Any, b: Any, path: str = "") -> list[str]:
-    """Where ``a`` and ``b`` differ (dataclasses field by field, arrays element by
-    element, exactly; ``seconds`` skipped)."""
-    if dataclasses.is_dataclass(a) and not isinstance(a, type):
-        out = []
-        for f in dataclasses.fields(a):
-            if f.name != "seconds":
-                out += differences(getattr(a, f.name), getattr(b, f.name), f"{path}.{f.name}")
-        return out
-    if isinstance(a, list | tuple):
-        if len(a) != len(b):
-            return [f"{path}: {len(a)} items vs {len(b)}"]
-        pairs = enumerate(zip(a, b, strict=True))
-        return [d for i, (x, y) in pairs for d in differences(x, y, f"{path}[{i}]")]
-    if isinstance(a, np.ndarray):
-        same = a.shape == b.shape and a.dtype == b.dtype and np.array_equal(a, b)
-        return [] if same else [f"{path}: arrays differ"]
-    return [] if a == b else [f"{path}: {a!r} vs {b!r}"]
+from replay_baseline.compare import differences  # noqa: E402
 
 
 def single(scenario: Scenario, placement: Any, block_pods: int) -> SubstrateSimulation:
