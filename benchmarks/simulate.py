@@ -77,7 +77,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from placement import generate, run_child
 from reference import event_sim
 from replay_baseline import engine as old_engine
-from replay_baseline.compare import differences
+from replay_baseline.compare import differences, largest_difference
 from underlay.defaults.catalog import load_defaults
 from underlay.model.scenario import SUBSTRATE_KINDS, Scenario
 from underlay.pipeline import place as place_one
@@ -285,6 +285,7 @@ def a_b(scenario: Scenario, defaults: Any, placement: Any, sim: Any,
         "ab_ratio": best["baseline"][0] / max(best["lean"][0], 1e-9),
         "ab_cpu_ratio": best["baseline"][1] / max(best["lean"][1], 1e-9),
         "ab_equal": not diffs,
+        "ab_largest_difference": largest_difference(old, sim),
         "ab_differences": diffs[:5],
     }
 
@@ -744,14 +745,15 @@ def print_a_b(rows: list[dict[str, Any]]) -> None:
           "alternating; best of each (wall s; CPU s of this process):")  # fmt: skip
     head = (f"  {'substrate':<20} {'runs':>5} {'previous s':>10} {'lean s':>8} {'ratio':>6} "
             f"{'prev CPU s':>10} {'lean CPU s':>10} {'CPU ratio':>9} {'load 1m':>11} "
-            f"{'same figures':>12}")  # fmt: skip
+            f"{'bit-equal':>9} {'largest rel. diff':>17}")  # fmt: skip
     print(head + "\n  " + "-" * (len(head) - 2))
     for r in rows:
         print(f"  {r['kind']:<20} {r['ab_runs']['baseline']:>2}+{r['ab_runs']['lean']:<2} "
               f"{r['baseline_s']:>10.1f} {r['lean_best_s']:>8.1f} {r['ab_ratio']:>5.2f}x "
               f"{r['baseline_cpu_s']:>10.1f} {r['lean_best_cpu_s']:>10.1f} "
               f"{r['ab_cpu_ratio']:>8.2f}x {r['load_before']:>5.1f}-{r['load_after']:<5.1f} "
-              f"{'yes' if r['ab_equal'] else 'NO':>12}")  # fmt: skip
+              f"{'yes' if r['ab_equal'] else 'no':>9} "
+              f"{r['ab_largest_difference']:>17.2g}")  # fmt: skip
         for d in r["ab_differences"]:
             print(f"      differs: {d}")
 

@@ -4,8 +4,11 @@
 was made leaner (fewer passes over the arrays, rows that cannot change skipped); both
 replay the same placements here and every figure of the ``SubstrateSimulation`` — every
 tenant's every figure, SLATAH, utilisation over time, the interference matrix, the power
-weights — must be exactly equal (``==``, not close): the changes only skip work whose
-result is known (x + 0 is x, x · 1 is x, min(d, limit) is d once d is within the limit).
+weights — must agree within float32 rounding (``ROUNDING``, relative, as
+``replay_baseline/compare.py`` measures it). The first lean kernel only skipped work whose
+result is known (x + 0 is x, x · 1 is x) and was equal bit for bit; the one after it sums
+in other orders (blocks sized to the cache, a product in place of a sum), so the last
+bits of a float32 sum may move, and nothing more.
 
 Cases: the reference oracle's small case on its seven substrates (contention, CPU-ready,
 OOM kills, evictions, a sandbox's vCPU cap, GPUs, unplaced pods), once with the usual
@@ -57,11 +60,16 @@ def small_case() -> tuple[Scenario, Defaults]:
     return scenario, load_defaults(scenario.overrides)
 
 
+# float32 keeps 24 bits (6e-8 relative a rounding); sums of a few thousand of them in
+# another order move by far less than this: 1e-4 is the rounding of the figures printed.
+ROUNDING = 1e-4
+
+
 def _same(scenario: Scenario, defaults: Defaults, label: str) -> None:
     placement = place(scenario, defaults, label)
     old = old_engine.simulate_substrate(scenario, defaults, placement)
     new = simulate_substrate(scenario, defaults, placement)
-    assert differences(old, new) == [], label
+    assert differences(old, new, rtol=ROUNDING) == [], label
     # Not equal on zeros: the case has work in it.
     assert sum(t.demand_core_hours for t in new.tenants) > 0
 
