@@ -4,7 +4,10 @@ hypervisor taking the core away) does not decide it."""
 
 from __future__ import annotations
 
+import os
 import statistics
+
+import pytest
 
 from underlay.calibration.cgroups import Hierarchy, session
 from underlay.calibration.neighbours import HOG_QUOTA_CORES, Hog, run_case
@@ -14,7 +17,16 @@ REPEATS = 3
 SECONDS = 0.5
 
 
+# Above this many runnable tasks per core, the probe's core is taken away from it by
+# other work more than by the hog (seen once at load 11 on 2 cores): the comparison then
+# measures the machine, not the hog.
+OVERLOADED_PER_CORE = 3.0
+
+
 def test_the_probe_alone_is_not_slower_than_beside_the_hog(hierarchy: Hierarchy) -> None:
+    load, cores = os.getloadavg()[0], os.cpu_count() or 1
+    if load > OVERLOADED_PER_CORE * cores:
+        pytest.skip(f"machine overloaded (load {load:.1f} on {cores} cores): timing unfair")
     alone: list[float] = []
     beside: list[float] = []
     with children() as kids, session(hierarchy) as made:
