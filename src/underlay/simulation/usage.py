@@ -74,6 +74,14 @@ class UsageSampler:
         self._bursts_cpu = self._bursty & bursts[self.model_of_pod]
         self._memory_varies = any(m.memory_varies for m in self.models)
         self._span = (0, 0)
+        # Each pod's row of the chunk's table: the models' tables one after the other.
+        self._pod_row = np.full(len(pods), -1, np.int64)
+        offset = 0
+        for model in self.models:
+            mine = model.row_of_pod >= 0
+            self._pod_row[mine] = offset + model.row_of_pod[mine]
+            offset += int(model.row_of_pod.max(initial=-1)) + 1
+        self._table_span = (-1, -1)
 
     def chunk(self, start: int, stop: int) -> tuple[F32, F32]:
         """(cpu millicores, memory MiB) for steps [start, stop): CPU is (pods × steps);
@@ -113,15 +121,31 @@ class UsageSampler:
                 bursting[:, s] = self._burst_left > 0
             self._factor = np.where(bursting, self.burst_factor[:, None], np.float32(1.0))
 
+    def _chunk_table(self) -> tuple[F32, NDArray[np.bool_] | None]:
+        """The rows every pod copies its CPU from over the span of :meth:`begin` (the
+        models' tables, once a chunk), and which workloads burst in it (None: none)."""
+        if self._table_span != self._span:
+            start, stop = self._span
+            tables = [model.table(start, stop) for model in self.models]
+            empty = np.zeros((0, stop - start), np.float32)
+            self._table: F32 = np.concatenate(tables) if tables else empty
+            self._bursting: NDArray[np.bool_] | None = None
+            if self._factor is not None:
+                self._bursting = (self._factor != 1).any(axis=1)
+            self._table_span = self._span
+        return self._table, self._bursting
+
     def burst_rows(self, idx: I64) -> F32:
         """The burst factor of pods ``idx`` over the span of :meth:`begin` (pods × steps):
         their workload's ``burst_factor`` while it bursts, else 1."""
         start, stop = self._span
         out = np.ones((len(idx), stop - start), np.float32)
-        if self._factor is not None:
-            sel = np.flatnonzero(self._bursty[idx])
+        _, bursting = self._chunk_table()
+        if self._factor is not None and bursting is not None:
+            wid = self.pods.workload[idx]
+            sel = np.flatnonzero(self._bursty[idx] & bursting[wid])
             if len(sel):
-                out[sel] = self._factor[self.pods.workload[idx[sel]]]
+                out[sel] = self._factor[wid[sel]]
         return out
 
     def gpu_rows(self, idx: I64, share: F32) -> F32:
@@ -132,12 +156,21 @@ class UsageSampler:
         out: F32 = level * self.burst_rows(idx)
         return out
 
-    def rows(self, idx: I64) -> tuple[F32, F32]:
+    def rows(self, idx: I64, out: F32 | None = None) -> tuple[F32, F32]:
         """Usage of the pods ``idx`` (canonical indices) over the span of :meth:`begin`:
-        each pod's level, written over by its model, its workload's bursts applied."""
+        each pod's row of the chunk's table (its level, and what it shares with its
+        workload), its own terms added by its model, its workload's bursts applied.
+
+        ``out``, a (len(idx) × steps) float32 array, receives the CPU demand when given (a
+        caller that keeps one from call to call spares a fresh array's page faults).
+        """
         start, stop = self._span
         n = stop - start
-        cpu = np.repeat(self.cpu_level[idx, None], n, axis=1)
+        table, bursting = self._chunk_table()
+        if out is None:
+            out = np.empty((len(idx), n), np.float32)
+        # ("clip": the rows are all valid; it spares numpy a buffer for out)
+        cpu = np.take(table, self._pod_row[idx], 0, out, "clip")
         # Memory stays at its level unless a model says otherwise: one column then.
         mem = (
             np.repeat(self.mem_level[idx, None], n, axis=1)
@@ -146,17 +179,21 @@ class UsageSampler:
         )
         model_of = self.model_of_pod[idx]
         for code, model in enumerate(self.models):
+            if not model.own_terms:
+                continue
             if len(self.models) == 1:
                 model.write(idx, slice(None), cpu, mem)
                 continue
             mine = np.flatnonzero(model_of == code)
             if len(mine):
                 model.write(idx, mine, cpu, mem)
-        if self._factor is not None:
-            sel = np.flatnonzero(self._bursts_cpu[idx])
+        if self._factor is not None and bursting is not None:
+            # only the workloads bursting in this chunk: × 1 changes nothing
+            wid = self.pods.workload[idx]
+            sel = np.flatnonzero(self._bursts_cpu[idx] & bursting[wid])
             if len(sel):
-                cpu[sel] *= self._factor[self.pods.workload[idx[sel]]]
-        np.maximum(cpu, 0, out=cpu)
+                cpu[sel] *= self._factor[wid[sel]]
+        np.maximum(cpu, np.float32(0), out=cpu)
         return cpu, mem
 
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar, Protocol
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -44,7 +44,9 @@ __all__ = [
     "TraceUsage",
     "UsageInputs",
     "UsageModel",
+    "cpu_levels",
     "resample_mean",
+    "rows_by_runs",
 ]
 
 F32 = NDArray[np.float32]
@@ -66,43 +68,94 @@ class UsageInputs:
 
 
 class UsageModel(Protocol):
-    """How the pods of some workloads use CPU and memory over time."""
+    """How the pods of some workloads use CPU and memory over time.
+
+    What pods share (a level, a wave, a workload's common noise) is one row of the
+    model's :meth:`table` for all of them, computed once a chunk; :meth:`write` adds what
+    is a pod's own (its own noise, a trace's memory) to the rows copied from it.
+    """
 
     name: ClassVar[str]  # the scenario's ``usage.model``
     bursts: ClassVar[bool]  # whether the workload's bursts multiply its CPU demand
     memory_varies: ClassVar[bool]  # whether memory changes from step to step
+    own_terms: ClassVar[bool]  # whether :meth:`write` has anything to add to a pod's row
+    row_of_pod: I64  # each pod's row of :meth:`table` (-1: a pod of another model)
 
     def begin(self, start: int, stop: int, rng: np.random.Generator) -> None:
         """Make the random draws of steps [start, stop), for all the model's pods."""
 
+    def table(self, start: int, stop: int) -> F32:
+        """CPU demand (millicores) of each row over steps [start, stop) of :meth:`begin`
+        (rows × steps): what the pods of a row share."""
+
     def write(self, idx: I64, rows: Rows, cpu: F32, mem: F32) -> None:
-        """Write the usage of pods ``idx[rows]`` (canonical indices) over the span of
-        :meth:`begin` into ``cpu[rows]`` and ``mem[rows]``, which hold their levels."""
+        """Finish the usage of pods ``idx[rows]`` (canonical indices) over the span of
+        :meth:`begin` in ``cpu[rows]`` and ``mem[rows]``, which hold their :meth:`table`
+        rows and their memory levels (the other rows of ``cpu`` are other models' pods)."""
+
+
+def cpu_levels(inputs: UsageInputs) -> F32:
+    """Each pod's CPU level, millicores: its workload's ``usage.cpu`` of its base."""
+    usage = np.array([w.workload.usage.cpu for w in inputs.workloads])
+    level: F32 = (usage[inputs.pods.workload] * inputs.pods.base_cpu).astype(np.float32)
+    return level
+
+
+def rows_by_runs(mine: NDArray[np.bool_], *keys: NDArray[Any]) -> tuple[I64, I64]:
+    """A table row for each run of consecutive pods of ``mine`` equal in every one of
+    ``keys``: (each pod's row, -1 for the others; the first pod of each row). Pods are
+    numbered workload by workload, so the replicas of a workload share one row."""
+    pods = np.flatnonzero(mine)
+    new = np.zeros(len(pods), bool)
+    new[:1] = True
+    for key in keys:
+        k = key[pods]
+        new[1:] |= k[1:] != k[:-1]
+    row_of_pod = np.full(len(mine), -1, np.int64)
+    row_of_pod[pods] = np.cumsum(new) - 1
+    return row_of_pod, pods[new]
 
 
 class ConstantUsage:
-    """The pod's level at every step: nothing to add to what the sampler starts from."""
+    """The pod's level at every step: a row per level, nothing of a pod's own."""
 
     name: ClassVar[str] = "constant"
     bursts: ClassVar[bool] = True
     memory_varies: ClassVar[bool] = False
+    own_terms: ClassVar[bool] = False
 
     def __init__(self, inputs: UsageInputs) -> None:
-        """Nothing to prepare."""
+        """The rows: the levels of the model's pods."""
+        usage = [w.workload.usage for w in inputs.workloads]
+        mine = np.array([u.model == self.name for u in usage], bool)[inputs.pods.workload]
+        level = cpu_levels(inputs)
+        self.row_of_pod, first = rows_by_runs(mine, level)
+        self._level = level[first]
 
     def begin(self, start: int, stop: int, rng: np.random.Generator) -> None:
         """No draws."""
+
+    def table(self, start: int, stop: int) -> F32:
+        """The level at every step."""
+        out: F32 = np.repeat(self._level[:, None], stop - start, axis=1)
+        return out
 
     def write(self, idx: I64, rows: Rows, cpu: F32, mem: F32) -> None:
         """The level is the usage."""
 
 
 class DiurnalUsage:
-    """A daily cosine around the level, plus correlated Gaussian noise."""
+    """A daily cosine around the level, plus correlated Gaussian noise.
+
+    A pod's demand is ``level + wave(t) + sd·√ρ·common(t) + sd·√(1−ρ)·own(t)``: the first
+    three terms are the same for the replicas of a workload (one :meth:`table` row, in
+    float64 once a chunk), the own noise is added pod by pod (:meth:`write`).
+    """
 
     name: ClassVar[str] = "diurnal"
     bursts: ClassVar[bool] = True
     memory_varies: ClassVar[bool] = False
+    own_terms: ClassVar[bool] = True
 
     def __init__(self, inputs: UsageInputs) -> None:
         pods, usage = inputs.pods, [w.workload.usage for w in inputs.workloads]
@@ -112,22 +165,27 @@ class DiurnalUsage:
         noise = np.array([u.noise for u in usage])[wid]
         peak_s = np.array([u.peak_hour for u in usage])[wid] * 3600.0
         peak = 2 * np.pi * peak_s / 86400.0
-        amp = np.where(mine, amp.astype(np.float32), np.float32(0))
-        self._wave_cos = (amp * np.cos(peak)).astype(np.float32)
-        self._wave_sin = (amp * np.sin(peak)).astype(np.float32)
-        self._noise_sd = (noise * pods.base_cpu).astype(np.float32)
-        corr = np.array([u.correlation for u in usage])[wid].astype(np.float32)
-        # The weights of the common and own noise, sqrt(rho) and sqrt(1 - rho), once.
-        self._common_w, self._own_w = np.sqrt(corr), np.sqrt(1 - corr)
-        self._noisy = np.flatnonzero((noise > 0) & mine)
+        amp = np.where(mine, amp, 0.0)
+        sd = noise * pods.base_cpu
+        corr = np.array([u.correlation for u in usage])[wid]
+        noisy = (noise > 0) & mine
+        # cos(t − peak) = cos t · cos peak + sin t · sin peak; the noise's weights, sd·√ρ
+        # and sd·√(1 − ρ), folded once per pod.
+        wave_cos, wave_sin, common_sd = amp * np.cos(peak), amp * np.sin(peak), sd * np.sqrt(corr)
+        level = cpu_levels(inputs).astype(np.float64)
+        self.row_of_pod, first = rows_by_runs(mine, wid, level, wave_cos, wave_sin, common_sd)
+        self._rows = np.column_stack([level, wave_cos, wave_sin, common_sd])[first]
+        self._row_workload = wid[first]
+        # 0 for a pod without own noise: its row gains own[·] × 0 = 0 (see write)
+        self._own_sd = np.where(noisy, sd * np.sqrt(1 - corr), 0.0).astype(np.float32)
+        self._noisy = np.flatnonzero(noisy)
         self._noise_slot = np.full(len(pods), -1, np.int64)  # row in the own-noise draws
         self._noise_slot[self._noisy] = np.arange(len(self._noisy))
-        self._workload = wid
         self._n_workloads = len(inputs.workloads)
         self._step_s = inputs.step_s
         self._common: F32 | None = None
         self._own: F32 | None = None
-        self._buffers = [np.empty(0, np.float32) for _ in range(3)]
+        self._scratch = np.empty(0, np.float32)
 
     def begin(self, start: int, stop: int, rng: np.random.Generator) -> None:
         """The time of day of each step; the workloads' common noise, then each pod's own."""
@@ -140,52 +198,44 @@ class DiurnalUsage:
             self._common = rng.standard_normal((self._n_workloads, n), dtype=np.float32)
             self._own = rng.standard_normal((len(self._noisy), n), dtype=np.float32)
 
-    def _buffer(self, which: int, shape: tuple[int, int]) -> F32:
-        """A (rows × steps) float32 scratch array, one of three kept from call to call (a
-        new large array each call costs its page faults)."""
+    def table(self, start: int, stop: int) -> F32:
+        """Level, wave and common noise of each row, summed in float64."""
+        t = 2 * np.pi * np.arange(start, stop) * self._step_s / 86400.0
+        level, wave_cos, wave_sin, common_sd = (c[:, None] for c in self._rows.T)
+        out = level + wave_cos * np.cos(t) + wave_sin * np.sin(t)
+        if self._common is not None:
+            out += common_sd * self._common[self._row_workload]
+        table: F32 = out.astype(np.float32)
+        return table
+
+    def _buffer(self, shape: tuple[int, int]) -> F32:
+        """A float32 scratch array kept from call to call (a new large array each call
+        costs its page faults)."""
         size = shape[0] * shape[1]
-        if self._buffers[which].size < size:
-            self._buffers[which] = np.empty(size, np.float32)
-        out: F32 = self._buffers[which][:size].reshape(shape)
+        if self._scratch.size < size:
+            self._scratch = np.empty(size, np.float32)
+        out: F32 = self._scratch[:size].reshape(shape)
         return out
 
     def write(self, idx: I64, rows: Rows, cpu: F32, mem: F32) -> None:
-        """Add the wave, then the noise (each product into one scratch array)."""
-        pods = idx[rows]
-        shape = (len(pods), cpu.shape[1])
-        # all rows: in place; else the rows gathered into a buffer kept across calls
-        part = (
-            cpu
-            if isinstance(rows, slice)
-            else np.take(cpu, rows, 0, self._buffer(0, shape), "clip")
-        )
-        # cos(t − peak) = cos t · cos peak + sin t · sin peak: two products per pod-step
-        # instead of a cosine.
-        scratch = np.multiply(self._wave_cos[pods, None], self._cos_t, out=self._buffer(1, shape))
-        part += scratch
-        part += np.multiply(self._wave_sin[pods, None], self._sin_t, out=scratch)
-        if self._own is not None and self._common is not None:
-            slot = self._noise_slot[pods]
-            sel = np.flatnonzero(slot >= 0)
-            if len(sel):
-                every = len(sel) == len(pods)
-                k = pods if every else pods[sel]
-                # z = sqrt(rho) · common + sqrt(1 − rho) · own, times the noise's sd
-                z = np.take(
-                    self._common, self._workload[k], 0, self._buffer(2, (len(k), shape[1])), "clip"
-                )
-                z *= self._common_w[k, None]
-                # (indices always valid: "clip" only spares numpy a buffer for out)
-                own = np.take(self._own, slot if every else slot[sel], 0, scratch[: len(k)], "clip")
-                own *= self._own_w[k, None]
-                z += own
-                z *= self._noise_sd[k, None]
-                if every:
-                    part += z
-                else:
-                    part[sel] += z
-        if part is not cpu:
-            cpu[rows] = part
+        """Add each pod's own noise: three passes (gather, weigh, add), over the whole
+        array when most rows have some (the others weigh theirs by 0), else over theirs."""
+        if self._own is None:
+            return
+        slot = self._noise_slot[idx[rows]]
+        sel = np.flatnonzero(slot >= 0)
+        if not len(sel):
+            return
+        if 3 * len(sel) >= len(idx):
+            # ("clip": another pod's -1 reads row 0, weighed by 0; it spares numpy a buffer)
+            own = np.take(self._own, self._noise_slot[idx], 0, self._buffer(cpu.shape), "clip")
+            own *= self._own_sd[idx, None]
+            cpu += own
+            return
+        at = sel if isinstance(rows, slice) else rows[sel]
+        own = np.take(self._own, slot[sel], 0, self._buffer((len(sel), cpu.shape[1])), "clip")
+        own *= self._own_sd[idx[at], None]
+        cpu[at] += own
 
 
 class TraceUsage:
@@ -194,15 +244,16 @@ class TraceUsage:
     name: ClassVar[str] = "trace"
     bursts: ClassVar[bool] = False
     memory_varies: ClassVar[bool] = True
+    own_terms: ClassVar[bool] = True
 
     def __init__(self, inputs: UsageInputs) -> None:
         """The series the pods replay, resampled to the steps (the files were read, and
-        the series names checked, when the scenario was loaded)."""
+        the series names checked, when the scenario was loaded): a row per series."""
         scenario, pods = inputs.scenario, inputs.pods
         files = scenario_traces(scenario)
         names: list[tuple[Path, str]] = []
         index: dict[tuple[Path, str], int] = {}
-        self._series_of_pod = np.zeros(len(pods), np.int64)
+        self.row_of_pod = np.full(len(pods), -1, np.int64)
         for w, ref in enumerate(inputs.workloads):
             u = ref.workload.usage
             if u.model != self.name or u.trace is None:
@@ -215,7 +266,7 @@ class TraceUsage:
                     names.append((path, name))
             mine = np.flatnonzero(pods.workload == w)
             codes = np.array([index[(path, n)] for n in series], np.int64)
-            self._series_of_pod[mine] = codes[pods.replica[mine] % len(codes)]
+            self.row_of_pod[mine] = codes[pods.replica[mine] % len(codes)]
         steps, step_s = inputs.steps, inputs.step_s
         self._cpu = np.zeros((len(names), steps), np.float32)  # millicores
         self._mem = np.zeros((len(names), steps), np.float32)  # MiB
@@ -229,12 +280,14 @@ class TraceUsage:
         """No draws: only the span to replay."""
         self._span = (start, stop)
 
+    def table(self, start: int, stop: int) -> F32:
+        """Each series' CPU over the span."""
+        return self._cpu[:, start:stop]
+
     def write(self, idx: I64, rows: Rows, cpu: F32, mem: F32) -> None:
-        """The series' values over the span, in place of the levels."""
+        """The series' memory over the span, in place of the levels."""
         start, stop = self._span
-        codes = self._series_of_pod[idx[rows]]
-        cpu[rows] = self._cpu[codes, start:stop]
-        mem[rows] = self._mem[codes, start:stop]
+        mem[rows] = self._mem[self.row_of_pod[idx[rows]], start:stop]
 
 
 USAGE_MODELS: dict[str, Callable[[UsageInputs], UsageModel]] = {
