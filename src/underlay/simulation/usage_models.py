@@ -147,9 +147,10 @@ class ConstantUsage:
 class DiurnalUsage:
     """A daily cosine around the level, plus correlated Gaussian noise.
 
-    A pod's demand is ``level + wave(t) + sd·√ρ·common(t) + sd·√(1−ρ)·own(t)``: the first
-    three terms are the same for the replicas of a workload (one :meth:`table` row, in
-    float64 once a chunk), the own noise is added pod by pod (:meth:`write`).
+    A pod's demand is ``level + wave(t) + (√ρ·common(t) + √(1−ρ)·own(t))·sd``, in float32
+    in that order. The level and wave, and the common noise's ``√ρ·common(t)``, are the
+    same for the replicas of a workload: rows of two tables made once a chunk
+    (:meth:`table`); the own noise is added pod by pod (:meth:`write`).
     """
 
     name: ClassVar[str] = "diurnal"
@@ -165,19 +166,25 @@ class DiurnalUsage:
         noise = np.array([u.noise for u in usage])[wid]
         peak_s = np.array([u.peak_hour for u in usage])[wid] * 3600.0
         peak = 2 * np.pi * peak_s / 86400.0
-        amp = np.where(mine, amp, 0.0)
-        sd = noise * pods.base_cpu
-        corr = np.array([u.correlation for u in usage])[wid]
+        amp = np.where(mine, amp.astype(np.float32), np.float32(0))
+        # cos(t − peak) = cos t · cos peak + sin t · sin peak: two products per pod-step
+        # instead of a cosine.
+        wave_cos = (amp * np.cos(peak)).astype(np.float32)
+        wave_sin = (amp * np.sin(peak)).astype(np.float32)
         noisy = (noise > 0) & mine
-        # cos(t − peak) = cos t · cos peak + sin t · sin peak; the noise's weights, sd·√ρ
-        # and sd·√(1 − ρ), folded once per pod.
-        wave_cos, wave_sin, common_sd = amp * np.cos(peak), amp * np.sin(peak), sd * np.sqrt(corr)
-        level = cpu_levels(inputs).astype(np.float64)
-        self.row_of_pod, first = rows_by_runs(mine, wid, level, wave_cos, wave_sin, common_sd)
-        self._rows = np.column_stack([level, wave_cos, wave_sin, common_sd])[first]
+        # 0 for a pod without noise (or of another model): own·0 + common·√ρ, times an
+        # sd of 0, adds 0 to its row (see write)
+        corr = np.where(noisy, np.array([u.correlation for u in usage])[wid], 0.0)
+        corr = corr.astype(np.float32)
+        sd = np.where(noisy, noise * pods.base_cpu, 0.0).astype(np.float32)
+        level = cpu_levels(inputs)
+        self.row_of_pod, first = rows_by_runs(mine, wid, level, wave_cos, wave_sin, corr, sd)
+        self._level, self._wave_cos, self._wave_sin = level[first], wave_cos[first], wave_sin[first]
+        # The weights of the common and own noise, sqrt(rho) and sqrt(1 - rho), once.
+        self._common_w = np.sqrt(corr[first])
+        self._own_w = np.where(noisy, np.sqrt(1 - corr), np.float32(0))
+        self._sd = sd
         self._row_workload = wid[first]
-        # 0 for a pod without own noise: its row gains own[·] × 0 = 0 (see write)
-        self._own_sd = np.where(noisy, sd * np.sqrt(1 - corr), 0.0).astype(np.float32)
         self._noisy = np.flatnonzero(noisy)
         self._noise_slot = np.full(len(pods), -1, np.int64)  # row in the own-noise draws
         self._noise_slot[self._noisy] = np.arange(len(self._noisy))
@@ -185,7 +192,8 @@ class DiurnalUsage:
         self._step_s = inputs.step_s
         self._common: F32 | None = None
         self._own: F32 | None = None
-        self._scratch = np.empty(0, np.float32)
+        self._common_rows = np.zeros((0, 0), np.float32)
+        self._buffers = [np.empty(0, np.float32) for _ in range(2)]
 
     def begin(self, start: int, stop: int, rng: np.random.Generator) -> None:
         """The time of day of each step; the workloads' common noise, then each pod's own."""
@@ -199,43 +207,50 @@ class DiurnalUsage:
             self._own = rng.standard_normal((len(self._noisy), n), dtype=np.float32)
 
     def table(self, start: int, stop: int) -> F32:
-        """Level, wave and common noise of each row, summed in float64."""
-        t = 2 * np.pi * np.arange(start, stop) * self._step_s / 86400.0
-        level, wave_cos, wave_sin, common_sd = (c[:, None] for c in self._rows.T)
-        out = level + wave_cos * np.cos(t) + wave_sin * np.sin(t)
+        """Level and wave of each row (and, kept for :meth:`write`, its common noise
+        weighed by √ρ), in the order and precision of the pod-by-pod sum."""
+        out = np.repeat(self._level[:, None], stop - start, axis=1)
+        out += self._wave_cos[:, None] * self._cos_t
+        out += self._wave_sin[:, None] * self._sin_t
         if self._common is not None:
-            out += common_sd * self._common[self._row_workload]
-        table: F32 = out.astype(np.float32)
-        return table
+            self._common_rows = self._common[self._row_workload] * self._common_w[:, None]
+        return out
 
-    def _buffer(self, shape: tuple[int, int]) -> F32:
-        """A float32 scratch array kept from call to call (a new large array each call
-        costs its page faults)."""
+    def _buffer(self, which: int, shape: tuple[int, int]) -> F32:
+        """A float32 scratch array, one of two kept from call to call (a new large array
+        each call costs its page faults)."""
         size = shape[0] * shape[1]
-        if self._scratch.size < size:
-            self._scratch = np.empty(size, np.float32)
-        out: F32 = self._scratch[:size].reshape(shape)
+        if self._buffers[which].size < size:
+            self._buffers[which] = np.empty(size, np.float32)
+        out: F32 = self._buffers[which][:size].reshape(shape)
         return out
 
     def write(self, idx: I64, rows: Rows, cpu: F32, mem: F32) -> None:
-        """Add each pod's own noise: three passes (gather, weigh, add), over the whole
-        array when most rows have some (the others weigh theirs by 0), else over theirs."""
+        """Add each pod's noise, ``(common row + √(1−ρ)·own)·sd``: over the whole array
+        when a third of the rows or more have some (the others' weights are 0), else over
+        theirs alone."""
         if self._own is None:
             return
         slot = self._noise_slot[idx[rows]]
         sel = np.flatnonzero(slot >= 0)
         if not len(sel):
             return
-        if 3 * len(sel) >= len(idx):
-            # ("clip": another pod's -1 reads row 0, weighed by 0; it spares numpy a buffer)
-            own = np.take(self._own, self._noise_slot[idx], 0, self._buffer(cpu.shape), "clip")
-            own *= self._own_sd[idx, None]
-            cpu += own
-            return
-        at = sel if isinstance(rows, slice) else rows[sel]
-        own = np.take(self._own, slot[sel], 0, self._buffer((len(sel), cpu.shape[1])), "clip")
-        own *= self._own_sd[idx[at], None]
-        cpu[at] += own
+        at: I64 | slice = slice(None)
+        if 3 * len(sel) < len(idx):
+            at = sel if isinstance(rows, slice) else rows[sel]
+        pods = idx[at]
+        shape = (len(pods), cpu.shape[1])
+        # ("clip": another model's pod, slot and row -1, reads row 0, weighed by 0; the
+        # indices are otherwise valid, and "clip" spares numpy a buffer for out)
+        z = np.take(self._own, self._noise_slot[pods], 0, self._buffer(0, shape), "clip")
+        z *= self._own_w[pods, None]
+        row = self.row_of_pod[pods]
+        z += np.take(self._common_rows, row, 0, self._buffer(1, shape), "clip")
+        z *= self._sd[pods, None]
+        if isinstance(at, slice):
+            cpu += z
+        else:
+            cpu[at] += z
 
 
 class TraceUsage:
