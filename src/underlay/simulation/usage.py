@@ -193,7 +193,9 @@ class UsageSampler:
             sel = np.flatnonzero(self._bursts_cpu[idx] & bursting[wid])
             if len(sel):
                 cpu[sel] *= self._factor[wid[sel]]
-        np.maximum(cpu, np.float32(0), out=cpu)
+        # max(cpu, 0), as a masked write: a comparison and a copy where it holds are ~3×
+        # faster than np.maximum's NaN-aware loop (<= 0, so -0.0 becomes 0.0 as there)
+        np.copyto(cpu, np.float32(0), where=cpu <= 0)
         return cpu, mem
 
 
