@@ -1,12 +1,13 @@
 """What each pod asks for at each step, vectorised over pods and steps.
 
 :class:`UsageSampler` gives, for a range of steps, (pods × steps) arrays of CPU demand
-(millicores) and memory use (MiB): each pod starts at its level, its workload's usage
-model (:mod:`underlay.simulation.usage_models`: constant, diurnal, trace; one protocol,
-``UsageModel``) writes its usage, and then the workload's bursts apply: they start with
-probability ``burst_probability`` per step for the whole workload and multiply CPU demand
-by ``burst_factor`` for ``burst_steps`` steps (not a trace's: its bursts are in the
-trace). Negative demand is clipped to 0.
+(millicores) and memory use (MiB): each pod's row is copied from its usage model's table
+of rows its workload's pods share (:mod:`underlay.simulation.usage_models`: constant,
+diurnal, trace; one protocol, ``UsageModel``), the model adds what is the pod's own, and
+then the workload's bursts apply: they start with probability ``burst_probability`` per
+step for the whole workload and multiply CPU demand by ``burst_factor`` for
+``burst_steps`` steps (not a trace's: its bursts are in the trace). Negative demand is
+clipped to 0.
 
 GPU use (:meth:`UsageSampler.gpu_rows`) is ``usage.gpu`` of the pod's GPU share, times
 the workload's burst factor while it bursts.

@@ -1,11 +1,16 @@
 """The usage models: one class per ``usage.model`` of a workload, all of one protocol.
 
-A :class:`UsageModel` writes, for the pods of its workloads, their CPU demand (millicores)
-and memory use (MiB) over a span of steps into rows of the sampler's (pods × steps)
+A :class:`UsageModel` gives, for the pods of its workloads, their CPU demand (millicores)
+and memory use (MiB) over a span of steps as rows of the sampler's (pods × steps)
 arrays, vectorised over pods and steps (CloudSim Plus's ``UtilizationModel``, as arrays).
-:class:`~underlay.simulation.usage.UsageSampler` starts every row at the pod's level,
-lets each model write its own pods' rows, then applies the workloads' bursts to the
-models that burst, and clips demand at 0. :data:`USAGE_MODELS` maps the scenario's
+What a model's pods share — a constant level, a workload's wave and common noise — is
+one row of its :meth:`~UsageModel.table` for all of them (``row_of_pod``), made once a
+chunk; :class:`~underlay.simulation.usage.UsageSampler` copies each pod's row into its
+array, lets the model add what is the pod's own (:meth:`~UsageModel.write`: a diurnal
+pod's own noise, a trace's memory), then applies the workloads' bursts to the models
+that burst, and clips demand at 0. The float32 operations are those, in the order, of
+adding the terms pod by pod: sharing rows changes no bit. :data:`USAGE_MODELS` maps the
+scenario's
 ``usage.model`` to its class; the sampler asks the models for their random draws in
 that order, so the order is part of the model (the same seed gives the same usage).
 
