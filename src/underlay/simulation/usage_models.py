@@ -10,9 +10,9 @@ array, lets the model add what is the pod's own (:meth:`~UsageModel.write`: a di
 pod's own noise, a trace's memory), then applies the workloads' bursts to the models
 that burst, and clips demand at 0. The float32 operations are those, in the order, of
 adding the terms pod by pod: sharing rows changes no bit. :data:`USAGE_MODELS` maps the
-scenario's
-``usage.model`` to its class; the sampler asks the models for their random draws in
-that order, so the order is part of the model (the same seed gives the same usage).
+scenario's ``usage.model`` to its class; the sampler asks the models for their random
+draws in that order, so the order is part of the model (the same seed gives the same
+usage).
 
 - :class:`ConstantUsage` (``constant``): the level, ``cpu`` and ``memory`` as fractions
   of the pod's base (its request; its limit when it requests nothing; else 100m /
