@@ -376,24 +376,60 @@ class Slowdown(Measure):
         self.shared_hw, self.host_cores, self.t_count = shared_hw, host_cores, t_count
         self.any = bool((shared_hw > 0).any())
         self.slow = np.zeros(t_count)
+        self._pairs: dict[int, _Pairs] = {}  # per block (by its first pod)
 
     def observe(self, s: BlockStep) -> None:
-        """Add the work the block's pods lost to other tenants on their hosts."""
+        """Add the work the block's pods lost to other tenants on their hosts.
+
+        The pods' grants are summed once per (tenant, host) pair, the pairs host by host
+        (so the sum reads the pods in their own order, hosts being contiguous), and each
+        host's total is the sum of its pairs. k is a host's: it multiplies the pair's sum
+        over the steps rather than each step."""
         blk = s.blk
         if not (self.any and blk.mixed):
             return
-        tenant_host = np.asarray(blk.tenant_host_of @ s.granted, np.float32)
-        host_tenants = np.asarray(blk.to_host @ blk.kernels.total(s.granted), np.float32)
-        key_host, key_tenant = blk.key_host, blk.key_tenant
-        others = host_tenants[key_host] - tenant_host
-        load = others / np.maximum(self.host_cores[blk.hosts][key_host], 1)
-        k = self.shared_hw[blk.hosts][key_host]
-        lost_work = (tenant_host * (k * np.minimum(load, 1))).sum(axis=1)
-        self.slow += np.bincount(key_tenant, weights=lost_work, minlength=self.t_count)
+        pairs = self._pairs.get(blk.p0)
+        if pairs is None:
+            pairs = self._pairs[blk.p0] = _Pairs.of(blk.tenant, blk.pod_host, len(blk.hosts))
+        tenant_host = np.asarray(pairs.of_pod @ s.granted, np.float32)  # (pairs × steps)
+        load = pairs.by_host.spread(pairs.by_host.total(tenant_host))  # the host's total
+        load -= tenant_host  # others' load
+        load /= np.maximum(self.host_cores[blk.hosts][pairs.host], 1)
+        np.minimum(load, np.float32(1), out=load)
+        load *= tenant_host
+        k = self.shared_hw[blk.hosts][pairs.host][:, 0]
+        lost_work = _row_sums(load) * k
+        self.slow += np.bincount(pairs.tenant, weights=lost_work, minlength=self.t_count)
 
     def result(self) -> dict[str, F64]:
         """Per tenant, ``slow``: the work (millicore-steps) lost to shared hardware."""
         return {"slow": self.slow}
+
+
+@dataclass(frozen=True)
+class _Pairs:
+    """A block's (tenant, host) pairs, host by host: the pods' sum into them, and the
+    pairs grouped by host."""
+
+    of_pod: sp.csr_matrix  # (pairs × block pods) 0/1
+    host: I64  # local host of each pair
+    tenant: I64  # tenant of each pair
+    by_host: Kernels  # the pairs grouped by host (contiguous)
+
+    @staticmethod
+    def of(tenant: I64, pod_host: I64, hosts: int) -> _Pairs:
+        """The pairs of pods with ``tenant`` on local host ``pod_host``."""
+        t_span = int(tenant.max()) + 1 if len(tenant) else 1
+        keys, pod_key = np.unique(pod_host * t_span + tenant, return_inverse=True)
+        of_pod = sp.csr_matrix(
+            (np.ones(len(pod_key), np.float32), (pod_key, np.arange(len(pod_key)))),
+            shape=(len(keys), len(pod_key)),
+        )
+        host = (keys // t_span).astype(np.int64)
+        counts = np.bincount(host, minlength=hosts).astype(np.int64)
+        starts = (np.cumsum(counts) - counts).astype(np.int64)
+        by_host = Kernels(starts=starts, counts=counts)
+        return _Pairs(of_pod, host, (keys % t_span).astype(np.int64), by_host)
 
 
 @dataclass(frozen=True)
