@@ -305,10 +305,11 @@ class TenantSums(Measure):
         limited = np.flatnonzero(self.limited[s.p]) if self.limited is not None else None
         if limited is not None and not len(limited):
             return {}
-        if limited is None or len(limited) == rows:
+        if limited is None or 2 * len(limited) > rows:  # (the others' rows give 0: x - x)
             over = s.demand - s.allowed
             return {"throttled": _row_sums(over), "throttled_steps": _row_counts(over > 1e-3)}
-        over = s.demand[limited] - s.allowed[limited]
+        over = np.take(s.demand, limited, axis=0)
+        over -= np.take(s.allowed, limited, axis=0)
         throttled = np.zeros(rows, np.float32)
         steps = np.zeros(rows, np.int64)
         throttled[limited] = _row_sums(over)
@@ -381,18 +382,20 @@ class Slowdown(Measure):
     def observe(self, s: BlockStep) -> None:
         """Add the work the block's pods lost to other tenants on their hosts.
 
-        The pods' grants are summed once per (tenant, host) pair, the pairs host by host
-        (so the sum reads the pods in their own order, hosts being contiguous), and each
-        host's total is the sum of its pairs. k is a host's: it multiplies the pair's sum
-        over the steps rather than each step."""
+        The pods' grants are summed per (tenant, host) pair, the pairs host by host (so
+        the sum reads the pods in their own order, hosts being contiguous); the host's
+        total is its kernels' (as ever: others' load is a difference of the two, where a
+        sum in another order would move the last bits of a large total); then in place.
+        k is a host's: it multiplies the pair's sum over the steps, not each step."""
         blk = s.blk
         if not (self.any and blk.mixed):
             return
         pairs = self._pairs.get(blk.p0)
         if pairs is None:
-            pairs = self._pairs[blk.p0] = _Pairs.of(blk.tenant, blk.pod_host, len(blk.hosts))
+            pairs = self._pairs[blk.p0] = _Pairs.of(blk.tenant, blk.pod_host)
         tenant_host = np.asarray(pairs.of_pod @ s.granted, np.float32)  # (pairs × steps)
-        load = pairs.by_host.spread(pairs.by_host.total(tenant_host))  # the host's total
+        host_total = np.asarray(blk.to_host @ blk.kernels.total(s.granted), np.float32)
+        load = np.take(host_total, pairs.host, axis=0)
         load -= tenant_host  # others' load
         load /= np.maximum(self.host_cores[blk.hosts][pairs.host], 1)
         np.minimum(load, np.float32(1), out=load)
@@ -408,16 +411,14 @@ class Slowdown(Measure):
 
 @dataclass(frozen=True)
 class _Pairs:
-    """A block's (tenant, host) pairs, host by host: the pods' sum into them, and the
-    pairs grouped by host."""
+    """A block's (tenant, host) pairs, host by host, and the pods' sum into them."""
 
     of_pod: sp.csr_matrix  # (pairs × block pods) 0/1
     host: I64  # local host of each pair
     tenant: I64  # tenant of each pair
-    by_host: Kernels  # the pairs grouped by host (contiguous)
 
     @staticmethod
-    def of(tenant: I64, pod_host: I64, hosts: int) -> _Pairs:
+    def of(tenant: I64, pod_host: I64) -> _Pairs:
         """The pairs of pods with ``tenant`` on local host ``pod_host``."""
         t_span = int(tenant.max()) + 1 if len(tenant) else 1
         keys, pod_key = np.unique(pod_host * t_span + tenant, return_inverse=True)
@@ -426,10 +427,7 @@ class _Pairs:
             shape=(len(keys), len(pod_key)),
         )
         host = (keys // t_span).astype(np.int64)
-        counts = np.bincount(host, minlength=hosts).astype(np.int64)
-        starts = (np.cumsum(counts) - counts).astype(np.int64)
-        by_host = Kernels(starts=starts, counts=counts)
-        return _Pairs(of_pod, host, (keys % t_span).astype(np.int64), by_host)
+        return _Pairs(of_pod, host, (keys % t_span).astype(np.int64))
 
 
 @dataclass(frozen=True)
@@ -480,21 +478,21 @@ class Latency(Measure):
         share_k = idle_left / np.maximum(kern.total(weight), 1e-9)  # (kernels × steps)
         req_w = (col.req_cpu[p] - col.ovh_cpu[p])[rows]
         cap_w = np.minimum(col.lim_w[p], col.vcap[p])[rows]
-        server = share_k[kp]  # (latency pods × steps) from here on
+        server = np.take(share_k, kp, axis=0)  # (latency pods × steps) from here on
         server *= weight[rows]
-        server += s.granted[rows]
+        server += np.take(s.granted, rows, axis=0)
         np.maximum(server, req_w, out=server)
         np.minimum(server, cap_w, out=server)
         np.maximum(server, np.float32(1e-6), out=server)
         alone = np.minimum(col.lim_w[p][rows], self.cap_cpu[k][kp])
-        wanted = s.allowed[rows]
+        wanted = np.take(s.allowed, rows, axis=0)
         rho = np.divide(wanted, server, out=server)
         rho_idle = np.divide(wanted, np.maximum(alone, np.float32(1e-6)), out=wanted)
         inflation = response_in_place(rho, self.rho_max, out=np.empty_like(rho))
         idle = response_in_place(rho_idle, self.rho_max, out=rho)
         np.divide(inflation, idle, out=inflation)
         if s.factor is not None:  # CPU-ready delays every request of the VM
-            np.divide(inflation, np.maximum(s.factor, 1e-3)[kp], out=inflation)
+            np.divide(inflation, np.take(np.maximum(s.factor, 1e-3), kp, axis=0), out=inflation)
         np.minimum(inflation, np.float32(self.max_inflation), out=inflation)
         tenant = s.blk.tenant[rows][:, None]
         if s.any_killed and s.killed_c.shape[1] > 1:  # a killed pod serves nothing that step
