@@ -210,7 +210,7 @@ class TenantSums(Measure):
             self._got, self._want = np.zeros((t_count, n)), np.zeros((t_count, n))
         host_util = s.host_used / np.maximum(self.host_cap[blk.hosts], 1)
         risky_host = (host_util.mean(axis=1) + host_util.std(axis=1)) >= 1.0
-        risky_pod = risky_host[blk.kernel_host][blk.kernels.kernel_of_pod]
+        risky_pod = risky_host[blk.pod_host]
         rows = blk.p1 - blk.p0
         per_pod: dict[str, NDArray[Any]] = {
             "demand": _row_sums(s.demand),
@@ -255,19 +255,19 @@ class TenantSums(Measure):
         per_step_kills = s.any_killed and s.killed_c.shape[1] != 1
         if s.cap_lost is None and not per_step_kills:
             flags: B = unmet > thr
-            k_rows = np.flatnonzero(s.killed_c[:, 0]) if s.any_killed else None
-            if lost_rows is None and k_rows is None:
-                return flags
-            fix = np.union1d(
-                lost_rows if lost_rows is not None else np.zeros(0, np.int64),
-                k_rows if k_rows is not None else np.zeros(0, np.int64),
-            )
-            values = unmet[fix]
             if lost_rows is not None and ready is not None:
-                values[np.searchsorted(fix, lost_rows)] += ready
-            if k_rows is not None:  # a killed pod's unmet and CPU-ready are 0
-                values[np.searchsorted(fix, k_rows)] += s.allowed[k_rows]
-            flags[fix] = values > thr
+                values = np.take(unmet, lost_rows, axis=0)  # (unique rows, in order)
+                values += ready
+                flags[lost_rows] = values > thr
+            if s.any_killed:  # a killed pod's unmet and CPU-ready are 0: + its CPU
+                k_rows = np.flatnonzero(s.killed_c[:, 0])
+                values = unmet[k_rows]
+                if lost_rows is not None and ready is not None and len(lost_rows):
+                    at = np.minimum(np.searchsorted(lost_rows, k_rows), len(lost_rows) - 1)
+                    also = lost_rows[at] == k_rows
+                    values[also] += ready[at[also]]
+                values += s.allowed[k_rows]
+                flags[k_rows] = values > thr
             return flags
         unmet_all = unmet.copy()
         if lost_rows is not None and ready is not None:
