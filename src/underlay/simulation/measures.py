@@ -269,6 +269,9 @@ class TenantSums(Measure):
                 values += s.allowed[k_rows]
                 flags[k_rows] = values > thr
             return flags
+        if lost_rows is None and s.cap_lost is not None:  # (unmet + 0 + cap: no copy first)
+            out: B = np.add(unmet, s.cap_lost) > thr
+            return out
         unmet_all = unmet.copy()
         if lost_rows is not None and ready is not None:
             unmet_all[lost_rows] += ready
@@ -276,8 +279,7 @@ class TenantSums(Measure):
             unmet_all += s.cap_lost
         elif s.any_killed:
             unmet_all += np.where(s.killed, s.allowed, np.float32(0))
-        out: B = unmet_all > thr
-        return out
+        return unmet_all > thr
 
     @staticmethod
     def _killed_capped(s: BlockStep, rows: int) -> dict[str, NDArray[Any]]:
@@ -293,10 +295,12 @@ class TenantSums(Measure):
             else:
                 out["killed"] = np.add.reduce(allowed, axis=1, where=killed)
         if cap_lost is not None:
-            if s.any_killed:
+            if s.any_killed and s.killed_c.shape[1] > 1:
                 out["capped"] = np.add.reduce(cap_lost, axis=1, where=~killed)
             else:
                 out["capped"] = _row_sums(cap_lost)
+                if s.any_killed:  # killed every step: nothing held back, all is killed
+                    out["capped"][s.killed_c[:, 0]] = 0
         return out
 
     def _throttled(self, s: BlockStep, rows: int) -> dict[str, NDArray[Any]]:
