@@ -1,7 +1,7 @@
 """The leaner measures (issue 15, 4a) keep their rules: each shortcut against the rule
 written out the plain way.
 
-- per-row counts of flags read eight at a time (``_row_counts``) against
+- per-row counts of flags read eight at a time (``row_counts``) against
   ``np.count_nonzero``;
 - the latency bins of float32 (pods × steps) values, from the logarithm and edges rounded
   to float32 (``bin_keys``), against ``np.histogram`` on values right at the edges;
@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from underlay.simulation import measures
 from underlay.simulation.latency_bins import LAT_BINS, bin_keys, count_keys
+from underlay.simulation.reductions import row_counts
 
 NB = len(LAT_BINS) - 1
 
@@ -30,7 +31,7 @@ def test_row_counts_count_as_count_nonzero(rows: int, n: int, seed: int) -> None
     rng = np.random.default_rng(seed)
     flags = rng.random((rows, n)) < rng.random()
     for x in (flags, flags[:, ::-1], np.ones((rows, n), bool)):
-        assert measures._row_counts(x).tolist() == np.count_nonzero(x, axis=1).tolist()
+        assert row_counts(x).tolist() == np.count_nonzero(x, axis=1).tolist()
 
 
 def _near_edges(data: st.DataObject, size: int) -> np.ndarray[Any, np.dtype[np.float32]]:

@@ -30,6 +30,7 @@ from underlay.simulation.latency_bins import (
     response_in_place,
 )
 from underlay.simulation.latency_bins import histograms as _histograms
+from underlay.simulation.reductions import Pairs, row_counts, row_sums, step_count
 from underlay.simulation.usage import UsageSampler
 
 __all__ = [
@@ -106,50 +107,6 @@ class Measure:
         """Take in the end of a chunk of steps (default: nothing)."""
 
 
-def _step_count(flags: B, n: int) -> I64:
-    """Per pod, the steps of ``n`` flagged (a single column stands for every step)."""
-    if flags.shape[1] == 1:
-        out: I64 = flags[:, 0] * np.int64(n)
-        return out
-    return _row_counts(flags)
-
-
-_BYTE_SUM = np.uint64(0x0101010101010101)
-
-
-def _row_counts(flags: B) -> I64:
-    """Per row, the ``True`` entries of a (rows × steps) flag array.
-
-    ``np.count_nonzero(axis=1)`` walks 32-wide rows one at a time; here the flags of a
-    C-contiguous row are read eight at a time as the bytes of 64-bit words: the words of
-    a row are added (each byte, 0 or 1, sums its own steps: no carry while a row holds at
-    most 255 steps), then a product by 0x0101...01 adds the eight bytes into the top one.
-    """
-    rows, n = flags.shape
-    if n % 8 or n > 255 or not flags.flags.c_contiguous or not rows:
-        out: I64 = np.count_nonzero(flags, axis=1)
-        return out
-    words = flags.view(np.uint64)
-    acc = words[:, 0].copy()
-    for j in range(1, words.shape[1]):
-        acc += words[:, j]
-    acc *= _BYTE_SUM
-    acc >>= np.uint64(56)
-    return acc.astype(np.int64)
-
-
-def _row_sums(x: F32) -> F32:
-    """Per row, the sum of a (pods × steps) float32 array.
-
-    ``np.einsum("ij->i")`` runs one vectorised loop along each row, several times faster
-    than ``x.sum(axis=1)`` on rows of a few dozen steps (the sum in another order: float32
-    rounding only). A matrix-vector product ``x @ ones`` is as fast on one thread, but
-    OpenBLAS spreads it over threads that fight the other workers for the cores.
-    """
-    out: F32 = np.einsum("ij->i", x)
-    return out
-
-
 class TenantSums(Measure):
     """Per tenant: demand, granted, unmet by cause, throttled, kills, risk, SLA attainment;
     unplaced pods' demand too (all of it unmet).
@@ -213,21 +170,21 @@ class TenantSums(Measure):
         risky_pod = risky_host[blk.pod_host]
         rows = blk.p1 - blk.p0
         per_pod: dict[str, NDArray[Any]] = {
-            "demand": _row_sums(s.demand),
-            "granted": _row_sums(s.granted),
-            "contention": _row_sums(s.shares.unmet),
-            "unmet_steps": _row_counts(self._unmet_flags(s)),
+            "demand": row_sums(s.demand),
+            "granted": row_sums(s.granted),
+            "contention": row_sums(s.shares.unmet),
+            "unmet_steps": row_counts(self._unmet_flags(s)),
         }
         if s.ready is not None:
             per_pod["ready"] = np.zeros(rows, np.float32)
-            per_pod["ready"][s.ready[0]] = _row_sums(s.ready[1])
+            per_pod["ready"][s.ready[0]] = row_sums(s.ready[1])
         per_pod.update(self._throttled(s, rows))
         per_pod.update(self._killed_capped(s, rows))
         if s.any_killed:
             # A killed pod restarts and is killed again each step it stays over the
             # line (CrashLoopBackOff retries within minutes): every killed step counts.
-            per_pod["oom"] = _step_count(s.oom, n)
-            per_pod["evict"] = _step_count(s.evicted & ~s.oom, n)
+            per_pod["oom"] = step_count(s.oom, n)
+            per_pod["evict"] = step_count(s.evicted & ~s.oom, n)
         per_pod["risk_steps"] = risky_pod
         per_pod["pod_steps"] = np.ones(1)
         # Every per-pod figure a column of one (pods × figures) float64 array, summed per
@@ -291,14 +248,14 @@ class TenantSums(Measure):
             if s.killed_c.shape[1] == 1:  # killed every step: the killed rows alone
                 k_rows = np.flatnonzero(s.killed_c[:, 0])
                 out["killed"] = np.zeros(rows, np.float32)
-                out["killed"][k_rows] = _row_sums(allowed[k_rows])
+                out["killed"][k_rows] = row_sums(allowed[k_rows])
             else:
                 out["killed"] = np.add.reduce(allowed, axis=1, where=killed)
         if cap_lost is not None:
             if s.any_killed and s.killed_c.shape[1] > 1:
                 out["capped"] = np.add.reduce(cap_lost, axis=1, where=~killed)
             else:
-                out["capped"] = _row_sums(cap_lost)
+                out["capped"] = row_sums(cap_lost)
                 if s.any_killed:  # killed every step: nothing held back, all is killed
                     out["capped"][s.killed_c[:, 0]] = 0
         return out
@@ -311,13 +268,13 @@ class TenantSums(Measure):
             return {}
         if limited is None or 2 * len(limited) > rows:  # (the others' rows give 0: x - x)
             over = s.demand - s.allowed
-            return {"throttled": _row_sums(over), "throttled_steps": _row_counts(over > 1e-3)}
+            return {"throttled": row_sums(over), "throttled_steps": row_counts(over > 1e-3)}
         over = np.take(s.demand, limited, axis=0)
         over -= np.take(s.allowed, limited, axis=0)
         throttled = np.zeros(rows, np.float32)
         steps = np.zeros(rows, np.int64)
-        throttled[limited] = _row_sums(over)
-        steps[limited] = _row_counts(over > 1e-3)
+        throttled[limited] = row_sums(over)
+        steps[limited] = row_counts(over > 1e-3)
         return {"throttled": throttled, "throttled_steps": steps}
 
     def end_chunk(self, chunk: Chunk) -> None:
@@ -381,7 +338,7 @@ class Slowdown(Measure):
         self.shared_hw, self.host_cores, self.t_count = shared_hw, host_cores, t_count
         self.any = bool((shared_hw > 0).any())
         self.slow = np.zeros(t_count)
-        self._pairs: dict[int, _Pairs] = {}  # per block (by its first pod)
+        self._pairs: dict[int, Pairs] = {}  # per block (by its first pod)
 
     def observe(self, s: BlockStep) -> None:
         """Add the work the block's pods lost to other tenants on their hosts.
@@ -396,7 +353,7 @@ class Slowdown(Measure):
             return
         pairs = self._pairs.get(blk.p0)
         if pairs is None:
-            pairs = self._pairs[blk.p0] = _Pairs.of(blk.tenant, blk.pod_host)
+            pairs = self._pairs[blk.p0] = Pairs.of(blk.tenant, blk.pod_host)
         tenant_host = np.asarray(pairs.of_pod @ s.granted, np.float32)  # (pairs × steps)
         host_total = np.asarray(blk.to_host @ blk.kernels.total(s.granted), np.float32)
         load = np.take(host_total, pairs.host, axis=0)
@@ -405,33 +362,12 @@ class Slowdown(Measure):
         np.minimum(load, np.float32(1), out=load)
         load *= tenant_host
         k = self.shared_hw[blk.hosts][pairs.host][:, 0]
-        lost_work = _row_sums(load) * k
+        lost_work = row_sums(load) * k
         self.slow += np.bincount(pairs.tenant, weights=lost_work, minlength=self.t_count)
 
     def result(self) -> dict[str, F64]:
         """Per tenant, ``slow``: the work (millicore-steps) lost to shared hardware."""
         return {"slow": self.slow}
-
-
-@dataclass(frozen=True)
-class _Pairs:
-    """A block's (tenant, host) pairs, host by host, and the pods' sum into them."""
-
-    of_pod: sp.csr_matrix  # (pairs × block pods) 0/1
-    host: I64  # local host of each pair
-    tenant: I64  # tenant of each pair
-
-    @staticmethod
-    def of(tenant: I64, pod_host: I64) -> _Pairs:
-        """The pairs of pods with ``tenant`` on local host ``pod_host``."""
-        t_span = int(tenant.max()) + 1 if len(tenant) else 1
-        keys, pod_key = np.unique(pod_host * t_span + tenant, return_inverse=True)
-        of_pod = sp.csr_matrix(
-            (np.ones(len(pod_key), np.float32), (pod_key, np.arange(len(pod_key)))),
-            shape=(len(keys), len(pod_key)),
-        )
-        host = (keys // t_span).astype(np.int64)
-        return _Pairs(of_pod, host, (keys % t_span).astype(np.int64))
 
 
 @dataclass(frozen=True)
