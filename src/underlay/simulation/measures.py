@@ -153,6 +153,10 @@ class TenantSums(Measure):
         self.unplaced, self.unplaced_tenant = unplaced, unplaced_tenant
         self.unplaced_factor, self.unplaced_lim = unplaced_factor, unplaced_lim
         self._got = self._want = np.zeros((t_count, 0))
+        # Per block (by its first pod), its tenant matrix by columns: the product reads
+        # the pods' rows in order and adds each to its tenant's (the same additions, in
+        # the same order, as by rows; faster where tenants interleave on the hosts)
+        self._tenant_of: dict[int, sp.csc_matrix] = {}
 
     def observe(self, s: BlockStep) -> None:
         """Add the block's per-tenant sums. A killed pod wanted CPU it did not get: unmet,
@@ -192,12 +196,15 @@ class TenantSums(Measure):
         table = np.empty((rows, len(per_pod)))
         for j, values in enumerate(per_pod.values()):
             table[:, j] = values
-        per_tenant = np.asarray(blk.tenant_of @ table)
+        tenant_of = self._tenant_of.get(blk.p0)
+        if tenant_of is None:
+            tenant_of = self._tenant_of[blk.p0] = blk.tenant_of.tocsc()
+        per_tenant = np.asarray(tenant_of @ table)
         per_tenant[:, -2:] *= n  # risky pods and pods: each counts its n steps
         for j, key in enumerate(per_pod):
             self.acc[key] += per_tenant[:, j]
-        self._got += blk.tenant_of @ s.granted
-        self._want += blk.tenant_of @ s.allowed
+        self._got += tenant_of @ s.granted
+        self._want += tenant_of @ s.allowed
 
     @staticmethod
     def _unmet_flags(s: BlockStep) -> B:
