@@ -20,7 +20,7 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from underlay.simulation.blocks import Block
-from underlay.simulation.contention import CpuShares, Kernels
+from underlay.simulation.contention import CpuShares
 from underlay.simulation.gpu_shares import GpuShares
 from underlay.simulation.latency_bins import (
     LAT_BINS,
@@ -30,7 +30,13 @@ from underlay.simulation.latency_bins import (
     response_in_place,
 )
 from underlay.simulation.latency_bins import histograms as _histograms
-from underlay.simulation.reductions import Pairs, row_counts, row_sums, step_count
+from underlay.simulation.reductions import (
+    Pairs,
+    interference_matrix,
+    row_counts,
+    row_sums,
+    step_count,
+)
 from underlay.simulation.usage import UsageSampler
 
 __all__ = [
@@ -458,30 +464,6 @@ class Latency(Measure):
         return [(percentile(h, 0.50), percentile(h, 0.95)) for h in self.hist]
 
 
-def _interference(unmet: F32, burst: F32, tenant: I64, kernels: Kernels, t_count: int) -> F64:
-    """Core-steps (millicore-steps) each tenant lost while others burst, this chunk."""
-    lost_k = kernels.total(unmet)
-    took_k = kernels.total(burst)
-    events = (lost_k > 1e-3) & (took_k > 1e-3)
-    if not events.any():
-        return np.zeros((t_count, t_count))
-    event_id = np.full(events.shape, -1, np.int64)
-    event_id[events] = np.arange(int(events.sum()))
-    per_pod = kernels.spread(event_id.astype(np.float32)).astype(np.int64)
-    rows_u, cols_u = np.nonzero((per_pod >= 0) & (unmet > 1e-3))
-    rows_b, cols_b = np.nonzero((per_pod >= 0) & (burst > 1e-3))
-    e_count = int(events.sum())
-    lost = sp.csr_matrix(
-        (unmet[rows_u, cols_u], (per_pod[rows_u, cols_u], tenant[rows_u])), shape=(e_count, t_count)
-    )
-    took = sp.csr_matrix(
-        (burst[rows_b, cols_b], (per_pod[rows_b, cols_b], tenant[rows_b])), shape=(e_count, t_count)
-    )
-    share = sp.diags(1.0 / np.maximum(np.asarray(took.sum(axis=1)).ravel(), 1e-9)) @ took
-    out: F64 = (lost.T @ share).toarray().astype(np.float64)
-    return out
-
-
 class Interference(Measure):
     """The cross-tenant interference matrix (victim × culprit, millicore-steps): on a shared
     kernel, what each tenant lost is split among the tenants bursting there; on an
@@ -498,9 +480,11 @@ class Interference(Measure):
         if s.vm_lost is not None and s.vm_extra is not None:
             perm, _, by_host = blk.by_host
             vm_tenant = blk.tenant[blk.kernels.starts][perm]
-            self.matrix += _interference(s.vm_lost, s.vm_extra, vm_tenant, by_host, self.t_count)
+            self.matrix += interference_matrix(
+                s.vm_lost, s.vm_extra, vm_tenant, by_host, self.t_count
+            )
         if self.shared_kernels:  # elsewhere a kernel (node or VM) holds one tenant only
-            self.matrix += _interference(
+            self.matrix += interference_matrix(
                 s.shares.unmet, s.shares.burst, blk.tenant, blk.kernels, self.t_count
             )
 

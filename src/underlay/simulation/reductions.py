@@ -1,6 +1,6 @@
 """Reductions of the (pods × steps) arrays that the measures
 (:mod:`underlay.simulation.measures`) make at every block step: per-row sums and counts
-over the steps, and a block's (tenant, host) pairs.
+over the steps, a block's (tenant, host) pairs, and who took CPU from whom.
 
 They replace NumPy's axis reductions where those are slow on short rows: the results are
 the same counts, and the same sums within float32 rounding (another order of addition).
@@ -14,9 +14,12 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
-__all__ = ["Pairs", "row_counts", "row_sums", "step_count"]
+from underlay.simulation.contention import Kernels
+
+__all__ = ["Pairs", "interference_matrix", "row_counts", "row_sums", "step_count"]
 
 F32 = NDArray[np.float32]
+F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 B = NDArray[np.bool_]
 
@@ -84,3 +87,27 @@ class Pairs:
         )
         host = (keys // t_span).astype(np.int64)
         return Pairs(of_pod, host, (keys % t_span).astype(np.int64))
+
+
+def interference_matrix(unmet: F32, burst: F32, tenant: I64, kernels: Kernels, t_count: int) -> F64:
+    """Core-steps (millicore-steps) each tenant lost while others burst, this chunk."""
+    lost_k = kernels.total(unmet)
+    took_k = kernels.total(burst)
+    events = (lost_k > 1e-3) & (took_k > 1e-3)
+    if not events.any():
+        return np.zeros((t_count, t_count))
+    event_id = np.full(events.shape, -1, np.int64)
+    event_id[events] = np.arange(int(events.sum()))
+    per_pod = kernels.spread(event_id.astype(np.float32)).astype(np.int64)
+    rows_u, cols_u = np.nonzero((per_pod >= 0) & (unmet > 1e-3))
+    rows_b, cols_b = np.nonzero((per_pod >= 0) & (burst > 1e-3))
+    e_count = int(events.sum())
+    lost = sp.csr_matrix(
+        (unmet[rows_u, cols_u], (per_pod[rows_u, cols_u], tenant[rows_u])), shape=(e_count, t_count)
+    )
+    took = sp.csr_matrix(
+        (burst[rows_b, cols_b], (per_pod[rows_b, cols_b], tenant[rows_b])), shape=(e_count, t_count)
+    )
+    share = sp.diags(1.0 / np.maximum(np.asarray(took.sum(axis=1)).ravel(), 1e-9)) @ took
+    out: F64 = (lost.T @ share).toarray().astype(np.float64)
+    return out
