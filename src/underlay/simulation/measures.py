@@ -13,14 +13,30 @@ What each measure means is in the engine's module docstring; the arithmetic is h
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from underlay.simulation.blocks import Block
-from underlay.simulation.contention import CpuShares, Kernels
+from underlay.simulation.contention import CpuShares
 from underlay.simulation.gpu_shares import GpuShares
+from underlay.simulation.latency_bins import (
+    LAT_BINS,
+    bin_keys,
+    count_keys,
+    percentile,
+    response_in_place,
+)
+from underlay.simulation.latency_bins import histograms as _histograms
+from underlay.simulation.reductions import (
+    Pairs,
+    interference_matrix,
+    row_counts,
+    row_sums,
+    step_count,
+)
 from underlay.simulation.usage import UsageSampler
 
 __all__ = [
@@ -41,9 +57,6 @@ F32 = NDArray[np.float32]
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 B = NDArray[np.bool_]
-LAT_BINS = np.concatenate([[0.0], np.geomspace(1.0, 1000.0, 241)])  # 3 % resolution
-"""Edges of the latency-inflation histogram: 0, then 1 to 1,000 log-spaced."""
-_LAT_LOG_STEP = np.log(1000.0) / 240
 
 
 @dataclass
@@ -100,12 +113,6 @@ class Measure:
         """Take in the end of a chunk of steps (default: nothing)."""
 
 
-def _step_count(flags: B, n: int) -> I64:
-    """Per pod, the steps of ``n`` flagged (a single column stands for every step)."""
-    out: I64 = flags.sum(axis=1) * (n if flags.shape[1] == 1 else 1)
-    return out
-
-
 class TenantSums(Measure):
     """Per tenant: demand, granted, unmet by cause, throttled, kills, risk, SLA attainment;
     unplaced pods' demand too (all of it unmet).
@@ -152,98 +159,136 @@ class TenantSums(Measure):
         self.unplaced, self.unplaced_tenant = unplaced, unplaced_tenant
         self.unplaced_factor, self.unplaced_lim = unplaced_factor, unplaced_lim
         self._got = self._want = np.zeros((t_count, 0))
+        # Per block (by its first pod), its tenant matrix by columns: the product reads
+        # the pods' rows in order and adds each to its tenant's (the same additions, in
+        # the same order, as by rows; faster where tenants interleave on the hosts)
+        self._tenant_of: dict[int, sp.csc_matrix] = {}
 
     def observe(self, s: BlockStep) -> None:
         """Add the block's per-tenant sums. A killed pod wanted CPU it did not get: unmet,
-        against its SLA."""
+        against its SLA.
+
+        Per pod, each figure is a float32 sum over the steps; per tenant, a float64 sum
+        over the pods (in pod order, as a bincount adds). A sum known to be zero (nobody
+        killed, capped, ready or limited) is not added at all: x + 0 is x.
+        """
         blk, n, t_count = s.blk, s.n, self.t_count
         if self._got.shape[1] != n:
             self._got, self._want = np.zeros((t_count, n)), np.zeros((t_count, n))
         host_util = s.host_used / np.maximum(self.host_cap[blk.hosts], 1)
         risky_host = (host_util.mean(axis=1) + host_util.std(axis=1)) >= 1.0
-        risky_pod = risky_host[blk.kernel_host][blk.kernels.kernel_of_pod]
+        risky_pod = risky_host[blk.pod_host]
         rows = blk.p1 - blk.p0
-        unmet_all, ready_sum = self._ready(s, rows)
-        killed_sum, capped_sum, unmet_all = self._killed_capped(s, rows, unmet_all)
-        throttled_sum, throttled_steps = self._throttled(s, rows)
-        for key, per_pod in (
-            ("demand", s.demand.sum(axis=1)),
-            ("granted", s.granted.sum(axis=1)),
-            ("contention", s.shares.unmet.sum(axis=1)),
-            ("throttled", throttled_sum),
-            ("unmet_steps", np.count_nonzero(unmet_all > 1e-3, axis=1)),
-            ("throttled_steps", throttled_steps),
-            ("ready", ready_sum),
-            ("risk_steps", risky_pod * n),
-            ("pod_steps", np.full(rows, n)),
-            ("killed", killed_sum),
-            ("capped", capped_sum),
+        per_pod: dict[str, NDArray[Any]] = {
+            "demand": row_sums(s.demand),
+            "granted": row_sums(s.granted),
+            "contention": row_sums(s.shares.unmet),
+            "unmet_steps": row_counts(self._unmet_flags(s)),
+        }
+        if s.ready is not None:
+            per_pod["ready"] = np.zeros(rows, np.float32)
+            per_pod["ready"][s.ready[0]] = row_sums(s.ready[1])
+        per_pod.update(self._throttled(s, rows))
+        per_pod.update(self._killed_capped(s, rows))
+        if s.any_killed:
             # A killed pod restarts and is killed again each step it stays over the
             # line (CrashLoopBackOff retries within minutes): every killed step counts.
-            ("oom", _step_count(s.oom, n)),
-            ("evict", _step_count(s.evicted & ~s.oom, n)),
-        ):
-            self.acc[key] += np.bincount(blk.tenant, weights=per_pod, minlength=t_count)
-        self._got += blk.tenant_of @ s.granted
-        self._want += blk.tenant_of @ s.allowed
+            per_pod["oom"] = step_count(s.oom, n)
+            per_pod["evict"] = step_count(s.evicted & ~s.oom, n)
+        per_pod["risk_steps"] = risky_pod
+        per_pod["pod_steps"] = np.ones(1)
+        # Every per-pod figure a column of one (pods × figures) float64 array, summed per
+        # tenant by one sparse product: the additions of a bincount, in its order.
+        table = np.empty((rows, len(per_pod)))
+        for j, values in enumerate(per_pod.values()):
+            table[:, j] = values
+        tenant_of = self._tenant_of.get(blk.p0)
+        if tenant_of is None:
+            tenant_of = self._tenant_of[blk.p0] = blk.tenant_of.tocsc()
+        per_tenant = np.asarray(tenant_of @ table)
+        per_tenant[:, -2:] *= n  # risky pods and pods: each counts its n steps
+        for j, key in enumerate(per_pod):
+            self.acc[key] += per_tenant[:, j]
+        self._got += tenant_of @ s.granted
+        self._want += tenant_of @ s.allowed
 
-    def _ready(self, s: BlockStep, rows: int) -> tuple[F32, F64 | F32]:
-        """(contention + CPU-ready per pod-step, CPU-ready per pod): CPU-ready only on the
-        rows of the VMs that lost some (elsewhere it is 0, and x + 0 is x)."""
-        if s.ready is None:
-            return s.shares.unmet, np.zeros(rows)
-        lost_rows, ready = s.ready
-        unmet_all = s.shares.unmet.copy()
-        unmet_all[lost_rows] += ready
-        ready_sum = np.zeros(rows, np.float32)
-        ready_sum[lost_rows] = ready.sum(axis=1)
-        return unmet_all, ready_sum
+    @staticmethod
+    def _unmet_flags(s: BlockStep) -> B:
+        """Per pod-step, whether contention + CPU-ready + (a killed pod's CPU, or what a
+        sandbox's vCPUs held back) leaves over 1e-3 millicores unmet.
 
-    def _killed_capped(
-        self, s: BlockStep, rows: int, unmet_all: F32
-    ) -> tuple[F64 | F32, F64 | F32, F32]:
-        """(killed pods' CPU within limits, what a sandbox's vCPUs held back, per pod; and
-        ``unmet_all`` with both added), in the order contention + ready + (killed, cap)."""
-        killed_sum: F64 | F32 = np.zeros(rows)
-        capped_sum: F64 | F32 = killed_sum
+        The sum is made in full only when a sandbox's cap or kills that vary by step touch
+        every row; otherwise the flags are contention's, redone on the rows that have some
+        CPU-ready or a kill (the same additions, in the same order)."""
+        unmet, thr = s.shares.unmet, np.float32(1e-3)
+        lost_rows, ready = s.ready if s.ready is not None else (None, None)
+        per_step_kills = s.any_killed and s.killed_c.shape[1] != 1
+        if s.cap_lost is None and not per_step_kills:
+            flags: B = unmet > thr
+            if lost_rows is not None and ready is not None:
+                values = np.take(unmet, lost_rows, axis=0)  # (unique rows, in order)
+                values += ready
+                flags[lost_rows] = values > thr
+            if s.any_killed:  # a killed pod's unmet and CPU-ready are 0: + its CPU
+                k_rows = np.flatnonzero(s.killed_c[:, 0])
+                values = unmet[k_rows]
+                if lost_rows is not None and ready is not None and len(lost_rows):
+                    at = np.minimum(np.searchsorted(lost_rows, k_rows), len(lost_rows) - 1)
+                    also = lost_rows[at] == k_rows
+                    values[also] += ready[at[also]]
+                values += s.allowed[k_rows]
+                flags[k_rows] = values > thr
+            return flags
+        if lost_rows is None and s.cap_lost is not None:  # (unmet + 0 + cap: no copy first)
+            out: B = np.add(unmet, s.cap_lost) > thr
+            return out
+        unmet_all = unmet.copy()
+        if lost_rows is not None and ready is not None:
+            unmet_all[lost_rows] += ready
+        if s.cap_lost is not None:  # killed and capped never overlap: one array holds both
+            unmet_all += s.cap_lost
+        elif s.any_killed:
+            unmet_all += np.where(s.killed, s.allowed, np.float32(0))
+        return unmet_all > thr
+
+    @staticmethod
+    def _killed_capped(s: BlockStep, rows: int) -> dict[str, NDArray[Any]]:
+        """Per pod, killed pods' CPU within limits (``killed``) and what a sandbox's vCPUs
+        held back (``capped``; the kernel put a killed pod's whole want in it)."""
+        out: dict[str, NDArray[Any]] = {}
         allowed, killed, cap_lost = s.allowed, s.killed, s.cap_lost
-        own = unmet_all is not s.shares.unmet  # (a copy of this measure's own: writable)
         if s.any_killed:  # a killed pod's CPU within its limit
             if s.killed_c.shape[1] == 1:  # killed every step: the killed rows alone
                 k_rows = np.flatnonzero(s.killed_c[:, 0])
-                killed_sum = np.zeros(rows, np.float32)
-                killed_sum[k_rows] = np.add.reduce(allowed[k_rows], axis=1, where=killed[k_rows])
+                out["killed"] = np.zeros(rows, np.float32)
+                out["killed"][k_rows] = row_sums(allowed[k_rows])
             else:
-                killed_sum = np.add.reduce(allowed, axis=1, where=killed)
-        if cap_lost is not None:  # held back by the sandbox's vCPUs; a killed pod loses all
-            if s.any_killed:  # (the kernel put a killed pod's whole want in cap_lost)
-                capped_sum = np.add.reduce(cap_lost, axis=1, where=~killed)
+                out["killed"] = np.add.reduce(allowed, axis=1, where=killed)
+        if cap_lost is not None:
+            if s.any_killed and s.killed_c.shape[1] > 1:
+                out["capped"] = np.add.reduce(cap_lost, axis=1, where=~killed)
             else:
-                capped_sum = cap_lost.sum(axis=1)
-            # killed and capped never overlap: one array holds both
-            unmet_all = np.add(unmet_all, cap_lost, out=unmet_all if own else None)
-        elif s.any_killed:
-            if s.killed_c.shape[1] == 1:  # a killed pod's unmet and CPU-ready are 0
-                unmet_all = unmet_all if own else unmet_all.copy()
-                unmet_all[k_rows] += allowed[k_rows]
-            else:
-                part = np.where(killed, allowed, np.float32(0))
-                unmet_all = np.add(unmet_all, part, out=unmet_all if own else None)
-        return killed_sum, capped_sum, unmet_all
+                out["capped"] = row_sums(cap_lost)
+                if s.any_killed:  # killed every step: nothing held back, all is killed
+                    out["capped"][s.killed_c[:, 0]] = 0
+        return out
 
-    def _throttled(self, s: BlockStep, rows: int) -> tuple[F32, I64]:
+    def _throttled(self, s: BlockStep, rows: int) -> dict[str, NDArray[Any]]:
         """Per pod, CPU above the workload's limit and the steps with some: only pods with
         a finite limit can have any (demand - min(demand, inf) is 0)."""
         limited = np.flatnonzero(self.limited[s.p]) if self.limited is not None else None
-        if limited is None or len(limited) == rows:
+        if limited is not None and not len(limited):
+            return {}
+        if limited is None or 2 * len(limited) > rows:  # (the others' rows give 0: x - x)
             over = s.demand - s.allowed
-            return over.sum(axis=1), np.count_nonzero(over > 1e-3, axis=1)
-        over = s.demand[limited] - s.allowed[limited]
+            return {"throttled": row_sums(over), "throttled_steps": row_counts(over > 1e-3)}
+        over = np.take(s.demand, limited, axis=0)
+        over -= np.take(s.allowed, limited, axis=0)
         throttled = np.zeros(rows, np.float32)
         steps = np.zeros(rows, np.int64)
-        throttled[limited] = over.sum(axis=1)
-        steps[limited] = np.count_nonzero(over > 1e-3, axis=1)
-        return throttled, steps
+        throttled[limited] = row_sums(over)
+        steps[limited] = row_counts(over > 1e-3)
+        return {"throttled": throttled, "throttled_steps": steps}
 
     def end_chunk(self, chunk: Chunk) -> None:
         """Add the unplaced pods' demand, then count the steps that met each SLA."""
@@ -306,61 +351,36 @@ class Slowdown(Measure):
         self.shared_hw, self.host_cores, self.t_count = shared_hw, host_cores, t_count
         self.any = bool((shared_hw > 0).any())
         self.slow = np.zeros(t_count)
+        self._pairs: dict[int, Pairs] = {}  # per block (by its first pod)
 
     def observe(self, s: BlockStep) -> None:
-        """Add the work the block's pods lost to other tenants on their hosts."""
+        """Add the work the block's pods lost to other tenants on their hosts.
+
+        The pods' grants are summed per (tenant, host) pair, the pairs host by host (so
+        the sum reads the pods in their own order, hosts being contiguous); the host's
+        total is its kernels' (as ever: others' load is a difference of the two, where a
+        sum in another order would move the last bits of a large total); then in place.
+        k is a host's: it multiplies the pair's sum over the steps, not each step."""
         blk = s.blk
         if not (self.any and blk.mixed):
             return
-        tenant_host = np.asarray(blk.tenant_host_of @ s.granted, np.float32)
-        host_tenants = np.asarray(blk.to_host @ blk.kernels.total(s.granted), np.float32)
-        key_host, key_tenant = blk.key_host, blk.key_tenant
-        others = host_tenants[key_host] - tenant_host
-        load = others / np.maximum(self.host_cores[blk.hosts][key_host], 1)
-        k = self.shared_hw[blk.hosts][key_host]
-        lost_work = (tenant_host * (k * np.minimum(load, 1))).sum(axis=1)
-        self.slow += np.bincount(key_tenant, weights=lost_work, minlength=self.t_count)
+        pairs = self._pairs.get(blk.p0)
+        if pairs is None:
+            pairs = self._pairs[blk.p0] = Pairs.of(blk.tenant, blk.pod_host)
+        tenant_host = np.asarray(pairs.of_pod @ s.granted, np.float32)  # (pairs × steps)
+        host_total = np.asarray(blk.to_host @ blk.kernels.total(s.granted), np.float32)
+        load = np.take(host_total, pairs.host, axis=0)
+        load -= tenant_host  # others' load
+        load /= np.maximum(self.host_cores[blk.hosts][pairs.host], 1)
+        np.minimum(load, np.float32(1), out=load)
+        load *= tenant_host
+        k = self.shared_hw[blk.hosts][pairs.host][:, 0]
+        lost_work = row_sums(load) * k
+        self.slow += np.bincount(pairs.tenant, weights=lost_work, minlength=self.t_count)
 
     def result(self) -> dict[str, F64]:
         """Per tenant, ``slow``: the work (millicore-steps) lost to shared hardware."""
         return {"slow": self.slow}
-
-
-def _histograms(values: F32, tenant: I64, t_count: int) -> F64:
-    """Per tenant, the counts of ``values`` in the ``LAT_BINS`` (as ``np.histogram`` counts
-    them: each bin closed on the left, the last on both sides), in one pass."""
-    nb = len(LAT_BINS) - 1
-    # The bins above 1 are log-spaced: the index from the logarithm (in float32: within a
-    # bin of the exact one), then put right against the edges themselves, compared in
-    # float64 as np.histogram does (a rounding can be one bin off).
-    logs = np.log(np.maximum(values, np.float32(1)))
-    logs *= np.float32(1 / _LAT_LOG_STEP)
-    idx = np.clip(logs, 0, nb - 1).astype(np.int64)
-    idx += values >= 1
-    idx -= values < LAT_BINS[idx]
-    idx += values >= LAT_BINS[np.minimum(idx + 1, nb)]
-    idx[values == LAT_BINS[-1]] = nb - 1
-    ok = (values >= 0) & (values <= LAT_BINS[-1])
-    key = tenant * nb + idx
-    flat = np.bincount(key if ok.all() else key[ok], minlength=t_count * nb)
-    return flat.reshape(t_count, nb).astype(np.float64)
-
-
-def _response(rho: F32, rho_max: float) -> F32:
-    """Relative response time of a queue at load ``rho``: M/M/1's 1 / (1 − ρ) up to
-    ``rho_max``, then growing with the backlog in proportion to ρ."""
-    capped = np.minimum(rho, np.float32(rho_max))
-    out: F32 = (np.maximum(rho / np.float32(rho_max), 1) / (1 - capped)).astype(np.float32)
-    return out
-
-
-def percentile(hist: F64, q: float) -> float:
-    """The ``q`` quantile of a latency histogram (1.0 when it is empty)."""
-    total = hist.sum()
-    if total <= 0:
-        return 1.0
-    idx = int(np.searchsorted(np.cumsum(hist), q * total))
-    return float(LAT_BINS[min(idx + 1, len(LAT_BINS) - 1)])
 
 
 @dataclass(frozen=True)
@@ -392,58 +412,56 @@ class Latency(Measure):
         self.hist = np.zeros((t_count, len(LAT_BINS) - 1))
 
     def observe(self, s: BlockStep) -> None:
-        """Add the inflation of the block's running latency-sensitive pods, step by step."""
+        """Add the inflation of the block's running latency-sensitive pods, step by step.
+
+        Computed on the latency pods' rows only, in buffers of their own, each operation
+        in place (the same float32 operations as ever, so the same values: a value on a
+        bin's edge stays in its bin); the kernels' figures are gathered to the pods once.
+        """
         p, k, kern, col = s.p, s.k, s.blk.kernels, self.pods
-        lp = self.latency_pods[p] & ~s.killed_c.all(axis=1)
-        if not lp.any():
+        lp = self.latency_pods[p]
+        if s.any_killed:  # a pod killed every step serves nothing at all
+            lp = lp & ~s.killed_c.all(axis=1)
+        rows = np.flatnonzero(lp)
+        if not len(rows):
             return
-        # Computed for the latency pods' rows only.
-        kp = kern.kernel_of_pod[lp]
+        kp = kern.kernel_of_pod[rows]
         weight = np.maximum(col.req_cpu[p], np.float32(2.0))  # (pods × 1)
         idle_left = np.maximum(self.cap_cpu[k] - s.kernel_granted, 0)
-        share = (idle_left / np.maximum(kern.total(weight), 1e-9))[kp]
-        req_w = (col.req_cpu[p] - col.ovh_cpu[p])[lp]
-        cap_w = np.minimum(col.lim_w[p], col.vcap[p])[lp]
-        server = np.minimum(np.maximum(s.granted[lp] + share * weight[lp], req_w), cap_w)
-        alone = np.minimum(col.lim_w[p][lp], self.cap_cpu[k][kp])
-        wanted = s.allowed[lp]
-        rho = np.asarray(wanted / np.maximum(server, np.float32(1e-6)), np.float32)
-        rho_idle = np.asarray(wanted / np.maximum(alone, np.float32(1e-6)), np.float32)
-        inflation: F32 = _response(rho, self.rho_max) / _response(rho_idle, self.rho_max)
+        share_k = idle_left / np.maximum(kern.total(weight), 1e-9)  # (kernels × steps)
+        req_w = (col.req_cpu[p] - col.ovh_cpu[p])[rows]
+        cap_w = np.minimum(col.lim_w[p], col.vcap[p])[rows]
+        server = np.take(share_k, kp, axis=0)  # (latency pods × steps) from here on
+        server *= weight[rows]
+        server += np.take(s.granted, rows, axis=0)
+        np.maximum(server, req_w, out=server)
+        np.minimum(server, cap_w, out=server)
+        np.maximum(server, np.float32(1e-6), out=server)
+        alone = np.minimum(col.lim_w[p][rows], self.cap_cpu[k][kp])
+        wanted = np.take(s.allowed, rows, axis=0)
+        rho = np.divide(wanted, server, out=server)
+        rho_idle = np.divide(wanted, np.maximum(alone, np.float32(1e-6)), out=wanted)
+        inflation = response_in_place(rho, self.rho_max, out=np.empty_like(rho))
+        idle = response_in_place(rho_idle, self.rho_max, out=rho)
+        np.divide(inflation, idle, out=inflation)
         if s.factor is not None:  # CPU-ready delays every request of the VM
-            inflation = (inflation / np.maximum(s.factor[kp], 1e-3)).astype(np.float32, copy=False)
-        inflation = np.minimum(inflation, np.float32(self.max_inflation))
-        up = ~s.killed[lp]  # a killed pod serves nothing that step
-        t_lat = np.broadcast_to(s.blk.tenant[lp][:, None], up.shape)
-        self.hist += _histograms(inflation[up], t_lat[up], self.t_count)
+            np.divide(inflation, np.take(np.maximum(s.factor, 1e-3), kp, axis=0), out=inflation)
+        np.minimum(inflation, np.float32(self.max_inflation), out=inflation)
+        tenant = s.blk.tenant[rows][:, None]
+        if s.any_killed and s.killed_c.shape[1] > 1:  # a killed pod serves nothing that step
+            up = ~s.killed_c[rows]
+            tenant_up = np.broadcast_to(tenant, up.shape)[up]
+            self.hist += _histograms(inflation[up], tenant_up, self.t_count)
+        elif inflation.min() >= 0 and inflation.max() <= LAT_BINS[-1]:
+            keys = bin_keys(inflation, tenant * (len(LAT_BINS) - 1))
+            self.hist += count_keys(keys, self.t_count)
+        else:  # (not a number, or past the scale: left out, as np.histogram leaves them)
+            tenant_all = np.broadcast_to(tenant, inflation.shape)
+            self.hist += _histograms(inflation.ravel(), tenant_all.ravel(), self.t_count)
 
     def result(self) -> list[tuple[float, float]]:
         """Per tenant, the (p50, p95) latency inflation."""
         return [(percentile(h, 0.50), percentile(h, 0.95)) for h in self.hist]
-
-
-def _interference(unmet: F32, burst: F32, tenant: I64, kernels: Kernels, t_count: int) -> F64:
-    """Core-steps (millicore-steps) each tenant lost while others burst, this chunk."""
-    lost_k = kernels.total(unmet)
-    took_k = kernels.total(burst)
-    events = (lost_k > 1e-3) & (took_k > 1e-3)
-    if not events.any():
-        return np.zeros((t_count, t_count))
-    event_id = np.full(events.shape, -1, np.int64)
-    event_id[events] = np.arange(int(events.sum()))
-    per_pod = kernels.spread(event_id.astype(np.float32)).astype(np.int64)
-    rows_u, cols_u = np.nonzero((per_pod >= 0) & (unmet > 1e-3))
-    rows_b, cols_b = np.nonzero((per_pod >= 0) & (burst > 1e-3))
-    e_count = int(events.sum())
-    lost = sp.csr_matrix(
-        (unmet[rows_u, cols_u], (per_pod[rows_u, cols_u], tenant[rows_u])), shape=(e_count, t_count)
-    )
-    took = sp.csr_matrix(
-        (burst[rows_b, cols_b], (per_pod[rows_b, cols_b], tenant[rows_b])), shape=(e_count, t_count)
-    )
-    share = sp.diags(1.0 / np.maximum(np.asarray(took.sum(axis=1)).ravel(), 1e-9)) @ took
-    out: F64 = (lost.T @ share).toarray().astype(np.float64)
-    return out
 
 
 class Interference(Measure):
@@ -462,9 +480,11 @@ class Interference(Measure):
         if s.vm_lost is not None and s.vm_extra is not None:
             perm, _, by_host = blk.by_host
             vm_tenant = blk.tenant[blk.kernels.starts][perm]
-            self.matrix += _interference(s.vm_lost, s.vm_extra, vm_tenant, by_host, self.t_count)
+            self.matrix += interference_matrix(
+                s.vm_lost, s.vm_extra, vm_tenant, by_host, self.t_count
+            )
         if self.shared_kernels:  # elsewhere a kernel (node or VM) holds one tenant only
-            self.matrix += _interference(
+            self.matrix += interference_matrix(
                 s.shares.unmet, s.shares.burst, blk.tenant, blk.kernels, self.t_count
             )
 
