@@ -28,9 +28,10 @@ from underlay.model.scenario import Scenario
 from underlay.pipeline import compare
 from underlay.simulation import blocks as block_module
 from underlay.simulation import partition_workers
-from underlay.simulation.engine import simulate_substrate
+from underlay.simulation.engine import prepare_replay, simulate_substrate
 from underlay.simulation.partition import (
     MIN_POD_STEPS,
+    ChunkDrawer,
     chunk_spans,
     default_workers,
     simulate_groups,
@@ -52,6 +53,11 @@ def single(scenario: Scenario, placement: Any, block_pods: int) -> SubstrateSimu
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(block_module, "BLOCK_PODS", block_pods)
         return simulate_substrate(scenario, defaults, placement)
+
+
+def drawer(scenario: Scenario, defaults: Any, placement: Any) -> ChunkDrawer:
+    """The parent's drawer of a replay of ``placement``, as ``simulate_groups`` makes it."""
+    return ChunkDrawer(prepare_replay(scenario, defaults, placement, seed=None))
 
 
 def test_differences_sees_a_change() -> None:
@@ -186,7 +192,7 @@ def test_workers_stop_when_the_replay_stops_early(
 
     placement = comparison.placements[0]
     jobs = [PartitionJob(sc, comparison.defaults, placement, None, 2, g, 8) for g in range(2)]
-    messages = partition_workers.process_groups(jobs)
+    messages = partition_workers.process_groups(jobs, drawer(sc, comparison.defaults, placement))
     next(messages)
     messages.close()
     assert len(seen) == 2
@@ -205,7 +211,7 @@ def test_a_failing_worker_is_one_clear_error(saas: tuple[Scenario, Any]) -> None
     broken = dataclasses.replace(placement, pod_nodes=[n + 10**9 for n in placement.pod_nodes])
     jobs = [PartitionJob(sc, comparison.defaults, broken, None, 1, 0, 8)]
     with pytest.raises(partition_workers.WorkerError, match=r"worker 1 failed: IndexError"):
-        list(partition_workers.process_groups(jobs))
+        list(partition_workers.process_groups(jobs, drawer(sc, comparison.defaults, placement)))
 
 
 def test_ray_local_gives_the_same_figures(saas: tuple[Scenario, Any]) -> None:

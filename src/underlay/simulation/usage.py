@@ -137,21 +137,28 @@ class UsageSampler:
         arrays: list[NDArray[Any]] = (
             [np.empty(shape, dtype) for shape, dtype in shapes] if out is None else list(out)
         )
+        draws = self.draws_in(start, stop, arrays)
+        rng = np.random.default_rng([self.seed, start])
+        for model, drawn in zip(self.models, draws.models, strict=True):
+            model.draw(rng, drawn)
+        if draws.bursts is not None:
+            rng.random(out=draws.bursts)
+        return draws
+
+    def draws_in(self, start: int, stop: int, arrays: Sequence[NDArray[Any]]) -> ChunkDraws:
+        """The :class:`ChunkDraws` of steps [start, stop) whose arrays are ``arrays``, in
+        the order of :meth:`draw_shapes` (drawn by :meth:`draw`, maybe by another process
+        into shared memory), each model's its own."""
+        shapes = self.draw_shapes(stop - start)
         if [(a.shape, a.dtype) for a in arrays] != [(s, np.dtype(d)) for s, d in shapes]:
             raise ValueError("draws: arrays of other shapes than draw_shapes says")
-        rng = np.random.default_rng([self.seed, start])
         models: list[Drawn] = []
         at = 0
         for model in self.models:
             k = len(model.draw_shapes(stop - start))
-            drawn = tuple(arrays[at : at + k])
-            model.draw(rng, drawn)
-            models.append(drawn)
+            models.append(tuple(arrays[at : at + k]))
             at += k
-        bursts: F64 | None = None
-        if self.burst_p.any():
-            bursts = arrays[at]
-            rng.random(out=bursts)
+        bursts: F64 | None = arrays[at] if self.burst_p.any() else None
         return ChunkDraws(start, stop, tuple(models), bursts)
 
     def begin(self, start: int, stop: int, *, draws: ChunkDraws | None = None) -> None:
