@@ -4,7 +4,10 @@ A replay split into 1, 2 and 3 groups of whole hosts — in this process, in loc
 processes and on Ray — must give a ``SubstrateSimulation`` equal to the engine's in every
 field, array and float, bit for bit (``seconds`` aside: wall time). Small fleets are one
 block at the engine's block size, so both runs cut them into blocks of a few pods
-(``block_pods``): a group is a run of whole blocks.
+(``block_pods``): a group is a run of whole blocks. The parent draws each chunk's usage
+once and hands the draws to every group (in this process, through shared memory to local
+processes, through the object store on Ray); the ring of shared memory is gone however
+the replay ends.
 """
 
 from __future__ import annotations

@@ -7,16 +7,23 @@ with the groups in local processes (:func:`process_groups`) or on Ray
 :mod:`underlay.simulation.partition`).
 
 - **Local processes** are started by a fork server (the parent may hold threads — a
-  progress bar, DuckDB — that a plain fork would copy half-way), one per group, each
-  sending its chunks back on a queue as it goes; the parent folds them in order. Ctrl-C
-  reaches every process of the terminal's group: the workers ignore it, and the parent,
-  which takes it (:mod:`underlay.interrupts`), stops them on its way out (terminate,
-  then kill), as it does when a worker fails or when anything else ends the replay.
+  progress bar, DuckDB — that a plain fork would copy half-way), one per group. The
+  parent draws each chunk's usage once into a ring of :data:`SLOTS` shared-memory slots
+  (:mod:`underlay.simulation.shared_draws`) and tells every worker, on its own queue,
+  which slot holds it; a worker steps its group with the slot's arrays in place and sends
+  the chunk back on a common queue; once every worker has sent a chunk, its slot takes the
+  chunk ``SLOTS`` later, so the parent draws ahead while the workers step. The parent folds
+  the chunks in order. Ctrl-C reaches every process of the terminal's group: the workers
+  ignore it, and the parent, which takes it (:mod:`underlay.interrupts`), stops them on
+  its way out (terminate, then kill) and unlinks the slots, as it does when a worker fails
+  or dies or when anything else ends the replay.
 - **Ray** (``--ray ADDRESS``; ``local`` starts a Ray instance here with ``--workers``
-  CPUs): one actor per group, sent the job once through Ray's object store, asked for
-  every chunk up front (an actor runs its calls in order) and killed at the end. The
-  number of groups is ``--workers``, else the cluster's CPUs. Ray is an optional extra,
-  imported only here and only with ``--ray``.
+  CPUs): one actor per group, sent the job once through Ray's object store; each chunk is
+  drawn here and put in the object store once (the actors on a node read it in place), and
+  every actor is asked for it, up to :data:`SLOTS` chunks ahead (an actor runs its calls
+  in order); the actors are killed at the end. The number of groups is ``--workers``, else
+  the cluster's CPUs. Ray is an optional extra, imported only here and only with
+  ``--ray``.
 """
 
 from __future__ import annotations
@@ -186,10 +193,7 @@ def process_groups(jobs: list[PartitionJob], drawer: ChunkDrawer) -> Iterator[Me
     inboxes = [context.Queue() for _ in jobs]
     n = len(drawer.spans)
     ring = DrawRing(slot_bytes(drawer.shapes()), min(SLOTS, max(n, 1)))
-    procs = [
-        context.Process(target=_work, args=(job, out, inbox, ring.names, os.getpid()), daemon=True)
-        for job, inbox in zip(jobs, inboxes, strict=True)
-    ]
+    procs: list[Any] = []
 
     def publish(index: int) -> None:
         if index < n:
@@ -199,8 +203,10 @@ def process_groups(jobs: list[PartitionJob], drawer: ChunkDrawer) -> Iterator[Me
 
     stepped = [0] * n  # workers done with each chunk (its slot is free once all are)
     try:
-        for proc in procs:
-            proc.start()
+        for job, inbox in zip(jobs, inboxes, strict=True):
+            args = (job, out, inbox, ring.names, os.getpid())
+            procs.append(context.Process(target=_work, args=args, daemon=True))
+            procs[-1].start()
         for index in range(SLOTS):
             publish(index)
         for _ in range(len(jobs) * (n + 1)):
