@@ -39,9 +39,11 @@ Identical, not close:
   parent, with their usage rows from its own sampler, made when it drew the chunk
   (:class:`ClosingRows`: the parent draws ahead of the chunk it closes).
 
-Measured (``benchmarks/partition.py``, benchmarks/README.md): drawing once instead of in
-every worker took the busiest worker's CPU time at 1M pods × 288 steps (dedicated) from
-12.9 to 8.3 s, the parent's from 2.7 to 5.6 s (2.6 of it drawing).
+Measured (``benchmarks/partition.py``, benchmarks/README.md; 2 workers, dedicated):
+drawing once instead of in every worker took the busiest worker's CPU time at 1M pods ×
+288 steps from 12.9 to 8.3 s and the parent's from 2.7 to 5.6 s (2.6 of it drawing); at
+1M × 2,016, the replay's CPU time in all from ~135 to ~107 s (workers ~65 → ~43 s each,
+parent ~4.5 → ~20 s, ~15 of it drawing).
 """
 
 from __future__ import annotations
