@@ -18,7 +18,9 @@ import multiprocessing
 import os
 import pickle
 import signal
+import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -363,3 +365,47 @@ def test_ctrl_c_in_the_parent_stops_the_workers_and_leaves_no_segment(
         messages.throw(KeyboardInterrupt)
     assert draw_segments() == []
     assert workers and not [p for p in workers if p.is_alive()]
+
+
+KILLED_PARENT = """
+import os, signal
+from pathlib import Path
+from underlay.model.loading import load_scenario
+from underlay.pipeline import compare
+from underlay.simulation.engine import prepare_replay
+from underlay.simulation.partition import ChunkDrawer, PartitionJob
+from underlay.simulation import partition_workers as pw
+sc = load_scenario(Path({path!r}))
+comparison = compare(sc, substrates=["vm"])
+placement = comparison.placements[0]
+jobs = [PartitionJob(sc, comparison.defaults, placement, None, 2, g, 8) for g in range(2)]
+replay = prepare_replay(sc, comparison.defaults, placement, seed=None)
+messages = pw.process_groups(jobs, ChunkDrawer(replay))
+next(messages)
+print(os.getpid(), flush=True)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+@pytest.mark.skipif(not Path("/dev/shm").is_dir(), reason="no /dev/shm on this system")
+def test_a_killed_parent_leaves_no_worker_and_no_segment(tmp_path: Path) -> None:
+    """The parent killed (SIGKILL: no ``finally``) mid-replay: its workers see it gone and
+    end, and with them the last holder of the resource tracker, which unlinks the
+    segments the parent made — within seconds, nothing left. (Its output goes to a file,
+    not a pipe its workers would hold open, and it is reaped at once, as a shell does: a
+    zombie would still look alive to them.)"""
+    code = KILLED_PARENT.format(path=str(EXAMPLES / "saas-platform.yaml"))
+    out = tmp_path / "out.txt"
+    with out.open("w") as sink:
+        run = subprocess.run(
+            [sys.executable, "-c", code], stdout=sink, stderr=sink, timeout=300, check=False
+        )
+    assert run.returncode == -signal.SIGKILL, out.read_text()
+    pid = int(out.read_text().split()[0])
+    left = list(Path("/dev/shm").glob(f"{PREFIX}_{pid}_*"))
+    for _ in range(100):  # the workers look for the parent every 0.5 s
+        if not left:
+            break
+        time.sleep(0.2)
+        left = list(Path("/dev/shm").glob(f"{PREFIX}_{pid}_*"))
+    assert left == []

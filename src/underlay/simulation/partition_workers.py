@@ -145,7 +145,8 @@ def _work(job: PartitionJob, out: Any, inbox: Any, names: list[str], parent: int
         sampler = worker.replay.sampler
         for index, (start, stop) in enumerate(chunk_spans(job.scenario.simulation.steps)):
             slot = _wait(inbox, parent)
-            if slot is None:
+            if slot is None:  # nobody will read what is still queued: do not wait on it
+                out.cancel_join_thread()
                 return
             arrays = carve(segments[slot], sampler.draw_shapes(stop - start))
             out.put(worker.chunk(index, sampler.draws_in(start, stop, arrays)))
