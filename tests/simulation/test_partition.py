@@ -4,15 +4,23 @@ A replay split into 1, 2 and 3 groups of whole hosts — in this process, in loc
 processes and on Ray — must give a ``SubstrateSimulation`` equal to the engine's in every
 field, array and float, bit for bit (``seconds`` aside: wall time). Small fleets are one
 block at the engine's block size, so both runs cut them into blocks of a few pods
-(``block_pods``): a group is a run of whole blocks.
+(``block_pods``): a group is a run of whole blocks. The parent draws each chunk's usage
+once and hands the draws to every group (in this process, through shared memory to local
+processes, through the object store on Ray); the ring of shared memory is gone however
+the replay ends.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import itertools
+import multiprocessing
 import os
+import pickle
+import signal
+import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -28,15 +36,19 @@ from underlay.model.scenario import Scenario
 from underlay.pipeline import compare
 from underlay.simulation import blocks as block_module
 from underlay.simulation import partition_workers
-from underlay.simulation.engine import simulate_substrate
+from underlay.simulation.engine import prepare_replay, simulate_substrate
 from underlay.simulation.partition import (
     MIN_POD_STEPS,
+    ChunkDrawer,
+    GroupReplay,
+    PartitionJob,
     chunk_spans,
     default_workers,
     simulate_groups,
     split_blocks,
 )
 from underlay.simulation.results import SubstrateSimulation
+from underlay.simulation.shared_draws import PREFIX
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "src" / "underlay" / "examples"
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
@@ -52,6 +64,11 @@ def single(scenario: Scenario, placement: Any, block_pods: int) -> SubstrateSimu
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(block_module, "BLOCK_PODS", block_pods)
         return simulate_substrate(scenario, defaults, placement)
+
+
+def drawer(scenario: Scenario, defaults: Any, placement: Any) -> ChunkDrawer:
+    """The parent's drawer of a replay of ``placement``, as ``simulate_groups`` makes it."""
+    return ChunkDrawer(prepare_replay(scenario, defaults, placement, seed=None))
 
 
 def test_differences_sees_a_change() -> None:
@@ -182,11 +199,9 @@ def test_workers_stop_when_the_replay_stops_early(
         real_stop(procs)
 
     monkeypatch.setattr(partition_workers, "_stop", stop)
-    from underlay.simulation.partition import PartitionJob
-
     placement = comparison.placements[0]
     jobs = [PartitionJob(sc, comparison.defaults, placement, None, 2, g, 8) for g in range(2)]
-    messages = partition_workers.process_groups(jobs)
+    messages = partition_workers.process_groups(jobs, drawer(sc, comparison.defaults, placement))
     next(messages)
     messages.close()
     assert len(seen) == 2
@@ -199,13 +214,11 @@ def test_workers_stop_when_the_replay_stops_early(
 def test_a_failing_worker_is_one_clear_error(saas: tuple[Scenario, Any]) -> None:
     """A worker that cannot replay its group ends the replay with WorkerError naming it."""
     sc, comparison = saas
-    from underlay.simulation.partition import PartitionJob
-
     placement = comparison.placements[0]
     broken = dataclasses.replace(placement, pod_nodes=[n + 10**9 for n in placement.pod_nodes])
     jobs = [PartitionJob(sc, comparison.defaults, broken, None, 1, 0, 8)]
     with pytest.raises(partition_workers.WorkerError, match=r"worker 1 failed: IndexError"):
-        list(partition_workers.process_groups(jobs))
+        list(partition_workers.process_groups(jobs, drawer(sc, comparison.defaults, placement)))
 
 
 def test_ray_local_gives_the_same_figures(saas: tuple[Scenario, Any]) -> None:
@@ -260,3 +273,139 @@ def test_adds_keep_every_value_in_order() -> None:
         acc += x
     assert acc.shape == (2, 3)
     assert [np.asarray(v).tolist() for v in acc.items] == [1.0, [1.0, 1.0, 1.0], 2.5]
+
+
+def draw_segments() -> list[str]:
+    """This process's shared-memory segments of usage draws (a partitioned replay's ring)."""
+    return sorted(p.name for p in Path("/dev/shm").glob(f"{PREFIX}_{os.getpid()}_*"))
+
+
+def saas_jobs(saas: tuple[Scenario, Any], groups: int = 2) -> tuple[list[Any], ChunkDrawer]:
+    """The jobs of a replay of the saas example's first placement in ``groups`` groups of
+    blocks of 8 pods, and the parent's drawer."""
+    sc, comparison = saas
+    placement = comparison.placements[0]
+    jobs = [
+        PartitionJob(sc, comparison.defaults, placement, None, groups, g, 8) for g in range(groups)
+    ]
+    return jobs, drawer(sc, comparison.defaults, placement)
+
+
+def test_a_group_stepped_with_the_parents_draws_is_the_group_drawing_itself(
+    saas: tuple[Scenario, Any],
+) -> None:
+    """Every chunk's part of each of 3 groups, byte for byte: drawn by the group itself
+    (``chunk(index)``, as every worker did before) and with the draws the parent made."""
+    jobs, parent = saas_jobs(saas, 3)
+    own = [GroupReplay(job) for job in jobs]
+    shared = [GroupReplay(job) for job in jobs]
+    for index in range(len(parent.spans)):
+        draws = parent.draw(index)
+        for a, b in zip(own, shared, strict=True):
+            assert pickle.dumps(a.chunk(index)) == pickle.dumps(b.chunk(index, draws))
+        # what the parent closes the chunk with: its own rows of the never-placed pods
+        closing = parent.closing.pop(index)
+        assert closing.unplaced_cpu.shape == (len(closing.unplaced), 32)
+
+
+@pytest.mark.skipif(not Path("/dev/shm").is_dir(), reason="no /dev/shm on this system")
+def test_the_draws_ring_is_there_while_the_workers_run_and_gone_after(
+    saas: tuple[Scenario, Any],
+) -> None:
+    """The parent's shared-memory slots exist during a local-process replay (3 of them,
+    the chunks drawn ahead) and are unlinked when it ends; the figures are the engine's."""
+    sc, comparison = saas
+    placement = comparison.placements[0]
+    during: list[list[str]] = []
+
+    def runner(jobs: list[PartitionJob], parent: ChunkDrawer) -> Any:
+        for message in partition_workers.process_groups(jobs, parent):
+            during.append(draw_segments())
+            yield message
+
+    assert draw_segments() == []
+    parted = simulate_groups(
+        sc, comparison.defaults, placement, groups=2, runner=runner, block_pods=8
+    )
+    assert during and all(len(names) == partition_workers.SLOTS for names in during)
+    assert draw_segments() == []
+    assert not differences(single(sc, placement, 8), parted)
+
+
+def test_a_killed_worker_ends_the_replay_and_leaves_no_segment(
+    saas: tuple[Scenario, Any],
+) -> None:
+    """A worker killed (SIGKILL: no word from it) is one WorkerError naming it; the other
+    worker is stopped and the draws' segments are unlinked."""
+    jobs, parent = saas_jobs(saas)
+    # more chunks than are drawn ahead: no worker can finish before the parent draws more
+    assert len(parent.spans) > partition_workers.SLOTS
+    messages = partition_workers.process_groups(jobs, parent)
+    next(messages)
+    workers = [p for p in multiprocessing.active_children() if p.is_alive()]
+    assert len(workers) == 2 and len(draw_segments()) == partition_workers.SLOTS
+    os.kill(workers[0].pid, signal.SIGKILL)
+    with pytest.raises(partition_workers.WorkerError, match=r"ended with exit code -9"):
+        list(messages)
+    assert draw_segments() == []
+    assert not [p for p in workers if p.is_alive()]
+
+
+def test_ctrl_c_in_the_parent_stops_the_workers_and_leaves_no_segment(
+    saas: tuple[Scenario, Any],
+) -> None:
+    """KeyboardInterrupt while the parent waits for the workers (Ctrl-C) goes through: the
+    workers are stopped and the draws' segments unlinked on the way out."""
+    jobs, parent = saas_jobs(saas)
+    messages = partition_workers.process_groups(jobs, parent)
+    next(messages)
+    workers = [p for p in multiprocessing.active_children() if p.is_alive()]
+    assert len(draw_segments()) == partition_workers.SLOTS
+    with pytest.raises(KeyboardInterrupt):
+        messages.throw(KeyboardInterrupt)
+    assert draw_segments() == []
+    assert workers and not [p for p in workers if p.is_alive()]
+
+
+KILLED_PARENT = """
+import os, signal
+from pathlib import Path
+from underlay.model.loading import load_scenario
+from underlay.pipeline import compare
+from underlay.simulation.engine import prepare_replay
+from underlay.simulation.partition import ChunkDrawer, PartitionJob
+from underlay.simulation import partition_workers as pw
+sc = load_scenario(Path({path!r}))
+comparison = compare(sc, substrates=["vm"])
+placement = comparison.placements[0]
+jobs = [PartitionJob(sc, comparison.defaults, placement, None, 2, g, 8) for g in range(2)]
+replay = prepare_replay(sc, comparison.defaults, placement, seed=None)
+messages = pw.process_groups(jobs, ChunkDrawer(replay))
+next(messages)
+print(os.getpid(), flush=True)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+@pytest.mark.skipif(not Path("/dev/shm").is_dir(), reason="no /dev/shm on this system")
+def test_a_killed_parent_leaves_no_worker_and_no_segment(tmp_path: Path) -> None:
+    """The parent killed (SIGKILL: no ``finally``) mid-replay: its workers see it gone and
+    end, and with them the last holder of the resource tracker, which unlinks the
+    segments the parent made — within seconds, nothing left. (Its output goes to a file,
+    not a pipe its workers would hold open, and it is reaped at once, as a shell does: a
+    zombie would still look alive to them.)"""
+    code = KILLED_PARENT.format(path=str(EXAMPLES / "saas-platform.yaml"))
+    out = tmp_path / "out.txt"
+    with out.open("w") as sink:
+        run = subprocess.run(
+            [sys.executable, "-c", code], stdout=sink, stderr=sink, timeout=300, check=False
+        )
+    assert run.returncode == -signal.SIGKILL, out.read_text()
+    pid = int(out.read_text().split()[0])
+    left = list(Path("/dev/shm").glob(f"{PREFIX}_{pid}_*"))
+    for _ in range(100):  # the workers look for the parent every 0.5 s
+        if not left:
+            break
+        time.sleep(0.2)
+        left = list(Path("/dev/shm").glob(f"{PREFIX}_{pid}_*"))
+    assert left == []

@@ -15,10 +15,15 @@ Identical, not close:
 
 - **usage**: the draws of a chunk come from one stream for the whole fleet
   (``default_rng([seed, first step])``, every pod in canonical order; normal draws by
-  rejection, so a pod's place in the stream cannot be skipped to). Every worker draws
-  the whole chunk and reads its own pods' rows, as the engine's blocks already do: the
-  usage of a pod never depends on the partition, and today's results stay as they were.
-  The price is the draws repeated in every worker (measured in benchmarks/README.md).
+  rejection, so a pod's place in the stream cannot be skipped to, and no worker can draw
+  only its own pods). The parent draws each chunk once (:class:`ChunkDrawer`, the
+  sampler's own :meth:`~underlay.simulation.usage.UsageSampler.draw`, unchanged) and
+  hands the same arrays to every group, which steps with them
+  (``begin(draws=...)``) and reads only its own pods' rows: the usage of a pod never
+  depends on the partition, and the figures stay bit for bit the single process's. The
+  runner pipelines it: the parent draws the next chunks (up to ``SLOTS`` ahead, into
+  shared memory for local processes, into Ray's object store once per chunk for Ray)
+  while the workers step the current one.
 - **sums in floating point** depend on their order: per-tenant CPU sums, the SLA's
   per-step sums, slowdown and interference are float sums over blocks. A worker does
   not sum its blocks: each ``+=`` a measure makes is kept (:class:`Adds`) and the parent
@@ -31,8 +36,14 @@ Identical, not close:
   host-steps, kills) are whole numbers: their sums are exact in any order, so each
   worker sends its own once, at the end.
 - pods never placed and GPU pods are closed per chunk over the whole fleet, by the
-  parent; their usage rows come from the first worker, which has drawn the chunk anyway
-  (:class:`SentRows`), so the parent draws nothing.
+  parent, with their usage rows from its own sampler, made when it drew the chunk
+  (:class:`ClosingRows`: the parent draws ahead of the chunk it closes).
+
+Measured (``benchmarks/partition.py``, benchmarks/README.md; 2 workers, dedicated):
+drawing once instead of in every worker took the busiest worker's CPU time at 1M pods ×
+288 steps from 12.9 to 8.3 s and the parent's from 2.7 to 5.6 s (2.6 of it drawing); at
+1M × 2,016, the replay's CPU time in all from ~135 to ~107 s (workers ~65 → ~43 s each,
+parent ~4.5 → ~20 s, ~15 of it drawing).
 """
 
 from __future__ import annotations
@@ -55,17 +66,19 @@ from underlay.simulation import blocks as block_module
 from underlay.simulation.engine import Replay, finish_replay, prepare_replay
 from underlay.simulation.measures import Chunk, TenantSums
 from underlay.simulation.results import SubstrateSimulation
-from underlay.simulation.usage import CHUNK_STEPS, UsageSampler
+from underlay.simulation.usage import CHUNK_STEPS, ChunkDraws, UsageSampler
+from underlay.simulation.usage_models import DrawShape
 
 __all__ = [
     "MIN_POD_STEPS",
     "Adds",
     "BlockPart",
+    "ChunkDrawer",
     "ChunkPart",
+    "ClosingRows",
     "GroupReplay",
     "GroupTotals",
     "PartitionJob",
-    "SentRows",
     "Sparse",
     "chunk_spans",
     "default_workers",
@@ -80,8 +93,8 @@ I64 = NDArray[np.int64]
 
 MIN_POD_STEPS = 200_000_000
 """Placed pods × steps from which the default is one worker per core (about 10 s of
-replay on one core: below it, setting the replay up again in every worker and the
-repeated draws eat what a second core would win)."""
+replay on one core: below it, setting the replay up again in every worker eats what a
+second core would win)."""
 
 
 def default_workers(pods: int, steps: int, cores: int | None = None) -> int:
@@ -201,35 +214,75 @@ class BlockPart:
 
 @dataclass(frozen=True)
 class ChunkPart:
-    """A group's blocks over one chunk, in block order (the first group's with the rows
-    the parent closes the chunk with: :class:`SentRows`)."""
+    """A group's blocks over one chunk, in block order."""
 
     group: int
     index: int  # of the chunk
     blocks: list[BlockPart]
-    unplaced_cpu: F32 | None = None  # (never-placed pods × steps) CPU usage
-    gpu_want: F32 | None = None  # (GPU pods × steps) milli-GPUs wanted
 
 
-class SentRows:
+class ClosingRows:
     """Stands in for the parent's usage sampler when a chunk is closed: the rows the
     closing measures ask for — never-placed pods' CPU (``TenantSums``) and GPU pods' use
-    (``GpuUse``) — as the first worker drew them, for exactly the pods it was told."""
+    (``GpuUse``) — made by the parent's sampler when it drew the chunk (it draws ahead
+    of the chunk it closes), for exactly those pods."""
 
-    def __init__(self, part: ChunkPart, unplaced: I64, gpu_pods: I64) -> None:
-        self.part, self.unplaced, self.gpu_pods = part, unplaced, gpu_pods
+    def __init__(self, unplaced: I64, unplaced_cpu: F32, gpu_pods: I64, gpu_want: F32) -> None:
+        self.unplaced, self.unplaced_cpu = unplaced, unplaced_cpu
+        self.gpu_pods, self.gpu_want = gpu_pods, gpu_want
 
     def rows(self, idx: I64) -> tuple[F32, F32]:
         """The never-placed pods' CPU (memory is not asked for: an empty column)."""
-        if self.part.unplaced_cpu is None or not np.array_equal(idx, self.unplaced):
-            raise ValueError("rows asked for pods the first worker did not send")
-        return self.part.unplaced_cpu, np.zeros((len(idx), 0), np.float32)
+        if not np.array_equal(idx, self.unplaced):
+            raise ValueError("rows asked for pods other than the never-placed ones")
+        return self.unplaced_cpu, np.zeros((len(idx), 0), np.float32)
 
     def gpu_rows(self, idx: I64, share: F32) -> F32:
         """The GPU pods' use."""
-        if self.part.gpu_want is None or not np.array_equal(idx, self.gpu_pods):
-            raise ValueError("GPU rows asked for pods the first worker did not send")
-        return self.part.gpu_want
+        if not np.array_equal(idx, self.gpu_pods):
+            raise ValueError("GPU rows asked for pods other than the GPU pods")
+        return self.gpu_want
+
+
+class ChunkDrawer:
+    """The parent's side of the usage draws: each chunk's drawn once, in order, by the
+    parent's own sampler (:meth:`UsageSampler.draw`, into arrays a runner gives, e.g.
+    shared memory), for the workers to share. Drawing a chunk also begins it in the
+    parent's sampler and keeps the rows its closing needs (:class:`ClosingRows`), so the
+    arrays are free again as soon as every worker has stepped the chunk."""
+
+    def __init__(self, replay: Replay) -> None:
+        self.replay = replay
+        self.spans = chunk_spans(replay.scenario.simulation.steps)
+        self.closing: dict[int, ClosingRows] = {}
+        self.cpu_seconds = 0.0  # spent drawing, in this process
+
+    def shapes(self, index: int | None = None) -> list[DrawShape]:
+        """The arrays of chunk ``index``'s draws (None: of a whole chunk, the largest)."""
+        if not self.spans:
+            return []
+        start, stop = self.spans[0 if index is None else index]
+        return self.replay.sampler.draw_shapes(stop - start)
+
+    def draw(self, index: int, out: list[NDArray[Any]] | None = None) -> ChunkDraws:
+        """Chunk ``index``'s draws, into ``out`` (arrays of :meth:`shapes`) if given."""
+        started = time.process_time()
+        start, stop = self.spans[index]
+        r, sampler = self.replay, self.replay.sampler
+        draws = sampler.draw(start, stop, out)
+        sampler.begin(start, stop, draws=draws)
+        unplaced, gpus = r.sums.unplaced, r.gpu_use.gpus
+        n = stop - start
+        self.closing[index] = ClosingRows(
+            unplaced,
+            sampler.rows(unplaced)[0] if len(unplaced) else np.zeros((0, n), np.float32),
+            gpus.pods,
+            sampler.gpu_rows(gpus.pods, gpus.share)
+            if len(gpus.pods)
+            else np.zeros((0, n), np.float32),
+        )
+        self.cpu_seconds += time.process_time() - started
+        return draws
 
 
 @dataclass(frozen=True)
@@ -258,16 +311,15 @@ class GroupReplay:
         self.t_count = len(job.scenario.tenants)
         self.steps = job.scenario.simulation.steps
 
-    def chunk(self, index: int) -> ChunkPart:
-        """Step the group's blocks through chunk ``index``."""
+    def chunk(self, index: int, draws: ChunkDraws | None = None) -> ChunkPart:
+        """Step the group's blocks through chunk ``index``, with the parent's ``draws``
+        (None: drawn here)."""
         start, stop = chunk_spans(self.steps)[index]
         n = stop - start
         r = self.replay
         parts: list[BlockPart] = []
-        unplaced, gpus = r.sums.unplaced, r.gpu_use.gpus
-        sends = self.group == 0 and bool(len(unplaced) or len(gpus.pods))
-        if self.blocks or sends:  # (a group with nothing to do draws nothing)
-            r.sampler.begin(start, stop)
+        if self.blocks:  # (a group with nothing to do needs no usage)
+            r.sampler.begin(start, stop, draws=draws)
         for blk in self.blocks:
             step = r.stepper.step(blk, r.sampler, n)
             adds = self._record(n)
@@ -279,15 +331,7 @@ class GroupReplay:
                     {k: [_compact(v) for v in a.items] for k, a in adds.items() if a.items},
                 )
             )
-        if not sends:
-            return ChunkPart(self.group, index, parts)
-        return ChunkPart(
-            self.group,
-            index,
-            parts,
-            r.sampler.rows(unplaced)[0] if len(unplaced) else None,
-            r.sampler.gpu_rows(gpus.pods, gpus.share) if len(gpus.pods) else None,
-        )
+        return ChunkPart(self.group, index, parts)
 
     def _record(self, n: int) -> dict[str, Adds]:
         """Fresh :class:`Adds` in place of the order-dependent accumulators."""
@@ -316,18 +360,20 @@ class GroupReplay:
 
 
 Message = ChunkPart | GroupTotals
-Runner = Callable[[list[PartitionJob]], Iterable[Message]]
+Runner = Callable[[list[PartitionJob], ChunkDrawer], Iterable[Message]]
 """Runs the jobs somewhere and yields their messages: each group's chunks in order, then
-its totals (groups may interleave)."""
+its totals (groups may interleave). It has each chunk drawn by the parent's
+:class:`ChunkDrawer`, in order, and hands the draws to every group."""
 
 
-def serial_groups(jobs: list[PartitionJob]) -> Iterator[Message]:
+def serial_groups(jobs: list[PartitionJob], drawer: ChunkDrawer) -> Iterator[Message]:
     """Every group in this process, one after another within each chunk (for tests, and
     to check a partition without processes)."""
     workers = [GroupReplay(job) for job in jobs]
-    for index in range(len(chunk_spans(jobs[0].scenario.simulation.steps))):
+    for index in range(len(drawer.spans)):
+        draws = drawer.draw(index)
         for w in workers:
-            yield w.chunk(index)
+            yield w.chunk(index, draws)
     for w in workers:
         yield w.totals()
 
@@ -379,12 +425,13 @@ def simulate_groups(
         for g in range(len(runs))
     ]
     inbox = _Inbox(len(jobs))
-    spans = chunk_spans(scenario.simulation.steps)
+    drawer = ChunkDrawer(replay)
+    spans = drawer.spans
     folded = 0
-    for message in runner(jobs):
+    for message in runner(jobs, drawer):
         inbox.take(message)
         while folded < len(spans) and (parts := inbox.ready(folded)) is not None:
-            _fold_chunk(replay, spans[folded], parts)
+            _fold_chunk(replay, spans[folded], parts, drawer.closing.pop(folded))
             folded += 1
             if progress:
                 progress(spans[folded - 1][1] - spans[folded - 1][0])
@@ -397,13 +444,14 @@ def simulate_groups(
     return finish_replay(replay, started)
 
 
-def _fold_chunk(replay: Replay, span: tuple[int, int], parts: list[ChunkPart]) -> None:
+def _fold_chunk(
+    replay: Replay, span: tuple[int, int], parts: list[ChunkPart], closing: ClosingRows
+) -> None:
     """Make the additions of every block of one chunk, in the engine's block order, then
-    close the chunk as the engine does."""
+    close the chunk as the engine does (with the rows the parent made when it drew it)."""
     start, stop = span
     n = stop - start
-    # The closing measures' rows, from the first worker (typed as the sampler it stands for)
-    sampler = cast(UsageSampler, SentRows(parts[0], replay.sums.unplaced, replay.gpu_use.gpus.pods))
+    sampler = cast(UsageSampler, closing)  # typed as the sampler it stands for
     host_used = np.zeros((len(replay.placement.hosts), n), np.float32)
     host_used += replay.stepper.host_idle_load
     block_parts = [b for part in parts for b in part.blocks]

@@ -7,16 +7,23 @@ with the groups in local processes (:func:`process_groups`) or on Ray
 :mod:`underlay.simulation.partition`).
 
 - **Local processes** are started by a fork server (the parent may hold threads — a
-  progress bar, DuckDB — that a plain fork would copy half-way), one per group, each
-  sending its chunks back on a queue as it goes; the parent folds them in order. Ctrl-C
-  reaches every process of the terminal's group: the workers ignore it, and the parent,
-  which takes it (:mod:`underlay.interrupts`), stops them on its way out (terminate,
-  then kill), as it does when a worker fails or when anything else ends the replay.
+  progress bar, DuckDB — that a plain fork would copy half-way), one per group. The
+  parent draws each chunk's usage once into a ring of :data:`SLOTS` shared-memory slots
+  (:mod:`underlay.simulation.shared_draws`) and tells every worker, on its own queue,
+  which slot holds it; a worker steps its group with the slot's arrays in place and sends
+  the chunk back on a common queue; once every worker has sent a chunk, its slot takes the
+  chunk ``SLOTS`` later, so the parent draws ahead while the workers step. The parent folds
+  the chunks in order. Ctrl-C reaches every process of the terminal's group: the workers
+  ignore it, and the parent, which takes it (:mod:`underlay.interrupts`), stops them on
+  its way out (terminate, then kill) and unlinks the slots, as it does when a worker fails
+  or dies or when anything else ends the replay.
 - **Ray** (``--ray ADDRESS``; ``local`` starts a Ray instance here with ``--workers``
-  CPUs): one actor per group, sent the job once through Ray's object store, asked for
-  every chunk up front (an actor runs its calls in order) and killed at the end. The
-  number of groups is ``--workers``, else the cluster's CPUs. Ray is an optional extra,
-  imported only here and only with ``--ray``.
+  CPUs): one actor per group, sent the job once through Ray's object store; each chunk is
+  drawn here and put in the object store once (the actors on a node read it in place), and
+  every actor is asked for it, up to :data:`SLOTS` chunks ahead (an actor runs its calls
+  in order); the actors are killed at the end. The number of groups is ``--workers``, else
+  the cluster's CPUs. Ray is an optional extra, imported only here and only with
+  ``--ray``.
 """
 
 from __future__ import annotations
@@ -38,6 +45,8 @@ from underlay.model.scenario import Scenario
 from underlay.placement.result import SubstratePlacement
 from underlay.simulation.engine import simulate_substrate
 from underlay.simulation.partition import (
+    ChunkDrawer,
+    ChunkPart,
     GroupReplay,
     Message,
     PartitionJob,
@@ -46,10 +55,13 @@ from underlay.simulation.partition import (
     simulate_groups,
 )
 from underlay.simulation.results import SubstrateSimulation
+from underlay.simulation.shared_draws import DrawRing, attach_slots, carve, close_slots, slot_bytes
+from underlay.simulation.usage import ChunkDraws
 
 __all__ = [
     "LOCAL",
     "MAX_WORKERS",
+    "SLOTS",
     "RaySession",
     "WorkerError",
     "check_workers",
@@ -60,6 +72,9 @@ __all__ = [
 LOCAL = "local"
 """The ``--ray`` value that starts a Ray instance on this machine."""
 MAX_WORKERS = 1024
+SLOTS = 3
+"""Chunks drawn ahead of the last one every worker has stepped (shared-memory slots, or
+chunks in Ray's object store): the parent draws while the workers step."""
 
 
 class WorkerError(UnderlayError):
@@ -116,20 +131,43 @@ class _Failure:
     details: str
 
 
-def _work(job: PartitionJob, out: Any, parent: int) -> None:
-    """A local worker: its group's chunks, then its totals, onto ``out`` (it stops early
-    if the ``parent`` process is gone: killed, it could not stop us)."""
+def _work(job: PartitionJob, out: Any, inbox: Any, names: list[str], parent: int) -> None:
+    """A local worker: for each chunk, waits for the parent to say which shared-memory slot
+    holds its draws (on ``inbox``), steps its group with them and puts the chunk's part on
+    ``out``; then its totals. It stops early if the ``parent`` process is gone (killed, it
+    could not stop us)."""
     # Ctrl-C reaches the whole process group; the parent decides, and stops us.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    segments = []
     try:
+        segments = attach_slots(names)
         worker = GroupReplay(job)
-        for index in range(len(chunk_spans(job.scenario.simulation.steps))):
-            if not _alive(parent):
+        sampler = worker.replay.sampler
+        for index, (start, stop) in enumerate(chunk_spans(job.scenario.simulation.steps)):
+            slot = _wait(inbox, parent)
+            if slot is None:  # nobody will read what is still queued: do not wait on it
+                out.cancel_join_thread()
                 return
-            out.put(worker.chunk(index))
+            arrays = carve(segments[slot], sampler.draw_shapes(stop - start))
+            out.put(worker.chunk(index, sampler.draws_in(start, stop, arrays)))
+            del arrays
         out.put(worker.totals())
     except BaseException as exc:
         out.put(_Failure(job.group, f"{type(exc).__name__}: {exc}", traceback.format_exc()))
+    finally:
+        close_slots(segments)
+
+
+def _wait(inbox: Any, parent: int) -> int | None:
+    """The slot of the next chunk's draws, or None once the parent is gone."""
+    while True:
+        try:
+            slot: int = inbox.get(timeout=0.5)
+        except queue_module.Empty:
+            if not _alive(parent):
+                return None
+            continue
+        return slot
 
 
 def _alive(pid: int) -> bool:
@@ -142,34 +180,55 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def process_groups(jobs: list[PartitionJob]) -> Iterator[Message]:
-    """Each job in a local process of its own; their messages as they come. The processes
-    are stopped however this ends (exhausted, closed, an error, a signal)."""
+def process_groups(jobs: list[PartitionJob], drawer: ChunkDrawer) -> Iterator[Message]:
+    """Each job in a local process of its own; their messages as they come. The parent
+    draws every chunk once into a ring of :data:`SLOTS` shared-memory slots, up to that
+    many chunks ahead of the last one every worker has stepped, and tells the workers
+    which slot holds it. The processes are stopped and the segments unlinked however this
+    ends (exhausted, closed, an error, a signal)."""
     import multiprocessing
 
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["underlay.simulation.partition_workers"])
     out = context.Queue()
-    procs = [
-        context.Process(target=_work, args=(job, out, os.getpid()), daemon=True) for job in jobs
-    ]
-    expected = len(jobs) * (len(chunk_spans(jobs[0].scenario.simulation.steps)) + 1)
+    inboxes = [context.Queue() for _ in jobs]
+    n = len(drawer.spans)
+    ring = DrawRing(slot_bytes(drawer.shapes()), min(SLOTS, max(n, 1)))
+    procs: list[Any] = []
+
+    def publish(index: int) -> None:
+        if index < n:
+            drawer.draw(index, ring.slot(index, drawer.shapes(index)))
+            for inbox in inboxes:
+                inbox.put(index % len(ring.segments))
+
+    stepped = [0] * n  # workers done with each chunk (its slot is free once all are)
     try:
-        for proc in procs:
-            proc.start()
-        for _ in range(expected):
+        for job, inbox in zip(jobs, inboxes, strict=True):
+            args = (job, out, inbox, ring.names, os.getpid())
+            procs.append(context.Process(target=_work, args=args, daemon=True))
+            procs[-1].start()
+        for index in range(SLOTS):
+            publish(index)
+        for _ in range(len(jobs) * (n + 1)):
             message = _next(out, procs)
             if isinstance(message, _Failure):
                 raise WorkerError(
                     f"partitioned replay: worker {message.group + 1} failed: {message.message}"
                 )
+            if isinstance(message, ChunkPart):
+                stepped[message.index] += 1
+                if stepped[message.index] == len(jobs):
+                    publish(message.index + SLOTS)
             yield message
         for proc in procs:
             proc.join()
     finally:
         _stop(procs)
-        out.close()
-        out.cancel_join_thread()
+        ring.close()
+        for q in (out, *inboxes):
+            q.close()
+            q.cancel_join_thread()
 
 
 def _next(out: Any, procs: list[Any]) -> Any:
@@ -206,8 +265,8 @@ class _RayGroup:
     def __init__(self, job: PartitionJob, group: int) -> None:
         self.worker = GroupReplay(dataclasses.replace(job, group=group))
 
-    def chunk(self, index: int) -> Message:
-        return self.worker.chunk(index)
+    def chunk(self, index: int, draws: ChunkDraws) -> Message:
+        return self.worker.chunk(index, draws)
 
     def totals(self) -> Message:
         return self.worker.totals()
@@ -251,8 +310,10 @@ class RaySession:
         """The CPUs of the Ray cluster (the default number of groups)."""
         return max(1, int(self._ray.cluster_resources().get("CPU", 1)))
 
-    def __call__(self, jobs: list[PartitionJob]) -> Iterator[Message]:
-        """Each job as a Ray actor; their messages chunk by chunk."""
+    def __call__(self, jobs: list[PartitionJob], drawer: ChunkDrawer) -> Iterator[Message]:
+        """Each job as a Ray actor; their messages chunk by chunk. Each chunk is drawn once
+        here and put in Ray's object store once (its local workers read it in place), up
+        to :data:`SLOTS` chunks ahead of the last one every actor has stepped."""
         ray = self._ray
         if ray is None:
             raise RuntimeError("RaySession used outside its `with`")
@@ -261,12 +322,24 @@ class RaySession:
         actor = ray.remote(num_cpus=min(1.0, self.cpus() / len(jobs)))(_RayGroup)
         job = ray.put(jobs[0])  # sent once; each actor takes its own group
         actors = [actor.remote(job, g) for g in range(len(jobs))]
+        n = len(drawer.spans)
+        calls: dict[int, list[Any]] = {}
+
+        def publish(index: int) -> None:
+            if index < n:
+                draws = ray.put(drawer.draw(index))
+                calls[index] = [a.chunk.remote(index, draws) for a in actors]
+
         try:
-            n = len(chunk_spans(jobs[0].scenario.simulation.steps))
-            calls = [[a.chunk.remote(i) for i in range(n)] + [a.totals.remote()] for a in actors]
-            for i in range(n + 1):
+            for index in range(SLOTS):
+                publish(index)
+            for index in range(n):
                 for g in range(len(actors)):
-                    yield self._get(calls[g][i], g)
+                    yield self._get(calls[index][g], g)
+                del calls[index]  # (the draws leave the object store with the last call)
+                publish(index + SLOTS)
+            for g, a in enumerate(actors):
+                yield self._get(a.totals.remote(), g)
         finally:
             for a in actors:
                 ray.kill(a)

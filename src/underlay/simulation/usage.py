@@ -14,10 +14,17 @@ the workload's burst factor while it bursts.
 
 Randomness comes from ``numpy.random.default_rng([seed, first_step])`` per chunk of
 steps, drawn for pods in canonical order — each model's draws, then the bursts' — so the
-same seed gives the same usage on every substrate and in every run.
+same seed gives the same usage on every substrate and in every run. The draws of a chunk
+(:meth:`UsageSampler.draw`, a :class:`ChunkDraws` of plain arrays) can be made once and
+handed to several samplers of the same fleet (:meth:`UsageSampler.begin` with
+``draws=``): a partitioned replay's workers share the parent's.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -25,14 +32,39 @@ from numpy.typing import NDArray
 from underlay.model.scenario import Scenario
 from underlay.placement.result import WorkloadRef
 from underlay.simulation.pods import PodTable, pod_table
-from underlay.simulation.usage_models import USAGE_MODELS, UsageInputs, resample_mean
+from underlay.simulation.usage_models import (
+    USAGE_MODELS,
+    Drawn,
+    DrawShape,
+    UsageInputs,
+    resample_mean,
+)
 
-__all__ = ["CHUNK_STEPS", "UsageSampler", "resample_mean", "workload_peaks"]
+__all__ = ["CHUNK_STEPS", "ChunkDraws", "UsageSampler", "resample_mean", "workload_peaks"]
 
 F32 = NDArray[np.float32]
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 CHUNK_STEPS = 32  # part of the model: random draws are made per chunk of this many steps
+
+
+@dataclass(frozen=True)
+class ChunkDraws:
+    """The random draws of steps [start, stop) for a whole fleet, in the order they come
+    from the chunk's stream: each model's (:meth:`~underlay.simulation.usage_models.
+    UsageModel.draw`), then the bursts' uniforms (workloads × steps; None when no workload
+    bursts). Only read once made: they may live in shared memory or Ray's object store."""
+
+    start: int
+    stop: int
+    models: tuple[Drawn, ...]  # one per model of the sampler, in its order
+    bursts: F64 | None
+
+    @property
+    def arrays(self) -> list[NDArray[Any]]:
+        """Every array, in the order of :meth:`UsageSampler.draw_shapes`."""
+        out = [a for drawn in self.models for a in drawn]
+        return out if self.bursts is None else [*out, self.bursts]
 
 
 class UsageSampler:
@@ -93,29 +125,73 @@ class UsageSampler:
         self.begin(start, stop)
         return self.rows(np.arange(len(self.pods), dtype=np.int64))
 
-    def begin(self, start: int, stop: int) -> None:
-        """Draw the random numbers of steps [start, stop); then ask :meth:`rows` for pods.
+    def draw_shapes(self, n: int) -> list[DrawShape]:
+        """What :meth:`draw` makes for a chunk of ``n`` steps: shapes and dtypes, in order
+        (each model's, then the bursts')."""
+        shapes = [shape for model in self.models for shape in model.draw_shapes(n)]
+        if self.burst_p.any():
+            shapes.append(((self.n_workloads, n), np.float64))
+        return shapes
 
-        All draws are made here, for every pod in canonical order — each model's, in the
-        order of :data:`USAGE_MODELS`, then the bursts — so which pods are asked for, and
-        in what blocks, never changes anyone's usage.
+    def draw(self, start: int, stop: int, out: Sequence[NDArray[Any]] | None = None) -> ChunkDraws:
+        """The random draws of steps [start, stop) for every pod, into ``out`` (arrays of
+        :meth:`draw_shapes`; new ones by default). Changes nothing in the sampler.
+
+        All of a chunk's draws come from ``default_rng([seed, start])``, for every pod in
+        canonical order — each model's, in the order of :data:`USAGE_MODELS`, then the
+        bursts' — so which pods are asked for, in what blocks or by which process, never
+        changes anyone's usage.
         """
+        shapes = self.draw_shapes(stop - start)
+        arrays: list[NDArray[Any]] = (
+            [np.empty(shape, dtype) for shape, dtype in shapes] if out is None else list(out)
+        )
+        draws = self.draws_in(start, stop, arrays)
+        rng = np.random.default_rng([self.seed, start])
+        for model, drawn in zip(self.models, draws.models, strict=True):
+            model.draw(rng, drawn)
+        if draws.bursts is not None:
+            rng.random(out=draws.bursts)
+        return draws
+
+    def draws_in(self, start: int, stop: int, arrays: Sequence[NDArray[Any]]) -> ChunkDraws:
+        """The :class:`ChunkDraws` of steps [start, stop) whose arrays are ``arrays``, in
+        the order of :meth:`draw_shapes` (drawn by :meth:`draw`, maybe by another process
+        into shared memory), each model's its own."""
+        shapes = self.draw_shapes(stop - start)
+        if [(a.shape, a.dtype) for a in arrays] != [(s, np.dtype(d)) for s, d in shapes]:
+            raise ValueError("draws: arrays of other shapes than draw_shapes says")
+        models: list[Drawn] = []
+        at = 0
+        for model in self.models:
+            k = len(model.draw_shapes(stop - start))
+            models.append(tuple(arrays[at : at + k]))
+            at += k
+        bursts: F64 | None = arrays[at] if self.burst_p.any() else None
+        return ChunkDraws(start, stop, tuple(models), bursts)
+
+    def begin(self, start: int, stop: int, *, draws: ChunkDraws | None = None) -> None:
+        """Take the random draws of steps [start, stop) (:meth:`draw`'s, made here unless
+        ``draws`` are given); then ask :meth:`rows` for pods. The bursts carry from one
+        chunk to the next, so chunks must come in order."""
         if start != self._next_step:
             raise ValueError(
                 f"chunks must come in order: expected step {self._next_step}, got {start}"
             )
+        if draws is None:
+            draws = self.draw(start, stop)
+        elif (draws.start, draws.stop) != (start, stop):
+            raise ValueError(f"draws of steps {draws.start}-{draws.stop} for {start}-{stop}")
         self._next_step = stop
         self._span = (start, stop)
         n = stop - start
-        rng = np.random.default_rng([self.seed, start])
-        for model in self.models:
-            model.begin(start, stop, rng)
+        for model, drawn in zip(self.models, draws.models, strict=True):
+            model.begin(start, stop, drawn)
         self._factor: F32 | None = None
-        if self.burst_p.any():
+        if draws.bursts is not None:
             bursting = np.zeros((self.n_workloads, n), bool)
-            draws = rng.random((self.n_workloads, n))
             for s in range(n):
-                starts = draws[:, s] < self.burst_p
+                starts = draws.bursts[:, s] < self.burst_p
                 self._burst_left = np.where(
                     starts, self.burst_steps, np.maximum(self._burst_left - 1, 0)
                 )

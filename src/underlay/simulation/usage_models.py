@@ -13,6 +13,10 @@ adding the terms pod by pod: sharing rows changes no bit. :data:`USAGE_MODELS` m
 scenario's ``usage.model`` to its class; the sampler asks the models for their random
 draws in that order, so the order is part of the model (the same seed gives the same
 usage).
+A model's draws are made apart from their use: :meth:`UsageModel.draw_shapes` says what
+it draws for a span, :meth:`UsageModel.draw` fills arrays of those shapes (anywhere:
+a partitioned replay's parent draws into shared memory once for every worker), and
+:meth:`UsageModel.begin` takes them.
 
 - :class:`ConstantUsage` (``constant``): the level, ``cpu`` and ``memory`` as fractions
   of the pod's base (its request; its limit when it requests nothing; else 100m /
@@ -46,6 +50,8 @@ __all__ = [
     "USAGE_MODELS",
     "ConstantUsage",
     "DiurnalUsage",
+    "DrawShape",
+    "Drawn",
     "TraceUsage",
     "UsageInputs",
     "UsageModel",
@@ -58,6 +64,8 @@ F32 = NDArray[np.float32]
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 Rows = I64 | slice  # the rows of the sampler's arrays a model writes: some, or all
+DrawShape = tuple[tuple[int, int], type[np.floating[Any]]]  # (rows, steps), dtype
+Drawn = tuple[NDArray[Any], ...]  # a model's draws for a span, in its order
 
 
 @dataclass(frozen=True)
@@ -86,8 +94,15 @@ class UsageModel(Protocol):
     own_terms: ClassVar[bool]  # whether :meth:`write` has anything to add to a pod's row
     row_of_pod: I64  # each pod's row of :meth:`table` (-1: a pod of another model)
 
-    def begin(self, start: int, stop: int, rng: np.random.Generator) -> None:
-        """Make the random draws of steps [start, stop), for all the model's pods."""
+    def draw_shapes(self, n: int) -> tuple[DrawShape, ...]:
+        """What :meth:`draw` makes for a span of ``n`` steps: shapes and dtypes, in order."""
+
+    def draw(self, rng: np.random.Generator, out: Drawn) -> None:
+        """Fill ``out`` (arrays of :meth:`draw_shapes`) with the span's random draws, in
+        order, for all the model's pods."""
+
+    def begin(self, start: int, stop: int, drawn: Drawn) -> None:
+        """Take the draws of steps [start, stop) (made by :meth:`draw`; only read)."""
 
     def table(self, start: int, stop: int) -> F32:
         """CPU demand (millicores) of each row over steps [start, stop) of :meth:`begin`
@@ -137,7 +152,14 @@ class ConstantUsage:
         self.row_of_pod, first = rows_by_runs(mine, level)
         self._level = level[first]
 
-    def begin(self, start: int, stop: int, rng: np.random.Generator) -> None:
+    def draw_shapes(self, n: int) -> tuple[DrawShape, ...]:
+        """No draws."""
+        return ()
+
+    def draw(self, rng: np.random.Generator, out: Drawn) -> None:
+        """No draws."""
+
+    def begin(self, start: int, stop: int, drawn: Drawn) -> None:
         """No draws."""
 
     def table(self, start: int, stop: int) -> F32:
@@ -200,16 +222,25 @@ class DiurnalUsage:
         self._common_rows = np.zeros((0, 0), np.float32)
         self._buffers = [np.empty(0, np.float32) for _ in range(2)]
 
-    def begin(self, start: int, stop: int, rng: np.random.Generator) -> None:
-        """The time of day of each step; the workloads' common noise, then each pod's own."""
+    def draw_shapes(self, n: int) -> tuple[DrawShape, ...]:
+        """The workloads' common noise, then each noisy pod's own (none without noise)."""
+        if not len(self._noisy):
+            return ()
+        return ((self._n_workloads, n), np.float32), ((len(self._noisy), n), np.float32)
+
+    def draw(self, rng: np.random.Generator, out: Drawn) -> None:
+        """Standard normal draws, the common noise's then the pods' own."""
+        for values in out:
+            rng.standard_normal(dtype=np.float32, out=values)
+
+    def begin(self, start: int, stop: int, drawn: Drawn) -> None:
+        """The time of day of each step; the noise drawn."""
         t = 2 * np.pi * np.arange(start, stop) * self._step_s / 86400.0
         self._cos_t = np.cos(t).astype(np.float32)[None, :]
         self._sin_t = np.sin(t).astype(np.float32)[None, :]
         self._common = self._own = None
         if len(self._noisy):
-            n = stop - start
-            self._common = rng.standard_normal((self._n_workloads, n), dtype=np.float32)
-            self._own = rng.standard_normal((len(self._noisy), n), dtype=np.float32)
+            self._common, self._own = drawn
 
     def table(self, start: int, stop: int) -> F32:
         """Level and wave of each row (and, kept for :meth:`write`, its common noise
@@ -296,7 +327,14 @@ class TraceUsage:
             self._mem[i] = resample_mean(s.time_s, s.memory_mib, step_s, steps)
         self._span = (0, 0)
 
-    def begin(self, start: int, stop: int, rng: np.random.Generator) -> None:
+    def draw_shapes(self, n: int) -> tuple[DrawShape, ...]:
+        """No draws."""
+        return ()
+
+    def draw(self, rng: np.random.Generator, out: Drawn) -> None:
+        """No draws."""
+
+    def begin(self, start: int, stop: int, drawn: Drawn) -> None:
         """No draws: only the span to replay."""
         self._span = (start, stop)
 
