@@ -115,6 +115,7 @@ class UsageSampler:
             self._pod_row[mine] = offset + model.row_of_pod[mine]
             offset += int(model.row_of_pod.max(initial=-1)) + 1
         self._table_span = (-1, -1)
+        self._kept: list[NDArray[Any]] = []  # the draws' arrays, reused chunk after chunk
 
     def chunk(self, start: int, stop: int) -> tuple[F32, F32]:
         """(cpu millicores, memory MiB) for steps [start, stop): CPU is (pods × steps);
@@ -178,8 +179,8 @@ class UsageSampler:
             raise ValueError(
                 f"chunks must come in order: expected step {self._next_step}, got {start}"
             )
-        if draws is None:
-            draws = self.draw(start, stop)
+        if draws is None:  # into arrays kept from chunk to chunk: no fresh pages to fault in
+            draws = self.draw(start, stop, self._kept_arrays(stop - start))
         elif (draws.start, draws.stop) != (start, stop):
             raise ValueError(f"draws of steps {draws.start}-{draws.stop} for {start}-{stop}")
         self._next_step = stop
@@ -197,6 +198,14 @@ class UsageSampler:
                 )
                 bursting[:, s] = self._burst_left > 0
             self._factor = np.where(bursting, self.burst_factor[:, None], np.float32(1.0))
+
+    def _kept_arrays(self, n: int) -> list[NDArray[Any]]:
+        """Arrays of :meth:`draw_shapes` for ``n`` steps, the same ones every chunk of that
+        length (the previous chunk's draws are spent once the next one begins)."""
+        shapes = self.draw_shapes(n)
+        if [(a.shape, a.dtype) for a in self._kept] != [(s, np.dtype(d)) for s, d in shapes]:
+            self._kept = [np.empty(shape, dtype) for shape, dtype in shapes]
+        return self._kept
 
     def _chunk_table(self) -> tuple[F32, NDArray[np.bool_] | None]:
         """The rows every pod copies its CPU from over the span of :meth:`begin` (the
