@@ -110,32 +110,47 @@ def share_by_weight(
 
     Water-filling: each round gives every pod that still wants CPU its weighted share of
     what is free; a pod capped by its want frees the rest for the next round. Every round
-    either hands out all the free CPU or caps at least one more pod, so it ends within
-    (pods on the busiest kernel + 1) rounds; it stops as soon as no kernel has both free
-    CPU and a pod wanting it (usually after two or three rounds). After ``rounds`` rounds
-    it carries on with only the kernels that are still busy.
+    either hands out all the free CPU or caps at least one more pod, so a kernel is done
+    within max(``rounds``, its pods + 1) rounds; it stops as soon as no kernel has both
+    free CPU and a pod wanting it (usually after two or three rounds). After ``rounds``
+    rounds it carries on with only the kernels that are still busy.
+
+    Each kernel's grants are its own: the same, bit for bit, whichever other kernels are
+    water-filled with it (every step of the arithmetic is per pod or a sum over the
+    kernel's own pods, and a kernel finished alone carries on from where it was).
     """
     given = np.zeros(want.shape, want.dtype)  # (calloc: pages zeroed as first touched)
-    want = want.copy()
-    free = np.maximum(free, 0)
     weight = np.broadcast_to(weight, want.shape)
-    limit = max(rounds, int(kernels.counts.max(initial=0)) + 1)
+    _fill(want.copy(), weight, np.maximum(free, 0), kernels, given, 0, rounds)
+    return given
+
+
+def _fill(
+    want: F32, weight: F32, free: F32, kernels: Kernels, given: F32, first: int, rounds: int
+) -> None:
+    """Water-fill from round ``first`` on, adding the grants to ``given`` and taking them
+    from ``want`` (both in place); a kernel takes part in at most max(``rounds``, its
+    pods + 1) rounds in all."""
+    last = np.maximum(kernels.counts + 1, rounds)[:, None]  # a kernel's last round + 1
     active = np.empty(want.shape, np.result_type(weight, np.float32))
     wanting = np.empty(want.shape, bool)
     give = np.empty(want.shape, np.result_type(want, active))
-    for done in range(limit):
+    for done in range(first, int(last.max(initial=0))):
         # weight where it wants more, else 0
         np.multiply(weight, np.greater(want, 1e-6, out=wanting), out=active)
         active_weight = kernels.total(active)
-        busy = (free > 1e-3) & (active_weight > 0)
+        busy = (free > 1e-3) & (active_weight > 0) & (done < last)
         if not busy.any():
-            break
+            return
         still = np.flatnonzero(busy.any(axis=1))
         if done >= rounds and len(still) < kernels.n // 2:
-            # Few kernels left: finish them alone (same rules, smaller arrays).
+            # Few kernels left: finish them alone (same rules, smaller arrays), carrying
+            # on from this round with what they were given so far.
             sub, pods = kernels.subset(still)
-            given[pods] += share_by_weight(want[pods], weight[pods], free[still], sub, rounds)
-            break
+            sub_given = given[pods]
+            _fill(want[pods], weight[pods], free[still], sub, sub_given, done, rounds)
+            given[pods] = sub_given
+            return
         per_weight = np.where(busy, free / np.maximum(active_weight, np.float32(1e-9)), 0)
         # give = min(want, per_weight · active), in one buffer kept across rounds
         np.take(per_weight.astype(np.float32), kernels.kernel_of_pod, 0, give, mode="clip")
@@ -144,7 +159,6 @@ def share_by_weight(
         given += give
         want -= give
         free = np.maximum(free - kernels.total(give), 0)
-    return given
 
 
 @dataclass(frozen=True)
