@@ -19,6 +19,7 @@ from numpy.typing import NDArray
 from underlay.simulation.contention import (
     MIN_SHARES_MILLI,
     Kernels,
+    Scratch,
     cpu_on_kernels,
     share_by_weight,
 )
@@ -136,3 +137,24 @@ def test_cpu_on_kernels_grants_per_kernel_too(
     ):
         one = cpu_on_kernels(d, r, inf, c, _kernels([len(d)]))
         assert one.granted.tobytes() == part.tobytes()
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(fleets(), min_size=2, max_size=4))
+def test_kept_buffers_give_what_fresh_arrays_give(
+    fleet_list: list[tuple[list[F32], list[F32], list[F32]]],
+) -> None:
+    # One Scratch across calls of different shapes (blocks of other sizes, chunks of
+    # other lengths): each call's results are those of a call with fresh arrays.
+    scratch = Scratch()
+    inf = np.full((1, 1), np.inf, np.float32)
+    for wants, kweights, frees in fleet_list:
+        want = np.concatenate(wants)
+        request = np.concatenate(kweights)[:, None]
+        demand = (want + request).astype(np.float32)
+        cap = (np.concatenate(frees) + np.float32(3000)).astype(np.float32)
+        kernels = _kernels([len(w) for w in wants])
+        kept = cpu_on_kernels(demand, request, inf, cap, kernels, scratch)
+        fresh = cpu_on_kernels(demand, request, inf, cap, kernels)
+        for name in ("granted", "unmet", "burst"):
+            assert getattr(kept, name).tobytes() == getattr(fresh, name).tobytes(), name

@@ -45,7 +45,15 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
-__all__ = ["ROUNDS", "CpuShares", "Kernels", "cpu_on_kernels", "evict_memory", "share_by_weight"]
+__all__ = [
+    "ROUNDS",
+    "CpuShares",
+    "Kernels",
+    "Scratch",
+    "cpu_on_kernels",
+    "evict_memory",
+    "share_by_weight",
+]
 
 F32 = NDArray[np.float32]
 F64 = NDArray[np.float64]
@@ -70,11 +78,14 @@ class Kernels:
     @cached_property
     def _matrix(self) -> sp.csr_matrix:
         # (kernels × pods) 0/1 matrix: a sparse product sums contiguous rows far faster
-        # than np.add.reduceat along axis 0 of a large (pods × steps) array.
+        # than np.add.reduceat along axis 0 of a large (pods × steps) array. Built from
+        # its CSR arrays directly (pods sorted by kernel: row k holds its own pods, in
+        # order), a fixed cost paid once per grouping, not a COO conversion.
         pods = int(self.counts.sum())
-        rows = np.repeat(np.arange(self.n), self.counts)
+        indptr = np.concatenate([[0], np.cumsum(self.counts)]).astype(np.int32)
+        indices = np.arange(pods, dtype=np.int32)
         return sp.csr_matrix(
-            (np.ones(pods, np.float32), (rows, np.arange(pods))), shape=(self.n, pods)
+            (np.ones(pods, np.float32), indices, indptr), shape=(self.n, pods), copy=False
         )
 
     @cached_property
@@ -101,6 +112,36 @@ class Kernels:
         starts = np.cumsum(counts) - counts
         pods = np.repeat(self.starts[kernels] - starts, counts) + np.arange(int(counts.sum()))
         return Kernels(starts=starts.astype(np.int64), counts=counts), pods.astype(np.int64)
+
+
+class Scratch:
+    """Buffers kept from one call to the next, by name, for (pods × steps) results.
+
+    A fresh array of a few MiB costs a page fault per 4 KiB page on first touch (the
+    allocator hands freed memory back to the system between calls); a buffer kept here is
+    written over instead. What :meth:`take` returns is valid until the next ``take`` of
+    that name: a caller hands such arrays on only to code done with them by then (the
+    engine's measures observe a block step before the next one is computed).
+    """
+
+    def __init__(self) -> None:
+        self._flat: dict[str, NDArray[Any]] = {}
+
+    def take(self, name: str, shape: tuple[int, int], dtype: type) -> NDArray[Any]:
+        """A C-contiguous ``shape`` array of ``dtype``, contents undefined."""
+        size = shape[0] * shape[1]
+        buf = self._flat.get(name)
+        if buf is None or buf.size < size or buf.dtype != dtype:
+            buf = self._flat[name] = np.empty(size, dtype)
+        out: NDArray[Any] = buf[:size].reshape(shape)
+        return out
+
+
+class _Fresh(Scratch):
+    """No buffers kept: a fresh array every time."""
+
+    def take(self, name: str, shape: tuple[int, int], dtype: type) -> NDArray[Any]:
+        return np.empty(shape, dtype)
 
 
 def share_by_weight(
@@ -172,47 +213,76 @@ class CpuShares:
 
 
 def cpu_on_kernels(
-    demand: F32, request: F32, limit: F32, capacity: F32, kernels: Kernels
+    demand: F32,
+    request: F32,
+    limit: F32,
+    capacity: F32,
+    kernels: Kernels,
+    scratch: Scratch | None = None,
 ) -> CpuShares:
     """CFS on each kernel (see the module docstring). ``request``/``limit`` are per pod
     (pods × 1; ``limit`` may be a single inf for demand already within its limits, which
     spares two passes over the arrays), ``capacity`` per kernel (kernels × 1 or
-    kernels × steps). ``demand`` is never written to."""
+    kernels × steps). ``demand`` is never written to. With ``scratch``, the granted,
+    unmet and burst arrays are its buffers (valid until the next call with it)."""
+    shape = demand.shape
+    buffer = (scratch or _Fresh()).take
     if limit.size == 1 and np.isinf(limit).all():
-        allowed, throttled = demand, np.broadcast_to(np.float32(0), demand.shape)
+        allowed, throttled = demand, np.broadcast_to(np.float32(0), shape)
     else:
         allowed = np.minimum(demand, limit)
         throttled = demand - allowed
-    guaranteed = np.minimum(allowed, request)
+    guaranteed = np.minimum(allowed, request, out=buffer("granted", shape, np.float32))
     # (allowed is this function's own unless it is demand itself)
-    want = np.subtract(allowed, guaranteed, out=None if allowed is demand else allowed)
+    want = np.subtract(
+        allowed,
+        guaranteed,
+        out=buffer("unmet", shape, np.float32) if allowed is demand else allowed,
+    )
     free = capacity - kernels.total(guaranteed)
-    weight = np.maximum(request, np.float32(MIN_SHARES_MILLI))
-    # Only pods that want more than their request at some step take part in the sharing:
-    # the same kernels, each holding just those pods (in the same order). (A row's
-    # largest want is above 0 exactly when some want is: one pass, no temporary.)
-    wanting = np.flatnonzero(want.max(axis=1, initial=0) > 0)
-    if len(wanting) == len(want):  # every pod: the kernels themselves, no copies
-        extra = share_by_weight(want, np.broadcast_to(weight, want.shape), free, kernels)
-    else:
-        extra = np.zeros(want.shape, want.dtype)
-    if len(wanting) and len(wanting) < len(want):
-        per_kernel = np.bincount(kernels.kernel_of_pod[wanting], minlength=kernels.n)
-        keep = np.flatnonzero(per_kernel)
-        sub = Kernels(
-            starts=(np.cumsum(per_kernel[keep]) - per_kernel[keep]).astype(np.int64),
-            counts=per_kernel[keep].astype(np.int64),
-        )
-        extra[wanting] = share_by_weight(
-            want[wanting],
-            np.broadcast_to(weight[wanting], (len(wanting), want.shape[1])),
-            free[keep],
-            sub,
-        )
+    # A kernel whose pods want no more than it has free at every step is not contended:
+    # water-filling's fixed point there is every pod's want (each pod that wants more
+    # than 1e-6m, as the rounds count it). Only the pods of contended kernels are
+    # water-filled (usually a few percent of them), each kernel on its own terms.
+    # (x · 1 is x: a where, faster)
+    extra = np.multiply(
+        want,
+        np.greater(want, 1e-6, out=buffer("wants", shape, np.bool_)),
+        out=buffer("burst", shape, np.float32),
+    )
+    total_want = kernels.total(want)
+    contended = np.flatnonzero(
+        ((total_want > free) | ((free <= 1e-3) & (total_want > 0))).any(axis=1)
+    )
+    if len(contended):
+        extra = _share_contended(want, request, free, kernels, contended, extra)
     # In place: these (pods x steps) arrays are this function's own.
     granted = np.add(guaranteed, extra, out=guaranteed)
     unmet = np.subtract(want, extra, out=want)
     return CpuShares(granted=granted, unmet=unmet, throttled=throttled, burst=extra)
+
+
+def _share_contended(
+    want: F32, request: F32, free: F32, kernels: Kernels, contended: I64, extra: F32
+) -> F32:
+    """``extra`` with the pods of the ``contended`` kernels water-filled (in place): only
+    those that want more than their request at some step take part, the same kernels
+    each holding just those pods (in the same order)."""
+    sub, rows = kernels.subset(contended)
+    rows_want = want[rows]
+    keep_rows = rows_want.max(axis=1, initial=0) > 0
+    rows, rows_want = rows[keep_rows], rows_want[keep_rows]
+    per_kernel = np.bincount(np.repeat(np.arange(sub.n), sub.counts)[keep_rows], minlength=sub.n)
+    keep = np.flatnonzero(per_kernel)
+    wanting = Kernels(
+        starts=(np.cumsum(per_kernel[keep]) - per_kernel[keep]).astype(np.int64),
+        counts=per_kernel[keep].astype(np.int64),
+    )
+    weight = np.maximum(request[rows], np.float32(MIN_SHARES_MILLI))
+    extra[rows] = share_by_weight(
+        rows_want, np.broadcast_to(weight, rows_want.shape), free[contended[keep]], wanting
+    )
+    return extra
 
 
 def evict_memory(
