@@ -82,7 +82,12 @@ class Block:
         return self._tenant_host[1]
 
 
-BLOCK_PODS = 65_536  # pods per block: (pods × steps) temporaries of a few MB stay in cache
+# Pods per block: a block's (pods × 32 steps) float32 temporaries are 2 MiB each at 16,384
+# (8 MiB at 65,536): the few a step keeps in flight stay in this CPU's caches (1 MiB L2 per
+# core, 32 MiB L3 shared by both). Measured (benchmarks/README.md, simulate.py, "Blocks
+# sized to the cache"): 16,384 ran 7-14 % fewer CPU s than 65,536; 8,192 and 32,768 were
+# within noise of it, smaller blocks paying more per-block fixed cost.
+BLOCK_PODS = 16_384
 
 
 def blocks(kernels: Kernels, kernel_host: I64, tenant: I64, t_count: int) -> list[Block]:

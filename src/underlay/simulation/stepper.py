@@ -130,8 +130,9 @@ class Stepper:
         )
         capped, cap_lost = allowed, None  # within a sandbox's vCPUs, and what that holds back
         if col.vcapped:
-            capped = np.minimum(allowed, col.vcap[p])
-            cap_lost = allowed - capped
+            shape, take = demand.shape, self.scratch.take
+            capped = np.minimum(allowed, col.vcap[p], out=take("capped", shape, np.float32))
+            cap_lost = np.subtract(allowed, capped, out=take("cap_lost", shape, np.float32))
         if col.overhead:
             memory = memory + col.ovh_mem[p]
         oom_c, evicted_c = evict_memory(
