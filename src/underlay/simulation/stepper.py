@@ -147,8 +147,13 @@ class Stepper:
             demand_pod = np.add(capped, col.ovh_cpu[p], out=None if cap_lost is None else capped)
             if any_killed:
                 np.copyto(demand_pod, np.float32(0), where=killed)
-        else:  # capped may be allowed itself: never written to
-            demand_pod = np.where(killed, np.float32(0), capped) if any_killed else capped
+        elif any_killed:  # capped may be allowed itself: never written to
+            # x · 1 is x and x · 0 is 0 (x finite): a where, faster with a float column
+            alive = np.logical_not(killed_c).astype(np.float32)
+            buf = self.scratch.take("demand_pod", demand.shape, np.float32)
+            demand_pod = np.multiply(capped, alive, out=buf)
+        else:
+            demand_pod = capped
         if cap_lost is not None and any_killed:  # a killed pod loses all it wanted
             np.copyto(cap_lost, allowed, where=killed)
         # demand_pod is within the pod cgroup's limit by construction (capped <= lim_w, so
