@@ -82,12 +82,13 @@ class Block:
         return self._tenant_host[1]
 
 
-# Pods per block: a block's (pods × 32 steps) float32 temporaries are 2 MiB each at 16,384
-# (8 MiB at 65,536): the few a step keeps in flight stay in this CPU's caches (1 MiB L2 per
-# core, 32 MiB L3 shared by both). Measured (benchmarks/README.md, simulate.py, "Blocks
-# sized to the cache"): 16,384 ran 7-14 % fewer CPU s than 65,536; 8,192 and 32,768 were
-# within noise of it, smaller blocks paying more per-block fixed cost.
-BLOCK_PODS = 16_384
+# Pods per block: a block's (pods × 32 steps) float32 temporaries are 4 MiB each at 32,768
+# (8 MiB at 65,536); the few a step keeps in flight stay in this CPU's 32 MiB L3 (1 MiB
+# L2 per core) while each block step's fixed cost (Python calls, small arrays) is paid
+# half as often as at 16,384. Measured at 1M pods × 288 steps (benchmarks/README.md,
+# simulate.py, "Blocks sized to the cache"): the fewest CPU seconds of 8k/16k/32k/64k on
+# baremetal-dedicated and vm alike; 8,192 the most on vm (fixed costs).
+BLOCK_PODS = 32_768
 
 
 def blocks(kernels: Kernels, kernel_host: I64, tenant: I64, t_count: int) -> list[Block]:
