@@ -61,6 +61,8 @@ I64 = NDArray[np.int64]
 B = NDArray[np.bool_]
 ROUNDS = 3  # at least this many rounds; more until nothing is left to hand out
 MIN_SHARES_MILLI = 2.0  # cpu.shares floor (2) in millicores
+# Relative room for float32 rounding in a kernel's sums (a few hundred pods: ~1e-5 at most)
+_ROUNDING = 1e-4
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,13 @@ class Kernels:
         if not len(x):
             return np.zeros((0, x.shape[1]), x.dtype)
         out: NDArray[Any] = np.asarray(self._matrix @ x)
+        return out
+
+    def weighted_total(self, x: F32, per_pod: F32) -> F32:
+        """Per-kernel sums of ``x`` (pods × steps) each row times ``per_pod`` (pods,)."""
+        m = self._matrix
+        matrix = sp.csr_matrix((per_pod, m.indices, m.indptr), shape=m.shape, copy=False)
+        out: F32 = np.asarray(matrix @ x)
         return out
 
     def spread(self, per_kernel: NDArray[Any]) -> NDArray[Any]:
@@ -240,20 +249,25 @@ def cpu_on_kernels(
         out=buffer("unmet", shape, np.float32) if allowed is demand else allowed,
     )
     free = capacity - kernels.total(guaranteed)
-    # A kernel whose pods want no more than it has free at every step is not contended:
-    # water-filling's fixed point there is every pod's want (each pod that wants more
-    # than 1e-6m, as the rounds count it). Only the pods of contended kernels are
+    # A kernel whose every pod gets all it wants in the first round of water-filling, at
+    # every step, needs no rounds: its grants are the wants (each pod's that wants more
+    # than 1e-6m, as the rounds count it), bit for bit what the rounds give. A pod gets
+    # its want in round 1 when want / weight <= free / (the wanting pods' weight), so
+    # surely when the kernel's sum of want / weight is below free / (all its pods'
+    # weight) by more than float32 rounding. Only the other kernels' pods are
     # water-filled (usually a few percent of them), each kernel on its own terms.
-    # (x · 1 is x: a where, faster)
-    extra = np.multiply(
+    extra = np.multiply(  # (x · 1 is x: a where, faster)
         want,
         np.greater(want, 1e-6, out=buffer("wants", shape, np.bool_)),
         out=buffer("burst", shape, np.float32),
     )
-    total_want = kernels.total(want)
-    contended = np.flatnonzero(
-        ((total_want > free) | ((free <= 1e-3) & (total_want > 0))).any(axis=1)
+    weight = np.maximum(request, np.float32(MIN_SHARES_MILLI))[:, 0]
+    level = kernels.weighted_total(want, np.divide(1, weight, dtype=np.float32))  # Σ want/weight
+    all_weight = kernels.total(weight[:, None])
+    round_one = (level == 0) | (
+        (free > 1e-3) & (level <= free / all_weight * np.float32(1 - _ROUNDING))
     )
+    contended = np.flatnonzero(~round_one.all(axis=1))
     if len(contended):
         extra = _share_contended(want, request, free, kernels, contended, extra)
     # In place: these (pods x steps) arrays are this function's own.
