@@ -253,7 +253,7 @@ def cpu_on_kernels(
     # every step, needs no rounds: its grants are the wants (each pod's that wants more
     # than 1e-6m, as the rounds count it), bit for bit what the rounds give. A pod gets
     # its want in round 1 when want / weight <= free / (the wanting pods' weight), so
-    # surely when the kernel's sum of want / weight is below free / (all its pods'
+    # surely when the kernel's sum of want / weight is below free / (the wanting pods'
     # weight) by more than float32 rounding. Only the other kernels' pods are
     # water-filled (usually a few percent of them), each kernel on its own terms.
     extra = np.multiply(  # (x · 1 is x: a where, faster)
@@ -263,9 +263,12 @@ def cpu_on_kernels(
     )
     weight = np.maximum(request, np.float32(MIN_SHARES_MILLI))[:, 0]
     level = kernels.weighted_total(want, np.divide(1, weight, dtype=np.float32))  # Σ want/weight
-    all_weight = kernels.total(weight[:, None])
+    wanting = buffer("wanting", shape, np.float32)
+    np.copyto(wanting, extra > 0)  # (extra > 0 exactly where a pod wants more than 1e-6m)
+    active_weight = kernels.weighted_total(wanting, weight)
     round_one = (level == 0) | (
-        (free > 1e-3) & (level <= free / all_weight * np.float32(1 - _ROUNDING))
+        (free > 1e-3)
+        & (level <= free / np.maximum(active_weight, 1e-9) * np.float32(1 - _ROUNDING))
     )
     contended = np.flatnonzero(~round_one.all(axis=1))
     if len(contended):
