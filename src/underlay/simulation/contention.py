@@ -256,15 +256,12 @@ def cpu_on_kernels(
     # surely when the kernel's sum of want / weight is below free / (the wanting pods'
     # weight) by more than float32 rounding. Only the other kernels' pods are
     # water-filled (usually a few percent of them), each kernel on its own terms.
-    extra = np.multiply(  # (x · 1 is x: a where, faster)
-        want,
-        np.greater(want, 1e-6, out=buffer("wants", shape, np.bool_)),
-        out=buffer("burst", shape, np.float32),
-    )
+    wants = np.greater(want, 1e-6, out=buffer("wants", shape, np.bool_))
+    extra = np.multiply(want, wants, out=buffer("burst", shape, np.float32))  # (a where)
     weight = np.maximum(request, np.float32(MIN_SHARES_MILLI))[:, 0]
     level = kernels.weighted_total(want, np.divide(1, weight, dtype=np.float32))  # Σ want/weight
     wanting = buffer("wanting", shape, np.float32)
-    np.copyto(wanting, extra > 0)  # (extra > 0 exactly where a pod wants more than 1e-6m)
+    np.copyto(wanting, wants)  # (as 0/1 for a sparse product)
     active_weight = kernels.weighted_total(wanting, weight)
     round_one = (level == 0) | (
         (free > 1e-3)
