@@ -128,11 +128,7 @@ class Stepper:
         allowed = np.minimum(
             demand, col.lim_w[p], out=self.scratch.take("allowed", demand.shape, np.float32)
         )
-        capped, cap_lost = allowed, None  # within a sandbox's vCPUs, and what that holds back
-        if col.vcapped:
-            shape, take = demand.shape, self.scratch.take
-            capped = np.minimum(allowed, col.vcap[p], out=take("capped", shape, np.float32))
-            cap_lost = np.subtract(allowed, capped, out=take("cap_lost", shape, np.float32))
+        capped, cap_lost = self._vcap(allowed, p)
         if col.overhead:
             memory = memory + col.ovh_mem[p]
         oom_c, evicted_c = evict_memory(
@@ -196,6 +192,14 @@ class Stepper:
             vm_lost=vm_lost,
             vm_extra=vm_extra,
         )
+
+    def _vcap(self, allowed: F32, p: slice) -> tuple[F32, F32 | None]:
+        """Within a sandbox's vCPUs, and what that holds back (None: no sandbox cap)."""
+        if not self.col.vcapped:
+            return allowed, None
+        shape, take = allowed.shape, self.scratch.take
+        capped = np.minimum(allowed, self.col.vcap[p], out=take("capped", shape, np.float32))
+        return capped, np.subtract(allowed, capped, out=take("cap_lost", shape, np.float32))
 
     def _compete(
         self, blk: Block, k: slice, granted_pod: F32, kernel_used: F32
