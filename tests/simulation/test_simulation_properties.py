@@ -188,8 +188,10 @@ def capacity_checks() -> Iterator[_CapacityChecks]:
     checks = _CapacityChecks()
     real = stepper.cpu_on_kernels
 
-    def checked(demand: Any, request: Any, limit: Any, capacity: Any, kernels: Any) -> Any:
-        shares = real(demand, request, limit, capacity, kernels)
+    def checked(
+        demand: Any, request: Any, limit: Any, capacity: Any, kernels: Any, *scratch: Any
+    ) -> Any:
+        shares = real(demand, request, limit, capacity, kernels, *scratch)
         used = kernels.total(shares.granted)
         assert np.all(used <= capacity * (1 + 1e-5) + 1e-2), "kernel over its allocatable"
         assert np.all(shares.granted <= np.minimum(demand, limit) + 1e-2)

@@ -82,7 +82,13 @@ class Block:
         return self._tenant_host[1]
 
 
-BLOCK_PODS = 65_536  # pods per block: (pods × steps) temporaries of a few MB stay in cache
+# Pods per block: a block's (pods × 32 steps) float32 temporaries are 4 MiB each at 32,768
+# (8 MiB at 65,536); the few a step keeps in flight stay in this CPU's 32 MiB L3 (1 MiB
+# L2 per core) while each block step's fixed cost (Python calls, small arrays) is paid
+# half as often as at 16,384. Measured at 1M pods × 288 steps (benchmarks/README.md,
+# simulate.py, "Blocks sized to the cache"): the fewest CPU seconds of 8k/16k/32k/64k on
+# baremetal-dedicated and vm alike; 8,192 the most on vm (fixed costs).
+BLOCK_PODS = 32_768
 
 
 def blocks(kernels: Kernels, kernel_host: I64, tenant: I64, t_count: int) -> list[Block]:

@@ -45,7 +45,15 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
-__all__ = ["ROUNDS", "CpuShares", "Kernels", "cpu_on_kernels", "evict_memory", "share_by_weight"]
+__all__ = [
+    "ROUNDS",
+    "CpuShares",
+    "Kernels",
+    "Scratch",
+    "cpu_on_kernels",
+    "evict_memory",
+    "share_by_weight",
+]
 
 F32 = NDArray[np.float32]
 F64 = NDArray[np.float64]
@@ -53,6 +61,8 @@ I64 = NDArray[np.int64]
 B = NDArray[np.bool_]
 ROUNDS = 3  # at least this many rounds; more until nothing is left to hand out
 MIN_SHARES_MILLI = 2.0  # cpu.shares floor (2) in millicores
+# Relative room for float32 rounding in a kernel's sums (a few hundred pods: ~1e-5 at most)
+_ROUNDING = 1e-4
 
 
 @dataclass(frozen=True)
@@ -70,11 +80,14 @@ class Kernels:
     @cached_property
     def _matrix(self) -> sp.csr_matrix:
         # (kernels × pods) 0/1 matrix: a sparse product sums contiguous rows far faster
-        # than np.add.reduceat along axis 0 of a large (pods × steps) array.
+        # than np.add.reduceat along axis 0 of a large (pods × steps) array. Built from
+        # its CSR arrays directly (pods sorted by kernel: row k holds its own pods, in
+        # order), a fixed cost paid once per grouping, not a COO conversion.
         pods = int(self.counts.sum())
-        rows = np.repeat(np.arange(self.n), self.counts)
+        indptr = np.concatenate([[0], np.cumsum(self.counts)]).astype(np.int32)
+        indices = np.arange(pods, dtype=np.int32)
         return sp.csr_matrix(
-            (np.ones(pods, np.float32), (rows, np.arange(pods))), shape=(self.n, pods)
+            (np.ones(pods, np.float32), indices, indptr), shape=(self.n, pods), copy=False
         )
 
     @cached_property
@@ -90,6 +103,13 @@ class Kernels:
         out: NDArray[Any] = np.asarray(self._matrix @ x)
         return out
 
+    def weighted_total(self, x: F32, per_pod: F32) -> F32:
+        """Per-kernel sums of ``x`` (pods × steps) each row times ``per_pod`` (pods,)."""
+        m = self._matrix
+        matrix = sp.csr_matrix((per_pod, m.indices, m.indptr), shape=m.shape, copy=False)
+        out: F32 = np.asarray(matrix @ x)
+        return out
+
     def spread(self, per_kernel: NDArray[Any]) -> NDArray[Any]:
         """A (kernels × steps) array repeated for each pod of the kernel."""
         out: NDArray[Any] = np.repeat(per_kernel, self.counts, axis=0)
@@ -103,6 +123,36 @@ class Kernels:
         return Kernels(starts=starts.astype(np.int64), counts=counts), pods.astype(np.int64)
 
 
+class Scratch:
+    """Buffers kept from one call to the next, by name, for (pods × steps) results.
+
+    A fresh array of a few MiB costs a page fault per 4 KiB page on first touch (the
+    allocator hands freed memory back to the system between calls); a buffer kept here is
+    written over instead. What :meth:`take` returns is valid until the next ``take`` of
+    that name: a caller hands such arrays on only to code done with them by then (the
+    engine's measures observe a block step before the next one is computed).
+    """
+
+    def __init__(self) -> None:
+        self._flat: dict[str, NDArray[Any]] = {}
+
+    def take(self, name: str, shape: tuple[int, int], dtype: type) -> NDArray[Any]:
+        """A C-contiguous ``shape`` array of ``dtype``, contents undefined."""
+        size = shape[0] * shape[1]
+        buf = self._flat.get(name)
+        if buf is None or buf.size < size or buf.dtype != dtype:
+            buf = self._flat[name] = np.empty(size, dtype)
+        out: NDArray[Any] = buf[:size].reshape(shape)
+        return out
+
+
+class _Fresh(Scratch):
+    """No buffers kept: a fresh array every time."""
+
+    def take(self, name: str, shape: tuple[int, int], dtype: type) -> NDArray[Any]:
+        return np.empty(shape, dtype)
+
+
 def share_by_weight(
     want: F32, weight: F32, free: F32, kernels: Kernels, rounds: int = ROUNDS
 ) -> F32:
@@ -110,32 +160,47 @@ def share_by_weight(
 
     Water-filling: each round gives every pod that still wants CPU its weighted share of
     what is free; a pod capped by its want frees the rest for the next round. Every round
-    either hands out all the free CPU or caps at least one more pod, so it ends within
-    (pods on the busiest kernel + 1) rounds; it stops as soon as no kernel has both free
-    CPU and a pod wanting it (usually after two or three rounds). After ``rounds`` rounds
-    it carries on with only the kernels that are still busy.
+    either hands out all the free CPU or caps at least one more pod, so a kernel is done
+    within max(``rounds``, its pods + 1) rounds; it stops as soon as no kernel has both
+    free CPU and a pod wanting it (usually after two or three rounds). After ``rounds``
+    rounds it carries on with only the kernels that are still busy.
+
+    Each kernel's grants are its own: the same, bit for bit, whichever other kernels are
+    water-filled with it (every step of the arithmetic is per pod or a sum over the
+    kernel's own pods, and a kernel finished alone carries on from where it was).
     """
     given = np.zeros(want.shape, want.dtype)  # (calloc: pages zeroed as first touched)
-    want = want.copy()
-    free = np.maximum(free, 0)
     weight = np.broadcast_to(weight, want.shape)
-    limit = max(rounds, int(kernels.counts.max(initial=0)) + 1)
+    _fill(want.copy(), weight, np.maximum(free, 0), kernels, given, 0, rounds)
+    return given
+
+
+def _fill(
+    want: F32, weight: F32, free: F32, kernels: Kernels, given: F32, first: int, rounds: int
+) -> None:
+    """Water-fill from round ``first`` on, adding the grants to ``given`` and taking them
+    from ``want`` (both in place); a kernel takes part in at most max(``rounds``, its
+    pods + 1) rounds in all."""
+    last = np.maximum(kernels.counts + 1, rounds)[:, None]  # a kernel's last round + 1
     active = np.empty(want.shape, np.result_type(weight, np.float32))
     wanting = np.empty(want.shape, bool)
     give = np.empty(want.shape, np.result_type(want, active))
-    for done in range(limit):
+    for done in range(first, int(last.max(initial=0))):
         # weight where it wants more, else 0
         np.multiply(weight, np.greater(want, 1e-6, out=wanting), out=active)
         active_weight = kernels.total(active)
-        busy = (free > 1e-3) & (active_weight > 0)
+        busy = (free > 1e-3) & (active_weight > 0) & (done < last)
         if not busy.any():
-            break
+            return
         still = np.flatnonzero(busy.any(axis=1))
         if done >= rounds and len(still) < kernels.n // 2:
-            # Few kernels left: finish them alone (same rules, smaller arrays).
+            # Few kernels left: finish them alone (same rules, smaller arrays), carrying
+            # on from this round with what they were given so far.
             sub, pods = kernels.subset(still)
-            given[pods] += share_by_weight(want[pods], weight[pods], free[still], sub, rounds)
-            break
+            sub_given = given[pods]
+            _fill(want[pods], weight[pods], free[still], sub, sub_given, done, rounds)
+            given[pods] = sub_given
+            return
         per_weight = np.where(busy, free / np.maximum(active_weight, np.float32(1e-9)), 0)
         # give = min(want, per_weight · active), in one buffer kept across rounds
         np.take(per_weight.astype(np.float32), kernels.kernel_of_pod, 0, give, mode="clip")
@@ -144,7 +209,6 @@ def share_by_weight(
         given += give
         want -= give
         free = np.maximum(free - kernels.total(give), 0)
-    return given
 
 
 @dataclass(frozen=True)
@@ -158,47 +222,81 @@ class CpuShares:
 
 
 def cpu_on_kernels(
-    demand: F32, request: F32, limit: F32, capacity: F32, kernels: Kernels
+    demand: F32,
+    request: F32,
+    limit: F32,
+    capacity: F32,
+    kernels: Kernels,
+    scratch: Scratch | None = None,
 ) -> CpuShares:
     """CFS on each kernel (see the module docstring). ``request``/``limit`` are per pod
     (pods × 1; ``limit`` may be a single inf for demand already within its limits, which
     spares two passes over the arrays), ``capacity`` per kernel (kernels × 1 or
-    kernels × steps). ``demand`` is never written to."""
+    kernels × steps). ``demand`` is never written to. With ``scratch``, the granted,
+    unmet and burst arrays are its buffers (valid until the next call with it)."""
+    shape = demand.shape
+    buffer = (scratch or _Fresh()).take
     if limit.size == 1 and np.isinf(limit).all():
-        allowed, throttled = demand, np.broadcast_to(np.float32(0), demand.shape)
+        allowed, throttled = demand, np.broadcast_to(np.float32(0), shape)
     else:
         allowed = np.minimum(demand, limit)
         throttled = demand - allowed
-    guaranteed = np.minimum(allowed, request)
+    guaranteed = np.minimum(allowed, request, out=buffer("granted", shape, np.float32))
     # (allowed is this function's own unless it is demand itself)
-    want = np.subtract(allowed, guaranteed, out=None if allowed is demand else allowed)
+    want = np.subtract(
+        allowed,
+        guaranteed,
+        out=buffer("unmet", shape, np.float32) if allowed is demand else allowed,
+    )
     free = capacity - kernels.total(guaranteed)
-    weight = np.maximum(request, np.float32(MIN_SHARES_MILLI))
-    # Only pods that want more than their request at some step take part in the sharing:
-    # the same kernels, each holding just those pods (in the same order). (A row's
-    # largest want is above 0 exactly when some want is: one pass, no temporary.)
-    wanting = np.flatnonzero(want.max(axis=1, initial=0) > 0)
-    if len(wanting) == len(want):  # every pod: the kernels themselves, no copies
-        extra = share_by_weight(want, np.broadcast_to(weight, want.shape), free, kernels)
-    else:
-        extra = np.zeros(want.shape, want.dtype)
-    if len(wanting) and len(wanting) < len(want):
-        per_kernel = np.bincount(kernels.kernel_of_pod[wanting], minlength=kernels.n)
-        keep = np.flatnonzero(per_kernel)
-        sub = Kernels(
-            starts=(np.cumsum(per_kernel[keep]) - per_kernel[keep]).astype(np.int64),
-            counts=per_kernel[keep].astype(np.int64),
-        )
-        extra[wanting] = share_by_weight(
-            want[wanting],
-            np.broadcast_to(weight[wanting], (len(wanting), want.shape[1])),
-            free[keep],
-            sub,
-        )
+    # A kernel whose every pod gets all it wants in the first round of water-filling, at
+    # every step, needs no rounds: its grants are the wants (each pod's that wants more
+    # than 1e-6m, as the rounds count it), bit for bit what the rounds give. A pod gets
+    # its want in round 1 when want / weight <= free / (the wanting pods' weight), so
+    # surely when the kernel's sum of want / weight is below free / (the wanting pods'
+    # weight) by more than float32 rounding. Only the other kernels' pods are
+    # water-filled (usually a few percent of them), each kernel on its own terms.
+    wants = np.greater(want, 1e-6, out=buffer("wants", shape, np.bool_))
+    extra = np.multiply(want, wants, out=buffer("burst", shape, np.float32))  # (a where)
+    weight = np.maximum(request, np.float32(MIN_SHARES_MILLI))[:, 0]
+    level = kernels.weighted_total(want, np.divide(1, weight, dtype=np.float32))  # Σ want/weight
+    wanting = buffer("wanting", shape, np.float32)
+    np.copyto(wanting, wants)  # (as 0/1 for a sparse product)
+    active_weight = kernels.weighted_total(wanting, weight)
+    round_one = (level == 0) | (
+        (free > 1e-3)
+        & (level <= free / np.maximum(active_weight, 1e-9) * np.float32(1 - _ROUNDING))
+    )
+    contended = np.flatnonzero(~round_one.all(axis=1))
+    if len(contended):
+        extra = _share_contended(want, request, free, kernels, contended, extra)
     # In place: these (pods x steps) arrays are this function's own.
     granted = np.add(guaranteed, extra, out=guaranteed)
     unmet = np.subtract(want, extra, out=want)
     return CpuShares(granted=granted, unmet=unmet, throttled=throttled, burst=extra)
+
+
+def _share_contended(
+    want: F32, request: F32, free: F32, kernels: Kernels, contended: I64, extra: F32
+) -> F32:
+    """``extra`` with the pods of the ``contended`` kernels water-filled (in place): only
+    those that want more than their request at some step take part, the same kernels
+    each holding just those pods (in the same order)."""
+    sub, rows = kernels.subset(contended)
+    rows_want = want[rows]
+    keep_rows = rows_want.max(axis=1, initial=0) > 0
+    rows, rows_want = rows[keep_rows], rows_want[keep_rows]
+    per_kernel = np.bincount(np.repeat(np.arange(sub.n), sub.counts)[keep_rows], minlength=sub.n)
+    keep = np.flatnonzero(per_kernel)
+    wanting = Kernels(
+        starts=(np.cumsum(per_kernel[keep]) - per_kernel[keep]).astype(np.int64),
+        counts=per_kernel[keep].astype(np.int64),
+    )
+    weight = np.maximum(request[rows], np.float32(MIN_SHARES_MILLI))
+    extra[rows] = share_by_weight(
+        rows_want, np.broadcast_to(weight, rows_want.shape), free[contended[keep]], wanting
+    )
+    return extra
 
 
 def evict_memory(

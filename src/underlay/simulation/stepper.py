@@ -9,7 +9,7 @@ described in :mod:`underlay.simulation.engine`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -19,7 +19,13 @@ from underlay.defaults.catalog import Defaults
 from underlay.model.scenario import Hybrid, Vm
 from underlay.placement.result import SubstratePlacement
 from underlay.simulation.blocks import Block, blocks
-from underlay.simulation.contention import Kernels, cpu_on_kernels, evict_memory, share_by_weight
+from underlay.simulation.contention import (
+    Kernels,
+    Scratch,
+    cpu_on_kernels,
+    evict_memory,
+    share_by_weight,
+)
 from underlay.simulation.measures import BlockStep
 from underlay.simulation.pod_columns import PodColumns, node_load, pod_columns, workload_substrates
 from underlay.simulation.pods import PodTable
@@ -49,6 +55,8 @@ class Stepper:
     host_cores: F32  # (hosts × 1) the host's cores
     host_idle_load: F32  # (hosts × 1) the software of nodes without tenant pods
     overcommit: float  # VMs' CPU overcommit (1: VMs never compete for cores)
+    # buffers for a block step's (pods × steps) results, kept across steps
+    scratch: Scratch = field(default_factory=Scratch, compare=False, repr=False)
 
     @staticmethod
     def build(
@@ -115,11 +123,12 @@ class Stepper:
         cpu_b, memory = sampler.rows(self.order[p])
         # (the sampler's rows are this step's own: taxed in place)
         demand = np.multiply(cpu_b, col.factor[p], out=cpu_b) if col.taxed else cpu_b
-        allowed = np.minimum(demand, col.lim_w[p])  # within the workload's own limit
-        capped, cap_lost = allowed, None  # within a sandbox's vCPUs, and what that holds back
-        if col.vcapped:
-            capped = np.minimum(allowed, col.vcap[p])
-            cap_lost = allowed - capped
+        # within the workload's own limit (the buffers are valid until the next step: the
+        # measures observe this one first)
+        allowed = np.minimum(
+            demand, col.lim_w[p], out=self.scratch.take("allowed", demand.shape, np.float32)
+        )
+        capped, cap_lost = self._vcap(allowed, p)
         if col.overhead:
             memory = memory + col.ovh_mem[p]
         oom_c, evicted_c = evict_memory(
@@ -134,14 +143,21 @@ class Stepper:
             demand_pod = np.add(capped, col.ovh_cpu[p], out=None if cap_lost is None else capped)
             if any_killed:
                 np.copyto(demand_pod, np.float32(0), where=killed)
-        else:  # capped may be allowed itself: never written to
-            demand_pod = np.where(killed, np.float32(0), capped) if any_killed else capped
+        elif any_killed:  # capped may be allowed itself: never written to
+            # x · 1 is x and x · 0 is 0 (x finite): a where, faster with a float column
+            alive = np.logical_not(killed_c).astype(np.float32)
+            buf = self.scratch.take("demand_pod", demand.shape, np.float32)
+            demand_pod = np.multiply(capped, alive, out=buf)
+        else:
+            demand_pod = capped
         if cap_lost is not None and any_killed:  # a killed pod loses all it wanted
             np.copyto(cap_lost, allowed, where=killed)
         # demand_pod is within the pod cgroup's limit by construction (capped <= lim_w, so
         # capped + ovh <= lim_w + ovh = lim_cpu, float rounding being monotonic; a killed
         # pod wants 0): no limit to apply again.
-        shares = cpu_on_kernels(demand_pod, col.req_cpu[p], _NO_LIMIT, self.cap_cpu[k], kern)
+        shares = cpu_on_kernels(
+            demand_pod, col.req_cpu[p], _NO_LIMIT, self.cap_cpu[k], kern, self.scratch
+        )
         kernel_granted = kern.total(shares.granted)
         kernel_used = kernel_granted + self.kernel_fixed[k]
         granted_pod, factor, vm_lost, vm_extra = shares.granted, None, None, None
@@ -176,6 +192,14 @@ class Stepper:
             vm_lost=vm_lost,
             vm_extra=vm_extra,
         )
+
+    def _vcap(self, allowed: F32, p: slice) -> tuple[F32, F32 | None]:
+        """Within a sandbox's vCPUs, and what that holds back (None: no sandbox cap)."""
+        if not self.col.vcapped:
+            return allowed, None
+        shape, take = allowed.shape, self.scratch.take
+        capped = np.minimum(allowed, self.col.vcap[p], out=take("capped", shape, np.float32))
+        return capped, np.subtract(allowed, capped, out=take("cap_lost", shape, np.float32))
 
     def _compete(
         self, blk: Block, k: slice, granted_pod: F32, kernel_used: F32
