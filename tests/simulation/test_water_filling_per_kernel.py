@@ -19,10 +19,10 @@ from numpy.typing import NDArray
 from underlay.simulation.contention import (
     MIN_SHARES_MILLI,
     Kernels,
-    Scratch,
     cpu_on_kernels,
     share_by_weight,
 )
+from underlay.simulation.scratch import Scratch
 
 F32 = NDArray[np.float32]
 

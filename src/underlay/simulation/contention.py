@@ -45,11 +45,12 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
+from underlay.simulation.scratch import Fresh, Scratch
+
 __all__ = [
     "ROUNDS",
     "CpuShares",
     "Kernels",
-    "Scratch",
     "cpu_on_kernels",
     "evict_memory",
     "share_by_weight",
@@ -121,36 +122,6 @@ class Kernels:
         starts = np.cumsum(counts) - counts
         pods = np.repeat(self.starts[kernels] - starts, counts) + np.arange(int(counts.sum()))
         return Kernels(starts=starts.astype(np.int64), counts=counts), pods.astype(np.int64)
-
-
-class Scratch:
-    """Buffers kept from one call to the next, by name, for (pods × steps) results.
-
-    A fresh array of a few MiB costs a page fault per 4 KiB page on first touch (the
-    allocator hands freed memory back to the system between calls); a buffer kept here is
-    written over instead. What :meth:`take` returns is valid until the next ``take`` of
-    that name: a caller hands such arrays on only to code done with them by then (the
-    engine's measures observe a block step before the next one is computed).
-    """
-
-    def __init__(self) -> None:
-        self._flat: dict[str, NDArray[Any]] = {}
-
-    def take(self, name: str, shape: tuple[int, int], dtype: type) -> NDArray[Any]:
-        """A C-contiguous ``shape`` array of ``dtype``, contents undefined."""
-        size = shape[0] * shape[1]
-        buf = self._flat.get(name)
-        if buf is None or buf.size < size or buf.dtype != dtype:
-            buf = self._flat[name] = np.empty(size, dtype)
-        out: NDArray[Any] = buf[:size].reshape(shape)
-        return out
-
-
-class _Fresh(Scratch):
-    """No buffers kept: a fresh array every time."""
-
-    def take(self, name: str, shape: tuple[int, int], dtype: type) -> NDArray[Any]:
-        return np.empty(shape, dtype)
 
 
 def share_by_weight(
@@ -235,7 +206,7 @@ def cpu_on_kernels(
     kernels × steps). ``demand`` is never written to. With ``scratch``, the granted,
     unmet and burst arrays are its buffers (valid until the next call with it)."""
     shape = demand.shape
-    buffer = (scratch or _Fresh()).take
+    buffer = (scratch or Fresh()).take
     if limit.size == 1 and np.isinf(limit).all():
         allowed, throttled = demand, np.broadcast_to(np.float32(0), shape)
     else:
@@ -286,7 +257,7 @@ def _share_contended(
     rows_want = want[rows]
     keep_rows = rows_want.max(axis=1, initial=0) > 0
     rows, rows_want = rows[keep_rows], rows_want[keep_rows]
-    per_kernel = np.bincount(np.repeat(np.arange(sub.n), sub.counts)[keep_rows], minlength=sub.n)
+    per_kernel = np.bincount(sub.kernel_of_pod[keep_rows], minlength=sub.n)
     keep = np.flatnonzero(per_kernel)
     wanting = Kernels(
         starts=(np.cumsum(per_kernel[keep]) - per_kernel[keep]).astype(np.int64),

@@ -19,16 +19,11 @@ from underlay.defaults.catalog import Defaults
 from underlay.model.scenario import Hybrid, Vm
 from underlay.placement.result import SubstratePlacement
 from underlay.simulation.blocks import Block, blocks
-from underlay.simulation.contention import (
-    Kernels,
-    Scratch,
-    cpu_on_kernels,
-    evict_memory,
-    share_by_weight,
-)
+from underlay.simulation.contention import Kernels, cpu_on_kernels, evict_memory, share_by_weight
 from underlay.simulation.measures import BlockStep
 from underlay.simulation.pod_columns import PodColumns, node_load, pod_columns, workload_substrates
 from underlay.simulation.pods import PodTable
+from underlay.simulation.scratch import Scratch
 from underlay.simulation.usage import UsageSampler
 
 __all__ = ["Stepper"]

@@ -32,6 +32,7 @@ from numpy.typing import NDArray
 from underlay.model.scenario import Scenario
 from underlay.placement.result import WorkloadRef
 from underlay.simulation.pods import PodTable, pod_table
+from underlay.simulation.scratch import Scratch
 from underlay.simulation.usage_models import (
     USAGE_MODELS,
     Drawn,
@@ -97,7 +98,6 @@ class UsageSampler:
         self._next_step = 0
         wid = pods.workload
         self.model_of_pod = np.array([codes[u.model] for u in usage], np.int64)[wid]
-        self.cpu_level = (np.array([u.cpu for u in usage])[wid] * pods.base_cpu).astype(np.float32)
         self.mem_level = (np.array([u.memory for u in usage])[wid] * pods.base_mem).astype(
             np.float32
         )
@@ -115,7 +115,7 @@ class UsageSampler:
             self._pod_row[mine] = offset + model.row_of_pod[mine]
             offset += int(model.row_of_pod.max(initial=-1)) + 1
         self._table_span = (-1, -1)
-        self._kept: list[NDArray[Any]] = []  # the draws' arrays, reused chunk after chunk
+        self._kept = Scratch()  # the draws' arrays, reused chunk after chunk
 
     def chunk(self, start: int, stop: int) -> tuple[F32, F32]:
         """(cpu millicores, memory MiB) for steps [start, stop): CPU is (pods × steps);
@@ -180,7 +180,11 @@ class UsageSampler:
                 f"chunks must come in order: expected step {self._next_step}, got {start}"
             )
         if draws is None:  # into arrays kept from chunk to chunk: no fresh pages to fault in
-            draws = self.draw(start, stop, self._kept_arrays(stop - start))
+            kept = [
+                self._kept.take(f"draw{i}", shape, dtype)
+                for i, (shape, dtype) in enumerate(self.draw_shapes(stop - start))
+            ]
+            draws = self.draw(start, stop, kept)
         elif (draws.start, draws.stop) != (start, stop):
             raise ValueError(f"draws of steps {draws.start}-{draws.stop} for {start}-{stop}")
         self._next_step = stop
@@ -189,6 +193,8 @@ class UsageSampler:
         for model, drawn in zip(self.models, draws.models, strict=True):
             model.begin(start, stop, drawn)
         self._factor: F32 | None = None
+        # which workloads burst in this chunk (None: none can): × 1 elsewhere changes nothing
+        self._bursting: NDArray[np.bool_] | None = None
         if draws.bursts is not None:
             bursting = np.zeros((self.n_workloads, n), bool)
             for s in range(n):
@@ -198,38 +204,27 @@ class UsageSampler:
                 )
                 bursting[:, s] = self._burst_left > 0
             self._factor = np.where(bursting, self.burst_factor[:, None], np.float32(1.0))
+            self._bursting = (self._factor != 1).any(axis=1)
 
-    def _kept_arrays(self, n: int) -> list[NDArray[Any]]:
-        """Arrays of :meth:`draw_shapes` for ``n`` steps, the same ones every chunk of that
-        length (the previous chunk's draws are spent once the next one begins)."""
-        shapes = self.draw_shapes(n)
-        if [(a.shape, a.dtype) for a in self._kept] != [(s, np.dtype(d)) for s, d in shapes]:
-            self._kept = [np.empty(shape, dtype) for shape, dtype in shapes]
-        return self._kept
-
-    def _chunk_table(self) -> tuple[F32, NDArray[np.bool_] | None]:
+    def _chunk_table(self) -> F32:
         """The rows every pod copies its CPU from over the span of :meth:`begin` (the
-        models' tables, once a chunk), and which workloads burst in it (None: none)."""
+        models' tables, once a chunk)."""
         if self._table_span != self._span:
             start, stop = self._span
             tables = [model.table(start, stop) for model in self.models]
             empty = np.zeros((0, stop - start), np.float32)
             self._table: F32 = np.concatenate(tables) if tables else empty
-            self._bursting: NDArray[np.bool_] | None = None
-            if self._factor is not None:
-                self._bursting = (self._factor != 1).any(axis=1)
             self._table_span = self._span
-        return self._table, self._bursting
+        return self._table
 
     def burst_rows(self, idx: I64) -> F32:
         """The burst factor of pods ``idx`` over the span of :meth:`begin` (pods × steps):
         their workload's ``burst_factor`` while it bursts, else 1."""
         start, stop = self._span
         out = np.ones((len(idx), stop - start), np.float32)
-        _, bursting = self._chunk_table()
-        if self._factor is not None and bursting is not None:
+        if self._factor is not None and self._bursting is not None:
             wid = self.pods.workload[idx]
-            sel = np.flatnonzero(self._bursty[idx] & bursting[wid])
+            sel = np.flatnonzero(self._bursty[idx] & self._bursting[wid])
             if len(sel):
                 out[sel] = self._factor[wid[sel]]
         return out
@@ -252,7 +247,7 @@ class UsageSampler:
         """
         start, stop = self._span
         n = stop - start
-        table, bursting = self._chunk_table()
+        table = self._chunk_table()
         if out is None:
             out = np.empty((len(idx), n), np.float32)
         # ("clip": the rows are all valid; it spares numpy a buffer for out)
@@ -273,10 +268,10 @@ class UsageSampler:
             mine = np.flatnonzero(model_of == code)
             if len(mine):
                 model.write(idx, mine, cpu, mem)
-        if self._factor is not None and bursting is not None:
+        if self._factor is not None and self._bursting is not None:
             # only the workloads bursting in this chunk: × 1 changes nothing
             wid = self.pods.workload[idx]
-            sel = np.flatnonzero(self._bursts_cpu[idx] & bursting[wid])
+            sel = np.flatnonzero(self._bursts_cpu[idx] & self._bursting[wid])
             if len(sel):
                 cpu[sel] *= self._factor[wid[sel]]
         # max(cpu, 0), as a masked write: a comparison and a copy where it holds are ~3×

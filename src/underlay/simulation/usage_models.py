@@ -45,6 +45,7 @@ from underlay.model.scenario import Scenario
 from underlay.model.traces import scenario_traces
 from underlay.placement.result import WorkloadRef
 from underlay.simulation.pods import PodTable
+from underlay.simulation.scratch import Scratch
 
 __all__ = [
     "USAGE_MODELS",
@@ -220,7 +221,7 @@ class DiurnalUsage:
         self._common: F32 | None = None
         self._own: F32 | None = None
         self._common_rows = np.zeros((0, 0), np.float32)
-        self._buffers = [np.empty(0, np.float32) for _ in range(2)]
+        self._scratch = Scratch()  # the gathers of write, kept from call to call
 
     def draw_shapes(self, n: int) -> tuple[DrawShape, ...]:
         """The workloads' common noise, then each noisy pod's own (none without noise)."""
@@ -252,15 +253,6 @@ class DiurnalUsage:
             self._common_rows = self._common[self._row_workload] * self._common_w[:, None]
         return out
 
-    def _buffer(self, which: int, shape: tuple[int, int]) -> F32:
-        """A float32 scratch array, one of two kept from call to call (a new large array
-        each call costs its page faults)."""
-        size = shape[0] * shape[1]
-        if self._buffers[which].size < size:
-            self._buffers[which] = np.empty(size, np.float32)
-        out: F32 = self._buffers[which][:size].reshape(shape)
-        return out
-
     def write(self, idx: I64, rows: Rows, cpu: F32, mem: F32) -> None:
         """Add each pod's noise, ``(common row + √(1−ρ)·own)·sd``: over the whole array
         when a third of the rows or more have some (the others' weights are 0), else over
@@ -278,10 +270,18 @@ class DiurnalUsage:
         shape = (len(pods), cpu.shape[1])
         # ("clip": another model's pod, slot and row -1, reads row 0, weighed by 0; the
         # indices are otherwise valid, and "clip" spares numpy a buffer for out)
-        z = np.take(self._own, self._noise_slot[pods], 0, self._buffer(0, shape), "clip")
+        z = np.take(
+            self._own,
+            self._noise_slot[pods],
+            0,
+            self._scratch.take("own", shape, np.float32),
+            "clip",
+        )
         z *= self._own_w[pods, None]
         row = self.row_of_pod[pods]
-        z += np.take(self._common_rows, row, 0, self._buffer(1, shape), "clip")
+        z += np.take(
+            self._common_rows, row, 0, self._scratch.take("common", shape, np.float32), "clip"
+        )
         z *= self._sd[pods, None]
         if isinstance(at, slice):
             cpu += z

@@ -1,0 +1,44 @@
+"""Buffers kept from one call to the next, for the replay's large temporary arrays.
+
+A fresh array of a few MiB costs a page fault per 4 KiB page on first touch (the
+allocator hands freed memory back to the system between calls); a buffer kept here is
+written over instead. The stepping kernel (:mod:`underlay.simulation.contention`,
+:mod:`underlay.simulation.stepper`) keeps its (pods × steps) results in one, the usage
+models and the sampler (:mod:`underlay.simulation.usage_models`,
+:mod:`underlay.simulation.usage`) their gathers and draws.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ["Fresh", "Scratch"]
+
+
+class Scratch:
+    """Buffers by name. What :meth:`take` returns is valid until the next ``take`` of that
+    name: a caller hands such arrays on only to code done with them by then (the engine's
+    measures observe a block step before the next one is computed)."""
+
+    def __init__(self) -> None:
+        self._flat: dict[str, NDArray[Any]] = {}
+
+    def take(self, name: str, shape: tuple[int, ...], dtype: Any) -> NDArray[Any]:
+        """A C-contiguous ``shape`` array of ``dtype``, contents undefined."""
+        size = int(np.prod(shape))
+        buf = self._flat.get(name)
+        if buf is None or buf.size < size or buf.dtype != dtype:
+            buf = self._flat[name] = np.empty(size, dtype)
+        out: NDArray[Any] = buf[:size].reshape(shape)
+        return out
+
+
+class Fresh(Scratch):
+    """No buffers kept: a fresh array every time."""
+
+    def take(self, name: str, shape: tuple[int, ...], dtype: Any) -> NDArray[Any]:
+        """A new ``shape`` array of ``dtype``, contents undefined."""
+        return np.empty(shape, dtype)
