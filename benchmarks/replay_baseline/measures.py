@@ -265,15 +265,21 @@ class Slowdown(Measure):
         self.shared_hw, self.host_cores, self.t_count = shared_hw, host_cores, t_count
         self.any = bool((shared_hw > 0).any())
         self.slow = np.zeros(t_count)
+        self._pairs: dict[int, tuple[sp.csr_matrix, bool, I64]] = {}  # per block, by p0
 
     def observe(self, s: BlockStep) -> None:
         """Add the work the block's pods lost to other tenants on their hosts."""
         blk = s.blk
-        if not (self.any and blk.mixed):
+        if not self.any:
             return
-        tenant_host = np.asarray(blk.tenant_host_of @ s.granted, np.float32)
+        if blk.p0 not in self._pairs:
+            self._pairs[blk.p0] = _tenant_host(blk)
+        tenant_host_of, mixed, keys = self._pairs[blk.p0]
+        if not mixed:
+            return
+        tenant_host = np.asarray(tenant_host_of @ s.granted, np.float32)
         host_tenants = np.asarray(blk.to_host @ blk.kernels.total(s.granted), np.float32)
-        key_host, key_tenant = blk.key_host, blk.key_tenant
+        key_host, key_tenant = keys % len(blk.hosts), keys // len(blk.hosts)
         others = host_tenants[key_host] - tenant_host
         load = others / np.maximum(self.host_cores[blk.hosts][key_host], 1)
         k = self.shared_hw[blk.hosts][key_host]
@@ -283,6 +289,20 @@ class Slowdown(Measure):
     def result(self) -> dict[str, F64]:
         """Per tenant, ``slow``: the work (millicore-steps) lost to shared hardware."""
         return {"slow": self.slow}
+
+
+def _tenant_host(blk: Block) -> tuple[sp.csr_matrix, bool, I64]:
+    """A block's ((tenant, host) pairs × pods) matrix, tenant by tenant; whether a host has
+    pods of two or more tenants; the pairs' keys (tenant × hosts + host). (The package's
+    ``Block`` had these before issue 15; it now keeps its pairs host by host.)"""
+    key = blk.tenant * len(blk.hosts) + blk.pod_host
+    keys, pod_key = np.unique(key, return_inverse=True)
+    matrix = sp.csr_matrix(
+        (np.ones(len(key), np.float32), (pod_key, np.arange(len(key)))),
+        shape=(len(keys), len(key)),
+    )
+    per_host = np.bincount(keys % len(blk.hosts), minlength=len(blk.hosts))
+    return matrix, bool((per_host > 1).any()), keys.astype(np.int64)
 
 
 def _histograms(values: F32, tenant: I64, t_count: int) -> F64:

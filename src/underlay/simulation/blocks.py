@@ -15,7 +15,7 @@ from numpy.typing import NDArray
 
 from underlay.simulation.contention import Kernels
 
-__all__ = ["BLOCK_PODS", "Block", "blocks", "by_host_groups"]
+__all__ = ["BLOCK_PODS", "Block", "Pairs", "blocks", "by_host_groups"]
 
 I64 = NDArray[np.int64]
 
@@ -33,7 +33,10 @@ class Block:
     kernel_host: I64  # local host index of each kernel
     to_host: sp.csr_matrix  # (block hosts × block kernels)
     tenant: I64
-    tenant_of: sp.csr_matrix  # (tenants × block pods)
+    # (tenants × block pods) 0/1, by columns: a product reads the pods' rows in order and
+    # adds each to its tenant's (the same additions, in the same order, as by rows;
+    # faster where tenants interleave on the hosts)
+    tenant_of: sp.csc_matrix
 
     @cached_property
     def by_host(self) -> tuple[I64, I64, Kernels]:
@@ -47,39 +50,36 @@ class Block:
         return out
 
     @cached_property
-    def _tenant_host(self) -> tuple[sp.csr_matrix, bool, I64]:
-        key = self.tenant * len(self.hosts) + self.pod_host
-        keys, pod_key = np.unique(key, return_inverse=True)
-        matrix = sp.csr_matrix(
-            (np.ones(len(key), np.float32), (pod_key, np.arange(len(key)))),
-            shape=(len(keys), len(key)),
-        )
-        # A host with pods of two or more tenants: only then does anyone slow anyone.
-        per_host = np.bincount(keys % len(self.hosts), minlength=len(self.hosts))
-        mixed = bool((per_host > 1).any())
-        return matrix, mixed, keys.astype(np.int64)
-
-    @property
-    def key_host(self) -> I64:
-        """Local host of each (tenant, host) pair of :attr:`tenant_host_of`."""
-        out: I64 = self._tenant_host[2] % len(self.hosts)
-        return out
-
-    @property
-    def key_tenant(self) -> I64:
-        """Tenant of each (tenant, host) pair of :attr:`tenant_host_of`."""
-        out: I64 = self._tenant_host[2] // len(self.hosts)
-        return out
-
-    @property
-    def tenant_host_of(self) -> sp.csr_matrix:
-        """((tenant, host) pairs × block pods) 0/1 matrix: per-pair sums."""
-        return self._tenant_host[0]
+    def pairs(self) -> Pairs:
+        """The block's (tenant, host) pairs, host by host."""
+        return Pairs.of(self.tenant, self.pod_host)
 
     @property
     def mixed(self) -> bool:
-        """Whether some host of the block carries pods of more than one tenant."""
-        return self._tenant_host[1]
+        """Whether some host of the block carries pods of more than one tenant (only then
+        does anyone slow anyone)."""
+        return bool((np.bincount(self.pairs.host) > 1).any())
+
+
+@dataclass(frozen=True)
+class Pairs:
+    """A block's (tenant, host) pairs, host by host, and the pods' sum into them."""
+
+    of_pod: sp.csr_matrix  # (pairs × block pods) 0/1
+    host: I64  # local host of each pair
+    tenant: I64  # tenant of each pair
+
+    @staticmethod
+    def of(tenant: I64, pod_host: I64) -> Pairs:
+        """The pairs of pods with ``tenant`` on local host ``pod_host``."""
+        t_span = int(tenant.max()) + 1 if len(tenant) else 1
+        keys, pod_key = np.unique(pod_host * t_span + tenant, return_inverse=True)
+        of_pod = sp.csr_matrix(
+            (np.ones(len(pod_key), np.float32), (pod_key, np.arange(len(pod_key)))),
+            shape=(len(keys), len(pod_key)),
+        )
+        host = (keys // t_span).astype(np.int64)
+        return Pairs(of_pod, host, (keys % t_span).astype(np.int64))
 
 
 # Pods per block: a block's (pods × 32 steps) float32 temporaries are 4 MiB each at 32,768
@@ -113,7 +113,7 @@ def blocks(kernels: Kernels, kernel_host: I64, tenant: I64, t_count: int) -> lis
             (np.ones(k1 - k, np.float32), (kh, np.arange(k1 - k))), shape=(len(hosts), k1 - k)
         )
         tb = tenant[p0:p1]
-        tenant_of = sp.csr_matrix(
+        tenant_of = sp.csc_matrix(
             (np.ones(p1 - p0, np.float32), (tb, np.arange(p1 - p0))), shape=(t_count, p1 - p0)
         )
         out.append(

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from underlay.simulation.blocks import Block
@@ -31,7 +30,6 @@ from underlay.simulation.latency_bins import (
 )
 from underlay.simulation.latency_bins import histograms as _histograms
 from underlay.simulation.reductions import (
-    Pairs,
     interference_matrix,
     row_counts,
     row_sums,
@@ -159,10 +157,6 @@ class TenantSums(Measure):
         self.unplaced, self.unplaced_tenant = unplaced, unplaced_tenant
         self.unplaced_factor, self.unplaced_lim = unplaced_factor, unplaced_lim
         self._got = self._want = np.zeros((t_count, 0))
-        # Per block (by its first pod), its tenant matrix by columns: the product reads
-        # the pods' rows in order and adds each to its tenant's (the same additions, in
-        # the same order, as by rows; faster where tenants interleave on the hosts)
-        self._tenant_of: dict[int, sp.csc_matrix] = {}
 
     def observe(self, s: BlockStep) -> None:
         """Add the block's per-tenant sums. A killed pod wanted CPU it did not get: unmet,
@@ -202,9 +196,7 @@ class TenantSums(Measure):
         table = np.empty((rows, len(per_pod)))
         for j, values in enumerate(per_pod.values()):
             table[:, j] = values
-        tenant_of = self._tenant_of.get(blk.p0)
-        if tenant_of is None:
-            tenant_of = self._tenant_of[blk.p0] = blk.tenant_of.tocsc()
+        tenant_of = blk.tenant_of
         per_tenant = np.asarray(tenant_of @ table)
         per_tenant[:, -2:] *= n  # risky pods and pods: each counts its n steps
         for j, key in enumerate(per_pod):
@@ -351,7 +343,6 @@ class Slowdown(Measure):
         self.shared_hw, self.host_cores, self.t_count = shared_hw, host_cores, t_count
         self.any = bool((shared_hw > 0).any())
         self.slow = np.zeros(t_count)
-        self._pairs: dict[int, Pairs] = {}  # per block (by its first pod)
 
     def observe(self, s: BlockStep) -> None:
         """Add the work the block's pods lost to other tenants on their hosts.
@@ -364,9 +355,7 @@ class Slowdown(Measure):
         blk = s.blk
         if not (self.any and blk.mixed):
             return
-        pairs = self._pairs.get(blk.p0)
-        if pairs is None:
-            pairs = self._pairs[blk.p0] = Pairs.of(blk.tenant, blk.pod_host)
+        pairs = blk.pairs
         tenant_host = np.asarray(pairs.of_pod @ s.granted, np.float32)  # (pairs × steps)
         host_total = np.asarray(blk.to_host @ blk.kernels.total(s.granted), np.float32)
         load = np.take(host_total, pairs.host, axis=0)

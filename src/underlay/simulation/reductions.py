@@ -1,6 +1,6 @@
 """Reductions of the (pods × steps) arrays that the measures
 (:mod:`underlay.simulation.measures`) make at every block step: per-row sums and counts
-over the steps, a block's (tenant, host) pairs, and who took CPU from whom.
+over the steps, and who took CPU from whom.
 
 They replace NumPy's axis reductions where those are slow on short rows: the results are
 the same counts, and the same sums within float32 rounding (another order of addition).
@@ -8,15 +8,13 @@ the same counts, and the same sums within float32 rounding (another order of add
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from underlay.simulation.contention import Kernels
 
-__all__ = ["Pairs", "interference_matrix", "row_counts", "row_sums", "step_count"]
+__all__ = ["interference_matrix", "row_counts", "row_sums", "step_count"]
 
 F32 = NDArray[np.float32]
 F64 = NDArray[np.float64]
@@ -66,27 +64,6 @@ def row_sums(x: F32) -> F32:
     """
     out: F32 = np.einsum("ij->i", x)
     return out
-
-
-@dataclass(frozen=True)
-class Pairs:
-    """A block's (tenant, host) pairs, host by host, and the pods' sum into them."""
-
-    of_pod: sp.csr_matrix  # (pairs × block pods) 0/1
-    host: I64  # local host of each pair
-    tenant: I64  # tenant of each pair
-
-    @staticmethod
-    def of(tenant: I64, pod_host: I64) -> Pairs:
-        """The pairs of pods with ``tenant`` on local host ``pod_host``."""
-        t_span = int(tenant.max()) + 1 if len(tenant) else 1
-        keys, pod_key = np.unique(pod_host * t_span + tenant, return_inverse=True)
-        of_pod = sp.csr_matrix(
-            (np.ones(len(pod_key), np.float32), (pod_key, np.arange(len(pod_key)))),
-            shape=(len(keys), len(pod_key)),
-        )
-        host = (keys // t_span).astype(np.int64)
-        return Pairs(of_pod, host, (keys % t_span).astype(np.int64))
 
 
 def interference_matrix(unmet: F32, burst: F32, tenant: I64, kernels: Kernels, t_count: int) -> F64:
