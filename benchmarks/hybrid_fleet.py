@@ -103,12 +103,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    ap.add_argument("--pods", type=int, default=1_000_000)
-    ap.add_argument("--workloads", type=int, default=20_000)
-    ap.add_argument("--tenants", type=int, default=200)
-    ap.add_argument("--hours", type=float, default=24.0, help="horizon (5-minute steps)")
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--vm-overcommit", type=float, default=1.5)
+    bench.fleet_arguments(ap, hours=24.0)
     ap.add_argument("--timeout", type=float, default=1800.0, help="seconds per substrate")
     ap.add_argument("--one", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()

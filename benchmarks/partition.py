@@ -38,7 +38,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from replay_baseline.compare import differences
-from simulate import scenario_dict
+from simulate import fleet_arguments, scenario_dict
 from underlay.defaults.catalog import load_defaults
 from underlay.model.scenario import SUBSTRATE_KINDS, Scenario
 from underlay.pipeline import place as place_one
@@ -109,12 +109,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    ap.add_argument("--pods", type=int, default=1_000_000)
-    ap.add_argument("--workloads", type=int, default=20_000)
-    ap.add_argument("--tenants", type=int, default=200)
-    ap.add_argument("--hours", type=float, default=24.0, help="horizon (5-minute steps)")
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--vm-overcommit", type=float, default=1.5)
+    fleet_arguments(ap, hours=24.0)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--ray", action="store_true", help="also on a local Ray instance")
     ap.add_argument(

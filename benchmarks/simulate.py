@@ -154,6 +154,17 @@ def add_usage(data: dict[str, Any], seed: int, *, hours: float, vm_overcommit: f
     return data
 
 
+def fleet_arguments(ap: argparse.ArgumentParser, *, hours: float) -> None:
+    """The arguments ``scenario_dict`` reads: the fleet's size, horizon and seed (this
+    benchmark's and those that replay its fleet: partition.py, hybrid_fleet.py)."""
+    ap.add_argument("--pods", type=int, default=1_000_000)
+    ap.add_argument("--workloads", type=int, default=20_000)
+    ap.add_argument("--tenants", type=int, default=200)
+    ap.add_argument("--hours", type=float, default=hours, help="horizon (5-minute steps)")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--vm-overcommit", type=float, default=1.5, help="cpu_overcommit of vm")
+
+
 def scenario_dict(args: argparse.Namespace) -> dict[str, Any]:
     data = generate(args.pods, args.workloads, args.tenants, args.seed)
     return add_usage(data, args.seed, hours=args.hours, vm_overcommit=args.vm_overcommit)
@@ -762,12 +773,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    ap.add_argument("--pods", type=int, default=1_000_000)
-    ap.add_argument("--workloads", type=int, default=20_000)
-    ap.add_argument("--tenants", type=int, default=200)
-    ap.add_argument("--hours", type=float, default=168.0, help="horizon (5-minute steps)")
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--vm-overcommit", type=float, default=1.5, help="cpu_overcommit of vm")
+    fleet_arguments(ap, hours=168.0)
     ap.add_argument("--substrate", action="append", choices=SUBSTRATE_KINDS,
                     help="substrate(s) to run (default: all four)")  # fmt: skip
     ap.add_argument("--no-reference", action="store_true", help="skip the reference comparison")
