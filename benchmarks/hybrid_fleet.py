@@ -107,7 +107,7 @@ def main() -> int:
     ap.add_argument("--timeout", type=float, default=1800.0, help="seconds per substrate")
     ap.add_argument("--one", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
-    args.profile = None
+    args.profile, args.ab = None, False  # (run_one reads both: no profile, no A/B here)
     if args.one:
         child(args)
         return 0
