@@ -37,7 +37,7 @@ from underlay.report.figure_set import build_figures
 from underlay.report.sections import report_sections, run_summary
 from underlay.simulation.results import Simulation
 
-__all__ = ["plotly_js", "render_html", "script_json"]
+__all__ = ["page_template", "plotly_js", "render_html", "script_json"]
 
 _SCRIPT_UNSAFE = str.maketrans(
     {
@@ -72,11 +72,13 @@ def plotly_js() -> str:
 
 
 @functools.cache
-def _template() -> Template:
+def page_template(name: str) -> Template:
+    """The package's HTML template ``templates/{name}`` (escaping on, undefined names an
+    error), read once."""
     env = Environment(
         autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True
     )
-    text = files("underlay.report").joinpath("templates/report.html.j2").read_text("utf-8")
+    text = files("underlay.report").joinpath(f"templates/{name}").read_text("utf-8")
     return env.from_string(text)
 
 
@@ -100,7 +102,7 @@ def render_html(
         for s in report_sections(comparison, simulation, analysis, decision)
     ]
     data = {f.key: f.figure.to_plotly_json() for f in figures}
-    return _template().render(
+    return page_template("report.html.j2").render(
         scenario=sc.name,
         description=(sc.description or "").strip(),
         summary=run_summary(comparison, simulation, analysis),

@@ -18,20 +18,17 @@ lists at most :data:`MAX_FLIPS` rows, and says how many more there are.
 
 from __future__ import annotations
 
-import functools
 import itertools
 from dataclasses import dataclass
-from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go  # type: ignore[import-untyped]
-from jinja2 import Environment, StrictUndefined, Template
 from markupsafe import Markup
 
 from underlay.report.figures import colour, label, labels, styled
-from underlay.report.html import plotly_js, script_json
+from underlay.report.html import page_template, plotly_js, script_json
 from underlay.report.sweep_data import (
     Cells,
     SweepData,
@@ -200,15 +197,6 @@ def sweep_figures(data: SweepData) -> tuple[list[SweepFigure], list[SweepFigure]
     return maps, lines, note
 
 
-@functools.cache
-def _template() -> Template:
-    env = Environment(
-        autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True
-    )
-    text = files("underlay.report").joinpath("templates/sweep.html.j2").read_text("utf-8")
-    return env.from_string(text)
-
-
 def _flip_rows(data: SweepData) -> tuple[list[list[str]], int]:
     found = flips(data)
     rows = [
@@ -233,7 +221,7 @@ def render_sweep_html(data: SweepData) -> str:
     flip_rows, flip_count = _flip_rows(data)
     wins = np.bincount(data.winner[data.winner >= 0], minlength=len(data.substrates))
     figures = {f.key: f.figure.to_plotly_json() for f in [*maps, *lines]}
-    return _template().render(
+    return page_template("sweep.html.j2").render(
         data=data,
         wins=[(name, int(w)) for name, w in zip(data.substrates, wins, strict=True)],
         ties=int(data.tie.sum()),
