@@ -200,7 +200,7 @@ def process_groups(jobs: list[PartitionJob], drawer: ChunkDrawer) -> Iterator[Me
         if index < n:
             drawer.draw(index, ring.slot(index, drawer.shapes(index)))
             for inbox in inboxes:
-                inbox.put(index % len(ring.segments))
+                inbox.put(ring.slot_of(index))
 
     stepped = [0] * n  # workers done with each chunk (its slot is free once all are)
     try:

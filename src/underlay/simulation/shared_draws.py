@@ -84,9 +84,13 @@ class DrawRing:
         """The segments' names, slot by slot (what a worker attaches to)."""
         return [s.name for s in self.segments]
 
+    def slot_of(self, index: int) -> int:
+        """The slot chunk ``index`` is drawn into."""
+        return index % len(self.segments)
+
     def slot(self, index: int, shapes: Sequence[DrawShape]) -> list[NDArray[Any]]:
         """Arrays of ``shapes`` in the slot of chunk ``index``."""
-        return carve(self.segments[index % len(self.segments)], shapes)
+        return carve(self.segments[self.slot_of(index)], shapes)
 
     def close(self) -> None:
         """Unlink every segment (the names go at once; the memory when the last mapping
