@@ -35,6 +35,7 @@ from numpy.typing import NDArray
 from underlay.model.scenario import Scenario
 from underlay.model.traces import scenario_traces
 from underlay.placement.result import WorkloadRef
+from underlay.simulation.normals import fill_standard_normal
 from underlay.simulation.pods import PodTable
 
 __all__ = [
@@ -134,8 +135,11 @@ class DiurnalUsage:
         self._common = self._own = None
         if len(self._noisy):
             n = stop - start
-            self._common = rng.standard_normal((self._n_workloads, n), dtype=np.float32)
-            self._own = rng.standard_normal((len(self._noisy), n), dtype=np.float32)
+            # (the engine's normal draws, not its own: see the package's docstring)
+            self._common = np.empty((self._n_workloads, n), np.float32)
+            self._own = np.empty((len(self._noisy), n), np.float32)
+            fill_standard_normal(rng, self._common)
+            fill_standard_normal(rng, self._own)
 
     def write(self, idx: I64, rows: Rows, cpu: F32, mem: F32) -> None:
         """Add the wave, then the noise."""

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from factories import make_scenario, make_tenant, make_workload
 from underlay.model.scenario import Scenario
 from underlay.placement.substrates import flatten
+from underlay.simulation.normals import fill_standard_normal
 from underlay.simulation.pods import pod_table
 from underlay.simulation.shared_draws import (
     ALIGN,
@@ -77,8 +78,9 @@ def test_the_draws_are_the_chunks_stream_in_the_documented_order() -> None:
     # By hand: 3 workloads; the noisy pods are the 3 replicas of "noisy" (the calm ones
     # have noise 0 and draw nothing of their own); the constant model draws nothing.
     rng = np.random.default_rng([7, start])
-    common = rng.standard_normal((3, 32), dtype=np.float32)
-    own = rng.standard_normal((3, 32), dtype=np.float32)
+    common, own = np.empty((3, 32), np.float32), np.empty((3, 32), np.float32)
+    fill_standard_normal(rng, common)
+    fill_standard_normal(rng, own)
     uniforms = rng.random((3, 32))
     (constant, diurnal) = draws.models  # the registry's order: constant, diurnal
     assert constant == ()

@@ -19,6 +19,7 @@ from numpy.typing import NDArray
 from factories import make_scenario, make_tenant, make_workload
 from underlay.model.scenario import Scenario
 from underlay.placement.substrates import flatten
+from underlay.simulation.normals import fill_standard_normal
 from underlay.simulation.pods import pod_table
 from underlay.simulation.usage import UsageSampler
 from underlay.simulation.usage_models import rows_by_runs
@@ -70,8 +71,10 @@ def test_diurnal_rows_are_the_model_on_the_chunks_draws() -> None:
     start, stop = 0, 24
     n = stop - start
     rng = np.random.default_rng([SEED, start])
-    common = rng.standard_normal((4, n), dtype=np.float32).astype(np.float64)
-    own = rng.standard_normal((4, n), dtype=np.float32).astype(np.float64)
+    drawn = np.empty((4, n), np.float32), np.empty((4, n), np.float32)
+    for values in drawn:
+        fill_standard_normal(rng, values)
+    common, own = (values.astype(np.float64) for values in drawn)
     hours = np.arange(start, stop) * STEP_MINUTES / 60
 
     def wave(level: float, swing: float, peak: int) -> NDArray[np.float64]:
@@ -98,8 +101,9 @@ def test_diurnal_rows_round_as_the_pod_by_pod_float32_sum() -> None:
     f = np.float32
     sampler = _sampler(_scenario(*WORKLOADS))
     rng = np.random.default_rng([SEED, 0])
-    common = rng.standard_normal((4, 24), dtype=np.float32)
-    own = rng.standard_normal((4, 24), dtype=np.float32)
+    common, own = np.empty((4, 24), np.float32), np.empty((4, 24), np.float32)
+    fill_standard_normal(rng, common)
+    fill_standard_normal(rng, own)
     t = 2 * np.pi * np.arange(24) * STEP_MINUTES * 60 / 86400
     cos_t, sin_t = np.cos(t).astype(f), np.sin(t).astype(f)
     peak = 2 * np.pi * 14 * 3600 / 86400

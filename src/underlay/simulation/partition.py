@@ -14,10 +14,10 @@ order and closes each chunk itself.
 Identical, not close:
 
 - **usage**: the draws of a chunk come from one stream for the whole fleet
-  (``default_rng([seed, first step])``, every pod in canonical order; normal draws by
-  rejection, so a pod's place in the stream cannot be skipped to, and no worker can draw
-  only its own pods). The parent draws each chunk once (:class:`ChunkDrawer`, the
-  sampler's own :meth:`~underlay.simulation.usage.UsageSampler.draw`, unchanged) and
+  (``default_rng([seed, first step])``, every pod in canonical order: a group's pods
+  are scattered over it, so no worker draws only its own). The parent draws each chunk
+  once (:class:`ChunkDrawer`, the sampler's own
+  :meth:`~underlay.simulation.usage.UsageSampler.draw`, unchanged) and
   hands the same arrays to every group, which steps with them
   (``begin(draws=...)``) and reads only its own pods' rows: the usage of a pod never
   depends on the partition, and the figures stay bit for bit the single process's. The

@@ -44,6 +44,7 @@ from numpy.typing import NDArray
 from underlay.model.scenario import Scenario
 from underlay.model.traces import scenario_traces
 from underlay.placement.result import WorkloadRef
+from underlay.simulation.normals import fill_standard_normal
 from underlay.simulation.pods import PodTable
 from underlay.simulation.scratch import Scratch
 
@@ -230,9 +231,10 @@ class DiurnalUsage:
         return ((self._n_workloads, n), np.float32), ((len(self._noisy), n), np.float32)
 
     def draw(self, rng: np.random.Generator, out: Drawn) -> None:
-        """Standard normal draws, the common noise's then the pods' own."""
+        """Standard normal draws (:func:`~underlay.simulation.normals.fill_standard_normal`),
+        the common noise's then the pods' own."""
         for values in out:
-            rng.standard_normal(dtype=np.float32, out=values)
+            fill_standard_normal(rng, values)
 
     def begin(self, start: int, stop: int, drawn: Drawn) -> None:
         """The time of day of each step; the noise drawn."""
