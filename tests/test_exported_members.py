@@ -30,6 +30,20 @@ def test_public_names_are_exported() -> None:
     assert public <= set(underlay.__all__) | {"annotations"}
 
 
+def test_every_error_of_underlay_errors_is_exported() -> None:
+    # what a caller catches: each error class the errors module defines
+    errors = importlib.import_module("underlay.errors")
+    defined = {
+        name
+        for name, value in vars(errors).items()
+        if isinstance(value, type)
+        and issubclass(value, Exception)
+        and value.__module__ == "underlay.errors"
+    }
+    assert defined, "underlay.errors defines no error class"
+    assert defined <= set(underlay.__all__), sorted(defined - set(underlay.__all__))
+
+
 def test_members_belong_to_underlay() -> None:
     for name in underlay.__all__:
         member = getattr(underlay, name)

@@ -32,6 +32,8 @@ if typing.TYPE_CHECKING:
     from underlay.decision.results import Decision
     from underlay.defaults.catalog import Defaults, load_defaults
     from underlay.errors import (
+        CalibrationError,
+        ExportError,
         InfeasibleError,
         InputError,
         ScenarioError,
@@ -51,6 +53,8 @@ _WHERE = {
     "Decision": "underlay.decision.results",
     "Defaults": "underlay.defaults.catalog",
     "load_defaults": "underlay.defaults.catalog",
+    "CalibrationError": "underlay.errors",
+    "ExportError": "underlay.errors",
     "InfeasibleError": "underlay.errors",
     "InputError": "underlay.errors",
     "ScenarioError": "underlay.errors",
@@ -85,9 +89,11 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "Analysis",
+    "CalibrationError",
     "Comparison",
     "Decision",
     "Defaults",
+    "ExportError",
     "InfeasibleError",
     "InputError",
     "Scenario",
