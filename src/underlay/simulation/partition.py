@@ -43,7 +43,9 @@ Measured (``benchmarks/partition.py``, benchmarks/README.md; 2 workers, dedicate
 drawing once instead of in every worker took the busiest worker's CPU time at 1M pods ×
 288 steps from 12.9 to 8.3 s and the parent's from 2.7 to 5.6 s (2.6 of it drawing); at
 1M × 2,016, the replay's CPU time in all from ~135 to ~107 s (workers ~65 → ~43 s each,
-parent ~4.5 → ~20 s, ~15 of it drawing).
+parent ~4.5 → ~20 s, ~15 of it drawing). Since the normal draws are Box–Muller
+(:mod:`underlay.simulation.normals`, ~3 ns a deviate instead of the ziggurat's ~8), the
+parent's drawing of that week is ~6 CPU s (2 workers: 30.2 s on dedicated, 38.5 s on vm).
 """
 
 from __future__ import annotations
