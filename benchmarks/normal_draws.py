@@ -14,7 +14,8 @@ one process:
    generator under ``--seeds`` usage seeds (1, 2, ...): per figure, each generator's mean
    and standard deviation over the seeds, and the difference of the two means in units
    of its standard error (√(sd₁² + sd₂²) / √seeds): a generator that shifted a figure
-   would show as |z| well above 2 (one figure in twenty reaches 2 by chance).
+   would show as |z| well above 2 (with 8 seeds, about one figure in fifteen reaches 2
+   by chance).
 
     .venv/bin/python benchmarks/normal_draws.py                      # 100k pods x 1 day
     .venv/bin/python benchmarks/normal_draws.py --pods 1000000 --workloads 20000 --seeds 3

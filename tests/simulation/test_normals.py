@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
+from numpy.typing import NDArray
 from scipy import stats
 
 from underlay.simulation.normals import MAX_DEVIATE, PAIRS_PER_BLOCK, fill_standard_normal
@@ -35,7 +36,9 @@ def _by_hand(seed: int, n: int) -> list[float]:
 def test_the_values_are_the_transform_of_the_generators_uniforms(n: int) -> None:
     out = np.empty(n, np.float32)
     fill_standard_normal(np.random.default_rng(5), out)
-    # float32 logarithm, square root, sine and cosine: a few units in the last place
+    # float32 logarithm, square root, sine and cosine, and 2π·v rounded to float32 first:
+    # up to ~7e-5 relative near the cosine's zeros (where an error in the angle counts
+    # most), so 2e-5 relative plus 2e-6 absolute
     np.testing.assert_allclose(out, _by_hand(5, n), rtol=2e-5, atol=2e-6)
 
 
@@ -79,9 +82,33 @@ def test_it_refuses_an_array_it_cannot_fill_in_place() -> None:
         fill_standard_normal(np.random.default_rng(0), np.empty((4, 4), np.float32)[:, ::2])
 
 
-def test_the_largest_deviate_is_that_of_the_smallest_float32_uniform() -> None:
-    # u1 = 1 − u is at least 2⁻²⁴ (u < 1 a multiple of 2⁻²⁴): √(−2 ln 2⁻²⁴) = √(48 ln 2)
+class _Constant:
+    """Stands in for a generator: its float32 uniforms are ``u`` (the radius's), then
+    ``v`` (the angle's), block after block."""
+
+    def __init__(self, u: float, v: float) -> None:
+        self.values = [u, v]
+        self.calls = 0
+
+    def random(self, *, dtype: type, out: NDArray[np.float32]) -> None:
+        assert dtype is np.float32
+        out.fill(self.values[self.calls % 2])
+        self.calls += 1
+
+
+def test_the_extreme_uniforms_give_the_largest_deviate_and_zero() -> None:
+    # u = 1 − 2⁻²⁴, the largest float32 uniform: u1 = 1 − u = 2⁻²⁴ and the radius is
+    # √(−2 ln 2⁻²⁴) = √(48 ln 2); with v = 0 the cosine deviate is that, the sine one 0
+    top = float(np.float32(1) - np.float32(2.0**-24))
+    out = np.empty(6, np.float32)
+    fill_standard_normal(_Constant(top, 0.0), out)
     assert math.isclose(MAX_DEVIATE, math.sqrt(48 * math.log(2)), rel_tol=1e-6)
+    np.testing.assert_allclose(out[:3], MAX_DEVIATE, rtol=1e-6)
+    np.testing.assert_array_equal(out[3:], 0.0)
+    # u = 0: u1 = 1 and ln 1 = 0, a radius of 0 whatever the angle
+    fill_standard_normal(_Constant(0.0, 0.3), out)
+    assert np.isfinite(out).all()
+    np.testing.assert_array_equal(out, 0.0)
 
 
 def test_two_million_draws_are_standard_normal() -> None:
