@@ -20,12 +20,13 @@ from the generator and holds the ``h`` cosine deviates, then the sine ones (when
 odd, the last pair's sine is not used; its uniforms are drawn all the same). So the values
 depend on ``out.size`` as well as on the generator's state, not on ``out``'s shape.
 
-Reproducibility: on one machine, the same generator state always gives the same values.
-Across machines they may differ in the last bits (~10⁻⁷): NumPy's float32 logarithm,
-sine and cosine take a vectorised path chosen by the CPU's instruction set (a reviewer
-measured 22 % of 2,000,001 values differing, by up to 4.8·10⁻⁷, when NumPy was kept from
-AVX2 and FMA; keeping it from AVX-512 alone changed none). The ziggurat it replaced made
-the same bits everywhere. A replay's figures move accordingly in their last digits.
+Reproducibility: the same generator state gives the same values on one machine, and on
+any x86-64 CPU with AVX2 or AVX-512 (NumPy's float32 logarithm, sine and cosine take the
+same path on both: 2,000,000 values of each, computed with AVX-512 and with NumPy kept to
+AVX2, did not differ in one bit). On an x86 CPU without AVX2 they take another path and
+about a fifth of the values differ in their last bits (a review measured up to 4.8·10⁻⁷);
+ARM was not measured. The ziggurat it replaced made the same bits everywhere; where the
+values differ, a replay's figures move in their last digits.
 """
 
 from __future__ import annotations
