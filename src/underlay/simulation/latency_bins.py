@@ -100,14 +100,16 @@ def bin_keys(values: NDArray[np.floating], row_key: I64) -> I64:
 
 
 def histograms(values: NDArray[np.floating], tenant: I64, t_count: int) -> F64:
-    """Per tenant, the counts of ``values`` (one tenant per value) in the ``LAT_BINS``,
-    as ``np.histogram`` counts them."""
+    """Per tenant, the counts of ``values`` in the ``LAT_BINS``, as ``np.histogram``
+    counts them. ``tenant`` is each value's, or broadcasts against ``values`` (a column:
+    each row's). When every value is within the scale (two passes tell), the tenants are
+    not spread to every value; otherwise the others are left out first."""
     values, tenant = np.asarray(values), np.asarray(tenant)
-    ok = (values >= 0) & (values <= LAT_BINS[-1])
-    if not ok.all():
-        values, tenant = values[ok], tenant[ok]
-    keys = bin_keys(values, tenant * BIN_COUNT)
-    return count_keys(keys, t_count)
+    if values.size and values.min() >= 0 and values.max() <= LAT_BINS[-1]:
+        return count_keys(bin_keys(values, tenant * BIN_COUNT), t_count)
+    ok = (values >= 0) & (values <= LAT_BINS[-1])  # (not a number: left out too)
+    tenant = np.broadcast_to(tenant, values.shape)[ok]
+    return count_keys(bin_keys(values[ok], tenant * BIN_COUNT), t_count)
 
 
 def count_keys(keys: I64, t_count: int) -> F64:

@@ -21,13 +21,7 @@ from numpy.typing import NDArray
 from underlay.simulation.blocks import Block
 from underlay.simulation.contention import CpuShares
 from underlay.simulation.gpu_shares import GpuShares
-from underlay.simulation.latency_bins import (
-    LAT_BINS,
-    bin_keys,
-    count_keys,
-    percentile,
-    response_in_place,
-)
+from underlay.simulation.latency_bins import LAT_BINS, percentile, response_in_place
 from underlay.simulation.latency_bins import histograms as _histograms
 from underlay.simulation.reductions import (
     interference_matrix,
@@ -441,12 +435,8 @@ class Latency(Measure):
             up = ~s.killed_c[rows]
             tenant_up = np.broadcast_to(tenant, up.shape)[up]
             self.hist += _histograms(inflation[up], tenant_up, self.t_count)
-        elif inflation.min() >= 0 and inflation.max() <= LAT_BINS[-1]:
-            keys = bin_keys(inflation, tenant * (len(LAT_BINS) - 1))
-            self.hist += count_keys(keys, self.t_count)
-        else:  # (not a number, or past the scale: left out, as np.histogram leaves them)
-            tenant_all = np.broadcast_to(tenant, inflation.shape)
-            self.hist += _histograms(inflation.ravel(), tenant_all.ravel(), self.t_count)
+        else:
+            self.hist += _histograms(inflation, tenant, self.t_count)
 
     def result(self) -> list[tuple[float, float]]:
         """Per tenant, the (p50, p95) latency inflation."""
