@@ -37,7 +37,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from simulate import fleet_arguments, scenario_dict
-from underlay.defaults.catalog import load_defaults
+from underlay.defaults.catalog import Defaults, load_defaults
 from underlay.model.scenario import SUBSTRATE_KINDS, Scenario
 from underlay.pipeline import place as place_one
 from underlay.simulation import usage_models
@@ -88,7 +88,9 @@ def figures(sim: SubstrateSimulation) -> dict[str, float]:
     }
 
 
-def replay(scenario: Scenario, placement: Any, fill: Fill, seed: int) -> dict[str, float]:
+def replay(
+    scenario: Scenario, defaults: Defaults, placement: Any, fill: Fill, seed: int
+) -> dict[str, float]:
     """The substrate replayed with ``fill`` as the diurnal model's normal draws."""
     before = usage_models.DiurnalUsage.draw
 
@@ -98,7 +100,6 @@ def replay(scenario: Scenario, placement: Any, fill: Fill, seed: int) -> dict[st
 
     usage_models.DiurnalUsage.draw = draw  # type: ignore[method-assign]
     try:
-        defaults = load_defaults(scenario.overrides)
         return figures(simulate_substrate(scenario, defaults, placement, seed=seed))
     finally:
         usage_models.DiurnalUsage.draw = before  # type: ignore[method-assign]
@@ -133,12 +134,16 @@ def main() -> int:
         flush=True,
     )
     scenario = Scenario.model_validate(scenario_dict(args))
+    defaults = load_defaults(scenario.overrides)
     gc.collect()
     gc.freeze()
     for kind in args.substrate or list(SUBSTRATE_KINDS):
-        placement = place_one(scenario, load_defaults(scenario.overrides), kind)
+        placement = place_one(scenario, defaults, kind)
         runs = {
-            name: [replay(scenario, placement, fill, seed) for seed in range(1, args.seeds + 1)]
+            name: [
+                replay(scenario, defaults, placement, fill, seed)
+                for seed in range(1, args.seeds + 1)
+            ]
             for name, fill in GENERATORS.items()
         }
         print(f"\n{kind}:")
