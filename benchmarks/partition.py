@@ -46,6 +46,7 @@ from underlay.simulation.engine import simulate_substrate
 from underlay.simulation.partition import (
     ChunkDrawer,
     GroupTotals,
+    block_work,
     simulate_groups,
     split_blocks,
 )
@@ -95,7 +96,7 @@ def run_kind(
 
     blocks = prepare_replay(scenario, defaults, placement, seed=None).blocks
     out["blocks"] = len(blocks)
-    out["groups"] = len(split_blocks([b.p1 - b.p0 for b in blocks], args.workers))
+    out["groups"] = len(split_blocks([block_work(b) for b in blocks], args.workers))
     if args.ray:
         with RaySession(LOCAL, args.workers) as ray:
             t0 = time.perf_counter()

@@ -38,10 +38,12 @@ from underlay.simulation import blocks as block_module
 from underlay.simulation import partition_workers
 from underlay.simulation.engine import prepare_replay, simulate_substrate
 from underlay.simulation.partition import (
+    KERNEL_WORK,
     MIN_POD_STEPS,
     ChunkDrawer,
     GroupReplay,
     PartitionJob,
+    block_work,
     chunk_spans,
     default_workers,
     simulate_groups,
@@ -134,8 +136,8 @@ def test_partition_never_changes_a_figure(scenario: Scenario, block_pods: int, s
 @given(sizes=st.lists(st.integers(1, 1000), max_size=40), groups=st.integers(1, 8))
 def test_split_blocks_cuts_runs_of_whole_blocks(sizes: list[int], groups: int) -> None:
     """Consecutive runs, never empty, covering every block once; as many as asked (or as
-    blocks); none holding more than its share of the pods plus one block."""
-    runs = split_blocks(sizes, groups)
+    blocks); none holding more than its share of the work plus one block."""
+    runs = split_blocks([float(x) for x in sizes], groups)
     if not sizes:
         assert runs == [(0, 0)]
         return
@@ -145,6 +147,32 @@ def test_split_blocks_cuts_runs_of_whole_blocks(sizes: list[int], groups: int) -
     assert all(a[1] == b[0] for a, b in itertools.pairwise(runs))
     share = sum(sizes) / len(runs)
     assert all(sum(sizes[b0:b1]) <= share + max(sizes) for b0, b1 in runs)
+
+
+def test_split_blocks_cuts_at_the_nearest_boundary() -> None:
+    """Work 4, 1, 1, 4, 4 in two: half is 7; the boundaries around it are at 6 (after the
+    third block) and 10 (after the fourth): 6 is nearer, so runs of 6 and 8, not 10 and 4.
+    Equal blocks split evenly; a first block heavier than the rest is a run of its own."""
+    assert split_blocks([4.0, 1.0, 1.0, 4.0, 4.0], 2) == [(0, 3), (3, 5)]
+    assert split_blocks([3.0] * 4, 2) == [(0, 2), (2, 4)]
+    assert split_blocks([10.0, 1.0, 1.0, 1.0, 1.0], 2) == [(0, 1), (1, 5)]
+    # thirds of 12.5 are 4.17 and 8.33: boundaries at 2 | 5 and 6.5 | 10.5, nearer 5 and 6.5
+    assert split_blocks([2.0, 3.0, 1.5, 4.0, 2.0], 3) == [(0, 2), (2, 3), (3, 5)]
+
+
+def test_block_work_counts_a_kernel_as_kernel_work_pods() -> None:
+    """A block's work is its pods plus KERNEL_WORK per kernel (node or VM) it holds: on
+    the hybrid example's vm placement, in blocks of 8 pods, per block."""
+    sc = load_scenario(EXAMPLES / "hybrid-platform.yaml")
+    placement = compare(sc, substrates=["vm"]).placements[0]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(block_module, "BLOCK_PODS", 8)
+        blocks = prepare_replay(sc, load_defaults(), placement, seed=None).blocks
+    assert len(blocks) > 2
+    for blk in blocks:
+        pods, kernels = blk.p1 - blk.p0, blk.kernels.n
+        assert pods >= 1 and kernels >= 1
+        assert block_work(blk) == pods + KERNEL_WORK * kernels
 
 
 def test_default_workers_from_fleet_size() -> None:
