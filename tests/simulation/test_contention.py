@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 from numpy.typing import NDArray
 
 from underlay.simulation.contention import (
@@ -166,6 +168,88 @@ def test_kernels_and_steps_are_independent() -> None:
     np.testing.assert_allclose(
         shares.granted + shares.unmet + shares.throttled, demand, rtol=1e-6, atol=1e-2
     )
+
+
+def test_a_kernel_whose_demand_fits_gives_every_pod_all_of_it() -> None:
+    # Capacity 4000m; requests 1000 and 0 (BestEffort); demands 2500 and 1200: 3700 in
+    # all, within 4000 → each pod gets exactly what it wants, nothing is unmet, and the
+    # kernel's total is 3700. Nobody took anything from anyone: burst 0 although pod 0 is
+    # 1500 above its request.
+    shares = cpu_on_kernels(col(2500, 1200), col(1000, 0), col(INF, INF), col(4000), one_kernel(2))
+    np.testing.assert_array_equal(shares.granted, col(2500, 1200))
+    np.testing.assert_array_equal(shares.unmet, col(0, 0))
+    np.testing.assert_array_equal(shares.burst, col(0, 0))
+    np.testing.assert_array_equal(shares.kernel_granted, col(3700))
+
+
+def test_a_kernel_that_fits_leaves_the_others_results_bit_for_bit() -> None:
+    # Kernel 0 fits at both steps (1000 + 500 <= 2000, 300 + 0 <= 2000); kernel 1 does not
+    # at step 1 (2000 + 2000 > 1000). Kernel 1's grants are the same bits as when it is
+    # alone, and kernel 0's are its demand; each kernel's total is the sum of its grants.
+    demand = rows([1000, 300], [500, 0], [200, 2000], [0, 2000])
+    request, capacity = col(1000, 1000, 500, 0), np.array([[2000], [1000]], np.float32)
+    both = cpu_on_kernels(
+        demand,
+        request,
+        col(INF, INF, INF, INF),
+        capacity,
+        Kernels(starts=np.array([0, 2], np.int64), counts=np.array([2, 2], np.int64)),
+    )
+    alone = cpu_on_kernels(demand[2:], request[2:], col(INF, INF), capacity[1:], one_kernel(2))
+    np.testing.assert_array_equal(both.granted[:2], demand[:2])
+    np.testing.assert_array_equal(both.unmet[:2], 0)
+    for name in ("granted", "unmet", "burst"):
+        np.testing.assert_array_equal(getattr(both, name)[2:], getattr(alone, name))
+    np.testing.assert_array_equal(both.kernel_granted[1:], alone.kernel_granted)
+    # step 1 of kernel 1: guaranteed 500 / 0, free 500 by weights 500 : 2
+    close(both.granted[2:], [[200, 500 + 500 * 500 / 502], [0, 500 * 2 / 502]])
+    np.testing.assert_array_equal(both.kernel_granted, both.granted[[0, 2]] + both.granted[[1, 3]])
+
+
+def test_a_kernel_at_its_capacity_goes_through_the_rules() -> None:
+    # 2000 + 2000 = 4000 = capacity: not below it by more than float32 rounding, so the
+    # rules decide (and give the same: each its request of 2000, nothing unmet).
+    shares = cpu_on_kernels(
+        col(2000, 2000), col(2000, 2000), col(INF, INF), col(4000), one_kernel(2)
+    )
+    close(shares.granted, [[2000], [2000]])
+    close(shares.unmet, [[0], [0]])
+
+
+@given(
+    counts=st.lists(st.integers(1, 5), min_size=1, max_size=6),
+    seed=st.integers(0, 2**32 - 1),
+    load=st.floats(0.2, 2.0),
+)
+@example(counts=[1, 3], seed=0, load=1.0)
+@example(counts=[2], seed=3, load=2.0)  # requests above the capacity
+def test_fitting_kernels_get_their_demand_and_the_totals_are_the_grants(
+    counts: list[int], seed: int, load: float
+) -> None:
+    """Over random kernels (some fitting, some not): a kernel whose demand is below its
+    capacity at every step has grants = demand and nothing unmet; every kernel's total is
+    the sum of its pods' grants, bit for bit as a sparse product makes it; and granted +
+    unmet = demand within float32 rounding; no kernel gives more than its capacity."""
+    rng = np.random.default_rng(seed)
+    kernels = Kernels(
+        starts=(np.cumsum(counts) - counts).astype(np.int64), counts=np.array(counts, np.int64)
+    )
+    pods, steps = sum(counts), 4
+    demand = rng.uniform(0, 2000, (pods, steps)).astype(np.float32)
+    request = rng.choice([0, 250, 1000], pods).astype(np.float32)[:, None]
+    capacity = (np.array(counts, np.float32) * 1000 / np.float32(load))[:, None]
+    shares = cpu_on_kernels(demand, request, np.full((1, 1), INF, np.float32), capacity, kernels)
+    np.testing.assert_array_equal(shares.kernel_granted, kernels.total(shares.granted))
+    fits = (kernels.total(demand) <= capacity * np.float32(0.999)).all(axis=1)
+    for k in np.flatnonzero(fits):
+        pods_k = slice(kernels.starts[k], kernels.starts[k] + kernels.counts[k])
+        np.testing.assert_array_equal(shares.granted[pods_k], demand[pods_k])
+        np.testing.assert_array_equal(shares.unmet[pods_k], 0)
+    np.testing.assert_allclose(shares.granted + shares.unmet, demand, rtol=1e-5, atol=1e-2)
+    # never more than the capacity, unless the requests alone exceed it (each pod is
+    # guaranteed up to its request)
+    bound = np.maximum(capacity, kernels.total(np.minimum(demand, request)))
+    assert (shares.kernel_granted <= bound * np.float32(1 + 1e-5) + 1e-2).all()
 
 
 # ---------------------------------------------------------------------- water-filling

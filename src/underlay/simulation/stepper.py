@@ -153,7 +153,7 @@ class Stepper:
         shares = cpu_on_kernels(
             demand_pod, col.req_cpu[p], _NO_LIMIT, self.cap_cpu[k], kern, self.scratch
         )
-        kernel_granted = kern.total(shares.granted)
+        kernel_granted = shares.kernel_granted
         kernel_used = kernel_granted + self.kernel_fixed[k]
         granted_pod, factor, vm_lost, vm_extra = shares.granted, None, None, None
         ready: tuple[I64, F32] | None = None
