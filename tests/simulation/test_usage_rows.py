@@ -95,9 +95,9 @@ def test_diurnal_rows_are_the_model_on_the_chunks_draws() -> None:
 
 
 def test_diurnal_rows_round_as_the_pod_by_pod_float32_sum() -> None:
-    # Bit for bit the previous kernel's arithmetic, whatever is shared in tables: in
-    # float32, ((level + wc·cos t) + ws·sin t) + ((√ρ·common + √(1−ρ)·own)·sd), each
-    # operation rounded in that order (wc, ws = swing × cos, sin of the peak's angle).
+    # Bit for bit, whatever is shared in tables: in float32,
+    # (((level + wc·cos t) + ws·sin t) + (common·√ρ)·sd) + own·(√(1−ρ)·sd), each operation
+    # rounded in that order (wc, ws = swing × cos, sin of the peak's angle).
     f = np.float32
     sampler = _sampler(_scenario(*WORKLOADS))
     rng = np.random.default_rng([SEED, 0])
@@ -113,8 +113,9 @@ def test_diurnal_rows_round_as_the_pod_by_pod_float32_sum() -> None:
     cpu, _ = sampler.rows(np.array([2, 0], np.int64))
     for got, pod in zip(cpu, (2, 0), strict=True):
         base = (f(4000) + wc * cos_t) + ws * sin_t
-        noise = (common[0] * np.sqrt(rho) + own[pod] * np.sqrt(f(1) - rho)) * f(600)
-        np.testing.assert_array_equal(got, np.maximum(base + noise, f(0)))
+        shared = base + (common[0] * np.sqrt(rho)) * f(600)
+        mine = own[pod] * (np.sqrt(f(1) - rho) * f(600))
+        np.testing.assert_array_equal(got, np.maximum(shared + mine, f(0)))
 
 
 def test_a_constant_pods_row_is_its_level_exactly() -> None:

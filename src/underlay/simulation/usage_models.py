@@ -176,10 +176,10 @@ class ConstantUsage:
 class DiurnalUsage:
     """A daily cosine around the level, plus correlated Gaussian noise.
 
-    A pod's demand is ``level + wave(t) + (√ρ·common(t) + √(1−ρ)·own(t))·sd``, in float32
-    in that order. The level and wave, and the common noise's ``√ρ·common(t)``, are the
-    same for the replicas of a workload: rows of two tables made once a chunk
-    (:meth:`table`); the own noise is added pod by pod (:meth:`write`).
+    A pod's demand is ``level + wave(t) + √ρ·common(t)·sd + own(t)·√(1−ρ)·sd``, in float32
+    in that order. The level, wave and common noise are the same for the replicas of a
+    workload: its rows of one table made once a chunk (:meth:`table`); the own noise is
+    added pod by pod (:meth:`write`), one gather, one product and one sum a pod-step.
     """
 
     name: ClassVar[str] = "diurnal"
@@ -201,18 +201,18 @@ class DiurnalUsage:
         wave_cos = (amp * np.cos(peak)).astype(np.float32)
         wave_sin = (amp * np.sin(peak)).astype(np.float32)
         noisy = (noise > 0) & mine
-        # 0 for a pod without noise (or of another model): own·0 + common·√ρ, times an
-        # sd of 0, adds 0 to its row (see write)
+        # 0 for a pod without noise (or of another model): its common and own terms,
+        # times an sd of 0, add 0 to its row (see table and write)
         corr = np.where(noisy, np.array([u.correlation for u in usage])[wid], 0.0)
         corr = corr.astype(np.float32)
         sd = np.where(noisy, noise * pods.base_cpu, 0.0).astype(np.float32)
         level = cpu_levels(inputs)
         self.row_of_pod, first = rows_by_runs(mine, wid, level, wave_cos, wave_sin, corr, sd)
         self._level, self._wave_cos, self._wave_sin = level[first], wave_cos[first], wave_sin[first]
-        # The weights of the common and own noise, sqrt(rho) and sqrt(1 - rho), once.
-        self._common_w = np.sqrt(corr[first])
-        self._own_w = np.where(noisy, np.sqrt(1 - corr), np.float32(0))
-        self._sd = sd
+        # The common noise's weight, sqrt(rho), and sd, per row; the own noise's,
+        # sqrt(1 - rho) · sd, per pod (0 for a pod without noise).
+        self._common_w, self._row_sd = np.sqrt(corr[first]), sd[first]
+        self._own_sd = np.where(noisy, np.sqrt(1 - corr), np.float32(0)) * sd
         self._row_workload = wid[first]
         self._noisy = np.flatnonzero(noisy)
         self._noise_slot = np.full(len(pods), -1, np.int64)  # row in the own-noise draws
@@ -221,7 +221,6 @@ class DiurnalUsage:
         self._step_s = inputs.step_s
         self._common: F32 | None = None
         self._own: F32 | None = None
-        self._common_rows = np.zeros((0, 0), np.float32)
         self._scratch = Scratch()  # the gathers of write, kept from call to call
 
     def draw_shapes(self, n: int) -> tuple[DrawShape, ...]:
@@ -246,19 +245,21 @@ class DiurnalUsage:
             self._common, self._own = drawn
 
     def table(self, start: int, stop: int) -> F32:
-        """Level and wave of each row (and, kept for :meth:`write`, its common noise
-        weighed by √ρ), in the order and precision of the pod-by-pod sum."""
+        """Level, wave and common noise of each row, in the order and precision of the
+        pod-by-pod sum."""
         out = np.repeat(self._level[:, None], stop - start, axis=1)
         out += self._wave_cos[:, None] * self._cos_t
         out += self._wave_sin[:, None] * self._sin_t
         if self._common is not None:
-            self._common_rows = self._common[self._row_workload] * self._common_w[:, None]
+            common = self._common[self._row_workload] * self._common_w[:, None]
+            common *= self._row_sd[:, None]
+            out += common
         return out
 
     def write(self, idx: I64, rows: Rows, cpu: F32, mem: F32) -> None:
-        """Add each pod's noise, ``(common row + √(1−ρ)·own)·sd``: over the whole array
-        when a third of the rows or more have some (the others' weights are 0), else over
-        theirs alone."""
+        """Add each pod's own noise, ``own·√(1−ρ)·sd``: over the whole array when a third
+        of the rows or more have some (the others' weights are 0), else over theirs
+        alone."""
         if self._own is None:
             return
         slot = self._noise_slot[idx[rows]]
@@ -270,8 +271,8 @@ class DiurnalUsage:
             at = sel if isinstance(rows, slice) else rows[sel]
         pods = idx[at]
         shape = (len(pods), cpu.shape[1])
-        # ("clip": another model's pod, slot and row -1, reads row 0, weighed by 0; the
-        # indices are otherwise valid, and "clip" spares numpy a buffer for out)
+        # ("clip": another model's pod, slot -1, reads row 0, weighed by 0; the indices
+        # are otherwise valid, and "clip" spares numpy a buffer for out)
         z = np.take(
             self._own,
             self._noise_slot[pods],
@@ -279,12 +280,7 @@ class DiurnalUsage:
             self._scratch.take("own", shape, np.float32),
             "clip",
         )
-        z *= self._own_w[pods, None]
-        row = self.row_of_pod[pods]
-        z += np.take(
-            self._common_rows, row, 0, self._scratch.take("common", shape, np.float32), "clip"
-        )
-        z *= self._sd[pods, None]
+        z *= self._own_sd[pods, None]
         if isinstance(at, slice):
             cpu += z
         else:
