@@ -246,6 +246,17 @@ def test_fitting_kernels_get_their_demand_and_the_totals_are_the_grants(
         np.testing.assert_array_equal(shares.granted[pods_k], demand[pods_k])
         np.testing.assert_array_equal(shares.unmet[pods_k], 0)
     np.testing.assert_allclose(shares.granted + shares.unmet, demand, rtol=1e-5, atol=1e-2)
+    # the tight rows are the pods of the kernels that do not fit, in order; unmet and
+    # burst are 0 in every other row
+    tight = np.flatnonzero(~(kernels.total(demand) <= capacity * np.float32(1 - 1e-4)).all(axis=1))
+    expected_rows = np.concatenate(
+        [np.arange(kernels.starts[k], kernels.starts[k] + kernels.counts[k]) for k in tight]
+        or [np.zeros(0, np.int64)]
+    )
+    np.testing.assert_array_equal(shares.tight_rows, expected_rows)
+    np.testing.assert_array_equal(shares.tight_kernels.counts, kernels.counts[tight])
+    others = np.setdiff1d(np.arange(pods), expected_rows)
+    assert not shares.unmet[others].any() and not shares.burst[others].any()
     # never more than the capacity, unless the requests alone exceed it (each pod is
     # guaranteed up to its request)
     bound = np.maximum(capacity, kernels.total(np.minimum(demand, request)))

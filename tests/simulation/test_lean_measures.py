@@ -120,9 +120,13 @@ def test_unmet_flags_as_the_full_sum(
     unmet, allowed = small(), small()
     if kills == "column":  # a pod killed every step had no contention (as the kernel gives)
         unmet[killed_c[:, 0]] = 0
+    # contention only in the rows of kernels that went through the rules (as the kernel
+    # gives: 0 elsewhere)
+    tight = np.flatnonzero(rng.random(rows) < 0.6)
+    unmet[np.setdiff1d(np.arange(rows), tight)] = 0
     lost = np.flatnonzero(rng.random(rows) < 0.5)
     s = SimpleNamespace(
-        shares=SimpleNamespace(unmet=unmet),
+        shares=SimpleNamespace(unmet=unmet, tight_rows=tight),
         ready=(lost, small()[: len(lost)]) if ready else None,
         cap_lost=small() if capped else None,
         any_killed=bool(killed_c.any()),

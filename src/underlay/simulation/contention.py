@@ -194,6 +194,10 @@ class CpuShares:
     # nobody took anything from anyone
     burst: F32
     kernel_granted: F32  # (kernels × steps) what each kernel's pods were granted in all
+    # The kernels whose pods' demand did not surely fit (grouped as in Kernels.subset) and
+    # their pods' rows, sorted: unmet and burst are 0 in every other row.
+    tight_kernels: Kernels
+    tight_rows: I64
 
 
 def cpu_on_kernels(
@@ -210,7 +214,6 @@ def cpu_on_kernels(
     kernels × steps). ``demand`` is never written to. With ``scratch``, the granted,
     unmet and burst arrays are its buffers (valid until the next call with it)."""
     shape = demand.shape
-    buffer = (scratch or Fresh()).take
     if limit.size == 1 and np.isinf(limit).all():
         allowed, throttled = demand, np.broadcast_to(np.float32(0), shape)
     else:
@@ -224,21 +227,17 @@ def cpu_on_kernels(
     used = kernels.total(allowed)
     fits = used <= capacity * np.float32(1 - _ROUNDING)
     tight = np.flatnonzero(~fits.all(axis=1))
-    granted = buffer("granted", shape, np.float32)
+    sub, rows = kernels.subset(tight)
+    granted = (scratch or Fresh()).take("granted", shape, np.float32)
     np.copyto(granted, allowed)
-    unmet = buffer("unmet", shape, np.float32)
-    unmet.fill(0)
-    burst = buffer("burst", shape, np.float32)
-    burst.fill(0)
+    unmet = (scratch or Fresh()).zeros("unmet", shape, np.float32, rows)
+    burst = (scratch or Fresh()).zeros("burst", shape, np.float32, rows)
     if len(tight):
-        sub, rows = kernels.subset(tight)
         cap = capacity[tight] if capacity.shape[0] == kernels.n else capacity
         tight_granted, unmet[rows], burst[rows] = _contend(allowed[rows], request[rows], cap, sub)
         granted[rows] = tight_granted
         used[tight] = sub.total(tight_granted)
-    return CpuShares(
-        granted=granted, unmet=unmet, throttled=throttled, burst=burst, kernel_granted=used
-    )
+    return CpuShares(granted, unmet, throttled, burst, used, sub, rows)
 
 
 def _contend(allowed: F32, request: F32, capacity: F32, kernels: Kernels) -> tuple[F32, F32, F32]:

@@ -170,7 +170,7 @@ class TenantSums(Measure):
         per_pod: dict[str, NDArray[Any]] = {
             "demand": row_sums(s.demand),
             "granted": row_sums(s.granted),
-            "contention": row_sums(s.shares.unmet),
+            "contention": _tight_row_sums(s.shares),
             "unmet_steps": row_counts(self._unmet_flags(s)),
         }
         if s.ready is not None:
@@ -210,7 +210,11 @@ class TenantSums(Measure):
         lost_rows, ready = s.ready if s.ready is not None else (None, None)
         per_step_kills = s.any_killed and s.killed_c.shape[1] != 1
         if s.cap_lost is None and not per_step_kills:
-            flags: B = unmet > thr
+            # contention is 0 but in the rows of kernels that went through the rules
+            flags: B = np.zeros(unmet.shape, bool)
+            tight = s.shares.tight_rows
+            if len(tight):
+                flags[tight] = np.take(unmet, tight, axis=0) > thr
             if lost_rows is not None and ready is not None:
                 values = np.take(unmet, lost_rows, axis=0)  # (unique rows, in order)
                 values += ready
@@ -366,6 +370,15 @@ class Slowdown(Measure):
         return {"slow": self.slow}
 
 
+def _tight_row_sums(shares: CpuShares) -> F32:
+    """Per pod, the contention summed over the steps: 0 but in the rows of the kernels
+    that went through the rules (their sums as :func:`row_sums` makes them)."""
+    out = np.zeros(shares.unmet.shape[0], np.float32)
+    if len(shares.tight_rows):
+        out[shares.tight_rows] = row_sums(np.take(shares.unmet, shares.tight_rows, axis=0))
+    return out
+
+
 @dataclass(frozen=True)
 class PodLimits:
     """What the latency measure needs of the sorted placed pods, as (pods × 1) columns."""
@@ -462,9 +475,16 @@ class Interference(Measure):
             self.matrix += interference_matrix(
                 s.vm_lost, s.vm_extra, vm_tenant, by_host, self.t_count
             )
-        if self.shared_kernels:  # elsewhere a kernel (node or VM) holds one tenant only
+        # Elsewhere a kernel (node or VM) holds one tenant only; and only kernels that went
+        # through the rules can have had anything taken (unmet is 0 on the others).
+        tight = s.shares.tight_rows
+        if self.shared_kernels and len(tight):
             self.matrix += interference_matrix(
-                s.shares.unmet, s.shares.burst, blk.tenant, blk.kernels, self.t_count
+                np.take(s.shares.unmet, tight, axis=0),
+                np.take(s.shares.burst, tight, axis=0),
+                blk.tenant[tight],
+                s.shares.tight_kernels,
+                self.t_count,
             )
 
     def result(self) -> F64:
