@@ -48,6 +48,7 @@ from numpy.typing import NDArray
 from underlay.simulation.scratch import Fresh, Scratch
 
 __all__ = [
+    "ROUNDING",
     "ROUNDS",
     "CpuShares",
     "Kernels",
@@ -63,7 +64,7 @@ B = NDArray[np.bool_]
 ROUNDS = 3  # at least this many rounds; more until nothing is left to hand out
 MIN_SHARES_MILLI = 2.0  # cpu.shares floor (2) in millicores
 # Relative room for float32 rounding in a kernel's sums (a few hundred pods: ~1e-5 at most)
-_ROUNDING = 1e-4
+ROUNDING = 1e-4
 
 
 @dataclass(frozen=True)
@@ -225,7 +226,7 @@ def cpu_on_kernels(
     # (a few percent of them in the benchmark fleets) go through the rules, each kernel on
     # its own terms; every other pod's grant is a copy of what it wanted.
     used = kernels.total(allowed)
-    fits = used <= capacity * np.float32(1 - _ROUNDING)
+    fits = used <= capacity * np.float32(1 - ROUNDING)
     tight = np.flatnonzero(~fits.all(axis=1))
     sub, rows = kernels.subset(tight)
     granted = (scratch or Fresh()).take("granted", shape, np.float32)
@@ -259,8 +260,7 @@ def _contend(allowed: F32, request: F32, capacity: F32, kernels: Kernels) -> tup
     level = kernels.weighted_total(want, np.divide(1, weight, dtype=np.float32))  # Σ want/weight
     active_weight = kernels.weighted_total(wants.astype(np.float32), weight)
     round_one = (level == 0) | (
-        (free > 1e-3)
-        & (level <= free / np.maximum(active_weight, 1e-9) * np.float32(1 - _ROUNDING))
+        (free > 1e-3) & (level <= free / np.maximum(active_weight, 1e-9) * np.float32(1 - ROUNDING))
     )
     contended = np.flatnonzero(~round_one.all(axis=1))
     if len(contended):

@@ -19,7 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from underlay.simulation.blocks import Block
-from underlay.simulation.contention import CpuShares
+from underlay.simulation.contention import CpuShares, Kernels
 from underlay.simulation.gpu_shares import GpuShares
 from underlay.simulation.latency_bins import LAT_BINS, percentile, response_in_place
 from underlay.simulation.latency_bins import histograms as _histograms
@@ -80,8 +80,11 @@ class BlockStep:
     # (those rows, their values); None: none
     ready: tuple[I64, F32] | None
     factor: F32 | None  # (kernels × steps) share of its use a VM got (None: no overcommit)
-    vm_lost: F32 | None  # (VMs by host × steps) what each VM lost to CPU-ready
-    vm_extra: F32 | None  # (VMs by host × steps) what each VM got above its reservation
+    # The VMs of the hosts where VMs competed for the cores (their kernel indices, grouped
+    # by host); on every other host each VM got all it used. None: no overcommit.
+    vm_hosts: tuple[Kernels, I64] | None
+    vm_lost: F32 | None  # (those VMs × steps) what each lost to CPU-ready
+    vm_extra: F32 | None  # (those VMs × steps) what each got above its reservation
 
 
 @dataclass(frozen=True)
@@ -469,12 +472,13 @@ class Interference(Measure):
     def observe(self, s: BlockStep) -> None:
         """Add who took what from whom in the block."""
         blk = s.blk
-        if s.vm_lost is not None and s.vm_extra is not None:
-            perm, _, by_host = blk.by_host
-            vm_tenant = blk.tenant[blk.kernels.starts][perm]
-            self.matrix += interference_matrix(
-                s.vm_lost, s.vm_extra, vm_tenant, by_host, self.t_count
-            )
+        if s.vm_hosts is not None and s.vm_lost is not None and s.vm_extra is not None:
+            by_host, vms = s.vm_hosts
+            if len(vms):  # (on other hosts no VM lost anything)
+                vm_tenant = blk.tenant[blk.kernels.starts[vms]]
+                self.matrix += interference_matrix(
+                    s.vm_lost, s.vm_extra, vm_tenant, by_host, self.t_count
+                )
         # Elsewhere a kernel (node or VM) holds one tenant only; and only kernels that went
         # through the rules can have had anything taken (unmet is 0 on the others).
         tight = s.shares.tight_rows
