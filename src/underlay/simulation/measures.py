@@ -188,16 +188,15 @@ class TenantSums(Measure):
             per_pod["evict"] = step_count(s.evicted & ~s.oom, n)
         per_pod["risk_steps"] = risky_pod
         per_pod["pod_steps"] = np.ones(1)
-        # Every per-pod figure a column of one (pods × figures) float64 array, summed per
-        # tenant by one sparse product: the additions of a bincount, in its order.
-        table = np.empty((rows, len(per_pod)))
-        for j, values in enumerate(per_pod.values()):
-            table[:, j] = values
+        # Per tenant, in float64, in pod order (a bincount's additions).
+        for key, values in per_pod.items():
+            per_tenant = np.bincount(
+                blk.tenant, weights=np.broadcast_to(values, (rows,)), minlength=t_count
+            )
+            if key in ("risk_steps", "pod_steps"):  # each counts its n steps
+                per_tenant *= n
+            self.acc[key] += per_tenant
         tenant_of = blk.tenant_of
-        per_tenant = np.asarray(tenant_of @ table)
-        per_tenant[:, -2:] *= n  # risky pods and pods: each counts its n steps
-        for j, key in enumerate(per_pod):
-            self.acc[key] += per_tenant[:, j]
         self._got += tenant_of @ s.granted
         self._want += tenant_of @ s.allowed
 
@@ -233,7 +232,13 @@ class TenantSums(Measure):
                 flags[k_rows] = values > thr
             return flags
         if lost_rows is None and s.cap_lost is not None:  # (unmet + 0 + cap: no copy first)
-            out: B = np.add(unmet, s.cap_lost) > thr
+            # unmet is 0 (0 + x is x) but in the rows of kernels that went through the rules
+            out: B = s.cap_lost > thr
+            tight = s.shares.tight_rows
+            if len(tight):
+                values = np.take(unmet, tight, axis=0)
+                values += np.take(s.cap_lost, tight, axis=0)
+                out[tight] = values > thr
             return out
         unmet_all = unmet.copy()
         if lost_rows is not None and ready is not None:
