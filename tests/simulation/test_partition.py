@@ -213,6 +213,35 @@ def test_local_processes_give_the_same_figures(saas: tuple[Scenario, Any]) -> No
             assert not differences(one, parted), (placement.name, groups)
 
 
+def test_more_workers_than_blocks_give_the_same_figures(saas: tuple[Scenario, Any]) -> None:
+    """Workers start before the parent cuts its blocks, so their number is bounded only
+    by the blocks there can be (placed pods ÷ block size + 1): with blocks of 380 pods
+    the example's vm fleet has fewer blocks than that bound, and the workers whose group
+    gets no block send empty chunks; the figures are the same."""
+    sc, comparison = saas
+    placement = comparison.placements[0]
+    one = single(sc, placement, 380)
+    blocks = len(prepare_replay_blocks(sc, comparison.defaults, placement, 380))
+    placed = int(placement.placed.sum())
+    assert placed // 380 + 1 > blocks  # some worker is left without a block
+    parted = simulate_groups(
+        sc,
+        comparison.defaults,
+        placement,
+        groups=placed // 380 + 1,
+        runner=partition_workers.process_groups,
+        block_pods=380,
+    )
+    assert not differences(one, parted)
+
+
+def prepare_replay_blocks(sc: Scenario, defaults: Any, placement: Any, block_pods: int) -> Any:
+    """The blocks of a replay of ``placement`` cut at ``block_pods`` pods."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(block_module, "BLOCK_PODS", block_pods)
+        return prepare_replay(sc, defaults, placement, seed=None).blocks
+
+
 def test_workers_stop_when_the_replay_stops_early(
     saas: tuple[Scenario, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -273,13 +273,30 @@ class ChunkDrawer:
     parent's own sampler (:meth:`UsageSampler.draw`, into arrays a runner gives, e.g.
     shared memory), for the workers to share. Drawing a chunk also begins it in the
     parent's sampler and keeps the rows its closing needs (:class:`ClosingRows`), so the
-    arrays are free again as soon as every worker has stepped the chunk."""
+    arrays are free again as soon as every worker has stepped the chunk.
 
-    def __init__(self, replay: Replay) -> None:
-        self.replay = replay
-        self.spans = chunk_spans(replay.scenario.simulation.steps)
+    Given ``prepare`` (and the scenario's ``steps``) instead of a replay, it sets the
+    replay up when first asked for it: a runner starts its workers first, and the parent
+    sets up while they do."""
+
+    def __init__(self, replay: Replay | Callable[[], Replay], steps: int | None = None) -> None:
+        if isinstance(replay, Replay):
+            self._replay: Replay | None = replay
+            steps = replay.scenario.simulation.steps
+        elif steps is None:
+            raise ValueError("ChunkDrawer: a replay to prepare needs its steps")
+        else:
+            self._replay, self._prepare = None, replay
+        self.spans = chunk_spans(steps)
         self.closing: dict[int, ClosingRows] = {}
         self.cpu_seconds = 0.0  # spent drawing, in this process
+
+    @property
+    def replay(self) -> Replay:
+        """The parent's replay (set up now if it was not yet)."""
+        if self._replay is None:
+            self._replay = self._prepare()
+        return self._replay
 
     def shapes(self, index: int | None = None) -> list[DrawShape]:
         """The arrays of chunk ``index``'s draws (None: of a whole chunk, the largest)."""
@@ -439,28 +456,38 @@ def simulate_groups(
     figures of :func:`~underlay.simulation.engine.simulate_substrate` (``seconds`` aside:
     it is the wall time of this run). ``progress(n)`` hears of steps folded."""
     started = time.perf_counter()
-    with _block_pods(block_pods):
-        replay = prepare_replay(scenario, defaults, placement, seed=seed)
-    runs = split_blocks([block_work(b) for b in replay.blocks], groups)
-    if len(runs) == 1:
-        runner = serial_groups  # one block, or one group asked: no worker to start
+
+    def prepare() -> Replay:
+        with _block_pods(block_pods):
+            return prepare_replay(scenario, defaults, placement, seed=seed)
+
+    # The workers start before the parent sets its own replay up (the drawer does, when
+    # first asked to draw), so their groups are cut from the number of blocks there can
+    # be: each block but the last holds BLOCK_PODS pods or more. A worker whose group
+    # gets no block sends empty chunks.
+    placed = sum(int(c.sum()) for c in placement.pod_counts)
+    size = block_module.BLOCK_PODS if block_pods is None else block_pods
+    groups = max(1, min(groups, placed // max(size, 1) + 1))
+    if groups == 1:
+        runner = serial_groups  # one group: no worker to start
     jobs = [
-        PartitionJob(scenario, defaults, placement, seed, len(runs), g, block_pods)
-        for g in range(len(runs))
+        PartitionJob(scenario, defaults, placement, seed, groups, g, block_pods)
+        for g in range(groups)
     ]
     inbox = _Inbox(len(jobs))
-    drawer = ChunkDrawer(replay)
+    drawer = ChunkDrawer(prepare, scenario.simulation.steps)
     spans = drawer.spans
     folded = 0
     for message in runner(jobs, drawer):
         inbox.take(message)
         while folded < len(spans) and (parts := inbox.ready(folded)) is not None:
-            _fold_chunk(replay, spans[folded], parts, drawer.closing.pop(folded))
+            _fold_chunk(drawer.replay, spans[folded], parts, drawer.closing.pop(folded))
             folded += 1
             if progress:
                 progress(spans[folded - 1][1] - spans[folded - 1][0])
     if folded < len(spans) or len(inbox.totals) < len(jobs):
         raise RuntimeError("a partitioned replay's workers ended before sending everything")
+    replay = drawer.replay
     for totals in (inbox.totals[g] for g in range(len(jobs))):
         replay.latency.hist += totals.latency_hist
         replay.hosts.at_full += totals.at_full

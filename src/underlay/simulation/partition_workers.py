@@ -8,7 +8,8 @@ with the groups in local processes (:func:`process_groups`) or on Ray
 
 - **Local processes** are started by a fork server (the parent may hold threads — a
   progress bar, DuckDB — that a plain fork would copy half-way), one per group, each
-  sent the same job pickled once (its group aside). The
+  sent the same job pickled once (its group aside). They start first and set their
+  replays up while the parent sets up its own. The
   parent draws each chunk's usage once into a ring of :data:`SLOTS` shared-memory slots
   (:mod:`underlay.simulation.shared_draws`) and tells every worker, on its own queue,
   which slot holds it; a worker steps its group with the slot's arrays in place and sends
@@ -133,23 +134,28 @@ class _Failure:
     details: str
 
 
-def _work(payload: bytes, group: int, out: Any, inbox: Any, names: list[str], parent: int) -> None:
+def _work(payload: bytes, group: int, out: Any, inbox: Any, parent: int) -> None:
     """A local worker of group ``group`` of the pickled job ``payload`` (pickled once for
-    every worker): for each chunk, waits for the parent to say which shared-memory slot
-    holds its draws (on ``inbox``), steps its group with them and puts the chunk's part on
-    ``out``; then its totals. It stops early if the ``parent`` process is gone (killed, it
-    could not stop us)."""
+    every worker): sets its replay up, then takes the names of the shared-memory slots
+    (the first message on ``inbox``); for each chunk, waits for the parent to say which
+    slot holds its draws (on ``inbox``), steps its group with them and puts the chunk's
+    part on ``out``; then its totals. It stops early if the ``parent`` process is gone
+    (killed, it could not stop us)."""
     # Ctrl-C reaches the whole process group; the parent decides, and stops us.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     segments = []
     try:
-        segments = attach_slots(names)
         job = dataclasses.replace(pickle.loads(payload), group=group)
         worker = GroupReplay(job)
         sampler = worker.replay.sampler
+        names = _wait(inbox, parent)
+        if names is None:  # nobody will read what is still queued: do not wait on it
+            out.cancel_join_thread()
+            return
+        segments = attach_slots(names)
         for index, (start, stop) in enumerate(chunk_spans(job.scenario.simulation.steps)):
             slot = _wait(inbox, parent)
-            if slot is None:  # nobody will read what is still queued: do not wait on it
+            if slot is None:
                 out.cancel_join_thread()
                 return
             arrays = carve(segments[slot], sampler.draw_shapes(stop - start))
@@ -162,16 +168,15 @@ def _work(payload: bytes, group: int, out: Any, inbox: Any, names: list[str], pa
         close_slots(segments)
 
 
-def _wait(inbox: Any, parent: int) -> int | None:
-    """The slot of the next chunk's draws, or None once the parent is gone."""
+def _wait(inbox: Any, parent: int) -> Any:
+    """The parent's next message (the slots' names, then the slot of each chunk's
+    draws), or None once the parent is gone."""
     while True:
         try:
-            slot: int = inbox.get(timeout=0.5)
+            return inbox.get(timeout=0.5)
         except queue_module.Empty:
             if not _alive(parent):
                 return None
-            continue
-        return slot
 
 
 def _alive(pid: int) -> bool:
@@ -197,11 +202,11 @@ def process_groups(jobs: list[PartitionJob], drawer: ChunkDrawer) -> Iterator[Me
     out = context.Queue()
     inboxes = [context.Queue() for _ in jobs]
     n = len(drawer.spans)
-    ring = DrawRing(slot_bytes(drawer.shapes()), min(SLOTS, max(n, 1)))
+    ring: DrawRing | None = None
     procs: list[Any] = []
 
     def publish(index: int) -> None:
-        if index < n:
+        if ring is not None and index < n:
             drawer.draw(index, ring.slot(index, drawer.shapes(index)))
             for inbox in inboxes:
                 inbox.put(ring.slot_of(index))
@@ -211,10 +216,15 @@ def process_groups(jobs: list[PartitionJob], drawer: ChunkDrawer) -> Iterator[Me
     # (a million pods' scenario and placement take ~0.7 s to pickle).
     payload = pickle.dumps(jobs[0], protocol=pickle.HIGHEST_PROTOCOL) if jobs else b""
     try:
+        # The workers first: they set their replays up while this process sets its own up
+        # (the drawer's, when first asked for the draws' shapes) and draws.
         for job, inbox in zip(jobs, inboxes, strict=True):
-            args = (payload, job.group, out, inbox, ring.names, os.getpid())
+            args = (payload, job.group, out, inbox, os.getpid())
             procs.append(context.Process(target=_work, args=args, daemon=True))
             procs[-1].start()
+        ring = DrawRing(slot_bytes(drawer.shapes()), min(SLOTS, max(n, 1)))
+        for inbox in inboxes:
+            inbox.put(ring.names)
         for index in range(SLOTS):
             publish(index)
         for _ in range(len(jobs) * (n + 1)):
@@ -232,7 +242,8 @@ def process_groups(jobs: list[PartitionJob], drawer: ChunkDrawer) -> Iterator[Me
             proc.join()
     finally:
         _stop(procs)
-        ring.close()
+        if ring is not None:
+            ring.close()
         for q in (out, *inboxes):
             q.close()
             q.cancel_join_thread()
