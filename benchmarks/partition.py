@@ -43,13 +43,8 @@ from underlay.defaults.catalog import load_defaults
 from underlay.model.scenario import SUBSTRATE_KINDS, Scenario
 from underlay.pipeline import place as place_one
 from underlay.simulation.engine import simulate_substrate
-from underlay.simulation.partition import (
-    ChunkDrawer,
-    GroupTotals,
-    block_work,
-    simulate_groups,
-    split_blocks,
-)
+from underlay.simulation.partition import ChunkDrawer, GroupTotals, simulate_groups
+from underlay.simulation.partition_groups import block_work, split_blocks
 from underlay.simulation.partition_workers import LOCAL, RaySession, process_groups
 
 

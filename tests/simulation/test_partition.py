@@ -38,15 +38,17 @@ from underlay.simulation import blocks as block_module
 from underlay.simulation import partition_workers
 from underlay.simulation.engine import prepare_replay, simulate_substrate
 from underlay.simulation.partition import (
-    KERNEL_WORK,
-    MIN_POD_STEPS,
     ChunkDrawer,
     GroupReplay,
     PartitionJob,
+    simulate_groups,
+)
+from underlay.simulation.partition_groups import (
+    KERNEL_WORK,
+    MIN_POD_STEPS,
     block_work,
     chunk_spans,
     default_workers,
-    simulate_groups,
     split_blocks,
 )
 from underlay.simulation.results import SubstrateSimulation

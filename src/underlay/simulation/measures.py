@@ -484,8 +484,7 @@ class Interference(Measure):
                 self.matrix += interference_matrix(
                     s.vm_lost, s.vm_extra, vm_tenant, by_host, self.t_count
                 )
-        # Elsewhere a kernel (node or VM) holds one tenant only; and only kernels that went
-        # through the rules can have had anything taken (unmet is 0 on the others).
+        # (elsewhere a kernel holds one tenant; only a tight kernel has any unmet)
         tight = s.shares.tight_rows
         if self.shared_kernels and len(tight):
             self.matrix += interference_matrix(

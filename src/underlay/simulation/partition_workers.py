@@ -53,10 +53,9 @@ from underlay.simulation.partition import (
     GroupReplay,
     Message,
     PartitionJob,
-    chunk_spans,
-    default_workers,
     simulate_groups,
 )
+from underlay.simulation.partition_groups import chunk_spans, default_workers
 from underlay.simulation.results import SubstrateSimulation
 from underlay.simulation.shared_draws import DrawRing, attach_slots, carve, close_slots, slot_bytes
 from underlay.simulation.usage import ChunkDraws
@@ -101,7 +100,7 @@ def replay_placement(
     progress: Callable[[int], None] | None = None,
 ) -> SubstrateSimulation:
     """Replay ``placement``: on ``ray`` when given, else in ``workers`` local processes
-    (default: :func:`~underlay.simulation.partition.default_workers`), one meaning this
+    (default: :func:`~underlay.simulation.partition_groups.default_workers`), one meaning this
     process alone."""
     check_workers(workers)
     if ray is not None:

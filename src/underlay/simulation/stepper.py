@@ -159,8 +159,7 @@ class Stepper:
         shares = cpu_on_kernels(
             demand_pod, col.req_cpu[p], _NO_LIMIT, self.cap_cpu[k], kern, self.scratch
         )
-        kernel_granted = shares.kernel_granted
-        kernel_used = kernel_granted + self.kernel_fixed[k]
+        kernel_used = shares.kernel_granted + self.kernel_fixed[k]
         granted_pod, factor, vm_lost, vm_extra = shares.granted, None, None, None
         ready: tuple[I64, F32] | None = None
         vm_hosts: tuple[Kernels, I64] | None = None
@@ -187,7 +186,7 @@ class Stepper:
             any_killed=any_killed,
             shares=shares,
             granted=granted,
-            kernel_granted=kernel_granted,
+            kernel_granted=shares.kernel_granted,
             host_used=np.asarray(blk.to_host @ kernel_used, np.float32),
             ready=ready,
             factor=factor,
