@@ -20,13 +20,13 @@ from underlay.defaults.catalog import load_defaults
 from underlay.model.scenario import Scenario
 from underlay.pipeline import compare
 from underlay.simulation.contention import share_by_weight
-from underlay.simulation.engine import prepare_replay
+from underlay.simulation.engine import Replay, prepare_replay
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "src" / "underlay" / "examples"
 
 
 @pytest.fixture(scope="module")
-def replay() -> object:
+def replay() -> Replay:
     data = yaml.safe_load((EXAMPLES / "saas-platform.yaml").read_text())
     for substrate in data["substrates"]:
         if substrate["kind"] == "vm" and "name" not in substrate:
@@ -38,9 +38,9 @@ def replay() -> object:
 
 
 def test_fitting_hosts_give_each_vm_its_use_and_the_others_share_as_before(
-    replay: object,
+    replay: Replay,
 ) -> None:
-    stepper, blk = replay.stepper, replay.blocks[0]  # type: ignore[attr-defined]
+    stepper, blk = replay.stepper, replay.blocks[0]
     assert stepper.overcommit == 2.0 and len(blk.hosts) >= 4
     k = slice(blk.k0, blk.k1)
     kernels, steps = blk.k1 - blk.k0, 6
