@@ -48,13 +48,13 @@ from numpy.typing import NDArray
 from underlay.simulation.scratch import Fresh, Scratch
 
 __all__ = [
-    "ROUNDING",
     "ROUNDS",
     "CpuShares",
     "Kernels",
     "cpu_on_kernels",
     "evict_memory",
     "share_by_weight",
+    "tight",
 ]
 
 F32 = NDArray[np.float32]
@@ -64,7 +64,16 @@ B = NDArray[np.bool_]
 ROUNDS = 3  # at least this many rounds; more until nothing is left to hand out
 MIN_SHARES_MILLI = 2.0  # cpu.shares floor (2) in millicores
 # Relative room for float32 rounding in a kernel's sums (a few hundred pods: ~1e-5 at most)
-ROUNDING = 1e-4
+_ROUNDING = 1e-4
+
+
+def tight(total: F32, capacity: F32) -> I64:
+    """The groups (kernels, hosts: rows of ``total``, (groups × steps)) whose total is not
+    below ``capacity`` by more than float32 rounding at every step: the others surely give
+    every member all it wants."""
+    fits = total <= capacity * np.float32(1 - _ROUNDING)
+    out: I64 = np.flatnonzero(~fits.all(axis=1))
+    return out
 
 
 @dataclass(frozen=True)
@@ -226,18 +235,18 @@ def cpu_on_kernels(
     # (a few percent of them in the benchmark fleets) go through the rules, each kernel on
     # its own terms; every other pod's grant is a copy of what it wanted.
     used = kernels.total(allowed)
-    fits = used <= capacity * np.float32(1 - ROUNDING)
-    tight = np.flatnonzero(~fits.all(axis=1))
-    sub, rows = kernels.subset(tight)
-    granted = (scratch or Fresh()).take("granted", shape, np.float32)
+    busy = tight(used, capacity)
+    sub, rows = kernels.subset(busy)
+    buffers = scratch or Fresh()
+    granted = buffers.take("granted", shape, np.float32)
     np.copyto(granted, allowed)
-    unmet = (scratch or Fresh()).zeros("unmet", shape, np.float32, rows)
-    burst = (scratch or Fresh()).zeros("burst", shape, np.float32, rows)
-    if len(tight):
-        cap = capacity[tight] if capacity.shape[0] == kernels.n else capacity
-        tight_granted, unmet[rows], burst[rows] = _contend(allowed[rows], request[rows], cap, sub)
-        granted[rows] = tight_granted
-        used[tight] = sub.total(tight_granted)
+    unmet = buffers.zeros("unmet", shape, np.float32, rows)
+    burst = buffers.zeros("burst", shape, np.float32, rows)
+    if len(busy):
+        cap = capacity[busy] if capacity.shape[0] == kernels.n else capacity
+        busy_granted, unmet[rows], burst[rows] = _contend(allowed[rows], request[rows], cap, sub)
+        granted[rows] = busy_granted
+        used[busy] = sub.total(busy_granted)
     return CpuShares(granted, unmet, throttled, burst, used, sub, rows)
 
 
@@ -260,7 +269,8 @@ def _contend(allowed: F32, request: F32, capacity: F32, kernels: Kernels) -> tup
     level = kernels.weighted_total(want, np.divide(1, weight, dtype=np.float32))  # Σ want/weight
     active_weight = kernels.weighted_total(wants.astype(np.float32), weight)
     round_one = (level == 0) | (
-        (free > 1e-3) & (level <= free / np.maximum(active_weight, 1e-9) * np.float32(1 - ROUNDING))
+        (free > 1e-3)
+        & (level <= free / np.maximum(active_weight, 1e-9) * np.float32(1 - _ROUNDING))
     )
     contended = np.flatnonzero(~round_one.all(axis=1))
     if len(contended):

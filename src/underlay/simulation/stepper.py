@@ -20,11 +20,11 @@ from underlay.model.scenario import Hybrid, Vm
 from underlay.placement.result import SubstratePlacement
 from underlay.simulation.blocks import Block, blocks
 from underlay.simulation.contention import (
-    ROUNDING,
     Kernels,
     cpu_on_kernels,
     evict_memory,
     share_by_weight,
+    tight,
 )
 from underlay.simulation.measures import BlockStep
 from underlay.simulation.pod_columns import PodColumns, node_load, pod_columns, workload_substrates
@@ -223,14 +223,13 @@ class Stepper:
         # fixed point): nobody waits. Only the other hosts' VMs (about a tenth of them in
         # the benchmark fleet) share by weight, each host on its own terms.
         free = host_free[present]
-        fits = (by_host.total(above[perm]) <= free * np.float32(1 - ROUNDING)).all(axis=1)
-        tight = np.flatnonzero(~fits)
-        sub, at = by_host.subset(tight)
+        busy = tight(by_host.total(above[perm]), free)
+        sub, at = by_host.subset(busy)
         vms = perm[at]
         extra = share_by_weight(
             above[vms],
             np.broadcast_to(self.vm_cores[k][vms], (len(vms), kernel_used.shape[1])),
-            free[tight],
+            free[busy],
             sub,
         )
         got = kernel_used.copy()
