@@ -72,7 +72,10 @@ def single(scenario: Scenario, placement: Any, block_pods: int) -> SubstrateSimu
 
 def drawer(scenario: Scenario, defaults: Any, placement: Any) -> ChunkDrawer:
     """The parent's drawer of a replay of ``placement``, as ``simulate_groups`` makes it."""
-    return ChunkDrawer(prepare_replay(scenario, defaults, placement, seed=None))
+    return ChunkDrawer(
+        lambda: prepare_replay(scenario, defaults, placement, seed=None),
+        scenario.simulation.steps,
+    )
 
 
 def test_differences_sees_a_change() -> None:
@@ -213,6 +216,20 @@ def test_local_processes_give_the_same_figures(saas: tuple[Scenario, Any]) -> No
                 block_pods=8,
             )
             assert not differences(one, parted), (placement.name, groups)
+
+
+def test_most_blocks_bounds_the_blocks_cut(saas: tuple[Scenario, Any]) -> None:
+    """``most_blocks``: placed pods ÷ block size + 1, never fewer than the blocks cut."""
+    sc, comparison = saas
+    placement = comparison.placements[0]
+    placed = int(placement.placed.sum())
+    for size in (8, 150, 380, 10_000):
+        cut = len(prepare_replay_blocks(sc, comparison.defaults, placement, size))
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(block_module, "BLOCK_PODS", size)
+            bound = block_module.most_blocks(placed)
+        assert bound == placed // size + 1
+        assert cut <= bound, size
 
 
 def test_more_workers_than_blocks_give_the_same_figures(saas: tuple[Scenario, Any]) -> None:
@@ -439,7 +456,7 @@ comparison = compare(sc, substrates=["vm"])
 placement = comparison.placements[0]
 jobs = [PartitionJob(sc, comparison.defaults, placement, None, 2, g, 8) for g in range(2)]
 replay = prepare_replay(sc, comparison.defaults, placement, seed=None)
-messages = pw.process_groups(jobs, ChunkDrawer(replay))
+messages = pw.process_groups(jobs, ChunkDrawer(lambda: replay, sc.simulation.steps))
 next(messages)
 print(os.getpid(), flush=True)
 os.kill(os.getpid(), signal.SIGKILL)

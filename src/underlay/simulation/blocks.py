@@ -15,7 +15,7 @@ from numpy.typing import NDArray
 
 from underlay.simulation.contention import Kernels
 
-__all__ = ["BLOCK_PODS", "Block", "Pairs", "blocks", "by_host_groups"]
+__all__ = ["BLOCK_PODS", "Block", "Pairs", "blocks", "by_host_groups", "most_blocks"]
 
 I64 = NDArray[np.int64]
 
@@ -89,6 +89,12 @@ class Pairs:
 # simulate.py, "Blocks sized to the cache"): the fewest CPU seconds of 8k/16k/32k/64k on
 # baremetal-dedicated and vm alike; 8,192 the most on vm (fixed costs).
 BLOCK_PODS = 32_768
+
+
+def most_blocks(pods: int) -> int:
+    """The most blocks :func:`blocks` can cut ``pods`` sorted pods into: each block but
+    the last holds ``BLOCK_PODS`` pods or more."""
+    return pods // max(BLOCK_PODS, 1) + 1
 
 
 def blocks(kernels: Kernels, kernel_host: I64, tenant: I64, t_count: int) -> list[Block]:

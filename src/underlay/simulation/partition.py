@@ -209,18 +209,12 @@ class ChunkDrawer:
     parent's sampler and keeps the rows its closing needs (:class:`ClosingRows`), so the
     arrays are free again as soon as every worker has stepped the chunk.
 
-    Given ``prepare`` (and the scenario's ``steps``) instead of a replay, it sets the
-    replay up when first asked for it: a runner starts its workers first, and the parent
-    sets up while they do."""
+    The replay is set up by ``prepare`` when first asked for (a runner starts its workers
+    first, and the parent sets up while they do); ``steps`` are the scenario's."""
 
-    def __init__(self, replay: Replay | Callable[[], Replay], steps: int | None = None) -> None:
-        if isinstance(replay, Replay):
-            self._replay: Replay | None = replay
-            steps = replay.scenario.simulation.steps
-        elif steps is None:
-            raise ValueError("ChunkDrawer: a replay to prepare needs its steps")
-        else:
-            self._replay, self._prepare = None, replay
+    def __init__(self, prepare: Callable[[], Replay], steps: int) -> None:
+        self._prepare = prepare
+        self._replay: Replay | None = None
         self.spans = chunk_spans(steps)
         self.closing: dict[int, ClosingRows] = {}
         self.cpu_seconds = 0.0  # spent drawing, in this process
@@ -396,12 +390,10 @@ def simulate_groups(
             return prepare_replay(scenario, defaults, placement, seed=seed)
 
     # The workers start before the parent sets its own replay up (the drawer does, when
-    # first asked to draw), so their groups are cut from the number of blocks there can
-    # be: each block but the last holds BLOCK_PODS pods or more. A worker whose group
-    # gets no block sends empty chunks.
-    placed = sum(int(c.sum()) for c in placement.pod_counts)
-    size = block_module.BLOCK_PODS if block_pods is None else block_pods
-    groups = max(1, min(groups, placed // max(size, 1) + 1))
+    # first asked to draw), so their groups are bounded by the blocks there can be, not
+    # the blocks there are: a worker whose group gets no block sends empty chunks.
+    with _block_pods(block_pods):
+        groups = max(1, min(groups, block_module.most_blocks(int(placement.placed.sum()))))
     if groups == 1:
         runner = serial_groups  # one group: no worker to start
     jobs = [
