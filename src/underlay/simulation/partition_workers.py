@@ -109,7 +109,7 @@ def replay_placement(
             scenario, defaults, placement, groups=groups, runner=ray, seed=seed, progress=progress
         )
     if workers is None:
-        placed = sum(int(c.sum()) for c in placement.pod_counts)
+        placed = int(placement.placed.sum())
         workers = default_workers(placed, scenario.simulation.steps)
     if workers == 1:
         return simulate_substrate(scenario, defaults, placement, seed=seed, progress=progress)
